@@ -1,0 +1,72 @@
+#!/usr/bin/env python3
+"""One entry point for every developer task, needing nothing but Python 3.11.
+
+    python3 dev.py tour         # set up .venv if needed, run `kmemsim tour`
+    python3 dev.py test         # set up .venv if needed, run the whole test suite
+    python3 dev.py test-slow    # also the tests marked slow
+    python3 dev.py bench        # print every benchmark's figures
+    python3 dev.py kmemsim ...  # run the CLI from the project's venv
+
+The virtual environment lives in `.venv` beside this file.  It is (re)installed
+whenever `pyproject.toml` is newer than the last install, so a fresh clone needs
+only these commands.
+"""
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import venv
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent
+VENV = ROOT / ".venv"
+BIN = VENV / ("Scripts" if os.name == "nt" else "bin")
+PY = BIN / ("python.exe" if os.name == "nt" else "python")
+STAMP = VENV / ".kmemsim-installed"
+
+
+def ensure_venv() -> None:
+    if sys.version_info < (3, 11):
+        sys.exit(f"kmemsim needs Python >= 3.11 (this is {sys.version.split()[0]})")
+    if not PY.exists():
+        print(f"dev.py: creating {VENV}", file=sys.stderr)
+        venv.EnvBuilder(with_pip=True, clear=True).create(VENV)
+    pyproject = ROOT / "pyproject.toml"
+    if STAMP.exists() and STAMP.stat().st_mtime >= pyproject.stat().st_mtime:
+        return
+    print("dev.py: installing kmemsim and its test dependencies", file=sys.stderr)
+    pip = [str(PY), "-m", "pip", "--disable-pip-version-check", "-q"]
+    subprocess.run(pip + ["install", "--upgrade", "pip"], check=True)
+    subprocess.run(pip + ["install", "-e", f"{ROOT}[test]"], check=True)
+    STAMP.write_text("ok\n")
+
+
+def run(argv: list[str]) -> int:
+    return subprocess.call(argv, cwd=ROOT)
+
+
+def main(args: list[str]) -> int:
+    if not args or args[0] in {"-h", "--help", "help"}:
+        print(__doc__)
+        return 0
+    cmd, rest = args[0], args[1:]
+    ensure_venv()
+    if cmd == "tour":
+        return run([str(BIN / "kmemsim"), "tour", *rest])
+    if cmd == "test":
+        return run([str(PY), "-m", "pytest", "-n", "2", "-q", *rest])
+    if cmd == "test-slow":
+        return run([str(PY), "-m", "pytest", "-n", "2", "-q", "-m", "slow or not slow", *rest])
+    if cmd == "bench":
+        return run([str(PY), str(ROOT / "benchmarks" / "run.py"), *rest])
+    if cmd == "kmemsim":
+        return run([str(BIN / "kmemsim"), *rest])
+    if cmd == "setup":
+        return 0
+    print(f"dev.py: unknown command {cmd!r}\n{__doc__}", file=sys.stderr)
+    return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))

@@ -1,0 +1,65 @@
+"""kmemsim: the Linux kernel's memory allocators, executable in Python.
+
+    >>> import kmemsim
+    >>> k = kmemsim.boot()                      # linux-6.18-x86_64, 1 GiB, 2 CPUs
+    >>> hex(k.layout.page_offset)
+    '0xffff888000000000'
+    >>> k.pa(k.va(0x1000)) == 0x1000
+    True
+
+One :class:`Kernel` holds a whole machine; see ``docs/`` for the profile table
+and the table of kernel API names.
+"""
+from __future__ import annotations
+
+from typing import Any
+
+from .errors import ConfigError, InvariantError, KernelBug, KmemsimError, Oops, UsageError
+from .kernel import NULL, ZERO_SIZE_PTR, Kernel
+from .layout import Layout, Region
+from .mm.page import PG, Owner, Page
+from .profiles import DEFAULT_PROFILE, PROFILES, TUNABLES
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "boot",
+    "Kernel",
+    "KernelBug",
+    "Oops",
+    "ConfigError",
+    "UsageError",
+    "InvariantError",
+    "KmemsimError",
+    "Layout",
+    "Region",
+    "Page",
+    "PG",
+    "Owner",
+    "PROFILES",
+    "TUNABLES",
+    "DEFAULT_PROFILE",
+    "NULL",
+    "ZERO_SIZE_PTR",
+]
+
+
+def boot(
+    profile: str = DEFAULT_PROFILE,
+    ram: str | int | None = None,
+    cpus: int | None = None,
+    *,
+    seed: int = 0,
+    on_bug: str = "raise",
+    **tunables: Any,
+) -> Kernel:
+    """Boot a machine and return its :class:`Kernel`.
+
+    ``profile`` names the kernel and architecture (``kmemsim.PROFILES``);
+    ``ram`` is a size such as ``"1G"`` or ``"160M"`` (the profile's default
+    when omitted); ``cpus`` the number of CPUs; ``seed`` makes everything
+    random reproducible; ``on_bug`` is ``"raise"`` or ``"report"``; every other
+    keyword is a tunable of the profile under its kernel name
+    (``kmemsim.TUNABLES``), e.g. ``boot("linux-2.6-i386", ram="512M", vmalloc="256M")``.
+    """
+    return Kernel(profile, ram, cpus, seed=seed, on_bug=on_bug, **tunables)

@@ -1,0 +1,81 @@
+"""What every architecture provides to the machine.
+
+An :class:`Arch` is computed once at boot from the profile, the e820 map and
+the tunables (``setup_arch()`` in the kernel).  It owns the address layout and
+the translations between kernel virtual, physical and struct page addresses,
+with the kernel's semantics: ``pa``/``va`` are plain arithmetic that checks
+nothing (unless CONFIG_DEBUG_VIRTUAL), ``virt_addr_valid`` is the careful test.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from ..layout import Layout
+
+
+@dataclass
+class MemblockRegion:
+    start: int  # bytes
+    end: int
+    name: str
+
+
+@dataclass
+class ArchSetup:
+    """What setup_arch() leaves behind."""
+
+    max_pfn: int  # one past the highest usable RAM pfn
+    max_low_pfn: int  # one past the highest directly mapped pfn
+    layout: Layout
+    memory: list[tuple[int, int]]  # memblock.memory: usable RAM [start, end) bytes
+    mapped: list[tuple[int, int]]  # physical ranges the direct map covers and that hold bytes
+    reserved: list[MemblockRegion]  # memblock.reserved at the end of boot
+    kernel_image: dict[str, tuple[int, int]]  # "Kernel code" -> (start, end) physical
+    boot_log: list[str] = field(default_factory=list)  # printk lines, in order
+    present_sections: set[int] = field(default_factory=set)
+
+
+class Arch:
+    """Translations and facts for one booted machine; subclassed per architecture."""
+
+    name = "?"
+    page_shift = 12
+
+    def __init__(self, setup: ArchSetup):
+        self.setup = setup
+        self.layout = setup.layout
+        self.max_pfn = setup.max_pfn
+        self.max_low_pfn = setup.max_low_pfn
+        self.page_offset = setup.layout.page_offset
+        #: bytes of the direct map that translate linearly: [page_offset, page_offset + lowmem_bytes)
+        self.lowmem_bytes = setup.max_low_pfn << self.page_shift
+
+    # -- translations (kernel semantics: arithmetic, no checks) ---------------
+    def pa(self, vaddr: int) -> int:  # __pa()
+        raise NotImplementedError
+
+    def va(self, paddr: int) -> int:  # __va()
+        return (paddr + self.page_offset) & self.mask
+
+    def page_struct_addr(self, pfn: int) -> int:
+        raise NotImplementedError
+
+    def virt_addr_valid(self, vaddr: int, pfn_valid) -> bool:
+        """virt_addr_valid(): may ``vaddr`` be given to virt_to_page()?"""
+        raise NotImplementedError
+
+    def pa_debug_ok(self, vaddr: int) -> bool:
+        """Would __pa(vaddr) pass CONFIG_DEBUG_VIRTUAL's checks?"""
+        return True
+
+    def direct_phys(self, vaddr: int) -> int | None:
+        """Physical address behind a direct-map or kernel-image address, else None."""
+        raise NotImplementedError
+
+    def is_highmem_pfn(self, pfn: int) -> bool:
+        return pfn >= self.max_low_pfn
+
+    @property
+    def mask(self) -> int:
+        return (1 << self.layout.bits) - 1
+

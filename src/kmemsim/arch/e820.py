@@ -1,0 +1,81 @@
+"""The firmware memory map (e820) a machine boots with, and how each kernel prints it.
+
+Models arch/x86/kernel/e820.c (6.18) and arch/x86/kernel/e820_32.c (2.6.24).
+
+The map is built from the machine's RAM size the way the reference host's
+hypervisor (Firecracker, which the 6.18 profile mirrors) and a PC BIOS (the
+2.6 profile) lay it out:
+
+* the first 639 KiB usable, then the ISA hole (``0x9fc00-0xfffff``) reserved,
+* RAM from 1 MiB up to at most 3 GiB,
+* the 32-bit PCI hole up to 4 GiB (reserved firmware/MMIO ranges inside it),
+* the rest of RAM from 4 GiB up ("RAM remapped above 4G").
+
+So ``ram="24G"`` reproduces the reference host's e820 exactly:
+``[mem 0x0000000100000000-0x000000063fffffff] usable`` and so on.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+E820_RAM = "usable"
+E820_RESERVED = "reserved"
+
+ISA_HOLE_START = 0x9FC00
+ISA_END = 0x100000
+LOW_RAM_LIMIT = 3 << 30  # RAM below the 32-bit PCI hole
+FOUR_G = 1 << 32
+
+
+@dataclass(frozen=True)
+class E820Entry:
+    start: int
+    end: int  # exclusive
+    type: str
+
+    @property
+    def size(self) -> int:
+        return self.end - self.start
+
+
+def build_e820(arch: str, ram: int) -> list[E820Entry]:
+    """The firmware's map for ``ram`` bytes of RAM on ``arch``."""
+    low = min(ram, LOW_RAM_LIMIT)
+    high = ram - low
+    m = [E820Entry(0, ISA_HOLE_START, E820_RAM)]
+    if arch == "x86_64":
+        # Firecracker: one reserved range over the ISA hole and BIOS area.
+        m.append(E820Entry(ISA_HOLE_START, ISA_END, E820_RESERVED))
+    else:
+        # A PC BIOS: EBDA, then the BIOS ROM; VGA/option ROMs are not listed.
+        m.append(E820Entry(ISA_HOLE_START, 0xA0000, E820_RESERVED))
+        m.append(E820Entry(0xF0000, ISA_END, E820_RESERVED))
+    if low > ISA_END:
+        m.append(E820Entry(ISA_END, low, E820_RAM))
+    if arch == "x86_64":
+        m.append(E820Entry(0xEEC00000, 0xFEC00000, E820_RESERVED))  # PCI ECAM and firmware
+    else:
+        m.append(E820Entry(0xFEC00000, 0xFEC01000, E820_RESERVED))  # IO-APIC
+        m.append(E820Entry(0xFEE00000, 0xFEE01000, E820_RESERVED))  # local APIC
+        m.append(E820Entry(0xFFFC0000, FOUR_G, E820_RESERVED))  # BIOS flash
+    if high:
+        m.append(E820Entry(FOUR_G, FOUR_G + high, E820_RAM))
+    return m
+
+
+def format_e820(entries: list[E820Entry], kernel_version: str) -> list[str]:
+    """The boot log's "BIOS-provided physical RAM map" lines."""
+    lines = ["BIOS-provided physical RAM map:"]
+    for e in entries:
+        if kernel_version.startswith("2."):
+            # 2.6.24 arch/x86/kernel/e820_32.c: print_memory_map()
+            lines.append(f" BIOS-e820: {e.start:016x} - {e.end:016x} ({e.type})")
+        else:
+            # 6.18 arch/x86/kernel/e820.c: e820__print_table() / e820_print_type()
+            lines.append(f"BIOS-e820: [mem {e.start:#018x}-{e.end - 1:#018x}] {e.type}")
+    return lines
+
+
+def ram_ranges(entries: list[E820Entry]) -> list[tuple[int, int]]:
+    """Usable RAM as sorted [start, end) byte ranges."""
+    return [(e.start, e.end) for e in entries if e.type == E820_RAM]

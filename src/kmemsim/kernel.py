@@ -1,0 +1,674 @@
+"""The machine: one ``Kernel`` object holds all of a booted model's state.
+
+``kmemsim.boot()`` builds one; nothing lives in module globals, so machines
+can run side by side.  Boot follows the kernel's order (start_kernel):
+
+    profile + tunables          -> what was built and what was passed on the command line
+    e820                        -> the firmware's memory map
+    setup_arch()                -> max_pfn, lowmem/highmem split, address layout, memblock
+    memmap                      -> struct pages for present sections (uniform, lazy)
+    physical memory             -> sparse real bytes
+    mem_init()                  -> reserved pages marked, the rest free; "Memory:" line
+
+Each subsystem that a later part adds (page allocator, slab, vmalloc ...) hooks
+in here and registers its invariants with :meth:`Kernel.register_check`.
+
+The on_bug policy
+-----------------
+``on_bug="raise"`` (default): a report the kernel prints as a BUG, oops or
+detected corruption goes to dmesg and then raises :class:`KernelBug`.
+``on_bug="report"``: the machine carries on as a real kernel does after the
+report.  An oops still raises :class:`Oops` in both modes, because the kernel
+kills the task that faulted and the Python caller *is* that task; the machine
+itself stays usable, tainted ``D`` (the next oops is ``[#2]``).
+"""
+from __future__ import annotations
+
+import contextlib
+import os
+import sys
+from dataclasses import dataclass
+from typing import Any, Callable, Iterator
+
+from . import units
+from .arch import e820 as e820mod
+from .arch.base import Arch
+from .errors import ConfigError, InvariantError, KernelBug, Oops, UsageError
+from .layout import Layout
+from .mm.memmap import SECTION_PAGES_SHIFT, MemMap
+from .mm.page import PG, Owner, Page
+from .physmem import PhysMem
+from .printk import KERN_ALERT, KERN_INFO, KERN_NOTICE, KERN_WARNING, Clock, LogBuffer
+from .profiles import DEFAULT_PROFILE, Profile, get_profile, resolve_tunables
+
+NULL = 0
+ZERO_SIZE_PTR = 16
+
+_PKG_DIR = os.path.dirname(os.path.abspath(__file__))
+
+
+@dataclass
+class Task:
+    """The task on whose behalf the caller runs (``current``)."""
+
+    pid: int
+    comm: str
+    uid: int = 0
+
+
+@dataclass(frozen=True)
+class CPU:
+    id: int
+
+
+def _boot_arch(profile: Profile, e820: list, ram: int, tun: dict) -> Arch:
+    if profile.arch == "x86_64":
+        from .arch import x86_64 as mod
+
+        return mod.X86_64(mod.setup(e820, ram, profile.nr_cpus, tun, SECTION_PAGES_SHIFT))
+    from .arch import i386 as mod32
+
+    return mod32.I386(mod32.setup(e820, ram, profile.nr_cpus, tun, SECTION_PAGES_SHIFT))
+
+
+class Kernel:
+    """A booted machine.  Make one with :func:`kmemsim.boot`."""
+
+    def __init__(
+        self,
+        profile: str = DEFAULT_PROFILE,
+        ram: str | int | None = None,
+        cpus: int | None = None,
+        *,
+        seed: int = 0,
+        on_bug: str = "raise",
+        **tunables: Any,
+    ):
+        prof = get_profile(profile)
+        tun = resolve_tunables(prof, tunables)
+        ram_bytes = units.memparse(prof.default_ram if ram is None else ram, "ram")
+        ncpu = prof.default_cpus if cpus is None else cpus
+        if isinstance(ncpu, bool) or not isinstance(ncpu, int) or not 1 <= ncpu <= prof.nr_cpus:
+            raise ConfigError(f"cpus={ncpu!r}: {prof.name} supports 1 to {prof.nr_cpus} CPUs (NR_CPUS)")
+        if on_bug not in ("raise", "report"):
+            raise ConfigError(f"on_bug={on_bug!r}: expected 'raise' or 'report'")
+        if isinstance(seed, bool) or not isinstance(seed, int):
+            raise ConfigError(f"seed={seed!r}: expected an integer")
+        self._check_ram(prof, ram_bytes, ram)
+
+        self.profile = prof
+        self.tunables = tun
+        self.ram = ram_bytes
+        self.seed = seed
+        self.on_bug = on_bug
+        self.page_shift = prof.page_shift
+        self.page_size = prof.page_size
+
+        self.clock = Clock()
+        self.log = LogBuffer(self.clock)
+        self.cpus: tuple[CPU, ...] = tuple(CPU(i) for i in range(ncpu))
+        self._cpu = 0
+        self.current = Task(pid=1000, comm="insmod")
+        self.die_counter = 0
+        self.taint: set[str] = set()
+        self._checks: list[tuple[str, Callable[[], None]]] = []
+
+        self.e820 = e820mod.build_e820(prof.arch, ram_bytes)
+        self._printk_banner()
+        for line in e820mod.format_e820(self.e820, prof.kernel_version):
+            self.printk(line)
+        self.arch = _boot_arch(prof, self.e820, ram_bytes, tun)
+        setup = self.arch.setup
+        for line in setup.boot_log:
+            level = KERN_WARNING if line.startswith(("Warning", "Use a", "only", "highmem size")) else KERN_NOTICE
+            self.printk(line, level)
+        self.layout: Layout = setup.layout
+        self.max_pfn = setup.max_pfn
+        self.max_low_pfn = setup.max_low_pfn
+
+        self.phys = PhysMem(setup.mapped, page_shift=self.page_shift, seed=seed, stale=tun["stale_memory"])
+        self.memmap = MemMap(setup.present_sections, {"owner": Owner.FREE, "mapcount": -1})
+        self._init_memmap()
+        self.clock.advance(250_000_000)
+        self._print_mem_init()
+        self.register_check("memmap", self._check_memmap)
+        self.register_check("physmem", self._check_physmem)
+        self.register_check("layout", self._check_layout)
+        self.clock.advance(750_000_000)  # the rest of boot: the machine is up at 1.0 s
+
+    # ================================================================ boot
+    @staticmethod
+    def _check_ram(prof: Profile, ram: int, given: object) -> None:
+        if ram < prof.min_ram:
+            raise ConfigError(
+                f"ram={given!r}: {prof.name} needs at least {units.human(prof.min_ram)} to boot "
+                f"(kernel image, struct pages and early allocations)"
+            )
+        if prof.arch == "x86_64":
+            limit = 1 << 46
+            if ram > limit - (1 << 30):  # RAM from 4G up must end below MAX_PHYSMEM_BITS
+                raise ConfigError(
+                    f"ram={given!r}: x86_64 with 4-level paging addresses at most 64T of physical "
+                    f"memory (MAX_PHYSMEM_BITS = 46), less the 1G PCI hole below 4G"
+                )
+        else:
+            if ram > (64 << 30) - (1 << 30):
+                raise ConfigError(
+                    f"ram={given!r}: i386 addresses at most 64G of physical memory (36-bit PAE), "
+                    f"and this non-PAE profile uses at most 4G of it"
+                )
+        if ram % prof.page_size:
+            raise ConfigError(f"ram={given!r}: RAM size must be a multiple of the page size ({prof.page_size})")
+
+    def _printk_banner(self) -> None:
+        p = self.profile
+        if p.kernel_version.startswith("2."):
+            self.printk(f"Linux version {p.release} (kmemsim@kmemsim) (gcc version 4.1.2) #1 SMP")
+        else:
+            self.printk(
+                f"Linux version {p.release} (kmemsim@kmemsim) (kmemsim Python {sys.version.split()[0]}) "
+                "#1 SMP PREEMPT_DYNAMIC"
+            )
+        self.printk(f"Command line: {self.cmdline}")
+
+    @property
+    def cmdline(self) -> str:
+        """The kernel command line this machine was booted with (boot tunables only)."""
+        from .profiles import TUNABLES
+
+        parts = [f"mem={units.human(self.ram)}"]
+        for name, value in sorted(self.tunables.items()):
+            t = TUNABLES[name]
+            if t.kind == "boot" and value is not None:
+                parts.append(f"{name}={units.human(value) if isinstance(value, int) else value}")
+        return " ".join(parts)
+
+    def _init_memmap(self) -> None:
+        """memmap_init() + reserve_bootmem_region() + memblock_free_all(), without a page allocator.
+
+        Holes inside present sections and memblock-reserved ranges become
+        PG_reserved with refcount 1; every other page is free (refcount 0),
+        waiting for the page allocator that a later part of kmemsim adds.
+        """
+        mm = self.memmap
+        s = self.page_shift
+        # Everything present starts as a hole; memory ranges become free; reserved ranges reserved.
+        for nr in mm.sections:
+            a = nr << SECTION_PAGES_SHIFT
+            mm.set_range(a, a + (1 << SECTION_PAGES_SHIFT), owner=Owner.HOLE, flags=PG.reserved, refcount=1)
+        for start, end in self.arch.setup.memory:
+            mm.set_range(start >> s, end >> s, owner=Owner.FREE, flags=0, refcount=0)
+        for r in self.arch.setup.reserved:
+            a, b = r.start >> s, (r.end + self.page_size - 1) >> s
+            for ms, me in self.arch.setup.memory:  # only the part that is memory
+                lo, hi = max(a, ms >> s), min(b, me >> s)
+                if lo < hi:
+                    mm.set_range(lo, hi, owner=Owner.RESERVED, flags=PG.reserved, refcount=1)
+
+    def _print_mem_init(self) -> None:
+        counts = self.memmap.count("owner")
+        free = counts.get(Owner.FREE, 0)
+        reserved = counts.get(Owner.RESERVED, 0)
+        K = self.page_size // 1024
+        img = self.arch.setup.kernel_image
+        size_k = {name: (b - a) // 1024 for name, (a, b) in img.items()}
+        if self.profile.arch == "i386":
+            lay = self.layout
+            # 2.6.24 arch/x86/mm/init_32.c: mem_init(); reservedpages counts PageReserved lowmem
+            high_k = self.memmap.count('owner', self.max_low_pfn, self.max_pfn).get(Owner.FREE, 0) * K
+            self.printk(
+                f"Memory: {free * K}k/{self.max_pfn * K}k available ({size_k['Kernel code']}k kernel code, "
+                f"{self.memmap.count('flags', 0, self.max_low_pfn).get(PG.reserved, 0) * K}k reserved, "
+                f"{size_k['Kernel data']}k data, {size_k['Kernel init']}k init, {high_k}k highmem)"
+            )
+            tx, dt, it = img["Kernel code"], img["Kernel data"], img["Kernel init"]
+            po = lay.page_offset
+            self.printk("virtual kernel memory layout:")
+            rows = [
+                ("fixmap ", lay.fixaddr_start, lay.fixaddr_top, "kB", 10),
+                ("pkmap  ", lay.pkmap_base, lay.pkmap_base + lay.last_pkmap * self.page_size, "kB", 10),  # type: ignore[operator]
+                ("vmalloc", lay.vmalloc_start, lay.vmalloc_end, "MB", 20),
+                ("lowmem ", po, lay.high_memory, "MB", 20),
+                ("  .init", po + it[0], po + it[1], "kB", 10),
+                ("  .data", po + dt[0], po + dt[1], "kB", 10),
+                ("  .text", po + tx[0], po + tx[1], "kB", 10),
+            ]
+            for name, a, b, unit, shift in rows:
+                self.printk(f"  {name:>9} : 0x{a:08x} - 0x{b:08x}   ({(b - a) >> shift:4d} {unit})")
+        else:
+            # 6.18 mm/mm_init.c: mem_init_print_info()
+            present = sum(counts.get(o, 0) for o in (Owner.FREE, Owner.RESERVED))
+            self.printk(
+                f"Memory: {free * K}K/{present * K}K available ({size_k['Kernel code']}K kernel code, "
+                f"{size_k['Kernel data']}K rwdata, {size_k['Kernel rodata']}K rodata, 3728K init, "
+                f"{size_k['Kernel bss']}K bss, {reserved * K}K reserved, 0K cma-reserved)"
+            )
+
+    # ================================================================ log
+    def printk(self, text: str, level: int = KERN_INFO) -> None:
+        """Append to the kernel log (each line one record at the current time)."""
+        self.log.printk(text, level)
+
+    def dmesg(self, level: int | None = None) -> str:
+        """The kernel log with ``[    0.000000]`` timestamps, as dmesg prints it."""
+        return self.log.dmesg(level=level)
+
+    # ================================================================ CPUs
+    @property
+    def cpu(self) -> int:
+        """smp_processor_id(): the CPU the caller runs on."""
+        return self._cpu
+
+    def smp_processor_id(self) -> int:
+        return self._cpu
+
+    @contextlib.contextmanager
+    def on_cpu(self, n: int) -> Iterator[CPU]:
+        """Run the body on CPU ``n``: ``with k.on_cpu(1): k.kmalloc(...)``."""
+        if isinstance(n, bool) or not isinstance(n, int) or not 0 <= n < len(self.cpus):
+            raise UsageError(f"on_cpu({n!r}): this machine has CPUs 0..{len(self.cpus) - 1}")
+        prev, self._cpu = self._cpu, n
+        try:
+            yield self.cpus[n]
+        finally:
+            self._cpu = prev
+
+    # ================================================================ address translation
+    def pa(self, vaddr: int) -> int:
+        """``__pa(vaddr)``: physical address of a direct-map or kernel-image address.
+
+        Like the kernel it is arithmetic and checks nothing: a vmalloc address
+        gives a meaningless result.  With ``debug_virtual=True``
+        (CONFIG_DEBUG_VIRTUAL) a bad address is a kernel BUG instead.
+        """
+        self._check_addr(vaddr, "vaddr")
+        if self.tunables.get("debug_virtual") and not self.arch.pa_debug_ok(vaddr):
+            self.bug(
+                [
+                    "------------[ cut here ]------------",
+                    "kernel BUG at arch/x86/mm/physaddr.c:23!",
+                ],
+                kind="debug_virtual",
+                oops=True,
+                oops_str="invalid opcode",
+                err=0,
+            )
+        return self.arch.pa(vaddr)
+
+    def va(self, paddr: int) -> int:
+        """``__va(paddr)``: the direct-map address of a physical address (arithmetic only)."""
+        self._check_addr(paddr, "paddr")
+        return self.arch.va(paddr)
+
+    virt_to_phys = pa
+    phys_to_virt = va
+
+    def pfn_valid(self, pfn: int) -> bool:
+        """Has this pfn a struct page?"""
+        return self.memmap.pfn_valid(pfn)
+
+    def pfn_to_page(self, pfn: int) -> Page:
+        return Page(self, pfn)
+
+    def page_to_pfn(self, page: Page) -> int:
+        return page.pfn
+
+    def page_to_phys(self, page: Page) -> int:
+        return page.pfn << self.page_shift
+
+    def phys_to_page(self, paddr: int) -> Page:
+        return Page(self, paddr >> self.page_shift)
+
+    def virt_to_pfn(self, vaddr: int) -> int:
+        return self.pa(vaddr) >> self.page_shift
+
+    def virt_to_page(self, vaddr: int) -> Page:
+        """``virt_to_page()``: the struct page of a direct-map address (valid iff virt_addr_valid)."""
+        return Page(self, self.pa(vaddr) >> self.page_shift)
+
+    def page_address(self, page: Page) -> int:
+        """The kernel virtual address of a page: its direct-map address, or NULL (0)
+        for a highmem page that is not kmapped."""
+        if self.arch.is_highmem_pfn(page.pfn):
+            return NULL
+        return self.arch.va(page.pfn << self.page_shift)
+
+    def PageHighMem(self, page: Page) -> bool:  # noqa: N802 - kernel name
+        return self.arch.is_highmem_pfn(page.pfn) and self.memmap.pfn_valid(page.pfn)
+
+    def virt_addr_valid(self, vaddr: int) -> bool:
+        """Is ``vaddr`` a direct-map (or kernel image) address backed by a struct page?"""
+        self._check_addr(vaddr, "vaddr")
+        return self.arch.virt_addr_valid(vaddr, self.memmap.pfn_valid)
+
+    def is_vmalloc_addr(self, vaddr: int) -> bool:
+        """``VMALLOC_START <= vaddr < VMALLOC_END`` (mm/vmalloc.c)."""
+        return self.layout.vmalloc_start <= vaddr < self.layout.vmalloc_end
+
+    # ================================================================ memory access
+    def _check_addr(self, addr: int, what: str) -> None:
+        if isinstance(addr, bool) or not isinstance(addr, int):
+            raise UsageError(f"{what}={addr!r}: expected an integer address")
+        if not 0 <= addr < (1 << self.layout.bits):
+            raise UsageError(f"{what}={addr:#x}: outside the {self.layout.bits}-bit address space")
+
+    def _phys(self, vaddr: int, write: bool) -> int:
+        """Physical address behind a mapped kernel virtual address, or an oops."""
+        phys = self.arch.direct_phys(vaddr)
+        if phys is None or not self.phys.backed(phys >> self.page_shift):
+            self.fault(vaddr, write=write)
+        return phys  # type: ignore[return-value]
+
+    def read(self, addr: int, n: int) -> bytes:
+        """Read ``n`` bytes at kernel virtual address ``addr`` (a load in the caller's code)."""
+        shift = self.page_shift
+        off = addr - self.layout.page_offset
+        if 0 <= off < self.arch.lowmem_bytes and n > 0 and (off & (self.page_size - 1)) + n <= self.page_size:
+            f = self.phys.frames.get(off >> shift)
+            if f is not None:
+                o = off & (self.page_size - 1)
+                return bytes(f[o : o + n])
+        return self._slow_access(addr, n, None)  # type: ignore[return-value]
+
+    def write(self, addr: int, data: bytes | bytearray) -> None:
+        """Write ``data`` at kernel virtual address ``addr`` (a store in the caller's code)."""
+        shift = self.page_shift
+        off = addr - self.layout.page_offset
+        n = len(data)
+        if 0 <= off < self.arch.lowmem_bytes and n > 0 and (off & (self.page_size - 1)) + n <= self.page_size:
+            f = self.phys.frames.get(off >> shift)
+            if f is not None:
+                o = off & (self.page_size - 1)
+                f[o : o + n] = data
+                return
+        self._slow_access(addr, n, data)
+
+    def _slow_access(self, addr: int, n: int, data: bytes | bytearray | None) -> bytes | None:
+        self._check_addr(addr, "addr")
+        if isinstance(n, bool) or not isinstance(n, int) or n < 0:
+            raise UsageError(f"size {n!r}: expected a non-negative integer")
+        if data is not None and not isinstance(data, (bytes, bytearray, memoryview)):
+            raise UsageError(f"data: expected bytes, got {type(data).__name__}")
+        if addr + n > (1 << self.layout.bits):
+            raise UsageError(f"{addr:#x}+{n}: runs past the top of the address space")
+        write = data is not None
+        if self.profile.arch == "x86_64":
+            from .arch.x86_64 import X86_64
+
+            if not X86_64.canonical(addr) or (n and not X86_64.canonical(addr + n - 1)):
+                self.general_protection(addr if not X86_64.canonical(addr) else addr + n - 1)
+        # Check every page first: a fault must leave memory untouched.
+        size = self.page_size
+        pieces = []
+        a, left = addr, n
+        while left > 0:
+            chunk = min(left, size - (a & (size - 1)))
+            pieces.append((self._phys(a, write), chunk))
+            a += chunk
+            left -= chunk
+        if data is None:
+            return b"".join(self.phys.read(p, c) for p, c in pieces)
+        view = memoryview(bytes(data))
+        pos = 0
+        for p, c in pieces:
+            self.phys.write(p, view[pos : pos + c])
+            pos += c
+        return None
+
+    # typed helpers: little-endian, like the C types on x86
+    def read_u8(self, addr: int) -> int:
+        return self.read(addr, 1)[0]
+
+    def read_u16(self, addr: int) -> int:
+        return int.from_bytes(self.read(addr, 2), "little")
+
+    def read_u32(self, addr: int) -> int:
+        return int.from_bytes(self.read(addr, 4), "little")
+
+    def read_u64(self, addr: int) -> int:
+        return int.from_bytes(self.read(addr, 8), "little")
+
+    def _write_uint(self, addr: int, value: int, size: int) -> None:
+        if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value < (1 << (8 * size)):
+            raise UsageError(f"value {value!r} does not fit in u{8 * size}")
+        self.write(addr, value.to_bytes(size, "little"))
+
+    def write_u8(self, addr: int, value: int) -> None:
+        self._write_uint(addr, value, 1)
+
+    def write_u16(self, addr: int, value: int) -> None:
+        self._write_uint(addr, value, 2)
+
+    def write_u32(self, addr: int, value: int) -> None:
+        self._write_uint(addr, value, 4)
+
+    def write_u64(self, addr: int, value: int) -> None:
+        self._write_uint(addr, value, 8)
+
+    def memset(self, addr: int, c: int, n: int) -> int:
+        """memset(addr, c, n); returns addr."""
+        if isinstance(c, bool) or not isinstance(c, int):
+            raise UsageError(f"memset value {c!r}: expected an int")
+        self.write(addr, bytes([c & 0xFF]) * n)
+        return addr
+
+    def memcpy(self, dst: int, src: int, n: int) -> int:
+        """memcpy(dst, src, n); returns dst.  Overlap is undefined in C; here it copies as memmove."""
+        self.write(dst, self.read(src, n))
+        return dst
+
+    def memcmp(self, a: int, b: int, n: int) -> int:
+        x, y = self.read(a, n), self.read(b, n)
+        for p, q in zip(x, y):
+            if p != q:
+                return p - q
+        return 0
+
+    # ================================================================ reports
+    def bug(
+        self,
+        lines: list[str],
+        *,
+        kind: str,
+        oops: bool = False,
+        oops_str: str = "Oops",
+        err: int = 0,
+        addr: int | None = None,
+    ) -> None:
+        """Print a kernel report and apply the on_bug policy.
+
+        ``oops=True`` adds the die() header, CPU line, call trace and trailer and
+        always raises :class:`Oops`; otherwise the report raises
+        :class:`KernelBug` under ``on_bug="raise"`` and returns under "report".
+        """
+        out = list(lines)
+        if oops:
+            out += self._die_lines(oops_str, err, addr)
+        text = "\n".join(out)
+        self.printk(text, KERN_ALERT)
+        if oops:
+            raise Oops(kind, text)
+        if self.on_bug == "raise":
+            raise KernelBug(kind, text)
+
+    def _die_lines(self, oops_str: str, err: int, addr: int | None) -> list[str]:
+        self.die_counter += 1
+        frames = user_frames()
+        if self.profile.kernel_version.startswith("2."):
+            self.taint.add("D")  # 2.6 die() taints before printing the header
+        rip = frames[0][0] if frames else "kmemsim_entry"
+        if self.profile.kernel_version.startswith("2."):
+            out = [f"{oops_str}: {err & 0xFFFF:04x} [#{self.die_counter}] SMP ", "Modules linked in:"]
+            out.append(f"Pid: {self.current.pid}, comm: {self.current.comm} {self._taint_str()} ({self.profile.release} #1)")
+            out.append(f"EIP is at {rip}")
+            out.append(f"Process {self.current.comm} (pid: {self.current.pid}, ti=00000000 task=00000000 task.ti=00000000)")
+            out.append("Call Trace:")
+            out += [f" [<00000000>] {fn} {loc}" for fn, loc in frames]
+            out.append("=======================")
+            out.append(f"---[ end trace {self.seed & 0xFFFFFFFFFFFFFFFF:016x} ]---")
+        else:
+            out = [
+                f"Oops: {oops_str}: {err & 0xFFFF:04x} [#{self.die_counter}] SMP NOPTI",
+                f"CPU: {self.cpu} UID: {self.current.uid} PID: {self.current.pid} Comm: {self.current.comm[:20]} "
+                f"{self._taint_str()} {self.profile.release} #1 PREEMPT(none) ",
+            ]
+            if self.taint:  # dump_stack_print_info(): the verbose taint line (6.10+)
+                out.append("Tainted: [D]=DIE")
+            out += [
+                f"Hardware name: kmemsim {self.profile.name}, BIOS kmemsim",
+                f"RIP: 0010:{rip}",
+                "Call Trace:",
+                " <TASK>",
+            ]
+            out += [f" {fn} {loc}" for fn, loc in frames]
+            out += [" </TASK>", "Modules linked in:"]
+            if addr is not None:
+                out.append(f"CR2: {addr:016x}")
+            out.append("---[ end trace 0000000000000000 ]---")
+        self.taint.add("D")  # 6.x oops_end() taints after the dump
+        return out
+
+    def _taint_str(self) -> str:
+        """print_tainted(): "Not tainted", or one column per taint flag."""
+        if not self.taint:
+            return "Not tainted"
+        if self.profile.kernel_version.startswith("2."):
+            # 2.6.24 kernel/panic.c: 10 columns, D is the 8th
+            cols = ["G"] + [" "] * 9
+        else:
+            # 6.18 kernel/panic.c: TAINT_FLAGS_COUNT (20) columns, not trimmed
+            cols = ["G"] + [" "] * 19
+        if "D" in self.taint:
+            cols[7] = "D"  # TAINT_DIE
+        return "Tainted: " + "".join(cols)
+
+    def fault(self, addr: int, *, write: bool) -> None:
+        """A kernel-mode page fault at ``addr`` that no mapping resolves: the oops."""
+        err = 0x2 if write else 0x0  # X86_PF_WRITE; not-present, supervisor
+        ps = self.page_size
+        if self.profile.kernel_version.startswith("2."):
+            what = "NULL pointer dereference" if addr < ps else "paging request"
+            lines = [
+                f"BUG: unable to handle kernel {what} at virtual address {addr:08x}",
+                f"printing eip: 00000000 *pde = 00000000 ",
+            ]
+        else:
+            if addr < ps:
+                first = f"BUG: kernel NULL pointer dereference, address: {addr:016x}"
+            else:
+                first = f"BUG: unable to handle page fault for address: {addr:016x}"
+            lines = [
+                first,
+                f"#PF: supervisor {'write' if write else 'read'} access in kernel mode",
+                f"#PF: error_code(0x{err:04x}) - not-present page",
+            ]
+        self.bug(lines, kind="page_fault", oops=True, oops_str="Oops", err=err, addr=addr)
+
+    def general_protection(self, addr: int) -> None:
+        """x86_64: an access to a non-canonical address is a #GP, not a page fault."""
+        self.bug(
+            [],
+            kind="general_protection",
+            oops=True,
+            oops_str=f"general protection fault, probably for non-canonical address {addr:#x}",
+            err=0,
+        )
+
+    # ================================================================ invariants
+    def register_check(self, name: str, fn: Callable[[], None]) -> None:
+        """Add a subsystem's invariant check to :meth:`check`."""
+        self._checks.append((name, fn))
+
+    def check(self) -> None:
+        """Verify every invariant of every subsystem; raises :class:`InvariantError`."""
+        for _name, fn in self._checks:
+            fn()
+
+    def _check_memmap(self) -> None:
+        mm, s = self.memmap, self.page_shift
+        counts = mm.count("owner")
+        total = len(mm.sections) << SECTION_PAGES_SHIFT
+        if sum(counts.values()) != total:
+            raise InvariantError("memmap", f"owners cover {sum(counts.values())} of {total} struct pages")
+        for v in counts:
+            if v not in Owner.__members__.values():
+                raise InvariantError("memmap", f"unknown owner value {v}")
+        # every pfn outside memory is a hole; every reserved range inside memory is reserved
+        mem = [(a >> s, b >> s) for a, b in self.arch.setup.memory]
+        for start, end, owner in mm.runs("owner", 0, 1 << 62):
+            inside = any(a <= start and end <= b for a, b in mem)
+            if owner == Owner.HOLE and any(start < b and a < end for a, b in mem):
+                raise InvariantError("memmap", f"pfns {start:#x}-{end:#x} are memory but marked as a hole")
+            if owner != Owner.HOLE and not inside:
+                raise InvariantError("memmap", f"pfns {start:#x}-{end:#x} are not memory but owned by {Owner(owner).name}")
+        for start, end, flags in mm.runs("flags", 0, 1 << 62):
+            pass  # flags are checked per owner below
+        res = [(start, end) for start, end, o in mm.runs("owner", 0, 1 << 62) if o in (Owner.RESERVED, Owner.HOLE)]
+        for start, end in res:
+            for a, b, f in mm.runs("flags", start, end):
+                if not f & PG.reserved:
+                    raise InvariantError("memmap", f"reserved pfns {a:#x}-{b:#x} lack PG_reserved")
+        for start, end, rc in mm.runs("refcount", 0, 1 << 62):
+            if rc < 0:
+                raise InvariantError("memmap", f"pfns {start:#x}-{end:#x} have negative refcount {rc}")
+
+    def _check_physmem(self) -> None:
+        for pfn, frame in self.phys.frames.items():
+            if len(frame) != self.page_size:
+                raise InvariantError("physmem", f"frame {pfn:#x} is {len(frame)} bytes")
+            if not self.phys.backed(pfn):
+                raise InvariantError("physmem", f"frame {pfn:#x} holds bytes but is not memory")
+
+    def _check_layout(self) -> None:
+        lay = self.layout
+        # the BUG_ONs of mem_init()
+        if lay.high_memory > lay.vmalloc_start:
+            raise InvariantError("layout", "high_memory > VMALLOC_START")
+        if lay.vmalloc_start >= lay.vmalloc_end:
+            raise InvariantError("layout", "VMALLOC_START >= VMALLOC_END")
+        if lay.pkmap_base is not None:
+            if lay.vmalloc_end > lay.pkmap_base:
+                raise InvariantError("layout", "VMALLOC_END > PKMAP_BASE")
+            if lay.pkmap_base + lay.last_pkmap * self.page_size > lay.fixaddr_start:  # type: ignore[operator]
+                raise InvariantError("layout", "PKMAP_BASE + LAST_PKMAP*PAGE_SIZE > FIXADDR_START")
+        pos = 0
+        for r in lay.regions:
+            if r.start != pos or r.end <= r.start:
+                raise InvariantError("layout", f"region {r.name} at {r.start:#x} does not follow {pos:#x}")
+            pos = r.end
+        if pos != lay.top:
+            raise InvariantError("layout", "regions do not reach the top of the address space")
+
+    # ================================================================ misc
+    def __repr__(self) -> str:
+        return (
+            f"<Kernel {self.profile.name} ram={units.human(self.ram)} cpus={len(self.cpus)} "
+            f"max_pfn={self.max_pfn:#x}>"
+        )
+
+
+_CORE_SKIP = tuple(os.path.join(_PKG_DIR, d) + os.sep for d in ("tour", "cli"))
+_LIB_DIRS = tuple(
+    {os.path.dirname(os.__file__) + os.sep, *(p + os.sep for p in sys.path if p.endswith(("site-packages", "dist-packages")))}
+)
+
+
+def user_frames(limit: int = 16) -> list[tuple[str, str]]:
+    """The caller's Python frames as a call trace, innermost first: (function, file:line).
+
+    kmemsim's own core frames are skipped (they are "the kernel"); the trace
+    ends at the first library frame (stdlib, site-packages, pytest, click) once
+    a caller frame was seen, so traces do not depend on the test runner.
+    """
+    out: list[tuple[str, str]] = []
+    f = sys._getframe(1)
+    while f is not None and len(out) < limit:
+        fname = os.path.abspath(f.f_code.co_filename)
+        core = fname.startswith(_PKG_DIR + os.sep) and not fname.startswith(_CORE_SKIP)
+        lib = not fname.startswith(_PKG_DIR + os.sep) and (fname.startswith(_LIB_DIRS) or fname.startswith("<"))
+        if lib and out:
+            break
+        if not core and not lib:
+            out.append((f.f_code.co_name, f"{os.path.basename(fname)}:{f.f_lineno}"))
+        f = f.f_back  # type: ignore[assignment]
+    return out

@@ -1,0 +1,183 @@
+"""struct page storage: compact per-pfn arrays, materialised one section at a time.
+
+Models the *storage* side of mm/sparse.c (SPARSEMEM_VMEMMAP on x86_64) and of
+the FLATMEM ``mem_map[]`` of 2.6 i386; ``kmemsim.mm.page`` gives the fields
+their meaning.
+
+Layout
+------
+Memory is cut into sections of ``1 << SECTION_PAGES_SHIFT`` pages (32768 pages,
+128 MiB with 4 KiB pages: x86_64's SECTION_SIZE_BITS = 27).  A section that
+holds at least one pfn with a struct page is *present*.  Each present section
+is in one of two states::
+
+    uniform --(a field of one page changes)--> materialised
+       ^                                            |
+       +----(set_range over the whole section)------+ (kept materialised)
+
+* *uniform*: every page of the section has the same field values, stored
+  once as a tuple.  Booting a 1 TiB machine leaves almost every section
+  uniform ("free, waiting for the page allocator"), which is why boot time
+  and RSS do not grow with RAM.
+* *materialised*: one ``array.array`` per field, indexed by pfn within the
+  section; scalar access is a couple of Python operations.
+
+Fields (one array each; ``FIELDS`` is the table)::
+
+    flags     Q   page->flags (PG_* bits, kmemsim.mm.page.PG)
+    refcount  i   page->_refcount
+    mapcount  i   page->_mapcount (kernel's -1 based value)
+    private   Q   page->private (the buddy order, a slab's cache id, ...)
+    owner     B   which subsystem holds the page (kmemsim.mm.page.Owner);
+                  the model's bookkeeping for "every page in exactly one place"
+
+Invariant: a pfn has a struct page iff its section is present; the arrays
+of a materialised section all have exactly SECTION_PAGES entries.
+"""
+from __future__ import annotations
+
+from array import array
+from typing import Iterator
+
+import numpy as np
+
+SECTION_PAGES_SHIFT = 15
+SECTION_PAGES = 1 << SECTION_PAGES_SHIFT
+
+#: field name -> (array typecode, numpy dtype)
+FIELDS: dict[str, tuple[str, str]] = {
+    "flags": ("Q", "<u8"),
+    "refcount": ("i", "<i4"),
+    "mapcount": ("i", "<i4"),
+    "private": ("Q", "<u8"),
+    "owner": ("B", "u1"),
+}
+FIELD_NAMES = tuple(FIELDS)
+FIELD_INDEX = {n: i for i, n in enumerate(FIELD_NAMES)}
+
+
+class Section:
+    """One section's struct pages: uniform values or materialised arrays."""
+
+    __slots__ = ("nr", "uniform", "arrays")
+
+    def __init__(self, nr: int, values: tuple[int, ...]):
+        self.nr = nr
+        self.uniform: tuple[int, ...] | None = values
+        self.arrays: list[array] | None = None
+
+    def materialise(self) -> list[array]:
+        if self.arrays is None:
+            assert self.uniform is not None
+            self.arrays = [
+                array(FIELDS[name][0], [v]) * SECTION_PAGES for name, v in zip(FIELD_NAMES, self.uniform)
+            ]
+            self.uniform = None
+        return self.arrays
+
+
+class MemMap:
+    """All struct pages of a machine."""
+
+    def __init__(self, present_sections: set[int], default: dict[str, int]):
+        values = tuple(default.get(n, 0) for n in FIELD_NAMES)
+        self.sections: dict[int, Section] = {nr: Section(nr, values) for nr in sorted(present_sections)}
+
+    # ------------------------------------------------------------- queries
+    def pfn_valid(self, pfn: int) -> bool:
+        return pfn >= 0 and (pfn >> SECTION_PAGES_SHIFT) in self.sections
+
+    def get(self, pfn: int, field: str) -> int:
+        sec = self.sections[pfn >> SECTION_PAGES_SHIFT]
+        i = FIELD_INDEX[field]
+        if sec.uniform is not None:
+            return sec.uniform[i]
+        return sec.arrays[i][pfn & (SECTION_PAGES - 1)]  # type: ignore[index]
+
+    def set(self, pfn: int, field: str, value: int) -> None:
+        sec = self.sections[pfn >> SECTION_PAGES_SHIFT]
+        i = FIELD_INDEX[field]
+        if sec.uniform is not None:
+            if sec.uniform[i] == value:
+                return
+            sec.materialise()
+        sec.arrays[i][pfn & (SECTION_PAGES - 1)] = value  # type: ignore[index]
+
+    def set_range(self, start: int, end: int, **values: int) -> None:
+        """Set fields of every struct page in pfns ``[start, end)`` (present sections only)."""
+        idx = [(FIELD_INDEX[k], v) for k, v in values.items()]
+        pfn = start
+        while pfn < end:
+            nr = pfn >> SECTION_PAGES_SHIFT
+            sec_start = nr << SECTION_PAGES_SHIFT
+            sec_end = sec_start + SECTION_PAGES
+            hi = min(end, sec_end)
+            sec = self.sections.get(nr)
+            if sec is not None:
+                if pfn == sec_start and hi == sec_end and sec.uniform is not None:
+                    u = list(sec.uniform)
+                    for i, v in idx:
+                        u[i] = v
+                    sec.uniform = tuple(u)
+                else:
+                    arrays = sec.materialise()
+                    a, b = pfn - sec_start, hi - sec_start
+                    for i, v in idx:
+                        arrays[i][a:b] = array(FIELDS[FIELD_NAMES[i]][0], [v]) * (b - a)
+            pfn = hi
+
+    def count(self, field: str, start: int = 0, end: int | None = None) -> dict[int, int]:
+        """How many struct pages have each value of ``field`` (bulk, via numpy)."""
+        i = FIELD_INDEX[field]
+        out: dict[int, int] = {}
+        for nr, sec in self.sections.items():
+            s0 = nr << SECTION_PAGES_SHIFT
+            a, b = max(start, s0), min(end if end is not None else 1 << 62, s0 + SECTION_PAGES)
+            if a >= b:
+                continue
+            if sec.uniform is not None:
+                v = sec.uniform[i]
+                out[v] = out.get(v, 0) + (b - a)
+            else:
+                arr = np.frombuffer(sec.arrays[i], dtype=FIELDS[field][1])[a - s0 : b - s0]  # type: ignore[index]
+                vals, counts = np.unique(arr, return_counts=True)
+                for v, c in zip(vals.tolist(), counts.tolist()):
+                    out[v] = out.get(v, 0) + c
+        return out
+
+    def runs(self, field: str, start: int, end: int) -> Iterator[tuple[int, int, int]]:
+        """(start, end, value) runs of equal ``field`` over present pfns in ``[start, end)``."""
+        i = FIELD_INDEX[field]
+        cur_s = cur_v = None
+        cur_e = start
+        for nr in sorted(self.sections):
+            s0 = nr << SECTION_PAGES_SHIFT
+            a, b = max(start, s0), min(end, s0 + SECTION_PAGES)
+            if a >= b:
+                continue
+            sec = self.sections[nr]
+            if sec.uniform is not None:
+                pieces = [(a, b, sec.uniform[i])]
+            else:
+                arr = np.frombuffer(sec.arrays[i], dtype=FIELDS[field][1])[a - s0 : b - s0]  # type: ignore[index]
+                cut = np.flatnonzero(np.diff(arr)) + 1
+                bounds = [0, *cut.tolist(), len(arr)]
+                pieces = [(a + x, a + y, int(arr[x])) for x, y in zip(bounds, bounds[1:])]
+            for ps, pe, v in pieces:
+                if cur_s is not None and v == cur_v and ps == cur_e:
+                    cur_e = pe
+                    continue
+                if cur_s is not None:
+                    yield cur_s, cur_e, cur_v  # type: ignore[misc]
+                cur_s, cur_e, cur_v = ps, pe, v
+        if cur_s is not None:
+            yield cur_s, cur_e, cur_v  # type: ignore[misc]
+
+    def materialised_sections(self) -> int:
+        return sum(1 for s in self.sections.values() if s.arrays is not None)
+
+    def nbytes(self) -> int:
+        """Bytes held by materialised arrays (what the memmap costs the host)."""
+        return sum(
+            sum(a.itemsize * len(a) for a in s.arrays) for s in self.sections.values() if s.arrays is not None
+        )

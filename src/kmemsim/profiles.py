@@ -1,0 +1,230 @@
+"""Machine profiles and the one table of tunables.
+
+A *profile* names a kernel version on an architecture (``linux-6.18-x86_64``,
+``linux-2.6-i386``).  It fixes everything the kernel fixes at build time
+(page size, NR_CPUS, HZ, the address-space constants) and gives the defaults
+of everything the user may change at boot.  Every such knob is a *tunable*,
+listed once in :data:`TUNABLES` with its kernel name, its kind and the profiles
+it applies to.  ``kmemsim.boot(profile, ram=..., cpus=..., **tunables)`` takes
+them as keyword arguments; ``docs/profiles.md`` is generated from this table
+(see ``kmemsim profiles``).
+
+Kinds of tunable:
+
+* ``boot``   -- a kernel command-line parameter (``vmalloc=``, ``highmem=``),
+* ``sysctl`` -- a /proc/sys value (set at boot here; later issues let them change),
+* ``config`` -- a Kconfig choice the profile's kernel could have been built with,
+* ``model``  -- a choice of the model itself, with no kernel counterpart.
+
+A tunable is added here by the part of kmemsim that makes it do something; an
+unknown name is an error that lists the names the profile accepts.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Callable
+
+from .errors import ConfigError
+from .units import memparse
+
+
+@dataclass(frozen=True)
+class Profile:
+    """What a kernel build fixes: version, architecture and its constants."""
+
+    name: str
+    kernel_version: str  # "6.18", "2.6.24"
+    release: str  # the `uname -r` string the machine reports
+    arch: str  # "x86_64" | "i386"
+    page_shift: int
+    nr_cpus: int  # CONFIG_NR_CPUS: most CPUs the kernel supports
+    hz: int  # CONFIG_HZ
+    default_ram: str
+    default_cpus: int
+    min_ram: int  # less than this cannot hold the kernel and boot
+    description: str
+
+    @property
+    def page_size(self) -> int:
+        return 1 << self.page_shift
+
+    @property
+    def bits(self) -> int:
+        return 64 if self.arch == "x86_64" else 32
+
+
+PROFILES: dict[str, Profile] = {
+    p.name: p
+    for p in (
+        Profile(
+            name="linux-6.18-x86_64",
+            kernel_version="6.18",
+            release="6.18.0-kmemsim",
+            arch="x86_64",
+            page_shift=12,
+            nr_cpus=256,
+            hz=250,
+            default_ram="1G",
+            default_cpus=2,
+            min_ram=128 << 20,
+            description="Linux 6.18 on x86_64, 4-level paging, SPARSEMEM_VMEMMAP, no KASLR "
+            "(the config of the reference host: NR_CPUS=256, HZ=250)",
+        ),
+        Profile(
+            name="linux-2.6-i386",
+            kernel_version="2.6.24",
+            release="2.6.24-kmemsim",
+            arch="i386",
+            page_shift=12,
+            nr_cpus=8,
+            hz=250,
+            default_ram="1G",
+            default_cpus=2,
+            min_ram=16 << 20,
+            description="Linux 2.6.24 on i386, 3G/1G split, HIGHMEM4G (2-level, non-PAE page "
+            "tables), FLATMEM: the kernel of the classic driver books",
+        ),
+    )
+}
+
+DEFAULT_PROFILE = "linux-6.18-x86_64"
+
+
+def get_profile(name: str) -> Profile:
+    try:
+        return PROFILES[name]
+    except KeyError:
+        raise ConfigError(
+            f"unknown profile {name!r}; known profiles: {', '.join(sorted(PROFILES))}"
+        ) from None
+
+
+# --------------------------------------------------------------------------- tunables
+
+
+def _bool(name: str) -> Callable[[Any], bool]:
+    def parse(v: Any) -> bool:
+        if isinstance(v, bool):
+            return v
+        if isinstance(v, int) and v in (0, 1):
+            return bool(v)
+        if isinstance(v, str) and v.lower() in {"1", "y", "yes", "on", "true"}:
+            return True
+        if isinstance(v, str) and v.lower() in {"0", "n", "no", "off", "false"}:
+            return False
+        raise ConfigError(f"tunable {name}: expected a boolean (1/0, on/off, y/n), got {v!r}")
+
+    return parse
+
+
+def _size(name: str) -> Callable[[Any], int]:
+    return lambda v: memparse(v, f"tunable {name}")
+
+
+def _opt_size(name: str) -> Callable[[Any], int | None]:
+    return lambda v: None if v is None else memparse(v, f"tunable {name}")
+
+
+def _choice(name: str, choices: tuple[str, ...]) -> Callable[[Any], str]:
+    def parse(v: Any) -> str:
+        if isinstance(v, str) and v in choices:
+            return v
+        raise ConfigError(f"tunable {name}: expected one of {', '.join(choices)}, got {v!r}")
+
+    return parse
+
+
+@dataclass(frozen=True)
+class Tunable:
+    name: str
+    kind: str  # boot | sysctl | config | model
+    default: Any
+    parse: Callable[[Any], Any]
+    doc: str
+    profiles: frozenset[str] = field(default_factory=lambda: frozenset(PROFILES))
+    follows: str = ""  # the kernel source that defines it
+
+
+#: Every knob of every profile.  Keep it sorted by name.
+TUNABLES: dict[str, Tunable] = {
+    t.name: t
+    for t in (
+        Tunable(
+            "debug_virtual",
+            "config",
+            False,
+            _bool("debug_virtual"),
+            "CONFIG_DEBUG_VIRTUAL: __pa()/virt_to_phys() of an address outside the direct "
+            "map or kernel image is a kernel BUG instead of a silent wrong answer.",
+            frozenset({"linux-6.18-x86_64"}),
+            "arch/x86/mm/physaddr.c",
+        ),
+        Tunable(
+            "highmem",
+            "boot",
+            None,
+            _opt_size("highmem"),
+            "highmem=SIZE: force this much of RAM into ZONE_HIGHMEM even when it would fit "
+            "in lowmem (ignored with the kernel's message if it leaves < 64 MB lowmem).",
+            frozenset({"linux-2.6-i386"}),
+            "arch/x86/kernel/setup_32.c: find_max_low_pfn()",
+        ),
+        Tunable(
+            "stale_memory",
+            "model",
+            True,
+            _bool("stale_memory"),
+            "Untouched physical memory holds deterministic stale bytes (as RAM does after "
+            "earlier use), so kmalloc and kzalloc differ visibly; off: it reads as zeros.",
+        ),
+        Tunable(
+            "vmalloc",
+            "boot",
+            None,
+            _opt_size("vmalloc"),
+            "vmalloc=SIZE: __VMALLOC_RESERVE, the address space kept above lowmem for the "
+            "8 MB gap, vmalloc, pkmap and fixmap (default 128M); lowmem = 4G - PAGE_OFFSET - SIZE.",
+            frozenset({"linux-2.6-i386"}),
+            "arch/x86/kernel/setup_32.c: parse_vmalloc()",
+        ),
+        Tunable(
+            "vmsplit",
+            "config",
+            "3G",
+            _choice("vmsplit", ("3G", "3G_OPT", "2G", "2G_OPT", "1G")),
+            "CONFIG_VMSPLIT_*: user/kernel split of the 4 GB address space; PAGE_OFFSET is "
+            "0xC0000000 (3G), 0xB0000000 (3G_OPT), 0x80000000 (2G), 0x78000000 (2G_OPT) "
+            "or 0x40000000 (1G).",
+            frozenset({"linux-2.6-i386"}),
+            "arch/x86/Kconfig: PAGE_OFFSET",
+        ),
+    )
+}
+
+
+def resolve_tunables(profile: Profile, given: dict[str, Any]) -> dict[str, Any]:
+    """Defaults of ``profile`` overridden by ``given``, each parsed and checked."""
+    known = {n: t for n, t in TUNABLES.items() if profile.name in t.profiles}
+    out: dict[str, Any] = {}
+    for name, value in given.items():
+        if name not in known:
+            hint = ""
+            if name in TUNABLES:
+                hint = f" (it applies to {', '.join(sorted(TUNABLES[name].profiles))})"
+            raise ConfigError(
+                f"unknown tunable {name!r} for profile {profile.name}{hint}; known: "
+                f"{', '.join(sorted(known)) or 'none'}"
+            )
+        out[name] = known[name].parse(value)
+    for name, t in known.items():
+        out.setdefault(name, t.default)
+    return out
+
+
+def tunable_table() -> str:
+    """The tunable table as Markdown (docs/profiles.md embeds it)."""
+    rows = ["| tunable | kind | default | profiles | meaning |", "|---|---|---|---|---|"]
+    for t in sorted(TUNABLES.values(), key=lambda t: t.name):
+        profs = "all" if t.profiles == frozenset(PROFILES) else ", ".join(sorted(t.profiles))
+        rows.append(f"| `{t.name}` | {t.kind} | `{t.default!r}` | {profs} | {t.doc} |")
+    return "\n".join(rows)
