@@ -165,10 +165,7 @@ class Kernel:
         if p.kernel_version.startswith("2."):
             self.printk(f"Linux version {p.release} (kmemsim@kmemsim) (gcc version 4.1.2) #1 SMP")
         else:
-            self.printk(
-                f"Linux version {p.release} (kmemsim@kmemsim) (kmemsim Python {sys.version.split()[0]}) "
-                "#1 SMP PREEMPT_DYNAMIC"
-            )
+            self.printk(f"Linux version {p.release} (kmemsim@kmemsim) (kmemsim) #1 SMP PREEMPT_DYNAMIC")
         self.printk(f"Command line: {self.cmdline}")
 
     @property

@@ -94,6 +94,10 @@ def setup(e820: list[E820Entry], ram: int, nr_cpus: int, tunables: dict, section
     log.append("e820: remove [mem 0x000a0000-0x000fffff] usable")
     max_pfn = max(e for _, e in memory) >> PAGE_SHIFT
     log.append(f"last_pfn = {max_pfn:#x} max_arch_pfn = {MAX_ARCH_PFN:#x}")
+    if max_pfn > 1 << (32 - PAGE_SHIFT):
+        # setup_arch(): max_low_pfn = e820__end_of_low_ram_pfn(), printed the same way
+        low_end = max(e for s, e in memory if e <= 1 << 32) >> PAGE_SHIFT
+        log.append(f"last_pfn = {low_end:#x} max_arch_pfn = {MAX_ARCH_PFN:#x}")
 
     present = set()
     for s, e in memory:

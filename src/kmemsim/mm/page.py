@@ -48,6 +48,11 @@ class PG(enum.IntFlag):
     dropbehind = 1 << 19
     mlocked = 1 << 20
 
+    def format(self) -> str:
+        """As the kernel's %pGp prints page flags: ``0x2000(reserved)``."""
+        names = [f.name for f in PG if f & self and f.name]
+        return f"{int(self):#x}({'|'.join(names)})" if names else f"{int(self):#x}()"
+
 
 class Owner(enum.IntEnum):
     """Where a page is: every struct page is in exactly one place.
