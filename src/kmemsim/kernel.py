@@ -127,7 +127,10 @@ class Kernel:
         self.max_low_pfn = setup.max_low_pfn
 
         self.phys = PhysMem(setup.mapped, page_shift=self.page_shift, seed=seed, stale=tun["stale_memory"])
-        self.memmap = MemMap(setup.present_sections, {"owner": Owner.FREE, "mapcount": -1})
+        flatmem = prof.arch == "i386"  # 2.6 i386: FLATMEM mem_map[]; x86_64: SPARSEMEM_VMEMMAP
+        self.memmap = MemMap(
+            setup.present_sections, {"owner": Owner.FREE, "mapcount": -1}, setup.max_pfn if flatmem else None
+        )
         self._init_memmap()
         self.clock.advance(250_000_000)
         self._print_mem_init()
@@ -279,11 +282,12 @@ class Kernel:
         (CONFIG_DEBUG_VIRTUAL) a bad address is a kernel BUG instead.
         """
         self._check_addr(vaddr, "vaddr")
-        if self.tunables.get("debug_virtual") and not self.arch.pa_debug_ok(vaddr):
+        line = self.arch.pa_debug_bug_line(vaddr) if self.tunables.get("debug_virtual") else None
+        if line is not None:
             self.bug(
                 [
                     "------------[ cut here ]------------",
-                    "kernel BUG at arch/x86/mm/physaddr.c:23!",
+                    f"kernel BUG at arch/x86/mm/physaddr.c:{line}!",
                 ],
                 kind="debug_virtual",
                 oops=True,
@@ -358,10 +362,13 @@ class Kernel:
 
     def read(self, addr: int, n: int) -> bytes:
         """Read ``n`` bytes at kernel virtual address ``addr`` (a load in the caller's code)."""
-        shift = self.page_shift
-        off = addr - self.layout.page_offset
-        if 0 <= off < self.arch.lowmem_bytes and n > 0 and (off & (self.page_size - 1)) + n <= self.page_size:
-            f = self.phys.frames.get(off >> shift)
+        try:
+            off = addr - self.layout.page_offset
+            fast = 0 <= off < self.arch.lowmem_bytes and 0 < n and (off & (self.page_size - 1)) + n <= self.page_size
+        except TypeError:
+            fast = False
+        if fast:
+            f = self.phys.frames.get(off >> self.page_shift)
             if f is not None:
                 o = off & (self.page_size - 1)
                 return bytes(f[o : o + n])
@@ -369,12 +376,15 @@ class Kernel:
 
     def write(self, addr: int, data: bytes | bytearray) -> None:
         """Write ``data`` at kernel virtual address ``addr`` (a store in the caller's code)."""
-        shift = self.page_shift
-        off = addr - self.layout.page_offset
-        n = len(data)
-        if 0 <= off < self.arch.lowmem_bytes and n > 0 and (off & (self.page_size - 1)) + n <= self.page_size:
-            f = self.phys.frames.get(off >> shift)
-            if f is not None:
+        try:
+            off = addr - self.layout.page_offset
+            n = len(data)
+            fast = 0 <= off < self.arch.lowmem_bytes and 0 < n and (off & (self.page_size - 1)) + n <= self.page_size
+        except TypeError:
+            fast, n = False, 0
+        if fast:
+            f = self.phys.frames.get(off >> self.page_shift)
+            if f is not None and isinstance(data, (bytes, bytearray)):
                 o = off & (self.page_size - 1)
                 f[o : o + n] = data
                 return

@@ -64,9 +64,9 @@ class Arch:
         """virt_addr_valid(): may ``vaddr`` be given to virt_to_page()?"""
         raise NotImplementedError
 
-    def pa_debug_ok(self, vaddr: int) -> bool:
-        """Would __pa(vaddr) pass CONFIG_DEBUG_VIRTUAL's checks?"""
-        return True
+    def pa_debug_bug_line(self, vaddr: int) -> int | None:
+        """Where CONFIG_DEBUG_VIRTUAL's __pa() would BUG for ``vaddr`` (a source line), or None."""
+        return None
 
     def direct_phys(self, vaddr: int) -> int | None:
         """Physical address behind a direct-map or kernel-image address, else None."""

@@ -195,13 +195,16 @@ class X86_64(Arch):
             return (y + PHYS_BASE) & MASK64
         return (y + (START_KERNEL_MAP - PAGE_OFFSET)) & MASK64
 
-    def pa_debug_ok(self, vaddr: int) -> bool:
-        """The VIRTUAL_BUG_ON conditions of __phys_addr() with CONFIG_DEBUG_VIRTUAL."""
+    def pa_debug_bug_line(self, vaddr: int) -> int | None:
+        """The line of arch/x86/mm/physaddr.c whose VIRTUAL_BUG_ON fires in __phys_addr()
+        (CONFIG_DEBUG_VIRTUAL), or None.  With the reference CPU's 48 physical address
+        bits, vmalloc addresses pass (their __pa is < 2^48): only user-space addresses
+        and addresses beyond the kernel image are caught."""
         y = (vaddr - START_KERNEL_MAP) & MASK64
         if vaddr > y:
-            return y < KERNEL_IMAGE_SIZE
+            return 23 if y >= KERNEL_IMAGE_SIZE else None
         x = (y + (START_KERNEL_MAP - PAGE_OFFSET)) & MASK64
-        return not (x > y) and (x >> X86_PHYS_BITS) == 0
+        return 28 if (x > y) or (x >> X86_PHYS_BITS) else None
 
     def virt_addr_valid(self, vaddr: int, pfn_valid) -> bool:
         """__virt_addr_valid() of arch/x86/mm/physaddr.c."""

@@ -79,12 +79,17 @@ class Section:
 class MemMap:
     """All struct pages of a machine."""
 
-    def __init__(self, present_sections: set[int], default: dict[str, int]):
+    def __init__(self, present_sections: set[int], default: dict[str, int], max_mapnr: int | None = None):
         values = tuple(default.get(n, 0) for n in FIELD_NAMES)
         self.sections: dict[int, Section] = {nr: Section(nr, values) for nr in sorted(present_sections)}
+        #: FLATMEM: pfn_valid(pfn) is pfn < max_mapnr; SPARSEMEM (None): the section is present
+        self.max_mapnr = max_mapnr
 
     # ------------------------------------------------------------- queries
     def pfn_valid(self, pfn: int) -> bool:
+        """pfn_valid(): include/linux/mmzone.h (SPARSEMEM, early sections) or memory_model.h (FLATMEM)."""
+        if self.max_mapnr is not None:
+            return 0 <= pfn < self.max_mapnr
         return pfn >= 0 and (pfn >> SECTION_PAGES_SHIFT) in self.sections
 
     def get(self, pfn: int, field: str) -> int:
