@@ -1,0 +1,60 @@
+"""The tour's output (golden) and the command line."""
+from click.testing import CliRunner
+
+from conftest import golden
+from kmemsim.cli.main import main
+
+
+def run(*args):
+    r = CliRunner().invoke(main, list(args))
+    return r
+
+
+def test_tour_output_is_the_golden_text():
+    r = run("tour")
+    assert r.exit_code == 0, r.output
+    assert r.output == golden("tour.txt", r.output)
+
+
+def test_tour_facts():
+    out = run("tour", "addresses").output
+    assert "VMALLOC_START = 0xca800000" in out
+    assert "k.read(_text, 13)        = b'hello, kernel'" in out
+    assert "BUG: unable to handle page fault for address: ffffc90000001000" in out
+
+
+def test_tour_unknown_chapter():
+    r = run("tour", "nosuch")
+    assert r.exit_code != 0 and "no tour chapter 'nosuch'" in r.output
+
+
+def test_layout_i386_160m():
+    r = run("layout", "--profile", "linux-2.6-i386", "--ram", "160M", "--fields")
+    assert r.exit_code == 0, r.output
+    assert "ff7fdfff - ca800000" in r.output and "[V] vmalloc/ioremap/modules" in r.output
+    assert "vmalloc_start          0xca800000" in r.output
+
+
+def test_layout_with_tunable_and_hidden_holes():
+    r = run("layout", "--profile", "linux-2.6-i386", "--ram", "2G", "--set", "vmalloc=256M", "--min-hole", "1G")
+    assert r.exit_code == 0, r.output
+    assert "mem=2G vmalloc=256M" in r.output
+    assert "f07fffff - f0000000" in r.output  # the 8 MB gap after 768 MB of lowmem
+
+
+def test_bad_inputs_give_clear_errors():
+    r = run("layout", "--ram", "12Q")
+    assert r.exit_code == 1 and "malformed size '12Q'" in r.output
+    r = run("layout", "--set", "nosuch=1")
+    assert r.exit_code == 1 and "unknown tunable 'nosuch'" in r.output
+    r = run("layout", "--set", "novalue")
+    assert r.exit_code == 2 and "NAME=VALUE" in r.output
+    r = run("layout", "--profile", "vax")
+    assert r.exit_code == 2
+
+
+def test_dmesg_and_profiles():
+    r = run("dmesg", "--ram", "24G")
+    assert "BIOS-e820: [mem 0x0000000100000000-0x000000063fffffff] usable" in r.output
+    r = run("profiles")
+    assert "linux-2.6-i386" in r.output and "`vmalloc`" in r.output
