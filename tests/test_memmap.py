@@ -7,14 +7,14 @@ from kmemsim.mm.memmap import SECTION_PAGES, MemMap
 
 
 def mm():
-    return MemMap({0, 1, 3}, {"owner": Owner.FREE, "mapcount": -1})
+    return MemMap({0, 1, 3}, {"owner": Owner.MANAGED, "mapcount": -1})
 
 
 def test_uniform_until_a_page_differs():
     m = mm()
     assert m.materialised_sections() == 0
-    assert m.get(5, "owner") == Owner.FREE and m.get(5, "mapcount") == -1
-    m.set(5, "owner", Owner.FREE)  # same value: stays uniform
+    assert m.get(5, "owner") == Owner.MANAGED and m.get(5, "mapcount") == -1
+    m.set(5, "owner", Owner.MANAGED)  # same value: stays uniform
     assert m.materialised_sections() == 0
     m.set(5, "refcount", 3)
     assert m.materialised_sections() == 1
@@ -28,16 +28,16 @@ def test_set_range_whole_section_keeps_it_uniform():
     assert m.get(SECTION_PAGES + 7, "owner") == Owner.RESERVED
     m.set_range(10, 20, owner=Owner.RESERVED)
     assert m.materialised_sections() == 1
-    assert [m.get(p, "owner") for p in (9, 10, 19, 20)] == [Owner.FREE, Owner.RESERVED, Owner.RESERVED, Owner.FREE]
+    assert [m.get(p, "owner") for p in (9, 10, 19, 20)] == [Owner.MANAGED, Owner.RESERVED, Owner.RESERVED, Owner.MANAGED]
 
 
 def test_set_range_skips_absent_sections_and_counts():
     m = mm()
     m.set_range(0, 4 * SECTION_PAGES, owner=Owner.HOLE)
     assert m.count("owner") == {Owner.HOLE: 3 * SECTION_PAGES}
-    m.set_range(100, 200, owner=Owner.FREE)
-    assert m.count("owner") == {Owner.HOLE: 3 * SECTION_PAGES - 100, Owner.FREE: 100}
-    assert m.count("owner", 150, 250) == {Owner.FREE: 50, Owner.HOLE: 50}
+    m.set_range(100, 200, owner=Owner.MANAGED)
+    assert m.count("owner") == {Owner.HOLE: 3 * SECTION_PAGES - 100, Owner.MANAGED: 100}
+    assert m.count("owner", 150, 250) == {Owner.MANAGED: 50, Owner.HOLE: 50}
 
 
 def test_runs_merge_across_sections():
@@ -45,10 +45,10 @@ def test_runs_merge_across_sections():
     m.set_range(SECTION_PAGES - 5, SECTION_PAGES + 5, owner=Owner.RESERVED)
     runs = list(m.runs("owner", 0, 4 * SECTION_PAGES))
     assert runs == [
-        (0, SECTION_PAGES - 5, Owner.FREE),
+        (0, SECTION_PAGES - 5, Owner.MANAGED),
         (SECTION_PAGES - 5, SECTION_PAGES + 5, Owner.RESERVED),
-        (SECTION_PAGES + 5, 2 * SECTION_PAGES, Owner.FREE),
-        (3 * SECTION_PAGES, 4 * SECTION_PAGES, Owner.FREE),
+        (SECTION_PAGES + 5, 2 * SECTION_PAGES, Owner.MANAGED),
+        (3 * SECTION_PAGES, 4 * SECTION_PAGES, Owner.MANAGED),
     ]
 
 
@@ -64,11 +64,11 @@ def test_boot_marks_reserved_holes_and_free():
     c = k.memmap.count("owner")
     # 1 GiB: pfn 0 is not RAM, the ISA hole 0x9f-0xff neither; the rest is present memory
     assert c[Owner.HOLE] == 1 + (0x100 - 0x9F)
-    assert c[Owner.FREE] + c[Owner.RESERVED] + c[Owner.HOLE] == 1 << 18
+    assert c[Owner.MANAGED] + c[Owner.RESERVED] + c[Owner.HOLE] == 1 << 18
     assert k.pfn_to_page(0x50).owner == Owner.RESERVED  # low 1 MiB
     assert k.pfn_to_page(0xA0).owner == Owner.HOLE
     assert k.pfn_to_page(0x3FFFF).owner == Owner.RESERVED  # the vmemmap, allocated top-down
-    assert k.pfn_to_page(0x20000).owner == Owner.FREE
+    assert k.pfn_to_page(0x20000).owner == Owner.MANAGED
 
 
 def test_check_catches_inconsistent_struct_pages():
@@ -82,7 +82,7 @@ def test_check_catches_inconsistent_struct_pages():
     with pytest.raises(InvariantError, match="negative refcount"):
         k2.check()
     k3 = kmemsim.boot()
-    k3.memmap.set(0xA0, "owner", Owner.FREE)  # a hole claimed as free memory
+    k3.memmap.set(0xA0, "owner", Owner.MANAGED)  # a hole claimed as free memory
     with pytest.raises(InvariantError, match="not memory"):
         k3.check()
 

@@ -128,7 +128,7 @@ def test_page_handle_fields_and_identity():
     assert p + 1 == K64.pfn_to_page(0x1001) and (p + 1) - 1 == p
     assert len({p, K64.pfn_to_page(0x1000)}) == 1
     free = K64.pfn_to_page(0x20000)
-    assert free.owner == kmemsim.Owner.FREE and free.refcount == 0 and free.mapcount == 0
+    assert free.owner == kmemsim.Owner.MANAGED and free.refcount == 0 and free.mapcount == 0
 
 
 def test_struct_page_of_a_hole_faults_when_read():

@@ -129,9 +129,10 @@ class Kernel:
         self.phys = PhysMem(setup.mapped, page_shift=self.page_shift, seed=seed, stale=tun["stale_memory"])
         flatmem = prof.arch == "i386"  # 2.6 i386: FLATMEM mem_map[]; x86_64: SPARSEMEM_VMEMMAP
         self.memmap = MemMap(
-            setup.present_sections, {"owner": Owner.FREE, "mapcount": -1}, setup.max_pfn if flatmem else None
+            setup.present_sections, {"owner": Owner.MANAGED, "mapcount": -1}, setup.max_pfn if flatmem else None
         )
         self._init_memmap()
+        self._boot_page_alloc()
         self.clock.advance(250_000_000)
         self._print_mem_init()
         self.register_check("memmap", self._check_memmap)
@@ -197,7 +198,7 @@ class Kernel:
             a = nr << SECTION_PAGES_SHIFT
             mm.set_range(a, a + (1 << SECTION_PAGES_SHIFT), owner=Owner.HOLE, flags=PG.reserved, refcount=1)
         for start, end in self.arch.setup.memory:
-            mm.set_range(start >> s, end >> s, owner=Owner.FREE, flags=0, refcount=0)
+            mm.set_range(start >> s, end >> s, owner=Owner.MANAGED, flags=0, refcount=0)
         for r in self.arch.setup.reserved:
             a, b = r.start >> s, (r.end + self.page_size - 1) >> s
             for ms, me in self.arch.setup.memory:  # only the part that is memory
@@ -207,7 +208,7 @@ class Kernel:
 
     def _print_mem_init(self) -> None:
         counts = self.memmap.count("owner")
-        free = counts.get(Owner.FREE, 0)
+        free = self.nr_free_pages()
         reserved = counts.get(Owner.RESERVED, 0)
         K = self.page_size // 1024
         img = self.arch.setup.kernel_image
@@ -215,7 +216,7 @@ class Kernel:
         if self.profile.arch == "i386":
             lay = self.layout
             # 2.6.24 arch/x86/mm/init_32.c: mem_init(); reservedpages counts PageReserved lowmem
-            high_k = self.memmap.count('owner', self.max_low_pfn, self.max_pfn).get(Owner.FREE, 0) * K
+            high_k = sum(z.managed_pages for z in self.page_alloc.zones if z.name == "HighMem") * K
             self.printk(
                 f"Memory: {free * K}k/{self.max_pfn * K}k available ({size_k['Kernel code']}k kernel code, "
                 f"{self.memmap.count('flags', 0, self.max_low_pfn).get(PG.reserved, 0) * K}k reserved, "
@@ -237,12 +238,187 @@ class Kernel:
                 self.printk(f"  {name:>9} : 0x{a:08x} - 0x{b:08x}   ({(b - a) >> shift:4d} {unit})")
         else:
             # 6.18 mm/mm_init.c: mem_init_print_info()
-            present = sum(counts.get(o, 0) for o in (Owner.FREE, Owner.RESERVED))
+            present = sum(counts.get(o, 0) for o in (Owner.MANAGED, Owner.RESERVED))
             self.printk(
                 f"Memory: {free * K}K/{present * K}K available ({size_k['Kernel code']}K kernel code, "
                 f"{size_k['Kernel data']}K rwdata, {size_k['Kernel rodata']}K rodata, 3728K init, "
                 f"{size_k['Kernel bss']}K bss, {reserved * K}K reserved, 0K cma-reserved)"
             )
+
+
+    def _boot_page_alloc(self) -> None:
+        """build_all_zonelists + memblock_free_all + init_per_zone_wmark_min."""
+        from . import gfp as gfpmod
+        from .mm.page_alloc import GfpBits, PageAllocator
+
+        gs = gfpmod.for_profile(self.profile.name)
+        classic = self.profile.kernel_version.startswith("2.")
+        def v(name: str) -> int:
+            try:
+                return gs.value(name)
+            except UsageError:
+                return 0  # a flag this kernel does not have
+
+        bits = GfpBits(
+            dma=v("__GFP_DMA"), highmem=v("__GFP_HIGHMEM"), dma32=v("__GFP_DMA32"),
+            movable=v("__GFP_MOVABLE"), reclaimable=v("__GFP_RECLAIMABLE"), high=v("__GFP_HIGH"),
+            io=v("__GFP_IO"), fs=v("__GFP_FS"), zero=v("__GFP_ZERO"),
+            direct_reclaim=v("__GFP_WAIT") if classic else v("__GFP_DIRECT_RECLAIM"),
+            kswapd_reclaim=0 if classic else v("__GFP_KSWAPD_RECLAIM"),
+            nowarn=v("__GFP_NOWARN"),
+            retry_mayfail=v("__GFP_REPEAT") if classic else v("__GFP_RETRY_MAYFAIL"),
+            nofail=v("__GFP_NOFAIL"), noretry=v("__GFP_NORETRY"), memalloc=v("__GFP_MEMALLOC"),
+            comp=v("__GFP_COMP"), nomemalloc=v("__GFP_NOMEMALLOC"), hardwall=v("__GFP_HARDWALL"),
+            thisnode=v("__GFP_THISNODE"), account=v("__GFP_ACCOUNT"),
+            valid=(1 << (gfpmod.GFP_BITS_SHIFT_2_6 if classic else getattr(gfpmod, "__GFP_BITS_SHIFT"))) - 1,
+        )
+        self.gfp = gs
+        pa = PageAllocator(
+            self, gs, bits, self.arch.zone_layout(),  # type: ignore[attr-defined]
+            max_order=10, pageblock_order=10 if classic else 9,
+            pcp_orders=(0,) if classic else (0, 1, 2, 3, 9),
+            tunables=self.tunables, classic=classic,
+        )
+        s = self.page_shift
+        pa.set_present([(a >> s, b >> s) for a, b in self.arch.setup.memory])
+        free = [(a, b) for a, b, o in self.memmap.runs("owner", 0, self.max_pfn) if o == Owner.MANAGED]
+        pa.free_all_bootmem(free)
+        pa.init_watermarks()
+        self.page_alloc = pa
+        self.register_check("page_alloc", self._check_page_alloc)
+
+    def _check_page_alloc(self) -> None:
+        s = self.page_shift
+        errs = self.page_alloc.check([(a >> s, b >> s) for a, b in self.arch.setup.memory])
+        if errs:
+            raise InvariantError("page_alloc", "; ".join(errs[:5]))
+
+    # ================================================================ page allocator API
+    def nr_free_pages(self) -> int:
+        """NR_FREE_PAGES summed over zones (pages on pcp lists are not free to the buddy)."""
+        return sum(z.free_pages for z in self.page_alloc.zones)
+
+    def alloc_pages(self, gfp_mask: int, order: int = 0) -> Page | None:
+        """alloc_pages(gfp, order): a block of 2^order pages, or None (NULL).
+
+        May sleep when ``gfp_mask`` allows direct reclaim.  The first page has
+        refcount 1 (every page of a ``__GFP_COMP`` block belongs to the head).
+        """
+        pfn = self.page_alloc.alloc(gfp_mask, order)
+        return None if pfn < 0 else Page(self, pfn)
+
+    def alloc_page(self, gfp_mask: int) -> Page | None:
+        """alloc_page(gfp) = alloc_pages(gfp, 0)."""
+        return self.alloc_pages(gfp_mask, 0)
+
+    def get_free_pages(self, gfp_mask: int, order: int = 0) -> int:
+        """The kernel's ``__get_free_pages(gfp, order)``: the block's address, or 0 (NULL).
+
+        ``__GFP_HIGHMEM`` is stripped: the memory must have a kernel address.
+        """
+        pa = self.page_alloc
+        if isinstance(gfp_mask, bool) or not isinstance(gfp_mask, int):
+            raise UsageError(f"gfp_mask {gfp_mask!r}: expected a GFP mask (an int such as GFP_KERNEL)")
+        pfn = pa.alloc(gfp_mask & ~pa.bits.highmem, order)
+        if pfn < 0:
+            return NULL
+        return self.layout.page_offset + (pfn << self.page_shift)
+
+    def get_free_page(self, gfp_mask: int) -> int:
+        """The kernel's ``__get_free_page(gfp)``."""
+        return self.get_free_pages(gfp_mask, 0)
+
+    def get_zeroed_page(self, gfp_mask: int) -> int:
+        """get_zeroed_page(gfp): one page of zeros."""
+        return self.get_free_pages(gfp_mask | self.page_alloc.bits.zero, 0)
+
+    def get_dma_pages(self, gfp_mask: int, order: int = 0) -> int:
+        """The kernel's ``__get_dma_pages(gfp, order)``: from ZONE_DMA."""
+        return self.get_free_pages(gfp_mask | self.page_alloc.bits.dma, order)
+
+    def _addr_to_pfn(self, addr: int, what: str) -> int:
+        if isinstance(addr, Page):
+            raise UsageError(f"{what}() takes an address; for a struct page use free_pages_struct()")
+        self._check_addr(addr, "addr")
+        off = addr - self.layout.page_offset
+        if not 0 <= off < self.arch.lowmem_bytes:
+            # the kernel would compute virt_to_page() of garbage; say so plainly
+            self.bug([f"{what}: {addr:#x} is not a direct-map address (virt_to_page() would be garbage)"],
+                     kind="bad_free")
+            return -1
+        if off & (self.page_size - 1):
+            self.bug([f"{what}: {addr:#x} is not page aligned"], kind="bad_free")
+            return -1
+        return off >> self.page_shift
+
+    def free_pages(self, addr: int, order: int = 0) -> None:
+        """free_pages(addr, order): NULL (0) is ignored."""
+        if addr == 0:
+            return
+        pfn = self._addr_to_pfn(addr, "free_pages")
+        if pfn >= 0:
+            self.page_alloc.free(pfn, order)
+
+    def free_page(self, addr: int) -> None:
+        """free_page(addr) = free_pages(addr, 0)."""
+        self.free_pages(addr, 0)
+
+    def free_pages_struct(self, page: Page, order: int = 0) -> None:
+        """The kernel's ``__free_pages(page, order)`` (Python cannot name a method
+        ``__free_pages``): drop one reference, free the block if it was the last."""
+        if not isinstance(page, Page):
+            raise UsageError("free_pages_struct() takes a Page; for an address use free_pages()")
+        self.page_alloc.free(page.pfn, order)
+
+    def free_page_struct(self, page: Page) -> None:
+        """The kernel's ``__free_page(page)``."""
+        self.free_pages_struct(page, 0)
+
+    def get_page(self, page: Page) -> None:
+        """get_page(page): one more reference (on the head of a compound page)."""
+        self.page_alloc.get_page(page.pfn)
+
+    def put_page(self, page: Page) -> None:
+        """put_page(page): drop a reference; the last one frees the page (or compound block)."""
+        self.page_alloc.put_page(page.pfn)
+
+    def split_page(self, page: Page, order: int) -> None:
+        """split_page(page, order): a non-compound block becomes 2^order separately freed pages."""
+        self.page_alloc.split_page(page.pfn, order)
+
+    def alloc_pages_exact(self, size: int, gfp_mask: int) -> int:
+        """alloc_pages_exact(size, gfp): exactly ceil(size / PAGE_SIZE) pages; the rest of the
+        power-of-two block is given back at once.  Returns the address or 0."""
+        if isinstance(size, bool) or not isinstance(size, int) or size <= 0:
+            raise UsageError(f"alloc_pages_exact: size {size!r} must be a positive integer")
+        pa = self.page_alloc
+        order = max(0, (size - 1).bit_length() - self.page_shift)
+        if gfp_mask & (pa.bits.comp | pa.bits.highmem):
+            self.warn_once("alloc_pages_exact gfp", "make_alloc_exact", "__GFP_COMP or __GFP_HIGHMEM passed to alloc_pages_exact")
+            gfp_mask &= ~(pa.bits.comp | pa.bits.highmem)
+        addr = self.get_free_pages(gfp_mask, order)
+        if not addr:
+            return NULL
+        pfn = (addr - self.layout.page_offset) >> self.page_shift
+        nr = -(-size // self.page_size)
+        pa.split_page(pfn, order)
+        for p in range(pfn + nr, pfn + (1 << order)):
+            pa.free(p, 0)
+        return addr
+
+    def free_pages_exact(self, addr: int, size: int) -> None:
+        """free_pages_exact(virt, size): free each page of PAGE_ALIGN(size)."""
+        nr = -(-size // self.page_size)
+        for i in range(nr):
+            self.free_page(addr + i * self.page_size)
+
+    def drain_all_pages(self) -> None:
+        """drain_all_pages(NULL): every CPU's pcp lists back to the buddy."""
+        self.page_alloc.drain_all_pages()
+
+    def page_zone(self, page: Page) -> str:
+        """The name of the zone a page belongs to (page_zone(page)->name)."""
+        return self.page_alloc.zone_of(page.pfn).name
 
     # ================================================================ log
     def printk(self, text: str, level: int = KERN_INFO) -> None:
@@ -506,7 +682,7 @@ class Kernel:
         rip = frames[0][0] if frames else "kmemsim_entry"
         if self.profile.kernel_version.startswith("2."):
             out = [f"{oops_str}: {err & 0xFFFF:04x} [#{self.die_counter}] SMP ", "Modules linked in:"]
-            out.append(f"Pid: {self.current.pid}, comm: {self.current.comm} {self._taint_str()} ({self.profile.release} #1)")
+            out += self._cpu_lines()
             out.append(f"EIP is at {rip}")
             out.append(f"Process {self.current.comm} (pid: {self.current.pid}, ti=00000000 task=00000000 task.ti=00000000)")
             out.append("Call Trace:")
@@ -514,15 +690,9 @@ class Kernel:
             out.append("=======================")
             out.append(f"---[ end trace {self.seed & 0xFFFFFFFFFFFFFFFF:016x} ]---")
         else:
-            out = [
-                f"Oops: {oops_str}: {err & 0xFFFF:04x} [#{self.die_counter}] SMP NOPTI",
-                f"CPU: {self.cpu} UID: {self.current.uid} PID: {self.current.pid} Comm: {self.current.comm[:20]} "
-                f"{self._taint_str()} {self.profile.release} #1 PREEMPT(none) ",
-            ]
-            if self.taint:  # dump_stack_print_info(): the verbose taint line (6.10+)
-                out.append("Tainted: [D]=DIE")
+            out = [f"Oops: {oops_str}: {err & 0xFFFF:04x} [#{self.die_counter}] SMP NOPTI"]
+            out += self._cpu_lines()
             out += [
-                f"Hardware name: kmemsim {self.profile.name}, BIOS kmemsim",
                 f"RIP: 0010:{rip}",
                 "Call Trace:",
                 " <TASK>",
@@ -535,6 +705,43 @@ class Kernel:
         self.taint.add("D")  # 6.x oops_end() taints after the dump
         return out
 
+    def _cpu_lines(self) -> list[str]:
+        """dump_stack_print_info(): the CPU line (and the taint and hardware lines)."""
+        if self.profile.kernel_version.startswith("2."):
+            return [f"Pid: {self.current.pid}, comm: {self.current.comm} {self._taint_str()} ({self.profile.release} #1)"]
+        out = [
+            f"CPU: {self.cpu} UID: {self.current.uid} PID: {self.current.pid} Comm: {self.current.comm[:20]} "
+            f"{self._taint_str()} {self.profile.release} #1 PREEMPT(none) "
+        ]
+        if self.taint:
+            names = {"D": "DIE", "B": "BAD_PAGE", "W": "WARN"}
+            out.append("Tainted: " + ", ".join(f"[{t}]={names[t]}" for t in "BWD" if t in self.taint))
+        out.append(f"Hardware name: kmemsim {self.profile.name}, BIOS kmemsim")
+        return out
+
+    def dump_stack_lines(self) -> list[str]:
+        """dump_stack(): the CPU line and the call trace of the Python caller."""
+        frames = user_frames()
+        if self.profile.kernel_version.startswith("2."):
+            return self._cpu_lines() + [" [<00000000>] " + f"{fn} {loc}" for fn, loc in frames]
+        return self._cpu_lines() + ["Call Trace:", " <TASK>"] + [f" {fn} {loc}" for fn, loc in frames] + [" </TASK>"]
+
+    def warn_once(self, key: str, where: str, message: str = "") -> None:
+        """WARN_ON_ONCE(): the first time for ``key``, the kernel's WARNING report; taint W."""
+        done = self.__dict__.setdefault("_warned", set())
+        if key in done:
+            return
+        done.add(key)
+        lines = ["------------[ cut here ]------------"]
+        if message:
+            lines.append(message)
+        lines.append(f"WARNING: CPU: {self.cpu} PID: {self.current.pid} at {where}")
+        lines.append("Modules linked in:")
+        self.taint.add("W")
+        lines += self.dump_stack_lines()
+        lines.append("---[ end trace 0000000000000000 ]---")
+        self.printk("\n".join(lines), KERN_WARNING)
+
     def _taint_str(self) -> str:
         """print_tainted(): "Not tainted", or one column per taint flag."""
         if not self.taint:
@@ -545,8 +752,9 @@ class Kernel:
         else:
             # 6.18 kernel/panic.c: TAINT_FLAGS_COUNT (20) columns, not trimmed
             cols = ["G"] + [" "] * 19
-        if "D" in self.taint:
-            cols[7] = "D"  # TAINT_DIE
+        for letter, bit in (("B", 5), ("D", 7), ("W", 9)):  # TAINT_BAD_PAGE, TAINT_DIE, TAINT_WARN
+            if letter in self.taint and bit < len(cols):
+                cols[bit] = letter
         return "Tainted: " + "".join(cols)
 
     def fault(self, addr: int, *, write: bool) -> None:

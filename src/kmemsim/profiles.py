@@ -125,6 +125,40 @@ def _opt_size(name: str) -> Callable[[Any], int | None]:
     return lambda v: None if v is None else memparse(v, f"tunable {name}")
 
 
+def _opt_int(name: str, lo: int, hi: int) -> Callable[[Any], int | None]:
+    def parse(v: Any) -> int | None:
+        if v is None:
+            return None
+        return _int(name, lo, hi)(v)
+
+    return parse
+
+
+def _int(name: str, lo: int, hi: int) -> Callable[[Any], int]:
+    def parse(v: Any) -> int:
+        if isinstance(v, str) and v.strip().lstrip("-").isdigit():
+            v = int(v)
+        if isinstance(v, bool) or not isinstance(v, int) or not lo <= v <= hi:
+            raise ConfigError(f"tunable {name}: expected an integer from {lo} to {hi}, got {v!r}")
+        return v
+
+    return parse
+
+
+def _int_list(name: str) -> Callable[[Any], list[int]]:
+    def parse(v: Any) -> list[int]:
+        items = v.split() if isinstance(v, str) else v
+        try:
+            out = [int(x) for x in items]
+        except (TypeError, ValueError):
+            raise ConfigError(f"tunable {name}: expected integers like '256 256 32 0 0', got {v!r}") from None
+        if any(x < 0 for x in out):
+            raise ConfigError(f"tunable {name}: values must not be negative, got {v!r}")
+        return out
+
+    return parse
+
+
 def _choice(name: str, choices: tuple[str, ...]) -> Callable[[Any], str]:
     def parse(v: Any) -> str:
         if isinstance(v, str) and v in choices:
@@ -143,6 +177,10 @@ class Tunable:
     doc: str
     profiles: frozenset[str] = field(default_factory=lambda: frozenset(PROFILES))
     follows: str = ""  # the kernel source that defines it
+    profile_defaults: dict[str, Any] = field(default_factory=dict)
+
+    def default_for(self, profile: str) -> Any:
+        return self.profile_defaults.get(profile, self.default)
 
 
 #: Every knob of every profile.  Keep it sorted by name.
@@ -170,12 +208,52 @@ TUNABLES: dict[str, Tunable] = {
             "arch/x86/kernel/setup_32.c: find_max_low_pfn()",
         ),
         Tunable(
+            "lowmem_reserve_ratio",
+            "sysctl",
+            [256, 256, 32, 0, 0],
+            _int_list("lowmem_reserve_ratio"),
+            "vm.lowmem_reserve_ratio: per zone, the divisor of the pages of higher zones that a "
+            "lower zone keeps back from allocations that could have used the higher zone "
+            "(2.6.24: DMA, Normal, HighMem, default 256 32 0, values below 1 count as 1).",
+            follows="mm/page_alloc.c: setup_per_zone_lowmem_reserve()",
+            profile_defaults={"linux-2.6-i386": [256, 32, 0]},
+        ),
+        Tunable(
+            "min_free_kbytes",
+            "sysctl",
+            None,
+            _opt_int("min_free_kbytes", 0, 1 << 40),
+            "vm.min_free_kbytes: the pages every zone's min watermark is carved from; by default "
+            "computed as the kernel does (4*sqrt(lowmem kB), then khugepaged's THP recommendation).",
+            follows="mm/page_alloc.c: calculate_min_free_kbytes(); mm/khugepaged.c",
+        ),
+        Tunable(
+            "percpu_pagelist_high_fraction",
+            "sysctl",
+            0,
+            _int("percpu_pagelist_high_fraction", 0, 1 << 30),
+            "vm.percpu_pagelist_high_fraction: 0 lets pcp->high float between high_min (the low "
+            "watermark / CPUs) and high_max (managed/8/CPUs); N >= 8 pins both to managed/N/CPUs.",
+            frozenset({"linux-6.18-x86_64"}),
+            "mm/page_alloc.c: zone_highsize()",
+        ),
+        Tunable(
             "stale_memory",
             "model",
             True,
             _bool("stale_memory"),
             "Untouched physical memory holds deterministic stale bytes (as RAM does after "
             "earlier use), so kmalloc and kzalloc differ visibly; off: it reads as zeros.",
+        ),
+        Tunable(
+            "transparent_hugepage",
+            "boot",
+            "madvise",
+            _choice("transparent_hugepage", ("always", "madvise", "never")),
+            "transparent_hugepage=: with THP on, khugepaged raises min_free_kbytes to keep "
+            "pageblocks free (the reference host: madvise).",
+            frozenset({"linux-6.18-x86_64"}),
+            "mm/khugepaged.c: set_recommended_min_free_kbytes()",
         ),
         Tunable(
             "vmalloc",
@@ -186,6 +264,26 @@ TUNABLES: dict[str, Tunable] = {
             "8 MB gap, vmalloc, pkmap and fixmap (default 128M); lowmem = 4G - PAGE_OFFSET - SIZE.",
             frozenset({"linux-2.6-i386"}),
             "arch/x86/kernel/setup_32.c: parse_vmalloc()",
+        ),
+        Tunable(
+            "watermark_boost_factor",
+            "sysctl",
+            15000,
+            _int("watermark_boost_factor", 0, 1 << 30),
+            "vm.watermark_boost_factor: how far (in 1/10000 of the high watermark) a fragmenting "
+            "fallback boosts the watermarks; 0 disables boosting.",
+            frozenset({"linux-6.18-x86_64"}),
+            "mm/page_alloc.c: boost_watermark()",
+        ),
+        Tunable(
+            "watermark_scale_factor",
+            "sysctl",
+            10,
+            _int("watermark_scale_factor", 1, 3000),
+            "vm.watermark_scale_factor: the gap between min, low, high and promo in 1/10000 of "
+            "the zone's managed pages (at least a quarter of min).",
+            frozenset({"linux-6.18-x86_64"}),
+            "mm/page_alloc.c: __setup_per_zone_wmarks()",
         ),
         Tunable(
             "vmsplit",
@@ -217,7 +315,7 @@ def resolve_tunables(profile: Profile, given: dict[str, Any]) -> dict[str, Any]:
             )
         out[name] = known[name].parse(value)
     for name, t in known.items():
-        out.setdefault(name, t.default)
+        out.setdefault(name, t.default_for(profile.name))
     return out
 
 
@@ -226,5 +324,6 @@ def tunable_table() -> str:
     rows = ["| tunable | kind | default | profiles | meaning |", "|---|---|---|---|---|"]
     for t in sorted(TUNABLES.values(), key=lambda t: t.name):
         profs = "all" if t.profiles == frozenset(PROFILES) else ", ".join(sorted(t.profiles))
-        rows.append(f"| `{t.name}` | {t.kind} | `{t.default!r}` | {profs} | {t.doc} |")
+        default = f"`{t.default!r}`" + "".join(f"; {p}: `{v!r}`" for p, v in t.profile_defaults.items())
+        rows.append(f"| `{t.name}` | {t.kind} | {default} | {profs} | {t.doc} |")
     return "\n".join(rows)

@@ -231,6 +231,17 @@ def setup(e820: list[E820Entry], ram: int, nr_cpus: int, tunables: dict, section
 class I386(Arch):
     name = "i386"
 
+    def zone_layout(self) -> list[tuple[str, int, int]]:
+        """2.6.24 zone_sizes_init(): DMA below 16 MB, Normal up to max_low_pfn, HighMem above;
+        ZONE_MOVABLE (2.6.23+) is empty without kernelcore=."""
+        dma = min(1 << 12, self.max_low_pfn)
+        return [
+            ("DMA", 0, dma),
+            ("Normal", dma, self.max_low_pfn),
+            ("HighMem", self.max_low_pfn, self.max_pfn),
+            ("Movable", 0, 0),
+        ]
+
     def pa(self, vaddr: int) -> int:
         """__pa(x) = x - PAGE_OFFSET, 32-bit arithmetic."""
         return (vaddr - self.page_offset) & MASK32

@@ -188,6 +188,23 @@ def _merge(ranges: list[tuple[int, int]]) -> list[tuple[int, int]]:
 class X86_64(Arch):
     name = "x86_64"
 
+    def zone_layout(self) -> list[tuple[str, int, int]]:
+        """arch/x86/mm/init.c zone_sizes_init() + free_area_init(): (name, start_pfn, end_pfn).
+
+        MAX_DMA_PFN = 16 MiB, MAX_DMA32_PFN = 4 GiB; ZONE_MOVABLE is empty without
+        kernelcore=/movablecore=, ZONE_DEVICE holds no boot memory.
+        """
+        start = min(s for s, _ in self.setup.memory) >> PAGE_SHIFT
+        mp = self.max_pfn
+        out = []
+        for name, limit in (("DMA", 1 << 12), ("DMA32", 1 << 20), ("Normal", mp)):
+            end = max(min(limit, mp), start)
+            out.append((name, start, end))
+            start = end
+        out.append(("Movable", 0, 0))
+        out.append(("Device", 0, 0))
+        return out
+
     def pa(self, vaddr: int) -> int:
         """__pa() = __phys_addr_nodebug(): the carry trick of asm/page_64.h."""
         y = (vaddr - START_KERNEL_MAP) & MASK64

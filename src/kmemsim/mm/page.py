@@ -63,7 +63,7 @@ class Owner(enum.IntEnum):
 
     HOLE = 0  # a struct page with no memory behind it (e820 hole inside a section)
     RESERVED = 1  # memblock-reserved at boot: kernel image, memmap, firmware
-    FREE = 2  # free memory not managed by any allocator of this machine
+    MANAGED = 2  # handed to the page allocator at boot: free, on a pcp list or allocated (its records say)
 
 
 class Page:

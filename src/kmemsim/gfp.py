@@ -1,0 +1,580 @@
+"""GFP flags: values, printing, parsing, and the zone and migratetype they select.
+
+Models, for Linux 6.18 on x86_64 (the config of the reference host):
+
+* ``include/linux/gfp_types.h`` -- the ``___GFP_*_BIT`` enum, the ``__GFP_*``
+  bits and the ``GFP_*`` composites;
+* ``include/linux/gfp.h`` -- ``gfp_zone()`` with ``GFP_ZONE_TABLE`` /
+  ``GFP_ZONE_BAD``, ``gfp_migratetype()``, ``gfpflags_allow_blocking()``;
+* ``include/trace/events/mmflags.h`` -- ``__def_gfpflag_names``, the name table
+  both printers walk, and ``show_gfp_flags()`` (the tracepoints' ``gfp_flags=``);
+* ``lib/vsprintf.c`` -- ``format_flags()``, i.e. ``%pGg``;
+
+and, for Linux 2.6.24 on i386, ``include/linux/gfp.h`` of that release: its
+flag values, its ``gfp_zone()`` if-chain and ``allocflags_to_migratetype()``.
+
+Python cannot spell ``gfp.__GFP_ZERO`` inside a class body (name mangling), so
+every kernel name is also reachable as a string: ``GFP_6_18.value("__GFP_ZERO")``,
+``FLAGS_6_18["__GFP_ZERO"]`` or ``getattr(gfp, "__GFP_ZERO")``.  At module level
+``from kmemsim.gfp import __GFP_ZERO, GFP_KERNEL`` works as written.
+
+Config-dependent bits: on the reference host only ``CONFIG_SLAB_OBJ_EXT`` is
+set, so ``__GFP_NO_OBJ_EXT`` is bit 24 and ``__GFP_BITS_SHIFT`` is 25;
+``__GFP_SKIP_ZERO``, ``__GFP_SKIP_KASAN`` (KASAN_HW_TAGS) and
+``__GFP_NOLOCKDEP`` (LOCKDEP) are 0, exactly as the kernel defines them when
+their option is off.  The print table was checked against the ``print fmt`` of
+the host's ``events/kmem/kmalloc/format`` (it ends with ``__GFP_NO_OBJ_EXT``).
+"""
+from __future__ import annotations
+
+import difflib
+import re
+from typing import Callable, Iterable, Mapping
+
+from .errors import UsageError
+
+# --------------------------------------------------------------------------- 6.18 bits
+# include/linux/gfp_types.h: enum { ___GFP_DMA_BIT, ... ___GFP_LAST_BIT }.
+# Bit 9 is ___GFP_UNUSED_BIT (it was __GFP_ATOMIC until 6.3).
+
+__GFP_DMA = 0x1
+__GFP_HIGHMEM = 0x2
+__GFP_DMA32 = 0x4
+__GFP_MOVABLE = 0x8
+__GFP_RECLAIMABLE = 0x10
+__GFP_HIGH = 0x20
+__GFP_IO = 0x40
+__GFP_FS = 0x80
+__GFP_ZERO = 0x100
+__GFP_DIRECT_RECLAIM = 0x400
+__GFP_KSWAPD_RECLAIM = 0x800
+__GFP_WRITE = 0x1000
+__GFP_NOWARN = 0x2000
+__GFP_RETRY_MAYFAIL = 0x4000
+__GFP_NOFAIL = 0x8000
+__GFP_NORETRY = 0x10000
+__GFP_MEMALLOC = 0x20000
+__GFP_COMP = 0x40000
+__GFP_NOMEMALLOC = 0x80000
+__GFP_HARDWALL = 0x100000
+__GFP_THISNODE = 0x200000
+__GFP_ACCOUNT = 0x400000
+__GFP_ZEROTAGS = 0x800000
+# Config-dependent bits, in enum order; only SLAB_OBJ_EXT is configured here.
+__GFP_SKIP_ZERO = 0  # CONFIG_KASAN_HW_TAGS=n
+__GFP_SKIP_KASAN = 0  # CONFIG_KASAN_HW_TAGS=n
+__GFP_NOLOCKDEP = 0  # CONFIG_LOCKDEP=n
+__GFP_NO_OBJ_EXT = 0x1000000  # CONFIG_SLAB_OBJ_EXT=y: bit 24
+
+__GFP_BITS_SHIFT = 25  # ___GFP_LAST_BIT on this config
+__GFP_BITS_MASK = (1 << __GFP_BITS_SHIFT) - 1
+
+__GFP_RECLAIM = __GFP_DIRECT_RECLAIM | __GFP_KSWAPD_RECLAIM
+GFP_ZONEMASK = __GFP_DMA | __GFP_HIGHMEM | __GFP_DMA32 | __GFP_MOVABLE
+GFP_MOVABLE_MASK = __GFP_RECLAIMABLE | __GFP_MOVABLE
+
+# --------------------------------------------------------------------------- 6.18 composites
+
+GFP_ATOMIC = __GFP_HIGH | __GFP_KSWAPD_RECLAIM
+GFP_KERNEL = __GFP_RECLAIM | __GFP_IO | __GFP_FS
+GFP_KERNEL_ACCOUNT = GFP_KERNEL | __GFP_ACCOUNT
+GFP_NOWAIT = __GFP_KSWAPD_RECLAIM | __GFP_NOWARN  # __GFP_NOWARN since v6.8
+GFP_NOIO = __GFP_RECLAIM
+GFP_NOFS = __GFP_RECLAIM | __GFP_IO
+GFP_USER = __GFP_RECLAIM | __GFP_IO | __GFP_FS | __GFP_HARDWALL
+GFP_DMA = __GFP_DMA
+GFP_DMA32 = __GFP_DMA32
+GFP_HIGHUSER = GFP_USER | __GFP_HIGHMEM
+GFP_HIGHUSER_MOVABLE = GFP_HIGHUSER | __GFP_MOVABLE | __GFP_SKIP_KASAN
+GFP_TRANSHUGE_LIGHT = (
+    GFP_HIGHUSER_MOVABLE | __GFP_COMP | __GFP_NOMEMALLOC | __GFP_NOWARN
+) & ~__GFP_RECLAIM
+GFP_TRANSHUGE = GFP_TRANSHUGE_LIGHT | __GFP_DIRECT_RECLAIM
+
+_BITS_6_18: tuple[str, ...] = (
+    "__GFP_DMA", "__GFP_HIGHMEM", "__GFP_DMA32", "__GFP_MOVABLE", "__GFP_RECLAIMABLE",
+    "__GFP_HIGH", "__GFP_IO", "__GFP_FS", "__GFP_ZERO", "__GFP_DIRECT_RECLAIM",
+    "__GFP_KSWAPD_RECLAIM", "__GFP_WRITE", "__GFP_NOWARN", "__GFP_RETRY_MAYFAIL",
+    "__GFP_NOFAIL", "__GFP_NORETRY", "__GFP_MEMALLOC", "__GFP_COMP", "__GFP_NOMEMALLOC",
+    "__GFP_HARDWALL", "__GFP_THISNODE", "__GFP_ACCOUNT", "__GFP_ZEROTAGS",
+    "__GFP_SKIP_ZERO", "__GFP_SKIP_KASAN", "__GFP_NOLOCKDEP", "__GFP_NO_OBJ_EXT",
+)
+_COMPOSITES_6_18: tuple[str, ...] = (
+    "__GFP_RECLAIM", "GFP_ZONEMASK", "GFP_ATOMIC", "GFP_KERNEL", "GFP_KERNEL_ACCOUNT",
+    "GFP_NOWAIT", "GFP_NOIO", "GFP_NOFS", "GFP_USER", "GFP_DMA", "GFP_DMA32",
+    "GFP_HIGHUSER", "GFP_HIGHUSER_MOVABLE", "GFP_TRANSHUGE_LIGHT", "GFP_TRANSHUGE",
+)
+
+#: Every 6.18 bit and composite by its kernel name (unconfigured bits are 0).
+FLAGS_6_18: dict[str, int] = {name: globals()[name] for name in _BITS_6_18 + _COMPOSITES_6_18}
+
+# mmflags.h __def_gfpflag_names: composites with most bits first, then
+# TRACE_GFP_FLAGS (every configured bit in bit order; the unused bit 9 is absent).
+_TABLE_6_18: tuple[str, ...] = (
+    "GFP_TRANSHUGE", "GFP_TRANSHUGE_LIGHT", "GFP_HIGHUSER_MOVABLE", "GFP_HIGHUSER",
+    "GFP_USER", "GFP_KERNEL_ACCOUNT", "GFP_KERNEL", "GFP_NOFS", "GFP_ATOMIC", "GFP_NOIO",
+    "GFP_NOWAIT", "GFP_DMA", "GFP_DMA32", "__GFP_RECLAIM",
+) + tuple(name for name in _BITS_6_18 if FLAGS_6_18[name])
+
+# --------------------------------------------------------------------------- 2.6.24 flags
+# 2.6.24 include/linux/gfp.h (i386, !CONFIG_NUMA).  Kept in a dict only: the
+# module-level names above are the 6.18 values.
+
+FLAGS_2_6: dict[str, int] = {
+    "__GFP_DMA": 0x01,
+    "__GFP_HIGHMEM": 0x02,
+    "__GFP_DMA32": 0x04,
+    "__GFP_WAIT": 0x10,
+    "__GFP_HIGH": 0x20,
+    "__GFP_IO": 0x40,
+    "__GFP_FS": 0x80,
+    "__GFP_COLD": 0x100,
+    "__GFP_NOWARN": 0x200,
+    "__GFP_REPEAT": 0x400,
+    "__GFP_NOFAIL": 0x800,
+    "__GFP_NORETRY": 0x1000,
+    "__GFP_COMP": 0x4000,
+    "__GFP_ZERO": 0x8000,
+    "__GFP_NOMEMALLOC": 0x10000,
+    "__GFP_HARDWALL": 0x20000,
+    "__GFP_THISNODE": 0x40000,
+    "__GFP_RECLAIMABLE": 0x80000,
+    "__GFP_MOVABLE": 0x100000,
+}
+FLAGS_2_6.update(
+    {
+        "GFP_ATOMIC": 0x20,  # __GFP_HIGH
+        "GFP_NOWAIT": 0x0,  # GFP_ATOMIC & ~__GFP_HIGH
+        "GFP_NOIO": 0x10,  # __GFP_WAIT
+        "GFP_NOFS": 0x50,  # __GFP_WAIT | __GFP_IO
+        "GFP_KERNEL": 0xD0,  # __GFP_WAIT | __GFP_IO | __GFP_FS
+        "GFP_TEMPORARY": 0x800D0,  # GFP_KERNEL | __GFP_RECLAIMABLE
+        "GFP_USER": 0x200D0,  # GFP_KERNEL | __GFP_HARDWALL
+        "GFP_HIGHUSER": 0x200D2,  # GFP_USER | __GFP_HIGHMEM
+        "GFP_HIGHUSER_MOVABLE": 0x1200D2,  # GFP_HIGHUSER | __GFP_MOVABLE
+        "GFP_NOFS_PAGECACHE": 0x100050,  # __GFP_WAIT | __GFP_IO | __GFP_MOVABLE
+        "GFP_USER_PAGECACHE": 0x1200D0,  # GFP_USER | __GFP_MOVABLE
+        "GFP_HIGHUSER_PAGECACHE": 0x1200D2,  # same bits as GFP_HIGHUSER_MOVABLE
+        "GFP_THISNODE": 0x0,  # __GFP_THISNODE|__GFP_NOWARN|__GFP_NORETRY with CONFIG_NUMA
+        "GFP_DMA": 0x01,
+        "GFP_DMA32": 0x04,
+    }
+)
+GFP_BITS_SHIFT_2_6 = 21
+
+# 2.6.24 had no name table at all (see GfpSet docstring).  This one follows the
+# first kernel table, the kmem tracepoints' show_gfp_flags of the 2.6.3x
+# series, with two changes: single bits keep their macro names (__GFP_HIGH, not
+# that table's GFP_HIGH) so parse() accepts every name format() prints, and the
+# zone bits are named instead of left as hex.  GFP_ATOMIC == __GFP_HIGH and
+# GFP_NOIO == __GFP_WAIT, so those two bits always print as the composites.
+_TABLE_2_6: tuple[str, ...] = (
+    "GFP_HIGHUSER_MOVABLE", "GFP_HIGHUSER", "GFP_USER", "GFP_TEMPORARY", "GFP_KERNEL",
+    "GFP_NOFS", "GFP_ATOMIC", "GFP_NOIO", "GFP_DMA", "GFP_DMA32",
+    "__GFP_DMA", "__GFP_HIGHMEM", "__GFP_DMA32", "__GFP_WAIT", "__GFP_HIGH", "__GFP_IO",
+    "__GFP_FS", "__GFP_COLD", "__GFP_NOWARN", "__GFP_REPEAT", "__GFP_NOFAIL",
+    "__GFP_NORETRY", "__GFP_COMP", "__GFP_ZERO", "__GFP_NOMEMALLOC", "__GFP_HARDWALL",
+    "__GFP_THISNODE", "__GFP_RECLAIMABLE", "__GFP_MOVABLE",
+)
+
+# --------------------------------------------------------------------------- history
+# What a name from one era means in the other; used in UsageError messages.
+
+_GONE_BY_6_18: dict[str, str] = {
+    "__GFP_WAIT": "replaced by __GFP_DIRECT_RECLAIM|__GFP_KSWAPD_RECLAIM (__GFP_RECLAIM), split in 4.4; "
+    "an allocation that may sleep is now one with __GFP_DIRECT_RECLAIM (GFP_KERNEL has it)",
+    "__GFP_REPEAT": "replaced by __GFP_RETRY_MAYFAIL (4.13), which has defined semantics for every order",
+    "__GFP_COLD": "removed in 4.15 with no replacement (the per-CPU page lists have been LIFO since)",
+    "GFP_TEMPORARY": "removed in 4.14; use GFP_KERNEL|__GFP_RECLAIMABLE for the same bits "
+    "(the tree-wide removal simply used GFP_KERNEL)",
+    "__GFP_ATOMIC": "removed in 6.3 (it was 0x80000 in 4.x, 0x200 in 5.x); an atomic allocation "
+    "is now one without __GFP_DIRECT_RECLAIM, e.g. GFP_ATOMIC or GFP_NOWAIT",
+    "GFP_THISNODE": "removed in 4.0; use __GFP_THISNODE (with __GFP_NOWARN|__GFP_NORETRY if wanted)",
+    "GFP_NOFS_PAGECACHE": "a 2.6.24-era name since removed; use GFP_NOFS|__GFP_MOVABLE",
+    "GFP_USER_PAGECACHE": "a 2.6.24-era name since removed; use GFP_USER|__GFP_MOVABLE",
+    "GFP_HIGHUSER_PAGECACHE": "a 2.6.24-era name since removed; use GFP_HIGHUSER_MOVABLE",
+}
+
+_NOT_YET_IN_2_6: dict[str, str] = {
+    "__GFP_DIRECT_RECLAIM": "added in 4.4 when __GFP_WAIT was split; 2.6.24 used __GFP_WAIT",
+    "__GFP_KSWAPD_RECLAIM": "added in 4.4 when __GFP_WAIT was split; 2.6.24 woke kswapd for every "
+    "allocation (there was no flag for it)",
+    "__GFP_RECLAIM": "added in 4.4 as __GFP_DIRECT_RECLAIM|__GFP_KSWAPD_RECLAIM; 2.6.24 used __GFP_WAIT",
+    "__GFP_RETRY_MAYFAIL": "added in 4.13; 2.6.24 had __GFP_REPEAT",
+}
+
+# --------------------------------------------------------------------------- zones, migratetypes
+# x86_64 6.18 (include/linux/mmzone.h enum zone_type with DMA, DMA32, DEVICE; no HIGHMEM).
+
+ZONE_DMA = 0
+ZONE_DMA32 = 1
+ZONE_NORMAL = 2
+ZONE_MOVABLE = 3
+ZONE_DEVICE = 4
+MAX_NR_ZONES = 5
+ZONE_NAMES: tuple[str, ...] = ("DMA", "DMA32", "Normal", "Movable", "Device")
+ZONES_6_18: dict[str, int] = {
+    "ZONE_DMA": ZONE_DMA,
+    "ZONE_DMA32": ZONE_DMA32,
+    "ZONE_NORMAL": ZONE_NORMAL,
+    "ZONE_MOVABLE": ZONE_MOVABLE,
+    "ZONE_DEVICE": ZONE_DEVICE,
+}
+# i386 2.6.24 (HIGHMEM, no DMA32, ZONE_MOVABLE since 2.6.23).
+ZONES_2_6: dict[str, int] = {"ZONE_DMA": 0, "ZONE_NORMAL": 1, "ZONE_HIGHMEM": 2, "ZONE_MOVABLE": 3}
+ZONE_NAMES_2_6: tuple[str, ...] = ("DMA", "Normal", "HighMem", "Movable")
+
+# include/linux/mmzone.h enum migratetype (6.18, no CMA, MEMORY_ISOLATION=y).
+MIGRATE_UNMOVABLE = 0
+MIGRATE_MOVABLE = 1
+MIGRATE_RECLAIMABLE = 2
+MIGRATE_PCPTYPES = 3
+MIGRATE_HIGHATOMIC = 3
+MIGRATE_ISOLATE = 4
+MIGRATE_TYPES = 5
+MIGRATETYPE_NAMES: tuple[str, ...] = ("Unmovable", "Movable", "Reclaimable", "HighAtomic", "Isolate")
+MIGRATETYPES_6_18: dict[str, int] = {
+    "MIGRATE_UNMOVABLE": 0,
+    "MIGRATE_MOVABLE": 1,
+    "MIGRATE_RECLAIMABLE": 2,
+    "MIGRATE_HIGHATOMIC": 3,
+    "MIGRATE_ISOLATE": 4,
+}
+# 2.6.24: a different order, and MIGRATE_RESERVE where HIGHATOMIC is now.
+MIGRATETYPES_2_6: dict[str, int] = {
+    "MIGRATE_UNMOVABLE": 0,
+    "MIGRATE_RECLAIMABLE": 1,
+    "MIGRATE_MOVABLE": 2,
+    "MIGRATE_RESERVE": 3,
+    "MIGRATE_ISOLATE": 4,
+}
+MIGRATETYPE_NAMES_2_6: tuple[str, ...] = ("Unmovable", "Reclaimable", "Movable", "Reserve", "Isolate")
+
+# include/linux/gfp.h: GFP_ZONES_SHIFT is 2 here (ZONE_DEVICE && MAX_NR_ZONES - 1 <= 4).
+# OPT_ZONE_HIGHMEM is ZONE_NORMAL because x86_64 has no HIGHMEM.
+GFP_ZONES_SHIFT = 2
+GFP_ZONE_TABLE = (
+    (ZONE_NORMAL << 0 * GFP_ZONES_SHIFT)
+    | (ZONE_DMA << __GFP_DMA * GFP_ZONES_SHIFT)
+    | (ZONE_NORMAL << __GFP_HIGHMEM * GFP_ZONES_SHIFT)  # OPT_ZONE_HIGHMEM
+    | (ZONE_DMA32 << __GFP_DMA32 * GFP_ZONES_SHIFT)
+    | (ZONE_NORMAL << __GFP_MOVABLE * GFP_ZONES_SHIFT)
+    | (ZONE_DMA << (__GFP_MOVABLE | __GFP_DMA) * GFP_ZONES_SHIFT)
+    | (ZONE_MOVABLE << (__GFP_MOVABLE | __GFP_HIGHMEM) * GFP_ZONES_SHIFT)
+    | (ZONE_DMA32 << (__GFP_MOVABLE | __GFP_DMA32) * GFP_ZONES_SHIFT)
+)  # == 0x1320122
+GFP_ZONE_BAD = (
+    1 << (__GFP_DMA | __GFP_HIGHMEM)
+    | 1 << (__GFP_DMA | __GFP_DMA32)
+    | 1 << (__GFP_DMA32 | __GFP_HIGHMEM)
+    | 1 << (__GFP_DMA | __GFP_DMA32 | __GFP_HIGHMEM)
+    | 1 << (__GFP_MOVABLE | __GFP_HIGHMEM | __GFP_DMA)
+    | 1 << (__GFP_MOVABLE | __GFP_DMA32 | __GFP_DMA)
+    | 1 << (__GFP_MOVABLE | __GFP_DMA32 | __GFP_HIGHMEM)
+    | 1 << (__GFP_MOVABLE | __GFP_DMA32 | __GFP_DMA | __GFP_HIGHMEM)
+)  # == 0xe8e8
+
+
+def _gfp_zone_6_18(mask: int) -> int:
+    """gfp_zone(): look the four zone bits up in GFP_ZONE_TABLE.
+
+    A combination in GFP_ZONE_BAD trips VM_BUG_ON only with CONFIG_DEBUG_VM;
+    otherwise the kernel uses whatever the table holds there (ZONE_DMA), and so
+    does this function.
+    """
+    bit = mask & GFP_ZONEMASK
+    return (GFP_ZONE_TABLE >> (bit * GFP_ZONES_SHIFT)) & ((1 << GFP_ZONES_SHIFT) - 1)
+
+
+def _gfp_zone_2_6_24(mask: int) -> int:
+    """2.6.24 gfp_zone() on i386 (!NUMA, ZONE_DMA=y, no ZONE_DMA32, HIGHMEM=y)."""
+    if mask & FLAGS_2_6["__GFP_DMA"]:
+        return ZONES_2_6["ZONE_DMA"]
+    # CONFIG_ZONE_DMA32 is off on i386: the __GFP_DMA32 test is compiled out.
+    himov = FLAGS_2_6["__GFP_HIGHMEM"] | FLAGS_2_6["__GFP_MOVABLE"]
+    if mask & himov == himov:
+        return ZONES_2_6["ZONE_MOVABLE"]
+    if mask & FLAGS_2_6["__GFP_HIGHMEM"]:
+        return ZONES_2_6["ZONE_HIGHMEM"]
+    return ZONES_2_6["ZONE_NORMAL"]
+
+
+def _gfp_migratetype_6_18(mask: int) -> int:
+    """gfp_migratetype(): (gfp & GFP_MOVABLE_MASK) >> GFP_MOVABLE_SHIFT."""
+    return (mask & GFP_MOVABLE_MASK) >> 3
+
+
+def _allocflags_to_migratetype_2_6_24(mask: int) -> int:
+    """2.6.24 allocflags_to_migratetype(): MOVABLE is bit 1, RECLAIMABLE bit 0."""
+    movable = (mask & FLAGS_2_6["__GFP_MOVABLE"]) != 0
+    reclaimable = (mask & FLAGS_2_6["__GFP_RECLAIMABLE"]) != 0
+    return (movable << 1) | reclaimable
+
+
+# --------------------------------------------------------------------------- the printer
+#
+# lib/vsprintf.c format_flags() (%pGg) and kernel/trace/trace_output.c
+# trace_print_flags_seq() (__print_flags, used by show_gfp_flags) are the same
+# greedy walk over the name table, in table order:
+#
+#     for (mask, name) in table, while flags != 0:
+#         if flags & mask == mask:          # every bit of the entry is set
+#             emit name; flags &= ~mask     # those bits are consumed
+#     if flags: emit "0x%lx" % flags        # leftover bits, lowercase hex
+#     join the pieces with "|"
+#
+# Consequences: the composites come first with the most bits first, so a mask
+# prints as the largest composite it contains plus single bits; an entry whose
+# bits were all consumed by an earlier one can never print (__GFP_RECLAIM
+# always loses to GFP_NOIO, __GFP_DMA to GFP_DMA).  The two printers differ only
+# for 0: %pGg prints nothing, show_gfp_flags prints "none".  Entries with a 0
+# mask (unconfigured bits) are left out of the table: they would match anything.
+
+_HEX_RE = re.compile(r"0[xX][0-9a-fA-F]+")
+_GFP_T_MAX = (1 << 32) - 1  # gfp_t is an unsigned int
+
+
+class GfpSet:
+    """The GFP flags of one kernel: names, values, printer, parser, zone and migratetype.
+
+    One instance per profile flavour: :data:`GFP_6_18` (linux-6.18-x86_64) and
+    :data:`GFP_2_6` (linux-2.6-i386).  Use :func:`for_profile` to pick one.
+
+    Printing in 2.6.24: the kernel had no symbolic GFP printer (``%pGg``
+    arrived in 4.5, the kmem tracepoints' ``show_gfp_flags`` a few releases
+    after 2.6.24); its allocation-failure report printed ``mode:0x%x``.  The
+    2.6 set's :meth:`format` therefore follows the shape of the first kernel
+    table, with 2.6.24 names (see ``_TABLE_2_6``), and its :meth:`format_trace`
+    prints 0 as ``GFP_NOWAIT`` as that first tracepoint table did.
+    """
+
+    def __init__(
+        self,
+        *,
+        name: str,
+        kernel_version: str,
+        flags: Mapping[str, int],
+        table: Iterable[str],
+        bits_shift: int,
+        zero_trace: str,
+        zone_fn: Callable[[int], int],
+        zones: Mapping[str, int],
+        zone_names: tuple[str, ...],
+        migratetype_fn: Callable[[int], int],
+        migratetypes: Mapping[str, int],
+        migratetype_names: tuple[str, ...],
+        blocking_flag: str,
+        other_era: Mapping[str, str],
+    ) -> None:
+        self.name = name
+        self.kernel_version = kernel_version
+        self.flags: dict[str, int] = dict(flags)
+        self.table: tuple[tuple[int, str], ...] = tuple(
+            (self.flags[n], n) for n in table if self.flags[n]
+        )
+        self.bits_shift = bits_shift
+        self.bits_mask = (1 << bits_shift) - 1
+        self.zero_trace = zero_trace
+        self.zones: dict[str, int] = dict(zones)
+        self.zone_names = zone_names
+        self.migratetypes: dict[str, int] = dict(migratetypes)
+        self.migratetype_names = migratetype_names
+        self.blocking_flag = blocking_flag
+        self._zone_fn = zone_fn
+        self._migratetype_fn = migratetype_fn
+        self._other_era: dict[str, str] = dict(other_era)
+
+    def __repr__(self) -> str:
+        return f"<GfpSet {self.name} ({len(self.flags)} names)>"
+
+    # ------------------------------------------------------------------ names
+
+    def value(self, name: str) -> int:
+        """The value of the kernel macro ``name`` (``"GFP_KERNEL"``, ``"__GFP_ZERO"``).
+
+        Raises :class:`UsageError` naming the flag; for a name from the other
+        era the message says what became of it (or what it replaced).
+        """
+        if not isinstance(name, str):
+            raise UsageError(f"GFP flag name must be a string, got {name!r}")
+        try:
+            return self.flags[name]
+        except KeyError:
+            pass
+        if name in self._other_era:
+            raise UsageError(
+                f"{name} is not a Linux {self.kernel_version} GFP flag: {self._other_era[name]}"
+            )
+        close = difflib.get_close_matches(name, list(self.flags), n=3, cutoff=0.75)
+        hint = f"; did you mean {' or '.join(close)}?" if close else ""
+        raise UsageError(f"unknown GFP flag {name!r} for Linux {self.kernel_version}{hint}")
+
+    # ------------------------------------------------------------------ printing
+
+    def format(self, mask: int) -> str:
+        """``%pGg``: the names of ``mask`` joined by ``|``, leftover bits in hex; 0 -> ``""``."""
+        flags = self._check_mask(mask)
+        out: list[str] = []
+        for entry_mask, entry_name in self.table:
+            if not flags:
+                break
+            if flags & entry_mask == entry_mask:
+                out.append(entry_name)
+                flags &= ~entry_mask
+        if flags:
+            out.append(f"0x{flags:x}")
+        return "|".join(out)
+
+    def format_trace(self, mask: int) -> str:
+        """``show_gfp_flags()``: as :meth:`format`, but 0 prints as ``none`` (2.6: ``GFP_NOWAIT``)."""
+        return self.format(mask) if self._check_mask(mask) else self.zero_trace
+
+    def parse(self, text: str) -> int:
+        """The mask a printed flag string stands for: the inverse of :meth:`format`.
+
+        Accepts ``"GFP_KERNEL|__GFP_ZERO"``, ``""``, ``"none"``, hex tokens such
+        as ``"0x200"`` (alone or as leftover bits) and any name :meth:`value`
+        accepts, with optional spaces around ``|``.
+        """
+        if not isinstance(text, str):
+            raise UsageError(f"GFP flag string must be a string, got {text!r}")
+        stripped = text.strip()
+        if stripped in ("", "none"):
+            return 0
+        mask = 0
+        for raw in stripped.split("|"):
+            token = raw.strip()
+            if not token:
+                raise UsageError(f"empty flag name in GFP flag string {text!r}")
+            if _HEX_RE.fullmatch(token):
+                number = int(token, 16)
+                if number > _GFP_T_MAX:
+                    raise UsageError(f"GFP value {token} in {text!r} does not fit gfp_t (32 bits)")
+                mask |= number
+            elif token == "none":
+                raise UsageError(f"'none' stands for an empty mask and cannot be combined: {text!r}")
+            else:
+                mask |= self.value(token)
+        return mask
+
+    # ------------------------------------------------------------------ semantics
+
+    def zone(self, mask: int) -> int:
+        """gfp_zone(): the highest zone index an allocation with ``mask`` may use."""
+        return self._zone_fn(self._check_mask(mask))
+
+    def zone_name(self, mask: int) -> str:
+        """The name (as in /proc/zoneinfo) of :meth:`zone` of ``mask``."""
+        return self.zone_names[self.zone(mask)]
+
+    def migratetype(self, mask: int, *, mobility_disabled: bool = False) -> int:
+        """gfp_migratetype() (2.6.24: allocflags_to_migratetype()).
+
+        ``mobility_disabled`` is ``page_group_by_mobility_disabled``: everything
+        is then UNMOVABLE.  With both __GFP_RECLAIMABLE and __GFP_MOVABLE set
+        the kernel WARNs and uses the arithmetic result (HIGHATOMIC on 6.18,
+        RESERVE on 2.6.24); so does this method, without the warning.
+        """
+        flags = self._check_mask(mask)
+        if mobility_disabled:
+            return 0
+        return self._migratetype_fn(flags)
+
+    def allows_blocking(self, mask: int) -> bool:
+        """gfpflags_allow_blocking(): may the allocation sleep (direct reclaim)?"""
+        return bool(self._check_mask(mask) & self.flags[self.blocking_flag])
+
+    # ------------------------------------------------------------------ helpers
+
+    @staticmethod
+    def _check_mask(mask: int) -> int:
+        if isinstance(mask, bool) or not isinstance(mask, int):
+            raise UsageError(f"GFP mask must be an int, got {mask!r}")
+        if mask < 0:
+            raise UsageError(f"GFP mask must not be negative, got {mask}")
+        return mask
+
+
+GFP_6_18 = GfpSet(
+    name="linux-6.18",
+    kernel_version="6.18",
+    flags=FLAGS_6_18,
+    table=_TABLE_6_18,
+    bits_shift=__GFP_BITS_SHIFT,
+    zero_trace="none",
+    zone_fn=_gfp_zone_6_18,
+    zones=ZONES_6_18,
+    zone_names=ZONE_NAMES,
+    migratetype_fn=_gfp_migratetype_6_18,
+    migratetypes=MIGRATETYPES_6_18,
+    migratetype_names=MIGRATETYPE_NAMES,
+    blocking_flag="__GFP_DIRECT_RECLAIM",
+    other_era=_GONE_BY_6_18,
+)
+
+GFP_2_6 = GfpSet(
+    name="linux-2.6.24",
+    kernel_version="2.6.24",
+    flags=FLAGS_2_6,
+    table=_TABLE_2_6,
+    bits_shift=GFP_BITS_SHIFT_2_6,
+    zero_trace="GFP_NOWAIT",
+    zone_fn=_gfp_zone_2_6_24,
+    zones=ZONES_2_6,
+    zone_names=ZONE_NAMES_2_6,
+    migratetype_fn=_allocflags_to_migratetype_2_6_24,
+    migratetypes=MIGRATETYPES_2_6,
+    migratetype_names=MIGRATETYPE_NAMES_2_6,
+    blocking_flag="__GFP_WAIT",
+    other_era={
+        **_NOT_YET_IN_2_6,
+        **{
+            n: "added after 2.6.24"
+            for n in FLAGS_6_18
+            if n not in FLAGS_2_6 and n not in _NOT_YET_IN_2_6
+        },
+    },
+)
+
+_BY_KERNEL_VERSION: dict[str, GfpSet] = {"6.18": GFP_6_18, "2.6.24": GFP_2_6}
+
+
+def for_profile(profile: object) -> GfpSet:
+    """The GFP set of a profile, given by name (``"linux-2.6-i386"``) or as a Profile.
+
+    An unknown profile name raises :class:`kmemsim.errors.ConfigError`, like
+    every other profile lookup.
+    """
+    from .profiles import Profile, get_profile
+
+    prof = profile if isinstance(profile, Profile) else get_profile(profile)  # type: ignore[arg-type]
+    return _BY_KERNEL_VERSION[prof.kernel_version]
+
+
+def format(mask: int) -> str:  # noqa: A001 - the kernel's word; shadows the builtin here only
+    """``%pGg`` of ``mask`` with the 6.18 table: ``format(0xdc0) == "GFP_KERNEL|__GFP_ZERO"``."""
+    return GFP_6_18.format(mask)
+
+
+def format_trace(mask: int) -> str:
+    """``show_gfp_flags`` of ``mask`` with the 6.18 table (0 -> ``"none"``)."""
+    return GFP_6_18.format_trace(mask)
+
+
+def parse(text: str) -> int:
+    """The 6.18 mask of a printed flag string: ``parse("GFP_KERNEL|__GFP_ZERO") == 0xdc0``."""
+    return GFP_6_18.parse(text)
+
+
+__all__ = [
+    *FLAGS_6_18,
+    "__GFP_BITS_SHIFT", "__GFP_BITS_MASK", "GFP_MOVABLE_MASK",
+    "FLAGS_6_18", "FLAGS_2_6", "GFP_BITS_SHIFT_2_6",
+    "ZONE_DMA", "ZONE_DMA32", "ZONE_NORMAL", "ZONE_MOVABLE", "ZONE_DEVICE", "MAX_NR_ZONES",
+    "ZONE_NAMES", "ZONES_6_18", "ZONES_2_6", "ZONE_NAMES_2_6",
+    "MIGRATE_UNMOVABLE", "MIGRATE_MOVABLE", "MIGRATE_RECLAIMABLE", "MIGRATE_PCPTYPES",
+    "MIGRATE_HIGHATOMIC", "MIGRATE_ISOLATE", "MIGRATE_TYPES", "MIGRATETYPE_NAMES",
+    "MIGRATETYPES_6_18", "MIGRATETYPES_2_6", "MIGRATETYPE_NAMES_2_6",
+    "GFP_ZONES_SHIFT", "GFP_ZONE_TABLE", "GFP_ZONE_BAD",
+    "GfpSet", "GFP_6_18", "GFP_2_6", "for_profile", "format", "format_trace", "parse",
+]

@@ -1,0 +1,194 @@
+"""Zones, free areas, per-CPU page lists: the structures of include/linux/mmzone.h.
+
+The algorithms that move pages between them live in ``kmemsim.mm.page_alloc``;
+this module holds the data and its invariants.
+
+Picture of one zone (6.18)::
+
+    struct zone
+      _watermark[min, low, high, promo] + watermark_boost
+      lowmem_reserve[MAX_NR_ZONES]          protection against fallback from higher zones
+      free_area[0..MAX_PAGE_ORDER]          one per order
+        free_list[migratetype]              blocks of 2^order pages, head first
+        nr_free                             blocks of this order, all types
+      pageblock_flags                       one migratetype per 2^pageblock_order pages
+      per_cpu_pageset[cpu]                  lists of order 0-3 (and pageblock order) pages
+      vm_stat[NR_FREE_PAGES ...]
+
+Representation choices (each list keeps the kernel's order semantics):
+
+* a free list is an ``OrderedDict`` pfn -> None whose *front is the list head*:
+  ``list_add`` = insert + ``move_to_end(last=False)``, ``list_add_tail`` =
+  insert, ``list_first_entry`` = ``next(iter(d))``, ``list_del`` = ``del``.
+* ``Zone.buddy`` maps the head pfn of every free block to ``(order, mt)``:
+  the kernel's ``PageBuddy(page)`` + ``buddy_order(page)``, and the list it is on.
+* a pcp list is a Python list whose *end is the list head*: frees ``append``,
+  allocations ``pop()`` (LIFO, hot), drains take from index 0 (the cold tail).
+
+Invariants (``Zone.check``):
+  nr_free[o] == sum of len(free_list[o][mt]) for every mt;
+  every buddy entry is on exactly the list it names, lies inside the zone,
+  is aligned to its order, and does not overlap another free block;
+  no two free blocks of the same order are buddies that could merge
+  (unless the pageblock rule forbids it);
+  free_pages == sum of the non-isolated free blocks' pages.
+"""
+from __future__ import annotations
+
+from collections import OrderedDict
+from dataclasses import dataclass, field
+
+MIGRATE_UNMOVABLE, MIGRATE_MOVABLE, MIGRATE_RECLAIMABLE, MIGRATE_HIGHATOMIC, MIGRATE_ISOLATE = range(5)
+MIGRATE_PCPTYPES = 3
+MIGRATE_TYPES = 5
+MIGRATETYPE_NAMES = ("Unmovable", "Movable", "Reclaimable", "HighAtomic", "Isolate")
+
+WMARK_MIN, WMARK_LOW, WMARK_HIGH, WMARK_PROMO = range(4)
+
+
+@dataclass
+class PerCpuPages:
+    """struct per_cpu_pages (6.7+): one per zone per CPU."""
+
+    cpu: int
+    lists: list[list[int]]
+    count: int = 0
+    high: int = 0
+    high_min: int = 0
+    high_max: int = 0
+    batch: int = 1
+    alloc_factor: int = 0
+    free_count: int = 0
+    free_high: bool = False  # PCPF_FREE_HIGH_BATCH / PREV_FREE_HIGH_ORDER, simplified to one flag
+    touched: bool = False  # a pageset never used prints high 0 in zoneinfo (DMA on a real machine)
+
+
+@dataclass
+class Zone:
+    """struct zone for one node; pfns are absolute."""
+
+    idx: int  # zone index (ZONE_DMA = 0, ...)
+    name: str  # "DMA", "DMA32", "Normal", "HighMem", "Movable", "Device"
+    zone_start_pfn: int
+    spanned_pages: int
+    present_pages: int = 0
+    managed_pages: int = 0
+    max_order: int = 10
+    pageblock_order: int = 9
+    nr_migratetypes: int = MIGRATE_TYPES
+    watermark: list[int] = field(default_factory=lambda: [0, 0, 0, 0])
+    watermark_boost: int = 0
+    lowmem_reserve: list[int] = field(default_factory=list)
+    free_pages: int = 0  # NR_FREE_PAGES
+    nr_free: list[int] = field(repr=False, default_factory=list)
+    free_list: list[list[OrderedDict]] = field(repr=False, default_factory=list)
+    buddy: dict[int, tuple[int, int]] = field(repr=False, default_factory=dict)
+    pageblock_mt: bytearray = field(repr=False, default_factory=bytearray)
+    pcp: list[PerCpuPages] = field(repr=False, default_factory=list)
+    below_high: bool = False  # ZONE_BELOW_HIGH
+    nr_reserved_highatomic: int = 0
+    nr_free_highatomic: int = 0
+    stat: dict[str, int] = field(default_factory=dict)  # pgalloc, pgfree ... per zone
+
+    def __post_init__(self) -> None:
+        n = self.max_order + 1
+        self.nr_free = [0] * n
+        self.free_list = [[OrderedDict() for _ in range(self.nr_migratetypes)] for _ in range(n)]
+        blocks = (self.spanned_pages + (1 << self.pageblock_order) - 1) >> self.pageblock_order
+        self.pageblock_mt = bytearray([MIGRATE_MOVABLE]) * blocks
+
+    @property
+    def zone_end_pfn(self) -> int:
+        return self.zone_start_pfn + self.spanned_pages
+
+    @property
+    def populated(self) -> bool:
+        return self.present_pages > 0
+
+    def contains(self, pfn: int) -> bool:
+        return self.zone_start_pfn <= pfn < self.zone_start_pfn + self.spanned_pages
+
+    def get_pageblock_migratetype(self, pfn: int) -> int:
+        return self.pageblock_mt[(pfn - self.zone_start_pfn) >> self.pageblock_order]
+
+    def set_pageblock_migratetype(self, pfn: int, mt: int) -> None:
+        self.pageblock_mt[(pfn - self.zone_start_pfn) >> self.pageblock_order] = mt
+
+    def wmark(self, i: int) -> int:
+        """wmark_pages(zone, i) = _watermark[i] + watermark_boost."""
+        return self.watermark[i] + self.watermark_boost
+
+    @property
+    def pcp_count(self) -> int:
+        return sum(p.count for p in self.pcp)
+
+    # ------------------------------------------------------------ free lists
+    def add_to_free_list(self, pfn: int, order: int, mt: int, tail: bool) -> None:
+        """__add_to_free_list(): list_add_tail if ``tail`` else list_add at the head."""
+        lst = self.free_list[order][mt]
+        lst[pfn] = None
+        if not tail:
+            lst.move_to_end(pfn, last=False)
+        self.buddy[pfn] = (order, mt)
+        self.nr_free[order] += 1
+
+    def del_from_free_list(self, pfn: int, order: int, mt: int) -> None:
+        del self.free_list[order][mt][pfn]
+        del self.buddy[pfn]
+        self.nr_free[order] -= 1
+
+    def move_to_free_list(self, pfn: int, order: int, old_mt: int, new_mt: int) -> None:
+        """move_to_free_list(): to the tail of the new type's list."""
+        del self.free_list[order][old_mt][pfn]
+        self.free_list[order][new_mt][pfn] = None
+        self.buddy[pfn] = (order, new_mt)
+
+    def account_freepages(self, nr: int, mt: int) -> None:
+        if mt == MIGRATE_ISOLATE:
+            return
+        self.free_pages += nr
+        if mt == MIGRATE_HIGHATOMIC:
+            self.nr_free_highatomic += nr
+
+    # ------------------------------------------------------------ checks
+    def check(self) -> list[str]:
+        """Inconsistencies of this zone's free areas (empty when consistent)."""
+        errs: list[str] = []
+        seen = 0
+        free = 0
+        for order in range(self.max_order + 1):
+            n = 0
+            for mt, lst in enumerate(self.free_list[order]):
+                n += len(lst)
+                for pfn in lst:
+                    if self.buddy.get(pfn) != (order, mt):
+                        errs.append(f"{self.name}: pfn {pfn:#x} on list order {order} type {mt} but buddy says {self.buddy.get(pfn)}")
+                    if pfn & ((1 << order) - 1):
+                        errs.append(f"{self.name}: free block {pfn:#x} not aligned to order {order}")
+                    if not (self.zone_start_pfn <= pfn and pfn + (1 << order) <= self.zone_end_pfn):
+                        errs.append(f"{self.name}: free block {pfn:#x} order {order} outside the zone")
+                    if mt != MIGRATE_ISOLATE:
+                        free += 1 << order
+            if n != self.nr_free[order]:
+                errs.append(f"{self.name}: nr_free[{order}] = {self.nr_free[order]} but the lists hold {n}")
+            seen += n
+        if seen != len(self.buddy):
+            errs.append(f"{self.name}: {len(self.buddy)} buddy entries but {seen} list entries")
+        if free != self.free_pages:
+            errs.append(f"{self.name}: NR_FREE_PAGES {self.free_pages} but the free lists hold {free}")
+        # no overlap between free blocks
+        blocks = sorted((p, p + (1 << o)) for p, (o, _) in self.buddy.items())
+        for (a0, a1), (b0, _) in zip(blocks, blocks[1:]):
+            if b0 < a1:
+                errs.append(f"{self.name}: free blocks at {a0:#x} and {b0:#x} overlap")
+        # no two mergeable buddies left unmerged below pageblock order
+        for pfn, (order, mt) in self.buddy.items():
+            if order >= self.max_order:
+                continue
+            b = pfn ^ (1 << order)
+            if b in self.buddy and self.buddy[b][0] == order and pfn < b:
+                bmt = self.buddy[b][1]
+                if order < self.pageblock_order or (mt == bmt or (mt < MIGRATE_PCPTYPES and bmt < MIGRATE_PCPTYPES)):
+                    if mt != MIGRATE_ISOLATE and bmt != MIGRATE_ISOLATE:
+                        errs.append(f"{self.name}: buddies {pfn:#x} and {b:#x} of order {order} are both free")
+        return errs

@@ -1,0 +1,1228 @@
+"""The page allocator: buddy free areas, pcp lists, watermarks, fast and slow paths.
+
+Models mm/page_alloc.c of Linux 6.18 (and mm/mm_init.c, mm/vmscan.c's kswapd
+wakeup seam); the linux-2.6-i386 profile runs the same engine on its own zones
+(DMA, Normal, HighMem) and GFP bits, with the 2.6.24 watermark formulas.
+
+Layers, fast path first (the kernel's structure, kept)::
+
+    get_free_pages / alloc_pages
+      -> _alloc(gfp, order)
+           prepare: gfp_zone, gfp_migratetype, zonelist     (cached per gfp mask)
+           get_page_from_freelist(ALLOC_WMARK_LOW)          fast path
+             zone_watermark_fast -> rmqueue
+                rmqueue_pcplist: pop the pcp list head      order <= 3: a few operations
+                  (empty: rmqueue_bulk refills a batch)     slow: buddy
+                rmqueue_buddy: __rmqueue                    order > 3
+                   __rmqueue_smallest -> expand             split, keep the low half
+                   __rmqueue_claim / __rmqueue_steal        fallback to other migratetypes
+           __alloc_pages_slowpath                           wake kswapd, min watermark with the
+                                                            ALLOC_* reductions, reclaim seam,
+                                                            warn_alloc, NULL
+    free_pages / __free_pages
+      -> put_page_testzero -> free_frozen_pages
+           pcp order: free_frozen_page_commit               push on the pcp list head,
+                                                            free_pcppages_bulk when count >= high
+           else: __free_one_page                            merge with the buddy while it is free
+
+Simplified, and said so:
+  * one node, no cpusets or mempolicies, no CMA, no page isolation users yet;
+  * direct reclaim and the OOM killer are a seam (``reclaim_hook``): until the
+    contexts issue provides them, a blocking allocation that finds nothing
+    drains the pcp lists, unreserves highatomic blocks, retries once and fails
+    with warn_alloc (as __GFP_RETRY_MAYFAIL would);
+  * no LRU pages exist yet, so try_to_claim_block counts no movable pages;
+  * the 6.7+ pcp ``high`` auto-tuning is modelled (alloc_factor, free_count,
+    ZONE_BELOW_HIGH), decay_pcp_high runs only when ``k.vmstat_update()`` is called.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from math import isqrt
+from typing import TYPE_CHECKING
+
+from ..errors import UsageError
+from .memmap import SECTION_PAGES_SHIFT
+from .mmzone import (
+    MIGRATE_HIGHATOMIC,
+    MIGRATE_ISOLATE,
+    MIGRATE_MOVABLE,
+    MIGRATE_PCPTYPES,
+    MIGRATE_RECLAIMABLE,
+    MIGRATE_UNMOVABLE,
+    WMARK_HIGH,
+    WMARK_LOW,
+    WMARK_MIN,
+    WMARK_PROMO,
+    PerCpuPages,
+    Zone,
+)
+from .page import PG, Owner, Page
+
+if TYPE_CHECKING:  # pragma: no cover
+    from ..kernel import Kernel
+
+PAGE_ALLOC_COSTLY_ORDER = 3
+SWAP_CLUSTER_MAX = 32
+PCP_BATCH_SCALE_MAX = 5
+
+# ALLOC_* (mm/internal.h, 6.18)
+ALLOC_WMARK_MIN, ALLOC_WMARK_LOW, ALLOC_WMARK_HIGH = 0, 1, 2
+ALLOC_WMARK_MASK = 3
+ALLOC_NO_WATERMARKS = 0x04
+ALLOC_OOM = 0x08
+ALLOC_NON_BLOCK = 0x10
+ALLOC_MIN_RESERVE = 0x20
+ALLOC_CPUSET = 0x40
+ALLOC_CMA = 0x80
+ALLOC_NOFRAGMENT = 0x100
+ALLOC_HIGHATOMIC = 0x200
+ALLOC_KSWAPD = 0x800
+ALLOC_RESERVES = ALLOC_NON_BLOCK | ALLOC_MIN_RESERVE | ALLOC_HIGHATOMIC | ALLOC_OOM
+
+# fallbacks[] (6.15+)
+FALLBACKS = {
+    MIGRATE_UNMOVABLE: (MIGRATE_RECLAIMABLE, MIGRATE_MOVABLE),
+    MIGRATE_MOVABLE: (MIGRATE_RECLAIMABLE, MIGRATE_UNMOVABLE),
+    MIGRATE_RECLAIMABLE: (MIGRATE_UNMOVABLE, MIGRATE_MOVABLE),
+}
+RMQUEUE_NORMAL, RMQUEUE_CLAIM, RMQUEUE_STEAL = 0, 2, 3
+
+
+@dataclass(frozen=True)
+class GfpBits:
+    """The GFP bits the allocator acts on, for one profile's flag set."""
+
+    dma: int
+    highmem: int
+    dma32: int
+    movable: int
+    reclaimable: int
+    high: int
+    io: int
+    fs: int
+    zero: int
+    direct_reclaim: int
+    kswapd_reclaim: int  # 0 on 2.6: kswapd was always woken
+    nowarn: int
+    retry_mayfail: int
+    nofail: int
+    noretry: int
+    memalloc: int
+    comp: int
+    nomemalloc: int
+    hardwall: int
+    thisnode: int
+    account: int
+    valid: int  # every bit the profile knows
+
+
+@dataclass
+class GfpContext:
+    """prepare_alloc_pages() for one gfp mask, cached: what the fast path needs."""
+
+    gfp: int
+    highest_zoneidx: int
+    zonelist: list[Zone]
+    migratetype: int
+    fast_flags: int  # ALLOC_WMARK_LOW | nofragment | kswapd
+    zero: bool
+    comp: bool
+    can_direct_reclaim: bool
+
+
+def rounddown_pow_of_two(n: int) -> int:
+    return 1 << (n.bit_length() - 1) if n > 0 else 0
+
+
+def fls(n: int) -> int:
+    return n.bit_length()
+
+
+class PageAllocator:
+    """One machine's page allocator: its zones and the algorithms over them."""
+
+    def __init__(self, k: Kernel, gfpset, bits: GfpBits, zone_layout: list[tuple[str, int, int]], *,
+                 max_order: int, pageblock_order: int, pcp_orders: tuple[int, ...], tunables: dict,
+                 classic: bool):
+        self.k = k
+        self.gfpset = gfpset
+        self.bits = bits
+        self.max_order = max_order
+        self.pageblock_order = pageblock_order
+        self.pageblock_nr_pages = 1 << pageblock_order
+        self.classic = classic  # 2.6.24 watermark formulas
+        self.pcp_orders = pcp_orders
+        self.tunables = tunables
+        self.zones: list[Zone] = [
+            Zone(idx=i, name=name, zone_start_pfn=start, spanned_pages=end - start,
+                 max_order=max_order, pageblock_order=pageblock_order)
+            for i, (name, start, end) in enumerate(zone_layout)
+        ]
+        self.nr_zones = len(self.zones)
+        for z in self.zones:
+            z.lowmem_reserve = [0] * self.nr_zones
+            z.stat = {"pgalloc": 0}
+        #: allocated blocks: head pfn -> order (a split or exact allocation has one entry per page)
+        self.allocated: dict[int, int] = {}
+        self.compound: set[int] = set()  # heads of __GFP_COMP allocations
+        self.vm_events: dict[str, int] = {"pgfree": 0, "allocstall": 0, "pgalloc_fail": 0}
+        self.kswapd_wakeups = 0
+        self.reclaim_hook = None  # seam for reclaim/OOM (the contexts issue)
+        self._gfp_cache: dict[int, GfpContext] = {}
+        self._ratelimit_until = -1
+        self._ratelimit_missed = 0
+        self.min_free_kbytes = 0
+        self.user_min_free_kbytes = -1
+        self.totalreserve_pages = 0
+        self._ncpus = len(k.cpus)
+        # pcp list index: 3*order + mt for low orders; pageblock order: 12 + (mt == MOVABLE)
+        self._pindex = {}
+        for o in pcp_orders:
+            for mt in range(MIGRATE_PCPTYPES):
+                self._pindex[(o, mt)] = (MIGRATE_PCPTYPES * o + mt) if o <= PAGE_ALLOC_COSTLY_ORDER else (
+                    MIGRATE_PCPTYPES * (PAGE_ALLOC_COSTLY_ORDER + 1) + (mt == MIGRATE_MOVABLE))
+        self.nr_pcp_lists = max(self._pindex.values()) + 1 if self._pindex else 0
+        self._pindex_order = {v: o for (o, _), v in self._pindex.items()}
+        for z in self.zones:
+            z.pcp = [PerCpuPages(cpu=c, lists=[[] for _ in range(self.nr_pcp_lists)]) for c in range(self._ncpus)]
+        self._ref = k.memmap  # refcount lives in struct page
+
+    # ================================================================ boot
+    def zone_of(self, pfn: int) -> Zone:
+        for z in self.zones:
+            if z.spanned_pages and z.zone_start_pfn <= pfn < z.zone_end_pfn:
+                return z
+        raise KeyError(pfn)
+
+    def free_all_bootmem(self, ranges: list[tuple[int, int]]) -> None:
+        """memblock_free_all(): hand every free pfn range to the buddy in the largest
+        aligned blocks (__free_pages_memory), each freed to the tail (FPI_TO_TAIL)."""
+        for start, end in ranges:
+            for z in self.zones:
+                a, b = max(start, z.zone_start_pfn), min(end, z.zone_end_pfn)
+                if a < b:
+                    z.managed_pages += b - a
+                    self._free_range(z, a, b)
+
+    def _free_range(self, z: Zone, start: int, end: int) -> None:
+        mo = self.max_order
+        while start < end:
+            order = min(mo, (start & -start).bit_length() - 1 if start else mo)
+            while start + (1 << order) > end:
+                order -= 1
+            mt = z.get_pageblock_migratetype(start)
+            self.free_one_page(z, start, order, mt, to_tail=True)
+            start += 1 << order
+
+    def set_present(self, memory: list[tuple[int, int]]) -> None:
+        for z in self.zones:
+            z.present_pages = sum(max(0, min(e, z.zone_end_pfn) - max(s, z.zone_start_pfn)) for s, e in memory)
+
+    # ================================================================ buddy core
+    def free_one_page(self, z: Zone, pfn: int, order: int, mt: int, to_tail: bool = False) -> None:
+        """__free_one_page(): merge with free buddies, then add to the free list."""
+        z.account_freepages(1 << order, mt)
+        buddy_map = z.buddy
+        max_order = self.max_order
+        pb_order = self.pageblock_order
+        buddy_pfn = pfn
+        while order < max_order:
+            buddy_pfn = pfn ^ (1 << order)
+            ent = buddy_map.get(buddy_pfn)
+            if ent is None or ent[0] != order:
+                break
+            if not z.contains(buddy_pfn):
+                break
+            buddy_mt = ent[1]
+            if order >= pb_order and mt != buddy_mt:
+                if not (mt < MIGRATE_PCPTYPES and buddy_mt < MIGRATE_PCPTYPES):
+                    break
+            z.del_from_free_list(buddy_pfn, order, buddy_mt)
+            if buddy_mt != mt:
+                if order >= pb_order:
+                    for b in range(buddy_pfn, buddy_pfn + (1 << order), self.pageblock_nr_pages):
+                        z.set_pageblock_migratetype(b, mt)
+                # the merged neighbour's pages now count under mt
+                if buddy_mt == MIGRATE_HIGHATOMIC:
+                    z.nr_free_highatomic -= 1 << order
+                if mt == MIGRATE_HIGHATOMIC:
+                    z.nr_free_highatomic += 1 << order
+            pfn &= buddy_pfn
+            order += 1
+        if not to_tail:
+            to_tail = self._buddy_merge_likely(z, pfn, buddy_pfn, order)
+        z.add_to_free_list(pfn, order, mt, to_tail)
+
+    def _buddy_merge_likely(self, z: Zone, pfn: int, buddy_pfn: int, order: int) -> bool:
+        """buddy_merge_likely(): put at the tail if the parent's buddy is free."""
+        if order >= self.max_order - 1:
+            return False
+        higher = buddy_pfn & pfn
+        hb = higher ^ (1 << (order + 1))
+        ent = z.buddy.get(hb)
+        return ent is not None and ent[0] == order + 1
+
+    def expand(self, z: Zone, pfn: int, low: int, high: int, mt: int) -> None:
+        """expand(): split a 2^high block, keeping the lowest 2^low pages."""
+        size = 1 << high
+        while high > low:
+            high -= 1
+            size >>= 1
+            z.add_to_free_list(pfn + size, high, mt, tail=False)
+
+    def rmqueue_smallest(self, z: Zone, order: int, mt: int) -> int:
+        """__rmqueue_smallest(): the first block of the smallest order that has one."""
+        fl = z.free_list
+        for o in range(order, self.max_order + 1):
+            lst = fl[o][mt]
+            if lst:
+                pfn = next(iter(lst))
+                z.del_from_free_list(pfn, o, mt)
+                self.expand(z, pfn, order, o, mt)
+                z.account_freepages(-(1 << order), mt)
+                return pfn
+        return -1
+
+    def _find_suitable_fallback(self, z: Zone, order: int, mt: int, claimable: bool) -> int:
+        if claimable and not self._should_try_claim_block(order, mt):
+            return -2
+        if z.nr_free[order] == 0:
+            return -1
+        for fmt in FALLBACKS[mt]:
+            if z.free_list[order][fmt]:
+                return fmt
+        return -1
+
+    def _should_try_claim_block(self, order: int, start_mt: int) -> bool:
+        pb = self.pageblock_order
+        return order >= pb or order >= pb // 2 or start_mt in (MIGRATE_RECLAIMABLE, MIGRATE_UNMOVABLE)
+
+    def _move_freepages_block(self, z: Zone, block_pfn: int, old_mt: int | None, new_mt: int) -> int:
+        """Move every free block inside the pageblock at ``block_pfn`` to ``new_mt``'s lists."""
+        start = block_pfn & ~(self.pageblock_nr_pages - 1)
+        end = start + self.pageblock_nr_pages
+        moved = 0
+        pfn = start
+        while pfn < end:
+            ent = z.buddy.get(pfn)
+            if ent is None:
+                pfn += 1
+                continue
+            order, mt = ent
+            if mt != new_mt:
+                z.move_to_free_list(pfn, order, mt, new_mt)
+                n = 1 << order
+                if mt == MIGRATE_HIGHATOMIC:
+                    z.nr_free_highatomic -= n
+                if new_mt == MIGRATE_HIGHATOMIC:
+                    z.nr_free_highatomic += n
+            moved += 1 << order
+            pfn += 1 << order
+        z.set_pageblock_migratetype(start, new_mt)
+        return moved
+
+    def _free_pages_in_block(self, z: Zone, block: int) -> int:
+        """Free buddy pages inside the pageblock starting at ``block`` (a walk by block size)."""
+        end = block + self.pageblock_nr_pages
+        buddy = z.buddy
+        n = 0
+        pfn = block
+        while pfn < end:
+            ent = buddy.get(pfn)
+            if ent is None:
+                pfn += 1
+            else:
+                n += 1 << ent[0]
+                pfn += 1 << ent[0]
+        return n
+
+    def _rmqueue_claim(self, z: Zone, order: int, mt: int, flags: int) -> int:
+        """__rmqueue_claim(): take the largest fallback block and try to claim its pageblock."""
+        pb = self.pageblock_order
+        min_order = pb if (order < pb and flags & ALLOC_NOFRAGMENT) else order
+        for cur in range(self.max_order, min_order - 1, -1):
+            fmt = self._find_suitable_fallback(z, cur, mt, True)
+            if fmt == -1:
+                continue
+            if fmt == -2:
+                break
+            pfn = next(iter(z.free_list[cur][fmt]))
+            got = self._try_to_claim_block(z, pfn, cur, order, mt, fmt, flags)
+            if got >= 0:
+                return got
+        return -1
+
+    def _try_to_claim_block(self, z: Zone, pfn: int, cur: int, order: int, start: int, block_type: int, flags: int) -> int:
+        pb = self.pageblock_order
+        if cur >= pb:
+            z.del_from_free_list(pfn, cur, block_type)
+            z.account_freepages(-(1 << cur), block_type)
+            for b in range(pfn, pfn + (1 << cur), self.pageblock_nr_pages):
+                z.set_pageblock_migratetype(b, start)
+            z.account_freepages(1 << cur, start)
+            self.expand(z, pfn, order, cur, start)
+            z.account_freepages(-(1 << order), start)
+            return pfn
+        if flags & ALLOC_KSWAPD:
+            self._boost_watermark(z)
+        block = pfn & ~(self.pageblock_nr_pages - 1)
+        free_pages = self._free_pages_in_block(z, block)
+        movable_pages = 0  # no LRU pages in the model yet
+        if start == MIGRATE_MOVABLE:
+            alike = movable_pages
+        elif block_type == MIGRATE_MOVABLE:
+            alike = self.pageblock_nr_pages - free_pages - movable_pages
+        else:
+            alike = 0
+        if free_pages + alike >= 1 << (pb - 1):
+            self._move_freepages_block(z, block, None, start)
+            return self.rmqueue_smallest(z, order, start)
+        return -1
+
+    def _rmqueue_steal(self, z: Zone, order: int, mt: int) -> int:
+        """__rmqueue_steal(): the smallest fallback block, split, pieces keep their type."""
+        for cur in range(order, self.max_order + 1):
+            fmt = self._find_suitable_fallback(z, cur, mt, False)
+            if fmt < 0:
+                continue
+            pfn = next(iter(z.free_list[cur][fmt]))
+            z.del_from_free_list(pfn, cur, fmt)
+            self.expand(z, pfn, order, cur, fmt)
+            z.account_freepages(-(1 << order), fmt)
+            return pfn
+        return -1
+
+    def _boost_watermark(self, z: Zone) -> None:
+        factor = self.tunables.get("watermark_boost_factor", 0)
+        if not factor or self.classic or 4 * self.pageblock_nr_pages > z.managed_pages:
+            return
+        max_boost = z.watermark[WMARK_HIGH] * factor // 10000
+        if not max_boost:
+            return
+        max_boost = max(self.pageblock_nr_pages, max_boost)
+        z.watermark_boost = min(z.watermark_boost + self.pageblock_nr_pages, max_boost)
+
+    def rmqueue(self, z: Zone, order: int, mt: int, flags: int, mode: list[int] | None = None) -> int:
+        """__rmqueue(): normal lists, then claim a fallback block, then steal."""
+        if mode is None:
+            mode = [RMQUEUE_NORMAL]
+        if mode[0] == RMQUEUE_NORMAL:
+            pfn = self.rmqueue_smallest(z, order, mt)
+            if pfn >= 0:
+                return pfn
+            mode[0] = RMQUEUE_CLAIM
+        if mode[0] == RMQUEUE_CLAIM:
+            pfn = self._rmqueue_claim(z, order, mt, flags)
+            if pfn >= 0:
+                mode[0] = RMQUEUE_NORMAL
+                return pfn
+            mode[0] = RMQUEUE_STEAL
+        if not flags & ALLOC_NOFRAGMENT:
+            pfn = self._rmqueue_steal(z, order, mt)
+            if pfn >= 0:
+                mode[0] = RMQUEUE_STEAL
+                return pfn
+        return -1
+
+    def rmqueue_buddy(self, z: Zone, order: int, mt: int, flags: int) -> int:
+        pfn = -1
+        if flags & ALLOC_HIGHATOMIC:
+            pfn = self.rmqueue_smallest(z, order, MIGRATE_HIGHATOMIC)
+        if pfn < 0:
+            pfn = self.rmqueue(z, order, mt, flags)
+            if pfn < 0 and flags & (ALLOC_OOM | ALLOC_NON_BLOCK):
+                pfn = self.rmqueue_smallest(z, order, MIGRATE_HIGHATOMIC)
+        return pfn
+
+    # ================================================================ pcp
+    def _nr_pcp_alloc(self, pcp: PerCpuPages, z: Zone, order: int) -> int:
+        high = pcp.high = min(pcp.high_max, max(pcp.high_min, pcp.high))
+        if high < pcp.batch:
+            return 1
+        batch = pcp.batch if order else pcp.batch << pcp.alloc_factor
+        if pcp.high_min != pcp.high_max and not z.below_high:
+            pcp.high = min(pcp.high + batch, pcp.high_max)
+        if order == 0:
+            max_nr_alloc = max(high - pcp.count - pcp.batch, pcp.batch)
+            if batch <= max_nr_alloc and pcp.alloc_factor < PCP_BATCH_SCALE_MAX:
+                pcp.alloc_factor += 1
+            batch = min(batch, max_nr_alloc)
+        if batch > 1:
+            batch = max(batch >> order, 2)
+        return batch
+
+    def rmqueue_bulk(self, z: Zone, order: int, count: int, mt: int, flags: int) -> list[int]:
+        """rmqueue_bulk(): up to ``count`` blocks from the buddy, in allocation order."""
+        out = []
+        mode = [RMQUEUE_NORMAL]
+        for _ in range(count):
+            pfn = self.rmqueue(z, order, mt, flags, mode)
+            if pfn < 0:
+                break
+            out.append(pfn)
+        return out
+
+    def free_pcppages_bulk(self, z: Zone, count: int, pcp: PerCpuPages, pindex: int) -> None:
+        """free_pcppages_bulk(): round robin over the lists from ``pindex``, coldest first."""
+        lists = pcp.lists
+        n = self.nr_pcp_lists
+        count = min(count, pcp.count)
+        while count > 0:
+            pindex = (pindex + 1) % n  # round robin, starting after the list just freed to
+            lst = lists[pindex]
+            while not lst:
+                pindex = (pindex + 1) % n
+                lst = lists[pindex]
+            order = self._pindex_order[pindex]
+            nr_pages = 1 << order
+            take = min(len(lst), -(-count // nr_pages))
+            cold = lst[:take]  # the tail of the list: the coldest pages
+            del lst[:take]
+            count -= take * nr_pages
+            pcp.count -= take * nr_pages
+            for pfn in cold:
+                self.free_one_page(z, pfn, order, z.get_pageblock_migratetype(pfn))
+        if z.below_high and self._zone_watermark_ok(z, 0, z.wmark(WMARK_HIGH), self.nr_zones - 1, 0, z.free_pages):
+            z.below_high = False
+
+    def _nr_pcp_free(self, pcp: PerCpuPages, batch: int, high: int, free_high: bool) -> int:
+        if free_high:
+            return min(pcp.count, batch << PCP_BATCH_SCALE_MAX)
+        if high < batch:
+            return 1
+        return min(max(pcp.free_count, batch), high - batch)
+
+    def _nr_pcp_high(self, pcp: PerCpuPages, z: Zone, batch: int, free_high: bool) -> int:
+        high_min, high_max = pcp.high_min, pcp.high_max
+        high = pcp.high = min(high_max, max(high_min, pcp.high))
+        if high == 0:
+            return 0
+        if free_high:
+            pcp.high = max(high - (batch << PCP_BATCH_SCALE_MAX), high_min)
+            return 0
+        if z.below_high:
+            pcp.high = max(high - (batch << 2), high_min)
+            return max(pcp.count, high_min)
+        if pcp.count >= high:
+            pcp.high = min(high_max, max(high_min, pcp.free_count + batch))
+        return pcp.high
+
+    def pcp_free(self, z: Zone, pfn: int, order: int, mt: int) -> None:
+        """free_frozen_page_commit(): onto the pcp list head; bulk-free past ``high``."""
+        pcp = z.pcp[self.k._cpu]
+        pcp.touched = True
+        pcp.alloc_factor >>= 1
+        if mt >= MIGRATE_PCPTYPES:
+            mt = MIGRATE_MOVABLE  # highatomic pages go to the movable list
+        pindex = self._pindex[(order, mt)]
+        pcp.lists[pindex].append(pfn)
+        nr = 1 << order
+        pcp.count += nr
+        free_high = False
+        if order and order <= PAGE_ALLOC_COSTLY_ORDER:
+            free_high = pcp.free_high and pcp.free_count >= (pcp.batch << PCP_BATCH_SCALE_MAX)
+            pcp.free_high = True
+        elif not order:
+            pcp.free_high = False
+        if pcp.free_count < (pcp.batch << PCP_BATCH_SCALE_MAX):
+            pcp.free_count = min(pcp.free_count + nr, pcp.batch << PCP_BATCH_SCALE_MAX)
+        high = self._nr_pcp_high(pcp, z, pcp.batch, free_high)
+        if pcp.count >= high:
+            self.free_pcppages_bulk(z, self._nr_pcp_free(pcp, pcp.batch, high, free_high), pcp, pindex)
+
+    def drain_pages_zone(self, z: Zone, cpu: int) -> None:
+        pcp = z.pcp[cpu]
+        while pcp.count:
+            self.free_pcppages_bulk(z, min(pcp.count, pcp.batch << PCP_BATCH_SCALE_MAX), pcp, 0)
+
+    def drain_all_pages(self, zone: Zone | None = None) -> None:
+        """drain_all_pages(): every CPU's pcp lists back to the buddy."""
+        for z in [zone] if zone else self.zones:
+            for cpu in range(self._ncpus):
+                self.drain_pages_zone(z, cpu)
+
+    def decay_pcp_high(self) -> None:
+        """decay_pcp_high() for every pcp: the vmstat worker's periodic shrink."""
+        for z in self.zones:
+            for pcp in z.pcp:
+                if pcp.high > pcp.high_min:
+                    pcp.high = max(pcp.count - (pcp.batch << PCP_BATCH_SCALE_MAX), pcp.high - (pcp.high >> 3), pcp.high_min)
+                if pcp.count > pcp.high:
+                    self.free_pcppages_bulk(z, pcp.count - pcp.high, pcp, 0)
+
+    # ================================================================ watermarks
+    def _unusable_free(self, z: Zone, order: int, flags: int) -> int:
+        u = (1 << order) - 1
+        if not flags & ALLOC_RESERVES:
+            u += z.nr_free_highatomic
+        return u
+
+    def _zone_watermark_ok(self, z: Zone, order: int, mark: int, hz: int, flags: int, free: int) -> bool:
+        """__zone_watermark_ok() of 6.18 (2.6.24's per-order loop for the classic profile)."""
+        if self.classic:
+            return self._zone_watermark_ok_26(z, order, mark, hz, flags, free)
+        m = mark
+        free -= self._unusable_free(z, order, flags)
+        if flags & ALLOC_RESERVES:
+            if flags & ALLOC_MIN_RESERVE:
+                m -= m // 2
+                if flags & ALLOC_NON_BLOCK:
+                    m -= m // 4
+            if flags & ALLOC_OOM:
+                m -= m // 2
+        if free <= m + z.lowmem_reserve[hz]:
+            return False
+        if order == 0:
+            return True
+        for o in range(order, self.max_order + 1):
+            if not z.nr_free[o]:
+                continue
+            fl = z.free_list[o]
+            for mt in range(MIGRATE_PCPTYPES):
+                if fl[mt]:
+                    return True
+            if flags & (ALLOC_HIGHATOMIC | ALLOC_OOM) and fl[MIGRATE_HIGHATOMIC]:
+                return True
+        return False
+
+    def _zone_watermark_ok_26(self, z: Zone, order: int, mark: int, hz: int, flags: int, free: int) -> bool:
+        """2.6.24 zone_watermark_ok(): ALLOC_HIGH halves min, ALLOC_HARDER takes a quarter off."""
+        m = mark
+        free -= (1 << order) - 1
+        if flags & ALLOC_MIN_RESERVE:
+            m -= m // 2
+        if flags & ALLOC_NON_BLOCK:
+            m -= m // 4
+        if free <= m + z.lowmem_reserve[hz]:
+            return False
+        for o in range(order):
+            free -= z.nr_free[o] << o
+            m >>= 1
+            if free <= m:
+                return False
+        return True
+
+    def _zone_watermark_fast(self, z: Zone, order: int, mark: int, hz: int, flags: int) -> bool:
+        free = z.free_pages
+        if order == 0 and not self.classic:
+            unusable = self._unusable_free(z, 0, flags)
+            if free - min(free, unusable) > mark + z.lowmem_reserve[hz]:
+                return True
+        if self._zone_watermark_ok(z, order, mark, hz, flags, free):
+            return True
+        if order == 0 and flags & ALLOC_MIN_RESERVE and z.watermark_boost and (flags & ALLOC_WMARK_MASK) == ALLOC_WMARK_MIN:
+            return self._zone_watermark_ok(z, 0, z.watermark[WMARK_MIN], hz, flags, free)
+        return False
+
+    def calculate_min_free_kbytes(self) -> None:
+        lowmem_kbytes = self.nr_free_buffer_pages() * (self.k.page_size >> 10)
+        new = isqrt(lowmem_kbytes * 16)
+        if new > self.user_min_free_kbytes:
+            lo, hi = (128, 65536) if self.classic else (128, 262144)
+            self.min_free_kbytes = min(max(new, lo), hi)
+
+    def nr_free_buffer_pages(self) -> int:
+        """Σ over zones up to gfp_zone(GFP_USER) of max(0, managed - high watermark)."""
+        normal = self._zone_index("Normal")
+        return sum(max(0, z.managed_pages - z.wmark(WMARK_HIGH)) for z in self.zones if z.idx <= normal)
+
+    def _zone_index(self, name: str) -> int:
+        for z in self.zones:
+            if z.name == name:
+                return z.idx
+        raise KeyError(name)
+
+    def set_recommended_min_free_kbytes(self) -> None:
+        """mm/khugepaged.c: raise min_free_kbytes so THP allocations can find pageblocks."""
+        normal = self._zone_index("Normal")
+        nr_zones = sum(1 for z in self.zones if z.populated and z.idx <= normal)
+        pb = self.pageblock_nr_pages
+        rec = pb * nr_zones * 2 + pb * nr_zones * MIGRATE_PCPTYPES * MIGRATE_PCPTYPES
+        rec = min(rec, self.nr_free_buffer_pages() // 20)
+        rec_kb = rec << (self.k.page_shift - 10)
+        if rec_kb > self.min_free_kbytes:
+            self.min_free_kbytes = rec_kb
+
+    def setup_per_zone_wmarks(self) -> None:
+        """__setup_per_zone_wmarks() (6.18; 2.6.24 setup_per_zone_pages_min for classic)."""
+        shift = self.k.page_shift - 10
+        pages_min = self.min_free_kbytes >> shift
+        hm = self._highmem_like()
+        lowmem_pages = sum(self._wm_base(z) for z in self.zones if z.idx not in hm)
+        wsf = self.tunables.get("watermark_scale_factor", 10)
+        for z in self.zones:
+            base = self._wm_base(z)
+            tmp = pages_min * base // lowmem_pages if lowmem_pages else 0
+            if z.idx in hm:
+                z.watermark[WMARK_MIN] = min(max(base // 1024, SWAP_CLUSTER_MAX), 128)
+            else:
+                z.watermark[WMARK_MIN] = tmp
+            if self.classic:
+                z.watermark[WMARK_LOW] = z.watermark[WMARK_MIN] + (tmp >> 2)
+                z.watermark[WMARK_HIGH] = z.watermark[WMARK_MIN] + (tmp >> 1)
+                z.watermark[WMARK_PROMO] = z.watermark[WMARK_HIGH]
+            else:
+                delta = max(tmp >> 2, z.managed_pages * wsf // 10000)
+                z.watermark_boost = 0
+                z.watermark[WMARK_LOW] = z.watermark[WMARK_MIN] + delta
+                z.watermark[WMARK_HIGH] = z.watermark[WMARK_LOW] + delta
+                z.watermark[WMARK_PROMO] = z.watermark[WMARK_HIGH] + delta
+        self.calculate_totalreserve_pages()
+        for z in self.zones:
+            self.zone_pcp_update(z)
+
+    def _wm_base(self, z: Zone) -> int:
+        return z.present_pages if self.classic else z.managed_pages
+
+    def _highmem_like(self) -> set[int]:
+        return {z.idx for z in self.zones if z.name in ("HighMem", "Movable")}
+
+    def setup_per_zone_lowmem_reserve(self) -> None:
+        ratios = self.tunables["lowmem_reserve_ratio"]
+        for i, zi in enumerate(self.zones[:-1]):
+            ratio = ratios[i] if i < len(ratios) else 0
+            clear = ratio == 0 or self._wm_base(zi) == 0
+            acc = 0
+            for j in range(i + 1, self.nr_zones):
+                acc += self._wm_base(self.zones[j])
+                zi.lowmem_reserve[j] = 0 if clear else acc // max(ratio, 1)
+        self.calculate_totalreserve_pages()
+
+    def calculate_totalreserve_pages(self) -> None:
+        total = 0
+        for i, z in enumerate(self.zones):
+            m = max([z.lowmem_reserve[j] for j in range(i, self.nr_zones)] + [0])
+            m += z.wmark(WMARK_HIGH)
+            total += min(m, z.managed_pages)
+        self.totalreserve_pages = total
+
+    def zone_batchsize(self, z: Zone) -> int:
+        if self.classic:
+            b = min(z.present_pages // 1024, (512 * 1024) // self.k.page_size)
+            b //= 4
+            if b < 1:
+                b = 1
+            return (1 << (fls(b + b // 2) - 1)) - 1
+        b = min(z.managed_pages >> 10, (1 << 20) // self.k.page_size)
+        b //= 4
+        if b < 1:
+            b = 1
+        return rounddown_pow_of_two(b + b // 2) - 1
+
+    def zone_highsize(self, z: Zone, batch: int, f: int) -> int:
+        total = z.wmark(WMARK_LOW) if f == 0 else z.managed_pages // f
+        return max(total // self._ncpus, 4 * batch)
+
+    def zone_pcp_update(self, z: Zone) -> None:
+        """zone_set_pageset_high_and_batch()."""
+        batch = max(1, self.zone_batchsize(z))
+        f = self.tunables.get("percpu_pagelist_high_fraction", 0)
+        if f:
+            high_min = high_max = self.zone_highsize(z, batch, f)
+        else:
+            high_min = self.zone_highsize(z, batch, 0)
+            high_max = self.zone_highsize(z, batch, 8)
+        if not z.populated:
+            batch, high_min, high_max = 1, 0, 0
+        for pcp in z.pcp:
+            pcp.batch, pcp.high_min, pcp.high_max = batch, high_min, high_max
+
+    def init_watermarks(self) -> None:
+        """init_per_zone_wmark_min() and, with THP, khugepaged's recommendation."""
+        given = self.tunables.get("min_free_kbytes")
+        if given is not None:
+            self.min_free_kbytes = self.user_min_free_kbytes = given
+        else:
+            self.calculate_min_free_kbytes()
+        self.setup_per_zone_wmarks()
+        self.setup_per_zone_lowmem_reserve()
+        if given is None and self.tunables.get("transparent_hugepage", "never") != "never":
+            self.set_recommended_min_free_kbytes()
+            self.setup_per_zone_wmarks()
+
+    # ================================================================ gfp
+    def prepare(self, gfp: int) -> GfpContext:
+        """prepare_alloc_pages() for ``gfp``: validated once, then cached."""
+        b = self.bits
+        if isinstance(gfp, bool) or not isinstance(gfp, int) or gfp < 0:
+            raise UsageError(f"gfp_mask {gfp!r}: expected a GFP mask (an int such as GFP_KERNEL)")
+        if gfp & ~b.valid:
+            raise UsageError(
+                f"gfp_mask {gfp:#x}: bits {gfp & ~b.valid:#x} are not GFP flags of {self.k.profile.name}"
+            )
+        hz = self.gfpset.zone(gfp)
+        hz = min(hz, self.nr_zones - 1)
+        mt = self.gfpset.migratetype(gfp)
+        if self.classic:  # 2.6.24 numbers them UNMOVABLE, RECLAIMABLE, MOVABLE
+            mt = (MIGRATE_UNMOVABLE, MIGRATE_RECLAIMABLE, MIGRATE_MOVABLE)[mt]
+        zonelist = [z for z in reversed(self.zones[: hz + 1]) if z.populated and z.name != "Device"]
+        flags = ALLOC_WMARK_LOW
+        if b.kswapd_reclaim == 0 or gfp & b.kswapd_reclaim:
+            flags |= ALLOC_KSWAPD
+        # alloc_flags_nofragment(): Normal is preferred and DMA32 is populated (x86_64)
+        if zonelist and zonelist[0].name == "Normal" and any(z.name == "DMA32" and z.populated for z in self.zones):
+            flags |= ALLOC_NOFRAGMENT
+        ctx = GfpContext(
+            gfp=gfp,
+            highest_zoneidx=hz,
+            zonelist=zonelist,
+            migratetype=mt,
+            fast_flags=flags,
+            zero=bool(gfp & b.zero),
+            comp=bool(gfp & b.comp),
+            can_direct_reclaim=bool(gfp & b.direct_reclaim),
+        )
+        self._gfp_cache[gfp] = ctx
+        return ctx
+
+    def gfp_to_alloc_flags(self, gfp: int, order: int) -> int:
+        b = self.bits
+        f = ALLOC_WMARK_MIN | ALLOC_CPUSET
+        if gfp & b.high:
+            f |= ALLOC_MIN_RESERVE
+        if b.kswapd_reclaim == 0 or gfp & b.kswapd_reclaim:
+            f |= ALLOC_KSWAPD
+        if not gfp & b.direct_reclaim:
+            if not gfp & b.nomemalloc:
+                f |= ALLOC_NON_BLOCK
+                if order > 0 and f & ALLOC_MIN_RESERVE:
+                    f |= ALLOC_HIGHATOMIC
+            if f & ALLOC_MIN_RESERVE:
+                f &= ~ALLOC_CPUSET
+        return f
+
+    # ================================================================ allocation
+    def get_page_from_freelist(self, ctx: GfpContext, order: int, flags: int) -> int:
+        """get_page_from_freelist(): the first zone of the zonelist that passes its watermark."""
+        hz = ctx.highest_zoneidx
+        while True:
+            for z in ctx.zonelist:
+                if not z.below_high:
+                    if self._zone_watermark_fast(z, order, z.wmark(WMARK_HIGH), hz, flags):
+                        pfn = self._rmqueue_zone(z, order, ctx.migratetype, flags)
+                        if pfn >= 0:
+                            return pfn
+                        continue
+                    z.below_high = True
+                mark = z.wmark(flags & ALLOC_WMARK_MASK) if not flags & ALLOC_NO_WATERMARKS else 0
+                if not (flags & ALLOC_NO_WATERMARKS) and not self._zone_watermark_fast(z, order, mark, hz, flags):
+                    continue
+                pfn = self._rmqueue_zone(z, order, ctx.migratetype, flags)
+                if pfn >= 0:
+                    return pfn
+            if flags & ALLOC_NOFRAGMENT:
+                flags &= ~ALLOC_NOFRAGMENT
+                continue
+            return -1
+
+    def _rmqueue_zone(self, z: Zone, order: int, mt: int, flags: int) -> int:
+        """rmqueue(): the pcp list for pcp orders, else the buddy under the zone lock."""
+        if order in self.pcp_orders and mt < MIGRATE_PCPTYPES:
+            pfn = self._rmqueue_pcplist(z, order, mt, flags)
+        else:
+            pfn = self.rmqueue_buddy(z, order, mt, flags)
+        if pfn >= 0:
+            z.stat["pgalloc"] += 1 << order
+            if flags & ALLOC_HIGHATOMIC and order > 0:
+                self._reserve_highatomic_pageblock(z, pfn, order)
+        return pfn
+
+    def _rmqueue_pcplist(self, z: Zone, order: int, mt: int, flags: int) -> int:
+        pcp = z.pcp[self.k._cpu]
+        pcp.touched = True
+        pcp.free_count >>= 1
+        lst = pcp.lists[self._pindex[(order, mt)]]
+        if not lst:
+            batch = self._nr_pcp_alloc(pcp, z, order)
+            got = self.rmqueue_bulk(z, order, batch, mt, flags)
+            if not got:
+                return -1
+            lst[:0] = reversed(got)  # appended at the tail; the head is got[0]
+            pcp.count += len(got) << order
+        pcp.count -= 1 << order
+        return lst.pop()
+
+    def _reserve_highatomic_pageblock(self, z: Zone, pfn: int, order: int) -> None:
+        """reserve_highatomic_pageblock() after a successful ALLOC_HIGHATOMIC allocation."""
+        pb = self.pageblock_nr_pages
+        if z.managed_pages // 100 < pb:
+            return
+        max_managed = -(-(z.managed_pages // 100) // pb) * pb
+        if z.nr_reserved_highatomic >= max_managed:
+            return
+        mt = z.get_pageblock_migratetype(pfn)
+        if mt >= MIGRATE_PCPTYPES:
+            return
+        if order < self.pageblock_order:
+            self._move_freepages_block(z, pfn, mt, MIGRATE_HIGHATOMIC)
+            z.nr_reserved_highatomic += pb
+        else:
+            for b in range(pfn, pfn + (1 << order), pb):
+                z.set_pageblock_migratetype(b, MIGRATE_HIGHATOMIC)
+            z.nr_reserved_highatomic += 1 << order
+
+    def unreserve_highatomic_pageblock(self, force: bool) -> bool:
+        done = False
+        for z in self.zones:
+            if not force and z.nr_reserved_highatomic <= self.pageblock_nr_pages:
+                continue
+            for o in range(self.max_order + 1):
+                lst = z.free_list[o][MIGRATE_HIGHATOMIC]
+                if not lst:
+                    continue
+                pfn = next(iter(lst))
+                block = pfn & ~(self.pageblock_nr_pages - 1)
+                z.nr_reserved_highatomic -= min(self.pageblock_nr_pages, z.nr_reserved_highatomic)
+                self._move_freepages_block(z, block, MIGRATE_HIGHATOMIC, MIGRATE_MOVABLE)
+                done = True
+                break
+        return done
+
+    def alloc(self, gfp: int, order: int) -> int:
+        """__alloc_pages(): the pfn of a new block, or -1.  Fast path, then slow path."""
+        if order < 0 or order > self.max_order or isinstance(order, bool):
+            if isinstance(order, int) and not isinstance(order, bool) and order > self.max_order:
+                if not gfp & self.bits.nowarn:
+                    # WARN_ON_ONCE_GFP(order > MAX_PAGE_ORDER, gfp)
+                    self.k.warn_once("order > MAX_PAGE_ORDER", "__alloc_frozen_pages_noprof+0x0/0x0")
+                return -1
+            raise UsageError(f"order {order!r}: expected 0..{self.max_order}")
+        ctx = self._gfp_cache.get(gfp) or self.prepare(gfp)
+        pfn = self.get_page_from_freelist(ctx, order, ctx.fast_flags)
+        if pfn < 0:
+            pfn = self.slowpath(ctx, order)
+            if pfn < 0:
+                return -1
+        self.prep_new_page(pfn, order, ctx)
+        return pfn
+
+    def prep_new_page(self, pfn: int, order: int, ctx: GfpContext) -> None:
+        """post_alloc_hook + prep_compound_page: refcount 1, zeroing, compound marks."""
+        self.allocated[pfn] = order
+        self._set_ref(pfn, 1)
+        if ctx.zero:
+            self.k.phys.fill(pfn << self.k.page_shift, 0, self.k.page_size << order)
+        if ctx.comp and order:
+            self.compound.add(pfn)
+            self.k.memmap.set(pfn, "flags", PG.head)
+
+    def _set_ref(self, pfn: int, v: int) -> None:
+        sec = self._ref.sections[pfn >> SECTION_PAGES_SHIFT]
+        arrays = sec.arrays if sec.arrays is not None else sec.materialise()
+        arrays[1][pfn & ((1 << SECTION_PAGES_SHIFT) - 1)] = v
+
+    def _get_ref(self, pfn: int) -> int:
+        sec = self._ref.sections[pfn >> SECTION_PAGES_SHIFT]
+        if sec.arrays is None:
+            return sec.uniform[1]  # type: ignore[index]
+        return sec.arrays[1][pfn & ((1 << SECTION_PAGES_SHIFT) - 1)]
+
+    # ================================================================ slow path
+    def slowpath(self, ctx: GfpContext, order: int) -> int:
+        """__alloc_pages_slowpath(), first version: kswapd, reserves, reclaim seam, failure."""
+        b = self.bits
+        gfp = ctx.gfp
+        flags = self.gfp_to_alloc_flags(gfp, order)
+        if flags & ALLOC_KSWAPD:
+            self.wake_all_kswapds(order, ctx)
+        pfn = self.get_page_from_freelist(ctx, order, flags)
+        if pfn >= 0:
+            return pfn
+        if gfp & b.memalloc and not gfp & b.nomemalloc:
+            pfn = self.get_page_from_freelist(ctx, order, flags | ALLOC_NO_WATERMARKS)
+            if pfn >= 0:
+                return pfn
+        if ctx.can_direct_reclaim:
+            self.vm_events["allocstall"] += 1
+            progress = self.reclaim_hook(ctx, order) if self.reclaim_hook else 0
+            if progress:
+                pfn = self.get_page_from_freelist(ctx, order, flags)
+                if pfn >= 0:
+                    return pfn
+            # __alloc_pages_direct_reclaim's fallback: unreserve and drain, then retry once
+            self.unreserve_highatomic_pageblock(False)
+            self.drain_all_pages()
+            pfn = self.get_page_from_freelist(ctx, order, flags)
+            if pfn >= 0:
+                return pfn
+        self.vm_events["pgalloc_fail"] += 1
+        self.warn_alloc(gfp, order)
+        return -1
+
+    def wake_all_kswapds(self, order: int, ctx: GfpContext) -> None:
+        """wakeup_kswapd(): counted; kswapd itself arrives with the contexts issue."""
+        self.kswapd_wakeups += 1
+
+    def warn_alloc(self, gfp: int, order: int) -> None:
+        """warn_alloc(): "page allocation failure" with the mode, stack and show_mem, rate limited."""
+        if gfp & self.bits.nowarn:
+            return
+        k = self.k
+        hz = k.profile.hz
+        jiffies = k.clock.ns * hz // 1_000_000_000
+        if jiffies < self._ratelimit_until:
+            self._ratelimit_missed += 1
+            return
+        if self._ratelimit_missed:
+            k.printk(f"warn_alloc: {self._ratelimit_missed} callbacks suppressed", 4)
+            self._ratelimit_missed = 0
+        self._ratelimit_until = jiffies + 10 * hz
+        comm = k.current.comm
+        if self.classic:
+            lines = [f"{comm}: page allocation failure. order:{order}, mode:{gfp:#x}"]
+        else:
+            lines = [
+                f"{comm}: page allocation failure: order:{order}, mode:{gfp:#x}({self.gfpset.format(gfp)}), "
+                "nodemask=(null),cpuset=/,mems_allowed=0"
+            ]
+        lines += k.dump_stack_lines()
+        lines += self.show_mem_lines()
+        k.printk("\n".join(lines), 4)
+
+    def show_mem_lines(self) -> list[str]:
+        """__show_mem() (mm/show_mem.c): the Mem-Info block, trimmed to what the model keeps."""
+        kb = self.k.page_size >> 10
+        free = sum(z.free_pages for z in self.zones)
+        free_pcp = sum(z.pcp_count for z in self.zones)
+        out = [
+            "Mem-Info:",
+            "active_anon:0 inactive_anon:0 isolated_anon:0",
+            " active_file:0 inactive_file:0 isolated_file:0",
+            " unevictable:0 dirty:0 writeback:0",
+            " slab_reclaimable:0 slab_unreclaimable:0",
+            " mapped:0 shmem:0 pagetables:0",
+            " sec_pagetables:0 bounce:0",
+            " kernel_misc_reclaimable:0",
+            f" free:{free} free_pcp:{free_pcp} free_cma:0",
+        ]
+        for z in self.zones:
+            if not z.populated:
+                continue
+            out.append(
+                f"Node 0 {z.name} free:{z.free_pages * kb}kB boost:{z.watermark_boost * kb}kB "
+                f"min:{z.wmark(WMARK_MIN) * kb}kB low:{z.wmark(WMARK_LOW) * kb}kB high:{z.wmark(WMARK_HIGH) * kb}kB "
+                f"reserved_highatomic:{z.nr_reserved_highatomic * kb}KB free_highatomic:{z.nr_free_highatomic * kb}KB "
+                f"active_anon:0kB inactive_anon:0kB active_file:0kB inactive_file:0kB unevictable:0kB "
+                f"writepending:0kB zspages:0kB present:{z.present_pages * kb}kB managed:{z.managed_pages * kb}kB "
+                f"mlocked:0kB bounce:0kB free_pcp:{z.pcp_count * kb}kB local_pcp:{z.pcp[self.k._cpu].count * kb}kB free_cma:0kB"
+            )
+            out.append("lowmem_reserve[]: " + " ".join(str(v) for v in z.lowmem_reserve))
+        letters = "UMEHI"
+        for z in self.zones:
+            if not z.populated:
+                continue
+            parts = []
+            total = 0
+            for o in range(self.max_order + 1):
+                n = z.nr_free[o]
+                total += n << o
+                types = "".join(letters[mt] for mt in range(len(letters)) if z.free_list[o][mt])
+                parts.append(f"{n}*{kb << o}kB " + (f"({types}) " if n else ""))
+            out.append(f"Node 0 {z.name}: " + "".join(parts) + f"= {total * kb}kB")
+        present = sum(z.present_pages for z in self.zones)
+        managed = sum(z.managed_pages for z in self.zones)
+        highmem = sum(z.present_pages for z in self.zones if z.idx in self._highmem_like())
+        out += [
+            "0 total pagecache pages",
+            f"{present} pages RAM",
+            f"{highmem} pages HighMem/MovableOnly",
+            f"{present - managed} pages reserved",
+        ]
+        return out
+
+    # ================================================================ freeing
+    def free(self, pfn: int, order: int) -> None:
+        """__free_pages(page, order): drop a reference; free the block when it was the last."""
+        if order < 0 or order > self.max_order:
+            raise UsageError(f"order {order!r}: expected 0..{self.max_order}")
+        k = self.k
+        if not k.memmap.pfn_valid(pfn):
+            k.fault(k.arch.page_struct_addr(pfn), write=True)
+        alloc_order = self.allocated.get(pfn)
+        if alloc_order is None:
+            self.bad_page(pfn, self._why_not_allocated(pfn))
+            return
+        ref = self._get_ref(pfn)
+        if ref <= 0:
+            self.bad_page(pfn, "nonzero _refcount")
+            return
+        if ref > 1:
+            self._set_ref(pfn, ref - 1)
+            if pfn not in self.compound and order:
+                # ___free_pages(): someone else holds the head page; free the tail halves now
+                self.allocated[pfn] = 0
+                for o in range(order - 1, -1, -1):
+                    self._release(pfn + (1 << o), o)
+            return
+        if pfn in self.compound and alloc_order != order:
+            self.bad_page(pfn, f"compound page of order {alloc_order} freed with order {order}")
+            return
+        if alloc_order != order:
+            self.bad_page(pfn, f"freeing order {order}, allocated as order {alloc_order}")
+            return
+        self._set_ref(pfn, 0)
+        del self.allocated[pfn]
+        if pfn in self.compound:
+            self.compound.discard(pfn)
+            self.k.memmap.set(pfn, "flags", 0)
+        self._release(pfn, order)
+
+    def _release(self, pfn: int, order: int) -> None:
+        """free_frozen_pages(): give the block back, through the pcp list when it may."""
+        z = self.zone_of(pfn)
+        self.vm_events["pgfree"] += 1 << order
+        mt = z.get_pageblock_migratetype(pfn)
+        if order in self.pcp_orders and mt != MIGRATE_ISOLATE:
+            self.pcp_free(z, pfn, order, mt)
+        else:
+            self.free_one_page(z, pfn, order, mt)
+
+    def _why_not_allocated(self, pfn: int) -> str:
+        if self._free_block_of(pfn) is not None:
+            return "nonzero mapcount"  # PGTY_buddy shares _mapcount's storage: a free page
+        if self._on_pcp(pfn):
+            return "nonzero _refcount"  # refcount 0 on a pcp list: the put underflows
+        head = self.head_of(pfn)
+        if head is not None:
+            return "nonzero _refcount"  # a tail page: refcount 0, the put underflows
+        owner = self.k.memmap.get(pfn, "owner")
+        if owner in (Owner.RESERVED, Owner.HOLE):
+            return "PAGE_FLAGS_CHECK_AT_FREE flag(s) set"  # PG_reserved
+        return "nonzero _refcount"
+
+    def _free_block_of(self, pfn: int) -> tuple[int, int] | None:
+        """The free buddy block containing pfn, as (head, order)."""
+        try:
+            z = self.zone_of(pfn)
+        except KeyError:
+            return None
+        for o in range(self.max_order + 1):
+            head = pfn & ~((1 << o) - 1)
+            ent = z.buddy.get(head)
+            if ent is not None and ent[0] >= o and head + (1 << ent[0]) > pfn:
+                return head, ent[0]
+        return None
+
+    def _on_pcp(self, pfn: int) -> bool:
+        try:
+            z = self.zone_of(pfn)
+        except KeyError:
+            return False
+        for pcp in z.pcp:
+            for pi, lst in enumerate(pcp.lists):
+                o = self._pindex_order[pi]
+                base = pfn & ~((1 << o) - 1)
+                if base in lst:
+                    return True
+        return False
+
+    def head_of(self, pfn: int) -> int | None:
+        """The head pfn of the allocated block containing ``pfn`` (itself if a head)."""
+        for o in range(self.max_order + 1):
+            head = pfn & ~((1 << o) - 1)
+            ao = self.allocated.get(head)
+            if ao is not None and head + (1 << ao) > pfn:
+                return head
+        return None
+
+    def bad_page(self, pfn: int, reason: str) -> None:
+        """bad_page(): "BUG: Bad page state", dump_page, taint B; the page is not freed."""
+        k = self.k
+        page = Page(k, pfn)
+        ref = self._get_ref(pfn) if k.memmap.pfn_valid(pfn) else 0
+        flags = PG(k.memmap.get(pfn, "flags")) if k.memmap.pfn_valid(pfn) else PG(0)
+        zone = self.zone_of(pfn).idx if self._safe_zone(pfn) else 0
+        zone_bits = f"node=0|zone={zone}"
+        names = "|".join(f.name for f in PG if f & flags and f.name)
+        lines = [
+            f"BUG: Bad page state in process {k.current.comm}  pfn:{pfn:05x}",
+            f"page: refcount:{ref} mapcount:0 mapping:0000000000000000 index:0x0 pfn:{pfn:#x}",
+            f"flags: {int(flags) | (zone << 62):#x}({names + '|' if names else ''}{zone_bits})",
+            f"page dumped because: {reason}",
+        ]
+        lines += k.dump_stack_lines()
+        k.taint.add("B")
+        k.bug(lines + ["Disabling lock debugging due to kernel taint"], kind="bad_page")
+        del page
+
+    def _safe_zone(self, pfn: int) -> bool:
+        try:
+            self.zone_of(pfn)
+            return True
+        except KeyError:
+            return False
+
+    # ================================================================ refcounts, compound, split
+    def get_page(self, pfn: int) -> None:
+        head = self.head_of(pfn)
+        if head is None:
+            self.bad_page(pfn, "get_page() on a page that is not allocated")
+            return
+        target = head if head in self.compound else pfn
+        self._set_ref(target, self._get_ref(target) + 1)
+
+    def put_page(self, pfn: int) -> None:
+        head = self.head_of(pfn)
+        if head is None:
+            self.bad_page(pfn, self._why_not_allocated(pfn))
+            return
+        target = head if head in self.compound else pfn
+        if target != head and pfn != head:
+            self.bad_page(pfn, "nonzero _refcount")
+            return
+        ref = self._get_ref(target)
+        if ref > 1:
+            self._set_ref(target, ref - 1)
+            return
+        self.free(head, self.allocated[head])
+
+    def split_page(self, pfn: int, order: int) -> None:
+        """split_page(): a non-compound block becomes 2^order order-0 pages, refcount 1 each."""
+        if pfn in self.compound:
+            self.k.bug(["------------[ cut here ]------------",
+                        "kernel BUG at mm/page_alloc.c:3000!"], kind="split_page", oops=True, oops_str="invalid opcode")
+        if self.allocated.get(pfn) != order:
+            raise UsageError(f"split_page: pfn {pfn:#x} is not an allocated block of order {order}")
+        for i in range(1 << order):
+            self.allocated[pfn + i] = 0
+            self._set_ref(pfn + i, 1)
+
+    # ================================================================ invariants
+    def check(self, memory: list[tuple[int, int]]) -> list[str]:
+        errs: list[str] = []
+        for z in self.zones:
+            errs += z.check()
+        # every managed page is in exactly one place: a free block, a pcp list, or allocated
+        spans: list[tuple[int, int, str]] = []
+        for z in self.zones:
+            for pfn, (o, _) in z.buddy.items():
+                spans.append((pfn, pfn + (1 << o), "buddy"))
+            for pcp in z.pcp:
+                n = 0
+                for pi, lst in enumerate(pcp.lists):
+                    o = self._pindex_order[pi]
+                    n += len(lst) << o
+                    for pfn in lst:
+                        spans.append((pfn, pfn + (1 << o), f"pcp cpu{pcp.cpu}"))
+                if n != pcp.count:
+                    errs.append(f"{z.name} pcp cpu{pcp.cpu}: count {pcp.count} but lists hold {n}")
+        for pfn, o in self.allocated.items():
+            spans.append((pfn, pfn + (1 << o), "allocated"))
+            if self._get_ref(pfn) <= 0 and pfn not in self.compound:
+                errs.append(f"allocated pfn {pfn:#x} has refcount {self._get_ref(pfn)}")
+        spans.sort()
+        for (a0, a1, w1), (b0, b1, w2) in zip(spans, spans[1:]):
+            if b0 < a1:
+                errs.append(f"pfns {b0:#x}.. are both {w1} (from {a0:#x}) and {w2}")
+                break
+        covered = sum(b - a for a, b, _ in spans)
+        managed = sum(z.managed_pages for z in self.zones)
+        if covered != managed:
+            errs.append(f"{covered} pages are free, on pcp lists or allocated, but {managed} are managed")
+        mm = self.k.memmap
+        for a, b, what in spans[:: max(1, len(spans) // 2000)]:  # sampled: owner must be MANAGED
+            if mm.get(a, "owner") != Owner.MANAGED:
+                errs.append(f"pfn {a:#x} ({what}) is not a managed page in the memmap")
+                break
+        return errs

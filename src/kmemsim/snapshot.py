@@ -1,0 +1,1121 @@
+"""Snapshots of a live host's memory-management views, and strict parsers for them.
+
+A *snapshot* is a directory (or a ``.tar.gz`` of one) that holds copies of the
+host files listed in :data:`FILES`, each kept at its path relative to ``/``
+(``proc/zoneinfo``, ``sys/kernel/slab/kmalloc-64/order``, ...), plus a
+``SNAPSHOT`` file naming the date, the kernel release (``uname -r``) and how the
+copy was made.  :func:`take` makes one on a live host (as root);
+:func:`load` reads one back into a :class:`HostSnapshot` with every text view
+parsed.
+
+Parsing is strict: the parsers follow the kernel's own ``seq_printf`` formats
+(named in each docstring) and reject anything they do not recognise with a
+:class:`~kmemsim.errors.ConfigError` naming the file and the line, so that a
+snapshot from a kernel with a different format fails loudly instead of being
+half-read.
+
+Consistency of the views: each file is a separate read, so counters that move
+(free pages, per-cpu lists) are not from one instant.  The zone geometry and
+the inputs of the watermark computation are: :func:`take` reads
+``/proc/zoneinfo`` and the vm sysctls first, back to back, and re-reads
+zoneinfo to check that ``managed`` and the watermarks did not change meanwhile
+(on a host with lazily deferred memory init, Normal's ``managed`` grows after
+boot and the kernel recomputes the watermarks).
+
+Only node 0 is kept in the parsed views (the model has one node); other nodes'
+lines are still checked for format, and every file stays available through
+:meth:`HostSnapshot.raw`.
+"""
+from __future__ import annotations
+
+import datetime as _dt
+import errno
+import io
+import os
+import re
+import stat
+import tarfile
+from dataclasses import dataclass, field
+from pathlib import Path, PurePosixPath
+from typing import Iterator, NamedTuple
+
+from .errors import ConfigError
+
+__all__ = [
+    "FILES",
+    "iter_snapshot_paths",
+    "SLAB_DIR",
+    "SNAPSHOT_FILE",
+    "SYSCTLS",
+    "HostSnapshot",
+    "PageTypeInfo",
+    "Pageset",
+    "ZoneInfo",
+    "load",
+    "make_tarball",
+    "parse_buddyinfo",
+    "parse_cpulist",
+    "parse_meminfo",
+    "parse_pagetypeinfo",
+    "parse_sysctl",
+    "parse_vmstat",
+    "parse_zoneinfo",
+    "take",
+]
+
+#: The vm sysctls a snapshot holds (``/proc/sys/vm/<name>``).
+SYSCTLS: tuple[str, ...] = (
+    "min_free_kbytes",
+    "watermark_scale_factor",
+    "lowmem_reserve_ratio",
+    "percpu_pagelist_high_fraction",
+)
+
+#: The slab tree: every cache directory's readable attributes; aliases are symlinks.
+SLAB_DIR = "sys/kernel/slab"
+
+#: The metadata file written by :func:`take` at the top of a snapshot.
+SNAPSHOT_FILE = "SNAPSHOT"
+
+_SYSCTL_FILES = tuple(f"proc/sys/vm/{n}" for n in SYSCTLS)
+
+#: Every path a snapshot holds, relative to ``/``, in the order :func:`take`
+#: reads them: zoneinfo and the sysctls first, then the free-list views right
+#: after so that they are close in time to zoneinfo.  An entry ending in ``/``
+#: is a whole tree (the slab caches of ``/sys/kernel/slab``).
+FILES: list[str] = [
+    "proc/zoneinfo",
+    *_SYSCTL_FILES,
+    "proc/buddyinfo",
+    "proc/pagetypeinfo",
+    "proc/vmstat",
+    "proc/meminfo",
+    "proc/slabinfo",
+    "proc/vmallocinfo",
+    "proc/iomem",
+    "sys/devices/system/cpu/online",
+    SLAB_DIR + "/",
+]
+
+_PLAIN_FILES = [f for f in FILES if not f.endswith("/")]
+
+# Slab attributes that live in debugfs on current kernels but in sysfs on older
+# ones, where reading them can fail (they need slub_debug=U): skipped on any error.
+_OPTIONAL_SLAB_ATTRS = frozenset({"alloc_calls", "free_calls"})
+# Errors that mean "this attribute cannot be read", not "the snapshot is broken".
+_SKIP_ERRNOS = frozenset({errno.EIO, errno.EPERM, errno.EACCES})
+
+
+# --------------------------------------------------------------------------------------
+# Parsed views
+# --------------------------------------------------------------------------------------
+
+
+class Pageset(NamedTuple):
+    """One CPU's ``struct per_cpu_pages`` of a zone, as ``/proc/zoneinfo`` prints it."""
+
+    cpu: int
+    count: int
+    high: int
+    batch: int
+    high_min: int
+    high_max: int
+
+
+@dataclass
+class ZoneInfo:
+    """One zone's block of ``/proc/zoneinfo`` (mm/vmstat.c ``zoneinfo_show_print``).
+
+    ``min``/``low``/``high``/``promo`` are ``wmark_pages()``, i.e. they include
+    ``boost``.  ``protection`` is ``lowmem_reserve[]`` (``MAX_NR_ZONES`` entries).
+    Unpopulated zones (``present == 0``) stop after ``protection``: their
+    ``stats``, ``pagesets`` are empty and ``start_pfn``, ``node_unreclaimable``
+    and ``vm_stats_threshold`` are ``None``.  ``stats`` holds the zone counters
+    (``nr_free_pages``, ``nr_zone_*``, ``nr_mlock``, ...) and the NUMA events
+    (``numa_hit``, ...), not the per-node stats (those are in
+    :attr:`HostSnapshot.node_stats`).
+    """
+
+    node: int
+    name: str
+    pages_free: int
+    boost: int
+    min: int
+    low: int
+    high: int
+    promo: int
+    spanned: int
+    present: int
+    managed: int
+    cma: int
+    protection: list[int]
+    start_pfn: int | None = None
+    node_unreclaimable: int | None = None
+    stats: dict[str, int] = field(default_factory=dict)
+    pagesets: list[Pageset] = field(default_factory=list)
+    #: The per-cpu ``stat_threshold`` (the same for every CPU of a zone; the
+    #: largest one if a read raced a recomputation).
+    vm_stats_threshold: int | None = None
+    #: ``stat_threshold`` per CPU, in :attr:`pagesets` order.
+    vm_stats_thresholds: list[int] = field(default_factory=list)
+    #: Printed only by kernels newer than 6.18 (``nr_reserved_highatomic``).
+    reserved_highatomic: int | None = None
+    #: Printed only by kernels newer than 6.18 (``nr_free_highatomic``).
+    free_highatomic: int | None = None
+
+    @property
+    def populated(self) -> bool:
+        """``populated_zone()``: the zone has present pages."""
+        return self.present != 0
+
+    @property
+    def pcp_count(self) -> int:
+        """Pages on this zone's per-cpu lists, summed over the online CPUs."""
+        return sum(p.count for p in self.pagesets)
+
+
+@dataclass
+class PageTypeInfo:
+    """``/proc/pagetypeinfo`` of one node (mm/vmstat.c ``pagetypeinfo_show``).
+
+    ``free[zone][migratetype]`` is the number of free *blocks* (not pages) on
+    each order's list (``pagetypeinfo_showfree_print``).  The kernel stops
+    counting a list at 100000 and prints ``>100000``; such entries hold 100000
+    and are listed in ``free_capped`` as ``(zone, migratetype, order)``.
+    ``blocks[zone][migratetype]`` is the number of pageblocks of each type
+    (``pagetypeinfo_showblockcount_print``); ``mixed_blocks`` the PAGE_OWNER
+    table of mixed blocks when the kernel prints it, else ``None``.
+    """
+
+    pageblock_order: int
+    pages_per_block: int
+    migratetypes: list[str]
+    free: dict[str, dict[str, list[int]]]
+    blocks: dict[str, dict[str, int]]
+    free_capped: set[tuple[str, str, int]] = field(default_factory=set)
+    mixed_blocks: dict[str, dict[str, int]] | None = None
+
+    @property
+    def nr_orders(self) -> int:
+        """``NR_PAGE_ORDERS`` (``MAX_PAGE_ORDER + 1``) as printed in the header."""
+        return len(next(iter(next(iter(self.free.values())).values()))) if self.free else 0
+
+    def free_by_order(self, zone: str) -> list[int]:
+        """Free blocks per order of ``zone`` summed over the migratetypes (= buddyinfo)."""
+        rows = list(self.free[zone].values())
+        return [sum(col) for col in zip(*rows)]
+
+
+@dataclass
+class HostSnapshot:
+    """A loaded snapshot: the parsed views of node 0 plus every file's raw text."""
+
+    source: str
+    #: The ``SNAPSHOT`` file: ``date``, ``uname -r``, ``note``, ... (key -> value).
+    meta: dict[str, str]
+    #: ``/sys/devices/system/cpu/online``, expanded ("0-1,4" -> [0, 1, 4]).
+    cpus_online: list[int]
+    #: The vm sysctls: ``lowmem_reserve_ratio`` is a list, the other three ints;
+    #: any other ``proc/sys/vm`` file in the snapshot is kept as stripped text.
+    sysctl: dict[str, str | int | list[int]]
+    #: All zones of node 0 in zoneinfo order, including unpopulated ones.
+    zones: list[ZoneInfo]
+    #: Node 0's "per-node stats" block of zoneinfo.
+    node_stats: dict[str, int]
+    #: ``/proc/buddyinfo`` of node 0: zone -> nr_free per order (populated zones).
+    buddyinfo: dict[str, list[int]]
+    #: ``/proc/pagetypeinfo`` of node 0.
+    pagetypeinfo: PageTypeInfo
+    #: ``/proc/meminfo``: values in kB, except the ``HugePages_*`` counts.
+    meminfo: dict[str, int]
+    #: ``/proc/vmstat``.
+    vmstat: dict[str, int]
+    _files: dict[str, bytes] = field(default_factory=dict, repr=False, compare=False)
+    _links: dict[str, str] = field(default_factory=dict, repr=False, compare=False)
+    _dirs: set[str] = field(default_factory=set, repr=False, compare=False)
+
+    # -- access ------------------------------------------------------------------------
+
+    def zone(self, name: str) -> ZoneInfo:
+        """The node-0 zone called ``name`` ("DMA", "DMA32", "Normal", ...)."""
+        for z in self.zones:
+            if z.name == name:
+                return z
+        raise ConfigError(f"{self.source}: no zone {name!r} (zones: {', '.join(z.name for z in self.zones)})")
+
+    def files(self) -> list[str]:
+        """Every regular file of the snapshot (relative paths, sorted)."""
+        return sorted(self._files)
+
+    def raw(self, relpath: str) -> str:
+        """The text of any file of the snapshot, e.g. ``raw("proc/slabinfo")``.
+
+        A leading ``/`` is ignored and symlinks inside the snapshot (slab
+        aliases) are followed.
+        """
+        rel = self._resolve(relpath)
+        try:
+            data = self._files[rel]
+        except KeyError:
+            raise ConfigError(f"{self.source}/{relpath.lstrip('/')}: no such file in the snapshot") from None
+        return data.decode("utf-8", errors="replace")
+
+    def slab_caches(self) -> dict[str, dict[str, str]]:
+        """``/sys/kernel/slab``: cache directory name -> attribute -> raw text.
+
+        Only real cache directories; alias symlinks are in :meth:`slab_aliases`.
+        Attributes the kernel would not let :func:`take` read are absent.
+        """
+        prefix = SLAB_DIR + "/"
+        caches: dict[str, dict[str, str]] = {}
+        for d in sorted(self._dirs):
+            if d.startswith(prefix) and "/" not in d[len(prefix):]:
+                caches[d[len(prefix):]] = {}
+        for rel in sorted(self._files):
+            if not rel.startswith(prefix):
+                continue
+            parts = rel[len(prefix):].split("/")
+            if len(parts) != 2:
+                raise ConfigError(f"{self.source}/{rel}: unexpected file in the slab tree")
+            caches.setdefault(parts[0], {})[parts[1]] = self._files[rel].decode("utf-8", errors="replace")
+        return dict(sorted(caches.items()))
+
+    def slab_aliases(self) -> dict[str, str]:
+        """Alias name -> the cache directory it is a symlink to (``:0000064`` style)."""
+        prefix = SLAB_DIR + "/"
+        caches = self.slab_caches()
+        out: dict[str, str] = {}
+        for rel, target in sorted(self._links.items()):
+            if not rel.startswith(prefix):
+                continue
+            name = rel[len(prefix):]
+            dest = posix_normpath(f"{SLAB_DIR}/{target}")
+            cache = dest[len(prefix):] if dest.startswith(prefix) else ""
+            if "/" in name or not cache or "/" in cache or cache not in caches:
+                raise ConfigError(
+                    f"{self.source}/{rel}: slab alias points to {target!r}, which is not a cache of the snapshot"
+                )
+            out[name] = cache
+        return out
+
+    def _resolve(self, relpath: str) -> str:
+        rel = posix_normpath(relpath.lstrip("/"))
+        for _ in range(40):
+            parts = rel.split("/")
+            for i in range(1, len(parts) + 1):
+                prefix = "/".join(parts[:i])
+                if prefix in self._links:
+                    base = posix_normpath(os.path.join(os.path.dirname(prefix), self._links[prefix]))
+                    rel = posix_normpath("/".join([base, *parts[i:]]))
+                    break
+            else:
+                return rel
+        raise ConfigError(f"{self.source}/{relpath}: too many levels of symbolic links")
+
+
+def posix_normpath(p: str) -> str:
+    """``os.path.normpath`` on '/'-separated relative paths, without a leading './'."""
+    n = str(PurePosixPath(os.path.normpath(p.replace(os.sep, "/")))).replace(os.sep, "/")
+    return "" if n == "." else n
+
+
+# --------------------------------------------------------------------------------------
+# Strict line parsing helpers
+# --------------------------------------------------------------------------------------
+
+
+def _err(where: str, lineno: int, msg: str, line: str | None = None) -> ConfigError:
+    text = f"{where}:{lineno}: {msg}"
+    if line is not None:
+        text += f": {line!r}"
+    return ConfigError(text)
+
+
+class _Lines:
+    """The lines of a /proc file with 1-based numbers; the file must end in a newline."""
+
+    def __init__(self, text: str, where: str):
+        self.where = where
+        if not text:
+            raise ConfigError(f"{where}: empty file")
+        lines = text.split("\n")
+        if lines[-1] != "":
+            raise _err(where, len(lines), "last line has no newline (truncated file?)", lines[-1])
+        self.lines = lines[:-1]
+        self.i = 0
+
+    @property
+    def eof(self) -> bool:
+        return self.i >= len(self.lines)
+
+    @property
+    def lineno(self) -> int:
+        """Number of the next line (one past the end at EOF)."""
+        return self.i + 1
+
+    def peek(self) -> str | None:
+        return None if self.eof else self.lines[self.i]
+
+    def next(self, expected: str) -> str:
+        if self.eof:
+            raise _err(self.where, self.lineno, f"unexpected end of file (truncated?), expected {expected}")
+        line = self.lines[self.i]
+        self.i += 1
+        return line
+
+    def expect(self, pattern: re.Pattern[str], expected: str) -> re.Match[str]:
+        line = self.next(expected)
+        m = pattern.fullmatch(line)
+        if not m:
+            raise _err(self.where, self.i, f"expected {expected}", line)
+        return m
+
+    def error(self, msg: str, line: str | None = None, back: int = 1) -> ConfigError:
+        return _err(self.where, self.i + 1 - back, msg, line)
+
+
+# --------------------------------------------------------------------------------------
+# /proc/zoneinfo
+# --------------------------------------------------------------------------------------
+
+_ZONE_HDR = re.compile(r"Node (\d+), zone +(\S+)")
+_COUNTER = re.compile(r"      (\S+) +(\d+)")  # "\n      %-12s %lu"
+_PAGES_FREE = re.compile(r"  pages free +(\d+)")
+_ZONE_FIELD = re.compile(r"        (\w+) +(\d+)")
+_PROTECTION = re.compile(r"        protection: \((-?\d+(?:, -?\d+)*)\)")
+_CPU = re.compile(r"    cpu: (\d+)")
+_PCP_FIELD = re.compile(r"              (\w+): +(-?\d+)")
+_THRESHOLD = re.compile(r"  vm stats threshold: (-?\d+)")
+_TAIL_FIELD = re.compile(r"  (\w+): +(\d+)")
+
+_ZONE_FIELDS = ("boost", "min", "low", "high", "promo", "spanned", "present", "managed", "cma")
+_PCP_FIELDS = ("count", "high", "batch", "high_min", "high_max")
+_TAIL_FIELDS = ("node_unreclaimable", "start_pfn")
+_OPTIONAL_TAIL_FIELDS = ("reserved_highatomic", "free_highatomic")
+
+
+def parse_zoneinfo(text: str, where: str = "proc/zoneinfo") -> tuple[dict[int, list[ZoneInfo]], dict[int, dict[str, int]]]:
+    """Parse ``/proc/zoneinfo`` (mm/vmstat.c ``zoneinfo_show_print``, 6.7+ format).
+
+    Returns ``(zones by node, per-node stats by node)``.  Every zone of every
+    node is printed, populated or not; the first populated zone of a node
+    carries the node's "per-node stats" block.  A node must list as many zones
+    as ``protection`` has entries (``MAX_NR_ZONES``), which also catches a file
+    cut at a zone boundary.
+    """
+    lines = _Lines(text, where)
+    nodes: dict[int, list[ZoneInfo]] = {}
+    node_stats: dict[int, dict[str, int]] = {}
+    while not lines.eof:
+        m = lines.expect(_ZONE_HDR, "'Node N, zone NAME'")
+        node, name = int(m.group(1)), m.group(2)
+        hdr_line = lines.i
+        if node in nodes and any(z.name == name for z in nodes[node]):
+            raise lines.error(f"zone {name} of node {node} listed twice")
+        had_node_stats = False
+        if lines.peek() == "  per-node stats":
+            lines.next("per-node stats")
+            if node in node_stats:
+                raise lines.error(f"second 'per-node stats' block for node {node}")
+            node_stats[node] = _read_counters(lines)
+            if not node_stats[node]:
+                raise _err(where, lines.lineno, "empty 'per-node stats' block", lines.peek())
+            had_node_stats = True
+        pages_free = int(lines.expect(_PAGES_FREE, "'  pages free N'").group(1))
+        values: dict[str, int] = {}
+        for key in _ZONE_FIELDS:
+            fm = lines.expect(_ZONE_FIELD, f"'        {key} N'")
+            if fm.group(1) != key:
+                raise lines.error(f"expected '{key}', found '{fm.group(1)}'", lines.lines[lines.i - 1])
+            values[key] = int(fm.group(2))
+        protection = [int(v) for v in lines.expect(_PROTECTION, "'        protection: (...)'").group(1).split(", ")]
+        zone = ZoneInfo(node=node, name=name, pages_free=pages_free, protection=protection, **values)
+        if zone.populated:
+            zone.stats = _read_counters(lines)
+            if not zone.stats:
+                raise _err(where, lines.lineno, f"zone {name}: expected the zone counters", lines.peek())
+            lines.expect(re.compile(r"  pagesets"), "'  pagesets'")
+            while lines.peek() is not None and _CPU.fullmatch(lines.peek() or ""):
+                cpu = int(lines.expect(_CPU, "'    cpu: N'").group(1))
+                pcp: dict[str, int] = {}
+                for key in _PCP_FIELDS:
+                    pm = lines.expect(_PCP_FIELD, f"'              {key}: N'")
+                    if pm.group(1) != key:
+                        raise lines.error(f"expected '{key}:', found '{pm.group(1)}:'", lines.lines[lines.i - 1])
+                    pcp[key] = int(pm.group(2))
+                zone.pagesets.append(Pageset(cpu=cpu, **pcp))
+                tm = _THRESHOLD.fullmatch(lines.peek() or "")
+                if tm:
+                    lines.next("vm stats threshold")
+                    zone.vm_stats_thresholds.append(int(tm.group(1)))
+            if not zone.pagesets:
+                raise _err(where, lines.lineno, f"zone {name}: no per-cpu pagesets", lines.peek())
+            if zone.vm_stats_thresholds:
+                if len(zone.vm_stats_thresholds) != len(zone.pagesets):
+                    raise _err(where, lines.lineno, f"zone {name}: 'vm stats threshold' missing for some CPUs")
+                zone.vm_stats_threshold = max(zone.vm_stats_thresholds)
+            tail: dict[str, int] = {}
+            for key in _TAIL_FIELDS:
+                tm2 = lines.expect(_TAIL_FIELD, f"'  {key}: N'")
+                if tm2.group(1) != key:
+                    raise lines.error(f"expected '{key}:', found '{tm2.group(1)}:'", lines.lines[lines.i - 1])
+                tail[key] = int(tm2.group(2))
+            zone.node_unreclaimable = tail["node_unreclaimable"]
+            zone.start_pfn = tail["start_pfn"]
+            for key in _OPTIONAL_TAIL_FIELDS:
+                om = _TAIL_FIELD.fullmatch(lines.peek() or "")
+                if om and om.group(1) == key:
+                    lines.next(key)
+                    setattr(zone, key, int(om.group(2)))
+        elif had_node_stats:
+            raise _err(where, hdr_line, f"per-node stats printed for the unpopulated zone {name}")
+        if not lines.eof and not _ZONE_HDR.fullmatch(lines.peek() or ""):
+            raise _err(where, lines.lineno, f"unexpected line after zone {name}", lines.peek())
+        nodes.setdefault(node, []).append(zone)
+    end = len(lines.lines)
+    for node, zones in nodes.items():
+        nr = {len(z.protection) for z in zones}
+        if len(nr) != 1:
+            raise _err(where, end, f"node {node}: protection lists of different lengths {sorted(nr)}")
+        (max_nr_zones,) = nr
+        if len(zones) != max_nr_zones:
+            raise _err(
+                where,
+                end,
+                f"node {node} lists {len(zones)} zones but protection has {max_nr_zones} entries "
+                "(MAX_NR_ZONES): truncated file?",
+            )
+        if any(z.populated for z in zones) and node not in node_stats:
+            raise _err(where, end, f"node {node}: no 'per-node stats' block")
+    if not nodes:
+        raise _err(where, 1, "no zones")
+    return nodes, node_stats
+
+
+def _read_counters(lines: _Lines) -> dict[str, int]:
+    out: dict[str, int] = {}
+    while not lines.eof:
+        m = _COUNTER.fullmatch(lines.peek() or "")
+        if not m:
+            break
+        lines.next("counter")
+        if m.group(1) in out:
+            raise lines.error(f"counter {m.group(1)} listed twice", lines.lines[lines.i - 1])
+        out[m.group(1)] = int(m.group(2))
+    return out
+
+
+# --------------------------------------------------------------------------------------
+# /proc/buddyinfo, /proc/pagetypeinfo
+# --------------------------------------------------------------------------------------
+
+_BUDDY_LINE = re.compile(r"Node (\d+), zone +(\S+)((?: +\d+)+) ?")
+
+
+def parse_buddyinfo(text: str, where: str = "proc/buddyinfo") -> dict[int, dict[str, list[int]]]:
+    """Parse ``/proc/buddyinfo`` (mm/vmstat.c ``frag_show_print``): node -> zone -> nr_free per order.
+
+    ``"Node %d, zone %8s "`` then ``"%6lu "`` per order, populated zones only.
+    Every line must list the same number of orders.
+    """
+    lines = _Lines(text, where)
+    out: dict[int, dict[str, list[int]]] = {}
+    nr_orders: int | None = None
+    while not lines.eof:
+        m = lines.expect(_BUDDY_LINE, "'Node N, zone NAME' and one count per order")
+        node, name = int(m.group(1)), m.group(2)
+        counts = [int(v) for v in m.group(3).split()]
+        if nr_orders is None:
+            nr_orders = len(counts)
+        elif len(counts) != nr_orders:
+            raise lines.error(f"{len(counts)} orders, the first line has {nr_orders}", lines.lines[lines.i - 1])
+        if name in out.setdefault(node, {}):
+            raise lines.error(f"zone {name} of node {node} listed twice", lines.lines[lines.i - 1])
+        out[node][name] = counts
+    return out
+
+
+_PB_ORDER = re.compile(r"Page block order: (\d+)")
+_PB_PAGES = re.compile(r"Pages per block: +(\d+)")
+_FREE_HDR = re.compile(r"Free pages count per migrate type at order((?: +\d+)+) ?")
+_FREE_ROW = re.compile(r"Node +(\d+), zone +(\S+), type +(\S+)((?: +>?\d+)+) ?")
+_BLOCKS_HDR = re.compile(r"Number of blocks type((?: +\S+)+) ?")
+_MIXED_HDR = re.compile(r"Number of mixed blocks((?: +\S+)+) ?")
+_BLOCKS_ROW = re.compile(r"Node (\d+), zone +(\S+)((?: +\d+)+) ?")
+_EMPTY = re.compile(r"")
+
+
+def parse_pagetypeinfo(text: str, where: str = "proc/pagetypeinfo") -> dict[int, PageTypeInfo]:
+    """Parse ``/proc/pagetypeinfo`` (mm/vmstat.c ``pagetypeinfo_show``): node -> :class:`PageTypeInfo`.
+
+    Per node with memory: ``"Page block order: %d"``, ``"Pages per block:  %lu"``,
+    a blank line, the free-list table (``pagetypeinfo_showfree``: one row per
+    populated zone and migratetype, ``"%s%6lu "`` per order with a ``>`` when
+    the count was capped at 100000), a blank line, the block-count table
+    (``pagetypeinfo_showblockcount``) and, with PAGE_OWNER enabled at boot, the
+    mixed-block table (``pagetypeinfo_showmixedcount``).
+    """
+    lines = _Lines(text, where)
+    out: dict[int, PageTypeInfo] = {}
+    while not lines.eof:
+        order = int(lines.expect(_PB_ORDER, "'Page block order: N'").group(1))
+        per_block = int(lines.expect(_PB_PAGES, "'Pages per block: N'").group(1))
+        if per_block != 1 << order:
+            raise lines.error(f"pages per block {per_block} is not 2^{order}", lines.lines[lines.i - 1])
+        lines.expect(_EMPTY, "an empty line")
+        orders = [int(v) for v in lines.expect(_FREE_HDR, "the 'Free pages count per migrate type at order' header").group(1).split()]
+        if orders != list(range(len(orders))):
+            raise lines.error("orders in the header are not 0, 1, 2, ...", lines.lines[lines.i - 1])
+        free: dict[str, dict[str, list[int]]] = {}
+        capped: set[tuple[str, str, int]] = set()
+        node: int | None = None
+        while lines.peek() is not None and (lines.peek() or "").startswith("Node"):
+            m = lines.expect(_FREE_ROW, "'Node N, zone NAME, type TYPE' and one count per order")
+            row_node, zone, mt = int(m.group(1)), m.group(2), m.group(3)
+            if node is None:
+                node = row_node
+            elif row_node != node:
+                raise lines.error(f"node {row_node} in the table of node {node}", lines.lines[lines.i - 1])
+            tokens = m.group(4).split()
+            if len(tokens) != len(orders):
+                raise lines.error(f"{len(tokens)} counts for {len(orders)} orders", lines.lines[lines.i - 1])
+            counts = []
+            for o, tok in enumerate(tokens):
+                if tok.startswith(">"):
+                    capped.add((zone, mt, o))
+                counts.append(int(tok.lstrip(">")))
+            if mt in free.setdefault(zone, {}):
+                raise lines.error(f"zone {zone} type {mt} listed twice", lines.lines[lines.i - 1])
+            free[zone][mt] = counts
+        if node is None:
+            raise _err(where, lines.lineno, "expected free-list rows ('Node N, zone NAME, type TYPE ...')", lines.peek())
+        lines.expect(_EMPTY, "an empty line")
+        types = lines.expect(_BLOCKS_HDR, "the 'Number of blocks type' header").group(1).split()
+        blocks = _read_block_rows(lines, node, types)
+        mixed: dict[str, dict[str, int]] | None = None
+        if lines.peek() == "" and lines.i + 1 < len(lines.lines) and _MIXED_HDR.fullmatch(lines.lines[lines.i + 1]):
+            lines.next("an empty line")
+            mtypes = lines.expect(_MIXED_HDR, "the 'Number of mixed blocks' header").group(1).split()
+            if mtypes != types:
+                raise lines.error("migratetypes differ from the block table's", lines.lines[lines.i - 1])
+            mixed = _read_block_rows(lines, node, types)
+        for zone, rows in free.items():
+            if list(rows) != types:
+                raise _err(where, lines.i, f"zone {zone}: free-list types {list(rows)} differ from the block table's {types}")
+        if list(free) != list(blocks):
+            raise _err(where, lines.i, f"zones of the free table {list(free)} differ from the block table's {list(blocks)}")
+        if node in out:
+            raise _err(where, lines.i, f"node {node} listed twice")
+        if not lines.eof and not _PB_ORDER.fullmatch(lines.peek() or ""):
+            raise _err(where, lines.lineno, "unexpected line", lines.peek())
+        out[node] = PageTypeInfo(
+            pageblock_order=order,
+            pages_per_block=per_block,
+            migratetypes=types,
+            free=free,
+            blocks=blocks,
+            free_capped=capped,
+            mixed_blocks=mixed,
+        )
+    return out
+
+
+def _read_block_rows(lines: _Lines, node: int, types: list[str]) -> dict[str, dict[str, int]]:
+    rows: dict[str, dict[str, int]] = {}
+    while lines.peek() is not None and (lines.peek() or "").startswith("Node"):
+        m = lines.expect(_BLOCKS_ROW, "'Node N, zone NAME' and one count per migratetype")
+        if int(m.group(1)) != node:
+            raise lines.error(f"node {m.group(1)} in the table of node {node}", lines.lines[lines.i - 1])
+        counts = [int(v) for v in m.group(3).split()]
+        if len(counts) != len(types):
+            raise lines.error(f"{len(counts)} counts for {len(types)} migratetypes", lines.lines[lines.i - 1])
+        if m.group(2) in rows:
+            raise lines.error(f"zone {m.group(2)} listed twice", lines.lines[lines.i - 1])
+        rows[m.group(2)] = dict(zip(types, counts))
+    if not rows:
+        raise _err(lines.where, lines.lineno, "expected block-count rows ('Node N, zone NAME ...')", lines.peek())
+    return rows
+
+
+# --------------------------------------------------------------------------------------
+# /proc/meminfo, /proc/vmstat, sysctls, cpu lists
+# --------------------------------------------------------------------------------------
+
+_MEMINFO_LINE = re.compile(r"([A-Za-z0-9_()]+): +(\d+)( kB)?")
+_VMSTAT_LINE = re.compile(r"([a-z0-9_]+) (\d+)")
+
+
+def parse_meminfo(text: str, where: str = "proc/meminfo") -> dict[str, int]:
+    """Parse ``/proc/meminfo`` (fs/proc/meminfo.c ``meminfo_proc_show``, ``show_val_kb``).
+
+    Values are in kB; the ``HugePages_*`` lines, printed without a unit, are counts.
+    """
+    lines = _Lines(text, where)
+    out: dict[str, int] = {}
+    while not lines.eof:
+        m = lines.expect(_MEMINFO_LINE, "'Name:   N kB'")
+        if m.group(1) in out:
+            raise lines.error(f"{m.group(1)} listed twice", lines.lines[lines.i - 1])
+        out[m.group(1)] = int(m.group(2))
+    return out
+
+
+def parse_vmstat(text: str, where: str = "proc/vmstat") -> dict[str, int]:
+    """Parse ``/proc/vmstat`` (mm/vmstat.c ``vmstat_show``: ``"%s %lu\\n"`` per item)."""
+    lines = _Lines(text, where)
+    out: dict[str, int] = {}
+    while not lines.eof:
+        m = lines.expect(_VMSTAT_LINE, "'name N'")
+        if m.group(1) in out:
+            raise lines.error(f"{m.group(1)} listed twice", lines.lines[lines.i - 1])
+        out[m.group(1)] = int(m.group(2))
+    return out
+
+
+def parse_cpulist(text: str, where: str = "sys/devices/system/cpu/online") -> list[int]:
+    """Parse a cpulist ("0-1,4\\n", lib/vsprintf.c ``%*pbl`` via drivers/base/cpu.c) into CPU numbers."""
+    lines = _Lines(text, where)
+    line = lines.next("a CPU list")
+    if not lines.eof:
+        raise _err(where, 2, "expected a single line", lines.peek())
+    cpus: list[int] = []
+    for part in line.split(","):
+        m = re.fullmatch(r"(\d+)(?:-(\d+))?", part)
+        if not m:
+            raise _err(where, 1, f"malformed CPU range {part!r}", line)
+        lo = int(m.group(1))
+        hi = int(m.group(2)) if m.group(2) is not None else lo
+        if hi < lo or (cpus and lo <= cpus[-1]):
+            raise _err(where, 1, f"CPU range {part!r} out of order", line)
+        cpus.extend(range(lo, hi + 1))
+    return cpus
+
+
+def parse_sysctl(name: str, text: str, where: str | None = None) -> str | int | list[int]:
+    """Parse one ``/proc/sys/vm`` file (kernel/sysctl.c ``proc_dointvec*``: one line).
+
+    ``lowmem_reserve_ratio`` (an int vector, tab-separated) becomes a list; the
+    other :data:`SYSCTLS` become ints; any other sysctl is returned as stripped text.
+    """
+    where = where or f"proc/sys/vm/{name}"
+    lines = _Lines(text, where)
+    line = lines.next("a value")
+    if not lines.eof:
+        raise _err(where, 2, "expected a single line", lines.peek())
+    if name == "lowmem_reserve_ratio":
+        if not re.fullmatch(r"-?\d+(?:\s+-?\d+)*", line):
+            raise _err(where, 1, "expected integers", line)
+        return [int(v) for v in line.split()]
+    if name in SYSCTLS:
+        if not re.fullmatch(r"-?\d+", line):
+            raise _err(where, 1, "expected an integer", line)
+        return int(line)
+    return line.strip()
+
+
+def _parse_meta(text: str, where: str) -> dict[str, str]:
+    lines = _Lines(text, where)
+    first = lines.next("the title")
+    if first != "kmemsim host snapshot":
+        raise _err(where, 1, "expected 'kmemsim host snapshot'", first)
+    meta: dict[str, str] = {}
+    while not lines.eof:
+        line = lines.next("key: value")
+        m = re.fullmatch(r"([A-Za-z][\w -]*): (.*)", line)
+        if not m:
+            raise _err(where, lines.i, "expected 'key: value'", line)
+        key, value = m.group(1), m.group(2)
+        meta[key] = f"{meta[key]}\n{value}" if key in meta else value
+    return meta
+
+
+# --------------------------------------------------------------------------------------
+# load
+# --------------------------------------------------------------------------------------
+
+
+def load(path: str | os.PathLike[str]) -> HostSnapshot:
+    """Load a snapshot directory or a ``.tar.gz`` of one and parse its views.
+
+    Every fixed file of :data:`FILES` and the ``SNAPSHOT`` file must be present;
+    a missing or malformed file raises :class:`ConfigError` naming it (and the
+    line).  The views are cross-checked: buddyinfo and pagetypeinfo must list
+    exactly zoneinfo's populated zones of node 0, with the same number of orders.
+    """
+    p = Path(path)
+    if p.is_dir():
+        files, links, dirs = _read_dir(p)
+    elif p.is_file():
+        files, links, dirs = _read_tar(p)
+    else:
+        raise ConfigError(f"{p}: no such snapshot (expected a directory or a .tar.gz made by `kmemsim snapshot`)")
+    src = str(p)
+
+    def text(rel: str) -> str:
+        if rel not in files:
+            raise ConfigError(f"{src}/{rel}: missing from the snapshot")
+        return files[rel].decode("utf-8", errors="replace")
+
+    def where(rel: str) -> str:
+        return f"{src}/{rel}"
+
+    meta = _parse_meta(text(SNAPSHOT_FILE), where(SNAPSHOT_FILE))
+    for rel in _PLAIN_FILES:
+        text(rel)
+    if SLAB_DIR not in dirs:
+        raise ConfigError(f"{src}/{SLAB_DIR}: missing from the snapshot")
+
+    zones_by_node, node_stats = parse_zoneinfo(text("proc/zoneinfo"), where("proc/zoneinfo"))
+    if 0 not in zones_by_node:
+        raise ConfigError(f"{where('proc/zoneinfo')}: no zones of node 0")
+    zones = zones_by_node[0]
+    populated = [z.name for z in zones if z.populated]
+
+    buddy = parse_buddyinfo(text("proc/buddyinfo"), where("proc/buddyinfo")).get(0, {})
+    if list(buddy) != populated:
+        raise ConfigError(
+            f"{where('proc/buddyinfo')}: zones {list(buddy)} differ from zoneinfo's populated zones {populated}"
+        )
+    ptis = parse_pagetypeinfo(text("proc/pagetypeinfo"), where("proc/pagetypeinfo"))
+    if 0 not in ptis:
+        raise ConfigError(f"{where('proc/pagetypeinfo')}: no table for node 0")
+    pti = ptis[0]
+    if list(pti.free) != populated:
+        raise ConfigError(
+            f"{where('proc/pagetypeinfo')}: zones {list(pti.free)} differ from zoneinfo's populated zones {populated}"
+        )
+    nr_orders = {len(v) for v in buddy.values()}
+    if nr_orders and nr_orders != {pti.nr_orders}:
+        raise ConfigError(f"{where('proc/pagetypeinfo')}: {pti.nr_orders} orders but buddyinfo has {sorted(nr_orders)}")
+
+    sysctl: dict[str, str | int | list[int]] = {}
+    for rel in sorted(files):
+        if rel.startswith("proc/sys/vm/") and rel.count("/") == 3:
+            name = rel.rsplit("/", 1)[1]
+            sysctl[name] = parse_sysctl(name, text(rel), where(rel))
+
+    return HostSnapshot(
+        source=src,
+        meta=meta,
+        cpus_online=parse_cpulist(text("sys/devices/system/cpu/online"), where("sys/devices/system/cpu/online")),
+        sysctl=sysctl,
+        zones=zones,
+        node_stats=node_stats.get(0, {}),
+        buddyinfo=buddy,
+        pagetypeinfo=pti,
+        meminfo=parse_meminfo(text("proc/meminfo"), where("proc/meminfo")),
+        vmstat=parse_vmstat(text("proc/vmstat"), where("proc/vmstat")),
+        _files=files,
+        _links=links,
+        _dirs=dirs,
+    )
+
+
+def _read_dir(root: Path) -> tuple[dict[str, bytes], dict[str, str], set[str]]:
+    files: dict[str, bytes] = {}
+    links: dict[str, str] = {}
+    dirs: set[str] = set()
+    try:
+        for dirpath, dirnames, filenames in os.walk(root):
+            base = Path(dirpath)
+            rel_base = base.relative_to(root).as_posix()
+            rel_base = "" if rel_base == "." else rel_base
+            for name in list(dirnames) + filenames:
+                full = base / name
+                rel = f"{rel_base}/{name}" if rel_base else name
+                if full.is_symlink():
+                    links[rel] = os.readlink(full)
+                elif full.is_dir():
+                    dirs.add(rel)
+                elif full.is_file():
+                    files[rel] = full.read_bytes()
+                else:
+                    raise ConfigError(f"{root}/{rel}: not a regular file, directory or symlink")
+    except OSError as e:
+        raise ConfigError(f"{root}: cannot read the snapshot: {e}") from None
+    return files, links, dirs
+
+
+def _read_tar(path: Path) -> tuple[dict[str, bytes], dict[str, str], set[str]]:
+    try:
+        with tarfile.open(path, "r:*") as tf:
+            members = tf.getmembers()
+            names = {m: posix_normpath(m.name.lstrip("/")) for m in members}
+            tops = [n for n in names.values() if n == SNAPSHOT_FILE or (n.count("/") == 1 and n.endswith("/" + SNAPSHOT_FILE))]
+            if len(tops) != 1:
+                raise ConfigError(
+                    f"{path}: not a kmemsim snapshot archive "
+                    f"({'no' if not tops else 'more than one'} {SNAPSHOT_FILE} file at its top)"
+                )
+            prefix = tops[0][: -len(SNAPSHOT_FILE)]
+            files: dict[str, bytes] = {}
+            links: dict[str, str] = {}
+            dirs: set[str] = set()
+            for m, n in names.items():
+                if not n.startswith(prefix) or n == prefix.rstrip("/") or n.split("/")[0] == "..":
+                    continue
+                rel = n[len(prefix):]
+                if m.isdir():
+                    dirs.add(rel)
+                elif m.issym():
+                    links[rel] = m.linkname
+                elif m.isfile():
+                    f = tf.extractfile(m)
+                    assert f is not None
+                    files[rel] = f.read()
+                else:
+                    raise ConfigError(f"{path}: member {m.name!r} is not a file, directory or symlink")
+    except ConfigError:
+        raise
+    except (tarfile.TarError, OSError, EOFError) as e:
+        raise ConfigError(f"{path}: cannot read the snapshot archive: {e}") from None
+    # Parent directories of files, in case the archive omits directory entries.
+    for rel in list(files) + list(links):
+        parts = rel.split("/")[:-1]
+        for i in range(1, len(parts) + 1):
+            dirs.add("/".join(parts[:i]))
+    return files, links, dirs
+
+
+# --------------------------------------------------------------------------------------
+# take
+# --------------------------------------------------------------------------------------
+
+
+def _read_bytes(path: Path) -> bytes:
+    """Read a whole file (one ``read`` loop; /proc and sysfs files report size 0 or 4096)."""
+    with open(path, "rb", buffering=0) as f:
+        chunks = []
+        while True:
+            b = f.read(1 << 16)
+            if not b:
+                break
+            chunks.append(b)
+    return b"".join(chunks)
+
+
+def _read_required(root: Path, rel: str) -> bytes:
+    path = root / rel
+    try:
+        return _read_bytes(path)
+    except FileNotFoundError:
+        raise ConfigError(f"{path}: missing (a snapshot needs it)") from None
+    except PermissionError as e:
+        raise ConfigError(
+            f"{path}: not readable ({e.strerror}); run as root (pagetypeinfo and slabinfo are mode 0400)"
+        ) from None
+    except OSError as e:
+        raise ConfigError(f"{path}: cannot read: {e.strerror or e}") from None
+
+
+_WMARK_LINE = re.compile(rb"^(?:Node \d+, zone +\S+|        (?:min|low|high|promo|managed) +\d+|        protection: .*)$", re.M)
+
+
+def _wmark_signature(zoneinfo: bytes) -> list[bytes]:
+    """The lines of zoneinfo that the watermark computation produces or reads."""
+    return _WMARK_LINE.findall(zoneinfo)
+
+
+def _read_slab_tree(root: Path) -> tuple[dict[str, bytes], dict[str, str], set[str], list[str]]:
+    """Read ``sys/kernel/slab``: (files, alias links, cache dirs, skipped attributes)."""
+    slab = root / SLAB_DIR
+    try:
+        entries = sorted(os.listdir(slab))
+    except FileNotFoundError:
+        raise ConfigError(f"{slab}: missing (a snapshot needs the slab tree; is this a SLUB kernel?)") from None
+    except OSError as e:
+        raise ConfigError(f"{slab}: cannot list: {e.strerror or e}") from None
+    files: dict[str, bytes] = {}
+    links: dict[str, str] = {}
+    dirs: set[str] = {SLAB_DIR}
+    skipped: list[str] = []
+    for name in entries:
+        p = slab / name
+        rel = f"{SLAB_DIR}/{name}"
+        try:
+            st = os.lstat(p)
+        except FileNotFoundError:
+            continue  # the cache went away while we walked the tree
+        if stat.S_ISLNK(st.st_mode):
+            target = os.readlink(p)
+            if os.path.isabs(target):
+                target = os.path.relpath(target, "/" + SLAB_DIR)
+            links[rel] = target
+            continue
+        if not stat.S_ISDIR(st.st_mode):
+            raise ConfigError(f"{p}: unexpected entry in the slab tree (not a cache directory or alias)")
+        try:
+            attrs = sorted(os.listdir(p))
+        except FileNotFoundError:
+            continue
+        dirs.add(rel)
+        for attr in attrs:
+            ap = p / attr
+            try:
+                ast = os.lstat(ap)
+            except FileNotFoundError:
+                continue
+            if not stat.S_ISREG(ast.st_mode):
+                continue
+            if not ast.st_mode & 0o444:
+                continue  # write-only attribute
+            try:
+                files[f"{rel}/{attr}"] = _read_bytes(ap)
+            except FileNotFoundError:
+                continue
+            except OSError as e:
+                if attr in _OPTIONAL_SLAB_ATTRS or e.errno in _SKIP_ERRNOS:
+                    skipped.append(f"{name}/{attr} ({errno.errorcode.get(e.errno or 0, e.errno)})")
+                    continue
+                raise ConfigError(f"{ap}: cannot read: {e.strerror or e}") from None
+    # Drop aliases whose cache disappeared during the walk.
+    for rel, target in list(links.items()):
+        dest = posix_normpath(f"{SLAB_DIR}/{target}")
+        if dest not in dirs or dest == SLAB_DIR:
+            del links[rel]
+            skipped.append(f"{rel.rsplit('/', 1)[1]} -> {target} (dangling alias)")
+    return files, links, dirs, skipped
+
+
+def _release(root: Path, is_live: bool) -> str:
+    try:
+        return _read_bytes(root / "proc/sys/kernel/osrelease").decode().strip()
+    except OSError:
+        return os.uname().release if is_live else "unknown"
+
+
+def take(out_dir: str | os.PathLike[str], root: str | os.PathLike[str] = "/", note: str | None = None) -> Path:
+    """Copy the files of :data:`FILES` from a host into ``out_dir`` and return it.
+
+    ``root`` is the host's ``/`` (a fake root directory in tests).  zoneinfo and
+    the vm sysctls are read first, back to back, and zoneinfo is read again
+    afterwards: if ``managed``, the watermarks or ``protection`` moved (lazily
+    deferred memory init), the pair is read again, up to five times.  Slab
+    attributes that cannot be read (EIO/EPERM), write-only ones and failing
+    ``alloc_calls``/``free_calls`` are skipped; alias symlinks are kept as
+    relative symlinks.  A ``SNAPSHOT`` file records the date, ``uname -r`` and
+    notes.  Raises :class:`ConfigError` if a required file is missing or
+    unreadable, if ``out_dir`` is not empty, or, on the live host, when not root.
+    """
+    rootp = Path(root)
+    out = Path(out_dir)
+    is_live = rootp.resolve() == Path("/")
+    if is_live and hasattr(os, "geteuid") and os.geteuid() != 0:
+        raise ConfigError(
+            "taking a snapshot of this host needs root: /proc/pagetypeinfo, /proc/slabinfo and "
+            "/sys/kernel/slab/*/* are mode 0400, and /proc/iomem and /proc/vmallocinfo hide addresses otherwise"
+        )
+    if not rootp.is_dir():
+        raise ConfigError(f"{rootp}: no such root directory")
+    if out.exists() and (not out.is_dir() or any(out.iterdir())):
+        raise ConfigError(f"{out}: exists and is not an empty directory")
+
+    contents: dict[str, bytes] = {}
+    stable = False
+    attempts = 0
+    for attempts in range(1, 6):
+        zoneinfo = _read_required(rootp, "proc/zoneinfo")
+        sysctls = {rel: _read_required(rootp, rel) for rel in _SYSCTL_FILES}
+        again = _read_required(rootp, "proc/zoneinfo")
+        if _wmark_signature(zoneinfo) == _wmark_signature(again):
+            stable = True
+            break
+    contents["proc/zoneinfo"] = zoneinfo
+    contents.update(sysctls)
+    for rel in _PLAIN_FILES:
+        if rel not in contents:
+            contents[rel] = _read_required(rootp, rel)
+    slab_files, slab_links, slab_dirs, skipped = _read_slab_tree(rootp)
+    contents.update(slab_files)
+
+    notes = [
+        "proc/zoneinfo and proc/sys/vm/{" + ",".join(SYSCTLS) + "} were read first, back to back; "
+        + (
+            f"a second read of zoneinfo right after showed the same managed pages and watermarks (attempt {attempts})"
+            if stable
+            else f"zoneinfo's managed pages or watermarks kept changing over {attempts} attempts: "
+            "the sysctls may not match the watermarks"
+        ),
+        "buddyinfo, pagetypeinfo, vmstat and the rest were read after them, one file at a time: "
+        "free-page counters are not from one instant",
+    ]
+    if note:
+        notes.append(note)
+    meta_lines = [
+        "kmemsim host snapshot",
+        f"date: {_dt.datetime.now(_dt.timezone.utc).replace(microsecond=0).isoformat()}",
+        f"uname -r: {_release(rootp, is_live)}",
+        f"root: {rootp if not is_live else '/'}",
+        f"files: {len(contents)} (+ {len(slab_links)} slab alias symlinks)",
+        f"slab caches: {len(slab_dirs) - 1}",
+    ]
+    if skipped:
+        shown = ", ".join(skipped[:20]) + (f", ... ({len(skipped) - 20} more)" if len(skipped) > 20 else "")
+        meta_lines.append(f"skipped: {len(skipped)} unreadable slab attributes or dangling aliases: {shown}")
+    meta_lines += [f"note: {n}" for n in notes]
+
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+        for d in sorted(slab_dirs):
+            (out / d).mkdir(parents=True, exist_ok=True)
+        for rel, data in contents.items():
+            dest = out / rel
+            dest.parent.mkdir(parents=True, exist_ok=True)
+            dest.write_bytes(data)
+        for rel, target in slab_links.items():
+            os.symlink(target, out / rel)
+        (out / SNAPSHOT_FILE).write_text("\n".join(meta_lines) + "\n")
+    except OSError as e:
+        raise ConfigError(f"{out}: cannot write the snapshot: {e}") from None
+    return out
+
+
+def iter_snapshot_paths(snapshot_dir: str | os.PathLike[str]) -> Iterator[Path]:
+    """Every file and symlink of a snapshot directory (for counting and archiving)."""
+    root = Path(snapshot_dir)
+    for dirpath, dirnames, filenames in os.walk(root):
+        for name in sorted(dirnames) + sorted(filenames):
+            p = Path(dirpath) / name
+            if p.is_symlink() or p.is_file():
+                yield p
+
+
+def make_tarball(snapshot_dir: str | os.PathLike[str], dest: str | os.PathLike[str] | None = None) -> Path:
+    """Archive a snapshot directory as ``<dir>.tar.gz`` (or ``dest``); :func:`load` reads it.
+
+    Members are stored under the directory's name, sorted, owned by root, with
+    symlinks kept as symlinks.
+    """
+    src = Path(snapshot_dir)
+    if not (src / SNAPSHOT_FILE).is_file():
+        raise ConfigError(f"{src}: not a snapshot directory (no {SNAPSHOT_FILE} file)")
+    name = src.resolve().name
+    target = Path(dest) if dest is not None else src.resolve().with_name(name + ".tar.gz")
+
+    def norm(ti: tarfile.TarInfo) -> tarfile.TarInfo:
+        ti.uid = ti.gid = 0
+        ti.mtime = int(ti.mtime)  # a float mtime costs a pax header per member
+        ti.uname = ti.gname = "root"
+        if ti.isdir():
+            ti.mode = 0o755
+        elif ti.isfile():
+            ti.mode = 0o644
+        return ti
+
+    try:
+        buf = io.BytesIO()
+        with tarfile.open(fileobj=buf, mode="w:gz", compresslevel=9) as tf:
+            for dirpath, dirnames, filenames in os.walk(src):
+                dirnames.sort()
+                base = Path(dirpath)
+                arc_base = PurePosixPath(name) / base.relative_to(src).as_posix()
+                tf.add(base, arcname=str(arc_base), recursive=False, filter=norm)
+                for sub in dirnames:
+                    if (base / sub).is_symlink():
+                        tf.add(base / sub, arcname=str(arc_base / sub), recursive=False, filter=norm)
+                for fn in sorted(filenames):
+                    tf.add(base / fn, arcname=str(arc_base / fn), recursive=False, filter=norm)
+        target.write_bytes(buf.getvalue())
+    except OSError as e:
+        raise ConfigError(f"{target}: cannot write the archive: {e}") from None
+    return target

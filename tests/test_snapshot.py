@@ -1,0 +1,569 @@
+"""Host snapshots: the captured 6.18 snapshot parses and is self-consistent; errors name file and line.
+
+The checks compare the snapshot's views with each other (and with the kernel's
+own relations between them), never with numbers of the capture host.
+"""
+from __future__ import annotations
+
+import errno
+import math
+import os
+import re
+import shutil
+import tarfile
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from conftest import DATA
+from kmemsim import snapshot as snapmod
+from kmemsim.cli.snapshot_cmd import snapshot as snapshot_cmd
+from kmemsim.errors import ConfigError
+from kmemsim.snapshot import FILES, SLAB_DIR, SYSCTLS, HostSnapshot, load, make_tarball, take
+
+TARBALL = DATA / "host-6.18" / "snapshot.tar.gz"
+FIXED_FILES = [f for f in FILES if not f.endswith("/")]
+
+
+@pytest.fixture(scope="module")
+def snap() -> HostSnapshot:
+    return load(TARBALL)
+
+
+@pytest.fixture(scope="module")
+def extracted(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The tarball unpacked: the snapshot directory (read-only use)."""
+    dest = tmp_path_factory.mktemp("extracted")
+    with tarfile.open(TARBALL) as tf:
+        tf.extractall(dest, filter="data")
+    (top,) = [p for p in dest.iterdir()]
+    return top
+
+
+@pytest.fixture(scope="module")
+def small(extracted: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The snapshot with only three slab caches (and their aliases): quick to copy."""
+    slab = extracted / SLAB_DIR
+    keep = [p.name for p in sorted(slab.iterdir()) if not p.is_symlink() and p.name.startswith(":")][:3]
+    keep += [p.name for p in sorted(slab.iterdir()) if p.is_symlink() and os.readlink(p) in keep]
+
+    def ignore(directory: str, names: list[str]) -> list[str]:
+        return [n for n in names if n not in keep] if Path(directory) == slab else []
+
+    dest = tmp_path_factory.mktemp("small") / "snap"
+    shutil.copytree(extracted, dest, symlinks=True, ignore=ignore)
+    return dest
+
+
+@pytest.fixture
+def snapdir(small: Path, tmp_path: Path) -> Path:
+    """A private, writable copy of the (small) snapshot directory."""
+    dest = tmp_path / "snap"
+    shutil.copytree(small, dest, symlinks=True)
+    return dest
+
+
+def make_fake_root(snapshot_dir: Path, root: Path) -> Path:
+    """A fake host root: the snapshot's files at their host paths (a snapshot *is* that layout)."""
+    shutil.copytree(snapshot_dir, root, symlinks=True)
+    (root / "SNAPSHOT").unlink()
+    (root / "proc/sys/kernel").mkdir(parents=True)
+    (root / "proc/sys/kernel/osrelease").write_text("6.18.0-fake\n")
+    return root
+
+
+@pytest.fixture
+def fake_root(small: Path, tmp_path: Path) -> Path:
+    """A fake host root built from the small snapshot."""
+    return make_fake_root(small, tmp_path / "root")
+
+
+def populated(s: HostSnapshot):
+    return [z for z in s.zones if z.populated]
+
+
+# --------------------------------------------------------------------------------------
+# The captured snapshot
+# --------------------------------------------------------------------------------------
+
+
+def test_tarball_is_small():
+    assert TARBALL.stat().st_size < 300 * 1024
+
+
+def test_meta(snap):
+    assert snap.meta["uname -r"].startswith("6.18")
+    assert snap.meta["date"][:4].isdigit()
+    assert "back to back" in snap.meta["note"]
+
+
+def test_zones_of_node_0(snap):
+    assert snap.zones and all(z.node == 0 for z in snap.zones)
+    assert len({z.name for z in snap.zones}) == len(snap.zones)
+    # zoneinfo prints every zone, populated or not: as many as lowmem_reserve[] has entries
+    assert all(len(z.protection) == 5 for z in snap.zones)
+    assert len(snap.zones) == 5
+    assert any(not z.populated for z in snap.zones)
+    for z in snap.zones:
+        if z.populated:
+            assert z.start_pfn is not None and z.stats and z.pagesets
+            assert z.managed <= z.present <= z.spanned
+        else:
+            assert z.start_pfn is None and not z.stats and not z.pagesets and z.managed == 0
+    starts = [z.start_pfn for z in populated(snap)]
+    assert starts == sorted(starts)
+    assert "nr_inactive_anon" in snap.node_stats
+
+
+def test_watermarks_are_ordered(snap):
+    for z in snap.zones:
+        assert 0 <= z.min <= z.low <= z.high <= z.promo, z.name
+        assert z.boost >= 0
+
+
+def test_protection_only_for_higher_zones(snap):
+    # lowmem_reserve[j] of zone i is 0 for j <= i and non-decreasing above it
+    for i, z in enumerate(snap.zones):
+        assert all(v == 0 for v in z.protection[: i + 1]), z.name
+        assert z.protection[i:] == sorted(z.protection[i:]), z.name
+
+
+def test_buddyinfo_lists_the_populated_zones(snap):
+    assert list(snap.buddyinfo) == [z.name for z in populated(snap)]
+    assert len({len(v) for v in snap.buddyinfo.values()}) == 1
+
+
+def test_buddyinfo_adds_up_to_pages_free(snap):
+    """Σ nr_free<<order over buddyinfo == zoneinfo "pages free", within the vmstat drift.
+
+    On this 6.18 host the per-cpu (pcp) pages are *not* part of "pages free":
+    NR_FREE_PAGES is adjusted whenever a page leaves or enters the buddy free
+    lists (account_freepages() in del_page_from_free_list/__add_to_free_list),
+    and a page moved to a pcp list has left them.  So the identity is
+    buddy == pages free, not buddy + pcp == pages free.  "pages free" is
+    zone_page_state(), which does not include the per-cpu counter deltas not
+    yet folded in (each below the zone's "vm stats threshold"), and buddyinfo
+    is read after zoneinfo; hence the tolerance of one threshold per CPU.
+    """
+    for z in populated(snap):
+        buddy = sum(n << order for order, n in enumerate(snap.buddyinfo[z.name]))
+        tolerance = sum(z.vm_stats_thresholds)
+        assert abs(buddy - z.pages_free) <= tolerance, (z.name, buddy, z.pages_free, tolerance)
+        if z.pcp_count > 2 * tolerance:
+            # adding the pcp pages would break it: they are outside NR_FREE_PAGES
+            assert abs(buddy + z.pcp_count - z.pages_free) > tolerance
+        assert z.stats["nr_free_pages"] == z.pages_free  # the same counter, printed twice
+
+
+def test_pagetypeinfo_sums_to_buddyinfo(snap):
+    pti = snap.pagetypeinfo
+    assert pti.pages_per_block == 1 << pti.pageblock_order
+    assert list(pti.free) == list(snap.buddyinfo) == list(pti.blocks)
+    assert pti.nr_orders == len(next(iter(snap.buddyinfo.values())))
+    for zone, counts in snap.buddyinfo.items():
+        assert list(pti.free[zone]) == pti.migratetypes
+        if any(z == zone for z, _, _ in pti.free_capped):
+            continue  # ">100000": a lower bound only
+        assert pti.free_by_order(zone) == counts, zone
+
+
+def test_pageblock_counts_cover_the_zone(snap):
+    pti = snap.pagetypeinfo
+    ppb = pti.pages_per_block
+    for z in populated(snap):
+        nblocks = sum(pti.blocks[z.name].values())
+        # every managed page lies in a counted (initialised) pageblock ...
+        assert nblocks * ppb >= z.managed, z.name
+        # ... and no more blocks than the zone spans
+        assert nblocks <= math.ceil((z.start_pfn % ppb + z.spanned) / ppb), z.name
+    assert pti.mixed_blocks is None or list(pti.mixed_blocks) == list(pti.blocks)
+
+
+def test_pagesets_are_the_online_cpus(snap):
+    assert snap.cpus_online and snap.cpus_online == sorted(set(snap.cpus_online))
+    for z in populated(snap):
+        assert [p.cpu for p in z.pagesets] == snap.cpus_online, z.name
+        assert len(z.vm_stats_thresholds) == len(snap.cpus_online)
+        assert z.vm_stats_threshold == max(z.vm_stats_thresholds) > 0
+        for p in z.pagesets:
+            assert p.batch >= 1 and 0 <= p.count and p.high_min <= p.high_max, (z.name, p)
+            assert p.high_min >= 4 * p.batch  # zone_highsize(): max(.., batch << 2)
+    # one batch/high_min/high_max per zone (set for all CPUs by zone_set_pageset_high_and_batch)
+    for z in populated(snap):
+        assert len({(p.batch, p.high_min, p.high_max) for p in z.pagesets}) == 1
+
+
+def test_sysctls_parse(snap):
+    sc = snap.sysctl
+    assert set(SYSCTLS) <= set(sc)
+    for name in ("min_free_kbytes", "watermark_scale_factor", "percpu_pagelist_high_fraction"):
+        assert isinstance(sc[name], int), name
+    ratio = sc["lowmem_reserve_ratio"]
+    assert isinstance(ratio, list) and all(isinstance(v, int) for v in ratio)
+    assert len(ratio) == len(snap.zones)  # sysctl_lowmem_reserve_ratio[MAX_NR_ZONES]
+    assert sc["min_free_kbytes"] >= 128
+    # pages_min is split over the lowmem zones in proportion to managed pages (__setup_per_zone_wmarks)
+    lowmem = [z for z in snap.zones if z.name not in ("HighMem", "Movable")]
+    assert sum(z.min - z.boost for z in lowmem) <= sc["min_free_kbytes"] >> 2
+
+
+def test_meminfo_and_vmstat(snap):
+    mi, vm = snap.meminfo, snap.vmstat
+    assert mi["MemTotal"] >= mi["MemFree"] > 0
+    assert "HugePages_Total" in mi and "Hugepagesize" in mi
+    assert vm["nr_free_pages"] > 0 and "pgfault" in vm
+    assert set(snap.zones[0].stats) <= set(vm) | {"numa_hit", "numa_miss", "numa_foreign", "numa_interleave", "numa_local", "numa_other"}
+
+
+def test_raw_files(snap):
+    for rel in FIXED_FILES:
+        assert snap.raw(rel) and snap.raw("/" + rel) == snap.raw(rel)
+    assert snap.raw("proc/slabinfo").startswith("slabinfo - version: 2.1\n")
+    assert "proc/zoneinfo" in snap.files()
+    with pytest.raises(ConfigError, match="proc/nosuch"):
+        snap.raw("proc/nosuch")
+
+
+def test_slab_tree(snap):
+    caches, aliases = snap.slab_caches(), snap.slab_aliases()
+    assert len(caches) > 50 and aliases
+    for name, attrs in caches.items():
+        obj, size, order = int(attrs["object_size"]), int(attrs["slab_size"]), int(attrs["order"])
+        assert 0 < obj <= size, name
+        assert int(attrs["objs_per_slab"]) * size <= 4096 << order, name
+    for alias, cache in aliases.items():
+        assert cache in caches and alias not in caches
+        assert snap.raw(f"{SLAB_DIR}/{alias}/object_size") == caches[cache]["object_size"]
+    # merged caches carry ":"-names; their aliases point at them
+    assert any(c.startswith(":") for c in aliases.values())
+
+
+def test_slabinfo_agrees_with_sysfs(snap):
+    """/proc/slabinfo (mm/slab_common.c cache_show) vs the sysfs attributes of the same cache."""
+    caches, aliases = snap.slab_caches(), snap.slab_aliases()
+    lines = snap.raw("proc/slabinfo").splitlines()
+    assert lines[1].startswith("# name")
+    for line in lines[2:]:
+        name, _active, _num, objsize, objperslab, pagesperslab = line.split()[:6]
+        attrs = caches[name] if name in caches else caches[aliases[name]]
+        assert int(objsize) == int(attrs["slab_size"]), name
+        assert int(objperslab) == int(attrs["objs_per_slab"]), name
+        assert int(pagesperslab) == 1 << int(attrs["order"]), name
+
+
+def test_directory_and_tarball_load_the_same(snap, extracted):
+    d = load(extracted)
+    for f in ("meta", "cpus_online", "sysctl", "zones", "node_stats", "buddyinfo", "pagetypeinfo", "meminfo", "vmstat"):
+        assert getattr(d, f) == getattr(snap, f), f
+    assert d.files() == snap.files()
+    assert d.slab_caches() == snap.slab_caches() and d.slab_aliases() == snap.slab_aliases()
+
+
+# --------------------------------------------------------------------------------------
+# Errors: missing, truncated and garbled files
+# --------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("rel", ["proc/buddyinfo", "proc/zoneinfo", "proc/sys/vm/lowmem_reserve_ratio", "proc/iomem", "SNAPSHOT"])
+def test_missing_file(snapdir, rel):
+    (snapdir / rel).unlink()
+    with pytest.raises(ConfigError, match=rf"{rel}: missing"):
+        load(snapdir)
+
+
+def test_missing_slab_tree(snapdir):
+    shutil.rmtree(snapdir / SLAB_DIR)
+    with pytest.raises(ConfigError, match="sys/kernel/slab: missing"):
+        load(snapdir)
+
+
+def test_no_such_snapshot(tmp_path):
+    with pytest.raises(ConfigError, match="nosuch"):
+        load(tmp_path / "nosuch")
+
+
+def test_corrupt_tarball(tmp_path):
+    bad = tmp_path / "bad.tar.gz"
+    bad.write_bytes(TARBALL.read_bytes()[:5000])
+    with pytest.raises(ConfigError, match="bad.tar.gz"):
+        load(bad)
+
+
+def test_tarball_without_snapshot_file(tmp_path):
+    t = tmp_path / "x.tar.gz"
+    with tarfile.open(t, "w:gz") as tf:
+        tf.add(__file__, arcname="x/proc/zoneinfo")
+    with pytest.raises(ConfigError, match="no SNAPSHOT"):
+        load(t)
+
+
+def _zoneinfo_lines(snapdir: Path) -> list[str]:
+    return (snapdir / "proc/zoneinfo").read_text().splitlines(keepends=True)
+
+
+def test_truncated_zoneinfo_mid_zone(snapdir):
+    lines = _zoneinfo_lines(snapdir)
+    normal = next(i for i, l in enumerate(lines) if l.startswith("Node 0, zone") and "Normal" in l)
+    (snapdir / "proc/zoneinfo").write_text("".join(lines[: normal + 4]))
+    with pytest.raises(ConfigError, match=rf"proc/zoneinfo:{normal + 5}: unexpected end of file"):
+        load(snapdir)
+
+
+def test_truncated_zoneinfo_mid_line(snapdir):
+    text = (snapdir / "proc/zoneinfo").read_text()
+    (snapdir / "proc/zoneinfo").write_text(text[:-3])
+    n = text.count("\n")
+    with pytest.raises(ConfigError, match=rf"proc/zoneinfo:{n}: last line has no newline"):
+        load(snapdir)
+
+
+def test_truncated_zoneinfo_at_a_zone_boundary(snapdir):
+    lines = _zoneinfo_lines(snapdir)
+    last = max(i for i, l in enumerate(lines) if l.startswith("Node 0, zone"))
+    (snapdir / "proc/zoneinfo").write_text("".join(lines[:last]))
+    with pytest.raises(ConfigError, match=rf"proc/zoneinfo:{last}: node 0 lists 4 zones but protection has 5"):
+        load(snapdir)
+
+
+@pytest.mark.parametrize(
+    "rel",
+    [
+        "proc/zoneinfo",
+        "proc/buddyinfo",
+        "proc/pagetypeinfo",
+        "proc/meminfo",
+        "proc/vmstat",
+        "proc/sys/vm/min_free_kbytes",
+        "sys/devices/system/cpu/online",
+        "SNAPSHOT",
+    ],
+)
+def test_garbage_line(snapdir, rel):
+    lines = (snapdir / rel).read_text().splitlines(keepends=True)
+    at = max(1, len(lines) // 2)  # 0-based index of the inserted line
+    lines.insert(at, "this is not a kernel line\n")
+    (snapdir / rel).write_text("".join(lines))
+    with pytest.raises(ConfigError, match=rf"{rel}:{at + 1}:"):
+        load(snapdir)
+
+
+@pytest.mark.parametrize(
+    "old, new",
+    [
+        ("        low ", "        lo  "),  # a renamed field
+        ("              batch:    ", "              batch:    x"),  # not a number
+        ("        protection: (0, ", "        protection: [0, "),
+    ],
+)
+def test_malformed_zoneinfo_field(snapdir, old, new):
+    lines = _zoneinfo_lines(snapdir)
+    i = next(i for i, l in enumerate(lines) if l.startswith(old))
+    lines[i] = lines[i].replace(old, new, 1)
+    (snapdir / "proc/zoneinfo").write_text("".join(lines))
+    with pytest.raises(ConfigError, match=rf"proc/zoneinfo:{i + 1}: expected"):
+        load(snapdir)
+
+
+def test_buddyinfo_with_a_missing_order(snapdir):
+    lines = (snapdir / "proc/buddyinfo").read_text().splitlines(keepends=True)
+    lines[-1] = re.sub(r" +\d+ $", " ", lines[-1].rstrip("\n")) + "\n"
+    (snapdir / "proc/buddyinfo").write_text("".join(lines))
+    with pytest.raises(ConfigError, match=rf"proc/buddyinfo:{len(lines)}: .* orders"):
+        load(snapdir)
+
+
+def test_buddyinfo_and_zoneinfo_disagree(snapdir):
+    lines = (snapdir / "proc/buddyinfo").read_text().splitlines(keepends=True)
+    (snapdir / "proc/buddyinfo").write_text("".join(lines[:-1]))
+    with pytest.raises(ConfigError, match="proc/buddyinfo: zones .* differ from zoneinfo"):
+        load(snapdir)
+
+
+def test_dangling_slab_alias(snapdir):
+    os.symlink(":nosuch", snapdir / SLAB_DIR / "dangling")
+    s = load(snapdir)
+    with pytest.raises(ConfigError, match="sys/kernel/slab/dangling"):
+        s.slab_aliases()
+
+
+def test_pagetypeinfo_capped_count():
+    text = (
+        "Page block order: 9\nPages per block:  512\n\n"
+        "Free pages count per migrate type at order       0      1 \n"
+        "Node    0, zone   Normal, type    Unmovable >100000      3 \n"
+        "Node    0, zone   Normal, type      Movable      1      2 \n"
+        "\nNumber of blocks type     Unmovable      Movable \n"
+        "Node 0, zone   Normal          400          100 \n"
+    )
+    pti = snapmod.parse_pagetypeinfo(text)[0]
+    assert pti.free["Normal"]["Unmovable"] == [100000, 3]
+    assert pti.free_capped == {("Normal", "Unmovable", 0)}
+    assert pti.blocks == {"Normal": {"Unmovable": 400, "Movable": 100}}
+
+
+@pytest.mark.parametrize("text, cpus", [("0\n", [0]), ("0-1\n", [0, 1]), ("0-1,4\n", [0, 1, 4]), ("0,2-3,7\n", [0, 2, 3, 7])])
+def test_cpulist(text, cpus):
+    assert snapmod.parse_cpulist(text) == cpus
+
+
+@pytest.mark.parametrize("text", ["", "0-\n", "1-0\n", "2,1\n", "0 1\n", "0-1"])
+def test_cpulist_rejects(text):
+    with pytest.raises(ConfigError, match="sys/devices/system/cpu/online"):
+        snapmod.parse_cpulist(text)
+
+
+# --------------------------------------------------------------------------------------
+# take
+# --------------------------------------------------------------------------------------
+
+
+def _tree(root: Path) -> dict[str, object]:
+    out: dict[str, object] = {}
+    for p in snapmod.iter_snapshot_paths(root):
+        rel = p.relative_to(root).as_posix()
+        out[rel] = ("link", os.readlink(p)) if p.is_symlink() else p.read_bytes()
+    return out
+
+
+def test_take_from_a_fake_root(extracted, tmp_path, snap):
+    fake_root = make_fake_root(extracted, tmp_path / "root")
+    out = take(tmp_path / "out", root=fake_root)
+    got, want = _tree(out), _tree(extracted)
+    got.pop("SNAPSHOT")
+    want.pop("SNAPSHOT")
+    assert got == want  # every file byte for byte, aliases as the same relative symlinks
+    s = load(out)
+    assert s.meta["uname -r"] == "6.18.0-fake"
+    assert s.meta["root"] == str(fake_root)
+    for f in ("cpus_online", "sysctl", "zones", "buddyinfo", "pagetypeinfo", "meminfo", "vmstat"):
+        assert getattr(s, f) == getattr(snap, f), f
+    assert s.slab_aliases() == snap.slab_aliases()
+    assert "attempt 1" in s.meta["note"]
+
+
+def test_take_skips_unreadable_slab_attributes(fake_root, tmp_path, monkeypatch):
+    cache = next(p for p in sorted((fake_root / SLAB_DIR).iterdir()) if not p.is_symlink())
+    (cache / "write_only").write_text("secret\n")
+    (cache / "write_only").chmod(0o200)
+    (cache / "broken").write_text("x\n")
+    (cache / "alloc_calls").write_text("x\n")
+    real = snapmod._read_bytes
+
+    def fake_read(path: Path) -> bytes:
+        if path.name == "broken":
+            raise OSError(errno.EIO, "Input/output error")
+        if path.name == "alloc_calls":
+            raise OSError(errno.ENODEV, "No such device")
+        return real(path)
+
+    monkeypatch.setattr(snapmod, "_read_bytes", fake_read)
+    out = take(tmp_path / "out", root=fake_root)
+    attrs = load(out).slab_caches()[cache.name]
+    assert "object_size" in attrs
+    assert not {"write_only", "broken", "alloc_calls"} & set(attrs)
+    meta = (out / "SNAPSHOT").read_text()
+    assert f"{cache.name}/broken (EIO)" in meta and f"{cache.name}/alloc_calls (ENODEV)" in meta
+
+
+def test_take_fails_on_other_slab_errors(fake_root, tmp_path, monkeypatch):
+    real = snapmod._read_bytes
+
+    def fake_read(path: Path) -> bytes:
+        if path.name == "order":
+            raise OSError(errno.ENOMEM, "Cannot allocate memory")
+        return real(path)
+
+    monkeypatch.setattr(snapmod, "_read_bytes", fake_read)
+    with pytest.raises(ConfigError, match="/order: cannot read"):
+        take(tmp_path / "out", root=fake_root)
+
+
+def test_take_rereads_a_moving_zoneinfo(fake_root, tmp_path, monkeypatch):
+    """Lazily deferred init: managed grows between the two zoneinfo reads -> read the pair again."""
+    real = snapmod._read_bytes
+    reads = {"n": 0}
+
+    def fake_read(path: Path) -> bytes:
+        data = real(path)
+        if path.name == "zoneinfo":
+            reads["n"] += 1
+            if reads["n"] == 2:  # the check read of the first attempt sees a grown zone
+                data = data.replace(b"        managed  ", b"        managed  1", 1)
+        return data
+
+    monkeypatch.setattr(snapmod, "_read_bytes", fake_read)
+    out = take(tmp_path / "out", root=fake_root)
+    assert reads["n"] == 4
+    assert "attempt 2" in (out / "SNAPSHOT").read_text()
+
+
+def test_take_missing_required_file(fake_root, tmp_path):
+    (fake_root / "proc/pagetypeinfo").unlink()
+    with pytest.raises(ConfigError, match="proc/pagetypeinfo: missing"):
+        take(tmp_path / "out", root=fake_root)
+    assert not (tmp_path / "out").exists()
+
+
+def test_take_unreadable_required_file(fake_root, tmp_path, monkeypatch):
+    real = snapmod._read_bytes
+
+    def fake_read(path: Path) -> bytes:
+        if path.name == "slabinfo":
+            raise PermissionError(errno.EACCES, "Permission denied")
+        return real(path)
+
+    monkeypatch.setattr(snapmod, "_read_bytes", fake_read)
+    with pytest.raises(ConfigError, match="proc/slabinfo: not readable .*run as root"):
+        take(tmp_path / "out", root=fake_root)
+
+
+def test_take_refuses_a_non_empty_directory(fake_root, tmp_path):
+    (tmp_path / "out").mkdir()
+    (tmp_path / "out" / "file").write_text("x")
+    with pytest.raises(ConfigError, match="not an empty directory"):
+        take(tmp_path / "out", root=fake_root)
+
+
+def test_make_tarball_round_trip(fake_root, tmp_path, snap):
+    out = take(tmp_path / "snap", root=fake_root)
+    tb = make_tarball(out)
+    assert tb == (tmp_path / "snap.tar.gz").resolve()
+    s, d = load(tb), load(out)
+    assert s.zones == d.zones == snap.zones
+    assert s.slab_caches() == d.slab_caches() and s.slab_aliases() == d.slab_aliases()
+    assert s.files() == d.files()
+
+
+def test_cli_snapshot(fake_root, tmp_path):
+    out = tmp_path / "cli-snap"
+    r = CliRunner().invoke(snapshot_cmd, ["-o", str(out), "--tar", "--root", str(fake_root)])
+    assert r.exit_code == 0, r.output
+    nfiles = sum(1 for p in snapmod.iter_snapshot_paths(out) if not p.is_symlink())
+    assert f"wrote {nfiles} files and " in r.output and str(out) in r.output
+    assert "cli-snap.tar.gz" in r.output
+    assert load(tmp_path / "cli-snap.tar.gz").zones == load(out).zones
+    r = CliRunner().invoke(snapshot_cmd, ["-o", str(out), "--root", str(fake_root)])
+    assert r.exit_code != 0 and "not an empty directory" in r.output
+
+
+# --------------------------------------------------------------------------------------
+# The live host
+# --------------------------------------------------------------------------------------
+
+
+@pytest.mark.host
+def test_take_on_the_live_host(tmp_path):
+    if not hasattr(os, "geteuid") or os.geteuid() != 0:
+        pytest.skip("needs root")
+    if not os.access("/proc/pagetypeinfo", os.R_OK) or not os.path.isdir("/" + SLAB_DIR):
+        pytest.skip("needs a readable /proc/pagetypeinfo and /sys/kernel/slab")
+    out = take(tmp_path / "live")
+    s = load(out)
+    assert s.meta["uname -r"] == os.uname().release
+    assert s.cpus_online and populated(s)
+    for z in populated(s):
+        assert [p.cpu for p in z.pagesets] == s.cpus_online
+        assert z.min <= z.low <= z.high <= z.promo
+    assert s.slab_caches()
+    assert make_tarball(out).stat().st_size < 1 << 20

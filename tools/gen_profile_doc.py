@@ -1,0 +1,36 @@
+#!/usr/bin/env python3
+"""Regenerate docs/profiles.md from the profile and tunable tables (tests/test_docs.py checks it)."""
+from pathlib import Path
+
+import kmemsim
+from kmemsim.profiles import tunable_table
+
+rows = [
+    "| profile | kernel | arch | default RAM | default CPUs | NR_CPUS | HZ | what it is |",
+    "|---|---|---|---|---|---|---|---|",
+]
+for p in kmemsim.PROFILES.values():
+    rows.append(
+        f"| `{p.name}` | {p.kernel_version} | {p.arch} | {p.default_ram} | {p.default_cpus} | "
+        f"{p.nr_cpus} | {p.hz} | {p.description} |"
+    )
+nl = "\n"
+text = f"""# Profiles and tunables
+
+A profile is a kernel build on an architecture; `kmemsim.boot(profile, ram=..., cpus=..., **tunables)`
+boots one.  `boot()` also takes `seed` (all randomness) and `on_bug` (`"raise"` or `"report"`).
+
+{nl.join(rows)}
+
+## Tunables
+
+Every knob of every profile, under its kernel name (`kmemsim profiles` prints the same table;
+`tests/test_docs.py` checks that this file is up to date: regenerate it with
+`.venv/bin/python tools/gen_profile_doc.py`).  Kinds: `boot` is a kernel command-line
+parameter, `sysctl` a /proc/sys value, `config` a Kconfig choice, `model` a choice of kmemsim itself.
+
+<!-- tunable-table -->
+{tunable_table()}
+<!-- /tunable-table -->
+"""
+Path(__file__).resolve().parent.parent.joinpath("docs", "profiles.md").write_text(text)
