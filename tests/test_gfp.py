@@ -150,9 +150,11 @@ def test_single_bits_are_distinct_powers_of_two() -> None:
         (0x2000000, "0x2000000"),  # above __GFP_BITS_SHIFT
         (0xDC0 | 0x6000000, "GFP_KERNEL|__GFP_ZERO|0x6000000"),
         (
-            0xD2C4A,
-            "GFP_NOFS|__GFP_HIGHMEM|__GFP_MOVABLE|__GFP_NOWARN|__GFP_NORETRY|__GFP_COMP",
+            0x152C4A,  # buddy.md 6.3: page cache of a filesystem that forbids FS recursion
+            "GFP_NOFS|__GFP_HIGHMEM|__GFP_MOVABLE|__GFP_NOWARN|__GFP_NORETRY|__GFP_COMP|__GFP_HARDWALL",
         ),
+        (0x92880, "GFP_NOWAIT|__GFP_FS|__GFP_NORETRY|__GFP_NOMEMALLOC"),
+        (0x140DCA, "GFP_HIGHUSER_MOVABLE|__GFP_ZERO|__GFP_COMP"),
     ],
 )
 def test_format_examples(mask: int, text: str) -> None:

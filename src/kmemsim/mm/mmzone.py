@@ -46,7 +46,7 @@ MIGRATETYPE_NAMES = ("Unmovable", "Movable", "Reclaimable", "HighAtomic", "Isola
 WMARK_MIN, WMARK_LOW, WMARK_HIGH, WMARK_PROMO = range(4)
 
 
-@dataclass
+@dataclass(slots=True)
 class PerCpuPages:
     """struct per_cpu_pages (6.7+): one per zone per CPU."""
 
@@ -63,7 +63,7 @@ class PerCpuPages:
     touched: bool = False  # a pageset never used prints high 0 in zoneinfo (DMA on a real machine)
 
 
-@dataclass
+@dataclass(slots=True)
 class Zone:
     """struct zone for one node; pfns are absolute."""
 
@@ -88,7 +88,13 @@ class Zone:
     below_high: bool = False  # ZONE_BELOW_HIGH
     nr_reserved_highatomic: int = 0
     nr_free_highatomic: int = 0
-    stat: dict[str, int] = field(default_factory=dict)  # pgalloc, pgfree ... per zone
+    pgalloc: int = 0  # vm event pgalloc_<zone>
+    #: fast-path marks: wmark_pages(HIGH) + lowmem_reserve[hz] for each hz (refresh_fast_marks)
+    fast_high: list[int] = field(repr=False, default_factory=list)
+
+    def refresh_fast_marks(self) -> None:
+        high = self.watermark[WMARK_HIGH] + self.watermark_boost
+        self.fast_high = [high + r for r in self.lowmem_reserve]
 
     def __post_init__(self) -> None:
         n = self.max_order + 1

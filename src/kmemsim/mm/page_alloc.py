@@ -129,6 +129,7 @@ class GfpContext:
     zero: bool
     comp: bool
     can_direct_reclaim: bool
+    fast0: Zone | None  # the zone an order-0 pcp fast path may use, else None
 
 
 def rounddown_pow_of_two(n: int) -> int:
@@ -162,14 +163,17 @@ class PageAllocator:
         self.nr_zones = len(self.zones)
         for z in self.zones:
             z.lowmem_reserve = [0] * self.nr_zones
-            z.stat = {"pgalloc": 0}
+            z.refresh_fast_marks()
         #: allocated blocks: head pfn -> order (a split or exact allocation has one entry per page)
         self.allocated: dict[int, int] = {}
         self.compound: set[int] = set()  # heads of __GFP_COMP allocations
-        self.vm_events: dict[str, int] = {"pgfree": 0, "allocstall": 0, "pgalloc_fail": 0}
+        self.vm_events: dict[str, int] = {"allocstall": 0, "pgalloc_fail": 0}
+        self.pgfree = 0  # vm event pgfree
         self.kswapd_wakeups = 0
         self.reclaim_hook = None  # seam for reclaim/OOM (the contexts issue)
         self._gfp_cache: dict[int, GfpContext] = {}
+        #: gfp -> (zone, highest_zoneidx, migratetype, zero): the order-0 fast path's view of a context
+        self.fast0: dict[int, tuple[Zone, int, int, bool]] = {}
         self._ratelimit_until = -1
         self._ratelimit_missed = 0
         self.min_free_kbytes = 0
@@ -189,6 +193,18 @@ class PageAllocator:
         self._ref = k.memmap  # refcount lives in struct page
 
     # ================================================================ boot
+    def build_zone_chunks(self) -> None:
+        """pfn >> 12 (16 MiB) -> the zone, for chunks inside one zone: the free fast path's
+        page_zone().  Chunks that straddle a zone boundary are left out (slow path)."""
+        self.zone_chunk: dict[int, Zone] = {}
+        for z in self.zones:
+            if not z.spanned_pages:
+                continue
+            first = -(-z.zone_start_pfn >> 12)
+            last = z.zone_end_pfn >> 12
+            for c in range(first, last):
+                self.zone_chunk[c] = z
+
     def zone_of(self, pfn: int) -> Zone:
         for z in self.zones:
             if z.spanned_pages and z.zone_start_pfn <= pfn < z.zone_end_pfn:
@@ -402,6 +418,7 @@ class PageAllocator:
             return
         max_boost = max(self.pageblock_nr_pages, max_boost)
         z.watermark_boost = min(z.watermark_boost + self.pageblock_nr_pages, max_boost)
+        z.refresh_fast_marks()
 
     def rmqueue(self, z: Zone, order: int, mt: int, flags: int, mode: list[int] | None = None) -> int:
         """__rmqueue(): normal lists, then claim a fallback block, then steal."""
@@ -670,6 +687,7 @@ class PageAllocator:
                 z.watermark[WMARK_PROMO] = z.watermark[WMARK_HIGH] + delta
         self.calculate_totalreserve_pages()
         for z in self.zones:
+            z.refresh_fast_marks()
             self.zone_pcp_update(z)
 
     def _wm_base(self, z: Zone) -> int:
@@ -687,6 +705,8 @@ class PageAllocator:
             for j in range(i + 1, self.nr_zones):
                 acc += self._wm_base(self.zones[j])
                 zi.lowmem_reserve[j] = 0 if clear else acc // max(ratio, 1)
+        for z in self.zones:
+            z.refresh_fast_marks()
         self.calculate_totalreserve_pages()
 
     def calculate_totalreserve_pages(self) -> None:
@@ -772,8 +792,11 @@ class PageAllocator:
             zero=bool(gfp & b.zero),
             comp=bool(gfp & b.comp),
             can_direct_reclaim=bool(gfp & b.direct_reclaim),
+            fast0=zonelist[0] if zonelist and mt < MIGRATE_PCPTYPES and 0 in self.pcp_orders else None,
         )
         self._gfp_cache[gfp] = ctx
+        if ctx.fast0 is not None:
+            self.fast0[gfp] = (ctx.fast0, ctx.highest_zoneidx, ctx.migratetype, ctx.zero)
         return ctx
 
     def gfp_to_alloc_flags(self, gfp: int, order: int) -> int:
@@ -823,7 +846,7 @@ class PageAllocator:
         else:
             pfn = self.rmqueue_buddy(z, order, mt, flags)
         if pfn >= 0:
-            z.stat["pgalloc"] += 1 << order
+            z.pgalloc += 1 << order
             if flags & ALLOC_HIGHATOMIC and order > 0:
                 self._reserve_highatomic_pageblock(z, pfn, order)
         return pfn
@@ -1071,7 +1094,7 @@ class PageAllocator:
     def _release(self, pfn: int, order: int) -> None:
         """free_frozen_pages(): give the block back, through the pcp list when it may."""
         z = self.zone_of(pfn)
-        self.vm_events["pgfree"] += 1 << order
+        self.pgfree += 1 << order
         mt = z.get_pageblock_migratetype(pfn)
         if order in self.pcp_orders and mt != MIGRATE_ISOLATE:
             self.pcp_free(z, pfn, order, mt)
