@@ -52,6 +52,7 @@ def boot(
     *,
     seed: int = 0,
     on_bug: str = "raise",
+    host: str | None = None,
     **tunables: Any,
 ) -> Kernel:
     """Boot a machine and return its :class:`Kernel`.
@@ -62,5 +63,9 @@ def boot(
     random reproducible; ``on_bug`` is ``"raise"`` or ``"report"``; every other
     keyword is a tunable of the profile under its kernel name
     (``kmemsim.TUNABLES``), e.g. ``boot("linux-2.6-i386", ram="512M", vmalloc="256M")``.
+
+    ``host=DIR`` (a ``kmemsim snapshot`` directory or .tar.gz) boots a machine whose CPUs,
+    zones (present and managed pages) and vm sysctls are the snapshot's, so its
+    watermarks, protection and pcp sizes are the host's.
     """
-    return Kernel(profile, ram, cpus, seed=seed, on_bug=on_bug, **tunables)
+    return Kernel(profile, ram, cpus, seed=seed, on_bug=on_bug, host=host, **tunables)

@@ -83,8 +83,12 @@ class Kernel:
         *,
         seed: int = 0,
         on_bug: str = "raise",
+        host: str | None = None,
         **tunables: Any,
     ):
+        snap = None
+        if host is not None:
+            snap, ram, cpus, tunables = self._from_snapshot(host, profile, ram, cpus, tunables)
         prof = get_profile(profile)
         tun = resolve_tunables(prof, tunables)
         ram_bytes = units.memparse(prof.default_ram if ram is None else ram, "ram")
@@ -113,6 +117,7 @@ class Kernel:
         self.die_counter = 0
         self.taint: set[str] = set()
         self._checks: list[tuple[str, Callable[[], None]]] = []
+        self._node_stats: dict[str, Callable[[], int]] = {}
 
         self.e820 = e820mod.build_e820(prof.arch, ram_bytes)
         self._printk_banner()
@@ -120,6 +125,9 @@ class Kernel:
             self.printk(line)
         self.arch = _boot_arch(prof, self.e820, ram_bytes, tun)
         setup = self.arch.setup
+        self.host = snap
+        if snap is not None:
+            self._host_reservations(snap)
         for line in setup.boot_log:
             level = KERN_WARNING if line.startswith(("Warning", "Use a", "only", "highmem size")) else KERN_NOTICE
             self.printk(line, level)
@@ -165,6 +173,78 @@ class Kernel:
                 )
         if ram % prof.page_size:
             raise ConfigError(f"ram={given!r}: RAM size must be a multiple of the page size ({prof.page_size})")
+
+    @staticmethod
+    def _from_snapshot(host: str, profile: str, ram: Any, cpus: Any, tunables: dict[str, Any]):
+        """boot(host=DIR): CPUs, RAM and vm sysctls of a host snapshot (kmemsim snapshot)."""
+        from . import snapshot as snapmod
+
+        if profile != DEFAULT_PROFILE:
+            raise ConfigError(f"host={host!r}: host snapshots boot {DEFAULT_PROFILE}, not {profile}")
+        if ram is not None or cpus is not None:
+            raise ConfigError(f"host={host!r}: RAM and CPUs come from the snapshot; do not pass ram= or cpus=")
+        snap = snapmod.load(host)
+        zones = {z.name: z for z in snap.zones}
+        for name in ("DMA", "DMA32", "Normal"):
+            if name not in zones:
+                raise ConfigError(f"{host}: proc/zoneinfo has no {name} zone; not an x86_64 6.x snapshot")
+        normal = zones["Normal"]
+        if normal.populated:
+            ram_bytes = (3 << 30) + (normal.spanned << 12)
+        else:
+            d32 = zones["DMA32"]
+            ram_bytes = ((d32.start_pfn or 0) + d32.spanned) << 12
+        tun = dict(tunables)
+        for name in ("min_free_kbytes", "watermark_scale_factor", "lowmem_reserve_ratio", "percpu_pagelist_high_fraction"):
+            if name in snap.sysctl:
+                tun.setdefault(name, snap.sysctl[name])
+        return snap, ram_bytes, len(snap.cpus_online), tun
+
+    def _host_reservations(self, snap: Any) -> None:
+        """Reserve exactly present - managed pages in each zone, as the snapshot's kernel had
+        (early allocations, the kernel image less its freed init sections, and on the
+        reference host the not yet initialised pages of lazily deferred memory init).
+        The low 1 MiB and the kernel text stay reserved; the rest is placed at the top
+        of each zone."""
+        from .arch.base import MemblockRegion
+
+        s = self.page_shift
+        setup = self.arch.setup
+        layout = self.arch.zone_layout()  # type: ignore[attr-defined]
+        mem = [(a >> s, b >> s) for a, b in setup.memory]
+        new: list[MemblockRegion] = [MemblockRegion(0, 1 << 20, "low 1M (BIOS, real mode trampoline)")]
+        text_end = -(-setup.kernel_image["Kernel code"][1] // self.page_size) * self.page_size
+        for zi in snap.zones:
+            if not zi.populated:
+                continue
+            z = next((t for t in layout if t[0] == zi.name), None)
+            if z is None:
+                raise ConfigError(f"{snap.source}: zone {zi.name} has no counterpart in the model")
+            _, zs, ze = z
+            present = sum(max(0, min(b, ze) - max(a, zs)) for a, b in mem)
+            if present != zi.present or ze - zs != zi.spanned:
+                raise ConfigError(
+                    f"{snap.source}: zone {zi.name} spans {zi.spanned} pages with {zi.present} present; "
+                    f"the model's memory map gives {ze - zs} and {present}"
+                )
+            need = zi.present - zi.managed
+            # already reserved in this zone: the low 1 MiB, then the kernel text
+            have = sum(max(0, min(b, ze, 256) - max(a, zs)) for a, b in mem)
+            if zi.name == "DMA32" and need - have >= (text_end >> s) - (0x1000000 >> s):
+                new.append(MemblockRegion(0x1000000, text_end, "kernel text"))
+                have += (text_end - 0x1000000) >> s
+            rest = need - have
+            if rest < 0:
+                raise ConfigError(f"{snap.source}: zone {zi.name} has more managed pages than the model can free")
+            # take `rest` pages of memory from the top of the zone
+            for a, b in sorted(mem, reverse=True):
+                lo, hi = max(a, zs), min(b, ze)
+                if rest <= 0 or lo >= hi:
+                    continue
+                take = min(rest, hi - lo)
+                new.append(MemblockRegion((hi - take) << s, hi << s, f"host: reserved in {zi.name}"))
+                rest -= take
+        setup.reserved = new
 
     def _printk_banner(self) -> None:
         p = self.profile
@@ -472,6 +552,67 @@ class Kernel:
     def page_zone(self, page: Page) -> str:
         """The name of the zone a page belongs to (page_zone(page)->name)."""
         return self.page_alloc.zone_of(page.pfn).name
+
+    # ================================================================ views
+    def proc(self, name: str) -> str:
+        """The text of /proc/<name> as this machine's kernel prints it (``k.proc("buddyinfo")``)."""
+        from .views.procfs import PROC
+
+        fn = PROC.get(name.removeprefix("/proc/"))
+        if fn is None:
+            raise UsageError(f"/proc/{name}: not modelled; known: {', '.join(sorted(PROC))}")
+        return fn(self)
+
+    def debugfs(self, path: str) -> str:
+        """The text of /sys/kernel/debug/<path> (``k.debugfs("extfrag/extfrag_index")``)."""
+        from .views.procfs import DEBUGFS
+
+        fn = DEBUGFS.get(path.removeprefix("/sys/kernel/debug/"))
+        if fn is None:
+            raise UsageError(f"debugfs {path}: not modelled; known: {', '.join(sorted(DEBUGFS))}")
+        return fn(self)
+
+    def node_stat(self, name: str) -> int:
+        """A node_stat_item counter (nr_slab_reclaimable, nr_page_table_pages ...); subsystems
+        that keep one register it with :meth:`register_node_stat`; others are 0."""
+        fn = self._node_stats.get(name)
+        return fn() if fn else 0
+
+    def register_node_stat(self, name: str, fn: Callable[[], int]) -> None:
+        self._node_stats[name] = fn
+
+    def memmap_boot_pages(self) -> int:
+        """Pages of struct page arrays allocated at boot (NR_MEMMAP_BOOT_PAGES)."""
+        s = self.page_shift
+        return sum((r.end - r.start) >> s for r in self.arch.setup.reserved if "struct page" in r.name)
+
+    def vmalloc_nr_pages(self) -> int:
+        """Pages mapped by vmalloc (meminfo VmallocUsed); 0 until vmalloc exists."""
+        fn = self._node_stats.get("_vmalloc_nr_pages")
+        return fn() if fn else 0
+
+    def direct_map_sizes(self) -> list[tuple[str, int]]:
+        """DirectMap4k/2M/1G (kB): the direct map cut into the largest aligned pages
+        (split_mem_range() of arch/x86/mm/init.c, without the later splits for
+        text and rodata permissions)."""
+        if self.profile.arch != "x86_64":
+            return [("4k", 0), ("4M", 0)]
+        sizes = {"4k": 0, "2M": 0, "1G": 0}
+        M2, G1 = 1 << 21, 1 << 30
+        for s, e in self.arch.setup.mapped:
+            a = s
+            while a < e:
+                if a % G1 == 0 and a + G1 <= e:
+                    sizes["1G"] += G1
+                    a += G1
+                elif a % M2 == 0 and a + M2 <= e:
+                    sizes["2M"] += M2
+                    a += M2
+                else:
+                    step = min(e, (a // M2 + 1) * M2) - a
+                    sizes["4k"] += step
+                    a += step
+        return [(k, v >> 10) for k, v in sizes.items()]
 
     # ================================================================ log
     def printk(self, text: str, level: int = KERN_INFO) -> None:

@@ -96,6 +96,27 @@ def dmesg(profile: str, ram: str | None, cpus: int | None, sets: tuple[str, ...]
 
 
 @main.command()
+@boot_options
+@click.option("--host", "host", default=None, metavar="SNAPSHOT", help="Boot from a host snapshot (kmemsim snapshot).")
+@click.argument("name")
+def proc(profile: str, ram: str | None, cpus: int | None, sets: tuple[str, ...], host: str | None, name: str) -> None:
+    """Print a /proc view (buddyinfo, pagetypeinfo, zoneinfo, meminfo, vmstat) of a fresh machine,
+    or a debugfs one given as extfrag/extfrag_index or extfrag/unusable_index."""
+    if host:
+        try:
+            k = kmemsim.boot(host=host)
+        except KmemsimError as e:
+            raise click.ClickException(str(e)) from None
+    else:
+        k = _boot(profile, ram, cpus, sets)
+    try:
+        text = k.debugfs(name) if name.startswith("extfrag/") else k.proc(name)
+    except KmemsimError as e:
+        raise click.ClickException(str(e)) from None
+    sys.stdout.write(text)
+
+
+@main.command()
 def profiles() -> None:
     """List the profiles and every tunable."""
     for p in kmemsim.PROFILES.values():
@@ -104,6 +125,10 @@ def profiles() -> None:
     click.echo("")
     click.echo(kmemsim.profiles.tunable_table())
 
+
+from kmemsim.cli.snapshot_cmd import snapshot  # noqa: E402
+
+main.add_command(snapshot)
 
 if __name__ == "__main__":  # pragma: no cover
     main()

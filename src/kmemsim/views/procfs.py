@@ -1,0 +1,371 @@
+"""/proc views of the page allocator: buddyinfo, pagetypeinfo, zoneinfo, meminfo, vmstat,
+and debugfs extfrag/{extfrag_index,unusable_index}.
+
+Models mm/vmstat.c (frag_show_print, pagetypeinfo_show*, zoneinfo_show_print,
+vmstat_show, extfrag_show_print, unusable_show_print) and fs/proc/meminfo.c
+(meminfo_proc_show) of Linux 6.18.  Views read state and never change it.  Counter
+names and their order are the 6.18 host's (tests/data/host-6.18/snapshot.tar.gz);
+counters of subsystems the model does not have yet print 0.
+
+The linux-2.6-i386 profile has buddyinfo and pagetypeinfo (both unchanged in
+layout since 2.6.24); its zoneinfo, meminfo and vmstat are not modelled yet and
+say so.
+"""
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Callable
+
+from ..errors import UsageError
+from ..mm.mmzone import MIGRATE_HIGHATOMIC, MIGRATETYPE_NAMES, WMARK_HIGH, WMARK_LOW, WMARK_MIN, WMARK_PROMO
+
+if TYPE_CHECKING:  # pragma: no cover
+    from ..kernel import Kernel
+    from ..mm.mmzone import Zone
+
+NODE_STAT_ITEMS = (
+    "nr_inactive_anon nr_active_anon nr_inactive_file nr_active_file nr_unevictable nr_slab_reclaimable "
+    "nr_slab_unreclaimable nr_isolated_anon nr_isolated_file workingset_nodes workingset_refault_anon "
+    "workingset_refault_file workingset_activate_anon workingset_activate_file workingset_restore_anon "
+    "workingset_restore_file workingset_nodereclaim nr_anon_pages nr_mapped nr_file_pages nr_dirty nr_writeback "
+    "nr_shmem nr_shmem_hugepages nr_shmem_pmdmapped nr_file_hugepages nr_file_pmdmapped "
+    "nr_anon_transparent_hugepages nr_vmscan_write nr_vmscan_immediate_reclaim nr_dirtied nr_written "
+    "nr_throttled_written nr_kernel_misc_reclaimable nr_foll_pin_acquired nr_foll_pin_released nr_kernel_stack "
+    "nr_page_table_pages nr_sec_page_table_pages nr_iommu_pages nr_swapcached pgpromote_success "
+    "pgpromote_candidate pgpromote_candidate_nrl pgdemote_kswapd pgdemote_direct pgdemote_khugepaged "
+    "pgdemote_proactive nr_hugetlb nr_balloon_pages nr_kernel_file_pages"
+).split()
+ZONE_STAT_ITEMS = (
+    "nr_free_pages nr_free_pages_blocks nr_zone_inactive_anon nr_zone_active_anon nr_zone_inactive_file "
+    "nr_zone_active_file nr_zone_unevictable nr_zone_write_pending nr_mlock nr_zspages nr_free_cma"
+).split()
+NUMA_STAT_ITEMS = "numa_hit numa_miss numa_foreign numa_interleave numa_local numa_other".split()
+VM_EVENT_ITEMS = (
+    "nr_dirty_threshold nr_dirty_background_threshold nr_memmap_pages nr_memmap_boot_pages pgpgin pgpgout "
+    "pswpin pswpout pgalloc_dma pgalloc_dma32 pgalloc_normal pgalloc_movable pgalloc_device allocstall_dma "
+    "allocstall_dma32 allocstall_normal allocstall_movable allocstall_device pgskip_dma pgskip_dma32 "
+    "pgskip_normal pgskip_movable pgskip_device pgfree pgactivate pgdeactivate pglazyfree pgfault pgmajfault "
+    "pglazyfreed pgrefill pgreuse pgsteal_kswapd pgsteal_direct pgsteal_khugepaged pgsteal_proactive "
+    "pgscan_kswapd pgscan_direct pgscan_khugepaged pgscan_proactive pgscan_direct_throttle pgscan_anon "
+    "pgscan_file pgsteal_anon pgsteal_file zone_reclaim_success zone_reclaim_failed pginodesteal slabs_scanned "
+    "kswapd_inodesteal kswapd_low_wmark_hit_quickly kswapd_high_wmark_hit_quickly pageoutrun pgrotated "
+    "drop_pagecache drop_slab oom_kill numa_pte_updates numa_huge_pte_updates numa_hint_faults "
+    "numa_hint_faults_local numa_pages_migrated pgmigrate_success pgmigrate_fail thp_migration_success "
+    "thp_migration_fail thp_migration_split compact_migrate_scanned compact_free_scanned compact_isolated "
+    "compact_stall compact_fail compact_success compact_daemon_wake compact_daemon_migrate_scanned "
+    "compact_daemon_free_scanned htlb_buddy_alloc_success htlb_buddy_alloc_fail unevictable_pgs_culled "
+    "unevictable_pgs_scanned unevictable_pgs_rescued unevictable_pgs_mlocked unevictable_pgs_munlocked "
+    "unevictable_pgs_cleared unevictable_pgs_stranded thp_fault_alloc thp_fault_fallback "
+    "thp_fault_fallback_charge thp_collapse_alloc thp_collapse_alloc_failed thp_file_alloc thp_file_fallback "
+    "thp_file_fallback_charge thp_file_mapped thp_split_page thp_split_page_failed thp_deferred_split_page "
+    "thp_underused_split_page thp_split_pmd thp_scan_exceed_none_pte thp_scan_exceed_swap_pte "
+    "thp_scan_exceed_share_pte thp_split_pud thp_zero_page_alloc thp_zero_page_alloc_failed thp_swpout "
+    "thp_swpout_fallback balloon_inflate balloon_deflate balloon_migrate swap_ra swap_ra_hit swpin_zero "
+    "swpout_zero ksm_swpin_copy cow_ksm zswpin zswpout zswpwb direct_map_level2_splits direct_map_level3_splits "
+    "direct_map_level2_collapses direct_map_level3_collapses nr_unstable"
+).split()
+
+
+def _classic(k: Kernel) -> bool:
+    return k.profile.kernel_version.startswith("2.")
+
+
+def _modern_only(k: Kernel, name: str) -> None:
+    if _classic(k):
+        raise UsageError(f"/proc/{name} of {k.profile.name} is not modelled yet (its 2.6.24 layout differs)")
+
+
+# --------------------------------------------------------------------- counters
+def zone_stats(k: Kernel, z: Zone) -> dict[str, int]:
+    """The zone's vm_stat counters (NR_FREE_PAGES ... NR_FREE_CMA_PAGES)."""
+    pa = k.page_alloc
+    blocks = sum(n << o for o, n in enumerate(z.nr_free) if o >= pa.pageblock_order) if z.free_pages else 0
+    # NR_FREE_PAGES_BLOCKS counts free pages in blocks of pageblock order or more, not isolated
+    out = dict.fromkeys(ZONE_STAT_ITEMS, 0)
+    out["nr_free_pages"] = z.free_pages
+    out["nr_free_pages_blocks"] = blocks
+    return out
+
+
+def numa_stats(k: Kernel, z: Zone) -> dict[str, int]:
+    out = dict.fromkeys(NUMA_STAT_ITEMS, 0)
+    out["numa_hit"] = out["numa_local"] = z.pgalloc
+    return out
+
+
+def node_stats(k: Kernel) -> dict[str, int]:
+    return {name: k.node_stat(name) for name in NODE_STAT_ITEMS}
+
+
+def stat_threshold(k: Kernel, z: Zone) -> int:
+    """calculate_normal_threshold() (mm/vmstat.c)."""
+    mem = z.managed_pages >> (27 - k.page_shift)
+    return min(125, 2 * len(k.cpus).bit_length() * (1 + mem.bit_length()))
+
+
+# --------------------------------------------------------------------- /proc/buddyinfo
+def buddyinfo(k: Kernel) -> str:
+    """frag_show_print(): nr_free per order of every populated zone."""
+    out = []
+    for z in k.page_alloc.zones:
+        if z.populated:
+            out.append(f"Node 0, zone {z.name:>8} " + "".join(f"{n:6d} " for n in z.nr_free) + "\n")
+    return "".join(out)
+
+
+# --------------------------------------------------------------------- /proc/pagetypeinfo
+def pagetypeinfo(k: Kernel) -> str:
+    """pagetypeinfo_show(): free blocks per migratetype and order, then pageblocks per type."""
+    pa = k.page_alloc
+    names = MIGRATETYPE_NAMES
+    order_mt = list(range(len(names)))
+    if _classic(k):
+        # 2.6.24: Unmovable, Reclaimable, Movable, Reserve, Isolate; the engine numbers
+        # Movable 1 and Reclaimable 2 internally
+        names = ("Unmovable", "Reclaimable", "Movable", "Reserve", "Isolate")
+        order_mt = [0, 2, 1, 3, 4]
+    out = [f"Page block order: {pa.pageblock_order}\n", f"Pages per block:  {pa.pageblock_nr_pages}\n", "\n"]
+    out.append(f"{'Free pages count per migrate type at order':<43s} " + "".join(f"{o:6d} " for o in range(pa.max_order + 1)) + "\n")
+    for z in pa.zones:
+        if not z.populated:
+            continue
+        for name, mt in zip(names, order_mt):
+            row = f"Node {0:4d}, zone {z.name:>8}, type {name:>12} "
+            for o in range(pa.max_order + 1):
+                n = len(z.free_list[o][mt])
+                row += f"{'>' if n >= 100000 else ''}{min(n, 100000):6d} "
+            out.append(row + "\n")
+    out.append(f"\n{'Number of blocks type ':<23s}" + "".join(f"{n:>12} " for n in names) + "\n")
+    for z in pa.zones:
+        if not z.populated:
+            continue
+        counts = [0] * len(names)
+        nblocks = len(z.pageblock_mt)
+        first = z.zone_start_pfn
+        for i in range(nblocks):
+            pfn = first + (i << pa.pageblock_order)
+            # pagetypeinfo_showblockcount_print: only pfns that are valid and in the zone;
+            # the loop starts at zone_start_pfn rounded down to a pageblock
+            if not k.pfn_valid(pfn):
+                continue
+            counts[z.pageblock_mt[i]] += 1
+        row = f"Node 0, zone {z.name:>8} " + "".join(f"{counts[mt]:12d} " for mt in order_mt)
+        out.append(row + "\n")
+    return "".join(out)
+
+
+# --------------------------------------------------------------------- /proc/zoneinfo
+def zoneinfo(k: Kernel) -> str:
+    """zoneinfo_show_print() for every zone of node 0, populated or not."""
+    _modern_only(k, "zoneinfo")
+    pa = k.page_alloc
+    out = []
+    first_populated = next((z for z in pa.zones if z.populated), None)
+    for z in pa.zones:
+        out.append(f"Node 0, zone {z.name:>8}")
+        if z is first_populated:
+            out.append("\n  per-node stats")
+            for name, v in node_stats(k).items():
+                out.append(f"\n      {name:<12} {v}")
+        out.append(f"\n  pages free     {z.free_pages}")
+        out.append(f"\n        boost    {z.watermark_boost}")
+        out.append(f"\n        min      {z.wmark(WMARK_MIN)}")
+        out.append(f"\n        low      {z.wmark(WMARK_LOW)}")
+        out.append(f"\n        high     {z.wmark(WMARK_HIGH)}")
+        out.append(f"\n        promo    {z.wmark(WMARK_PROMO)}")
+        out.append(f"\n        spanned  {z.spanned_pages}")
+        out.append(f"\n        present  {z.present_pages}")
+        out.append(f"\n        managed  {z.managed_pages}")
+        out.append("\n        cma      0")
+        out.append("\n        protection: (" + ", ".join(str(v) for v in z.lowmem_reserve) + ")")
+        if not z.populated:
+            out.append("\n")
+            continue
+        for name, v in zone_stats(k, z).items():
+            out.append(f"\n      {name:<12} {v}")
+        for name, v in numa_stats(k, z).items():
+            out.append(f"\n      {name:<12} {v}")
+        out.append("\n  pagesets")
+        thr = stat_threshold(k, z)
+        for pcp in z.pcp:
+            high = pcp.high if pcp.touched else 0
+            out.append(
+                f"\n    cpu: {pcp.cpu}\n              count:    {pcp.count}\n              high:     {high}"
+                f"\n              batch:    {pcp.batch}\n              high_min: {pcp.high_min}"
+                f"\n              high_max: {pcp.high_max}"
+            )
+            out.append(f"\n  vm stats threshold: {thr}")
+        out.append(f"\n  node_unreclaimable:  0\n  start_pfn:           {z.zone_start_pfn}\n")
+    return "".join(out)
+
+
+# --------------------------------------------------------------------- /proc/vmstat
+def vmstat(k: Kernel) -> str:
+    """vmstat_show(): zone, numa and node counters, then the events."""
+    _modern_only(k, "vmstat")
+    pa = k.page_alloc
+    vals: dict[str, int] = dict.fromkeys(ZONE_STAT_ITEMS + NUMA_STAT_ITEMS, 0)
+    for z in pa.zones:
+        for name, v in zone_stats(k, z).items():
+            vals[name] += v
+        for name, v in numa_stats(k, z).items():
+            vals[name] += v
+    vals.update(node_stats(k))
+    events = dict.fromkeys(VM_EVENT_ITEMS, 0)
+    for z in pa.zones:
+        key = f"pgalloc_{z.name.lower()}"
+        if key in events:
+            events[key] = z.pgalloc
+    events["pgfree"] = pa.pgfree
+    events["allocstall_normal"] = pa.vm_events.get("allocstall", 0)
+    events["nr_memmap_boot_pages"] = k.memmap_boot_pages()
+    vals.update(events)
+    return "".join(f"{name} {v}\n" for name, v in vals.items())
+
+
+# --------------------------------------------------------------------- /proc/meminfo
+def si_mem_available(k: Kernel) -> int:
+    """si_mem_available() (mm/show_mem.c): free - reserves + the reclaimable part of caches."""
+    pa = k.page_alloc
+    wmark_low = sum(z.wmark(WMARK_LOW) for z in pa.zones)
+    available = k.nr_free_pages() - pa.totalreserve_pages
+    pagecache = k.node_stat("nr_active_file") + k.node_stat("nr_inactive_file")
+    pagecache -= min(pagecache // 2, wmark_low)
+    available += pagecache
+    reclaimable = k.node_stat("nr_slab_reclaimable") + k.node_stat("nr_kernel_misc_reclaimable")
+    available += reclaimable - min(reclaimable // 2, wmark_low)
+    return max(available, 0)
+
+
+def meminfo(k: Kernel) -> str:
+    """meminfo_proc_show() (fs/proc/meminfo.c), 6.18 fields in order."""
+    _modern_only(k, "meminfo")
+    pa = k.page_alloc
+    kb = k.page_size >> 10
+    total = sum(z.managed_pages for z in pa.zones)
+    ns = k.node_stat
+    lines: list[tuple[str, int | None, bool]] = []
+
+    def kb_(label: str, pages: int) -> None:
+        lines.append((label, pages * kb, True))
+
+    kb_("MemTotal", total)
+    kb_("MemFree", k.nr_free_pages())
+    kb_("MemAvailable", si_mem_available(k))
+    kb_("Buffers", 0)
+    kb_("Cached", max(0, ns("nr_file_pages") - ns("nr_swapcached")))
+    kb_("SwapCached", ns("nr_swapcached"))
+    kb_("Active", ns("nr_active_anon") + ns("nr_active_file"))
+    kb_("Inactive", ns("nr_inactive_anon") + ns("nr_inactive_file"))
+    kb_("Active(anon)", ns("nr_active_anon"))
+    kb_("Inactive(anon)", ns("nr_inactive_anon"))
+    kb_("Active(file)", ns("nr_active_file"))
+    kb_("Inactive(file)", ns("nr_inactive_file"))
+    kb_("Unevictable", ns("nr_unevictable"))
+    kb_("Mlocked", 0)
+    kb_("SwapTotal", 0)
+    kb_("SwapFree", 0)
+    kb_("Zswap", 0)
+    kb_("Zswapped", 0)
+    kb_("Dirty", ns("nr_dirty"))
+    kb_("Writeback", ns("nr_writeback"))
+    kb_("AnonPages", ns("nr_anon_pages"))
+    kb_("Mapped", ns("nr_mapped"))
+    kb_("Shmem", ns("nr_shmem"))
+    kb_("KReclaimable", ns("nr_slab_reclaimable") + ns("nr_kernel_misc_reclaimable"))
+    kb_("Slab", ns("nr_slab_reclaimable") + ns("nr_slab_unreclaimable"))
+    kb_("SReclaimable", ns("nr_slab_reclaimable"))
+    kb_("SUnreclaim", ns("nr_slab_unreclaimable"))
+    lines.append(("KernelStack", ns("nr_kernel_stack"), True))  # already in kB
+    kb_("PageTables", ns("nr_page_table_pages"))
+    kb_("SecPageTables", 0)
+    kb_("NFS_Unstable", 0)
+    kb_("Bounce", 0)
+    kb_("WritebackTmp", 0)
+    kb_("CommitLimit", total // 2)  # vm.overcommit_ratio 50, no swap
+    kb_("Committed_AS", 0)
+    lay = k.layout
+    lines.append(("VmallocTotal", (lay.vmalloc_end - lay.vmalloc_start) >> 10, True))
+    kb_("VmallocUsed", k.vmalloc_nr_pages())
+    kb_("VmallocChunk", 0)
+    kb_("Percpu", 0)
+    for label in ("AnonHugePages", "ShmemHugePages", "ShmemPmdMapped", "FileHugePages", "FilePmdMapped", "Balloon"):
+        kb_(label, 0)
+    for label in ("HugePages_Total", "HugePages_Free", "HugePages_Rsvd", "HugePages_Surp"):
+        lines.append((label, 0, False))
+    lines.append(("Hugepagesize", 2048, True))
+    lines.append(("Hugetlb", 0, True))
+    for size, pages in k.direct_map_sizes():
+        lines.append((f"DirectMap{size}", pages, True))
+    out = []
+    for label, value, is_kb in lines:
+        if is_kb:
+            out.append(f"{label + ':':<15} {value:>8} kB\n")
+        else:
+            out.append(f"{label + ':':<15} {value:>5}\n")
+    return "".join(out)
+
+
+# --------------------------------------------------------------------- debugfs extfrag
+def _contig_info(z: Zone, order: int) -> tuple[int, int, int]:
+    """fill_contig_page_info(): (free_pages, free_blocks_total, free_blocks_suitable)."""
+    free_pages = blocks_total = suitable = 0
+    for o, n in enumerate(z.nr_free):
+        blocks_total += n
+        free_pages += n << o
+        if o >= order:
+            suitable += n << (o - order)
+    return free_pages, blocks_total, suitable
+
+
+def fragmentation_index(z: Zone, order: int) -> int:
+    """__fragmentation_index() x 1000: -1000 when a suitable block exists."""
+    free_pages, total, suitable = _contig_info(z, order)
+    if not total:
+        return 0
+    if suitable:
+        return -1000
+    return 1000 - (1000 + (free_pages * 1000 // (1 << order))) // total
+
+
+def unusable_free_index(z: Zone, order: int) -> int:
+    free_pages, _, suitable = _contig_info(z, order)
+    if free_pages == 0:
+        return 1000
+    return (free_pages - (suitable << order)) * 1000 // free_pages
+
+
+def _fixed3(v: int, width2: bool) -> str:
+    """``"%2d.%03d "`` (or ``"%d.%03d "``) of v / 1000 and v % 1000 with C's truncating division;
+    the indices are -1000 or 0..1000, so the remainder is never negative."""
+    whole = int(v / 1000)
+    frac = v - whole * 1000
+    return f"{whole:2d}.{frac:03d} " if width2 else f"{whole}.{frac:03d} "
+
+
+def extfrag_index(k: Kernel) -> str:
+    out = []
+    for z in k.page_alloc.zones:
+        if z.populated:
+            out.append(f"Node 0, zone {z.name:>8} " + "".join(_fixed3(fragmentation_index(z, o), True) for o in range(z.max_order + 1)) + "\n")
+    return "".join(out)
+
+
+def unusable_index(k: Kernel) -> str:
+    out = []
+    for z in k.page_alloc.zones:
+        if z.populated:
+            out.append(f"Node 0, zone {z.name:>8} " + "".join(_fixed3(unusable_free_index(z, o), False) for o in range(z.max_order + 1)) + "\n")
+    return "".join(out)
+
+
+PROC: dict[str, Callable[[Kernel], str]] = {
+    "buddyinfo": buddyinfo,
+    "pagetypeinfo": pagetypeinfo,
+    "zoneinfo": zoneinfo,
+    "vmstat": vmstat,
+    "meminfo": meminfo,
+}
+DEBUGFS: dict[str, Callable[[Kernel], str]] = {
+    "extfrag/extfrag_index": extfrag_index,
+    "extfrag/unusable_index": unusable_index,
+}
