@@ -12,11 +12,13 @@ from __future__ import annotations
 from typing import Callable
 
 from .addresses import chapter as addresses
+from .pages import chapter as pages
 
 Out = Callable[[str], None]
 
 CHAPTERS: list[tuple[str, str, Callable[[Out], None]]] = [
     ("addresses", "Address spaces: the direct map, __pa/__va, vmalloc and highmem", addresses),
+    ("pages", "The page allocator: orders, split and merge, zones, watermarks", pages),
 ]
 
 
