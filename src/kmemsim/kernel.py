@@ -368,9 +368,12 @@ class Kernel:
         pa.init_watermarks()
         pa.build_zone_chunks()
         self.page_alloc = pa
-        self._not_highmem = ~bits.highmem
         self._sections = self.memmap.sections
         self._lowmem_bytes = self.arch.lowmem_bytes
+        self._fast_get: dict[int, tuple] = {}  # gfp -> the order-0 fast path's context
+        from .mm.fastpath import install
+
+        install(self)
         self.register_check("page_alloc", self._check_page_alloc)
 
     def _check_page_alloc(self) -> None:
@@ -400,33 +403,17 @@ class Kernel:
     def get_free_pages(self, gfp_mask: int, order: int = 0) -> int:
         """The kernel's ``__get_free_pages(gfp, order)``: the block's address, or 0 (NULL).
 
-        ``__GFP_HIGHMEM`` is stripped: the memory must have a kernel address.
+        ``__GFP_HIGHMEM`` is stripped: the memory must have a kernel address.  After boot
+        the instance's ``get_free_pages`` is the order-0 fast path of
+        ``kmemsim.mm.fastpath``, which falls back to this method.
         """
         pa = self.page_alloc
-        if order == 0 and type(gfp_mask) is int:
-            # Fast path (rmqueue_pcplist on a zone above its high watermark): pop the
-            # pcp list head.  Anything unusual goes to pa.alloc(), which does it all.
-            f = pa.fast0.get(gfp_mask & self._not_highmem)
-            if f is not None:
-                z, hz, mt, zero = f
-                if not z.below_high and z.free_pages - z.nr_free_highatomic > z.fast_high[hz]:
-                    pcp = z.pcp[self._cpu]
-                    lst = pcp.lists[mt]  # the pindex of order 0 is the migratetype
-                    if lst:
-                        pfn = lst.pop()
-                        pcp.count -= 1
-                        pcp.free_count >>= 1
-                        z.pgalloc += 1
-                        pa.allocated[pfn] = 0
-                        sec = self._sections[pfn >> SECTION_PAGES_SHIFT]
-                        arr = sec.arrays if sec.arrays is not None else sec.materialise()
-                        arr[1][pfn & _SECTION_MASK] = 1  # refcount
-                        if zero:
-                            self.phys.fill(pfn << 12, 0, 4096)
-                        return self._page_offset + (pfn << 12)
         if isinstance(gfp_mask, bool) or not isinstance(gfp_mask, int):
             raise UsageError(f"gfp_mask {gfp_mask!r}: expected a GFP mask (an int such as GFP_KERNEL)")
-        pfn = pa.alloc(gfp_mask & ~pa.bits.highmem, order)
+        stripped = gfp_mask & ~pa.bits.highmem
+        pfn = pa.alloc(stripped, order)
+        if order == 0 and gfp_mask not in self._fast_get and stripped in pa.fast0:
+            self._fast_get[gfp_mask] = pa.fast0[stripped]
         if pfn < 0:
             return NULL
         return self._page_offset + (pfn << self.page_shift)
@@ -459,33 +446,8 @@ class Kernel:
         return off >> self.page_shift
 
     def free_pages(self, addr: int, order: int = 0) -> None:
-        """free_pages(addr, order): NULL (0) is ignored."""
-        if order == 0 and type(addr) is int:
-            # Fast path (free_frozen_page_commit without a bulk free): push on the pcp
-            # list head.  Anything unusual goes to pa.free(), which does it all.
-            off = addr - self._page_offset
-            if 0 < off < self._lowmem_bytes and not off & 4095:
-                pfn = off >> 12
-                pa = self.page_alloc
-                if pa.allocated.get(pfn) == 0:
-                    arr = self._sections[pfn >> SECTION_PAGES_SHIFT].arrays
-                    z = pa.zone_chunk.get(pfn >> 12)
-                    if arr is not None and z is not None and arr[1][pfn & _SECTION_MASK] == 1:
-                        mt = z.pageblock_mt[(pfn - z.zone_start_pfn) >> z.pageblock_order]
-                        pcp = z.pcp[self._cpu]
-                        high = pcp.high
-                        if (mt < 3 and not z.below_high and pcp.high_min <= high <= pcp.high_max
-                                and pcp.count + 1 < high):
-                            arr[1][pfn & _SECTION_MASK] = 0
-                            del pa.allocated[pfn]
-                            pcp.alloc_factor >>= 1
-                            pcp.free_high = False
-                            if pcp.free_count < pcp.batch << 5:
-                                pcp.free_count += 1
-                            pcp.lists[mt].append(pfn)
-                            pcp.count += 1
-                            pa.pgfree += 1
-                            return
+        """free_pages(addr, order): NULL (0) is ignored.  After boot the instance's
+        ``free_pages`` is the order-0 fast path of ``kmemsim.mm.fastpath``."""
         if addr == 0:
             return
         pfn = self._addr_to_pfn(addr, "free_pages")

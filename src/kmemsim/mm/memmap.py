@@ -59,12 +59,13 @@ FIELD_INDEX = {n: i for i, n in enumerate(FIELD_NAMES)}
 class Section:
     """One section's struct pages: uniform values or materialised arrays."""
 
-    __slots__ = ("nr", "uniform", "arrays")
+    __slots__ = ("nr", "uniform", "arrays", "_registry")
 
-    def __init__(self, nr: int, values: tuple[int, ...]):
+    def __init__(self, nr: int, values: tuple[int, ...], registry: dict[int, array]):
         self.nr = nr
         self.uniform: tuple[int, ...] | None = values
         self.arrays: list[array] | None = None
+        self._registry = registry
 
     def materialise(self) -> list[array]:
         if self.arrays is None:
@@ -73,6 +74,7 @@ class Section:
                 array(FIELDS[name][0], [v]) * SECTION_PAGES for name, v in zip(FIELD_NAMES, self.uniform)
             ]
             self.uniform = None
+            self._registry[self.nr] = self.arrays[FIELD_INDEX["refcount"]]
         return self.arrays
 
 
@@ -81,7 +83,11 @@ class MemMap:
 
     def __init__(self, present_sections: set[int], default: dict[str, int], max_mapnr: int | None = None):
         values = tuple(default.get(n, 0) for n in FIELD_NAMES)
-        self.sections: dict[int, Section] = {nr: Section(nr, values) for nr in sorted(present_sections)}
+        #: section nr -> its refcount array, for materialised sections: the allocator's fast paths
+        self.refcount_arrays: dict[int, array] = {}
+        self.sections: dict[int, Section] = {
+            nr: Section(nr, values, self.refcount_arrays) for nr in sorted(present_sections)
+        }
         #: FLATMEM: pfn_valid(pfn) is pfn < max_mapnr; SPARSEMEM (None): the section is present
         self.max_mapnr = max_mapnr
 

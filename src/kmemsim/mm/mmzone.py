@@ -89,19 +89,30 @@ class Zone:
     nr_reserved_highatomic: int = 0
     nr_free_highatomic: int = 0
     pgalloc: int = 0  # vm event pgalloc_<zone>
-    #: fast-path marks: wmark_pages(HIGH) + lowmem_reserve[hz] for each hz (refresh_fast_marks)
+    pgfree: int = 0  # this zone's share of the vm event pgfree
+    #: The order-0 fast path's test, one number per highest_zoneidx: allocate straight from
+    #: the pcp list when free_pages > fast_high[hz], i.e. when zone_watermark_fast() would
+    #: pass at the high watermark: wmark_pages(HIGH) + lowmem_reserve[hz] + the free
+    #: highatomic pages it may not use -- or never, while ZONE_BELOW_HIGH is set.
+    #: Every change of a term calls refresh_fast_marks().
     fast_high: list[int] = field(repr=False, default_factory=list)
 
     def refresh_fast_marks(self) -> None:
-        high = self.watermark[WMARK_HIGH] + self.watermark_boost
+        if self.below_high:
+            self.fast_high = [1 << 62] * len(self.lowmem_reserve)
+            return
+        high = self.watermark[WMARK_HIGH] + self.watermark_boost + self.nr_free_highatomic
         self.fast_high = [high + r for r in self.lowmem_reserve]
 
     def __post_init__(self) -> None:
         n = self.max_order + 1
         self.nr_free = [0] * n
         self.free_list = [[OrderedDict() for _ in range(self.nr_migratetypes)] for _ in range(n)]
-        blocks = (self.spanned_pages + (1 << self.pageblock_order) - 1) >> self.pageblock_order
-        self.pageblock_mt = bytearray([MIGRATE_MOVABLE]) * blocks
+        # pageblock_flags: indexed by absolute pfn >> pageblock_order (the allocator hands every
+        # zone the same machine-wide array; a lone zone gets its own)
+        if not self.pageblock_mt:
+            end = self.zone_start_pfn + self.spanned_pages
+            self.pageblock_mt = bytearray([MIGRATE_MOVABLE]) * ((end >> self.pageblock_order) + 1)
 
     @property
     def zone_end_pfn(self) -> int:
@@ -115,10 +126,10 @@ class Zone:
         return self.zone_start_pfn <= pfn < self.zone_start_pfn + self.spanned_pages
 
     def get_pageblock_migratetype(self, pfn: int) -> int:
-        return self.pageblock_mt[(pfn - self.zone_start_pfn) >> self.pageblock_order]
+        return self.pageblock_mt[pfn >> self.pageblock_order]
 
     def set_pageblock_migratetype(self, pfn: int, mt: int) -> None:
-        self.pageblock_mt[(pfn - self.zone_start_pfn) >> self.pageblock_order] = mt
+        self.pageblock_mt[pfn >> self.pageblock_order] = mt
 
     def wmark(self, i: int) -> int:
         """wmark_pages(zone, i) = _watermark[i] + watermark_boost."""
@@ -155,6 +166,7 @@ class Zone:
         self.free_pages += nr
         if mt == MIGRATE_HIGHATOMIC:
             self.nr_free_highatomic += nr
+            self.refresh_fast_marks()
 
     # ------------------------------------------------------------ checks
     def check(self) -> list[str]:

@@ -155,9 +155,12 @@ class PageAllocator:
         self.classic = classic  # 2.6.24 watermark formulas
         self.pcp_orders = pcp_orders
         self.tunables = tunables
+        top = max(end for _, _, end in zone_layout)
+        #: the migratetype of every pageblock, by pfn >> pageblock_order; all start MOVABLE
+        self.pageblock_mt = bytearray([MIGRATE_MOVABLE]) * ((top >> pageblock_order) + 1)
         self.zones: list[Zone] = [
             Zone(idx=i, name=name, zone_start_pfn=start, spanned_pages=end - start,
-                 max_order=max_order, pageblock_order=pageblock_order)
+                 max_order=max_order, pageblock_order=pageblock_order, pageblock_mt=self.pageblock_mt)
             for i, (name, start, end) in enumerate(zone_layout)
         ]
         self.nr_zones = len(self.zones)
@@ -168,7 +171,7 @@ class PageAllocator:
         self.allocated: dict[int, int] = {}
         self.compound: set[int] = set()  # heads of __GFP_COMP allocations
         self.vm_events: dict[str, int] = {"allocstall": 0, "pgalloc_fail": 0}
-        self.pgfree = 0  # vm event pgfree
+
         self.kswapd_wakeups = 0
         self.reclaim_hook = None  # seam for reclaim/OOM (the contexts issue)
         self._gfp_cache: dict[int, GfpContext] = {}
@@ -264,6 +267,8 @@ class PageAllocator:
                     z.nr_free_highatomic -= 1 << order
                 if mt == MIGRATE_HIGHATOMIC:
                     z.nr_free_highatomic += 1 << order
+                if MIGRATE_HIGHATOMIC in (mt, buddy_mt):
+                    z.refresh_fast_marks()
             pfn &= buddy_pfn
             order += 1
         if not to_tail:
@@ -333,6 +338,8 @@ class PageAllocator:
                     z.nr_free_highatomic -= n
                 if new_mt == MIGRATE_HIGHATOMIC:
                     z.nr_free_highatomic += n
+                if MIGRATE_HIGHATOMIC in (mt, new_mt):
+                    z.refresh_fast_marks()
             moved += 1 << order
             pfn += 1 << order
         z.set_pageblock_migratetype(start, new_mt)
@@ -502,6 +509,7 @@ class PageAllocator:
                 self.free_one_page(z, pfn, order, z.get_pageblock_migratetype(pfn))
         if z.below_high and self._zone_watermark_ok(z, 0, z.wmark(WMARK_HIGH), self.nr_zones - 1, 0, z.free_pages):
             z.below_high = False
+            z.refresh_fast_marks()
 
     def _nr_pcp_free(self, pcp: PerCpuPages, batch: int, high: int, free_high: bool) -> int:
         if free_high:
@@ -738,7 +746,11 @@ class PageAllocator:
         """zone_set_pageset_high_and_batch()."""
         batch = max(1, self.zone_batchsize(z))
         f = self.tunables.get("percpu_pagelist_high_fraction", 0)
-        if f:
+        if self.classic:
+            # 2.6.24 setup_pageset(): the hot list holds up to 6 * batch pages (the cold
+            # list, 2 * batch, is not modelled: frees and allocations use the hot one)
+            high_min = high_max = 6 * batch
+        elif f:
             high_min = high_max = self.zone_highsize(z, batch, f)
         else:
             high_min = self.zone_highsize(z, batch, 0)
@@ -747,6 +759,8 @@ class PageAllocator:
             batch, high_min, high_max = 1, 0, 0
         for pcp in z.pcp:
             pcp.batch, pcp.high_min, pcp.high_max = batch, high_min, high_max
+            if pcp.touched:  # keep the fast path's invariant: high within [high_min, high_max]
+                pcp.high = min(high_max, max(high_min, pcp.high))
 
     def init_watermarks(self) -> None:
         """init_per_zone_wmark_min() and, with THP, khugepaged's recommendation."""
@@ -828,6 +842,7 @@ class PageAllocator:
                             return pfn
                         continue
                     z.below_high = True
+                    z.refresh_fast_marks()
                 mark = z.wmark(flags & ALLOC_WMARK_MASK) if not flags & ALLOC_NO_WATERMARKS else 0
                 if not (flags & ALLOC_NO_WATERMARKS) and not self._zone_watermark_fast(z, order, mark, hz, flags):
                     continue
@@ -1094,7 +1109,7 @@ class PageAllocator:
     def _release(self, pfn: int, order: int) -> None:
         """free_frozen_pages(): give the block back, through the pcp list when it may."""
         z = self.zone_of(pfn)
-        self.pgfree += 1 << order
+        z.pgfree += 1 << order
         mt = z.get_pageblock_migratetype(pfn)
         if order in self.pcp_orders and mt != MIGRATE_ISOLATE:
             self.pcp_free(z, pfn, order, mt)

@@ -139,15 +139,14 @@ def pagetypeinfo(k: Kernel) -> str:
         if not z.populated:
             continue
         counts = [0] * len(names)
-        nblocks = len(z.pageblock_mt)
-        first = z.zone_start_pfn
-        for i in range(nblocks):
-            pfn = first + (i << pa.pageblock_order)
-            # pagetypeinfo_showblockcount_print: only pfns that are valid and in the zone;
-            # the loop starts at zone_start_pfn rounded down to a pageblock
-            if not k.pfn_valid(pfn):
+        # pagetypeinfo_showblockcount_print(): from zone_start_pfn in pageblock steps, every
+        # pfn with an online struct page of this zone (memory, not a hole)
+        memory = k.arch.setup.memory
+        s = k.page_shift
+        for pfn in range(z.zone_start_pfn, z.zone_end_pfn, pa.pageblock_nr_pages):
+            if not any(a >> s <= pfn < b >> s for a, b in memory):
                 continue
-            counts[z.pageblock_mt[i]] += 1
+            counts[z.pageblock_mt[pfn >> pa.pageblock_order]] += 1
         row = f"Node 0, zone {z.name:>8} " + "".join(f"{counts[mt]:12d} " for mt in order_mt)
         out.append(row + "\n")
     return "".join(out)
@@ -215,7 +214,7 @@ def vmstat(k: Kernel) -> str:
         key = f"pgalloc_{z.name.lower()}"
         if key in events:
             events[key] = z.pgalloc
-    events["pgfree"] = pa.pgfree
+    events["pgfree"] = sum(z.pgfree for z in pa.zones)
     events["allocstall_normal"] = pa.vm_events.get("allocstall", 0)
     events["nr_memmap_boot_pages"] = k.memmap_boot_pages()
     vals.update(events)

@@ -1,0 +1,105 @@
+"""The order-0 fast paths of the page allocator, apart from everything else.
+
+``install(k)`` puts two closures on a booted machine, shadowing the general
+``Kernel.get_free_pages`` / ``Kernel.free_pages`` methods:
+
+    get_free_pages(gfp, 0)  rmqueue_pcplist() on a zone above its high watermark:
+                            pop the head of this CPU's pcp list, refcount 1.
+    free_pages(addr, 0)     free_frozen_page_commit() without a bulk free:
+                            refcount 0, push on the pcp list head.
+
+Each does exactly what the general path would do in that case (the same
+counters: pcp count, free_count, alloc_factor, free_high, pgalloc, pgfree) and
+hands every other case to the general method unchanged -- an empty list, a zone
+below a watermark, a pcp list about to overflow, a bad address, any order > 0.
+Closures keep the machine's structures in local cells: attribute lookups on the
+Kernel are the cost that matters at a million calls a second.
+
+Invariant the free path relies on: a pcp list that has been used keeps
+``high_min <= high <= high_max`` (``zone_pcp_update`` and every path that moves
+``high`` clamp it); an unused one has ``high == 0`` and so takes the slow path.
+"""
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from .memmap import SECTION_PAGES_SHIFT
+
+if TYPE_CHECKING:  # pragma: no cover
+    from ..kernel import Kernel
+
+_MASK = (1 << SECTION_PAGES_SHIFT) - 1
+
+
+def install(k: Kernel) -> None:
+    cls = type(k)
+    slow_get = cls.get_free_pages.__get__(k)
+    slow_free = cls.free_pages.__get__(k)
+    fast_get = k._fast_get
+    refarr = k.memmap.refcount_arrays
+    allocated = k.page_alloc.allocated
+    zone_chunk = k.page_alloc.zone_chunk
+    pageblock_mt = k.page_alloc.pageblock_mt
+    pb_order = k.page_alloc.pageblock_order
+    fill = k.phys.fill
+    page_offset = k.layout.page_offset
+    lowmem_bytes = k.arch.lowmem_bytes
+    shift = SECTION_PAGES_SHIFT
+    assert k.page_shift == 12
+
+    def get_free_pages(gfp_mask: int, order: int = 0) -> int:
+        if order == 0:
+            f = fast_get.get(gfp_mask)
+            if f is not None:
+                z, hz, mt, zero = f
+                if z.free_pages > z.fast_high[hz]:  # not below high, and above it (mmzone.Zone)
+                    pcp = z.pcp[k._cpu]
+                    lst = pcp.lists[mt]  # the pindex of order 0 is the migratetype
+                    if lst:
+                        pfn = lst[-1]
+                        ra = refarr.get(pfn >> shift)
+                        if ra is not None:
+                            lst.pop()
+                            ra[pfn & _MASK] = 1
+                            pcp.count -= 1
+                            if pcp.free_count:
+                                pcp.free_count >>= 1
+                            z.pgalloc += 1
+                            allocated[pfn] = 0
+                            if zero:
+                                fill(pfn << 12, 0, 4096)
+                            return page_offset + (pfn << 12)
+        return slow_get(gfp_mask, order)
+
+    def free_pages(addr: int, order: int = 0) -> None:
+        if order == 0 and type(addr) is int:
+            off = addr - page_offset
+            if 0 < off < lowmem_bytes and not off & 4095:
+                pfn = off >> 12
+                ra = refarr.get(pfn >> shift)
+                z = zone_chunk.get(pfn >> 12)
+                if ra is not None and z is not None and ra[pfn & _MASK] == 1:
+                    mt = pageblock_mt[pfn >> pb_order]
+                    pcp = z.pcp[k._cpu]
+                    if mt < 3 and not z.below_high and pcp.count + 1 < pcp.high:
+                        o = allocated.pop(pfn, -1)
+                        if o == 0:
+                            ra[pfn & _MASK] = 0
+                            if pcp.alloc_factor:
+                                pcp.alloc_factor >>= 1
+                            if pcp.free_high:
+                                pcp.free_high = False
+                            if pcp.free_count < pcp.batch << 5:
+                                pcp.free_count += 1
+                            pcp.lists[mt].append(pfn)
+                            pcp.count += 1
+                            z.pgfree += 1
+                            return
+                        if o != -1:
+                            allocated[pfn] = o  # not an order-0 block: the general path reports it
+        slow_free(addr, order)
+
+    get_free_pages.__doc__ = cls.get_free_pages.__doc__
+    free_pages.__doc__ = cls.free_pages.__doc__
+    k.get_free_pages = get_free_pages  # type: ignore[method-assign]
+    k.free_pages = free_pages  # type: ignore[method-assign]
