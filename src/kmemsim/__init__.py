@@ -18,7 +18,7 @@ from .errors import ConfigError, InvariantError, KernelBug, KmemsimError, Oops, 
 from .kernel import NULL, ZERO_SIZE_PTR, Kernel
 from .layout import Layout, Region
 from .mm.page import PG, Owner, Page
-from . import profiles, units
+from . import gfp, profiles, units
 from .profiles import DEFAULT_PROFILE, PROFILES, TUNABLES
 
 __version__ = "0.1.0"
