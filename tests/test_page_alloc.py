@@ -288,3 +288,13 @@ def test_i386_2_6_failure_message_format():
         pass
     k.get_free_pages(FLAGS_2_6["GFP_ATOMIC"], 0)
     assert "insmod: page allocation failure. order:0, mode:0x20" in k.dmesg()
+
+
+def test_nofail_above_order_1_warns_once():
+    k = kmemsim.boot(ram="128M")
+    nofail = getattr(gfp, "__GFP_NOFAIL")
+    while k.get_free_pages(GFP_KERNEL | NOWARN, 3):
+        pass
+    k.get_free_pages(GFP_KERNEL | nofail | NOWARN, 3)
+    k.get_free_pages(GFP_KERNEL | nofail | NOWARN, 3)
+    assert k.dmesg().count("WARNING: CPU: 0 PID: 1000 at __alloc_pages_slowpath") == 1

@@ -961,6 +961,13 @@ class PageAllocator:
         """__alloc_pages_slowpath(), first version: kswapd, reserves, reclaim seam, failure."""
         b = self.bits
         gfp = ctx.gfp
+        if gfp & b.nofail and not self.classic:
+            # __alloc_pages_slowpath(): __GFP_NOFAIL must not be used for order > 1 or
+            # without direct reclaim (WARN_ON_ONCE)
+            if order > 1:
+                self.k.warn_once("nofail order", "__alloc_pages_slowpath+0x0/0x0")
+            if not ctx.can_direct_reclaim:
+                self.k.warn_once("nofail atomic", "__alloc_pages_slowpath+0x0/0x0")
         flags = self.gfp_to_alloc_flags(gfp, order)
         if flags & ALLOC_KSWAPD:
             self.wake_all_kswapds(order, ctx)
