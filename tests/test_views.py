@@ -142,4 +142,9 @@ def test_unknown_views_and_classic_profile():
     assert old.proc("buddyinfo").startswith("Node 0, zone      DMA ")
     assert "zone      DMA, type      Reserve" in old.proc("pagetypeinfo")
     with pytest.raises(UsageError, match="not modelled yet"):
-        old.proc("zoneinfo")
+        old.proc("meminfo")
+    zi = old.proc("zoneinfo")
+    assert "Node 0, zone  HighMem\n  pages free     32768\n" in zi
+    assert "\n    cpu: 1 pcp: 1\n              count: 0\n" in zi
+    assert "\n  all_unreclaimable: 0\n  prev_priority:     12\n  start_pfn:         229376\n" in zi
+    assert "Movable" not in zi  # 2.6.24 walks populated zones only

@@ -7,9 +7,10 @@ vmstat_show, extfrag_show_print, unusable_show_print) and fs/proc/meminfo.c
 names and their order are the 6.18 host's (tests/data/host-6.18/snapshot.tar.gz);
 counters of subsystems the model does not have yet print 0.
 
-The linux-2.6-i386 profile has buddyinfo and pagetypeinfo (both unchanged in
-layout since 2.6.24); its zoneinfo, meminfo and vmstat are not modelled yet and
-say so.
+The linux-2.6-i386 profile has buddyinfo, pagetypeinfo and zoneinfo in their
+2.6.24 layouts (zoneinfo from 2.6.24 mm/vmstat.c: populated zones, hot and cold
+pcp lists, "scanned", "prev_priority"); its meminfo and vmstat are not modelled
+yet and say so.
 """
 from __future__ import annotations
 
@@ -153,9 +154,47 @@ def pagetypeinfo(k: Kernel) -> str:
 
 
 # --------------------------------------------------------------------- /proc/zoneinfo
+ZONE_STAT_ITEMS_2_6 = (
+    "nr_free_pages nr_inactive nr_active nr_anon_pages nr_mapped nr_file_pages nr_dirty nr_writeback "
+    "nr_slab_reclaimable nr_slab_unreclaimable nr_page_table_pages nr_unstable nr_bounce nr_vmscan_write"
+).split()
+
+
+def zoneinfo_2_6(k: Kernel) -> str:
+    """2.6.24 zoneinfo_show_print(): populated zones only; the hot and cold pcp lists."""
+    pa = k.page_alloc
+    out = []
+    for z in pa.zones:
+        if not z.populated:
+            continue
+        out.append(f"Node 0, zone {z.name:>8}")
+        out.append(
+            f"\n  pages free     {z.free_pages}\n        min      {z.watermark[WMARK_MIN]}"
+            f"\n        low      {z.watermark[WMARK_LOW]}\n        high     {z.watermark[WMARK_HIGH]}"
+            f"\n        scanned  0 (a: 0 i: 0)\n        spanned  {z.spanned_pages}\n        present  {z.present_pages}"
+        )
+        stats = dict.fromkeys(ZONE_STAT_ITEMS_2_6, 0)
+        stats["nr_free_pages"] = z.free_pages
+        for name, v in stats.items():
+            out.append(f"\n    {name:<12} {v}")
+        out.append("\n        protection: (" + ", ".join(str(v) for v in z.lowmem_reserve) + ")")
+        out.append("\n  pagesets")
+        mem = z.present_pages >> (27 - k.page_shift)
+        thr = min(125, 2 * len(k.cpus).bit_length() * (1 + mem.bit_length()))
+        for pcp in z.pcp:
+            batch = pcp.batch
+            # pcp 0 is the hot list (modelled); pcp 1 the cold one (setup_pageset sizes, empty)
+            for j, (count, high, b) in enumerate(((pcp.count, 6 * batch, batch), (0, 2 * batch, max(1, batch // 2)))):
+                out.append(f"\n    cpu: {pcp.cpu} pcp: {j}\n              count: {count}\n              high:  {high}\n              batch: {b}")
+            out.append(f"\n  vm stats threshold: {thr}")
+        out.append(f"\n  all_unreclaimable: 0\n  prev_priority:     12\n  start_pfn:         {z.zone_start_pfn}\n")
+    return "".join(out)
+
+
 def zoneinfo(k: Kernel) -> str:
     """zoneinfo_show_print() for every zone of node 0, populated or not."""
-    _modern_only(k, "zoneinfo")
+    if _classic(k):
+        return zoneinfo_2_6(k)
     pa = k.page_alloc
     out = []
     first_populated = next((z for z in pa.zones if z.populated), None)
