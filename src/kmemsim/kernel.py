@@ -143,6 +143,7 @@ class Kernel:
         )
         self._init_memmap()
         self._boot_page_alloc()
+        self._boot_slab()
         self.clock.advance(250_000_000)
         self._print_mem_init()
         self.register_check("memmap", self._check_memmap)
@@ -262,7 +263,10 @@ class Kernel:
         parts = [f"mem={units.human(self.ram)}"]
         for name, value in sorted(self.tunables.items()):
             t = TUNABLES[name]
-            if t.kind == "boot" and value is not None:
+            if t.kind == "boot" and value is not None and value != t.default_for(self.profile.name):
+                if value is True:
+                    parts.append(name)
+                    continue
                 parts.append(f"{name}={units.human(value) if isinstance(value, int) else value}")
         return " ".join(parts)
 
@@ -497,8 +501,10 @@ class Kernel:
         pfn = (addr - self.layout.page_offset) >> self.page_shift
         nr = -(-size // self.page_size)
         pa.split_page(pfn, order)
-        for p in range(pfn + nr, pfn + (1 << order)):
-            pa.free(p, 0)
+        for p in range(pfn + nr, pfn + (1 << order)):  # make_alloc_exact(): to the buddy tail
+            del pa.allocated[p]
+            pa._set_ref(p, 0)
+            pa.free_to_buddy_tail(p, 0)
         return addr
 
     def free_pages_exact(self, addr: int, size: int) -> None:
@@ -515,11 +521,198 @@ class Kernel:
         """The name of the zone a page belongs to (page_zone(page)->name)."""
         return self.page_alloc.zone_of(page.pfn).name
 
+
+    # ================================================================ slab allocator
+    def _boot_slab(self) -> None:
+        """kmem_cache_init() + create_kmalloc_caches()."""
+        from .mm.slab_common import SlabCommon
+        from .mm.slub import Slub
+
+        t = self.tunables
+        self.slub = Slub(
+            self, hardened=t.get("slab_freelist_hardened", False), randomize=t.get("slab_freelist_random", False),
+            nomerge=t.get("slab_nomerge", False), min_order=t.get("slub_min_order", 0),
+            max_order=t.get("slub_max_order", 3), min_objects=t.get("slub_min_objects", 0),
+            word=self.layout.bits // 8,
+        )
+        self.slab = SlabCommon(self, self.slub)
+        self.slab.create_kmalloc_caches()
+        self.register_check("slub", self._check_slub)
+        self.register_node_stat("nr_slab_reclaimable", lambda: self._slab_pages(True))
+        self.register_node_stat("nr_slab_unreclaimable", lambda: self._slab_pages(False))
+
+    def _slab_pages(self, reclaimable: bool) -> int:
+        geo = self.slub.geo
+        n = sum(sl_pages for s in self.slub.caches
+                if bool(s.flags & geo.SLAB_RECLAIM_ACCOUNT) == reclaimable
+                for sl_pages in [s.nr_slabs << s.order])
+        if not reclaimable:
+            n += sum(1 << o for o in self.slab.large.values())
+        return n
+
+    def _check_slub(self) -> None:
+        errs = self.slub.check()
+        if errs:
+            raise InvariantError("slub", "; ".join(errs[:5]))
+
+    def kmem_cache_create(self, name: str, size: int, align: int = 0, flags: int = 0, ctor=None, *,
+                          freeptr_offset: int | None = None, useroffset: int = 0, usersize: int = 0):
+        """kmem_cache_create(name, size, align, flags, ctor): a cache of ``size``-byte objects.
+
+        May merge with a compatible existing cache (then the result is that cache, with
+        ``name`` among its aliases).  ``ctor(addr)`` runs on each object when a slab is
+        made.  Returns the cache, or None (NULL) on failure; SLAB_PANIC panics instead.
+        May sleep.  The 6.12+ kmem_cache_args are keywords."""
+        return self.slab.kmem_cache_create(name, size, align, flags, ctor, freeptr_offset=freeptr_offset,
+                                           useroffset=useroffset, usersize=usersize)
+
+    def kmem_cache_alloc(self, cache, gfp_mask: int) -> int:
+        """kmem_cache_alloc(cache, gfp): an object's address, or 0 (NULL)."""
+        return self.slub.slab_alloc(cache, gfp_mask, cache.object_size)
+
+    def kmem_cache_zalloc(self, cache, gfp_mask: int) -> int:
+        """kmem_cache_zalloc(cache, gfp) = kmem_cache_alloc(cache, gfp | __GFP_ZERO)."""
+        return self.slub.slab_alloc(cache, gfp_mask | self.slub.GFP_ZERO, cache.object_size)
+
+    def kmem_cache_free(self, cache, obj: int) -> None:
+        """kmem_cache_free(cache, obj)."""
+        self.slab.kmem_cache_free(cache, obj)
+
+    def kmem_cache_destroy(self, cache) -> None:
+        """kmem_cache_destroy(cache): objects still allocated are reported and the cache kept."""
+        self.slab.kmem_cache_destroy(cache)
+
+    def kmem_cache_shrink(self, cache) -> None:
+        """kmem_cache_shrink(cache): give empty slabs back to the page allocator."""
+        self.slub.shrink(cache)
+
+    def kmalloc(self, size: int, gfp_mask: int) -> int:
+        """kmalloc(size, gfp): up to 8 KiB from the kmalloc caches, larger from the page
+        allocator; 0 gives ZERO_SIZE_PTR (16), failure 0 (NULL).  The bytes are whatever
+        the memory held (kzalloc zeroes)."""
+        return self.slab.kmalloc(size, gfp_mask)
+
+    def kzalloc(self, size: int, gfp_mask: int) -> int:
+        """kzalloc(size, gfp) = kmalloc(size, gfp | __GFP_ZERO)."""
+        return self.slab.kmalloc(size, gfp_mask | self.slub.GFP_ZERO)
+
+    def kmalloc_node(self, size: int, gfp_mask: int, node: int = -1) -> int:
+        """kmalloc_node(size, gfp, node): one node, so node is checked and otherwise ignored."""
+        if node not in (-1, 0):
+            raise UsageError(f"kmalloc_node: node {node} does not exist (this machine has node 0)")
+        return self.kmalloc(size, gfp_mask)
+
+    def kmalloc_array(self, n: int, size: int, gfp_mask: int) -> int:
+        """kmalloc_array(n, size, gfp): NULL when n * size overflows size_t."""
+        for what, v in (("n", n), ("size", size)):
+            if isinstance(v, bool) or not isinstance(v, int) or v < 0:
+                raise UsageError(f"kmalloc_array: {what} {v!r} must be a non-negative int")
+        if n * size >= 1 << self.layout.bits:
+            return NULL  # check_mul_overflow()
+        return self.kmalloc(n * size, gfp_mask)
+
+    def kcalloc(self, n: int, size: int, gfp_mask: int) -> int:
+        """kcalloc(n, size, gfp) = kmalloc_array(n, size, gfp | __GFP_ZERO)."""
+        return self.kmalloc_array(n, size, gfp_mask | self.slub.GFP_ZERO)
+
+    def kfree(self, obj: int) -> None:
+        """kfree(p): NULL and ZERO_SIZE_PTR are ignored."""
+        self.slab.kfree(obj)
+
+    def ksize(self, obj: int) -> int:
+        """ksize(p): how many bytes the allocation really has."""
+        return self.slab.ksize(obj)
+
+    def kmalloc_size_roundup(self, size: int) -> int:
+        """kmalloc_size_roundup(size): what kmalloc(size) would really give."""
+        return self.slub.geo.kmalloc_size_roundup(size)
+
+    def krealloc(self, obj: int, new_size: int, gfp_mask: int) -> int:
+        """krealloc(p, new_size, gfp) (6.18): keep p if the object is big enough, else a new
+        allocation with the old contents; new_size 0 frees p and gives ZERO_SIZE_PTR."""
+        if new_size == 0:
+            self.kfree(obj)
+            return ZERO_SIZE_PTR
+        if obj <= ZERO_SIZE_PTR:
+            return self.kmalloc(new_size, gfp_mask)
+        ks = self.ksize(obj)
+        if new_size <= ks:
+            if gfp_mask & self.slub.GFP_ZERO:
+                self.memset(obj + new_size, 0, ks - new_size)
+            return obj
+        new = self.kmalloc(new_size, gfp_mask)
+        if new:
+            self.memcpy(new, obj, ks)
+            self.kfree(obj)
+        return new
+
+    def kmemdup(self, src: int, size: int, gfp_mask: int) -> int:
+        """kmemdup(src, len, gfp)."""
+        p = self.kmalloc(size, gfp_mask)
+        if p and size:
+            self.memcpy(p, src, size)
+        return p
+
+    def kstrdup(self, s: str | bytes, gfp_mask: int) -> int:
+        """kstrdup(s, gfp): a NUL-terminated copy in kmalloc memory (s is Python text here)."""
+        data = s.encode() if isinstance(s, str) else bytes(s)
+        p = self.kmalloc(len(data) + 1, gfp_mask)
+        if p:
+            self.write(p, data + b"\0")
+        return p
+
+    def kstrndup(self, s: str | bytes, max_len: int, gfp_mask: int) -> int:
+        """kstrndup(s, max, gfp)."""
+        data = s.encode() if isinstance(s, str) else bytes(s)
+        return self.kstrdup(data[:max_len], gfp_mask)
+
+    def kfree_sensitive(self, obj: int) -> None:
+        """kfree_sensitive(p): zero ksize(p) bytes, then kfree."""
+        n = self.ksize(obj)
+        if n:
+            self.memset(obj, 0, n)
+        self.kfree(obj)
+
+    def kvmalloc(self, size: int, gfp_mask: int) -> int:
+        """kvmalloc(size, gfp): kmalloc; the vmalloc fallback arrives with vmalloc."""
+        return self.kmalloc(size, gfp_mask)
+
+    def kvfree(self, obj: int) -> None:
+        """kvfree(p)."""
+        self.kfree(obj)
+
+    def find_cache(self, name: str):
+        """The cache named ``name`` (or whose alias it is), or None."""
+        return self.slub.by_name.get(name)
+
+    def sysfs(self, path: str) -> str:
+        """The text of /sys/<path>, e.g. ``k.sysfs("kernel/slab/kmalloc-64/order")``."""
+        from .mm.slab_common import slab_sysfs
+
+        p = path.removeprefix("/sys/").strip("/")
+        parts = p.split("/")
+        if len(parts) == 4 and parts[:2] == ["kernel", "slab"]:
+            return slab_sysfs(self, parts[2], parts[3])
+        raise UsageError(f"/sys/{p}: not modelled")
+
+    def panic(self, message: str) -> None:
+        """panic(): "Kernel panic - not syncing: ..."; the machine stops (always raises)."""
+        lines = [f"Kernel panic - not syncing: {message}"] + self.dump_stack_lines()
+        lines.append(f"---[ end Kernel panic - not syncing: {message} ]---")
+        text = "\n".join(lines)
+        self.printk(text, KERN_ALERT)
+        self.halted = True
+        raise KernelBug("panic", text)
+
     # ================================================================ views
     def proc(self, name: str) -> str:
         """The text of /proc/<name> as this machine's kernel prints it (``k.proc("buddyinfo")``)."""
         from .views.procfs import PROC
 
+        if name.removeprefix("/proc/") == "slabinfo":
+            from .mm.slab_common import slabinfo
+
+            return slabinfo(self)
         fn = PROC.get(name.removeprefix("/proc/"))
         if fn is None:
             raise UsageError(f"/proc/{name}: not modelled; known: {', '.join(sorted(PROC))}")

@@ -159,6 +159,15 @@ def _int_list(name: str) -> Callable[[Any], list[int]]:
     return parse
 
 
+def _opt_str(name: str) -> Callable[[Any], str | None]:
+    def parse(v: Any) -> str | None:
+        if v is None or isinstance(v, str):
+            return v
+        raise ConfigError(f"tunable {name}: expected a string, got {v!r}")
+
+    return parse
+
+
 def _choice(name: str, choices: tuple[str, ...]) -> Callable[[Any], str]:
     def parse(v: Any) -> str:
         if isinstance(v, str) and v in choices:
@@ -178,6 +187,7 @@ class Tunable:
     profiles: frozenset[str] = field(default_factory=lambda: frozenset(PROFILES))
     follows: str = ""  # the kernel source that defines it
     profile_defaults: dict[str, Any] = field(default_factory=dict)
+    aliases: tuple[str, ...] = ()  # other spellings the kernel accepts (slub_debug for slab_debug)
 
     def default_for(self, profile: str) -> Any:
         return self.profile_defaults.get(profile, self.default)
@@ -236,6 +246,73 @@ TUNABLES: dict[str, Tunable] = {
             "watermark / CPUs) and high_max (managed/8/CPUs); N >= 8 pins both to managed/N/CPUs.",
             frozenset({"linux-6.18-x86_64"}),
             "mm/page_alloc.c: zone_highsize()",
+        ),
+        Tunable(
+            "slab_debug",
+            "boot",
+            None,
+            _opt_str("slab_debug"),
+            "slab_debug=[options][,caches][;...] (also slub_debug=): F sanity checks, Z red zones, "
+            "P poisoning, U user tracking, T trace, A failslab, O no debug for higher orders, - off; "
+            "\"\" is everything.  Today it sets the debug layouts (sizes, orders); the checks "
+            "and reports arrive with the SLUB debugging part.",
+            follows="mm/slub.c: setup_slub_debug(), kmem_cache_flags()",
+            aliases=("slub_debug",),
+        ),
+        Tunable(
+            "slab_freelist_hardened",
+            "config",
+            True,
+            _bool("slab_freelist_hardened"),
+            "CONFIG_SLAB_FREELIST_HARDENED: free pointers stored as ptr ^ s->random ^ swab(&ptr), "
+            "and a naive double-free check in set_freepointer().",
+            profile_defaults={"linux-2.6-i386": False},
+            follows="mm/slub.c: freelist_ptr_encode()",
+        ),
+        Tunable(
+            "slab_freelist_random",
+            "config",
+            True,
+            _bool("slab_freelist_random"),
+            "CONFIG_SLAB_FREELIST_RANDOM: a new slab's free list is a random permutation of its objects.",
+            profile_defaults={"linux-2.6-i386": False},
+            follows="mm/slub.c: shuffle_freelist()",
+        ),
+        Tunable(
+            "slab_nomerge",
+            "boot",
+            False,
+            _bool("slab_nomerge"),
+            "slab_nomerge: never merge compatible caches (each kmem_cache_create gets its own cache).",
+            follows="mm/slab_common.c: find_mergeable()",
+        ),
+        Tunable(
+            "slub_max_order",
+            "boot",
+            3,
+            _int("slub_max_order", 0, 10),
+            "slub_max_order= (also slab_max_order=): the largest slab order SLUB picks (PAGE_ALLOC_COSTLY_ORDER).",
+            follows="mm/slub.c: calculate_order()",
+            aliases=("slab_max_order",),
+        ),
+        Tunable(
+            "slub_min_objects",
+            "boot",
+            0,
+            _int("slub_min_objects", 0, 32767),
+            "slub_min_objects= (also slab_min_objects=): objects a slab should hold at least; "
+            "0 means 4 * (fls(nr_cpus) + 1).",
+            follows="mm/slub.c: calculate_order()",
+            aliases=("slab_min_objects",),
+        ),
+        Tunable(
+            "slub_min_order",
+            "boot",
+            0,
+            _int("slub_min_order", 0, 10),
+            "slub_min_order= (also slab_min_order=): the smallest slab order.",
+            follows="mm/slub.c: calculate_order()",
+            aliases=("slab_min_order",),
         ),
         Tunable(
             "stale_memory",
@@ -303,8 +380,10 @@ TUNABLES: dict[str, Tunable] = {
 def resolve_tunables(profile: Profile, given: dict[str, Any]) -> dict[str, Any]:
     """Defaults of ``profile`` overridden by ``given``, each parsed and checked."""
     known = {n: t for n, t in TUNABLES.items() if profile.name in t.profiles}
+    alias = {a: t.name for t in known.values() for a in t.aliases}
     out: dict[str, Any] = {}
     for name, value in given.items():
+        name = alias.get(name, name)
         if name not in known:
             hint = ""
             if name in TUNABLES:

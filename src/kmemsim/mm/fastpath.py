@@ -29,6 +29,7 @@ if TYPE_CHECKING:  # pragma: no cover
     from ..kernel import Kernel
 
 _MASK = (1 << SECTION_PAGES_SHIFT) - 1
+_ZERO = 0  # `order is _ZERO`: exactly the int 0 (False and 0.0 take the general path)
 
 
 def install(k: Kernel) -> None:
@@ -48,7 +49,7 @@ def install(k: Kernel) -> None:
     assert k.page_shift == 12
 
     def get_free_pages(gfp_mask: int, order: int = 0) -> int:
-        if order == 0:
+        if order is _ZERO:
             f = fast_get.get(gfp_mask)
             if f is not None:
                 z, hz, mt, zero = f
@@ -64,6 +65,8 @@ def install(k: Kernel) -> None:
                             pcp.count -= 1
                             if pcp.free_count:
                                 pcp.free_count >>= 1
+                            if pcp.free_high_batch:
+                                pcp.free_high_batch = False
                             z.pgalloc += 1
                             allocated[pfn] = 0
                             if zero:
@@ -72,7 +75,7 @@ def install(k: Kernel) -> None:
         return slow_get(gfp_mask, order)
 
     def free_pages(addr: int, order: int = 0) -> None:
-        if order == 0 and type(addr) is int:
+        if order is _ZERO and type(addr) is int:
             off = addr - page_offset
             if 0 < off < lowmem_bytes and not off & 4095:
                 pfn = off >> 12
@@ -88,7 +91,7 @@ def install(k: Kernel) -> None:
                             if pcp.alloc_factor:
                                 pcp.alloc_factor >>= 1
                             if pcp.free_high:
-                                pcp.free_high = False
+                                pcp.free_high = False  # PCPF_PREV_FREE_HIGH_ORDER cleared by an order-0 free
                             if pcp.free_count < pcp.batch << 5:
                                 pcp.free_count += 1
                             pcp.lists[mt].append(pfn)

@@ -59,7 +59,8 @@ class PerCpuPages:
     batch: int = 1
     alloc_factor: int = 0
     free_count: int = 0
-    free_high: bool = False  # PCPF_FREE_HIGH_BATCH / PREV_FREE_HIGH_ORDER, simplified to one flag
+    free_high: bool = False  # PCPF_PREV_FREE_HIGH_ORDER: the last free was of a high order
+    free_high_batch: bool = False  # PCPF_FREE_HIGH_BATCH: a free_high drain happened, no alloc since
     touched: bool = False  # a pageset never used prints high 0 in zoneinfo (DMA on a real machine)
 
 

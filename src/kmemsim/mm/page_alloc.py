@@ -387,9 +387,12 @@ class PageAllocator:
             self.expand(z, pfn, order, cur, start)
             z.account_freepages(-(1 << order), start)
             return pfn
-        if flags & ALLOC_KSWAPD:
-            self._boost_watermark(z)
         block = pfn & ~(self.pageblock_nr_pages - 1)
+        # prep_move_freepages_block(): the whole pageblock must lie in the zone
+        if not (z.contains(block) and z.contains(block + self.pageblock_nr_pages - 1)):
+            return -1
+        if self._boost_watermark(z) and flags & ALLOC_KSWAPD:
+            self.wake_kswapd()  # ZONE_BOOSTED_WATERMARK: rmqueue() wakes kswapd
         free_pages = self._free_pages_in_block(z, block)
         movable_pages = 0  # no LRU pages in the model yet
         if start == MIGRATE_MOVABLE:
@@ -416,16 +419,17 @@ class PageAllocator:
             return pfn
         return -1
 
-    def _boost_watermark(self, z: Zone) -> None:
+    def _boost_watermark(self, z: Zone) -> bool:
         factor = self.tunables.get("watermark_boost_factor", 0)
         if not factor or self.classic or 4 * self.pageblock_nr_pages > z.managed_pages:
-            return
+            return False
         max_boost = z.watermark[WMARK_HIGH] * factor // 10000
         if not max_boost:
-            return
+            return False
         max_boost = max(self.pageblock_nr_pages, max_boost)
         z.watermark_boost = min(z.watermark_boost + self.pageblock_nr_pages, max_boost)
         z.refresh_fast_marks()
+        return True
 
     def rmqueue(self, z: Zone, order: int, mt: int, flags: int, mode: list[int] | None = None) -> int:
         """__rmqueue(): normal lists, then claim a fallback block, then steal."""
@@ -466,7 +470,7 @@ class PageAllocator:
             return 1
         batch = pcp.batch if order else pcp.batch << pcp.alloc_factor
         if pcp.high_min != pcp.high_max and not z.below_high:
-            pcp.high = min(pcp.high + batch, pcp.high_max)
+            high = pcp.high = min(high + batch, pcp.high_max)
         if order == 0:
             max_nr_alloc = max(high - pcp.count - pcp.batch, pcp.batch)
             if batch <= max_nr_alloc and pcp.alloc_factor < PCP_BATCH_SCALE_MAX:
@@ -492,8 +496,9 @@ class PageAllocator:
         lists = pcp.lists
         n = self.nr_pcp_lists
         count = min(count, pcp.count)
+        pindex -= 1  # "Ensure requested pindex is drained first"
         while count > 0:
-            pindex = (pindex + 1) % n  # round robin, starting after the list just freed to
+            pindex = (pindex + 1) % n  # then round robin
             lst = lists[pindex]
             while not lst:
                 pindex = (pindex + 1) % n
@@ -507,9 +512,6 @@ class PageAllocator:
             pcp.count -= take * nr_pages
             for pfn in cold:
                 self.free_one_page(z, pfn, order, z.get_pageblock_migratetype(pfn))
-        if z.below_high and self._zone_watermark_ok(z, 0, z.wmark(WMARK_HIGH), self.nr_zones - 1, 0, z.free_pages):
-            z.below_high = False
-            z.refresh_fast_marks()
 
     def _nr_pcp_free(self, pcp: PerCpuPages, batch: int, high: int, free_high: bool) -> int:
         if free_high:
@@ -526,12 +528,17 @@ class PageAllocator:
         if free_high:
             pcp.high = max(high - (batch << PCP_BATCH_SCALE_MAX), high_min)
             return 0
+        # (ZONE_RECLAIM_ACTIVE is not modelled: reclaim arrives with the contexts issue)
+        if high_min == high_max:
+            return high
         if z.below_high:
-            pcp.high = max(high - (batch << 2), high_min)
-            return max(pcp.count, high_min)
-        if pcp.count >= high:
-            pcp.high = min(high_max, max(high_min, pcp.free_count + batch))
-        return pcp.high
+            pcp.high = max(high - max(pcp.free_count, batch), high_min)
+            high = max(pcp.count, high_min)
+        elif pcp.count >= high:
+            need_high = pcp.free_count + batch
+            if pcp.high < need_high:
+                pcp.high = min(high_max, max(high_min, need_high))
+        return high
 
     def pcp_free(self, z: Zone, pfn: int, order: int, mt: int) -> None:
         """free_frozen_page_commit(): onto the pcp list head; bulk-free past ``high``."""
@@ -544,17 +551,25 @@ class PageAllocator:
         pcp.lists[pindex].append(pfn)
         nr = 1 << order
         pcp.count += nr
+        batch = pcp.batch
         free_high = False
         if order and order <= PAGE_ALLOC_COSTLY_ORDER:
-            free_high = pcp.free_high and pcp.free_count >= (pcp.batch << PCP_BATCH_SCALE_MAX)
+            # PCPF_PREV_FREE_HIGH_ORDER is pcp.free_high, PCPF_FREE_HIGH_BATCH pcp.free_high_batch
+            free_high = (pcp.free_count >= batch + pcp.high_min // 2 and pcp.free_high
+                         and (not pcp.free_high_batch or pcp.count >= batch))
             pcp.free_high = True
-        elif not order:
+        elif pcp.free_high:
             pcp.free_high = False
-        if pcp.free_count < (pcp.batch << PCP_BATCH_SCALE_MAX):
-            pcp.free_count = min(pcp.free_count + nr, pcp.batch << PCP_BATCH_SCALE_MAX)
-        high = self._nr_pcp_high(pcp, z, pcp.batch, free_high)
+        if pcp.free_count < (batch << PCP_BATCH_SCALE_MAX):
+            pcp.free_count += nr
+        high = self._nr_pcp_high(pcp, z, batch, free_high)
         if pcp.count >= high:
-            self.free_pcppages_bulk(z, self._nr_pcp_free(pcp, pcp.batch, high, free_high), pcp, pindex)
+            if free_high:
+                pcp.free_high_batch = True
+            self.free_pcppages_bulk(z, self._nr_pcp_free(pcp, batch, high, free_high), pcp, pindex)
+            if z.below_high and self._zone_watermark_ok(z, 0, z.wmark(WMARK_HIGH), self.nr_zones - 1, 0, z.free_pages):
+                z.below_high = False
+                z.refresh_fast_marks()
 
     def drain_pages_zone(self, z: Zone, cpu: int) -> None:
         pcp = z.pcp[cpu]
@@ -771,9 +786,23 @@ class PageAllocator:
             self.calculate_min_free_kbytes()
         self.setup_per_zone_wmarks()
         self.setup_per_zone_lowmem_reserve()
-        if given is None and self.tunables.get("transparent_hugepage", "never") != "never":
+        if self.classic:
+            return
+        # hugepage_init(): THP is off below 512 MiB of RAM and khugepaged never starts;
+        # otherwise start_stop_khugepaged() calls set_recommended_min_free_kbytes(), which
+        # with THP disabled just recomputes min_free_kbytes (the watermarks now exist)
+        totalram = sum(z.managed_pages for z in self.zones)
+        if totalram < (512 << 20) // self.k.page_size:
+            return
+        if self.tunables.get("transparent_hugepage", "never") != "never":
+            old = self.min_free_kbytes
             self.set_recommended_min_free_kbytes()
-            self.setup_per_zone_wmarks()
+            if self.min_free_kbytes > old and self.user_min_free_kbytes >= 0:
+                self.k.printk(f"raising min_free_kbytes from {old} to {self.min_free_kbytes} to help "
+                              "transparent hugepage allocations")
+        else:
+            self.calculate_min_free_kbytes()
+        self.setup_per_zone_wmarks()
 
     # ================================================================ gfp
     def prepare(self, gfp: int) -> GfpContext:
@@ -823,8 +852,8 @@ class PageAllocator:
         if not gfp & b.direct_reclaim:
             if not gfp & b.nomemalloc:
                 f |= ALLOC_NON_BLOCK
-                if order > 0 and f & ALLOC_MIN_RESERVE:
-                    f |= ALLOC_HIGHATOMIC
+                if order > 0 and f & ALLOC_MIN_RESERVE and not self.classic:
+                    f |= ALLOC_HIGHATOMIC  # MIGRATE_HIGHATOMIC exists since 4.4
             if f & ALLOC_MIN_RESERVE:
                 f &= ~ALLOC_CPUSET
         return f
@@ -856,9 +885,10 @@ class PageAllocator:
 
     def _rmqueue_zone(self, z: Zone, order: int, mt: int, flags: int) -> int:
         """rmqueue(): the pcp list for pcp orders, else the buddy under the zone lock."""
+        pfn = -1
         if order in self.pcp_orders and mt < MIGRATE_PCPTYPES:
             pfn = self._rmqueue_pcplist(z, order, mt, flags)
-        else:
+        if pfn < 0:
             pfn = self.rmqueue_buddy(z, order, mt, flags)
         if pfn >= 0:
             z.pgalloc += 1 << order
@@ -870,6 +900,7 @@ class PageAllocator:
         pcp = z.pcp[self.k._cpu]
         pcp.touched = True
         pcp.free_count >>= 1
+        pcp.free_high_batch = False
         lst = pcp.lists[self._pindex[(order, mt)]]
         if not lst:
             batch = self._nr_pcp_alloc(pcp, z, order)
@@ -893,6 +924,9 @@ class PageAllocator:
         if mt >= MIGRATE_PCPTYPES:
             return
         if order < self.pageblock_order:
+            block = pfn & ~(pb - 1)
+            if not (z.contains(block) and z.contains(block + pb - 1)):
+                return  # move_freepages_block() == -1
             self._move_freepages_block(z, pfn, mt, MIGRATE_HIGHATOMIC)
             z.nr_reserved_highatomic += pb
         else:
@@ -900,19 +934,30 @@ class PageAllocator:
                 z.set_pageblock_migratetype(b, MIGRATE_HIGHATOMIC)
             z.nr_reserved_highatomic += 1 << order
 
-    def unreserve_highatomic_pageblock(self, force: bool) -> bool:
+    def unreserve_highatomic_pageblock(self, ctx: GfpContext, force: bool) -> bool:
+        """unreserve_highatomic_pageblock(): give one highatomic block per zone of the
+        allocation's zonelist back, retyped to the allocation's migratetype (keeping one
+        pageblock reserved unless ``force``)."""
         done = False
-        for z in self.zones:
-            if not force and z.nr_reserved_highatomic <= self.pageblock_nr_pages:
+        pb = self.pageblock_nr_pages
+        for z in ctx.zonelist:
+            if not force and z.nr_reserved_highatomic <= pb:
                 continue
             for o in range(self.max_order + 1):
                 lst = z.free_list[o][MIGRATE_HIGHATOMIC]
                 if not lst:
                     continue
                 pfn = next(iter(lst))
-                block = pfn & ~(self.pageblock_nr_pages - 1)
-                z.nr_reserved_highatomic -= min(self.pageblock_nr_pages, z.nr_reserved_highatomic)
-                self._move_freepages_block(z, block, MIGRATE_HIGHATOMIC, MIGRATE_MOVABLE)
+                size = max(pb, 1 << o)
+                z.nr_reserved_highatomic -= min(size, z.nr_reserved_highatomic)
+                if o < self.pageblock_order:
+                    self._move_freepages_block(z, pfn & ~(pb - 1), MIGRATE_HIGHATOMIC, ctx.migratetype)
+                else:
+                    z.move_to_free_list(pfn, o, MIGRATE_HIGHATOMIC, ctx.migratetype)
+                    z.nr_free_highatomic -= 1 << o
+                    for blk in range(pfn, pfn + (1 << o), pb):
+                        z.set_pageblock_migratetype(blk, ctx.migratetype)
+                    z.refresh_fast_marks()
                 done = True
                 break
         return done
@@ -975,7 +1020,7 @@ class PageAllocator:
         if pfn >= 0:
             return pfn
         if gfp & b.memalloc and not gfp & b.nomemalloc:
-            pfn = self.get_page_from_freelist(ctx, order, flags | ALLOC_NO_WATERMARKS)
+            pfn = self.get_page_from_freelist(ctx, order, ALLOC_NO_WATERMARKS | (flags & ALLOC_KSWAPD))
             if pfn >= 0:
                 return pfn
         if ctx.can_direct_reclaim:
@@ -986,7 +1031,7 @@ class PageAllocator:
                 if pfn >= 0:
                     return pfn
             # __alloc_pages_direct_reclaim's fallback: unreserve and drain, then retry once
-            self.unreserve_highatomic_pageblock(False)
+            self.unreserve_highatomic_pageblock(ctx, False)
             self.drain_all_pages()
             pfn = self.get_page_from_freelist(ctx, order, flags)
             if pfn >= 0:
@@ -996,8 +1041,20 @@ class PageAllocator:
         return -1
 
     def wake_all_kswapds(self, order: int, ctx: GfpContext) -> None:
-        """wakeup_kswapd(): counted; kswapd itself arrives with the contexts issue."""
+        """wakeup_kswapd() for the node of the zonelist."""
+        self.wake_kswapd()
+
+    def wake_kswapd(self) -> None:
+        """Count a kswapd wakeup.  kswapd itself (a task that reclaims to the high watermark)
+        arrives with the contexts issue; until then the stand-in does at once what
+        balance_pgdat() ends with when there is nothing to reclaim: it clears every
+        zone's watermark_boost."""
         self.kswapd_wakeups += 1
+        if self.reclaim_hook is None:
+            for z in self.zones:
+                if z.watermark_boost:
+                    z.watermark_boost = 0
+                    z.refresh_fast_marks()
 
     def warn_alloc(self, gfp: int, order: int) -> None:
         """warn_alloc(): "page allocation failure" with the mode, stack and show_mem, rate limited."""
@@ -1120,8 +1177,18 @@ class PageAllocator:
         mt = z.get_pageblock_migratetype(pfn)
         if order in self.pcp_orders and mt != MIGRATE_ISOLATE:
             self.pcp_free(z, pfn, order, mt)
+        elif order > self.pageblock_order:
+            # split_large_buddy(): pageblock-sized chunks, each with its own migratetype
+            for blk in range(pfn, pfn + (1 << order), self.pageblock_nr_pages):
+                self.free_one_page(z, blk, self.pageblock_order, z.get_pageblock_migratetype(blk))
         else:
             self.free_one_page(z, pfn, order, mt)
+
+    def free_to_buddy_tail(self, pfn: int, order: int) -> None:
+        """__free_pages_ok(page, order, FPI_TO_TAIL): bypass the pcp lists (make_alloc_exact)."""
+        z = self.zone_of(pfn)
+        z.pgfree += 1 << order
+        self.free_one_page(z, pfn, order, z.get_pageblock_migratetype(pfn), to_tail=True)
 
     def _why_not_allocated(self, pfn: int) -> str:
         if self._free_block_of(pfn) is not None:
@@ -1225,13 +1292,13 @@ class PageAllocator:
     def split_page(self, pfn: int, order: int) -> None:
         """split_page(): a non-compound block becomes 2^order order-0 pages, refcount 1 each."""
         if pfn in self.compound:
-            self.k.bug(["------------[ cut here ]------------",
-                        "kernel BUG at mm/page_alloc.c:3000!"], kind="split_page", oops=True, oops_str="invalid opcode")
+            raise UsageError(f"split_page: pfn {pfn:#x} is a compound page (VM_BUG_ON_PAGE with DEBUG_VM)")
         if self.allocated.get(pfn) != order:
             raise UsageError(f"split_page: pfn {pfn:#x} is not an allocated block of order {order}")
         for i in range(1 << order):
             self.allocated[pfn + i] = 0
-            self._set_ref(pfn + i, 1)
+            if i:
+                self._set_ref(pfn + i, 1)  # the head keeps its count
 
     # ================================================================ invariants
     def check(self, memory: list[tuple[int, int]]) -> list[str]:

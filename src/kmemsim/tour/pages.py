@@ -72,8 +72,9 @@ def chapter(out: Out) -> None:
     batch = z.pcp[0].batch
     out("   GFP_KERNEL stops at min (it would reclaim next); GFP_NOWAIT may not sleep but gets")
     out("   no reserve either; GFP_ATOMIC (__GFP_HIGH, non-blocking) may dip into the reserve:")
-    out(f"   min - min/2 - (min/2)/4 = {floor} pages is its watermark, and a per-CPU refill takes")
-    out(f"   a batch of {batch} pages past one check, so it can end up to a batch lower.")
+    out(f"   min - min/2 - (min/2)/4 = {floor} pages is its watermark. A per-CPU refill takes a batch")
+    out(f"   ({batch} pages, doubled by each refill in a row, up to 32x) past one check, so the zone")
+    out("   can end that much lower.")
     out("")
 
     out("5. When even GFP_ATOMIC finds nothing, the kernel says so (once per 10 s):")

@@ -1,0 +1,341 @@
+"""The slab API that every allocator shares: kmem_cache_create/alloc/free/destroy,
+cache merging, the kmalloc family, /proc/slabinfo and /sys/kernel/slab.
+
+Models mm/slab_common.c and the kmalloc parts of mm/slub.c and include/linux/slab.h
+of Linux 6.18.  The allocator underneath is ``kmemsim.mm.slub``; the cache
+geometry (alignment, layout, order) is ``kmemsim.mm.slub_geometry``.
+
+kmalloc size classes (6.18 x86_64)::
+
+    size (bytes)    cache          size (bytes)    cache
+    1 .. 8          kmalloc-8      193 .. 256      kmalloc-256
+    9 .. 16         kmalloc-16     257 .. 512      kmalloc-512
+    17 .. 32        kmalloc-32     513 .. 1024     kmalloc-1k
+    33 .. 64        kmalloc-64     1025 .. 2048    kmalloc-2k
+    65 .. 96        kmalloc-96     2049 .. 4096    kmalloc-4k
+    97 .. 128       kmalloc-128    4097 .. 8192    kmalloc-8k
+    129 .. 192      kmalloc-192    above 8192      the page allocator (kmalloc_large)
+
+Each class exists in four kinds chosen by the gfp mask: ``kmalloc-`` (normal),
+``kmalloc-rcl-`` (__GFP_RECLAIMABLE), ``kmalloc-cg-`` (__GFP_ACCOUNT) and
+``dma-kmalloc-`` (__GFP_DMA), in the priority DMA > RECLAIMABLE > ACCOUNT.
+"""
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Callable
+
+from ..errors import UsageError
+from .slub import KmemCache, KmemCacheCpu, Slub
+
+if TYPE_CHECKING:  # pragma: no cover
+    from ..kernel import Kernel
+
+KMALLOC_KINDS = (("", "kmalloc-"), ("rcl", "kmalloc-rcl-"), ("cg", "kmalloc-cg-"), ("dma", "dma-kmalloc-"))
+
+
+def _size_name(size: int) -> str:
+    if size >= 1 << 20 and size % (1 << 20) == 0:
+        return f"{size >> 20}M"
+    if size >= 1024 and size % 1024 == 0:
+        return f"{size >> 10}k"
+    return str(size)
+
+
+class SlabCommon:
+    """kmem_cache_* and kmalloc for one machine."""
+
+    def __init__(self, k: Kernel, slub: Slub):
+        self.k = k
+        self.slub = slub
+        self.geo = slub.geo
+        self.kmalloc_caches: dict[str, list[KmemCache | None]] = {}
+        self.large: dict[int, int] = {}  # address -> order of kmalloc_large allocations
+        mask = 0
+        for v in self.geo.SLAB_FLAGS.values():
+            mask |= v
+        self._flags_mask = mask
+        self.debug = self.geo.parse_slab_debug(k.tunables.get("slab_debug")) if k.tunables.get("slab_debug") is not None else None
+
+    # ================================================================ create / destroy
+    def kmem_cache_create(self, name: str, size: int, align: int = 0, flags: int = 0,
+                          ctor: Callable[[int], None] | None = None, *, freeptr_offset: int | None = None,
+                          useroffset: int = 0, usersize: int = 0, _kmalloc: bool = False) -> KmemCache | None:
+        """kmem_cache_create(): a new cache, or an existing compatible one (merged, an alias)."""
+        k = self.k
+        geo = self.geo
+        if not isinstance(name, str) or not name:
+            raise UsageError(f"kmem_cache_create: name {name!r} must be a non-empty string")
+        for what, v in (("size", size), ("align", align), ("flags", flags)):
+            if isinstance(v, bool) or not isinstance(v, int) or v < 0:
+                raise UsageError(f"kmem_cache_create({name!r}): {what} {v!r} must be a non-negative int")
+        if ctor is not None and not callable(ctor):
+            raise UsageError(f"kmem_cache_create({name!r}): ctor must be callable")
+        bad = flags & ~self._flags_mask
+        if bad:
+            raise UsageError(f"kmem_cache_create({name!r}): unknown SLAB flags {bad:#x}")
+        if size < 1 or size > geo.KMALLOC_MAX_SIZE:
+            return self._create_failed(name, flags, f"size {size}")
+        if name in self.slub.by_name:
+            # kmem_cache_sanity_check() only with DEBUG_VM; 6.18 allows duplicate names
+            pass
+        if self.debug is not None:
+            flags = self.debug.kmem_cache_flags(flags, name)
+        merged = None if _kmalloc else self._find_mergeable(size, align, flags, ctor, usersize)
+        if merged is not None:
+            merged.refcount += 1
+            merged.aliases.append(name)
+            self.slub.by_name.setdefault(name, merged)
+            return merged
+        g = geo.calculate_geometry(
+            size, align, flags, nr_cpus=len(k.cpus), word=self.slub.word,
+            slub_min_order=self.slub.slub_min_order, slub_max_order=self.slub.slub_max_order,
+            slub_min_objects=self.slub.slub_min_objects, freeptr_offset=freeptr_offset,
+            has_ctor=ctor is not None,
+            disable_higher_order_debug=bool(self.debug and self.debug.disable_higher_order_debug),
+        )
+        if g is None:
+            return self._create_failed(name, flags, "no usable slab order")
+        s = KmemCache(
+            name=name, object_size=g.object_size, size=g.size, align=g.align, inuse=g.inuse,
+            offset=g.offset, order=g.order, objects=g.objects, min_order=g.min_order,
+            min_objects=g.min_objects, min_partial=g.min_partial, cpu_partial=g.cpu_partial,
+            cpu_partial_slabs=g.cpu_partial_slabs, flags=g.flags, ctor=ctor,
+            random=self.slub.rng.getrandbits(self.slub.word * 8) if self.slub.hardened else 0,
+            allocflags=self._allocflags(g.flags), useroffset=useroffset, usersize=usersize, kmalloc=_kmalloc,
+            geometry=g,
+        )
+        s.cpu_slab = [KmemCacheCpu() for _ in k.cpus]
+        if self.slub.randomize:
+            s.random_seq = self.slub._random_seq(s.objects)
+        self.slub.caches.insert(0, s)
+        self.slub.by_name[name] = s
+        return s
+
+    def _create_failed(self, name: str, flags: int, why: str) -> None:
+        if flags & self.geo.SLAB_PANIC:
+            self.k.panic(f"kmem_cache_create: Failed to create slab '{name}'. Error -22")
+        self.k.warn_once(f"kmem_cache_create {name}", "kmem_cache_create_usercopy+0x0/0x0",
+                         f"kmem_cache_create({name}) failed with error -22")
+        return None
+
+    def _allocflags(self, flags: int) -> int:
+        geo, sl = self.geo, self.slub
+        out = 0
+        if flags & geo.SLAB_CACHE_DMA:
+            out |= sl.GFP_DMA
+        if flags & geo.SLAB_RECLAIM_ACCOUNT:
+            out |= sl.GFP_RECLAIMABLE
+        return out
+
+    def _find_mergeable(self, size: int, align: int, flags: int, ctor, usersize: int) -> KmemCache | None:
+        """find_mergeable() (mm/slab_common.c)."""
+        geo = self.geo
+        if self.slub.nomerge or ctor is not None or usersize or flags & geo.SLAB_NEVER_MERGE:
+            return None
+        size = -(-size // self.slub.word) * self.slub.word
+        align = geo.calculate_alignment(flags, align, size)
+        size = -(-size // align) * align
+        flags &= geo.SLAB_MERGE_SAME
+        for s in reversed(self.slub.caches):  # list_for_each_entry_reverse: oldest first
+            if s.ctor is not None or s.usersize or s.flags & geo.SLAB_NEVER_MERGE or s.refcount < 0:
+                continue
+            if size > s.size:
+                continue
+            if (flags & geo.SLAB_MERGE_SAME) != (s.flags & geo.SLAB_MERGE_SAME):
+                continue
+            if s.size - size >= self.slub.word:
+                continue
+            if s.align % align:  # IS_ENABLED(CONFIG_SLAB) || (s->size & ~(align - 1)) != s->size ...
+                continue
+            if s.size & (align - 1):
+                continue
+            return s
+        return None
+
+    def kmem_cache_destroy(self, s: KmemCache | None) -> None:
+        """kmem_cache_destroy(): refcount down; the last user frees it, unless objects remain."""
+        if s is None:
+            return
+        s.refcount -= 1
+        if s.refcount:
+            return
+        self.slub.flush_cpu_slabs(s)
+        self.slub.shrink(s)
+        if s.nr_slabs:
+            k = self.k
+            lines = [f"BUG {s.name} (Not tainted): Objects remaining on __kmem_cache_shutdown()",
+                     "-----------------------------------------------------------------------------",
+                     ""]
+            for sl in self.slub.slabs(s):
+                lines.append(f"Slab {k.arch.page_struct_addr(sl.pfn):#x} objects={sl.objects} used={sl.inuse} "
+                             f"fp={sl.freelist:#x} flags={0x200 if sl.order else 0:#x}(node=0|zone=0)")
+            lines.append(f"kmem_cache_destroy {s.name}: Slab cache still has objects when called from kmem_cache_destroy+0x0/0x0")
+            s.refcount = 1  # the cache is kept
+            k.warn_once(f"kmem_cache_destroy {s.name} {id(s)}", "kmem_cache_destroy+0x0/0x0")
+            k.bug(lines, kind="kmem_cache_destroy")
+            return
+        self.slub.caches.remove(s)
+        for n in [s.name, *s.aliases]:
+            if self.slub.by_name.get(n) is s:
+                del self.slub.by_name[n]
+
+    # ================================================================ alloc / free
+    def kmem_cache_alloc(self, s: KmemCache, gfp: int) -> int:
+        """kmem_cache_alloc(s, gfp): an object's address, or 0 (NULL)."""
+        return self.slub.slab_alloc(s, gfp, s.object_size)
+
+    def kmem_cache_free(self, s: KmemCache, obj: int) -> None:
+        """kmem_cache_free(s, obj): the cache is checked with FREELIST_HARDENED (cache_from_obj)."""
+        if not obj:
+            return
+        slab, start = self.slub.object_of(obj)
+        if slab is None:
+            self.k.warn_once(f"kmem_cache_free invalid {obj:#x}", "kmem_cache_free+0x0/0x0",
+                             f"kmem_cache_free: object {obj:#x} is not from a slab")
+            return
+        if slab.cache is not s and self.slub.hardened:
+            self.k.warn_once(f"wrong cache {s.name}", "cache_from_obj+0x0/0x0",
+                             f"{'cache_from_obj'}: Wrong slab cache. {s.name} but object is from {slab.cache.name}")
+            s = slab.cache
+        self.slub.slab_free(slab.cache, slab, obj)
+
+    # ================================================================ kmalloc
+    def create_kmalloc_caches(self) -> None:
+        """create_kmalloc_caches(): per kind, index 1 (96), 2 (192), then 3 .. 13."""
+        geo = self.geo
+        kinds = {"normal": "", "reclaim": "rcl", "cgroup": "cg", "dma": "dma"}
+        for kc in geo.kmalloc_caches():
+            kind = kinds.get(kc.kind, kc.kind)
+            table = self.kmalloc_caches.setdefault(kind, [None] * (geo.KMALLOC_SHIFT_HIGH + 1))
+            align = geo.kmalloc_cache_align(kc.size, kc.flags, word=self.slub.word)
+            table[kc.index] = self.kmem_cache_create(
+                kc.name, kc.size, align, kc.flags, useroffset=0, usersize=kc.size, _kmalloc=True,
+            )
+
+    def kmalloc_cache_for(self, size: int, gfp: int) -> KmemCache:
+        sl = self.slub
+        if gfp & sl.GFP_DMA:
+            kind = "dma"
+        elif gfp & sl.GFP_RECLAIMABLE:
+            kind = "rcl"
+        elif gfp & self.k.page_alloc.bits.account:
+            kind = "cg"
+        else:
+            kind = ""
+        return self.kmalloc_caches[kind][self.geo.kmalloc_index(size)]  # type: ignore[return-value]
+
+    def kmalloc(self, size: int, gfp: int) -> int:
+        """kmalloc(size, gfp): ZERO_SIZE_PTR for 0, a slab object up to 8 KiB, pages above."""
+        from ..kernel import ZERO_SIZE_PTR
+
+        if isinstance(size, bool) or not isinstance(size, int) or size < 0:
+            raise UsageError(f"kmalloc: size {size!r} must be a non-negative int")
+        if size == 0:
+            return ZERO_SIZE_PTR
+        if size > self.geo.KMALLOC_MAX_CACHE_SIZE:
+            return self.kmalloc_large(size, gfp)
+        s = self.kmalloc_cache_for(size, gfp)
+        return self.slub.slab_alloc(s, gfp, size)
+
+    def kmalloc_large(self, size: int, gfp: int) -> int:
+        """__kmalloc_large_node(): a compound page block of get_order(size)."""
+        k = self.k
+        order = max(0, (size - 1).bit_length() - k.page_shift)
+        pfn = k.page_alloc.alloc(gfp | self.slub.GFP_COMP, order)
+        if pfn < 0:
+            return 0
+        addr = k._page_offset + (pfn << k.page_shift)
+        self.large[addr] = order
+        return addr
+
+    def kfree(self, obj: int) -> None:
+        """kfree(p): NULL and ZERO_SIZE_PTR are ignored; a slab object or a large kmalloc."""
+        from ..kernel import ZERO_SIZE_PTR
+
+        if isinstance(obj, bool) or not isinstance(obj, int):
+            raise UsageError(f"kfree: {obj!r} is not an address")
+        if obj <= ZERO_SIZE_PTR:
+            return
+        slab, _ = self.slub.object_of(obj)
+        if slab is not None:
+            self.slub.slab_free(slab.cache, slab, obj)
+            return
+        order = self.large.pop(obj, None)
+        if order is not None:
+            self.k.page_alloc.free((obj - self.k._page_offset) >> self.k.page_shift, order)
+            return
+        # free_large_kmalloc() of something that is neither: the kernel's page checks catch it
+        self.k.free_pages(obj & ~(self.k.page_size - 1), 0)
+
+    def ksize(self, obj: int) -> int:
+        """ksize(p): the usable size (the cache's object size, or the pages of a large kmalloc)."""
+        from ..kernel import ZERO_SIZE_PTR
+
+        if obj <= ZERO_SIZE_PTR:
+            return 0
+        slab, _ = self.slub.object_of(obj)
+        if slab is not None:
+            s = slab.cache
+            return s.object_size if s.flags & (self.geo.SLAB_RED_ZONE | self.geo.SLAB_POISON) else s.size
+        order = self.large.get(obj)
+        return 0 if order is None else self.k.page_size << order
+
+
+# ===================================================================== views
+def slabinfo(k: Kernel) -> str:
+    """/proc/slabinfo version 2.1 (mm/slab_common.c cache_show, SLUB get_slabinfo)."""
+    sl = k.slub
+    out = [
+        "slabinfo - version: 2.1\n",
+        "# name            <active_objs> <num_objs> <objsize> <objperslab> <pagesperslab> : tunables "
+        "<limit> <batchcount> <sharedfactor> : slabdata <active_slabs> <num_slabs> <sharedavail>\n",
+    ]
+    for s in sl.caches:
+        num = s.total_objects
+        active = num - sl.free_objects(s)
+        out.append(
+            f"{s.name:<17} {active:6d} {num:6d} {s.size:6d} {s.objects:4d} {1 << s.order:4d} : tunables "
+            f"{0:4d} {0:4d} {0:4d} : slabdata {s.nr_slabs:6d} {s.nr_slabs:6d} {0:6d}\n"
+        )
+    return "".join(out)
+
+
+def slab_sysfs(k: Kernel, cache: str, attr: str) -> str:
+    """/sys/kernel/slab/<cache>/<attr> (mm/slub.c *_show)."""
+    sl = k.slub
+    s = sl.by_name.get(cache)
+    if s is None:
+        raise UsageError(f"/sys/kernel/slab/{cache}: no such cache")
+    static = s.geometry.sysfs()  # type: ignore[union-attr]
+    if attr in static:
+        return static[attr]
+
+    def per_node(x: int) -> str:
+        return f"{x} N0={x}\n"
+
+    if attr == "objects":
+        return per_node(s.total_objects - sl.free_objects(s))
+    if attr == "total_objects":
+        return per_node(s.total_objects)
+    if attr == "slabs":
+        return per_node(s.nr_slabs)
+    if attr == "partial":
+        return per_node(len(s.partial))
+    if attr == "objects_partial":
+        return per_node(sum(x.inuse for x in s.partial))
+    if attr == "cpu_slabs":
+        return per_node(sum((c.slab is not None) + len(c.partial) for c in s.cpu_slab))
+    if attr == "slabs_cpu_partial":
+        per = [(cpu, len(c.partial)) for cpu, c in enumerate(s.cpu_slab)]
+        tot = sum(n for _, n in per)
+        text = f"{tot * s.objects // 2}({tot})" + "".join(f" C{cpu}={n * s.objects // 2}({n})" for cpu, n in per if n)
+        return text + "\n"
+    if attr == "aliases":
+        return f"{s.refcount - 1 if s.refcount > 0 else 0}\n"
+    if attr == "ctor":
+        return "" if s.ctor is None else f"{getattr(s.ctor, '__name__', 'ctor')}+0x0/0x0\n"
+    if attr == "usersize":
+        return f"{s.usersize}\n"
+    if attr == "shrink":
+        return ""
+    raise UsageError(f"/sys/kernel/slab/{cache}/{attr}: not modelled")
