@@ -537,6 +537,9 @@ class Kernel:
         )
         self.slab = SlabCommon(self, self.slub)
         self.slab.create_kmalloc_caches()
+        from .mm.fastpath import install_slab
+
+        install_slab(self)
         self.register_check("slub", self._check_slub)
         self.register_node_stat("nr_slab_reclaimable", lambda: self._slab_pages(True))
         self.register_node_stat("nr_slab_unreclaimable", lambda: self._slab_pages(False))

@@ -106,3 +106,113 @@ def install(k: Kernel) -> None:
     free_pages.__doc__ = cls.free_pages.__doc__
     k.get_free_pages = get_free_pages  # type: ignore[method-assign]
     k.free_pages = free_pages  # type: ignore[method-assign]
+
+
+def install_slab(k: Kernel) -> None:
+    """The SLUB fast paths: slab_alloc_node() and do_slab_free() on the CPU slab.
+
+    kmem_cache_alloc / kmalloc pop the CPU freelist head, reading the next free
+    pointer from the object's own bytes (decoded when CONFIG_SLAB_FREELIST_HARDENED);
+    kmem_cache_free / kfree push onto it when the object's slab is this CPU's slab.
+    Everything else -- an empty freelist, another CPU's or a partial slab, large
+    kmalloc, DMA/reclaimable/accounted kinds, bad arguments, a double free the
+    hardened check would catch -- goes to the general methods of Kernel.
+    """
+    from .slub import KmemCache
+
+    cls = type(k)
+    slow_alloc = cls.kmem_cache_alloc.__get__(k)
+    slow_free = cls.kmem_cache_free.__get__(k)
+    slow_kmalloc = cls.kmalloc.__get__(k)
+    slow_kfree = cls.kfree.__get__(k)
+    slub = k.slub
+    frames = k.phys.frames
+    slab_of = slub.slab_of
+    page_offset = k.layout.page_offset
+    hardened = slub.hardened
+    word = slub.word
+    zero_flag = slub.GFP_ZERO
+    kind_flags = slub.GFP_DMA | slub.GFP_RECLAIMABLE | k.page_alloc.bits.account
+    fill = k.phys.fill
+    max_cache = slub.geo.KMALLOC_MAX_CACHE_SIZE
+    normal = k.slab.kmalloc_caches[""]
+    by_size = [None] + [normal[slub.geo.kmalloc_index(n)] for n in range(1, max_cache + 1)]
+    swab_cache: dict[int, int] = {}
+
+    def swab(x: int) -> int:
+        v = swab_cache.get(x)
+        if v is None:
+            v = swab_cache[x] = int.from_bytes(x.to_bytes(word, "little"), "big")
+        return v
+
+    def pop(s: KmemCache, gfp: int) -> int:
+        c = s.cpu_slab[k._cpu]
+        obj = c.freelist
+        if obj and c.slab is not None:
+            fp = obj + s.offset - page_offset
+            frame = frames.get(fp >> 12)
+            if frame is not None:
+                o = fp & 4095
+                nxt = int.from_bytes(frame[o : o + word], "little")
+                if hardened:
+                    nxt ^= s.random ^ swab(fp + page_offset)
+                c.freelist = nxt
+                c.tid += 1
+                if gfp & zero_flag:
+                    fill(obj - page_offset, 0, s.object_size)
+                return obj
+        return 0
+
+    def push(s: KmemCache, obj: int) -> bool:
+        off = obj - page_offset
+        slab = slab_of.get(off >> 12)
+        if slab is None or slab.cache is not s:
+            return False
+        c = s.cpu_slab[k._cpu]
+        if slab is not c.slab:
+            return False
+        head = c.freelist
+        if hardened:
+            if head == obj:
+                return False  # the general path reports the double free
+            head ^= s.random ^ swab(obj + s.offset)
+        fp = off + s.offset
+        frame = frames.get(fp >> 12)
+        if frame is None:
+            return False
+        o = fp & 4095
+        frame[o : o + word] = head.to_bytes(word, "little")
+        c.freelist = obj
+        c.tid += 1
+        return True
+
+    def kmem_cache_alloc(cache: KmemCache, gfp_mask: int) -> int:
+        if type(cache) is KmemCache and type(gfp_mask) is int:
+            obj = pop(cache, gfp_mask)
+            if obj:
+                return obj
+        return slow_alloc(cache, gfp_mask)
+
+    def kmem_cache_free(cache: KmemCache, obj: int) -> None:
+        if type(cache) is KmemCache and type(obj) is int and push(cache, obj):
+            return
+        slow_free(cache, obj)
+
+    def kmalloc(size: int, gfp_mask: int) -> int:
+        if type(size) is int and 0 < size <= max_cache and type(gfp_mask) is int and not gfp_mask & kind_flags:
+            obj = pop(by_size[size], gfp_mask)
+            if obj:
+                return obj
+        return slow_kmalloc(size, gfp_mask)
+
+    def kfree(obj: int) -> None:
+        if type(obj) is int and obj > 16:
+            slab = slab_of.get((obj - page_offset) >> 12)
+            if slab is not None and push(slab.cache, obj):
+                return
+        slow_kfree(obj)
+
+    for name, fn in (("kmem_cache_alloc", kmem_cache_alloc), ("kmem_cache_free", kmem_cache_free),
+                     ("kmalloc", kmalloc), ("kfree", kfree)):
+        fn.__doc__ = getattr(cls, name).__doc__
+        setattr(k, name, fn)
