@@ -13,12 +13,14 @@ from typing import Callable
 
 from .addresses import chapter as addresses
 from .pages import chapter as pages
+from .slab import chapter as slab
 
 Out = Callable[[str], None]
 
 CHAPTERS: list[tuple[str, str, Callable[[Out], None]]] = [
     ("addresses", "Address spaces: the direct map, __pa/__va, vmalloc and highmem", addresses),
     ("pages", "The page allocator: orders, split and merge, zones, watermarks", pages),
+    ("slab", "kmalloc and kmem_cache: size classes, stale bytes, constructors, the freelist", slab),
 ]
 
 
