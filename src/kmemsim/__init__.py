@@ -21,6 +21,10 @@ from .mm.page import PG, Owner, Page
 from . import gfp, profiles, units
 from .profiles import DEFAULT_PROFILE, PROFILES, TUNABLES
 
+from .mm.slub_geometry import SLAB_FLAGS as _SLAB_FLAGS
+
+globals().update({_n: _v for _n, _v in _SLAB_FLAGS.items() if _n.startswith("SLAB_")})  # kmemsim.SLAB_PANIC ...
+
 __version__ = "0.1.0"
 
 __all__ = [
@@ -42,6 +46,7 @@ __all__ = [
     "DEFAULT_PROFILE",
     "NULL",
     "ZERO_SIZE_PTR",
+    *sorted(n for n in _SLAB_FLAGS if n.startswith("SLAB_")),
 ]
 
 
