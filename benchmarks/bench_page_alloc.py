@@ -7,17 +7,13 @@ order-0 pairs/s and >= 200,000 order-3 pairs/s.
 """
 from __future__ import annotations
 
-import time
+import sys
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from common import floor_rate, rate  # noqa: E402
 
 
-def pairs_per_second(fn, n: int, repeat: int = 5) -> float:
-    """The best of ``repeat`` runs: the machine's noise only ever slows a run down."""
-    best = float("inf")
-    for _ in range(repeat):
-        t = time.perf_counter()
-        fn(n)
-        best = min(best, time.perf_counter() - t)
-    return n / best
 
 
 def main(out) -> None:
@@ -48,19 +44,13 @@ def main(out) -> None:
         for _ in range(n):
             free(get(GFP_KERNEL, 4), 4)
 
-    freelist = list(range(100000))
-
-    def floor(n):
-        pop, push = freelist.pop, freelist.append
-        for _ in range(n):
-            push(pop())
 
     order0(1000)  # warm the pcp lists
-    base = pairs_per_second(floor, 1_000_000)
-    r0 = pairs_per_second(order0, 200_000)
-    r0b = pairs_per_second(order0_batch, 200_000)
-    r3 = pairs_per_second(order3, 100_000)
-    r4 = pairs_per_second(order4, 50_000)
+    base = floor_rate()
+    r0 = rate(order0, 200_000)
+    r0b = rate(order0_batch, 200_000)
+    r3 = rate(order3, 100_000)
+    r4 = rate(order4, 50_000)
     out(f"floor: minimal Python free list      {base:12,.0f} pairs/s")
     out(f"order-0 get_free_pages/free_pages    {r0:12,.0f} pairs/s  ({r0 / base:.3f} of floor; target 1,000,000)")
     out(f"order-0, 64 held then freed          {r0b:12,.0f} pairs/s")

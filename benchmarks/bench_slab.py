@@ -6,16 +6,13 @@ not yet separated out; see the issue's closing note).
 """
 from __future__ import annotations
 
-import time
+import sys
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from common import floor_rate, rate  # noqa: E402
 
 
-def rate(fn, n: int, repeat: int = 5) -> float:
-    best = float("inf")
-    for _ in range(repeat):
-        t = time.perf_counter()
-        fn(n)
-        best = min(best, time.perf_counter() - t)
-    return n / best
 
 
 def main(out) -> None:
@@ -44,15 +41,9 @@ def main(out) -> None:
                 kfree(p)
             held.clear()
 
-    freelist = list(range(100000))
-
-    def floor(n):
-        pop, push = freelist.pop, freelist.append
-        for _ in range(n):
-            push(pop())
 
     pair_kmalloc(1000)
-    base = rate(floor, 1_000_000)
+    base = floor_rate()
     a = rate(pair_kmalloc, 100_000)
     b = rate(pair_cache, 100_000)
     cc = rate(batch_kmalloc, 100_000)

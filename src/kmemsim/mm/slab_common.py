@@ -30,17 +30,6 @@ from .slub import KmemCache, KmemCacheCpu, Slub
 if TYPE_CHECKING:  # pragma: no cover
     from ..kernel import Kernel
 
-KMALLOC_KINDS = (("", "kmalloc-"), ("rcl", "kmalloc-rcl-"), ("cg", "kmalloc-cg-"), ("dma", "dma-kmalloc-"))
-
-
-def _size_name(size: int) -> str:
-    if size >= 1 << 20 and size % (1 << 20) == 0:
-        return f"{size >> 20}M"
-    if size >= 1024 and size % 1024 == 0:
-        return f"{size >> 10}k"
-    return str(size)
-
-
 class SlabCommon:
     """kmem_cache_* and kmalloc for one machine."""
 
