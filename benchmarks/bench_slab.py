@@ -1,8 +1,8 @@
 """SLUB: kmalloc(64)/kfree and kmem_cache_alloc/kmem_cache_free pairs per second (best of 5).
 
 Beside them the floor of what Python can do (a minimal free list).  Target on the
-reference machine with debugging off: >= 1,000,000 pairs/s (the fast paths are
-not yet separated out; see the issue's closing note).
+reference machine with debugging off: >= 1,000,000 pairs/s (the fast paths of
+mm/fastpath.py reach about 0.6 of it so far).
 """
 from __future__ import annotations
 
@@ -11,8 +11,6 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from common import floor_rate, rate  # noqa: E402
-
-
 
 
 def main(out) -> None:
