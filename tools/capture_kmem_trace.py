@@ -19,9 +19,9 @@ What it does:
    (``set_event_pid`` + ``options/event-fork``) to the workload's own process
    tree, so whatever else runs on the host stays out of the log
    (``--all-tasks`` records every task instead);
-4. runs a short varied workload (a few seconds): python3 allocating
-   (anonymous memory, pipes, sockets, epoll, /proc reads, a few forks),
-   ``ls -R /proc/sys``, ``find /usr -maxdepth 3``,
+4. runs a short varied workload (a few seconds): ``ls -R /proc/sys``,
+   python3 allocating (anonymous memory, pipes, sockets, epoll, /proc reads,
+   a few forks), ``find /usr -maxdepth 3``,
    ``tar cf - /usr/share/doc | gzip``, ``sync``;
 5. reads the instance's text ``trace`` file (the ftrace header, then one line
    an event) and writes it gzip-compressed, trimmed to the header plus the
@@ -166,15 +166,15 @@ class Tracing:
 
 PY_ALLOC = r"""
 import os, select, socket, mmap
-bufs = [bytearray(n) for n in (1 << 20, 4 << 20, 16 << 20)]      # anonymous faults
+bufs = [bytearray(n) for n in (256 << 10, 1 << 20)]                # anonymous faults
 for b in bufs:
     for i in range(0, len(b), 4096):
         b[i] = 1
-m = mmap.mmap(-1, 8 << 20)
+m = mmap.mmap(-1, 1 << 20)
 for i in range(0, len(m), 4096):
     m[i] = 1
 m.close()
-objs = [bytes(n) for n in range(0, 200000, 97)]                 # user-space malloc, brk/mmap
+objs = [bytes(n) for n in range(0, 20000, 97)]                   # user-space malloc, brk/mmap
 for n in (16, 100, 1000, 5000, 30000, 60000):                    # pipes and socket buffers
     r, w = os.pipe(); os.write(w, b"x" * n); os.read(r, n); os.close(r); os.close(w)
     a, b = socket.socketpair(); a.send(b"y" * n); b.recv(65536); a.close(); b.close()
@@ -205,8 +205,8 @@ def workload_script(tmp: Path) -> str:
     py = tmp / "alloc.py"
     py.write_text(PY_ALLOC)
     return "\n".join([
-        f"{shlex.quote(sys.executable)} {shlex.quote(str(py))}",
         "ls -R /proc/sys > /dev/null 2>&1",
+        f"{shlex.quote(sys.executable)} {shlex.quote(str(py))}",
         "find /usr -maxdepth 3 > /dev/null 2>&1",
         "tar cf - /usr/share/doc 2>/dev/null | gzip > /dev/null",
         "sync",
@@ -298,7 +298,7 @@ def compose(header: list[str], body: list[str], n: int, meta: dict[str, object],
         f"# kmemsim: read per event: {fmt_counts(total)}\n",
         f"# kmemsim: made by tools/capture_kmem_trace.py on {meta['when']} on Linux {meta['release']} "
         f"{meta['machine']} ({meta['ncpu']} CPUs), as root, in {meta['where']}, {meta['tasks']}; "
-        f"workload {meta['seconds']:.1f}s: python3 allocating, ls -R /proc/sys, find /usr -maxdepth 3, "
+        f"workload {meta['seconds']:.1f}s: ls -R /proc/sys, python3 allocating, find /usr -maxdepth 3, "
         f"tar cf - /usr/share/doc | gzip, sync; per-CPU buffer {meta['buffer_kb']} KB\n",
     ]
     text = "".join(header) + "".join(info) + "".join(kept)
