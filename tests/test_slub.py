@@ -238,3 +238,15 @@ def test_sysfs_counts(k):
     assert k.sysfs("kernel/slab/counted/partial").endswith("\n")
     with pytest.raises(UsageError):
         k.sysfs("kernel/slab/nosuch/order")
+
+
+def test_cache_arguments_are_checked(k):
+    c = k.kmem_cache_create("checked", 32)
+    with pytest.raises(UsageError, match="not a cache"):
+        k.kmem_cache_alloc("checked", GFP_KERNEL)
+    with pytest.raises(UsageError, match="not an address"):
+        k.kmem_cache_free(c, "0x10")
+    k.kmem_cache_destroy(c)
+    with pytest.raises(UsageError, match="destroyed"):
+        k.kmem_cache_alloc(c, GFP_KERNEL)
+    k.check()

@@ -569,16 +569,31 @@ class Kernel:
         return self.slab.kmem_cache_create(name, size, align, flags, ctor, freeptr_offset=freeptr_offset,
                                            useroffset=useroffset, usersize=usersize)
 
+    def _check_cache(self, cache, what: str) -> None:
+        from .mm.slub import KmemCache
+
+        if not isinstance(cache, KmemCache):
+            raise UsageError(f"{what}: {cache!r} is not a cache made by kmem_cache_create()")
+        if cache not in self.slub.caches:
+            raise UsageError(f"{what}: cache {cache.name} was destroyed")
+
     def kmem_cache_alloc(self, cache, gfp_mask: int) -> int:
         """kmem_cache_alloc(cache, gfp): an object's address, or 0 (NULL)."""
+        self._check_cache(cache, "kmem_cache_alloc")
+        if isinstance(gfp_mask, bool) or not isinstance(gfp_mask, int):
+            raise UsageError(f"kmem_cache_alloc: gfp_mask {gfp_mask!r} is not a GFP mask")
         return self.slub.slab_alloc(cache, gfp_mask, cache.object_size)
 
     def kmem_cache_zalloc(self, cache, gfp_mask: int) -> int:
         """kmem_cache_zalloc(cache, gfp) = kmem_cache_alloc(cache, gfp | __GFP_ZERO)."""
+        self._check_cache(cache, "kmem_cache_zalloc")
         return self.slub.slab_alloc(cache, gfp_mask | self.slub.GFP_ZERO, cache.object_size)
 
     def kmem_cache_free(self, cache, obj: int) -> None:
         """kmem_cache_free(cache, obj)."""
+        self._check_cache(cache, "kmem_cache_free")
+        if isinstance(obj, bool) or not isinstance(obj, int):
+            raise UsageError(f"kmem_cache_free: {obj!r} is not an address")
         self.slab.kmem_cache_free(cache, obj)
 
     def kmem_cache_destroy(self, cache) -> None:
@@ -587,6 +602,7 @@ class Kernel:
 
     def kmem_cache_shrink(self, cache) -> None:
         """kmem_cache_shrink(cache): give empty slabs back to the page allocator."""
+        self._check_cache(cache, "kmem_cache_shrink")
         self.slub.shrink(cache)
 
     def kmalloc(self, size: int, gfp_mask: int) -> int:
