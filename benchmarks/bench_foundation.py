@@ -12,6 +12,7 @@ import random
 import subprocess
 import sys
 import time
+from pathlib import Path
 
 CHILD = r"""
 import json, resource, sys, time
@@ -36,10 +37,8 @@ def boot_figures(out) -> None:
         out(f"boot ram={ram:<4} {d['boot_s'] * 1000:8.1f} ms   RSS +{d['rss_kb'] / 1024:7.1f} MiB   max_pfn={d['max_pfn']:#x}")
 
 
-def rate(fn, n: int) -> float:
-    t = time.perf_counter()
-    fn(n)
-    return n / (time.perf_counter() - t)
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from common import rate  # noqa: E402  (best of 5 runs)
 
 
 def throughput(out) -> None:
