@@ -30,21 +30,8 @@ import kmemsim
 from conftest import DATA
 from kmemsim import gfp as G
 from kmemsim.errors import KmemsimError
-from kmemsim.mm.slub_geometry import (
-    SLAB_ACCOUNT,
-    SLAB_CACHE_DMA,
-    SLAB_CONSISTENCY_CHECKS,
-    SLAB_HWCACHE_ALIGN,
-    SLAB_KMALLOC,
-    SLAB_POISON,
-    SLAB_RECLAIM_ACCOUNT,
-    SLAB_RED_ZONE,
-    SLAB_STORE_USER,
-    SLAB_TRACE,
-    SLAB_TYPESAFE_BY_RCU,
-    calculate_geometry,
-)
 from kmemsim.snapshot import load
+from slabhost import host_geometry
 
 TRACE = DATA / "host-6.18" / "kmem-trace.txt.gz"
 TEXT = gzip.open(TRACE, "rt", encoding="utf-8").read()
@@ -169,52 +156,13 @@ def test_kmalloc_sizes_cover_several_classes():
 # kmem_cache_alloc: the host's slab_size and the model's geometry
 # --------------------------------------------------------------------------------------
 
-#: sysfs boolean attribute -> the flag it prints (as in test_slub_geometry.py)
-SYSFS_FLAG_ATTRS = {
-    "hwcache_align": SLAB_HWCACHE_ALIGN,
-    "reclaim_account": SLAB_RECLAIM_ACCOUNT,
-    "cache_dma": SLAB_CACHE_DMA,
-    "red_zone": SLAB_RED_ZONE,
-    "poison": SLAB_POISON,
-    "store_user": SLAB_STORE_USER,
-    "sanity_checks": SLAB_CONSISTENCY_CHECKS,
-    "trace": SLAB_TRACE,
-    "destroy_by_rcu": SLAB_TYPESAFE_BY_RCU,
-}
-
-#: creation arguments sysfs does not show (6.18 source; see test_slub_geometry.py)
-CREATE_ARGS: dict[str, dict[str, int]] = {
-    "vm_area_struct": {"freeptr_offset": 0, "sheaf_capacity": 32},
-    "maple_node": {"sheaf_capacity": 32},
-}
-
-
-def host_flags(directory: str, attrs: dict[str, str]) -> int:
-    flags = 0
-    for attr, flag in SYSFS_FLAG_ATTRS.items():
-        if attrs[attr].strip() == "1":
-            flags |= flag
-    if directory.startswith(("kmalloc-", "dma-kmalloc-")):
-        flags |= SLAB_KMALLOC
-    if directory.startswith("kmalloc-cg-") or (directory.startswith(":") and "A" in directory.split("-")[0]):
-        flags |= SLAB_ACCOUNT
-    return flags
-
-
 def cache_dir(name: str) -> str:
     return ALIASES.get(name, name)
 
 
 def model_stride(directory: str) -> int:
-    attrs = CACHES[directory]
-    return calculate_geometry(
-        int(attrs["object_size"]),
-        int(attrs["align"]),
-        host_flags(directory, attrs),
-        nr_cpus=NR_CPUS,
-        has_ctor=bool(attrs["ctor"].strip()),
-        **CREATE_ARGS.get(directory, {}),
-    ).size
+    """The stride of the cache from its sysfs attributes and creation arguments (slabhost)."""
+    return host_geometry(directory, CACHES[directory], NR_CPUS).size
 
 
 def test_snapshot_is_the_trace_host():

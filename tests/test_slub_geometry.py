@@ -15,6 +15,7 @@ import dataclasses
 
 import pytest
 
+import slabhost
 from conftest import DATA
 from kmemsim.errors import ConfigError
 from kmemsim.mm import slub_geometry as g
@@ -46,36 +47,12 @@ from kmemsim.mm.slub_geometry import (
     parse_slab_debug,
 )
 from kmemsim.snapshot import load
+from slabhost import CREATE_ARGS, SYSFS_FLAG_ATTRS, host_flags
 
 TARBALL = DATA / "host-6.18" / "snapshot.tar.gz"
 HOST = load(TARBALL)
 CACHES = HOST.slab_caches()
 NR_CPUS = len(HOST.cpus_online)
-
-#: sysfs boolean attribute -> the flag it prints (mm/slub.c *_show()).
-SYSFS_FLAG_ATTRS = {
-    "hwcache_align": SLAB_HWCACHE_ALIGN,
-    "reclaim_account": SLAB_RECLAIM_ACCOUNT,
-    "cache_dma": SLAB_CACHE_DMA,
-    "red_zone": SLAB_RED_ZONE,
-    "poison": SLAB_POISON,
-    "store_user": SLAB_STORE_USER,
-    "sanity_checks": SLAB_CONSISTENCY_CHECKS,
-    "trace": SLAB_TRACE,
-    "destroy_by_rcu": SLAB_TYPESAFE_BY_RCU,
-}
-
-#: Creation arguments the kernel passes that sysfs does not show (6.18 source).
-#: Without them exactly these two caches differ (checked below).
-CREATE_ARGS: dict[str, dict[str, int]] = {
-    # mm/vma_init.c: SLAB_TYPESAFE_BY_RCU with .use_freeptr_offset, .freeptr_offset =
-    # offsetof(struct vm_area_struct, vm_freeptr) = 0 (a union with vm_start), so the free
-    # pointer stays inside the 192-byte object (outside it would make the stride 256);
-    # .sheaf_capacity = 32.
-    "vm_area_struct": {"freeptr_offset": 0, "sheaf_capacity": 32},
-    # lib/maple_tree.c: .sheaf_capacity = 32 (only shows in sysfs sheaf_capacity).
-    "maple_node": {"sheaf_capacity": 32},
-}
 
 #: Real caches that cannot be matched from sysfs plus CREATE_ARGS: none on this host.
 #: (filp, bfilp and io_kiocb also use freeptr_offset in 6.18, but their hwcache
@@ -91,31 +68,8 @@ GEOMETRY_ATTRS = (
 )  # fmt: skip
 
 
-def host_flags(name: str, attrs: dict[str, str]) -> int:
-    """The cache's flags as far as sysfs tells them."""
-    flags = 0
-    for attr, flag in SYSFS_FLAG_ATTRS.items():
-        if attrs[attr].strip() == "1":
-            flags |= flag
-    if name.startswith(("kmalloc-", "dma-kmalloc-")):
-        flags |= SLAB_KMALLOC
-    # No "account" attribute in 6.18 sysfs: SLAB_ACCOUNT shows only in the kmalloc-cg- names
-    # and the ':'-ids of merged caches (create_unique_id's 'A').
-    if name.startswith("kmalloc-cg-") or (name.startswith(":") and "A" in name.split("-")[0]):
-        flags |= SLAB_ACCOUNT
-    return flags
-
-
 def host_geometry(name: str, *, create_args: bool = True, blind_align: bool = False) -> g.CacheGeometry:
-    attrs = CACHES[name]
-    return calculate_geometry(
-        int(attrs["object_size"]),
-        0 if blind_align else int(attrs["align"]),
-        host_flags(name, attrs),
-        nr_cpus=NR_CPUS,
-        has_ctor=bool(attrs["ctor"].strip()),
-        **(CREATE_ARGS.get(name, {}) if create_args else {}),
-    )
+    return slabhost.host_geometry(name, CACHES[name], NR_CPUS, create_args=create_args, blind_align=blind_align)
 
 
 def mismatches(geo: g.CacheGeometry, attrs: dict[str, str]) -> dict[str, tuple[str, str]]:

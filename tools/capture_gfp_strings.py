@@ -7,13 +7,11 @@ Run as root on the reference host (Linux 6.18 x86_64)::
 
 What it does:
 
-1. finds tracefs (mounting it on /sys/kernel/tracing if nothing is mounted
-   there, and unmounting it again at the end);
-2. creates a private trace instance (``instances/kmemsim-gfp-<pid>``) with
-   its own ring buffer, so the global buffer, its size, its contents and its
-   events are never touched; if instances are unavailable it falls back to the
-   global buffer, saving ``buffer_size_kb``, ``tracing_on`` and every event
-   ``enable`` it changes and restoring them (and clearing ``trace``) at the end;
+1. finds tracefs, mounting it if need be and unmounting it at the end
+   (tools/tracefs_util.py);
+2. creates a private trace instance ``instances/kmemsim-gfp-<pid>``, or falls
+   back to the global buffer and restores ``buffer_size_kb``, ``tracing_on``
+   and every event ``enable`` and ``filter`` it changed;
 3. enables kmem/kmalloc, kmem/kmem_cache_alloc, kmem/mm_page_alloc,
    kmem/mm_page_free and every other event whose print format uses the GFP
    name table (vmscan, compaction, percpu, dma ...);
@@ -39,7 +37,6 @@ import argparse
 import datetime as _dt
 import errno
 import os
-import platform
 import re
 import shutil
 import struct
@@ -48,7 +45,9 @@ import sys
 import tempfile
 from pathlib import Path
 
-TRACEFS_CANDIDATES = (Path("/sys/kernel/tracing"), Path("/sys/kernel/debug/tracing"))
+sys.path.insert(0, str(Path(__file__).resolve().parent))  # tracefs_util, also when run as a script
+from tracefs_util import Tracing, require_linux, require_root  # noqa: E402
+
 BASE_EVENTS = ("kmem/kmalloc", "kmem/kmem_cache_alloc", "kmem/mm_page_alloc", "kmem/mm_page_free")
 GFP_FIELDS = ("gfp_flags", "gfp_mask", "gfp")
 TEXT_RE = re.compile(r"\bgfp_(?:flags|mask)=(\S+)")
@@ -60,104 +59,6 @@ DEFAULT_OUTPUT = REPO / "tests" / "data" / "host-6.18" / "gfp-strings.txt"
 def die(msg: str) -> None:
     print(f"capture_gfp_strings: {msg}", file=sys.stderr)
     sys.exit(2)
-
-
-# --------------------------------------------------------------------------- tracefs state
-
-
-class Tracing:
-    """A trace buffer (instance or global) whose every change is undone by restore()."""
-
-    def __init__(self) -> None:
-        self.mounted_by_us: Path | None = None
-        self.top = self._find_tracefs()
-        self.instance: Path | None = None
-        self.saved: list[tuple[Path, str]] = []  # (file, old value), restored in reverse
-        self.root = self.top
-        inst = self.top / "instances" / f"kmemsim-gfp-{os.getpid()}"
-        try:
-            inst.mkdir()
-            self.instance = self.root = inst
-        except OSError as e:
-            print(f"note: no trace instance ({e}); using the global buffer and restoring it", file=sys.stderr)
-
-    def _find_tracefs(self) -> Path:
-        for p in TRACEFS_CANDIDATES:
-            if (p / "trace").exists():
-                return p
-        target = TRACEFS_CANDIDATES[0]
-        if not target.is_dir():
-            die(f"{target} does not exist: is tracefs (CONFIG_TRACING) built into this kernel?")
-        r = subprocess.run(["mount", "-t", "tracefs", "nodev", str(target)], capture_output=True, text=True)
-        if r.returncode != 0 or not (target / "trace").exists():
-            die(f"no tracefs found and `mount -t tracefs nodev {target}` failed: {r.stderr.strip()}")
-        self.mounted_by_us = target
-        return target
-
-    def read(self, rel: str) -> str:
-        return (self.root / rel).read_text()
-
-    def write(self, rel: str, value: str) -> None:
-        """Write a control file, remembering its old value the first time (global buffer only)."""
-        path = self.root / rel
-        if self.instance is None and rel != "trace" and all(p != path for p, _ in self.saved):
-            self.saved.append((path, self._restorable(rel, path.read_text())))
-        path.write_text(value + "\n")
-
-    @staticmethod
-    def _restorable(rel: str, old: str) -> str:
-        old = old.strip()
-        if rel.endswith("/filter"):
-            return "0" if old in ("", "none") else old  # writing 0 clears a filter
-        if rel == "buffer_size_kb":
-            m = re.search(r"expanded:\s*(\d+)", old)  # "7 (expanded: 1408)": not yet allocated
-            return m.group(1) if m else old.split()[0]
-        return old.split()[0] if old else "0"
-
-    def restore(self) -> None:
-        errors: list[str] = []
-        try:
-            (self.root / "tracing_on").write_text("0\n")
-        except OSError as e:
-            errors.append(f"tracing_on: {e}")
-        if self.instance is not None:
-            for ev in self.enabled_events():
-                try:
-                    (self.root / "events" / ev / "enable").write_text("0\n")
-                except OSError as e:
-                    errors.append(f"{ev}: {e}")
-            try:
-                self.instance.rmdir()
-            except OSError as e:
-                errors.append(f"rmdir {self.instance}: {e}")
-        else:
-            for path, old in reversed(self.saved):
-                try:
-                    path.write_text(old + "\n")
-                except OSError as e:
-                    errors.append(f"{path}: {e}")
-            try:
-                (self.top / "trace").write_text("\n")  # drop our events from the global buffer
-            except OSError as e:
-                errors.append(f"trace: {e}")
-        if self.mounted_by_us is not None:
-            r = subprocess.run(["umount", str(self.mounted_by_us)], capture_output=True, text=True)
-            if r.returncode != 0:
-                errors.append(f"umount {self.mounted_by_us}: {r.stderr.strip()}")
-        for e in errors:
-            print(f"warning: could not restore {e}", file=sys.stderr)
-
-    def enabled_events(self) -> list[str]:
-        return getattr(self, "_enabled", [])
-
-    def enable(self, events: list[str]) -> None:
-        self._enabled: list[str] = []
-        for ev in events:
-            self.write(f"events/{ev}/enable", "1")
-            self._enabled.append(ev)
-
-    def cpus(self) -> list[int]:
-        return sorted(int(p.name[3:]) for p in (self.root / "per_cpu").glob("cpu[0-9]*"))
 
 
 # --------------------------------------------------------------------------- event formats
@@ -401,13 +302,11 @@ def main() -> int:
     ap.add_argument("--timeout", type=int, default=90, help="seconds per workload phase (default 90)")
     args = ap.parse_args()
 
-    if os.geteuid() != 0:
-        die("must run as root (tracefs control files are root-only); try: sudo python3 " + sys.argv[0])
-    if platform.system() != "Linux":
-        die("needs a Linux host")
+    require_root(die)
+    require_linux(die)
 
     tmp = Path(tempfile.mkdtemp(prefix=f"kmemsim-gfp-{os.getpid()}-"))
-    t = Tracing()
+    t = Tracing("kmemsim-gfp", die)
     strings: dict[str, int] = {}
     masks: set[int] = set()
     raw_counts: dict[str, int] = {}

@@ -7,13 +7,11 @@ Run as root on the reference host (Linux 6.18 x86_64)::
 
 What it does:
 
-1. finds tracefs (mounting it on /sys/kernel/tracing if nothing is mounted
-   there, and unmounting it again at the end);
-2. creates a private trace instance (``instances/kmemsim-kmem-<pid>``) with
-   its own ring buffer, so the global buffer, its size, its contents and its
-   events are never touched; if instances are unavailable it falls back to the
-   global buffer, saving every control file it changes and restoring it (and
-   clearing ``trace``) at the end;
+1. sets up tracefs with tools/tracefs_util.py (mounted if need be, and
+   unmounted at the end);
+2. traces into a private instance ``instances/kmemsim-kmem-<pid>``, or, if
+   instances are unavailable, into the global buffer, every control file it
+   changes restored at the end;
 3. enables kmem/kmalloc, kmem/kfree, kmem/kmem_cache_alloc,
    kmem/kmem_cache_free, kmem/mm_page_alloc and kmem/mm_page_free, limited
    (``set_event_pid`` + ``options/event-fork``) to the workload's own process
@@ -40,7 +38,6 @@ import argparse
 import datetime as _dt
 import gzip
 import os
-import platform
 import re
 import shlex
 import shutil
@@ -51,7 +48,9 @@ import tempfile
 import time
 from pathlib import Path
 
-TRACEFS_CANDIDATES = (Path("/sys/kernel/tracing"), Path("/sys/kernel/debug/tracing"))
+sys.path.insert(0, str(Path(__file__).resolve().parent))  # tracefs_util, also when run as a script
+from tracefs_util import Tracing, require_linux, require_root  # noqa: E402
+
 EVENTS = ("kmalloc", "kfree", "kmem_cache_alloc", "kmem_cache_free", "mm_page_alloc", "mm_page_free")
 REPO = Path(__file__).resolve().parent.parent
 DEFAULT_OUTPUT = REPO / "tests" / "data" / "host-6.18" / "kmem-trace.txt.gz"
@@ -63,103 +62,6 @@ ENTRIES_RE = re.compile(r"entries-in-buffer/entries-written:\s*(\d+)/(\d+)")
 def die(msg: str) -> None:
     print(f"capture_kmem_trace: {msg}", file=sys.stderr)
     sys.exit(2)
-
-
-# --------------------------------------------------------------------------- tracefs state
-
-
-class Tracing:
-    """A trace buffer (instance or global) whose every change is undone by restore()."""
-
-    def __init__(self) -> None:
-        self.mounted_by_us: Path | None = None
-        self.top = self._find_tracefs()
-        self.instance: Path | None = None
-        self.saved: list[tuple[Path, str]] = []  # (file, old value), restored in reverse
-        self.enabled: list[str] = []
-        self.root = self.top
-        inst = self.top / "instances" / f"kmemsim-kmem-{os.getpid()}"
-        try:
-            inst.mkdir()
-            self.instance = self.root = inst
-        except OSError as e:
-            print(f"note: no trace instance ({e}); using the global buffer and restoring it", file=sys.stderr)
-
-    def _find_tracefs(self) -> Path:
-        for p in TRACEFS_CANDIDATES:
-            if (p / "trace").exists():
-                return p
-        target = TRACEFS_CANDIDATES[0]
-        if not target.is_dir():
-            die(f"{target} does not exist: is tracefs (CONFIG_TRACING) built into this kernel?")
-        r = subprocess.run(["mount", "-t", "tracefs", "nodev", str(target)], capture_output=True, text=True)
-        if r.returncode != 0 or not (target / "trace").exists():
-            die(f"no tracefs found and `mount -t tracefs nodev {target}` failed: {r.stderr.strip()}")
-        self.mounted_by_us = target
-        return target
-
-    def write(self, rel: str, value: str) -> None:
-        """Write a control file, remembering its old value the first time (global buffer only)."""
-        path = self.root / rel
-        if self.instance is None and rel != "trace" and all(p != path for p, _ in self.saved):
-            self.saved.append((path, self._restorable(rel, path.read_text())))
-        path.write_text(value + "\n")
-
-    @staticmethod
-    def _restorable(rel: str, old: str) -> str:
-        old = old.strip()
-        if rel == "set_event_pid":
-            return " ".join(old.split())  # one pid a line; "" (a truncating write) clears it
-        if rel == "buffer_size_kb":
-            m = re.search(r"expanded:\s*(\d+)", old)  # "7 (expanded: 1408)": not yet allocated
-            return m.group(1) if m else old.split()[0]
-        return old.split()[0] if old else "0"
-
-    def enable(self, events: list[str]) -> None:
-        for ev in events:
-            self.write(f"events/{ev}/enable", "1")
-            self.enabled.append(ev)
-
-    def restore(self) -> None:
-        errors: list[str] = []
-        try:
-            (self.root / "tracing_on").write_text("0\n")
-        except OSError as e:
-            errors.append(f"tracing_on: {e}")
-        if self.instance is not None:
-            for ev in self.enabled:
-                try:
-                    (self.root / "events" / ev / "enable").write_text("0\n")
-                except OSError as e:
-                    errors.append(f"{ev}: {e}")
-            try:
-                self.instance.rmdir()
-            except OSError as e:
-                errors.append(f"rmdir {self.instance}: {e}")
-        else:
-            for path, old in reversed(self.saved):
-                try:
-                    path.write_text(old + "\n")
-                except OSError as e:
-                    errors.append(f"{path}: {e}")
-            try:
-                (self.top / "trace").write_text("\n")  # drop our events from the global buffer
-            except OSError as e:
-                errors.append(f"trace: {e}")
-        if self.mounted_by_us is not None:
-            r = subprocess.run(["umount", str(self.mounted_by_us)], capture_output=True, text=True)
-            if r.returncode != 0:
-                errors.append(f"umount {self.mounted_by_us}: {r.stderr.strip()}")
-        for e in errors:
-            print(f"warning: could not restore {e}", file=sys.stderr)
-
-    def overrun(self) -> int:
-        """Events overwritten before being read, summed over CPUs."""
-        total = 0
-        for st in (self.root / "per_cpu").glob("cpu[0-9]*/stats"):
-            m = re.search(r"overrun:\s*(\d+)", st.read_text())
-            total += int(m.group(1)) if m else 0
-        return total
 
 
 # --------------------------------------------------------------------------- workload
@@ -337,13 +239,11 @@ def main() -> int:
     ap.add_argument("--all-tasks", action="store_true", help="trace every task, not only the workload's")
     args = ap.parse_args()
 
-    if platform.system() != "Linux":
-        die("needs a Linux host")
-    if os.geteuid() != 0:
-        die("must run as root (tracefs control files are root-only); try: sudo python3 " + sys.argv[0])
+    require_linux(die)
+    require_root(die)
 
     tmp = Path(tempfile.mkdtemp(prefix=f"kmemsim-kmem-{os.getpid()}-"))
-    t = Tracing()
+    t = Tracing("kmemsim-kmem", die)
     try:
         missing = [e for e in EVENTS if not (t.root / "events" / "kmem" / e / "enable").exists()]
         if missing:
