@@ -2,7 +2,7 @@
 
 Beside them the floor of what Python can do (a minimal free list).  Target on the
 reference machine with debugging off: >= 1,000,000 pairs/s (the fast paths of
-mm/fastpath.py reach about 0.6 of it so far).
+mm/fastpath.py reach about 0.7 of it so far).
 """
 from __future__ import annotations
 

@@ -137,79 +137,92 @@ def install_slab(k: Kernel) -> None:
     max_cache = slub.geo.KMALLOC_MAX_CACHE_SIZE
     normal = k.slab.kmalloc_caches[""]
     by_size = [None] + [normal[slub.geo.kmalloc_index(n)] for n in range(1, max_cache + 1)]
-    swab_cache: dict[int, int] = {}
+    swab_cache: dict[int, int] = {}  # swab() of free-pointer addresses, computed once each
 
     def swab(x: int) -> int:
-        v = swab_cache.get(x)
-        if v is None:
-            v = swab_cache[x] = int.from_bytes(x.to_bytes(word, "little"), "big")
+        v = swab_cache[x] = int.from_bytes(x.to_bytes(word, "little"), "big")
         return v
 
-    def pop(s: KmemCache, gfp: int) -> int:
-        c = s.cpu_slab[k._cpu]
-        obj = c.freelist
-        if obj and c.slab is not None:
-            fp = obj + s.offset - page_offset
-            frame = frames.get(fp >> 12)
-            if frame is not None:
-                o = fp & 4095
-                nxt = int.from_bytes(frame[o : o + word], "little")
-                if hardened:
-                    nxt ^= s.random ^ swab(fp + page_offset)
-                c.freelist = nxt
-                c.tid += 1
-                if gfp & zero_flag:
-                    fill(obj - page_offset, 0, s.object_size)
-                return obj
-        return 0
-
-    def push(s: KmemCache, obj: int) -> bool:
-        off = obj - page_offset
-        slab = slab_of.get(off >> 12)
-        if slab is None or slab.cache is not s:
-            return False
-        c = s.cpu_slab[k._cpu]
-        if slab is not c.slab:
-            return False
-        head = c.freelist
-        if hardened:
-            if head == obj:
-                return False  # the general path reports the double free
-            head ^= s.random ^ swab(obj + s.offset)
-        fp = off + s.offset
-        frame = frames.get(fp >> 12)
-        if frame is None:
-            return False
-        o = fp & 4095
-        frame[o : o + word] = head.to_bytes(word, "little")
-        c.freelist = obj
-        c.tid += 1
-        return True
-
+    # The bodies below are written out in full, not shared through helpers: a Python
+    # call costs as much as the work itself on these paths.
     def kmem_cache_alloc(cache: KmemCache, gfp_mask: int) -> int:
         if type(cache) is KmemCache and type(gfp_mask) is int:
-            obj = pop(cache, gfp_mask)
-            if obj:
-                return obj
+            c = cache.cpu_slab[k._cpu]
+            obj = c.freelist
+            if obj and c.slab is not None:
+                fp = obj + cache.offset - page_offset
+                frame = frames.get(fp >> 12)
+                if frame is not None:
+                    o = fp & 4095
+                    nxt = int.from_bytes(frame[o : o + word], "little")
+                    if hardened:
+                        a = fp + page_offset
+                        nxt ^= cache.random ^ (swab_cache.get(a) or swab(a))
+                    c.freelist = nxt
+                    if gfp_mask & zero_flag:
+                        fill(obj - page_offset, 0, cache.object_size)
+                    return obj
         return slow_alloc(cache, gfp_mask)
-
-    def kmem_cache_free(cache: KmemCache, obj: int) -> None:
-        if type(cache) is KmemCache and type(obj) is int and push(cache, obj):
-            return
-        slow_free(cache, obj)
 
     def kmalloc(size: int, gfp_mask: int) -> int:
         if type(size) is int and 0 < size <= max_cache and type(gfp_mask) is int and not gfp_mask & kind_flags:
-            obj = pop(by_size[size], gfp_mask)
-            if obj:
-                return obj
+            cache = by_size[size]
+            c = cache.cpu_slab[k._cpu]
+            obj = c.freelist
+            if obj and c.slab is not None:
+                fp = obj + cache.offset - page_offset
+                frame = frames.get(fp >> 12)
+                if frame is not None:
+                    o = fp & 4095
+                    nxt = int.from_bytes(frame[o : o + word], "little")
+                    if hardened:
+                        a = fp + page_offset
+                        nxt ^= cache.random ^ (swab_cache.get(a) or swab(a))
+                    c.freelist = nxt
+                    if gfp_mask & zero_flag:
+                        fill(obj - page_offset, 0, cache.object_size)
+                    return obj
         return slow_kmalloc(size, gfp_mask)
+
+    def kmem_cache_free(cache: KmemCache, obj: int) -> None:
+        if type(obj) is int:
+            off = obj - page_offset
+            slab = slab_of.get(off >> 12)
+            if slab is not None and slab.cache is cache:
+                c = cache.cpu_slab[k._cpu]
+                head = c.freelist
+                if slab is c.slab and not (hardened and head == obj):
+                    fp = off + cache.offset
+                    frame = frames.get(fp >> 12)
+                    if frame is not None:
+                        if hardened:
+                            a = fp + page_offset
+                            head ^= cache.random ^ (swab_cache.get(a) or swab(a))
+                        o = fp & 4095
+                        frame[o : o + word] = head.to_bytes(word, "little")
+                        c.freelist = obj
+                        return
+        slow_free(cache, obj)
 
     def kfree(obj: int) -> None:
         if type(obj) is int and obj > 16:
-            slab = slab_of.get((obj - page_offset) >> 12)
-            if slab is not None and push(slab.cache, obj):
-                return
+            off = obj - page_offset
+            slab = slab_of.get(off >> 12)
+            if slab is not None:
+                cache = slab.cache
+                c = cache.cpu_slab[k._cpu]
+                head = c.freelist
+                if slab is c.slab and not (hardened and head == obj):
+                    fp = off + cache.offset
+                    frame = frames.get(fp >> 12)
+                    if frame is not None:
+                        if hardened:
+                            a = fp + page_offset
+                            head ^= cache.random ^ (swab_cache.get(a) or swab(a))
+                        o = fp & 4095
+                        frame[o : o + word] = head.to_bytes(word, "little")
+                        c.freelist = obj
+                        return
         slow_kfree(obj)
 
     for name, fn in (("kmem_cache_alloc", kmem_cache_alloc), ("kmem_cache_free", kmem_cache_free),

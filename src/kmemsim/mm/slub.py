@@ -82,7 +82,6 @@ class KmemCacheCpu:
     freelist: int = 0
     slab: Slab | None = None
     partial: list[Slab] = field(default_factory=list)  # head is the end of the list
-    tid: int = 0
 
 
 @dataclass
@@ -245,7 +244,6 @@ class Slub:
         obj = c.freelist
         if obj and c.slab is not None:
             c.freelist = self.get_freepointer(s, obj)
-            c.tid += 1
         else:
             obj = self._slab_alloc_slow(s, gfp, c)
             if not obj:
@@ -264,12 +262,10 @@ class Slub:
                 freelist = self._get_freelist(slab)
             if freelist:
                 c.freelist = self.get_freepointer(s, freelist)
-                c.tid += 1
                 return freelist
             slab.frozen = False
             slab.where = "full"
             c.slab = None
-            c.tid += 1
         # new_slab: per-CPU partial slabs first
         while c.partial:
             slab = c.partial.pop()
@@ -278,7 +274,6 @@ class Slub:
             slab.where = "cpu"
             c.slab = slab
             c.freelist = self.get_freepointer(s, freelist)
-            c.tid += 1
             return freelist
         slab = self._get_partial(s, c)
         if slab is None:
@@ -295,7 +290,6 @@ class Slub:
             self._deactivate_slab(s, c.slab, c.freelist)
         c.slab = slab
         c.freelist = self.get_freepointer(s, freelist)
-        c.tid += 1
         return freelist
 
     @staticmethod
@@ -390,7 +384,6 @@ class Slub:
         if slab is c.slab:
             self.set_freepointer(s, obj, c.freelist)
             c.freelist = obj
-            c.tid += 1
             return
         self._slab_free_slow(s, slab, obj, c)
 
