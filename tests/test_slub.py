@@ -169,12 +169,28 @@ def test_frees_from_another_cpu(k):
 def test_destroy_with_live_objects_reports_and_keeps_the_cache():
     k = kmemsim.boot(on_bug="report")
     c = k.kmem_cache_create("leaky", 64)
-    k.kmem_cache_alloc(c, GFP_KERNEL)
-    k.kmem_cache_destroy(c)
-    log = k.dmesg()
-    assert "BUG leaky (Not tainted): Objects remaining on __kmem_cache_shutdown()" in log
-    assert "Slab cache still has objects when called from" in log
-    assert "leaky " in k.proc("slabinfo")
+    live = k.kmem_cache_alloc(c, GFP_KERNEL)
+    k.kmem_cache_free(c, k.kmem_cache_alloc(c, GFP_KERNEL))
+
+    def my_module_exit():
+        k.kmem_cache_destroy(c)
+
+    my_module_exit()
+    lines = [l.split("] ", 1)[1] for l in k.dmesg().splitlines()]
+    i = lines.index("BUG leaky (Not tainted): Objects remaining on __kmem_cache_shutdown()")
+    assert lines[i - 1] == "=" * 77 and lines[i + 1] == "-" * 77 and lines[i + 2] == ""
+    slab = k.slub.slabs(c)[0]
+    assert lines[i + 3] == f"Object {live:#x} @offset={live - slab.addr}"
+    assert lines[i + 4].startswith(f"Slab {k.arch.page_struct_addr(slab.pfn):#x} objects={slab.objects} used=1 ")
+    assert lines[i + 4].endswith("(node=0|zone=1)")
+    assert ("kmem_cache_destroy leaky: Slab cache still has objects when called from my_module_exit+0x0/0x0"
+            in lines)
+    assert "leaky " in k.proc("slabinfo") and k.find_cache("leaky") is c
+    strict = kmemsim.boot()
+    c2 = strict.kmem_cache_create("leaky2", 64)
+    strict.kmem_cache_alloc(c2, GFP_KERNEL)
+    with pytest.raises(KernelBug, match="Objects remaining"):
+        strict.kmem_cache_destroy(c2)
 
 
 def test_slab_panic_panics():

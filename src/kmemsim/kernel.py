@@ -1100,14 +1100,23 @@ class Kernel:
         if key in done:
             return
         done.add(key)
+        self.warn(where, message)
+
+    def user_frames_top(self) -> str | None:
+        """The innermost caller frame's function name (the model's %pS of _RET_IP_)."""
+        f = user_frames(1)
+        return f[0][0] if f else None
+
+    def warn(self, where: str, message: str = "") -> None:
+        """WARN() / WARN_ON(): the kernel's WARNING report (__warn); taint W afterwards."""
         lines = ["------------[ cut here ]------------"]
         if message:
             lines.append(message)
         lines.append(f"WARNING: CPU: {self.cpu} PID: {self.current.pid} at {where}")
         lines.append("Modules linked in:")
-        self.taint.add("W")
         lines += self.dump_stack_lines()
         lines.append("---[ end trace 0000000000000000 ]---")
+        self.taint.add("W")
         self.printk("\n".join(lines), KERN_WARNING)
 
     def _taint_str(self) -> str:

@@ -151,17 +151,42 @@ class SlabCommon:
         self.slub.flush_cpu_slabs(s)
         self.slub.shrink(s)
         if s.nr_slabs:
+            # __kmem_cache_shutdown() failed: list_slab_objects() for every slab left, then
+            # kmem_cache_destroy()'s WARN; the cache stays (6.18 mm/slub.c, mm/slab_common.c)
             k = self.k
-            lines = [f"BUG {s.name} (Not tainted): Objects remaining on __kmem_cache_shutdown()",
-                     "-----------------------------------------------------------------------------",
-                     ""]
             for sl in self.slub.slabs(s):
-                lines.append(f"Slab {k.arch.page_struct_addr(sl.pfn):#x} objects={sl.objects} used={sl.inuse} "
-                             f"fp={sl.freelist:#x} flags={0x200 if sl.order else 0:#x}(node=0|zone=0)")
-            lines.append(f"kmem_cache_destroy {s.name}: Slab cache still has objects when called from kmem_cache_destroy+0x0/0x0")
+                free = set()
+                head = sl.freelist
+                while head and len(free) <= sl.objects:
+                    free.add(head)
+                    head = self.slub.get_freepointer(s, head)
+                lines = [
+                    "=============================================================================",
+                    f"BUG {s.name} ({k._taint_str()}): Objects remaining on __kmem_cache_shutdown()",
+                    "-----------------------------------------------------------------------------",
+                    "",
+                ]
+                for i in range(sl.objects):
+                    p = sl.addr + i * s.size
+                    if p not in free:
+                        lines.append(f"Object {p:#x} @offset={p - sl.addr}")
+                zone = k.page_alloc.zone_of(sl.pfn).idx
+                pg = 0x40 if sl.order else 0  # PG_head
+                lines.append(  # print_slab_info(): %pGp prints the flags, then node and zone
+                    f"Slab {k.arch.page_struct_addr(sl.pfn):#x} objects={sl.objects} used={sl.inuse} "
+                    f"fp={sl.freelist:#x} flags={(zone << 62) | pg:#x}({'head|' if sl.order else ''}node=0|zone={zone})"
+                )
+                k.printk("\n".join(lines), 3)
+                k.taint.add("B")
+                k.warn(f"__slab_err+0x0/0x0")  # WARN_ON(1)
             s.refcount = 1  # the cache is kept
-            k.warn_once(f"kmem_cache_destroy {s.name} {id(s)}", "kmem_cache_destroy+0x0/0x0")
-            k.bug(lines, kind="kmem_cache_destroy")
+            k.warn("kmem_cache_destroy+0x0/0x0",
+                   f"kmem_cache_destroy {s.name}: Slab cache still has objects when called from "
+                   f"{(k.user_frames_top() or 'kmem_cache_destroy')}+0x0/0x0")
+            if k.on_bug == "raise":
+                from ..errors import KernelBug
+
+                raise KernelBug("kmem_cache_destroy", f"BUG {s.name}: Objects remaining on __kmem_cache_shutdown()")
             return
         self.slub.caches.remove(s)
         for n in [s.name, *s.aliases]:
