@@ -381,8 +381,7 @@ class Kernel:
         self.register_check("page_alloc", self._check_page_alloc)
 
     def _check_page_alloc(self) -> None:
-        s = self.page_shift
-        errs = self.page_alloc.check([(a >> s, b >> s) for a, b in self.arch.setup.memory])
+        errs = self.page_alloc.check()
         if errs:
             raise InvariantError("page_alloc", "; ".join(errs[:5]))
 
@@ -1193,8 +1192,6 @@ class Kernel:
                 raise InvariantError("memmap", f"pfns {start:#x}-{end:#x} are memory but marked as a hole")
             if owner != Owner.HOLE and not inside:
                 raise InvariantError("memmap", f"pfns {start:#x}-{end:#x} are not memory but owned by {Owner(owner).name}")
-        for start, end, flags in mm.runs("flags", 0, 1 << 62):
-            pass  # flags are checked per owner below
         res = [(start, end) for start, end, o in mm.runs("owner", 0, 1 << 62) if o in (Owner.RESERVED, Owner.HOLE)]
         for start, end in res:
             for a, b, f in mm.runs("flags", start, end):

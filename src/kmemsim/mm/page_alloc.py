@@ -57,7 +57,7 @@ from .mmzone import (
     PerCpuPages,
     Zone,
 )
-from .page import PG, Owner, Page
+from .page import PG, Owner
 
 if TYPE_CHECKING:  # pragma: no cover
     from ..kernel import Kernel
@@ -1241,7 +1241,6 @@ class PageAllocator:
     def bad_page(self, pfn: int, reason: str) -> None:
         """bad_page(): "BUG: Bad page state", dump_page, taint B; the page is not freed."""
         k = self.k
-        page = Page(k, pfn)
         ref = self._get_ref(pfn) if k.memmap.pfn_valid(pfn) else 0
         flags = PG(k.memmap.get(pfn, "flags")) if k.memmap.pfn_valid(pfn) else PG(0)
         zone = self.zone_of(pfn).idx if self._safe_zone(pfn) else 0
@@ -1256,7 +1255,6 @@ class PageAllocator:
         lines += k.dump_stack_lines()
         k.taint.add("B")
         k.bug(lines + ["Disabling lock debugging due to kernel taint"], kind="bad_page")
-        del page
 
     def _safe_zone(self, pfn: int) -> bool:
         try:
@@ -1301,7 +1299,7 @@ class PageAllocator:
                 self._set_ref(pfn + i, 1)  # the head keeps its count
 
     # ================================================================ invariants
-    def check(self, memory: list[tuple[int, int]]) -> list[str]:
+    def check(self) -> list[str]:
         errs: list[str] = []
         for z in self.zones:
             errs += z.check()

@@ -64,9 +64,6 @@ class SlabCommon:
             raise UsageError(f"kmem_cache_create({name!r}): unknown SLAB flags {bad:#x}")
         if size < 1 or size > geo.KMALLOC_MAX_SIZE:
             return self._create_failed(name, flags, f"size {size}")
-        if name in self.slub.by_name:
-            # kmem_cache_sanity_check() only with DEBUG_VM; 6.18 allows duplicate names
-            pass
         if self.debug is not None:
             flags = self.debug.kmem_cache_flags(flags, name)
         merged = None if _kmalloc else self._find_mergeable(size, align, flags, ctor, usersize)
@@ -209,8 +206,7 @@ class SlabCommon:
             return
         if slab.cache is not s and self.slub.hardened:
             self.k.warn_once(f"wrong cache {s.name}", "cache_from_obj+0x0/0x0",
-                             f"{'cache_from_obj'}: Wrong slab cache. {s.name} but object is from {slab.cache.name}")
-            s = slab.cache
+                             f"cache_from_obj: Wrong slab cache. {s.name} but object is from {slab.cache.name}")
         self.slub.slab_free(slab.cache, slab, obj)
 
     # ================================================================ kmalloc

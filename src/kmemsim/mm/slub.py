@@ -481,13 +481,12 @@ class Slub:
                 n = self._walk(s, sl, sl.freelist, errs, "slab freelist")
                 # every object is either in use or on exactly one freelist
                 free = n + cpu_free.get(id(sl), 0)
-                if sl.objects - sl.inuse != n and not (sl.frozen and sl.inuse == sl.objects):
+                if sl.objects - sl.inuse != n:
                     errs.append(f"{s.name}: {sl} inuse {sl.inuse} but {n} objects on its freelist")
                 if free > sl.objects:
                     errs.append(f"{s.name}: {sl} has {free} free objects")
-                k = self.k
                 for p in range(sl.pfn, sl.pfn + (1 << sl.order)):
-                    if k.page_alloc.head_of(p) != sl.pfn:
+                    if self.k.page_alloc.head_of(p) != sl.pfn:
                         errs.append(f"{s.name}: page {p:#x} of {sl} is not allocated to it")
                         break
         return errs
