@@ -646,23 +646,66 @@ class Kernel:
         return self.slub.geo.kmalloc_size_roundup(size)
 
     def krealloc(self, obj: int, new_size: int, gfp_mask: int) -> int:
-        """krealloc(p, new_size, gfp) (6.18): keep p if the object is big enough, else a new
-        allocation with the old contents; new_size 0 frees p and gives ZERO_SIZE_PTR."""
+        """krealloc(p, new_size, gfp) (6.18 __do_krealloc): keep p while new_size fits the
+        object (zeroing the spare bytes with __GFP_ZERO, moving the kmalloc red zone when
+        the request size is tracked), else a new allocation with the old contents;
+        new_size 0 frees p and gives ZERO_SIZE_PTR."""
+        if isinstance(new_size, bool) or not isinstance(new_size, int) or new_size < 0:
+            raise UsageError(f"krealloc: new_size {new_size!r} must be a non-negative int")
         if new_size == 0:
             self.kfree(obj)
             return ZERO_SIZE_PTR
         if obj <= ZERO_SIZE_PTR:
             return self.kmalloc(new_size, gfp_mask)
-        ks = self.ksize(obj)
+        slab, _ = self.slub.object_of(obj)
+        s = None
+        orig = 0
+        if slab is None:
+            order = self.slab.large.get(obj)
+            ks = 0 if order is None else self.page_size << order
+        else:
+            s = slab.cache
+            orig = self.slub.dbg.get_orig_size(s, obj)
+            ks = s.object_size
         if new_size <= ks:
             if gfp_mask & self.slub.GFP_ZERO:
-                self.memset(obj + new_size, 0, ks - new_size)
+                if orig and orig < new_size:
+                    self.memset(obj + orig, 0, new_size - orig)
+                else:
+                    self.memset(obj + new_size, 0, ks - new_size)
+            if s is not None and self.slub.dbg.orig_size_kept(s):
+                self.slub.dbg.set_orig_size(s, obj, new_size)
+                if s.flags & self.slub.geo.SLAB_RED_ZONE and new_size < ks:
+                    self.memset(obj + new_size, 0xCC, ks - new_size)  # SLUB_RED_ACTIVE
             return obj
         new = self.kmalloc(new_size, gfp_mask)
         if new:
-            self.memcpy(new, obj, ks)
+            self.memcpy(new, obj, orig or ks)
             self.kfree(obj)
         return new
+
+    def kmalloc_cache(self, cache, gfp_mask: int, size: int) -> int:
+        """__kmalloc_cache_noprof(cache, gfp, size): kmalloc from a given kmalloc-type
+        cache with request size ``size`` (what kmalloc() of a constant size compiles to;
+        lib/tests/slub_kunit.c calls it on its own SLAB_KMALLOC caches)."""
+        self._check_cache(cache, "kmalloc_cache")
+        if isinstance(size, bool) or not isinstance(size, int) or not 0 < size <= cache.object_size:
+            raise UsageError(f"kmalloc_cache: size {size!r} must be 1..{cache.object_size}")
+        return self.slub.slab_alloc(cache, gfp_mask, size)
+
+    def validate_slab_cache(self, cache) -> int:
+        """validate_slab_cache(cache) (what writing 1 to /sys/kernel/slab/<c>/validate does):
+        check every slab and object, report and repair what is wrong; returns the number
+        of slabs checked."""
+        self._check_cache(cache, "validate_slab_cache")
+        n = self.slub.dbg.validate_slab_cache(cache)
+        self.slub.dbg.finish()
+        return n
+
+    def slab_errors(self):
+        """``with k.slab_errors() as errs:`` -- SLUB reports counted in ``errs.count`` instead
+        of printed (and never raised), as under lib/tests/slub_kunit.c's "slab_errors"."""
+        return self.slub.dbg.kunit()
 
     def kmemdup(self, src: int, size: int, gfp_mask: int) -> int:
         """kmemdup(src, len, gfp)."""
@@ -713,6 +756,24 @@ class Kernel:
             return slab_sysfs(self, parts[2], parts[3])
         raise UsageError(f"/sys/{p}: not modelled")
 
+    def sysfs_write(self, path: str, value: str) -> None:
+        """Write ``value`` to /sys/<path>: ``kernel/slab/<c>/validate`` (1 runs
+        validate_slab_cache) and ``kernel/slab/<c>/shrink`` (1 runs kmem_cache_shrink)."""
+        p = path.removeprefix("/sys/").strip("/")
+        parts = p.split("/")
+        if len(parts) == 4 and parts[:2] == ["kernel", "slab"] and parts[3] in ("validate", "shrink"):
+            cache = self.slub.by_name.get(parts[2])
+            if cache is None:
+                raise UsageError(f"/sys/{p}: no such cache")
+            if str(value).strip() != "1":
+                raise UsageError(f"/sys/{p}: write 1 (-EINVAL for {value!r})")
+            if parts[3] == "validate":
+                self.validate_slab_cache(cache)
+            else:
+                self.kmem_cache_shrink(cache)
+            return
+        raise UsageError(f"/sys/{p}: not writable in the model")
+
     def panic(self, message: str) -> None:
         """panic(): "Kernel panic - not syncing: ..."; the machine stops (always raises)."""
         lines = [f"Kernel panic - not syncing: {message}"] + self.dump_stack_lines()
@@ -740,7 +801,15 @@ class Kernel:
         """The text of /sys/kernel/debug/<path> (``k.debugfs("extfrag/extfrag_index")``)."""
         from .views.procfs import DEBUGFS
 
-        fn = DEBUGFS.get(path.removeprefix("/sys/kernel/debug/"))
+        rel = path.removeprefix("/sys/kernel/debug/").strip("/")
+        parts = rel.split("/")
+        if len(parts) == 3 and parts[0] == "slab" and parts[2] in ("alloc_traces", "free_traces"):
+            # created only for caches with SLAB_STORE_USER (6.18 debugfs_slab_add)
+            s = self.slub.by_name.get(parts[1])
+            if s is None or not s.flags & self.slub.geo.SLAB_STORE_USER:
+                raise UsageError(f"debugfs {path}: no such file (only caches with SLAB_STORE_USER have it)")
+            return self.slub.dbg.traces(s, 0 if parts[2] == "alloc_traces" else 1)
+        fn = DEBUGFS.get(rel)
         if fn is None:
             raise UsageError(f"debugfs {path}: not modelled; known: {', '.join(sorted(DEBUGFS))}")
         return fn(self)
@@ -804,6 +873,14 @@ class Kernel:
 
     def smp_processor_id(self) -> int:
         return self._cpu
+
+    @property
+    def jiffies(self) -> int:
+        """jiffies: HZ ticks of the machine clock from INITIAL_JIFFIES,
+        ``(unsigned long)(unsigned int)(-300 * HZ)`` (include/linux/jiffies.h), so the
+        32-bit counter wraps five minutes after boot, as in the kernel."""
+        hz = self.profile.hz
+        return ((1 << 32) - 300 * hz + (self.clock.ns * hz) // 1_000_000_000) % (1 << self.layout.bits)
 
     @contextlib.contextmanager
     def on_cpu(self, n: int) -> Iterator[CPU]:

@@ -36,7 +36,12 @@ freelist; everything else (___slab_alloc, __slab_free) is the slow path.
 Simplified, and said so: one node; no memcg accounting of objects (SLAB_ACCOUNT
 only selects the kmalloc-cg caches); no RCU delay for SLAB_TYPESAFE_BY_RCU (the
 flag only places the free pointer outside the object); no sheaves (6.18's
-optional per-CPU arrays are off by default); slab_debug is a later part.
+optional per-CPU arrays are off by default).
+
+Debug caches (any SLAB_DEBUG_FLAGS, from the cache's flags or ``slab_debug=``) never
+get a CPU slab: each allocation and free takes the node lists under the checks of
+``kmemsim.mm.slub_debug`` (``alloc_single_from_partial``/``free_to_partial_list``),
+so the fast paths fall through to the slow ones for them by construction.
 """
 from __future__ import annotations
 
@@ -116,6 +121,9 @@ class KmemCache:
     random_seq: list[int] | None = None
     kmalloc: bool = False
     geometry: object = None  # the slub_geometry.CacheGeometry it was made from
+    red_left_pad: int = 0
+    debug: bool = False  # kmem_cache_debug(): any SLAB_DEBUG_FLAGS
+    full: list[Slab] = field(default_factory=list)  # n->full, kept for SLAB_STORE_USER caches
 
     def __repr__(self) -> str:
         return f"<kmem_cache {self.name} size={self.size} objects/slab={self.objects} order={self.order}>"
@@ -152,6 +160,10 @@ class Slub:
         self.GFP_NOMEMALLOC = g.value("__GFP_NOMEMALLOC")
         self.GFP_DIRECT_RECLAIM = g.value(g.blocking_flag)
         self.GFP_RECLAIM = self.GFP_DIRECT_RECLAIM | (0 if k.profile.kernel_version.startswith("2.") else g.value("__GFP_KSWAPD_RECLAIM"))
+        from .slub_debug import SlubDebug
+
+        self.dbg = SlubDebug(self)
+        self._lowmem = k.arch.lowmem_bytes
 
     # ================================================================ freelist encoding
     def freeptr_encode(self, s: KmemCache, ptr: int, ptr_addr: int) -> int:
@@ -162,7 +174,12 @@ class Slub:
 
     def get_freepointer(self, s: KmemCache, obj: int) -> int:
         addr = obj + s.offset
-        raw = int.from_bytes(self.k.phys.read(addr - self.k._page_offset, self.word), "little")
+        off = addr - self.k._page_offset
+        if not 0 <= off < self._lowmem or off & (self.k.page_size - 1) > self.k.page_size - self.word:
+            # a corrupted freelist handed out a wild pointer: the load faults (or #GP)
+            raw = int.from_bytes(self.k.read(addr, self.word), "little")
+        else:
+            raw = int.from_bytes(self.k.phys.read(off, self.word), "little")
         return self.freeptr_encode(s, raw, addr) if self.hardened else raw
 
     def set_freepointer(self, s: KmemCache, obj: int, fp: int) -> None:
@@ -203,7 +220,12 @@ class Slub:
             seq = s.random_seq if len(s.random_seq) == objects else self._random_seq(objects)
             pos = self.rng.randrange(objects)
             idx = [seq[(pos + i) % objects] for i in range(objects)]
-        objs = [addr + i * s.size for i in idx]
+        base = addr + s.red_left_pad  # fixup_red_left()
+        objs = [base + i * s.size for i in idx]
+        if s.debug:
+            self.dbg.setup_slab_debug(s, slab)
+            for o in objs:
+                self.dbg.setup_object_debug(s, o)
         if s.ctor is not None:
             for o in sorted(objs):
                 s.ctor(o)  # setup_object(): constructors run when the slab is made
@@ -222,7 +244,12 @@ class Slub:
         return seq
 
     def _discard_slab(self, s: KmemCache, slab: Slab) -> None:
-        """discard_slab(): the pages go back to the page allocator."""
+        """discard_slab(): the pages go back to the page allocator (free_slab() checks
+        the padding and every object first in a SLAB_CONSISTENCY_CHECKS cache)."""
+        if s.flags & self.geo.SLAB_CONSISTENCY_CHECKS:
+            self.dbg.slab_pad_check(s, slab)
+            for i in range(slab.objects):
+                self.dbg.check_object(s, slab, slab.addr + i * s.size + s.red_left_pad, 0xBB)
         s.nr_slabs -= 1
         s.total_objects -= slab.objects
         for p in range(slab.pfn, slab.pfn + (1 << slab.order)):
@@ -240,6 +267,8 @@ class Slub:
     # ================================================================ alloc
     def slab_alloc(self, s: KmemCache, gfp: int, orig_size: int) -> int:
         """slab_alloc_node(): the CPU freelist head, else ___slab_alloc()."""
+        if s.debug:
+            return self._debug_alloc(s, gfp, orig_size)
         c = s.cpu_slab[self.k._cpu]
         obj = c.freelist
         if obj and c.slab is not None:
@@ -291,6 +320,94 @@ class Slub:
         c.slab = slab
         c.freelist = self.get_freepointer(s, freelist)
         return freelist
+
+    def _debug_alloc(self, s: KmemCache, gfp: int, orig_size: int) -> int:
+        """___slab_alloc() for a debug cache: one object from the first node partial slab
+        that passes alloc_debug_processing() (alloc_single_from_partial), else from a new
+        slab (alloc_single_from_new_slab); then the track and slab_post_alloc_hook()."""
+        geo, d = self.geo, self.dbg
+        obj = 0
+        for _attempt in range(64):  # "goto new_objects"; a fresh slab failing its checks is rare
+            for slab in list(s.partial):
+                obj = self._alloc_single_from_partial(s, slab, orig_size)
+                if obj:
+                    break
+            if obj:
+                break
+            slab = self._new_slab(s, gfp)
+            if slab is None:
+                self._slab_out_of_memory(s, gfp)
+                d.finish()
+                return 0
+            obj = self._alloc_single_from_new_slab(s, slab, orig_size)
+            if obj:
+                break
+        if not obj:
+            d.finish()
+            return 0
+        if s.flags & geo.SLAB_STORE_USER:
+            addr, handle = d.caller()
+            d.set_track(s, obj, 0, addr, handle)
+        if gfp & self.GFP_ZERO:
+            zero = s.object_size
+            if s.flags & (geo.SLAB_STORE_USER | geo.SLAB_RED_ZONE) and s.flags & geo.SLAB_KMALLOC:
+                zero = orig_size  # the rest is the kmalloc red zone
+            self.k.phys.fill(obj - self.k._page_offset, 0, zero)
+        d.finish()
+        return obj
+
+    def _alloc_single_from_partial(self, s: KmemCache, slab: Slab, orig_size: int) -> int:
+        obj = slab.freelist
+        slab.freelist = self.get_freepointer(s, obj)
+        slab.inuse += 1
+        if not self.dbg.alloc_debug_processing(s, slab, obj, orig_size):
+            s.partial.remove(slab)  # isolated: frozen, all objects "used"
+            return 0
+        if slab.inuse == slab.objects:
+            s.partial.remove(slab)
+            self._add_full(s, slab)
+        return obj
+
+    def _alloc_single_from_new_slab(self, s: KmemCache, slab: Slab, orig_size: int) -> int:
+        obj = slab.freelist
+        slab.freelist = self.get_freepointer(s, obj)
+        slab.inuse = 1
+        if not self.dbg.alloc_debug_processing(s, slab, obj, orig_size):
+            return 0
+        if slab.inuse == slab.objects:
+            self._add_full(s, slab)
+        else:
+            slab.where = "node_partial"
+            s.partial.insert(0, slab)  # DEACTIVATE_TO_HEAD
+        return obj
+
+    def _add_full(self, s: KmemCache, slab: Slab) -> None:
+        """add_full(): the node's full list is kept only for SLAB_STORE_USER caches."""
+        slab.where = "full"
+        if s.flags & self.geo.SLAB_STORE_USER:
+            s.full.append(slab)
+
+    def _free_to_partial_list(self, s: KmemCache, slab: Slab, obj: int) -> None:
+        """free_to_partial_list(): a debug cache's free, under free_debug_processing()."""
+        d = self.dbg
+        addr, handle = d.caller() if s.flags & self.geo.SLAB_STORE_USER else (0, 0)
+        if d.free_debug_processing(s, slab, obj, addr, handle):
+            prior = slab.freelist
+            slab.inuse -= 1
+            self.set_freepointer(s, obj, prior)
+            slab.freelist = obj
+            empty = slab.inuse == 0 and len(s.partial) >= s.min_partial
+            if not prior:  # it was full
+                if slab in s.full:
+                    s.full.remove(slab)
+                if not empty:
+                    slab.where = "node_partial"
+                    s.partial.append(slab)  # FREE_ADD_PARTIAL, to the tail
+            elif empty:
+                s.partial.remove(slab)
+            if empty:
+                self._discard_slab(s, slab)
+        d.finish()
 
     @staticmethod
     def _get_freelist(slab: Slab) -> int:
@@ -380,6 +497,9 @@ class Slub:
     # ================================================================ free
     def slab_free(self, s: KmemCache, slab: Slab, obj: int) -> None:
         """do_slab_free(): onto the CPU freelist if this is the CPU slab, else __slab_free()."""
+        if s.debug:
+            self._free_to_partial_list(s, slab, obj)
+            return
         c = s.cpu_slab[self.k._cpu]
         if slab is c.slab:
             self.set_freepointer(s, obj, c.freelist)
@@ -440,8 +560,9 @@ class Slub:
         slab = self.slab_of.get(off >> self.k.page_shift)
         if slab is None:
             return None, 0
-        idx = (addr - slab.addr) // slab.cache.size
-        return slab, slab.addr + idx * slab.cache.size
+        s = slab.cache
+        idx = (addr - slab.addr) // s.size
+        return slab, slab.addr + idx * s.size + s.red_left_pad
 
     def free_objects(self, s: KmemCache) -> int:
         """count_partial(): free objects on the node partial list."""
@@ -477,7 +598,21 @@ class Slub:
                     errs.append(f"{s.name}: {sl} on the node partial list")
                 if sl.inuse >= sl.objects:
                     errs.append(f"{s.name}: full {sl} on the node partial list")
+            if s.debug:
+                if any(c.slab is not None or c.partial for c in s.cpu_slab):
+                    errs.append(f"{s.name}: a debug cache has a CPU slab")
+                for sl in s.full:
+                    if sl.where != "full" or sl.inuse != sl.objects:
+                        errs.append(f"{s.name}: {sl} on the full list")
+                if s.flags & self.geo.SLAB_STORE_USER:
+                    nfull = sum(1 for sl in slabs if sl.where == "full")
+                    if nfull != len(s.full):
+                        errs.append(f"{s.name}: {nfull} full slabs but {len(s.full)} on the full list")
             for sl in slabs:
+                if sl.where == "isolated":  # a slab that failed its checks: frozen, all "used"
+                    if not sl.frozen or sl.freelist or sl.inuse != sl.objects:
+                        errs.append(f"{s.name}: isolated {sl} is not frozen and full")
+                    continue
                 n = self._walk(s, sl, sl.freelist, errs, "slab freelist")
                 # every object is either in use or on exactly one freelist
                 free = n + cpu_free.get(id(sl), 0)
@@ -495,12 +630,13 @@ class Slub:
         """Walk a freelist, checking each pointer lies on an object of ``slab``; stop on a cycle."""
         seen = set()
         n = 0
-        end = slab.addr + slab.objects * s.size
+        base = slab.addr + s.red_left_pad
+        end = base + slab.objects * s.size
         while head:
             if head in seen:
                 errs.append(f"{s.name}: {what} of {slab} has a cycle at {head:#x}")
                 return n
-            if not (slab.addr <= head < end) or (head - slab.addr) % s.size:
+            if not (base <= head < end) or (head - base) % s.size:
                 errs.append(f"{s.name}: {what} of {slab} points outside its objects: {head:#x}")
                 return n
             seen.add(head)
