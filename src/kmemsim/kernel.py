@@ -1328,13 +1328,23 @@ def user_frames(limit: int = 16) -> list[tuple[str, str]]:
     """
     out: list[tuple[str, str]] = []
     f = sys._getframe(1)
+    kinds = _CODE_KINDS
     while f is not None and len(out) < limit:
-        fname = os.path.abspath(f.f_code.co_filename)
-        core = fname.startswith(_PKG_DIR + os.sep) and not fname.startswith(_CORE_SKIP)
-        lib = not fname.startswith(_PKG_DIR + os.sep) and (fname.startswith(_LIB_DIRS) or fname.startswith("<"))
-        if lib and out:
+        code = f.f_code
+        kind = kinds.get(code)
+        if kind is None:
+            fname = os.path.abspath(code.co_filename)
+            core = fname.startswith(_PKG_DIR + os.sep) and not fname.startswith(_CORE_SKIP)
+            lib = not fname.startswith(_PKG_DIR + os.sep) and (fname.startswith(_LIB_DIRS) or fname.startswith("<"))
+            kind = kinds[code] = ("core" if core else "lib" if lib else "user", os.path.basename(fname))
+        if kind[0] == "lib" and out:
             break
-        if not core and not lib:
-            out.append((f.f_code.co_name, f"{os.path.basename(fname)}:{f.f_lineno}"))
+        if kind[0] == "user":
+            out.append((code.co_name, f"{kind[1]}:{f.f_lineno}"))
         f = f.f_back  # type: ignore[assignment]
     return out
+
+
+#: code object -> ("core" | "lib" | "user", file name), so that a call trace costs
+#: one dict lookup per frame (slab_debug=U takes one per allocation).
+_CODE_KINDS: dict[Any, tuple[str, str]] = {}

@@ -254,8 +254,7 @@ TUNABLES: dict[str, Tunable] = {
             _opt_str("slab_debug"),
             "slab_debug=[options][,caches][;...] (also slub_debug=): F sanity checks, Z red zones, "
             "P poisoning, U user tracking, T trace, A failslab, O no debug for higher orders, - off; "
-            "\"\" is everything.  Today it sets the debug layouts (sizes, orders); the checks "
-            "and reports arrive with the SLUB debugging part.",
+            "\"\" is everything: the debug layouts, the checks on alloc and free, and the kernel's reports.",
             follows="mm/slub.c: setup_slub_debug(), kmem_cache_flags()",
             aliases=("slub_debug",),
         ),

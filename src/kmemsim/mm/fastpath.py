@@ -21,6 +21,7 @@ Invariant the free path relies on: a pcp list that has been used keeps
 """
 from __future__ import annotations
 
+import struct
 from typing import TYPE_CHECKING
 
 from .memmap import SECTION_PAGES_SHIFT
@@ -137,7 +138,11 @@ def install_slab(k: Kernel) -> None:
     max_cache = slub.geo.KMALLOC_MAX_CACHE_SIZE
     normal = k.slab.kmalloc_caches[""]
     by_size = [None] + [normal[slub.geo.kmalloc_index(n)] for n in range(1, max_cache + 1)]
-    swab_cache: dict[int, int] = {}  # swab() of free-pointer addresses, computed once each
+    swab_cache = slub._swab_cache  # swab() of free-pointer addresses, computed once each
+    word_fmt = struct.Struct("<Q" if word == 8 else "<I")
+    get_word = word_fmt.unpack_from
+    put_word = word_fmt.pack_into
+    bad_access = struct.error  # an unaligned wild pointer at a page's end: the slow path reports it
 
     def swab(x: int) -> int:
         v = swab_cache[x] = int.from_bytes(x.to_bytes(word, "little"), "big")
@@ -153,8 +158,10 @@ def install_slab(k: Kernel) -> None:
                 fp = obj + cache.offset - page_offset
                 frame = frames.get(fp >> 12)
                 if frame is not None:
-                    o = fp & 4095
-                    nxt = int.from_bytes(frame[o : o + word], "little")
+                    try:
+                        nxt = get_word(frame, fp & 4095)[0]
+                    except bad_access:
+                        return slow_alloc(cache, gfp_mask)
                     if hardened:
                         a = fp + page_offset
                         nxt ^= cache.random ^ (swab_cache.get(a) or swab(a))
@@ -173,8 +180,10 @@ def install_slab(k: Kernel) -> None:
                 fp = obj + cache.offset - page_offset
                 frame = frames.get(fp >> 12)
                 if frame is not None:
-                    o = fp & 4095
-                    nxt = int.from_bytes(frame[o : o + word], "little")
+                    try:
+                        nxt = get_word(frame, fp & 4095)[0]
+                    except bad_access:
+                        return slow_kmalloc(size, gfp_mask)
                     if hardened:
                         a = fp + page_offset
                         nxt ^= cache.random ^ (swab_cache.get(a) or swab(a))
@@ -194,12 +203,11 @@ def install_slab(k: Kernel) -> None:
                 if slab is c.slab and not (hardened and head == obj):
                     fp = off + cache.offset
                     frame = frames.get(fp >> 12)
-                    if frame is not None:
+                    if frame is not None and (fp & 4095) <= 4096 - word:
                         if hardened:
                             a = fp + page_offset
                             head ^= cache.random ^ (swab_cache.get(a) or swab(a))
-                        o = fp & 4095
-                        frame[o : o + word] = head.to_bytes(word, "little")
+                        put_word(frame, fp & 4095, head)
                         c.freelist = obj
                         return
         slow_free(cache, obj)
@@ -215,12 +223,11 @@ def install_slab(k: Kernel) -> None:
                 if slab is c.slab and not (hardened and head == obj):
                     fp = off + cache.offset
                     frame = frames.get(fp >> 12)
-                    if frame is not None:
+                    if frame is not None and (fp & 4095) <= 4096 - word:
                         if hardened:
                             a = fp + page_offset
                             head ^= cache.random ^ (swab_cache.get(a) or swab(a))
-                        o = fp & 4095
-                        frame[o : o + word] = head.to_bytes(word, "little")
+                        put_word(frame, fp & 4095, head)
                         c.freelist = obj
                         return
         slow_kfree(obj)

@@ -46,6 +46,7 @@ so the fast paths fall through to the slow ones for them by construction.
 from __future__ import annotations
 
 import random
+import struct
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Callable
 
@@ -53,12 +54,6 @@ from ..errors import KernelBug, UsageError
 
 if TYPE_CHECKING:  # pragma: no cover
     from ..kernel import Kernel
-
-MASK64 = (1 << 64) - 1
-
-
-def swab64(x: int) -> int:
-    return int.from_bytes(x.to_bytes(8, "little"), "big")
 
 
 class Slab:
@@ -164,23 +159,41 @@ class Slub:
 
         self.dbg = SlubDebug(self)
         self._lowmem = k.arch.lowmem_bytes
+        self._page_offset = k._page_offset
+        self._page_shift = k.page_shift
+        self._page_mask = k.page_size - 1
+        self._word_limit = k.page_size - word
+        self._frames = k.phys.frames
+        self._get_word = struct.Struct("<Q" if word == 8 else "<I").unpack_from
+        self._swab_cache: dict[int, int] = {}
 
     # ================================================================ freelist encoding
+    def _swab(self, addr: int) -> int:
+        """swab() of an unsigned long (swab64 on x86_64, swab32 on i386), cached per address."""
+        v = self._swab_cache.get(addr)
+        if v is None:
+            v = self._swab_cache[addr] = int.from_bytes(addr.to_bytes(self.word, "little"), "big")
+        return v
+
     def freeptr_encode(self, s: KmemCache, ptr: int, ptr_addr: int) -> int:
         """freelist_ptr_encode(): ptr ^ s->random ^ swab(ptr_addr) when hardened."""
         if self.hardened:
-            return (ptr ^ s.random ^ swab64(ptr_addr)) & MASK64
+            return ptr ^ s.random ^ self._swab(ptr_addr)
         return ptr
 
     def get_freepointer(self, s: KmemCache, obj: int) -> int:
+        """get_freepointer(): the next free object, read from the object's own bytes."""
         addr = obj + s.offset
-        off = addr - self.k._page_offset
-        if not 0 <= off < self._lowmem or off & (self.k.page_size - 1) > self.k.page_size - self.word:
+        off = addr - self._page_offset
+        if 0 <= off < self._lowmem and (off & self._page_mask) <= self._word_limit:
+            frame = self._frames.get(off >> self._page_shift) or self.k.phys.frame(off >> self._page_shift)
+            raw = self._get_word(frame, off & self._page_mask)[0]
+        else:
             # a corrupted freelist handed out a wild pointer: the load faults (or #GP)
             raw = int.from_bytes(self.k.read(addr, self.word), "little")
-        else:
-            raw = int.from_bytes(self.k.phys.read(off, self.word), "little")
-        return self.freeptr_encode(s, raw, addr) if self.hardened else raw
+        if self.hardened:
+            return raw ^ s.random ^ (self._swab_cache.get(addr) or self._swab(addr))
+        return raw
 
     def set_freepointer(self, s: KmemCache, obj: int, fp: int) -> None:
         addr = obj + s.offset
@@ -188,7 +201,7 @@ class Slub:
             # set_freepointer(): BUG_ON(object == fp) -- naive detection of double free
             self.k.bug(["------------[ cut here ]------------", "kernel BUG at mm/slub.c:503!"],
                        kind="slab_double_free", oops=True, oops_str="invalid opcode")
-        self.k.phys.write(addr - self.k._page_offset, self.freeptr_encode(s, fp, addr).to_bytes(self.word, "little"))
+        self.k.phys.write(addr - self._page_offset, self.freeptr_encode(s, fp, addr).to_bytes(self.word, "little"))
 
     # ================================================================ slabs
     def _new_slab(self, s: KmemCache, gfp: int) -> Slab | None:

@@ -81,3 +81,22 @@ def chapter(out: Out) -> None:
         pass
     for line in fresh.log.dmesg(since=mark).splitlines()[:3]:
         out("   " + line)
+    out("")
+
+    out("5. With slab_debug (the boot option; here \"FZPU,kmalloc-64\") the cache keeps red zones")
+    out("   around each object and checks them on kfree.  One byte written past the end:")
+    dbg = kmemsim.boot(slab_debug="FZPU,kmalloc-64", on_bug="report")
+    d = dbg.kmalloc(60, GFP_KERNEL)
+    out(f"   kmalloc(60) = {d:#x}; bytes 60..63 are the kmalloc red zone: {dbg.read(d + 56, 8).hex(' ')}")
+    dbg.write_u8(d + 60, 0x41)
+    mark = len(dbg.log)
+    dbg.kfree(d)
+    report = dbg.log.dmesg(since=mark).splitlines()
+    keep = [line for line in report if not line.split("] ", 1)[-1].startswith(("Redzone ", "Object  ", "Padding "))]
+    for line in keep[:8]:
+        out("   " + line)
+    out("   ... (hex dumps of the red zones, the object and the padding, then a WARNING) ...")
+    for line in keep:
+        if "FIX kmalloc-64" in line:
+            out("   " + line)
+    out("   The kernel repaired the red zone and kept the object out of circulation.")
