@@ -77,14 +77,14 @@ class Slab:
         return f"<slab {self.cache.name} pfn={self.pfn:#x} inuse={self.inuse}/{self.objects} {self.where}>"
 
 
-@dataclass
+@dataclass(slots=True)
 class KmemCacheCpu:
     freelist: int = 0
     slab: Slab | None = None
     partial: list[Slab] = field(default_factory=list)  # head is the end of the list
 
 
-@dataclass
+@dataclass(slots=True, eq=False)
 class KmemCache:
     """struct kmem_cache."""
 
