@@ -130,5 +130,9 @@ from kmemsim.cli.snapshot_cmd import snapshot  # noqa: E402
 
 main.add_command(snapshot)
 
+from kmemsim.cli.trace_cmd import register as register_trace  # noqa: E402
+
+register_trace(main)
+
 if __name__ == "__main__":  # pragma: no cover
     main()

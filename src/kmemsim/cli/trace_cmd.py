@@ -1,0 +1,253 @@
+"""``kmemsim stat`` and ``kmemsim record``: kmem traces, perf kmem's way.
+
+    kmemsim stat [--slab] [--page] [--caller] [--alloc] [-s KEYS] [-l N]
+                 [--time START,STOP] [--live] [--lenient] FILE
+    kmemsim record -o FILE [--slab] [--page] [-e EVENT...] -- COMMAND...
+
+``register(group)`` adds both to a click group (the ``kmemsim`` command).
+
+As in ``perf kmem``, ``-s`` and ``-l`` apply to the table named last before
+them: ``--page`` after ``--slab`` (or ``--page`` alone) makes ``-s`` a page key
+list, and ``--caller`` after ``--alloc`` (or ``--caller`` alone) makes ``-s``
+and ``-l`` the caller table's.  Without ``--slab`` or ``--page`` kmemsim
+reports each allocator the trace has events of (perf: ``--slab``).
+"""
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import Any
+
+import click
+
+from kmemsim.errors import KmemsimError
+
+__all__ = ["stat", "record", "register"]
+
+
+# ---------------------------------------------------------------------------- perf's option order
+
+
+def _order(ctx: click.Context) -> dict[str, Any]:
+    return ctx.meta.setdefault("kmemsim.stat", {"slab": 0, "page": 0, "caller": 0, "alloc": 0, "sorts": {}, "lines": {}})
+
+
+def _flag(name: str, other: str):
+    """perf's parse_{slab,page,caller,alloc}_opt: this flag = the other one + 1."""
+
+    def cb(ctx: click.Context, _param: click.Parameter, value: bool) -> bool:
+        if value:
+            o = _order(ctx)
+            o[name] = o[other] + 1
+        return value
+
+    return cb
+
+
+def _sort_cb(ctx: click.Context, _param: click.Parameter, value: str | None) -> str | None:
+    """perf's parse_sort_opt: the keys go to the table the flags given so far name."""
+    if value is None:
+        return None
+    from kmemsim.trace.stat import parse_sort_keys
+
+    o = _order(ctx)
+    page = o["page"] > o["slab"]
+    try:
+        parse_sort_keys(value, page=page)
+    except ValueError as e:
+        raise click.BadParameter(str(e)) from None
+    table = "caller" if o["caller"] > o["alloc"] else "alloc"
+    o["sorts"][("page" if page else "slab", table)] = value
+    return value
+
+
+def _line_cb(ctx: click.Context, _param: click.Parameter, value: int | None) -> int | None:
+    """perf's parse_line_opt: the count goes to the caller or the alloc table."""
+    if value is None:
+        return None
+    o = _order(ctx)
+    o["lines"]["caller" if o["caller"] > o["alloc"] else "alloc"] = value
+    return value
+
+
+def _cpu_nodes(text: str | None) -> dict[int, int]:
+    """``0-3:0,4-7:1`` -> {0: 0, ..., 7: 1}."""
+    out: dict[int, int] = {}
+    if not text:
+        return out
+    for part in text.split(","):
+        cpus, colon, node = part.partition(":")
+        if not colon:
+            raise click.BadParameter(f"{part!r}: expected CPUS:NODE, like 0-3:0", param_hint="--cpu-nodes")
+        try:
+            lo, _, hi = cpus.partition("-")
+            for c in range(int(lo), int(hi or lo) + 1):
+                out[c] = int(node)
+        except ValueError:
+            raise click.BadParameter(f"{part!r}: expected CPUS:NODE, like 0-3:0", param_hint="--cpu-nodes") from None
+    return out
+
+
+# ---------------------------------------------------------------------------- stat
+
+
+@click.command("stat")
+@click.option("--slab", is_flag=True, callback=_flag("slab", "page"), help="Analyze the slab allocator.")
+@click.option("--page", is_flag=True, callback=_flag("page", "slab"), help="Analyze the page allocator.")
+@click.option("--caller", is_flag=True, callback=_flag("caller", "alloc"), help="Per-callsite statistics.")
+@click.option("--alloc", is_flag=True, callback=_flag("alloc", "caller"), help="Per-allocation statistics.")
+@click.option(
+    "-s", "--sort", "sort_keys", metavar="KEY[,KEY...]", callback=_sort_cb,
+    help="Sort keys: ptr, callsite, bytes, hit, pingpong, frag (slab); page, callsite, bytes, hit, order, "
+    "migtype, gfp (page).",
+)  # fmt: skip
+@click.option("-l", "--line", "n_lines", type=int, metavar="N", callback=_line_cb, help="Show N lines.")
+@click.option("--time", "time_range", metavar="START,STOP", help="Only events in this time span (seconds).")
+@click.option("--live", is_flag=True, help="Page: live pages instead of totals.")
+@click.option("--raw-ip", is_flag=True, help="Call sites as addresses (needs --kallsyms for symbolic traces).")
+@click.option("--lenient", is_flag=True, help="Count and skip malformed lines instead of stopping at the first.")
+@click.option(
+    "--format", "fmt", type=click.Choice(["auto", "ftrace", "perf-script", "trace-cmd"]), default="auto",
+    show_default=True, help="Trace text format.",
+)  # fmt: skip
+@click.option("--kallsyms", type=click.Path(exists=True, dir_okay=False, path_type=Path),
+              help="A /proc/kallsyms of the traced boot: call sites sort by address as perf's do.")  # fmt: skip
+@click.option("--page-size", type=int, default=4096, show_default=True, help="Bytes in a page of the traced machine.")
+@click.option("--cpu-nodes", metavar="CPUS:NODE,...", help="NUMA node of each CPU (default: all on node 0).")
+@click.option("--old-migratetypes", is_flag=True, help="The trace is of a kernel before 4.4 (the old migratetype enum).")
+@click.option("--perf-only", is_flag=True, help="Print exactly what perf kmem stat (6.1) prints, nothing more.")
+@click.option("--waste", is_flag=True, help="Beyond perf: trace-cmd mem's waste table per function.")
+@click.option("--lifetime", is_flag=True, help="Beyond perf: histogram of object lifetimes.")
+@click.option("--leaks", is_flag=True, help="Beyond perf: objects live at the end, per call site.")
+@click.option("--top", type=int, default=20, show_default=True, help="Rows of the beyond-perf tables (-1: all).")
+@click.argument("file", type=click.Path(allow_dash=True, dir_okay=False))
+@click.pass_context
+def stat(
+    ctx: click.Context,
+    slab: bool,
+    page: bool,
+    caller: bool,
+    alloc: bool,
+    sort_keys: str | None,
+    n_lines: int | None,
+    time_range: str | None,
+    live: bool,
+    raw_ip: bool,
+    lenient: bool,
+    fmt: str,
+    kallsyms: Path | None,
+    page_size: int,
+    cpu_nodes: str | None,
+    old_migratetypes: bool,
+    perf_only: bool,
+    waste: bool,
+    lifetime: bool,
+    leaks: bool,
+    top: int,
+    file: str,
+) -> None:
+    """perf kmem stat's report of a kmem trace FILE (ftrace text, perf script, trace-cmd
+    report; gzip or not; - for stdin), then what perf does not tell."""
+    from kmemsim.trace import KmemStat, StatOptions, TraceReader
+    from kmemsim.trace.stat import DEFAULT_PAGE_SORT, DEFAULT_SLAB_SORT, load_kallsyms, parse_time_range
+
+    o = _order(ctx)
+    try:
+        window = parse_time_range(time_range)
+    except ValueError as e:
+        raise click.BadParameter(str(e), param_hint="--time") from None
+    sorts = o["sorts"]
+    opts = StatOptions(
+        slab=slab,
+        page=page,
+        caller=caller,
+        alloc=alloc,
+        slab_caller_sort=sorts.get(("slab", "caller"), DEFAULT_SLAB_SORT),
+        slab_alloc_sort=sorts.get(("slab", "alloc"), DEFAULT_SLAB_SORT),
+        page_caller_sort=sorts.get(("page", "caller"), DEFAULT_PAGE_SORT),
+        page_alloc_sort=sorts.get(("page", "alloc"), DEFAULT_PAGE_SORT),
+        caller_lines=o["lines"].get("caller", -1),
+        alloc_lines=o["lines"].get("alloc", -1),
+        raw_ip=raw_ip,
+        live=live,
+        time=window,
+        page_size=page_size,
+        cpu_nodes=_cpu_nodes(cpu_nodes),
+        migratetypes="pre-4.4" if old_migratetypes else "4.4+",
+        kallsyms=load_kallsyms(kallsyms.read_text()) if kallsyms else None,
+        perf_only=perf_only,
+        waste=waste,
+        lifetime=lifetime,
+        leaks=leaks,
+        top=top,
+    )
+    reader = TraceReader(file, fmt=fmt, lenient=lenient)
+    st = KmemStat(opts)
+    try:
+        st.process(reader)
+    except (KmemsimError, OSError) as e:
+        raise click.ClickException(str(e)) from None
+    if not slab and not page:
+        opts.slab = st.has_slab_events or not st.has_page_events
+        opts.page = st.has_page_events
+    errmsg = "No {0} allocation events found.  Have you run 'perf kmem record --{0}'?"
+    if opts.slab and slab and not st.has_slab_events:
+        raise click.ClickException(errmsg.format("slab"))
+    if opts.page and page and not st.has_page_events:
+        raise click.ClickException(errmsg.format("page"))
+    sys.stdout.write(st.report())
+    if not perf_only:
+        ps = reader.stats
+        sys.stdout.write(f"\nTrace: {ps.summary()}\n")
+        if ps.malformed:
+            for lineno, reason in ps.malformed_examples:
+                sys.stdout.write(f"  skipped line {lineno}: {reason}\n")
+
+
+# ---------------------------------------------------------------------------- record
+
+
+@click.command("record", context_settings={"ignore_unknown_options": True})
+@click.option("-o", "--output", required=True, type=click.Path(dir_okay=False, path_type=Path), metavar="FILE",
+              help="Trace file to write (gzip when it ends in .gz).")  # fmt: skip
+@click.option("--slab", is_flag=True, help="The slab events (perf kmem record --slab's).")
+@click.option("--page", is_flag=True, help="The page events (perf kmem record --page's).")
+@click.option("-e", "--event", "events", multiple=True, metavar="EVENT",
+              help="Another event: kmem/NAME, NAME (of kmem) or SYSTEM/NAME (repeatable).")  # fmt: skip
+@click.option("--buffer-kb", type=int, default=8192, show_default=True, help="Per-CPU ring buffer size.")
+@click.argument("command", nargs=-1, required=True, type=click.UNPROCESSED)
+def record(output: Path, slab: bool, page: bool, events: tuple[str, ...], buffer_kb: int,
+           command: tuple[str, ...]) -> None:  # fmt: skip
+    """Trace the kmem events of COMMAND into FILE (as root): both slab and page events
+    unless --slab, --page or -e choose; the tracing state is restored afterwards."""
+    from kmemsim.trace.record import RecordError, RecordResult
+    from kmemsim.trace.record import record as do_record
+
+    tty = sys.stderr.isatty()
+
+    def progress(r: RecordResult) -> None:
+        if tty:
+            click.echo(f"\rkmemsim record: {r.events} events, {r.bytes} bytes", nl=False, err=True)
+
+    try:
+        res = do_record(list(command), output, slab=slab, page=page, events=events, buffer_kb=buffer_kb,
+                        progress=progress)  # fmt: skip
+    except RecordError as e:
+        raise click.ClickException(str(e)) from None
+    if tty:
+        click.echo("", err=True)
+    lost = f", {res.lost_markers} lost-event markers" if res.lost_markers else ""
+    over = f", {res.overrun} events overwritten" if res.overrun else ""
+    click.echo(
+        f"kmemsim record: {res.events} events, {res.bytes} bytes in {res.seconds:.1f}s{lost}{over} -> {output}"
+        + (" (interrupted)" if res.interrupted else ""),
+        err=True,
+    )
+    if res.returncode:
+        sys.exit(res.returncode if res.returncode > 0 else 128 - res.returncode)
+
+
+def register(group: click.Group) -> None:
+    """Add ``stat`` and ``record`` to the ``kmemsim`` click group."""
+    group.add_command(stat)
+    group.add_command(record)

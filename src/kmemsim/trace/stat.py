@@ -1,0 +1,998 @@
+"""The statistics of ``perf kmem stat``, with perf's definitions and text, and more.
+
+Follows ``tools/perf/builtin-kmem.c`` of perf 6.1 (the perf of the reference
+host, 6.1.187; it carries the 6.1 stable fix "perf kmem: Support field "node" in
+evsel__process_alloc_event() coping with recent tracepoint restructuring"):
+
+Slab (``--slab``), per event, in trace order:
+
+- an allocation (``kmalloc``, ``kmem_cache_alloc`` and the pre-6.1 ``*_node``
+  events) adds ``bytes_req``/``bytes_alloc`` to the totals, to its pointer's
+  entry (``--alloc``: hit, bytes, and "last allocation" = this ``bytes_alloc``,
+  its call site and CPU) and to its call site's entry (``--caller``);
+- "Cross CPU allocations" counts allocations whose event has a ``node`` field
+  that is neither NUMA_NO_NODE (-1) nor the node of the CPU that traced it
+  (cross-*node*, despite the name), out of all allocations;
+- a free (``kfree``, ``kmem_cache_free``) of a pointer never allocated in the
+  trace is ignored; otherwise it adds the pointer's *last allocation*'s
+  ``bytes_alloc`` to "Total bytes freed" and, when the freeing CPU differs
+  from the pointer's recorded CPU, counts a ping-pong for the pointer and its
+  call site; then the recorded CPU becomes -1, so a second free of the same
+  pointer counts again (perf's definition, kept);
+- Frag% is ``100 - 100 * req / alloc``; tables sort by ``-s`` keys, biggest
+  first, equal rows in pointer or call-site address order.
+
+Page (``--page``): ``mm_page_alloc``/``mm_page_free`` keyed by pfn; a failed
+allocation counts in the totals and the failures; a free of a pfn with no live
+allocation is "free-only"; "alloc-only" is all allocation requests (failures
+included) minus the matched frees; the order x migratetype table counts
+successful allocations (``--live``: minus their frees).
+
+perf 6.1 labels migratetypes with the pre-4.4 enum (Unmovable, Reclaimable,
+Movable, Reserved, CMA/Isolated); since 4.4 (and on every 6.x kernel) the enum
+is MIGRATE_UNMOVABLE, MIGRATE_MOVABLE, MIGRATE_RECLAIMABLE, MIGRATE_HIGHATOMIC,
+then MIGRATE_CMA (with CONFIG_CMA) and MIGRATE_ISOLATE, so perf's
+"Reclaimable" column is really Movable and its "Movable" column Reclaimable.
+kmemsim prints the traced kernel's names (``migratetypes="4.4+"``, the default,
+or ``"pre-4.4"`` for a trace of an older kernel); ``perf_only=True`` prints
+exactly what perf 6.1 prints, its labels included.
+
+Beyond perf (printed after perf's report unless ``perf_only``):
+
+- frees on another CPU than their allocation, among frees matched to an
+  allocation still live in the trace (true ping-pong);
+- pre-existing frees: frees of pointers never allocated in the trace (objects
+  allocated before it began), per event; ``kfree(NULL)``; frees of an already
+  freed pointer; allocations over a live pointer (a free event was missed);
+- ``waste``: trace-cmd mem's table per function (``tracecmd/trace-mem.c``):
+  live waste (alloc - req), live alloc and req, totals, peaks of live alloc and
+  of live req, and the peak of live waste.  trace-cmd prints MaxAlloc - MaxReq
+  as "MaxWaste", which is not a peak of anything when the two peaks happen at
+  different times; kmemsim's MaxWaste is the true peak of live waste;
+- ``lifetime``: a log2 histogram of object lifetimes (allocation to free);
+- ``leaks``: objects still live at the end of the trace, per call site.
+"""
+from __future__ import annotations
+
+import re
+from bisect import bisect_right
+from dataclasses import dataclass, field
+from typing import Iterable, Mapping
+
+from .events import NUMA_NO_NODE, SLAB_ALLOC_EVENTS, SLAB_FREE_EVENTS, Event
+
+__all__ = [
+    "StatOptions",
+    "KmemStat",
+    "SLAB_SORT_KEYS",
+    "PAGE_SORT_KEYS",
+    "DEFAULT_SLAB_SORT",
+    "DEFAULT_PAGE_SORT",
+    "parse_time_range",
+    "parse_sort_keys",
+    "load_kallsyms",
+    "GFP_COMPACT_TABLE",
+]
+
+#: ``-s`` keys (perf's ``slab_sorts[]`` and ``page_sorts[]``)
+SLAB_SORT_KEYS = ("ptr", "callsite", "hit", "bytes", "frag", "pingpong")
+PAGE_SORT_KEYS = ("page", "callsite", "hit", "bytes", "order", "migtype", "gfp")
+DEFAULT_SLAB_SORT = "frag,hit,bytes"
+DEFAULT_PAGE_SORT = "bytes,hit"
+
+#: perf's ``graph_dotted_line``, printed ``%.105s``
+DOTS = "-" * 105
+
+#: perf 6.1's ``gfp_compact_table`` (see include/trace/events/mmflags.h); flags
+#: missing here (``__GFP_NO_OBJ_EXT``, ``__GFP_ZEROTAGS``, ...) are left out of
+#: the compact string, as perf does.
+GFP_COMPACT_TABLE: dict[str, str] = {
+    "GFP_TRANSHUGE": "THP",
+    "GFP_TRANSHUGE_LIGHT": "THL",
+    "GFP_HIGHUSER_MOVABLE": "HUM",
+    "GFP_HIGHUSER": "HU",
+    "GFP_USER": "U",
+    "GFP_KERNEL_ACCOUNT": "KAC",
+    "GFP_KERNEL": "K",
+    "GFP_NOFS": "NF",
+    "GFP_ATOMIC": "A",
+    "GFP_NOIO": "NI",
+    "GFP_NOWAIT": "NW",
+    "GFP_DMA": "D",
+    "__GFP_HIGHMEM": "HM",
+    "GFP_DMA32": "D32",
+    "__GFP_HIGH": "H",
+    "__GFP_ATOMIC": "_A",
+    "__GFP_IO": "I",
+    "__GFP_FS": "F",
+    "__GFP_COLD": "CO",
+    "__GFP_NOWARN": "NWR",
+    "__GFP_RETRY_MAYFAIL": "R",
+    "__GFP_NOFAIL": "NF",
+    "__GFP_NORETRY": "NR",
+    "__GFP_COMP": "C",
+    "__GFP_ZERO": "Z",
+    "__GFP_NOMEMALLOC": "NMA",
+    "__GFP_MEMALLOC": "MA",
+    "__GFP_HARDWALL": "HW",
+    "__GFP_THISNODE": "TN",
+    "__GFP_RECLAIMABLE": "RC",
+    "__GFP_MOVABLE": "M",
+    "__GFP_ACCOUNT": "AC",
+    "__GFP_NOTRACK": "NT",
+    "__GFP_WRITE": "WR",
+    "__GFP_RECLAIM": "R",
+    "__GFP_DIRECT_RECLAIM": "DR",
+    "__GFP_KSWAPD_RECLAIM": "KR",
+}
+
+#: (column label of the order table, 8-character label of the Mig.type column)
+#: per migratetype number.  Since 4.4 (commit 016c13daa5c9 "mm, page_alloc: use
+#: masks and shifts when converting GFP flags to migrate types", and
+#: MIGRATE_HIGHATOMIC replacing MIGRATE_RESERVE): include/linux/mmzone.h.
+MIGRATETYPES_4_4 = (
+    ("Unmovable", "UNMOVABL"),
+    ("Movable", "MOVABLE"),
+    ("Reclaimable", "RECLAIM"),
+    ("HighAtomic", "HIGHATOM"),
+    ("CMA/Isolate", "CMA/ISLT"),
+    ("Isolate", "ISOLATE"),
+)
+#: Before 4.4 (and perf kmem's labels to this day, ``migrate_type_str[]``).
+MIGRATETYPES_PRE_4_4 = (
+    ("Unmovable", "UNMOVABL"),
+    ("Reclaimable", "RECLAIM"),
+    ("Movable", "MOVABLE"),
+    ("Reserved", "RESERVED"),
+    ("CMA/Isolated", "CMA/ISLT"),
+    ("", "UNKNOWN"),
+)
+#: perf's fixed table size: ``MAX_PAGE_ORDER 11`` orders, 5 printed migratetypes.
+PERF_MAX_PAGE_ORDER = 11
+PERF_PRINTED_MIGRATETYPES = 5
+
+
+@dataclass
+class StatOptions:
+    """What to compute and print; the defaults are ``perf kmem stat``'s."""
+
+    slab: bool = True
+    page: bool = False
+    caller: bool = False
+    alloc: bool = False
+    slab_caller_sort: str = DEFAULT_SLAB_SORT
+    slab_alloc_sort: str = DEFAULT_SLAB_SORT
+    page_caller_sort: str = DEFAULT_PAGE_SORT
+    page_alloc_sort: str = DEFAULT_PAGE_SORT
+    #: (``caller`` and ``alloc`` must be set before :meth:`KmemStat.process`: the
+    #: tables are gathered only when asked for.)
+    #: ``-l``: rows of the caller and alloc tables (-1: all)
+    caller_lines: int = -1
+    alloc_lines: int = -1
+    #: ``--raw-ip``: call sites as addresses (needs ``kallsyms`` for symbolic traces)
+    raw_ip: bool = False
+    #: ``--live`` (page): live pages instead of totals
+    live: bool = False
+    #: ``--time``: (start, stop) in ns, either None
+    time: tuple[int | None, int | None] = (None, None)
+    page_size: int = 4096
+    #: CPU -> NUMA node (perf reads the host's topology); missing CPUs are on node 0
+    cpu_nodes: Mapping[int, int] = field(default_factory=dict)
+    #: "4.4+" (every 6.x kernel) or "pre-4.4": the traced kernel's migratetype enum
+    migratetypes: str = "4.4+"
+    #: symbol -> address (a /proc/kallsyms of the traced boot): call sites then sort
+    #: in address order exactly as perf's do, and hex call sites resolve to symbols
+    kallsyms: Mapping[str, int] | None = None
+    #: print exactly perf 6.1's report (its migratetype labels included), nothing more
+    perf_only: bool = False
+    #: beyond perf: the tables (the summary lines are always printed unless perf_only)
+    waste: bool = False
+    lifetime: bool = False
+    leaks: bool = False
+    #: rows of the beyond-perf tables (-1: all)
+    top: int = 20
+
+
+def parse_time_range(text: str | None) -> tuple[int | None, int | None]:
+    """perf's ``--time START,STOP`` (seconds with up to 9 decimals; either may be
+    empty) -> nanoseconds.  Raises ValueError with the reason."""
+    if text is None or text.strip() == "":
+        return (None, None)
+    if "," not in text:
+        raise ValueError(f"--time {text!r}: expected START,STOP (seconds; either may be empty)")
+    a, _, b = text.partition(",")
+
+    def one(s: str) -> int | None:
+        s = s.strip()
+        if not s:
+            return None
+        if not re.fullmatch(r"\d+(?:\.\d{1,9})?", s):
+            raise ValueError(f"--time {text!r}: {s!r} is not a time in seconds (like 5430.231547)")
+        sec, _, frac = s.partition(".")
+        return int(sec) * 1_000_000_000 + (int(frac.ljust(9, "0")) if frac else 0)
+
+    start, stop = one(a), one(b)
+    if start is not None and stop is not None and stop < start:
+        raise ValueError(f"--time {text!r}: stop is before start")
+    return (start, stop)
+
+
+def parse_sort_keys(text: str, page: bool) -> list[str]:
+    """``-s key[,key...]`` checked against perf's keys; ValueError names a bad key."""
+    keys = PAGE_SORT_KEYS if page else SLAB_SORT_KEYS
+    out = [k for k in text.split(",")]
+    for k in out:
+        if k not in keys:
+            kind = "page" if page else "slab"
+            raise ValueError(f"Unknown {kind} --sort key: {k!r} (one of {', '.join(keys)})")
+    return out
+
+
+def load_kallsyms(text: str) -> dict[str, int]:
+    """symbol -> address from /proc/kallsyms text (the first address of a name wins)."""
+    out: dict[str, int] = {}
+    for line in text.splitlines():
+        parts = line.split()
+        if len(parts) >= 3:
+            try:
+                addr = int(parts[0], 16)
+            except ValueError:
+                continue
+            out.setdefault(parts[2], addr)
+    return out
+
+
+def _fragmentation(req: int, alloc: int) -> float:
+    """perf's fragmentation(): 100 - 100 * req / alloc (0 when nothing was allocated)."""
+    if alloc == 0:
+        return 0.0
+    return 100.0 - (100.0 * req / alloc)
+
+
+_SITE_RE = re.compile(r"^(?P<sym>.+?)\+0x(?P<off>[0-9a-fA-F]+)(?:/0x[0-9a-fA-F]+)?(?: \[[^\]]*\])?$")
+_HEX_RE = re.compile(r"^(?:0x)?[0-9a-fA-F]+$")
+
+
+class _Sites:
+    """Call sites as text: perf's ``sym+off`` spelling and perf's address order."""
+
+    def __init__(self, kallsyms: Mapping[str, int] | None, raw_ip: bool) -> None:
+        self.kallsyms = kallsyms or {}
+        self.raw_ip = raw_ip
+        self._cache: dict[str, tuple[str, tuple]] = {}
+        if self.kallsyms:
+            items = sorted((a, s) for s, a in self.kallsyms.items())
+            self._addrs = [a for a, _ in items]
+            self._names = [s for _, s in items]
+        else:
+            self._addrs, self._names = [], []
+
+    def resolve(self, site: str) -> tuple[str, tuple]:
+        """(perf's spelling, sort key) of a call site as printed in a trace."""
+        got = self._cache.get(site)
+        if got is not None:
+            return got
+        m = _SITE_RE.match(site)
+        addr: int | None = None
+        if m is not None:
+            sym, off = m.group("sym"), int(m.group("off"), 16)
+        elif _HEX_RE.match(site):
+            addr = int(site, 16)
+            sym, off = "", 0
+            if self._addrs:
+                i = bisect_right(self._addrs, addr) - 1
+                if i >= 0:
+                    sym, off = self._names[i], addr - self._addrs[i]
+        else:
+            sym, off = site, 0
+        if addr is None and sym in self.kallsyms:
+            addr = self.kallsyms[sym] + off
+        if self.raw_ip and addr is not None:
+            text = f"{addr:#x}"
+        elif sym:
+            text = f"{sym}+{off:x}"
+        else:
+            text = f"{addr:#x}" if addr is not None else site
+        key = (0, addr, "", 0) if addr is not None else (1, 0, sym, off)
+        got = (text, key)
+        self._cache[site] = got
+        return got
+
+
+def _gfp_mask(text: str) -> int:
+    """The gfp_t value of a printed flag string (6.18 names, then 2.6.24 ones; a
+    name neither knows counts 0)."""
+    from kmemsim import gfp as G
+    from kmemsim.errors import KmemsimError
+
+    for gs in (G.GFP_6_18, G.GFP_2_6):
+        try:
+            return gs.parse(text)
+        except KmemsimError:
+            pass
+    mask = 0
+    for tok in text.split("|"):
+        for gs in (G.GFP_6_18, G.GFP_2_6):
+            try:
+                mask |= gs.parse(tok)
+                break
+            except KmemsimError:
+                pass
+    return mask
+
+
+def _compact_gfp(text: str) -> str:
+    """perf's compact_gfp_flags(): each ``|`` token through the table, unknown ones dropped."""
+    return "|".join(GFP_COMPACT_TABLE[t] for t in text.split("|") if t in GFP_COMPACT_TABLE)
+
+
+class KmemStat:
+    """Accumulate kmem events and render perf kmem stat's report (and more).
+
+    >>> from kmemsim.trace import parse
+    >>> lines = [
+    ...   " a-1 [000] ..... 1.000001: kmalloc: call_site=f+0x1/0x9 ptr=000000000000a0 bytes_req=100"
+    ...   " bytes_alloc=128 gfp_flags=GFP_KERNEL node=-1 accounted=false",
+    ...   " a-1 [001] ..... 1.000002: kfree: call_site=g+0x2/0x9 ptr=000000000000a0"]
+    >>> st = KmemStat().process(parse(lines))
+    >>> st.total_requested, st.total_allocated, st.total_freed, st.remote_frees
+    (100, 128, 128, 1)
+    """
+
+    def __init__(self, options: StatOptions | None = None) -> None:
+        self.opts = o = options or StatOptions()
+        if o.migratetypes not in ("4.4+", "pre-4.4"):
+            raise ValueError(f"migratetypes={o.migratetypes!r}: expected '4.4+' or 'pre-4.4'")
+        self.sites = _Sites(o.kallsyms, o.raw_ip)
+        # the per-call-site and per-page tables are gathered only when asked for
+        self._caller_tables = o.caller
+        self._page_alloc_table = o.alloc and not o.live
+        # ---- perf, slab
+        #: ptr -> [call_site, bytes_req, bytes_alloc, last_alloc, hit, pingpong, alloc_cpu,
+        #:         live_since, last_req]: perf's alloc_stat, and (beyond perf) the time of the
+        #:         allocation while the object is live (None once freed) and its bytes_req
+        self.alloc_stat: dict[int, list] = {}
+        #: call_site -> [bytes_req, bytes_alloc, hit, pingpong]
+        self.caller_stat: dict[str, list] = {}
+        self.total_requested = 0
+        self.total_allocated = 0
+        self.total_freed = 0
+        self.nr_allocs = 0
+        self.nr_cross_allocs = 0
+        # ---- perf, page
+        self.nr_page_allocs = 0
+        self.nr_page_frees = 0
+        self.nr_page_fails = 0
+        self.nr_page_nomatch = 0
+        self.total_page_alloc_bytes = 0
+        self.total_page_free_bytes = 0
+        self.total_page_fail_bytes = 0
+        self.total_page_nomatch_bytes = 0
+        #: pfn -> [order, gfp, migratetype, callsite, nr_alloc, alloc_bytes]
+        self.page_live: dict[int, list] = {}
+        #: (pfn, order, migratetype, gfp) -> [callsite, nr_alloc, alloc_bytes, nr_free, free_bytes]
+        self.page_alloc: dict[tuple, list] = {}
+        #: (callsite, order, migratetype, gfp) -> [nr_alloc, alloc_bytes, nr_free, free_bytes]
+        self.page_caller: dict[tuple, list] = {}
+        #: (order, migratetype) -> allocations
+        self.order_stats: dict[tuple[int, int], int] = {}
+        #: gfp mask -> (the flag string, perf's compact string)
+        self.gfps: dict[int, tuple[str, str]] = {}
+        self._gfp_cache: dict[str, int] = {}
+        self.max_gfp_len = 0
+        # ---- beyond perf
+        self.nr_frees = 0
+        self.frees_by_kind: dict[str, int] = {}
+        self.matched_frees = 0
+        self.remote_frees = 0
+        self.preexisting_frees = 0
+        self.preexisting_by_kind: dict[str, int] = {}
+        self.null_frees = 0
+        self.double_frees = 0
+        self.realloc_live = 0
+        #: function -> [cur_alloc, cur_req, tot_alloc, tot_req, max_alloc, max_req, peak_waste, hits]
+        self.waste: dict[str, list] = {}
+        self._func: dict[str, str] = {}
+        #: log2 buckets of lifetimes in microseconds (bucket i: [2**(i-1), 2**i) us; 0: < 1 us)
+        self.lifetime_hist: list[int] = [0] * 64
+        self.lost_events = 0
+        self.lost_markers = 0
+        self.page_free_batched = 0
+        self.page_moves: dict[str, int] = {}
+        self.extfrag = 0
+        self.extfrag_fragmenting = 0
+        self.last_ts: int | None = None
+
+    # ------------------------------------------------------------------ input
+
+    def process(self, events: Iterable[Event]) -> KmemStat:
+        """Feed every event (in trace order); returns self."""
+        o = self.opts
+        tstart, tstop = o.time
+        cpu_nodes = o.cpu_nodes
+        alloc_stat = self.alloc_stat
+        caller_stat = self.caller_stat
+        waste = self.waste
+        func_of = self._func
+        hist = self.lifetime_hist
+        preexisting_by_kind = self.preexisting_by_kind
+        frees_by_kind = self.frees_by_kind
+        total_requested = self.total_requested
+        total_allocated = self.total_allocated
+        total_freed = self.total_freed
+        nr_allocs = self.nr_allocs
+        nr_cross = self.nr_cross_allocs
+        last_ts = self.last_ts
+        nr_frees = self.nr_frees
+        matched = self.matched_frees
+        remote = self.remote_frees
+        page_event = self._page_event
+        slab_allocs = SLAB_ALLOC_EVENTS
+        slab_frees = SLAB_FREE_EVENTS
+        filtering = tstart is not None or tstop is not None
+        track_waste = o.waste
+        track_callers = self._caller_tables
+        n_kfree = 0
+        try:
+            for ev in events:
+                kind = ev[0]
+                ts = ev[1]
+                if ts >= 0:
+                    if filtering and ((tstart is not None and ts < tstart) or (tstop is not None and ts > tstop)):
+                        continue
+                    last_ts = ts
+                if kind in slab_allocs:
+                    _k, _ts, cpu, _pid, _comm, cs, ptr, req, alloc, _gfp, node, _name, _acc = ev
+                    # perf: insert_alloc_stat, insert_caller_stat, totals, cross-node
+                    a = alloc_stat.get(ptr)
+                    if a is None:
+                        alloc_stat[ptr] = [cs, req, alloc, alloc, 1, 0, cpu, ts, req]
+                    else:
+                        if a[7] is not None:  # beyond perf: still live, so a free was missed
+                            self.realloc_live += 1
+                            if track_waste:
+                                w = waste[func_of[a[0]]]
+                                w[0] -= a[3]
+                                w[1] -= a[8]
+                        a[0] = cs
+                        a[1] += req
+                        a[2] += alloc
+                        a[3] = alloc
+                        a[4] += 1
+                        a[6] = cpu
+                        a[7] = ts
+                        a[8] = req
+                    if track_callers:
+                        c = caller_stat.get(cs)
+                        if c is None:
+                            caller_stat[cs] = [req, alloc, 1, 0]
+                        else:
+                            c[0] += req
+                            c[1] += alloc
+                            c[2] += 1
+                    total_requested += req
+                    total_allocated += alloc
+                    nr_allocs += 1
+                    if node is not None and node != NUMA_NO_NODE and node != cpu_nodes.get(cpu, 0):
+                        nr_cross += 1
+                    if not track_waste:
+                        continue
+                    # beyond perf: trace-cmd mem's waste per function
+                    fn = func_of.get(cs)
+                    if fn is None:
+                        fn = func_of[cs] = cs.partition("+")[0]
+                    w = waste.get(fn)
+                    if w is None:
+                        waste[fn] = [alloc, req, alloc, req, alloc, req, alloc - req, 1]
+                    else:
+                        w[0] += alloc
+                        w[1] += req
+                        w[2] += alloc
+                        w[3] += req
+                        w[7] += 1
+                        if w[0] > w[4]:
+                            w[4] = w[0]
+                        if w[1] > w[5]:
+                            w[5] = w[1]
+                        if w[0] - w[1] > w[6]:
+                            w[6] = w[0] - w[1]
+                elif kind in slab_frees:
+                    cpu = ev[2]
+                    ptr = ev[6]
+                    nr_frees += 1
+                    if kind == "kfree":
+                        n_kfree += 1
+                    else:
+                        frees_by_kind[kind] = frees_by_kind.get(kind, 0) + 1
+                    a = alloc_stat.get(ptr)
+                    if a is None:
+                        # perf ignores it; kmemsim tells kfree(NULL) from pre-existing objects
+                        if ptr == 0:
+                            self.null_frees += 1
+                        else:
+                            self.preexisting_frees += 1
+                            preexisting_by_kind[kind] = preexisting_by_kind.get(kind, 0) + 1
+                        continue
+                    # beyond perf: a free matched to a live allocation
+                    t0 = a[7]
+                    if t0 is not None:
+                        matched += 1
+                        if cpu != a[6]:
+                            remote += 1
+                        lt = (ts - t0) // 1000
+                        hist[lt.bit_length() if lt > 0 else 0] += 1
+                        a[7] = None
+                        if track_waste:
+                            w = waste[func_of[a[0]]]
+                            w[0] -= a[3]
+                            w[1] -= a[8]
+                    else:
+                        self.double_frees += 1
+                    # perf: evsel__process_free_event
+                    total_freed += a[3]
+                    if cpu != a[6]:
+                        a[5] += 1
+                        if track_callers:
+                            caller_stat[a[0]][3] += 1
+                    a[6] = -1
+                else:
+                    page_event(ev)
+        finally:
+            self.total_requested = total_requested
+            self.total_allocated = total_allocated
+            self.total_freed = total_freed
+            self.nr_allocs = nr_allocs
+            self.nr_cross_allocs = nr_cross
+            self.last_ts = last_ts
+            self.nr_frees = nr_frees
+            if n_kfree:
+                frees_by_kind["kfree"] = frees_by_kind.get("kfree", 0) + n_kfree
+            self.matched_frees = matched
+            self.remote_frees = remote
+        return self
+
+    def feed(self, ev: Event) -> None:
+        """One event (see :meth:`process`)."""
+        self.process((ev,))
+
+    def _gfp(self, text: str) -> int:
+        mask = self._gfp_cache.get(text)
+        if mask is None:
+            mask = self._gfp_cache[text] = _gfp_mask(text)
+        return mask
+
+    def _page_event(self, ev: Event) -> None:
+        kind = ev[0]
+        page_size = self.opts.page_size
+        if kind == "mm_page_alloc":
+            _k, _ts, _cpu, _pid, _comm, pfn, order, mt, gfp_text, site = ev  # type: ignore[misc]
+            nbytes = page_size << order
+            self.nr_page_allocs += 1
+            self.total_page_alloc_bytes += nbytes
+            if pfn == -1:
+                self.nr_page_fails += 1
+                self.total_page_fail_bytes += nbytes
+                return
+            gfp = self._gfp(gfp_text)
+            if gfp not in self.gfps:
+                compact = _compact_gfp(gfp_text)
+                self.gfps[gfp] = (gfp_text, compact)
+                if len(compact) > self.max_gfp_len:
+                    self.max_gfp_len = len(compact)
+            cs = site or ""
+            p = self.page_live.get(pfn)
+            if p is None:
+                # perf: page_stat__findnew_page keeps the first order/gfp/migratetype
+                p = self.page_live[pfn] = [order, gfp, mt, cs, 0, 0]
+            p[4] += 1
+            p[5] += nbytes
+            p[3] = cs
+            if self._page_alloc_table:
+                key = (pfn, order, mt, gfp)
+                a = self.page_alloc.get(key)
+                if a is None:
+                    a = self.page_alloc[key] = [cs, 0, 0, 0, 0]
+                a[0] = cs
+                a[1] += 1
+                a[2] += nbytes
+            if self._caller_tables:
+                ckey = (cs, order, mt, gfp)
+                c = self.page_caller.get(ckey)
+                if c is None:
+                    c = self.page_caller[ckey] = [0, 0, 0, 0]
+                c[0] += 1
+                c[1] += nbytes
+            self.order_stats[(order, mt)] = self.order_stats.get((order, mt), 0) + 1
+        elif kind == "mm_page_free":
+            pfn, order = ev[5], ev[6]
+            nbytes = page_size << order
+            self.nr_page_frees += 1
+            self.total_page_free_bytes += nbytes
+            p = self.page_live.pop(pfn, None)
+            if p is None:
+                self.nr_page_nomatch += 1
+                self.total_page_nomatch_bytes += nbytes
+                return
+            _o, gfp, mt, cs = p[0], p[1], p[2], p[3]
+            if self.opts.live:
+                k2 = (order, mt)
+                self.order_stats[k2] = self.order_stats.get(k2, 0) - 1
+            elif self._page_alloc_table:
+                a = self.page_alloc.get((pfn, order, mt, gfp))
+                if a is not None:  # perf fails (-ENOMEM) when the free's order differs
+                    a[3] += 1
+                    a[4] += nbytes
+            c = self.page_caller.get((cs, order, mt, gfp))
+            if c is None:
+                return
+            c[2] += 1
+            c[3] += nbytes
+            if self.opts.live:
+                c[0] -= 1
+                c[1] -= nbytes
+                if c[0] == 0:
+                    del self.page_caller[(cs, order, mt, gfp)]
+        elif kind == "mm_page_free_batched":
+            self.page_free_batched += 1
+        elif kind == "lost":
+            self.lost_markers += 1
+            if ev[5] > 0:  # type: ignore[index]
+                self.lost_events += ev[5]  # type: ignore[index]
+        elif kind == "mm_page_alloc_extfrag":
+            self.extfrag += 1
+            if ev[11] == 1:  # type: ignore[index]
+                self.extfrag_fragmenting += 1
+        else:
+            self.page_moves[kind] = self.page_moves.get(kind, 0) + 1
+
+    def live_objects(self) -> dict[int, tuple[str, int, int, int, int]]:
+        """ptr -> (call_site, bytes_alloc, bytes_req, allocation time, cpu) of the
+        objects allocated in the trace and not freed by its end."""
+        return {
+            ptr: (a[0], a[3], a[8], a[7], a[6]) for ptr, a in self.alloc_stat.items() if a[7] is not None
+        }
+
+    # ------------------------------------------------------------------ perf's report
+
+    @property
+    def has_slab_events(self) -> bool:
+        return bool(self.nr_allocs or self.nr_frees)
+
+    @property
+    def has_page_events(self) -> bool:
+        return bool(self.nr_page_allocs or self.nr_page_frees)
+
+    def _migratetype_labels(self) -> tuple[tuple[str, str], ...]:
+        if self.opts.perf_only or self.opts.migratetypes == "pre-4.4":
+            return MIGRATETYPES_PRE_4_4
+        return MIGRATETYPES_4_4
+
+    def _slab_rows(self, caller: bool) -> list[tuple]:
+        """(label, bytes_alloc, bytes_req, hit, pingpong, sort fields...) in perf's order."""
+        o = self.opts
+        keys = parse_sort_keys(o.slab_caller_sort if caller else o.slab_alloc_sort, page=False)
+        rows = []
+        if caller:
+            for cs, (req, alloc, hit, pp) in self.caller_stat.items():
+                text, skey = self.sites.resolve(cs)
+                rows.append((skey, text, 0, skey, req, alloc, hit, pp))
+        else:
+            for ptr, (cs, req, alloc, _last, hit, pp, _cpu, _t0, _lreq) in self.alloc_stat.items():
+                _text, skey = self.sites.resolve(cs)
+                rows.append(((ptr,), f"{ptr:#x}", ptr, skey, req, alloc, hit, pp))
+        rows.sort(key=lambda r: r[0])  # the rb-tree order perf inserts from: ptr or call_site
+
+        def sort_key(r: tuple) -> tuple:
+            out = []
+            for k in keys:
+                if k == "ptr":
+                    out.append(r[2])
+                elif k == "callsite":
+                    out.append(r[3])
+                elif k == "hit":
+                    out.append(r[6])
+                elif k == "bytes":
+                    out.append(r[5])
+                elif k == "frag":
+                    out.append(_fragmentation(r[4], r[5]))
+                else:  # pingpong
+                    out.append(r[7])
+            return tuple(out)
+
+        rows.sort(key=sort_key, reverse=True)  # stable: equal rows keep the tree order
+        return rows
+
+    def _print_slab_result(self, out: list[str], caller: bool, n_lines: int) -> None:
+        out.append(f"{DOTS}\n")
+        out.append(f" {'Callsite' if caller else 'Alloc Ptr':<34} |")
+        out.append(" Total_alloc/Per | Total_req/Per   | Hit      | Ping-pong | Frag\n")
+        out.append(f"{DOTS}\n")
+        rows = self._slab_rows(caller)
+        i = 0
+        while i < len(rows):
+            if n_lines == 0:
+                n_lines -= 1
+                break
+            n_lines -= 1
+            _k, text, _p, _s, req, alloc, hit, pp = rows[i]
+            out.append(
+                f" {text:<34} | {alloc:9d}/{alloc // hit:<5d} | {req:9d}/{req // hit:<5d} | {hit:8d} |"
+                f" {pp:9d} | {_fragmentation(req, alloc):6.3f}%\n"
+            )
+            i += 1
+        if n_lines == -1:
+            out.append(" ...                                | ...             | ...             | ...      | ...       | ...   \n")
+        out.append(f"{DOTS}\n")
+
+    def _print_slab_summary(self, out: list[str]) -> None:
+        out.append("\nSUMMARY (SLAB allocator)")
+        out.append("\n========================\n")
+        out.append(f"Total bytes requested: {self.total_requested}\n")
+        out.append(f"Total bytes allocated: {self.total_allocated}\n")
+        out.append(f"Total bytes freed:     {self.total_freed}\n")
+        if self.total_allocated > self.total_freed:
+            out.append(f"Net total bytes allocated: {self.total_allocated - self.total_freed}\n")
+        out.append(f"Total bytes wasted on internal fragmentation: {self.total_allocated - self.total_requested}\n")
+        out.append(f"Internal fragmentation: {_fragmentation(self.total_requested, self.total_allocated):f}%\n")
+        out.append(f"Cross CPU allocations: {self.nr_cross_allocs}/{self.nr_allocs}\n")
+
+    def _page_sort(self, rows: list[tuple], keys: list[str]) -> list[tuple]:
+        # rows: (page, callsite sort key, nr_alloc, alloc_bytes, order, mt, gfp, ...)
+        idx = {"page": 0, "callsite": 1, "hit": 2, "bytes": 3, "order": 4, "migtype": 5, "gfp": 6}
+        rows.sort(key=lambda r: tuple(r[idx[k]] for k in keys), reverse=True)
+        return rows
+
+    def _site_label(self, cs: str) -> tuple[str, tuple]:
+        if not cs:
+            return "[unknown]", (2, 0, "", 0)
+        return cs, self.sites.resolve(cs)[1]
+
+    def _print_gfp_flags(self, out: list[str]) -> None:
+        out.append("#\n# GFP flags\n# ---------\n")
+        for mask in sorted(self.gfps):
+            human, compact = self.gfps[mask]
+            out.append(f"# {mask:08x}: {compact:>{self.max_gfp_len}}: {human}\n")
+
+    def _mt_label(self, mt: int) -> str:
+        labels = self._migratetype_labels()
+        return labels[mt][1] if 0 <= mt < len(labels) else "UNKNOWN"
+
+    def _print_page_caller_result(self, out: list[str], n_lines: int) -> None:
+        o = self.opts
+        gfp_len = max(len("GFP flags"), self.max_gfp_len)
+        out.append(f"\n{DOTS}\n")
+        out.append(f" {'Live' if o.live else 'Total':>5} alloc (KB) | Hits      | Order | Mig.type | {'GFP flags':<{gfp_len}} | Callsite\n")
+        out.append(f"{DOTS}\n")
+        rows = []
+        for (cs, order, mt, gfp), (nr_alloc, alloc_bytes, _nf, _fb) in self.page_caller.items():
+            label, skey = self._site_label(cs)
+            rows.append((0, skey, nr_alloc, alloc_bytes, order, mt, gfp, label))
+        rows.sort(key=lambda r: (r[1], r[4], r[5], r[6]))  # perf's "callsite,order,migtype,gfp" tree
+        rows = self._page_sort(rows, parse_sort_keys(o.page_caller_sort, page=True))
+        i = 0
+        while i < len(rows):
+            if n_lines == 0:
+                n_lines -= 1
+                break
+            n_lines -= 1
+            _p, _s, nr_alloc, alloc_bytes, order, mt, gfp, label = rows[i]
+            compact = self.gfps.get(gfp, ("", ""))[1]
+            out.append(
+                f" {alloc_bytes // 1024:16d} | {nr_alloc:9d} | {order:5d} | {self._mt_label(mt):>8} |"
+                f" {compact:<{gfp_len}} | {label}\n"
+            )
+            i += 1
+        if n_lines == -1:
+            out.append(f" ...              | ...       | ...   | ...      | {'...':<{gfp_len}} | ...\n")
+        out.append(f"{DOTS}\n")
+
+    def _print_page_alloc_result(self, out: list[str], n_lines: int) -> None:
+        o = self.opts
+        gfp_len = max(len("GFP flags"), self.max_gfp_len)
+        out.append(f"\n{DOTS}\n")
+        out.append(
+            f" {'PFN':<16} | {'Live' if o.live else 'Total':>5} alloc (KB) | Hits      | Order | Mig.type |"
+            f" {'GFP flags':<{gfp_len}} | Callsite\n"
+        )
+        out.append(f"{DOTS}\n")
+        rows = []
+        if o.live:
+            for pfn, (order, gfp, mt, cs, nr_alloc, alloc_bytes) in self.page_live.items():
+                label, skey = self._site_label(cs)
+                rows.append((pfn, skey, nr_alloc, alloc_bytes, order, mt, gfp, label))
+        else:
+            for (pfn, order, mt, gfp), (cs, nr_alloc, alloc_bytes, _nf, _fb) in self.page_alloc.items():
+                label, skey = self._site_label(cs)
+                rows.append((pfn, skey, nr_alloc, alloc_bytes, order, mt, gfp, label))
+        if o.live:
+            # perf's page_live_tree compares "data->page - pstat->page" and goes left when
+            # negative: it holds pages in descending order, which equal rows keep
+            rows.sort(key=lambda r: -r[0])
+        else:
+            rows.sort(key=lambda r: (r[0], r[4], r[5], r[6]))  # perf's "page,order,migtype,gfp" tree
+        rows = self._page_sort(rows, parse_sort_keys(o.page_alloc_sort, page=True))
+        i = 0
+        while i < len(rows):
+            if n_lines == 0:
+                n_lines -= 1
+                break
+            n_lines -= 1
+            pfn, _s, nr_alloc, alloc_bytes, order, mt, gfp, label = rows[i]
+            compact = self.gfps.get(gfp, ("", ""))[1]
+            out.append(
+                f" {pfn:16d} | {alloc_bytes // 1024:16d} | {nr_alloc:9d} | {order:5d} | {self._mt_label(mt):>8} |"
+                f" {compact:<{gfp_len}} | {label}\n"
+            )
+            i += 1
+        if n_lines == -1:
+            out.append(f" ...              | ...              | ...       | ...   | ...      | {'...':<{gfp_len}} | ...\n")
+        out.append(f"{DOTS}\n")
+
+    def _print_page_summary(self, out: list[str]) -> None:
+        nr_alloc_freed = self.nr_page_frees - self.nr_page_nomatch
+        alloc_freed_bytes = self.total_page_free_bytes - self.total_page_nomatch_bytes
+
+        def line(label: str, n: int, nbytes: int) -> str:
+            return f"{label:<30}: {n:16d}   [ {nbytes // 1024:16d} KB ]\n"
+
+        out.append("\nSUMMARY (page allocator)")
+        out.append("\n========================\n")
+        out.append(line("Total allocation requests", self.nr_page_allocs, self.total_page_alloc_bytes))
+        out.append(line("Total free requests", self.nr_page_frees, self.total_page_free_bytes))
+        out.append("\n")
+        out.append(line("Total alloc+freed requests", nr_alloc_freed, alloc_freed_bytes))
+        out.append(
+            line(
+                "Total alloc-only requests",
+                self.nr_page_allocs - nr_alloc_freed,
+                self.total_page_alloc_bytes - alloc_freed_bytes,
+            )
+        )
+        out.append(line("Total free-only requests", self.nr_page_nomatch, self.total_page_nomatch_bytes))
+        out.append("\n")
+        out.append(line("Total allocation failures", self.nr_page_fails, self.total_page_fail_bytes))
+        out.append("\n")
+        labels = self._migratetype_labels()
+        heads = [labels[m][0] for m in range(PERF_PRINTED_MIGRATETYPES)]
+        out.append(f"{'Order':>5}" + "".join(f"  {h:>12}" for h in heads) + "\n")
+        out.append(f"{DOTS[:5]}" + "".join(f"  {DOTS[:12]}" for _ in heads) + "\n")
+        max_order = max([PERF_MAX_PAGE_ORDER - 1, *(o for o, _m in self.order_stats)])
+        for order in range(max_order + 1):
+            row = f"{order:5d}"
+            for m in range(PERF_PRINTED_MIGRATETYPES):
+                n = self.order_stats.get((order, m), 0)
+                row += f"  {n:12d}" if n else f"  {'.':>12}"
+            out.append(row + "\n")
+
+    def perf_report(self) -> str:
+        """What ``perf kmem stat`` prints (perf 6.1), for the options given."""
+        o = self.opts
+        out: list[str] = []
+        if o.slab:
+            if o.caller:
+                self._print_slab_result(out, True, o.caller_lines)
+            if o.alloc:
+                self._print_slab_result(out, False, o.alloc_lines)
+            self._print_slab_summary(out)
+        if o.page:
+            if o.caller or o.alloc:
+                self._print_gfp_flags(out)
+            if o.caller:
+                self._print_page_caller_result(out, o.caller_lines)
+            if o.alloc:
+                self._print_page_alloc_result(out, o.alloc_lines)
+            self._print_page_summary(out)
+        return "".join(out)
+
+    # ------------------------------------------------------------------ beyond perf
+
+    def beyond_report(self) -> str:
+        """kmemsim's figures that perf kmem does not give."""
+        o = self.opts
+        out: list[str] = []
+        if o.slab:
+            title = "SUMMARY (kmemsim: beyond perf kmem, SLAB allocator)"
+            out.append(f"\n{title}\n{'=' * len(title)}\n")
+            kinds = ", ".join(f"{k} {n}" for k, n in sorted(self.frees_by_kind.items()))
+            out.append(f"Allocations: {self.nr_allocs}   Frees: {self.nr_frees}" + (f" ({kinds})" if kinds else "") + "\n")
+            pct = f" ({100.0 * self.remote_frees / self.matched_frees:.1f}%)" if self.matched_frees else ""
+            out.append(
+                f"Frees on another CPU than the allocation (ping-pong): {self.remote_frees}/{self.matched_frees}"
+                f" matched frees{pct}\n"
+            )
+            pk = ", ".join(f"{k} {n}" for k, n in sorted(self.preexisting_by_kind.items()))
+            out.append(
+                f"Pre-existing frees (allocated before the trace began): {self.preexisting_frees}"
+                + (f" ({pk})" if pk else "")
+                + "\n"
+            )
+            out.append(f"kfree(NULL) and other frees of NULL: {self.null_frees}\n")
+            out.append(f"Frees of an already freed pointer: {self.double_frees}\n")
+            out.append(f"Allocations over a live pointer (a free was missed): {self.realloc_live}\n")
+            live = self.live_objects()
+            live_alloc = sum(v[1] for v in live.values())
+            live_req = sum(v[2] for v in live.values())
+            out.append(
+                f"Live at the end (leak candidates): {len(live)} objects, {live_alloc} bytes allocated,"
+                f" {live_req} requested\n"
+            )
+        if o.page:
+            title = "SUMMARY (kmemsim: beyond perf kmem, page allocator)"
+            out.append(f"\n{title}\n{'=' * len(title)}\n")
+            live_pages = sum(1 << p[0] for p in self.page_live.values())
+            out.append(f"Live at the end: {len(self.page_live)} allocations, {live_pages} pages\n")
+            out.append(f"mm_page_free_batched events (not counted by perf): {self.page_free_batched}\n")
+            for k in sorted(self.page_moves):
+                out.append(f"{k} events: {self.page_moves[k]}\n")
+            if self.extfrag:
+                out.append(
+                    f"mm_page_alloc_extfrag events: {self.extfrag} ({self.extfrag_fragmenting} fragmenting)\n"
+                )
+            out.append(f"Migratetype names: the kernel's enum {'before 4.4' if o.migratetypes == 'pre-4.4' else 'since 4.4'}"
+                       " (perf 6.1 prints the pre-4.4 names)\n")
+        if self.lost_markers:
+            out.append(
+                f"\nLost events: {self.lost_events} in {self.lost_markers} markers: figures that pair "
+                "allocations with frees are incomplete\n"
+            )
+        if o.slab and o.waste:
+            self._print_waste(out)
+        if o.slab and o.lifetime:
+            self._print_lifetime(out)
+        if o.slab and o.leaks:
+            self._print_leaks(out)
+        return "".join(out)
+
+    def _limit(self, rows: list) -> list:
+        return rows if self.opts.top < 0 else rows[: self.opts.top]
+
+    def _print_waste(self, out: list[str]) -> None:
+        out.append("\nWaste per function (trace-cmd mem's table; MaxWaste is the true peak of live waste)\n")
+        out.append(
+            f"{'Function':>40} {'Waste':>10} {'Alloc':>10} {'Req':>10} {'TotAlloc':>12} {'TotReq':>12}"
+            f" {'MaxAlloc':>10} {'MaxReq':>10} {'MaxWaste':>10}\n"
+        )
+        rows = sorted(self.waste.items(), key=lambda kv: (-(kv[1][0] - kv[1][1]), -kv[1][6], kv[0]))
+        for fn, (ca, cr, ta, tr, ma, mr, pw, _h) in self._limit(rows):
+            out.append(
+                f"{fn[-40:]:>40} {ca - cr:10d} {ca:10d} {cr:10d} {ta:12d} {tr:12d} {ma:10d} {mr:10d} {pw:10d}\n"
+            )
+
+    def _print_lifetime(self, out: list[str]) -> None:
+        out.append("\nObject lifetime, allocation to free (frees matched in the trace)\n")
+        out.append(f"{'usecs':>24} : {'count':<9} distribution\n")
+        last = max((i for i, n in enumerate(self.lifetime_hist) if n), default=-1)
+        peak = max(self.lifetime_hist) or 1
+        for i in range(last + 1):
+            lo = 0 if i == 0 else 1 << (i - 1)
+            hi = (1 << i) - 1 if i else 0
+            n = self.lifetime_hist[i]
+            bar = "*" * round(40 * n / peak)
+            out.append(f"{lo:>10} -> {hi:<10} : {n:<9} |{bar:<40}|\n")
+
+    def _print_leaks(self, out: list[str]) -> None:
+        out.append("\nLive at the end of the trace, per call site (leak candidates)\n")
+        out.append(f"{'Callsite':<40} {'Objects':>9} {'Bytes':>12} {'Req':>12} {'Oldest (s)':>12}\n")
+        per: dict[str, list] = {}
+        for cs, alloc, req, ts, _cpu in self.live_objects().values():
+            p = per.get(cs)
+            if p is None:
+                per[cs] = [1, alloc, req, ts]
+            else:
+                p[0] += 1
+                p[1] += alloc
+                p[2] += req
+                if ts < p[3]:
+                    p[3] = ts
+        end = self.last_ts or 0
+        rows = sorted(per.items(), key=lambda kv: (-kv[1][1], -kv[1][0], kv[0]))
+        for cs, (n, alloc, req, ts) in self._limit(rows):
+            text = self.sites.resolve(cs)[0]
+            out.append(f"{text[:40]:<40} {n:9d} {alloc:12d} {req:12d} {(end - ts) / 1e9:12.6f}\n")
+
+    def report(self) -> str:
+        """perf's report, then (unless ``perf_only``) kmemsim's."""
+        text = self.perf_report()
+        if not self.opts.perf_only:
+            text += self.beyond_report()
+        return text
