@@ -317,7 +317,8 @@ def main() -> int:
         t.write("tracing_on", "0")
         t.write("buffer_size_kb", str(args.buffer_kb))
         t.write("trace", "")
-        t.enable([e.name for e in formats.values()])
+        for e in formats.values():
+            t.enable(e.name)
         gfp_events = [e for e in formats.values() if e.gfp is not None]
         for pass_no in (1, 2):
             for label, cmd in workload(tmp):

@@ -253,7 +253,8 @@ def main() -> int:
         t.write("tracing_on", "0")
         t.write("buffer_size_kb", str(args.buffer_kb))
         t.write("trace", "")
-        t.enable([f"kmem/{e}" for e in EVENTS])
+        for e in EVENTS:
+            t.enable(f"kmem/{e}")
         script = tmp / "workload.sh"
         script.write_text(workload_script(tmp))
         print("running the workload ...", file=sys.stderr)

@@ -125,7 +125,8 @@ def tracefs_captures(out: Path, tmp: Path, notes: list[str]) -> None:
         t.write("buffer_size_kb", "4096")
         t.write("trace", "")
         # -- raw buffers for trace-cmd report
-        t.enable([f"kmem/{e}" for e in EVENTS])
+        for e in EVENTS:
+            t.enable(f"kmem/{e}")
         t.write("tracing_on", "1")
         subprocess.run(["ls", "/usr/share"], stdout=subprocess.DEVNULL, check=False)
         t.write("tracing_on", "0")

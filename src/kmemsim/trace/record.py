@@ -25,7 +25,6 @@ from __future__ import annotations
 import gzip
 import os
 import platform
-import re
 import select
 import signal
 import subprocess
@@ -35,10 +34,11 @@ from pathlib import Path
 from typing import Callable, IO
 
 from kmemsim.errors import KmemsimError
+from kmemsim.trace.tracefs import TRACEFS_CANDIDATES, TraceSession, TracefsError
+from kmemsim.trace.tracefs import find_tracefs as _find_tracefs
 
 __all__ = ["RecordError", "RecordResult", "record", "SLAB_EVENTS", "PAGE_EVENTS", "find_tracefs"]
 
-TRACEFS_CANDIDATES = (Path("/sys/kernel/tracing"), Path("/sys/kernel/debug/tracing"))
 #: perf kmem record's sets (tools/perf/builtin-kmem.c ``slab_events``/``page_events``);
 #: the ``*_node`` events exist before 6.1 only and are enabled when present.
 SLAB_EVENTS = ("kmalloc", "kmalloc_node", "kfree", "kmem_cache_alloc", "kmem_cache_alloc_node", "kmem_cache_free")
@@ -63,96 +63,8 @@ class RecordResult:
 
 
 def find_tracefs() -> Path | None:
-    for p in TRACEFS_CANDIDATES:
-        if (p / "trace").exists():
-            return p
-    return None
-
-
-class _Tracefs:
-    """The instance (or global buffer) we trace into, and everything to undo."""
-
-    def __init__(self, buffer_kb: int) -> None:
-        self.mounted: Path | None = None
-        top = find_tracefs()
-        if top is None:
-            target = TRACEFS_CANDIDATES[0]
-            if not target.is_dir():
-                raise RecordError(
-                    f"no tracefs: {target} does not exist (is CONFIG_TRACING built into this kernel?)"
-                )
-            r = subprocess.run(["mount", "-t", "tracefs", "nodev", str(target)], capture_output=True, text=True)
-            if r.returncode != 0 or not (target / "trace").exists():
-                raise RecordError(f"no tracefs mounted, and `mount -t tracefs nodev {target}` failed: {r.stderr.strip()}")
-            self.mounted = top = target
-        self.top = top
-        self.saved: list[tuple[Path, str]] = []
-        self.instance: Path | None = None
-        self.enabled: list[Path] = []
-        inst = top / "instances" / f"kmemsim-record-{os.getpid()}"
-        try:
-            inst.mkdir()
-            self.instance = inst
-            self.root = inst
-        except OSError:
-            self.root = top
-        self.write("tracing_on", "0")
-        self.write("buffer_size_kb", str(buffer_kb))
-        (self.root / "trace").write_text("\n")
-
-    def write(self, rel: str, value: str) -> None:
-        path = self.root / rel
-        if self.instance is None and all(p != path for p, _ in self.saved):
-            old = path.read_text().strip()
-            if rel == "buffer_size_kb":
-                m = re.search(r"expanded:\s*(\d+)", old)
-                old = m.group(1) if m else old.split()[0]
-            self.saved.append((path, old.split()[0] if old else "0"))
-        path.write_text(value + "\n")
-
-    def enable(self, event: str) -> None:
-        rel = f"events/{event}/enable"
-        self.write(rel, "1")
-        self.enabled.append(self.root / rel)
-
-    def overrun(self) -> int:
-        total = 0
-        for st in (self.root / "per_cpu").glob("cpu[0-9]*/stats"):
-            m = re.search(r"overrun:\s*(\d+)", st.read_text())
-            total += int(m.group(1)) if m else 0
-        return total
-
-    def restore(self) -> list[str]:
-        errors: list[str] = []
-        try:
-            (self.root / "tracing_on").write_text("0\n")
-        except OSError as e:
-            errors.append(f"tracing_on: {e}")
-        for path in self.enabled:
-            try:
-                path.write_text("0\n")
-            except OSError as e:
-                errors.append(f"{path}: {e}")
-        if self.instance is not None:
-            try:
-                self.instance.rmdir()
-            except OSError as e:
-                errors.append(f"rmdir {self.instance}: {e}")
-        else:
-            for path, old in reversed(self.saved):
-                try:
-                    path.write_text(old + "\n")
-                except OSError as e:
-                    errors.append(f"{path}: {e}")
-            try:
-                (self.top / "trace").write_text("\n")
-            except OSError as e:
-                errors.append(f"trace: {e}")
-        if self.mounted is not None:
-            r = subprocess.run(["umount", str(self.mounted)], capture_output=True, text=True)
-            if r.returncode != 0:
-                errors.append(f"umount {self.mounted}: {r.stderr.strip()}")
-        return errors
+    """The mounted tracefs among this module's ``TRACEFS_CANDIDATES``, or None."""
+    return _find_tracefs(TRACEFS_CANDIDATES)
 
 
 def resolve_events(tracefs: Path, slab: bool, page: bool, extra: tuple[str, ...] = ()) -> list[str]:
@@ -211,7 +123,13 @@ def record(
         raise RecordError(f"no tracefs: {TRACEFS_CANDIDATES[0]} does not exist (is CONFIG_TRACING built in?)")
     out_path = Path(output)
     res = RecordResult()
-    t = _Tracefs(buffer_kb)
+    try:
+        t = TraceSession("kmemsim-record", TRACEFS_CANDIDATES)
+    except TracefsError as e:
+        raise RecordError(str(e)) from None
+    t.write("tracing_on", "0")
+    t.write("buffer_size_kb", str(buffer_kb))
+    (t.root / "trace").write_text("\n")
     proc: subprocess.Popen | None = None
     f: IO[str] | None = None
     try:
