@@ -668,6 +668,8 @@ class Kernel:
             orig = self.slub.dbg.get_orig_size(s, obj)
             ks = s.object_size
         if new_size <= ks:
+            from .mm.slub_debug import SLUB_RED_ACTIVE
+
             if gfp_mask & self.slub.GFP_ZERO:
                 if orig and orig < new_size:
                     self.memset(obj + orig, 0, new_size - orig)
@@ -676,7 +678,7 @@ class Kernel:
             if s is not None and self.slub.dbg.orig_size_kept(s):
                 self.slub.dbg.set_orig_size(s, obj, new_size)
                 if s.flags & self.slub.geo.SLAB_RED_ZONE and new_size < ks:
-                    self.memset(obj + new_size, 0xCC, ks - new_size)  # SLUB_RED_ACTIVE
+                    self.memset(obj + new_size, SLUB_RED_ACTIVE, ks - new_size)
             return obj
         new = self.kmalloc(new_size, gfp_mask)
         if new:
@@ -1218,7 +1220,7 @@ class Kernel:
             what = "NULL pointer dereference" if addr < ps else "paging request"
             lines = [
                 f"BUG: unable to handle kernel {what} at virtual address {addr:08x}",
-                f"printing eip: 00000000 *pde = 00000000 ",
+                "printing eip: 00000000 *pde = 00000000 ",
             ]
         else:
             if addr < ps:

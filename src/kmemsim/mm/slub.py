@@ -50,7 +50,7 @@ import struct
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Callable
 
-from ..errors import KernelBug, UsageError
+from .slub_debug import SLUB_RED_INACTIVE, SlubDebug
 
 if TYPE_CHECKING:  # pragma: no cover
     from ..kernel import Kernel
@@ -155,8 +155,6 @@ class Slub:
         self.GFP_NOMEMALLOC = g.value("__GFP_NOMEMALLOC")
         self.GFP_DIRECT_RECLAIM = g.value(g.blocking_flag)
         self.GFP_RECLAIM = self.GFP_DIRECT_RECLAIM | (0 if k.profile.kernel_version.startswith("2.") else g.value("__GFP_KSWAPD_RECLAIM"))
-        from .slub_debug import SlubDebug
-
         self.dbg = SlubDebug(self)
         self._lowmem = k.arch.lowmem_bytes
         self._page_offset = k._page_offset
@@ -262,7 +260,7 @@ class Slub:
         if s.flags & self.geo.SLAB_CONSISTENCY_CHECKS:
             self.dbg.slab_pad_check(s, slab)
             for i in range(slab.objects):
-                self.dbg.check_object(s, slab, slab.addr + i * s.size + s.red_left_pad, 0xBB)
+                self.dbg.check_object(s, slab, slab.addr + i * s.size + s.red_left_pad, SLUB_RED_INACTIVE)
         s.nr_slabs -= 1
         s.total_objects -= slab.objects
         for p in range(slab.pfn, slab.pfn + (1 << slab.order)):

@@ -147,17 +147,14 @@ class SlubDebug:
         return self.symbol(top), h or 0
 
     @staticmethod
-    def debug(s: KmemCache) -> bool:
-        return s.debug
-
-    def orig_size_kept(self, s: KmemCache) -> bool:
+    def orig_size_kept(s: KmemCache) -> bool:
         """slub_debug_orig_size(): kmalloc caches with SLAB_STORE_USER keep the request size."""
-        geo = self.geo
-        return bool(s.flags & geo.SLAB_STORE_USER) and bool(s.flags & geo.SLAB_KMALLOC)
+        return s.geometry.orig_size  # type: ignore[union-attr]
 
-    def info_end(self, s: KmemCache) -> int:
+    @staticmethod
+    def info_end(s: KmemCache) -> int:
         """get_info_end(): the end of the free pointer (when outside the object)."""
-        return s.inuse + self.word if s.offset >= s.inuse else s.inuse
+        return s.geometry.info_end  # type: ignore[union-attr]
 
     def size_from_object(self, s: KmemCache) -> int:
         return s.size - s.red_left_pad if s.flags & self.geo.SLAB_RED_ZONE else s.size
@@ -650,7 +647,6 @@ class SlubDebug:
         """/sys/kernel/debug/slab/<cache>/alloc_traces (free_traces): the tracks of the
         objects in use on the node lists, one record per (addr, stack, waste), by count
         (mm/slub.c slab_debug_trace_open / process_slab / slab_debugfs_show, 6.18)."""
-        slub = self.slub
         now = self.jiffies()
         mask = (1 << (8 * self.word)) - 1
         locs: dict[tuple[int, int, int], dict] = {}
