@@ -31,6 +31,7 @@ class PageMachine(RuleBasedStateMachine):
     @initialize()
     def boot(self):
         self.k = kmemsim.boot(self.profile, ram=self.ram)
+        self.k.drain_all_pages()  # the pcp batch left over from boot's own allocations
         self.boot_buddy = self.buddyinfo()
         self.held = []  # (Page, order)
 

@@ -54,13 +54,13 @@ def parse(text: str) -> list[dict]:
 @pytest.fixture()
 def m64():
     k = kmemsim.boot()
-    return k, Vmalloc(k)
+    return k, k.vmalloc_impl
 
 
 @pytest.fixture()
 def m32():
     k = kmemsim.boot("linux-2.6-i386", ram="1G")
-    return k, Vmalloc(k)
+    return k, k.vmalloc_impl
 
 
 def pfns_of(v: Vmalloc, addr: int, n: int) -> list[int]:
@@ -159,7 +159,7 @@ def test_alignment_stack_like_and_user(m64):
 
 def test_vmalloc_32_pages_are_below_4g():
     k = kmemsim.boot(ram="8G")
-    v = Vmalloc(k)
+    v = k.vmalloc_impl
     a = v.vmalloc_32(4 * PS)
     assert all(p < (1 << 20) for p in pfns_of(v, a, 4))
     b = v.vmalloc(4 * PS)
@@ -388,7 +388,7 @@ def test_meminfo_numbers(m64):
 # ------------------------------------------------------------------ i386, 2.6.24
 def test_i386_vmalloc_start_with_the_8mb_gap():
     k = kmemsim.boot("linux-2.6-i386", ram="160M")
-    v = Vmalloc(k)
+    v = k.vmalloc_impl
     assert k.layout.vmalloc_start == 0xCA800000 == k.layout.high_memory + (8 << 20)
     a = v.vmalloc(PS)
     assert a == 0xCA800000
@@ -457,7 +457,7 @@ class VmallocMachine(RuleBasedStateMachine):
     @initialize(profile=st.sampled_from(["linux-6.18-x86_64", "linux-2.6-i386"]))
     def boot(self, profile):
         self.k = kmemsim.boot(profile, ram="256M")
-        self.v = Vmalloc(self.k)
+        self.v = self.k.vmalloc_impl
         self.allocs: list[int] = []
         self.maps: list[tuple[int, list]] = []
         self.areas: list[VmStruct] = []

@@ -144,6 +144,7 @@ class Kernel:
         self._init_memmap()
         self._boot_page_alloc()
         self._boot_slab()
+        self._boot_vmalloc()
         self.clock.advance(250_000_000)
         self._print_mem_init()
         self.register_check("memmap", self._check_memmap)
@@ -737,12 +738,127 @@ class Kernel:
         self.kfree(obj)
 
     def kvmalloc(self, size: int, gfp_mask: int) -> int:
-        """kvmalloc(size, gfp): kmalloc; the vmalloc fallback arrives with vmalloc."""
-        return self.kmalloc(size, gfp_mask)
+        """kvmalloc(size, gfp) (6.18 __kvmalloc_node_noprof): kmalloc first -- above a page
+        without direct reclaim (unless __GFP_RETRY_MAYFAIL), without warnings and without
+        __GFP_NOFAIL -- then vmalloc for requests above a page that may block."""
+        if isinstance(size, bool) or not isinstance(size, int) or size < 0:
+            raise UsageError(f"kvmalloc: size {size!r} must be a non-negative int")
+        g = self.gfp
+        flags = gfp_mask
+        if size > self.page_size:
+            flags |= g.value("__GFP_NOWARN")
+            mayfail = g.flags.get("__GFP_RETRY_MAYFAIL", g.flags.get("__GFP_REPEAT", 0))
+            if not flags & mayfail:
+                flags &= ~g.value(g.blocking_flag)
+            flags &= ~g.value("__GFP_NOFAIL")
+        p = self.kmalloc(size, flags)
+        if p or size <= self.page_size:
+            return p
+        if not gfp_mask & g.value(g.blocking_flag):
+            return 0  # non-sleeping allocations are not supported by vmalloc
+        if size > 0x7FFFFFFF:
+            if not gfp_mask & g.value("__GFP_NOWARN"):
+                self.warn_once("kvmalloc INT_MAX", "__kvmalloc_node_noprof+0x0/0x0")
+            return 0
+        vm = self.vmalloc_impl
+        return vm.vmalloc_node_range(size, 1, vm.VMALLOC_START, vm.VMALLOC_END, gfp_mask, None, 0, -1, None)
 
     def kvfree(self, obj: int) -> None:
-        """kvfree(p)."""
-        self.kfree(obj)
+        """kvfree(p): vfree for a vmalloc address, else kfree."""
+        if self.is_vmalloc_addr(obj):
+            self.vfree(obj)
+        else:
+            self.kfree(obj)
+
+    # ================================================================ vmalloc
+    def _boot_vmalloc(self) -> None:
+        """vmalloc_init(): the vmap_area cache, the free space, the vmalloc page tables."""
+        from .mm.vmalloc import Vmalloc
+
+        self.vmalloc_impl = Vmalloc(self)
+
+    def vmalloc(self, size: int) -> int:
+        """vmalloc(size): virtually contiguous, physically scattered pages; may sleep.
+        Returns the address, or 0 (NULL)."""
+        return self.vmalloc_impl.vmalloc(size)
+
+    def vzalloc(self, size: int) -> int:
+        """vzalloc(size): vmalloc, zeroed."""
+        return self.vmalloc_impl.vzalloc(size)
+
+    def vmalloc_node(self, size: int, node: int) -> int:
+        """vmalloc_node(size, node)."""
+        return self.vmalloc_impl.vmalloc_node(size, node)
+
+    def vzalloc_node(self, size: int, node: int) -> int:
+        """vzalloc_node(size, node)."""
+        return self.vmalloc_impl.vzalloc_node(size, node)
+
+    def vmalloc_user(self, size: int) -> int:
+        """vmalloc_user(size): zeroed, page aligned, VM_USERMAP (may be mapped to user space)."""
+        return self.vmalloc_impl.vmalloc_user(size)
+
+    def vmalloc_32(self, size: int) -> int:
+        """vmalloc_32(size): pages addressable with 32 bits (ZONE_DMA32 on x86_64, lowmem on i386)."""
+        return self.vmalloc_impl.vmalloc_32(size)
+
+    def vmalloc_32_user(self, size: int) -> int:
+        """vmalloc_32_user(size)."""
+        return self.vmalloc_impl.vmalloc_32_user(size)
+
+    def vmalloc_gfp(self, size: int, gfp_mask: int) -> int:
+        """__vmalloc(size, gfp) -- Python cannot spell the kernel's name in a class."""
+        return self.vmalloc_impl.vmalloc_gfp(size, gfp_mask)
+
+    def vmalloc_node_range(self, *args, **kwargs) -> int:
+        """__vmalloc_node_range(size, align, start, end, gfp, prot, vm_flags, node, caller)."""
+        return self.vmalloc_impl.vmalloc_node_range(*args, **kwargs)
+
+    def vfree(self, addr: int) -> None:
+        """vfree(addr): NULL is fine; a double vfree is reported as the kernel does."""
+        self.vmalloc_impl.vfree(addr)
+
+    def vfree_atomic(self, addr: int) -> None:
+        """vfree_atomic(addr): the free is deferred to a work item."""
+        self.vmalloc_impl.vfree_atomic(addr)
+
+    def vmap(self, pages, count: int, flags: int | None = None, prot: int | None = None) -> int:
+        """vmap(pages, count, flags, prot): map the given pages contiguously."""
+        if flags is None:
+            return self.vmalloc_impl.vmap(pages, count, prot=prot)
+        return self.vmalloc_impl.vmap(pages, count, flags, prot)
+
+    def vunmap(self, addr: int) -> None:
+        """vunmap(addr): undo vmap (the pages are not freed)."""
+        self.vmalloc_impl.vunmap(addr)
+
+    def get_vm_area(self, size: int, flags: int):
+        """get_vm_area(size, flags): reserve a range of the vmalloc space (a VmStruct, or None)."""
+        return self.vmalloc_impl.get_vm_area(size, flags)
+
+    def find_vm_area(self, addr: int):
+        """find_vm_area(addr): the vm_struct of a mapped address, or None."""
+        return self.vmalloc_impl.find_vm_area(addr)
+
+    def free_vm_area(self, area) -> None:
+        """free_vm_area(area)."""
+        self.vmalloc_impl.free_vm_area(area)
+
+    def vmalloc_to_page(self, addr: int):
+        """vmalloc_to_page(addr): the struct page behind a vmalloc address, or None."""
+        return self.vmalloc_impl.vmalloc_to_page(addr)
+
+    def vmalloc_to_pfn(self, addr: int) -> int:
+        """vmalloc_to_pfn(addr)."""
+        return self.vmalloc_impl.vmalloc_to_pfn(addr)
+
+    def lookup_address(self, addr: int) -> tuple[int | None, int]:
+        """lookup_address(addr): (pte value or None, level) from the kernel page tables."""
+        return self.vmalloc_impl.lookup_address(addr)
+
+    def purge_vmap_area_lazy(self) -> None:
+        """Purge the lazily freed vmap areas now (what the purge threshold does)."""
+        self.vmalloc_impl.purge_vmap_area_lazy()
 
     def find_cache(self, name: str):
         """The cache named ``name`` (or whose alias it is), or None."""
@@ -978,6 +1094,10 @@ class Kernel:
     def _phys(self, vaddr: int, write: bool) -> int:
         """Physical address behind a mapped kernel virtual address, or an oops."""
         phys = self.arch.direct_phys(vaddr)
+        if phys is None:
+            vm = self.__dict__.get("vmalloc_impl")
+            if vm is not None:  # through the kernel page tables
+                phys = vm.translate(vaddr, write)
         if phys is None or not self.phys.backed(phys >> self.page_shift):
             self.fault(vaddr, write=write)
         return phys  # type: ignore[return-value]

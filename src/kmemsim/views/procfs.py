@@ -402,6 +402,7 @@ PROC: dict[str, Callable[[Kernel], str]] = {
     "zoneinfo": zoneinfo,
     "vmstat": vmstat,
     "meminfo": meminfo,
+    "vmallocinfo": lambda k: k.vmalloc_impl.vmallocinfo(),
 }
 DEBUGFS: dict[str, Callable[[Kernel], str]] = {
     "extfrag/extfrag_index": extfrag_index,
