@@ -860,6 +860,13 @@ class Kernel:
         """Purge the lazily freed vmap areas now (what the purge threshold does)."""
         self.vmalloc_impl.purge_vmap_area_lazy()
 
+    # ================================================================ highmem: kmap (helper section)
+    # ================================================================ ioremap, resources, devices (helper section)
+    # ================================================================ DMA mapping (helper section)
+    # ================================================================ fault injection (helper section)
+    # ================================================================ reclaim, OOM (helper section)
+    # ================================================================ tracepoints (helper section)
+    # ================================================================ slab helpers
     def find_cache(self, name: str):
         """The cache named ``name`` (or whose alias it is), or None."""
         return self.slub.by_name.get(name)
