@@ -38,6 +38,7 @@ from .layout import Layout
 from .mm.memmap import SECTION_PAGES_SHIFT, MemMap
 from .mm.page import PG, Owner, Page
 from .physmem import PhysMem
+from .sched import Task  # noqa: F401 - kmemsim.kernel.Task is the task_struct
 from .printk import KERN_ALERT, KERN_INFO, KERN_NOTICE, KERN_WARNING, Clock, LogBuffer
 from .profiles import DEFAULT_PROFILE, Profile, get_profile, resolve_tunables
 
@@ -46,15 +47,6 @@ ZERO_SIZE_PTR = 16
 _SECTION_MASK = (1 << SECTION_PAGES_SHIFT) - 1
 
 _PKG_DIR = os.path.dirname(os.path.abspath(__file__))
-
-
-@dataclass
-class Task:
-    """The task on whose behalf the caller runs (``current``)."""
-
-    pid: int
-    comm: str
-    uid: int = 0
 
 
 @dataclass(frozen=True)
@@ -118,6 +110,8 @@ class Kernel:
         self.taint: set[str] = set()
         self._checks: list[tuple[str, Callable[[], None]]] = []
         self._node_stats: dict[str, Callable[[], int]] = {}
+        self._fastpaths: dict[str, Callable] = {}  # the fast paths fastpath_suspend() takes away
+        self._fast_off: set[str] = set()
 
         self.e820 = e820mod.build_e820(prof.arch, ram_bytes)
         self._printk_banner()
@@ -143,6 +137,7 @@ class Kernel:
         )
         self._init_memmap()
         self._boot_page_alloc()
+        self._boot_sched()
         self._boot_slab()
         self._boot_vmalloc()
         self.clock.advance(250_000_000)
@@ -859,6 +854,331 @@ class Kernel:
     def purge_vmap_area_lazy(self) -> None:
         """Purge the lazily freed vmap areas now (what the purge threshold does)."""
         self.vmalloc_impl.purge_vmap_area_lazy()
+
+    # ================================================================ contexts, tasks, time (sched.py)
+    def _boot_sched(self) -> None:
+        """The calling contexts and the scheduler; the API caller is the task insmod/1000."""
+        from .sched import Sched
+
+        self.sched = Sched(self)
+        self.register_check("sched", self.sched.check)
+
+    def fastpath_suspend(self, reason: str) -> None:
+        """Route the allocation fast paths through the general methods while ``reason``
+        holds (atomic context: every allocation must pass might_alloc; tracing)."""
+        self._fast_off.add(reason)
+        for name in ("kmalloc", "kmem_cache_alloc", "get_free_pages"):
+            self.__dict__.pop(name, None)
+
+    def fastpath_resume(self, reason: str) -> None:
+        self._fast_off.discard(reason)
+        if not self._fast_off:
+            for name, fn in self._fastpaths.items():
+                self.__dict__[name] = fn
+
+    def preempt_count(self) -> int:
+        """preempt_count(): this CPU's count (see kmemsim.sched for the fields)."""
+        return self.sched.pc[self._cpu]
+
+    def in_interrupt(self) -> bool:
+        """in_interrupt(): hardirq, softirq, NMI, or bottom halves disabled."""
+        return bool(self.sched.pc[self._cpu] & 0xFFFF00)
+
+    def in_atomic(self) -> bool:
+        """in_atomic(): preempt_count() != 0."""
+        return self.sched.pc[self._cpu] != 0
+
+    def in_task(self) -> bool:
+        """in_task(): not in NMI, hardirq or a running softirq."""
+        return self.sched.in_task()
+
+    def in_hardirq(self) -> bool:
+        """in_hardirq() (the old in_irq())."""
+        return self.sched.in_hardirq()
+
+    def in_softirq(self) -> bool:
+        """in_softirq(): serving a softirq or bottom halves disabled."""
+        return self.sched.in_softirq()
+
+    def in_serving_softirq(self) -> bool:
+        """in_serving_softirq()."""
+        return self.sched.in_serving_softirq()
+
+    def in_nmi(self) -> bool:
+        """in_nmi()."""
+        return self.sched.in_nmi()
+
+    def irqs_disabled(self) -> bool:
+        """irqs_disabled(): this CPU's interrupt flag is off."""
+        return self.sched.irqs_off[self._cpu]
+
+    def hardirq(self):
+        """``with k.hardirq():`` -- an interrupt handler: irq_enter() ... irq_exit() (IRQs off;
+        pending tasklets and timers run at the exit)."""
+        return self.sched.hardirq()
+
+    def softirq(self):
+        """``with k.softirq():`` -- softirq context (where tasklets and timers run)."""
+        return self.sched.softirq()
+
+    def nmi(self):
+        """``with k.nmi():`` -- NMI context."""
+        return self.sched.nmi()
+
+    def atomic(self):
+        """``with k.atomic():`` -- preempt_disable() ... preempt_enable()."""
+        return self.sched.atomic()
+
+    def preempt_disable(self) -> None:
+        """preempt_disable()."""
+        self.sched._add(1)
+
+    def preempt_enable(self) -> None:
+        """preempt_enable()."""
+        self.sched._sub(1, "preempt_enable")
+
+    def local_irq_disable(self) -> None:
+        """local_irq_disable()."""
+        self.sched._set_irqs(True)
+
+    def local_irq_enable(self) -> None:
+        """local_irq_enable()."""
+        self.sched._set_irqs(False)
+
+    def local_irq_save(self) -> bool:
+        """local_irq_save(flags): returns the flags (were IRQs off?) for local_irq_restore."""
+        flags = self.sched.irqs_off[self._cpu]
+        self.sched._set_irqs(True)
+        return flags
+
+    def local_irq_restore(self, flags: bool) -> None:
+        """local_irq_restore(flags)."""
+        self.sched._set_irqs(bool(flags))
+
+    def local_bh_disable(self) -> None:
+        """local_bh_disable(): softirqs off (in_interrupt() is true)."""
+        self.sched.local_bh_disable()
+
+    def local_bh_enable(self) -> None:
+        """local_bh_enable(): runs pending softirqs."""
+        self.sched.local_bh_enable()
+
+    def spinlock(self, name: str = "lock"):
+        """DEFINE_SPINLOCK(name) / spin_lock_init(): a new unlocked kmemsim.sched.SpinLock."""
+        from .sched import SpinLock
+
+        return SpinLock(name)
+
+    def spin_lock(self, lock) -> None:
+        """spin_lock(lock): preemption off until spin_unlock."""
+        self.sched.spin_lock(lock)
+
+    def spin_unlock(self, lock) -> None:
+        """spin_unlock(lock)."""
+        self.sched.spin_unlock(lock)
+
+    def spin_lock_irq(self, lock) -> None:
+        """spin_lock_irq(lock)."""
+        self.sched.spin_lock(lock, irq=True)
+
+    def spin_unlock_irq(self, lock) -> None:
+        """spin_unlock_irq(lock)."""
+        self.sched.spin_unlock(lock, irq=True)
+
+    def spin_lock_irqsave(self, lock) -> bool:
+        """flags = spin_lock_irqsave(lock) (the macro assigns flags; here it is returned)."""
+        flags = self.sched.irqs_off[self._cpu]
+        self.sched.spin_lock(lock, irq=True)
+        return flags
+
+    def spin_unlock_irqrestore(self, lock, flags: bool) -> None:
+        """spin_unlock_irqrestore(lock, flags)."""
+        self.sched.spin_unlock(lock)
+        self.sched._set_irqs(bool(flags))
+
+    def spin_lock_bh(self, lock) -> None:
+        """spin_lock_bh(lock)."""
+        self.sched.spin_lock(lock, bh=True)
+
+    def spin_unlock_bh(self, lock) -> None:
+        """spin_unlock_bh(lock)."""
+        self.sched.spin_unlock(lock, bh=True)
+
+    def mutex(self, name: str = "mutex"):
+        """DEFINE_MUTEX(name) / mutex_init(): a new kmemsim.sched.Mutex."""
+        from .sched import Mutex
+
+        return Mutex(name)
+
+    def mutex_lock(self, m) -> None:
+        """mutex_lock(m): may sleep."""
+        self.sched.mutex_lock(m)
+
+    def mutex_unlock(self, m) -> None:
+        """mutex_unlock(m)."""
+        self.sched.mutex_unlock(m)
+
+    def might_sleep(self) -> None:
+        """might_sleep(): the "sleeping function called from invalid context" report when
+        the caller may not sleep (CONFIG_DEBUG_ATOMIC_SLEEP, the ``debug_atomic_sleep`` tunable)."""
+        f = user_frames(1)
+        loc = f[0][1].strip("[]") if f else "kmemsim:0"
+        file, _, line = loc.rpartition(":")
+        self.sched.might_sleep(file or loc, int(line) if line.isdigit() else 0)
+
+    def cond_resched(self) -> None:
+        """cond_resched(): a preemption point; runnable tasks run first."""
+        self.sched.cond_resched()
+
+    def schedule(self) -> None:
+        """schedule(): give up the CPU (sleep if the state set by set_current_state is not
+        TASK_RUNNING)."""
+        self.sched.schedule()
+
+    def set_current_state(self, state: int) -> None:
+        """set_current_state(TASK_INTERRUPTIBLE / TASK_UNINTERRUPTIBLE / TASK_RUNNING)."""
+        self.sched.set_current_state(state)
+
+    def schedule_timeout(self, timeout: int) -> int:
+        """schedule_timeout(jiffies) in the state set before (TASK_RUNNING: uninterruptible)."""
+        return self.sched.schedule_timeout(timeout)
+
+    def schedule_timeout_uninterruptible(self, timeout: int) -> int:
+        """schedule_timeout_uninterruptible(jiffies): the jiffies left."""
+        self.sched.set_current_state(2)
+        return self.sched.schedule_timeout(timeout)
+
+    def schedule_timeout_interruptible(self, timeout: int) -> int:
+        """schedule_timeout_interruptible(jiffies)."""
+        self.sched.set_current_state(1)
+        return self.sched.schedule_timeout(timeout, 1)
+
+    def msleep(self, msecs: int) -> None:
+        """msleep(ms): sleep at least ms milliseconds (in jiffies, plus one)."""
+        self.sched.msleep(msecs)
+
+    def mdelay(self, msecs: int) -> None:
+        """mdelay(ms): busy-wait (allowed in atomic context): the clock moves, nothing else runs."""
+        if isinstance(msecs, bool) or not isinstance(msecs, int) or msecs < 0:
+            raise UsageError(f"mdelay: {msecs!r} must be a non-negative int (milliseconds)")
+        self.clock.advance(msecs * 1_000_000)
+
+    def udelay(self, usecs: int) -> None:
+        """udelay(us): busy-wait."""
+        if isinstance(usecs, bool) or not isinstance(usecs, int) or usecs < 0:
+            raise UsageError(f"udelay: {usecs!r} must be a non-negative int (microseconds)")
+        self.clock.advance(usecs * 1000)
+
+    def msecs_to_jiffies(self, msecs: int) -> int:
+        """msecs_to_jiffies(ms), rounded up."""
+        return -(-msecs * self.profile.hz // 1000)
+
+    @property
+    def HZ(self) -> int:  # noqa: N802 - kernel name
+        """CONFIG_HZ of the profile."""
+        return self.profile.hz
+
+    def kthread_create(self, fn: Callable, name: str, *args: Any):
+        """kthread_create(fn, data, name): a new kernel thread, not yet running."""
+        return self.sched.kthread_create(fn, name, *args)
+
+    def kthread_run(self, fn: Callable, name: str, *args: Any):
+        """kthread_run(fn, data, name): create and wake a kernel thread running fn(*args).
+        It runs when the caller sleeps, calls ``k.schedule()``/``k.cond_resched()``, or ``k.run()``."""
+        t = self.sched.kthread_create(fn, name, *args)
+        self.sched.wake_up_process(t)
+        return t
+
+    def kthread_should_stop(self) -> bool:
+        """kthread_should_stop(): kthread_stop() was called for the current thread."""
+        return self.current.should_stop
+
+    def kthread_stop(self, task) -> Any:
+        """kthread_stop(task): make kthread_should_stop() true, wake it, wait for its exit;
+        its return value (an exception raised in it is raised here)."""
+        return self.sched.kthread_stop(task)
+
+    def wake_up_process(self, task) -> bool:
+        """wake_up_process(task)."""
+        return self.sched.wake_up_process(task)
+
+    def waitqueue(self, name: str = "wq"):
+        """DECLARE_WAIT_QUEUE_HEAD(name) / init_waitqueue_head(): a kmemsim.sched.WaitQueueHead."""
+        from .sched import WaitQueueHead
+
+        return WaitQueueHead(name)
+
+    def wait_event(self, wq, condition: Callable[[], bool]) -> None:
+        """wait_event(wq, condition): sleep (uninterruptible) until condition() is true."""
+        self.sched.wait_event(wq, condition)
+
+    def wait_event_timeout(self, wq, condition: Callable[[], bool], timeout: int) -> int:
+        """wait_event_timeout(wq, condition, jiffies): 0 if the time ran out, else the jiffies left (>= 1)."""
+        return self.sched.wait_event(wq, condition, timeout)
+
+    def prepare_to_wait(self, wq, state: int) -> None:
+        """prepare_to_wait(wq, &wait, state)."""
+        self.sched.prepare_to_wait(wq, state)
+
+    def prepare_to_wait_exclusive(self, wq, state: int) -> None:
+        """prepare_to_wait_exclusive(wq, &wait, state)."""
+        self.sched.prepare_to_wait(wq, state, exclusive=True)
+
+    def finish_wait(self, wq) -> None:
+        """finish_wait(wq, &wait)."""
+        self.sched.finish_wait(wq)
+
+    def wake_up(self, wq) -> int:
+        """wake_up(wq): every non-exclusive waiter and one exclusive waiter."""
+        return self.sched.wake_up(wq)
+
+    def wake_up_all(self, wq) -> int:
+        """wake_up_all(wq)."""
+        return self.sched.wake_up_all(wq)
+
+    def timer_setup(self, function: Callable, data: Any = None):
+        """timer_setup(timer, callback, 0): a kmemsim.sched.TimerList; callback(timer) runs in
+        softirq context when it expires (``timer.data`` is yours)."""
+        from .sched import TimerList
+
+        if not callable(function):
+            raise UsageError(f"timer_setup: {function!r} is not callable")
+        return TimerList(function=function, data=data)
+
+    def mod_timer(self, timer, expires: int) -> bool:
+        """mod_timer(timer, expires): (re)arm at jiffy ``expires``; was it pending?"""
+        return self.sched.mod_timer(timer, expires)
+
+    def add_timer(self, timer) -> None:
+        """add_timer(timer): arm at ``timer.expires``."""
+        self.sched.mod_timer(timer, timer.expires)
+
+    def del_timer(self, timer) -> bool:
+        """del_timer(timer) (6.18: timer_delete): was it pending?"""
+        return self.sched.del_timer(timer)
+
+    def tasklet_setup(self, func: Callable, data: Any = None):
+        """tasklet_init(t, func, data): a kmemsim.sched.Tasklet running func(data) in softirq context."""
+        from .sched import Tasklet
+
+        if not callable(func):
+            raise UsageError(f"tasklet_setup: {func!r} is not callable")
+        return Tasklet(func=func, data=data)
+
+    def tasklet_schedule(self, t) -> None:
+        """tasklet_schedule(t): runs at the next irq_exit, local_bh_enable or k.run()."""
+        self.sched.tasklet_schedule(t)
+
+    def run(self, until: int | None = None, *, ms: int | None = None) -> None:
+        """Let time pass and the other tasks run: until jiffy ``until``, for ``ms`` milliseconds,
+        or (neither) until nothing is runnable and no timer is pending."""
+        if ms is not None:
+            until = self.jiffies + self.msecs_to_jiffies(ms)
+        self.sched.run(until)
+
+    def shutdown(self) -> None:
+        """Stop the machine's task threads (tests that make many machines with kthreads)."""
+        self.sched.shutdown()
 
     # ================================================================ highmem: kmap (helper section)
     # ================================================================ ioremap, resources, devices (helper section)

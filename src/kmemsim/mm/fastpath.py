@@ -107,6 +107,7 @@ def install(k: Kernel) -> None:
     free_pages.__doc__ = cls.free_pages.__doc__
     k.get_free_pages = get_free_pages  # type: ignore[method-assign]
     k.free_pages = free_pages  # type: ignore[method-assign]
+    k._fastpaths["get_free_pages"] = get_free_pages
 
 
 def install_slab(k: Kernel) -> None:
@@ -236,3 +237,5 @@ def install_slab(k: Kernel) -> None:
                      ("kmalloc", kmalloc), ("kfree", kfree)):
         fn.__doc__ = getattr(cls, name).__doc__
         setattr(k, name, fn)
+        if name in ("kmem_cache_alloc", "kmalloc"):
+            k._fastpaths[name] = fn

@@ -971,6 +971,7 @@ class PageAllocator:
                     self.k.warn_once("order > MAX_PAGE_ORDER", "__alloc_frozen_pages_noprof+0x0/0x0")
                 return -1
             raise UsageError(f"order {order!r}: expected 0..{self.max_order}")
+        self.k.sched.might_alloc(gfp)  # prepare_alloc_pages()
         ctx = self._gfp_cache.get(gfp) or self.prepare(gfp)
         pfn = self.get_page_from_freelist(ctx, order, ctx.fast_flags)
         if pfn < 0:

@@ -278,6 +278,7 @@ class Slub:
     # ================================================================ alloc
     def slab_alloc(self, s: KmemCache, gfp: int, orig_size: int) -> int:
         """slab_alloc_node(): the CPU freelist head, else ___slab_alloc()."""
+        self.k.sched.might_alloc(gfp)  # slab_pre_alloc_hook()
         if s.debug:
             return self._debug_alloc(s, gfp, orig_size)
         c = s.cpu_slab[self.k._cpu]

@@ -1,0 +1,877 @@
+"""Calling contexts, tasks, time: preempt_count, might_sleep, a deterministic scheduler.
+
+Models (Linux 6.18 unless a line says 2.6.24):
+
+* include/linux/preempt.h -- the preempt_count fields and the context predicates::
+
+      bits  0- 7  PREEMPT  preempt_disable(), spin_lock()          PREEMPT_OFFSET  0x1
+      bits  8-15  SOFTIRQ  serving a softirq (0x100), BH disabled  SOFTIRQ_OFFSET  0x100
+                           (local_bh_disable adds 0x200)
+      bits 16-19  HARDIRQ  irq_enter()                             HARDIRQ_OFFSET  0x10000
+      bits 20-23  NMI      nmi_enter() (also adds HARDIRQ_OFFSET)  NMI_OFFSET      0x100000
+
+  in_interrupt() = pc & (NMI|HARDIRQ|SOFTIRQ masks); in_atomic() = pc != 0;
+  in_task() = !(pc & (NMI_MASK|HARDIRQ_MASK|SOFTIRQ_OFFSET)).  preempt_count is
+  per CPU (x86 keeps it in the per-CPU ``__preempt_count``); IRQs-off is a per-CPU
+  flag.  CONFIG_PREEMPT_COUNT is on (the reference host runs PREEMPT_DYNAMIC), so
+  spin_lock() adds 1.
+* kernel/sched/core.c ``__might_sleep``/``__might_resched`` -- the "BUG: sleeping
+  function called from invalid context" report, at most once per HZ jiffies
+  (``prev_jiffy``), taint W; ``__schedule_bug`` -- "BUG: scheduling while atomic".
+  Reports need CONFIG_DEBUG_ATOMIC_SLEEP, which the ``debug_atomic_sleep`` tunable
+  is (on by default: a teaching tool wants the report; the reference host has it off).
+* kernel/kthread.c, kernel/sched/wait.c, kernel/time/timer.c (timer_list, jiffies,
+  schedule_timeout, msleep), kernel/softirq.c (tasklets, irq_exit running softirqs),
+  kernel/hung_task.c (the report of a task blocked in state D).
+
+The scheduler
+-------------
+Tasks are real Python threads that never run at the same time: exactly one task
+holds the CPU token, and a switch hands it over (the next task's semaphore is
+released, the previous one waits on its own).  So kernel code in a task is plain
+Python -- ``k.msleep(10)`` or a blocking ``mempool_alloc`` simply return later --
+and every run is deterministic: the order is the run queue's FIFO order, time is the
+machine clock, which only moves when every task is asleep (it jumps to the next
+timer).  The caller of the Python API is itself a task (``insmod``, pid 1000), so a
+top-level blocking call runs the other tasks until something wakes it.
+
+A task that sleeps with nothing left that could wake it (no runnable task, no
+timer) would hang the kernel forever: the model reports it as khungtaskd does after
+``hung_task_timeout_secs`` and raises :class:`~kmemsim.errors.KernelBug` ("hung_task")
+in the blocked caller instead of hanging Python.
+
+Simplified, and said so: one run queue for the machine (tasks run on the CPU they
+were created on, no load balancing, no priorities, no preemption of a running task
+-- the PREEMPT(none) model: a task runs until it sleeps or calls ``cond_resched``/
+``schedule``); softirqs (tasklets, timers) run at irq_exit, at local_bh_enable and
+when the clock moves; no RCU grace periods yet.
+"""
+from __future__ import annotations
+
+import contextlib
+import heapq
+import itertools
+import threading
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any, Callable, Iterator
+
+from .errors import KernelBug, UsageError
+from .printk import KERN_ERR
+
+if TYPE_CHECKING:  # pragma: no cover
+    from .kernel import Kernel
+
+PREEMPT_OFFSET = 0x1
+SOFTIRQ_OFFSET = 0x100
+SOFTIRQ_DISABLE_OFFSET = 0x200
+HARDIRQ_OFFSET = 0x10000
+NMI_OFFSET = 0x100000
+PREEMPT_MASK = 0xFF
+SOFTIRQ_MASK = 0xFF00
+HARDIRQ_MASK = 0xF0000
+NMI_MASK = 0xF00000
+
+# task states (include/linux/sched.h)
+TASK_RUNNING = 0x0
+TASK_INTERRUPTIBLE = 0x1
+TASK_UNINTERRUPTIBLE = 0x2
+TASK_DEAD = 0x80
+TASK_NOLOAD = 0x400
+TASK_IDLE = TASK_UNINTERRUPTIBLE | TASK_NOLOAD
+MAX_SCHEDULE_TIMEOUT = (1 << 63) - 1
+
+_STATE_LETTER = {TASK_RUNNING: "R", TASK_INTERRUPTIBLE: "S", TASK_UNINTERRUPTIBLE: "D", TASK_IDLE: "I",
+                 TASK_DEAD: "X"}
+
+
+class TaskExit(BaseException):
+    """Unwinds a task's thread when the machine is torn down (never seen by users)."""
+
+
+@dataclass(eq=False)
+class Task:
+    """A task_struct: ``current`` is one.  ``state`` is the kernel's __state."""
+
+    pid: int
+    comm: str
+    uid: int = 0
+    state: int = TASK_RUNNING
+    fn: Callable[..., Any] | None = None
+    args: tuple = ()
+    cpu: int = 0
+    flags: int = 0x00004000  # task->flags as sched_show_task prints them
+    kthread: bool = False
+    should_stop: bool = False
+    exited: bool = False
+    result: Any = None
+    exc: BaseException | None = None
+    woken: bool = False  # a wake-up arrived (the kernel's TASK_RUNNING set by try_to_wake_up)
+    last_switch: int = 0  # jiffies of the last switch (hung-task detector)
+    work: Callable[[], None] | None = None  # a thread-less task: its body runs to completion when picked
+    _go: threading.Semaphore = field(default_factory=lambda: threading.Semaphore(0), repr=False)
+    _thread: threading.Thread | None = field(default=None, repr=False)
+    saved_pc: int = 0
+    killed: bool = False  # the machine was shut down: unwind the thread
+
+    def __repr__(self) -> str:
+        return f"<task {self.comm}:{self.pid} {_STATE_LETTER.get(self.state, hex(self.state))}>"
+
+
+@dataclass(eq=False)
+class TimerList:
+    """struct timer_list: ``function(timer)`` runs in softirq context at ``expires``."""
+
+    function: Callable[[TimerList], None]
+    expires: int = 0
+    pending: bool = False
+    data: Any = None
+    _seq: int = 0
+
+
+@dataclass(eq=False)
+class Tasklet:
+    """struct tasklet_struct: ``func(data)`` runs once per schedule, in softirq context."""
+
+    func: Callable[[Any], None]
+    data: Any = None
+    scheduled: bool = False
+    count: int = 0  # tasklet_disable() depth
+
+
+@dataclass(eq=False)
+class WaitQueueHead:
+    """wait_queue_head_t: the tasks waiting on it, FIFO (exclusive waiters at the tail)."""
+
+    name: str = "wq"
+    waiters: list[tuple[Task, bool]] = field(default_factory=list)  # (task, exclusive)
+
+    def __len__(self) -> int:
+        return len(self.waiters)
+
+
+@dataclass(eq=False)
+class SpinLock:
+    """spinlock_t with CONFIG_DEBUG_SPINLOCK's owner fields."""
+
+    name: str = "lock"
+    owner: Task | None = None
+    owner_cpu: int = -1
+    magic: int = 0xDEAD4EAD  # SPINLOCK_MAGIC
+
+
+@dataclass(eq=False)
+class Mutex:
+    """struct mutex: an owner and a wait list."""
+
+    name: str = "mutex"
+    owner: Task | None = None
+    wait: WaitQueueHead = field(default_factory=WaitQueueHead)
+
+
+class Sched:
+    """Contexts, tasks, timers and softirqs of one machine (``k.sched``)."""
+
+    def __init__(self, k: Kernel):
+        self.k = k
+        n = len(k.cpus)
+        self.pc = [0] * n  # preempt_count per CPU
+        self.irqs_off = [False] * n
+        self.hz = k.profile.hz
+        self.classic = k.profile.kernel_version.startswith("2.")
+        self.prev_jiffy = 0  # __might_resched's rate limit
+        self.runq: list[Task] = []
+        self.timers: list[tuple[int, int, TimerList]] = []  # heap of (expires, seq, timer)
+        self._seq = itertools.count()
+        self.tasklets: list[Tasklet] = []
+        self.tasks: list[Task] = []
+        self._pids = itertools.count(2)
+        self.init = k.current  # the API caller: a task that is never created, always exists
+        self.init.state = TASK_RUNNING
+        self.tasks.append(self.init)
+        self.in_softirq_run = False
+        self.context_switches = 0
+        self.fast_off: set[str] = set()
+        self.hung_task_timeout_secs = 120
+        self.pending_exc: BaseException | None = None
+        self.blocking = k.gfp.value(k.gfp.blocking_flag)
+
+    def shutdown(self) -> None:
+        """Unwind every task thread (the machine is being thrown away)."""
+        for t in self.tasks:
+            if t._thread is not None and not t.exited and t is not self.init:
+                t.killed = True
+                t._go.release()
+                t._thread.join(timeout=5)
+
+    # ================================================================ preempt_count
+    def preempt_count(self) -> int:
+        return self.pc[self.k._cpu]
+
+    def _add(self, v: int) -> None:
+        c = self.k._cpu
+        was = self.pc[c] or self.irqs_off[c]
+        self.pc[c] += v
+        if not was and v > 0:
+            self._atomic_fastpaths(True)
+
+    def _sub(self, v: int, what: str) -> None:
+        c = self.k._cpu
+        if self.pc[c] < v:
+            raise UsageError(f"{what}: preempt_count {self.pc[c]:#x} would go negative (unbalanced {what})")
+        self.pc[c] -= v
+        if not self.pc[c] and not self.irqs_off[c]:
+            self._atomic_fastpaths(False)
+
+    def _set_irqs(self, off: bool) -> None:
+        c = self.k._cpu
+        was = self.pc[c] or self.irqs_off[c]
+        self.irqs_off[c] = off
+        now = self.pc[c] or off
+        if bool(was) != bool(now):
+            self._atomic_fastpaths(bool(now))
+
+    def _atomic_fastpaths(self, atomic: bool) -> None:
+        """In atomic context the allocation fast paths step aside, so that every
+        allocation passes might_alloc() in the general path; outside it they cost nothing."""
+        if atomic:
+            self.k.fastpath_suspend("atomic")
+        else:
+            self.k.fastpath_resume("atomic")
+
+    def in_interrupt(self) -> bool:
+        return bool(self.pc[self.k._cpu] & (NMI_MASK | HARDIRQ_MASK | SOFTIRQ_MASK))
+
+    def in_atomic(self) -> bool:
+        return self.pc[self.k._cpu] != 0
+
+    def in_task(self) -> bool:
+        return not self.pc[self.k._cpu] & (NMI_MASK | HARDIRQ_MASK | SOFTIRQ_OFFSET)
+
+    def in_hardirq(self) -> bool:
+        return bool(self.pc[self.k._cpu] & HARDIRQ_MASK)
+
+    def in_serving_softirq(self) -> bool:
+        return bool(self.pc[self.k._cpu] & SOFTIRQ_OFFSET)
+
+    def in_softirq(self) -> bool:
+        return bool(self.pc[self.k._cpu] & SOFTIRQ_MASK)
+
+    def in_nmi(self) -> bool:
+        return bool(self.pc[self.k._cpu] & NMI_MASK)
+
+    def irqs_disabled(self) -> bool:
+        return self.irqs_off[self.k._cpu]
+
+    # ---------------------------------------------------------------- context managers
+    @contextlib.contextmanager
+    def hardirq(self) -> Iterator[None]:
+        """irq_enter() ... irq_exit(): IRQs off, HARDIRQ_OFFSET; pending softirqs run at exit."""
+        saved = self.irqs_off[self.k._cpu]
+        self._set_irqs(True)
+        self._add(HARDIRQ_OFFSET)
+        try:
+            yield
+        finally:
+            self._sub(HARDIRQ_OFFSET, "irq_exit")
+            self._set_irqs(saved)
+        self.irq_exit_softirqs()
+
+    @contextlib.contextmanager
+    def softirq(self) -> Iterator[None]:
+        """__do_softirq(): SOFTIRQ_OFFSET (serving a softirq), IRQs on."""
+        self._add(SOFTIRQ_OFFSET)
+        try:
+            yield
+        finally:
+            self._sub(SOFTIRQ_OFFSET, "softirq exit")
+
+    @contextlib.contextmanager
+    def nmi(self) -> Iterator[None]:
+        """nmi_enter() ... nmi_exit()."""
+        self._add(NMI_OFFSET + HARDIRQ_OFFSET)
+        try:
+            yield
+        finally:
+            self._sub(NMI_OFFSET + HARDIRQ_OFFSET, "nmi_exit")
+
+    @contextlib.contextmanager
+    def atomic(self) -> Iterator[None]:
+        """preempt_disable() ... preempt_enable()."""
+        self._add(PREEMPT_OFFSET)
+        try:
+            yield
+        finally:
+            self._sub(PREEMPT_OFFSET, "preempt_enable")
+
+    @contextlib.contextmanager
+    def irqs_disabled_ctx(self) -> Iterator[None]:
+        """local_irq_save() ... local_irq_restore()."""
+        saved = self.irqs_off[self.k._cpu]
+        self._set_irqs(True)
+        try:
+            yield
+        finally:
+            self._set_irqs(saved)
+
+    def local_bh_disable(self) -> None:
+        self._add(SOFTIRQ_DISABLE_OFFSET)
+
+    def local_bh_enable(self) -> None:
+        self._sub(SOFTIRQ_DISABLE_OFFSET, "local_bh_enable")
+        if not self.in_interrupt():
+            self.run_softirqs()
+
+    # ---------------------------------------------------------------- spinlocks, mutexes
+    def spin_lock(self, lock: SpinLock, *, irq: bool = False, bh: bool = False) -> None:
+        if not isinstance(lock, SpinLock):
+            raise UsageError(f"spin_lock: {lock!r} is not a spinlock (make one with k.spinlock())")
+        if irq:
+            self._set_irqs(True)
+        if bh:
+            self._add(SOFTIRQ_DISABLE_OFFSET)
+        self._add(PREEMPT_OFFSET)
+        cur = self.k.current
+        if lock.owner is not None:
+            # kernel/locking/spinlock_debug.c: spin_bug(lock, "recursion") -- on one CPU
+            # a held spinlock can never be released while we spin: the machine is stuck.
+            o = lock.owner
+            what = "recursion" if o is cur else "lockup suspected"
+            self.k.bug([
+                f"BUG: spinlock {what} on CPU#{self.k._cpu}, {cur.comm}/{cur.pid}",
+                f" lock: {lock.name}+0x0/0x0, .magic: {lock.magic:08x}, .owner: {o.comm}/{o.pid}, "
+                f".owner_cpu: {lock.owner_cpu}",
+            ] + self.k.dump_stack_lines(), kind="spinlock_" + what.split()[0])
+            return
+        lock.owner = cur
+        lock.owner_cpu = self.k._cpu
+
+    def spin_unlock(self, lock: SpinLock, *, irq: bool = False, bh: bool = False) -> None:
+        if lock.owner is None:
+            cur = self.k.current
+            self.k.bug([
+                f"BUG: spinlock already unlocked on CPU#{self.k._cpu}, {cur.comm}/{cur.pid}",
+                f" lock: {lock.name}+0x0/0x0, .magic: {lock.magic:08x}, .owner: <none>/-1, .owner_cpu: -1",
+            ] + self.k.dump_stack_lines(), kind="spinlock_unlocked")
+            return
+        lock.owner = None
+        lock.owner_cpu = -1
+        self._sub(PREEMPT_OFFSET, "spin_unlock")
+        if bh:
+            self.local_bh_enable()
+        if irq:
+            self._set_irqs(False)
+
+    def mutex_lock(self, m: Mutex) -> None:
+        """mutex_lock(): might_sleep(); sleeps (TASK_UNINTERRUPTIBLE) while another task owns it."""
+        self.might_sleep("kernel/locking/mutex.c", 280)
+        cur = self.k.current
+        if m.owner is cur:
+            self.k.bug([f"DEBUG_LOCKS_WARN_ON(__mutex_owner(lock) == current): {cur.comm}/{cur.pid} "
+                        f"takes {m.name} twice: AA deadlock"] + self.k.dump_stack_lines(), kind="mutex_deadlock")
+            return
+        while m.owner is not None:
+            self.wait_on(m.wait, TASK_UNINTERRUPTIBLE, exclusive=True)
+        m.owner = cur
+
+    def mutex_unlock(self, m: Mutex) -> None:
+        if m.owner is not self.k.current:
+            self.k.bug([f"DEBUG_LOCKS_WARN_ON(__owner_task(owner) != current): mutex {m.name} "
+                        f"unlocked by {self.k.current.comm}/{self.k.current.pid}, owner "
+                        f"{m.owner.comm if m.owner else '<none>'}"] + self.k.dump_stack_lines(), kind="mutex_owner")
+            return
+        m.owner = None
+        self.wake_up(m.wait, nr_exclusive=1)
+
+    # ================================================================ might_sleep
+    def might_alloc(self, gfp: int) -> None:
+        """might_alloc(gfp) (include/linux/sched/mm.h): might_sleep_if(gfpflags_allow_blocking(gfp))."""
+        if gfp & self.blocking:
+            c = self.k._cpu
+            if self.pc[c] or self.irqs_off[c]:
+                self.might_resched_bug("include/linux/sched/mm.h", 321, 0)
+
+    def might_sleep(self, file: str = "include/linux/sched/mm.h", line: int = 321) -> None:
+        """__might_sleep(file, line): the report when the caller may not sleep."""
+        c = self.k._cpu
+        if not (self.pc[c] or self.irqs_off[c]):
+            return
+        self.might_resched_bug(file, line, 0)
+
+    def might_resched_bug(self, file: str, line: int, offsets: int) -> None:
+        k = self.k
+        c = k._cpu
+        if (self.pc[c] == offsets and not self.irqs_off[c]) or not k.tunables.get("debug_atomic_sleep", True):
+            return
+        j = k.jiffies
+        if self.prev_jiffy and j < self.prev_jiffy + self.hz:  # time_before(jiffies, prev_jiffy + HZ)
+            return
+        self.prev_jiffy = j
+        cur = k.current
+        if self.classic:
+            # 2.6.24 kernel/sched.c __might_sleep()
+            lines = [f"BUG: sleeping function called from invalid context at {file}:{line}",
+                     f"in_atomic():{int(self.pc[c] != 0)}, irqs_disabled():{int(self.irqs_off[c])}"]
+        else:
+            lines = [
+                f"BUG: sleeping function called from invalid context at {file}:{line}",
+                f"in_atomic(): {int(self.pc[c] != 0)}, irqs_disabled(): {int(self.irqs_off[c])}, non_block: 0, "
+                f"pid: {cur.pid}, name: {cur.comm}",
+                f"preempt_count: {self.pc[c]:x}, expected: {offsets & 0xFF:x}",
+                "RCU nest depth: 0, expected: 0",
+            ]
+        lines += k.dump_stack_lines()
+        k.taint.add("W")
+        k.bug(lines, kind="sleeping_in_atomic")
+
+    def cond_resched(self) -> None:
+        """cond_resched(): a voluntary preemption point: let runnable tasks run first."""
+        self.might_sleep("kernel/sched/core.c", 7468)
+        if self.runq and not self.pc[self.k._cpu]:
+            self._yield()
+
+    # ================================================================ tasks
+    def kthread_create(self, fn: Callable[..., Any], name: str, *args: Any) -> Task:
+        if not callable(fn):
+            raise UsageError(f"kthread_create: {fn!r} is not callable")
+        if not isinstance(name, str) or not name:
+            raise UsageError(f"kthread_create: name {name!r} must be a non-empty string")
+        t = Task(pid=next(self._pids), comm=name[:15], fn=fn, args=args, cpu=self.k._cpu, kthread=True,
+                 state=TASK_UNINTERRUPTIBLE, flags=0x00208040)  # PF_KTHREAD | PF_NOFREEZE | PF_FORKNOEXEC
+        self.tasks.append(t)
+        return t
+
+    def kthread_work_task(self, name: str, work: Callable[[], None], pid: int | None = None) -> Task:
+        """A thread-less kernel thread (kswapd, a kworker): ``work()`` runs to completion
+        each time the task is woken and picked, then it sleeps again."""
+        t = Task(pid=pid if pid is not None else next(self._pids), comm=name[:15], work=work, kthread=True,
+                 state=TASK_INTERRUPTIBLE, cpu=self.k._cpu, flags=0x00208040)
+        self.tasks.append(t)
+        return t
+
+    def wake_up_process(self, t: Task) -> bool:
+        """try_to_wake_up(): a sleeping task becomes runnable (queued at the tail)."""
+        if t.exited:
+            return False
+        t.woken = True
+        if t.state == TASK_RUNNING:
+            return False
+        t.state = TASK_RUNNING
+        if t is not self.k.current and t not in self.runq:
+            self.runq.append(t)
+        return True
+
+    def kthread_stop(self, t: Task) -> Any:
+        """kthread_stop(): set should_stop, wake the thread, wait for it to exit; its return value."""
+        if not t.kthread or t.work is not None:
+            raise UsageError(f"kthread_stop: {t!r} is not a kthread made by kthread_run")
+        t.should_stop = True
+        while not t.exited:
+            self.wake_up_process(t)
+            self._yield()
+        if t.exc is not None:
+            exc, t.exc = t.exc, None
+            raise exc
+        return t.result
+
+    def _thread_body(self, t: Task) -> None:
+        t._go.acquire()
+        if t.killed:
+            return
+        self._switched_in(t)
+        try:
+            t.result = t.fn(*t.args)  # type: ignore[misc]
+        except TaskExit:
+            return
+        except BaseException as e:  # noqa: BLE001 - handed to the task that can raise it
+            t.exc = e
+            self.init.woken = True  # the API caller learns of it at once
+            if self.init.state != TASK_RUNNING:
+                self.init.state = TASK_RUNNING
+                if self.init not in self.runq:
+                    self.runq.insert(0, self.init)
+        t.exited = True
+        t.state = TASK_DEAD
+        nxt = self._pick_next(t)
+        self._switch_to_from_dead(nxt)
+
+    # ---------------------------------------------------------------- the switch
+    def schedule(self) -> None:
+        """schedule(): the current task gives up the CPU; it runs again when it is
+        TASK_RUNNING and picked.  In atomic context: "BUG: scheduling while atomic"."""
+        k = self.k
+        c = k._cpu
+        if self.pc[c]:
+            cur = k.current
+            lines = [f"BUG: scheduling while atomic: {cur.comm}/{cur.pid}/0x{self.pc[c]:08x}"]
+            k.bug(lines + k.dump_stack_lines(), kind="scheduling_while_atomic")
+        self._yield()
+
+    def _yield(self) -> None:
+        cur = self.k.current
+        if cur.state == TASK_RUNNING:  # a voluntary yield: to the tail, behind the runnable tasks
+            cur.woken = False
+            if not self.runq:
+                return
+            self.runq.append(cur)
+        nxt = self._pick_next(cur)
+        if nxt is cur:
+            return
+        self._switch(cur, nxt)
+
+    def _pick_next(self, cur: Task) -> Task:
+        """The next task to run: the run queue's head; when it is empty, thread-less work,
+        then the clock jumps to the next timer; nothing left: the hung-task report."""
+        while True:
+            if cur.state == TASK_RUNNING and not cur.exited and cur.woken:
+                # woken while it was preparing to sleep: keeps running (no lost wake-up)
+                cur.woken = False
+                if cur in self.runq:
+                    self.runq.remove(cur)
+                return cur
+            while self.runq:
+                t = self.runq.pop(0)
+                if t.exited:
+                    continue
+                if t.work is not None:
+                    self._run_work(t)
+                    continue
+                t.woken = False
+                return t
+            if cur.state == TASK_RUNNING and not cur.exited:
+                return cur
+            if self.run_softirqs():
+                continue
+            if self.timers:
+                self._advance_to_next_timer()
+                continue
+            return self._hung(cur)
+
+    def _run_work(self, t: Task) -> None:
+        k = self.k
+        prev, prev_cpu = k.current, k._cpu
+        k.current = t
+        k._cpu = t.cpu
+        try:
+            t.work()  # type: ignore[misc]
+        finally:
+            k.current = prev
+            k._cpu = prev_cpu
+            t.state = TASK_INTERRUPTIBLE
+            t.woken = False
+            t.last_switch = k.jiffies
+            self.context_switches += 2
+
+    def _switch(self, cur: Task, nxt: Task) -> None:
+        k = self.k
+        self.context_switches += 1
+        cur.saved_pc = self.pc[k._cpu]
+        cur.last_switch = k.jiffies
+        k.current = nxt
+        k._cpu = nxt.cpu
+        if nxt._thread is None and nxt is not self.init:
+            th = threading.Thread(target=self._thread_body, args=(nxt,), name=f"kmemsim-{nxt.comm}", daemon=True)
+            nxt._thread = th
+            th.start()
+        nxt._go.release()
+        cur._go.acquire()
+        self._switched_in(cur)
+        if cur.killed:
+            raise TaskExit()
+        if cur is self.init:
+            self._raise_task_exceptions()
+
+    def _switch_to_from_dead(self, nxt: Task) -> None:
+        k = self.k
+        self.context_switches += 1
+        k.current = nxt
+        k._cpu = nxt.cpu
+        if nxt._thread is None and nxt is not self.init:
+            th = threading.Thread(target=self._thread_body, args=(nxt,), name=f"kmemsim-{nxt.comm}", daemon=True)
+            nxt._thread = th
+            th.start()
+        nxt._go.release()
+
+    def _switched_in(self, t: Task) -> None:
+        self.k.current = t
+        self.k._cpu = t.cpu
+        t.last_switch = self.k.jiffies
+
+    def _raise_task_exceptions(self) -> None:
+        if self.pending_exc is not None:
+            exc, self.pending_exc = self.pending_exc, None
+            raise exc
+        for t in self.tasks:
+            if t.exc is not None and t.exited and t.kthread:
+                exc, t.exc = t.exc, None
+                raise exc
+
+    def _hung(self, cur: Task) -> Task:
+        """Every task sleeps and nothing can wake one: khungtaskd's report (kernel/hung_task.c
+        check_hung_task / sched_show_task), then KernelBug in the blocked caller."""
+        k = self.k
+        timeout = self.hung_task_timeout_secs
+        k.clock.advance(timeout * 1_000_000_000)
+        blocked = [t for t in self.tasks if not t.exited and t.state & TASK_UNINTERRUPTIBLE
+                   and not t.state & TASK_NOLOAD and t.work is None]
+        if not blocked:
+            blocked = [cur]
+        lines: list[str] = []
+        secs = timeout + 2  # the check runs every timeout; the first report says a little more
+        for t in blocked:
+            if self.classic:
+                lines += [f"INFO: task {t.comm}:{t.pid} blocked for more than {timeout} seconds.",
+                          '"echo 0 > /proc/sys/kernel/hung_task_timeout_secs" disables this message.',
+                          f"{t.comm:<15} D 00000000     0 {t.pid:5d}      1"]
+            else:
+                lines += [f"INFO: task {t.comm}:{t.pid} blocked for more than {secs} seconds.",
+                          f"      {k._taint_str()} {k.profile.release} #1",
+                          '"echo 0 > /proc/sys/kernel/hung_task_timeout_secs" disables this message.',
+                          f"task:{t.comm:<15} state:D stack:0     pid:{t.pid:<5} tgid:{t.pid:<5} ppid:2      "
+                          f"flags:0x{t.flags:08x}",
+                          "Call Trace:", " <TASK>", " __schedule+0x0/0x0", " schedule+0x0/0x0"]
+                if t is cur:
+                    from .kernel import user_frames
+
+                    lines += [f" {fn} {loc}" for fn, loc in user_frames()]
+                lines.append(" </TASK>")
+        k.printk("\n".join(lines), KERN_ERR)
+        exc = KernelBug("hung_task", "\n".join(lines))
+        init = self.init
+        if cur is init:
+            # the machine is stuck for good: undo the sleep so the caller can go on with Python
+            cur.state = TASK_RUNNING
+            raise exc
+        # a kthread is the last to sleep: the API caller (asleep too) gets the report
+        self.pending_exc = exc
+        init.state = TASK_RUNNING
+        init.woken = False
+        return init
+
+    # ================================================================ sleeping and waking
+    def set_current_state(self, state: int) -> None:
+        cur = self.k.current
+        cur.state = state
+        cur.woken = False
+
+    def schedule_timeout(self, timeout: int, state: int = TASK_UNINTERRUPTIBLE) -> int:
+        """schedule_timeout(jiffies): sleep until woken or the timeout; the jiffies left."""
+        if isinstance(timeout, bool) or not isinstance(timeout, int) or timeout < 0:
+            raise UsageError(f"schedule_timeout: timeout {timeout!r} must be a non-negative int (jiffies)")
+        cur = self.k.current
+        if cur.state == TASK_RUNNING:
+            cur.state = state
+            cur.woken = False
+        if timeout >= MAX_SCHEDULE_TIMEOUT:
+            self.schedule()
+            return MAX_SCHEDULE_TIMEOUT
+        expire = self.k.jiffies + timeout
+        timer = TimerList(function=lambda _t: self.wake_up_process(cur))
+        self.mod_timer(timer, expire)
+        self.schedule()
+        self.del_timer(timer)
+        left = expire - self.k.jiffies
+        return max(left, 0)
+
+    def msleep(self, msecs: int) -> None:
+        """msleep(): schedule_timeout_uninterruptible(msecs_to_jiffies(msecs) + 1), looped."""
+        if isinstance(msecs, bool) or not isinstance(msecs, int) or msecs < 0:
+            raise UsageError(f"msleep: {msecs!r} must be a non-negative int (milliseconds)")
+        self.might_sleep("kernel/time/sleep_timeout.c", 313)
+        timeout = -(-msecs * self.hz // 1000) + 1
+        while timeout:
+            timeout = self.schedule_timeout(timeout, TASK_UNINTERRUPTIBLE)
+
+    def prepare_to_wait(self, wq: WaitQueueHead, state: int, exclusive: bool = False) -> None:
+        cur = self.k.current
+        if not any(t is cur for t, _ in wq.waiters):
+            if exclusive:
+                wq.waiters.append((cur, True))
+            else:
+                i = next((i for i, (_, ex) in enumerate(wq.waiters) if ex), len(wq.waiters))
+                wq.waiters.insert(i, (cur, False))
+        cur.state = state
+        cur.woken = False
+
+    def finish_wait(self, wq: WaitQueueHead) -> None:
+        cur = self.k.current
+        cur.state = TASK_RUNNING
+        cur.woken = False
+        wq.waiters[:] = [(t, ex) for t, ex in wq.waiters if t is not cur]
+
+    def wait_on(self, wq: WaitQueueHead, state: int = TASK_UNINTERRUPTIBLE, exclusive: bool = False,
+                timeout: int | None = None) -> int:
+        """One prepare_to_wait / schedule(_timeout) / finish_wait round."""
+        self.prepare_to_wait(wq, state, exclusive)
+        left = self.schedule_timeout(timeout, state) if timeout is not None else (self.schedule() or 0)
+        self.finish_wait(wq)
+        return left
+
+    def wait_event(self, wq: WaitQueueHead, condition: Callable[[], bool], timeout: int | None = None) -> int:
+        """wait_event(_timeout)(wq, condition): sleep until condition() holds.  With a timeout:
+        the jiffies left (at least 1) when it held, 0 when the time ran out."""
+        self.might_sleep("include/linux/wait.h", 1)
+        if condition():
+            return max(timeout or 1, 1)
+        left = timeout
+        while True:
+            self.prepare_to_wait(wq, TASK_UNINTERRUPTIBLE)
+            if condition():
+                break
+            if left is None:
+                self.schedule()
+            else:
+                left = self.schedule_timeout(left, TASK_UNINTERRUPTIBLE)
+            if condition():
+                break
+            if left == 0:
+                self.finish_wait(wq)
+                return 0
+        self.finish_wait(wq)
+        return max(left or 1, 1)
+
+    def wake_up(self, wq: WaitQueueHead, nr_exclusive: int = 1) -> int:
+        """__wake_up(): every non-exclusive waiter and up to nr_exclusive exclusive ones."""
+        woken = 0
+        for t, ex in list(wq.waiters):
+            if self.wake_up_process(t) or t.woken:
+                woken += 1
+            if ex:
+                nr_exclusive -= 1
+                if nr_exclusive == 0:
+                    break
+        return woken
+
+    def wake_up_all(self, wq: WaitQueueHead) -> int:
+        return self.wake_up(wq, nr_exclusive=1 << 30)
+
+    # ================================================================ timers and softirqs
+    def mod_timer(self, timer: TimerList, expires: int) -> bool:
+        was = timer.pending
+        timer.expires = expires
+        timer.pending = True
+        timer._seq = next(self._seq)
+        heapq.heappush(self.timers, (expires, timer._seq, timer))
+        return was
+
+    def del_timer(self, timer: TimerList) -> bool:
+        was = timer.pending
+        timer.pending = False  # the heap entry goes stale (lazy deletion)
+        return was
+
+    def _advance_to_next_timer(self) -> None:
+        while self.timers and (not self.timers[0][2].pending or self.timers[0][2]._seq != self.timers[0][1]):
+            heapq.heappop(self.timers)
+        if not self.timers:
+            return
+        expires = self.timers[0][0]
+        self.advance_jiffies_to(expires)
+
+    def advance_jiffies_to(self, target: int) -> None:
+        """Move the clock to jiffy ``target`` (never back) and run the expired timers."""
+        k = self.k
+        now = k.jiffies
+        if target > now:
+            hz = self.hz
+            ns_now = k.clock.ns
+            # the first nanosecond at which jiffies == target
+            want = -(-(target - now) * 1_000_000_000 // hz)
+            k.clock.advance(want)
+            while k.jiffies < target:
+                k.clock.advance(1_000_000_000 // hz)
+            del ns_now
+        self.run_timers()
+
+    def run_timers(self) -> int:
+        """run_timer_softirq(): every pending timer with expires <= jiffies, in softirq context."""
+        n = 0
+        j = self.k.jiffies
+        while self.timers and self.timers[0][0] <= j:
+            expires, seq, t = heapq.heappop(self.timers)
+            if not t.pending or t._seq != seq:
+                continue
+            t.pending = False
+            with self.softirq():
+                t.function(t)
+            n += 1
+        return n
+
+    def tasklet_schedule(self, t: Tasklet) -> None:
+        if not t.scheduled:
+            t.scheduled = True
+            self.tasklets.append(t)
+
+    def run_softirqs(self) -> int:
+        """__do_softirq(): TASKLET_SOFTIRQ (the scheduled tasklets, in order) and expired timers."""
+        if self.in_softirq_run or self.pc[self.k._cpu] & (SOFTIRQ_MASK | HARDIRQ_MASK | NMI_MASK):
+            return 0
+        self.in_softirq_run = True
+        n = 0
+        try:
+            while self.tasklets:
+                t = self.tasklets.pop(0)
+                t.scheduled = False
+                if t.count:
+                    self.tasklets.append(t)
+                    t.scheduled = True
+                    break
+                with self.softirq():
+                    t.func(t.data)
+                n += 1
+            n += self.run_timers()
+        finally:
+            self.in_softirq_run = False
+        return n
+
+    def irq_exit_softirqs(self) -> None:
+        """irq_exit(): invoke_softirq() when the interrupted context was not itself atomic
+        in the softirq sense."""
+        if not self.in_interrupt():
+            self.run_softirqs()
+
+    # ================================================================ running
+    def run(self, until: int | None = None) -> None:
+        """Let the other tasks run: until jiffy ``until``, or until every task sleeps with no
+        timer pending (then return; nothing is hung while the caller can go on)."""
+        k = self.k
+        cur = k.current
+        if cur is not self.init:
+            raise UsageError("k.run() is for the API caller, not for code inside a task")
+        if until is not None:
+            timer = TimerList(function=lambda _t: self.wake_up_process(cur))
+            self.mod_timer(timer, until)
+            cur.state = TASK_INTERRUPTIBLE
+            cur.woken = False
+            self.schedule()
+            self.del_timer(timer)
+            return
+        # run until idle: the caller yields while anything can still happen
+        while True:
+            if self.run_softirqs():
+                continue
+            if self.runq:
+                cur.state = TASK_RUNNING
+                self._yield()
+                continue
+            if self.timers and any(t.pending and t._seq == seq for _, seq, t in self.timers):
+                self._advance_to_next_timer()
+                continue
+            break
+        self._raise_task_exceptions()
+
+    def check(self) -> None:
+        from .errors import InvariantError
+
+        for c, v in enumerate(self.pc):
+            if v < 0:
+                raise InvariantError(f"sched: cpu{c} preempt_count {v:#x} is negative")
+        for t in self.runq:
+            if t.state != TASK_RUNNING:
+                raise InvariantError(f"sched: {t!r} on the run queue is not TASK_RUNNING")
+            if t.exited:
+                raise InvariantError(f"sched: {t!r} on the run queue has exited")
+        if len({id(t) for t in self.runq}) != len(self.runq):
+            raise InvariantError("sched: a task is queued twice")
+        for t in self.tasks:
+            if t is not self.k.current and t.state == TASK_RUNNING and not t.exited and t not in self.runq \
+                    and t.work is None and t._thread is not None:
+                raise InvariantError(f"sched: {t!r} is runnable but not queued")

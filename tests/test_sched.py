@@ -1,0 +1,217 @@
+"""Calling contexts, might_sleep, tasks, wait queues, timers, tasklets (kmemsim.sched)."""
+import pytest
+
+import kmemsim
+from kmemsim.errors import KernelBug, UsageError
+from kmemsim.gfp import GFP_ATOMIC, GFP_KERNEL, GFP_NOWAIT
+from kmemsim.sched import HARDIRQ_OFFSET, SOFTIRQ_DISABLE_OFFSET, SOFTIRQ_OFFSET, TASK_INTERRUPTIBLE
+
+BUG = "BUG: sleeping function called from invalid context at include/linux/sched/mm.h:321"
+
+
+@pytest.fixture
+def k():
+    m = kmemsim.boot(on_bug="report")
+    yield m
+    m.shutdown()
+
+
+def test_preempt_count_fields_and_predicates(k):
+    assert (k.preempt_count(), k.in_interrupt(), k.in_atomic(), k.in_task()) == (0, False, False, True)
+    with k.hardirq():
+        assert k.preempt_count() == HARDIRQ_OFFSET and k.in_hardirq() and k.irqs_disabled()
+        assert k.in_interrupt() and not k.in_task()
+    with k.softirq():
+        assert k.preempt_count() == SOFTIRQ_OFFSET and k.in_serving_softirq() and not k.irqs_disabled()
+    k.local_bh_disable()
+    assert k.preempt_count() == SOFTIRQ_DISABLE_OFFSET and k.in_interrupt() and k.in_softirq()
+    assert k.in_task() and not k.in_serving_softirq()  # BH disabled is still task context
+    k.local_bh_enable()
+    with k.nmi():
+        assert k.in_nmi() and k.preempt_count() == 0x110000
+    lock = k.spinlock("dev_lock")
+    flags = k.spin_lock_irqsave(lock)
+    assert k.in_atomic() and k.irqs_disabled() and not k.in_interrupt() and k.preempt_count() == 1
+    k.spin_unlock_irqrestore(lock, flags)
+    assert (k.preempt_count(), k.irqs_disabled()) == (0, False)
+    with pytest.raises(UsageError):
+        k.preempt_enable()  # unbalanced
+    k.check()
+
+
+def test_gfp_kernel_in_hardirq_is_the_kernels_report_and_atomic_is_not(k):
+    with k.hardirq():
+        a = k.kmalloc(64, GFP_ATOMIC)
+        b = k.kmalloc(64, GFP_NOWAIT)
+        assert BUG not in k.dmesg()
+        p = k.kmalloc(64, GFP_KERNEL)  # the report, then the allocation goes on (on_bug="report")
+    lines = k.dmesg().splitlines()
+    i = next(i for i, line in enumerate(lines) if BUG in line)
+    assert lines[i + 1].endswith("in_atomic(): 1, irqs_disabled(): 1, non_block: 0, pid: 1000, name: insmod")
+    assert lines[i + 2].endswith("preempt_count: 10000, expected: 0")
+    assert lines[i + 3].endswith("RCU nest depth: 0, expected: 0")
+    assert "Not tainted" in lines[i + 4] and "W" in k.taint  # tainted after the dump
+    assert p and a and b
+    for x in (a, b, p):
+        k.kfree(x)
+    k.check()
+
+
+def test_might_sleep_is_rate_limited_to_once_per_second(k):
+    lock = k.spinlock()
+    k.spin_lock(lock)
+    for _ in range(3):
+        k.kmalloc(128, GFP_KERNEL)
+        k.get_free_pages(GFP_KERNEL, 0)
+    assert k.dmesg().count("BUG: sleeping function") == 1
+    k.mdelay(1000)  # a second later (busy-waiting is fine under a spinlock)
+    k.kzalloc(32, GFP_KERNEL)
+    assert k.dmesg().count("BUG: sleeping function") == 2
+    assert "in_atomic(): 1, irqs_disabled(): 0" in k.dmesg()
+    k.spin_unlock(lock)
+
+
+def test_raise_policy_and_the_fast_paths_come_back():
+    k = kmemsim.boot()
+    fast = k.__dict__["kmalloc"]
+    with k.atomic():
+        assert "kmalloc" not in k.__dict__  # every allocation passes might_alloc() here
+        with pytest.raises(KernelBug) as e:
+            k.kmalloc(8, GFP_KERNEL)
+        assert e.value.kind == "sleeping_in_atomic"
+        assert k.kmalloc(8, GFP_ATOMIC)
+    assert k.__dict__["kmalloc"] is fast
+    assert k.kmalloc(8, GFP_KERNEL)
+
+
+def test_vmalloc_in_interrupt_context_is_refused(k):
+    with k.softirq():
+        assert k.in_interrupt()
+        with pytest.raises(kmemsim.Oops):
+            k.vmalloc(4096)  # __get_vm_area_node: BUG_ON(in_interrupt())
+
+
+def test_spinlock_recursion_and_bad_unlock(k):
+    lock = k.spinlock("l")
+    k.spin_lock(lock)
+    k.spin_lock(lock)
+    assert "BUG: spinlock recursion on CPU#0, insmod/1000" in k.dmesg()
+    k.spin_unlock(lock)
+    k.spin_unlock(lock)
+    assert "BUG: spinlock already unlocked on CPU#0" in k.dmesg()
+
+
+def test_kthread_sleeps_on_a_wait_queue_and_is_woken():
+    k = kmemsim.boot()
+    wq = k.waitqueue("data")
+    box: list[int] = []
+    order = []
+
+    def consumer():
+        order.append("wait")
+        k.wait_event(wq, lambda: box)
+        order.append("got")
+        return box.pop()
+
+    t = k.kthread_run(consumer, "consumer")
+    assert order == []  # created and woken, not run yet: the caller has the CPU
+    k.run()
+    assert order == ["wait"] and t.state == 2  # TASK_UNINTERRUPTIBLE
+    box.append(42)
+    k.wake_up(wq)
+    assert k.kthread_stop(t) == 42 and order == ["wait", "got"]
+    k.check()
+    k.shutdown()
+
+
+def test_msleep_counts_jiffies_like_the_kernel():
+    k = kmemsim.boot()
+    hz = k.HZ
+    stamps = []
+
+    def sleeper():
+        for _ in range(3):
+            j = k.jiffies
+            k.msleep(100)
+            stamps.append(k.jiffies - j)
+
+    k.kthread_run(sleeper, "sleeper")
+    k.run()
+    assert stamps == [100 * hz // 1000 + 1] * 3  # msecs_to_jiffies(100) + 1 each time
+    j = k.jiffies
+    k.run(ms=50)
+    assert k.jiffies - j == -(-50 * hz // 1000) == 13  # msecs_to_jiffies rounds up
+
+
+def test_timers_and_tasklets_run_in_softirq_context(k):
+    seen = []
+    timer = k.timer_setup(lambda t: seen.append(("timer", k.in_serving_softirq(), k.jiffies)))
+    k.mod_timer(timer, k.jiffies + 10)
+    tl = k.tasklet_setup(lambda d: seen.append(("tasklet", k.in_serving_softirq(), d)), "x")
+    with k.hardirq():
+        k.tasklet_schedule(tl)
+        assert seen == []
+    assert seen == [("tasklet", True, "x")]  # irq_exit ran it
+    j = k.jiffies
+    k.run()
+    assert seen[1] == ("timer", True, j + 10)
+    t2 = k.timer_setup(lambda t: seen.append("never"))
+    k.mod_timer(t2, k.jiffies + 5)
+    assert k.del_timer(t2)
+    k.run()
+    assert "never" not in seen
+
+
+def test_a_task_that_can_never_be_woken_is_the_hung_task_report(k):
+    wq = k.waitqueue()
+    with pytest.raises(KernelBug) as e:
+        k.wait_event(wq, lambda: False)
+    assert e.value.kind == "hung_task"
+    assert "INFO: task insmod:1000 blocked for more than 122 seconds." in k.dmesg()
+    assert '"echo 0 > /proc/sys/kernel/hung_task_timeout_secs" disables this message.' in k.dmesg()
+    k.check()  # the caller goes on
+
+
+def test_mutex_contention_sleeps_and_hands_over():
+    k = kmemsim.boot()
+    m = k.mutex("m")
+    log = []
+
+    def worker(n):
+        k.mutex_lock(m)
+        log.append(("in", n))
+        k.msleep(10)
+        log.append(("out", n))
+        k.mutex_unlock(m)
+
+    for n in range(3):
+        k.kthread_run(worker, f"w{n}", n)
+    k.run()
+    assert log == [("in", 0), ("out", 0), ("in", 1), ("out", 1), ("in", 2), ("out", 2)]
+    with k.atomic():
+        with pytest.raises(KernelBug):
+            k.mutex_lock(m)  # might_sleep in atomic context
+    k.shutdown()
+
+
+def test_schedule_in_atomic_context_is_scheduling_while_atomic(k):
+    def nap():
+        k.set_current_state(TASK_INTERRUPTIBLE)
+        k.schedule_timeout(5)
+
+    with k.atomic():
+        k.set_current_state(TASK_INTERRUPTIBLE)
+        k.schedule_timeout(1)
+    assert "BUG: scheduling while atomic: insmod/1000/0x00000001" in k.dmesg()
+
+
+def test_an_exception_in_a_kthread_reaches_the_caller():
+    k = kmemsim.boot()
+
+    def bad():
+        k.msleep(1)
+        raise ValueError("driver bug")
+
+    k.kthread_run(bad, "bad")
+    with pytest.raises(ValueError, match="driver bug"):
+        k.run()
