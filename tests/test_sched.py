@@ -215,3 +215,26 @@ def test_an_exception_in_a_kthread_reaches_the_caller():
     k.kthread_run(bad, "bad")
     with pytest.raises(ValueError, match="driver bug"):
         k.run()
+
+
+def test_vmalloc_under_a_spinlock_is_reported_and_vfree_in_irq_is_deferred(k):
+    lock = k.spinlock()
+    k.spin_lock(lock)
+    a = k.vmalloc(8192)  # alloc_vmap_area(): might_sleep()
+    k.spin_unlock(lock)
+    assert a and "BUG: sleeping function called from invalid context at mm/vmalloc.c:2030" in k.dmesg()
+    with k.hardirq():
+        k.vfree(a)  # deferred to a work item, no report
+        assert k.find_vm_area(a) is not None
+    assert k.dmesg().count("BUG: sleeping function") == 1
+    k.run()  # the kworker gets the CPU and runs the deferred vfree
+    assert k.find_vm_area(a) is None
+
+
+def test_schedule_work_runs_in_a_kworker_in_process_context(k):
+    seen = []
+    with k.hardirq():
+        k.schedule_work(lambda: seen.append((k.current.comm, k.in_interrupt())))
+    assert seen == []
+    k.run()
+    assert seen == [("kworker/0:1", False)]

@@ -18,6 +18,8 @@ from .errors import ConfigError, InvariantError, KernelBug, KmemsimError, Oops, 
 from .kernel import NULL, ZERO_SIZE_PTR, Kernel
 from .layout import Layout, Region
 from .mm.page import PG, Owner, Page
+from .mm.mempool import Mempool
+from .sched import TASK_INTERRUPTIBLE, TASK_RUNNING, TASK_UNINTERRUPTIBLE
 from . import gfp, profiles, units
 from .profiles import DEFAULT_PROFILE, PROFILES, TUNABLES
 
@@ -41,6 +43,10 @@ __all__ = [
     "Page",
     "PG",
     "Owner",
+    "Mempool",
+    "TASK_RUNNING",
+    "TASK_INTERRUPTIBLE",
+    "TASK_UNINTERRUPTIBLE",
     "PROFILES",
     "TUNABLES",
     "DEFAULT_PROFILE",

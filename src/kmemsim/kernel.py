@@ -1169,6 +1169,12 @@ class Kernel:
         """tasklet_schedule(t): runs at the next irq_exit, local_bh_enable or k.run()."""
         self.sched.tasklet_schedule(t)
 
+    def schedule_work(self, fn: Callable[[], None]) -> None:
+        """schedule_work(work): fn() runs later in a kworker (process context, may sleep)."""
+        if not callable(fn):
+            raise UsageError(f"schedule_work: {fn!r} is not callable")
+        self.sched.queue_work(fn)
+
     def run(self, until: int | None = None, *, ms: int | None = None) -> None:
         """Let time pass and the other tasks run: until jiffy ``until``, for ``ms`` milliseconds,
         or (neither) until nothing is runnable and no timer is pending."""
@@ -1179,6 +1185,101 @@ class Kernel:
     def shutdown(self) -> None:
         """Stop the machine's task threads (tests that make many machines with kthreads)."""
         self.sched.shutdown()
+
+    # ================================================================ mempool (mm/mempool.py)
+    def _mempools(self):
+        mp = self.__dict__.get("mempool_impl")
+        if mp is None:
+            from .mm.mempool import MempoolSubsys
+
+            mp = self.mempool_impl = MempoolSubsys(self)
+            self.register_check("mempool", mp.check)
+        return mp
+
+    def mempool_create(self, min_nr: int, alloc_fn: Callable, free_fn: Callable, pool_data: Any = None):
+        """mempool_create(min_nr, alloc_fn, free_fn, pool_data): a pool with min_nr elements
+        preallocated with GFP_KERNEL, or None.  alloc_fn(gfp, pool_data) -> element or 0;
+        free_fn(element, pool_data)."""
+        mp = self._mempools()
+        return mp.create_node(min_nr, alloc_fn, free_fn, pool_data, mp.GFP_KERNEL)
+
+    def mempool_create_node(self, min_nr: int, alloc_fn: Callable, free_fn: Callable, pool_data: Any,
+                            gfp_mask: int, node_id: int = -1):
+        """mempool_create_node(min_nr, alloc_fn, free_fn, pool_data, gfp, nid)."""
+        return self._mempools().create_node(min_nr, alloc_fn, free_fn, pool_data, gfp_mask, node_id)
+
+    def mempool_init(self, pool, min_nr: int, alloc_fn: Callable, free_fn: Callable, pool_data: Any = None) -> int:
+        """mempool_init(pool, ...) for an embedded pool (``kmemsim.Mempool()``): 0 or -ENOMEM."""
+        mp = self._mempools()
+        return mp.init_node(pool, min_nr, alloc_fn, free_fn, pool_data, mp.GFP_KERNEL)
+
+    def mempool_exit(self, pool) -> None:
+        """mempool_exit(pool): free the reserve of an embedded pool."""
+        self._mempools().exit(pool)
+
+    def mempool_destroy(self, pool) -> None:
+        """mempool_destroy(pool): NULL (None) is fine."""
+        self._mempools().destroy(pool)
+
+    def mempool_alloc(self, pool, gfp_mask: int) -> Any:
+        """mempool_alloc(pool, gfp): the allocator first, then the reserve; with
+        __GFP_DIRECT_RECLAIM it sleeps until an element is freed and never returns NULL."""
+        return self._mempools().alloc(pool, gfp_mask)
+
+    def mempool_alloc_preallocated(self, pool) -> Any:
+        """mempool_alloc_preallocated(pool): a reserve element or 0."""
+        return self._mempools().alloc_preallocated(pool)
+
+    def mempool_free(self, element: Any, pool) -> None:
+        """mempool_free(element, pool): refills the reserve (waking a waiter) or frees."""
+        self._mempools().free(element, pool)
+
+    def mempool_resize(self, pool, new_min_nr: int) -> int:
+        """mempool_resize(pool, new_min_nr): 0 or -ENOMEM."""
+        return self._mempools().resize(pool, new_min_nr)
+
+    def mempool_alloc_slab(self, gfp_mask: int, cache) -> int:
+        """mempool_alloc_slab(gfp, pool_data): kmem_cache_alloc (VM_BUG_ON a cache with a ctor)."""
+        return self.kmem_cache_alloc(cache, gfp_mask)
+
+    def mempool_free_slab(self, element: int, cache) -> None:
+        """mempool_free_slab(element, pool_data)."""
+        self.kmem_cache_free(cache, element)
+
+    def mempool_kmalloc(self, gfp_mask: int, size: int) -> int:
+        """mempool_kmalloc(gfp, pool_data): kmalloc(size, gfp)."""
+        return self.kmalloc(size, gfp_mask)
+
+    def mempool_kfree(self, element: int, size: int) -> None:
+        """mempool_kfree(element, pool_data)."""
+        self.kfree(element)
+
+    def mempool_alloc_pages(self, gfp_mask: int, order: int):
+        """mempool_alloc_pages(gfp, pool_data): alloc_pages(gfp, order) (a Page, or None)."""
+        return self.alloc_pages(gfp_mask, order)
+
+    def mempool_free_pages(self, page, order: int) -> None:
+        """mempool_free_pages(element, pool_data): __free_pages(page, order)."""
+        self.free_pages_struct(page, order)
+
+    def mempool_create_slab_pool(self, min_nr: int, cache):
+        """mempool_create_slab_pool(min_nr, kmem_cache)."""
+        if getattr(cache, "ctor", None) is not None:
+            self.bug(["kernel BUG at mm/mempool.c:569!"], kind="mempool_slab_ctor", oops=True,
+                     oops_str="invalid opcode")  # VM_BUG_ON(mem->ctor) in mempool_alloc_slab
+        return self.mempool_create(min_nr, self.mempool_alloc_slab, self.mempool_free_slab, cache)
+
+    def mempool_create_kmalloc_pool(self, min_nr: int, size: int):
+        """mempool_create_kmalloc_pool(min_nr, size)."""
+        return self.mempool_create(min_nr, self.mempool_kmalloc, self.mempool_kfree, size)
+
+    def mempool_create_kvmalloc_pool(self, min_nr: int, size: int):
+        """mempool_create_kvmalloc_pool(min_nr, size)."""
+        return self.mempool_create(min_nr, lambda g, n: self.kvmalloc(n, g), lambda e, n: self.kvfree(e), size)
+
+    def mempool_create_page_pool(self, min_nr: int, order: int):
+        """mempool_create_page_pool(min_nr, order): elements are Pages."""
+        return self.mempool_create(min_nr, self.mempool_alloc_pages, self.mempool_free_pages, order)
 
     # ================================================================ highmem: kmap (helper section)
     # ================================================================ ioremap, resources, devices (helper section)

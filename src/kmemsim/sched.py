@@ -193,6 +193,8 @@ class Sched:
         self.fast_off: set[str] = set()
         self.hung_task_timeout_secs = 120
         self.pending_exc: BaseException | None = None
+        self.workqueue: list[Callable[[], None]] = []
+        self.kworker: Task | None = None
         self.blocking = k.gfp.value(k.gfp.blocking_flag)
 
     def shutdown(self) -> None:
@@ -647,6 +649,20 @@ class Sched:
         init.woken = False
         return init
 
+    def others_can_progress(self) -> bool:
+        """Could anything still happen without the current task: a runnable task, a pending
+        timer, a scheduled tasklet?"""
+        return bool(self.runq or self.tasklets
+                    or any(t.pending and t._seq == seq for _, seq, t in self.timers))
+
+    def stuck(self) -> None:
+        """The current task waits (in a loop with a timeout) for something nothing can do
+        any more: report it as khungtaskd would, instead of looping forever."""
+        cur = self.k.current
+        cur.state = TASK_UNINTERRUPTIBLE
+        nxt = self._hung(cur)  # raises in the API caller
+        self._switch(cur, nxt)  # a kthread: asleep for good; the API caller gets the report
+
     # ================================================================ sleeping and waking
     def set_current_state(self, state: int) -> None:
         cur = self.k.current
@@ -743,6 +759,19 @@ class Sched:
 
     def wake_up_all(self, wq: WaitQueueHead) -> int:
         return self.wake_up(wq, nr_exclusive=1 << 30)
+
+    # ================================================================ the system workqueue
+    def queue_work(self, fn: Callable[[], None]) -> None:
+        """schedule_work(): queue fn for the kworker (a process-context task: it may sleep),
+        which runs when the current task sleeps or at ``k.run()``."""
+        self.workqueue.append(fn)
+        if self.kworker is None:
+            self.kworker = self.kthread_work_task(f"kworker/{self.k._cpu}:1", self._run_workqueue)
+        self.wake_up_process(self.kworker)
+
+    def _run_workqueue(self) -> None:
+        while self.workqueue:
+            self.workqueue.pop(0)()
 
     # ================================================================ timers and softirqs
     def mod_timer(self, timer: TimerList, expires: int) -> bool:

@@ -300,6 +300,9 @@ class Vmalloc:
         """schedule_work(): run now from task context; queued in interrupt context."""
         if self.in_interrupt():
             self.pending_work.append(fn)
+            sched = self.k.__dict__.get("sched")
+            if sched is not None:  # the kworker runs it when the CPU is given up
+                sched.queue_work(self.run_pending_work)
         else:
             fn()
 
@@ -459,6 +462,7 @@ class Vmalloc:
             return self._get_vm_area_node_26(size, flags, start, end, node, gfp, caller)
         if self.in_interrupt():
             self._bug("__get_vm_area_node")  # BUG_ON(in_interrupt())
+        self._might_sleep(2030)  # alloc_vmap_area()
         requested_size = size
         step = 1 << shift
         size = (size + step - 1) & -step
@@ -715,6 +719,12 @@ class Vmalloc:
                                        self.GFP_VMALLOC32 | self.__GFP_ZERO, None, VM_USERMAP, NUMA_NO_NODE,
                                        _caller())
 
+    def _might_sleep(self, line: int) -> None:
+        """might_sleep() in mm/vmalloc.c (line numbers of 6.12's file; 6.18's are not verified)."""
+        sched = self.k.__dict__.get("sched")
+        if sched is not None:
+            sched.might_sleep("mm/vmalloc.c", line)
+
     # ---------------------------------------------------------------- vfree
     def vfree(self, addr: int) -> None:
         """vfree(addr): NULL is fine; in interrupt context the free is deferred
@@ -730,6 +740,7 @@ class Vmalloc:
             return
         if self.in_nmi():
             self._bug("vfree")  # BUG_ON(in_nmi())
+        self._might_sleep(3419)
         if not addr:
             return
         vm = self.remove_vm_area(addr)
@@ -807,6 +818,7 @@ class Vmalloc:
         """vmap(pages, count, flags, prot): map existing pages (Page handles or pfns)
         virtually contiguously; NX is forced; the pages stay the caller's unless
         VM_MAP_PUT_PAGES.  Returns the address or 0."""
+        self._might_sleep(3503)
         pfns = [p.pfn if isinstance(p, Page) else p for p in pages]
         if any(isinstance(p, bool) or not isinstance(p, int) for p in pfns):
             raise UsageError("vmap: pages must be Page objects or pfns")
@@ -857,6 +869,7 @@ class Vmalloc:
         self._check_addr(addr, "vunmap")
         if self.in_interrupt():
             self._bug("vunmap", "vfree")  # BUG_ON(in_interrupt())
+        self._might_sleep(3467)
         if self.classic:
             self._vunmap_26(addr, False)
             return

@@ -1,0 +1,304 @@
+"""mempool: a reserve of preallocated elements so that process-context allocations cannot fail.
+
+Models mm/mempool.c and include/linux/mempool.h of Linux 6.18 (the algorithm is
+the same as 6.12's; 2.6.24's differs only in details the model does not show:
+it had no NOMEMALLOC/NORETRY on the first pass and woke on a 5 s timeout too).
+
+::
+
+    mempool_alloc(pool, gfp)
+      might_alloc(gfp); gfp |= __GFP_NOMEMALLOC | __GFP_NORETRY | __GFP_NOWARN
+      gfp_temp = gfp & ~(__GFP_DIRECT_RECLAIM | __GFP_IO)
+      repeat:  e = pool->alloc(gfp_temp)          1. the underlying allocator, no direct reclaim
+               e or the reserve's top element     2. LIFO stack elements[--curr_nr]
+               gfp_temp != gfp: gfp_temp = gfp    3. once more with direct reclaim allowed
+               no __GFP_DIRECT_RECLAIM: NULL      4. atomic callers get NULL
+               prepare_to_wait(pool->wait, D); io_schedule_timeout(5 * HZ); goto repeat
+    mempool_free(e, pool)
+      curr_nr < min_nr: elements[curr_nr++] = e; wake_up(&pool->wait)   (refill first)
+      else pool->free(e)
+
+Invariants (``k.check()``): 0 <= curr_nr <= min_nr; the elements array (kmalloc'd,
+``min_nr`` pointers) holds exactly the reserve, in stack order; a waiter sleeps only
+on a pool whose reserve was empty when it went to sleep (so a free wakes it).
+
+Simplified, and said so: no CONFIG_SLUB_DEBUG_ON element poisoning and no KASAN
+hooks; the pool's own struct is a 72-byte kzalloc (kmalloc-96) whose fields are
+kept in Python, the elements array is real memory holding the element pointers
+(for page pools, the page's pfn); the model counts elements handed out, and
+``mempool_destroy`` of a pool with elements still out prints a warning (the kernel
+does not track them: a later mempool_free would touch freed memory).
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any, Callable
+
+from ..errors import InvariantError, UsageError
+from ..sched import TASK_UNINTERRUPTIBLE, SpinLock, WaitQueueHead
+
+if TYPE_CHECKING:  # pragma: no cover
+    from ..kernel import Kernel
+
+ENOMEM = 12
+MEMPOOL_STRUCT_SIZE = 72  # sizeof(struct mempool) on x86_64 6.18 (kmalloc-96)
+
+
+@dataclass(eq=False)
+class Mempool:
+    """struct mempool (mempool_t).  ``Mempool()`` is a zeroed, uninitialised pool for
+    ``k.mempool_init`` (an embedded pool); ``k.mempool_create`` makes and initialises one."""
+
+    min_nr: int = 0
+    curr_nr: int = 0
+    elements: list[Any] = field(default_factory=list)
+    elements_addr: int = 0  # the kmalloc'd void *elements[min_nr] (0: uninitialised)
+    pool_data: Any = None
+    alloc: Callable[[int, Any], Any] | None = None
+    free: Callable[[Any, Any], None] | None = None
+    lock: SpinLock = field(default_factory=lambda: SpinLock("mempool"))
+    wait: WaitQueueHead = field(default_factory=lambda: WaitQueueHead("mempool"))
+    addr: int = 0  # the pool struct's own address (mempool_create), 0 when embedded
+    out: int = 0  # elements handed out and not yet freed (the model's count)
+    waits: int = 0  # times a caller slept on the pool
+    name: str = ""
+
+    def initialized(self) -> bool:
+        """mempool_initialized(): elements != NULL."""
+        return self.elements_addr != 0
+
+    def is_saturated(self) -> bool:
+        """mempool_is_saturated(): curr_nr >= min_nr."""
+        return self.curr_nr >= self.min_nr
+
+
+class MempoolSubsys:
+    """The mempools of one machine (``k.mempool_impl``)."""
+
+    def __init__(self, k: Kernel):
+        self.k = k
+        g = k.gfp
+
+        def v(name: str) -> int:
+            try:
+                return g.value(name)
+            except UsageError:
+                return 0
+
+        self.ZERO = v("__GFP_ZERO")
+        self.NOMEMALLOC = v("__GFP_NOMEMALLOC")
+        self.NORETRY = v("__GFP_NORETRY")
+        self.NOWARN = v("__GFP_NOWARN")
+        self.IO = v("__GFP_IO")
+        self.DIRECT_RECLAIM = g.value(g.blocking_flag)
+        self.GFP_KERNEL = g.value("GFP_KERNEL")
+        self.word = k.layout.bits // 8
+        self.pools: list[Mempool] = []
+
+    # ------------------------------------------------------------------ the reserve stack
+    def _store(self, pool: Mempool, i: int, e: Any) -> None:
+        """elements[i] = e in the kmalloc'd array (a page's pfn for page pools)."""
+        v = e.pfn if hasattr(e, "pfn") else int(e)
+        self.k.write(pool.elements_addr + i * self.word, v.to_bytes(self.word, "little"))
+
+    def add_element(self, pool: Mempool, e: Any) -> None:
+        if pool.curr_nr >= pool.min_nr:
+            self.k.bug(["kernel BUG at mm/mempool.c:132!"], kind="mempool_add_element", oops=True,
+                       oops_str="invalid opcode")  # BUG_ON(pool->curr_nr >= pool->min_nr)
+        self._store(pool, pool.curr_nr, e)
+        pool.elements.append(e)
+        pool.curr_nr += 1
+
+    def remove_element(self, pool: Mempool) -> Any:
+        if pool.curr_nr <= 0:
+            self.k.bug(["kernel BUG at mm/mempool.c:142!"], kind="mempool_remove_element", oops=True,
+                       oops_str="invalid opcode")
+        pool.curr_nr -= 1
+        return pool.elements.pop()
+
+    # ------------------------------------------------------------------ creation
+    def _check_fns(self, what: str, min_nr: int, alloc: Any, free: Any) -> None:
+        if isinstance(min_nr, bool) or not isinstance(min_nr, int) or min_nr < 0:
+            raise UsageError(f"{what}: min_nr {min_nr!r} must be a non-negative int")
+        if not callable(alloc) or not callable(free):
+            raise UsageError(f"{what}: alloc_fn and free_fn must be callables alloc(gfp, data), free(e, data)")
+
+    def init_node(self, pool: Mempool, min_nr: int, alloc: Callable, free: Callable, pool_data: Any,
+                  gfp: int, nid: int = -1) -> int:
+        """mempool_init_node(): 0, or -ENOMEM (and the pool is left exited)."""
+        self._check_fns("mempool_init", min_nr, alloc, free)
+        if pool.initialized():
+            raise UsageError("mempool_init: the pool is already initialised (mempool_exit it first)")
+        pool.min_nr, pool.pool_data, pool.alloc, pool.free = min_nr, pool_data, alloc, free
+        pool.lock = SpinLock("mempool")
+        pool.wait = WaitQueueHead("mempool")
+        arr = self.k.kmalloc_array(max(min_nr, 0), self.word, gfp) if min_nr else self.k.kmalloc(0, gfp)
+        if not arr:
+            return -ENOMEM
+        pool.elements_addr = arr
+        while pool.curr_nr < pool.min_nr:
+            e = alloc(gfp, pool_data)  # the caller's gfp, unmodified
+            if not e:
+                self.exit(pool)
+                return -ENOMEM
+            self.add_element(pool, e)
+        if pool not in self.pools:
+            self.pools.append(pool)
+        return 0
+
+    def create_node(self, min_nr: int, alloc: Callable, free: Callable, pool_data: Any, gfp: int,
+                    nid: int = -1, name: str = "") -> Mempool | None:
+        """mempool_create_node(): kzalloc the struct, mempool_init_node; None on failure."""
+        self._check_fns("mempool_create", min_nr, alloc, free)
+        addr = self.k.kmalloc_node(MEMPOOL_STRUCT_SIZE, gfp | self.ZERO, nid)
+        if not addr:
+            return None
+        pool = Mempool(addr=addr, name=name)
+        if self.init_node(pool, min_nr, alloc, free, pool_data, gfp, nid):
+            self.k.kfree(addr)
+            return None
+        return pool
+
+    def exit(self, pool: Mempool) -> None:
+        """mempool_exit(): free the reserve and the elements array (safe on a zeroed pool)."""
+        while pool.curr_nr:
+            e = self.remove_element(pool)
+            pool.free(e, pool.pool_data)  # type: ignore[misc]
+        if pool.elements_addr:
+            self.k.kfree(pool.elements_addr)
+        pool.elements_addr = 0
+        if pool in self.pools:
+            self.pools.remove(pool)
+
+    def destroy(self, pool: Mempool | None) -> None:
+        """mempool_destroy(): NULL is fine; elements still out are reported (the model's check)."""
+        if pool is None:
+            return
+        if not isinstance(pool, Mempool):
+            raise UsageError(f"mempool_destroy: {pool!r} is not a mempool")
+        if pool.out:
+            self.k.warn("mempool_destroy+0x0/0x0",
+                        f"kmemsim: mempool_destroy: {pool.out} element(s) still allocated from the pool "
+                        "(the kernel does not check; their mempool_free would use a freed pool)")
+        self.exit(pool)
+        if pool.addr:
+            self.k.kfree(pool.addr)
+            pool.addr = 0
+
+    # ------------------------------------------------------------------ alloc and free
+    def alloc(self, pool: Mempool, gfp: int) -> Any:
+        """mempool_alloc(): an element (never NULL when the caller may sleep), or 0."""
+        k = self.k
+        if not isinstance(pool, Mempool) or not pool.initialized():
+            raise UsageError(f"mempool_alloc: {pool!r} is not an initialised mempool")
+        if gfp & self.ZERO:
+            k.warn_once("mempool __GFP_ZERO", "mempool_alloc_noprof+0x0/0x0")  # VM_WARN_ON_ONCE
+        k.sched.might_alloc(gfp)
+        gfp |= self.NOMEMALLOC | self.NORETRY | self.NOWARN
+        gfp_temp = gfp & ~(self.DIRECT_RECLAIM | self.IO)
+        sched = k.sched
+        idle = False  # the last wait timed out with nothing else left to run
+        while True:
+            e = pool.alloc(gfp_temp, pool.pool_data)  # type: ignore[misc]
+            if e:
+                pool.out += 1
+                return e
+            flags = k.spin_lock_irqsave(pool.lock)
+            if pool.curr_nr:
+                e = self.remove_element(pool)
+                k.spin_unlock_irqrestore(pool.lock, flags)
+                pool.out += 1
+                return e
+            if gfp_temp != gfp:
+                k.spin_unlock_irqrestore(pool.lock, flags)
+                gfp_temp = gfp
+                continue
+            if not gfp & self.DIRECT_RECLAIM:
+                k.spin_unlock_irqrestore(pool.lock, flags)
+                return 0
+            if idle:
+                # retried after a wait in which nothing else could run: nothing ever will
+                k.spin_unlock_irqrestore(pool.lock, flags)
+                sched.stuck()  # the hung-task report, instead of waiting forever
+            sched.prepare_to_wait(pool.wait, TASK_UNINTERRUPTIBLE)
+            k.spin_unlock_irqrestore(pool.lock, flags)
+            pool.waits += 1
+            left = sched.schedule_timeout(5 * sched.hz, TASK_UNINTERRUPTIBLE)  # io_schedule_timeout(5*HZ)
+            sched.finish_wait(pool.wait)
+            idle = left == 0 and not sched.others_can_progress()
+
+    def alloc_preallocated(self, pool: Mempool) -> Any:
+        """mempool_alloc_preallocated(): a reserve element or 0; never the allocator, never sleeps."""
+        k = self.k
+        flags = k.spin_lock_irqsave(pool.lock)
+        if pool.curr_nr:
+            e = self.remove_element(pool)
+            k.spin_unlock_irqrestore(pool.lock, flags)
+            pool.out += 1
+            return e
+        k.spin_unlock_irqrestore(pool.lock, flags)
+        return 0
+
+    def free(self, e: Any, pool: Mempool) -> None:
+        """mempool_free(): refill the reserve below min_nr and wake a waiter, else pool->free."""
+        if not e:
+            return
+        k = self.k
+        if not isinstance(pool, Mempool) or not pool.initialized():
+            raise UsageError(f"mempool_free: {pool!r} is not an initialised mempool")
+        pool.out -= 1
+        if pool.curr_nr < pool.min_nr:
+            flags = k.spin_lock_irqsave(pool.lock)
+            if pool.curr_nr < pool.min_nr:
+                self.add_element(pool, e)
+                k.spin_unlock_irqrestore(pool.lock, flags)
+                k.sched.wake_up(pool.wait)
+                return
+            k.spin_unlock_irqrestore(pool.lock, flags)
+        pool.free(e, pool.pool_data)  # type: ignore[misc]
+
+    def resize(self, pool: Mempool, new_min_nr: int) -> int:
+        """mempool_resize(): 0 (a partial grow is fine) or -ENOMEM."""
+        k = self.k
+        if isinstance(new_min_nr, bool) or not isinstance(new_min_nr, int):
+            raise UsageError(f"mempool_resize: new_min_nr {new_min_nr!r} must be an int")
+        if new_min_nr <= 0:
+            k.bug(["kernel BUG at mm/mempool.c:318!"], kind="mempool_resize", oops=True, oops_str="invalid opcode")
+        k.sched.might_sleep("mm/mempool.c", 319)
+        if new_min_nr <= pool.min_nr:
+            while new_min_nr < pool.curr_nr:
+                e = self.remove_element(pool)
+                pool.free(e, pool.pool_data)  # type: ignore[misc]
+            pool.min_nr = new_min_nr
+            return 0
+        arr = k.kmalloc_array(new_min_nr, self.word, self.GFP_KERNEL)
+        if not arr:
+            return -ENOMEM
+        old = pool.elements_addr
+        k.memcpy(arr, old, pool.curr_nr * self.word)
+        k.kfree(old)
+        pool.elements_addr = arr
+        pool.min_nr = new_min_nr
+        while pool.curr_nr < pool.min_nr:
+            e = pool.alloc(self.GFP_KERNEL, pool.pool_data)  # type: ignore[misc]
+            if not e:
+                return 0
+            self.add_element(pool, e)
+        return 0
+
+    # ------------------------------------------------------------------ invariants
+    def check(self) -> None:
+        k = self.k
+        for pool in self.pools:
+            if not 0 <= pool.curr_nr <= pool.min_nr or pool.curr_nr != len(pool.elements):
+                raise InvariantError(f"mempool {pool.name or hex(pool.addr)}: curr_nr {pool.curr_nr}, "
+                                     f"min_nr {pool.min_nr}, {len(pool.elements)} elements")
+            for i, e in enumerate(pool.elements):
+                v = e.pfn if hasattr(e, "pfn") else int(e)
+                got = int.from_bytes(k.read(pool.elements_addr + i * self.word, self.word), "little")
+                if got != v:
+                    raise InvariantError(f"mempool {pool.name or hex(pool.addr)}: elements[{i}] holds "
+                                         f"{got:#x}, the reserve has {v:#x}")
+            for t, _ in pool.wait.waiters:
+                if t.state != TASK_UNINTERRUPTIBLE and not t.woken and t is not k.current:
+                    raise InvariantError(f"mempool: waiter {t!r} is neither asleep nor woken")
