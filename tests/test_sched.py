@@ -238,3 +238,10 @@ def test_schedule_work_runs_in_a_kworker_in_process_context(k):
     assert seen == []
     k.run()
     assert seen == [("kworker/0:1", False)]
+
+
+def test_without_debug_atomic_sleep_might_sleep_is_silent():
+    k = kmemsim.boot(debug_atomic_sleep=False)
+    with k.atomic():
+        assert k.kmalloc(8, GFP_KERNEL)
+    assert "sleeping function" not in k.dmesg()

@@ -198,6 +198,16 @@ TUNABLES: dict[str, Tunable] = {
     t.name: t
     for t in (
         Tunable(
+            "debug_atomic_sleep",
+            "config",
+            True,
+            _bool("debug_atomic_sleep"),
+            "CONFIG_DEBUG_ATOMIC_SLEEP: might_sleep() in atomic context prints \"BUG: sleeping "
+            "function called from invalid context\" (at most once a second). On by default for "
+            "teaching; the reference host has it off (then only a real sleep is reported).",
+            follows="kernel/sched/core.c: __might_resched()",
+        ),
+        Tunable(
             "debug_virtual",
             "config",
             False,
