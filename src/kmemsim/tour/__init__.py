@@ -12,6 +12,7 @@ from __future__ import annotations
 from typing import Callable
 
 from .addresses import chapter as addresses
+from .contexts import chapter as contexts
 from .pages import chapter as pages
 from .slab import chapter as slab
 
@@ -21,6 +22,7 @@ CHAPTERS: list[tuple[str, str, Callable[[Out], None]]] = [
     ("addresses", "Address spaces: the direct map, __pa/__va, vmalloc and highmem", addresses),
     ("pages", "The page allocator: orders, split and merge, zones, watermarks", pages),
     ("slab", "kmalloc and kmem_cache: size classes, stale bytes, constructors, the freelist", slab),
+    ("contexts", "Calling contexts: who may sleep, GFP_KERNEL versus GFP_ATOMIC, mempool", contexts),
 ]
 
 
