@@ -245,3 +245,107 @@ def test_without_debug_atomic_sleep_might_sleep_is_silent():
     with k.atomic():
         assert k.kmalloc(8, GFP_KERNEL)
     assert "sleeping function" not in k.dmesg()
+
+
+# ------------------------------------------------------------------ stateful
+from hypothesis import settings  # noqa: E402
+from hypothesis import strategies as st  # noqa: E402
+from hypothesis.stateful import RuleBasedStateMachine, invariant, precondition, rule  # noqa: E402
+
+_OFFSETS = {"atomic": 1, "softirq": SOFTIRQ_OFFSET, "hardirq": HARDIRQ_OFFSET, "bh": SOFTIRQ_DISABLE_OFFSET,
+            "spin": 1, "spin_irqsave": 1}
+
+
+class ContextMachine(RuleBasedStateMachine):
+    """Random context nesting, allocations in each context, kthreads that sleep, allocate
+    and free, time passing: the preempt_count always equals the open contexts' sum,
+    GFP_KERNEL in atomic context is always reported, k.check() holds."""
+
+    def __init__(self):
+        super().__init__()
+        self.k = kmemsim.boot(on_bug="report", ram="256M")
+        self.stack = []  # (kind, closer)
+        self.objs = []
+        self.spawned = 0
+
+    def teardown(self):
+        while self.stack:
+            self.stack.pop()[1]()
+        self.k.run()
+        self.k.shutdown()
+
+    @precondition(lambda self: len(self.stack) < 5)
+    @rule(kind=st.sampled_from(sorted(_OFFSETS)))
+    def enter(self, kind):
+        k = self.k
+        if kind == "atomic":
+            k.preempt_disable()
+            closer = k.preempt_enable
+        elif kind in ("softirq", "hardirq"):
+            cm = k.softirq() if kind == "softirq" else k.hardirq()
+            cm.__enter__()
+            closer = lambda: cm.__exit__(None, None, None)  # noqa: E731
+        elif kind == "bh":
+            k.local_bh_disable()
+            closer = k.local_bh_enable
+        elif kind == "spin":
+            lock = k.spinlock()
+            k.spin_lock(lock)
+            closer = lambda: k.spin_unlock(lock)  # noqa: E731
+        else:
+            lock = k.spinlock()
+            flags = k.spin_lock_irqsave(lock)
+            closer = lambda: k.spin_unlock_irqrestore(lock, flags)  # noqa: E731
+        self.stack.append((kind, closer))
+
+    @precondition(lambda self: self.stack)
+    @rule()
+    def leave(self):
+        self.stack.pop()[1]()
+
+    @rule(size=st.integers(1, 9000), atomic_gfp=st.booleans())
+    def allocate(self, size, atomic_gfp):
+        k = self.k
+        before = k.dmesg().count("BUG: sleeping function")
+        k.mdelay(1001)  # past the once-a-second rate limit
+        p = k.kmalloc(size, GFP_ATOMIC if atomic_gfp else GFP_KERNEL)
+        reported = k.dmesg().count("BUG: sleeping function") > before
+        assert reported == (bool(self.stack) and not atomic_gfp)
+        if p:
+            self.objs.append(p)
+
+    @precondition(lambda self: self.objs)
+    @rule(i=st.integers(0, 1000))
+    def free(self, i):
+        self.k.kfree(self.objs.pop(i % len(self.objs)))
+
+    @precondition(lambda self: not self.stack and self.spawned < 6)
+    @rule(ms=st.integers(0, 50), n=st.integers(1, 5))
+    def spawn(self, ms, n):
+        k = self.k
+
+        def worker():
+            held = []
+            for _ in range(n):
+                held.append(k.kmalloc(64 * n, GFP_KERNEL))
+                k.msleep(ms)
+            for p in held:
+                k.kfree(p)
+
+        self.spawned += 1
+        k.kthread_run(worker, f"worker{self.spawned}")
+
+    @precondition(lambda self: not self.stack)
+    @rule(ms=st.integers(0, 100))
+    def let_time_pass(self, ms):
+        self.k.run(ms=ms)
+
+    @invariant()
+    def consistent(self):
+        assert self.k.preempt_count() == sum(_OFFSETS[kind] for kind, _ in self.stack)
+        assert self.k.irqs_disabled() == any(kind in ("hardirq", "spin_irqsave") for kind, _ in self.stack)
+        self.k.check()
+
+
+TestContextMachine = ContextMachine.TestCase
+TestContextMachine.settings = settings(max_examples=25, stateful_step_count=25, deadline=None)
