@@ -348,4 +348,4 @@ class ContextMachine(RuleBasedStateMachine):
 
 
 TestContextMachine = ContextMachine.TestCase
-TestContextMachine.settings = settings(max_examples=25, stateful_step_count=25, deadline=None)
+TestContextMachine.settings = settings(max_examples=15, stateful_step_count=20, deadline=None)

@@ -18,6 +18,7 @@ from .errors import ConfigError, InvariantError, KernelBug, KmemsimError, Oops, 
 from .kernel import NULL, ZERO_SIZE_PTR, Kernel
 from .layout import Layout, Region
 from .mm.page import PG, Owner, Page
+from .mm.dma import DMA_BIDIRECTIONAL, DMA_BIT_MASK, DMA_FROM_DEVICE, DMA_MAPPING_ERROR, DMA_NONE, DMA_TO_DEVICE
 from .mm.mempool import Mempool
 from .sched import TASK_INTERRUPTIBLE, TASK_RUNNING, TASK_UNINTERRUPTIBLE
 from . import gfp, profiles, units
@@ -52,6 +53,12 @@ __all__ = [
     "DEFAULT_PROFILE",
     "NULL",
     "ZERO_SIZE_PTR",
+    "DMA_BIDIRECTIONAL",
+    "DMA_TO_DEVICE",
+    "DMA_FROM_DEVICE",
+    "DMA_NONE",
+    "DMA_MAPPING_ERROR",
+    "DMA_BIT_MASK",
     *sorted(n for n in _SLAB_FLAGS if n.startswith("SLAB_")),
 ]
 

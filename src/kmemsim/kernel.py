@@ -140,6 +140,9 @@ class Kernel:
         self._boot_sched()
         self._boot_slab()
         self._boot_vmalloc()
+        self._boot_reclaim()
+        self._boot_ioremap()
+        self._boot_highmem_dma()
         self.clock.advance(250_000_000)
         self._print_mem_init()
         self.register_check("memmap", self._check_memmap)
@@ -1282,11 +1285,448 @@ class Kernel:
         return self.mempool_create(min_nr, self.mempool_alloc_pages, self.mempool_free_pages, order)
 
     # ================================================================ highmem: kmap (helper section)
+    def _boot_highmem_dma(self) -> None:
+        """page_address_init()/kmap_init() (mm/highmem.py) and the DMA mapping layer (mm/dma.py)."""
+        from .mm.dma import DmaMapping
+        from .mm.highmem import Highmem
+
+        self.highmem_impl = Highmem(self)
+        self.dma_impl = DmaMapping(self)
+
+    def kmap(self, page: Page) -> int:
+        """kmap(page): a kernel address for the page (lowmem: page_address(); highmem: a pkmap
+        entry, may sleep until one is free).  Undo with kunmap(page)."""
+        return self.highmem_impl.kmap(page)
+
+    def kunmap(self, page: Page) -> None:
+        """kunmap(page): takes the page, not the address."""
+        self.highmem_impl.kunmap(page)
+
+    def kmap_atomic(self, page: Page, km_type: int | str | None = None) -> int:
+        """kmap_atomic(page) on 6.18; kmap_atomic(page, type) on 2.6.24 (type: an int or a
+        name such as "KM_USER0").  Preemption is off until kunmap_atomic."""
+        return self.highmem_impl.kmap_atomic(page, km_type)
+
+    def kunmap_atomic(self, addr: int, km_type: int | str | None = None) -> None:
+        """kunmap_atomic(addr) on 6.18; kunmap_atomic(addr, type) on 2.6.24."""
+        self.highmem_impl.kunmap_atomic(addr, km_type)
+
+    def kmap_local_page(self, page: Page) -> int:
+        """kmap_local_page(page) (6.x semantics; on the 2.6.24 profile an anachronism, see
+        docs/highmem-dma.md): a CPU-local slot; undo with kunmap_local(addr), innermost first."""
+        return self.highmem_impl.kmap_local_page(page)
+
+    def kunmap_local(self, addr: int) -> None:
+        """kunmap_local(addr)."""
+        self.highmem_impl.kunmap_local(addr)
+
+    def kmap_to_page(self, addr: int) -> Page:
+        """kmap_to_page(addr) (2.6.24: kmap_atomic_to_page): the page behind a kmap address."""
+        return self.highmem_impl.kmap_to_page(addr)
+
+    def kmap_flush_unused(self) -> None:
+        """kmap_flush_unused(): unmap the pkmap entries nobody uses."""
+        self.highmem_impl.kmap_flush_unused()
+
     # ================================================================ ioremap, resources, devices (helper section)
+    def _boot_ioremap(self) -> None:
+        """The iomem resource tree from the e820 map (kmemsim.mm.resource) and ioremap
+        with its devices (kmemsim.mm.ioremap)."""
+        from .mm.ioremap import Ioremap
+        from .mm.resource import IoResources
+
+        self.resources = IoResources(self)
+        self.ioremap_impl = Ioremap(self)
+
+    @property
+    def iomem_resource(self):
+        """iomem_resource: the root of the I/O memory resource tree (a Resource)."""
+        return self.resources.iomem_resource
+
+    def request_mem_region(self, start: int, n: int, name: str):
+        """request_mem_region(start, n, name): a busy Resource nested under the non-busy ones
+        holding it, or None (NULL) when a busy resource is in the way."""
+        return self.resources.request_mem_region(start, n, name)
+
+    def request_mem_region_exclusive(self, start: int, n: int, name: str):
+        """request_mem_region_exclusive(start, n, name): IORESOURCE_EXCLUSIVE (6.x)."""
+        return self.resources.request_mem_region_exclusive(start, n, name)
+
+    def release_mem_region(self, start: int, n: int) -> None:
+        """release_mem_region(start, n): the busy region must match exactly, else the kernel's warning."""
+        self.resources.release_mem_region(start, n)
+
+    def request_resource(self, root, new) -> int:
+        """request_resource(root, new): 0 or -EBUSY."""
+        from .mm.resource import request_resource
+
+        return request_resource(root, new)
+
+    def insert_resource(self, parent, new) -> int:
+        """insert_resource(parent, new): 0 or -EBUSY; resources inside ``new`` become its children."""
+        from .mm.resource import insert_resource
+
+        return insert_resource(parent, new)
+
+    def release_resource(self, old) -> int:
+        """release_resource(old): 0 or -EINVAL."""
+        from .mm.resource import release_resource
+
+        return release_resource(old)
+
+    def add_device(self, name: str, phys: int, size: int, registers=None, *, bar: str | None = None):
+        """Put a device (kmemsim.mm.ioremap.Device) at physical [phys, phys + size), outside RAM,
+        with its resource (named ``bar`` or ``name``) in iomem; ``registers`` is a list of
+        kmemsim.mm.ioremap.Register (or {offset: Register})."""
+        return self.ioremap_impl.add_device(name, phys, size, registers, bar=bar)
+
+    def remove_device(self, dev) -> None:
+        """Hot-remove a device that nothing maps or requests."""
+        self.ioremap_impl.remove_device(dev)
+
+    def ioremap(self, phys_addr: int, size: int) -> int:
+        """ioremap(phys, size): the __iomem address, or 0 (NULL); refuses RAM (6.18 UC-;
+        2.6.24 cached)."""
+        return self.ioremap_impl.ioremap(phys_addr, size)
+
+    def ioremap_uc(self, phys_addr: int, size: int) -> int:
+        """ioremap_uc(phys, size): strong UC (6.x)."""
+        return self.ioremap_impl.ioremap_uc(phys_addr, size)
+
+    def ioremap_wc(self, phys_addr: int, size: int) -> int:
+        """ioremap_wc(phys, size): write-combining (6.x)."""
+        return self.ioremap_impl.ioremap_wc(phys_addr, size)
+
+    def ioremap_cache(self, phys_addr: int, size: int) -> int:
+        """ioremap_cache(phys, size): write-back (6.x)."""
+        return self.ioremap_impl.ioremap_cache(phys_addr, size)
+
+    def ioremap_nocache(self, phys_addr: int, size: int) -> int:
+        """ioremap_nocache(phys, size): 2.6.24 only (removed in 5.6)."""
+        return self.ioremap_impl.ioremap_nocache(phys_addr, size)
+
+    def iounmap(self, addr: int) -> None:
+        """iounmap(addr): unmap an ioremap; bad addresses are reported as the kernel does."""
+        self.ioremap_impl.iounmap(addr)
+
+    def readb(self, addr: int) -> int:
+        """readb(addr): one 8-bit MMIO load."""
+        return self.ioremap_impl.readX(addr, 1, "readb")
+
+    def readw(self, addr: int) -> int:
+        """readw(addr): one 16-bit MMIO load."""
+        return self.ioremap_impl.readX(addr, 2, "readw")
+
+    def readl(self, addr: int) -> int:
+        """readl(addr): one 32-bit MMIO load."""
+        return self.ioremap_impl.readX(addr, 4, "readl")
+
+    def readq(self, addr: int) -> int:
+        """readq(addr): one 64-bit MMIO load (64-bit kernels)."""
+        return self.ioremap_impl.readX(addr, 8, "readq")
+
+    def writeb(self, value: int, addr: int) -> None:
+        """writeb(value, addr): one 8-bit MMIO store (the kernel's argument order)."""
+        self.ioremap_impl.writeX(value, addr, 1, "writeb")
+
+    def writew(self, value: int, addr: int) -> None:
+        """writew(value, addr)."""
+        self.ioremap_impl.writeX(value, addr, 2, "writew")
+
+    def writel(self, value: int, addr: int) -> None:
+        """writel(value, addr)."""
+        self.ioremap_impl.writeX(value, addr, 4, "writel")
+
+    def writeq(self, value: int, addr: int) -> None:
+        """writeq(value, addr) (64-bit kernels)."""
+        self.ioremap_impl.writeX(value, addr, 8, "writeq")
+
+    def ioread8(self, addr: int) -> int:
+        """ioread8(cookie): MMIO, or port I/O for an ioport_map() cookie."""
+        return self.ioremap_impl.ioread(addr, 1)
+
+    def ioread16(self, addr: int) -> int:
+        """ioread16(cookie)."""
+        return self.ioremap_impl.ioread(addr, 2)
+
+    def ioread32(self, addr: int) -> int:
+        """ioread32(cookie)."""
+        return self.ioremap_impl.ioread(addr, 4)
+
+    def iowrite8(self, value: int, addr: int) -> None:
+        """iowrite8(value, cookie)."""
+        self.ioremap_impl.iowrite(value, addr, 1)
+
+    def iowrite16(self, value: int, addr: int) -> None:
+        """iowrite16(value, cookie)."""
+        self.ioremap_impl.iowrite(value, addr, 2)
+
+    def iowrite32(self, value: int, addr: int) -> None:
+        """iowrite32(value, cookie)."""
+        self.ioremap_impl.iowrite(value, addr, 4)
+
+    def ioport_map(self, port: int, nr: int) -> int:
+        """ioport_map(port, nr): the port I/O cookie for ioread*/iowrite*."""
+        return self.ioremap_impl.ioport_map(port, nr)
+
+    def memcpy_fromio(self, to: int, src: int, n: int) -> None:
+        """memcpy_fromio(to, from, n): device memory to kernel memory."""
+        self.ioremap_impl.memcpy_fromio(to, src, n)
+
+    def memcpy_toio(self, to: int, src: int, n: int) -> None:
+        """memcpy_toio(to, from, n): kernel memory to device memory."""
+        self.ioremap_impl.memcpy_toio(to, src, n)
+
+    def memset_io(self, addr: int, c: int, n: int) -> None:
+        """memset_io(addr, c, n)."""
+        self.ioremap_impl.memset_io(addr, c, n)
+
     # ================================================================ DMA mapping (helper section)
+    def dma_device(self, name: str, dma_mask: int | None = (1 << 32) - 1, coherent_dma_mask: int | None = None,
+                   *, driver: str | None = None, bus: str = "platform"):
+        """A struct device for the DMA API (a kmemsim.mm.dma.DmaDevice); dma_mask defaults to
+        DMA_BIT_MASK(32), coherent_dma_mask to dma_mask."""
+        return self.dma_impl.dma_device(name, dma_mask, coherent_dma_mask, driver=driver, bus=bus)
+
+    def dma_map_single(self, dev, addr: int, size: int, direction: int) -> int:
+        """dma_map_single(dev, ptr, size, dir): the bus address, or DMA_MAPPING_ERROR (vmalloc or
+        ioremap memory, or beyond the device's mask)."""
+        return self.dma_impl.dma_map_single(dev, addr, size, direction)
+
+    def dma_unmap_single(self, dev, dma_addr: int, size: int, direction: int) -> None:
+        """dma_unmap_single(dev, dma_addr, size, dir)."""
+        self.dma_impl.dma_unmap_single(dev, dma_addr, size, direction)
+
+    def dma_map_page(self, dev, page: Page, offset: int, size: int, direction: int) -> int:
+        """dma_map_page(dev, page, offset, size, dir)."""
+        return self.dma_impl.dma_map_page(dev, page, offset, size, direction)
+
+    def dma_unmap_page(self, dev, dma_addr: int, size: int, direction: int) -> None:
+        """dma_unmap_page(dev, dma_addr, size, dir)."""
+        self.dma_impl.dma_unmap_page(dev, dma_addr, size, direction)
+
+    def dma_mapping_error(self, dev, dma_addr: int) -> int:
+        """dma_mapping_error(dev, dma_addr): -ENOMEM for DMA_MAPPING_ERROR, else 0."""
+        return self.dma_impl.dma_mapping_error(dev, dma_addr)
+
+    def dma_set_mask(self, dev, mask: int) -> int:
+        """dma_set_mask(dev, mask): 0 or -EIO."""
+        return self.dma_impl.dma_set_mask(dev, mask)
+
+    def dma_set_coherent_mask(self, dev, mask: int) -> int:
+        """dma_set_coherent_mask(dev, mask): 0 or -EIO."""
+        return self.dma_impl.dma_set_coherent_mask(dev, mask)
+
+    def dma_set_mask_and_coherent(self, dev, mask: int) -> int:
+        """dma_set_mask_and_coherent(dev, mask): 0 or -EIO."""
+        return self.dma_impl.dma_set_mask_and_coherent(dev, mask)
+
+    def dma_alloc_coherent(self, dev, size: int, gfp_mask: int | None = None) -> tuple[int, int]:
+        """dma_alloc_coherent(dev, size, &dma_handle, gfp): returns (cpu_addr, dma_handle), zeroed
+        contiguous memory from the zone the coherent mask needs; (0, 0) on failure."""
+        return self.dma_impl.dma_alloc_coherent(dev, size, gfp_mask)
+
+    def dma_free_coherent(self, dev, size: int, cpu_addr: int, dma_handle: int) -> None:
+        """dma_free_coherent(dev, size, cpu_addr, dma_handle)."""
+        self.dma_impl.dma_free_coherent(dev, size, cpu_addr, dma_handle)
+
+    def device_release_driver(self, dev) -> None:
+        """device_release_driver(dev): unbind; DMA-API debugging reports what the driver left mapped."""
+        self.dma_impl.device_release_driver(dev)
+
     # ================================================================ fault injection (helper section)
+    @property
+    def fault_inject(self):
+        """failslab and fail_page_alloc (kmemsim.mm.fault_inject.FaultInject): their fault_attrs
+        with the counts of calls and injected failures (``k.fault_inject.failslab.failures``),
+        /proc/<pid>/make-it-fail and fail-nth (``read_proc``/``write_proc``).  The knobs are
+        read and written with ``k.debugfs("failslab/times")``, ``k.debugfs("failslab/times", 3)``."""
+        from .mm.fault_inject import get
+
+        return get(self)
+
     # ================================================================ reclaim, OOM (helper section)
+    def _boot_reclaim(self) -> None:
+        """kswapd_init(), the page cache, swap and the OOM killer (kmemsim.mm.vmscan)."""
+        from .mm.vmscan import boot
+
+        self.vmscan = boot(self)
+
+    def page_cache_add(self, file, nr_pages: int, dirty: bool = False) -> int:
+        """Read (``dirty``: write) ``nr_pages`` new pages of ``file`` (a name or an
+        AddressSpace) into the page cache; each is a GFP_HIGHUSER_MOVABLE page on the
+        inactive file LRU.  Returns the pages added (fewer if memory ran out)."""
+        return self.vmscan.page_cache_add(file, nr_pages, dirty)
+
+    def find_file(self, name: str):
+        """The page cache's AddressSpace of ``name`` (``.nrpages``, ``.pages``), or None."""
+        return self.vmscan.files.get(name)
+
+    def mark_page_accessed(self, file, index: int | None = None) -> int:
+        """A read hits page ``index`` of ``file`` (every cached page when None):
+        folio_mark_accessed() -- the second access activates the page."""
+        return self.vmscan.mark_page_accessed(file, index)
+
+    def set_page_dirty(self, file, index: int | None = None) -> int:
+        """A write dirties page ``index`` of ``file`` (every cached page when None)."""
+        return self.vmscan.set_page_dirty(file, index)
+
+    def truncate_file(self, file) -> int:
+        """truncate_inode_pages(): drop every page of the file; returns the pages freed."""
+        return self.vmscan.truncate(file)
+
+    def unlink_file(self, file) -> int:
+        """Delete the file and its page cache; returns the pages freed."""
+        return self.vmscan.unlink(file)
+
+    def sync(self) -> int:
+        """sync(): write back every dirty page and wait; returns the pages written."""
+        return self.vmscan.sync()
+
+    def wakeup_flusher_threads(self) -> int:
+        """wakeup_flusher_threads(): start writeback of every dirty page (the writes
+        complete at the next reclaim pass or k.run_writeback()); returns writes queued."""
+        return self.vmscan.wakeup_flusher_threads("sync")
+
+    def run_writeback(self) -> int:
+        """The disk completes the queued writeback now; returns the writes completed."""
+        return self.vmscan.run_writeback()
+
+    def drop_caches(self, mode: int) -> None:
+        """echo mode > /proc/sys/vm/drop_caches (1 page cache, 2 slab shrinkers, 3 both)."""
+        self.vmscan.drop_caches(mode)
+
+    def swapon(self, size, name: str = "/dev/kmemsim-swap"):
+        """swapon(): a swap area of ``size`` ("64M"); SwapTotal/SwapFree show it."""
+        return self.vmscan.swapon(size, name)
+
+    def swapoff(self) -> int:
+        """swapoff(): swapped pages come back; UsageError (-ENOMEM) if they cannot."""
+        return self.vmscan.swapoff()
+
+    def spawn_process(self, name: str, rss=0, **kw):
+        """A simulated user process that touches ``rss`` of anonymous memory (sizes are
+        bytes or "16M"); keywords ``file=``, ``shmem=``, ``swap=``, ``vm=``,
+        ``oom_score_adj=``, ``uid=``, ``d_state=`` (see kmemsim.mm.oom_kill).  Its page
+        faults allocate GFP_HIGHUSER_MOVABLE pages and may reclaim or OOM-kill."""
+        return self.vmscan.spawn_process(name, rss, **kw)
+
+    def process_fault(self, proc, size) -> int:
+        """The process touches ``size`` more anonymous memory; returns pages faulted in."""
+        return self.vmscan.process_fault(proc, size)
+
+    def process_swapin(self, proc, nr_pages: int | None = None) -> int:
+        """The process touches its swapped-out pages (major faults); returns pages read."""
+        return self.vmscan.process_swapin(proc, nr_pages)
+
+    def process_touch(self, proc) -> int:
+        """The process accesses every page it maps (their ptes become young)."""
+        return self.vmscan.process_touch(proc)
+
+    def kill_process(self, proc) -> int:
+        """kill -9 (a Process or a pid): it exits and its memory is freed; returns pages freed."""
+        return self.vmscan.kill_process(proc)
+
+    @property
+    def processes(self) -> list:
+        """The simulated user processes, in creation order (for_each_process)."""
+        return list(self.vmscan.processes)
+
+    def oom_badness(self, proc) -> int:
+        """oom_badness(p, totalpages): the points the OOM killer gives the process."""
+        rc = self.vmscan
+        return rc.oom_badness(rc.process(proc), rc.totalpages())
+
+    def out_of_memory(self) -> bool:
+        """SysRq-f (moom_callback): out_of_memory() with GFP_KERNEL and order -1 -- the report
+        and a kill, never a panic; False ("OOM request ignored. No task eligible") if none."""
+        rc = self.vmscan
+        gfp = self.gfp.value("GFP_KERNEL")
+        if not rc.out_of_memory(gfp, -1, min(self.gfp.zone(gfp), len(self.page_alloc.zones) - 1)):
+            self.printk("OOM request ignored. No task eligible")
+            return False
+        return True
+
+    def try_to_free_pages(self, gfp_mask: int, order: int = 0) -> int:
+        """try_to_free_pages(): one direct-reclaim call for an allocation of ``gfp_mask``;
+        returns the pages reclaimed."""
+        ctx = self.page_alloc.prepare(gfp_mask)
+        return self.vmscan.try_to_free_pages(ctx.zonelist, order, gfp_mask, ctx.highest_zoneidx)
+
+    def wakeup_kswapd(self, order: int = 0, highest_zoneidx: int | None = None) -> None:
+        """wakeup_kswapd(zone, GFP_KERNEL, order, highest_zoneidx): record the request and
+        wake kswapd if its node is not balanced."""
+        pa = self.page_alloc
+        hz = len(pa.zones) - 1 if highest_zoneidx is None else highest_zoneidx
+        z = next(z for z in reversed(pa.zones) if z.managed_pages and z.idx <= hz)
+        self.vmscan.wakeup_kswapd(z, self.gfp.value("GFP_KERNEL"), order, hz)
+
+    def run_kswapd(self) -> bool:
+        """Run kswapd's pending work now (balance_pgdat to the high watermarks, then its
+        sleep); False if it had not been woken."""
+        return self.vmscan.run_kswapd()
+
+    def balance_pgdat(self, order: int = 0, highest_zoneidx: int | None = None) -> int:
+        """balance_pgdat(pgdat, order, highest_zoneidx) as kswapd runs it; the order reached."""
+        rc = self.vmscan
+        hz = len(self.page_alloc.zones) - 1 if highest_zoneidx is None else highest_zoneidx
+        prev = rc.memalloc
+        rc.memalloc = True
+        try:
+            return rc.balance_pgdat(order, hz)
+        finally:
+            rc.memalloc = prev
+
+    def shrinker_alloc(self, name: str, count_objects, scan_objects, **kw):
+        """shrinker_alloc(): a Shrinker with count_objects(shrinker, sc) and
+        scan_objects(shrinker, sc) (``sc.nr_to_scan``, ``sc.gfp_mask``); ``seeks=``, ``batch=``."""
+        return self.vmscan.shrinker_alloc(name, count_objects, scan_objects, **kw)
+
+    def shrinker_register(self, shrinker) -> None:
+        """shrinker_register(): reclaim calls it from now on."""
+        self.vmscan.shrinker_register(shrinker)
+
+    def shrinker_free(self, shrinker) -> None:
+        """shrinker_free(): unregister and free."""
+        self.vmscan.shrinker_free(shrinker)
+
+    def register_shrinker(self, name: str, count_objects, scan_objects, **kw):
+        """register_shrinker() (the API before 6.7): shrinker_alloc + shrinker_register."""
+        s = self.vmscan.shrinker_alloc(name, count_objects, scan_objects, **kw)
+        self.vmscan.shrinker_register(s)
+        return s
+
+    def unregister_shrinker(self, shrinker) -> None:
+        """unregister_shrinker() (before 6.7): shrinker_free."""
+        self.vmscan.shrinker_free(shrinker)
+
+    def shrink_slab(self, gfp_mask: int, priority: int = 0) -> int:
+        """shrink_slab(gfp, nid, memcg, priority): the objects the shrinkers freed."""
+        return self.vmscan.shrink_slab(gfp_mask, priority)
+
     # ================================================================ tracepoints (helper section)
+    def trace_start(self, sink, events=None):
+        """Turn the kmem tracepoints on: every kmalloc, kfree, kmem_cache_alloc/free and
+        page allocator event is written to ``sink`` in Linux 6.18's ftrace text (a text
+        stream or a callable taking each line) or, for a list, as event records.
+        ``events`` limits them to some names.  Returns the KmemTracer (its ``counts``);
+        kmemsim.trace.tracepoints says which moments the model has."""
+        from .trace.tracepoints import trace_start
+
+        return trace_start(self, sink, events)
+
+    def trace_stop(self):
+        """Turn the kmem tracepoints off again (nothing to do when they are off)."""
+        from .trace.tracepoints import trace_stop
+
+        return trace_stop(self)
+
+    def tracing(self, sink, events=None):
+        """``with k.tracing(sink) as tr:`` -- the kmem tracepoints on inside the block."""
+        from .trace.tracepoints import tracing
+
+        return tracing(self, sink, events)
+
     # ================================================================ slab helpers
     def find_cache(self, name: str):
         """The cache named ``name`` (or whose alias it is), or None."""
@@ -1318,6 +1758,10 @@ class Kernel:
             else:
                 self.kmem_cache_shrink(cache)
             return
+        cache = self.slub.by_name.get(parts[2]) if len(parts) == 4 and parts[:2] == ["kernel", "slab"] else None
+        if cache is not None and parts[3] == "failslab" and self.fault_inject.failslab is not None:
+            self.fault_inject.failslab_store(cache, value)  # CONFIG_FAILSLAB (kmemsim.mm.fault_inject)
+            return
         raise UsageError(f"/sys/{p}: not writable in the model")
 
     def panic(self, message: str) -> None:
@@ -1343,12 +1787,18 @@ class Kernel:
             raise UsageError(f"/proc/{name}: not modelled; known: {', '.join(sorted(PROC))}")
         return fn(self)
 
-    def debugfs(self, path: str) -> str:
-        """The text of /sys/kernel/debug/<path> (``k.debugfs("extfrag/extfrag_index")``)."""
+    def debugfs(self, path: str, value: Any = None) -> str | None:
+        """The text of /sys/kernel/debug/<path> (``k.debugfs("extfrag/extfrag_index")``); with
+        ``value``, write it as ``echo value >`` would (the fault-injection knobs:
+        ``k.debugfs("failslab/probability", 100)``)."""
         from .views.procfs import DEBUGFS
 
         rel = path.removeprefix("/sys/kernel/debug/").strip("/")
         parts = rel.split("/")
+        if parts[0] in ("failslab", "fail_page_alloc"):
+            return self.fault_inject.debugfs(rel, value)
+        if value is not None:
+            raise UsageError(f"debugfs {path}: not writable in the model")
         if len(parts) == 3 and parts[0] == "slab" and parts[2] in ("alloc_traces", "free_traces"):
             # created only for caches with SLAB_STORE_USER (6.18 debugfs_slab_add)
             s = self.slub.by_name.get(parts[1])
@@ -1495,9 +1945,10 @@ class Kernel:
 
     def page_address(self, page: Page) -> int:
         """The kernel virtual address of a page: its direct-map address, or NULL (0)
-        for a highmem page that is not kmapped."""
+        for a highmem page that is not kmapped (a kmapped one: its pkmap address)."""
         if self.arch.is_highmem_pfn(page.pfn):
-            return NULL
+            hm = self.__dict__.get("highmem_impl")
+            return NULL if hm is None else hm.page_address(page.pfn)
         return self.arch.va(page.pfn << self.page_shift)
 
     def PageHighMem(self, page: Page) -> bool:  # noqa: N802 - kernel name
@@ -1574,6 +2025,9 @@ class Kernel:
 
             if not X86_64.canonical(addr) or (n and not X86_64.canonical(addr + n - 1)):
                 self.general_protection(addr if not X86_64.canonical(addr) else addr + n - 1)
+        io = self.__dict__.get("ioremap_impl")
+        if io is not None and io._map_starts and io.claims(addr, n):  # __iomem memory (mm/ioremap.py)
+            return io.plain_access(addr, n, data)
         # Check every page first: a fault must leave memory untouched.
         size = self.page_size
         pieces = []

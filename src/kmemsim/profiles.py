@@ -168,6 +168,17 @@ def _opt_str(name: str) -> Callable[[Any], str | None]:
     return parse
 
 
+def _fault_attr(name: str) -> Callable[[Any], str | None]:
+    def parse(v: Any) -> str | None:
+        if v is None:
+            return None
+        from .mm.fault_inject import parse_setup_fault_attr
+
+        return parse_setup_fault_attr(name, v)
+
+    return parse
+
+
 def _choice(name: str, choices: tuple[str, ...]) -> Callable[[Any], str]:
     def parse(v: Any) -> str:
         if isinstance(v, str) and v in choices:
@@ -216,6 +227,27 @@ TUNABLES: dict[str, Tunable] = {
             "map or kernel image is a kernel BUG instead of a silent wrong answer.",
             frozenset({"linux-6.18-x86_64"}),
             "arch/x86/mm/physaddr.c",
+        ),
+        Tunable(
+            "fail_page_alloc",
+            "boot",
+            None,
+            _fault_attr("fail_page_alloc"),
+            "`fail_page_alloc=<interval>,<probability>,<space>,<times>`: fault injection for the page "
+            "allocator from boot (the other knobs, min-order 1 and ignore-gfp-wait/highmem Y, stay "
+            "at their defaults; /sys/kernel/debug/fail_page_alloc/ changes them later).",
+            follows="lib/fault-inject.c: setup_fault_attr(); mm/fail_page_alloc.c",
+        ),
+        Tunable(
+            "failslab",
+            "boot",
+            None,
+            _fault_attr("failslab"),
+            "`failslab=<interval>,<probability>,<space>,<times>`: fault injection for slab "
+            "allocations from boot (ignore-gfp-wait stays Y: blocking allocations are spared; "
+            "/sys/kernel/debug/failslab/ changes it).  2.6.24's SLUB had no failslab.",
+            frozenset({"linux-6.18-x86_64"}),
+            "lib/fault-inject.c: setup_fault_attr(); mm/failslab.c",
         ),
         Tunable(
             "highmem",

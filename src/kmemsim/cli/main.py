@@ -131,8 +131,10 @@ from kmemsim.cli.snapshot_cmd import snapshot  # noqa: E402
 main.add_command(snapshot)
 
 from kmemsim.cli.trace_cmd import register as register_trace  # noqa: E402
+from kmemsim.cli.trace_cmd import register_replay  # noqa: E402
 
 register_trace(main)
+register_replay(main)
 
 if __name__ == "__main__":  # pragma: no cover
     main()

@@ -3,8 +3,12 @@
     kmemsim stat [--slab] [--page] [--caller] [--alloc] [-s KEYS] [-l N]
                  [--time START,STOP] [--live] [--lenient] FILE
     kmemsim record -o FILE [--slab] [--page] [-e EVENT...] -- COMMAND...
+    kmemsim replay FILE [--host SNAPSHOT] [--profile P] [--set NAME=VALUE] [--report OUT.html]
+    kmemsim compare FILE [--host SNAPSHOT] [--profile A [--profile B]] [--set NAME=VALUE]
+                    [--a-set NAME=VALUE] [--b-set NAME=VALUE] [--report OUT.html]
 
-``register(group)`` adds both to a click group (the ``kmemsim`` command).
+``register(group)`` adds stat and record to a click group (the ``kmemsim`` command),
+``register_replay(group)`` replay and compare.
 
 As in ``perf kmem``, ``-s`` and ``-l`` apply to the table named last before
 them: ``--page`` after ``--slab`` (or ``--page`` alone) makes ``-s`` a page key
@@ -20,9 +24,10 @@ from typing import Any
 
 import click
 
+import kmemsim
 from kmemsim.errors import KmemsimError
 
-__all__ = ["stat", "record", "register"]
+__all__ = ["stat", "record", "replay", "compare", "register", "register_replay"]
 
 
 # ---------------------------------------------------------------------------- perf's option order
@@ -247,7 +252,162 @@ def record(output: Path, slab: bool, page: bool, events: tuple[str, ...], buffer
         sys.exit(res.returncode if res.returncode > 0 else 128 - res.returncode)
 
 
+# ---------------------------------------------------------------------------- replay and compare
+
+
+def _replay_options(fn):
+    fn = click.option("--top", type=int, default=15, show_default=True, help="Rows of the per-cache tables (-1: all).")(fn)
+    fn = click.option("--report", "report", type=click.Path(dir_okay=False, path_type=Path), metavar="OUT.html",
+                      help="Also write a self-contained HTML page: plots, stat tables, the summary.")(fn)  # fmt: skip
+    fn = click.option("--interval", type=float, metavar="SECONDS",
+                      help="Sample the machine every SECONDS of trace time (instead of --every).")(fn)  # fmt: skip
+    fn = click.option("--every", type=int, default=1000, show_default=True, metavar="N",
+                      help="Sample the machine every N events.")(fn)  # fmt: skip
+    fn = click.option("--lenient", is_flag=True, help="Count and skip malformed lines instead of stopping.")(fn)
+    fn = click.option(
+        "--format", "fmt", type=click.Choice(["auto", "ftrace", "perf-script", "trace-cmd"]), default="auto",
+        show_default=True, help="Trace text format.",
+    )(fn)  # fmt: skip
+    fn = click.option("--set", "sets", multiple=True, metavar="NAME=VALUE",
+                      help="A tunable of the machine (repeatable); also cpus=N, ram=SIZE.")(fn)  # fmt: skip
+    fn = click.option("--cpus", type=int, default=None, help="Number of CPUs (default: the profile's).")(fn)
+    fn = click.option("--ram", default=None, help="RAM size, e.g. 4G (default: the profile's).")(fn)
+    fn = click.option("--host", "host", default=None, metavar="SNAPSHOT",
+                      help="Boot from a host snapshot (kmemsim snapshot): its zones, CPUs, vm sysctls and, for "
+                      "the trace's caches, /sys/kernel/slab geometry.")(fn)  # fmt: skip
+    return fn
+
+
+def _options(every: int, interval: float | None):
+    from kmemsim.trace.replay import ReplayOptions
+
+    if every < 0:
+        raise click.BadParameter("must be >= 0", param_hint="--every")
+    if interval is not None and interval <= 0:
+        raise click.BadParameter("must be > 0", param_hint="--interval")
+    return ReplayOptions(sample_every=every, sample_interval=interval)
+
+
+def _side(host, profile, ram, cpus, sets, what="--set") -> dict[str, Any]:
+    from kmemsim.trace.replay import parse_sets
+
+    try:
+        tun, mach = parse_sets(sets, what)
+    except KmemsimError as e:
+        raise click.BadParameter(str(e), param_hint=what) from None
+    side: dict[str, Any] = {"host": host, "profile": mach.get("profile", profile), "ram": mach.get("ram", ram),
+                            "cpus": mach.get("cpus", cpus), "tunables": tun}  # fmt: skip
+    return side
+
+
+def _stat_for_report(events):
+    from kmemsim.trace import KmemStat, StatOptions
+
+    st = KmemStat(StatOptions(slab=True, page=True, caller=True, caller_lines=20, waste=True, leaks=True, top=20))
+    st.process(events)
+    if not st.has_page_events:
+        st.opts.page = False
+    if not st.has_slab_events:
+        st.opts.slab = False
+    return st
+
+
+@click.command("replay")
+@click.option("--profile", default=None, type=click.Choice(sorted(kmemsim.PROFILES)),
+              help="Kernel and architecture (default: linux-6.18-x86_64).")  # fmt: skip
+@_replay_options
+@click.option("--no-check", is_flag=True, help="Do not run k.check() at the end.")
+@click.argument("file", type=click.Path(allow_dash=True, dir_okay=False))
+def replay(profile, host, ram, cpus, sets, fmt, lenient, every, interval, report, top, no_check, file) -> None:
+    """Replay the kmem trace FILE into a booted machine and report its state: every
+    event on the CPU that traced it, pointers mapped to the model's objects; prints
+    `bytes_alloc mismatches: N` and the slab footprint, buddy free lists and
+    fragmentation at the end (see docs/traces.md)."""
+    from kmemsim.trace import TraceReader
+    from kmemsim.trace.replay import Replay, boot_machine
+
+    opts = _options(every, interval)
+    side = _side(host, profile, ram, cpus, sets)
+    reader = TraceReader(file, fmt=fmt, lenient=lenient)
+    try:
+        k = boot_machine(**side)
+        r = Replay(k, options=opts)
+        events = list(reader) if report else reader
+        r.feed(events)
+    except (KmemsimError, OSError) as e:
+        raise click.ClickException(str(e)) from None
+    check_failed = None
+    try:
+        r.finish(check=not no_check)
+    except KmemsimError as e:
+        check_failed = str(e)
+    text = r.summary(top=top, parse_stats=reader.stats)
+    sys.stdout.write(text)
+    if report:
+        from kmemsim.trace.report import html_report
+
+        st = _stat_for_report(events)
+        page = html_report([("replay", r)], stat=st, title=f"kmemsim replay of {file}", summaries=[("Replay", text)])
+        report.write_text(page)
+        click.echo(f"kmemsim replay: report written to {report}", err=True)
+    if check_failed:
+        raise click.ClickException(f"k.check() failed after the replay: {check_failed}")
+
+
+@click.command("compare")
+@click.option("--profile", "profiles", multiple=True, type=click.Choice(sorted(kmemsim.PROFILES)),
+              help="Kernel and architecture; give it twice for A and B, once for both.")  # fmt: skip
+@_replay_options
+@click.option("--a-set", "a_sets", multiple=True, metavar="NAME=VALUE", help="A tunable of machine A only; also cpus=, ram=, profile=.")
+@click.option("--b-set", "b_sets", multiple=True, metavar="NAME=VALUE", help="A tunable of machine B only; also cpus=, ram=, profile=.")
+@click.argument("file", type=click.Path(allow_dash=True, dir_okay=False))
+def compare(profiles, host, ram, cpus, sets, fmt, lenient, every, interval, report, top, a_sets, b_sets, file) -> None:
+    """Replay the kmem trace FILE on two machines, A and B, and print them side by side:
+    footprint, slab counts, fragmentation and the differences.  The machines differ by
+    --profile given twice and/or by --a-set/--b-set (e.g. --b-set slab_nomerge=1,
+    --b-set min_free_kbytes=65536, --b-set cpus=4); --set applies to both."""
+    from kmemsim.trace import TraceReader
+    from kmemsim.trace.replay import compare as do_compare
+
+    if len(profiles) > 2:
+        raise click.BadParameter("give at most two profiles (A and B)", param_hint="--profile")
+    pa = profiles[0] if profiles else None
+    pb = profiles[1] if len(profiles) > 1 else pa
+    a = _side(host, pa, ram, cpus, tuple(sets) + tuple(a_sets), "--a-set")
+    b = _side(host, pb, ram, cpus, tuple(sets) + tuple(b_sets), "--b-set")
+    if a == b:
+        raise click.UsageError("machines A and B are the same: give --profile twice, or --a-set / --b-set")
+    opts = _options(every, interval)
+    reader = TraceReader(file, fmt=fmt, lenient=lenient)
+    try:
+        events = list(reader)
+        c = do_compare(events, a, b, options=opts)
+    except (KmemsimError, OSError) as e:
+        raise click.ClickException(str(e)) from None
+    c.parse_stats = reader.stats
+    text = c.report(top=top)
+    sys.stdout.write(text)
+    if report:
+        from kmemsim.trace.report import html_report
+
+        st = _stat_for_report(events)
+        page = html_report([("A", c.a), ("B", c.b)], stat=st, title=f"kmemsim compare of {file}",
+                           summaries=[("Compare", text), ("Machine A", c.a.summary(top=top)),
+                                      ("Machine B", c.b.summary(top=top))])  # fmt: skip
+        report.write_text(page)
+        click.echo(f"kmemsim compare: report written to {report}", err=True)
+    bad = [n for n, r in (("A", c.a), ("B", c.b)) if r.check_error]
+    if bad:
+        raise click.ClickException(f"k.check() failed after the replay on {' and '.join(bad)}")
+
+
 def register(group: click.Group) -> None:
     """Add ``stat`` and ``record`` to the ``kmemsim`` click group."""
     group.add_command(stat)
     group.add_command(record)
+
+
+def register_replay(group: click.Group) -> None:
+    """Add ``replay`` and ``compare`` to the ``kmemsim`` click group."""
+    group.add_command(replay)
+    group.add_command(compare)

@@ -17,8 +17,10 @@ Layers, fast path first (the kernel's structure, kept)::
                    __rmqueue_smallest -> expand             split, keep the low half
                    __rmqueue_claim / __rmqueue_steal        fallback to other migratetypes
            __alloc_pages_slowpath                           wake kswapd, min watermark with the
-                                                            ALLOC_* reductions, reclaim seam,
-                                                            warn_alloc, NULL
+                                                            ALLOC_* reductions, direct compaction
+                                                            (counted), direct reclaim, retries,
+                                                            the OOM killer (kmemsim.mm.vmscan,
+                                                            oom_kill), warn_alloc, NULL
     free_pages / __free_pages
       -> put_page_testzero -> free_frozen_pages
            pcp order: free_frozen_page_commit               push on the pcp list head,
@@ -27,11 +29,11 @@ Layers, fast path first (the kernel's structure, kept)::
 
 Simplified, and said so:
   * one node, no cpusets or mempolicies, no CMA, no page isolation users yet;
-  * direct reclaim and the OOM killer are a seam (``reclaim_hook``): until the
-    contexts issue provides them, a blocking allocation that finds nothing
-    drains the pcp lists, unreserves highatomic blocks, retries once and fails
-    with warn_alloc (as __GFP_RETRY_MAYFAIL would);
-  * no LRU pages exist yet, so try_to_claim_block counts no movable pages;
+  * the slow path follows 6.18 (2.6.24's own order for linux-2.6-i386); reclaim,
+    kswapd, compaction (a counted step) and the OOM killer live in
+    kmemsim.mm.vmscan and kmemsim.mm.oom_kill (``self.reclaim``); a loop that
+    nothing can end (__GFP_NOFAIL, GFP_NOFS with nothing to kill) raises
+    KernelBug("alloc_livelock") instead of spinning in Python;
   * the 6.7+ pcp ``high`` auto-tuning is modelled (alloc_factor, free_count,
     ZONE_BELOW_HIGH), decay_pcp_high runs only when ``k.vmstat_update()`` is called.
 """
@@ -79,6 +81,10 @@ ALLOC_NOFRAGMENT = 0x100
 ALLOC_HIGHATOMIC = 0x200
 ALLOC_KSWAPD = 0x800
 ALLOC_RESERVES = ALLOC_NON_BLOCK | ALLOC_MIN_RESERVE | ALLOC_HIGHATOMIC | ALLOC_OOM
+# the slow path's retry constants (mm/internal.h, include/linux/compaction.h; kmemsim.mm.vmscan)
+MAX_RECLAIM_RETRIES = 16
+COMPACT_SKIPPED, COMPACT_DEFERRED = 1, 2
+DEF_COMPACT_PRIORITY, INIT_COMPACT_PRIORITY = 1, 2  # COMPACT_PRIO_SYNC_LIGHT, COMPACT_PRIO_ASYNC
 
 # fallbacks[] (6.15+)
 FALLBACKS = {
@@ -173,7 +179,7 @@ class PageAllocator:
         self.vm_events: dict[str, int] = {"allocstall": 0, "pgalloc_fail": 0}
 
         self.kswapd_wakeups = 0
-        self.reclaim_hook = None  # seam for reclaim/OOM (the contexts issue)
+        self.reclaim = None  # kmemsim.mm.vmscan.Reclaim: reclaim, kswapd, the OOM killer (installed at boot)
         self._gfp_cache: dict[int, GfpContext] = {}
         #: gfp -> (zone, highest_zoneidx, migratetype, zero): the order-0 fast path's view of a context
         self.fast0: dict[int, tuple[Zone, int, int, bool]] = {}
@@ -194,6 +200,12 @@ class PageAllocator:
         for z in self.zones:
             z.pcp = [PerCpuPages(cpu=c, lists=[[] for _ in range(self.nr_pcp_lists)]) for c in range(self._ncpus)]
         self._ref = k.memmap  # refcount lives in struct page
+        # fault injection (kmemsim.mm.fault_inject): should_fail_alloc_page() while it can fire
+        self.should_fail_alloc_page = None
+        if tunables.get("fail_page_alloc") is not None:
+            from .fault_inject import get as fault_inject
+
+            fault_inject(k).boot_param("fail_page_alloc", self)  # the fail_page_alloc= boot parameter
 
     # ================================================================ boot
     def build_zone_chunks(self) -> None:
@@ -392,9 +404,9 @@ class PageAllocator:
         if not (z.contains(block) and z.contains(block + self.pageblock_nr_pages - 1)):
             return -1
         if self._boost_watermark(z) and flags & ALLOC_KSWAPD:
-            self.wake_kswapd()  # ZONE_BOOSTED_WATERMARK: rmqueue() wakes kswapd
+            self.wake_kswapd(z)  # ZONE_BOOSTED_WATERMARK: rmqueue() wakes kswapd
         free_pages = self._free_pages_in_block(z, block)
-        movable_pages = 0  # no LRU pages in the model yet
+        movable_pages = self.reclaim.lru_pages_in_block(block, self.pageblock_nr_pages) if self.reclaim else 0
         if start == MIGRATE_MOVABLE:
             alike = movable_pages
         elif block_type == MIGRATE_MOVABLE:
@@ -973,6 +985,8 @@ class PageAllocator:
             raise UsageError(f"order {order!r}: expected 0..{self.max_order}")
         self.k.sched.might_alloc(gfp)  # prepare_alloc_pages()
         ctx = self._gfp_cache.get(gfp) or self.prepare(gfp)
+        if self.should_fail_alloc_page is not None and self.should_fail_alloc_page(gfp, order):
+            return -1  # prepare_alloc_pages() failed: NULL at once, no warn_alloc
         pfn = self.get_page_from_freelist(ctx, order, ctx.fast_flags)
         if pfn < 0:
             pfn = self.slowpath(ctx, order)
@@ -1004,63 +1018,300 @@ class PageAllocator:
 
     # ================================================================ slow path
     def slowpath(self, ctx: GfpContext, order: int) -> int:
-        """__alloc_pages_slowpath(), first version: kswapd, reserves, reclaim seam, failure."""
+        """__alloc_pages_slowpath() of 6.18 (see :meth:`_slowpath_26` for 2.6.24): wake
+        kswapd, the ALLOC_* reductions, direct compaction (counted), direct reclaim,
+        should_reclaim_retry / should_compact_retry, the OOM killer, __GFP_NOFAIL."""
+        rc = self.reclaim
+        if rc is None:  # booting: no reclaim yet
+            flags = self.gfp_to_alloc_flags(ctx.gfp, order)
+            pfn = self.get_page_from_freelist(ctx, order, flags)
+            if pfn < 0:
+                self.warn_alloc(ctx.gfp, order)
+            return pfn
+        if self.classic:
+            return self._slowpath_26(ctx, order)
         b = self.bits
         gfp = ctx.gfp
-        if gfp & b.nofail and not self.classic:
-            # __alloc_pages_slowpath(): __GFP_NOFAIL must not be used for order > 1 or
-            # without direct reclaim (WARN_ON_ONCE)
+        can_direct_reclaim = ctx.can_direct_reclaim
+        can_compact = bool(gfp & b.io)  # gfp_compaction_allowed(): CONFIG_COMPACTION && __GFP_IO
+        nofail = bool(gfp & b.nofail)
+        costly_order = order > PAGE_ALLOC_COSTLY_ORDER
+        if nofail:
+            # __GFP_NOFAIL must not be used for order > 1 or without direct reclaim (WARN_ON_ONCE)
             if order > 1:
                 self.k.warn_once("nofail order", "__alloc_pages_slowpath+0x0/0x0")
-            if not ctx.can_direct_reclaim:
+            if not can_direct_reclaim:
                 self.k.warn_once("nofail atomic", "__alloc_pages_slowpath+0x0/0x0")
+        # restart:
+        compact = [DEF_COMPACT_PRIORITY, 0]  # compact_priority, compaction_retries
+        compact_result = COMPACT_SKIPPED
+        no_progress_loops = 0
+        stuck = _Livelock(self, ctx, order)
         flags = self.gfp_to_alloc_flags(gfp, order)
+        if not ctx.zonelist:
+            return self._nopage(ctx, order, nofail, stuck)
         if flags & ALLOC_KSWAPD:
             self.wake_all_kswapds(order, ctx)
         pfn = self.get_page_from_freelist(ctx, order, flags)
         if pfn >= 0:
             return pfn
-        if gfp & b.memalloc and not gfp & b.nomemalloc:
-            pfn = self.get_page_from_freelist(ctx, order, ALLOC_NO_WATERMARKS | (flags & ALLOC_KSWAPD))
+        if can_direct_reclaim and can_compact and (costly_order or (order > 0 and ctx.migratetype != MIGRATE_MOVABLE)) \
+                and not self._pfmemalloc_flags(gfp):
+            pfn, compact_result = rc.direct_compact(ctx, order, flags, INIT_COMPACT_PRIORITY)
             if pfn >= 0:
                 return pfn
-        if ctx.can_direct_reclaim:
-            self.vm_events["allocstall"] += 1
-            progress = self.reclaim_hook(ctx, order) if self.reclaim_hook else 0
-            if progress:
-                pfn = self.get_page_from_freelist(ctx, order, flags)
-                if pfn >= 0:
-                    return pfn
-            # __alloc_pages_direct_reclaim's fallback: unreserve and drain, then retry once
-            self.unreserve_highatomic_pageblock(ctx, False)
-            self.drain_all_pages()
+            if costly_order and gfp & b.noretry:
+                if compact_result in (COMPACT_SKIPPED, COMPACT_DEFERRED):
+                    return self._nopage(ctx, order, nofail, stuck)
+                compact[0] = INIT_COMPACT_PRIORITY
+        while True:  # retry:
+            if flags & ALLOC_KSWAPD:
+                self.wake_all_kswapds(order, ctx)
+            reserve_flags = self._pfmemalloc_flags(gfp)
+            if reserve_flags:
+                flags = reserve_flags | (flags & ALLOC_KSWAPD)
             pfn = self.get_page_from_freelist(ctx, order, flags)
             if pfn >= 0:
                 return pfn
+            if not can_direct_reclaim or rc.memalloc:  # atomic callers end here; no reclaim recursion
+                return self._nopage(ctx, order, nofail, stuck)
+            # __alloc_pages_direct_reclaim()
+            progress = rc.perform_reclaim(ctx.zonelist, order, gfp, ctx.highest_zoneidx)
+            if progress:
+                pfn = self.get_page_from_freelist(ctx, order, flags)
+                if pfn < 0:  # pages pinned on pcp lists or in highatomic reserves
+                    self.unreserve_highatomic_pageblock(ctx, False)
+                    self.drain_all_pages()
+                    pfn = self.get_page_from_freelist(ctx, order, flags)
+                if pfn >= 0:
+                    return pfn
+            pfn, result = rc.direct_compact(ctx, order, flags, compact[0])
+            if result >= 0:
+                compact_result = result
+            if pfn >= 0:
+                return pfn
+            if gfp & b.noretry:
+                return self._nopage(ctx, order, nofail, stuck)
+            if costly_order and (not can_compact or not gfp & b.retry_mayfail):
+                return self._nopage(ctx, order, nofail, stuck)
+            no_progress_loops = self.should_reclaim_retry(ctx, order, flags, bool(progress), no_progress_loops)
+            if no_progress_loops >= 0:
+                continue
+            no_progress_loops = -no_progress_loops - 1
+            if progress and can_compact and rc.should_compact_retry(ctx, order, compact_result, compact):
+                continue
+            # Reclaim has failed us, start killing things
+            pfn, oom_progress = self._may_oom(ctx, order)
+            if pfn >= 0:
+                return pfn
+            cur = rc.current()
+            if cur is not None and cur.oom_victim and (flags & ALLOC_OOM or gfp & b.nomemalloc):
+                return self._nopage(ctx, order, nofail, stuck)
+            if oom_progress:
+                no_progress_loops = 0
+                if stuck.looping("oom"):  # nothing changed since the last time: nobody can help
+                    return self._nopage(ctx, order, nofail, stuck, livelock=True)
+                continue
+            return self._nopage(ctx, order, nofail, stuck)
+
+    def _nopage(self, ctx: GfpContext, order: int, nofail: bool, stuck: "_Livelock", livelock: bool = False) -> int:
+        """nopage: __GFP_NOFAIL loops (with a little of the reserves); others warn and fail."""
+        if livelock and not nofail:
+            if self.reclaim.userspace:
+                stuck.fail()  # raises: the kernel would loop here forever
+            self.vm_events["pgalloc_fail"] += 1
+            self.warn_alloc(ctx.gfp, order)  # no user space: the allocation fails instead
+            return -1
+        if nofail and ctx.can_direct_reclaim:
+            while True:
+                flags = ALLOC_MIN_RESERVE | ALLOC_CPUSET  # __alloc_pages_cpuset_fallback()
+                pfn = self.get_page_from_freelist(ctx, order, flags)
+                if pfn >= 0:
+                    return pfn
+                if stuck.looping("nofail"):
+                    stuck.fail()
+                pfn = self.slowpath_retry_nofail(ctx, order)
+                if pfn >= 0:
+                    return pfn
+        self.vm_events["pgalloc_fail"] += 1
+        self.warn_alloc(ctx.gfp, order)
+        return -1
+
+    def slowpath_retry_nofail(self, ctx: GfpContext, order: int) -> int:
+        """cond_resched(); goto retry -- one more pass of reclaim and the OOM killer for a
+        __GFP_NOFAIL allocation."""
+        rc = self.reclaim
+        flags = self.gfp_to_alloc_flags(ctx.gfp, order)
+        if flags & ALLOC_KSWAPD:
+            self.wake_all_kswapds(order, ctx)
+        pfn = self.get_page_from_freelist(ctx, order, flags)
+        if pfn >= 0:
+            return pfn
+        if rc.memalloc:
+            return -1
+        if rc.perform_reclaim(ctx.zonelist, order, ctx.gfp, ctx.highest_zoneidx):
+            pfn = self.get_page_from_freelist(ctx, order, flags)
+            if pfn >= 0:
+                return pfn
+        pfn, _ = self._may_oom(ctx, order)
+        return pfn
+
+    def _pfmemalloc_flags(self, gfp: int) -> int:
+        """__gfp_pfmemalloc_flags(): NO_WATERMARKS for __GFP_MEMALLOC and PF_MEMALLOC
+        (reclaim, kswapd), ALLOC_OOM for an OOM victim; 0 with __GFP_NOMEMALLOC."""
+        b = self.bits
+        if gfp & b.nomemalloc:
+            return 0
+        if gfp & b.memalloc:
+            return ALLOC_NO_WATERMARKS
+        rc = self.reclaim
+        sched = self.k.__dict__.get("sched")
+        in_interrupt = sched is not None and sched.in_interrupt()
+        if rc.memalloc and (not in_interrupt or sched.in_serving_softirq()):
+            return ALLOC_NO_WATERMARKS
+        if not in_interrupt:
+            cur = rc.current()
+            if cur is not None and cur.oom_victim:
+                return ALLOC_OOM
+        return 0
+
+    def should_reclaim_retry(self, ctx: GfpContext, order: int, flags: int, progress: bool, loops: int) -> int:
+        """should_reclaim_retry(): the new no_progress_loops if a retry is viable, else
+        -(no_progress_loops + 1) after unreserving the highatomic blocks."""
+        if progress and order <= PAGE_ALLOC_COSTLY_ORDER:
+            loops = 0
+        else:
+            loops += 1
+        ret = False
+        if loops <= MAX_RECLAIM_RETRIES:
+            rc = self.reclaim
+            for z in ctx.zonelist:
+                available = rc.zone_reclaimable_pages(z.idx) + z.free_pages
+                if self._zone_watermark_ok(z, order, z.wmark(WMARK_MIN), ctx.highest_zoneidx, flags, available):
+                    ret = True
+                    break
+            rc._cond_resched()
+        if not ret:
+            self.unreserve_highatomic_pageblock(ctx, True)  # before OOM, exhaust highatomic_reserve
+            return -loops - 1
+        return loops
+
+    def _may_oom(self, ctx: GfpContext, order: int) -> tuple[int, bool]:
+        """__alloc_pages_may_oom(): (pfn or -1, did_some_progress)."""
+        b = self.bits
+        gfp = ctx.gfp
+        rc = self.reclaim
+        # one more try at the high watermark: a parallel kill may have freed memory
+        pfn = self.get_page_from_freelist(ctx, order, ALLOC_WMARK_HIGH | ALLOC_CPUSET)
+        if pfn >= 0:
+            return pfn, False
+        if order > PAGE_ALLOC_COSTLY_ORDER:  # the OOM killer will not help higher order allocs
+            return -1, False
+        if gfp & (b.retry_mayfail | b.thisnode):
+            return -1, False
+        if ctx.highest_zoneidx < self._zone_index("Normal"):  # not for lowmem
+            return -1, False
+        if not rc.userspace:
+            killed = False  # no user space is modelled: nothing for out_of_memory() to consider
+        else:
+            killed = rc.out_of_memory(gfp, order, ctx.highest_zoneidx)
+        if killed:
+            if gfp & b.nofail:
+                pfn = self.get_page_from_freelist(ctx, order, ALLOC_NO_WATERMARKS | ALLOC_CPUSET)
+            return pfn, True
+        if gfp & b.nofail:
+            if not gfp & b.nowarn:  # WARN_ON_ONCE_GFP(gfp_mask & __GFP_NOFAIL, gfp_mask)
+                self.k.warn_once("nofail oom", "__alloc_pages_may_oom+0x0/0x0")
+            pfn = self.get_page_from_freelist(ctx, order, ALLOC_NO_WATERMARKS | ALLOC_CPUSET)
+            return pfn, True
+        return -1, False
+
+    def _slowpath_26(self, ctx: GfpContext, order: int) -> int:
+        """2.6.24 __alloc_pages() after the first pass: wake kswapd, the min watermark with
+        ALLOC_HARDER/ALLOC_HIGH, PF_MEMALLOC reserves, try_to_free_pages, the OOM killer
+        for __GFP_FS allocations without progress, and the retry rule: orders up to 3,
+        __GFP_REPEAT and __GFP_NOFAIL retry (unless __GFP_NORETRY)."""
+        b = self.bits
+        gfp = ctx.gfp
+        rc = self.reclaim
+        stuck = _Livelock(self, ctx, order)
+        while True:  # restart:
+            if not ctx.zonelist:
+                break
+            for z in ctx.zonelist:  # wakeup_kswapd() for every zone of the zonelist
+                if not self._zone_watermark_ok_26(z, order, z.wmark(WMARK_LOW), 0, 0, z.free_pages):
+                    rc.wakeup_kswapd(z, gfp, order, ctx.highest_zoneidx)
+            rc.kswapd_catch_up()
+            flags = self.gfp_to_alloc_flags(gfp, order)
+            pfn = self.get_page_from_freelist(ctx, order, flags)
+            if pfn >= 0:
+                return pfn
+            restart = False
+            while True:  # rebalance:
+                if rc.memalloc or (rc.current() is not None and rc.current().oom_victim):
+                    if not gfp & b.nomemalloc:
+                        pfn = self.get_page_from_freelist(ctx, order, ALLOC_NO_WATERMARKS)
+                        if pfn >= 0:
+                            return pfn
+                    break  # nopage (__GFP_NOFAIL's congestion_wait loop is not modelled)
+                if not ctx.can_direct_reclaim:
+                    break
+                progress = rc.perform_reclaim(ctx.zonelist, order, gfp, ctx.highest_zoneidx)
+                if order:
+                    self.drain_all_pages()
+                if progress:
+                    pfn = self.get_page_from_freelist(ctx, order, flags)
+                    if pfn >= 0:
+                        return pfn
+                elif gfp & b.fs and not gfp & b.noretry:
+                    pfn = self.get_page_from_freelist(ctx, order, ALLOC_WMARK_HIGH | ALLOC_CPUSET)
+                    if pfn >= 0:
+                        return pfn
+                    if order > PAGE_ALLOC_COSTLY_ORDER or not rc.userspace:
+                        break
+                    rc.out_of_memory_26(gfp, order)
+                    restart = True
+                    if stuck.looping("oom"):
+                        stuck.fail()
+                    break
+                do_retry = not gfp & b.noretry and (order <= PAGE_ALLOC_COSTLY_ORDER or gfp & b.retry_mayfail
+                                                     or gfp & b.nofail)
+                if not do_retry:
+                    break
+                if stuck.looping("retry"):  # congestion_wait() and again, with nothing changing
+                    if not rc.userspace and not gfp & b.nofail:
+                        break
+                    stuck.fail()
+            if not restart:
+                break
         self.vm_events["pgalloc_fail"] += 1
         self.warn_alloc(gfp, order)
         return -1
 
     def wake_all_kswapds(self, order: int, ctx: GfpContext) -> None:
-        """wakeup_kswapd() for the node of the zonelist."""
-        self.wake_kswapd()
+        """wake_all_kswapds(): wakeup_kswapd() once for the node of the zonelist (and, on a
+        machine with a CPU to spare, kswapd's work is done by the time we look again)."""
+        rc = self.reclaim
+        if ctx.zonelist:
+            z = next((z for z in ctx.zonelist if z.managed_pages), None)
+            if z is not None:
+                rc.wakeup_kswapd(z, ctx.gfp, order, ctx.highest_zoneidx)
+        rc.kswapd_catch_up()
 
-    def wake_kswapd(self) -> None:
-        """Count a kswapd wakeup.  kswapd itself (a task that reclaims to the high watermark)
-        arrives with the contexts issue; until then the stand-in does at once what
-        balance_pgdat() ends with when there is nothing to reclaim: it clears every
-        zone's watermark_boost."""
-        self.kswapd_wakeups += 1
-        if self.reclaim_hook is None:
-            for z in self.zones:
-                if z.watermark_boost:
-                    z.watermark_boost = 0
-                    z.refresh_fast_marks()
+    def wake_kswapd(self, zone: Zone | None = None) -> None:
+        """rmqueue()'s wakeup for ZONE_BOOSTED_WATERMARK: wakeup_kswapd(zone, 0, 0, zone_idx)."""
+        rc = self.reclaim
+        if rc is None:
+            return
+        z = zone if zone is not None else next(z for z in self.zones if z.managed_pages)
+        rc.wakeup_kswapd(z, 0, 0, z.idx)
 
     def warn_alloc(self, gfp: int, order: int) -> None:
         """warn_alloc(): "page allocation failure" with the mode, stack and show_mem, rate limited."""
         if gfp & self.bits.nowarn:
             return
+        if gfp & self.bits.dma and not any(z.managed_pages for z in self.zones if z.name == "DMA"):
+            return  # (gfp_mask & __GFP_DMA) && !has_managed_dma()
         k = self.k
         hz = k.profile.hz
         jiffies = k.clock.ns * hz // 1_000_000_000
@@ -1071,7 +1322,8 @@ class PageAllocator:
             k.printk(f"warn_alloc: {self._ratelimit_missed} callbacks suppressed", 4)
             self._ratelimit_missed = 0
         self._ratelimit_until = jiffies + 10 * hz
-        comm = k.current.comm
+        rc = self.reclaim
+        comm = rc.current_task().comm if rc is not None else k.current.comm
         if self.classic:
             lines = [f"{comm}: page allocation failure. order:{order}, mode:{gfp:#x}"]
         else:
@@ -1079,60 +1331,21 @@ class PageAllocator:
                 f"{comm}: page allocation failure: order:{order}, mode:{gfp:#x}({self.gfpset.format(gfp)}), "
                 "nodemask=(null),cpuset=/,mems_allowed=0"
             ]
-        lines += k.dump_stack_lines()
-        lines += self.show_mem_lines()
+        if rc is not None:
+            with rc.as_current():
+                lines += k.dump_stack_lines()
+        else:
+            lines += k.dump_stack_lines()
+        lines += self.show_mem_lines(min(self.gfpset.zone(gfp), self.nr_zones - 1))
         k.printk("\n".join(lines), 4)
 
-    def show_mem_lines(self) -> list[str]:
-        """__show_mem() (mm/show_mem.c): the Mem-Info block, trimmed to what the model keeps."""
-        kb = self.k.page_size >> 10
-        free = sum(z.free_pages for z in self.zones)
-        free_pcp = sum(z.pcp_count for z in self.zones)
-        out = [
-            "Mem-Info:",
-            "active_anon:0 inactive_anon:0 isolated_anon:0",
-            " active_file:0 inactive_file:0 isolated_file:0",
-            " unevictable:0 dirty:0 writeback:0",
-            " slab_reclaimable:0 slab_unreclaimable:0",
-            " mapped:0 shmem:0 pagetables:0",
-            " sec_pagetables:0 bounce:0",
-            " kernel_misc_reclaimable:0",
-            f" free:{free} free_pcp:{free_pcp} free_cma:0",
-        ]
-        for z in self.zones:
-            if not z.populated:
-                continue
-            out.append(
-                f"Node 0 {z.name} free:{z.free_pages * kb}kB boost:{z.watermark_boost * kb}kB "
-                f"min:{z.wmark(WMARK_MIN) * kb}kB low:{z.wmark(WMARK_LOW) * kb}kB high:{z.wmark(WMARK_HIGH) * kb}kB "
-                f"reserved_highatomic:{z.nr_reserved_highatomic * kb}KB free_highatomic:{z.nr_free_highatomic * kb}KB "
-                f"active_anon:0kB inactive_anon:0kB active_file:0kB inactive_file:0kB unevictable:0kB "
-                f"writepending:0kB zspages:0kB present:{z.present_pages * kb}kB managed:{z.managed_pages * kb}kB "
-                f"mlocked:0kB bounce:0kB free_pcp:{z.pcp_count * kb}kB local_pcp:{z.pcp[self.k._cpu].count * kb}kB free_cma:0kB"
-            )
-            out.append("lowmem_reserve[]: " + " ".join(str(v) for v in z.lowmem_reserve))
-        letters = "UMEHI"
-        for z in self.zones:
-            if not z.populated:
-                continue
-            parts = []
-            total = 0
-            for o in range(self.max_order + 1):
-                n = z.nr_free[o]
-                total += n << o
-                types = "".join(letters[mt] for mt in range(len(letters)) if z.free_list[o][mt])
-                parts.append(f"{n}*{kb << o}kB " + (f"({types}) " if n else ""))
-            out.append(f"Node 0 {z.name}: " + "".join(parts) + f"= {total * kb}kB")
-        present = sum(z.present_pages for z in self.zones)
-        managed = sum(z.managed_pages for z in self.zones)
-        highmem = sum(z.present_pages for z in self.zones if z.idx in self._highmem_like())
-        out += [
-            "0 total pagecache pages",
-            f"{present} pages RAM",
-            f"{highmem} pages HighMem/MovableOnly",
-            f"{present - managed} pages reserved",
-        ]
-        return out
+    def show_mem_lines(self, max_zone_idx: int | None = None) -> list[str]:
+        """__show_mem() (mm/show_mem.c): the Mem-Info block, zones up to ``max_zone_idx``
+        (kmemsim.mm.oom_kill.show_mem_lines)."""
+        from .oom_kill import show_mem_lines
+
+        return show_mem_lines(self.k, max_zone_idx)
+
 
     # ================================================================ freeing
     def free(self, pfn: int, order: int) -> None:
@@ -1337,3 +1550,55 @@ class PageAllocator:
                 errs.append(f"pfn {a:#x} ({what}) is not a managed page in the memmap")
                 break
         return errs
+
+
+class _Livelock:
+    """Detects a slow-path loop that nothing can end: the allocation retries with the
+    machine unchanged and no other task runnable.  A real kernel would spin there
+    forever (waiting for another task to free memory); the model sleeps a jiffy while
+    other tasks can run, and otherwise raises KernelBug("alloc_livelock")."""
+
+    __slots__ = ("pa", "ctx", "order", "last", "count")
+
+    def __init__(self, pa: PageAllocator, ctx: GfpContext, order: int):
+        self.pa = pa
+        self.ctx = ctx
+        self.order = order
+        self.last: tuple | None = None
+        self.count = 0
+
+    def _signature(self) -> tuple:
+        pa = self.pa
+        rc = pa.reclaim
+        return (sum(z.free_pages + z.pcp_count for z in pa.zones), tuple(rc.nr_lru), len(rc.processes),
+                rc.swap.free if rc.swap else 0, len(rc.writeback_queue), rc.stat["nr_dirty"])
+
+    def looping(self, where: str) -> bool:
+        """One more turn of the loop; True when it has gone round unchanged and no other
+        task can change anything (after letting them run)."""
+        sig = self._signature()
+        if sig != self.last:
+            self.last, self.count = sig, 0
+            return False
+        self.count += 1
+        if self.count < 2:
+            return False
+        sched = self.pa.k.__dict__.get("sched")
+        if sched is not None and hasattr(sched, "others_can_progress") and sched.others_can_progress() \
+                and not sched.in_atomic():
+            sched.schedule_timeout(1)  # let the others run: a free may come
+            self.count = 0
+            return False
+        return True
+
+    def fail(self) -> None:
+        k = self.pa.k
+        gfp = self.ctx.gfp
+        comm = self.pa.reclaim.current_task().comm
+        text = (f"kmemsim: {comm} would loop forever in __alloc_pages_slowpath (order:{self.order}, "
+                f"mode:{gfp:#x}({self.pa.gfpset.format(gfp)})): it may not fail, reclaim frees nothing, the OOM "
+                "killer cannot help it, and no other task can run to free memory")
+        k.printk(text, 3)
+        from ..errors import KernelBug
+
+        raise KernelBug("alloc_livelock", text)

@@ -123,7 +123,8 @@ class SlabCommon:
         size = -(-size // align) * align
         flags &= geo.SLAB_MERGE_SAME
         for s in reversed(self.slub.caches):  # list_for_each_entry_reverse: oldest first
-            if s.ctor is not None or s.usersize or s.flags & geo.SLAB_NEVER_MERGE or s.refcount < 0:
+            if (s.ctor is not None or s.usersize or s.flags & geo.SLAB_NEVER_MERGE or s.refcount < 0
+                    or s in self.slub.failslab_caches):  # SLAB_FAILSLAB is in SLAB_NEVER_MERGE
                 continue
             if size > s.size:
                 continue
@@ -337,4 +338,6 @@ def slab_sysfs(k: Kernel, cache: str, attr: str) -> str:
         return f"{s.usersize}\n"
     if attr in ("shrink", "validate"):
         return ""  # write-only in effect: k.sysfs_write(path, "1")
+    if attr == "failslab" and k.fault_inject.failslab is not None:  # CONFIG_FAILSLAB (6.18 profile)
+        return k.fault_inject.failslab_show(s)
     raise UsageError(f"/sys/kernel/slab/{cache}/{attr}: not modelled")

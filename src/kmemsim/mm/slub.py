@@ -164,6 +164,14 @@ class Slub:
         self._frames = k.phys.frames
         self._get_word = struct.Struct("<Q" if word == 8 else "<I").unpack_from
         self._swab_cache: dict[int, int] = {}
+        # fault injection (kmemsim.mm.fault_inject): should_failslab() while failslab can fire;
+        # SLAB_FAILSLAB is kept beside s->flags (it is 0 in the host config's flag values)
+        self.should_failslab = None
+        self.failslab_caches: set[KmemCache] = set()
+        if k.tunables.get("failslab") is not None:
+            from .fault_inject import get as fault_inject
+
+            fault_inject(k).boot_param("failslab", self)  # the failslab= boot parameter
 
     # ================================================================ freelist encoding
     def _swab(self, addr: int) -> int:
@@ -279,6 +287,8 @@ class Slub:
     def slab_alloc(self, s: KmemCache, gfp: int, orig_size: int) -> int:
         """slab_alloc_node(): the CPU freelist head, else ___slab_alloc()."""
         self.k.sched.might_alloc(gfp)  # slab_pre_alloc_hook()
+        if self.should_failslab is not None and self.should_failslab(s, gfp):
+            return 0  # slab_pre_alloc_hook() -> NULL: no slab_out_of_memory report
         if s.debug:
             return self._debug_alloc(s, gfp, orig_size)
         c = s.cpu_slab[self.k._cpu]

@@ -15,6 +15,7 @@ from .addresses import chapter as addresses
 from .contexts import chapter as contexts
 from .pages import chapter as pages
 from .slab import chapter as slab
+from .traces import chapter as traces
 from .vmalloc import chapter as vmalloc
 
 Out = Callable[[str], None]
@@ -25,6 +26,7 @@ CHAPTERS: list[tuple[str, str, Callable[[Out], None]]] = [
     ("slab", "kmalloc and kmem_cache: size classes, stale bytes, constructors, the freelist", slab),
     ("vmalloc", "kmalloc, get_free_pages, vmalloc: contiguous or not, which addresses", vmalloc),
     ("contexts", "Calling contexts: who may sleep, GFP_KERNEL versus GFP_ATOMIC, mempool", contexts),
+    ("traces", "Traces: the model's kmem tracepoints, perf kmem stat's report, replay", traces),
 ]
 
 

@@ -98,3 +98,32 @@ def chapter(out: Out) -> None:
         k2.free_pages(a, 0)
     k2.check()
     k2.shutdown()
+    out("")
+    oom(out)
+
+
+def oom(out: Out) -> None:
+    k = kmemsim.boot(ram="256M")
+    out("4. Reclaim and the OOM killer.  A 256 MiB machine with 16 MiB of page cache and three")
+    out("   processes; one of them keeps touching memory.  kswapd and direct reclaim evict the page")
+    out("   cache first; when nothing is left to reclaim, the OOM killer picks the task with the")
+    out("   highest oom_badness (its rss, swap and page tables, adjusted by oom_score_adj):")
+    k.page_cache_add("/var/log/syslog", 4096)
+    k.spawn_process("postgres", "60M")
+    k.spawn_process("nginx", "20M", oom_score_adj=-500)
+    hog = k.spawn_process("memhog", "40M")
+    mark = len(k.log)
+    while hog in k.processes:
+        k.process_fault(hog, "8M")
+    lines = [line.split("] ", 1)[1] for line in k.log.dmesg(since=mark).splitlines()]
+    out(f"   {lines[0]}")
+    out("   ... (the call trace and the Mem-Info dump) ...")
+    i = next(i for i, line in enumerate(lines) if line.startswith("Tasks state"))
+    j = next(i for i, line in enumerate(lines) if line.startswith("Out of memory: Killed"))
+    for line in lines[i:j + 1]:
+        out(f"   {line}")
+    vm = dict(line.split() for line in k.proc("vmstat").splitlines())
+    out(f"   vmstat: pgscan_kswapd {vm['pgscan_kswapd']}, pgsteal_kswapd {vm['pgsteal_kswapd']}, "
+        f"pgscan_direct {vm['pgscan_direct']}, oom_kill {vm['oom_kill']}; "
+        f"MemFree after the kill: {k.nr_free_pages() * 4} kB")
+    k.check()

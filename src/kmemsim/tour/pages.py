@@ -70,11 +70,13 @@ def chapter(out: Out) -> None:
         out(f"   {name:<10} allocates {n:6d} more pages, then fails with {z.free_pages:5d} free")
     floor = wm[0] - wm[0] // 2 - (wm[0] - wm[0] // 2) // 4
     batch = z.pcp[0].batch
-    out("   GFP_KERNEL stops at min (it would reclaim next); GFP_NOWAIT may not sleep but gets")
-    out("   no reserve either; GFP_ATOMIC (__GFP_HIGH, non-blocking) may dip into the reserve:")
+    out("   GFP_KERNEL stops at min, then reclaims; this machine has nothing to reclaim and no")
+    out("   process to kill, so it fails.  GFP_NOWAIT may not sleep but gets no reserve either;")
+    out("   GFP_ATOMIC (__GFP_HIGH, non-blocking) may dip into the reserve:")
     out(f"   min - min/2 - (min/2)/4 = {floor} pages is its watermark. A per-CPU refill takes a batch")
     out(f"   ({batch} pages, doubled by each refill in a row, up to 32x) past one check, so the zone")
-    out("   can end that much lower.")
+    out("   can end that much lower; pages left on the per-CPU lists stay there (6.18 drains them")
+    out("   only after reclaim made progress).")
     out("")
 
     out("5. When even GFP_ATOMIC finds nothing, the kernel says so (once per 10 s):")

@@ -56,6 +56,19 @@ def comparison(out: Out) -> kmemsim.Kernel:
         if line.startswith(f"{v:#x}"):
             out(f"   /proc/vmallocinfo: {line}")
     out("")
+    out("   A device can only DMA to physically contiguous memory at an address it can reach:")
+    dev = k.dma_device("my_nic", dma_mask=kmemsim.DMA_BIT_MASK(32))
+    ha = k.dma_map_single(dev, a, size, kmemsim.DMA_TO_DEVICE)
+    out(f"   dma_map_single(kmalloc buffer)  = {ha:#x}  (the bus address: physical, no IOMMU)")
+    hv = k.dma_map_single(dev, v, size, kmemsim.DMA_TO_DEVICE)
+    out(f"   dma_map_single(vmalloc buffer)  = {hv:#x}  (DMA_MAPPING_ERROR), and in dmesg:")
+    warn = [line.split("] ", 1)[1] for line in k.dmesg().splitlines() if "rejecting DMA map" in line]
+    out(f"      {warn[-1]}")
+    k.dma_unmap_single(dev, ha, size, kmemsim.DMA_TO_DEVICE)
+    cpu, handle = k.dma_alloc_coherent(dev, 8192, GFP_KERNEL)
+    out(f"   dma_alloc_coherent(8192) = cpu {cpu:#x}, bus {handle:#x}: zeroed, contiguous, below the mask")
+    k.dma_free_coherent(dev, 8192, cpu, handle)
+    out("")
     k.kfree(a)
     k.free_pages(g, 2)
     k.vfree(v)
@@ -76,8 +89,55 @@ def i386_vmalloc(out: Out) -> None:
     m.vfree(first)
     m.vfree(second)
     m.check()
+    out("")
+    h = kmemsim.boot("linux-2.6-i386", ram="1G")
+    out("With 1 GB, RAM above 896 MB is HighMem: it has no permanent kernel address, and")
+    out("page_address() of such a page is NULL until kmap() maps it into the pkmap window:")
+    page = h.alloc_pages(h.gfp.value("GFP_HIGHUSER"), 0)
+    out(f"   alloc_pages(GFP_HIGHUSER) = {page!r} in {h.page_zone(page)}, page_address = {h.page_address(page):#x}")
+    addr = h.kmap(page)
+    h.write(addr, b"through kmap")
+    out(f"   kmap(page) = {addr:#010x} (PKMAP_BASE {h.highmem_impl.PKMAP_BASE:#010x} + slot * 4096); "
+        f"page_address now {h.page_address(page):#010x}")
+    h.kunmap(page)
+    at = h.kmap_atomic(page, "KM_USER0")
+    out(f"   kmap_atomic(page, KM_USER0) = {at:#010x} (a per-CPU fixmap slot), reads {h.read(at, 12)!r}")
+    h.kunmap_atomic(at, "KM_USER0")
+    h.free_pages_struct(page, 0)
+    h.check()
+
+
+def device_registers(out: Out) -> None:
+    from kmemsim.mm.ioremap import Register
+
+    k = kmemsim.boot()
+    out("ioremap maps device memory -- not RAM -- into the vmalloc area.  A device with two")
+    out("registers sits at physical 0xfebf0000 (a PCI BAR); its status register sets bit 31 on every write:")
+    fifo = list(b"hi")
+    k.add_device("my_uart", 0xFEBF0000, 0x1000, [
+        Register("STATUS", 0x0, 4, write=lambda r, v: setattr(r, "value", v | 0x80000000)),
+        Register("RXFIFO", 0x4, 1, read=lambda r: fifo.pop(0) if fifo else 0),
+    ])
+    region = k.request_mem_region(0xFEBF0000, 0x1000, "my_uart")
+    regs = k.ioremap(0xFEBF0000, 0x1000)
+    out(f"   request_mem_region(0xfebf0000, 0x1000, \"my_uart\") -> {'ok' if region else 'busy'}; "
+        f"ioremap = {regs:#x}")
+    k.writel(0x1, regs)
+    out(f"   writel(0x1, regs); readl(regs) = {k.readl(regs):#010x}")
+    out(f"   readb(regs + 4) twice = {chr(k.readb(regs + 4))!r}, {chr(k.readb(regs + 4))!r}  (the FIFO drains)")
+    for line in k.proc("iomem").splitlines():
+        if "febf0000" in line:
+            out(f"   /proc/iomem: {line}")
+    ram = k.ioremap(0x100000, 4096)
+    warn = [line.split("] ", 1)[1] for line in k.dmesg().splitlines() if "ioremap on RAM" in line]
+    out(f"   ioremap of RAM at 0x100000 = {ram:#x}: {warn[-1]}")
+    k.iounmap(regs)
+    k.release_mem_region(0xFEBF0000, 0x1000)
+    k.check()
 
 
 def chapter(out: Out) -> None:
     comparison(out)
     i386_vmalloc(out)
+    out("")
+    device_registers(out)

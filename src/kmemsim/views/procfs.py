@@ -84,6 +84,9 @@ def zone_stats(k: Kernel, z: Zone) -> dict[str, int]:
     out = dict.fromkeys(ZONE_STAT_ITEMS, 0)
     out["nr_free_pages"] = z.free_pages
     out["nr_free_pages_blocks"] = blocks
+    rc = k.__dict__.get("vmscan")
+    if rc is not None:  # the LRU lists and dirty/writeback pages of the zone (kmemsim.mm.vmscan)
+        out.update(rc.zone_stats(z))
     return out
 
 
@@ -232,7 +235,7 @@ def zoneinfo(k: Kernel) -> str:
                 f"\n              high_max: {pcp.high_max}"
             )
             out.append(f"\n  vm stats threshold: {thr}")
-        out.append(f"\n  node_unreclaimable:  0\n  start_pfn:           {z.zone_start_pfn}\n")
+        out.append(f"\n  node_unreclaimable:  {k.node_stat('_node_unreclaimable')}\n  start_pfn:           {z.zone_start_pfn}\n")
     return "".join(out)
 
 
@@ -254,7 +257,9 @@ def vmstat(k: Kernel) -> str:
         if key in events:
             events[key] = z.pgalloc
     events["pgfree"] = sum(z.pgfree for z in pa.zones)
-    events["allocstall_normal"] = pa.vm_events.get("allocstall", 0)
+    for name, v in pa.vm_events.items():  # reclaim, kswapd, compaction, OOM (kmemsim.mm.vmscan)
+        if name in events:
+            events[name] = v
     events["nr_memmap_boot_pages"] = k.memmap_boot_pages()
     vals.update(events)
     return "".join(f"{name} {v}\n" for name, v in vals.items())
@@ -300,8 +305,8 @@ def meminfo(k: Kernel) -> str:
     kb_("Inactive(file)", ns("nr_inactive_file"))
     kb_("Unevictable", ns("nr_unevictable"))
     kb_("Mlocked", 0)
-    kb_("SwapTotal", 0)
-    kb_("SwapFree", 0)
+    kb_("SwapTotal", ns("_swap_total"))
+    kb_("SwapFree", ns("_swap_free"))
     kb_("Zswap", 0)
     kb_("Zswapped", 0)
     kb_("Dirty", ns("nr_dirty"))
@@ -319,7 +324,7 @@ def meminfo(k: Kernel) -> str:
     kb_("NFS_Unstable", 0)
     kb_("Bounce", 0)
     kb_("WritebackTmp", 0)
-    kb_("CommitLimit", total // 2)  # vm.overcommit_ratio 50, no swap
+    kb_("CommitLimit", total // 2 + ns("_swap_total"))  # vm.overcommit_ratio 50, plus swap
     kb_("Committed_AS", 0)
     lay = k.layout
     lines.append(("VmallocTotal", (lay.vmalloc_end - lay.vmalloc_start) >> 10, True))
@@ -403,6 +408,7 @@ PROC: dict[str, Callable[[Kernel], str]] = {
     "vmstat": vmstat,
     "meminfo": meminfo,
     "vmallocinfo": lambda k: k.vmalloc_impl.vmallocinfo(),
+    "iomem": lambda k: k.resources.proc_iomem(),
 }
 DEBUGFS: dict[str, Callable[[Kernel], str]] = {
     "extfrag/extfrag_index": extfrag_index,

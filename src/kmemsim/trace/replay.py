@@ -1,0 +1,1216 @@
+"""Replay a kmem trace into a booted machine, and compare two machines on one trace.
+
+    >>> from kmemsim.trace.replay import replay
+    >>> r = replay("tests/data/host-6.18/kmem-trace.txt.gz",              # doctest: +SKIP
+    ...            host="tests/data/host-6.18/snapshot.tar.gz")
+    >>> print(r.summary())                                               # doctest: +SKIP
+    >>> r.k.check()                                                      # doctest: +SKIP
+
+:class:`Replay` feeds every event of a parsed trace (:mod:`kmemsim.trace.parse`)
+into a :class:`~kmemsim.kernel.Kernel`, on the CPU that traced it (what
+``with k.on_cpu(cpu)`` does; a CPU the machine lacks runs on ``cpu % nr_cpus``):
+
+==========================  ========================================================
+event                       what the machine does
+==========================  ========================================================
+``kmalloc``                 ``kmalloc(bytes_req, gfp)``; the traced pointer now names
+                            the model's object
+``kmem_cache_alloc``        ``kmem_cache_alloc`` on the cache ``name=`` names: the
+                            machine's own (``kmalloc-64``, ``vmap_area``), else one
+                            made by ``kmem_cache_create`` from the host snapshot's
+                            ``/sys/kernel/slab`` geometry (object_size, align, the
+                            flags its attributes show, a constructor when it has
+                            one), else from ``bytes_req``/``bytes_alloc`` alone
+                            (the first of a few usual layouts whose stride is
+                            ``bytes_alloc``); without ``name=`` (before 6.18) one
+                            cache per (bytes_req, bytes_alloc)
+``kfree``, ``kmem_cache_free``  ``kfree`` of the model's object
+``mm_page_alloc``           ``alloc_pages(gfp, order)`` -- unless the allocation is
+                            a slab's own page or a large kmalloc's, which the model's
+                            SLUB makes itself (below)
+``mm_page_free``            the model's block is freed (a smaller order inside a
+                            non-compound block splits it first, as split_page())
+others                      counted: ``mm_page_free_batched`` repeats ``mm_page_free``
+                            on 6.x; ``mm_page_alloc_zone_locked``,
+                            ``mm_page_pcpu_drain`` and ``mm_page_alloc_extfrag`` are
+                            consequences the model computes itself
+==========================  ========================================================
+
+Which page allocations are a slab's own: in the kernel, ``new_slab()`` (and a large
+kmalloc) traces ``mm_page_alloc`` just before the ``kmalloc``/``kmem_cache_alloc``
+it serves, on the same CPU.  The replay looks ahead (64 events) to the next
+allocation event of that CPU.  With real pointers (perf script, the model's own
+traces) the page is the slab's when that object lies inside it (read with the
+machine's direct-map base: the traced x86_64 kernel is taken to be without KASLR's
+randomised ``page_offset_base``, as the reference host and the model are).  With ftrace's
+hashed ``%p`` it is the slab's when the flags fit 6.18's ``new_slab()``
+(``flags & (GFP_RECLAIM_MASK | GFP_CONSTRAINT_MASK)`` plus ``s->allocflags``: never
+``__GFP_ZERO``, ``__GFP_ACCOUNT`` or a movable migratetype, the object's ``__GFP_IO``
+and ``__GFP_FS`` kept) and the order is the cache's order or its minimum order; a
+large kmalloc's is the page of ``get_order(bytes_req)`` before a kmalloc above 8 KiB.
+Such pages are skipped, and so are their frees later.
+
+What the replay counts rather than does:
+
+- frees of objects and pages allocated before the trace began (**pre-existing**, not
+  errors), ``kfree(NULL)``;
+- allocations the traced kernel failed (NULL, pfn -1) and the model's own failures;
+- a second ``kmalloc`` event for the same pointer right after the first on that CPU:
+  6.18 traces a variable-size kmalloc above 8 KiB twice (``__kmalloc_large_node_noprof``
+  and ``__do_kmalloc_node``): counted as **duplicates**;
+- an allocation over a pointer still live: a free was lost; the old object is freed
+  first (**implied frees**);
+- ``bytes_alloc mismatches``: events whose ``bytes_alloc`` is not what the model's own
+  tracepoint would print (the kmalloc cache's ``s->size``, ``PAGE_SIZE << order`` above
+  8 KiB, the cache's ``s->size``), with the first examples;
+- events it cannot place (a page free of an order larger than the block, a cache
+  that cannot be made, gfp flags the machine lacks ...), by kind and reason.  Nothing
+  in a trace makes the replay raise except a malformed line (the parser's
+  :class:`~kmemsim.trace.events.TraceFormatError`).
+
+``__GFP_ZERO`` is dropped from every replayed allocation: zeroing changes bytes, not
+allocator state, and it is most of the cost of a page allocation.  The machine
+should be booted with ``on_bug="report"`` (:func:`replay` does): a BUG the model
+reports (it should not) is then logged, counted, and the replay goes on.
+
+Time series (:class:`Sample`), every ``sample_every`` events or every
+``sample_interval`` seconds of trace time: slab pages in all and per cache, slab
+objects and utilisation (objects on the CPU freelists count as in use, as
+/proc/slabinfo counts them), pages the replay holds for page events, large-kmalloc
+pages, buddy free blocks per order (all zones), and per zone the fragmentation index
+and the unusable free index of every order as /sys/kernel/debug/extfrag computes
+them (mm/vmstat.c).
+
+:func:`compare` replays one trace on two machines and prints them side by side.
+
+Follows Linux 6.18: include/trace/events/kmem.h, mm/slub.c (allocate_slab,
+new_slab, calculate_sizes' allocflags), mm/slab_common.c (__do_kmalloc_node,
+__kmalloc_large_node_noprof), mm/page_alloc.c (split_page), mm/vmstat.c (extfrag).
+Simplified: one node; the traced machine's objects that existed before the trace
+are not recreated (their frees are counted, the model starts from a fresh boot); a
+merged cache is known only by its target's name, so replaying with merging off
+separates what the trace names apart, no more.
+"""
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import dataclass, field
+from itertools import islice
+from pathlib import Path
+from typing import IO, TYPE_CHECKING, Any, Iterable, NamedTuple
+
+from ..errors import KmemsimError, UsageError
+from .events import SLAB_ALLOC_EVENTS
+
+if TYPE_CHECKING:  # pragma: no cover
+    from ..kernel import Kernel
+    from ..snapshot import HostSnapshot
+    from .parse import ParseStats
+
+__all__ = [
+    "ReplayOptions",
+    "Sample",
+    "Mismatch",
+    "Replay",
+    "replay",
+    "boot_machine",
+    "Comparison",
+    "compare",
+    "parse_sets",
+]
+
+#: sysfs boolean attribute -> the SLAB flag it shows (mm/slub.c *_show()).
+SYSFS_FLAG_ATTRS = {
+    "hwcache_align": "SLAB_HWCACHE_ALIGN",
+    "reclaim_account": "SLAB_RECLAIM_ACCOUNT",
+    "cache_dma": "SLAB_CACHE_DMA",
+    "red_zone": "SLAB_RED_ZONE",
+    "poison": "SLAB_POISON",
+    "store_user": "SLAB_STORE_USER",
+    "sanity_checks": "SLAB_CONSISTENCY_CHECKS",
+    "trace": "SLAB_TRACE",
+    "destroy_by_rcu": "SLAB_TYPESAFE_BY_RCU",
+}
+
+#: kmem_cache_create() arguments of 6.18 caches that sysfs does not show
+#: (mm/vma_init.c: vm_area_struct's free pointer lives at offsetof(vm_freeptr) = 0).
+HOST_CREATE_ARGS: dict[str, dict[str, int]] = {"vm_area_struct": {"freeptr_offset": 0}}
+
+#: gfp flag names that differ between the profiles' kernels (6.18 <-> 2.6.24).
+_GFP_RENAMES = {
+    "__GFP_DIRECT_RECLAIM": "__GFP_WAIT",
+    "__GFP_WAIT": "__GFP_DIRECT_RECLAIM",
+    "__GFP_RETRY_MAYFAIL": "__GFP_REPEAT",
+    "__GFP_REPEAT": "__GFP_RETRY_MAYFAIL",
+}
+
+_LOOKAHEAD = 64
+_CHUNK = 4096
+
+
+def _noop_ctor(_addr: int) -> None:
+    """Stands for a host cache's constructor: it only changes the layout."""
+
+
+@dataclass
+class ReplayOptions:
+    """How a :class:`Replay` samples and reports."""
+
+    #: take a :class:`Sample` every this many events (0: never, except at the end)
+    sample_every: int = 1000
+    #: or every this many seconds of trace time (overrides ``sample_every``)
+    sample_interval: float | None = None
+    #: at most this many samples are kept: past it, every other one is dropped and
+    #: the interval doubles
+    max_samples: int = 2000
+    #: examples of bytes_alloc mismatches kept
+    examples: int = 5
+    #: drop __GFP_ZERO from replayed allocations (bytes, not allocator state)
+    strip_zero: bool = True
+
+
+class Sample(NamedTuple):
+    """The machine's state at one moment of a replay."""
+
+    #: events replayed so far, and the trace time (ns) of the last one (-1 if none)
+    events: int
+    ts: int
+    #: pages of slabs, all caches (and of large kmallocs)
+    slab_pages: int
+    large_pages: int
+    #: objects in all slabs, and those in use (CPU freelists count as in use)
+    slab_objects: int
+    slab_active: int
+    #: bytes of the objects in use / bytes of the slab pages
+    utilisation: float
+    #: pages the replay holds for the trace's page allocations
+    replay_pages: int
+    #: free blocks per order, all zones (buddyinfo summed)
+    free_blocks: tuple[int, ...]
+    #: per populated zone: fragmentation index x1000 and unusable free index x1000 per order
+    extfrag: dict[str, tuple[int, ...]]
+    unusable: dict[str, tuple[int, ...]]
+    #: pages of slabs per cache, caches with any
+    caches: dict[str, int]
+
+
+class Mismatch(NamedTuple):
+    """An event whose bytes_alloc is not the model's."""
+
+    kind: str
+    ts: int
+    cpu: int
+    call_site: str
+    name: str | None
+    bytes_req: int
+    gfp_flags: str
+    traced: int
+    model: int
+
+    def __str__(self) -> str:
+        what = f"name={self.name} " if self.name else ""
+        return (
+            f"{self.kind} {what}bytes_req={self.bytes_req} gfp_flags={self.gfp_flags}: traced bytes_alloc="
+            f"{self.traced}, the model gives {self.model} (call_site={self.call_site}, cpu {self.cpu}, "
+            f"t={self.ts / 1e9:.6f})"
+        )
+
+
+class Replay:
+    """Feeds kmem events into ``k`` and keeps what happened.
+
+    ``k``: a booted machine (best with ``on_bug="report"``); ``host``: the host
+    snapshot the trace's caches are made from (default: the one ``k`` was booted
+    from, if any).  Call :meth:`feed` with events (any number of times), then
+    :meth:`finish`.
+    """
+
+    def __init__(self, k: Kernel, host: HostSnapshot | None = None, options: ReplayOptions | None = None):
+        self.k = k
+        self.host = host if host is not None else getattr(k, "host", None)
+        self.opts = options or ReplayOptions()
+        self.events: Counter = Counter()  # every event seen, by kind
+        self.placed: Counter = Counter()  # events the machine carried out, by kind
+        self.preexisting: Counter = Counter()  # frees of what the trace did not allocate, by kind
+        self.unplaced: Counter = Counter()  # (kind, reason) the machine could not carry out
+        self.trace_failed: Counter = Counter()  # allocations the traced kernel failed
+        self.model_failed: Counter = Counter()  # allocations the model failed
+        self.ignored: Counter = Counter()  # events with nothing to do (moves, extfrag, batched frees)
+        self.null_frees = 0
+        self.duplicates = 0
+        self.implied_frees = 0
+        self.implied_by: Counter = Counter()  # cache name ("kmalloc": kmalloc caches, "pages") -> implied frees
+        self.slab_pages_skipped = 0  # mm_page_alloc of a slab's (or large kmalloc's) own pages
+        self.slab_page_frees = 0
+        self.lost_events = 0
+        self.lost_markers = 0
+        self.mismatches = 0
+        self.mismatch_examples: list[Mismatch] = []
+        self.bugs: Counter = Counter()  # KernelBug / Oops the model raised, by kind
+        self.caches_made: dict[str, str] = {}  # trace name -> how its cache was made
+        self.samples: list[Sample] = []
+        self.first_ts = -1
+        self.last_ts = -1
+        self.n = 0
+        self.finished = False
+        self.checked = False  # k.check() ran at finish()
+        self.check_error: str | None = None
+        #: the reader's statistics when :func:`replay` parsed the trace
+        self.parse_stats: ParseStats | None = None
+        # traced pointer -> model pointer (0: the model failed it; 16: ZERO_SIZE_PTR)
+        self.objs: dict[int, int] = {}
+        # traced pfn -> model pfn << 4 | order
+        self.pages: dict[int, int] = {}
+        self._held = 0  # pages of the blocks in self.pages
+        # traced pfn -> order of the slab (and large kmalloc) pages skipped
+        self.slab_page_pfns: dict[int, int] = {}
+        self._init_machine()
+
+    # ------------------------------------------------------------------ setup
+    def _init_machine(self) -> None:
+        k = self.k
+        self.pa = k.page_alloc
+        self.gs = k.gfp
+        self.ncpu = len(k.cpus)
+        geo = k.slub.geo
+        self.geo = geo
+        self.max_cache = geo.KMALLOC_MAX_CACHE_SIZE
+        self.page_shift = k.page_shift
+        self.page_offset = k.layout.page_offset
+        self.lowmem = k.arch.lowmem_bytes
+        self.zero = k.slub.GFP_ZERO
+        bits = self.pa.bits
+        self._bad_page_bits = self.zero | bits.account | bits.movable | bits.highmem
+        self._keep_bits = bits.io | bits.fs
+        self._first_try = bits.nowarn | bits.noretry
+        self._nofail = bits.nofail
+        self._page_failed = [False] * self.ncpu  # the CPU's last page allocation failed
+        self._kmalloc_info: dict[str, tuple[int, list[int]] | None] = {}
+        self._kidx: list[int] | None = None  # kmalloc_index() of every size up to 8 KiB
+        self._gfp: dict[str, int | None] = {}
+        self._gfp_raw: dict[str, int | None] = {}
+        self._caches: dict[Any, Any] = {}  # trace name (or (req, alloc)) -> model cache
+        self._host_caches = self.host.slab_caches() if self.host is not None else {}
+        self._host_aliases = self.host.slab_aliases() if self.host is not None else {}
+        self._real_ptrs: bool | None = None  # see _ptrs_real()
+        self._real_seen = 0
+        self._next_sample_n = self.opts.sample_every if self.opts.sample_every > 0 else -1
+        self._interval_ns = int(self.opts.sample_interval * 1e9) if self.opts.sample_interval else 0
+        self._next_sample_ts = -1
+        self._last_alloc_ptr = [0] * self.ncpu
+
+    # ------------------------------------------------------------------ gfp
+    def gfp(self, text: str) -> int | None:
+        """The machine's mask for a traced gfp_flags string (``__GFP_ZERO`` dropped when
+        the options say so); flags of the other profile's kernel are translated by name
+        and dropped when the machine has none; None when the text is no gfp string."""
+        v = self._gfp.get(text, -1)
+        if v == -1:
+            v = self._raw_gfp(text)
+            if v is not None and self.opts.strip_zero:
+                v &= ~self.zero
+            self._gfp[text] = v
+        return v  # type: ignore[return-value]
+
+    def _raw_gfp(self, text: str) -> int | None:
+        """:meth:`gfp` with __GFP_ZERO kept (telling slab pages needs it)."""
+        v = self._gfp_raw.get(text, -1)
+        if v != -1:
+            return v  # type: ignore[return-value]
+        from .. import gfp as gfpmod
+
+        mask: int | None
+        try:
+            mask = self.gs.parse(text)
+        except (KmemsimError, ValueError):
+            mask = None
+            for other in (gfpmod.GFP_6_18, gfpmod.GFP_2_6):
+                if other is self.gs or other.name == self.gs.name:
+                    continue
+                try:
+                    src = other.parse(text)
+                except (KmemsimError, ValueError):
+                    continue
+                mask = 0
+                for name, bit in other.flags.items():
+                    if name.startswith("__GFP_") and bit and bit & (bit - 1) == 0 and src & bit:
+                        tname = name if name in self.gs.flags else _GFP_RENAMES.get(name, name)
+                        mask |= self.gs.flags.get(tname, 0)  # a flag the machine's kernel lacks is dropped
+                break
+        self._gfp_raw[text] = mask
+        return mask
+
+    def _kmalloc_gfp(self, text: str) -> tuple[int, list[int]] | None:
+        """(mask, bytes_alloc of kmalloc(size) for every size up to 8 KiB) for a gfp string."""
+        info = self._kmalloc_info.get(text, ())
+        if info != ():
+            return info  # type: ignore[return-value]
+        mask = self.gfp(text)
+        if mask is None:
+            self._kmalloc_info[text] = None
+            return None
+        slab = self.k.slab
+        if self._kidx is None:
+            self._kidx = [0] + [self.geo.kmalloc_index(size) for size in range(1, self.max_cache + 1)]
+        first: dict[int, int] = {}
+        for size, idx in enumerate(self._kidx):
+            if size and idx not in first:
+                first[idx] = size
+        by_idx = {idx: slab.kmalloc_cache_for(size, mask).size for idx, size in first.items()}
+        table = [by_idx.get(idx, 0) if size else 0 for size, idx in enumerate(self._kidx)]
+        info = (mask, table)
+        self._kmalloc_info[text] = info
+        return info
+
+    def _large_size(self, size: int) -> int:
+        return 1 << max(self.page_shift, (size - 1).bit_length())
+
+    # ------------------------------------------------------------------ caches
+    def cache_for(self, name: str | None, bytes_req: int, bytes_alloc: int) -> Any:
+        """The model's cache for a traced ``kmem_cache_alloc`` (made on first use), or None."""
+        key: Any = name if name is not None else (bytes_req, bytes_alloc)
+        c = self._caches.get(key)
+        if c is not None:
+            return c
+        k = self.k
+        if name is not None:
+            c = k.find_cache(name)
+            if c is not None:
+                self.caches_made[name] = "the machine's own"
+        if c is None:
+            c = self._create_cache(name, bytes_req, bytes_alloc)
+        if c is not None:
+            self._caches[key] = c
+        return c
+
+    def _create_cache(self, name: str | None, req: int, alloc: int) -> Any:
+        k = self.k
+        geo = self.geo
+        label = name if name is not None else f"replay-{req}-{alloc}"
+        d = self._host_aliases.get(name, name) if name is not None else None
+        attrs = self._host_caches.get(d) if d is not None else None
+        try:
+            if attrs is not None:
+                flags = 0
+                for attr, flag in SYSFS_FLAG_ATTRS.items():
+                    if attrs.get(attr, "0").strip() == "1":
+                        flags |= geo.SLAB_FLAGS[flag]
+                if d.startswith(":") and "A" in d.split("-")[0]:  # create_unique_id()'s 'A': SLAB_ACCOUNT
+                    flags |= geo.SLAB_ACCOUNT
+                if not d.startswith(":"):
+                    # sysfs names a cache by its own name only when it cannot be merged: the host
+                    # had a reason sysfs does not show (sheaves, usercopy, SLAB_NO_MERGE ...)
+                    flags |= geo.SLAB_NO_MERGE
+                has_ctor = bool(attrs.get("ctor", "").strip())
+                extra = dict(HOST_CREATE_ARGS.get(d, {}))
+                usersize = int(attrs.get("usersize", "0").strip() or 0)
+                if usersize:
+                    extra["usersize"] = usersize
+                c = k.kmem_cache_create(label, int(attrs["object_size"]), int(attrs["align"]), flags,
+                                        _noop_ctor if has_ctor else None, **extra)  # fmt: skip
+                how = f"from the host's /sys/kernel/slab/{d}"
+            else:
+                size, align, flags, ctor, extra = self._infer_layout(req, alloc)
+                c = k.kmem_cache_create(label, size, align, flags, _noop_ctor if ctor else None, **extra)
+                how = f"inferred from bytes_req={req} bytes_alloc={alloc}"
+        except (KmemsimError, ValueError, KeyError) as e:
+            self.unplaced[("kmem_cache_alloc", f"cache {label} cannot be made: {e}")] += 1
+            return None
+        if c is None:
+            self.unplaced[("kmem_cache_alloc", f"cache {label} cannot be made")] += 1
+            return None
+        if c.name != label:
+            how += f", merged into {c.name}"
+        self.caches_made[label] = how
+        return c
+
+    def _infer_layout(self, req: int, alloc: int) -> tuple[int, int, int, bool, dict]:
+        """(size, align, flags, ctor, extra) of the first usual layout whose stride is alloc."""
+        geo = self.geo
+        k = self.k
+        rcu = geo.SLAB_FLAGS["SLAB_TYPESAFE_BY_RCU"]
+        for align, flags, ctor in ((0, 0, False), (0, geo.SLAB_HWCACHE_ALIGN, False), (0, 0, True),
+                                   (0, geo.SLAB_HWCACHE_ALIGN, True), (0, rcu, False), (8, 0, False)):  # fmt: skip
+            try:
+                g = geo.calculate_geometry(req, align, flags, nr_cpus=len(k.cpus), word=k.slub.word, has_ctor=ctor)
+            except (KmemsimError, ValueError):
+                continue
+            if g is not None and g.size == alloc:
+                return req, align, flags, ctor, {}
+        return max(req, alloc), 0, 0, False, {}
+
+    # ------------------------------------------------------------------ slab pages
+    def _page_serves(self, pa_ev: Any, ev: Any) -> bool:
+        """Is the traced page allocation ``pa_ev`` the slab page (or large kmalloc) that
+        the slab allocation ``ev`` of the same CPU was served from?"""
+        ptr = ev[6]
+        if not ptr:
+            return False
+        order = pa_ev[6]
+        if self._real_ptrs is not False and self._ptrs_real(ptr):
+            pfn = (ptr - self.page_offset) >> self.page_shift
+            return pa_ev[5] <= pfn < pa_ev[5] + (1 << order)
+        # hashed pointers: 6.18 new_slab()'s flags and the cache's orders
+        if ev[0] in ("kmalloc", "kmalloc_node") and ev[8] > self.max_cache:
+            return order == max(0, (ev[7] - 1).bit_length() - self.page_shift)
+        if pa_ev[7] == 1 and not self.pa.classic:  # MIGRATE_MOVABLE
+            return False
+        pg = self._raw_gfp(pa_ev[8])
+        sg = self._raw_gfp(ev[9])
+        if pg is None or sg is None:
+            return False
+        if pg & self._bad_page_bits:
+            return False
+        if (pg & self._first_try) != self._first_try or pg & self._nofail:
+            # allocate_slab()'s first try adds __GFP_NOWARN | __GFP_NORETRY and drops
+            # __GFP_NOFAIL; only the retry at the minimum order, after a failure, does not
+            if not self._page_failed[pa_ev[2] % self.ncpu if pa_ev[2] >= 0 else 0]:
+                return False
+        need = sg & self._keep_bits
+        if pg & need != need:
+            return False
+        if ev[0] in ("kmem_cache_alloc", "kmem_cache_alloc_node"):
+            c = self.cache_for(ev[11], ev[7], ev[8])
+        else:
+            info = self._kmalloc_gfp(ev[9])
+            c = self.k.slab.kmalloc_cache_for(ev[7], info[0]) if info is not None and 0 < ev[7] <= self.max_cache else None
+        return c is None or order in (c.order, c.min_order)
+
+    def _ptrs_real(self, ptr: int) -> bool:
+        """Does the trace print real pointers (perf script, trace-cmd, the model's own
+        traces) rather than ftrace's hashed ``%p`` (32-bit hashes since 4.15)?  On a 64-bit
+        machine one kernel-half pointer tells; on a 32-bit one, where a hash can look like
+        a lowmem address, eight in a row must lie at or above PAGE_OFFSET."""
+        if self._real_ptrs is not None:
+            return self._real_ptrs
+        if self.page_offset >= 1 << 32:
+            self._real_ptrs = ptr >= 1 << 63
+            return self._real_ptrs
+        if not self.page_offset <= ptr < 1 << 32:
+            self._real_ptrs = False
+            return False
+        self._real_seen += 1
+        if self._real_seen >= 8:
+            self._real_ptrs = True
+        return True
+
+    def _is_slab_page(self, ev: Any, window: list) -> bool:
+        cpu = ev[2]
+        for e in window:
+            if e[2] != cpu:
+                continue
+            kind = e[0]
+            if kind in SLAB_ALLOC_EVENTS:
+                return self._page_serves(ev, e)
+            if kind == "mm_page_alloc" or kind == "lost":
+                return False
+        return False
+
+    # ------------------------------------------------------------------ the loop
+    def feed(self, events: Iterable[Any]) -> Replay:
+        """Replay ``events`` (records of :mod:`kmemsim.trace.events`)."""
+        if self.finished:
+            raise UsageError("Replay.feed: the replay is finished")
+        k = self.k
+        from ..errors import KernelBug, Oops
+
+        it = iter(events)
+        cur = list(islice(it, _CHUNK))
+        saved_cpu = k._cpu
+        try:
+            while cur:
+                nxt = list(islice(it, _CHUNK))
+                try:
+                    self._run(cur, nxt)
+                except (KernelBug, Oops) as e:  # pragma: no cover - the loop catches them per event
+                    self.bugs[getattr(e, "kind", type(e).__name__)] += 1
+                cur = nxt
+        finally:
+            k._cpu = saved_cpu
+        return self
+
+    def _run(self, cur: list, nxt: list) -> None:
+        k = self.k
+        from ..errors import KernelBug, Oops
+
+        kmalloc = k.kmalloc
+        kfree = k.kfree
+        cache_alloc = k.kmem_cache_alloc
+        pa_alloc = self.pa.alloc
+        pa_free = self.pa.free
+        free_pages = k.free_pages
+        objs = self.objs
+        pages = self.pages
+        placed = self.placed
+        events = self.events
+        max_cache = self.max_cache
+        kinfo = self._kmalloc_info
+        gfps = self._gfp
+        caches = self._caches
+        last_ptr = self._last_alloc_ptr
+        ncpu = self.ncpu
+        po = self.page_offset
+        shift = self.page_shift
+        lowmem = self.lowmem
+        interval = self._interval_ns
+        # the next sample: at this event count, or (interval) at this trace time; -1: none
+        next_at = self._next_sample_ts if interval else self._next_sample_n
+        n = self.n
+        first_ts = self.first_ts
+        last_ts = self.last_ts
+        cpu_now = -2
+        mcpu = k._cpu
+        n_chunk = len(cur)
+        for i in range(n_chunk):
+            ev = cur[i]
+            kind = ev[0]
+            n += 1
+            ts = ev[1]
+            if ts >= 0:
+                if first_ts < 0:
+                    first_ts = self.first_ts = ts
+                    if interval:
+                        next_at = ts + interval
+                last_ts = ts
+            c = ev[2]
+            if c != cpu_now:
+                cpu_now = c
+                mcpu = k._cpu = c % ncpu if c >= 0 else 0
+            try:
+                if kind == "kfree" or kind == "kmem_cache_free":
+                    ptr = ev[6]
+                    if not ptr:
+                        self.null_frees += 1
+                    else:
+                        p = objs.pop(ptr, None)
+                        if p is None:
+                            self.preexisting[kind] += 1
+                        elif p > 16:
+                            kfree(p)
+                            placed[kind] += 1
+                        elif p:
+                            placed[kind] += 1  # ZERO_SIZE_PTR: nothing to free
+                        else:
+                            self.unplaced[(kind, "the model had failed the allocation")] += 1
+                elif kind == "kmalloc" or kind == "kmalloc_node":
+                    ptr = ev[6]
+                    req = ev[7]
+                    info = kinfo.get(ev[9])
+                    if info is None:
+                        info = self._kmalloc_gfp(ev[9])
+                        if info is None:
+                            self.unplaced[(kind, f"gfp_flags={ev[9]} are not this machine's")] += 1
+                            events[kind] += 1
+                            continue
+                    if req <= max_cache:
+                        model = info[1][req]
+                    else:
+                        model = 1 << max(shift, (req - 1).bit_length())
+                    if model != ev[8] and req:
+                        self._mismatch(ev, model)
+                    if not ptr:
+                        self.trace_failed[kind] += 1
+                    else:
+                        old = objs.get(ptr)
+                        if old is not None:
+                            if last_ptr[mcpu] == ptr and req > max_cache:
+                                self.duplicates += 1
+                                events[kind] += 1
+                                continue
+                            self._implied_free(ptr, old)
+                        p = kmalloc(req, info[0])
+                        objs[ptr] = p
+                        if p:
+                            placed[kind] += 1
+                        else:
+                            self.model_failed[kind] += 1
+                        last_ptr[mcpu] = ptr
+                elif kind == "kmem_cache_alloc" or kind == "kmem_cache_alloc_node":
+                    ptr = ev[6]
+                    name = ev[11]
+                    c = caches.get(name if name is not None else (ev[7], ev[8]))
+                    if c is None:
+                        c = self.cache_for(name, ev[7], ev[8])
+                        if c is None:
+                            events[kind] += 1
+                            continue
+                    g = gfps.get(ev[9], -1)
+                    if g == -1:
+                        g = self.gfp(ev[9])
+                    if g is None:
+                        self.unplaced[(kind, f"gfp_flags={ev[9]} are not this machine's")] += 1
+                        events[kind] += 1
+                        continue
+                    if c.size != ev[8]:
+                        self._mismatch(ev, c.size)
+                    if not ptr:
+                        self.trace_failed[kind] += 1
+                    else:
+                        old = objs.get(ptr)
+                        if old is not None:
+                            self._implied_free(ptr, old)
+                        p = cache_alloc(c, g)
+                        objs[ptr] = p
+                        if p:
+                            placed[kind] += 1
+                        else:
+                            self.model_failed[kind] += 1
+                        last_ptr[mcpu] = ptr
+                elif kind == "mm_page_alloc":
+                    pfn = ev[5]
+                    if pfn < 0:
+                        self.trace_failed[kind] += 1
+                        self._page_failed[mcpu] = True
+                    else:
+                        window = cur[i + 1 : i + 1 + _LOOKAHEAD]
+                        if len(window) < _LOOKAHEAD:
+                            window += nxt[: _LOOKAHEAD - len(window)]
+                        slabp = self._is_slab_page(ev, window)
+                        self._page_failed[mcpu] = False
+                        if slabp:
+                            self.slab_pages_skipped += 1
+                            self.slab_page_pfns[pfn] = ev[6]
+                        else:
+                            g = gfps.get(ev[8], -1)
+                            if g == -1:
+                                g = self.gfp(ev[8])
+                            if g is None:
+                                self.unplaced[(kind, f"gfp_flags={ev[8]} are not this machine's")] += 1
+                            else:
+                                old = pages.pop(pfn, None)
+                                if old is not None:
+                                    self.implied_frees += 1
+                                    self.implied_by["pages"] += 1
+                                    self._free_block(old >> 4, old & 15)
+                                mp = pa_alloc(g, ev[6])
+                                if mp >= 0:
+                                    pages[pfn] = mp << 4 | ev[6]
+                                    self._held += 1 << ev[6]
+                                    placed[kind] += 1
+                                else:
+                                    self.model_failed[kind] += 1
+                elif kind == "mm_page_free":
+                    pfn = ev[5]
+                    v = pages.pop(pfn, None)
+                    if v is not None and v & 15 == ev[6]:
+                        mp = v >> 4
+                        if ev[6] == 0 and (mp << shift) < lowmem:
+                            free_pages(po + (mp << shift), 0)
+                        else:
+                            pa_free(mp, ev[6])
+                        self._held -= 1 << ev[6]
+                        placed[kind] += 1
+                    else:
+                        self._page_free_slow(ev, v)
+                elif kind == "lost":
+                    self.lost_markers += 1
+                    if ev[5] > 0:
+                        self.lost_events += ev[5]
+                else:
+                    self.ignored[kind] += 1
+            except (KernelBug, Oops) as e:
+                self.bugs[getattr(e, "kind", None) or type(e).__name__] += 1
+            events[kind] += 1
+            if next_at >= 0 and (ts if interval else n) >= next_at:
+                self.n = n
+                self.last_ts = last_ts
+                self._next_sample_ts = next_at
+                self._sample()
+                interval = self._interval_ns
+                next_at = self._next_sample_ts if interval else self._next_sample_n
+        self.n = n
+        self.last_ts = last_ts
+        if interval:
+            self._next_sample_ts = next_at
+
+    # ------------------------------------------------------------------ slow cases
+    def _mismatch(self, ev: Any, model: int) -> None:
+        self.mismatches += 1
+        if len(self.mismatch_examples) < self.opts.examples:
+            self.mismatch_examples.append(
+                Mismatch(ev[0], ev[1], ev[2], ev[5], ev[11], ev[7], ev[9], ev[8], model)
+            )
+
+    def _implied_free(self, ptr: int, old: int) -> None:
+        """An allocation over a live traced pointer: its free was lost (not traced: kfree_rcu's
+        and the bulk frees, lost events); free the old object."""
+        self.implied_frees += 1
+        what = "kmalloc"
+        if old > 16:
+            sl, _ = self.k.slub.object_of(old)
+            if sl is not None and not sl.cache.kmalloc:
+                what = sl.cache.name
+            self.k.kfree(old)
+        self.implied_by[what] += 1
+
+    def _free_block(self, mp: int, order: int) -> None:
+        self._held -= 1 << order
+        self.pa.free(mp, order)
+
+    def _page_free_slow(self, ev: Any, v: int | None) -> None:
+        kind = ev[0]
+        pfn = ev[5]
+        order = ev[6]
+        if v is not None:
+            # a block freed with another order than it was allocated with
+            mp, ao = v >> 4, v & 15
+            if order < ao and self._split(pfn, mp, ao):
+                v2 = self.pages.pop(pfn, None)
+                if v2 is not None:
+                    self._page_free_slow(ev, v2) if (v2 & 15) != order else self._free_exact(v2 >> 4, order, kind)
+                return
+            self.pages[pfn] = v
+            self.unplaced[(kind, f"order {order} free of a block allocated with order {ao}")] += 1
+            return
+        so = self.slab_page_pfns.pop(pfn, None)
+        if so is not None:
+            self.slab_page_frees += 1
+            return
+        # inside a known block (a split page freed one page at a time)?
+        for o in range(1, self.pa.max_order + 1):
+            head = pfn & ~((1 << o) - 1)
+            hv = self.pages.get(head)
+            if hv is not None and (hv & 15) >= o and head != pfn:
+                mp, ao = hv >> 4, hv & 15
+                if self._split(head, mp, ao):
+                    v2 = self.pages.pop(pfn, None)
+                    if v2 is not None and (v2 & 15) == order:
+                        self._free_exact(v2 >> 4, order, kind)
+                        return
+                self.unplaced[(kind, "a page inside a block the model cannot split")] += 1
+                return
+        self.preexisting[kind] += 1
+
+    def _free_exact(self, mp: int, order: int, kind: str) -> None:
+        self._held -= 1 << order
+        self.pa.free(mp, order)
+        self.placed[kind] += 1
+
+    def _split(self, tpfn: int, mp: int, order: int) -> bool:
+        """split_page() of the model's block behind the traced block at tpfn."""
+        pa = self.pa
+        if mp in pa.compound or pa.allocated.get(mp) != order:
+            return False
+        pa.split_page(mp, order)
+        for i in range(1 << order):
+            self.pages[tpfn + i] = (mp + i) << 4
+        return True
+
+    # ------------------------------------------------------------------ samples
+    def _sample(self) -> None:
+        self.samples.append(self.sample())
+        if self._interval_ns:
+            nxt = self._next_sample_ts
+            while nxt <= self.last_ts:
+                nxt += self._interval_ns
+            self._next_sample_ts = nxt
+        else:
+            self._next_sample_n = self.n + self.opts.sample_every
+        if len(self.samples) > self.opts.max_samples:
+            self.samples = self.samples[::2]
+            if self._interval_ns:
+                self._interval_ns *= 2
+            else:
+                self.opts.sample_every *= 2
+                self._next_sample_n = self.n + self.opts.sample_every
+
+    def sample(self) -> Sample:
+        """The machine's state now."""
+        from ..views.procfs import fragmentation_index, unusable_free_index
+
+        k = self.k
+        slub = k.slub
+        total_pages = 0
+        objs = active = 0
+        used_bytes = 0
+        per: dict[str, int] = {}
+        for s in slub.caches:
+            if not s.nr_slabs:
+                continue
+            pg = s.nr_slabs << s.order
+            total_pages += pg
+            per[s.name] = pg
+            free = sum(sl.objects - sl.inuse for sl in s.partial)
+            for c in s.cpu_slab:
+                for sl in c.partial:
+                    free += sl.objects - sl.inuse
+            objs += s.total_objects
+            a = s.total_objects - free
+            active += a
+            used_bytes += a * s.size
+        large = sum(1 << o for o in k.slab.large.values())
+        held = self._held
+        zones = [z for z in self.pa.zones if z.populated]
+        nord = self.pa.max_order + 1
+        blocks = tuple(sum(z.nr_free[o] for z in zones) for o in range(nord))
+        ext = {z.name: tuple(fragmentation_index(z, o) for o in range(nord)) for z in zones}
+        unu = {z.name: tuple(unusable_free_index(z, o) for o in range(nord)) for z in zones}
+        util = used_bytes / (total_pages << self.page_shift) if total_pages else 0.0
+        return Sample(self.n, self.last_ts, total_pages, large, objs, active, util, held, blocks, ext, unu, per)
+
+    # ------------------------------------------------------------------ the end
+    def finish(self, check: bool = True) -> Replay:
+        """Take the last sample and run ``k.check()`` (its error is kept in
+        :attr:`check_error` and re-raised)."""
+        if not self.finished:
+            self.finished = True
+            if not self.samples or self.samples[-1].events != self.n:
+                self.samples.append(self.sample())
+        if check:
+            self.checked = True
+            try:
+                self.k.check()
+                self.check_error = None
+            except KmemsimError as e:
+                self.check_error = str(e)
+                raise
+        return self
+
+    @property
+    def final(self) -> Sample:
+        return self.samples[-1] if self.samples else self.sample()
+
+    def summary(self, top: int = 15, parse_stats: ParseStats | None = None) -> str:
+        """The replay's report: what was replayed, what was not and why, the
+        bytes_alloc mismatches, and the machine's final state."""
+        out: list[str] = []
+        k = self.k
+        src = "host snapshot " + self.host.source if self.host is not None else "a fresh boot"
+        out.append(f"Replay on {k.profile.name}, {k.ram >> 20} MiB, {len(k.cpus)} CPUs ({src})\n")
+        if parse_stats is not None:
+            out.append(f"Trace: {parse_stats.summary()}\n")
+        span = (self.last_ts - self.first_ts) / 1e9 if self.first_ts >= 0 else 0.0
+        out.append(f"events: {self.n} over {span:.6f} s of trace time\n")
+        for kind in sorted(self.events):
+            out.append(f"  {kind:<28} {self.events[kind]:9d}  replayed {self.placed.get(kind, 0):9d}\n")
+        out.append(f"bytes_alloc mismatches: {self.mismatches}\n")
+        for m in self.mismatch_examples:
+            out.append(f"  {m}\n")
+        notes = [
+            ("pre-existing frees (allocated before the trace)", sum(self.preexisting.values()), self.preexisting),
+            ("allocations the traced kernel failed", sum(self.trace_failed.values()), self.trace_failed),
+            ("allocations the model failed", sum(self.model_failed.values()), self.model_failed),
+            ("events with nothing to replay", sum(self.ignored.values()), self.ignored),
+        ]
+        for label, total, per in notes:
+            if total:
+                out.append(f"{label}: {total} (" + ", ".join(f"{kk} {v}" for kk, v in sorted(per.items())) + ")\n")
+        if self.null_frees:
+            out.append(f"kfree(NULL): {self.null_frees}\n")
+        out.append(
+            f"slab and large-kmalloc pages (the model's SLUB makes its own): {self.slab_pages_skipped} allocations, "
+            f"{self.slab_page_frees} frees\n"
+        )
+        if self.duplicates:
+            out.append(f"duplicate kmalloc events (6.18 traces a large __kmalloc twice): {self.duplicates}\n")
+        if self.implied_frees:
+            top5 = ", ".join(f"{kk} {v}" for kk, v in self.implied_by.most_common(5))
+            out.append(f"allocations over a live pointer (an untraced or lost free, freed now): {self.implied_frees}"
+                       + (f" ({top5})" if top5 else "") + "\n")
+        if self.lost_markers:
+            out.append(f"lost events: {self.lost_events} in {self.lost_markers} markers\n")
+        if self.unplaced:
+            out.append(f"events not placed: {sum(self.unplaced.values())}\n")
+            for (kind, why), v in sorted(self.unplaced.items(), key=lambda kv: (-kv[1], kv[0])):
+                out.append(f"  {kind}: {why}: {v}\n")
+        if self.bugs:
+            out.append("kernel reports during the replay: " + ", ".join(f"{kk} {v}" for kk, v in sorted(self.bugs.items())) + "\n")
+        out.append("\n" + self.state_report(top))
+        if self.caches_made:
+            out.append("\nCaches made for the trace:\n")
+            for name, how in sorted(self.caches_made.items()):
+                out.append(f"  {name:<28} {how}\n")
+        if self.checked:
+            out.append("\nk.check(): " + ("clean" if self.check_error is None else f"FAILED: {self.check_error}") + "\n")
+        return "".join(out)
+
+    def state_report(self, top: int = 15) -> str:
+        """The machine's slab footprint, buddy free lists and fragmentation now."""
+        s = self.sample()
+        k = self.k
+        ps = 1 << self.page_shift
+        out = [
+            f"Slab: {s.slab_pages} pages ({s.slab_pages * ps >> 10} KiB) in {sum(1 for _ in s.caches)} caches, "
+            f"{s.slab_active}/{s.slab_objects} objects in use, utilisation {100 * s.utilisation:.1f}%; "
+            f"large kmalloc {s.large_pages} pages; pages held for page events {s.replay_pages}\n",
+            f"{'cache':<28} {'slabs':>7} {'pages':>7} {'objs':>8} {'active':>8} {'objsize':>7}\n",
+        ]
+        rows = []
+        for c in k.slub.caches:
+            if c.nr_slabs:
+                free = sum(sl.objects - sl.inuse for sl in c.partial) + sum(
+                    sl.objects - sl.inuse for cc in c.cpu_slab for sl in cc.partial)
+                rows.append((c.nr_slabs << c.order, c.name, c.nr_slabs, c.total_objects, c.total_objects - free, c.size))
+        rows.sort(key=lambda r: (-r[0], r[1]))
+        for pg, name, slabs, objs, act, size in rows[:top] if top >= 0 else rows:
+            out.append(f"{name[:28]:<28} {slabs:7d} {pg:7d} {objs:8d} {act:8d} {size:7d}\n")
+        if top >= 0 and len(rows) > top:
+            out.append(f"... {len(rows) - top} more caches\n")
+        out.append("\nBuddy free blocks per order (/proc/buddyinfo)\n")
+        out.append(k.proc("buddyinfo"))
+        out.append("\nFragmentation index per order (/sys/kernel/debug/extfrag/extfrag_index)\n")
+        out.append(k.debugfs("extfrag/extfrag_index"))
+        out.append("\nUnusable free index per order (/sys/kernel/debug/extfrag/unusable_index)\n")
+        out.append(k.debugfs("extfrag/unusable_index"))
+        return "".join(out)
+
+
+# ---------------------------------------------------------------------------- machines
+
+
+def parse_sets(sets: Iterable[str], what: str = "--set") -> tuple[dict[str, Any], dict[str, Any]]:
+    """``NAME=VALUE`` strings -> (tunables, machine) where machine holds ``cpus``, ``ram``
+    and ``profile`` when given that way."""
+    tun: dict[str, Any] = {}
+    mach: dict[str, Any] = {}
+    for s in sets:
+        name, eq, value = str(s).partition("=")
+        name = name.strip()
+        if not eq or not name:
+            raise UsageError(f"{what} {s!r}: expected NAME=VALUE")
+        value = value.strip()
+        if name == "cpus":
+            try:
+                mach["cpus"] = int(value)
+            except ValueError:
+                raise UsageError(f"{what} {s!r}: cpus must be a number") from None
+        elif name in ("ram", "profile"):
+            mach[name] = value
+        else:
+            tun[name] = value
+    return tun, mach
+
+
+def boot_machine(
+    *,
+    host: str | Path | None = None,
+    profile: str | None = None,
+    ram: str | int | None = None,
+    cpus: int | None = None,
+    tunables: dict[str, Any] | None = None,
+    seed: int = 0,
+) -> Kernel:
+    """A machine to replay on: from a host snapshot, or a profile (``on_bug="report"``)."""
+    import kmemsim
+
+    tun = dict(tunables or {})
+    if host is not None:
+        if profile not in (None, kmemsim.DEFAULT_PROFILE):
+            raise UsageError(f"--host boots {kmemsim.DEFAULT_PROFILE}; a host snapshot cannot boot {profile}")
+        return kmemsim.boot(host=str(host), ram=ram, cpus=cpus, seed=seed, on_bug="report", **tun)
+    return kmemsim.boot(profile or kmemsim.DEFAULT_PROFILE, ram=ram, cpus=cpus, seed=seed, on_bug="report", **tun)
+
+
+def replay(
+    source: str | Path | IO[str] | IO[bytes] | Iterable[Any],
+    *,
+    k: Kernel | None = None,
+    host: str | Path | None = None,
+    profile: str | None = None,
+    ram: str | int | None = None,
+    cpus: int | None = None,
+    tunables: dict[str, Any] | None = None,
+    options: ReplayOptions | None = None,
+    fmt: str = "auto",
+    lenient: bool = False,
+    check: bool = True,
+) -> Replay:
+    """Boot a machine (or use ``k``) and replay ``source`` into it: a trace file (any
+    format :class:`~kmemsim.trace.parse.TraceReader` reads), a stream, or event
+    records.  ``r.parse_stats`` holds the reader's statistics (None for records)."""
+    from .parse import TraceReader
+
+    if k is None:
+        k = boot_machine(host=host, profile=profile, ram=ram, cpus=cpus, tunables=tunables)
+    r = Replay(k, options=options)
+    reader = None
+    if isinstance(source, (str, Path)) or hasattr(source, "read"):
+        reader = TraceReader(source, fmt=fmt, lenient=lenient)  # type: ignore[arg-type]
+        events: Iterable[Any] = reader
+    elif isinstance(source, list) and source and isinstance(source[0], str):
+        reader = TraceReader(source, fmt=fmt, lenient=lenient)
+        events = reader
+    else:
+        events = source  # type: ignore[assignment]
+    r.feed(events)
+    r.parse_stats = reader.stats if reader is not None else None
+    r.finish(check=check)
+    return r
+
+
+# ---------------------------------------------------------------------------- compare
+
+
+@dataclass
+class Comparison:
+    """One trace replayed on two machines (:func:`compare`)."""
+
+    a: Replay
+    b: Replay
+    labels: tuple[str, str]
+    parse_stats: Any = None
+    notes: list[str] = field(default_factory=list)
+
+    def report(self, top: int = 15) -> str:
+        """The two machines side by side: footprint, slab counts, fragmentation, differences."""
+        a, b = self.a, self.b
+        sa, sb = a.final, b.final
+        la, lb = self.labels
+        w = 12
+        out = [f"Compare: the same trace ({a.n} events) on two machines\n",
+               f"  A: {la}\n  B: {lb}\n"]  # fmt: skip
+        if self.parse_stats is not None:
+            out.append(f"Trace: {self.parse_stats.summary()}\n")
+        out.append("\n")
+
+        def row(label: str, va: Any, vb: Any, fmt_: str = "d", diff: bool = True) -> None:
+            if isinstance(va, float):
+                d = f"{vb - va:+.1f}" if diff else ""
+                out.append(f"{label:<36} {va:>{w}.1f} {vb:>{w}.1f} {d:>12}\n")
+            else:
+                d = f"{vb - va:+d}" if diff and isinstance(va, int) else ""
+                out.append(f"{label:<36} {va:>{w}} {vb:>{w}} {d:>12}\n")
+
+        out.append(f"{'':<36} {'A':>{w}} {'B':>{w}} {'B - A':>12}\n")
+        ka, kb = a.k, b.k
+        row("CPUs", len(ka.cpus), len(kb.cpus))
+        row("managed pages", sum(z.managed_pages for z in ka.page_alloc.zones),
+            sum(z.managed_pages for z in kb.page_alloc.zones))  # fmt: skip
+        row("min_free_kbytes", ka.page_alloc.min_free_kbytes, kb.page_alloc.min_free_kbytes)
+        row("slab caches in use", len(sa.caches), len(sb.caches))
+        row("slab pages", sa.slab_pages, sb.slab_pages)
+        row("slab KiB", sa.slab_pages << (ka.page_shift - 10), sb.slab_pages << (kb.page_shift - 10))
+        row("slabs", sum(c.nr_slabs for c in ka.slub.caches), sum(c.nr_slabs for c in kb.slub.caches))
+        row("slab objects", sa.slab_objects, sb.slab_objects)
+        row("slab objects in use", sa.slab_active, sb.slab_active)
+        row("slab utilisation %", 100 * sa.utilisation, 100 * sb.utilisation)
+        row("large kmalloc pages", sa.large_pages, sb.large_pages)
+        row("pages held for page events", sa.replay_pages, sb.replay_pages)
+        row("free pages", ka.nr_free_pages(), kb.nr_free_pages())
+        row("bytes_alloc mismatches", a.mismatches, b.mismatches)
+        row("allocations the model failed", sum(a.model_failed.values()), sum(b.model_failed.values()))
+        peak_a = max((s.slab_pages for s in a.samples), default=0)
+        peak_b = max((s.slab_pages for s in b.samples), default=0)
+        row("peak slab pages (sampled)", peak_a, peak_b)
+        nord = max(len(sa.free_blocks), len(sb.free_blocks))
+        out.append("\nFree blocks per order (all zones)\n")
+        for o in range(nord):
+            va = sa.free_blocks[o] if o < len(sa.free_blocks) else 0
+            vb = sb.free_blocks[o] if o < len(sb.free_blocks) else 0
+            row(f"  order {o}", va, vb)
+        out.append("\nFragmentation (x1000; extfrag index at the pageblock order, unusable index at order 3 and the pageblock order)\n")
+        pba, pbb = ka.page_alloc.pageblock_order, kb.page_alloc.pageblock_order
+        for zn in sorted(set(sa.extfrag) | set(sb.extfrag)):
+            ea, eb = sa.extfrag.get(zn), sb.extfrag.get(zn)
+            ua, ub = sa.unusable.get(zn), sb.unusable.get(zn)
+            if ea is None or eb is None or ua is None or ub is None:
+                out.append(f"  {zn}: only on {'A' if ea is not None else 'B'}\n")
+                continue
+            row(f"  {zn} extfrag[{pba}]/[{pbb}]", ea[pba], eb[pbb])
+            row(f"  {zn} unusable[3]", ua[3], ub[3])
+            row(f"  {zn} unusable[{pba}]/[{pbb}]", ua[pba], ub[pbb])
+        out.append("\nPages per cache (the largest, and those that differ most)\n")
+        names = set(sa.caches) | set(sb.caches)
+        rows = sorted(names, key=lambda n: (-max(sa.caches.get(n, 0), sb.caches.get(n, 0)), n))
+        diff = sorted(names, key=lambda n: (-abs(sb.caches.get(n, 0) - sa.caches.get(n, 0)), n))
+        shown = []
+        for n in rows[:top] + diff[:top]:
+            if n not in shown:
+                shown.append(n)
+        out.append(f"{'cache':<36} {'A':>{w}} {'B':>{w}} {'B - A':>12}\n")
+        for n in shown:
+            row(f"  {n[:34]}", sa.caches.get(n, 0), sb.caches.get(n, 0))
+        if len(names) > len(shown):
+            out.append(f"  ... {len(names) - len(shown)} more caches\n")
+        merged_a = {c.name: len(c.aliases) for c in ka.slub.caches if c.aliases}
+        merged_b = {c.name: len(c.aliases) for c in kb.slub.caches if c.aliases}
+        if merged_a != merged_b:
+            out.append(f"\nMerged caches: A {sum(merged_a.values())} aliases in {len(merged_a)} caches, "
+                       f"B {sum(merged_b.values())} aliases in {len(merged_b)} caches\n")  # fmt: skip
+        out.append("\nDifferences: " + self.differences() + "\n")
+        for note in self.notes:
+            out.append(note + "\n")
+        for name, r in (("A", a), ("B", b)):
+            status = "clean" if r.check_error is None else f"FAILED: {r.check_error}"
+            out.append(f"{name}: k.check() {status}\n")
+        return "".join(out)
+
+    def differences(self) -> str:
+        sa, sb = self.a.final, self.b.final
+        parts = []
+        d = sb.slab_pages - sa.slab_pages
+        if d:
+            pct = f" ({100 * d / sa.slab_pages:+.1f}%)" if sa.slab_pages else ""
+            parts.append(f"B uses {abs(d)} {'more' if d > 0 else 'fewer'} slab pages{pct}")
+        ca, cb = len(sa.caches), len(sb.caches)
+        if ca != cb:
+            parts.append(f"B has {cb} slab caches in use where A has {ca}")
+        du = 100 * (sb.utilisation - sa.utilisation)
+        if abs(du) >= 0.05:
+            parts.append(f"slab utilisation {du:+.1f} points")
+        fa = sum(1 for z in sa.unusable.values() for v in z if v > 0)
+        fb = sum(1 for z in sb.unusable.values() for v in z if v > 0)
+        hi_a = sum(sa.free_blocks[self.a.pa.pageblock_order:])
+        hi_b = sum(sb.free_blocks[self.b.pa.pageblock_order:])
+        if hi_a != hi_b:
+            parts.append(f"free blocks of pageblock order and above: A {hi_a}, B {hi_b}")
+        if fa != fb:
+            parts.append(f"orders with unusable free memory: A {fa}, B {fb}")
+        return "; ".join(parts) if parts else "none in footprint, slab counts or fragmentation"
+
+
+def compare(
+    source: str | Path | Iterable[Any],
+    a: dict[str, Any],
+    b: dict[str, Any],
+    *,
+    options: ReplayOptions | None = None,
+    fmt: str = "auto",
+    lenient: bool = False,
+) -> Comparison:
+    """Replay one trace on machine ``a`` and on machine ``b``: each a dict of
+    :func:`boot_machine` keywords (``host``, ``profile``, ``ram``, ``cpus``,
+    ``tunables``), or ``{"k": kernel}``.  The trace is read once; its events are
+    kept in memory for the second machine."""
+    from .parse import TraceReader
+
+    stats = None
+    if isinstance(source, (str, Path)):
+        reader = TraceReader(source, fmt=fmt, lenient=lenient)
+        events = list(reader)
+        stats = reader.stats
+    else:
+        events = list(source)
+    reps = []
+    for side in (a, b):
+        side = dict(side)
+        k = side.pop("k", None) or boot_machine(**side)
+        opts = ReplayOptions(**vars(options)) if options is not None else None
+        r = Replay(k, options=opts).feed(events)
+        try:
+            r.finish()
+        except KmemsimError:
+            pass  # kept in r.check_error and reported
+        reps.append(r)
+    return Comparison(reps[0], reps[1], (describe(a), describe(b)), stats)
+
+
+def describe(side: dict[str, Any]) -> str:
+    """A one-line label of a machine given as :func:`boot_machine` keywords."""
+    import kmemsim
+
+    k = side.get("k")
+    if k is not None:
+        return f"{k.profile.name}, {len(k.cpus)} CPUs, {k.ram >> 20} MiB"
+    parts = []
+    if side.get("host"):
+        parts.append(f"host snapshot {side['host']}")
+    else:
+        parts.append(side.get("profile") or kmemsim.DEFAULT_PROFILE)
+    if side.get("ram"):
+        parts.append(f"ram={side['ram']}")
+    if side.get("cpus"):
+        parts.append(f"cpus={side['cpus']}")
+    for kk, v in sorted((side.get("tunables") or {}).items()):
+        parts.append(f"{kk}={v}")
+    return ", ".join(parts)
