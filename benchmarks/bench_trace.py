@@ -10,7 +10,16 @@ trace would be.  Target: parse+stat >= 300,000 events/s.
 Beside it, when ``perf`` and the captured recording are there
 (tests/data/trace/perf-kmem.data.xz, see its README), ``perf kmem stat`` and
 ``kmemsim stat`` on the same recording (perf reads perf.data, kmemsim its
-``perf script`` text), as a ratio.
+``perf script`` text), as a ratio.  As root with perf, a fresh recording of
+about 140,000 events is made in the same run (``perf kmem --slab --page record``
+of a directory walk, a tar | gzip and ``ls -R /proc/sys``) and the two are timed on
+it too: perf as a whole process, kmemsim in-process (parse + stat) and as the
+``kmemsim stat`` command; without root or perf that part is skipped.
+
+Replay (``kmemsim.trace.replay``): events/s of the replay alone (the events parsed
+beforehand) and of parse + replay, on 200,000 events of the generated trace on a
+fresh 4 GiB machine (sampling every 1000 events), and on the real capture with the
+snapshot of its host.  Target: replay >= 300,000 events/s.
 """
 from __future__ import annotations
 
@@ -148,7 +157,9 @@ def main(out) -> None:
         out(f"parse                                     {n_events / t_parse:12,.0f} events/s")
         out(f"parse + stat (--slab --page)              {n_events / t_stat:12,.0f} events/s  (target 300,000)")
         out(f"parse + stat, every table and --waste     {n_events / t_all:12,.0f} events/s")
+        _replay(out, tmp)
         _perf_beside(out, tmp, KmemStat, StatOptions, TraceReader)
+        _perf_fresh(out, tmp, KmemStat, StatOptions, TraceReader)
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
 
@@ -182,6 +193,102 @@ def _perf_beside(out, tmp: Path, KmemStat, StatOptions, TraceReader) -> None:  #
     t_ours = _best(run_kmemsim)
     out(f"same recording ({n:,} events): perf kmem stat {t_perf * 1e3:.0f} ms (whole process), "
         f"kmemsim {t_ours * 1e3:.0f} ms (parse + stat): {t_perf / t_ours:.2f}x perf's speed")
+
+
+def _replay(out, tmp: Path) -> None:
+    import kmemsim
+    from kmemsim.trace import TraceReader
+    from kmemsim.trace.replay import Replay
+
+    path = tmp / "replay.txt"
+    generate(path, n=200_000, seed=11)
+    events = list(TraceReader(path))
+
+    def run(evs) -> float:
+        k = kmemsim.boot(ram="4G", on_bug="report")
+        r = Replay(k)
+        t = time.perf_counter()
+        r.feed(evs)
+        dt = time.perf_counter() - t
+        r.finish()
+        return dt
+
+    t_replay = min(run(events) for _ in range(3))
+    t_both = min(run(TraceReader(path)) for _ in range(2))
+    out(f"replay (events parsed beforehand)         {len(events) / t_replay:12,.0f} events/s  (target 300,000)")
+    out(f"parse + replay                            {len(events) / t_both:12,.0f} events/s")
+    trace = REPO / "tests" / "data" / "host-6.18" / "kmem-trace.txt.gz"
+    snap = REPO / "tests" / "data" / "host-6.18" / "snapshot.tar.gz"
+    if trace.exists() and snap.exists():
+        real = list(TraceReader(trace))
+        best = float("inf")
+        for _ in range(3):
+            k = kmemsim.boot(host=str(snap), on_bug="report")
+            r = Replay(k)
+            t = time.perf_counter()
+            r.feed(real)
+            best = min(best, time.perf_counter() - t)
+            r.finish()
+        out(f"replay of the real capture ({len(real):,} events, host snapshot, bytes_alloc mismatches "
+            f"{r.mismatches}): {len(real) / best:,.0f} events/s")
+
+
+def _perf_fresh(out, tmp: Path, KmemStat, StatOptions, TraceReader) -> None:  # noqa: N803
+    """A ~140,000-event perf kmem recording made now: perf kmem stat beside kmemsim stat."""
+    perf = shutil.which("perf")
+    if not perf or os.geteuid() != 0:
+        out("fresh ~140,000-event recording: skipped (needs root and perf)")
+        return
+    pdata = tmp / "fresh.data"
+    workload = ("find /usr -maxdepth 4 > /dev/null 2>&1; tar cf - /usr/share/doc/p* 2>/dev/null | gzip -1 > /dev/null; "
+                "ls -R /proc/sys > /dev/null 2>&1")  # fmt: skip
+    env = dict(os.environ, LC_ALL="C")
+    try:
+        subprocess.run([perf, "kmem", "--slab", "--page", "record", "-o", str(pdata), "--", "sh", "-c", workload],
+                       capture_output=True, check=True, env=env, timeout=120)  # fmt: skip
+        script = tmp / "fresh.txt"
+        with open(script, "w") as f:
+            subprocess.run([perf, "script", "-i", str(pdata), "-F", "comm,tid,cpu,time,event,trace"], stdout=f,
+                           stderr=subprocess.DEVNULL, check=True, env=env, timeout=120)  # fmt: skip
+    except (subprocess.CalledProcessError, subprocess.TimeoutExpired, OSError) as e:
+        out(f"fresh ~140,000-event recording: skipped ({e})")
+        return
+    cmd = [perf, "kmem", "-i", str(pdata), "--slab", "--page", "stat"]
+    n = sum(1 for _ in TraceReader(script))
+
+    def run_perf() -> None:
+        subprocess.run(cmd, capture_output=True, check=True, env=env)
+
+    def run_kmemsim() -> None:
+        KmemStat(StatOptions(slab=True, page=True)).process(TraceReader(script)).report()
+
+    kmemsim_cmd = [sys.executable, "-m", "kmemsim.cli.main", "stat", "--slab", "--page", str(script)]
+
+    def run_kmemsim_cmd() -> None:
+        subprocess.run(kmemsim_cmd, capture_output=True, check=True, env=dict(env, PYTHONPATH=str(REPO / "src")))
+
+    t_perf = _best(run_perf)
+    t_ours = _best(run_kmemsim)
+    t_cmd = _best(run_kmemsim_cmd, repeat=2)
+    perf_sum = subprocess.run(cmd, capture_output=True, text=True, env=env).stdout
+    ours = KmemStat(StatOptions(slab=True, page=True, perf_only=True)).process(TraceReader(script)).report()
+    same = _summary(perf_sum) == _summary(ours)
+    out(f"fresh recording ({n:,} events): perf kmem stat {t_perf * 1e3:.0f} ms (whole process); kmemsim "
+        f"{t_ours * 1e3:.0f} ms parse + stat ({t_perf / t_ours:.2f}x perf's speed), {t_cmd * 1e3:.0f} ms as the "
+        f"kmemsim stat command; SUMMARY lines {'the same' if same else 'DIFFERENT'}")
+
+
+def _summary(text: str) -> list[str]:
+    """The SUMMARY blocks' lines of a perf kmem stat report."""
+    keep, out = False, []
+    for line in text.splitlines():
+        if line.startswith("SUMMARY"):
+            keep = True
+        elif keep and not line.strip():
+            keep = False
+        if keep:
+            out.append(line)
+    return out
 
 
 if __name__ == "__main__":

@@ -1,0 +1,139 @@
+"""What-if: one trace replayed on two machines (kmemsim.trace.replay.compare and
+``kmemsim compare``)."""
+from __future__ import annotations
+
+import gzip
+from pathlib import Path
+
+import click
+import pytest
+from click.testing import CliRunner
+
+import kmemsim
+from conftest import DATA
+from kmemsim.cli.trace_cmd import register_replay
+from kmemsim.trace import TraceReader
+from kmemsim.trace.replay import Comparison, ReplayOptions, compare, describe
+
+TRACE = DATA / "host-6.18" / "kmem-trace.txt.gz"
+SNAP = DATA / "host-6.18" / "snapshot.tar.gz"
+
+
+@pytest.fixture(scope="module")
+def events() -> list:
+    return list(TraceReader(TRACE))
+
+
+@pytest.fixture(scope="module")
+def merge_vs_nomerge(events) -> Comparison:
+    # no host snapshot: caches are inferred from bytes_req/bytes_alloc, and the model
+    # merges the compatible ones unless slab_nomerge
+    return compare(events, {"tunables": {}}, {"tunables": {"slab_nomerge": True}})
+
+
+def test_slab_merging_off_uses_more_caches_and_pages(merge_vs_nomerge):
+    c = merge_vs_nomerge
+    a, b = c.a.final, c.b.final
+    assert len(b.caches) > len(a.caches)
+    assert b.slab_pages > a.slab_pages
+    assert c.a.mismatches == c.b.mismatches == 0
+    assert c.a.check_error is None and c.b.check_error is None
+    # the same trace: the same events replayed, the same pages held for page events
+    assert c.a.placed == c.b.placed and a.replay_pages == b.replay_pages
+    merged = [n for n, how in c.a.caches_made.items() if "merged into" in how]
+    assert merged and not any("merged" in how for how in c.b.caches_made.values())
+
+
+def test_report_shows_both_machines_and_the_differences(merge_vs_nomerge):
+    text = merge_vs_nomerge.report(top=5)
+    assert "  A: linux-6.18-x86_64\n  B: linux-6.18-x86_64, slab_nomerge=True\n" in text
+    for label in ("slab pages", "slab caches in use", "slab utilisation %", "Free blocks per order",
+                  "Fragmentation", "Pages per cache"):  # fmt: skip
+        assert label in text
+    d = merge_vs_nomerge.differences()
+    assert "B uses" in d and "more slab pages" in d and "slab caches in use" in d
+    assert "Differences: B uses" in text
+    assert "A: k.check() clean\nB: k.check() clean\n" in text
+
+
+def test_another_kernel_and_another_cpu_count(events):
+    c = compare(events[:6000], {"profile": "linux-6.18-x86_64", "cpus": 4}, {"profile": "linux-2.6-i386", "ram": "1G"})
+    assert len(c.a.k.cpus) == 4 and c.b.k.profile.name == "linux-2.6-i386"
+    text = c.report()
+    assert "HighMem: only on B" in text and "DMA32: only on A" in text
+    assert c.b.check_error is None
+
+
+def test_min_free_kbytes_changes_the_watermarks_not_the_footprint(events):
+    c = compare(events[:3000], {"ram": "512M"}, {"ram": "512M", "tunables": {"min_free_kbytes": 65536}},
+                options=ReplayOptions(sample_every=500))  # fmt: skip
+    assert c.b.k.page_alloc.min_free_kbytes == 65536 != c.a.k.page_alloc.min_free_kbytes
+    assert c.a.final.slab_pages == c.b.final.slab_pages
+    assert [s.events for s in c.a.samples] == [s.events for s in c.b.samples] == [500, 1000, 1500, 2000, 2500, 3000]
+
+
+def test_given_machines_and_labels():
+    a, b = kmemsim.boot(on_bug="report"), kmemsim.boot(cpus=3, on_bug="report")
+    c = compare([], {"k": a}, {"k": b})
+    assert c.a.k is a and c.b.k is b and c.a.n == 0
+    assert describe({"k": b}) == "linux-6.18-x86_64, 3 CPUs, 1024 MiB"
+    assert describe({"host": "snap.tar.gz", "tunables": {"x": 1}}) == "host snapshot snap.tar.gz, x=1"
+    assert "Differences: none" in c.report()
+
+
+# ---------------------------------------------------------------------------- the command
+
+
+@click.group()
+def cli() -> None:
+    pass
+
+
+register_replay(cli)
+
+
+def run(*args: str):
+    return CliRunner().invoke(cli, list(args))
+
+
+def test_compare_command_two_profiles(tmp_path: Path):
+    small = tmp_path / "small.txt"
+    small.write_text("".join(gzip.open(TRACE, "rt").readlines()[:3000]))
+    out = tmp_path / "c.html"
+    res = run("compare", str(small), "--profile", "linux-6.18-x86_64", "--profile", "linux-2.6-i386",
+              "--set", "ram=512M", "--report", str(out))  # fmt: skip
+    assert res.exit_code == 0, res.output
+    assert "A: linux-6.18-x86_64, ram=512M" in res.output and "B: linux-2.6-i386, ram=512M" in res.output
+    page = out.read_text()
+    assert page.startswith("<!DOCTYPE html>") and "Machine A" in page and "Machine B" in page
+
+
+def test_compare_command_per_side_sets(tmp_path: Path):
+    small = tmp_path / "small.txt"
+    small.write_text("".join(gzip.open(TRACE, "rt").readlines()[:2000]))
+    res = run("compare", str(small), "--a-set", "cpus=1", "--b-set", "cpus=4", "--b-set", "slab_nomerge=1")
+    assert res.exit_code == 0, res.output
+    assert "A: linux-6.18-x86_64, cpus=1\n  B: linux-6.18-x86_64, cpus=4, slab_nomerge=1" in res.output
+    assert "CPUs                                            1            4           +3" in res.output
+
+
+def test_compare_command_errors(tmp_path: Path):
+    small = tmp_path / "small.txt"
+    small.write_text("")
+    res = run("compare", str(small))
+    assert res.exit_code == 2 and "machines A and B are the same" in res.output
+    res = run("compare", str(small), "--profile", "linux-6.18-x86_64", "--profile", "linux-2.6-i386",
+              "--profile", "linux-6.18-x86_64")  # fmt: skip
+    assert res.exit_code == 2 and "at most two profiles" in res.output
+    res = run("compare", str(small), "--host", str(SNAP), "--b-set", "cpus=4")
+    assert res.exit_code == 1 and "RAM and CPUs come from the snapshot" in res.output
+    res = run("compare", str(small), "--b-set", "bogus")
+    assert res.exit_code == 2 and "NAME=VALUE" in res.output
+
+
+def test_compare_command_on_the_host_snapshot():
+    res = run("compare", str(TRACE), "--host", str(SNAP), "--b-set", "slab_nomerge=1", "--top", "3")
+    assert res.exit_code == 0, res.output
+    # the trace names each merged cache by its target: with the host's own merges there is
+    # nothing left for slab_nomerge to split (docs/traces.md says so)
+    assert "Differences: none in footprint, slab counts or fragmentation" in res.output
