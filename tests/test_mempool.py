@@ -239,3 +239,13 @@ class MempoolMachine(RuleBasedStateMachine):
 
 TestMempoolMachine = MempoolMachine.TestCase
 TestMempoolMachine.settings = settings(max_examples=30, stateful_step_count=30, deadline=None)
+
+
+def test_check_finds_a_corrupted_elements_array():
+    from kmemsim.errors import InvariantError
+
+    k = kmemsim.boot()
+    pool = k.mempool_create_kmalloc_pool(3, 64)
+    k.write_u64(pool.elements_addr + 8, 0xDEAD)  # a stray write into the pool's array
+    with pytest.raises(InvariantError, match=r"elements\[1\]"):
+        k.check()

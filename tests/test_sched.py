@@ -349,3 +349,26 @@ class ContextMachine(RuleBasedStateMachine):
 
 TestContextMachine = ContextMachine.TestCase
 TestContextMachine.settings = settings(max_examples=15, stateful_step_count=20, deadline=None)
+
+
+def test_check_finds_a_corrupted_wait_queue_and_a_silent_atomic_sleep():
+    from kmemsim.errors import InvariantError
+
+    k = kmemsim.boot()
+    wq = k.waitqueue("w")
+    done = []
+    t = k.kthread_run(lambda: k.wait_event(wq, lambda: done), "waiter")
+    k.run()
+    k.check()
+    t.saved_pc = 1  # as if it had slept under a spinlock with no report
+    with pytest.raises(InvariantError, match="sleeps in atomic context"):
+        k.check()
+    t.saved_pc = 0
+    t.exited = True  # as if it had exited without leaving the queue
+    with pytest.raises(InvariantError, match="has exited"):
+        k.check()
+    t.exited = False
+    done.append(1)
+    k.wake_up(wq)
+    k.run()
+    k.check()

@@ -52,6 +52,7 @@ import contextlib
 import heapq
 import itertools
 import threading
+import weakref
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Callable, Iterator
 
@@ -112,6 +113,7 @@ class Task:
     _thread: threading.Thread | None = field(default=None, repr=False)
     saved_pc: int = 0
     killed: bool = False  # the machine was shut down: unwind the thread
+    atomic_sleep_reported: bool = False  # slept with preempt_count != 0 after "scheduling while atomic"
 
     def __repr__(self) -> str:
         return f"<task {self.comm}:{self.pid} {_STATE_LETTER.get(self.state, hex(self.state))}>"
@@ -194,6 +196,7 @@ class Sched:
         self.hung_task_timeout_secs = 120
         self.pending_exc: BaseException | None = None
         self.workqueue: list[Callable[[], None]] = []
+        self.waitqueues: weakref.WeakSet[WaitQueueHead] = weakref.WeakSet()  # every queue slept on
         self.kworker: Task | None = None
         self.blocking = k.gfp.value(k.gfp.blocking_flag)
 
@@ -505,6 +508,7 @@ class Sched:
         if self.pc[c]:
             cur = k.current
             lines = [f"BUG: scheduling while atomic: {cur.comm}/{cur.pid}/0x{self.pc[c]:08x}"]
+            cur.atomic_sleep_reported = True
             k.bug(lines + k.dump_stack_lines(), kind="scheduling_while_atomic")
         self._yield()
 
@@ -699,6 +703,7 @@ class Sched:
 
     def prepare_to_wait(self, wq: WaitQueueHead, state: int, exclusive: bool = False) -> None:
         cur = self.k.current
+        self.waitqueues.add(wq)
         if not any(t is cur for t, _ in wq.waiters):
             if exclusive:
                 wq.waiters.append((cur, True))
@@ -892,15 +897,29 @@ class Sched:
 
         for c, v in enumerate(self.pc):
             if v < 0:
-                raise InvariantError(f"sched: cpu{c} preempt_count {v:#x} is negative")
+                raise InvariantError("sched", f"cpu{c} preempt_count {v:#x} is negative")
         for t in self.runq:
             if t.state != TASK_RUNNING:
-                raise InvariantError(f"sched: {t!r} on the run queue is not TASK_RUNNING")
+                raise InvariantError("sched", f"{t!r} on the run queue is not TASK_RUNNING")
             if t.exited:
-                raise InvariantError(f"sched: {t!r} on the run queue has exited")
+                raise InvariantError("sched", f"{t!r} on the run queue has exited")
         if len({id(t) for t in self.runq}) != len(self.runq):
-            raise InvariantError("sched: a task is queued twice")
+            raise InvariantError("sched", "a task is queued twice")
         for t in self.tasks:
             if t is not self.k.current and t.state == TASK_RUNNING and not t.exited and t not in self.runq \
                     and t.work is None and t._thread is not None:
-                raise InvariantError(f"sched: {t!r} is runnable but not queued")
+                raise InvariantError("sched", f"{t!r} is runnable but not queued")
+            if t is not self.k.current and t.state != TASK_RUNNING and t.saved_pc and not t.atomic_sleep_reported:
+                raise InvariantError("sched", f"{t!r} sleeps in atomic context (preempt_count {t.saved_pc:#x}) "
+                                     "without the scheduling-while-atomic report")
+        for wq in list(self.waitqueues):
+            for t, _ in wq.waiters:
+                if t.exited:
+                    raise InvariantError("sched", f"wait queue {wq.name} holds {t!r}, which has exited")
+                if t.state == TASK_RUNNING and not t.woken and t is not self.k.current and t not in self.runq \
+                        and t.work is None:
+                    raise InvariantError("sched", f"{t!r} waits on {wq.name} but is neither asleep nor woken")
+        for timer_expires, seq, timer in self.timers:
+            if timer.pending and timer._seq == seq and timer.expires != timer_expires:
+                raise InvariantError("sched", f"a pending timer's heap entry says {timer_expires}, the timer "
+                                     f"{timer.expires}")

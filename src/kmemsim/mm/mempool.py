@@ -291,14 +291,14 @@ class MempoolSubsys:
         k = self.k
         for pool in self.pools:
             if not 0 <= pool.curr_nr <= pool.min_nr or pool.curr_nr != len(pool.elements):
-                raise InvariantError(f"mempool {pool.name or hex(pool.addr)}: curr_nr {pool.curr_nr}, "
+                raise InvariantError("mempool", f"{pool.name or hex(pool.addr)}: curr_nr {pool.curr_nr}, "
                                      f"min_nr {pool.min_nr}, {len(pool.elements)} elements")
             for i, e in enumerate(pool.elements):
                 v = e.pfn if hasattr(e, "pfn") else int(e)
                 got = int.from_bytes(k.read(pool.elements_addr + i * self.word, self.word), "little")
                 if got != v:
-                    raise InvariantError(f"mempool {pool.name or hex(pool.addr)}: elements[{i}] holds "
+                    raise InvariantError("mempool", f"{pool.name or hex(pool.addr)}: elements[{i}] holds "
                                          f"{got:#x}, the reserve has {v:#x}")
             for t, _ in pool.wait.waiters:
                 if t.state != TASK_UNINTERRUPTIBLE and not t.woken and t is not k.current:
-                    raise InvariantError(f"mempool: waiter {t!r} is neither asleep nor woken")
+                    raise InvariantError("mempool", f"waiter {t!r} is neither asleep nor woken")
