@@ -17,11 +17,10 @@ from common import floor_rate, rate  # noqa: E402
 def main(out) -> None:
     import kmemsim
     from kmemsim.gfp import GFP_KERNEL
-    from kmemsim.mm.vmalloc import Vmalloc
     from kmemsim.mm.vmap_area import VmapAllocator
 
     k = kmemsim.boot(ram="4G")
-    v = Vmalloc(k)
+    v = k.vmalloc_impl
     vmalloc, vfree = v.vmalloc, v.vfree
     get, free = k.get_free_pages, k.free_pages
 
@@ -59,11 +58,45 @@ def main(out) -> None:
     va = rate(va_pairs, 20_000)
     a.check()
 
+    # access throughput: 1 MiB through the vmalloc page tables versus the direct map
+    buf_v = k.vmalloc(1 << 20)
+    buf_d = k.get_free_pages(GFP_KERNEL, 8)
+    chunk = bytes(range(256)) * 16
+
+    def rw(base_addr, size):
+        def run(n):
+            for i in range(n):
+                a = base_addr + (i * 4096) % size
+                k.write(a, chunk)
+                k.read(a, 4096)
+        return run
+
+    small = bytes(8)
+
+    def rw8(base_addr):
+        def run(n):
+            for i in range(n):
+                a = base_addr + (i * 8) % 65536
+                k.write(a, small)
+                k.read(a, 8)
+        return run
+
+    thr_v = rate(rw(buf_v, 1 << 20), 5000) * 8192 / (1 << 20)
+    thr_d = rate(rw(buf_d, 1 << 20), 5000) * 8192 / (1 << 20)
+    small_v = rate(rw8(buf_v), 50_000)
+    small_d = rate(rw8(buf_d), 50_000)
+    k.vfree(buf_v)
+    k.free_pages(buf_d, 8)
+
     out(f"floor: minimal Python free list                {base:12,.0f} pairs/s")
     out(f"page allocator order-0 get/free                {o0:12,.0f} pairs/s")
     out(f"vmalloc(16 KiB)/vfree (4 pages)                {p4:12,.0f} pairs/s  ({o0 / p4:.0f}x an order-0 pair)")
     out(f"vmalloc(1 MiB)/vfree (256 pages)               {p1m:12,.0f} pairs/s")
     out(f"vmap area free+alloc, 10k live, lazy purge     {va:12,.0f} pairs/s  ({a.nr_purges} purges)")
+    out(f"4 KiB write+read through vmalloc page tables   {thr_v:12,.0f} MiB/s  "
+        f"(direct map: {thr_d:,.0f} MiB/s, ratio {thr_v / thr_d:.2f})")
+    out(f"8 B write+read pairs through vmalloc           {small_v:12,.0f} pairs/s  "
+        f"(direct map: {small_d:,.0f} pairs/s, ratio {small_v / small_d:.2f})")
 
 
 if __name__ == "__main__":

@@ -205,10 +205,13 @@ def test_dirty_pages_wait_for_the_flusher():
 def test_mapped_pages_survive_one_more_pass():
     k = machine()
     p = k.spawn_process("app", 0, file="4M")
-    folio = next(iter(p.file_maps))
-    k.try_to_free_pages(GFP_KERNEL)
-    assert folio in p.file_maps  # young pte: FOLIOREF_KEEP, now PG_referenced
-    assert folio.flags & int(PG.referenced)
+    folios = list(p.file_maps)
+    got = k.try_to_free_pages(GFP_KERNEL)
+    kept = [f for f in folios if f in p.file_maps]
+    # the first scan finds young ptes: FOLIOREF_KEEP and PG_referenced; only folios a later
+    # priority pass scans again (referenced, no longer young) go
+    assert all(f.flags & int(PG.referenced) for f in kept)
+    assert len(folios) - len(kept) == got < len(folios) // 8
     k.check()
 
 

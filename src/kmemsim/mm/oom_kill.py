@@ -74,9 +74,9 @@ class Process:
         self.swapents: dict[int, int] = {}  # swapped-out anonymous pages: index -> swap slot
         self.anon_next = 0  # the next anonymous page index to fault
         self.anon_vm = 0  # the anonymous VMA's size in pages
-        self.file_maps: set[Folio] = set()  # mapped page cache pages (MM_FILEPAGES)
+        self.file_maps: dict[Folio, None] = {}  # mapped page cache pages (MM_FILEPAGES), in map order
         self.file_vm = 0  # pages of file mappings
-        self.shmem_maps: set[Folio] = set()  # mapped shmem pages (MM_SHMEMPAGES)
+        self.shmem_maps: dict[Folio, None] = {}  # mapped shmem pages (MM_SHMEMPAGES); dicts keep runs deterministic
         self.shmem: AddressSpace | None = None
         self.shmem_vm = 0
         self.vm_extra = 0  # further VM (stack, heap reserve) that was never touched
@@ -313,12 +313,12 @@ class OomMixin:
                 return
             self._map_folio(p, folio, p.shmem_maps)
 
-    def _map_folio(self: Reclaim, p: Process, folio: Folio, into: set) -> None:
+    def _map_folio(self: Reclaim, p: Process, folio: Folio, into: dict) -> None:
         if p in folio.mappers:
             return
         folio.mappers.append(p)
         folio.young = True
-        into.add(folio)
+        into[folio] = None
         if len(folio.mappers) == 1:
             self.stat["nr_mapped"] += 1
         self.ev["pgfault"] += 1
@@ -335,9 +335,9 @@ class OomMixin:
                 if folio.swap is not None:
                     p.swapents[folio.index] = folio.swap
             elif folio.mapping.shmem:
-                p.shmem_maps.discard(folio)
+                p.shmem_maps.pop(folio, None)
             else:
-                p.file_maps.discard(folio)
+                p.file_maps.pop(folio, None)
         if not folio.anon:
             self.stat["nr_mapped"] -= 1
         folio.mappers = []
@@ -370,9 +370,9 @@ class OomMixin:
     def _unmap_one(self: Reclaim, folio: Folio, p: Process) -> None:
         folio.mappers.remove(p)
         if folio.mapping.shmem:
-            p.shmem_maps.discard(folio)
+            p.shmem_maps.pop(folio, None)
         else:
-            p.file_maps.discard(folio)
+            p.file_maps.pop(folio, None)
         if not folio.mappers:
             self.stat["nr_mapped"] -= 1
 

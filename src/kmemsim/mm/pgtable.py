@@ -158,6 +158,11 @@ class PageTables:
         self.top_pfn = (top_phys + self.page_size - 1) >> self.page_shift
         self.addr_mask = (1 << k.layout.bits) - 1
         self._struct = struct.Struct(self.fmt)
+        #: the model's TLB: virtual page -> (physical page base, writable), filled by
+        #: translate() from present 4 KiB PTEs, flushed whenever a present entry changes
+        #: (vunmap_range, _write); a stray write into a page table is not seen until the
+        #: next flush -- as on a real CPU
+        self._tlb: dict[int, tuple[int, bool]] = {}
         gs = k.gfp
         if self.classic:
             self.gfp_pgtable = gs.value("GFP_KERNEL") | gs.value("__GFP_REPEAT") | gs.value("__GFP_ZERO")
@@ -182,6 +187,7 @@ class PageTables:
         return self._struct.unpack_from(f, idx * self.entry_size)[0]
 
     def _write(self, table_pfn: int, idx: int, value: int) -> None:
+        self._tlb.clear()  # an entry changes: flush_tlb_kernel_range()
         f = self.k.phys.frames.get(table_pfn)
         if f is None:
             f = self.k.phys.frame(table_pfn)
@@ -352,6 +358,7 @@ class PageTables:
     # Page-table pages stay, as in the kernel.
     def vunmap_range(self, start: int, end: int) -> int:
         """Clear the mappings of [start, end); returns how many PTE-sized pages were mapped."""
+        self._tlb.clear()
         if start >= end:
             raise UsageError(f"vunmap_range: {start:#x} >= {end:#x} (BUG_ON(addr >= end))")
         ps = self.page_size
@@ -465,13 +472,22 @@ class PageTables:
     def translate(self, addr: int, write: bool) -> int | None:
         """The physical address an access at ``addr`` reaches, or None if it faults
         (not present, or a write to a read-only mapping)."""
+        ps = self.page_size
+        hit = self._tlb.get(addr // ps)
+        if hit is not None:
+            if write and not hit[1]:
+                return None
+            return hit[0] | (addr & (ps - 1))
         e, level = self.lookup_address(addr)
         if e is None or not e & _PAGE_PRESENT:
             return None
+        size = self.level_size(level)
+        phys = (e & self.phys_mask & ~(size - 1)) | (addr & (size - 1))
+        if level == PG_LEVEL_4K and self.k.arch.direct_phys(addr) is None:
+            self._tlb[addr // ps] = (phys & ~(ps - 1), bool(e & _PAGE_RW))
         if write and not e & _PAGE_RW:
             return None
-        size = self.level_size(level)
-        return (e & self.phys_mask & ~(size - 1)) | (addr & (size - 1))
+        return phys
 
     def vmalloc_to_pfn_raw(self, addr: int) -> int | None:
         """vmalloc_to_page()'s walk: the pfn mapped at ``addr`` or None (huge leaves
