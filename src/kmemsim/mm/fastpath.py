@@ -115,10 +115,13 @@ def install_slab(k: Kernel) -> None:
 
     kmem_cache_alloc / kmalloc pop the CPU freelist head, reading the next free
     pointer from the object's own bytes (decoded when CONFIG_SLAB_FREELIST_HARDENED);
-    kmem_cache_free / kfree push onto it when the object's slab is this CPU's slab.
-    Everything else -- an empty freelist, another CPU's or a partial slab, large
-    kmalloc, DMA/reclaimable/accounted kinds, bad arguments, a double free the
-    hardened check would catch -- goes to the general methods of Kernel.
+    kmem_cache_free / kfree push onto it when the object's slab is this CPU's slab,
+    and onto the slab's own freelist (__slab_free without a list change) when it is
+    another CPU's slab, on a CPU partial list, or a node partial slab that keeps an
+    object in use.  Everything else -- an empty freelist, a full slab becoming
+    partial, an empty slab to discard, large kmalloc, DMA/reclaimable/accounted
+    kinds, debug caches, bad arguments, a double free the hardened check would
+    catch -- goes to the general methods of Kernel.
     """
     from .slub import KmemCache
 
@@ -211,6 +214,21 @@ def install_slab(k: Kernel) -> None:
                         put_word(frame, fp & 4095, head)
                         c.freelist = obj
                         return
+                elif not cache.debug:
+                    prior = slab.freelist
+                    # __slab_free() without a list change: another CPU's slab, a CPU partial
+                    # slab, or a node partial slab that keeps an object in use
+                    if prior and prior != obj and (slab.frozen or slab.where != "node_partial" or slab.inuse > 1):
+                        fp = off + cache.offset
+                        frame = frames.get(fp >> 12)
+                        if frame is not None and (fp & 4095) <= 4096 - word:
+                            if hardened:
+                                a = fp + page_offset
+                                prior ^= cache.random ^ (swab_cache.get(a) or swab(a))
+                            put_word(frame, fp & 4095, prior)
+                            slab.freelist = obj
+                            slab.inuse -= 1
+                            return
         slow_free(cache, obj)
 
     def kfree(obj: int) -> None:
@@ -231,6 +249,19 @@ def install_slab(k: Kernel) -> None:
                         put_word(frame, fp & 4095, head)
                         c.freelist = obj
                         return
+                elif not cache.debug:
+                    prior = slab.freelist
+                    if prior and prior != obj and (slab.frozen or slab.where != "node_partial" or slab.inuse > 1):
+                        fp = off + cache.offset
+                        frame = frames.get(fp >> 12)
+                        if frame is not None and (fp & 4095) <= 4096 - word:
+                            if hardened:
+                                a = fp + page_offset
+                                prior ^= cache.random ^ (swab_cache.get(a) or swab(a))
+                            put_word(frame, fp & 4095, prior)
+                            slab.freelist = obj
+                            slab.inuse -= 1
+                            return
         slow_kfree(obj)
 
     for name, fn in (("kmem_cache_alloc", kmem_cache_alloc), ("kmem_cache_free", kmem_cache_free),
