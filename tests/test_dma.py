@@ -324,3 +324,22 @@ def test_2_6_24_dma_map_page_of_a_highmem_page(k32):
     assert h == p.pfn << 12 and k.page_address(p) == 0  # DMA needs no kernel mapping
     k.dma_unmap_page(dev, h, PS, DMA_FROM_DEVICE)
     assert dev.mappings == []
+
+
+def test_saturated_cacheline_overlap_count_keeps_check_clean():
+    """dma-debug stops counting a cacheline's overlaps above the maximum; unmapping one of
+    nine mappings of a buffer is legal and k.check() stays clean."""
+    from kmemsim.gfp import GFP_KERNEL
+
+    k = kmemsim.boot()
+    d = k.dma_device("nic")
+    buf = k.kmalloc(64, GFP_KERNEL)
+    hs = [k.dma_map_single(d, buf, 64, kmemsim.DMA_FROM_DEVICE) for _ in range(9)]
+    for h in hs:
+        k.dma_mapping_error(d, h)
+    k.dma_unmap_single(d, hs[0], 64, kmemsim.DMA_FROM_DEVICE)
+    k.check()
+    for h in hs[1:]:
+        k.dma_unmap_single(d, h, 64, kmemsim.DMA_FROM_DEVICE)
+    k.check()
+    assert not k.dma_impl.saturated

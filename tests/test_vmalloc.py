@@ -527,3 +527,17 @@ TestVmallocStateful = VmallocMachine.TestCase
 TestVmallocStateful.settings = settings(max_examples=15, stateful_step_count=20, deadline=None,
                                         suppress_health_check=[HealthCheck.too_slow])
 
+
+
+def test_write_to_a_read_only_vmap_is_a_protection_fault():
+    k = kmemsim.boot()
+    pt = k.vmalloc_impl.pt
+    p = k.alloc_page(GFP_KERNEL)
+    v = k.vmap([p], 1, prot=pt.page_kernel_ro)
+    assert len(k.read(v, 8)) == 8  # reading is fine
+    with pytest.raises(Oops):
+        k.write(v, b"x")
+    assert "#PF: error_code(0x0003) - permissions violation" in k.dmesg()
+    with pytest.raises(Oops):
+        k.read(v + PS, 1)  # the guard page: not present
+    assert "#PF: error_code(0x0000) - not-present page" in k.dmesg()

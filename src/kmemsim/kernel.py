@@ -33,7 +33,7 @@ from typing import Any, Callable, Iterator
 from . import units
 from .arch import e820 as e820mod
 from .arch.base import Arch
-from .errors import ConfigError, InvariantError, KernelBug, Oops, UsageError
+from .errors import ConfigError, InvariantError, KernelBug, KmemsimError, Oops, UsageError
 from .layout import Layout
 from .mm.memmap import SECTION_PAGES_SHIFT, MemMap
 from .mm.page import PG, Owner, Page
@@ -2215,8 +2215,18 @@ class Kernel:
         return "Tainted: " + "".join(cols)
 
     def fault(self, addr: int, *, write: bool) -> None:
-        """A kernel-mode page fault at ``addr`` that no mapping resolves: the oops."""
-        err = 0x2 if write else 0x0  # X86_PF_WRITE; not-present, supervisor
+        """A kernel-mode page fault at ``addr`` that no mapping resolves: the oops.  A write
+        to a present read-only page is a protection fault (X86_PF_PROT)."""
+        prot = False
+        if write and self.arch.direct_phys(addr) is None:
+            vm = self.__dict__.get("vmalloc_impl")
+            if vm is not None:
+                try:
+                    e, _level = vm.pt.lookup_address(addr)
+                except KmemsimError:
+                    e = None
+                prot = bool(e and e & 1)  # _PAGE_PRESENT
+        err = (0x2 if write else 0x0) | (0x1 if prot else 0x0)  # X86_PF_WRITE, X86_PF_PROT; supervisor
         ps = self.page_size
         if self.profile.kernel_version.startswith("2."):
             what = "NULL pointer dereference" if addr < ps else "paging request"
@@ -2232,7 +2242,7 @@ class Kernel:
             lines = [
                 first,
                 f"#PF: supervisor {'write' if write else 'read'} access in kernel mode",
-                f"#PF: error_code(0x{err:04x}) - not-present page",
+                f"#PF: error_code(0x{err:04x}) - {'permissions violation' if prot else 'not-present page'}",
             ]
         self.bug(lines, kind="page_fault", oops=True, oops_str="Oops", err=err, addr=addr)
 

@@ -43,8 +43,8 @@ Simplified, and said so:
     by the kernel (permanent_kmaps_init, kmap_init); here they are allocated from the
     page allocator (GFP_KERNEL|__GFP_ZERO, like the vmalloc page tables) by the first
     kmap that needs them, so a boot is unchanged;
-  * no TLB: flush_all_zero_pkmaps clears the PTEs and the kernel's TLB flush has no
-    counterpart; kmap_flush_tlb / arch_flush_lazy_mmu_mode are no-ops;
+  * flush_all_zero_pkmaps clears the PTEs through the page tables, which flush the
+    model's TLB (kmemsim.mm.pgtable); kmap_flush_tlb / arch_flush_lazy_mmu_mode are no-ops;
   * after a BUG the model's state is what it was before the call (the kernel may have
     changed a count before dying with kmap_lock held);
   * no kmap_atomic_pfn, kmap_atomic_prot with another prot, kmap_high_get, kmap_local_folio.

@@ -20,7 +20,9 @@ Models, per profile:
 Every table is a real page: the top level (init_top_pgt / swapper_pg_dir) lives in the
 kernel image, every lower table is a page from the page allocator, and each entry is
 stored little-endian in that page's bytes in ``k.phys``.  A stray write through the
-direct-map alias of a table page changes the mapping, as on real hardware.
+direct-map alias of a table page changes the mapping, as on real hardware -- and, as
+on real hardware, an access already cached in the TLB does not see it until the next
+flush.
 
 Simplified, and said so:
   * only what vmalloc, vmap and ioremap create is in the tables; the direct map and
@@ -29,9 +31,10 @@ Simplified, and said so:
     split_mem_range() cuts it, 4M PSE pages on i386), computed, not read;
   * the top-level table sits at the start of the kernel's .data (x86_64) or .bss
     (i386) region of the modelled image; the real symbol address differs;
-  * no TLB: a cleared entry is gone at once (the lazy TLB flush is counted by the
-    vmap layer, not modelled here); page-table pages are never freed (as in the
-    kernel, except for huge-mapping replacement, which is not modelled).
+  * the TLB caches present 4 KiB translations only and is flushed whole whenever a
+    present entry changes (vunmap_range, _write), so a cleared entry is gone at once
+    (the lazy vmap TLB flush is counted by the vmap layer); page-table pages are never
+    freed (as in the kernel, except for huge-mapping replacement, not modelled).
 """
 from __future__ import annotations
 
