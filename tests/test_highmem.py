@@ -481,3 +481,33 @@ class KmapDmaMachine(RuleBasedStateMachine):
 TestKmapDmaStateful = KmapDmaMachine.TestCase
 TestKmapDmaStateful.settings = settings(max_examples=20, stateful_step_count=25, deadline=None,
                                         suppress_health_check=[HealthCheck.too_slow])
+
+
+def test_kmap_local_slots_belong_to_the_task_and_follow_context_switches():
+    """Two tasks on one CPU each kmap_local a highmem page: the same fixmap slot, each
+    seeing its own page, because the switch saves and restores the task's mappings
+    (__kmap_local_sched_out/in)."""
+    k = kmemsim.boot("linux-2.6-i386", ram="1G")
+    g = k.gfp.value("GFP_HIGHUSER")
+    p1, p2 = k.alloc_page(g), k.alloc_page(g)
+    k.phys.write(p1.pfn << 12, b"P1")
+    k.phys.write(p2.pfn << 12, b"P2")
+    seen = {}
+
+    def worker():
+        b = k.kmap_local_page(p2)
+        seen["b"] = b
+        k.msleep(20)
+        seen["worker"] = k.read(b, 2)
+        k.kunmap_local(b)
+
+    a = k.kmap_local_page(p1)
+    k.kthread_run(worker, "w")
+    k.msleep(5)  # the worker maps p2 and sleeps
+    assert seen["b"] == a and k.read(a, 2) == b"P1"
+    k.check()
+    k.kunmap_local(a)  # legal: the caller's own innermost mapping
+    k.run()
+    assert seen["worker"] == b"P2" and "WARNING" not in k.dmesg()
+    k.check()
+    k.shutdown()

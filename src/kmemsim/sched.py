@@ -196,6 +196,8 @@ class Sched:
         self.hung_task_timeout_secs = 120
         self.pending_exc: BaseException | None = None
         self.workqueue: list[Callable[[], None]] = []
+        #: called as hook(prev, next) at every context switch (kmap_local's per-task slots)
+        self.switch_hooks: list[Callable[[Task, Task], None]] = []
         self.waitqueues: weakref.WeakSet[WaitQueueHead] = weakref.WeakSet()  # every queue slept on
         self.kworker: Task | None = None
         self.blocking = k.gfp.value(k.gfp.blocking_flag)
@@ -555,11 +557,15 @@ class Sched:
     def _run_work(self, t: Task) -> None:
         k = self.k
         prev, prev_cpu = k.current, k._cpu
+        for hook in self.switch_hooks:
+            hook(prev, t)
         k.current = t
         k._cpu = t.cpu
         try:
             t.work()  # type: ignore[misc]
         finally:
+            for hook in self.switch_hooks:
+                hook(t, prev)
             k.current = prev
             k._cpu = prev_cpu
             t.state = TASK_INTERRUPTIBLE
@@ -572,6 +578,8 @@ class Sched:
         self.context_switches += 1
         cur.saved_pc = self.pc[k._cpu]
         cur.last_switch = k.jiffies
+        for hook in self.switch_hooks:
+            hook(cur, nxt)
         k.current = nxt
         k._cpu = nxt.cpu
         if nxt._thread is None and nxt is not self.init:
@@ -589,6 +597,8 @@ class Sched:
     def _switch_to_from_dead(self, nxt: Task) -> None:
         k = self.k
         self.context_switches += 1
+        for hook in self.switch_hooks:
+            hook(k.current, nxt)
         k.current = nxt
         k._cpu = nxt.cpu
         if nxt._thread is None and nxt is not self.init:

@@ -114,6 +114,12 @@ class Highmem:
         self._warned: set[str] = set()
         self._tables_ready = False
         self.kmap_sleeps = 0  # times a kmap slept on pkmap_map_wait
+        #: kmap_local mappings of tasks that are not running: task -> [(slot idx, pfn)]
+        #: (the kernel's current->kmap_ctrl, saved and restored at every context switch)
+        self.task_saved: dict = {}
+        sched = k.__dict__.get("sched")
+        if sched is not None and self.config_highmem:
+            sched.switch_hooks.append(self.sched_switch)
         self.flushes = 0  # flush_all_zero_pkmaps() runs
         if self.config_highmem:
             from ..arch import i386
@@ -501,6 +507,29 @@ class Highmem:
             self._pte_clear(self.slot_vaddr(cpu, top))  # pte_clear() of the innermost slot, whatever was passed
             del self.slots[cpu][top]
         stack.pop()
+
+    def sched_switch(self, prev, nxt) -> None:
+        """__kmap_local_sched_out(prev) / __kmap_local_sched_in(nxt): the local mappings
+        belong to the task, not the CPU; the outgoing task's PTEs are cleared and the
+        incoming task's put back (kernel/... mm/highmem.c)."""
+        cpu = prev.cpu
+        stack = self.local_stack[cpu]
+        if stack:
+            saved = []
+            for idx in stack:
+                pfn, kind = self.slots[cpu][idx]
+                self._pte_clear(self.slot_vaddr(cpu, idx))
+                del self.slots[cpu][idx]
+                saved.append((idx, pfn))
+            stack.clear()
+            self.task_saved[prev] = saved
+        saved = self.task_saved.pop(nxt, None)
+        if saved:
+            cpu = nxt.cpu
+            for idx, pfn in saved:
+                self._set_pte(self.slot_vaddr(cpu, idx), pfn)
+                self.slots[cpu][idx] = (pfn, "local")
+                self.local_stack[cpu].append(idx)
 
     # ================================================================ views and invariants
     def pkmap_users(self) -> dict[int, int]:
