@@ -372,3 +372,114 @@ def test_check_finds_a_corrupted_wait_queue_and_a_silent_atomic_sleep():
     k.wake_up(wq)
     k.run()
     k.check()
+
+
+# ------------------------------------------------------------------ review regressions
+def test_fast_paths_stay_off_while_any_cpu_is_atomic():
+    k = kmemsim.boot()
+    with k.atomic():
+        with k.on_cpu(1):
+            with k.atomic():
+                pass
+        assert "kmalloc" not in k.__dict__
+        with pytest.raises(KernelBug):
+            k.kmalloc(64, GFP_KERNEL)
+    assert "kmalloc" in k.__dict__
+
+
+def test_timers_survive_the_32_bit_jiffies_wrap():
+    k = kmemsim.boot("linux-2.6-i386", ram="256M")
+    k.msleep(290_000)
+    before = k.jiffies
+    k.msleep(20_000)  # crosses the wrap five minutes after boot
+    assert k.jiffies < before  # wrapped
+    assert (k.jiffies - before) % (1 << 32) == k.msecs_to_jiffies(20_000) + 1
+
+
+def test_a_wake_up_between_prepare_to_wait_and_schedule_is_not_lost(k):
+    wq = k.waitqueue()
+    k.prepare_to_wait(wq, 2)
+    with k.hardirq():
+        k.wake_up(wq)
+    j = k.jiffies
+    assert k.schedule_timeout(100) == 100 and k.jiffies == j
+    k.finish_wait(wq)
+
+
+def test_exclusive_wake_ups_each_wake_a_different_waiter():
+    k = kmemsim.boot()
+    wq = k.waitqueue()
+    items, got = [], []
+
+    def consumer(name):
+        while True:
+            k.prepare_to_wait_exclusive(wq, 2)
+            if items:
+                break
+            k.schedule()
+        k.finish_wait(wq)
+        got.append((name, items.pop()))
+
+    k.kthread_run(consumer, "A", "A")
+    k.kthread_run(consumer, "B", "B")
+    k.run()
+    for i in range(2):
+        items.append(i)
+        assert k.wake_up(wq) == 1
+        k.run()
+    assert sorted(n for n, _ in got) == ["A", "B"] and not items
+    k.shutdown()
+
+
+def test_kthread_stop_before_it_ran_and_of_a_thread_that_never_exits():
+    k = kmemsim.boot()
+    ran = []
+    t = k.kthread_create(lambda: ran.append(1) or 7, "never")
+    assert k.kthread_stop(t) == -4 and ran == []  # -EINTR: threadfn is skipped
+    wq = k.waitqueue()
+    t2 = k.kthread_run(lambda: k.wait_event(wq, lambda: False), "stuck")
+    k.run()  # it starts and sleeps
+    with pytest.raises(KernelBug) as e:
+        k.kthread_stop(t2)  # the thread ignores kthread_should_stop(): the caller hangs
+    assert e.value.kind == "hung_task"
+    k.shutdown()
+
+
+def test_a_work_item_that_sleeps_is_refused_clearly():
+    k = kmemsim.boot()
+    k.schedule_work(lambda: k.msleep(10))
+    with pytest.raises(UsageError, match="may not sleep"):
+        k.run()
+
+
+def test_a_kthread_stuck_in_mempool_alloc_is_reported_not_spun_forever():
+    k = kmemsim.boot(on_bug="report")
+    pool = k.mempool_create(1, lambda g, d: 0 if d["fail"] else k.kmalloc(32, GFP_ATOMIC),
+                            lambda e, d: k.kfree(e), {"fail": False})
+    pool.pool_data["fail"] = True
+    k.mempool_alloc(pool, GFP_ATOMIC)
+    k.kthread_run(lambda: k.mempool_alloc(pool, GFP_KERNEL), "waiter")
+    with pytest.raises(KernelBug) as e:
+        k.run()
+    assert e.value.kind == "hung_task" and "INFO: task waiter:" in k.dmesg()
+
+
+def test_tracing_keeps_its_wrappers_across_atomic_sections_and_fault_injection():
+    k = kmemsim.boot()
+    lines = []
+    with k.tracing(lines.append):
+        with k.atomic():
+            k.kmalloc(32, GFP_ATOMIC)
+        k.kfree(k.kmalloc(32, GFP_KERNEL))
+    assert sum(": kmalloc: " in line for line in lines) == 2
+    assert "kmalloc" in k.__dict__ and k.__dict__["kmalloc"] is k._fastpaths["kmalloc"]
+
+
+def test_spinlock_recursion_under_raise_leaves_the_context_clean():
+    k = kmemsim.boot()
+    lock = k.spinlock()
+    k.spin_lock_irq(lock)
+    with pytest.raises(KernelBug):
+        k.spin_lock_irq(lock)
+    k.spin_unlock_irq(lock)
+    assert (k.preempt_count(), k.irqs_disabled()) == (0, False)

@@ -870,14 +870,15 @@ class Kernel:
         """Route the allocation fast paths through the general methods while ``reason``
         holds (atomic context: every allocation must pass might_alloc; tracing)."""
         self._fast_off.add(reason)
-        for name in ("kmalloc", "kmem_cache_alloc", "get_free_pages"):
-            self.__dict__.pop(name, None)
+        for name, fn in self._fastpaths.items():
+            if self.__dict__.get(name) is fn:  # a wrapper (the tracer's) stays where it is
+                del self.__dict__[name]
 
     def fastpath_resume(self, reason: str) -> None:
         self._fast_off.discard(reason)
         if not self._fast_off:
             for name, fn in self._fastpaths.items():
-                self.__dict__[name] = fn
+                self.__dict__.setdefault(name, fn)
 
     def preempt_count(self) -> int:
         """preempt_count(): this CPU's count (see kmemsim.sched for the fields)."""

@@ -112,7 +112,9 @@ class Task:
     _go: threading.Semaphore = field(default_factory=lambda: threading.Semaphore(0), repr=False)
     _thread: threading.Thread | None = field(default=None, repr=False)
     saved_pc: int = 0
+    saved_irqs: bool = False
     killed: bool = False  # the machine was shut down: unwind the thread
+    exit_wq: WaitQueueHead = field(default_factory=lambda: WaitQueueHead("kthread_exit"), repr=False)
     atomic_sleep_reported: bool = False  # slept with preempt_count != 0 after "scheduling while atomic"
 
     def __repr__(self) -> str:
@@ -180,7 +182,8 @@ class Sched:
         self.irqs_off = [False] * n
         self.hz = k.profile.hz
         self.classic = k.profile.kernel_version.startswith("2.")
-        self.prev_jiffy = 0  # __might_resched's rate limit
+        self.prev_jiffy = 0  # __might_resched's rate limit (jiffies64)
+        self._atomic = False  # some CPU is in atomic context: the fast paths are suspended
         self.runq: list[Task] = []
         self.timers: list[tuple[int, int, TimerList]] = []  # heap of (expires, seq, timer)
         self._seq = itertools.count()
@@ -196,6 +199,7 @@ class Sched:
         self.hung_task_timeout_secs = 120
         self.pending_exc: BaseException | None = None
         self.workqueue: list[Callable[[], None]] = []
+        self.in_run = False  # the API caller is in k.run() (it only lets the others run)
         #: called as hook(prev, next) at every context switch (kmap_local's per-task slots)
         self.switch_hooks: list[Callable[[Task, Task], None]] = []
         self.waitqueues: weakref.WeakSet[WaitQueueHead] = weakref.WeakSet()  # every queue slept on
@@ -210,40 +214,53 @@ class Sched:
                 t._go.release()
                 t._thread.join(timeout=5)
 
+    # ================================================================ time
+    def j64(self) -> int:
+        """jiffies_64: the tick count that never wraps (``k.jiffies`` is the wrapping
+        unsigned long: 32 bits on i386, where it wraps 5 minutes after boot)."""
+        return (1 << 32) - 300 * self.hz + (self.k.clock.ns * self.hz) // 1_000_000_000
+
+    def to_j64(self, expires: int) -> int:
+        """A jiffies value as the kernel's time_after() reads it: the nearest jiffies_64."""
+        bits = self.k.layout.bits
+        delta = (expires - self.k.jiffies) & ((1 << bits) - 1)
+        if delta >= 1 << (bits - 1):
+            delta -= 1 << bits
+        return self.j64() + delta
+
     # ================================================================ preempt_count
     def preempt_count(self) -> int:
         return self.pc[self.k._cpu]
 
     def _add(self, v: int) -> None:
-        c = self.k._cpu
-        was = self.pc[c] or self.irqs_off[c]
-        self.pc[c] += v
-        if not was and v > 0:
-            self._atomic_fastpaths(True)
+        self.pc[self.k._cpu] += v
+        self._refresh_atomic()
 
     def _sub(self, v: int, what: str) -> None:
         c = self.k._cpu
-        if self.pc[c] < v:
-            raise UsageError(f"{what}: preempt_count {self.pc[c]:#x} would go negative (unbalanced {what})")
-        self.pc[c] -= v
-        if not self.pc[c] and not self.irqs_off[c]:
-            self._atomic_fastpaths(False)
+        pc = self.pc[c]
+        for mask in (PREEMPT_MASK, SOFTIRQ_MASK, HARDIRQ_MASK, NMI_MASK):
+            if (pc & mask) < (v & mask):  # each field on its own (6.18 DEBUG_PREEMPT warns)
+                raise UsageError(f"{what}: preempt_count {pc:#x} would lose {v & mask:#x} from a field "
+                                 f"holding {pc & mask:#x} (unbalanced {what})")
+        self.pc[c] = pc - v
+        self._refresh_atomic()
 
     def _set_irqs(self, off: bool) -> None:
-        c = self.k._cpu
-        was = self.pc[c] or self.irqs_off[c]
-        self.irqs_off[c] = off
-        now = self.pc[c] or off
-        if bool(was) != bool(now):
-            self._atomic_fastpaths(bool(now))
+        self.irqs_off[self.k._cpu] = off
+        self._refresh_atomic()
 
-    def _atomic_fastpaths(self, atomic: bool) -> None:
-        """In atomic context the allocation fast paths step aside, so that every
-        allocation passes might_alloc() in the general path; outside it they cost nothing."""
-        if atomic:
-            self.k.fastpath_suspend("atomic")
-        else:
-            self.k.fastpath_resume("atomic")
+    def _refresh_atomic(self) -> None:
+        """In atomic context -- on any CPU -- the allocation fast paths step aside, so that
+        every allocation passes might_alloc() in the general path; outside it they cost
+        nothing."""
+        atomic = any(self.pc) or any(self.irqs_off)
+        if atomic != self._atomic:
+            self._atomic = atomic
+            if atomic:
+                self.k.fastpath_suspend("atomic")
+            else:
+                self.k.fastpath_resume("atomic")
 
     def in_interrupt(self) -> bool:
         return bool(self.pc[self.k._cpu] & (NMI_MASK | HARDIRQ_MASK | SOFTIRQ_MASK))
@@ -279,8 +296,10 @@ class Sched:
         try:
             yield
         finally:
-            self._sub(HARDIRQ_OFFSET, "irq_exit")
-            self._set_irqs(saved)
+            try:
+                self._sub(HARDIRQ_OFFSET, "irq_exit")
+            finally:
+                self._set_irqs(saved)
         self.irq_exit_softirqs()
 
     @contextlib.contextmanager
@@ -332,13 +351,14 @@ class Sched:
     def spin_lock(self, lock: SpinLock, *, irq: bool = False, bh: bool = False) -> None:
         if not isinstance(lock, SpinLock):
             raise UsageError(f"spin_lock: {lock!r} is not a spinlock (make one with k.spinlock())")
-        if irq:
-            self._set_irqs(True)
-        if bh:
-            self._add(SOFTIRQ_DISABLE_OFFSET)
-        self._add(PREEMPT_OFFSET)
         cur = self.k.current
-        if lock.owner is not None:
+        if lock.owner is None:
+            if irq:
+                self._set_irqs(True)
+            if bh:
+                self._add(SOFTIRQ_DISABLE_OFFSET)
+            self._add(PREEMPT_OFFSET)
+        else:
             # kernel/locking/spinlock_debug.c: spin_bug(lock, "recursion") -- on one CPU
             # a held spinlock can never be released while we spin: the machine is stuck.
             o = lock.owner
@@ -409,7 +429,7 @@ class Sched:
         c = k._cpu
         if (self.pc[c] == offsets and not self.irqs_off[c]) or not k.tunables.get("debug_atomic_sleep", True):
             return
-        j = k.jiffies
+        j = self.j64()
         if self.prev_jiffy and j < self.prev_jiffy + self.hz:  # time_before(jiffies, prev_jiffy + HZ)
             return
         self.prev_jiffy = j
@@ -433,8 +453,8 @@ class Sched:
     def cond_resched(self) -> None:
         """cond_resched(): a voluntary preemption point: let runnable tasks run first."""
         self.might_sleep("kernel/sched/core.c", 7468)
-        if self.runq and not self.pc[self.k._cpu]:
-            self._yield()
+        if self.runq and not self.pc[self.k._cpu] and self.k.current.work is None:
+            self._yield()  # (a thread-less work item runs to completion: no preemption point)
 
     # ================================================================ tasks
     def kthread_create(self, fn: Callable[..., Any], name: str, *args: Any) -> Task:
@@ -472,9 +492,13 @@ class Sched:
         if not t.kthread or t.work is not None:
             raise UsageError(f"kthread_stop: {t!r} is not a kthread made by kthread_run")
         t.should_stop = True
+        self.wake_up_process(t)
         while not t.exited:
-            self.wake_up_process(t)
-            self._yield()
+            self.prepare_to_wait(t.exit_wq, TASK_UNINTERRUPTIBLE)
+            if t.exited:
+                break
+            self.schedule()
+        self.finish_wait(t.exit_wq)
         if t.exc is not None:
             exc, t.exc = t.exc, None
             raise exc
@@ -486,19 +510,25 @@ class Sched:
             return
         self._switched_in(t)
         try:
-            t.result = t.fn(*t.args)  # type: ignore[misc]
+            if t.should_stop:
+                t.result = -4  # kthread(): stopped before it ran -- threadfn is skipped, -EINTR
+            else:
+                t.result = t.fn(*t.args)  # type: ignore[misc]
         except TaskExit:
             return
-        except BaseException as e:  # noqa: BLE001 - handed to the task that can raise it
+        except BaseException as e:  # noqa: BLE001 - raised to the caller at k.run() / kthread_stop()
             t.exc = e
-            self.init.woken = True  # the API caller learns of it at once
-            if self.init.state != TASK_RUNNING:
-                self.init.state = TASK_RUNNING
-                if self.init not in self.runq:
-                    self.runq.insert(0, self.init)
         t.exited = True
         t.state = TASK_DEAD
-        nxt = self._pick_next(t)
+        self.wake_up_all(t.exit_wq)  # kthread_stop() waits here
+        try:
+            nxt = self._pick_next(t)
+        except BaseException as e:  # noqa: BLE001 - a timer, tasklet or work item raised
+            self.pending_exc = self.pending_exc or e
+            nxt = self.init
+            nxt.state = TASK_RUNNING
+            if nxt in self.runq:
+                self.runq.remove(nxt)
         self._switch_to_from_dead(nxt)
 
     # ---------------------------------------------------------------- the switch
@@ -506,6 +536,10 @@ class Sched:
         """schedule(): the current task gives up the CPU; it runs again when it is
         TASK_RUNNING and picked.  In atomic context: "BUG: scheduling while atomic"."""
         k = self.k
+        if k.current.work is not None:
+            k.current.state = TASK_RUNNING
+            raise UsageError(f"{k.current.comm}: a work item (kswapd's or schedule_work's) may not sleep in "
+                             "the model: run the sleeping part in a kthread (k.kthread_run)")
         c = k._cpu
         if self.pc[c]:
             cur = k.current
@@ -559,13 +593,18 @@ class Sched:
         prev, prev_cpu = k.current, k._cpu
         for hook in self.switch_hooks:
             hook(prev, t)
+        saved = (self.pc[t.cpu], self.irqs_off[t.cpu], self.pc[prev_cpu], self.irqs_off[prev_cpu])
         k.current = t
         k._cpu = t.cpu
+        self.pc[t.cpu], self.irqs_off[t.cpu] = 0, False  # a kernel thread starts in process context
+        self._refresh_atomic()
         try:
             t.work()  # type: ignore[misc]
         finally:
             for hook in self.switch_hooks:
                 hook(t, prev)
+            self.pc[t.cpu], self.irqs_off[t.cpu], self.pc[prev_cpu], self.irqs_off[prev_cpu] = saved
+            self._refresh_atomic()
             k.current = prev
             k._cpu = prev_cpu
             t.state = TASK_INTERRUPTIBLE
@@ -577,11 +616,13 @@ class Sched:
         k = self.k
         self.context_switches += 1
         cur.saved_pc = self.pc[k._cpu]
+        cur.saved_irqs = self.irqs_off[k._cpu]
         cur.last_switch = k.jiffies
         for hook in self.switch_hooks:
             hook(cur, nxt)
         k.current = nxt
         k._cpu = nxt.cpu
+        self._load_ctx(nxt)
         if nxt._thread is None and nxt is not self.init:
             th = threading.Thread(target=self._thread_body, args=(nxt,), name=f"kmemsim-{nxt.comm}", daemon=True)
             nxt._thread = th
@@ -591,8 +632,17 @@ class Sched:
         self._switched_in(cur)
         if cur.killed:
             raise TaskExit()
-        if cur is self.init:
-            self._raise_task_exceptions()
+        if cur is self.init and self.pending_exc is not None:
+            exc, self.pending_exc = self.pending_exc, None
+            cur.state = TASK_RUNNING  # the caller gets control back
+            raise exc
+
+    def _load_ctx(self, nxt: Task) -> None:
+        """x86 switch_to() restores the next task's saved preempt_count; its interrupt
+        state comes back with it (finish_task_switch)."""
+        self.pc[nxt.cpu] = nxt.saved_pc
+        self.irqs_off[nxt.cpu] = nxt.saved_irqs
+        self._refresh_atomic()
 
     def _switch_to_from_dead(self, nxt: Task) -> None:
         k = self.k
@@ -601,6 +651,7 @@ class Sched:
             hook(k.current, nxt)
         k.current = nxt
         k._cpu = nxt.cpu
+        self._load_ctx(nxt)
         if nxt._thread is None and nxt is not self.init:
             th = threading.Thread(target=self._thread_body, args=(nxt,), name=f"kmemsim-{nxt.comm}", daemon=True)
             nxt._thread = th
@@ -651,7 +702,11 @@ class Sched:
                     lines += [f" {fn} {loc}" for fn, loc in user_frames()]
                 lines.append(" </TASK>")
         k.printk("\n".join(lines), KERN_ERR)
-        exc = KernelBug("hung_task", "\n".join(lines))
+        exc: BaseException = KernelBug("hung_task", "\n".join(lines))
+        for t in self.tasks:
+            if t.exc is not None and t.exited:  # the kthread that died is why nothing wakes us
+                exc, t.exc = t.exc, None
+                break
         init = self.init
         if cur is init:
             # the machine is stuck for good: undo the sleep so the caller can go on with Python
@@ -666,7 +721,8 @@ class Sched:
     def others_can_progress(self) -> bool:
         """Could anything still happen without the current task: a runnable task, a pending
         timer, a scheduled tasklet?"""
-        return bool(self.runq or self.tasklets
+        runq = [t for t in self.runq if not (t is self.init and self.in_run)]  # k.run() only lets others run
+        return bool(runq or self.tasklets
                     or any(t.pending and t._seq == seq for _, seq, t in self.timers))
 
     def stuck(self) -> None:
@@ -688,19 +744,19 @@ class Sched:
         if isinstance(timeout, bool) or not isinstance(timeout, int) or timeout < 0:
             raise UsageError(f"schedule_timeout: timeout {timeout!r} must be a non-negative int (jiffies)")
         cur = self.k.current
-        if cur.state == TASK_RUNNING:
+        if cur.state == TASK_RUNNING and not cur.woken:
             cur.state = state
-            cur.woken = False
         if timeout >= MAX_SCHEDULE_TIMEOUT:
             self.schedule()
             return MAX_SCHEDULE_TIMEOUT
-        expire = self.k.jiffies + timeout
+        expire = self.j64() + timeout
         timer = TimerList(function=lambda _t: self.wake_up_process(cur))
-        self.mod_timer(timer, expire)
-        self.schedule()
-        self.del_timer(timer)
-        left = expire - self.k.jiffies
-        return max(left, 0)
+        self._arm(timer, expire & ((1 << self.k.layout.bits) - 1), expire)
+        try:
+            self.schedule()
+        finally:
+            self.del_timer(timer)
+        return max(expire - self.j64(), 0)
 
     def msleep(self, msecs: int) -> None:
         """msleep(): schedule_timeout_uninterruptible(msecs_to_jiffies(msecs) + 1), looped."""
@@ -733,9 +789,10 @@ class Sched:
                 timeout: int | None = None) -> int:
         """One prepare_to_wait / schedule(_timeout) / finish_wait round."""
         self.prepare_to_wait(wq, state, exclusive)
-        left = self.schedule_timeout(timeout, state) if timeout is not None else (self.schedule() or 0)
-        self.finish_wait(wq)
-        return left
+        try:
+            return self.schedule_timeout(timeout, state) if timeout is not None else (self.schedule() or 0)
+        finally:
+            self.finish_wait(wq)
 
     def wait_event(self, wq: WaitQueueHead, condition: Callable[[], bool], timeout: int | None = None) -> int:
         """wait_event(_timeout)(wq, condition): sleep until condition() holds.  With a timeout:
@@ -744,28 +801,32 @@ class Sched:
         if condition():
             return max(timeout or 1, 1)
         left = timeout
-        while True:
-            self.prepare_to_wait(wq, TASK_UNINTERRUPTIBLE)
-            if condition():
-                break
-            if left is None:
-                self.schedule()
-            else:
-                left = self.schedule_timeout(left, TASK_UNINTERRUPTIBLE)
-            if condition():
-                break
-            if left == 0:
-                self.finish_wait(wq)
-                return 0
-        self.finish_wait(wq)
+        try:
+            while True:
+                self.prepare_to_wait(wq, TASK_UNINTERRUPTIBLE)
+                if condition():
+                    break
+                if left is None:
+                    self.schedule()
+                else:
+                    left = self.schedule_timeout(left, TASK_UNINTERRUPTIBLE)
+                if condition():
+                    break
+                if left == 0:
+                    return 0
+        finally:
+            self.finish_wait(wq)
         return max(left or 1, 1)
 
     def wake_up(self, wq: WaitQueueHead, nr_exclusive: int = 1) -> int:
         """__wake_up(): every non-exclusive waiter and up to nr_exclusive exclusive ones."""
         woken = 0
-        for t, ex in list(wq.waiters):
-            if self.wake_up_process(t) or t.woken:
-                woken += 1
+        for entry in list(wq.waiters):
+            t, ex = entry
+            if not self.wake_up_process(t):
+                continue  # already running: try_to_wake_up() fails, the entry stays
+            woken += 1
+            wq.waiters.remove(entry)  # autoremove_wake_function()
             if ex:
                 nr_exclusive -= 1
                 if nr_exclusive == 0:
@@ -790,11 +851,16 @@ class Sched:
 
     # ================================================================ timers and softirqs
     def mod_timer(self, timer: TimerList, expires: int) -> bool:
+        """mod_timer(): ``expires`` in jiffies (wrapping as the kernel's do); the heap holds
+        jiffies_64 values."""
+        return self._arm(timer, expires, self.to_j64(expires))
+
+    def _arm(self, timer: TimerList, expires: int, exp64: int) -> bool:
         was = timer.pending
         timer.expires = expires
         timer.pending = True
         timer._seq = next(self._seq)
-        heapq.heappush(self.timers, (expires, timer._seq, timer))
+        heapq.heappush(self.timers, (exp64, timer._seq, timer))
         return was
 
     def del_timer(self, timer: TimerList) -> bool:
@@ -811,24 +877,22 @@ class Sched:
         self.advance_jiffies_to(expires)
 
     def advance_jiffies_to(self, target: int) -> None:
-        """Move the clock to jiffy ``target`` (never back) and run the expired timers."""
+        """Move the clock to jiffies_64 ``target`` (never back) and run the expired timers."""
         k = self.k
-        now = k.jiffies
+        now = self.j64()
         if target > now:
             hz = self.hz
-            ns_now = k.clock.ns
-            # the first nanosecond at which jiffies == target
-            want = -(-(target - now) * 1_000_000_000 // hz)
-            k.clock.advance(want)
-            while k.jiffies < target:
-                k.clock.advance(1_000_000_000 // hz)
-            del ns_now
+            # the first nanosecond at which jiffies_64 == target
+            ticks_ns = (target - ((1 << 32) - 300 * hz)) * 1_000_000_000
+            k.clock.advance(max(0, -(-ticks_ns // hz) - k.clock.ns))
+            while self.j64() < target:
+                k.clock.advance(1)
         self.run_timers()
 
     def run_timers(self) -> int:
         """run_timer_softirq(): every pending timer with expires <= jiffies, in softirq context."""
         n = 0
-        j = self.k.jiffies
+        j = self.j64()
         while self.timers and self.timers[0][0] <= j:
             expires, seq, t = heapq.heappop(self.timers)
             if not t.pending or t._seq != seq:
@@ -880,6 +944,9 @@ class Sched:
         cur = k.current
         if cur is not self.init:
             raise UsageError("k.run() is for the API caller, not for code inside a task")
+        if self.pc[k._cpu] or self.irqs_off[k._cpu]:
+            raise UsageError("k.run() in atomic context: the other tasks would run with this "
+                             "context's preempt_count (leave the atomic section first)")
         if until is not None:
             timer = TimerList(function=lambda _t: self.wake_up_process(cur))
             self.mod_timer(timer, until)
@@ -889,6 +956,14 @@ class Sched:
             self.del_timer(timer)
             return
         # run until idle: the caller yields while anything can still happen
+        self.in_run = True
+        try:
+            self._run_idle(cur)
+        finally:
+            self.in_run = False
+        self._raise_task_exceptions()
+
+    def _run_idle(self, cur: Task) -> None:
         while True:
             if self.run_softirqs():
                 continue
@@ -900,7 +975,6 @@ class Sched:
                 self._advance_to_next_timer()
                 continue
             break
-        self._raise_task_exceptions()
 
     def check(self) -> None:
         from .errors import InvariantError

@@ -223,8 +223,10 @@ class MempoolSubsys:
             sched.prepare_to_wait(pool.wait, TASK_UNINTERRUPTIBLE)
             k.spin_unlock_irqrestore(pool.lock, flags)
             pool.waits += 1
-            left = sched.schedule_timeout(5 * sched.hz, TASK_UNINTERRUPTIBLE)  # io_schedule_timeout(5*HZ)
-            sched.finish_wait(pool.wait)
+            try:
+                left = sched.schedule_timeout(5 * sched.hz, TASK_UNINTERRUPTIBLE)  # io_schedule_timeout(5*HZ)
+            finally:
+                sched.finish_wait(pool.wait)
             idle = left == 0 and not sched.others_can_progress()
 
     def alloc_preallocated(self, pool: Mempool) -> Any:

@@ -160,6 +160,9 @@ class KmemTracer:
         k = self.k
         if getattr(k, "_kmem_tracer", None) is not None:
             raise UsageError("trace_start: tracing is already on for this machine (trace_stop() first)")
+        # the wrappers wrap the general paths: the allocation fast paths step aside while
+        # tracing (so that atomic-context checks and fault injection still see every call)
+        k.fastpath_suspend("tracing")
         ev = self.events
         slab_ev = ev & {"kmalloc", "kmem_cache_alloc", "kfree", "kmem_cache_free"}
         page_ev = ev & {"mm_page_alloc", "mm_page_free"}
@@ -190,6 +193,8 @@ class KmemTracer:
         self._saved.clear()
         if getattr(self.k, "_kmem_tracer", None) is self:
             self.k._kmem_tracer = None  # type: ignore[attr-defined]
+        if self.active:
+            self.k.fastpath_resume("tracing")
         self.active = False
         return self
 
