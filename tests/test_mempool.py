@@ -249,3 +249,16 @@ def test_check_finds_a_corrupted_elements_array():
     k.write_u64(pool.elements_addr + 8, 0xDEAD)  # a stray write into the pool's array
     with pytest.raises(InvariantError, match=r"elements\[1\]"):
         k.check()
+
+
+def test_a_zero_minimum_pool_keeps_one_element_as_6_17_does():
+    k = kmemsim.boot()
+    spy = Spy(k)
+    pool = k.mempool_create(0, spy.alloc, spy.free, 32)
+    assert pool.curr_nr == 1  # max(1, min_nr) preallocated
+    spy.fail = True
+    e = k.mempool_alloc(pool, GFP_ATOMIC)
+    assert e and pool.curr_nr == 0
+    k.mempool_free(e, pool)  # the min_nr == 0 edge case refills it
+    assert pool.curr_nr == 1 and e in spy.live
+    k.check()

@@ -102,7 +102,7 @@ class MempoolSubsys:
         self.k.write(pool.elements_addr + i * self.word, v.to_bytes(self.word, "little"))
 
     def add_element(self, pool: Mempool, e: Any) -> None:
-        if pool.curr_nr >= pool.min_nr:
+        if pool.min_nr != 0 and pool.curr_nr >= pool.min_nr:  # 6.17+: a zero-minimum pool holds one
             self.k.bug(["kernel BUG at mm/mempool.c:132!"], kind="mempool_add_element", oops=True,
                        oops_str="invalid opcode")  # BUG_ON(pool->curr_nr >= pool->min_nr)
         self._store(pool, pool.curr_nr, e)
@@ -132,11 +132,12 @@ class MempoolSubsys:
         pool.min_nr, pool.pool_data, pool.alloc, pool.free = min_nr, pool_data, alloc, free
         pool.lock = SpinLock("mempool")
         pool.wait = WaitQueueHead("mempool")
-        arr = self.k.kmalloc_array(max(min_nr, 0), self.word, gfp) if min_nr else self.k.kmalloc(0, gfp)
+        # 6.17+: a zero-minimum pool still preallocates one element (max(1, min_nr))
+        arr = self.k.kmalloc_array(max(1, min_nr), self.word, gfp)
         if not arr:
             return -ENOMEM
         pool.elements_addr = arr
-        while pool.curr_nr < pool.min_nr:
+        while pool.curr_nr < max(1, pool.min_nr):
             e = alloc(gfp, pool_data)  # the caller's gfp, unmodified
             if not e:
                 self.exit(pool)
@@ -257,6 +258,16 @@ class MempoolSubsys:
                 k.sched.wake_up(pool.wait)
                 return
             k.spin_unlock_irqrestore(pool.lock, flags)
+        if pool.min_nr == 0 and pool.curr_nr == 0:
+            # 6.17+: the min_nr = 0 edge case -- refill the single element and wake waiters
+            flags = k.spin_lock_irqsave(pool.lock)
+            if pool.min_nr == 0 and pool.curr_nr == 0:
+                self.add_element(pool, e)
+                k.spin_unlock_irqrestore(pool.lock, flags)
+                if pool.wait.waiters:
+                    k.sched.wake_up(pool.wait)
+                return
+            k.spin_unlock_irqrestore(pool.lock, flags)
         pool.free(e, pool.pool_data)  # type: ignore[misc]
 
     def resize(self, pool: Mempool, new_min_nr: int) -> int:
@@ -292,7 +303,7 @@ class MempoolSubsys:
     def check(self) -> None:
         k = self.k
         for pool in self.pools:
-            if not 0 <= pool.curr_nr <= pool.min_nr or pool.curr_nr != len(pool.elements):
+            if not 0 <= pool.curr_nr <= max(1, pool.min_nr) or pool.curr_nr != len(pool.elements):
                 raise InvariantError("mempool", f"{pool.name or hex(pool.addr)}: curr_nr {pool.curr_nr}, "
                                      f"min_nr {pool.min_nr}, {len(pool.elements)} elements")
             for i, e in enumerate(pool.elements):

@@ -1192,7 +1192,10 @@ class PageAllocator:
                     break
             rc._cond_resched()
         if not ret:
-            self.unreserve_highatomic_pageblock(ctx, True)  # before OOM, exhaust highatomic_reserve
+            # before OOM, exhaust highatomic_reserve: a block given back is worth a retry
+            # (6.18 returns unreserve_highatomic_pageblock(ac, true))
+            if self.unreserve_highatomic_pageblock(ctx, True):
+                return loops
             return -loops - 1
         return loops
 
