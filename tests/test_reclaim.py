@@ -549,3 +549,34 @@ class ReclaimMachine(RuleBasedStateMachine):
 
 TestReclaimMachine = ReclaimMachine.TestCase
 TestReclaimMachine.settings = settings(max_examples=12, stateful_step_count=14, deadline=None)
+
+
+def test_pf_memalloc_belongs_to_the_reclaiming_task():
+    """A shrinker that sleeps lets other tasks run; they must not inherit the reclaimer's
+    PF_MEMALLOC (access to the reserves, no reclaim recursion)."""
+    k = kmemsim.boot()
+    pa, rc = k.page_alloc, k.page_alloc.reclaim
+    wq, inscan, seen = k.waitqueue(), [], []
+
+    def scan(s, sc):
+        inscan.append(k.current.comm)
+        k.wake_up(wq)
+        k.msleep(5)
+        return 10
+
+    k.register_shrinker("sleepy", lambda s, sc: 1000, scan)
+
+    def other():
+        k.wait_event(wq, lambda: bool(inscan))
+        seen.append((rc.memalloc, pa._pfmemalloc_flags(GFP_KERNEL)))
+
+    def reclaimer():
+        ctx = pa.prepare(GFP_KERNEL)
+        rc.perform_reclaim(ctx.zonelist, 0, GFP_KERNEL, ctx.highest_zoneidx)
+        seen.append(("after", rc.memalloc))
+
+    k.kthread_run(other, "other")
+    k.kthread_run(reclaimer, "reclaimer")
+    k.run()
+    assert set(inscan) == {"reclaimer"} and seen[0] == (False, 0) and seen[-1] == ("after", False)
+    k.shutdown()

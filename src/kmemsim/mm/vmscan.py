@@ -67,6 +67,7 @@ DEF_PRIORITY = 12
 SWAP_CLUSTER_MAX = 32
 SWAP_CLUSTER_MAX_SKIPPED = SWAP_CLUSTER_MAX << 10
 MAX_RECLAIM_RETRIES = 16
+PF_MEMALLOC = 0x00000800  # include/linux/sched.h: the task is reclaiming (may use the reserves)
 MAX_SWAPPINESS = 200
 PAGE_ALLOC_COSTLY_ORDER = 3
 
@@ -225,7 +226,6 @@ class Reclaim(FilemapMixin, OomMixin):
         self.next_ino = 10
         self.writeback_queue: OrderedDict[int, Folio] = OrderedDict()
         self.shrinkers: list[Shrinker] = []
-        self.memalloc = False  # PF_MEMALLOC of the task in reclaim
         self.kswapd_running = False
         # pgdat->kswapd_order, kswapd_highest_zoneidx (MAX_NR_ZONES: none), kswapd_failures
         self.max_nr_zones = len(pa.zones)
@@ -259,6 +259,16 @@ class Reclaim(FilemapMixin, OomMixin):
         self.oom_rs_printed = 0
 
     # ================================================================ folios and the LRU
+    @property
+    def memalloc(self) -> bool:
+        """PF_MEMALLOC of the current task (reclaim, kswapd): per task, as in the kernel."""
+        return bool(self.k.current.flags & PF_MEMALLOC)
+
+    @memalloc.setter
+    def memalloc(self, on: bool) -> None:
+        cur = self.k.current
+        cur.flags = (cur.flags | PF_MEMALLOC) if on else (cur.flags & ~PF_MEMALLOC)
+
     def new_folio(self, pfn: int, mapping: Any, index: int, flags: int) -> Folio:
         z = self.pa.zone_of(pfn)
         folio = Folio(pfn, z.idx, mapping, index, flags)
