@@ -389,6 +389,10 @@ class GfpSet:
 
     # ------------------------------------------------------------------ names
 
+    def value_or_zero(self, name: str) -> int:
+        """The value of the kernel macro ``name``, or 0 for a flag this kernel does not have."""
+        return self.flags.get(name, 0)
+
     def value(self, name: str) -> int:
         """The value of the kernel macro ``name`` (``"GFP_KERNEL"``, ``"__GFP_ZERO"``).
 

@@ -338,11 +338,7 @@ class Kernel:
 
         gs = gfpmod.for_profile(self.profile.name)
         classic = self.profile.kernel_version.startswith("2.")
-        def v(name: str) -> int:
-            try:
-                return gs.value(name)
-            except UsageError:
-                return 0  # a flag this kernel does not have
+        v = gs.value_or_zero  # 0 for a flag this kernel does not have
 
         bits = GfpBits(
             dma=v("__GFP_DMA"), highmem=v("__GFP_HIGHMEM"), dma32=v("__GFP_DMA32"),
@@ -886,11 +882,11 @@ class Kernel:
 
     def in_interrupt(self) -> bool:
         """in_interrupt(): hardirq, softirq, NMI, or bottom halves disabled."""
-        return bool(self.sched.pc[self._cpu] & 0xFFFF00)
+        return self.sched.in_interrupt()
 
     def in_atomic(self) -> bool:
         """in_atomic(): preempt_count() != 0."""
-        return self.sched.pc[self._cpu] != 0
+        return self.sched.in_atomic()
 
     def in_task(self) -> bool:
         """in_task(): not in NMI, hardirq or a running softirq."""

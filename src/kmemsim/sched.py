@@ -195,7 +195,6 @@ class Sched:
         self.tasks.append(self.init)
         self.in_softirq_run = False
         self.context_switches = 0
-        self.fast_off: set[str] = set()
         self.hung_task_timeout_secs = 120
         self.pending_exc: BaseException | None = None
         self.workqueue: list[Callable[[], None]] = []
@@ -328,16 +327,6 @@ class Sched:
             yield
         finally:
             self._sub(PREEMPT_OFFSET, "preempt_enable")
-
-    @contextlib.contextmanager
-    def irqs_disabled_ctx(self) -> Iterator[None]:
-        """local_irq_save() ... local_irq_restore()."""
-        saved = self.irqs_off[self.k._cpu]
-        self._set_irqs(True)
-        try:
-            yield
-        finally:
-            self._set_irqs(saved)
 
     def local_bh_disable(self) -> None:
         self._add(SOFTIRQ_DISABLE_OFFSET)

@@ -210,11 +210,7 @@ class DmaMapping:
         self._warned: set[str] = set()
         gs = k.gfp
 
-        def v(name: str) -> int:
-            try:
-                return gs.value(name)
-            except UsageError:
-                return 0
+        v = gs.value_or_zero  # 0 for a flag this kernel does not have
 
         self.GFP_KERNEL = v("GFP_KERNEL")
         self.__GFP_DMA = v("__GFP_DMA")

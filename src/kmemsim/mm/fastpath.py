@@ -152,6 +152,24 @@ def install_slab(k: Kernel) -> None:
         v = swab_cache[x] = int.from_bytes(x.to_bytes(word, "little"), "big")
         return v
 
+    def free_to_slab(cache: KmemCache, slab, obj: int, off: int) -> bool:
+        """__slab_free() without a list change -- another CPU's slab, a CPU partial slab, or
+        a node partial slab that keeps an object in use: push onto the slab's own freelist.
+        False when the general path must decide (full slab, empty slab, double free)."""
+        prior = slab.freelist
+        if prior and prior != obj and (slab.frozen or slab.where != "node_partial" or slab.inuse > 1):
+            fp = off + cache.offset
+            frame = frames.get(fp >> 12)
+            if frame is not None and (fp & 4095) <= 4096 - word:
+                if hardened:
+                    a = fp + page_offset
+                    prior ^= cache.random ^ (swab_cache.get(a) or swab(a))
+                put_word(frame, fp & 4095, prior)
+                slab.freelist = obj
+                slab.inuse -= 1
+                return True
+        return False
+
     # The bodies below are written out in full, not shared through helpers: a Python
     # call costs as much as the work itself on these paths.
     def kmem_cache_alloc(cache: KmemCache, gfp_mask: int) -> int:
@@ -214,21 +232,8 @@ def install_slab(k: Kernel) -> None:
                         put_word(frame, fp & 4095, head)
                         c.freelist = obj
                         return
-                elif not cache.debug:
-                    prior = slab.freelist
-                    # __slab_free() without a list change: another CPU's slab, a CPU partial
-                    # slab, or a node partial slab that keeps an object in use
-                    if prior and prior != obj and (slab.frozen or slab.where != "node_partial" or slab.inuse > 1):
-                        fp = off + cache.offset
-                        frame = frames.get(fp >> 12)
-                        if frame is not None and (fp & 4095) <= 4096 - word:
-                            if hardened:
-                                a = fp + page_offset
-                                prior ^= cache.random ^ (swab_cache.get(a) or swab(a))
-                            put_word(frame, fp & 4095, prior)
-                            slab.freelist = obj
-                            slab.inuse -= 1
-                            return
+                elif not cache.debug and free_to_slab(cache, slab, obj, off):
+                    return
         slow_free(cache, obj)
 
     def kfree(obj: int) -> None:
@@ -249,19 +254,8 @@ def install_slab(k: Kernel) -> None:
                         put_word(frame, fp & 4095, head)
                         c.freelist = obj
                         return
-                elif not cache.debug:
-                    prior = slab.freelist
-                    if prior and prior != obj and (slab.frozen or slab.where != "node_partial" or slab.inuse > 1):
-                        fp = off + cache.offset
-                        frame = frames.get(fp >> 12)
-                        if frame is not None and (fp & 4095) <= 4096 - word:
-                            if hardened:
-                                a = fp + page_offset
-                                prior ^= cache.random ^ (swab_cache.get(a) or swab(a))
-                            put_word(frame, fp & 4095, prior)
-                            slab.freelist = obj
-                            slab.inuse -= 1
-                            return
+                elif not cache.debug and free_to_slab(cache, slab, obj, off):
+                    return
         slow_kfree(obj)
 
     for name, fn in (("kmem_cache_alloc", kmem_cache_alloc), ("kmem_cache_free", kmem_cache_free),

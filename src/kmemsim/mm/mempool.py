@@ -79,11 +79,7 @@ class MempoolSubsys:
         self.k = k
         g = k.gfp
 
-        def v(name: str) -> int:
-            try:
-                return g.value(name)
-            except UsageError:
-                return 0
+        v = g.value_or_zero  # 0 for a flag this kernel does not have
 
         self.ZERO = v("__GFP_ZERO")
         self.NOMEMALLOC = v("__GFP_NOMEMALLOC")

@@ -175,11 +175,7 @@ class Vmalloc:
         gs = k.gfp
         self.gfp = gs
 
-        def v(name: str) -> int:
-            try:
-                return gs.value(name)
-            except UsageError:
-                return 0
+        v = gs.value_or_zero  # 0 for a flag this kernel does not have
 
         self.GFP_KERNEL = v("GFP_KERNEL")
         self.GFP_NOWAIT = v("GFP_NOWAIT")

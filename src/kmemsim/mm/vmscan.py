@@ -190,11 +190,7 @@ class Reclaim(FilemapMixin, OomMixin):
         self.gfp_io, self.gfp_fs = b.io, b.fs
         gs = k.gfp
 
-        def v(name: str) -> int:
-            try:
-                return gs.value(name)
-            except UsageError:
-                return 0
+        v = gs.value_or_zero  # 0 for a flag this kernel does not have
 
         movable = v("GFP_HIGHUSER_MOVABLE")
         comp = 0 if self.classic else b.comp  # folio allocations add __GFP_COMP (6.x)
