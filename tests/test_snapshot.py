@@ -17,10 +17,12 @@ import pytest
 from click.testing import CliRunner
 
 from conftest import DATA
+from kmemsim import capture as capmod
 from kmemsim import snapshot as snapmod
 from kmemsim.cli.snapshot_cmd import snapshot as snapshot_cmd
 from kmemsim.errors import ConfigError
-from kmemsim.snapshot import FILES, SLAB_DIR, SYSCTLS, HostSnapshot, load, make_tarball, take
+from kmemsim.capture import iter_snapshot_paths, make_tarball, take
+from kmemsim.snapshot import FILES, SLAB_DIR, SYSCTLS, HostSnapshot, load
 
 TARBALL = DATA / "host-6.18" / "snapshot.tar.gz"
 FIXED_FILES = [f for f in FILES if not f.endswith("/")]
@@ -423,7 +425,7 @@ def test_cpulist_rejects(text):
 
 def _tree(root: Path) -> dict[str, object]:
     out: dict[str, object] = {}
-    for p in snapmod.iter_snapshot_paths(root):
+    for p in iter_snapshot_paths(root):
         rel = p.relative_to(root).as_posix()
         out[rel] = ("link", os.readlink(p)) if p.is_symlink() else p.read_bytes()
     return out
@@ -450,7 +452,7 @@ def test_take_skips_unreadable_slab_attributes(fake_root, tmp_path, monkeypatch)
     (cache / "write_only").chmod(0o200)
     (cache / "broken").write_text("x\n")
     (cache / "alloc_calls").write_text("x\n")
-    real = snapmod._read_bytes
+    real = capmod._read_bytes
 
     def fake_read(path: Path) -> bytes:
         if path.name == "broken":
@@ -459,7 +461,7 @@ def test_take_skips_unreadable_slab_attributes(fake_root, tmp_path, monkeypatch)
             raise OSError(errno.ENODEV, "No such device")
         return real(path)
 
-    monkeypatch.setattr(snapmod, "_read_bytes", fake_read)
+    monkeypatch.setattr(capmod, "_read_bytes", fake_read)
     out = take(tmp_path / "out", root=fake_root)
     attrs = load(out).slab_caches()[cache.name]
     assert "object_size" in attrs
@@ -469,21 +471,21 @@ def test_take_skips_unreadable_slab_attributes(fake_root, tmp_path, monkeypatch)
 
 
 def test_take_fails_on_other_slab_errors(fake_root, tmp_path, monkeypatch):
-    real = snapmod._read_bytes
+    real = capmod._read_bytes
 
     def fake_read(path: Path) -> bytes:
         if path.name == "order":
             raise OSError(errno.ENOMEM, "Cannot allocate memory")
         return real(path)
 
-    monkeypatch.setattr(snapmod, "_read_bytes", fake_read)
+    monkeypatch.setattr(capmod, "_read_bytes", fake_read)
     with pytest.raises(ConfigError, match="/order: cannot read"):
         take(tmp_path / "out", root=fake_root)
 
 
 def test_take_rereads_a_moving_zoneinfo(fake_root, tmp_path, monkeypatch):
     """Lazily deferred init: managed grows between the two zoneinfo reads -> read the pair again."""
-    real = snapmod._read_bytes
+    real = capmod._read_bytes
     reads = {"n": 0}
 
     def fake_read(path: Path) -> bytes:
@@ -494,7 +496,7 @@ def test_take_rereads_a_moving_zoneinfo(fake_root, tmp_path, monkeypatch):
                 data = data.replace(b"        managed  ", b"        managed  1", 1)
         return data
 
-    monkeypatch.setattr(snapmod, "_read_bytes", fake_read)
+    monkeypatch.setattr(capmod, "_read_bytes", fake_read)
     out = take(tmp_path / "out", root=fake_root)
     assert reads["n"] == 4
     assert "attempt 2" in (out / "SNAPSHOT").read_text()
@@ -508,14 +510,14 @@ def test_take_missing_required_file(fake_root, tmp_path):
 
 
 def test_take_unreadable_required_file(fake_root, tmp_path, monkeypatch):
-    real = snapmod._read_bytes
+    real = capmod._read_bytes
 
     def fake_read(path: Path) -> bytes:
         if path.name == "slabinfo":
             raise PermissionError(errno.EACCES, "Permission denied")
         return real(path)
 
-    monkeypatch.setattr(snapmod, "_read_bytes", fake_read)
+    monkeypatch.setattr(capmod, "_read_bytes", fake_read)
     with pytest.raises(ConfigError, match="proc/slabinfo: not readable .*run as root"):
         take(tmp_path / "out", root=fake_root)
 
@@ -541,7 +543,7 @@ def test_cli_snapshot(fake_root, tmp_path):
     out = tmp_path / "cli-snap"
     r = CliRunner().invoke(snapshot_cmd, ["-o", str(out), "--tar", "--root", str(fake_root)])
     assert r.exit_code == 0, r.output
-    nfiles = sum(1 for p in snapmod.iter_snapshot_paths(out) if not p.is_symlink())
+    nfiles = sum(1 for p in iter_snapshot_paths(out) if not p.is_symlink())
     assert f"wrote {nfiles} files and " in r.output and str(out) in r.output
     assert "cli-snap.tar.gz" in r.output
     assert load(tmp_path / "cli-snap.tar.gz").zones == load(out).zones

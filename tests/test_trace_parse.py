@@ -26,7 +26,7 @@ from kmemsim.trace import (
     TraceReader,
     parse,
 )
-from kmemsim.trace.emit import FTRACE_HEADER, ftrace_line, perf_script_line, trace_cmd_line
+from kmemsim.tracepoints.emit import FTRACE_HEADER, ftrace_line, perf_script_line, trace_cmd_line
 
 TRACE = DATA / "trace"
 FTRACE = DATA / "host-6.18" / "kmem-trace.txt.gz"

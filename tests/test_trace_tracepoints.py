@@ -1,4 +1,4 @@
-"""The model's own kmem tracepoints (kmemsim.trace.tracepoints): the events, their
+"""The model's own kmem tracepoints (kmemsim.tracepoints.kmem): the events, their
 fields in 6.18's text, nothing on the fast paths when off, and the round trip:
 a workload's own trace replayed on a fresh machine gives the same /proc/slabinfo
 and /proc/buddyinfo."""
@@ -26,10 +26,10 @@ from kmemsim.gfp import (
     __GFP_ZERO,
 )
 from kmemsim.trace import KmemStat, StatOptions, TraceReader
-from kmemsim.trace.emit import ftrace_line
-from kmemsim.trace.events import PageAlloc, SlabAlloc
+from kmemsim.tracepoints.emit import ftrace_line
+from kmemsim.tracepoints.events import PageAlloc, SlabAlloc
 from kmemsim.trace.replay import replay
-from kmemsim.trace.tracepoints import EMITTED_EVENTS, KmemTracer
+from kmemsim.tracepoints.kmem import EMITTED_EVENTS, KmemTracer
 
 
 def records(k, fn, events=None):

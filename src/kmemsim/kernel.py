@@ -1707,20 +1707,20 @@ class Kernel:
         page allocator event is written to ``sink`` in Linux 6.18's ftrace text (a text
         stream or a callable taking each line) or, for a list, as event records.
         ``events`` limits them to some names.  Returns the KmemTracer (its ``counts``);
-        kmemsim.trace.tracepoints says which moments the model has."""
-        from .trace.tracepoints import trace_start
+        kmemsim.tracepoints.kmem says which moments the model has."""
+        from .tracepoints.kmem import trace_start
 
         return trace_start(self, sink, events)
 
     def trace_stop(self):
         """Turn the kmem tracepoints off again (nothing to do when they are off)."""
-        from .trace.tracepoints import trace_stop
+        from .tracepoints.kmem import trace_stop
 
         return trace_stop(self)
 
     def tracing(self, sink, events=None):
         """``with k.tracing(sink) as tr:`` -- the kmem tracepoints on inside the block."""
-        from .trace.tracepoints import tracing
+        from .tracepoints.kmem import tracing
 
         return tracing(self, sink, events)
 

@@ -1,7 +1,7 @@
 """``kmemsim snapshot -o DIR [--tar]``: capture this host's memory-management views.
 
 Registered in ``kmemsim.cli.main`` with ``main.add_command(snapshot)``.  The work
-is done by :func:`kmemsim.snapshot.take`; see that module for what a snapshot
+is done by :func:`kmemsim.capture.take`; see that module for what a snapshot
 holds and :func:`kmemsim.snapshot.load` for reading one back.
 """
 from __future__ import annotations
@@ -32,7 +32,8 @@ def snapshot(out_dir: Path, make_tar: bool, root: str) -> None:
     pagetypeinfo, meminfo, vmstat, slabinfo, vmallocinfo, iomem, the online
     CPUs and the whole /sys/kernel/slab tree.
     """
-    from kmemsim.snapshot import SNAPSHOT_FILE, iter_snapshot_paths, make_tarball, take
+    from kmemsim.capture import iter_snapshot_paths, make_tarball, take
+    from kmemsim.snapshot import SNAPSHOT_FILE
 
     try:
         path = take(out_dir, root=root)

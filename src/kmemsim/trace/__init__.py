@@ -11,7 +11,7 @@ differs from perf.
 """
 from __future__ import annotations
 
-from .events import (
+from ..tracepoints.events import (
     KMEM_EVENTS,
     Event,
     ExtFrag,

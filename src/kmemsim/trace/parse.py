@@ -23,13 +23,13 @@ host: Linux 6.18, perf 6.1, trace-cmd 3.1.6)::
                 bash-10934 [000]  9800.635054: kmalloc:              (tracepoint_add_func+0x10d) call_site=...
       with -l:  bash-10934   0.....  9800.635054: kmalloc: ...
 
-Every kmem event of every era is understood (see :mod:`kmemsim.trace.events`
+Every kmem event of every era is understood (see :mod:`kmemsim.tracepoints.events`
 for the format history); the fields are read by name, so an unknown extra field
 or a new order of fields does not break the parser.  Events of other systems or
 unknown kmem events are counted in :attr:`ParseStats.unknown` and skipped.
 Markers of lost events (ftrace's ``CPU:1 [LOST 1234 EVENTS]``, trace-cmd's
 ``CPU:1 [1234 EVENTS DROPPED]``, any ``LOST n events``) are yielded as
-:class:`~kmemsim.trace.events.Lost` records and counted; ftrace's header line
+:class:`~kmemsim.tracepoints.events.Lost` records and counted; ftrace's header line
 ``entries-in-buffer/entries-written: A/B`` also tells of ``B - A`` events
 overwritten in the ring buffer (:attr:`ParseStats.overwritten`).
 
@@ -49,7 +49,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, Iterable, Iterator
 
-from .events import (
+from ..tracepoints.events import (
     EXTFRAG_EVENTS,
     KMEM_EVENTS,
     PAGE_ALLOC_EVENTS,

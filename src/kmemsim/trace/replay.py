@@ -66,7 +66,7 @@ What the replay counts rather than does:
 - events it cannot place (a page free of an order larger than the block, a cache
   that cannot be made, gfp flags the machine lacks ...), by kind and reason.  Nothing
   in a trace makes the replay raise except a malformed line (the parser's
-  :class:`~kmemsim.trace.events.TraceFormatError`).
+  :class:`~kmemsim.tracepoints.events.TraceFormatError`).
 
 ``__GFP_ZERO`` is dropped from every replayed allocation: zeroing changes bytes, not
 allocator state, and it is most of the cost of a page allocation.  The machine
@@ -100,7 +100,7 @@ from pathlib import Path
 from typing import IO, TYPE_CHECKING, Any, Iterable, NamedTuple
 
 from ..errors import KmemsimError, UsageError
-from .events import SLAB_ALLOC_EVENTS
+from ..tracepoints.events import SLAB_ALLOC_EVENTS
 
 if TYPE_CHECKING:  # pragma: no cover
     from ..kernel import Kernel
@@ -508,7 +508,7 @@ class Replay:
 
     # ------------------------------------------------------------------ the loop
     def feed(self, events: Iterable[Any]) -> Replay:
-        """Replay ``events`` (records of :mod:`kmemsim.trace.events`)."""
+        """Replay ``events`` (records of :mod:`kmemsim.tracepoints.events`)."""
         if self.finished:
             raise UsageError("Replay.feed: the replay is finished")
         k = self.k

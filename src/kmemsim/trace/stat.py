@@ -59,7 +59,7 @@ from bisect import bisect_right
 from dataclasses import dataclass, field
 from typing import Iterable, Mapping
 
-from .events import NUMA_NO_NODE, SLAB_ALLOC_EVENTS, SLAB_FREE_EVENTS, Event
+from ..tracepoints.events import NUMA_NO_NODE, SLAB_ALLOC_EVENTS, SLAB_FREE_EVENTS, Event
 
 __all__ = [
     "StatOptions",

@@ -66,7 +66,7 @@ a fast path falling back to its slow path gives one event.
 The 2.6.24 profile has no kmem tracepoints (they arrived in 2.6.32): tracing it is
 refused.  The sink is a text stream (one line each, ``trace_pipe`` style, no
 header), a callable taking each line, or a list, which receives the
-:mod:`kmemsim.trace.events` records themselves.
+:mod:`kmemsim.tracepoints.events` records themselves.
 """
 from __future__ import annotations
 
