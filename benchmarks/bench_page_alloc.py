@@ -14,8 +14,6 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from common import floor_rate, rate  # noqa: E402
 
 
-
-
 def main(out) -> None:
     import kmemsim
     from kmemsim.gfp import GFP_KERNEL

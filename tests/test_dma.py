@@ -7,10 +7,9 @@ from __future__ import annotations
 import pytest
 
 import kmemsim
-from kmemsim import (DMA_BIDIRECTIONAL, DMA_BIT_MASK, DMA_FROM_DEVICE, DMA_MAPPING_ERROR, DMA_NONE,
-                     DMA_TO_DEVICE)
+from kmemsim import DMA_BIDIRECTIONAL, DMA_BIT_MASK, DMA_FROM_DEVICE, DMA_MAPPING_ERROR, DMA_NONE, DMA_TO_DEVICE
 from kmemsim.errors import InvariantError, Oops, UsageError
-from kmemsim.gfp import GFP_ATOMIC, GFP_KERNEL, __GFP_COMP
+from kmemsim.gfp import __GFP_COMP, GFP_ATOMIC, GFP_KERNEL
 from kmemsim.mm.vmalloc import VM_IOREMAP
 
 PS = 4096

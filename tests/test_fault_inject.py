@@ -12,7 +12,7 @@ import pytest
 
 import kmemsim
 from kmemsim.errors import ConfigError, UsageError
-from kmemsim.gfp import GFP_ATOMIC, GFP_KERNEL, GFP_NOWAIT, __GFP_HIGHMEM, __GFP_NOFAIL, __GFP_NOWARN
+from kmemsim.gfp import __GFP_HIGHMEM, __GFP_NOFAIL, __GFP_NOWARN, GFP_ATOMIC, GFP_KERNEL, GFP_NOWAIT
 from kmemsim.mm.fault_inject import _seed, kstrtobool, kstrtoll, kstrtoull, prandom_u32_state
 
 ATOMIC_QUIET = GFP_ATOMIC | __GFP_NOWARN

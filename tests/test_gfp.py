@@ -8,12 +8,22 @@ from __future__ import annotations
 import random
 
 import pytest
+from conftest import DATA
 from hypothesis import given
 from hypothesis import strategies as st
 
 from kmemsim import gfp
 from kmemsim.errors import ConfigError, UsageError
 from kmemsim.gfp import (
+    __GFP_BITS_SHIFT,
+    __GFP_COMP,
+    __GFP_DMA,
+    __GFP_HIGHMEM,
+    __GFP_MOVABLE,
+    __GFP_NO_OBJ_EXT,
+    __GFP_RECLAIM,
+    __GFP_RECLAIMABLE,
+    __GFP_ZERO,
     FLAGS_2_6,
     FLAGS_6_18,
     GFP_2_6,
@@ -32,18 +42,7 @@ from kmemsim.gfp import (
     GFP_TRANSHUGE_LIGHT,
     GFP_USER,
     GFP_ZONEMASK,
-    __GFP_BITS_SHIFT,
-    __GFP_COMP,
-    __GFP_DMA,
-    __GFP_HIGHMEM,
-    __GFP_MOVABLE,
-    __GFP_NO_OBJ_EXT,
-    __GFP_RECLAIM,
-    __GFP_RECLAIMABLE,
-    __GFP_ZERO,
 )
-
-from conftest import DATA
 
 GFP_STRINGS = DATA / "host-6.18" / "gfp-strings.txt"
 

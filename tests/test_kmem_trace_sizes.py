@@ -25,13 +25,13 @@ import re
 from collections import Counter
 
 import pytest
+from conftest import DATA
+from slabhost import host_geometry
 
 import kmemsim
-from conftest import DATA
 from kmemsim import gfp as G
 from kmemsim.errors import KmemsimError
 from kmemsim.snapshot import load
-from slabhost import host_geometry
 
 TRACE = DATA / "host-6.18" / "kmem-trace.txt.gz"
 TEXT = gzip.open(TRACE, "rt", encoding="utf-8").read()

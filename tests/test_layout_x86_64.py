@@ -1,8 +1,8 @@
 """x86_64 4-level layout (Documentation/arch/x86/x86_64/mm.rst, 6.18 headers)."""
 import pytest
+from conftest import DATA
 
 import kmemsim
-from conftest import DATA
 from kmemsim.layout import draw
 
 

@@ -2,7 +2,7 @@
 import pytest
 
 import kmemsim
-from kmemsim import InvariantError, Owner, PG
+from kmemsim import PG, InvariantError, Owner
 from kmemsim.mm.memmap import SECTION_PAGES, MemMap
 
 

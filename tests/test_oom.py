@@ -9,13 +9,11 @@ names free; the global-only "Mem-Info:" block is checked against 6.18's format s
 import re
 
 import pytest
+from conftest import DATA
 
 import kmemsim
-from kmemsim import KernelBug, UsageError
-from kmemsim import gfp
+from kmemsim import KernelBug, UsageError, gfp
 from kmemsim.gfp import FLAGS_2_6, GFP_DMA32, GFP_HIGHUSER_MOVABLE, GFP_KERNEL, GFP_NOFS
-
-from conftest import DATA
 
 NOWARN = getattr(gfp, "__GFP_NOWARN")
 NORETRY = getattr(gfp, "__GFP_NORETRY")

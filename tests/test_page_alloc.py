@@ -2,18 +2,16 @@
 import pytest
 
 import kmemsim
-from kmemsim import KernelBug, UsageError
+from kmemsim import KernelBug, UsageError, gfp
 from kmemsim.gfp import (
     FLAGS_2_6,
     GFP_ATOMIC,
     GFP_DMA,
     GFP_DMA32,
-    GFP_HIGHUSER,
     GFP_HIGHUSER_MOVABLE,
     GFP_KERNEL,
     GFP_NOWAIT,
 )
-from kmemsim import gfp
 
 ZERO = getattr(gfp, "__GFP_ZERO")
 COMP = getattr(gfp, "__GFP_COMP")

@@ -2,12 +2,12 @@
 6.18 slow path's retry rules (__GFP_NORETRY, __GFP_RETRY_MAYFAIL, __GFP_NOFAIL, costly
 orders, compaction as a counted step, GFP_NOIO/GFP_NOFS limits, GFP_ATOMIC never reclaiming)."""
 import pytest
-from hypothesis import settings, strategies as st
+from hypothesis import settings
+from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, invariant, precondition, rule
 
 import kmemsim
-from kmemsim import KernelBug, PG, UsageError
-from kmemsim import gfp
+from kmemsim import PG, KernelBug, UsageError, gfp
 from kmemsim.gfp import GFP_ATOMIC, GFP_KERNEL, GFP_NOFS, GFP_NOIO, GFP_NOWAIT
 from kmemsim.mm.vmscan import SHRINK_EMPTY, SHRINK_STOP
 

@@ -1,13 +1,12 @@
 """SLUB and the kmalloc family: caches, slabs, freelists in object memory, views."""
 import pytest
+from conftest import DATA
 
 import kmemsim
-from kmemsim import InvariantError, KernelBug, Oops, UsageError, ZERO_SIZE_PTR
-from kmemsim import gfp
-from kmemsim.gfp import GFP_ATOMIC, GFP_DMA, GFP_KERNEL
-from kmemsim.mm import slub_geometry as geo
+from kmemsim import ZERO_SIZE_PTR, InvariantError, KernelBug, Oops, UsageError, gfp
 from kmemsim import snapshot as snapmod
-from conftest import DATA
+from kmemsim.gfp import GFP_DMA, GFP_KERNEL
+from kmemsim.mm import slub_geometry as geo
 
 ZERO = getattr(gfp, "__GFP_ZERO")
 RECL = getattr(gfp, "__GFP_RECLAIMABLE")

@@ -3,12 +3,12 @@ validate, alloc_traces; and a stateful test of corruptions and repairs."""
 import re
 
 import pytest
-from hypothesis import settings, strategies as st
+from hypothesis import settings
+from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, rule
 
 import kmemsim
-from kmemsim import KernelBug, SLAB_CONSISTENCY_CHECKS, SLAB_POISON, SLAB_RED_ZONE, SLAB_STORE_USER, SLAB_TRACE
-from kmemsim import gfp
+from kmemsim import SLAB_CONSISTENCY_CHECKS, SLAB_POISON, SLAB_RED_ZONE, SLAB_STORE_USER, SLAB_TRACE, KernelBug, gfp
 from kmemsim.gfp import GFP_KERNEL
 
 ZERO = getattr(gfp, "__GFP_ZERO")

@@ -14,9 +14,10 @@ from __future__ import annotations
 import dataclasses
 
 import pytest
-
 import slabhost
 from conftest import DATA
+from slabhost import CREATE_ARGS, SYSFS_FLAG_ATTRS, host_flags
+
 from kmemsim.errors import ConfigError
 from kmemsim.mm import slub_geometry as g
 from kmemsim.mm.slub_geometry import (
@@ -47,7 +48,6 @@ from kmemsim.mm.slub_geometry import (
     parse_slab_debug,
 )
 from kmemsim.snapshot import load
-from slabhost import CREATE_ARGS, SYSFS_FLAG_ATTRS, host_flags
 
 TARBALL = DATA / "host-6.18" / "snapshot.tar.gz"
 HOST = load(TARBALL)

@@ -12,10 +12,8 @@ counterpart yet; the kernel skips the first two when built in.
 import pytest
 
 import kmemsim
-from kmemsim import (SLAB_KMALLOC, SLAB_NO_MERGE, SLAB_NO_USER_FLAGS, SLAB_POISON, SLAB_RED_ZONE,
-                     SLAB_STORE_USER)
+from kmemsim import SLAB_KMALLOC, SLAB_NO_MERGE, SLAB_NO_USER_FLAGS, SLAB_POISON, SLAB_RED_ZONE, SLAB_STORE_USER, gfp
 from kmemsim.gfp import GFP_KERNEL
-from kmemsim import gfp
 
 ZERO = getattr(gfp, "__GFP_ZERO")
 SLUB_RED_ACTIVE = 0xCC

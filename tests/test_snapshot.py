@@ -15,13 +15,13 @@ from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
-
 from conftest import DATA
+
 from kmemsim import capture as capmod
 from kmemsim import snapshot as snapmod
+from kmemsim.capture import iter_snapshot_paths, make_tarball, take
 from kmemsim.cli.snapshot_cmd import snapshot as snapshot_cmd
 from kmemsim.errors import ConfigError
-from kmemsim.capture import iter_snapshot_paths, make_tarball, take
 from kmemsim.snapshot import FILES, SLAB_DIR, SYSCTLS, HostSnapshot, load
 
 TARBALL = DATA / "host-6.18" / "snapshot.tar.gz"

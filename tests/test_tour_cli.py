@@ -1,7 +1,9 @@
 """The tour's output (golden) and the command line."""
-from click.testing import CliRunner
+import re
 
+from click.testing import CliRunner
 from conftest import golden
+
 from kmemsim.cli.main import main
 
 
@@ -10,10 +12,16 @@ def run(*args):
     return r
 
 
+def _no_line_numbers(text):
+    """Call traces name Python frames as ``file.py:LINE``; the line numbers of the tour's
+    own source are not what the tour teaches, so the golden comparison leaves them out."""
+    return re.sub(r"(\w+\.py):\d+", r"\1:N", text)
+
+
 def test_tour_output_is_the_golden_text():
     r = run("tour")
     assert r.exit_code == 0, r.output
-    assert r.output == golden("tour.txt", r.output)
+    assert _no_line_numbers(r.output) == _no_line_numbers(golden("tour.txt", r.output))
 
 
 def test_tour_facts():

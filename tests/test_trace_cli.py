@@ -9,8 +9,8 @@ from pathlib import Path
 import click
 import pytest
 from click.testing import CliRunner
-
 from conftest import DATA
+
 from kmemsim.cli.trace_cmd import register
 from kmemsim.trace import TraceReader
 from kmemsim.trace import record as record_mod

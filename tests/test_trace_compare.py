@@ -8,9 +8,9 @@ from pathlib import Path
 import click
 import pytest
 from click.testing import CliRunner
+from conftest import DATA
 
 import kmemsim
-from conftest import DATA
 from kmemsim.cli.trace_cmd import register_replay
 from kmemsim.trace import TraceReader
 from kmemsim.trace.replay import Comparison, ReplayOptions, compare, describe

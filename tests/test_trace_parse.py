@@ -9,10 +9,10 @@ import re
 from collections import Counter
 
 import pytest
+from conftest import DATA
 from hypothesis import given
 from hypothesis import strategies as hs
 
-from conftest import DATA
 from kmemsim.trace import (
     ExtFrag,
     Lost,

@@ -8,11 +8,11 @@ import re
 import click
 import pytest
 from click.testing import CliRunner
-
 from conftest import DATA
+
+from kmemsim.cli.trace_cmd import register
 from kmemsim.trace import KmemStat, StatOptions, TraceReader, parse
 from kmemsim.trace.stat import load_kallsyms, parse_sort_keys, parse_time_range
-from kmemsim.cli.trace_cmd import register
 
 TRACE = DATA / "trace"
 SCRIPT = TRACE / "perf-script.txt.gz"

@@ -14,6 +14,9 @@ from hypothesis import strategies as st
 import kmemsim
 from kmemsim.errors import UsageError
 from kmemsim.gfp import (
+    __GFP_COMP,
+    __GFP_NOWARN,
+    __GFP_ZERO,
     GFP_ATOMIC,
     GFP_DMA,
     GFP_HIGHUSER,
@@ -21,14 +24,11 @@ from kmemsim.gfp import (
     GFP_KERNEL,
     GFP_KERNEL_ACCOUNT,
     GFP_NOWAIT,
-    __GFP_COMP,
-    __GFP_NOWARN,
-    __GFP_ZERO,
 )
 from kmemsim.trace import KmemStat, StatOptions, TraceReader
+from kmemsim.trace.replay import replay
 from kmemsim.tracepoints.emit import ftrace_line
 from kmemsim.tracepoints.events import PageAlloc, SlabAlloc
-from kmemsim.trace.replay import replay
 from kmemsim.tracepoints.kmem import EMITTED_EVENTS, KmemTracer
 
 

@@ -1,9 +1,10 @@
 """__pa/__va, virt_to_page, page_address, virt_addr_valid, is_vmalloc_addr on both profiles."""
 import pytest
-from hypothesis import given, strategies as st
+from hypothesis import given
+from hypothesis import strategies as st
 
 import kmemsim
-from kmemsim import KernelBug, Oops, UsageError
+from kmemsim import Oops, UsageError
 
 K64 = kmemsim.boot(ram="4G")
 K32 = kmemsim.boot("linux-2.6-i386", ram="1G")

@@ -2,12 +2,12 @@
 import re
 
 import pytest
+from conftest import DATA
 
 import kmemsim
-from conftest import DATA
 from kmemsim import UsageError
 from kmemsim import snapshot as snapmod
-from kmemsim.gfp import GFP_ATOMIC, GFP_KERNEL
+from kmemsim.gfp import GFP_KERNEL
 from kmemsim.views.procfs import fragmentation_index, unusable_free_index
 
 SNAP = DATA / "host-6.18" / "snapshot.tar.gz"

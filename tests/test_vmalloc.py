@@ -12,7 +12,7 @@ from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, pr
 
 import kmemsim
 from kmemsim.errors import Oops, UsageError
-from kmemsim.gfp import GFP_KERNEL, __GFP_NOWARN
+from kmemsim.gfp import __GFP_NOWARN, GFP_KERNEL
 from kmemsim.mm.pgtable import _PAGE_NX, PAGE_KERNEL_64
 from kmemsim.mm.vmalloc import VM_ALLOC, VM_IOREMAP, VM_MAP, VM_NO_GUARD, VM_USERMAP, Vmalloc, VmStruct
 from kmemsim.mm.vmap_area import VmapTreeCorrupt

@@ -349,7 +349,7 @@ def main() -> int:
 
     if not strings:
         die("no gfp_flags strings were captured")
-    now = _dt.datetime.now(_dt.timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
+    now = _dt.datetime.now(_dt.UTC).strftime("%Y-%m-%d %H:%M UTC")
     uname = os.uname()
     where = "a private trace instance" if t.instance is not None else "the global trace buffer (restored after)"
     per_event = ", ".join(f"{n} {c}" for n, c in sorted(raw_counts.items()))

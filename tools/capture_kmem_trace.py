@@ -271,7 +271,7 @@ def main() -> int:
         die("no events were recorded")
     uname = os.uname()
     meta: dict[str, object] = {
-        "when": _dt.datetime.now(_dt.timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
+        "when": _dt.datetime.now(_dt.UTC).strftime("%Y-%m-%d %H:%M UTC"),
         "release": uname.release,
         "machine": uname.machine,
         "ncpu": os.cpu_count(),

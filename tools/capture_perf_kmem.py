@@ -226,7 +226,7 @@ def main() -> int:
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
     u = os.uname()
-    when = _dt.datetime.now(_dt.timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
+    when = _dt.datetime.now(_dt.UTC).strftime("%Y-%m-%d %H:%M UTC")
     readme = f"""# Real perf kmem / trace-cmd / ftrace captures (made by tools/capture_perf_kmem.py)
 
 Captured on {when} on Linux {u.release} {u.machine} ({os.cpu_count()} CPUs, one NUMA node), as root,

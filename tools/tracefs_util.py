@@ -16,7 +16,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "src"))  # kmemsim, also without the venv
-from kmemsim.trace.tracefs import TraceSession, TracefsError  # noqa: E402
+from kmemsim.trace.tracefs import TracefsError, TraceSession  # noqa: E402
 
 Die = Callable[[str], None]
 

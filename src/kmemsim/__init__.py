@@ -14,17 +14,16 @@ from __future__ import annotations
 
 from typing import Any
 
+from . import gfp, profiles, units
 from .errors import ConfigError, InvariantError, KernelBug, KmemsimError, Oops, UsageError
 from .kernel import NULL, ZERO_SIZE_PTR, Kernel
 from .layout import Layout, Region
-from .mm.page import PG, Owner, Page
 from .mm.dma import DMA_BIDIRECTIONAL, DMA_BIT_MASK, DMA_FROM_DEVICE, DMA_MAPPING_ERROR, DMA_NONE, DMA_TO_DEVICE
 from .mm.mempool import Mempool
-from .sched import TASK_INTERRUPTIBLE, TASK_RUNNING, TASK_UNINTERRUPTIBLE
-from . import gfp, profiles, units
-from .profiles import DEFAULT_PROFILE, PROFILES, TUNABLES
-
+from .mm.page import PG, Owner, Page
 from .mm.slub_geometry import SLAB_FLAGS as _SLAB_FLAGS
+from .profiles import DEFAULT_PROFILE, PROFILES, TUNABLES
+from .sched import TASK_INTERRUPTIBLE, TASK_RUNNING, TASK_UNINTERRUPTIBLE
 
 globals().update({_n: _v for _n, _v in _SLAB_FLAGS.items() if _n.startswith("SLAB_")})  # kmemsim.SLAB_PANIC ...
 

@@ -14,8 +14,8 @@ import os
 import re
 import stat
 import tarfile
+from collections.abc import Iterator
 from pathlib import Path, PurePosixPath
-from typing import Iterator
 
 from .errors import ConfigError
 from .snapshot import FILES, SLAB_DIR, SNAPSHOT_FILE, SYSCTLS, posix_normpath
@@ -194,7 +194,7 @@ def take(out_dir: str | os.PathLike[str], root: str | os.PathLike[str] = "/", no
         notes.append(note)
     meta_lines = [
         "kmemsim host snapshot",
-        f"date: {_dt.datetime.now(_dt.timezone.utc).replace(microsecond=0).isoformat()}",
+        f"date: {_dt.datetime.now(_dt.UTC).replace(microsecond=0).isoformat()}",
         f"uname -r: {_release(rootp, is_live)}",
         f"root: {rootp if not is_live else '/'}",
         f"files: {len(contents)} (+ {len(slab_links)} slab alias symlinks)",

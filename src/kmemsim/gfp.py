@@ -29,7 +29,7 @@ from __future__ import annotations
 
 import difflib
 import re
-from typing import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 
 from .errors import UsageError
 

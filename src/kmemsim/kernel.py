@@ -27,8 +27,9 @@ from __future__ import annotations
 import contextlib
 import os
 import sys
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from typing import Any, Callable, Iterator
+from typing import Any
 
 from . import units
 from .arch import e820 as e820mod
@@ -38,9 +39,9 @@ from .layout import Layout
 from .mm.memmap import SECTION_PAGES_SHIFT, MemMap
 from .mm.page import PG, Owner, Page
 from .physmem import PhysMem
-from .sched import Task  # noqa: F401 - kmemsim.kernel.Task is the task_struct
 from .printk import KERN_ALERT, KERN_INFO, KERN_NOTICE, KERN_WARNING, Clock, LogBuffer
 from .profiles import DEFAULT_PROFILE, Profile, get_profile, resolve_tunables
+from .sched import Task  # noqa: F401 - kmemsim.kernel.Task is the task_struct
 
 NULL = 0
 ZERO_SIZE_PTR = 16

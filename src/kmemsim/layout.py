@@ -11,8 +11,8 @@ this module only holds it and draws it.
 """
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass, field
-from typing import Iterable
 
 from .units import human_approx
 

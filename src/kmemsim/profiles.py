@@ -21,8 +21,9 @@ unknown name is an error that lists the names the profile accepts.
 """
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any, Callable
+from typing import Any
 
 from .errors import ConfigError
 from .units import memparse

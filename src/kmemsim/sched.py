@@ -53,8 +53,9 @@ import heapq
 import itertools
 import threading
 import weakref
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, Callable, Iterator
+from typing import TYPE_CHECKING, Any
 
 from .errors import KernelBug, UsageError
 from .printk import KERN_ERR

@@ -1,4 +1,8 @@
-import random, subprocess, gzip, sys
+import gzip
+import random
+import subprocess
+import sys
+
 PS = 4096
 rnd = random.Random(7); V0 = 0xffffc90000000000
 p = subprocess.Popen(["./harness"], stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True, bufsize=1)

@@ -31,7 +31,7 @@ from __future__ import annotations
 from ..errors import ConfigError
 from ..layout import Layout, Region, fill_holes
 from .base import Arch, ArchSetup, MemblockRegion
-from .e820 import E820Entry, ISA_END, ram_ranges
+from .e820 import ISA_END, E820Entry, ram_ranges
 
 MASK32 = 0xFFFFFFFF
 PAGE_SHIFT = 12

@@ -33,7 +33,7 @@ from __future__ import annotations
 
 from ..layout import Layout, Region, fill_holes
 from .base import Arch, ArchSetup, MemblockRegion
-from .e820 import E820Entry, ISA_END, ram_ranges
+from .e820 import ISA_END, E820Entry, ram_ranges
 
 MASK64 = (1 << 64) - 1
 PAGE_SHIFT = 12

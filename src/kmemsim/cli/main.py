@@ -11,7 +11,8 @@ and ``--set NAME=VALUE`` for any tunable of the profile.
 from __future__ import annotations
 
 import sys
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 import click
 

@@ -70,7 +70,8 @@ from __future__ import annotations
 
 import bisect
 from collections import deque
-from typing import TYPE_CHECKING, Callable, Iterable
+from collections.abc import Callable, Iterable
+from typing import TYPE_CHECKING
 
 from ..errors import InvariantError, UsageError
 from ..printk import KERN_ERR, KERN_INFO, KERN_WARNING

@@ -37,7 +37,7 @@ of a materialised section all have exactly SECTION_PAGES entries.
 from __future__ import annotations
 
 from array import array
-from typing import Iterator
+from collections.abc import Iterator
 
 import numpy as np
 

@@ -31,8 +31,9 @@ does not track them: a later mempool_free would touch freed memory).
 """
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, Callable
+from typing import TYPE_CHECKING, Any
 
 from ..errors import InvariantError, UsageError
 from ..sched import TASK_UNINTERRUPTIBLE, SpinLock, WaitQueueHead

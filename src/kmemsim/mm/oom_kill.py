@@ -39,13 +39,14 @@ Simplified, and said so:
 """
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any, Iterator
+from collections.abc import Iterator
+from typing import TYPE_CHECKING, Any
 
 from .. import units
 from ..errors import UsageError
 from ..printk import KERN_ERR, KERN_INFO, KERN_WARNING
-from .mmzone import WMARK_HIGH, WMARK_LOW, WMARK_MIN
 from .filemap import PG_swapbacked, PG_uptodate
+from .mmzone import WMARK_HIGH, WMARK_LOW, WMARK_MIN
 
 if TYPE_CHECKING:  # pragma: no cover
     from ..kernel import Kernel

@@ -1114,7 +1114,7 @@ class PageAllocator:
                 continue
             return self._nopage(ctx, order, nofail, stuck)
 
-    def _nopage(self, ctx: GfpContext, order: int, nofail: bool, stuck: "_Livelock", livelock: bool = False) -> int:
+    def _nopage(self, ctx: GfpContext, order: int, nofail: bool, stuck: _Livelock, livelock: bool = False) -> int:
         """nopage: __GFP_NOFAIL loops (with a little of the reserves); others warn and fail."""
         if livelock and not nofail:
             if self.reclaim.userspace:

@@ -39,7 +39,8 @@ Simplified, and said so:
 from __future__ import annotations
 
 import struct
-from typing import TYPE_CHECKING, Iterator
+from collections.abc import Iterator
+from typing import TYPE_CHECKING
 
 from ..errors import InvariantError, UsageError
 

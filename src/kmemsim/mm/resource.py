@@ -46,7 +46,8 @@ Simplified, and said so:
 """
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Callable, Iterator
+from collections.abc import Callable, Iterator
+from typing import TYPE_CHECKING
 
 from ..errors import InvariantError, UsageError
 from ..printk import KERN_INFO, KERN_WARNING

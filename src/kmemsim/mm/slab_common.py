@@ -22,7 +22,8 @@ Each class exists in four kinds chosen by the gfp mask: ``kmalloc-`` (normal),
 """
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Callable
+from collections.abc import Callable
+from typing import TYPE_CHECKING
 
 from ..errors import UsageError
 from .slub import KmemCache, KmemCacheCpu, Slub

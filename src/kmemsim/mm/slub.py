@@ -47,8 +47,9 @@ from __future__ import annotations
 
 import random
 import struct
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Callable
+from typing import TYPE_CHECKING
 
 from .slub_debug import SLUB_RED_INACTIVE, SlubDebug
 

@@ -46,8 +46,9 @@ is a symbol address of kmemsim's own table that names the Python call site, and
 from __future__ import annotations
 
 import contextlib
+from collections.abc import Iterator
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Iterator
+from typing import TYPE_CHECKING
 
 from ..errors import KernelBug
 

@@ -37,7 +37,7 @@ Simplified, and said so:
 from __future__ import annotations
 
 from collections import deque
-from typing import Callable, Iterator
+from collections.abc import Callable, Iterator
 
 from ..errors import InvariantError, UsageError
 

@@ -46,14 +46,27 @@ Simplified, and said so:
 from __future__ import annotations
 
 from collections import OrderedDict
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from math import isqrt
-from typing import TYPE_CHECKING, Any, Callable
+from typing import TYPE_CHECKING, Any
 
 from ..errors import InvariantError, UsageError
 from ..printk import KERN_INFO
-from .filemap import (FOLIO_FLAGS, PG_active, PG_dirty, PG_lru, PG_reclaim, PG_referenced, PG_swapbacked,
-                      PG_workingset, PG_writeback, AddressSpace, FilemapMixin, Folio)
+from .filemap import (
+    FOLIO_FLAGS,
+    AddressSpace,
+    FilemapMixin,
+    Folio,
+    PG_active,
+    PG_dirty,
+    PG_lru,
+    PG_reclaim,
+    PG_referenced,
+    PG_swapbacked,
+    PG_workingset,
+    PG_writeback,
+)
 from .mmzone import WMARK_HIGH, WMARK_MIN
 from .oom_kill import OomMixin, Process
 from .swap import SwapInfo

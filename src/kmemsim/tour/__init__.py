@@ -9,7 +9,7 @@ Chapters are added by the parts of kmemsim they show; ``CHAPTERS`` is the order.
 """
 from __future__ import annotations
 
-from typing import Callable
+from collections.abc import Callable
 
 from .addresses import chapter as addresses
 from .contexts import chapter as contexts

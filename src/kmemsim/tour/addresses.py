@@ -1,7 +1,7 @@
 """Tour chapter: address spaces, __pa/__va, the 3G/1G split, vmalloc gap and highmem."""
 from __future__ import annotations
 
-from typing import Callable
+from collections.abc import Callable
 
 import kmemsim
 from kmemsim.layout import draw
@@ -33,7 +33,7 @@ def chapter(out: Out) -> None:
     out(f"   __pa(_text)              = {phys:#x}   (CONFIG_PHYSICAL_START, 16 MiB)")
     out(f"   __va(__pa(_text))        = {_hex(k, alias)}   (PAGE_OFFSET + 16 MiB)")
     k.write(alias, b"hello, kernel")
-    out(f"   write 'hello, kernel' through the direct-map alias, read it through _text:")
+    out("   write 'hello, kernel' through the direct-map alias, read it through _text:")
     out(f"   k.read(_text, 13)        = {k.read(text, 13)!r}")
     page = k.virt_to_page(text)
     out(f"   virt_to_page(_text)      = {page!r} at {_hex(k, page.ptr)} (vmemmap + pfn * 64)")

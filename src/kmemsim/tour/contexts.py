@@ -1,7 +1,7 @@
 """Tour chapter: calling contexts -- who may sleep, GFP_KERNEL versus GFP_ATOMIC, mempool."""
 from __future__ import annotations
 
-from typing import Callable
+from collections.abc import Callable
 
 import kmemsim
 from kmemsim.gfp import GFP_ATOMIC, GFP_KERNEL

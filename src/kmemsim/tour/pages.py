@@ -1,7 +1,7 @@
 """Tour chapter: the page allocator -- orders, split and merge, zones, GFP_ATOMIC reserves."""
 from __future__ import annotations
 
-from typing import Callable
+from collections.abc import Callable
 
 import kmemsim
 from kmemsim import gfp

@@ -1,7 +1,7 @@
 """Tour chapter: kmalloc and kmem_cache -- size classes, stale bytes, constructors, the freelist."""
 from __future__ import annotations
 
-from typing import Callable
+from collections.abc import Callable
 
 import kmemsim
 from kmemsim.gfp import GFP_KERNEL

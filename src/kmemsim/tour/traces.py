@@ -1,7 +1,7 @@
 """Tour chapter: the model's own kmem tracepoints, perf kmem stat's report, replay."""
 from __future__ import annotations
 
-from typing import Callable
+from collections.abc import Callable
 
 import kmemsim
 from kmemsim.gfp import GFP_ATOMIC, GFP_KERNEL

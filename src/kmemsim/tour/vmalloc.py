@@ -1,7 +1,7 @@
 """Tour chapter: kmalloc versus get_free_pages versus vmalloc -- contiguity, addresses, DMA."""
 from __future__ import annotations
 
-from typing import Callable
+from collections.abc import Callable
 
 import kmemsim
 from kmemsim.gfp import GFP_KERNEL

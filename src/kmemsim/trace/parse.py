@@ -45,9 +45,10 @@ import io
 import re
 import sys
 from collections import Counter
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import IO, Iterable, Iterator
+from typing import IO
 
 from ..tracepoints.events import (
     EXTFRAG_EVENTS,
@@ -140,8 +141,8 @@ _PAGE_MOVE_RE = re.compile(r"page=(\S+) pfn=(\S+) order=(\d+) migratetype=(-?\d+
 _NS_SCALE = tuple(10 ** (9 - n) for n in range(10))
 #: the event token of a line ("kmalloc:", perf's "kmem:kmalloc:") -> (event, shape)
 _SHAPES = {
-    **{e: 0 for e in SLAB_ALLOC_EVENTS},
-    **{e: 1 for e in SLAB_FREE_EVENTS},
+    **dict.fromkeys(SLAB_ALLOC_EVENTS, 0),
+    **dict.fromkeys(SLAB_FREE_EVENTS, 1),
     "mm_page_alloc": 2,
     "mm_page_free": 3,
     "mm_page_free_batched": 3,

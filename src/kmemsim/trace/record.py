@@ -29,12 +29,13 @@ import select
 import signal
 import subprocess
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable, IO
+from typing import IO
 
 from kmemsim.errors import KmemsimError
-from kmemsim.trace.tracefs import TRACEFS_CANDIDATES, TraceSession, TracefsError
+from kmemsim.trace.tracefs import TRACEFS_CANDIDATES, TracefsError, TraceSession
 from kmemsim.trace.tracefs import find_tracefs as _find_tracefs
 
 __all__ = ["RecordError", "RecordResult", "record", "SLAB_EVENTS", "PAGE_EVENTS", "find_tracefs"]

@@ -94,10 +94,11 @@ separates what the trace names apart, no more.
 from __future__ import annotations
 
 from collections import Counter
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from itertools import islice
 from pathlib import Path
-from typing import IO, TYPE_CHECKING, Any, Iterable, NamedTuple
+from typing import IO, TYPE_CHECKING, Any, NamedTuple
 
 from ..errors import KmemsimError, UsageError
 from ..tracepoints.events import SLAB_ALLOC_EVENTS

@@ -56,8 +56,8 @@ from __future__ import annotations
 
 import re
 from bisect import bisect_right
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
-from typing import Iterable, Mapping
 
 from ..tracepoints.events import NUMA_NO_NODE, SLAB_ALLOC_EVENTS, SLAB_FREE_EVENTS, Event
 

@@ -14,10 +14,11 @@ yet and say so.
 """
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Callable
+from collections.abc import Callable
+from typing import TYPE_CHECKING
 
 from ..errors import UsageError
-from ..mm.mmzone import MIGRATE_HIGHATOMIC, MIGRATETYPE_NAMES, WMARK_HIGH, WMARK_LOW, WMARK_MIN, WMARK_PROMO
+from ..mm.mmzone import MIGRATETYPE_NAMES, WMARK_HIGH, WMARK_LOW, WMARK_MIN, WMARK_PROMO
 
 if TYPE_CHECKING:  # pragma: no cover
     from ..kernel import Kernel
