@@ -41,7 +41,7 @@ def test_default_knobs_as_the_kernel_prints_them(k):
         k.debugfs("failslab/min-order")
     # nothing armed, nothing changed: the fast paths are in place
     assert k.slub.should_failslab is None and k.page_alloc.should_fail_alloc_page is None
-    assert "kmalloc" in k.__dict__
+    assert k.dispatch.active("kmalloc") == "fast"
 
 
 def test_writes_parse_as_the_kernel_does_and_bad_ones_change_nothing(k):
@@ -128,7 +128,7 @@ def test_kmalloc_fails_times_then_works_again(k):
     assert k.debugfs("failslab/times") == "0\n"
     fs = k.fault_inject.failslab
     assert (fs.calls, fs.failures) == (3, 3)  # times reached 0: the hook is gone
-    assert k.slub.should_failslab is None and "kmalloc" in k.__dict__  # fast paths back
+    assert k.slub.should_failslab is None and k.dispatch.active("kmalloc") == "fast"  # fast paths back
     log = k.dmesg()
     assert log.count("FAULT_INJECTION: forcing a failure.") == 3
     assert "SLUB: Unable to allocate" not in log and "page allocation failure" not in log
@@ -310,13 +310,13 @@ def test_fail_page_alloc_min_order_and_no_warn_alloc(k):
     assert k.get_free_pages(GFP_KERNEL, 1)  # ignore-gfp-wait
     assert k.kmalloc(16 << 10, GFP_ATOMIC) == 0  # kmalloc_large: order 2
     k.debugfs("fail_page_alloc/min-order", 0)
-    assert "get_free_pages" not in k.__dict__  # the order-0 fast path steps aside
+    assert k.dispatch.state()["get_free_pages"] == "general (fail_page_alloc)"  # the fast path steps aside
     assert k.get_free_pages(GFP_ATOMIC, 0) == 0
     log = k.dmesg()
     assert "page allocation failure" not in log and "name fail_page_alloc, interval 1" in log
     assert k.page_alloc.vm_events["pgalloc_fail"] == 0
     k.debugfs("fail_page_alloc/probability", 0)
-    assert "get_free_pages" in k.__dict__ and k.get_free_pages(GFP_ATOMIC, 0)
+    assert k.dispatch.active("get_free_pages") == "fast" and k.get_free_pages(GFP_ATOMIC, 0)
     k.check()
 
 

@@ -86,7 +86,7 @@ def test_trace_file_header_and_counts():
 def test_accounted_is_gfp_account():
     # 6.18 prints accounted=true exactly when the flags hold __GFP_ACCOUNT (CONFIG_MEMCG on)
     for _req, _alloc, gfp, accounted in KMALLOC:
-        assert accounted == bool(G.parse(gfp) & G.__GFP_ACCOUNT), gfp
+        assert accounted == bool(G.GFP_6_18.parse(gfp) & G.FLAGS_6_18["__GFP_ACCOUNT"]), gfp
 
 
 # --------------------------------------------------------------------------------------
@@ -104,7 +104,7 @@ def model_kmalloc(k: kmemsim.Kernel, size: int, gfp: int) -> tuple[int, int]:
 
     Should the model refuse a traced mask, __GFP_NOFAIL and then __GFP_DIRECT_RECLAIM are
     dropped (neither changes the kmalloc cache); no mask of the current file needs it."""
-    for mask in (gfp, gfp & ~G.__GFP_NOFAIL, gfp & ~(G.__GFP_NOFAIL | G.__GFP_DIRECT_RECLAIM)):
+    for mask in (gfp, gfp & ~G.FLAGS_6_18["__GFP_NOFAIL"], gfp & ~(G.FLAGS_6_18["__GFP_NOFAIL"] | G.FLAGS_6_18["__GFP_DIRECT_RECLAIM"])):
         try:
             p = k.kmalloc(size, mask)
         except KmemsimError:
@@ -114,7 +114,7 @@ def model_kmalloc(k: kmemsim.Kernel, size: int, gfp: int) -> tuple[int, int]:
                 return k.ksize(p), mask
             finally:
                 k.kfree(p)
-    raise AssertionError(f"the model refuses kmalloc({size}, {G.format(gfp)})")
+    raise AssertionError(f"the model refuses kmalloc({size}, {G.GFP_6_18.format(gfp)})")
 
 
 def test_kmalloc_every_event(machine):
@@ -122,7 +122,7 @@ def test_kmalloc_every_event(machine):
     bad: list[tuple[int, str, set[int], int, int]] = []
     adjusted: list[tuple[int, str]] = []
     for (req, gfp_text), allocs in sorted(KMALLOC_PAIRS.items()):
-        gfp = G.parse(gfp_text)
+        gfp = G.GFP_6_18.parse(gfp_text)
         roundup = machine.kmalloc_size_roundup(req)
         ksize, used = model_kmalloc(machine, req, gfp)
         if used != gfp:
@@ -143,7 +143,7 @@ def test_kmalloc_every_event(machine):
 def test_kmalloc_pair(machine, req, gfp_text):
     (alloc,) = KMALLOC_PAIRS[(req, gfp_text)]  # one bytes_alloc per (bytes_req, gfp)
     assert machine.kmalloc_size_roundup(req) == alloc
-    ksize, _ = model_kmalloc(machine, req, G.parse(gfp_text))
+    ksize, _ = model_kmalloc(machine, req, G.GFP_6_18.parse(gfp_text))
     assert ksize == alloc
 
 

@@ -97,6 +97,6 @@ def test_check_catches_bytes_outside_memory():
 def test_check_runs_registered_subsystem_checks():
     k = kmemsim.boot()
     seen = []
-    k.register_check("demo", lambda: seen.append(1))
+    k.checks.register("demo", lambda: seen.append(1))
     k.check()
     assert seen == [1]

@@ -147,11 +147,11 @@ def test_report_mode_still_raises_oops_for_faults():
 
 def test_report_mode_continues_after_a_bug():
     k = kmemsim.boot(on_bug="report")
-    k.bug(["BUG: something the kernel survives"], kind="test")
+    k.report.bug(["BUG: something the kernel survives"], kind="test")
     assert "BUG: something the kernel survives" in k.dmesg()
     strict = kmemsim.boot()
     with pytest.raises(KernelBug, match="something"):
-        strict.bug(["BUG: something the kernel survives"], kind="test")
+        strict.report.bug(["BUG: something the kernel survives"], kind="test")
 
 
 def test_on_cpu(k):

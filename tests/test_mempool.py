@@ -12,7 +12,7 @@ from kmemsim.gfp import GFP_ATOMIC, GFP_KERNEL, GFP_NOWAIT
 def exhaust(k):
     """Take every page GFP_KERNEL can get without reclaim or warnings."""
     g = k.gfp
-    mask = GFP_KERNEL | g.value("__GFP_NOWARN") | g.value("__GFP_NORETRY")
+    mask = g.GFP_KERNEL | g.value("__GFP_NOWARN") | g.value("__GFP_NORETRY")
     held = []
     while a := k.get_free_pages(mask, 0):
         held.append(a)

@@ -155,7 +155,7 @@ def test_when_the_oom_killer_is_not_invoked(case):
         pass
     assert k.get_free_pages(mask, order) == 0
     assert "invoked oom-killer" not in k.dmesg()
-    assert f"page allocation failure: order:{order}, mode:{mask:#x}(" in k.dmesg()
+    assert f"page allocation failure: order:{order}, mode:{k.gfp.mask(mask):#x}(" in k.dmesg()
     if case != "no_userspace":
         assert p.alive
     k.check()
@@ -390,7 +390,7 @@ def test_2_6_24_gfp_kernel_machine_without_processes_still_fails_with_the_old_me
     while k.get_free_pages(mask | FLAGS_2_6["__GFP_NOWARN"], 0):
         pass
     assert k.get_free_pages(mask, 0) == 0
-    assert f"insmod: page allocation failure. order:0, mode:{mask:#x}" in k.dmesg()
+    assert f"insmod: page allocation failure. order:0, mode:{k.gfp.mask(mask):#x}" in k.dmesg()
 
 
 def test_sysrq_f_kills_without_panicking():

@@ -50,7 +50,7 @@ def test_map_walk_and_entries_in_physical_memory(k64):
     pt = PageTables(k64)
     lay = k64.layout
     addr = lay.vmalloc_start + 0x5000
-    pfns = [k64.page_alloc.alloc(GFP_KERNEL, 0) for _ in range(3)]
+    pfns = [k64.page_alloc.alloc(k64.gfp.GFP_KERNEL, 0) for _ in range(3)]
     # an empty PUD entry under a preallocated PUD table: lookup stops at PG_LEVEL_1G
     assert pt.lookup_address(addr) == (None, PG_LEVEL_1G)
     assert pt.vmap_pages_range(addr, addr + 3 * PS, pt.page_kernel, pfns) == 0
@@ -79,7 +79,7 @@ def test_map_walk_and_entries_in_physical_memory(k64):
 def test_mapping_over_a_present_pte_warns_and_fails(k64):
     pt = PageTables(k64)
     addr = k64.layout.vmalloc_start
-    pfn = k64.page_alloc.alloc(GFP_KERNEL, 0)
+    pfn = k64.page_alloc.alloc(k64.gfp.GFP_KERNEL, 0)
     assert pt.vmap_pages_range(addr, addr + PS, pt.page_kernel, [pfn]) == 0
     assert pt.vmap_pages_range(addr, addr + PS, pt.page_kernel, [pfn]) == -16  # -EBUSY
     assert "WARNING: CPU: 0 PID: 1000 at vmap_pages_pte_range" in k64.dmesg()
@@ -111,7 +111,7 @@ def test_direct_map_lookup_is_the_boot_large_page(k64):
 def test_check_finds_a_table_linked_twice(k64):
     pt = PageTables(k64)
     addr = k64.layout.vmalloc_start
-    pfn = k64.page_alloc.alloc(GFP_KERNEL, 0)
+    pfn = k64.page_alloc.alloc(k64.gfp.GFP_KERNEL, 0)
     pt.vmap_pages_range(addr, addr + PS, pt.page_kernel, [pfn])
     pud_pfn = pt.entry_pfn(pt._read(pt.top_pfn, (addr >> 39) & 511))
     e = pt._read(pud_pfn, (addr >> 30) & 511)
@@ -125,7 +125,7 @@ def test_i386_two_level_tables(k32):
     assert pt.nr_pagetable_pages == 0  # no preallocation on i386
     lay = k32.layout
     addr = lay.vmalloc_start
-    pfn = k32.page_alloc.alloc(GFP_KERNEL, 0)
+    pfn = k32.page_alloc.alloc(k32.gfp.GFP_KERNEL, 0)
     assert pt.lookup_address(addr) == (None, 0)  # 2.6.24: PG_LEVEL_NONE and NULL
     assert pt.vmap_pages_range(addr, addr + PS, pt.page_kernel, [pfn]) == 0
     assert pt.nr_pagetable_pages == 1 and pt.nr_page_table_pages() == 0  # 2.6.24 did not count them

@@ -54,7 +54,7 @@ def until_kswapd_woken(k):
 
 def exhaust(k, mask, order=0):
     n = 0
-    while k.get_free_pages(mask | NOWARN, order):
+    while k.get_free_pages(k.gfp.mask(mask) | k.gfp.bits.nowarn, order):
         n += 1
     return n
 
@@ -283,7 +283,7 @@ class DcacheLike:
 
     def scan(self, shrinker, sc):
         self.calls += 1
-        if not sc.gfp_mask & FS:
+        if not sc.gfp_mask & self.k.gfp.bits.fs:
             return SHRINK_STOP
         n = min(sc.nr_to_scan, len(self.unused))
         for _ in range(n):
@@ -555,7 +555,7 @@ def test_pf_memalloc_belongs_to_the_reclaiming_task():
     """A shrinker that sleeps lets other tasks run; they must not inherit the reclaimer's
     PF_MEMALLOC (access to the reserves, no reclaim recursion)."""
     k = kmemsim.boot()
-    pa, rc = k.page_alloc, k.page_alloc.reclaim
+    pa, rc = k.page_alloc, k.vmscan
     wq, inscan, seen = k.waitqueue(), [], []
 
     def scan(s, sc):
@@ -568,11 +568,11 @@ def test_pf_memalloc_belongs_to_the_reclaiming_task():
 
     def other():
         k.wait_event(wq, lambda: bool(inscan))
-        seen.append((rc.memalloc, pa._pfmemalloc_flags(GFP_KERNEL)))
+        seen.append((rc.memalloc, pa._pfmemalloc_flags(k.gfp.GFP_KERNEL)))
 
     def reclaimer():
-        ctx = pa.prepare(GFP_KERNEL)
-        rc.perform_reclaim(ctx.zonelist, 0, GFP_KERNEL, ctx.highest_zoneidx)
+        ctx = pa.prepare(k.gfp.GFP_KERNEL)
+        rc.perform_reclaim(ctx.zonelist, 0, k.gfp.GFP_KERNEL, ctx.highest_zoneidx)
         seen.append(("after", rc.memalloc))
 
     k.kthread_run(other, "other")

@@ -73,14 +73,15 @@ def test_might_sleep_is_rate_limited_to_once_per_second(k):
 
 def test_raise_policy_and_the_fast_paths_come_back():
     k = kmemsim.boot()
-    fast = k.__dict__["kmalloc"]
+    assert k.dispatch.active("kmalloc") == "fast"
     with k.atomic():
-        assert "kmalloc" not in k.__dict__  # every allocation passes might_alloc() here
+        assert k.dispatch.state()["kmalloc"] == "general (atomic)"  # every allocation passes might_alloc()
+        assert k.dispatch.active("kfree") == "fast"  # frees need no might_alloc()
         with pytest.raises(KernelBug) as e:
             k.kmalloc(8, GFP_KERNEL)
         assert e.value.kind == "sleeping_in_atomic"
         assert k.kmalloc(8, GFP_ATOMIC)
-    assert k.__dict__["kmalloc"] is fast
+    assert k.dispatch.active("kmalloc") == "fast" and not k.dispatch.reasons
     assert k.kmalloc(8, GFP_KERNEL)
 
 
@@ -381,10 +382,10 @@ def test_fast_paths_stay_off_while_any_cpu_is_atomic():
         with k.on_cpu(1):
             with k.atomic():
                 pass
-        assert "kmalloc" not in k.__dict__
+        assert k.dispatch.active("kmalloc") == "general"
         with pytest.raises(KernelBug):
             k.kmalloc(64, GFP_KERNEL)
-    assert "kmalloc" in k.__dict__
+    assert k.dispatch.active("kmalloc") == "fast"
 
 
 def test_timers_survive_the_32_bit_jiffies_wrap():
@@ -470,9 +471,10 @@ def test_tracing_keeps_its_wrappers_across_atomic_sections_and_fault_injection()
     with k.tracing(lines.append):
         with k.atomic():
             k.kmalloc(32, GFP_ATOMIC)
+        assert k.dispatch.reasons == {"tracing"}
         k.kfree(k.kmalloc(32, GFP_KERNEL))
     assert sum(": kmalloc: " in line for line in lines) == 2
-    assert "kmalloc" in k.__dict__ and k.__dict__["kmalloc"] is k._fastpaths["kmalloc"]
+    assert all(v == "fast" for v in k.dispatch.state().values()) and not vars(k).get("kmalloc")
 
 
 def test_spinlock_recursion_under_raise_leaves_the_context_clean():

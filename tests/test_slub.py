@@ -48,7 +48,7 @@ def test_kmalloc_size_classes(k, size, cache):
 def test_kmalloc_kinds(k, mask, prefix):
     p = k.kmalloc(100, mask)
     assert k.slub.object_of(p)[0].cache.name == prefix + "128"
-    if mask & GFP_DMA:
+    if k.gfp.mask(mask) & k.gfp.GFP_DMA:
         assert k.page_zone(k.virt_to_page(p)) == "DMA"
 
 

@@ -320,7 +320,7 @@ class DebugCacheMachine(RuleBasedStateMachine):
             return
         p = self.freed[i % len(self.freed)]
         slab = self.k.slub.object_of(p)[0]
-        if slab is None or slab.cache.flags & SLAB_CONSISTENCY_CHECKS == 0:
+        if slab is None or slab.cache.flags & self.k.slab_flags.SLAB_CONSISTENCY_CHECKS == 0:
             return
         at = p + off % slab.cache.size
         if at >= slab.addr + (self.k.page_size << slab.order):

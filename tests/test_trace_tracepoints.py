@@ -29,7 +29,7 @@ from kmemsim.trace import KmemStat, StatOptions, TraceReader
 from kmemsim.trace.replay import replay
 from kmemsim.tracepoints.emit import ftrace_line
 from kmemsim.tracepoints.events import PageAlloc, SlabAlloc
-from kmemsim.tracepoints.kmem import EMITTED_EVENTS, KmemTracer
+from kmemsim.tracepoints.kmem import EMITTED_EVENTS, Tracepoints
 
 
 def records(k, fn, events=None):
@@ -161,18 +161,18 @@ def test_vmalloc_internals_are_traced(k):
     assert "kmalloc" in kinds  # the vm_struct
 
 
-def test_tracing_off_puts_every_original_back(k):
-    before = {n: k.__dict__.get(n) for n in ("kmalloc", "kfree", "kmem_cache_alloc", "kmem_cache_free",
-                                              "get_free_pages", "free_pages")}  # fmt: skip
+def test_tracing_switches_the_dispatch_slots_and_writes_nothing_into_the_machine(k):
+    before = k.dispatch.state()
+    assert set(before.values()) == {"fast"}
     pa_before = dict(vars(k.page_alloc))
     slab_before = dict(vars(k.slab))
     vm_before = (k.vmalloc_impl._kmalloc, k.vmalloc_impl._kfree)
     out = io.StringIO()
     tr = k.trace_start(out)
-    assert k.__dict__["kmalloc"] is not before["kmalloc"]
-    assert k.trace_stop() is tr and not tr.active
-    assert {n: k.__dict__.get(n) for n in before} == before
-    assert "kmem_cache_zalloc" not in k.__dict__ and "kmalloc_cache" not in k.__dict__
+    assert set(k.dispatch.state().values()) == {"general (tracing)"}
+    assert tr.kmalloc and tr.mm_page_alloc and not any(callable(v) for v in vars(k).values())
+    assert k.trace_stop() is tr and not tr.active and not tr.kmalloc
+    assert k.dispatch.state() == before
     assert dict(vars(k.page_alloc)) == pa_before and dict(vars(k.slab)) == slab_before
     assert (k.vmalloc_impl._kmalloc, k.vmalloc_impl._kfree) == vm_before
     k.kfree(k.kmalloc(10, GFP_KERNEL))
@@ -197,20 +197,20 @@ def test_sinks_and_event_filter(k):
     with k.tracing([]):
         with pytest.raises(UsageError, match="already on"):
             k.trace_start([])
-    assert "_kmem_tracer" not in k.__dict__ or k._kmem_tracer is None
+    assert not k.tp.active and not k.dispatch.reasons
 
 
 def test_the_26_profile_has_no_kmem_tracepoints(k32):
     with pytest.raises(UsageError, match="2.6.32"):
         k32.trace_start([])
-    assert "kmalloc" not in k32.__dict__ or not hasattr(k32.__dict__["kmalloc"], "__wrapped__")
+    assert not k32.tp.active and not k32.dispatch.reasons
 
 
 def test_tracing_context_manager_stops_on_error(k):
     with pytest.raises(RuntimeError):
         with k.tracing([]):
             raise RuntimeError("boom")
-    assert not hasattr(k.__dict__.get("kmalloc"), "__wrapped__")
+    assert not k.tp.active and k.dispatch.active("kmalloc") == "fast"
 
 
 def test_the_models_trace_goes_through_stat(k):
@@ -304,11 +304,11 @@ def test_round_trip_property(seed, n, cpus):
     assert r.mismatches == 0 and not r.unplaced
 
 
-def test_tracer_is_a_public_class(k):
+def test_tracepoints_are_a_public_class(k):
     recs: list = []
-    tr = KmemTracer(k, recs, ["kmalloc"])
-    assert not tr.active and tr.counts == {}
-    tr.start()
+    tr = k.tp
+    assert isinstance(tr, Tracepoints) and not tr.active and tr.counts == {}
+    tr.start(recs, ["kmalloc"])
     k.kmalloc(8, GFP_KERNEL)
     tr.stop()
     assert len(recs) == 1 and isinstance(recs[0], SlabAlloc) and tr.counts == {"kmalloc": 1}

@@ -87,7 +87,7 @@ def test_first_vmalloc_is_at_vmalloc_start_with_a_guard_page(m64):
 def test_virtually_contiguous_physically_scattered(m64):
     k, v = m64
     # fragment memory: take 64 pages and give every other one back
-    held = [k.page_alloc.alloc(GFP_KERNEL, 0) for _ in range(64)]
+    held = [k.page_alloc.alloc(k.gfp.GFP_KERNEL, 0) for _ in range(64)]
     for p in held[::2]:
         k.page_alloc.free(p, 0)
     a = v.vmalloc(8 * PS)

@@ -21,11 +21,11 @@ from .layout import Layout, Region
 from .mm.dma import DMA_BIDIRECTIONAL, DMA_BIT_MASK, DMA_FROM_DEVICE, DMA_MAPPING_ERROR, DMA_NONE, DMA_TO_DEVICE
 from .mm.mempool import Mempool
 from .mm.page import PG, Owner, Page
-from .mm.slub_geometry import SLAB_FLAGS as _SLAB_FLAGS
+from .slab_flags import SYMBOLS as _SLAB_SYMBOLS
 from .profiles import DEFAULT_PROFILE, PROFILES, TUNABLES
 from .sched import TASK_INTERRUPTIBLE, TASK_RUNNING, TASK_UNINTERRUPTIBLE
 
-globals().update({_n: _v for _n, _v in _SLAB_FLAGS.items() if _n.startswith("SLAB_")})  # kmemsim.SLAB_PANIC ...
+globals().update(_SLAB_SYMBOLS)  # kmemsim.SLAB_PANIC ...: symbolic flags each machine resolves (kmemsim.flags)
 
 __version__ = "0.1.0"
 
@@ -58,7 +58,7 @@ __all__ = [
     "DMA_NONE",
     "DMA_MAPPING_ERROR",
     "DMA_BIT_MASK",
-    *sorted(n for n in _SLAB_FLAGS if n.startswith("SLAB_")),
+    *sorted(_SLAB_SYMBOLS),
 ]
 
 

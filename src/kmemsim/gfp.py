@@ -1,4 +1,12 @@
-"""GFP flags: values, printing, parsing, and the zone and migratetype they select.
+"""GFP flags of each kernel: values, printing, parsing, and the zone and migratetype they select.
+
+Every machine has ``k.gfp``, the :class:`GfpSet` of its kernel: ``k.gfp.GFP_KERNEL`` is
+that kernel's bits (a plain int), ``k.gfp.format(mask)`` prints a mask as its ``%pGg``
+does, ``k.gfp.parse(text)`` reads one back.  The module constants of this module
+(``kmemsim.gfp.GFP_KERNEL``, ``kmemsim.gfp.__GFP_ZERO`` ...) are *symbolic*
+(:class:`kmemsim.flags.Flags`): names that every machine turns into its own bits, so
+``k.kmalloc(64, GFP_KERNEL)`` means GFP_KERNEL on 2.6.24 as on 6.18.  A plain int is
+always the machine's own bits.  See :mod:`kmemsim.flags` for the rules.
 
 Models, for Linux 6.18 on x86_64 (the config of the reference host):
 
@@ -9,14 +17,16 @@ Models, for Linux 6.18 on x86_64 (the config of the reference host):
 * ``include/trace/events/mmflags.h`` -- ``__def_gfpflag_names``, the name table
   both printers walk, and ``show_gfp_flags()`` (the tracepoints' ``gfp_flags=``);
 * ``lib/vsprintf.c`` -- ``format_flags()``, i.e. ``%pGg``;
+* ``mm/internal.h`` -- ``GFP_RECLAIM_MASK``, ``GFP_BOOT_MASK``, ``GFP_CONSTRAINT_MASK``,
+  ``GFP_SLAB_BUG_MASK``;
 
 and, for Linux 2.6.24 on i386, ``include/linux/gfp.h`` of that release: its
 flag values, its ``gfp_zone()`` if-chain and ``allocflags_to_migratetype()``.
 
-Python cannot spell ``gfp.__GFP_ZERO`` inside a class body (name mangling), so
-every kernel name is also reachable as a string: ``GFP_6_18.value("__GFP_ZERO")``,
-``FLAGS_6_18["__GFP_ZERO"]`` or ``getattr(gfp, "__GFP_ZERO")``.  At module level
-``from kmemsim.gfp import __GFP_ZERO, GFP_KERNEL`` works as written.
+The kernel's names for one kernel's bits are module dicts (``FLAGS_6_18``,
+``FLAGS_2_6``) and :class:`GfpSet` objects (``GFP_6_18``, ``GFP_2_6``); Python cannot
+spell ``self.gfp.__GFP_ZERO`` inside a class body (name mangling), so model code reads
+the bits it acts on from the typed record :attr:`GfpSet.bits` (``k.gfp.bits.zero``).
 
 Config-dependent bits: on the reference host only ``CONFIG_SLAB_OBJ_EXT`` is
 set, so ``__GFP_NO_OBJ_EXT`` is bit 24 and ``__GFP_BITS_SHIFT`` is 25;
@@ -27,86 +37,75 @@ the host's ``events/kmem/kmalloc/format`` (it ends with ``__GFP_NO_OBJ_EXT``).
 """
 from __future__ import annotations
 
-import difflib
 import re
 from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass
 
 from .errors import UsageError
+from .flags import WORD_MASK, Flags, FlagSet
 
 # --------------------------------------------------------------------------- 6.18 bits
-# include/linux/gfp_types.h: enum { ___GFP_DMA_BIT, ... ___GFP_LAST_BIT }.
-# Bit 9 is ___GFP_UNUSED_BIT (it was __GFP_ATOMIC until 6.3).
 
-__GFP_DMA = 0x1
-__GFP_HIGHMEM = 0x2
-__GFP_DMA32 = 0x4
-__GFP_MOVABLE = 0x8
-__GFP_RECLAIMABLE = 0x10
-__GFP_HIGH = 0x20
-__GFP_IO = 0x40
-__GFP_FS = 0x80
-__GFP_ZERO = 0x100
-__GFP_DIRECT_RECLAIM = 0x400
-__GFP_KSWAPD_RECLAIM = 0x800
-__GFP_WRITE = 0x1000
-__GFP_NOWARN = 0x2000
-__GFP_RETRY_MAYFAIL = 0x4000
-__GFP_NOFAIL = 0x8000
-__GFP_NORETRY = 0x10000
-__GFP_MEMALLOC = 0x20000
-__GFP_COMP = 0x40000
-__GFP_NOMEMALLOC = 0x80000
-__GFP_HARDWALL = 0x100000
-__GFP_THISNODE = 0x200000
-__GFP_ACCOUNT = 0x400000
-__GFP_ZEROTAGS = 0x800000
-# Config-dependent bits, in enum order; only SLAB_OBJ_EXT is configured here.
-__GFP_SKIP_ZERO = 0  # CONFIG_KASAN_HW_TAGS=n
-__GFP_SKIP_KASAN = 0  # CONFIG_KASAN_HW_TAGS=n
-__GFP_NOLOCKDEP = 0  # CONFIG_LOCKDEP=n
-__GFP_NO_OBJ_EXT = 0x1000000  # CONFIG_SLAB_OBJ_EXT=y: bit 24
+
+def _flags_6_18() -> dict[str, int]:
+    """include/linux/gfp_types.h of 6.18: enum { ___GFP_DMA_BIT, ... ___GFP_LAST_BIT }.
+
+    Bit 9 is ___GFP_UNUSED_BIT (it was __GFP_ATOMIC until 6.3)."""
+    __GFP_DMA = 0x1
+    __GFP_HIGHMEM = 0x2
+    __GFP_DMA32 = 0x4
+    __GFP_MOVABLE = 0x8
+    __GFP_RECLAIMABLE = 0x10
+    __GFP_HIGH = 0x20
+    __GFP_IO = 0x40
+    __GFP_FS = 0x80
+    __GFP_ZERO = 0x100
+    __GFP_DIRECT_RECLAIM = 0x400
+    __GFP_KSWAPD_RECLAIM = 0x800
+    __GFP_WRITE = 0x1000
+    __GFP_NOWARN = 0x2000
+    __GFP_RETRY_MAYFAIL = 0x4000
+    __GFP_NOFAIL = 0x8000
+    __GFP_NORETRY = 0x10000
+    __GFP_MEMALLOC = 0x20000
+    __GFP_COMP = 0x40000
+    __GFP_NOMEMALLOC = 0x80000
+    __GFP_HARDWALL = 0x100000
+    __GFP_THISNODE = 0x200000
+    __GFP_ACCOUNT = 0x400000
+    __GFP_ZEROTAGS = 0x800000
+    # Config-dependent bits, in enum order; only SLAB_OBJ_EXT is configured here.
+    __GFP_SKIP_ZERO = 0  # CONFIG_KASAN_HW_TAGS=n
+    __GFP_SKIP_KASAN = 0  # CONFIG_KASAN_HW_TAGS=n
+    __GFP_NOLOCKDEP = 0  # CONFIG_LOCKDEP=n
+    __GFP_NO_OBJ_EXT = 0x1000000  # CONFIG_SLAB_OBJ_EXT=y: bit 24
+    bits = dict(locals())
+
+    __GFP_RECLAIM = __GFP_DIRECT_RECLAIM | __GFP_KSWAPD_RECLAIM
+    GFP_ZONEMASK = __GFP_DMA | __GFP_HIGHMEM | __GFP_DMA32 | __GFP_MOVABLE
+    GFP_ATOMIC = __GFP_HIGH | __GFP_KSWAPD_RECLAIM
+    GFP_KERNEL = __GFP_RECLAIM | __GFP_IO | __GFP_FS
+    GFP_KERNEL_ACCOUNT = GFP_KERNEL | __GFP_ACCOUNT
+    GFP_NOWAIT = __GFP_KSWAPD_RECLAIM | __GFP_NOWARN  # __GFP_NOWARN since v6.8
+    GFP_NOIO = __GFP_RECLAIM
+    GFP_NOFS = __GFP_RECLAIM | __GFP_IO
+    GFP_USER = __GFP_RECLAIM | __GFP_IO | __GFP_FS | __GFP_HARDWALL
+    GFP_DMA = __GFP_DMA
+    GFP_DMA32 = __GFP_DMA32
+    GFP_HIGHUSER = GFP_USER | __GFP_HIGHMEM
+    GFP_HIGHUSER_MOVABLE = GFP_HIGHUSER | __GFP_MOVABLE | __GFP_SKIP_KASAN
+    GFP_TRANSHUGE_LIGHT = (GFP_HIGHUSER_MOVABLE | __GFP_COMP | __GFP_NOMEMALLOC | __GFP_NOWARN) & ~__GFP_RECLAIM
+    GFP_TRANSHUGE = GFP_TRANSHUGE_LIGHT | __GFP_DIRECT_RECLAIM
+    composites = {n: v for n, v in locals().items() if n not in bits and n not in ("bits",)}
+    return {**bits, **composites}
+
+
+#: Every 6.18 bit and composite by its kernel name (unconfigured bits are 0).
+FLAGS_6_18: dict[str, int] = _flags_6_18()
+_BITS_6_18: tuple[str, ...] = tuple(n for n in FLAGS_6_18 if n.startswith("__") and n != "__GFP_RECLAIM")
 
 __GFP_BITS_SHIFT = 25  # ___GFP_LAST_BIT on this config
 __GFP_BITS_MASK = (1 << __GFP_BITS_SHIFT) - 1
-
-__GFP_RECLAIM = __GFP_DIRECT_RECLAIM | __GFP_KSWAPD_RECLAIM
-GFP_ZONEMASK = __GFP_DMA | __GFP_HIGHMEM | __GFP_DMA32 | __GFP_MOVABLE
-GFP_MOVABLE_MASK = __GFP_RECLAIMABLE | __GFP_MOVABLE
-
-# --------------------------------------------------------------------------- 6.18 composites
-
-GFP_ATOMIC = __GFP_HIGH | __GFP_KSWAPD_RECLAIM
-GFP_KERNEL = __GFP_RECLAIM | __GFP_IO | __GFP_FS
-GFP_KERNEL_ACCOUNT = GFP_KERNEL | __GFP_ACCOUNT
-GFP_NOWAIT = __GFP_KSWAPD_RECLAIM | __GFP_NOWARN  # __GFP_NOWARN since v6.8
-GFP_NOIO = __GFP_RECLAIM
-GFP_NOFS = __GFP_RECLAIM | __GFP_IO
-GFP_USER = __GFP_RECLAIM | __GFP_IO | __GFP_FS | __GFP_HARDWALL
-GFP_DMA = __GFP_DMA
-GFP_DMA32 = __GFP_DMA32
-GFP_HIGHUSER = GFP_USER | __GFP_HIGHMEM
-GFP_HIGHUSER_MOVABLE = GFP_HIGHUSER | __GFP_MOVABLE | __GFP_SKIP_KASAN
-GFP_TRANSHUGE_LIGHT = (
-    GFP_HIGHUSER_MOVABLE | __GFP_COMP | __GFP_NOMEMALLOC | __GFP_NOWARN
-) & ~__GFP_RECLAIM
-GFP_TRANSHUGE = GFP_TRANSHUGE_LIGHT | __GFP_DIRECT_RECLAIM
-
-_BITS_6_18: tuple[str, ...] = (
-    "__GFP_DMA", "__GFP_HIGHMEM", "__GFP_DMA32", "__GFP_MOVABLE", "__GFP_RECLAIMABLE",
-    "__GFP_HIGH", "__GFP_IO", "__GFP_FS", "__GFP_ZERO", "__GFP_DIRECT_RECLAIM",
-    "__GFP_KSWAPD_RECLAIM", "__GFP_WRITE", "__GFP_NOWARN", "__GFP_RETRY_MAYFAIL",
-    "__GFP_NOFAIL", "__GFP_NORETRY", "__GFP_MEMALLOC", "__GFP_COMP", "__GFP_NOMEMALLOC",
-    "__GFP_HARDWALL", "__GFP_THISNODE", "__GFP_ACCOUNT", "__GFP_ZEROTAGS",
-    "__GFP_SKIP_ZERO", "__GFP_SKIP_KASAN", "__GFP_NOLOCKDEP", "__GFP_NO_OBJ_EXT",
-)
-_COMPOSITES_6_18: tuple[str, ...] = (
-    "__GFP_RECLAIM", "GFP_ZONEMASK", "GFP_ATOMIC", "GFP_KERNEL", "GFP_KERNEL_ACCOUNT",
-    "GFP_NOWAIT", "GFP_NOIO", "GFP_NOFS", "GFP_USER", "GFP_DMA", "GFP_DMA32",
-    "GFP_HIGHUSER", "GFP_HIGHUSER_MOVABLE", "GFP_TRANSHUGE_LIGHT", "GFP_TRANSHUGE",
-)
-
-#: Every 6.18 bit and composite by its kernel name (unconfigured bits are 0).
-FLAGS_6_18: dict[str, int] = {name: globals()[name] for name in _BITS_6_18 + _COMPOSITES_6_18}
 
 # mmflags.h __def_gfpflag_names: composites with most bits first, then
 # TRACE_GFP_FLAGS (every configured bit in bit order; the unused bit 9 is absent).
@@ -252,27 +251,30 @@ MIGRATETYPE_NAMES_2_6: tuple[str, ...] = ("Unmovable", "Reclaimable", "Movable",
 
 # include/linux/gfp.h: GFP_ZONES_SHIFT is 2 here (ZONE_DEVICE && MAX_NR_ZONES - 1 <= 4).
 # OPT_ZONE_HIGHMEM is ZONE_NORMAL because x86_64 has no HIGHMEM.
+_D, _H, _D32, _MOV = (FLAGS_6_18[n] for n in ("__GFP_DMA", "__GFP_HIGHMEM", "__GFP_DMA32", "__GFP_MOVABLE"))
 GFP_ZONES_SHIFT = 2
 GFP_ZONE_TABLE = (
     (ZONE_NORMAL << 0 * GFP_ZONES_SHIFT)
-    | (ZONE_DMA << __GFP_DMA * GFP_ZONES_SHIFT)
-    | (ZONE_NORMAL << __GFP_HIGHMEM * GFP_ZONES_SHIFT)  # OPT_ZONE_HIGHMEM
-    | (ZONE_DMA32 << __GFP_DMA32 * GFP_ZONES_SHIFT)
-    | (ZONE_NORMAL << __GFP_MOVABLE * GFP_ZONES_SHIFT)
-    | (ZONE_DMA << (__GFP_MOVABLE | __GFP_DMA) * GFP_ZONES_SHIFT)
-    | (ZONE_MOVABLE << (__GFP_MOVABLE | __GFP_HIGHMEM) * GFP_ZONES_SHIFT)
-    | (ZONE_DMA32 << (__GFP_MOVABLE | __GFP_DMA32) * GFP_ZONES_SHIFT)
+    | (ZONE_DMA << _D * GFP_ZONES_SHIFT)
+    | (ZONE_NORMAL << _H * GFP_ZONES_SHIFT)  # OPT_ZONE_HIGHMEM
+    | (ZONE_DMA32 << _D32 * GFP_ZONES_SHIFT)
+    | (ZONE_NORMAL << _MOV * GFP_ZONES_SHIFT)
+    | (ZONE_DMA << (_MOV | _D) * GFP_ZONES_SHIFT)
+    | (ZONE_MOVABLE << (_MOV | _H) * GFP_ZONES_SHIFT)
+    | (ZONE_DMA32 << (_MOV | _D32) * GFP_ZONES_SHIFT)
 )  # == 0x1320122
 GFP_ZONE_BAD = (
-    1 << (__GFP_DMA | __GFP_HIGHMEM)
-    | 1 << (__GFP_DMA | __GFP_DMA32)
-    | 1 << (__GFP_DMA32 | __GFP_HIGHMEM)
-    | 1 << (__GFP_DMA | __GFP_DMA32 | __GFP_HIGHMEM)
-    | 1 << (__GFP_MOVABLE | __GFP_HIGHMEM | __GFP_DMA)
-    | 1 << (__GFP_MOVABLE | __GFP_DMA32 | __GFP_DMA)
-    | 1 << (__GFP_MOVABLE | __GFP_DMA32 | __GFP_HIGHMEM)
-    | 1 << (__GFP_MOVABLE | __GFP_DMA32 | __GFP_DMA | __GFP_HIGHMEM)
+    1 << (_D | _H)
+    | 1 << (_D | _D32)
+    | 1 << (_D32 | _H)
+    | 1 << (_D | _D32 | _H)
+    | 1 << (_MOV | _H | _D)
+    | 1 << (_MOV | _D32 | _D)
+    | 1 << (_MOV | _D32 | _H)
+    | 1 << (_MOV | _D32 | _D | _H)
 )  # == 0xe8e8
+GFP_ZONEMASK_6_18 = _D | _H | _D32 | _MOV
+GFP_MOVABLE_MASK_6_18 = FLAGS_6_18["__GFP_RECLAIMABLE"] | _MOV
 
 
 def _gfp_zone_6_18(mask: int) -> int:
@@ -282,7 +284,7 @@ def _gfp_zone_6_18(mask: int) -> int:
     otherwise the kernel uses whatever the table holds there (ZONE_DMA), and so
     does this function.
     """
-    bit = mask & GFP_ZONEMASK
+    bit = mask & GFP_ZONEMASK_6_18
     return (GFP_ZONE_TABLE >> (bit * GFP_ZONES_SHIFT)) & ((1 << GFP_ZONES_SHIFT) - 1)
 
 
@@ -301,7 +303,7 @@ def _gfp_zone_2_6_24(mask: int) -> int:
 
 def _gfp_migratetype_6_18(mask: int) -> int:
     """gfp_migratetype(): (gfp & GFP_MOVABLE_MASK) >> GFP_MOVABLE_SHIFT."""
-    return (mask & GFP_MOVABLE_MASK) >> 3
+    return (mask & GFP_MOVABLE_MASK_6_18) >> 3
 
 
 def _allocflags_to_migratetype_2_6_24(mask: int) -> int:
@@ -334,11 +336,59 @@ _HEX_RE = re.compile(r"0[xX][0-9a-fA-F]+")
 _GFP_T_MAX = (1 << 32) - 1  # gfp_t is an unsigned int
 
 
-class GfpSet:
+
+@dataclass(frozen=True, slots=True)
+class GfpBits:
+    """The bits of one kernel that the model acts on, by role (0 for a flag the kernel lacks).
+
+    ``direct_reclaim`` is the flag that lets an allocation sleep (2.6: ``__GFP_WAIT``;
+    4.4+: ``__GFP_DIRECT_RECLAIM``); ``kswapd_reclaim`` is 0 before 4.4, when every
+    allocation woke kswapd; ``retry_mayfail`` is 2.6's ``__GFP_REPEAT``.  The masks are
+    mm/internal.h's (``GFP_RECLAIM_MASK``, ``GFP_CONSTRAINT_MASK``) and gfp.h's.
+    """
+
+    dma: int
+    highmem: int
+    dma32: int
+    movable: int
+    reclaimable: int
+    high: int
+    io: int
+    fs: int
+    zero: int
+    cold: int
+    direct_reclaim: int
+    kswapd_reclaim: int
+    reclaim: int
+    write: int
+    nowarn: int
+    retry_mayfail: int
+    nofail: int
+    noretry: int
+    memalloc: int
+    comp: int
+    nomemalloc: int
+    hardwall: int
+    thisnode: int
+    account: int
+    no_obj_ext: int
+    kernel: int  # GFP_KERNEL
+    atomic: int  # GFP_ATOMIC
+    nowait: int  # GFP_NOWAIT
+    highuser_movable: int  # GFP_HIGHUSER_MOVABLE
+    zonemask: int  # GFP_ZONEMASK
+    movable_mask: int  # GFP_MOVABLE_MASK
+    reclaim_mask: int  # GFP_RECLAIM_MASK
+    constraint_mask: int  # GFP_CONSTRAINT_MASK
+    valid: int  # every bit below __GFP_BITS_SHIFT
+
+
+class GfpSet(FlagSet):
     """The GFP flags of one kernel: names, values, printer, parser, zone and migratetype.
 
-    One instance per profile flavour: :data:`GFP_6_18` (linux-6.18-x86_64) and
-    :data:`GFP_2_6` (linux-2.6-i386).  Use :func:`for_profile` to pick one.
+    One instance per kernel: :data:`GFP_6_18` and :data:`GFP_2_6` (2.6.24); a machine's
+    is ``k.gfp``.  ``k.gfp.GFP_KERNEL`` is that kernel's value; ``k.gfp.mask(x)`` turns
+    any accepted spelling (its ints, symbolic flags, a string of its names) into bits.
 
     Printing in 2.6.24: the kernel had no symbolic GFP printer (``%pGg``
     arrived in 4.5, the kmem tracepoints' ``show_gfp_flags`` a few releases
@@ -347,6 +397,8 @@ class GfpSet:
     table, with 2.6.24 names (see ``_TABLE_2_6``), and its :meth:`format_trace`
     prints 0 as ``GFP_NOWAIT`` as that first tracepoint table did.
     """
+
+    kind = "gfp"
 
     def __init__(
         self,
@@ -364,14 +416,14 @@ class GfpSet:
         migratetypes: Mapping[str, int],
         migratetype_names: tuple[str, ...],
         blocking_flag: str,
-        other_era: Mapping[str, str],
+        history: Mapping[str, str],
+        translations: Mapping[str, str],
+        reclaim_mask: tuple[str, ...],
+        constraint_mask: tuple[str, ...],
     ) -> None:
+        super().__init__(kernel_version=kernel_version, flags=flags, translations=translations, history=history)
         self.name = name
-        self.kernel_version = kernel_version
-        self.flags: dict[str, int] = dict(flags)
-        self.table: tuple[tuple[int, str], ...] = tuple(
-            (self.flags[n], n) for n in table if self.flags[n]
-        )
+        self.table: tuple[tuple[int, str], ...] = tuple((self.flags[n], n) for n in table if self.flags[n])
         self.bits_shift = bits_shift
         self.bits_mask = (1 << bits_shift) - 1
         self.zero_trace = zero_trace
@@ -382,36 +434,34 @@ class GfpSet:
         self.blocking_flag = blocking_flag
         self._zone_fn = zone_fn
         self._migratetype_fn = migratetype_fn
-        self._other_era: dict[str, str] = dict(other_era)
+        v = self.value_or_zero
+        direct = v(blocking_flag)
+        kswapd = v("__GFP_KSWAPD_RECLAIM")
+        self.bits = GfpBits(
+            dma=v("__GFP_DMA"), highmem=v("__GFP_HIGHMEM"), dma32=v("__GFP_DMA32"), movable=v("__GFP_MOVABLE"),
+            reclaimable=v("__GFP_RECLAIMABLE"), high=v("__GFP_HIGH"), io=v("__GFP_IO"), fs=v("__GFP_FS"),
+            zero=v("__GFP_ZERO"), cold=v("__GFP_COLD"), direct_reclaim=direct, kswapd_reclaim=kswapd,
+            reclaim=direct | kswapd, write=v("__GFP_WRITE"), nowarn=v("__GFP_NOWARN"),
+            retry_mayfail=v("__GFP_RETRY_MAYFAIL") or v("__GFP_REPEAT"), nofail=v("__GFP_NOFAIL"),
+            noretry=v("__GFP_NORETRY"), memalloc=v("__GFP_MEMALLOC"), comp=v("__GFP_COMP"),
+            nomemalloc=v("__GFP_NOMEMALLOC"), hardwall=v("__GFP_HARDWALL"), thisnode=v("__GFP_THISNODE"),
+            account=v("__GFP_ACCOUNT"), no_obj_ext=v("__GFP_NO_OBJ_EXT"),
+            kernel=v("GFP_KERNEL"), atomic=v("GFP_ATOMIC"), nowait=v("GFP_NOWAIT"),
+            highuser_movable=v("GFP_HIGHUSER_MOVABLE"),
+            zonemask=v("__GFP_DMA") | v("__GFP_HIGHMEM") | v("__GFP_DMA32") | v("__GFP_MOVABLE"),
+            movable_mask=v("__GFP_RECLAIMABLE") | v("__GFP_MOVABLE"),
+            reclaim_mask=self._or(reclaim_mask), constraint_mask=self._or(constraint_mask),
+            valid=self.bits_mask,
+        )
+
+    def _or(self, names: tuple[str, ...]) -> int:
+        out = 0
+        for n in names:
+            out |= self.value_or_zero(n)
+        return out
 
     def __repr__(self) -> str:
         return f"<GfpSet {self.name} ({len(self.flags)} names)>"
-
-    # ------------------------------------------------------------------ names
-
-    def value_or_zero(self, name: str) -> int:
-        """The value of the kernel macro ``name``, or 0 for a flag this kernel does not have."""
-        return self.flags.get(name, 0)
-
-    def value(self, name: str) -> int:
-        """The value of the kernel macro ``name`` (``"GFP_KERNEL"``, ``"__GFP_ZERO"``).
-
-        Raises :class:`UsageError` naming the flag; for a name from the other
-        era the message says what became of it (or what it replaced).
-        """
-        if not isinstance(name, str):
-            raise UsageError(f"GFP flag name must be a string, got {name!r}")
-        try:
-            return self.flags[name]
-        except KeyError:
-            pass
-        if name in self._other_era:
-            raise UsageError(
-                f"{name} is not a Linux {self.kernel_version} GFP flag: {self._other_era[name]}"
-            )
-        close = difflib.get_close_matches(name, list(self.flags), n=3, cutoff=0.75)
-        hint = f"; did you mean {' or '.join(close)}?" if close else ""
-        raise UsageError(f"unknown GFP flag {name!r} for Linux {self.kernel_version}{hint}")
 
     # ------------------------------------------------------------------ printing
 
@@ -438,7 +488,8 @@ class GfpSet:
 
         Accepts ``"GFP_KERNEL|__GFP_ZERO"``, ``""``, ``"none"``, hex tokens such
         as ``"0x200"`` (alone or as leftover bits) and any name :meth:`value`
-        accepts, with optional spaces around ``|``.
+        accepts, with optional spaces around ``|``.  Only this kernel's own names:
+        a printed string belongs to one kernel.
         """
         if not isinstance(text, str):
             raise UsageError(f"GFP flag string must be a string, got {text!r}")
@@ -460,6 +511,9 @@ class GfpSet:
             else:
                 mask |= self.value(token)
         return mask
+
+    def parse_text(self, text: str) -> int:
+        return self.parse(text)
 
     # ------------------------------------------------------------------ semantics
 
@@ -486,18 +540,47 @@ class GfpSet:
 
     def allows_blocking(self, mask: int) -> bool:
         """gfpflags_allow_blocking(): may the allocation sleep (direct reclaim)?"""
-        return bool(self._check_mask(mask) & self.flags[self.blocking_flag])
+        return bool(self._check_mask(mask) & self.bits.direct_reclaim)
 
     # ------------------------------------------------------------------ helpers
 
-    @staticmethod
-    def _check_mask(mask: int) -> int:
+    def _check_mask(self, mask: int | Flags) -> int:
+        if isinstance(mask, Flags):
+            return self.resolve(mask)
         if isinstance(mask, bool) or not isinstance(mask, int):
-            raise UsageError(f"GFP mask must be an int, got {mask!r}")
+            raise UsageError(f"GFP mask must be an int or GFP flags, got {mask!r}")
         if mask < 0:
             raise UsageError(f"GFP mask must not be negative, got {mask}")
         return mask
 
+
+# mm/internal.h of 6.18
+_RECLAIM_MASK_6_18 = ("__GFP_DIRECT_RECLAIM", "__GFP_KSWAPD_RECLAIM", "__GFP_HIGH", "__GFP_IO", "__GFP_FS",
+                      "__GFP_NOWARN", "__GFP_RETRY_MAYFAIL", "__GFP_NOFAIL", "__GFP_NORETRY", "__GFP_MEMALLOC",
+                      "__GFP_NOMEMALLOC", "__GFP_NOLOCKDEP")
+_CONSTRAINT_MASK_6_18 = ("__GFP_HARDWALL", "__GFP_THISNODE")
+# include/linux/gfp.h of 2.6.24 (GFP_RECLAIM_MASK, GFP_CONSTRAINT_MASK)
+_RECLAIM_MASK_2_6 = ("__GFP_WAIT", "__GFP_HIGH", "__GFP_IO", "__GFP_FS", "__GFP_NOWARN", "__GFP_REPEAT",
+                     "__GFP_NOFAIL", "__GFP_NORETRY", "__GFP_NOMEMALLOC")
+_CONSTRAINT_MASK_2_6 = ("__GFP_HARDWALL", "__GFP_THISNODE")
+
+#: What a symbolic 2.6-era name means on 6.18 (the kernel's own renames).
+_TO_6_18: dict[str, str] = {
+    "__GFP_WAIT": "__GFP_RECLAIM",  # 4.4, d0164adc89f6: GFP_KERNEL's __GFP_WAIT became __GFP_RECLAIM
+    "__GFP_REPEAT": "__GFP_RETRY_MAYFAIL",  # 4.13, dcda9b04713c
+    "GFP_TEMPORARY": "GFP_KERNEL|__GFP_RECLAIMABLE",  # 4.14 removal, same bits
+    "GFP_THISNODE": "__GFP_THISNODE|__GFP_NOWARN|__GFP_NORETRY",  # its CONFIG_NUMA value until 4.0
+    "GFP_NOFS_PAGECACHE": "GFP_NOFS|__GFP_MOVABLE",
+    "GFP_USER_PAGECACHE": "GFP_USER|__GFP_MOVABLE",
+    "GFP_HIGHUSER_PAGECACHE": "GFP_HIGHUSER_MOVABLE",
+}
+#: What a symbolic 6.18 name means on 2.6.24.
+_TO_2_6: dict[str, str] = {
+    "__GFP_DIRECT_RECLAIM": "__GFP_WAIT",
+    "__GFP_RECLAIM": "__GFP_WAIT",
+    "__GFP_KSWAPD_RECLAIM": "",  # no bit: 2.6.24's __alloc_pages() woke kswapd for every allocation
+    "__GFP_RETRY_MAYFAIL": "__GFP_REPEAT",
+}
 
 GFP_6_18 = GfpSet(
     name="linux-6.18",
@@ -513,7 +596,10 @@ GFP_6_18 = GfpSet(
     migratetypes=MIGRATETYPES_6_18,
     migratetype_names=MIGRATETYPE_NAMES,
     blocking_flag="__GFP_DIRECT_RECLAIM",
-    other_era=_GONE_BY_6_18,
+    history=_GONE_BY_6_18,
+    translations=_TO_6_18,
+    reclaim_mask=_RECLAIM_MASK_6_18,
+    constraint_mask=_CONSTRAINT_MASK_6_18,
 )
 
 GFP_2_6 = GfpSet(
@@ -530,17 +616,25 @@ GFP_2_6 = GfpSet(
     migratetypes=MIGRATETYPES_2_6,
     migratetype_names=MIGRATETYPE_NAMES_2_6,
     blocking_flag="__GFP_WAIT",
-    other_era={
+    history={
         **_NOT_YET_IN_2_6,
-        **{
-            n: "added after 2.6.24"
-            for n in FLAGS_6_18
-            if n not in FLAGS_2_6 and n not in _NOT_YET_IN_2_6
-        },
+        **{n: "added after 2.6.24" for n in FLAGS_6_18 if n not in FLAGS_2_6 and n not in _NOT_YET_IN_2_6},
     },
+    translations=_TO_2_6,
+    reclaim_mask=_RECLAIM_MASK_2_6,
+    constraint_mask=_CONSTRAINT_MASK_2_6,
 )
 
-_BY_KERNEL_VERSION: dict[str, GfpSet] = {"6.18": GFP_6_18, "2.6.24": GFP_2_6}
+#: The GFP set of each kernel version modelled.
+GFP_SETS: dict[str, GfpSet] = {"6.18": GFP_6_18, "2.6.24": GFP_2_6}
+
+
+def for_kernel(version: str) -> GfpSet:
+    """The GFP set of a kernel version (``"6.18"``, ``"2.6.24"``)."""
+    try:
+        return GFP_SETS[version]
+    except KeyError:
+        raise UsageError(f"no GFP flags for Linux {version!r}; known: {', '.join(GFP_SETS)}") from None
 
 
 def for_profile(profile: object) -> GfpSet:
@@ -552,33 +646,81 @@ def for_profile(profile: object) -> GfpSet:
     from .profiles import Profile, get_profile
 
     prof = profile if isinstance(profile, Profile) else get_profile(profile)  # type: ignore[arg-type]
-    return _BY_KERNEL_VERSION[prof.kernel_version]
+    return GFP_SETS[prof.kernel_version]
 
 
-def format(mask: int) -> str:  # noqa: A001 - the kernel's word; shadows the builtin here only
-    """``%pGg`` of ``mask`` with the 6.18 table: ``format(0xdc0) == "GFP_KERNEL|__GFP_ZERO"``."""
-    return GFP_6_18.format(mask)
+# --------------------------------------------------------------------------- symbolic names
+# Every GFP name of every kernel modelled, as a symbolic flag each machine resolves with
+# its own kernel's values (kmemsim.flags).  Listed one by one so that tools and readers see them.
+
+def _g(name: str) -> Flags:
+    return Flags.name("gfp", name)
 
 
-def format_trace(mask: int) -> str:
-    """``show_gfp_flags`` of ``mask`` with the 6.18 table (0 -> ``"none"``)."""
-    return GFP_6_18.format_trace(mask)
+__GFP_DMA = _g("__GFP_DMA")
+__GFP_HIGHMEM = _g("__GFP_HIGHMEM")
+__GFP_DMA32 = _g("__GFP_DMA32")
+__GFP_MOVABLE = _g("__GFP_MOVABLE")
+__GFP_RECLAIMABLE = _g("__GFP_RECLAIMABLE")
+__GFP_HIGH = _g("__GFP_HIGH")
+__GFP_IO = _g("__GFP_IO")
+__GFP_FS = _g("__GFP_FS")
+__GFP_ZERO = _g("__GFP_ZERO")
+__GFP_DIRECT_RECLAIM = _g("__GFP_DIRECT_RECLAIM")
+__GFP_KSWAPD_RECLAIM = _g("__GFP_KSWAPD_RECLAIM")
+__GFP_RECLAIM = _g("__GFP_RECLAIM")
+__GFP_WRITE = _g("__GFP_WRITE")
+__GFP_NOWARN = _g("__GFP_NOWARN")
+__GFP_RETRY_MAYFAIL = _g("__GFP_RETRY_MAYFAIL")
+__GFP_NOFAIL = _g("__GFP_NOFAIL")
+__GFP_NORETRY = _g("__GFP_NORETRY")
+__GFP_MEMALLOC = _g("__GFP_MEMALLOC")
+__GFP_COMP = _g("__GFP_COMP")
+__GFP_NOMEMALLOC = _g("__GFP_NOMEMALLOC")
+__GFP_HARDWALL = _g("__GFP_HARDWALL")
+__GFP_THISNODE = _g("__GFP_THISNODE")
+__GFP_ACCOUNT = _g("__GFP_ACCOUNT")
+__GFP_ZEROTAGS = _g("__GFP_ZEROTAGS")
+__GFP_SKIP_ZERO = _g("__GFP_SKIP_ZERO")
+__GFP_SKIP_KASAN = _g("__GFP_SKIP_KASAN")
+__GFP_NOLOCKDEP = _g("__GFP_NOLOCKDEP")
+__GFP_NO_OBJ_EXT = _g("__GFP_NO_OBJ_EXT")
+# 2.6-era single bits
+__GFP_WAIT = _g("__GFP_WAIT")
+__GFP_COLD = _g("__GFP_COLD")
+__GFP_REPEAT = _g("__GFP_REPEAT")
+# composites
+GFP_ZONEMASK = _g("GFP_ZONEMASK")
+GFP_ATOMIC = _g("GFP_ATOMIC")
+GFP_KERNEL = _g("GFP_KERNEL")
+GFP_KERNEL_ACCOUNT = _g("GFP_KERNEL_ACCOUNT")
+GFP_NOWAIT = _g("GFP_NOWAIT")
+GFP_NOIO = _g("GFP_NOIO")
+GFP_NOFS = _g("GFP_NOFS")
+GFP_USER = _g("GFP_USER")
+GFP_DMA = _g("GFP_DMA")
+GFP_DMA32 = _g("GFP_DMA32")
+GFP_HIGHUSER = _g("GFP_HIGHUSER")
+GFP_HIGHUSER_MOVABLE = _g("GFP_HIGHUSER_MOVABLE")
+GFP_TRANSHUGE_LIGHT = _g("GFP_TRANSHUGE_LIGHT")
+GFP_TRANSHUGE = _g("GFP_TRANSHUGE")
+GFP_TEMPORARY = _g("GFP_TEMPORARY")
+GFP_THISNODE = _g("GFP_THISNODE")
+GFP_NOFS_PAGECACHE = _g("GFP_NOFS_PAGECACHE")
+GFP_USER_PAGECACHE = _g("GFP_USER_PAGECACHE")
+GFP_HIGHUSER_PAGECACHE = _g("GFP_HIGHUSER_PAGECACHE")
 
-
-def parse(text: str) -> int:
-    """The 6.18 mask of a printed flag string: ``parse("GFP_KERNEL|__GFP_ZERO") == 0xdc0``."""
-    return GFP_6_18.parse(text)
-
+#: Every symbolic GFP name this module defines.
+SYMBOLS: dict[str, Flags] = {n: v for n, v in dict(globals()).items() if isinstance(v, Flags)}
 
 __all__ = [
-    *FLAGS_6_18,
-    "__GFP_BITS_SHIFT", "__GFP_BITS_MASK", "GFP_MOVABLE_MASK",
-    "FLAGS_6_18", "FLAGS_2_6", "GFP_BITS_SHIFT_2_6",
+    *SYMBOLS,
+    "FLAGS_6_18", "FLAGS_2_6", "GFP_BITS_SHIFT_2_6", "WORD_MASK",
     "ZONE_DMA", "ZONE_DMA32", "ZONE_NORMAL", "ZONE_MOVABLE", "ZONE_DEVICE", "MAX_NR_ZONES",
     "ZONE_NAMES", "ZONES_6_18", "ZONES_2_6", "ZONE_NAMES_2_6",
     "MIGRATE_UNMOVABLE", "MIGRATE_MOVABLE", "MIGRATE_RECLAIMABLE", "MIGRATE_PCPTYPES",
     "MIGRATE_HIGHATOMIC", "MIGRATE_ISOLATE", "MIGRATE_TYPES", "MIGRATETYPE_NAMES",
     "MIGRATETYPES_6_18", "MIGRATETYPES_2_6", "MIGRATETYPE_NAMES_2_6",
     "GFP_ZONES_SHIFT", "GFP_ZONE_TABLE", "GFP_ZONE_BAD",
-    "GfpSet", "GFP_6_18", "GFP_2_6", "for_profile", "format", "format_trace", "parse",
+    "Flags", "GfpBits", "GfpSet", "GFP_6_18", "GFP_2_6", "GFP_SETS", "for_kernel", "for_profile",
 ]

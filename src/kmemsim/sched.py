@@ -59,9 +59,11 @@ from typing import TYPE_CHECKING, Any
 
 from .errors import KernelBug, UsageError
 from .printk import KERN_ERR
+from .dispatch import ALLOC_ENTRY_POINTS
+from .report import user_frames
 
 if TYPE_CHECKING:  # pragma: no cover
-    from .kernel import Kernel
+    from .machine import Machine as Kernel
 
 PREEMPT_OFFSET = 0x1
 SOFTIRQ_OFFSET = 0x100
@@ -191,7 +193,7 @@ class Sched:
         self.tasklets: list[Tasklet] = []
         self.tasks: list[Task] = []
         self._pids = itertools.count(2)
-        self.init = k.current  # the API caller: a task that is never created, always exists
+        self.init = k.current = Task(pid=1000, comm="insmod")  # the API caller: never created, always exists
         self.init.state = TASK_RUNNING
         self.tasks.append(self.init)
         self.in_softirq_run = False
@@ -204,7 +206,7 @@ class Sched:
         self.switch_hooks: list[Callable[[Task, Task], None]] = []
         self.waitqueues: weakref.WeakSet[WaitQueueHead] = weakref.WeakSet()  # every queue slept on
         self.kworker: Task | None = None
-        self.blocking = k.gfp.value(k.gfp.blocking_flag)
+        self.blocking = k.gfp.bits.direct_reclaim
 
     def shutdown(self) -> None:
         """Unwind every task thread (the machine is being thrown away)."""
@@ -230,14 +232,14 @@ class Sched:
 
     # ================================================================ preempt_count
     def preempt_count(self) -> int:
-        return self.pc[self.k._cpu]
+        return self.pc[self.k.cpu]
 
     def _add(self, v: int) -> None:
-        self.pc[self.k._cpu] += v
+        self.pc[self.k.cpu] += v
         self._refresh_atomic()
 
     def _sub(self, v: int, what: str) -> None:
-        c = self.k._cpu
+        c = self.k.cpu
         pc = self.pc[c]
         for mask in (PREEMPT_MASK, SOFTIRQ_MASK, HARDIRQ_MASK, NMI_MASK):
             if (pc & mask) < (v & mask):  # each field on its own (6.18 DEBUG_PREEMPT warns)
@@ -247,7 +249,7 @@ class Sched:
         self._refresh_atomic()
 
     def _set_irqs(self, off: bool) -> None:
-        self.irqs_off[self.k._cpu] = off
+        self.irqs_off[self.k.cpu] = off
         self._refresh_atomic()
 
     def _refresh_atomic(self) -> None:
@@ -258,39 +260,39 @@ class Sched:
         if atomic != self._atomic:
             self._atomic = atomic
             if atomic:
-                self.k.fastpath_suspend("atomic")
+                self.k.dispatch.suspend("atomic", ALLOC_ENTRY_POINTS)
             else:
-                self.k.fastpath_resume("atomic")
+                self.k.dispatch.resume("atomic")
 
     def in_interrupt(self) -> bool:
-        return bool(self.pc[self.k._cpu] & (NMI_MASK | HARDIRQ_MASK | SOFTIRQ_MASK))
+        return bool(self.pc[self.k.cpu] & (NMI_MASK | HARDIRQ_MASK | SOFTIRQ_MASK))
 
     def in_atomic(self) -> bool:
-        return self.pc[self.k._cpu] != 0
+        return self.pc[self.k.cpu] != 0
 
     def in_task(self) -> bool:
-        return not self.pc[self.k._cpu] & (NMI_MASK | HARDIRQ_MASK | SOFTIRQ_OFFSET)
+        return not self.pc[self.k.cpu] & (NMI_MASK | HARDIRQ_MASK | SOFTIRQ_OFFSET)
 
     def in_hardirq(self) -> bool:
-        return bool(self.pc[self.k._cpu] & HARDIRQ_MASK)
+        return bool(self.pc[self.k.cpu] & HARDIRQ_MASK)
 
     def in_serving_softirq(self) -> bool:
-        return bool(self.pc[self.k._cpu] & SOFTIRQ_OFFSET)
+        return bool(self.pc[self.k.cpu] & SOFTIRQ_OFFSET)
 
     def in_softirq(self) -> bool:
-        return bool(self.pc[self.k._cpu] & SOFTIRQ_MASK)
+        return bool(self.pc[self.k.cpu] & SOFTIRQ_MASK)
 
     def in_nmi(self) -> bool:
-        return bool(self.pc[self.k._cpu] & NMI_MASK)
+        return bool(self.pc[self.k.cpu] & NMI_MASK)
 
     def irqs_disabled(self) -> bool:
-        return self.irqs_off[self.k._cpu]
+        return self.irqs_off[self.k.cpu]
 
     # ---------------------------------------------------------------- context managers
     @contextlib.contextmanager
     def hardirq(self) -> Iterator[None]:
         """irq_enter() ... irq_exit(): IRQs off, HARDIRQ_OFFSET; pending softirqs run at exit."""
-        saved = self.irqs_off[self.k._cpu]
+        saved = self.irqs_off[self.k.cpu]
         self._set_irqs(True)
         self._add(HARDIRQ_OFFSET)
         try:
@@ -353,22 +355,22 @@ class Sched:
             # a held spinlock can never be released while we spin: the machine is stuck.
             o = lock.owner
             what = "recursion" if o is cur else "lockup suspected"
-            self.k.bug([
-                f"BUG: spinlock {what} on CPU#{self.k._cpu}, {cur.comm}/{cur.pid}",
+            self.k.report.bug([
+                f"BUG: spinlock {what} on CPU#{self.k.cpu}, {cur.comm}/{cur.pid}",
                 f" lock: {lock.name}+0x0/0x0, .magic: {lock.magic:08x}, .owner: {o.comm}/{o.pid}, "
                 f".owner_cpu: {lock.owner_cpu}",
-            ] + self.k.dump_stack_lines(), kind="spinlock_" + what.split()[0])
+            ] + self.k.report.dump_stack_lines(), kind="spinlock_" + what.split()[0])
             return
         lock.owner = cur
-        lock.owner_cpu = self.k._cpu
+        lock.owner_cpu = self.k.cpu
 
     def spin_unlock(self, lock: SpinLock, *, irq: bool = False, bh: bool = False) -> None:
         if lock.owner is None:
             cur = self.k.current
-            self.k.bug([
-                f"BUG: spinlock already unlocked on CPU#{self.k._cpu}, {cur.comm}/{cur.pid}",
+            self.k.report.bug([
+                f"BUG: spinlock already unlocked on CPU#{self.k.cpu}, {cur.comm}/{cur.pid}",
                 f" lock: {lock.name}+0x0/0x0, .magic: {lock.magic:08x}, .owner: <none>/-1, .owner_cpu: -1",
-            ] + self.k.dump_stack_lines(), kind="spinlock_unlocked")
+            ] + self.k.report.dump_stack_lines(), kind="spinlock_unlocked")
             return
         lock.owner = None
         lock.owner_cpu = -1
@@ -380,11 +382,11 @@ class Sched:
 
     def mutex_lock(self, m: Mutex) -> None:
         """mutex_lock(): might_sleep(); sleeps (TASK_UNINTERRUPTIBLE) while another task owns it."""
-        self.might_sleep("kernel/locking/mutex.c", 280)
+        self.might_sleep_at("kernel/locking/mutex.c", 280)
         cur = self.k.current
         if m.owner is cur:
-            self.k.bug([f"DEBUG_LOCKS_WARN_ON(__mutex_owner(lock) == current): {cur.comm}/{cur.pid} "
-                        f"takes {m.name} twice: AA deadlock"] + self.k.dump_stack_lines(), kind="mutex_deadlock")
+            self.k.report.bug([f"DEBUG_LOCKS_WARN_ON(__mutex_owner(lock) == current): {cur.comm}/{cur.pid} "
+                        f"takes {m.name} twice: AA deadlock"] + self.k.report.dump_stack_lines(), kind="mutex_deadlock")
             return
         while m.owner is not None:
             self.wait_on(m.wait, TASK_UNINTERRUPTIBLE, exclusive=True)
@@ -392,31 +394,191 @@ class Sched:
 
     def mutex_unlock(self, m: Mutex) -> None:
         if m.owner is not self.k.current:
-            self.k.bug([f"DEBUG_LOCKS_WARN_ON(__owner_task(owner) != current): mutex {m.name} "
+            self.k.report.bug([f"DEBUG_LOCKS_WARN_ON(__owner_task(owner) != current): mutex {m.name} "
                         f"unlocked by {self.k.current.comm}/{self.k.current.pid}, owner "
-                        f"{m.owner.comm if m.owner else '<none>'}"] + self.k.dump_stack_lines(), kind="mutex_owner")
+                        f"{m.owner.comm if m.owner else '<none>'}"] + self.k.report.dump_stack_lines(), kind="mutex_owner")
             return
         m.owner = None
         self.wake_up(m.wait, nr_exclusive=1)
+
+    # ================================================================ the API (kernel names)
+    def preempt_count(self) -> int:
+        """preempt_count(): this CPU's count (see kmemsim.sched for the fields)."""
+        return self.pc[self.k.cpu]
+
+    def irqs_disabled(self) -> bool:
+        """irqs_disabled(): this CPU's interrupt flag is off."""
+        return self.irqs_off[self.k.cpu]
+
+    def preempt_disable(self) -> None:
+        """preempt_disable()."""
+        self._add(1)
+
+    def preempt_enable(self) -> None:
+        """preempt_enable()."""
+        self._sub(1, "preempt_enable")
+
+    def local_irq_disable(self) -> None:
+        """local_irq_disable()."""
+        self._set_irqs(True)
+
+    def local_irq_enable(self) -> None:
+        """local_irq_enable()."""
+        self._set_irqs(False)
+
+    def local_irq_save(self) -> bool:
+        """local_irq_save(flags): returns the flags (were IRQs off?) for local_irq_restore."""
+        flags = self.irqs_off[self.k.cpu]
+        self._set_irqs(True)
+        return flags
+
+    def local_irq_restore(self, flags: bool) -> None:
+        """local_irq_restore(flags)."""
+        self._set_irqs(bool(flags))
+
+    def spinlock(self, name: str = "lock"):
+        """DEFINE_SPINLOCK(name) / spin_lock_init(): a new unlocked kmemsim.sched.SpinLock."""
+
+        return SpinLock(name)
+
+    def spin_lock_irq(self, lock) -> None:
+        """spin_lock_irq(lock)."""
+        self.spin_lock(lock, irq=True)
+
+    def spin_unlock_irq(self, lock) -> None:
+        """spin_unlock_irq(lock)."""
+        self.spin_unlock(lock, irq=True)
+
+    def spin_lock_irqsave(self, lock) -> bool:
+        """flags = spin_lock_irqsave(lock) (the macro assigns flags; here it is returned)."""
+        flags = self.irqs_off[self.k.cpu]
+        self.spin_lock(lock, irq=True)
+        return flags
+
+    def spin_unlock_irqrestore(self, lock, flags: bool) -> None:
+        """spin_unlock_irqrestore(lock, flags)."""
+        self.spin_unlock(lock)
+        self._set_irqs(bool(flags))
+
+    def spin_lock_bh(self, lock) -> None:
+        """spin_lock_bh(lock)."""
+        self.spin_lock(lock, bh=True)
+
+    def spin_unlock_bh(self, lock) -> None:
+        """spin_unlock_bh(lock)."""
+        self.spin_unlock(lock, bh=True)
+
+    def mutex(self, name: str = "mutex"):
+        """DEFINE_MUTEX(name) / mutex_init(): a new kmemsim.sched.Mutex."""
+
+        return Mutex(name)
+
+    def might_sleep(self) -> None:
+        """might_sleep(): the "sleeping function called from invalid context" report when
+        the caller may not sleep (CONFIG_DEBUG_ATOMIC_SLEEP, the ``debug_atomic_sleep`` tunable)."""
+        f = user_frames(1)
+        loc = f[0][1].strip("[]") if f else "kmemsim:0"
+        file, _, line = loc.rpartition(":")
+        self.might_sleep_at(file or loc, int(line) if line.isdigit() else 0)
+
+    def schedule_timeout_uninterruptible(self, timeout: int) -> int:
+        """schedule_timeout_uninterruptible(jiffies): the jiffies left."""
+        self.set_current_state(2)
+        return self.schedule_timeout(timeout)
+
+    def schedule_timeout_interruptible(self, timeout: int) -> int:
+        """schedule_timeout_interruptible(jiffies)."""
+        self.set_current_state(1)
+        return self.schedule_timeout(timeout, 1)
+
+    def mdelay(self, msecs: int) -> None:
+        """mdelay(ms): busy-wait (allowed in atomic context): the clock moves, nothing else runs."""
+        if isinstance(msecs, bool) or not isinstance(msecs, int) or msecs < 0:
+            raise UsageError(f"mdelay: {msecs!r} must be a non-negative int (milliseconds)")
+        self.k.clock.advance(msecs * 1_000_000)
+
+    def udelay(self, usecs: int) -> None:
+        """udelay(us): busy-wait."""
+        if isinstance(usecs, bool) or not isinstance(usecs, int) or usecs < 0:
+            raise UsageError(f"udelay: {usecs!r} must be a non-negative int (microseconds)")
+        self.k.clock.advance(usecs * 1000)
+
+    def msecs_to_jiffies(self, msecs: int) -> int:
+        """msecs_to_jiffies(ms), rounded up."""
+        return -(-msecs * self.k.profile.hz // 1000)
+
+    @property
+    def HZ(self) -> int:  # noqa: N802 - kernel name
+        """CONFIG_HZ of the profile."""
+        return self.k.profile.hz
+
+    def kthread_run(self, fn: Callable, name: str, *args: Any):
+        """kthread_run(fn, data, name): create and wake a kernel thread running fn(*args).
+        It runs when the caller sleeps, calls ``k.schedule()``/``k.cond_resched()``, or ``k.run()``."""
+        t = self.kthread_create(fn, name, *args)
+        self.wake_up_process(t)
+        return t
+
+    def kthread_should_stop(self) -> bool:
+        """kthread_should_stop(): kthread_stop() was called for the current thread."""
+        return self.k.current.should_stop
+
+    def waitqueue(self, name: str = "wq"):
+        """DECLARE_WAIT_QUEUE_HEAD(name) / init_waitqueue_head(): a kmemsim.sched.WaitQueueHead."""
+
+        return WaitQueueHead(name)
+
+    def wait_event_timeout(self, wq, condition: Callable[[], bool], timeout: int) -> int:
+        """wait_event_timeout(wq, condition, jiffies): 0 if the time ran out, else the jiffies left (>= 1)."""
+        return self.wait_event(wq, condition, timeout)
+
+    def prepare_to_wait_exclusive(self, wq, state: int) -> None:
+        """prepare_to_wait_exclusive(wq, &wait, state)."""
+        self.prepare_to_wait(wq, state, exclusive=True)
+
+    def timer_setup(self, function: Callable, data: Any = None):
+        """timer_setup(timer, callback, 0): a kmemsim.sched.TimerList; callback(timer) runs in
+        softirq context when it expires (``timer.data`` is yours)."""
+
+        if not callable(function):
+            raise UsageError(f"timer_setup: {function!r} is not callable")
+        return TimerList(function=function, data=data)
+
+    def add_timer(self, timer) -> None:
+        """add_timer(timer): arm at ``timer.expires``."""
+        self.mod_timer(timer, timer.expires)
+
+    def tasklet_setup(self, func: Callable, data: Any = None):
+        """tasklet_init(t, func, data): a kmemsim.sched.Tasklet running func(data) in softirq context."""
+
+        if not callable(func):
+            raise UsageError(f"tasklet_setup: {func!r} is not callable")
+        return Tasklet(func=func, data=data)
+
+    def schedule_work(self, fn: Callable[[], None]) -> None:
+        """schedule_work(work): fn() runs later in a kworker (process context, may sleep)."""
+        if not callable(fn):
+            raise UsageError(f"schedule_work: {fn!r} is not callable")
+        self.queue_work(fn)
 
     # ================================================================ might_sleep
     def might_alloc(self, gfp: int) -> None:
         """might_alloc(gfp) (include/linux/sched/mm.h): might_sleep_if(gfpflags_allow_blocking(gfp))."""
         if gfp & self.blocking:
-            c = self.k._cpu
+            c = self.k.cpu
             if self.pc[c] or self.irqs_off[c]:
                 self.might_resched_bug("include/linux/sched/mm.h", 321, 0)
 
-    def might_sleep(self, file: str = "include/linux/sched/mm.h", line: int = 321) -> None:
+    def might_sleep_at(self, file: str = "include/linux/sched/mm.h", line: int = 321) -> None:
         """__might_sleep(file, line): the report when the caller may not sleep."""
-        c = self.k._cpu
+        c = self.k.cpu
         if not (self.pc[c] or self.irqs_off[c]):
             return
         self.might_resched_bug(file, line, 0)
 
     def might_resched_bug(self, file: str, line: int, offsets: int) -> None:
         k = self.k
-        c = k._cpu
+        c = k.cpu
         if (self.pc[c] == offsets and not self.irqs_off[c]) or not k.tunables.get("debug_atomic_sleep", True):
             return
         j = self.j64()
@@ -436,14 +598,14 @@ class Sched:
                 f"preempt_count: {self.pc[c]:x}, expected: {offsets & 0xFF:x}",
                 "RCU nest depth: 0, expected: 0",
             ]
-        lines += k.dump_stack_lines()
+        lines += k.report.dump_stack_lines()
         k.taint.add("W")
-        k.bug(lines, kind="sleeping_in_atomic")
+        k.report.bug(lines, kind="sleeping_in_atomic")
 
     def cond_resched(self) -> None:
         """cond_resched(): a voluntary preemption point: let runnable tasks run first."""
-        self.might_sleep("kernel/sched/core.c", 7468)
-        if self.runq and not self.pc[self.k._cpu] and self.k.current.work is None:
+        self.might_sleep_at("kernel/sched/core.c", 7468)
+        if self.runq and not self.pc[self.k.cpu] and self.k.current.work is None:
             self._yield()  # (a thread-less work item runs to completion: no preemption point)
 
     # ================================================================ tasks
@@ -452,7 +614,7 @@ class Sched:
             raise UsageError(f"kthread_create: {fn!r} is not callable")
         if not isinstance(name, str) or not name:
             raise UsageError(f"kthread_create: name {name!r} must be a non-empty string")
-        t = Task(pid=next(self._pids), comm=name[:15], fn=fn, args=args, cpu=self.k._cpu, kthread=True,
+        t = Task(pid=next(self._pids), comm=name[:15], fn=fn, args=args, cpu=self.k.cpu, kthread=True,
                  state=TASK_UNINTERRUPTIBLE, flags=0x00208040)  # PF_KTHREAD | PF_NOFREEZE | PF_FORKNOEXEC
         self.tasks.append(t)
         return t
@@ -461,7 +623,7 @@ class Sched:
         """A thread-less kernel thread (kswapd, a kworker): ``work()`` runs to completion
         each time the task is woken and picked, then it sleeps again."""
         t = Task(pid=pid if pid is not None else next(self._pids), comm=name[:15], work=work, kthread=True,
-                 state=TASK_INTERRUPTIBLE, cpu=self.k._cpu, flags=0x00208040)
+                 state=TASK_INTERRUPTIBLE, cpu=self.k.cpu, flags=0x00208040)
         self.tasks.append(t)
         return t
 
@@ -530,12 +692,12 @@ class Sched:
             k.current.state = TASK_RUNNING
             raise UsageError(f"{k.current.comm}: a work item (kswapd's or schedule_work's) may not sleep in "
                              "the model: run the sleeping part in a kthread (k.kthread_run)")
-        c = k._cpu
+        c = k.cpu
         if self.pc[c]:
             cur = k.current
             lines = [f"BUG: scheduling while atomic: {cur.comm}/{cur.pid}/0x{self.pc[c]:08x}"]
             cur.atomic_sleep_reported = True
-            k.bug(lines + k.dump_stack_lines(), kind="scheduling_while_atomic")
+            k.report.bug(lines + k.report.dump_stack_lines(), kind="scheduling_while_atomic")
         self._yield()
 
     def _yield(self) -> None:
@@ -580,12 +742,12 @@ class Sched:
 
     def _run_work(self, t: Task) -> None:
         k = self.k
-        prev, prev_cpu = k.current, k._cpu
+        prev, prev_cpu = k.current, k.cpu
         for hook in self.switch_hooks:
             hook(prev, t)
         saved = (self.pc[t.cpu], self.irqs_off[t.cpu], self.pc[prev_cpu], self.irqs_off[prev_cpu])
         k.current = t
-        k._cpu = t.cpu
+        k.cpu = t.cpu
         self.pc[t.cpu], self.irqs_off[t.cpu] = 0, False  # a kernel thread starts in process context
         self._refresh_atomic()
         try:
@@ -596,7 +758,7 @@ class Sched:
             self.pc[t.cpu], self.irqs_off[t.cpu], self.pc[prev_cpu], self.irqs_off[prev_cpu] = saved
             self._refresh_atomic()
             k.current = prev
-            k._cpu = prev_cpu
+            k.cpu = prev_cpu
             t.state = TASK_INTERRUPTIBLE
             t.woken = False
             t.last_switch = k.jiffies
@@ -605,13 +767,13 @@ class Sched:
     def _switch(self, cur: Task, nxt: Task) -> None:
         k = self.k
         self.context_switches += 1
-        cur.saved_pc = self.pc[k._cpu]
-        cur.saved_irqs = self.irqs_off[k._cpu]
+        cur.saved_pc = self.pc[k.cpu]
+        cur.saved_irqs = self.irqs_off[k.cpu]
         cur.last_switch = k.jiffies
         for hook in self.switch_hooks:
             hook(cur, nxt)
         k.current = nxt
-        k._cpu = nxt.cpu
+        k.cpu = nxt.cpu
         self._load_ctx(nxt)
         if nxt._thread is None and nxt is not self.init:
             th = threading.Thread(target=self._thread_body, args=(nxt,), name=f"kmemsim-{nxt.comm}", daemon=True)
@@ -640,7 +802,7 @@ class Sched:
         for hook in self.switch_hooks:
             hook(k.current, nxt)
         k.current = nxt
-        k._cpu = nxt.cpu
+        k.cpu = nxt.cpu
         self._load_ctx(nxt)
         if nxt._thread is None and nxt is not self.init:
             th = threading.Thread(target=self._thread_body, args=(nxt,), name=f"kmemsim-{nxt.comm}", daemon=True)
@@ -650,7 +812,7 @@ class Sched:
 
     def _switched_in(self, t: Task) -> None:
         self.k.current = t
-        self.k._cpu = t.cpu
+        self.k.cpu = t.cpu
         t.last_switch = self.k.jiffies
 
     def _raise_task_exceptions(self) -> None:
@@ -681,13 +843,12 @@ class Sched:
                           f"{t.comm:<15} D 00000000     0 {t.pid:5d}      1"]
             else:
                 lines += [f"INFO: task {t.comm}:{t.pid} blocked for more than {secs} seconds.",
-                          f"      {k._taint_str()} {k.profile.release} #1",
+                          f"      {k.report.taint_str()} {k.profile.release} #1",
                           '"echo 0 > /proc/sys/kernel/hung_task_timeout_secs" disables this message.',
                           f"task:{t.comm:<15} state:D stack:0     pid:{t.pid:<5} tgid:{t.pid:<5} ppid:2      "
                           f"flags:0x{t.flags:08x}",
                           "Call Trace:", " <TASK>", " __schedule+0x0/0x0", " schedule+0x0/0x0"]
                 if t is cur:
-                    from .kernel import user_frames
 
                     lines += [f" {fn} {loc}" for fn, loc in user_frames()]
                 lines.append(" </TASK>")
@@ -752,7 +913,7 @@ class Sched:
         """msleep(): schedule_timeout_uninterruptible(msecs_to_jiffies(msecs) + 1), looped."""
         if isinstance(msecs, bool) or not isinstance(msecs, int) or msecs < 0:
             raise UsageError(f"msleep: {msecs!r} must be a non-negative int (milliseconds)")
-        self.might_sleep("kernel/time/sleep_timeout.c", 313)
+        self.might_sleep_at("kernel/time/sleep_timeout.c", 313)
         timeout = -(-msecs * self.hz // 1000) + 1
         while timeout:
             timeout = self.schedule_timeout(timeout, TASK_UNINTERRUPTIBLE)
@@ -787,7 +948,7 @@ class Sched:
     def wait_event(self, wq: WaitQueueHead, condition: Callable[[], bool], timeout: int | None = None) -> int:
         """wait_event(_timeout)(wq, condition): sleep until condition() holds.  With a timeout:
         the jiffies left (at least 1) when it held, 0 when the time ran out."""
-        self.might_sleep("include/linux/wait.h", 1)
+        self.might_sleep_at("include/linux/wait.h", 1)
         if condition():
             return max(timeout or 1, 1)
         left = timeout
@@ -832,7 +993,7 @@ class Sched:
         which runs when the current task sleeps or at ``k.run()``."""
         self.workqueue.append(fn)
         if self.kworker is None:
-            self.kworker = self.kthread_work_task(f"kworker/{self.k._cpu}:1", self._run_workqueue)
+            self.kworker = self.kthread_work_task(f"kworker/{self.k.cpu}:1", self._run_workqueue)
         self.wake_up_process(self.kworker)
 
     def _run_workqueue(self) -> None:
@@ -900,7 +1061,7 @@ class Sched:
 
     def run_softirqs(self) -> int:
         """__do_softirq(): TASKLET_SOFTIRQ (the scheduled tasklets, in order) and expired timers."""
-        if self.in_softirq_run or self.pc[self.k._cpu] & (SOFTIRQ_MASK | HARDIRQ_MASK | NMI_MASK):
+        if self.in_softirq_run or self.pc[self.k.cpu] & (SOFTIRQ_MASK | HARDIRQ_MASK | NMI_MASK):
             return 0
         self.in_softirq_run = True
         n = 0
@@ -927,14 +1088,17 @@ class Sched:
             self.run_softirqs()
 
     # ================================================================ running
-    def run(self, until: int | None = None) -> None:
-        """Let the other tasks run: until jiffy ``until``, or until every task sleeps with no
-        timer pending (then return; nothing is hung while the caller can go on)."""
+    def run(self, until: int | None = None, *, ms: int | None = None) -> None:
+        """Let time pass and the other tasks run: until jiffy ``until``, for ``ms`` milliseconds,
+        or (neither) until every task sleeps with no timer pending (then return; nothing is
+        hung while the caller can go on)."""
         k = self.k
+        if ms is not None:
+            until = k.jiffies + self.msecs_to_jiffies(ms)
         cur = k.current
         if cur is not self.init:
             raise UsageError("k.run() is for the API caller, not for code inside a task")
-        if self.pc[k._cpu] or self.irqs_off[k._cpu]:
+        if self.pc[k.cpu] or self.irqs_off[k.cpu]:
             raise UsageError("k.run() in atomic context: the other tasks would run with this "
                              "context's preempt_count (leave the atomic section first)")
         if until is not None:
@@ -997,3 +1161,10 @@ class Sched:
             if timer.pending and timer._seq == seq and timer.expires != timer_expires:
                 raise InvariantError("sched", f"a pending timer's heap entry says {timer_expires}, the timer "
                                      f"{timer.expires}")
+
+
+def sched_init(m: Kernel) -> None:
+    """sched_init(): the calling contexts, the run queue, and the API caller's task
+    (``insmod``, pid 1000), which every later step of the boot runs as."""
+    m.sched = Sched(m)
+    m.checks.register("sched", m.sched.check)

@@ -75,6 +75,17 @@ class Arch:
     def is_highmem_pfn(self, pfn: int) -> bool:
         return pfn >= self.max_low_pfn
 
+    #: HUGETLB_PAGE_ORDER, which is pageblock_order: HPAGE_SHIFT - PAGE_SHIFT
+    hugetlb_page_order = 9
+
+    def zone_layout(self) -> list[tuple[str, int, int]]:
+        """The zones as (name, start_pfn, end_pfn), in zone index order."""
+        raise NotImplementedError
+
+    def noncanonical(self, addr: int, n: int) -> int | None:
+        """The first address of [addr, addr + n) that is not canonical (a #GP), or None."""
+        return None
+
     @property
     def mask(self) -> int:
         return (1 << self.layout.bits) - 1

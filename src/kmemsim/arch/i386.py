@@ -230,6 +230,7 @@ def setup(e820: list[E820Entry], ram: int, nr_cpus: int, tunables: dict, section
 
 class I386(Arch):
     name = "i386"
+    hugetlb_page_order = 10  # non-PAE: 4 MiB pages (HPAGE_SHIFT 22)
 
     def zone_layout(self) -> list[tuple[str, int, int]]:
         """2.6.24 zone_sizes_init(): DMA below 16 MB, Normal up to max_low_pfn, HighMem above;

@@ -250,3 +250,10 @@ class X86_64(Arch):
     @staticmethod
     def canonical(addr: int) -> bool:
         return addr < (1 << 47) or addr >= GUARD_HOLE_BASE
+
+    def noncanonical(self, addr: int, n: int) -> int | None:
+        if not self.canonical(addr):
+            return addr
+        if n and not self.canonical(addr + n - 1):
+            return addr + n - 1
+        return None

@@ -49,12 +49,13 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from ..args import check_addr
 from ..errors import InvariantError, UsageError
 from ..printk import KERN_WARNING
 from .page import Page
 
 if TYPE_CHECKING:  # pragma: no cover
-    from ..kernel import Kernel
+    from ..machine import Machine as Kernel
 
 # include/linux/dma-direction.h
 DMA_BIDIRECTIONAL = 0
@@ -220,21 +221,17 @@ class DmaMapping:
         self.__GFP_ZERO = v("__GFP_ZERO")
         self.__GFP_NOWARN = v("__GFP_NOWARN")
         if register:
-            k.register_check("dma", self.check)
-            from ..views.procfs import DEBUGFS
-
-            for name, fn in _DEBUGFS.items():
-                DEBUGFS.setdefault(name, fn)
+            k.checks.register("dma", self.check)
 
     # ================================================================ reports
     def _warn_once(self, key: str, where: str, message: str = "") -> None:
         if key in self._warned:
             return
         self._warned.add(key)
-        self.k.warn(where, message)
+        self.k.report.warn(where, message)
 
     def _caller(self) -> tuple[str, str]:
-        from ..kernel import user_frames
+        from ..report import user_frames
 
         f = user_frames(1)
         return f[0] if f else ("kmemsim_entry", "kmemsim:0")
@@ -246,7 +243,7 @@ class DmaMapping:
     def _warn_26(self, site: str, func: str) -> None:
         """2.6.24 WARN_ON(): "WARNING: at file:line func()" and a stack dump."""
         file, line = _LINES_2_6[site]
-        lines = [f"WARNING: at {file}:{line} {func}()"] + self.k.dump_stack_lines()
+        lines = [f"WARNING: at {file}:{line} {func}()"] + self.k.report.dump_stack_lines()
         self.k.printk("\n".join(lines), KERN_WARNING)
 
     def _bug(self, site: str, func: str) -> None:
@@ -256,7 +253,7 @@ class DmaMapping:
             first = f"kernel BUG at {file}:{line}!"
         else:
             first = f"Kernel BUG at {func}+0x0/0x0 [verbose debug info unavailable]"
-        self.k.bug(["------------[ cut here ]------------", first], kind="dma_bug", oops=True,
+        self.k.report.bug(["------------[ cut here ]------------", first], kind="dma_bug", oops=True,
                    oops_str="invalid opcode", err=0)
 
     def err_printk(self, dev: DmaDevice, entry: DmaDebugEntry | None, where: str, text: str) -> None:
@@ -264,7 +261,7 @@ class DmaMapping:
         followed by the entry's "Mapped at:" trace."""
         self.error_count += 1
         if self.show_all_errors or self.show_num_errors > 0:
-            self.k.warn(f"{where}+0x0/0x0", f"DMA-API: {dev.dev_driver_string()} {dev.dev_name()}: {text}")
+            self.k.report.warn(f"{where}+0x0/0x0", f"DMA-API: {dev.dev_driver_string()} {dev.dev_name()}: {text}")
             if entry is not None:
                 lines = ["DMA-API: Mapped at:"] + [f" {fn} {loc}" for fn, loc in entry.stack]
                 self.k.printk("\n".join(lines), KERN_WARNING)
@@ -373,7 +370,7 @@ class DmaMapping:
         """dma_map_single(dev, ptr, size, dir): the bus address of a buffer of kmalloc or
         page-allocator memory, or DMA_MAPPING_ERROR (vmalloc/ioremap memory, beyond the mask)."""
         dev = self._dev(dev, "dma_map_single")
-        self.k._check_addr(addr, "dma_map_single")
+        check_addr(addr, "dma_map_single", self.k.layout.bits)
         size = self._uint(size, "dma_map_single", "size")
         direction = self._dir(direction, "dma_map_single")
         if self.classic:
@@ -554,7 +551,7 @@ class DmaMapping:
         go back (6.18 frees by the handle; 2.6.24 by cpu_addr)."""
         dev = self._dev(dev, "dma_free_coherent")
         size = self._uint(size, "dma_free_coherent", "size")
-        self.k._check_addr(cpu_addr, "dma_free_coherent")
+        check_addr(cpu_addr, "dma_free_coherent", self.k.layout.bits)
         dma_handle = self._uint(dma_handle, "dma_free_coherent", "dma_handle")
         k = self.k
         irqs_off = getattr(k, "irqs_disabled", None)
@@ -574,7 +571,7 @@ class DmaMapping:
             self.coherent.pop(k.pa(cpu_addr) >> self.page_shift, None)
             return
         if irqs_off is not None and irqs_off():
-            k.warn("dma_free_attrs+0x0/0x0")  # WARN_ON(irqs_disabled())
+            k.report.warn("dma_free_attrs+0x0/0x0")  # WARN_ON(irqs_disabled())
         if not cpu_addr:
             return
         if order < 0 or order > k.page_alloc.max_order:
@@ -603,7 +600,7 @@ class DmaMapping:
     def _add_entry(self, dev: DmaDevice, type_: int, paddr: int, dev_addr: int, size: int, direction: int,
                    map_err: int) -> DmaDebugEntry:
         """add_dma_entry(): into the hash, and the cacheline tracking for device-writable memory."""
-        from ..kernel import user_frames
+        from ..report import user_frames
 
         e = DmaDebugEntry(dev, type_, paddr, dev_addr, size, direction, map_err, user_frames(5))
         self._seq += 1
@@ -732,8 +729,7 @@ class DmaMapping:
 
     def _ptr(self, addr: int) -> str:
         """%p: hashed on 6.x (the vmalloc layer's per-machine hash)."""
-        vm = self.k.__dict__.get("vmalloc_impl")
-        return vm._ptr(addr) if vm is not None else f"{addr:016x}"
+        return self.k.vmalloc_impl.hashed_ptr(addr)
 
     # ================================================================ invariants
     def check(self) -> None:
@@ -782,8 +778,8 @@ class DmaMapping:
 
 def _debugfs(fn):
     def view(k: Kernel) -> str:
-        d = k.__dict__.get("dma_impl")
-        if d is None or not d.debug:
+        d = k.dma_impl
+        if not d.debug:
             raise UsageError("dma-api: this machine has no DMA-API debugging (CONFIG_DMA_API_DEBUG; "
                              "2.6.24 had none; set k.dma_impl.debug = True on 6.18)")
         return fn(d)
@@ -799,3 +795,10 @@ _DEBUGFS = {
     "dma-api/disabled": _debugfs(lambda d: "N\n"),
     "dma-api/driver_filter": _debugfs(lambda d: ""),
 }
+
+
+def dma_init(k: Kernel) -> None:
+    """The DMA mapping layer (``k.dma_impl``) and, with CONFIG_DMA_API_DEBUG, debugfs dma-api/."""
+    k.dma_impl = DmaMapping(k)
+    for name, fn in _DEBUGFS.items():
+        k.debugfs_fs.create(name, (lambda f: lambda: f(k))(fn))

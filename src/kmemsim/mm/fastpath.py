@@ -1,6 +1,7 @@
 """The order-0 fast paths of the page allocator, apart from everything else.
 
-``install(k)`` puts two closures on a booted machine, shadowing the general
+``install_pages(k)`` gives two entry points of a booted machine a fast path in their
+dispatch slots (:mod:`kmemsim.dispatch`), in front of the general
 ``Kernel.get_free_pages`` / ``Kernel.free_pages`` methods:
 
     get_free_pages(gfp, 0)  rmqueue_pcplist() on a zone above its high watermark:
@@ -27,17 +28,16 @@ from typing import TYPE_CHECKING
 from .memmap import SECTION_PAGES_SHIFT
 
 if TYPE_CHECKING:  # pragma: no cover
-    from ..kernel import Kernel
+    from ..machine import Machine as Kernel
 
 _MASK = (1 << SECTION_PAGES_SHIFT) - 1
 _ZERO = 0  # `order is _ZERO`: exactly the int 0 (False and 0.0 take the general path)
 
 
-def install(k: Kernel) -> None:
-    cls = type(k)
-    slow_get = cls.get_free_pages.__get__(k)
-    slow_free = cls.free_pages.__get__(k)
-    fast_get = k._fast_get
+def install_pages(k: Kernel) -> None:
+    slow_get = k.pages.get_free_pages
+    slow_free = k.pages.free_pages
+    fast_get = k.pages.fast_get
     refarr = k.memmap.refcount_arrays
     allocated = k.page_alloc.allocated
     zone_chunk = k.page_alloc.zone_chunk
@@ -49,13 +49,13 @@ def install(k: Kernel) -> None:
     shift = SECTION_PAGES_SHIFT
     assert k.page_shift == 12
 
-    def get_free_pages(gfp_mask: int, order: int = 0) -> int:
+    def get_free_pages(_k: object, gfp_mask: int, order: int = 0) -> int:
         if order is _ZERO:
             f = fast_get.get(gfp_mask)
             if f is not None:
                 z, hz, mt, zero = f
                 if z.free_pages > z.fast_high[hz]:  # not below high, and above it (mmzone.Zone)
-                    pcp = z.pcp[k._cpu]
+                    pcp = z.pcp[_k.cpu]  # type: ignore[attr-defined]
                     lst = pcp.lists[mt]  # the pindex of order 0 is the migratetype
                     if lst:
                         pfn = lst[-1]
@@ -75,7 +75,7 @@ def install(k: Kernel) -> None:
                             return page_offset + (pfn << 12)
         return slow_get(gfp_mask, order)
 
-    def free_pages(addr: int, order: int = 0) -> None:
+    def free_pages(_k: object, addr: int, order: int = 0) -> None:
         if order is _ZERO and type(addr) is int:
             off = addr - page_offset
             if 0 < off < lowmem_bytes and not off & 4095:
@@ -84,7 +84,7 @@ def install(k: Kernel) -> None:
                 z = zone_chunk.get(pfn >> 12)
                 if ra is not None and z is not None and ra[pfn & _MASK] == 1:
                     mt = pageblock_mt[pfn >> pb_order]
-                    pcp = z.pcp[k._cpu]
+                    pcp = z.pcp[_k.cpu]  # type: ignore[attr-defined]
                     if mt < 3 and not z.below_high and pcp.count + 1 < pcp.high:
                         o = allocated.pop(pfn, -1)
                         if o == 0:
@@ -103,11 +103,8 @@ def install(k: Kernel) -> None:
                             allocated[pfn] = o  # not an order-0 block: the general path reports it
         slow_free(addr, order)
 
-    get_free_pages.__doc__ = cls.get_free_pages.__doc__
-    free_pages.__doc__ = cls.free_pages.__doc__
-    k.get_free_pages = get_free_pages  # type: ignore[method-assign]
-    k.free_pages = free_pages  # type: ignore[method-assign]
-    k._fastpaths["get_free_pages"] = get_free_pages
+    k.dispatch.install("get_free_pages", get_free_pages)
+    k.dispatch.install("free_pages", free_pages)
 
 
 def install_slab(k: Kernel) -> None:
@@ -125,11 +122,10 @@ def install_slab(k: Kernel) -> None:
     """
     from .slub import KmemCache
 
-    cls = type(k)
-    slow_alloc = cls.kmem_cache_alloc.__get__(k)
-    slow_free = cls.kmem_cache_free.__get__(k)
-    slow_kmalloc = cls.kmalloc.__get__(k)
-    slow_kfree = cls.kfree.__get__(k)
+    slow_alloc = k.slab.kmem_cache_alloc
+    slow_free = k.slab.kmem_cache_free
+    slow_kmalloc = k.slab.kmalloc
+    slow_kfree = k.slab.kfree
     slub = k.slub
     frames = k.phys.frames
     slab_of = slub.slab_of
@@ -172,9 +168,9 @@ def install_slab(k: Kernel) -> None:
 
     # The bodies below are written out in full, not shared through helpers: a Python
     # call costs as much as the work itself on these paths.
-    def kmem_cache_alloc(cache: KmemCache, gfp_mask: int) -> int:
+    def kmem_cache_alloc(_k: object, cache: KmemCache, gfp_mask: int) -> int:
         if type(cache) is KmemCache and type(gfp_mask) is int:
-            c = cache.cpu_slab[k._cpu]
+            c = cache.cpu_slab[_k.cpu]  # type: ignore[attr-defined]
             obj = c.freelist
             if obj and c.slab is not None:
                 fp = obj + cache.offset - page_offset
@@ -193,10 +189,10 @@ def install_slab(k: Kernel) -> None:
                     return obj
         return slow_alloc(cache, gfp_mask)
 
-    def kmalloc(size: int, gfp_mask: int) -> int:
+    def kmalloc(_k: object, size: int, gfp_mask: int) -> int:
         if type(size) is int and 0 < size <= max_cache and type(gfp_mask) is int and not gfp_mask & kind_flags:
             cache = by_size[size]
-            c = cache.cpu_slab[k._cpu]
+            c = cache.cpu_slab[_k.cpu]  # type: ignore[attr-defined,union-attr]
             obj = c.freelist
             if obj and c.slab is not None:
                 fp = obj + cache.offset - page_offset
@@ -215,12 +211,12 @@ def install_slab(k: Kernel) -> None:
                     return obj
         return slow_kmalloc(size, gfp_mask)
 
-    def kmem_cache_free(cache: KmemCache, obj: int) -> None:
+    def kmem_cache_free(_k: object, cache: KmemCache, obj: int) -> None:
         if type(obj) is int:
             off = obj - page_offset
             slab = slab_of.get(off >> 12)
             if slab is not None and slab.cache is cache:
-                c = cache.cpu_slab[k._cpu]
+                c = cache.cpu_slab[_k.cpu]  # type: ignore[attr-defined]
                 head = c.freelist
                 if slab is c.slab and not (hardened and head == obj):
                     fp = off + cache.offset
@@ -236,13 +232,13 @@ def install_slab(k: Kernel) -> None:
                     return
         slow_free(cache, obj)
 
-    def kfree(obj: int) -> None:
+    def kfree(_k: object, obj: int) -> None:
         if type(obj) is int and obj > 16:
             off = obj - page_offset
             slab = slab_of.get(off >> 12)
             if slab is not None:
                 cache = slab.cache
-                c = cache.cpu_slab[k._cpu]
+                c = cache.cpu_slab[_k.cpu]  # type: ignore[attr-defined]
                 head = c.freelist
                 if slab is c.slab and not (hardened and head == obj):
                     fp = off + cache.offset
@@ -260,7 +256,4 @@ def install_slab(k: Kernel) -> None:
 
     for name, fn in (("kmem_cache_alloc", kmem_cache_alloc), ("kmem_cache_free", kmem_cache_free),
                      ("kmalloc", kmalloc), ("kfree", kfree)):
-        fn.__doc__ = getattr(cls, name).__doc__
-        setattr(k, name, fn)
-        if name in ("kmem_cache_alloc", "kmalloc"):
-            k._fastpaths[name] = fn
+        k.dispatch.install(name, fn)

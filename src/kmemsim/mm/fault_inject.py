@@ -62,11 +62,12 @@ import random
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
+from ..registry import DirHandler
 from ..errors import ConfigError, UsageError
 from ..printk import KERN_NOTICE, KERN_WARNING
 
 if TYPE_CHECKING:  # pragma: no cover
-    from ..kernel import Kernel
+    from ..machine import Machine as Kernel
 
 __all__ = [
     "FaultAttr", "FailSlab", "FailPageAlloc", "FaultInject", "RateLimitState", "get",
@@ -293,7 +294,7 @@ class RateLimitState:
         interval, burst = _s32(self.interval), _s32(self.burst)
         if interval <= 0 or burst <= 0:
             if interval < 0 or burst < 0:
-                k.warn_once(f"ratelimit negative {id(self)}", "___ratelimit+0x0/0x0",
+                k.report.warn_once(f"ratelimit negative {id(self)}", "___ratelimit+0x0/0x0",
                             f"Negative interval ({interval}) or burst ({burst}): Uninitialized "
                             "ratelimit_state structure?")
             ret = interval == 0 or burst > 0
@@ -449,16 +450,8 @@ class FaultInject:
         else:
             self._rnd = [prandom_seed_state(tuple(rng.getrandbits(32) for _ in range(4))) for _ in k.cpus]
             self._draw = prandom_u32_state
-        self._owners: dict[str, Any] = {}
-        self._settled: dict[str, bool] = {}
 
     # ------------------------------------------------------------------ arming
-    def _owner(self, name: str) -> Any:
-        o = self._owners.get(name)
-        if o is None:
-            o = getattr(self.k, "slub" if name == "failslab" else "page_alloc", None)
-        return o
-
     def armed(self, attr: FaultAttr) -> bool:
         """Could should_fail_ex() fire (or change state) for ``attr`` now?"""
         if self.classic:
@@ -470,36 +463,18 @@ class FaultInject:
         costs its allocation paths nothing."""
         k = self.k
         for name, attr in self.attrs.items():
-            owner = self._owner(name)
-            if owner is None:
-                continue
             on = self.armed(attr)
             if name == "failslab":
-                owner.should_failslab = self.should_failslab if on else None
+                k.slub.should_failslab = self.should_failslab if on else None
+                fast: tuple[str, ...] = ("kmalloc", "kmem_cache_alloc")
             else:
-                owner.should_fail_alloc_page = self.should_fail_alloc_page if on else None
+                k.page_alloc.should_fail_alloc_page = self.should_fail_alloc_page if on else None
                 on = on and attr.min_order == 0  # the fast path serves order 0 only
-            reason = name
+                fast = ("get_free_pages",)
             if on:
-                k.fastpath_suspend(reason)
-                # at boot the fast paths are installed after this: settle on the first call
-                self._settled[name] = ("kmalloc" if name == "failslab" else "get_free_pages") in k._fastpaths
+                k.dispatch.suspend(name, fast)  # should_fail*() must see every call
             else:
-                self._settled[name] = True
-                if reason in k._fast_off:
-                    k.fastpath_resume(reason)
-
-    def _settle(self, name: str) -> None:
-        k = self.k
-        if ("kmalloc" if name == "failslab" else "get_free_pages") in k._fastpaths:
-            k.fastpath_suspend(name)
-            self._settled[name] = True
-
-    def boot_param(self, name: str, owner: Any) -> None:
-        """Apply ``failslab=`` / ``fail_page_alloc=`` (setup_fault_attr) for ``owner`` (the
-        Slub or PageAllocator being built)."""
-        self._owners[name] = owner
-        self.setup_fault_attr(name, self.k.tunables[name])
+                k.dispatch.resume(name)
 
     def setup_fault_attr(self, name: str, text: str) -> None:
         """setup_fault_attr(attr, "<interval>,<probability>,<space>,<times>")."""
@@ -524,8 +499,6 @@ class FaultInject:
     # ------------------------------------------------------------------ the hooks
     def should_failslab(self, s: Any, gfp: int) -> bool:
         """should_failslab(s, gfpflags) (mm/failslab.c); true: slab_pre_alloc_hook fails."""
-        if not self._settled.get("failslab", True):
-            self._settle("failslab")
         fs = self.failslab
         assert fs is not None
         if gfp & self.GFP_NOFAIL:
@@ -539,8 +512,6 @@ class FaultInject:
     def should_fail_alloc_page(self, gfp: int, order: int) -> bool:
         """should_fail_alloc_page(gfp_mask, order) (mm/fail_page_alloc.c); true:
         prepare_alloc_pages fails and the allocation returns NULL."""
-        if not self._settled.get("fail_page_alloc", True):
-            self._settle("fail_page_alloc")
         fpa = self.fail_page_alloc
         if order < fpa.min_order:
             return False
@@ -578,7 +549,7 @@ class FaultInject:
                 attr.count = (attr.count + 1) & self.ulong_max
                 if attr.count % attr.interval:
                     return False
-            if attr.probability <= self._draw(self._rnd[k._cpu]) % 100:
+            if attr.probability <= self._draw(self._rnd[k.cpu]) % 100:
                 return False
             if not attr.fail_stacktrace():
                 return False
@@ -613,7 +584,7 @@ class FaultInject:
             attr.count = (attr.count + 1) & self.ulong_max
             if attr.count % attr.interval:
                 return False
-        if attr.probability <= self._draw(self._rnd[k._cpu]) % 100:  # fault_prandom_u32_below_100()
+        if attr.probability <= self._draw(self._rnd[k.cpu]) % 100:  # fault_prandom_u32_below_100()
             return False
         return self._fail(attr, nowarn)
 
@@ -634,7 +605,7 @@ class FaultInject:
             if attr.verbose > 0:
                 k.printk("FAULT_INJECTION: forcing a failure", KERN_NOTICE)
             if attr.verbose > 1:
-                k.printk("\n".join(k.dump_stack_lines()), KERN_WARNING)
+                k.printk("\n".join(k.report.dump_stack_lines()), KERN_WARNING)
             return
         if attr.verbose > 0 and attr.ratelimit_state.ratelimit(k, "fail_dump"):
             k.printk(
@@ -644,7 +615,7 @@ class FaultInject:
                 KERN_NOTICE,
             )
             if attr.verbose > 1:
-                k.printk("\n".join(k.dump_stack_lines()), KERN_WARNING)  # dump_stack(): KERN_DEFAULT
+                k.printk("\n".join(k.report.dump_stack_lines()), KERN_WARNING)  # dump_stack(): KERN_DEFAULT
 
     # ------------------------------------------------------------------ debugfs
     def _knob(self, rel: str) -> tuple[FaultAttr, str, str, str]:
@@ -660,6 +631,15 @@ class FaultInject:
             raise UsageError(f"debugfs {rel}: no such file; {parts[0]}/ holds {', '.join(table)}")
         fld, kind = table[parts[1]]
         return attr, parts[1], fld, kind
+
+    def debugfs_list(self, name: str, rel: str) -> list[str]:
+        """The knobs of debugfs ``name``/ (failslab or fail_page_alloc)."""
+        if rel:
+            raise UsageError(f"debugfs {name}/{rel}: no such directory")
+        if name not in self.attrs:
+            raise UsageError(f"debugfs {name}: no such directory ({self.k.profile.name} has no {name}: "
+                             "2.6.24 SLUB had no failslab)")
+        return sorted({**self.knobs, **_EXTRA[name]})
 
     def debugfs(self, rel: str, value: Any = None) -> str | None:
         """Read /sys/kernel/debug/<rel> (``value`` None) or write ``value`` to it."""
@@ -797,9 +777,15 @@ class FaultInject:
             self.k.slub.failslab_caches.discard(s)
 
 
-def get(k: Kernel) -> FaultInject:
-    """The machine's FaultInject, made on first use."""
-    fi = k.__dict__.get("_fault_inject")
-    if fi is None:
-        fi = k.__dict__["_fault_inject"] = FaultInject(k)
-    return fi
+def fault_inject_init(k: Kernel) -> None:
+    """The fault-injection attributes (``k.fault_inject``) and the ``failslab=`` /
+    ``fail_page_alloc=`` boot parameters (setup_fault_attr), once slab and the page
+    allocator exist; the debugfs knobs under failslab/ and fail_page_alloc/."""
+    fi = k.fault_inject = FaultInject(k)
+    for name in ("failslab", "fail_page_alloc"):
+        if k.tunables.get(name) is not None:
+            fi.setup_fault_attr(name, k.tunables[name])
+    for name in ("failslab", "fail_page_alloc"):
+        k.debugfs_fs.create_dir(name, DirHandler(lambda rel, n=name: fi.debugfs_list(n, rel),
+                                                 lambda rel, n=name: fi.debugfs(f"{n}/{rel}") or "",
+                                                 lambda rel, v, n=name: fi.debugfs(f"{n}/{rel}", v) and None))

@@ -34,9 +34,7 @@ pagefault_disable *is* inc_preempt_count, 6.18 adds pagefault_disable), so alloc
 inside it are atomic; kmap() calls might_sleep with the kernel's file and line; a kmap
 that finds every pkmap entry busy sleeps on pkmap_map_wait through the scheduler
 (``k.sched``) and is woken by kunmap_high -- when no other task can ever kunmap, the
-scheduler's hung-task report ends the wait.  All of these hooks are looked up at call
-time, so the module works without them (then a kmap that would sleep raises
-:class:`KmapWouldSleep`).
+scheduler's hung-task report ends the wait.
 
 Simplified, and said so:
   * the pkmap page table and the fixmap's kmap PTE table are built at boot from bootmem
@@ -53,11 +51,12 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from ..args import check_addr
 from ..errors import InvariantError, KmemsimError, UsageError
 from .page import Owner, Page
 
 if TYPE_CHECKING:  # pragma: no cover
-    from ..kernel import Kernel
+    from ..machine import Machine as Kernel
 
 NULL = 0
 
@@ -82,11 +81,6 @@ _LINES_2_6 = {
 _KMAP_MIGHT_SLEEP_6 = ("include/linux/highmem-internal.h", 172)
 
 TASK_UNINTERRUPTIBLE = 0x2
-
-
-class KmapWouldSleep(KmemsimError):
-    """kmap() found every pkmap entry in use and would sleep in map_new_virtual(), and the
-    machine has no scheduler to sleep in.  Nothing changed."""
 
 
 class Highmem:
@@ -117,9 +111,8 @@ class Highmem:
         #: kmap_local mappings of tasks that are not running: task -> [(slot idx, pfn)]
         #: (the kernel's current->kmap_ctrl, saved and restored at every context switch)
         self.task_saved: dict = {}
-        sched = k.__dict__.get("sched")
-        if sched is not None and self.config_highmem:
-            sched.switch_hooks.append(self.sched_switch)
+        if self.config_highmem:
+            k.sched.switch_hooks.append(self.sched_switch)
         self.flushes = 0  # flush_all_zero_pkmaps() runs
         if self.config_highmem:
             from ..arch import i386
@@ -144,7 +137,7 @@ class Highmem:
             self.last_pkmap_nr = 0
             self.page_virtual = {}
         if register:
-            k.register_check("highmem", self.check)
+            k.checks.register("highmem", self.check)
 
     # ================================================================ helpers
     @property
@@ -187,7 +180,7 @@ class Highmem:
     def _addr(self, addr: int, what: str) -> int:
         if isinstance(addr, Page):
             raise UsageError(f"{what}() takes the address kmap returned, not the struct page")
-        self.k._check_addr(addr, what)
+        check_addr(addr, what, self.k.layout.bits)
         return addr
 
     def is_highmem(self, pfn: int) -> bool:
@@ -203,10 +196,7 @@ class Highmem:
             fn()
 
     def _might_sleep(self) -> None:
-        sched = self.k.__dict__.get("sched")
-        fn = getattr(sched, "might_sleep", None)
-        if fn is not None:
-            fn(*(_LINES_2_6["kmap_might_sleep"] if self.classic else _KMAP_MIGHT_SLEEP_6))
+        self.k.sched.might_sleep_at(*(_LINES_2_6["kmap_might_sleep"] if self.classic else _KMAP_MIGHT_SLEEP_6))
 
     def _in_interrupt(self) -> bool:
         fn = getattr(self.k, "in_interrupt", None)
@@ -219,7 +209,7 @@ class Highmem:
             first = f"kernel BUG at {file}:{line}!"
         else:
             first = f"Kernel BUG at {func}+0x0/0x0 [verbose debug info unavailable]"
-        self.k.bug(["------------[ cut here ]------------", first], kind="kmap_bug", oops=True,
+        self.k.report.bug(["------------[ cut here ]------------", first], kind="kmap_bug", oops=True,
                    oops_str="invalid opcode", err=0)
 
     def _warn_once(self, key: str, func: str) -> None:
@@ -227,7 +217,7 @@ class Highmem:
         if key in self._warned:
             return
         self._warned.add(key)
-        self.k.warn(f"{func}+0x0/0x0")
+        self.k.report.warn(f"{func}+0x0/0x0")
 
     # ------------------------------------------------------------------ PTEs
     def _ensure_tables(self) -> None:
@@ -244,7 +234,7 @@ class Highmem:
         try:
             for addr in (self.PKMAP_BASE, self.fix_to_virt(self.FIX_KMAP_BEGIN), self.fix_to_virt(self.FIX_KMAP_END)):
                 if pt._table_for(addr, len(pt.levels) - 1, True) < 0:
-                    self.k.bug(["kmemsim: no free page for the kmap page tables (the kernel's come from bootmem)"],
+                    self.k.report.bug(["kmemsim: no free page for the kmap page tables (the kernel's come from bootmem)"],
                                kind="kmap_pgtable", oops=True, oops_str="Oops", err=0)
         finally:
             pt.gfp_pgtable = saved
@@ -329,12 +319,7 @@ class Highmem:
             # goto start
 
     def _sleep_on_pkmap(self, pfn: int) -> None:
-        sched = self.k.__dict__.get("sched")
-        if sched is None or not all(hasattr(sched, n) for n in ("prepare_to_wait", "schedule", "finish_wait")):
-            raise KmapWouldSleep(
-                f"kmap(Page(pfn={pfn:#x})) would sleep in map_new_virtual(): all {self.LAST_PKMAP} pkmap "
-                f"entries are in use (pkmap_count > 1) and this machine has no scheduler to wait in until a "
-                f"kunmap() frees one; nothing was changed")
+        sched = self.k.sched
         if self._pkmap_wait is None:
             from ..sched import WaitQueueHead
 
@@ -603,10 +588,9 @@ class Highmem:
             raise InvariantError("highmem", f"{where} maps pfn {pfn:#x}, which is not allocated")
 
     def _check_atomic(self) -> None:
-        sched = self.k.__dict__.get("sched")
-        pcs = getattr(sched, "pc", None)
+        pcs = self.k.sched.pc
         for cpu, stack in enumerate(self.atomic):
-            if pcs is not None and (pcs[cpu] & 0xFF) < len(stack):
+            if (pcs[cpu] & 0xFF) < len(stack):
                 raise InvariantError("highmem", f"cpu{cpu} holds {len(stack)} kmap_atomic mappings but its "
                                                 f"preempt count is {pcs[cpu]:#x} (unbalanced kunmap_atomic "
                                                 "or preempt_enable)")
@@ -624,3 +608,8 @@ class Highmem:
                 name = KM_TYPES[idx] if kind == "atomic" else f"local[{idx}]"
                 out.append(f"cpu{cpu} {name:<20} {self.slot_vaddr(cpu, idx):#010x} -> pfn {pfn:#x}")
         return "\n".join(out)
+
+
+def highmem_init(k: Kernel) -> None:
+    """page_address_init() and kmap_init(): kmap, kmap_atomic and kmap_local (``k.highmem_impl``)."""
+    k.highmem_impl = Highmem(k)

@@ -55,7 +55,7 @@ as an unclaimed x86 MMIO or port access does.
 
 ``__iomem``: a plain ``k.read``/``k.write`` of an address inside a live ioremap
 mapping is the model's rule (sparse's "dereference of noderef expression" at build
-time, nothing at run time in C): it is reported through ``k.bug`` (kind
+time, nothing at run time in C): it is reported through ``k.report.bug`` (kind
 "iomem_deref") under the on_bug policy and, if the machine carries on, reaches the
 device like a memcpy would.
 
@@ -73,6 +73,7 @@ from collections import deque
 from collections.abc import Callable, Iterable
 from typing import TYPE_CHECKING
 
+from ..args import check_addr
 from ..errors import InvariantError, UsageError
 from ..printk import KERN_ERR, KERN_INFO, KERN_WARNING
 from .page import PG
@@ -89,7 +90,7 @@ from .resource import (
 from .vmalloc import VM_IOREMAP, VmStruct, _caller
 
 if TYPE_CHECKING:  # pragma: no cover
-    from ..kernel import Kernel
+    from ..machine import Machine as Kernel
 
 NULL = 0
 
@@ -311,7 +312,7 @@ class Ioremap:
         self.memtypes: list[list[int]] = []
         self._bad_io_count = 10
         if register:
-            k.register_check("ioremap", self.check)
+            k.checks.register("ioremap", self.check)
 
     # ---------------------------------------------------------------- helpers
     def _check_int(self, v: int, what: str, limit: int | None = None) -> None:
@@ -323,7 +324,7 @@ class Ioremap:
     def _check_addr(self, addr: int, who: str) -> None:
         if isinstance(addr, bool) or not isinstance(addr, int):
             raise UsageError(f"{who}: {addr!r} is not an address")
-        self.k._check_addr(addr, "addr")
+        check_addr(addr, "addr", self.k.layout.bits)
 
     def is_ioremap_addr(self, addr: int) -> bool:
         """is_ioremap_addr(): IOREMAP_START <= addr < IOREMAP_END (the vmalloc range)."""
@@ -492,10 +493,10 @@ class Ioremap:
             return NULL  # "Don't allow wraparound or zero size"
         if phys >> X86_PHYS_BITS:  # !phys_addr_valid()
             k.printk(f"ioremap: invalid physical address {phys:x}", KERN_WARNING)
-            k.warn_once("ioremap invalid physical address", "__ioremap_caller+0x0/0x0")
+            k.report.warn_once("ioremap invalid physical address", "__ioremap_caller+0x0/0x0")
             return NULL
         if self._check_mem_is_ram(phys, size):
-            k.warn_once("ioremap on RAM", "__ioremap_caller+0x0/0x0", f"ioremap on RAM at {pa(phys)} - {pa(last)}")
+            k.report.warn_once("ioremap on RAM", "__ioremap_caller+0x0/0x0", f"ioremap on RAM at {pa(phys)} - {pa(last)}")
             return NULL
         unaligned_phys, unaligned_size = phys, size
         ps = self.page_size
@@ -620,18 +621,18 @@ class Ioremap:
             a = addr & -self.page_size
             p = vm.find_vm_area(a)
             if p is None:
-                k.printk(f"iounmap: bad address {vm._ptr(a)}", KERN_WARNING)
-                k.printk("\n".join(k.dump_stack_lines()), KERN_WARNING)
+                k.printk(f"iounmap: bad address {vm.hashed_ptr(a)}", KERN_WARNING)
+                k.printk("\n".join(k.report.dump_stack_lines()), KERN_WARNING)
                 return
         else:
             if not self.is_ioremap_addr(addr):
-                k.warn_once("iounmap !is_ioremap_addr", "iounmap+0x0/0x0")
+                k.report.warn_once("iounmap !is_ioremap_addr", "iounmap+0x0/0x0")
                 return
             a = addr & -self.page_size
             p = vm.find_vm_area(a)
             if p is None:
-                k.printk(f"iounmap: bad address {vm._ptr(a)}", KERN_ERR)
-                k.printk("\n".join(k.dump_stack_lines()), KERN_WARNING)
+                k.printk(f"iounmap: bad address {vm.hashed_ptr(a)}", KERN_ERR)
+                k.printk("\n".join(k.report.dump_stack_lines()), KERN_WARNING)
                 return
             self.memtype_free(p.phys_addr, p.phys_addr + p.get_vm_area_size())
         o = vm.remove_vm_area(a)
@@ -649,7 +650,7 @@ class Ioremap:
             from ..arch.x86_64 import X86_64
 
             if not X86_64.canonical(addr) or not X86_64.canonical(addr + n - 1):
-                k.general_protection(addr if not X86_64.canonical(addr) else addr + n - 1)
+                k.report.general_protection(addr if not X86_64.canonical(addr) else addr + n - 1)
         if addr + n > 1 << k.layout.bits:
             raise UsageError(f"{addr:#x}+{n}: runs past the top of the address space")
         ps = self.page_size
@@ -660,7 +661,7 @@ class Ioremap:
             chunk = min(left, ps - (a & (ps - 1)))
             phys = translate(a, write)
             if phys is None:
-                k.fault(a, write=write)
+                k.report.page_fault(a, write=write)
             out.append((phys, chunk))  # type: ignore[arg-type]
             a += chunk
             left -= chunk
@@ -731,7 +732,7 @@ class Ioremap:
     def _bad_io_access(self, port: int, access: str) -> None:
         if self._bad_io_count:
             self._bad_io_count -= 1
-            self.k.warn("bad_io_access+0x0/0x0", f"Bad IO access at port {port:#x} ({access})")
+            self.k.report.warn("bad_io_access+0x0/0x0", f"Bad IO access at port {port:#x} ({access})")
 
     def ioread(self, addr: int, width: int) -> int:
         """ioread8/16/32(addr): MMIO from PIO_RESERVED up, a port cookie, or a bad access."""
@@ -858,7 +859,7 @@ class Ioremap:
         m = self.claims(addr, n)
         assert m is not None
         what = "load from" if data is None else "store to"
-        self.k.bug([
+        self.k.report.bug([
             f"kmemsim: plain {what} __iomem address {addr:#x} ({n} bytes), which ioremap mapped to "
             f"phys {pa(m.phys + (addr - m.vaddr)) if addr >= m.vaddr else pa(m.phys)}",
             "kmemsim: __iomem memory is reached with readb/readw/readl/readq, writeb..writeq, ioread*/iowrite*, "
@@ -914,3 +915,64 @@ class Ioremap:
             if want != have:
                 raise InvariantError("ioremap", f"memtype reservations {have} do not match the mappings {want}")
 
+    # ------------------------------------------------------------------ MMIO accessors (kernel names)
+    def readb(self, addr: int) -> int:
+        """readb(addr): one 8-bit MMIO load."""
+        return self.readX(addr, 1, "readb")
+
+    def readw(self, addr: int) -> int:
+        """readw(addr): one 16-bit MMIO load."""
+        return self.readX(addr, 2, "readw")
+
+    def readl(self, addr: int) -> int:
+        """readl(addr): one 32-bit MMIO load."""
+        return self.readX(addr, 4, "readl")
+
+    def readq(self, addr: int) -> int:
+        """readq(addr): one 64-bit MMIO load (64-bit kernels)."""
+        return self.readX(addr, 8, "readq")
+
+    def writeb(self, value: int, addr: int) -> None:
+        """writeb(value, addr): one 8-bit MMIO store (the kernel's argument order)."""
+        self.writeX(value, addr, 1, "writeb")
+
+    def writew(self, value: int, addr: int) -> None:
+        """writew(value, addr)."""
+        self.writeX(value, addr, 2, "writew")
+
+    def writel(self, value: int, addr: int) -> None:
+        """writel(value, addr)."""
+        self.writeX(value, addr, 4, "writel")
+
+    def writeq(self, value: int, addr: int) -> None:
+        """writeq(value, addr) (64-bit kernels)."""
+        self.writeX(value, addr, 8, "writeq")
+
+    def ioread8(self, addr: int) -> int:
+        """ioread8(cookie): MMIO, or port I/O for an ioport_map() cookie."""
+        return self.ioread(addr, 1)
+
+    def ioread16(self, addr: int) -> int:
+        """ioread16(cookie)."""
+        return self.ioread(addr, 2)
+
+    def ioread32(self, addr: int) -> int:
+        """ioread32(cookie)."""
+        return self.ioread(addr, 4)
+
+    def iowrite8(self, value: int, addr: int) -> None:
+        """iowrite8(value, cookie)."""
+        self.iowrite(value, addr, 1)
+
+    def iowrite16(self, value: int, addr: int) -> None:
+        """iowrite16(value, cookie)."""
+        self.iowrite(value, addr, 2)
+
+    def iowrite32(self, value: int, addr: int) -> None:
+        """iowrite32(value, cookie)."""
+        self.iowrite(value, addr, 4)
+
+
+def ioremap_init(k: Kernel) -> None:
+    """ioremap and its devices (``k.ioremap_impl``), over the vmalloc space and the iomem tree."""
+    k.ioremap_impl = Ioremap(k)

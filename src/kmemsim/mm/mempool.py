@@ -39,7 +39,7 @@ from ..errors import InvariantError, UsageError
 from ..sched import TASK_UNINTERRUPTIBLE, SpinLock, WaitQueueHead
 
 if TYPE_CHECKING:  # pragma: no cover
-    from ..kernel import Kernel
+    from ..machine import Machine as Kernel
 
 ENOMEM = 12
 MEMPOOL_STRUCT_SIZE = 72  # sizeof(struct mempool) on x86_64 6.18 (kmalloc-96)
@@ -100,7 +100,7 @@ class MempoolSubsys:
 
     def add_element(self, pool: Mempool, e: Any) -> None:
         if pool.min_nr != 0 and pool.curr_nr >= pool.min_nr:  # 6.17+: a zero-minimum pool holds one
-            self.k.bug(["kernel BUG at mm/mempool.c:132!"], kind="mempool_add_element", oops=True,
+            self.k.report.bug(["kernel BUG at mm/mempool.c:132!"], kind="mempool_add_element", oops=True,
                        oops_str="invalid opcode")  # BUG_ON(pool->curr_nr >= pool->min_nr)
         self._store(pool, pool.curr_nr, e)
         pool.elements.append(e)
@@ -108,7 +108,7 @@ class MempoolSubsys:
 
     def remove_element(self, pool: Mempool) -> Any:
         if pool.curr_nr <= 0:
-            self.k.bug(["kernel BUG at mm/mempool.c:142!"], kind="mempool_remove_element", oops=True,
+            self.k.report.bug(["kernel BUG at mm/mempool.c:142!"], kind="mempool_remove_element", oops=True,
                        oops_str="invalid opcode")
         pool.curr_nr -= 1
         return pool.elements.pop()
@@ -175,7 +175,7 @@ class MempoolSubsys:
         if not isinstance(pool, Mempool):
             raise UsageError(f"mempool_destroy: {pool!r} is not a mempool")
         if pool.out:
-            self.k.warn("mempool_destroy+0x0/0x0",
+            self.k.report.warn("mempool_destroy+0x0/0x0",
                         f"kmemsim: mempool_destroy: {pool.out} element(s) still allocated from the pool "
                         "(the kernel does not check; their mempool_free would use a freed pool)")
         self.exit(pool)
@@ -190,7 +190,7 @@ class MempoolSubsys:
         if not isinstance(pool, Mempool) or not pool.initialized():
             raise UsageError(f"mempool_alloc: {pool!r} is not an initialised mempool")
         if gfp & self.ZERO:
-            k.warn_once("mempool __GFP_ZERO", "mempool_alloc_noprof+0x0/0x0")  # VM_WARN_ON_ONCE
+            k.report.warn_once("mempool __GFP_ZERO", "mempool_alloc_noprof+0x0/0x0")  # VM_WARN_ON_ONCE
         k.sched.might_alloc(gfp)
         gfp |= self.NOMEMALLOC | self.NORETRY | self.NOWARN
         gfp_temp = gfp & ~(self.DIRECT_RECLAIM | self.IO)
@@ -273,8 +273,8 @@ class MempoolSubsys:
         if isinstance(new_min_nr, bool) or not isinstance(new_min_nr, int):
             raise UsageError(f"mempool_resize: new_min_nr {new_min_nr!r} must be an int")
         if new_min_nr <= 0:
-            k.bug(["kernel BUG at mm/mempool.c:318!"], kind="mempool_resize", oops=True, oops_str="invalid opcode")
-        k.sched.might_sleep("mm/mempool.c", 319)
+            k.report.bug(["kernel BUG at mm/mempool.c:318!"], kind="mempool_resize", oops=True, oops_str="invalid opcode")
+        k.sched.might_sleep_at("mm/mempool.c", 319)
         if new_min_nr <= pool.min_nr:
             while new_min_nr < pool.curr_nr:
                 e = self.remove_element(pool)
@@ -297,6 +297,92 @@ class MempoolSubsys:
         return 0
 
     # ------------------------------------------------------------------ invariants
+    # ------------------------------------------------------------------ the API (kernel names)
+    def mempool_create(self, min_nr: int, alloc_fn: Callable, free_fn: Callable, pool_data: Any = None):
+        """mempool_create(min_nr, alloc_fn, free_fn, pool_data): a pool with min_nr elements
+        preallocated with GFP_KERNEL, or None.  alloc_fn(gfp, pool_data) -> element or 0;
+        free_fn(element, pool_data)."""
+        mp = self
+        return mp.create_node(min_nr, alloc_fn, free_fn, pool_data, mp.GFP_KERNEL)
+
+    def mempool_create_node(self, min_nr: int, alloc_fn: Callable, free_fn: Callable, pool_data: Any,
+                            gfp_mask: int, node_id: int = -1):
+        """mempool_create_node(min_nr, alloc_fn, free_fn, pool_data, gfp, nid)."""
+        return self.create_node(min_nr, alloc_fn, free_fn, pool_data, gfp_mask, node_id)
+
+    def mempool_init(self, pool, min_nr: int, alloc_fn: Callable, free_fn: Callable, pool_data: Any = None) -> int:
+        """mempool_init(pool, ...) for an embedded pool (``kmemsim.Mempool()``): 0 or -ENOMEM."""
+        mp = self
+        return mp.init_node(pool, min_nr, alloc_fn, free_fn, pool_data, mp.GFP_KERNEL)
+
+    def mempool_exit(self, pool) -> None:
+        """mempool_exit(pool): free the reserve of an embedded pool."""
+        self.exit(pool)
+
+    def mempool_destroy(self, pool) -> None:
+        """mempool_destroy(pool): NULL (None) is fine."""
+        self.destroy(pool)
+
+    def mempool_alloc(self, pool, gfp_mask: int) -> Any:
+        """mempool_alloc(pool, gfp): the allocator first, then the reserve; with
+        __GFP_DIRECT_RECLAIM it sleeps until an element is freed and never returns NULL."""
+        return self.alloc(pool, gfp_mask)
+
+    def mempool_alloc_preallocated(self, pool) -> Any:
+        """mempool_alloc_preallocated(pool): a reserve element or 0."""
+        return self.alloc_preallocated(pool)
+
+    def mempool_free(self, element: Any, pool) -> None:
+        """mempool_free(element, pool): refills the reserve (waking a waiter) or frees."""
+        self.free(element, pool)
+
+    def mempool_resize(self, pool, new_min_nr: int) -> int:
+        """mempool_resize(pool, new_min_nr): 0 or -ENOMEM."""
+        return self.resize(pool, new_min_nr)
+
+    def mempool_alloc_slab(self, gfp_mask: int, cache) -> int:
+        """mempool_alloc_slab(gfp, pool_data): kmem_cache_alloc (VM_BUG_ON a cache with a ctor)."""
+        return self.k.kmem_cache_alloc(cache, gfp_mask)
+
+    def mempool_free_slab(self, element: int, cache) -> None:
+        """mempool_free_slab(element, pool_data)."""
+        self.k.kmem_cache_free(cache, element)
+
+    def mempool_kmalloc(self, gfp_mask: int, size: int) -> int:
+        """mempool_kmalloc(gfp, pool_data): kmalloc(size, gfp)."""
+        return self.k.kmalloc(size, gfp_mask)
+
+    def mempool_kfree(self, element: int, size: int) -> None:
+        """mempool_kfree(element, pool_data)."""
+        self.k.kfree(element)
+
+    def mempool_alloc_pages(self, gfp_mask: int, order: int):
+        """mempool_alloc_pages(gfp, pool_data): alloc_pages(gfp, order) (a Page, or None)."""
+        return self.k.alloc_pages(gfp_mask, order)
+
+    def mempool_free_pages(self, page, order: int) -> None:
+        """mempool_free_pages(element, pool_data): __free_pages(page, order)."""
+        self.k.free_pages_struct(page, order)
+
+    def mempool_create_slab_pool(self, min_nr: int, cache):
+        """mempool_create_slab_pool(min_nr, kmem_cache)."""
+        if getattr(cache, "ctor", None) is not None:
+            self.k.report.bug(["kernel BUG at mm/mempool.c:569!"], kind="mempool_slab_ctor", oops=True,
+                     oops_str="invalid opcode")  # VM_BUG_ON(mem->ctor) in mempool_alloc_slab
+        return self.mempool_create(min_nr, self.mempool_alloc_slab, self.mempool_free_slab, cache)
+
+    def mempool_create_kmalloc_pool(self, min_nr: int, size: int):
+        """mempool_create_kmalloc_pool(min_nr, size)."""
+        return self.mempool_create(min_nr, self.mempool_kmalloc, self.mempool_kfree, size)
+
+    def mempool_create_kvmalloc_pool(self, min_nr: int, size: int):
+        """mempool_create_kvmalloc_pool(min_nr, size)."""
+        return self.mempool_create(min_nr, lambda g, n: self.k.kvmalloc(n, g), lambda e, n: self.k.kvfree(e), size)
+
+    def mempool_create_page_pool(self, min_nr: int, order: int):
+        """mempool_create_page_pool(min_nr, order): elements are Pages."""
+        return self.mempool_create(min_nr, self.mempool_alloc_pages, self.mempool_free_pages, order)
+
     def check(self) -> None:
         k = self.k
         for pool in self.pools:
@@ -312,3 +398,9 @@ class MempoolSubsys:
             for t, _ in pool.wait.waiters:
                 if t.state != TASK_UNINTERRUPTIBLE and not t.woken and t is not k.current:
                     raise InvariantError("mempool", f"waiter {t!r} is neither asleep nor woken")
+
+
+def mempool_init_subsys(m: Kernel) -> None:
+    """The machine's mempools (mm/mempool.c has no init of its own: pools are made by their users)."""
+    m.mempool_impl = MempoolSubsys(m)
+    m.checks.register("mempool", m.mempool_impl.check)

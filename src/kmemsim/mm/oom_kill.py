@@ -49,7 +49,7 @@ from .filemap import PG_swapbacked, PG_uptodate
 from .mmzone import WMARK_HIGH, WMARK_LOW, WMARK_MIN
 
 if TYPE_CHECKING:  # pragma: no cover
-    from ..kernel import Kernel
+    from ..machine import Machine as Kernel
     from .filemap import AddressSpace, Folio
     from .vmscan import Reclaim
 
@@ -474,7 +474,7 @@ class OomMixin:
         if self.sysctl_panic_on_oom and not sysrq:
             self.dump_header(gfp, order, hz, None)
             mode = "compulsory" if self.sysctl_panic_on_oom == 2 else "system-wide"
-            self.k.panic(f"Out of memory: {mode} panic_on_oom is enabled")
+            self.k.report.panic(f"Out of memory: {mode} panic_on_oom is enabled")
         totalpages = self.totalpages()
         if self.sysctl_oom_kill_allocating_task and cur is not None and cur.alive \
                 and cur.oom_score_adj != OOM_SCORE_ADJ_MIN:
@@ -488,7 +488,7 @@ class OomMixin:
             self.k.printk("Out of memory and no killable processes...", KERN_WARNING)
             if sysrq:
                 return False
-            self.k.panic("System is deadlocked on memory")
+            self.k.report.panic("System is deadlocked on memory")
         self.oom_kill_process(chosen, gfp, order, hz, "Out of memory")
         return True
 
@@ -518,7 +518,7 @@ class OomMixin:
         k.printk(f"{cur.comm} invoked oom-killer: gfp_mask={gfp:#x}({k.gfp.format(gfp)}), order={order}, "
                  f"oom_score_adj={adj}", KERN_WARNING)
         with self.as_current():
-            k.printk("\n".join(k.dump_stack_lines()), KERN_WARNING)
+            k.printk("\n".join(k.report.dump_stack_lines()), KERN_WARNING)
         k.printk("\n".join(show_mem_lines(k, hz)), KERN_WARNING)
         if self.should_dump_unreclaim_slab():
             k.printk("\n".join(dump_unreclaimable_slab(k)), KERN_INFO)
@@ -526,7 +526,7 @@ class OomMixin:
             self.dump_tasks()
 
     def should_dump_unreclaim_slab(self: Reclaim) -> bool:
-        return self.k.node_stat("nr_slab_unreclaimable") > sum(self.nr_lru)
+        return self.k.node_stats.get("nr_slab_unreclaimable") > sum(self.nr_lru)
 
     def dump_tasks(self: Reclaim) -> None:
         k = self.k
@@ -579,9 +579,9 @@ class OomMixin:
         """2.6.24 out_of_memory(): panic_on_oom, then select_bad_process by badness()."""
         k = self.k
         if self.sysctl_panic_on_oom == 2:
-            k.panic("out of memory. Compulsory panic_on_oom is selected.")
+            k.report.panic("out of memory. Compulsory panic_on_oom is selected.")
         if self.sysctl_panic_on_oom:
-            k.panic("out of memory. panic_on_oom is selected")
+            k.report.panic("out of memory. panic_on_oom is selected")
         cur = self.current()
         if self.sysctl_oom_kill_allocating_task and cur is not None and cur.alive:
             self._kill_26(cur, gfp, order, 0, "Out of memory (oom_kill_allocating_task)")
@@ -598,7 +598,7 @@ class OomMixin:
             if pts > points or chosen is None:
                 chosen, points = p, pts
         if chosen is None:
-            k.panic("Out of memory and no killable processes...")
+            k.report.panic("Out of memory and no killable processes...")
         self._kill_26(chosen, gfp, order, points, "Out of memory")
         return True
 
@@ -610,7 +610,7 @@ class OomMixin:
             k.printk(f"{cur.comm} invoked oom-killer: gfp_mask={gfp:#x}, order={order}, oomkilladj={adj}",
                      KERN_WARNING)
             with self.as_current():
-                k.printk("\n".join(k.dump_stack_lines()), KERN_WARNING)
+                k.printk("\n".join(k.report.dump_stack_lines()), KERN_WARNING)
             k.printk("\n".join(show_mem_lines(k, len(self.pa.zones) - 1)), KERN_WARNING)
         k.printk(f"{message}: kill process {victim.pid} ({victim.comm}) score {points} or a child", KERN_ERR)
         k.printk(f"Killed process {victim.pid} ({victim.comm})", KERN_ERR)
@@ -629,16 +629,19 @@ def show_mem_lines(k: Kernel, max_zone_idx: int | None = None) -> list[str]:
     ``max_zone_idx`` (gfp_zone of the allocation), the free lists, hugetlb, page
     cache, swap and RAM totals."""
     pa = k.page_alloc
-    rc = k.__dict__.get("vmscan")
+    rc = k.vmscan
     kb = k.page_size >> 10
     if max_zone_idx is None:
         max_zone_idx = len(pa.zones) - 1
-    ns = k.node_stat
+    ns = k.node_stats.get
     zones = [z for z in pa.zones if z.populated and z.idx <= max_zone_idx]
     free_pcp = sum(z.pcp_count for z in zones)
     free = sum(z.free_pages for z in pa.zones)
-    zl = (lambda z: rc.zone_lru[z.idx]) if rc is not None else (lambda z: [0, 0, 0, 0, 0])
-    wp = (lambda z: rc.zone_write_pending[z.idx]) if rc is not None else (lambda z: 0)
+    def zl(z: Any) -> list[int]:
+        return rc.zone_lru[z.idx]
+
+    def wp(z: Any) -> int:
+        return rc.zone_write_pending[z.idx]
     out = [
         "Mem-Info:",
         f"active_anon:{ns('nr_active_anon')} inactive_anon:{ns('nr_inactive_anon')} isolated_anon:0",
@@ -651,7 +654,7 @@ def show_mem_lines(k: Kernel, max_zone_idx: int | None = None) -> list[str]:
         f" free:{free} free_pcp:{free_pcp} free_cma:0",
     ]
     if any(z.managed_pages for z in pa.zones if z.idx <= max_zone_idx):
-        unreclaimable = "yes" if rc is not None and rc.kswapd_failures >= 16 else "no"
+        unreclaimable = "yes" if rc.kswapd_failures >= 16 else "no"
         thp = "" if k.profile.arch == "i386" else " shmem_thp:0kB shmem_pmdmapped:0kB anon_thp:0kB"
         out.append(
             f"Node 0 active_anon:{ns('nr_active_anon') * kb}kB inactive_anon:{ns('nr_inactive_anon') * kb}kB "
@@ -670,7 +673,7 @@ def show_mem_lines(k: Kernel, max_zone_idx: int | None = None) -> list[str]:
             f"active_anon:{lru[1] * kb}kB inactive_anon:{lru[0] * kb}kB active_file:{lru[3] * kb}kB "
             f"inactive_file:{lru[2] * kb}kB unevictable:{lru[4] * kb}kB writepending:{wp(z) * kb}kB "
             f"present:{z.present_pages * kb}kB managed:{z.managed_pages * kb}kB mlocked:0kB bounce:0kB "
-            f"free_pcp:{z.pcp_count * kb}kB local_pcp:{z.pcp[k._cpu].count * kb}kB free_cma:0kB")
+            f"free_pcp:{z.pcp_count * kb}kB local_pcp:{z.pcp[k.cpu].count * kb}kB free_cma:0kB")
         out.append("lowmem_reserve[]: " + " ".join(str(v) for v in z.lowmem_reserve))
     letters = "UMEHI"
     for z in zones:
@@ -686,7 +689,7 @@ def show_mem_lines(k: Kernel, max_zone_idx: int | None = None) -> list[str]:
         for size in (1048576, 2048):
             out.append(f"Node 0 hugepages_total=0 hugepages_free=0 hugepages_surp=0 hugepages_size={size}kB")
     out.append(f"{ns('nr_file_pages')} total pagecache pages")
-    swap = rc.swap if rc is not None else None
+    swap = rc.swap
     out += [
         f"{ns('nr_swapcached')} pages in swap cache",
         f"Free swap  = {(swap.free if swap else 0) * kb}kB",

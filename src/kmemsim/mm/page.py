@@ -16,7 +16,7 @@ import enum
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:  # pragma: no cover
-    from ..kernel import Kernel
+    from ..machine import Machine as Kernel
 
 
 class PG(enum.IntFlag):
@@ -101,7 +101,7 @@ class Page:
     def _get(self, field: str) -> int:
         mm = self._k.memmap
         if not mm.pfn_valid(self.pfn):
-            self._k.fault(self.ptr, write=False)
+            self._k.report.page_fault(self.ptr, write=False)
         return mm.get(self.pfn, field)
 
     @property

@@ -31,7 +31,7 @@ Simplified, and said so:
   * one node, no cpusets or mempolicies, no CMA, no page isolation users yet;
   * the slow path follows 6.18 (2.6.24's own order for linux-2.6-i386); reclaim,
     kswapd, compaction (a counted step) and the OOM killer live in
-    kmemsim.mm.vmscan and kmemsim.mm.oom_kill (``self.reclaim``); a loop that
+    kmemsim.mm.vmscan and kmemsim.mm.oom_kill (``self.k.vmscan``); a loop that
     nothing can end (__GFP_NOFAIL, GFP_NOFS with nothing to kill) raises
     KernelBug("alloc_livelock") instead of spinning in Python;
   * the 6.7+ pcp ``high`` auto-tuning is modelled (alloc_factor, free_count,
@@ -41,9 +41,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from math import isqrt
+from collections.abc import Callable
 from typing import TYPE_CHECKING
 
-from ..errors import UsageError
+from ..errors import InvariantError, UsageError
 from .memmap import SECTION_PAGES_SHIFT
 from .mmzone import (
     MIGRATE_HIGHATOMIC,
@@ -62,7 +63,7 @@ from .mmzone import (
 from .page import PG, Owner
 
 if TYPE_CHECKING:  # pragma: no cover
-    from ..kernel import Kernel
+    from ..machine import Machine as Kernel
 
 PAGE_ALLOC_COSTLY_ORDER = 3
 SWAP_CLUSTER_MAX = 32
@@ -95,34 +96,6 @@ FALLBACKS = {
 RMQUEUE_NORMAL, RMQUEUE_CLAIM, RMQUEUE_STEAL = 0, 2, 3
 
 
-@dataclass(frozen=True)
-class GfpBits:
-    """The GFP bits the allocator acts on, for one profile's flag set."""
-
-    dma: int
-    highmem: int
-    dma32: int
-    movable: int
-    reclaimable: int
-    high: int
-    io: int
-    fs: int
-    zero: int
-    direct_reclaim: int
-    kswapd_reclaim: int  # 0 on 2.6: kswapd was always woken
-    nowarn: int
-    retry_mayfail: int
-    nofail: int
-    noretry: int
-    memalloc: int
-    comp: int
-    nomemalloc: int
-    hardwall: int
-    thisnode: int
-    account: int
-    valid: int  # every bit the profile knows
-
-
 @dataclass
 class GfpContext:
     """prepare_alloc_pages() for one gfp mask, cached: what the fast path needs."""
@@ -149,17 +122,19 @@ def fls(n: int) -> int:
 class PageAllocator:
     """One machine's page allocator: its zones and the algorithms over them."""
 
-    def __init__(self, k: Kernel, gfpset, bits: GfpBits, zone_layout: list[tuple[str, int, int]], *,
-                 max_order: int, pageblock_order: int, pcp_orders: tuple[int, ...], tunables: dict,
-                 classic: bool):
+    def __init__(self, k: Kernel, zone_layout: list[tuple[str, int, int]], *, tunables: dict):
         self.k = k
-        self.gfpset = gfpset
-        self.bits = bits
-        self.max_order = max_order
-        self.pageblock_order = pageblock_order
+        self.gfpset = k.gfp
+        self.bits = k.gfp.bits
+        #: MAX_ORDER - 1 (2.6) / MAX_PAGE_ORDER (6.x): 10 on both architectures modelled
+        max_order = self.max_order = 10
+        #: pageblock_order: HUGETLB_PAGE_ORDER (i386 non-PAE: 4 MiB pages, 10; x86_64: 2 MiB, 9)
+        pageblock_order = self.pageblock_order = k.arch.hugetlb_page_order
         self.pageblock_nr_pages = 1 << pageblock_order
-        self.classic = classic  # 2.6.24 watermark formulas
-        self.pcp_orders = pcp_orders
+        self.classic = k.profile.kernel_version.startswith("2.")  # 2.6.24 watermark formulas
+        #: the orders the per-CPU lists hold: order 0 only before 5.14; then 0..PAGE_ALLOC_COSTLY_ORDER
+        #: and the pageblock (THP) order
+        pcp_orders = self.pcp_orders = ((0, 1, 2, 3, pageblock_order) if k.features.pcp_high_order else (0,))
         self.tunables = tunables
         top = max(end for _, _, end in zone_layout)
         #: the migratetype of every pageblock, by pfn >> pageblock_order; all start MOVABLE
@@ -179,7 +154,6 @@ class PageAllocator:
         self.vm_events: dict[str, int] = {"allocstall": 0, "pgalloc_fail": 0}
 
         self.kswapd_wakeups = 0
-        self.reclaim = None  # kmemsim.mm.vmscan.Reclaim: reclaim, kswapd, the OOM killer (installed at boot)
         self._gfp_cache: dict[int, GfpContext] = {}
         #: gfp -> (zone, highest_zoneidx, migratetype, zero): the order-0 fast path's view of a context
         self.fast0: dict[int, tuple[Zone, int, int, bool]] = {}
@@ -200,12 +174,8 @@ class PageAllocator:
         for z in self.zones:
             z.pcp = [PerCpuPages(cpu=c, lists=[[] for _ in range(self.nr_pcp_lists)]) for c in range(self._ncpus)]
         self._ref = k.memmap  # refcount lives in struct page
-        # fault injection (kmemsim.mm.fault_inject): should_fail_alloc_page() while it can fire
-        self.should_fail_alloc_page = None
-        if tunables.get("fail_page_alloc") is not None:
-            from .fault_inject import get as fault_inject
-
-            fault_inject(k).boot_param("fail_page_alloc", self)  # the fail_page_alloc= boot parameter
+        # fault injection (kmemsim.mm.fault_inject sets it): should_fail_alloc_page() while it can fire
+        self.should_fail_alloc_page: Callable[[int, int], bool] | None = None
 
     # ================================================================ boot
     def build_zone_chunks(self) -> None:
@@ -314,6 +284,10 @@ class PageAllocator:
                 z.del_from_free_list(pfn, o, mt)
                 self.expand(z, pfn, order, o, mt)
                 z.account_freepages(-(1 << order), mt)
+                tp = self.k.tp
+                if tp.mm_page_alloc_zone_locked:
+                    tp.trace_mm_page_alloc_zone_locked(pfn, order, mt,
+                                                       int(order in self.pcp_orders and mt < MIGRATE_PCPTYPES))
                 return pfn
         return -1
 
@@ -398,6 +372,8 @@ class PageAllocator:
             z.account_freepages(1 << cur, start)
             self.expand(z, pfn, order, cur, start)
             z.account_freepages(-(1 << order), start)
+            if self.k.tp.mm_page_alloc_extfrag:
+                self.k.tp.trace_mm_page_alloc_extfrag(pfn, order, cur, pb, start, block_type)
             return pfn
         block = pfn & ~(self.pageblock_nr_pages - 1)
         # prep_move_freepages_block(): the whole pageblock must lie in the zone
@@ -406,7 +382,7 @@ class PageAllocator:
         if self._boost_watermark(z) and flags & ALLOC_KSWAPD:
             self.wake_kswapd(z)  # ZONE_BOOSTED_WATERMARK: rmqueue() wakes kswapd
         free_pages = self._free_pages_in_block(z, block)
-        movable_pages = self.reclaim.lru_pages_in_block(block, self.pageblock_nr_pages) if self.reclaim else 0
+        movable_pages = self.k.vmscan.lru_pages_in_block(block, self.pageblock_nr_pages)
         if start == MIGRATE_MOVABLE:
             alike = movable_pages
         elif block_type == MIGRATE_MOVABLE:
@@ -415,7 +391,10 @@ class PageAllocator:
             alike = 0
         if free_pages + alike >= 1 << (pb - 1):
             self._move_freepages_block(z, block, None, start)
-            return self.rmqueue_smallest(z, order, start)
+            got = self.rmqueue_smallest(z, order, start)
+            if got >= 0 and self.k.tp.mm_page_alloc_extfrag:
+                self.k.tp.trace_mm_page_alloc_extfrag(got, order, cur, pb, start, block_type)
+            return got
         return -1
 
     def _rmqueue_steal(self, z: Zone, order: int, mt: int) -> int:
@@ -428,6 +407,8 @@ class PageAllocator:
             z.del_from_free_list(pfn, cur, fmt)
             self.expand(z, pfn, order, cur, fmt)
             z.account_freepages(-(1 << order), fmt)
+            if self.k.tp.mm_page_alloc_extfrag:
+                self.k.tp.trace_mm_page_alloc_extfrag(pfn, order, cur, self.pageblock_order, mt, fmt)
             return pfn
         return -1
 
@@ -522,8 +503,12 @@ class PageAllocator:
             del lst[:take]
             count -= take * nr_pages
             pcp.count -= take * nr_pages
+            tp = self.k.tp
             for pfn in cold:
-                self.free_one_page(z, pfn, order, z.get_pageblock_migratetype(pfn))
+                mt = z.get_pageblock_migratetype(pfn)
+                if tp.mm_page_pcpu_drain:
+                    tp.trace_mm_page_pcpu_drain(pfn, order, mt)
+                self.free_one_page(z, pfn, order, mt)
 
     def _nr_pcp_free(self, pcp: PerCpuPages, batch: int, high: int, free_high: bool) -> int:
         if free_high:
@@ -554,7 +539,7 @@ class PageAllocator:
 
     def pcp_free(self, z: Zone, pfn: int, order: int, mt: int) -> None:
         """free_frozen_page_commit(): onto the pcp list head; bulk-free past ``high``."""
-        pcp = z.pcp[self.k._cpu]
+        pcp = z.pcp[self.k.cpu]
         pcp.touched = True
         pcp.alloc_factor >>= 1
         if mt >= MIGRATE_PCPTYPES:
@@ -909,7 +894,7 @@ class PageAllocator:
         return pfn
 
     def _rmqueue_pcplist(self, z: Zone, order: int, mt: int, flags: int) -> int:
-        pcp = z.pcp[self.k._cpu]
+        pcp = z.pcp[self.k.cpu]
         pcp.touched = True
         pcp.free_count >>= 1
         pcp.free_high_batch = False
@@ -980,19 +965,21 @@ class PageAllocator:
             if isinstance(order, int) and not isinstance(order, bool) and order > self.max_order:
                 if not gfp & self.bits.nowarn:
                     # WARN_ON_ONCE_GFP(order > MAX_PAGE_ORDER, gfp)
-                    self.k.warn_once("order > MAX_PAGE_ORDER", "__alloc_frozen_pages_noprof+0x0/0x0")
+                    self.k.report.warn_once("order > MAX_PAGE_ORDER", "__alloc_frozen_pages_noprof+0x0/0x0")
                 return -1
             raise UsageError(f"order {order!r}: expected 0..{self.max_order}")
         self.k.sched.might_alloc(gfp)  # prepare_alloc_pages()
         ctx = self._gfp_cache.get(gfp) or self.prepare(gfp)
         if self.should_fail_alloc_page is not None and self.should_fail_alloc_page(gfp, order):
-            return -1  # prepare_alloc_pages() failed: NULL at once, no warn_alloc
-        pfn = self.get_page_from_freelist(ctx, order, ctx.fast_flags)
-        if pfn < 0:
-            pfn = self.slowpath(ctx, order)
+            pfn = -1  # prepare_alloc_pages() failed: NULL at once, no warn_alloc
+        else:
+            pfn = self.get_page_from_freelist(ctx, order, ctx.fast_flags)
             if pfn < 0:
-                return -1
-        self.prep_new_page(pfn, order, ctx)
+                pfn = self.slowpath(ctx, order)
+            if pfn >= 0:
+                self.prep_new_page(pfn, order, ctx)
+        if self.k.tp.mm_page_alloc:
+            self.k.tp.trace_mm_page_alloc(pfn, order, gfp, ctx.migratetype)
         return pfn
 
     def prep_new_page(self, pfn: int, order: int, ctx: GfpContext) -> None:
@@ -1021,13 +1008,7 @@ class PageAllocator:
         """__alloc_pages_slowpath() of 6.18 (see :meth:`_slowpath_26` for 2.6.24): wake
         kswapd, the ALLOC_* reductions, direct compaction (counted), direct reclaim,
         should_reclaim_retry / should_compact_retry, the OOM killer, __GFP_NOFAIL."""
-        rc = self.reclaim
-        if rc is None:  # booting: no reclaim yet
-            flags = self.gfp_to_alloc_flags(ctx.gfp, order)
-            pfn = self.get_page_from_freelist(ctx, order, flags)
-            if pfn < 0:
-                self.warn_alloc(ctx.gfp, order)
-            return pfn
+        rc = self.k.vmscan
         if self.classic:
             return self._slowpath_26(ctx, order)
         b = self.bits
@@ -1039,9 +1020,9 @@ class PageAllocator:
         if nofail:
             # __GFP_NOFAIL must not be used for order > 1 or without direct reclaim (WARN_ON_ONCE)
             if order > 1:
-                self.k.warn_once("nofail order", "__alloc_pages_slowpath+0x0/0x0")
+                self.k.report.warn_once("nofail order", "__alloc_pages_slowpath+0x0/0x0")
             if not can_direct_reclaim:
-                self.k.warn_once("nofail atomic", "__alloc_pages_slowpath+0x0/0x0")
+                self.k.report.warn_once("nofail atomic", "__alloc_pages_slowpath+0x0/0x0")
         # restart:
         compact = [DEF_COMPACT_PRIORITY, 0]  # compact_priority, compaction_retries
         compact_result = COMPACT_SKIPPED
@@ -1117,7 +1098,7 @@ class PageAllocator:
     def _nopage(self, ctx: GfpContext, order: int, nofail: bool, stuck: _Livelock, livelock: bool = False) -> int:
         """nopage: __GFP_NOFAIL loops (with a little of the reserves); others warn and fail."""
         if livelock and not nofail:
-            if self.reclaim.userspace:
+            if self.k.vmscan.userspace:
                 stuck.fail()  # raises: the kernel would loop here forever
             self.vm_events["pgalloc_fail"] += 1
             self.warn_alloc(ctx.gfp, order)  # no user space: the allocation fails instead
@@ -1140,7 +1121,7 @@ class PageAllocator:
     def slowpath_retry_nofail(self, ctx: GfpContext, order: int) -> int:
         """cond_resched(); goto retry -- one more pass of reclaim and the OOM killer for a
         __GFP_NOFAIL allocation."""
-        rc = self.reclaim
+        rc = self.k.vmscan
         flags = self.gfp_to_alloc_flags(ctx.gfp, order)
         if flags & ALLOC_KSWAPD:
             self.wake_all_kswapds(order, ctx)
@@ -1164,9 +1145,9 @@ class PageAllocator:
             return 0
         if gfp & b.memalloc:
             return ALLOC_NO_WATERMARKS
-        rc = self.reclaim
-        sched = self.k.__dict__.get("sched")
-        in_interrupt = sched is not None and sched.in_interrupt()
+        rc = self.k.vmscan
+        sched = self.k.sched
+        in_interrupt = sched.in_interrupt()
         if rc.memalloc and (not in_interrupt or sched.in_serving_softirq()):
             return ALLOC_NO_WATERMARKS
         if not in_interrupt:
@@ -1184,7 +1165,7 @@ class PageAllocator:
             loops += 1
         ret = False
         if loops <= MAX_RECLAIM_RETRIES:
-            rc = self.reclaim
+            rc = self.k.vmscan
             for z in ctx.zonelist:
                 available = rc.zone_reclaimable_pages(z.idx) + z.free_pages
                 if self._zone_watermark_ok(z, order, z.wmark(WMARK_MIN), ctx.highest_zoneidx, flags, available):
@@ -1203,7 +1184,7 @@ class PageAllocator:
         """__alloc_pages_may_oom(): (pfn or -1, did_some_progress)."""
         b = self.bits
         gfp = ctx.gfp
-        rc = self.reclaim
+        rc = self.k.vmscan
         # one more try at the high watermark: a parallel kill may have freed memory
         pfn = self.get_page_from_freelist(ctx, order, ALLOC_WMARK_HIGH | ALLOC_CPUSET)
         if pfn >= 0:
@@ -1224,7 +1205,7 @@ class PageAllocator:
             return pfn, True
         if gfp & b.nofail:
             if not gfp & b.nowarn:  # WARN_ON_ONCE_GFP(gfp_mask & __GFP_NOFAIL, gfp_mask)
-                self.k.warn_once("nofail oom", "__alloc_pages_may_oom+0x0/0x0")
+                self.k.report.warn_once("nofail oom", "__alloc_pages_may_oom+0x0/0x0")
             pfn = self.get_page_from_freelist(ctx, order, ALLOC_NO_WATERMARKS | ALLOC_CPUSET)
             return pfn, True
         return -1, False
@@ -1236,7 +1217,7 @@ class PageAllocator:
         __GFP_REPEAT and __GFP_NOFAIL retry (unless __GFP_NORETRY)."""
         b = self.bits
         gfp = ctx.gfp
-        rc = self.reclaim
+        rc = self.k.vmscan
         stuck = _Livelock(self, ctx, order)
         while True:  # restart:
             if not ctx.zonelist:
@@ -1294,7 +1275,7 @@ class PageAllocator:
     def wake_all_kswapds(self, order: int, ctx: GfpContext) -> None:
         """wake_all_kswapds(): wakeup_kswapd() once for the node of the zonelist (and, on a
         machine with a CPU to spare, kswapd's work is done by the time we look again)."""
-        rc = self.reclaim
+        rc = self.k.vmscan
         if ctx.zonelist:
             z = next((z for z in ctx.zonelist if z.managed_pages), None)
             if z is not None:
@@ -1303,9 +1284,7 @@ class PageAllocator:
 
     def wake_kswapd(self, zone: Zone | None = None) -> None:
         """rmqueue()'s wakeup for ZONE_BOOSTED_WATERMARK: wakeup_kswapd(zone, 0, 0, zone_idx)."""
-        rc = self.reclaim
-        if rc is None:
-            return
+        rc = self.k.vmscan
         z = zone if zone is not None else next(z for z in self.zones if z.managed_pages)
         rc.wakeup_kswapd(z, 0, 0, z.idx)
 
@@ -1325,8 +1304,8 @@ class PageAllocator:
             k.printk(f"warn_alloc: {self._ratelimit_missed} callbacks suppressed", 4)
             self._ratelimit_missed = 0
         self._ratelimit_until = jiffies + 10 * hz
-        rc = self.reclaim
-        comm = rc.current_task().comm if rc is not None else k.current.comm
+        rc = self.k.vmscan
+        comm = rc.current_task().comm
         if self.classic:
             lines = [f"{comm}: page allocation failure. order:{order}, mode:{gfp:#x}"]
         else:
@@ -1334,11 +1313,8 @@ class PageAllocator:
                 f"{comm}: page allocation failure: order:{order}, mode:{gfp:#x}({self.gfpset.format(gfp)}), "
                 "nodemask=(null),cpuset=/,mems_allowed=0"
             ]
-        if rc is not None:
-            with rc.as_current():
-                lines += k.dump_stack_lines()
-        else:
-            lines += k.dump_stack_lines()
+        with rc.as_current():
+            lines += k.report.dump_stack_lines()
         lines += self.show_mem_lines(min(self.gfpset.zone(gfp), self.nr_zones - 1))
         k.printk("\n".join(lines), 4)
 
@@ -1351,13 +1327,16 @@ class PageAllocator:
 
 
     # ================================================================ freeing
-    def free(self, pfn: int, order: int) -> None:
-        """__free_pages(page, order): drop a reference; free the block when it was the last."""
+    def free(self, pfn: int, order: int, *, batched: bool = False) -> None:
+        """__free_pages(page, order): drop a reference; free the block when it was the last.
+
+        ``batched``: a folio freed by reclaim or truncation, which 6.18 frees through
+        free_unref_folios() (its tracepoint, mm_page_free_batched, is not modelled)."""
         if order < 0 or order > self.max_order:
             raise UsageError(f"order {order!r}: expected 0..{self.max_order}")
         k = self.k
         if not k.memmap.pfn_valid(pfn):
-            k.fault(k.arch.page_struct_addr(pfn), write=True)
+            k.report.page_fault(k.arch.page_struct_addr(pfn), write=True)
         alloc_order = self.allocated.get(pfn)
         if alloc_order is None:
             self.bad_page(pfn, self._why_not_allocated(pfn))
@@ -1371,7 +1350,10 @@ class PageAllocator:
             if pfn not in self.compound and order:
                 # ___free_pages(): someone else holds the head page; free the tail halves now
                 self.allocated[pfn] = 0
+                tp = self.k.tp
                 for o in range(order - 1, -1, -1):
+                    if tp.mm_page_free:
+                        tp.trace_mm_page_free(pfn + (1 << o), o)
                     self._release(pfn + (1 << o), o)
             return
         if pfn in self.compound and alloc_order != order:
@@ -1380,6 +1362,8 @@ class PageAllocator:
         if alloc_order != order:
             self.bad_page(pfn, f"freeing order {order}, allocated as order {alloc_order}")
             return
+        if self.k.tp.mm_page_free and not batched:
+            self.k.tp.trace_mm_page_free(pfn, order)  # free_pages_prepare()
         self._set_ref(pfn, 0)
         del self.allocated[pfn]
         if pfn in self.compound:
@@ -1403,6 +1387,8 @@ class PageAllocator:
 
     def free_to_buddy_tail(self, pfn: int, order: int) -> None:
         """__free_pages_ok(page, order, FPI_TO_TAIL): bypass the pcp lists (make_alloc_exact)."""
+        if self.k.tp.mm_page_free:
+            self.k.tp.trace_mm_page_free(pfn, order)
         z = self.zone_of(pfn)
         z.pgfree += 1 << order
         self.free_one_page(z, pfn, order, z.get_pageblock_migratetype(pfn), to_tail=True)
@@ -1469,9 +1455,9 @@ class PageAllocator:
             f"flags: {int(flags) | (zone << 62):#x}({names + '|' if names else ''}{zone_bits})",
             f"page dumped because: {reason}",
         ]
-        lines += k.dump_stack_lines()
+        lines += k.report.dump_stack_lines()
         k.taint.add("B")
-        k.bug(lines + ["Disabling lock debugging due to kernel taint"], kind="bad_page")
+        k.report.bug(lines + ["Disabling lock debugging due to kernel taint"], kind="bad_page")
 
     def _safe_zone(self, pfn: int) -> bool:
         try:
@@ -1516,7 +1502,14 @@ class PageAllocator:
                 self._set_ref(pfn + i, 1)  # the head keeps its count
 
     # ================================================================ invariants
-    def check(self) -> list[str]:
+    def check(self) -> None:
+        """Every invariant; raises :class:`InvariantError` naming the first problems."""
+        errs = self.problems()
+        if errs:
+            raise InvariantError("page_alloc", "; ".join(errs[:5]))
+
+    def problems(self) -> list[str]:
+        """Every broken invariant, as text (empty: consistent)."""
         errs: list[str] = []
         for z in self.zones:
             errs += z.check()
@@ -1572,7 +1565,7 @@ class _Livelock:
 
     def _signature(self) -> tuple:
         pa = self.pa
-        rc = pa.reclaim
+        rc = pa.k.vmscan
         return (sum(z.free_pages + z.pcp_count for z in pa.zones), tuple(rc.nr_lru), len(rc.processes),
                 rc.swap.free if rc.swap else 0, len(rc.writeback_queue), rc.stat["nr_dirty"])
 
@@ -1586,9 +1579,8 @@ class _Livelock:
         self.count += 1
         if self.count < 2:
             return False
-        sched = self.pa.k.__dict__.get("sched")
-        if sched is not None and hasattr(sched, "others_can_progress") and sched.others_can_progress() \
-                and not sched.in_atomic():
+        sched = self.pa.k.sched
+        if sched.others_can_progress() and not sched.in_atomic():
             sched.schedule_timeout(1)  # let the others run: a free may come
             self.count = 0
             return False
@@ -1597,7 +1589,7 @@ class _Livelock:
     def fail(self) -> None:
         k = self.pa.k
         gfp = self.ctx.gfp
-        comm = self.pa.reclaim.current_task().comm
+        comm = self.pa.k.vmscan.current_task().comm
         text = (f"kmemsim: {comm} would loop forever in __alloc_pages_slowpath (order:{self.order}, "
                 f"mode:{gfp:#x}({self.pa.gfpset.format(gfp)})): it may not fail, reclaim frees nothing, the OOM "
                 "killer cannot help it, and no other task can run to free memory")

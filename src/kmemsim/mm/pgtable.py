@@ -42,10 +42,11 @@ import struct
 from collections.abc import Iterator
 from typing import TYPE_CHECKING
 
+from ..args import check_addr
 from ..errors import InvariantError, UsageError
 
 if TYPE_CHECKING:  # pragma: no cover
-    from ..kernel import Kernel
+    from ..machine import Machine as Kernel
 
 # arch/x86/include/asm/pgtable_types.h: _PAGE_BIT_*
 _PAGE_PRESENT = 1 << 0
@@ -177,7 +178,7 @@ class PageTables:
         self.nr_tables = [0] * len(self.levels)
         self.failed_allocs = 0
         #: WARN reporter (the vmalloc layer swaps in the 2.6.24 format on that profile)
-        self.warn = k.warn
+        self.warn = k.report.warn
         # the top table is static kernel data: clear it once (it is .data/.bss)
         k.phys.fill(self.top_pfn << self.page_shift, 0, self.page_size)
         if preallocate and self.x86_64:
@@ -257,7 +258,7 @@ class PageTables:
         addr = lay.vmalloc_start
         while addr <= lay.vmalloc_end:
             if self._table_for(addr, 1, True) < 0:
-                self.k.panic("Failed to pre-allocate pud pages for vmalloc area")
+                self.k.report.panic("Failed to pre-allocate pud pages for vmalloc area")
             addr = ((addr + 1) + step - 1) & -step
 
     # ------------------------------------------------------------------ mapping
@@ -351,7 +352,7 @@ class PageTables:
                     lines.append(f"page: refcount:0 mapcount:0 mapping:0000000000000000 index:0x0 pfn:{pfn:#x}")
                     lines.append("page dumped because: remapping already mapped page")
                 lines += ["------------[ cut here ]------------", "kernel BUG at mm/vmalloc.c:112!"]
-                self.k.bug(lines, kind="vmap_range", oops=True, oops_str="invalid opcode", err=0)
+                self.k.report.bug(lines, kind="vmap_range", oops=True, oops_str="invalid opcode", err=0)
             self._write(tbl, idx, phys | prot)
             a += ps
             phys += ps
@@ -415,7 +416,7 @@ class PageTables:
     # it is: (entry, PG_LEVEL_*), or (None, level reached) when an upper entry is
     # none.  Like the kernel, a none PTE in an existing PTE table gives (0, PG_LEVEL_4K).
     def lookup_address(self, addr: int) -> tuple[int | None, int]:
-        self.k._check_addr(addr, "address")
+        check_addr(addr, "address", self.k.layout.bits)
         synth = self._direct_map_entry(addr)
         if synth is not None:
             return synth

@@ -53,7 +53,7 @@ from ..errors import InvariantError, UsageError
 from ..printk import KERN_INFO, KERN_WARNING
 
 if TYPE_CHECKING:  # pragma: no cover
-    from ..kernel import Kernel
+    from ..machine import Machine as Kernel
 
 # include/linux/ioport.h (6.18; the low bits are the same in 2.6.24)
 IORESOURCE_BITS = 0x000000FF
@@ -405,7 +405,20 @@ class IoResources:
         else:
             self._boot_6_18()
         if register:
-            k.register_check("iomem", self.check)
+            k.checks.register("iomem", self.check)
+
+    # ---------------------------------------------------------------- the API (kernel names)
+    def request_resource(self, root: Resource, new: Resource) -> int:
+        """request_resource(root, new): 0 or -EBUSY."""
+        return request_resource(root, new)
+
+    def insert_resource(self, parent: Resource, new: Resource) -> int:
+        """insert_resource(parent, new): 0 or -EBUSY; resources inside ``new`` become its children."""
+        return insert_resource(parent, new)
+
+    def release_resource(self, old: Resource) -> int:
+        """release_resource(old): 0 or -EINVAL."""
+        return release_resource(old)
 
     # ---------------------------------------------------------------- boot
     def kernel_e820(self) -> list[tuple[int, int, str]]:
@@ -706,3 +719,10 @@ class IoResources:
             errs = check_tree(root)
             if errs:
                 raise InvariantError("iomem", "; ".join(errs[:5]))
+
+
+def iomem_init(k: Kernel) -> None:
+    """e820__reserve_resources() and the kernel's own resources: the iomem tree (``k.resources``)
+    and /proc/iomem."""
+    k.resources = IoResources(k)
+    k.procfs.create("iomem", k.resources.proc_iomem)

@@ -26,10 +26,13 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 from ..errors import UsageError
+from ..registry import DirHandler
+from ..report import user_frames_top
+from ..slab_flags import ZERO_SIZE_PTR
 from .slub import KmemCache, KmemCacheCpu, Slub
 
 if TYPE_CHECKING:  # pragma: no cover
-    from ..kernel import Kernel
+    from ..machine import Machine as Kernel
 
 class SlabCommon:
     """kmem_cache_* and kmalloc for one machine."""
@@ -49,8 +52,23 @@ class SlabCommon:
     # ================================================================ create / destroy
     def kmem_cache_create(self, name: str, size: int, align: int = 0, flags: int = 0,
                           ctor: Callable[[int], None] | None = None, *, freeptr_offset: int | None = None,
-                          useroffset: int = 0, usersize: int = 0, _kmalloc: bool = False) -> KmemCache | None:
-        """kmem_cache_create(): a new cache, or an existing compatible one (merged, an alias)."""
+                          useroffset: int = 0, usersize: int = 0) -> KmemCache | None:
+        """kmem_cache_create(name, size, align, flags, ctor): a cache of ``size``-byte objects.
+
+        May merge with a compatible existing cache (then the result is that cache, with
+        ``name`` among its aliases).  ``ctor(addr)`` runs on each object when a slab is
+        made.  Returns the cache, or None (NULL) on failure; SLAB_PANIC panics instead.
+        ``flags`` are SLAB_* flags (``kmemsim.SLAB_HWCACHE_ALIGN``, or the machine's own
+        bits, ``k.slab_flags.SLAB_HWCACHE_ALIGN``).  May sleep.  The 6.12+ kmem_cache_args
+        are keywords."""
+        flags = self.k.slab_flags.mask(flags, f"kmem_cache_create({name!r}): flags")
+        return self.create_cache(name, size, align, flags, ctor, freeptr_offset=freeptr_offset,
+                                 useroffset=useroffset, usersize=usersize)
+
+    def create_cache(self, name: str, size: int, align: int = 0, flags: int = 0,
+                     ctor: Callable[[int], None] | None = None, *, freeptr_offset: int | None = None,
+                     useroffset: int = 0, usersize: int = 0, _kmalloc: bool = False) -> KmemCache | None:
+        """__kmem_cache_create_args(): a new cache, or an existing compatible one (merged, an alias)."""
         k = self.k
         geo = self.geo
         if not isinstance(name, str) or not name:
@@ -100,8 +118,8 @@ class SlabCommon:
 
     def _create_failed(self, name: str, flags: int, why: str) -> None:
         if flags & self.geo.SLAB_PANIC:
-            self.k.panic(f"kmem_cache_create: Failed to create slab '{name}'. Error -22")
-        self.k.warn_once(f"kmem_cache_create {name}", "kmem_cache_create_usercopy+0x0/0x0",
+            self.k.report.panic(f"kmem_cache_create: Failed to create slab '{name}'. Error -22")
+        self.k.report.warn_once(f"kmem_cache_create {name}", "kmem_cache_create_usercopy+0x0/0x0",
                          f"kmem_cache_create({name}) failed with error -22")
         return None
 
@@ -159,9 +177,9 @@ class SlabCommon:
                 d.list_slab_objects(s, sl)
             s.refcount = 1  # the cache is kept
             if d.kunit_errors is None:
-                k.warn("kmem_cache_destroy+0x0/0x0",
+                k.report.warn("kmem_cache_destroy+0x0/0x0",
                        f"kmem_cache_destroy {s.name}: Slab cache still has objects when called from "
-                       f"{(k.user_frames_top() or 'kmem_cache_destroy')}+0x0/0x0")
+                       f"{(user_frames_top() or 'kmem_cache_destroy')}+0x0/0x0")
                 d.pending.append(f"kmem_cache_destroy {s.name}: Slab cache still has objects")
             d.finish()
             return
@@ -171,27 +189,172 @@ class SlabCommon:
                 del self.slub.by_name[n]
 
     # ================================================================ alloc / free
-    def kmem_cache_alloc(self, s: KmemCache, gfp: int) -> int:
-        """kmem_cache_alloc(s, gfp): an object's address, or 0 (NULL)."""
-        return self.slub.slab_alloc(s, gfp, s.object_size)
+    def kmem_cache_alloc(self, cache: KmemCache, gfp_mask: int) -> int:
+        """kmem_cache_alloc(cache, gfp): an object's address, or 0 (NULL)."""
+        self._check_cache(cache, "kmem_cache_alloc")
+        gfp = self.k.gfp.mask(gfp_mask, "kmem_cache_alloc: gfp_mask")
+        p = self.slub.slab_alloc(cache, gfp, cache.object_size)
+        if self.k.tp.kmem_cache_alloc:
+            self._trace_cache_alloc(p, cache, gfp)
+        return p
+
+    def _trace_cache_alloc(self, p: int, cache: KmemCache, gfp: int) -> None:
+        accounted = bool(gfp & self.k.gfp.bits.account or cache.flags & self.geo.SLAB_ACCOUNT)
+        self.k.tp.trace_kmem_cache_alloc(p, cache, gfp, accounted)
 
     def kmem_cache_free(self, s: KmemCache, obj: int) -> None:
-        """kmem_cache_free(s, obj): the cache is checked with FREELIST_HARDENED (cache_from_obj)."""
+        """kmem_cache_free(cache, obj): the cache is checked with FREELIST_HARDENED (cache_from_obj)."""
+        self._check_cache(s, "kmem_cache_free")
+        if isinstance(obj, bool) or not isinstance(obj, int):
+            raise UsageError(f"kmem_cache_free: {obj!r} is not an address")
         if not obj:
             return
         slab, start = self.slub.object_of(obj)
+        if self.k.tp.kmem_cache_free:
+            self.k.tp.trace_kmem_cache_free(obj, (slab.cache if slab is not None else s).name)  # cache_from_obj()
         if slab is None:
-            self.k.warn_once(f"kmem_cache_free invalid {obj:#x}", "kmem_cache_free+0x0/0x0",
+            self.k.report.warn_once(f"kmem_cache_free invalid {obj:#x}", "kmem_cache_free+0x0/0x0",
                              f"kmem_cache_free: object {obj:#x} is not from a slab")
             return
         if slab.cache is not s and (self.slub.hardened or s.flags & self.geo.SLAB_CONSISTENCY_CHECKS):
             # cache_from_obj(): WARN, the real cache's tracking, and the free goes there
-            self.k.warn("cache_from_obj+0x0/0x0",
+            self.k.report.warn("cache_from_obj+0x0/0x0",
                         f"cache_from_obj: Wrong slab cache. {s.name} but object is from {slab.cache.name}")
             lines = self.slub.dbg.print_tracking(slab.cache, obj)
             if lines:
                 self.k.printk("\n".join(lines), 3)
         self.slub.slab_free(slab.cache, slab, obj)
+
+    # ================================================================ the rest of the slab API
+    def _check_cache(self, cache, what: str) -> None:
+        if not isinstance(cache, KmemCache):
+            raise UsageError(f"{what}: {cache!r} is not a cache made by kmem_cache_create()")
+        if cache not in self.slub.caches:
+            raise UsageError(f"{what}: cache {cache.name} was destroyed")
+
+    def kmem_cache_zalloc(self, cache, gfp_mask: int) -> int:
+        """kmem_cache_zalloc(cache, gfp) = kmem_cache_alloc(cache, gfp | __GFP_ZERO)."""
+        self._check_cache(cache, "kmem_cache_zalloc")
+        gfp = self.k.gfp.mask(gfp_mask, "kmem_cache_zalloc: gfp_mask") | self.slub.GFP_ZERO
+        p = self.slub.slab_alloc(cache, gfp, cache.object_size)
+        if self.k.tp.kmem_cache_alloc:
+            self._trace_cache_alloc(p, cache, gfp)
+        return p
+
+    def kmem_cache_shrink(self, cache) -> None:
+        """kmem_cache_shrink(cache): give empty slabs back to the page allocator."""
+        self._check_cache(cache, "kmem_cache_shrink")
+        self.slub.shrink(cache)
+
+    def kzalloc(self, size: int, gfp_mask: int) -> int:
+        """kzalloc(size, gfp) = kmalloc(size, gfp | __GFP_ZERO)."""
+        return self.kmalloc(size, self.k.gfp.mask(gfp_mask, "kzalloc: gfp_mask") | self.slub.GFP_ZERO)
+
+    def kmalloc_node(self, size: int, gfp_mask: int, node: int = -1) -> int:
+        """kmalloc_node(size, gfp, node): one node, so node is checked and otherwise ignored."""
+        if node not in (-1, 0):
+            raise UsageError(f"kmalloc_node: node {node} does not exist (this machine has node 0)")
+        return self.kmalloc(size, gfp_mask)
+
+    def kmalloc_array(self, n: int, size: int, gfp_mask: int) -> int:
+        """kmalloc_array(n, size, gfp): NULL when n * size overflows size_t."""
+        for what, v in (("n", n), ("size", size)):
+            if isinstance(v, bool) or not isinstance(v, int) or v < 0:
+                raise UsageError(f"kmalloc_array: {what} {v!r} must be a non-negative int")
+        if n * size >= 1 << self.k.layout.bits:
+            return 0  # NULL: check_mul_overflow()
+        return self.kmalloc(n * size, gfp_mask)
+
+    def kcalloc(self, n: int, size: int, gfp_mask: int) -> int:
+        """kcalloc(n, size, gfp) = kmalloc_array(n, size, gfp | __GFP_ZERO)."""
+        return self.kmalloc_array(n, size, self.k.gfp.mask(gfp_mask, "kcalloc: gfp_mask") | self.slub.GFP_ZERO)
+
+    def kmalloc_size_roundup(self, size: int) -> int:
+        """kmalloc_size_roundup(size): what kmalloc(size) would really give."""
+        return self.slub.geo.kmalloc_size_roundup(size)
+
+    def krealloc(self, obj: int, new_size: int, gfp_mask: int) -> int:
+        """krealloc(p, new_size, gfp) (6.18 __do_krealloc): keep p while new_size fits the
+        object (zeroing the spare bytes with __GFP_ZERO, moving the kmalloc red zone when
+        the request size is tracked), else a new allocation with the old contents;
+        new_size 0 frees p and gives ZERO_SIZE_PTR."""
+        gfp_mask = self.k.gfp.mask(gfp_mask, "krealloc: gfp_mask")
+        if isinstance(new_size, bool) or not isinstance(new_size, int) or new_size < 0:
+            raise UsageError(f"krealloc: new_size {new_size!r} must be a non-negative int")
+        if new_size == 0:
+            self.kfree(obj)
+            return ZERO_SIZE_PTR
+        if obj <= ZERO_SIZE_PTR:
+            return self.kmalloc(new_size, gfp_mask)
+        slab, _ = self.slub.object_of(obj)
+        s = None
+        orig = 0
+        if slab is None:
+            order = self.large.get(obj)
+            ks = 0 if order is None else self.k.page_size << order
+        else:
+            s = slab.cache
+            orig = self.slub.dbg.get_orig_size(s, obj)
+            ks = s.object_size
+        if new_size <= ks:
+            from .slub_debug import SLUB_RED_ACTIVE
+
+            if gfp_mask & self.slub.GFP_ZERO:
+                if orig and orig < new_size:
+                    self.k.memset(obj + orig, 0, new_size - orig)
+                else:
+                    self.k.memset(obj + new_size, 0, ks - new_size)
+            if s is not None and self.slub.dbg.orig_size_kept(s):
+                self.slub.dbg.set_orig_size(s, obj, new_size)
+                if s.flags & self.slub.geo.SLAB_RED_ZONE and new_size < ks:
+                    self.k.memset(obj + new_size, SLUB_RED_ACTIVE, ks - new_size)
+            return obj
+        new = self.kmalloc(new_size, gfp_mask)
+        if new:
+            self.k.memcpy(new, obj, orig or ks)
+            self.kfree(obj)
+        return new
+
+    def kmalloc_cache(self, cache, gfp_mask: int, size: int) -> int:
+        """__kmalloc_cache_noprof(cache, gfp, size): kmalloc from a given kmalloc-type
+        cache with request size ``size`` (what kmalloc() of a constant size compiles to;
+        lib/tests/slub_kunit.c calls it on its own SLAB_KMALLOC caches)."""
+        self._check_cache(cache, "kmalloc_cache")
+        if isinstance(size, bool) or not isinstance(size, int) or not 0 < size <= cache.object_size:
+            raise UsageError(f"kmalloc_cache: size {size!r} must be 1..{cache.object_size}")
+        gfp = self.k.gfp.mask(gfp_mask, "kmalloc_cache: gfp_mask")
+        p = self.slub.slab_alloc(cache, gfp, size)
+        if self.k.tp.kmalloc:
+            self.k.tp.trace_kmalloc(p, size, cache.size, gfp)
+        return p
+
+    def validate_slab_cache(self, cache) -> int:
+        """validate_slab_cache(cache) (what writing 1 to /sys/kernel/slab/<c>/validate does):
+        check every slab and object, report and repair what is wrong; returns the number
+        of slabs checked."""
+        self._check_cache(cache, "validate_slab_cache")
+        n = self.slub.dbg.validate_slab_cache(cache)
+        self.slub.dbg.finish()
+        return n
+
+    def slab_errors(self):
+        """``with k.slab_errors() as errs:`` -- SLUB reports counted in ``errs.count`` instead
+        of printed (and never raised), as under lib/tests/slub_kunit.c's "slab_errors"."""
+        return self.slub.dbg.kunit()
+
+    def find_cache(self, name: str):
+        """The cache named ``name`` (or whose alias it is), or None."""
+        return self.slub.by_name.get(name)
+
+    def slab_pages(self, reclaimable: bool) -> int:
+        """NR_SLAB_RECLAIMABLE_B / NR_SLAB_UNRECLAIMABLE_B in pages (large kmalloc counts as
+        unreclaimable, as 6.18's __kmalloc_large_node_noprof accounts it)."""
+        geo = self.geo
+        n = sum(s.nr_slabs << s.order for s in self.slub.caches
+                if bool(s.flags & geo.SLAB_RECLAIM_ACCOUNT) == reclaimable)
+        if not reclaimable:
+            n += sum(1 << o for o in self.large.values())
+        return n
 
     # ================================================================ kmalloc
     def create_kmalloc_caches(self) -> None:
@@ -202,7 +365,7 @@ class SlabCommon:
             kind = kinds.get(kc.kind, kc.kind)
             table = self.kmalloc_caches.setdefault(kind, [None] * (geo.KMALLOC_SHIFT_HIGH + 1))
             align = geo.kmalloc_cache_align(kc.size, kc.flags, word=self.slub.word)
-            table[kc.index] = self.kmem_cache_create(
+            table[kc.index] = self.create_cache(
                 kc.name, kc.size, align, kc.flags, useroffset=0, usersize=kc.size, _kmalloc=True,
             )
 
@@ -220,16 +383,21 @@ class SlabCommon:
 
     def kmalloc(self, size: int, gfp: int) -> int:
         """kmalloc(size, gfp): ZERO_SIZE_PTR for 0, a slab object up to 8 KiB, pages above."""
-        from ..kernel import ZERO_SIZE_PTR
-
         if isinstance(size, bool) or not isinstance(size, int) or size < 0:
             raise UsageError(f"kmalloc: size {size!r} must be a non-negative int")
+        gfp = self.k.gfp.mask(gfp, "kmalloc: gfp_mask")
         if size == 0:
-            return ZERO_SIZE_PTR
+            return ZERO_SIZE_PTR  # no tracepoint (__do_kmalloc_node returns before it)
         if size > self.geo.KMALLOC_MAX_CACHE_SIZE:
-            return self.kmalloc_large(size, gfp)
-        s = self.kmalloc_cache_for(size, gfp)
-        return self.slub.slab_alloc(s, gfp, size)
+            p = self.kmalloc_large(size, gfp)
+            alloc = self.k.page_size << max(0, (size - 1).bit_length() - self.k.page_shift)
+        else:
+            s = self.kmalloc_cache_for(size, gfp)
+            p = self.slub.slab_alloc(s, gfp, size)
+            alloc = s.size
+        if self.k.tp.kmalloc:
+            self.k.tp.trace_kmalloc(p, size, alloc, gfp)
+        return p
 
     def kmalloc_large(self, size: int, gfp: int) -> int:
         """__kmalloc_large_node(): a compound page block of get_order(size)."""
@@ -238,16 +406,16 @@ class SlabCommon:
         pfn = k.page_alloc.alloc(gfp | self.slub.GFP_COMP, order)
         if pfn < 0:
             return 0
-        addr = k._page_offset + (pfn << k.page_shift)
+        addr = k.layout.page_offset + (pfn << k.page_shift)
         self.large[addr] = order
         return addr
 
     def kfree(self, obj: int) -> None:
         """kfree(p): NULL and ZERO_SIZE_PTR are ignored; a slab object or a large kmalloc."""
-        from ..kernel import ZERO_SIZE_PTR
-
         if isinstance(obj, bool) or not isinstance(obj, int):
             raise UsageError(f"kfree: {obj!r} is not an address")
+        if self.k.tp.kfree:
+            self.k.tp.trace_kfree(obj)  # kfree(NULL) traces too (6.18)
         if obj <= ZERO_SIZE_PTR:
             return
         slab, _ = self.slub.object_of(obj)
@@ -256,15 +424,13 @@ class SlabCommon:
             return
         order = self.large.pop(obj, None)
         if order is not None:
-            self.k.page_alloc.free((obj - self.k._page_offset) >> self.k.page_shift, order)
+            self.k.page_alloc.free((obj - self.k.layout.page_offset) >> self.k.page_shift, order)
             return
         # free_large_kmalloc() of something that is neither: the kernel's page checks catch it
         self.k.free_pages(obj & ~(self.k.page_size - 1), 0)
 
     def ksize(self, obj: int) -> int:
         """ksize(p): the usable size (the cache's object size, or the pages of a large kmalloc)."""
-        from ..kernel import ZERO_SIZE_PTR
-
         if obj <= ZERO_SIZE_PTR:
             return 0
         slab, _ = self.slub.object_of(obj)
@@ -342,3 +508,97 @@ def slab_sysfs(k: Kernel, cache: str, attr: str) -> str:
     if attr == "failslab" and k.fault_inject.failslab is not None:  # CONFIG_FAILSLAB (6.18 profile)
         return k.fault_inject.failslab_show(s)
     raise UsageError(f"/sys/kernel/slab/{cache}/{attr}: not modelled")
+
+
+_DYNAMIC_ATTRS = ("objects", "total_objects", "slabs", "partial", "objects_partial", "cpu_slabs",
+                  "slabs_cpu_partial", "aliases", "ctor", "usersize", "shrink", "validate")
+
+
+def _slab_sysfs_list(k: Kernel, rel: str) -> list[str]:
+    sl = k.slub
+    if not rel:
+        return sorted(sl.by_name)
+    parts = rel.split("/")
+    s = sl.by_name.get(parts[0])
+    if s is None or len(parts) > 1:
+        raise UsageError(f"/sys/kernel/slab/{rel}: no such directory")
+    names = set(s.geometry.sysfs()) | set(_DYNAMIC_ATTRS)  # type: ignore[union-attr]
+    if k.fault_inject.failslab is not None:
+        names.add("failslab")
+    return sorted(names)
+
+
+def _slab_sysfs_read(k: Kernel, rel: str) -> str:
+    parts = rel.split("/")
+    if len(parts) != 2:
+        raise UsageError(f"/sys/kernel/slab/{rel}: is a directory" if len(parts) == 1
+                         else f"/sys/kernel/slab/{rel}: no such file")
+    return slab_sysfs(k, parts[0], parts[1])
+
+
+def _slab_sysfs_write(k: Kernel, rel: str, value: str) -> None:
+    """``kernel/slab/<c>/validate`` (1 runs validate_slab_cache), ``shrink`` (1 runs
+    kmem_cache_shrink), ``failslab`` (CONFIG_FAILSLAB, kmemsim.mm.fault_inject)."""
+    parts = rel.split("/")
+    cache = k.slub.by_name.get(parts[0]) if len(parts) == 2 else None
+    if cache is None:
+        raise UsageError(f"/sys/kernel/slab/{rel}: no such cache attribute")
+    attr = parts[1]
+    if attr in ("validate", "shrink"):
+        if str(value).strip() != "1":
+            raise UsageError(f"/sys/kernel/slab/{rel}: write 1 (-EINVAL for {value!r})")
+        if attr == "validate":
+            k.slab.validate_slab_cache(cache)
+        else:
+            k.slab.kmem_cache_shrink(cache)
+        return
+    if attr == "failslab" and k.fault_inject.failslab is not None:
+        k.fault_inject.failslab_store(cache, value)
+        return
+    raise UsageError(f"/sys/kernel/slab/{rel}: not writable in the model")
+
+
+def _debugfs_slab_list(k: Kernel, rel: str) -> list[str]:
+    """6.18 debugfs_slab_add(): alloc_traces and free_traces, for caches with SLAB_STORE_USER."""
+    store_user = k.slub.geo.SLAB_STORE_USER
+    users = sorted(n for n, s in k.slub.by_name.items() if s.flags & store_user and n == s.name)
+    if not rel:
+        return users
+    if rel in users:
+        return ["alloc_traces", "free_traces"]
+    raise UsageError(f"debugfs slab/{rel}: no such directory (only caches with SLAB_STORE_USER have one)")
+
+
+def _debugfs_slab_read(k: Kernel, rel: str) -> str:
+    parts = rel.split("/")
+    s = k.slub.by_name.get(parts[0]) if len(parts) == 2 else None
+    if s is None or parts[1] not in ("alloc_traces", "free_traces") or not s.flags & k.slub.geo.SLAB_STORE_USER:
+        raise UsageError(f"debugfs slab/{rel}: no such file (only caches with SLAB_STORE_USER have it)")
+    return k.slub.dbg.traces(s, 0 if parts[1] == "alloc_traces" else 1)
+
+
+def kmem_cache_init(k: Kernel) -> None:
+    """kmem_cache_init() + create_kmalloc_caches(): SLUB, its kmalloc caches and fast paths,
+    /proc/slabinfo, /sys/kernel/slab and debugfs slab/, the slab node counters."""
+    from .fastpath import install_slab
+    from .slub import Slub
+
+    t = k.tunables
+    slub = k.slub = Slub(
+        k, hardened=t.get("slab_freelist_hardened", False), randomize=t.get("slab_freelist_random", False),
+        nomerge=t.get("slab_nomerge", False), min_order=t.get("slub_min_order", 0),
+        max_order=t.get("slub_max_order", 3), min_objects=t.get("slub_min_objects", 0),
+        word=k.layout.bits // 8,
+    )
+    slab = k.slab = SlabCommon(k, slub)
+    slab.create_kmalloc_caches()
+    install_slab(k)
+    k.checks.register("slub", slub.check)
+    k.node_stats.register("nr_slab_reclaimable", lambda: slab.slab_pages(True))
+    k.node_stats.register("nr_slab_unreclaimable", lambda: slab.slab_pages(False))
+    k.procfs.create("slabinfo", lambda: slabinfo(k))
+    k.sysfs_fs.create_dir("kernel/slab", DirHandler(lambda rel: _slab_sysfs_list(k, rel),
+                                                    lambda rel: _slab_sysfs_read(k, rel),
+                                                    lambda rel, v: _slab_sysfs_write(k, rel, v)))
+    k.debugfs_fs.create_dir("slab", DirHandler(lambda rel: _debugfs_slab_list(k, rel),
+                                               lambda rel: _debugfs_slab_read(k, rel)))

@@ -51,10 +51,11 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
+from ..errors import InvariantError
 from .slub_debug import SLUB_RED_INACTIVE, SlubDebug
 
 if TYPE_CHECKING:  # pragma: no cover
-    from ..kernel import Kernel
+    from ..machine import Machine as Kernel
 
 
 class Slab:
@@ -145,34 +146,30 @@ class Slub:
         from . import slub_geometry as geo
 
         self.geo = geo
-        g = k.gfp
-        self.GFP_ZERO = g.value("__GFP_ZERO")
-        self.GFP_COMP = g.value("__GFP_COMP")
-        self.GFP_DMA = g.value("__GFP_DMA")
-        self.GFP_RECLAIMABLE = g.value("__GFP_RECLAIMABLE")
-        self.GFP_NOWARN = g.value("__GFP_NOWARN")
-        self.GFP_NORETRY = g.value("__GFP_NORETRY")
-        self.GFP_NOFAIL = g.value("__GFP_NOFAIL")
-        self.GFP_NOMEMALLOC = g.value("__GFP_NOMEMALLOC")
-        self.GFP_DIRECT_RECLAIM = g.value(g.blocking_flag)
-        self.GFP_RECLAIM = self.GFP_DIRECT_RECLAIM | (0 if k.profile.kernel_version.startswith("2.") else g.value("__GFP_KSWAPD_RECLAIM"))
+        b = k.gfp.bits
+        self.GFP_ZERO = b.zero
+        self.GFP_COMP = b.comp
+        self.GFP_DMA = b.dma
+        self.GFP_RECLAIMABLE = b.reclaimable
+        self.GFP_NOWARN = b.nowarn
+        self.GFP_NORETRY = b.noretry
+        self.GFP_NOFAIL = b.nofail
+        self.GFP_NOMEMALLOC = b.nomemalloc
+        self.GFP_DIRECT_RECLAIM = b.direct_reclaim
+        self.GFP_RECLAIM = b.reclaim
         self.dbg = SlubDebug(self)
         self._lowmem = k.arch.lowmem_bytes
-        self._page_offset = k._page_offset
+        self._page_offset = k.layout.page_offset
         self._page_shift = k.page_shift
         self._page_mask = k.page_size - 1
         self._word_limit = k.page_size - word
         self._frames = k.phys.frames
         self._get_word = struct.Struct("<Q" if word == 8 else "<I").unpack_from
         self._swab_cache: dict[int, int] = {}
-        # fault injection (kmemsim.mm.fault_inject): should_failslab() while failslab can fire;
-        # SLAB_FAILSLAB is kept beside s->flags (it is 0 in the host config's flag values)
-        self.should_failslab = None
+        # fault injection (kmemsim.mm.fault_inject sets it): should_failslab() while failslab can
+        # fire; SLAB_FAILSLAB is kept beside s->flags (it is 0 in the host config's flag values)
+        self.should_failslab: Callable[..., bool] | None = None
         self.failslab_caches: set[KmemCache] = set()
-        if k.tunables.get("failslab") is not None:
-            from .fault_inject import get as fault_inject
-
-            fault_inject(k).boot_param("failslab", self)  # the failslab= boot parameter
 
     # ================================================================ freelist encoding
     def _swab(self, addr: int) -> int:
@@ -206,7 +203,7 @@ class Slub:
         addr = obj + s.offset
         if self.hardened and obj == fp:
             # set_freepointer(): BUG_ON(object == fp) -- naive detection of double free
-            self.k.bug(["------------[ cut here ]------------", "kernel BUG at mm/slub.c:503!"],
+            self.k.report.bug(["------------[ cut here ]------------", "kernel BUG at mm/slub.c:503!"],
                        kind="slab_double_free", oops=True, oops_str="invalid opcode")
         self.k.phys.write(addr - self._page_offset, self.freeptr_encode(s, fp, addr).to_bytes(self.word, "little"))
 
@@ -228,7 +225,7 @@ class Slub:
             pfn = k.page_alloc.alloc(f2 & ~self.GFP_ZERO, order)
             if pfn < 0:
                 return None
-        addr = k._page_offset + (pfn << k.page_shift)
+        addr = k.layout.page_offset + (pfn << k.page_shift)
         slab = Slab(s, pfn, order, addr, objects)
         for p in range(pfn, pfn + (1 << order)):
             self.slab_of[p] = slab
@@ -292,7 +289,7 @@ class Slub:
             return 0  # slab_pre_alloc_hook() -> NULL: no slab_out_of_memory report
         if s.debug:
             return self._debug_alloc(s, gfp, orig_size)
-        c = s.cpu_slab[self.k._cpu]
+        c = s.cpu_slab[self.k.cpu]
         obj = c.freelist
         if obj and c.slab is not None:
             c.freelist = self.get_freepointer(s, obj)
@@ -301,7 +298,7 @@ class Slub:
             if not obj:
                 return 0
         if gfp & self.GFP_ZERO:
-            self.k.phys.fill(obj - self.k._page_offset, 0, s.object_size)
+            self.k.phys.fill(obj - self.k.layout.page_offset, 0, s.object_size)
         return obj
 
     def _slab_alloc_slow(self, s: KmemCache, gfp: int, c: KmemCacheCpu) -> int:
@@ -375,7 +372,7 @@ class Slub:
             zero = s.object_size
             if s.flags & (geo.SLAB_STORE_USER | geo.SLAB_RED_ZONE) and s.flags & geo.SLAB_KMALLOC:
                 zero = orig_size  # the rest is the kmalloc red zone
-            self.k.phys.fill(obj - self.k._page_offset, 0, zero)
+            self.k.phys.fill(obj - self.k.layout.page_offset, 0, zero)
         d.finish()
         return obj
 
@@ -523,7 +520,7 @@ class Slub:
         if s.debug:
             self._free_to_partial_list(s, slab, obj)
             return
-        c = s.cpu_slab[self.k._cpu]
+        c = s.cpu_slab[self.k.cpu]
         if slab is c.slab:
             self.set_freepointer(s, obj, c.freelist)
             c.freelist = obj
@@ -579,7 +576,7 @@ class Slub:
     # ================================================================ queries
     def object_of(self, addr: int) -> tuple[Slab | None, int]:
         """(slab, object start) for an address inside a slab, else (None, 0)."""
-        off = addr - self.k._page_offset
+        off = addr - self.k.layout.page_offset
         slab = self.slab_of.get(off >> self.k.page_shift)
         if slab is None:
             return None, 0
@@ -596,7 +593,14 @@ class Slub:
         return list(seen.values())
 
     # ================================================================ invariants
-    def check(self) -> list[str]:
+    def check(self) -> None:
+        """Every invariant; raises :class:`InvariantError` naming the first problems."""
+        errs = self.problems()
+        if errs:
+            raise InvariantError("slub", "; ".join(errs[:5]))
+
+    def problems(self) -> list[str]:
+        """Every broken invariant, as text (empty: consistent)."""
         errs: list[str] = []
         for s in self.caches:
             slabs = self.slabs(s)

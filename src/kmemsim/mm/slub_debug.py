@@ -112,11 +112,11 @@ class SlubDebug:
 
     # ================================================================ small helpers
     def read(self, addr: int, n: int) -> bytes:
-        return self.k.phys.read(addr - self.k._page_offset, n)
+        return self.k.phys.read(addr - self.k.layout.page_offset, n)
 
     def fill(self, addr: int, value: int, n: int) -> None:
         if n > 0:
-            self.k.phys.fill(addr - self.k._page_offset, value, n)
+            self.k.phys.fill(addr - self.k.layout.page_offset, value, n)
 
     def jiffies(self) -> int:
         return self.k.jiffies
@@ -137,7 +137,7 @@ class SlubDebug:
 
     def caller(self) -> tuple[int, int]:
         """_RET_IP_ and a stack depot handle for the Python call site."""
-        from ..kernel import user_frames
+        from ..report import user_frames
 
         frames = tuple(f"{fn}+0x0/0x0 [{loc}]" for fn, loc in user_frames())
         top = frames[0] if frames else "kmemsim+0x0/0x0"
@@ -172,7 +172,7 @@ class SlubDebug:
         if not self.orig_size_kept(s):
             return
         at = obj + self.info_end(s) + 2 * self.track_size
-        self.k.phys.write(at - self.k._page_offset, (orig_size & 0xFFFFFFFF).to_bytes(4, "little"))
+        self.k.phys.write(at - self.k.layout.page_offset, (orig_size & 0xFFFFFFFF).to_bytes(4, "little"))
 
     def get_orig_size(self, s: KmemCache, obj: int) -> int:
         if not self.orig_size_kept(s):
@@ -189,10 +189,10 @@ class SlubDebug:
         buf = bytearray(self.track_size)
         buf[0:w] = addr.to_bytes(w, "little")
         buf[w : w + 4] = handle.to_bytes(4, "little")
-        buf[w + 4 : w + 8] = self.k._cpu.to_bytes(4, "little")
+        buf[w + 4 : w + 8] = self.k.cpu.to_bytes(4, "little")
         buf[w + 8 : w + 12] = self.k.current.pid.to_bytes(4, "little", signed=True)
         buf[self._t_when : self._t_when + w] = (self.jiffies() & ((1 << (8 * w)) - 1)).to_bytes(w, "little")
-        self.k.phys.write(self._track_addr(s, obj, which) - self.k._page_offset, bytes(buf))
+        self.k.phys.write(self._track_addr(s, obj, which) - self.k.layout.page_offset, bytes(buf))
 
     def get_track(self, s: KmemCache, obj: int, which: int) -> Track:
         w = self.word
@@ -275,14 +275,14 @@ class SlubDebug:
         if not self._lock_debugging_off:
             self._lock_debugging_off = True
             k.printk("Disabling lock debugging due to kernel taint", 4)
-        k.warn(f"{where}+0x0/0x0")
+        k.report.warn(f"{where}+0x0/0x0")
 
     def slab_bug_lines(self, s: KmemCache | None, message: str) -> list[str]:
         name = s.name if s is not None else "<unknown>"
         self.pending.append(f"BUG {name}: {message}")
         return [
             "=============================================================================",
-            f"BUG {name} ({self.k._taint_str()}): {message}",
+            f"BUG {name} ({self.k.report.taint_str()}): {message}",
             "-----------------------------------------------------------------------------",
             "",
         ]
@@ -512,7 +512,7 @@ class SlubDebug:
         k = self.k
         k.printk(f"TRACE {s.name} {'alloc' if alloc else 'free'} {obj:#x} inuse={slab.inuse} fp={slab.freelist:#x}", 6)
         lines = [] if alloc else self.hex_dump("Object ", obj, s.object_size)
-        k.printk("\n".join(lines + k.dump_stack_lines()), 6)
+        k.printk("\n".join(lines + k.report.dump_stack_lines()), 6)
 
     # ================================================================ alloc / free processing
     def alloc_debug_processing(self, s: KmemCache, slab: Slab, obj: int, orig_size: int) -> bool:

@@ -49,6 +49,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from ..errors import ConfigError
+from ..slab_flags import SLAB_FLAGS_6_18 as SLAB_FLAGS
+from ..slab_flags import slab_flag_bits
 
 __all__ = [
     # flags
@@ -146,86 +148,6 @@ __all__ = [
 # enum _slab_flag_bits numbers the flags in this order; members inside #ifdef are
 # absent when their option is off, which shifts every later bit, and the flag is
 # then __SLAB_FLAG_UNUSED (0).  SLAB_MEM_SPREAD is gone since 6.10.
-
-#: ``enum _slab_flag_bits`` members in order, with the config option each needs
-#: (``None``: always present; ``"!SLUB_TINY"``: present unless that option is set).
-_SLAB_FLAG_ENUM: tuple[tuple[str, str | None], ...] = (
-    ("SLAB_CONSISTENCY_CHECKS", None),
-    ("SLAB_RED_ZONE", None),
-    ("SLAB_POISON", None),
-    ("SLAB_KMALLOC", None),
-    ("SLAB_HWCACHE_ALIGN", None),
-    ("SLAB_CACHE_DMA", None),
-    ("SLAB_CACHE_DMA32", None),
-    ("SLAB_STORE_USER", None),
-    ("SLAB_PANIC", None),
-    ("SLAB_TYPESAFE_BY_RCU", None),
-    ("SLAB_TRACE", None),
-    ("SLAB_DEBUG_OBJECTS", "DEBUG_OBJECTS"),
-    ("SLAB_NOLEAKTRACE", None),
-    ("SLAB_NO_MERGE", None),
-    ("SLAB_FAILSLAB", "FAILSLAB"),
-    ("SLAB_ACCOUNT", "MEMCG"),
-    ("SLAB_KASAN", "KASAN_GENERIC"),
-    ("SLAB_NO_USER_FLAGS", None),
-    ("SLAB_SKIP_KFENCE", "KFENCE"),
-    ("SLAB_RECLAIM_ACCOUNT", "!SLUB_TINY"),
-    ("SLAB_OBJECT_POISON", None),  # __OBJECT_POISON, internal (set by calculate_sizes)
-    ("SLAB_CMPXCHG_DOUBLE", None),  # __CMPXCHG_DOUBLE, internal
-    ("SLAB_NO_OBJ_EXT", "SLAB_OBJ_EXT"),
-)
-
-#: The reference host's config for the flag enum (``/proc/config.gz`` of 6.18.44).
-_HOST_FLAG_CONFIG: dict[str, bool] = {
-    "DEBUG_OBJECTS": False,
-    "FAILSLAB": False,
-    "MEMCG": True,
-    "KASAN_GENERIC": False,
-    "KFENCE": False,
-    "SLUB_TINY": False,
-    "SLAB_OBJ_EXT": True,
-}
-
-
-def slab_flag_bits(
-    *,
-    debug_objects: bool = False,
-    failslab: bool = False,
-    memcg: bool = True,
-    kasan_generic: bool = False,
-    kfence: bool = False,
-    slub_tiny: bool = False,
-    slab_obj_ext: bool = True,
-) -> dict[str, int]:
-    """The ``SLAB_*`` values for a kernel config (include/linux/slab.h ``enum _slab_flag_bits``).
-
-    Defaults are the reference host's config.  A flag whose option is off is 0
-    (``__SLAB_FLAG_UNUSED``), as the kernel defines it.
-    """
-    config = {
-        "DEBUG_OBJECTS": debug_objects,
-        "FAILSLAB": failslab,
-        "MEMCG": memcg,
-        "KASAN_GENERIC": kasan_generic,
-        "KFENCE": kfence,
-        "SLUB_TINY": slub_tiny,
-        "SLAB_OBJ_EXT": slab_obj_ext,
-    }
-    out: dict[str, int] = {}
-    bit = 0
-    for name, needs in _SLAB_FLAG_ENUM:
-        present = needs is None or (not config[needs[1:]] if needs.startswith("!") else config[needs])
-        if present:
-            out[name] = 1 << bit
-            bit += 1
-        else:
-            out[name] = 0
-    return out
-
-
-#: Name -> value of every 6.18 ``SLAB_*`` flag with the reference host's config
-#: (0 for the ones its config leaves unused).
-SLAB_FLAGS: dict[str, int] = slab_flag_bits()
 
 SLAB_CONSISTENCY_CHECKS = SLAB_FLAGS["SLAB_CONSISTENCY_CHECKS"]  # 0x1      DEBUG: F
 SLAB_RED_ZONE = SLAB_FLAGS["SLAB_RED_ZONE"]  # 0x2                          DEBUG: Z

@@ -53,6 +53,7 @@ import struct
 from collections.abc import Callable, Iterable
 from typing import TYPE_CHECKING
 
+from ..args import check_addr
 from ..errors import UsageError
 from ..printk import KERN_ERR, KERN_WARNING
 from .page import Page
@@ -60,7 +61,7 @@ from .pgtable import PageTables, pgprot_nx
 from .vmap_area import VMAP_RAM, VmapAllocator, VmapTreeCorrupt, Vmlist
 
 if TYPE_CHECKING:  # pragma: no cover
-    from ..kernel import Kernel
+    from ..machine import Machine as Kernel
 
 NULL = 0
 NUMA_NO_NODE = -1
@@ -142,7 +143,7 @@ class VmStruct:
 
 def _caller() -> str | None:
     """%pS of __builtin_return_address(0): the innermost Python caller outside kmemsim."""
-    from ..kernel import user_frames
+    from ..report import user_frames
 
     f = user_frames(1)
     return f"{f[0][0]}+0x0/0x0" if f else None
@@ -168,8 +169,9 @@ class Vmalloc:
         self.page_shift = k.page_shift
         self.page_size = k.page_size
         self.word = k.layout.bits // 8
-        self._kmalloc = kmalloc or k.kmalloc
-        self._kfree = kfree or k.kfree
+        # through the machine's entry points at every call (its dispatch slot may change)
+        self._kmalloc = kmalloc or (lambda size, gfp: k.kmalloc(size, gfp))
+        self._kfree = kfree or (lambda obj: k.kfree(obj))
         lay = k.layout
         self.VMALLOC_START = lay.vmalloc_start
         self.VMALLOC_END = lay.vmalloc_end
@@ -203,9 +205,8 @@ class Vmalloc:
         for n in names:
             self.GFP_RECLAIM_MASK |= v(n)
 
-        # hooks the contexts issue replaces
-        self.in_interrupt: Callable[[], bool] = getattr(k, "in_interrupt", None) or (lambda: False)
-        self.in_nmi: Callable[[], bool] = getattr(k, "in_nmi", None) or (lambda: False)
+        self.in_interrupt: Callable[[], bool] = k.sched.in_interrupt
+        self.in_nmi: Callable[[], bool] = k.sched.in_nmi
         self.pending_work: list[Callable[[], None]] = []
         self.vfree_deferred: list[list[int]] = [[] for _ in k.cpus]
 
@@ -242,21 +243,21 @@ class Vmalloc:
             self.va = VmapAllocator(
                 page_shift=self.page_shift, bits=k.layout.bits, vmalloc_start=self.VMALLOC_START,
                 vmalloc_end=self.VMALLOC_END, nr_possible_cpus=len(k.cpus), obj_alloc=obj_alloc,
-                obj_free=obj_free, warn=lambda where, msg: k.warn(where, msg), pr_warn=self._pr_warn_ratelimited,
+                obj_free=obj_free, warn=lambda where, msg: k.report.warn(where, msg), pr_warn=self._pr_warn_ratelimited,
                 schedule_work=self.schedule_work, cpu=lambda: k.cpu,
             )
             self.vmlist = None
         if register:
-            k.register_check("vmalloc", self.check)
-            k.register_node_stat("nr_page_table_pages", self.pt.nr_page_table_pages)
-            k.register_node_stat("_vmalloc_nr_pages", self.vmalloc_nr_pages)
+            k.checks.register("vmalloc", self.check)
+            k.node_stats.register("nr_page_table_pages", self.pt.nr_page_table_pages)
+            k.node_stats.register("_vmalloc_nr_pages", self.vmalloc_nr_pages)
 
     # ================================================================ small helpers
     @property
     def totalram_pages(self) -> int:
         return sum(z.managed_pages for z in self.k.page_alloc.zones)
 
-    def _ptr(self, addr: int) -> str:
+    def hashed_ptr(self, addr: int) -> str:
         """%p of a pointer: 6.x prints a hashed id (16 hex digits, upper half zero);
         2.6.24 printed the raw value in 8 hex digits."""
         if self.classic:
@@ -270,9 +271,8 @@ class Vmalloc:
         if size >= 1 << self.k.layout.bits:
             raise UsageError(f"{what}: size {size:#x} does not fit in an unsigned long")
 
-    def _check_gfp(self, gfp: int, what: str) -> None:
-        if isinstance(gfp, bool) or not isinstance(gfp, int) or gfp < 0:
-            raise UsageError(f"{what}: gfp_mask {gfp!r} is not a GFP mask (an int such as GFP_KERNEL)")
+    def _check_gfp(self, gfp: object, what: str) -> int:
+        return self.k.gfp.mask(gfp, f"{what}: gfp_mask")
 
     def _check_node(self, node: int, what: str) -> None:
         if node not in (NUMA_NO_NODE, 0):
@@ -281,7 +281,7 @@ class Vmalloc:
     def _check_addr(self, addr: int, what: str) -> None:
         if isinstance(addr, bool) or not isinstance(addr, int):
             raise UsageError(f"{what}: {addr!r} is not an address")
-        self.k._check_addr(addr, "addr")
+        check_addr(addr, "addr", self.k.layout.bits)
 
     def is_vmalloc_addr(self, addr: int) -> bool:
         """is_vmalloc_addr(): VMALLOC_START <= addr < VMALLOC_END."""
@@ -297,9 +297,8 @@ class Vmalloc:
         """schedule_work(): run now from task context; queued in interrupt context."""
         if self.in_interrupt():
             self.pending_work.append(fn)
-            sched = self.k.__dict__.get("sched")
-            if sched is not None:  # the kworker runs it when the CPU is given up
-                sched.queue_work(self.run_pending_work)
+            # the kworker runs it when the CPU is given up
+            self.k.sched.queue_work(self.run_pending_work)
         else:
             fn()
 
@@ -316,14 +315,14 @@ class Vmalloc:
         if key in self._warned_once:
             return
         self._warned_once.add(key)
-        self.k.warn(where, message)
+        self.k.report.warn(where, message)
 
     def _warn_26(self, site: str, func: str, message: str | None = None) -> None:
         """2.6.24: printk(KERN_ERR message) then WARN_ON(1): "WARNING: at file:line func()" and a
         stack dump (no taint: TAINT_WARN arrived in 2.6.26)."""
         if message:
             self.k.printk(message, KERN_ERR)
-        lines = [f"WARNING: at mm/vmalloc.c:{_LINES_2_6[site]} {func}()"] + self.k.dump_stack_lines()
+        lines = [f"WARNING: at mm/vmalloc.c:{_LINES_2_6[site]} {func}()"] + self.k.report.dump_stack_lines()
         self.k.printk("\n".join(lines), KERN_WARNING)
 
     def _warn_pt(self, where: str, message: str = "") -> None:
@@ -331,7 +330,7 @@ class Vmalloc:
             func = where.split("+", 1)[0]
             self._warn_26(func if func in _LINES_2_6 else "vmap_pte_range", func)
         else:
-            self.k.warn(where, message)
+            self.k.report.warn(where, message)
 
     def _bug(self, func: str, site: str | None = None) -> None:
         """BUG()/BUG_ON(): the oops; the caller's task dies (always raises)."""
@@ -341,7 +340,7 @@ class Vmalloc:
         else:
             # without line numbers for 6.18, the report of a kernel without DEBUG_BUGVERBOSE
             first = [f"Kernel BUG at {func}+0x0/0x0 [verbose debug info unavailable]"]
-        self.k.bug(["------------[ cut here ]------------"] + first, kind="vmalloc_bug", oops=True,
+        self.k.report.bug(["------------[ cut here ]------------"] + first, kind="vmalloc_bug", oops=True,
                    oops_str="invalid opcode", err=0)
 
     def _printk_ratelimit(self) -> bool:
@@ -379,7 +378,7 @@ class Vmalloc:
         pa._ratelimit_until = jiffies + 10 * hz
         lines = [f"{k.current.comm}: {message}, mode:{gfp:#x}({self.gfp.format(gfp)}), "
                  "nodemask=(null),cpuset=/,mems_allowed=0"]
-        lines += k.dump_stack_lines()
+        lines += k.report.dump_stack_lines()
         lines += pa.show_mem_lines()
         k.printk("\n".join(lines), KERN_WARNING)
 
@@ -401,7 +400,7 @@ class Vmalloc:
             chunk = min(left, ps - (a & (ps - 1)))
             p = self.translate(a, write)
             if p is None or not phys_backed(p >> self.page_shift):
-                self.k.fault(a, write=write)
+                self.k.report.page_fault(a, write=write)
             out.append((p, chunk))  # type: ignore[arg-type]
             a += chunk
             left -= chunk
@@ -509,7 +508,7 @@ class Vmalloc:
         if self.classic:
             return self._remove_vm_area_26(addr)
         if addr & (self.page_size - 1):
-            self.k.warn("remove_vm_area+0x0/0x0", f"Trying to vfree() bad address ({self._ptr(addr)})")
+            self.k.report.warn("remove_vm_area+0x0/0x0", f"Trying to vfree() bad address ({self.hashed_ptr(addr)})")
             return None
         va = self.va.find_unlink_vmap_area(addr)  # type: ignore[union-attr]
         if va is None or va.vm is None:
@@ -537,7 +536,7 @@ class Vmalloc:
         """__vmalloc_node_range(): the address of ``size`` bytes of virtually contiguous
         memory in [start, end), or 0 (NULL)."""
         self._check_size(size, "__vmalloc_node_range")
-        self._check_gfp(gfp_mask, "__vmalloc_node_range")
+        gfp_mask = self._check_gfp(gfp_mask, "__vmalloc_node_range")
         self._check_node(node, "__vmalloc_node_range")
         if isinstance(align, bool) or not isinstance(align, int) or align <= 0 or align & (align - 1):
             raise UsageError(f"__vmalloc_node_range: align {align!r} must be a power of two")
@@ -718,9 +717,7 @@ class Vmalloc:
 
     def _might_sleep(self, line: int) -> None:
         """might_sleep() in mm/vmalloc.c (line numbers of 6.12's file; 6.18's are not verified)."""
-        sched = self.k.__dict__.get("sched")
-        if sched is not None:
-            sched.might_sleep("mm/vmalloc.c", line)
+        self.k.sched.might_sleep_at("mm/vmalloc.c", line)
 
     # ---------------------------------------------------------------- vfree
     def vfree(self, addr: int) -> None:
@@ -742,7 +739,7 @@ class Vmalloc:
             return
         vm = self.remove_vm_area(addr)
         if vm is None:
-            self.k.warn("vfree+0x0/0x0", f"Trying to vfree() nonexistent vm area ({self._ptr(addr)})")
+            self.k.report.warn("vfree+0x0/0x0", f"Trying to vfree() nonexistent vm area ({self.hashed_ptr(addr)})")
             return
         self._free_area_pages(vm)
         if not vm.flags & VM_MAP_PUT_PAGES:
@@ -769,7 +766,7 @@ class Vmalloc:
                     self._bug("vfree", "no_page")
                 pfn = self._ptr_to_pfn(ptr)
                 if pfn is None:
-                    self.k.fault(ptr, write=True)  # __free_page() on a pointer that is no struct page
+                    self.k.report.page_fault(ptr, write=True)  # __free_page() on a pointer that is no struct page
                 free(pfn, 0)  # type: ignore[arg-type]
         else:
             for pfn in vm.pfns:
@@ -874,7 +871,7 @@ class Vmalloc:
             return
         vm = self.remove_vm_area(addr)
         if vm is None:
-            self.k.warn("vunmap+0x0/0x0", f"Trying to vunmap() nonexistent vm area ({self._ptr(addr)})")
+            self.k.report.warn("vunmap+0x0/0x0", f"Trying to vunmap() nonexistent vm area ({self.hashed_ptr(addr)})")
             return
         self._kfree(vm.obj)
         vm.obj = 0
@@ -996,11 +993,11 @@ class Vmalloc:
         if not addr:
             return
         if addr & (self.page_size - 1):
-            self._warn_26("bad_address", "__vunmap", f"Trying to vfree() bad address ({self._ptr(addr)})")
+            self._warn_26("bad_address", "__vunmap", f"Trying to vfree() bad address ({self.hashed_ptr(addr)})")
             return
         area = self._remove_vm_area_26(addr)
         if area is None:
-            self._warn_26("nonexistent", "__vunmap", f"Trying to vfree() nonexistent vm area ({self._ptr(addr)})")
+            self._warn_26("nonexistent", "__vunmap", f"Trying to vfree() nonexistent vm area ({self.hashed_ptr(addr)})")
             return
         if deallocate_pages:
             self._free_area_pages(area)
@@ -1131,3 +1128,11 @@ class Vmalloc:
         if expected:
             vaddr = next(iter(expected))
             raise VmapTreeCorrupt(f"{vaddr:#x} of a vmalloc area is not mapped")
+
+
+def vmalloc_init(k: Kernel) -> None:
+    """vmalloc_init(): the vmap_area cache, the free space, the vmalloc page tables
+    (``k.vmalloc_impl``) and /proc/vmallocinfo (2.6.25+)."""
+    vm = k.vmalloc_impl = Vmalloc(k)
+    if k.features.proc_vmallocinfo:
+        k.procfs.create("vmallocinfo", vm.vmallocinfo)

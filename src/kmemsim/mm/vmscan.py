@@ -72,7 +72,7 @@ from .oom_kill import OomMixin, Process
 from .swap import SwapInfo
 
 if TYPE_CHECKING:  # pragma: no cover
-    from ..kernel import Kernel
+    from ..machine import Machine as Kernel
 
 LRU_INACTIVE_ANON, LRU_ACTIVE_ANON, LRU_INACTIVE_FILE, LRU_ACTIVE_FILE, LRU_UNEVICTABLE = range(5)
 LRU_NAMES = ("inactive_anon", "active_anon", "inactive_file", "active_file", "unevictable")
@@ -253,9 +253,7 @@ class Reclaim(FilemapMixin, OomMixin):
         #: "manual" -- only on k.run_kswapd() (to watch direct reclaim, or kswapd step by step)
         self.kswapd_mode = "cpu" if len(k.cpus) > 1 else "sched"
         self.kswapd_task = None
-        sched = k.__dict__.get("sched")
-        if sched is not None and hasattr(sched, "kthread_work_task"):
-            self.kswapd_task = sched.kthread_work_task("kswapd0", self.kswapd_work)
+        self.kswapd_task = k.sched.kthread_work_task("kswapd0", self.kswapd_work)
         # processes and the OOM killer
         self.processes: list[Process] = []
         self.next_pid = 1000
@@ -290,7 +288,7 @@ class Reclaim(FilemapMixin, OomMixin):
         if folio.swap is not None:
             folio.swap = None
         self.k.memmap.set(folio.pfn, "flags", 0)
-        self.pa.free(folio.pfn, 0)
+        self.pa.free(folio.pfn, 0, batched=True)  # free_unref_folios()
 
     def sync_flags(self, folio: Folio) -> None:
         """Mirror the folio's PG_ bits into its struct page."""
@@ -438,7 +436,7 @@ class Reclaim(FilemapMixin, OomMixin):
         s.nr_deferred += min(next_deferred, 2 * freeable)
         return freed
 
-    def shrink_slab(self, gfp: int, priority: int) -> int:
+    def shrink_slab(self, gfp: int, priority: int = 0) -> int:
         """shrink_slab(): every registered shrinker; returns the objects freed."""
         freed = 0
         for s in list(self.shrinkers):
@@ -922,8 +920,8 @@ class Reclaim(FilemapMixin, OomMixin):
         return progress
 
     def _cond_resched(self) -> None:
-        sched = self.k.__dict__.get("sched")
-        if sched is not None and sched.runq:
+        sched = self.k.sched
+        if sched.runq:
             sched.cond_resched()
 
     # ================================================================ compaction (counted)
@@ -1084,8 +1082,7 @@ class Reclaim(FilemapMixin, OomMixin):
     def kswapd_catch_up(self) -> None:
         """The slow path's safe point: a woken kswapd on another CPU has done its work."""
         if self.kswapd_mode == "cpu" and self.kswapd_state == KSWAPD_WOKEN and not self.kswapd_running:
-            sched = self.k.__dict__.get("sched")
-            if sched is not None and sched.in_atomic():
+            if self.k.sched.in_atomic():
                 return  # the model runs kswapd on this Python thread: not inside an atomic section
             self.run_kswapd()
 
@@ -1110,8 +1107,8 @@ class Reclaim(FilemapMixin, OomMixin):
         prev_cur = k.current
         if task is not None:
             k.current = task
-            sched = k.__dict__.get("sched")
-            if sched is not None and task in sched.runq:
+            sched = k.sched
+            if task in sched.runq:
                 sched.runq.remove(task)
                 task.state = 1  # TASK_INTERRUPTIBLE: back to sleep after the work
                 task.woken = False
@@ -1326,16 +1323,15 @@ class Reclaim(FilemapMixin, OomMixin):
         return errs
 
 
-def boot(k: Kernel) -> Reclaim:
-    """Install reclaim, swap, the page cache and the OOM killer on a booted machine."""
-    rc = Reclaim(k)
-    k.page_alloc.reclaim = rc
+def kswapd_init(k: Kernel) -> None:
+    """kswapd_init(): reclaim, kswapd, swap, the page cache and the OOM killer (``k.vmscan``),
+    right after the page allocator so that every later allocation can reclaim."""
+    rc = k.vmscan = Reclaim(k)
     for name in ("nr_inactive_anon", "nr_active_anon", "nr_inactive_file", "nr_active_file", "nr_unevictable",
                  "nr_anon_pages", "nr_mapped", "nr_file_pages", "nr_dirty", "nr_writeback", "nr_shmem",
                  "nr_vmscan_write", "nr_vmscan_immediate_reclaim", "nr_dirtied", "nr_written"):
-        k.register_node_stat(name, (lambda n: lambda: rc.node_stat(n))(name))
-    k.register_node_stat("_swap_total", lambda: rc.swap.pages if rc.swap else 0)
-    k.register_node_stat("_swap_free", lambda: rc.swap.free if rc.swap else 0)
-    k.register_node_stat("_node_unreclaimable", lambda: int(rc.kswapd_failures >= MAX_RECLAIM_RETRIES))
-    k.register_check("vmscan", rc.check)
-    return rc
+        k.node_stats.register(name, (lambda n: lambda: rc.node_stat(n))(name))
+    k.node_stats.register("_swap_total", lambda: rc.swap.pages if rc.swap else 0)
+    k.node_stats.register("_swap_free", lambda: rc.swap.free if rc.swap else 0)
+    k.node_stats.register("_node_unreclaimable", lambda: int(rc.kswapd_failures >= MAX_RECLAIM_RETRIES))
+    k.checks.register("vmscan", rc.check)

@@ -4,7 +4,6 @@ from __future__ import annotations
 from collections.abc import Callable
 
 import kmemsim
-from kmemsim.gfp import GFP_ATOMIC, GFP_KERNEL
 
 Out = Callable[[str], None]
 
@@ -47,8 +46,8 @@ def chapter(out: Out) -> None:
     out("1. GFP_KERNEL may sleep (direct reclaim), so it is wrong in an interrupt handler.")
     out("   With CONFIG_DEBUG_ATOMIC_SLEEP the kernel says so at once, even when memory is plentiful:")
     with k.hardirq():
-        p = k.kmalloc(128, GFP_KERNEL)
-        q = k.kmalloc(128, GFP_ATOMIC)
+        p = k.kmalloc(128, k.gfp.GFP_KERNEL)
+        q = k.kmalloc(128, k.gfp.GFP_ATOMIC)
     for line in _report(k, "BUG: sleeping function", 4):
         out(f"   {line}")
     out("   GFP_ATOMIC in the same handler is silent: it never sleeps.")
@@ -61,11 +60,11 @@ def chapter(out: Out) -> None:
     c = k2.kmem_cache_create("my_request", 192)
     pool = k2.mempool_create_slab_pool(2, c)  # made at driver init, while memory is plentiful
     g = k2.gfp
-    nowarn = g.value("__GFP_NOWARN")
+    nowarn = g.__GFP_NOWARN
     z = next(z for z in k2.page_alloc.zones if z.name == "DMA32")
     held = []
-    for name, mask in (("GFP_KERNEL|__GFP_NORETRY", GFP_KERNEL | g.value("__GFP_NORETRY")),
-                       ("GFP_NOWAIT", g.value("GFP_NOWAIT")), ("GFP_ATOMIC", GFP_ATOMIC)):
+    for name, mask in (("GFP_KERNEL|__GFP_NORETRY", g.GFP_KERNEL | g.__GFP_NORETRY),
+                       ("GFP_NOWAIT", g.GFP_NOWAIT), ("GFP_ATOMIC", g.GFP_ATOMIC)):
         n = 0
         while a := k2.get_free_pages(mask | nowarn, 0):
             held.append(a)
@@ -77,7 +76,7 @@ def chapter(out: Out) -> None:
     out("3. mempool: a driver preallocates a few elements so that its process-context")
     out("   allocations cannot fail.  Memory is exhausted above, and all of the pool is in use:")
     taken = []
-    while e := k2.mempool_alloc(pool, GFP_ATOMIC):
+    while e := k2.mempool_alloc(pool, g.GFP_ATOMIC):
         taken.append(e)
     out(f"   mempool_alloc(pool, GFP_ATOMIC) after {len(taken)} elements: NULL (it may not sleep)")
     log = []
@@ -89,7 +88,7 @@ def chapter(out: Out) -> None:
 
     k2.kthread_run(irq_completion, "io_done")
     j = k2.jiffies
-    e = k2.mempool_alloc(pool, GFP_KERNEL)
+    e = k2.mempool_alloc(pool, g.GFP_KERNEL)
     out(f"   mempool_alloc(pool, GFP_KERNEL) sleeps in state D and returns {e:#x}")
     out(f"   {k2.jiffies - j} jiffies later, woken by the io_done task's mempool_free() "
         f"(HZ={k2.HZ}: msleep(30) is {k2.msecs_to_jiffies(30)}+1 jiffies)")

@@ -4,11 +4,8 @@ from __future__ import annotations
 from collections.abc import Callable
 
 import kmemsim
-from kmemsim import gfp
-from kmemsim.gfp import GFP_ATOMIC, GFP_DMA, GFP_KERNEL, GFP_NOWAIT
 
 Out = Callable[[str], None]
-NOWARN = getattr(gfp, "__GFP_NOWARN")
 
 
 def _buddy(k: kmemsim.Kernel, out: Out, zone: str) -> None:
@@ -26,8 +23,9 @@ def chapter(out: Out) -> None:
     out("")
 
     out("1. __get_free_pages() returns an address; alloc_pages() returns the struct page:")
-    addr = k.get_free_pages(GFP_KERNEL, 2)
-    page = k.alloc_pages(GFP_KERNEL, 2)
+    g = k.gfp  # the GFP flags of this machine's kernel
+    addr = k.get_free_pages(g.GFP_KERNEL, 2)
+    page = k.alloc_pages(g.GFP_KERNEL, 2)
     out(f"   get_free_pages(GFP_KERNEL, 2) = {addr:#x}   (direct map, 4 pages)")
     out(f"   alloc_pages(GFP_KERNEL, 2)    = {page!r}, page_address = {k.page_address(page):#x}")
     out(f"   zone: {k.page_zone(page)} (a 1 GiB machine has no Normal zone: RAM ends below 4 GiB)")
@@ -40,7 +38,7 @@ def chapter(out: Out) -> None:
     src = next(o for o in range(order, 11) if z32.nr_free[o])
     out(f"2. A split and a merge, seen in buddyinfo. DMA32 has no free block of order {order}")
     out("   (orders above 3 skip the per-CPU lists and go straight to the buddy lists):")
-    movable = GFP_KERNEL | getattr(gfp, "__GFP_MOVABLE")
+    movable = g.GFP_KERNEL | g.__GFP_MOVABLE
     _buddy(k, out, "DMA32")
     a = k.get_free_pages(movable, order)
     out(f"   get_free_pages(GFP_KERNEL|__GFP_MOVABLE, {order}) = {a:#x}: an order-{src} block was split")
@@ -52,7 +50,7 @@ def chapter(out: Out) -> None:
     out("")
 
     out("3. GFP_DMA takes ZONE_DMA, the first 16 MiB, for ISA-era devices:")
-    d = k.get_free_pages(GFP_DMA, 0)
+    d = k.get_free_pages(g.GFP_DMA, 0)
     out(f"   get_free_pages(GFP_DMA, 0) = {d:#x}  (physical {k.pa(d):#x}, zone {k.page_zone(k.virt_to_page(d))})")
     k.free_pages(d, 0)
     out("")
@@ -62,10 +60,11 @@ def chapter(out: Out) -> None:
     z = next(z for z in small.page_alloc.zones if z.name == "DMA32")
     wm = z.watermark
     out(f"   128 MiB machine, DMA32: min {wm[0]}  low {wm[1]}  high {wm[2]} pages (min_free_kbytes {small.page_alloc.min_free_kbytes})")
-    steps = [("GFP_KERNEL", GFP_KERNEL), ("GFP_NOWAIT", GFP_NOWAIT), ("GFP_ATOMIC", GFP_ATOMIC)]
+    sg = small.gfp
+    steps = [("GFP_KERNEL", sg.GFP_KERNEL), ("GFP_NOWAIT", sg.GFP_NOWAIT), ("GFP_ATOMIC", sg.GFP_ATOMIC)]
     for name, mask in steps:
         n = 0
-        while small.get_free_pages(mask | NOWARN, 0):
+        while small.get_free_pages(mask | sg.__GFP_NOWARN, 0):
             n += 1
         out(f"   {name:<10} allocates {n:6d} more pages, then fails with {z.free_pages:5d} free")
     floor = wm[0] - wm[0] // 2 - (wm[0] - wm[0] // 2) // 4
@@ -81,7 +80,7 @@ def chapter(out: Out) -> None:
 
     out("5. When even GFP_ATOMIC finds nothing, the kernel says so (once per 10 s):")
     mark = len(small.log)
-    small.get_free_pages(GFP_ATOMIC, 0)
+    small.get_free_pages(sg.GFP_ATOMIC, 0)
     for line in small.log.dmesg(since=mark).splitlines()[:3]:
         out("   " + line)
     out("   ... (the call trace and the Mem-Info dump follow in dmesg)")

@@ -4,7 +4,6 @@ from __future__ import annotations
 from collections.abc import Callable
 
 import kmemsim
-from kmemsim.gfp import GFP_KERNEL
 
 Out = Callable[[str], None]
 
@@ -15,25 +14,25 @@ def chapter(out: Out) -> None:
     out("Each request is rounded up to a size class; the rest of the object is waste:")
     out(f"   {'request':>8} {'cache':>12} {'ksize':>6} {'waste':>6}")
     for size in (1, 20, 64, 65, 100, 129, 200, 1000, 3000, 5000):
-        p = k.kmalloc(size, GFP_KERNEL)
+        p = k.kmalloc(size, k.gfp.GFP_KERNEL)
         slab, _ = k.slub.object_of(p)
         ks = k.ksize(p)
         out(f"   {size:>8} {slab.cache.name:>12} {ks:>6} {ks - size:>5}  ({100 * (ks - size) // ks}%)")
         k.kfree(p)
-    big = k.kmalloc(10000, GFP_KERNEL)
+    big = k.kmalloc(10000, k.gfp.GFP_KERNEL)
     out(f"   {10000:>8} {'(pages)':>12} {k.ksize(big):>6} {k.ksize(big) - 10000:>5}  above 8 KiB kmalloc asks the page allocator")
     k.kfree(big)
     out("")
 
     out("1. kmalloc memory holds whatever was there; kzalloc clears it:")
-    a = k.kmalloc(32, GFP_KERNEL)
+    a = k.kmalloc(32, k.gfp.GFP_KERNEL)
     k.write(a, b"secret data from a previous user")
     k.kfree(a)
-    b = k.kmalloc(32, GFP_KERNEL)
+    b = k.kmalloc(32, k.gfp.GFP_KERNEL)
     out(f"   kmalloc(32) = {b:#x} (the object just freed comes back first: LIFO)")
     out(f"   its bytes:  {k.read(b, 32)!r}")
     out("   (bytes 16..23 changed: while the object was free they held the free pointer)")
-    c = k.kzalloc(32, GFP_KERNEL)
+    c = k.kzalloc(32, k.gfp.GFP_KERNEL)
     out(f"   kzalloc(32) = {c:#x}, bytes: {k.read(c, 32)!r}")
     out("")
 
@@ -45,7 +44,7 @@ def chapter(out: Out) -> None:
         k.write_u32(addr, 0x1234)
 
     cache = k.kmem_cache_create("my_device", 72, 0, 0, ctor)
-    obj = k.kmem_cache_alloc(cache, GFP_KERNEL)
+    obj = k.kmem_cache_alloc(cache, k.gfp.GFP_KERNEL)
     out(f"   kmem_cache_create(\"my_device\", 72, 0, 0, ctor): object size {cache.object_size}, "
         f"stride {cache.size}, {cache.objects} per order-{cache.order} slab")
     out(f"   the first kmem_cache_alloc made a slab: the constructor ran {len(made)} times")
@@ -56,8 +55,8 @@ def chapter(out: Out) -> None:
 
     out("3. The free pointer lives inside the free object, so writing to an object after kfree")
     out("   corrupts the allocator -- exactly as in the kernel. k.check() finds the damage:")
-    x = k.kmalloc(64, GFP_KERNEL)
-    y = k.kmalloc(64, GFP_KERNEL)
+    x = k.kmalloc(64, k.gfp.GFP_KERNEL)
+    y = k.kmalloc(64, k.gfp.GFP_KERNEL)
     k.kfree(x)
     k.kfree(y)
     off = k.find_cache("kmalloc-64").offset
@@ -72,7 +71,7 @@ def chapter(out: Out) -> None:
     out("4. A double free: CONFIG_SLAB_FREELIST_HARDENED notices the object is already the head")
     out("   of the free list and stops the kernel:")
     fresh = kmemsim.boot()
-    z = fresh.kmalloc(128, GFP_KERNEL)
+    z = fresh.kmalloc(128, fresh.gfp.GFP_KERNEL)
     fresh.kfree(z)
     mark = len(fresh.log)
     try:
@@ -86,7 +85,7 @@ def chapter(out: Out) -> None:
     out("5. With slab_debug (the boot option; here \"FZPU,kmalloc-64\") the cache keeps red zones")
     out("   around each object and checks them on kfree.  One byte written past the end:")
     dbg = kmemsim.boot(slab_debug="FZPU,kmalloc-64", on_bug="report")
-    d = dbg.kmalloc(60, GFP_KERNEL)
+    d = dbg.kmalloc(60, dbg.gfp.GFP_KERNEL)
     out(f"   kmalloc(60) = {d:#x}; bytes 60..63 are the kmalloc red zone: {dbg.read(d + 56, 8).hex(' ')}")
     dbg.write_u8(d + 60, 0x41)
     mark = len(dbg.log)

@@ -4,7 +4,6 @@ from __future__ import annotations
 from collections.abc import Callable
 
 import kmemsim
-from kmemsim.gfp import GFP_ATOMIC, GFP_KERNEL
 
 Out = Callable[[str], None]
 
@@ -15,10 +14,10 @@ def driver_workload(k: kmemsim.Kernel) -> None:
     live = []
     for i in range(300):
         with k.on_cpu(i % 2):
-            live.append(k.kmalloc(100 + 37 * (i % 9), GFP_KERNEL))
-            live.append(k.kmem_cache_alloc(cache, GFP_ATOMIC if i % 3 else GFP_KERNEL))
+            live.append(k.kmalloc(100 + 37 * (i % 9), k.gfp.GFP_KERNEL))
+            live.append(k.kmem_cache_alloc(cache, k.gfp.GFP_ATOMIC if i % 3 else k.gfp.GFP_KERNEL))
             if i % 10 == 0:
-                live.append(k.get_free_pages(GFP_KERNEL, 1))
+                live.append(k.get_free_pages(k.gfp.GFP_KERNEL, 1))
     for i, p in enumerate(live):
         if i % 7 == 6:
             continue  # never freed: a leak for stat's "live at the end"

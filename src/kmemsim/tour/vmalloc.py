@@ -4,7 +4,6 @@ from __future__ import annotations
 from collections.abc import Callable
 
 import kmemsim
-from kmemsim.gfp import GFP_KERNEL
 
 Out = Callable[[str], None]
 
@@ -28,12 +27,12 @@ def comparison(out: Out) -> kmemsim.Kernel:
     out("Three ways to get 16 KiB.  kmalloc and __get_free_pages hand out physically contiguous")
     out("memory from the direct map; vmalloc maps scattered pages at contiguous virtual addresses.")
     out("Physical memory is fragmented first: every other free page of a region is taken.")
-    holes = [k.get_free_pages(GFP_KERNEL, 0) for _ in range(256)]
+    holes = [k.get_free_pages(k.gfp.GFP_KERNEL, 0) for _ in range(256)]
     for a in holes[::2]:
         k.free_pages(a, 0)
     size = 16 * 1024
-    a = k.kmalloc(size, GFP_KERNEL)
-    g = k.get_free_pages(GFP_KERNEL, 2)
+    a = k.kmalloc(size, k.gfp.GFP_KERNEL)
+    g = k.get_free_pages(k.gfp.GFP_KERNEL, 2)
     v = k.vmalloc(size)
     out("")
     out(f"   {'call':<28} {'address':<20} {'virt_to_phys / page tables':<28} pfns of its 4 pages")
@@ -65,7 +64,7 @@ def comparison(out: Out) -> kmemsim.Kernel:
     warn = [line.split("] ", 1)[1] for line in k.dmesg().splitlines() if "rejecting DMA map" in line]
     out(f"      {warn[-1]}")
     k.dma_unmap_single(dev, ha, size, kmemsim.DMA_TO_DEVICE)
-    cpu, handle = k.dma_alloc_coherent(dev, 8192, GFP_KERNEL)
+    cpu, handle = k.dma_alloc_coherent(dev, 8192, k.gfp.GFP_KERNEL)
     out(f"   dma_alloc_coherent(8192) = cpu {cpu:#x}, bus {handle:#x}: zeroed, contiguous, below the mask")
     k.dma_free_coherent(dev, 8192, cpu, handle)
     out("")
@@ -93,7 +92,7 @@ def i386_vmalloc(out: Out) -> None:
     h = kmemsim.boot("linux-2.6-i386", ram="1G")
     out("With 1 GB, RAM above 896 MB is HighMem: it has no permanent kernel address, and")
     out("page_address() of such a page is NULL until kmap() maps it into the pkmap window:")
-    page = h.alloc_pages(h.gfp.value("GFP_HIGHUSER"), 0)
+    page = h.alloc_pages(h.gfp.GFP_HIGHUSER, 0)
     out(f"   alloc_pages(GFP_HIGHUSER) = {page!r} in {h.page_zone(page)}, page_address = {h.page_address(page):#x}")
     addr = h.kmap(page)
     h.write(addr, b"through kmap")

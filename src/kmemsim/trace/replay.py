@@ -104,7 +104,7 @@ from ..errors import KmemsimError, UsageError
 from ..tracepoints.events import SLAB_ALLOC_EVENTS
 
 if TYPE_CHECKING:  # pragma: no cover
-    from ..kernel import Kernel
+    from ..machine import Machine as Kernel
     from ..snapshot import HostSnapshot
     from .parse import ParseStats
 
@@ -517,7 +517,7 @@ class Replay:
 
         it = iter(events)
         cur = list(islice(it, _CHUNK))
-        saved_cpu = k._cpu
+        saved_cpu = k.cpu
         try:
             while cur:
                 nxt = list(islice(it, _CHUNK))
@@ -527,7 +527,7 @@ class Replay:
                     self.bugs[getattr(e, "kind", type(e).__name__)] += 1
                 cur = nxt
         finally:
-            k._cpu = saved_cpu
+            k.cpu = saved_cpu
         return self
 
     def _run(self, cur: list, nxt: list) -> None:
@@ -560,7 +560,7 @@ class Replay:
         first_ts = self.first_ts
         last_ts = self.last_ts
         cpu_now = -2
-        mcpu = k._cpu
+        mcpu = k.cpu
         n_chunk = len(cur)
         for i in range(n_chunk):
             ev = cur[i]
@@ -576,7 +576,7 @@ class Replay:
             c = ev[2]
             if c != cpu_now:
                 cpu_now = c
-                mcpu = k._cpu = c % ncpu if c >= 0 else 0
+                mcpu = k.cpu = c % ncpu if c >= 0 else 0
             try:
                 if kind == "kfree" or kind == "kmem_cache_free":
                     ptr = ev[6]

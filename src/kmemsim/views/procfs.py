@@ -17,11 +17,12 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import TYPE_CHECKING
 
+from ..boot import direct_map_sizes, memmap_boot_pages
 from ..errors import UsageError
 from ..mm.mmzone import MIGRATETYPE_NAMES, WMARK_HIGH, WMARK_LOW, WMARK_MIN, WMARK_PROMO
 
 if TYPE_CHECKING:  # pragma: no cover
-    from ..kernel import Kernel
+    from ..machine import Machine as Kernel
     from ..mm.mmzone import Zone
 
 NODE_STAT_ITEMS = (
@@ -85,9 +86,7 @@ def zone_stats(k: Kernel, z: Zone) -> dict[str, int]:
     out = dict.fromkeys(ZONE_STAT_ITEMS, 0)
     out["nr_free_pages"] = z.free_pages
     out["nr_free_pages_blocks"] = blocks
-    rc = k.__dict__.get("vmscan")
-    if rc is not None:  # the LRU lists and dirty/writeback pages of the zone (kmemsim.mm.vmscan)
-        out.update(rc.zone_stats(z))
+    out.update(k.vmscan.zone_stats(z))  # the LRU lists and dirty/writeback pages of the zone
     return out
 
 
@@ -98,7 +97,7 @@ def numa_stats(k: Kernel, z: Zone) -> dict[str, int]:
 
 
 def node_stats(k: Kernel) -> dict[str, int]:
-    return {name: k.node_stat(name) for name in NODE_STAT_ITEMS}
+    return {name: k.node_stats.get(name) for name in NODE_STAT_ITEMS}
 
 
 def stat_threshold(k: Kernel, z: Zone) -> int:
@@ -236,7 +235,7 @@ def zoneinfo(k: Kernel) -> str:
                 f"\n              high_max: {pcp.high_max}"
             )
             out.append(f"\n  vm stats threshold: {thr}")
-        out.append(f"\n  node_unreclaimable:  {k.node_stat('_node_unreclaimable')}\n  start_pfn:           {z.zone_start_pfn}\n")
+        out.append(f"\n  node_unreclaimable:  {k.node_stats.get('_node_unreclaimable')}\n  start_pfn:           {z.zone_start_pfn}\n")
     return "".join(out)
 
 
@@ -261,7 +260,7 @@ def vmstat(k: Kernel) -> str:
     for name, v in pa.vm_events.items():  # reclaim, kswapd, compaction, OOM (kmemsim.mm.vmscan)
         if name in events:
             events[name] = v
-    events["nr_memmap_boot_pages"] = k.memmap_boot_pages()
+    events["nr_memmap_boot_pages"] = memmap_boot_pages(k)
     vals.update(events)
     return "".join(f"{name} {v}\n" for name, v in vals.items())
 
@@ -271,11 +270,11 @@ def si_mem_available(k: Kernel) -> int:
     """si_mem_available() (mm/show_mem.c): free - reserves + the reclaimable part of caches."""
     pa = k.page_alloc
     wmark_low = sum(z.wmark(WMARK_LOW) for z in pa.zones)
-    available = k.nr_free_pages() - pa.totalreserve_pages
-    pagecache = k.node_stat("nr_active_file") + k.node_stat("nr_inactive_file")
+    available = k.pages.nr_free_pages() - pa.totalreserve_pages
+    pagecache = k.node_stats.get("nr_active_file") + k.node_stats.get("nr_inactive_file")
     pagecache -= min(pagecache // 2, wmark_low)
     available += pagecache
-    reclaimable = k.node_stat("nr_slab_reclaimable") + k.node_stat("nr_kernel_misc_reclaimable")
+    reclaimable = k.node_stats.get("nr_slab_reclaimable") + k.node_stats.get("nr_kernel_misc_reclaimable")
     available += reclaimable - min(reclaimable // 2, wmark_low)
     return max(available, 0)
 
@@ -293,7 +292,7 @@ def meminfo(k: Kernel) -> str:
         lines.append((label, pages * kb, True))
 
     kb_("MemTotal", total)
-    kb_("MemFree", k.nr_free_pages())
+    kb_("MemFree", k.pages.nr_free_pages())
     kb_("MemAvailable", si_mem_available(k))
     kb_("Buffers", 0)
     kb_("Cached", max(0, ns("nr_file_pages") - ns("nr_swapcached")))
@@ -329,7 +328,7 @@ def meminfo(k: Kernel) -> str:
     kb_("Committed_AS", 0)
     lay = k.layout
     lines.append(("VmallocTotal", (lay.vmalloc_end - lay.vmalloc_start) >> 10, True))
-    kb_("VmallocUsed", k.vmalloc_nr_pages())
+    kb_("VmallocUsed", k.node_stats.get("_vmalloc_nr_pages"))
     kb_("VmallocChunk", 0)
     kb_("Percpu", 0)
     for label in ("AnonHugePages", "ShmemHugePages", "ShmemPmdMapped", "FileHugePages", "FilePmdMapped", "Balloon"):
@@ -338,7 +337,7 @@ def meminfo(k: Kernel) -> str:
         lines.append((label, 0, False))
     lines.append(("Hugepagesize", 2048, True))
     lines.append(("Hugetlb", 0, True))
-    for size, pages in k.direct_map_sizes():
+    for size, pages in direct_map_sizes(k):
         lines.append((f"DirectMap{size}", pages, True))
     out = []
     for label, value, is_kb in lines:
@@ -402,16 +401,11 @@ def unusable_index(k: Kernel) -> str:
     return "".join(out)
 
 
-PROC: dict[str, Callable[[Kernel], str]] = {
-    "buddyinfo": buddyinfo,
-    "pagetypeinfo": pagetypeinfo,
-    "zoneinfo": zoneinfo,
-    "vmstat": vmstat,
-    "meminfo": meminfo,
-    "vmallocinfo": lambda k: k.vmalloc_impl.vmallocinfo(),
-    "iomem": lambda k: k.resources.proc_iomem(),
-}
-DEBUGFS: dict[str, Callable[[Kernel], str]] = {
-    "extfrag/extfrag_index": extfrag_index,
-    "extfrag/unusable_index": unusable_index,
-}
+def proc_init(k: Kernel) -> None:
+    """The page allocator's and vmstat's /proc files (mm/vmstat.c, fs/proc/meminfo.c) and
+    debugfs extfrag/ (mm/vmstat.c extfrag_debug_init)."""
+    for name, fn in (("buddyinfo", buddyinfo), ("pagetypeinfo", pagetypeinfo), ("zoneinfo", zoneinfo),
+                     ("vmstat", vmstat), ("meminfo", meminfo)):
+        k.procfs.create(name, (lambda f: lambda: f(k))(fn))
+    k.debugfs_fs.create("extfrag/extfrag_index", lambda: extfrag_index(k))
+    k.debugfs_fs.create("extfrag/unusable_index", lambda: unusable_index(k))
