@@ -5,6 +5,7 @@
  * newer x86_64 one.  It mounts proc (and sysfs when present), prints the
  * memory views of /proc to the console between separators, runs a small
  * workload (fork, pipes, files in rootfs), prints them again, optionally
+ * provokes a failing order-8 kmalloc (boot with "pafail=1", see pafail()),
  * drives one child into the OOM killer (boot with "oom=1"; it sets
  * vm.overcommit_memory=1 first so brk never refuses), prints the kernel
  * log and restarts the machine (QEMU runs with -no-reboot, so it exits).
@@ -19,7 +20,9 @@
  *   ==== BEGIN <phase> <name> ====
  *   ==== END <phase> <name> ====
  * where <phase> is boot, busy (workload children alive), after (workload
- * done), oom (after the OOM kill) or final, and <name> is the /proc or /sys path
+ * done), held (the pafail child holds the memory) and pafail (after the failed
+ * allocation), oom (after the
+ * OOM kill) or final, and <name> is the /proc or /sys path
  * or "dmesg" (the kernel log, syslog(SYSLOG_ACTION_READ_ALL)).  A file that
  * cannot be opened prints "==== ABSENT <phase> <name> ====".
  */
@@ -46,6 +49,9 @@ typedef unsigned long ulong;
 #define NR_wait4 114
 #define NR_nanosleep 162
 #define NR_getdents64 220
+#define NR_dup2 63
+#define NR_setrlimit 75
+#define NR_select 142 /* _newselect */
 
 static long sc(long n, long a, long b, long c, long d, long e)
 {
@@ -79,6 +85,9 @@ __asm__(".globl _start\n_start:\n\txor %ebp,%ebp\n\tmov %esp,%eax\n\tand $-16,%e
 #define NR_mount 165
 #define NR_reboot 169
 #define NR_getdents64 217
+#define NR_dup2 33
+#define NR_setrlimit 160
+#define NR_select 23
 
 static long sc(long n, long a, long b, long c, long d, long e)
 {
@@ -346,6 +355,15 @@ static void writefile(const char *path, ulong bytes)
 	sc(NR_close, fd, 0, 0, 0, 0);
 }
 
+static void setsysctl(const char *path, const char *val)
+{
+	long fd = sc(NR_open, (long)path, O_WRONLY, 0, 0, 0);
+	if (fd >= 0) {
+		sc(NR_write, fd, (long)val, (long)slen(val), 0, 0);
+		sc(NR_close, fd, 0, 0, 0, 0);
+	}
+}
+
 #define NCHILD 8
 
 static void workload(void)
@@ -415,13 +433,7 @@ static void oom(void)
 {
 	int status;
 	puts_("\n==== WORKLOAD oom: vm.overcommit_memory=1, one child touches anonymous memory (brk) until the OOM killer ends it ====\n");
-	{
-		long fd = sc(NR_open, (long)"/proc/sys/vm/overcommit_memory", O_WRONLY, 0, 0, 0);
-		if (fd >= 0) {
-			sc(NR_write, fd, (long)"1\n", 2, 0, 0);
-			sc(NR_close, fd, 0, 0, 0, 0);
-		}
-	}
+	setsysctl("/proc/sys/vm/overcommit_memory", "1\n");
 	long pid = sc(NR_fork, 0, 0, 0, 0, 0);
 	if (pid == 0) {
 		ulong cur = (ulong)sc(NR_brk, 0, 0, 0, 0, 0);
@@ -446,15 +458,124 @@ static void oom(void)
 	snooze(200);
 }
 
+/* MemFree of /proc/meminfo in kB, or -1 */
+static long memfree_kb(void)
+{
+	static char mi[4096];
+	long fd = sc(NR_open, (long)"/proc/meminfo", O_RDONLY, 0, 0, 0), n, v = -1;
+	if (fd < 0)
+		return -1;
+	n = sc(NR_read, fd, (long)mi, sizeof mi - 1, 0, 0);
+	sc(NR_close, fd, 0, 0, 0, 0);
+	if (n <= 0)
+		return -1;
+	mi[n] = 0;
+	for (char *p = mi; *p; p++) {
+		if (p[0] == 'M' && p[1] == 'e' && p[2] == 'm' && p[3] == 'F' && p[4] == 'r' &&
+		    p[5] == 'e' && p[6] == 'e' && p[7] == ':') {
+			p += 8;
+			while (*p == ' ')
+				p++;
+			v = 0;
+			while (*p >= '0' && *p <= '9')
+				v = v * 10 + (*p++ - '0');
+			break;
+		}
+	}
+	return v;
+}
+
+/* fd_set for select() over PAFAIL_NFDS descriptors, all zero */
+#define PAFAIL_NFDS 1000001
+static unsigned long fdset_buf[(PAFAIL_NFDS + 8 * sizeof(long) - 1) / (8 * sizeof(long))];
+
+/*
+ * "pafail=1": a high-order kmalloc that fails.  init raises RLIMIT_NOFILE and
+ * dup2()s to fd 1000000 (the fd table grows to 1M entries, by vmalloc); a child
+ * then touches anonymous memory until MemFree is below PAFAIL_KB and holds it;
+ * init calls select() over 1000001 descriptors, for which the kernel kmallocs
+ * 6 bitmaps of 125001 bytes (about 732 KiB, an order-8 page block), below every
+ * zone's watermark: "page allocation failure" and select() returns -ENOMEM.
+ */
+#define PAFAIL_KB 3072
+
+static void pafail(void)
+{
+	int ready[2], hold[2], status;
+	long lim[2] = { 1048576, 1048576 }, r, pid;
+	char c;
+
+	puts_("\n==== WORKLOAD pafail: fd 1000000, a child holds memory until MemFree < ");
+	putnum(PAFAIL_KB);
+	puts_(" kB, then select() over 1000001 fds ====\n");
+	r = sc(NR_setrlimit, 7 /* RLIMIT_NOFILE */, (long)lim, 0, 0, 0);
+	puts_("==== pafail setrlimit ");
+	putnum(r);
+	r = sc(NR_dup2, 0, PAFAIL_NFDS - 1, 0, 0, 0);
+	puts_(", dup2 ");
+	putnum(r);
+	puts_(" ====\n");
+	if (r < 0)
+		return;
+	setsysctl("/proc/sys/vm/overcommit_memory", "1\n");
+	if (sc(NR_pipe, (long)ready, 0, 0, 0, 0) < 0 || sc(NR_pipe, (long)hold, 0, 0, 0, 0) < 0)
+		return;
+	pid = sc(NR_fork, 0, 0, 0, 0, 0);
+	if (pid == 0) {
+		ulong cur = (ulong)sc(NR_brk, 0, 0, 0, 0, 0);
+		sc(NR_close, ready[0], 0, 0, 0, 0);
+		sc(NR_close, hold[1], 0, 0, 0, 0);
+		for (;;) {
+			long f = memfree_kb();
+			if (f >= 0 && f < PAFAIL_KB)
+				break;
+			ulong next = cur + (256UL << 10);
+			if ((ulong)sc(NR_brk, (long)next, 0, 0, 0, 0) != next)
+				break;
+			for (ulong a = cur; a < next; a += 4096)
+				*(volatile char *)a = 1;
+			cur = next;
+		}
+		sc(NR_write, ready[1], (long)"r", 1, 0, 0);
+		sc(NR_read, hold[0], (long)&c, 1, 0, 0);
+		sc(NR_exit, 0, 0, 0, 0, 0);
+	}
+	sc(NR_close, ready[1], 0, 0, 0, 0);
+	sc(NR_close, hold[0], 0, 0, 0, 0);
+	r = sc(NR_read, ready[0], (long)&c, 1, 0, 0);
+	phase = "held";
+	cat("/proc/buddyinfo");
+	cat("/proc/meminfo");
+	cat("/proc/zoneinfo");
+	{
+		long tv[2] = { 0, 0 };
+		r = sc(NR_select, PAFAIL_NFDS, (long)fdset_buf, 0, 0, (long)tv);
+	}
+	puts_("\n==== pafail select returned ");
+	putnum(r);
+	puts_(" ====\n");
+	sc(NR_close, hold[1], 0, 0, 0, 0);
+	sc(NR_close, ready[0], 0, 0, 0, 0);
+	status = 0;
+	puts_("==== pafail reaped ");
+	putnum(reap(1, 60000, &status));
+	puts_(" child ====\n");
+	sc(NR_close, PAFAIL_NFDS - 1, 0, 0, 0, 0);
+	snooze(200);
+}
+
 void cmain(long *sp)
 {
 	long argc = sp[0];
 	char **envp = (char **)(sp + argc + 2);
-	int want_oom = 0;
+	int want_oom = 0, want_pafail = 0;
 
-	for (char **e = envp; *e; e++)
+	for (char **e = envp; *e; e++) {
 		if (seq(*e, "oom=1"))
 			want_oom = 1;
+		if (seq(*e, "pafail=1"))
+			want_pafail = 1;
+	}
 
 	/* keep later kernel messages off the console; they stay in the log */
 	sc(NR_syslog, 8 /* SYSLOG_ACTION_CONSOLE_LEVEL */, 0, 1, 0, 0);
@@ -476,6 +597,13 @@ void cmain(long *sp)
 	workload();
 	phase = "after";
 	views(0);
+
+	if (want_pafail) {
+		pafail();
+		phase = "pafail";
+		cat("/proc/slabinfo");
+		cat("/proc/buddyinfo");
+	}
 
 	if (want_oom) {
 		oom();
