@@ -20,11 +20,10 @@
  *   ==== BEGIN <phase> <name> ====
  *   ==== END <phase> <name> ====
  * where <phase> is boot, busy (workload children alive), after (workload
- * done), held (the pafail child holds the memory) and pafail (after the failed
- * allocation), oom (after the
- * OOM kill) or final, and <name> is the /proc or /sys path
- * or "dmesg" (the kernel log, syslog(SYSLOG_ACTION_READ_ALL)).  A file that
- * cannot be opened prints "==== ABSENT <phase> <name> ====".
+ * done), held (the pafail child holds the memory), pafail (after the failed
+ * allocation), oom (after the OOM kill) or final, and <name> is the /proc or
+ * /sys path or "dmesg" (the kernel log, syslog(SYSLOG_ACTION_READ_ALL)).  A
+ * file that cannot be opened prints "==== ABSENT <phase> <name> ====".
  */
 
 typedef unsigned long ulong;
