@@ -779,6 +779,88 @@ def test_cli_snapshot(fake_root, tmp_path):
     assert r.exit_code != 0 and "not an empty directory" in r.output
 
 
+# -- writing safely (kmemsim.fileio) ----------------------------------------------------
+
+
+def _parts(d: Path) -> list[str]:
+    return sorted(p.name for p in d.iterdir() if p.name.startswith("."))
+
+
+def test_take_never_writes_through_a_symlink(fake_root, tmp_path):
+    victim = tmp_path / "victim"
+    victim.mkdir()
+    (tmp_path / "out").symlink_to(victim)
+    for force in (False, True):
+        with pytest.raises(ConfigError, match="out: is a symbolic link"):
+            take(tmp_path / "out", root=fake_root, force=force)
+    assert list(victim.iterdir()) == []
+
+
+def test_take_force_replaces_only_an_earlier_snapshot(fake_root, tmp_path):
+    out = take(tmp_path / "snap", root=fake_root)
+    (out / "mine").write_text("an earlier snapshot's extra file")
+    with pytest.raises(ConfigError, match="an earlier snapshot \\(use --force to replace it\\)"):
+        take(out, root=fake_root)
+    take(out, root=fake_root, force=True)
+    assert not (out / "mine").exists() and load(out).zones
+    assert _parts(tmp_path) == []  # no temporary or old directory left
+    other = tmp_path / "other"
+    other.mkdir()
+    (other / "thesis.tex").write_text("precious")
+    with pytest.raises(ConfigError, match="not an empty directory \\(nor a snapshot that --force could replace\\)"):
+        take(other, root=fake_root, force=True)
+    assert (other / "thesis.tex").read_text() == "precious"
+
+
+def test_take_failing_midway_leaves_nothing(fake_root, tmp_path, monkeypatch):
+    def full(*a, **k):
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    monkeypatch.setattr(capmod.os, "symlink", full)
+    with pytest.raises(ConfigError, match="out: cannot write the snapshot: No space left on device"):
+        take(tmp_path / "out", root=fake_root)
+    assert not (tmp_path / "out").exists() and _parts(tmp_path) == []
+
+
+def test_make_tarball_is_safe(fake_root, tmp_path):
+    out = take(tmp_path / "snap", root=fake_root)
+    tb = tmp_path / "snap.tar.gz"
+    victim = tmp_path / "victim"
+    victim.write_bytes(b"precious")
+    tb.symlink_to(victim)
+    for force in (False, True):
+        with pytest.raises(ConfigError, match=r"snap.tar.gz: is a symbolic link"):
+            make_tarball(out, force=force)
+    assert victim.read_bytes() == b"precious"
+    tb.unlink()
+    tb.write_bytes(b"old archive")
+    with pytest.raises(ConfigError, match=r"snap.tar.gz: already exists \(use --force"):
+        make_tarball(out)
+    assert tb.read_bytes() == b"old archive"
+    assert make_tarball(out, force=True) == tb.resolve()
+    assert load(tb).zones == load(out).zones
+    assert [p for p in _parts(tmp_path) if p.endswith(".part")] == []
+
+
+def test_cli_snapshot_checks_the_archive_before_reading_the_host(fake_root, tmp_path):
+    out, tb = tmp_path / "s", tmp_path / "s.tar.gz"
+    tb.symlink_to(tmp_path / "victim")
+    r = CliRunner().invoke(snapshot_cmd, ["-o", str(out), "--tar", "--force", "--root", str(fake_root)])
+    assert r.exit_code != 0 and "s.tar.gz: is a symbolic link" in r.output and "Traceback" not in r.output
+    assert not out.exists() and not (tmp_path / "victim").exists()
+    tb.unlink()
+    tb.write_bytes(b"old")
+    r = CliRunner().invoke(snapshot_cmd, ["-o", str(out), "--tar", "--root", str(fake_root)])
+    assert r.exit_code != 0 and "already exists (use --force" in r.output and not out.exists()
+    r = CliRunner().invoke(snapshot_cmd, ["-o", str(out), "--tar", "--force", "--root", str(fake_root)])
+    assert r.exit_code == 0, r.output
+    assert load(tb).zones == load(out).zones
+    r = CliRunner().invoke(snapshot_cmd, ["-o", str(out), "--tar", "--force", "--root", str(fake_root)])
+    assert r.exit_code == 0, r.output  # both replaced
+    r = CliRunner().invoke(snapshot_cmd, ["--help"])
+    assert "kmemsim.snapshot.load()" in r.output and "`load`" not in r.output
+
+
 # --------------------------------------------------------------------------------------
 # The live host
 # --------------------------------------------------------------------------------------

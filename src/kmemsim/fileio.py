@@ -47,7 +47,7 @@ from typing import IO, Any
 
 from .errors import ConfigError
 
-__all__ = ["OutputError", "AtomicOutput", "check_output", "open_output", "write_bytes", "write_text"]
+__all__ = ["OutputError", "AtomicOutput", "check_output", "current_umask", "open_output", "write_bytes", "write_text"]
 
 _TMP_SUFFIX = ".part"
 
@@ -60,7 +60,7 @@ class OutputError(ConfigError):
         super().__init__(f"{path}: {message}")
 
 
-def _umask() -> int:
+def current_umask() -> int:
     """The process umask, without changing it (``Umask:`` of /proc/self/status, Linux 4.7+)."""
     try:
         with open("/proc/self/status", encoding="ascii", errors="replace") as f:
@@ -306,7 +306,7 @@ def open_output(
         raise OutputError(p, f"cannot create a file in {parent}: {e.strerror or e}") from None
     tmp = Path(tmpname)
     try:
-        os.fchmod(fd, 0o666 & ~_umask())
+        os.fchmod(fd, 0o666 & ~current_umask())
         raw: IO[bytes] = os.fdopen(fd, "wb")
     except OSError as e:
         os.close(fd)
