@@ -12,9 +12,10 @@ also clears ``trace``.
 
 Signals: the steps that create or remove state (mounting, ``mkdir``/``rmdir`` of
 the instance, the whole of ``restore()``) run with SIGINT, SIGTERM and SIGHUP
-blocked, so that a Ctrl-C cannot fall between making the instance and remembering
-it; a signal that arrives meanwhile is delivered right after, when the session
-knows what to undo (a failing constructor undoes its own partial work).
+deferred (:func:`signals_deferred`), so that a Ctrl-C cannot fall between making
+the instance and remembering it; a signal that arrives meanwhile is handled right
+after, when the session knows what to undo (a failing constructor undoes its own
+partial work).
 :func:`raise_on_termination` makes SIGTERM and SIGHUP raise ``KeyboardInterrupt``
 like SIGINT, so that a script's ``finally: session.restore()`` also runs for them.
 
@@ -34,6 +35,7 @@ import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 from kmemsim.errors import KmemsimError
 
@@ -43,13 +45,13 @@ __all__ = [
     "TraceSession",
     "find_tracefs",
     "raise_on_termination",
-    "signals_blocked",
+    "signals_deferred",
     "stale_instances",
 ]
 
 TRACEFS_CANDIDATES = (Path("/sys/kernel/tracing"), Path("/sys/kernel/debug/tracing"))
 
-#: The signals that end a recording (blocked while state is created or removed).
+#: The signals that end a recording (deferred while state is created or removed).
 STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
 
 
@@ -66,17 +68,38 @@ def find_tracefs(candidates: tuple[Path, ...] = TRACEFS_CANDIDATES) -> Path | No
 
 
 @contextlib.contextmanager
-def signals_blocked() -> Iterator[None]:
-    """Block SIGINT, SIGTERM and SIGHUP in this thread for the ``with`` block.
+def signals_deferred() -> Iterator[None]:
+    """Hold SIGINT, SIGTERM and SIGHUP back for the ``with`` block.
 
-    A signal that arrives meanwhile stays pending and is handled when the block
-    ends (CPython runs the handlers as ``pthread_sigmask`` unblocks them, so a
-    ``KeyboardInterrupt`` is raised there, after the block's work is complete)."""
-    old = signal.pthread_sigmask(signal.SIG_BLOCK, STOP_SIGNALS)
+    Their handlers are replaced, for the block, by one that only notes the signal;
+    at the end the original handlers are put back and each noted signal is handled
+    as it would have been, after the block's work is complete: a Python handler is
+    called (``KeyboardInterrupt`` is raised there), an ignored signal is dropped,
+    and for a default action (ending the process) ``SystemExit(128 + signal)`` is
+    raised, so that the callers' ``finally`` blocks still run.  This works whatever threads the
+    process has (a signal mask would not: a library's thread may take the signal),
+    because Python runs signal handlers in the main thread only.  Outside the main
+    thread no signal handler can interrupt the block, and it does nothing."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    pending: list[int] = []
+
+    def note(signum: int, frame: object) -> None:
+        pending.append(signum)
+
+    old: dict[int, Any] = {sig: signal.signal(sig, note) for sig in STOP_SIGNALS}
     try:
         yield
     finally:
-        signal.pthread_sigmask(signal.SIG_SETMASK, old)
+        for sig, handler in old.items():
+            signal.signal(sig, handler)
+        for signum in dict.fromkeys(pending):
+            handler = old[signum]
+            if callable(handler):
+                handler(signum, None)
+            elif handler == signal.SIG_DFL:  # the default action would end the process: end it, but
+                raise SystemExit(128 + signum)  # through the callers' finally blocks (and restore)
 
 
 def raise_on_termination() -> None:
@@ -90,6 +113,15 @@ def raise_on_termination() -> None:
 
     for sig in (signal.SIGTERM, signal.SIGHUP):
         signal.signal(sig, handler)
+
+
+def _put(path: Path, text: str) -> None:
+    """Write a control file that must already exist (never create one)."""
+    fd = os.open(path, os.O_WRONLY | os.O_TRUNC)
+    try:
+        os.write(fd, text.encode())
+    finally:
+        os.close(fd)
 
 
 def _pid_alive(pid: int) -> bool:
@@ -140,7 +172,7 @@ class TraceSession:
         top = find_tracefs(candidates)
         self.top = self.root = top if top is not None else candidates[0]
         try:
-            with signals_blocked():
+            with signals_deferred():
                 if top is None:
                     self._mount(candidates[0])
                 if make_instance:
@@ -172,7 +204,7 @@ class TraceSession:
         """Make the private instance now (``make_instance=False``); on failure (no
         instances on this kernel) trace into the global buffer (``instance_error``)."""
         if self.instance is None and self.instance_error is None:
-            with signals_blocked():
+            with signals_deferred():
                 self._mkdir()
 
     def read(self, rel: str) -> str:
@@ -226,10 +258,10 @@ class TraceSession:
         return total
 
     def restore(self) -> list[str]:
-        """Undo everything (once; signals blocked meanwhile); returns what could not be undone."""
+        """Undo everything (once; signals deferred meanwhile); returns what could not be undone."""
         if self.restored:
             return []
-        with signals_blocked():
+        with signals_deferred():
             self.restored = True
             return self._restore()
 
@@ -237,12 +269,14 @@ class TraceSession:
         errors: list[str] = []
         if self.instance is not None:
             try:
-                (self.instance / "tracing_on").write_text("0\n")
+                _put(self.instance / "tracing_on", "0\n")
+            except FileNotFoundError:
+                pass  # already gone (or not a real tracefs): rmdir is what counts
             except OSError as e:
                 errors.append(f"tracing_on: {e}")
             for ev in self.enabled:
                 try:
-                    (self.instance / "events" / ev / "enable").write_text("0\n")
+                    _put(self.instance / "events" / ev / "enable", "0\n")
                 except OSError as e:
                     errors.append(f"{ev}: {e}")
             err = self._rmdir(self.instance)
@@ -251,11 +285,11 @@ class TraceSession:
         elif self.saved:
             for path, old in reversed(self.saved):  # tracing_on, written first, comes back last
                 try:
-                    path.write_text(old + "\n")
+                    _put(path, old + "\n")
                 except OSError as e:
                     errors.append(f"{path}: {e}")
             try:
-                (self.top / "trace").write_text("\n")  # drop our events from the global buffer
+                _put(self.top / "trace", "\n")  # drop our events from the global buffer
             except OSError as e:
                 errors.append(f"trace: {e}")
         if self.mounted_by_us is not None:
@@ -276,8 +310,8 @@ class TraceSession:
             except OSError as e:
                 if e.errno != errno.EBUSY or attempt == 29:
                     try:  # at least give the ring buffer's memory back
-                        (inst / "tracing_on").write_text("0\n")
-                        (inst / "buffer_size_kb").write_text("1\n")
+                        _put(inst / "tracing_on", "0\n")
+                        _put(inst / "buffer_size_kb", "1\n")
                     except OSError:
                         pass
                     return f"rmdir {inst}: {e.strerror or e} (remove it with: rmdir {inst})"
