@@ -235,8 +235,9 @@ def stat(
 @click.option("--comm", "comms", multiple=True, metavar="NAME",
               help="Trace only tasks of this name (an event filter comm == NAME; *, ? and [ make a glob; "
                    "repeatable).")  # fmt: skip
-@click.option("--buffer-kb", type=int, default=8192, show_default=True, help="Per-CPU ring buffer size.")
-@click.argument("command", nargs=-1, required=False, type=click.UNPROCESSED)
+@click.option("--buffer-kb", type=int, default=8192, show_default=True, metavar="KIB",
+              help="Per-CPU ring buffer size.")  # fmt: skip
+@click.argument("command", nargs=-1, required=False, type=click.UNPROCESSED, metavar="[--] COMMAND [ARG]...")
 def record(output: Path, force: bool, slab: bool, page: bool, events: tuple[str, ...], stacktrace: bool,
            pids: tuple[str, ...], tree: bool, comms: tuple[str, ...], buffer_kb: int,
            command: tuple[str, ...]) -> None:  # fmt: skip
