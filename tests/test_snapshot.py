@@ -6,6 +6,8 @@ own relations between them), never with numbers of the capture host.
 from __future__ import annotations
 
 import errno
+import gzip
+import io
 import math
 import os
 import re
@@ -16,6 +18,8 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 from conftest import DATA
+from hypothesis import given
+from hypothesis import strategies as st
 
 from kmemsim import capture as capmod
 from kmemsim import snapshot as snapmod
@@ -214,7 +218,8 @@ def test_meminfo_and_vmstat(snap):
     assert mi["MemTotal"] >= mi["MemFree"] > 0
     assert "HugePages_Total" in mi and "Hugepagesize" in mi
     assert vm["nr_free_pages"] > 0 and "pgfault" in vm
-    assert set(snap.zones[0].stats) <= set(vm) | {"numa_hit", "numa_miss", "numa_foreign", "numa_interleave", "numa_local", "numa_other"}
+    numa = {"numa_hit", "numa_miss", "numa_foreign", "numa_interleave", "numa_local", "numa_other"}
+    assert set(snap.zones[0].stats) <= set(vm) | numa
 
 
 def test_raw_files(snap):
@@ -257,7 +262,8 @@ def test_directory_and_tarball_load_the_same(snap, small):
     d = load(small)
     for f in ("meta", "cpus_online", "sysctl", "zones", "node_stats", "buddyinfo", "pagetypeinfo", "meminfo", "vmstat"):
         assert getattr(d, f) == getattr(snap, f), f
-    assert [f for f in snap.files() if not f.startswith(SLAB_DIR)] == [f for f in d.files() if not f.startswith(SLAB_DIR)]
+    not_slab = [f for f in snap.files() if not f.startswith(SLAB_DIR)]
+    assert not_slab == [f for f in d.files() if not f.startswith(SLAB_DIR)]
     assert all(d.raw(f) == snap.raw(f) for f in d.files())
     full_caches, full_aliases = snap.slab_caches(), snap.slab_aliases()
     assert len(d.slab_caches()) == 3
@@ -270,7 +276,9 @@ def test_directory_and_tarball_load_the_same(snap, small):
 # --------------------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("rel", ["proc/buddyinfo", "proc/zoneinfo", "proc/sys/vm/lowmem_reserve_ratio", "proc/iomem", "SNAPSHOT"])
+@pytest.mark.parametrize(
+    "rel", ["proc/buddyinfo", "proc/zoneinfo", "proc/sys/vm/lowmem_reserve_ratio", "proc/iomem", "SNAPSHOT"]
+)
 def test_missing_file(snapdir, rel):
     (snapdir / rel).unlink()
     with pytest.raises(ConfigError, match=rf"{rel}: missing"):
@@ -309,7 +317,7 @@ def _zoneinfo_lines(snapdir: Path) -> list[str]:
 
 def test_truncated_zoneinfo_mid_zone(snapdir):
     lines = _zoneinfo_lines(snapdir)
-    normal = next(i for i, l in enumerate(lines) if l.startswith("Node 0, zone") and "Normal" in l)
+    normal = next(i for i, ln in enumerate(lines) if ln.startswith("Node 0, zone") and "Normal" in ln)
     (snapdir / "proc/zoneinfo").write_text("".join(lines[: normal + 4]))
     with pytest.raises(ConfigError, match=rf"proc/zoneinfo:{normal + 5}: unexpected end of file"):
         load(snapdir)
@@ -325,7 +333,7 @@ def test_truncated_zoneinfo_mid_line(snapdir):
 
 def test_truncated_zoneinfo_at_a_zone_boundary(snapdir):
     lines = _zoneinfo_lines(snapdir)
-    last = max(i for i, l in enumerate(lines) if l.startswith("Node 0, zone"))
+    last = max(i for i, ln in enumerate(lines) if ln.startswith("Node 0, zone"))
     (snapdir / "proc/zoneinfo").write_text("".join(lines[:last]))
     with pytest.raises(ConfigError, match=rf"proc/zoneinfo:{last}: node 0 lists 4 zones but protection has 5"):
         load(snapdir)
@@ -363,7 +371,7 @@ def test_garbage_line(snapdir, rel):
 )
 def test_malformed_zoneinfo_field(snapdir, old, new):
     lines = _zoneinfo_lines(snapdir)
-    i = next(i for i, l in enumerate(lines) if l.startswith(old))
+    i = next(i for i, ln in enumerate(lines) if ln.startswith(old))
     lines[i] = lines[i].replace(old, new, 1)
     (snapdir / "proc/zoneinfo").write_text("".join(lines))
     with pytest.raises(ConfigError, match=rf"proc/zoneinfo:{i + 1}: expected"):
@@ -407,7 +415,9 @@ def test_pagetypeinfo_capped_count():
     assert pti.blocks == {"Normal": {"Unmovable": 400, "Movable": 100}}
 
 
-@pytest.mark.parametrize("text, cpus", [("0\n", [0]), ("0-1\n", [0, 1]), ("0-1,4\n", [0, 1, 4]), ("0,2-3,7\n", [0, 2, 3, 7])])
+@pytest.mark.parametrize(
+    "text, cpus", [("0\n", [0]), ("0-1\n", [0, 1]), ("0-1,4\n", [0, 1, 4]), ("0,2-3,7\n", [0, 2, 3, 7])]
+)
 def test_cpulist(text, cpus):
     assert snapmod.parse_cpulist(text) == cpus
 
@@ -416,6 +426,224 @@ def test_cpulist(text, cpus):
 def test_cpulist_rejects(text):
     with pytest.raises(ConfigError, match="sys/devices/system/cpu/online"):
         snapmod.parse_cpulist(text)
+
+
+# --------------------------------------------------------------------------------------
+# Limits: untrusted snapshots (see the module docstring of kmemsim.snapshot)
+# --------------------------------------------------------------------------------------
+
+
+def _members(snapshot_dir: Path, top: str = "snap") -> list[tuple[tarfile.TarInfo, bytes | None]]:
+    """The members of an archive of ``snapshot_dir`` as make_tarball would write them."""
+    out: list[tuple[tarfile.TarInfo, bytes | None]] = []
+    for dirpath, dirnames, filenames in os.walk(snapshot_dir):
+        dirnames.sort()
+        base = Path(dirpath)
+        rel = base.relative_to(snapshot_dir).as_posix()
+        name = top if rel == "." else f"{top}/{rel}"
+        ti = tarfile.TarInfo(name)
+        ti.type, ti.mode = tarfile.DIRTYPE, 0o755
+        out.append((ti, None))
+        for fn in sorted(filenames) + [d for d in dirnames if (base / d).is_symlink()]:
+            ti = tarfile.TarInfo(f"{name}/{fn}")
+            if (base / fn).is_symlink():
+                ti.type, ti.linkname = tarfile.SYMTYPE, os.readlink(base / fn)
+                out.append((ti, None))
+            else:
+                data = (base / fn).read_bytes()
+                ti.size = len(data)
+                out.append((ti, data))
+    return out
+
+
+def _write_tar(path: Path, members: list[tuple[tarfile.TarInfo, bytes | None]], gz: bool = True) -> Path:
+    """Write members by hand: a header's size need not match its data (a header-only member)."""
+    buf = io.BytesIO()
+    for ti, data in members:
+        buf.write(ti.tobuf(format=tarfile.PAX_FORMAT))
+        if data:
+            buf.write(data + b"\0" * (-len(data) % 512))
+    buf.write(b"\0" * 1024)
+    path.write_bytes(gzip.compress(buf.getvalue(), compresslevel=1) if gz else buf.getvalue())
+    return path
+
+
+@pytest.fixture(scope="module")
+def small_members(small: Path) -> list[tuple[tarfile.TarInfo, bytes | None]]:
+    return _members(small)
+
+
+def _with(members, *extra):
+    return list(members) + list(extra)
+
+
+def _ti(name: str, kind: bytes = tarfile.REGTYPE, size: int = 0, linkname: str = "") -> tarfile.TarInfo:
+    ti = tarfile.TarInfo(name)
+    ti.type, ti.size, ti.linkname = kind, size, linkname
+    return ti
+
+
+def test_the_hand_made_archive_loads(small_members, tmp_path, small):
+    s = load(_write_tar(tmp_path / "s.tar.gz", small_members))
+    assert s.zones == load(small).zones
+    assert load(_write_tar(tmp_path / "s.tar", small_members, gz=False)).zones == s.zones
+
+
+def test_a_4_gib_member_is_refused_from_its_header(small_members, tmp_path):
+    path = _write_tar(tmp_path / "big.tar.gz", _with(small_members, (_ti("snap/proc/huge", size=4 << 30), None)))
+    with pytest.raises(ConfigError, match=r"big.tar.gz/snap/proc/huge: 4294967296 bytes, more than .* \(32 MiB\)"):
+        load(path)
+
+
+def test_file_and_total_size_limits(small_members, snapdir, tmp_path, monkeypatch):
+    tar = _write_tar(tmp_path / "s.tar.gz", small_members)
+    monkeypatch.setattr(snapmod, "MAX_FILE_BYTES", 100_000)  # vmallocinfo is 166 KB
+    for src in (tar, snapdir):
+        with pytest.raises(ConfigError, match=r"proc/vmallocinfo: 166464 bytes, more than a snapshot file may hold"):
+            load(src)
+    monkeypatch.setattr(snapmod, "MAX_FILE_BYTES", 32 << 20)
+    monkeypatch.setattr(snapmod, "MAX_TOTAL_BYTES", 150_000)
+    for src in (tar, snapdir):
+        with pytest.raises(ConfigError, match=r"more than 0 MiB of files \(at "):
+            load(src)
+
+
+def test_entry_limit(snapdir, tmp_path, monkeypatch):
+    monkeypatch.setattr(snapmod, "MAX_ENTRIES", 50)
+    with pytest.raises(ConfigError, match="more than 50 files, directories and symlinks"):
+        load(snapdir)
+    with pytest.raises(ConfigError, match="snapshot.tar.gz: more than 50 files"):
+        load(TARBALL)
+
+
+def test_a_huge_tar_header_is_refused(small_members, tmp_path):
+    ti = _ti("snap/x")
+    ti.pax_headers = {"comment": "x" * (2 << 20)}
+    with pytest.raises(ConfigError, match="an archive header or read of more than 1 MiB"):
+        load(_write_tar(tmp_path / "pax.tar.gz", [(ti, None), *small_members]))
+
+
+@pytest.mark.parametrize(
+    "member, message",
+    [
+        (_ti("/etc/passwd"), r"member '/etc/passwd' has an absolute path"),
+        (_ti("snap/../../etc/x"), r"member 'snap/../../etc/x' has a '..' component"),
+        (_ti("snap/proc/zoneinfo"), r"member 'snap/proc/zoneinfo' appears twice"),
+        (_ti("other/file"), r"member 'other/file' is outside the snapshot's directory 'snap'"),
+        (_ti("snap/x", tarfile.SYMTYPE, linkname="/etc/shadow"), r"snap/x: symlink to an absolute path '/etc/shadow'"),
+        (_ti("snap/sys/x", tarfile.SYMTYPE, linkname="../../../etc"), r"sys/x: symlink '../../../etc' points outside"),
+        (_ti("snap/up", tarfile.SYMTYPE, linkname="../x"), r"snap/up: symlink '../x' points outside"),
+        (_ti("snap/x", tarfile.LNKTYPE, linkname="snap/SNAPSHOT"), r"member 'snap/x' is a hard link"),
+        (_ti("snap/dev", tarfile.CHRTYPE), r"member 'snap/dev' is a device"),
+        (_ti("snap/fifo", tarfile.FIFOTYPE), r"member 'snap/fifo' is a FIFO"),
+        (_ti("snap/" + "a" * 5000), r"a path of 5005 characters \(at most 4096\)"),
+    ],
+)
+def test_hostile_members(small_members, tmp_path, member, message):
+    with pytest.raises(ConfigError, match=message):
+        load(_write_tar(tmp_path / "h.tar.gz", _with(small_members, (member, None))))
+
+
+def test_hostile_directory_entries(snapdir):
+    (snapdir / "proc" / "escape").symlink_to("../../outside")
+    with pytest.raises(ConfigError, match=r"proc/escape: symlink '../../outside' points outside the snapshot"):
+        load(snapdir)
+    (snapdir / "proc" / "escape").unlink()
+    (snapdir / "proc" / "abs").symlink_to("/etc/passwd")
+    with pytest.raises(ConfigError, match="proc/abs: symlink to an absolute path"):
+        load(snapdir)
+    (snapdir / "proc" / "abs").unlink()
+    os.mkfifo(snapdir / "proc" / "fifo")
+    with pytest.raises(ConfigError, match="proc/fifo: not a regular file, directory or symlink"):
+        load(snapdir)
+
+
+@pytest.mark.parametrize("rel, line", [
+    ("proc/sys/vm/min_free_kbytes", "9" * 5000),
+    ("proc/sys/vm/lowmem_reserve_ratio", "256 256 " + "3" * 30),
+    (f"{SLAB_DIR}/ORDER", "1" * 21),
+])
+def test_numbers_longer_than_20_digits(snapdir, rel, line):
+    if rel.endswith("ORDER"):
+        cache = next(p for p in sorted((snapdir / SLAB_DIR).iterdir()) if not p.is_symlink())
+        rel = f"{SLAB_DIR}/{cache.name}/order"
+    (snapdir / rel).write_text(line + "\n")
+    with pytest.raises(ConfigError, match=rf"{rel}:1: a number of \d+ digits \(at most 20"):
+        load(snapdir)
+
+
+def test_a_huge_cpu_list_is_refused_before_it_is_expanded(snapdir):
+    (snapdir / "sys/devices/system/cpu/online").write_text("0-99999999\n")
+    with pytest.raises(ConfigError, match=r"cpu/online:1: CPU 99999999 out of range \(CPU numbers are below 8192"):
+        load(snapdir)
+    assert snapmod.parse_cpulist("0-8191\n") == list(range(8192))
+
+
+# -- fuzzing ---------------------------------------------------------------------------
+
+_PARSERS = [
+    ("proc/zoneinfo", snapmod.parse_zoneinfo),
+    ("proc/buddyinfo", snapmod.parse_buddyinfo),
+    ("proc/pagetypeinfo", snapmod.parse_pagetypeinfo),
+    ("proc/meminfo", snapmod.parse_meminfo),
+    ("proc/vmstat", snapmod.parse_vmstat),
+    ("sys/devices/system/cpu/online", snapmod.parse_cpulist),
+    ("proc/sys/vm/lowmem_reserve_ratio", lambda t: snapmod.parse_sysctl("lowmem_reserve_ratio", t)),
+    ("proc/sys/vm/min_free_kbytes", lambda t: snapmod.parse_sysctl("min_free_kbytes", t)),
+]
+
+
+@given(data=st.data(), which=st.integers(0, len(_PARSERS) - 1))
+def test_fuzz_parsers_on_mutated_host_files(snap, data, which):
+    """A mutated real file parses or raises ConfigError naming the file: nothing else."""
+    rel, parse = _PARSERS[which]
+    text = snap.raw(rel)
+    for _ in range(data.draw(st.integers(1, 3))):
+        at = data.draw(st.integers(0, len(text)))
+        cut = data.draw(st.integers(0, 20))
+        insert = data.draw(st.sampled_from(["", "0", "9" * 25, "\n", " ", "-", ">", ",", "x", "Node 1, zone DMA"])
+                           | st.text(max_size=8))  # fmt: skip
+        text = text[:at] + insert + text[at + cut:]
+    try:
+        parse(text)
+    except ConfigError:
+        pass
+
+
+@given(raw=st.binary(max_size=2000), compress=st.booleans())
+def test_fuzz_load_random_bytes(tmp_path_factory, raw, compress):
+    path = tmp_path_factory.mktemp("fuzz") / "x.tar.gz"
+    path.write_bytes(gzip.compress(raw) if compress else raw)
+    with pytest.raises(ConfigError):
+        load(path)
+
+
+_NAMES = st.sampled_from([
+    "snap/proc/zoneinfo", "snap/SNAPSHOT", "snap", "snap/", ".", "./snap/x", "snap/./x", "/snap/x", "snap/../x",
+    "../x", "snap/sys/kernel/slab/a", "snap/sys/kernel/slab/a/order", "other/x", "snap/x/", "snap//y", "",
+]) | st.text(min_size=1, max_size=12).map(lambda t: "snap/" + t)  # fmt: skip
+_KINDS = st.sampled_from([tarfile.REGTYPE, tarfile.AREGTYPE, tarfile.DIRTYPE, tarfile.SYMTYPE, tarfile.LNKTYPE,
+                          tarfile.CHRTYPE, tarfile.BLKTYPE, tarfile.FIFOTYPE, tarfile.CONTTYPE, b"Z"])  # fmt: skip
+_LINKS = st.sampled_from(["", "a", "../a", "../../etc/passwd", "/etc/passwd", ":0000064", "."]) | st.text(max_size=8)
+
+
+@given(
+    extra=st.lists(st.tuples(_NAMES, _KINDS, _LINKS, st.sampled_from([0, 1, 511, 513, 40 << 20, 4 << 30])), max_size=4),
+    drop=st.integers(0, 400),
+    data=st.binary(max_size=64),
+)
+def test_fuzz_load_crafted_archives(small_members, tmp_path_factory, extra, drop, data):
+    """The small snapshot plus crafted members (huge, symlinks out, devices, absolute, ``..``,
+    duplicates, headers whose size lies): it loads or raises ConfigError, quickly."""
+    members = [m for i, m in enumerate(small_members) if i != drop]
+    for name, kind, link, size in extra:
+        ti = _ti(name, kind, size, link)
+        members.append((ti, data[:size] if kind in (tarfile.REGTYPE, tarfile.AREGTYPE) else None))
+    path = _write_tar(tmp_path_factory.mktemp("fuzz") / "c.tar.gz", members)
+    try:
+        load(path)
+    except ConfigError:
+        pass
 
 
 # --------------------------------------------------------------------------------------
@@ -549,6 +777,88 @@ def test_cli_snapshot(fake_root, tmp_path):
     assert load(tmp_path / "cli-snap.tar.gz").zones == load(out).zones
     r = CliRunner().invoke(snapshot_cmd, ["-o", str(out), "--root", str(fake_root)])
     assert r.exit_code != 0 and "not an empty directory" in r.output
+
+
+# -- writing safely (kmemsim.fileio) ----------------------------------------------------
+
+
+def _parts(d: Path) -> list[str]:
+    return sorted(p.name for p in d.iterdir() if p.name.startswith("."))
+
+
+def test_take_never_writes_through_a_symlink(fake_root, tmp_path):
+    victim = tmp_path / "victim"
+    victim.mkdir()
+    (tmp_path / "out").symlink_to(victim)
+    for force in (False, True):
+        with pytest.raises(ConfigError, match="out: is a symbolic link"):
+            take(tmp_path / "out", root=fake_root, force=force)
+    assert list(victim.iterdir()) == []
+
+
+def test_take_force_replaces_only_an_earlier_snapshot(fake_root, tmp_path):
+    out = take(tmp_path / "snap", root=fake_root)
+    (out / "mine").write_text("an earlier snapshot's extra file")
+    with pytest.raises(ConfigError, match="an earlier snapshot \\(use --force to replace it\\)"):
+        take(out, root=fake_root)
+    take(out, root=fake_root, force=True)
+    assert not (out / "mine").exists() and load(out).zones
+    assert _parts(tmp_path) == []  # no temporary or old directory left
+    other = tmp_path / "other"
+    other.mkdir()
+    (other / "thesis.tex").write_text("precious")
+    with pytest.raises(ConfigError, match="not an empty directory \\(nor a snapshot that --force could replace\\)"):
+        take(other, root=fake_root, force=True)
+    assert (other / "thesis.tex").read_text() == "precious"
+
+
+def test_take_failing_midway_leaves_nothing(fake_root, tmp_path, monkeypatch):
+    def full(*a, **k):
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    monkeypatch.setattr(capmod.os, "symlink", full)
+    with pytest.raises(ConfigError, match="out: cannot write the snapshot: No space left on device"):
+        take(tmp_path / "out", root=fake_root)
+    assert not (tmp_path / "out").exists() and _parts(tmp_path) == []
+
+
+def test_make_tarball_is_safe(fake_root, tmp_path):
+    out = take(tmp_path / "snap", root=fake_root)
+    tb = tmp_path / "snap.tar.gz"
+    victim = tmp_path / "victim"
+    victim.write_bytes(b"precious")
+    tb.symlink_to(victim)
+    for force in (False, True):
+        with pytest.raises(ConfigError, match=r"snap.tar.gz: is a symbolic link"):
+            make_tarball(out, force=force)
+    assert victim.read_bytes() == b"precious"
+    tb.unlink()
+    tb.write_bytes(b"old archive")
+    with pytest.raises(ConfigError, match=r"snap.tar.gz: already exists \(use --force"):
+        make_tarball(out)
+    assert tb.read_bytes() == b"old archive"
+    assert make_tarball(out, force=True) == tb.resolve()
+    assert load(tb).zones == load(out).zones
+    assert [p for p in _parts(tmp_path) if p.endswith(".part")] == []
+
+
+def test_cli_snapshot_checks_the_archive_before_reading_the_host(fake_root, tmp_path):
+    out, tb = tmp_path / "s", tmp_path / "s.tar.gz"
+    tb.symlink_to(tmp_path / "victim")
+    r = CliRunner().invoke(snapshot_cmd, ["-o", str(out), "--tar", "--force", "--root", str(fake_root)])
+    assert r.exit_code != 0 and "s.tar.gz: is a symbolic link" in r.output and "Traceback" not in r.output
+    assert not out.exists() and not (tmp_path / "victim").exists()
+    tb.unlink()
+    tb.write_bytes(b"old")
+    r = CliRunner().invoke(snapshot_cmd, ["-o", str(out), "--tar", "--root", str(fake_root)])
+    assert r.exit_code != 0 and "already exists (use --force" in r.output and not out.exists()
+    r = CliRunner().invoke(snapshot_cmd, ["-o", str(out), "--tar", "--force", "--root", str(fake_root)])
+    assert r.exit_code == 0, r.output
+    assert load(tb).zones == load(out).zones
+    r = CliRunner().invoke(snapshot_cmd, ["-o", str(out), "--tar", "--force", "--root", str(fake_root)])
+    assert r.exit_code == 0, r.output  # both replaced
+    r = CliRunner().invoke(snapshot_cmd, ["--help"])
+    assert "kmemsim.snapshot.load()" in r.output and "`load`" not in r.output
 
 
 # --------------------------------------------------------------------------------------

@@ -1,19 +1,13 @@
-"""``kmemsim stat`` and ``kmemsim record`` (kmemsim.cli.trace_cmd).  The record test runs for
-real only as root with tracefs (it is quick: a trace of ``true``-sized commands)."""
+"""``kmemsim stat`` (kmemsim.cli.trace_cmd); ``kmemsim record`` is tested in test_record.py."""
 from __future__ import annotations
 
 import gzip
-import os
-from pathlib import Path
 
 import click
-import pytest
 from click.testing import CliRunner
 from conftest import DATA
 
 from kmemsim.cli.trace_cmd import register
-from kmemsim.trace import TraceReader
-from kmemsim.trace import record as record_mod
 
 TRACE = DATA / "trace"
 SCRIPT = TRACE / "perf-script.txt.gz"
@@ -92,55 +86,3 @@ def test_bad_options():
     assert "expected START,STOP" in run("stat", "--time", "12", str(SCRIPT)).output
     assert "expected CPUS:NODE" in run("stat", "--cpu-nodes", "0-1", str(SCRIPT)).output
     assert run("stat", str(TRACE / "nosuch.txt")).exit_code != 0
-
-
-def test_record_needs_root(monkeypatch, tmp_path):
-    monkeypatch.setattr(os, "geteuid", lambda: 1000)
-    r = run("record", "-o", str(tmp_path / "t.txt"), "--", "true")
-    assert r.exit_code != 0 and "recording needs root" in r.output
-    assert not (tmp_path / "t.txt").exists()
-
-
-def test_record_without_tracefs(monkeypatch, tmp_path):
-    monkeypatch.setattr(os, "geteuid", lambda: 0)
-    monkeypatch.setattr(record_mod, "TRACEFS_CANDIDATES", (tmp_path / "no" / "tracing",))
-    r = run("record", "-o", str(tmp_path / "t.txt"), "--", "true")
-    assert r.exit_code != 0 and "no tracefs" in r.output
-
-
-def _tracing_state() -> tuple:
-    top = record_mod.find_tracefs()
-    if top is None:
-        return ("tracefs not mounted",)
-    return (
-        str(top),
-        sorted(p.name for p in (top / "instances").iterdir()),
-        (top / "tracing_on").read_text(),
-        (top / "events" / "kmem" / "kmalloc" / "enable").read_text(),
-    )
-
-
-@pytest.mark.host
-def test_record_for_real(tmp_path):
-    """As root: record twice, mounting tracefs if it is not mounted; the state is the same after."""
-    if os.geteuid() != 0:
-        pytest.skip("needs root")
-    if record_mod.find_tracefs() is None and not Path("/sys/kernel/tracing").is_dir():
-        pytest.skip("no tracefs on this kernel")
-    before = _tracing_state()
-    out = tmp_path / "rec.txt.gz"
-    r = run("record", "-o", str(out), "--slab", "--", "sh", "-c", "ls / > /dev/null")
-    if r.exit_code != 0 and "no tracefs" in r.output:
-        pytest.skip(r.output.strip())
-    assert r.exit_code == 0, r.output
-    assert "kmemsim record:" in r.output and " events, " in r.output
-    assert _tracing_state() == before
-    rd = TraceReader(out)
-    events = list(rd)
-    assert rd.stats.format == "ftrace" and events
-    assert {e.kind for e in events} <= {"kmalloc", "kfree", "kmem_cache_alloc", "kmem_cache_free"}
-    r = run("record", "-o", str(tmp_path / "x.txt"), "-e", "nosuch", "--", "true")
-    assert r.exit_code != 0 and "no trace event kmem/nosuch" in r.output
-    assert _tracing_state() == before
-    r = run("record", "-o", str(tmp_path / "y.txt"), "--page", "--", "sh", "-c", "exit 3")
-    assert r.exit_code == 3 and _tracing_state() == before

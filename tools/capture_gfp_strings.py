@@ -48,6 +48,8 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent))  # tracefs_util, also when run as a script
 from tracefs_util import Tracing, require_linux, require_root  # noqa: E402
 
+from kmemsim.fileio import write_text  # noqa: E402  (tracefs_util put src/ on the path)
+
 BASE_EVENTS = ("kmem/kmalloc", "kmem/kmem_cache_alloc", "kmem/mm_page_alloc", "kmem/mm_page_free")
 GFP_FIELDS = ("gfp_flags", "gfp_mask", "gfp")
 TEXT_RE = re.compile(r"\bgfp_(?:flags|mask)=(\S+)")
@@ -367,7 +369,7 @@ def main() -> int:
     ]
     body = sorted(strings)
     args.output.parent.mkdir(parents=True, exist_ok=True)
-    args.output.write_text("\n".join(header + body) + "\n")
+    write_text(args.output, "\n".join(header + body) + "\n", force=True)
     print(f"{len(body)} distinct gfp strings, {len(masks)} distinct masks -> {args.output}", file=sys.stderr)
     return 0
 

@@ -51,6 +51,8 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent))  # tracefs_util, also when run as a script
 from tracefs_util import Tracing, require_linux, require_root  # noqa: E402
 
+from kmemsim.fileio import write_bytes  # noqa: E402  (tracefs_util put src/ on the path)
+
 EVENTS = ("kmalloc", "kfree", "kmem_cache_alloc", "kmem_cache_free", "mm_page_alloc", "mm_page_free")
 REPO = Path(__file__).resolve().parent.parent
 DEFAULT_OUTPUT = REPO / "tests" / "data" / "host-6.18" / "kmem-trace.txt.gz"
@@ -283,7 +285,7 @@ def main() -> int:
     }
     n, data = fit(header, body, args.max_bytes, meta, total)
     args.output.parent.mkdir(parents=True, exist_ok=True)
-    args.output.write_bytes(data)
+    write_bytes(args.output, data, force=True)  # replaced by rename, never through a symlink
     print(f"{n_body} event lines read ({fmt_counts(total)}), {overrun} overwritten;", file=sys.stderr)
     print(f"kept the first {n} ({fmt_counts(count_events(body[:n]))}) -> {args.output} "
           f"({len(data)} bytes)", file=sys.stderr)  # fmt: skip

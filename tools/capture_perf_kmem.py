@@ -50,6 +50,8 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from tracefs_util import Tracing, require_linux, require_root  # noqa: E402
 
+from kmemsim.fileio import write_bytes, write_text  # noqa: E402  (tracefs_util put src/ on the path)
+
 REPO = Path(__file__).resolve().parent.parent
 DEFAULT_OUT = REPO / "tests" / "data" / "trace"
 EVENTS = ("kmalloc", "kfree", "kmem_cache_alloc", "kmem_cache_free", "mm_page_alloc", "mm_page_free")
@@ -89,7 +91,7 @@ def run(cmd: list[str], **kw) -> subprocess.CompletedProcess:
 
 
 def gz_write(path: Path, text: str) -> None:
-    path.write_bytes(gzip.compress(text.encode(), compresslevel=9, mtime=0))
+    write_bytes(path, gzip.compress(text.encode(), compresslevel=9, mtime=0), force=True)
 
 
 def pick_time_window(script: str) -> str:
@@ -170,7 +172,8 @@ def tracefs_captures(out: Path, tmp: Path, notes: list[str]) -> None:
         text = (t.root / "trace").read_text(errors="replace")
         lines = text.splitlines(keepends=True)
         gz_write(out / "ftrace-tgid-stack.txt.gz", "".join(lines[:300]))
-        notes.append("ftrace-tgid-stack: tracefs trace with options/record-tgid and options/stacktrace, first 300 lines")
+        notes.append("ftrace-tgid-stack: tracefs trace with options/record-tgid and options/stacktrace, "
+                     "first 300 lines")
     finally:
         t.restore()
 
@@ -208,13 +211,13 @@ def main() -> int:
         commands = []
         for name, opts in goldens:
             res = run([perf, "kmem", "-i", str(data), *opts, "stat"], capture_output=True, text=True)
-            (out / "golden" / f"{name}.txt").write_text(res.stdout)
+            write_text(out / "golden" / f"{name}.txt", res.stdout, force=True)
             commands.append(f"{name}\t{' '.join(opts)}\n")
-        (out / "golden" / "COMMANDS").write_text("".join(commands))
-        (out / "kallsyms.txt").write_text(kallsyms_subset(script))
+        write_text(out / "golden" / "COMMANDS", "".join(commands), force=True)
+        write_text(out / "kallsyms.txt", kallsyms_subset(script), force=True)
         xz = lzma.compress(data.read_bytes(), preset=9 | lzma.PRESET_EXTREME)
         if len(xz) <= args.max_xz:
-            (out / "perf-kmem.data.xz").write_bytes(xz)
+            write_bytes(out / "perf-kmem.data.xz", xz, force=True)
             notes.append(f"perf-kmem.data.xz: the recording itself ({len(xz)} bytes compressed)")
         else:
             notes.append(f"perf.data not kept: {len(xz)} bytes compressed > {args.max_xz}")
@@ -244,7 +247,7 @@ column and `RECLAIM` label are MIGRATE_MOVABLE, its "Movable"/`MOVABLE` are MIGR
 perf 6.1 cannot resolve the page allocator's callchains on this kernel: its page call sites are one
 unresolved address.
 """
-    (out / "README.md").write_text(readme)
+    write_text(out / "README.md", readme, force=True)
     total = sum(p.stat().st_size for p in out.rglob("*") if p.is_file())
     print(f"wrote {out} ({total} bytes): {sum(counts.values())} events", file=sys.stderr)
     return 0

@@ -3,7 +3,11 @@
 - :func:`require_root` and :func:`require_linux`: the host checks;
 - :class:`Tracing`: :class:`kmemsim.trace.tracefs.TraceSession` (the one tracefs
   session of the project, also behind ``kmemsim record``) with each script's ``die``
-  for errors and restore problems printed as warnings.
+  for errors (a control file that refuses a value included) and restore problems
+  printed as warnings.  Making one also makes SIGTERM and SIGHUP raise
+  ``KeyboardInterrupt`` like Ctrl-C, so that the scripts' ``finally: t.restore()``
+  runs for them too; the session itself is made and undone with those signals
+  deferred, so none can fall between creating the instance and remembering it.
 
 Each script passes its own ``die`` (which prints the script's name and exits with 2).
 """
@@ -16,7 +20,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "src"))  # kmemsim, also without the venv
-from kmemsim.trace.tracefs import TracefsError, TraceSession  # noqa: E402
+from kmemsim.trace.tracefs import TracefsError, TraceSession, raise_on_termination  # noqa: E402
 
 Die = Callable[[str], None]
 
@@ -36,13 +40,20 @@ class Tracing(TraceSession):
 
     def __init__(self, instance_prefix: str, die: Die) -> None:
         self.die = die
+        raise_on_termination()
         try:
             super().__init__(instance_prefix)
         except TracefsError as e:
             die(str(e))
         if self.instance_error is not None:
             print(f"note: no trace instance ({self.instance_error}); using the global buffer and restoring it",
-                  file=sys.stderr)
+                  file=sys.stderr)  # fmt: skip
+
+    def write(self, rel: str, value: str) -> None:
+        try:
+            super().write(rel, value)
+        except TracefsError as e:
+            self.die(str(e))  # exits: the script's finally restores
 
     def restore(self) -> list[str]:
         errors = super().restore()

@@ -4,23 +4,32 @@ What a snapshot holds and how it is read back is :mod:`kmemsim.snapshot`
 (:data:`~kmemsim.snapshot.FILES`, :func:`~kmemsim.snapshot.load`); this module
 only reads the live host (or a fake root in tests) and writes the directory and
 its ``.tar.gz``.
+
+Writing is safe as root in a shared directory (:mod:`kmemsim.fileio`): the
+directory is built under a temporary name beside it and renamed into place, the
+archive is written to a temporary file and renamed; a symlink at either name is
+never followed; an existing archive, or an earlier snapshot directory, is
+replaced only with ``force`` (``--force``), and a non-empty directory that is not
+a snapshot never.
 """
 from __future__ import annotations
 
 import datetime as _dt
 import errno
-import io
 import os
 import re
+import shutil
 import stat
 import tarfile
+import tempfile
 from collections.abc import Iterator
 from pathlib import Path, PurePosixPath
 
 from .errors import ConfigError
+from .fileio import check_output, current_umask, open_output
 from .snapshot import FILES, SLAB_DIR, SNAPSHOT_FILE, SYSCTLS, posix_normpath
 
-__all__ = ["take", "make_tarball", "iter_snapshot_paths"]
+__all__ = ["take", "make_tarball", "iter_snapshot_paths", "tarball_path", "check_snapshot_dir"]
 
 _SYSCTL_FILES = tuple(f"proc/sys/vm/{n}" for n in SYSCTLS)
 _PLAIN_FILES = [f for f in FILES if not f.endswith("/")]
@@ -59,7 +68,9 @@ def _read_required(root: Path, rel: str) -> bytes:
         raise ConfigError(f"{path}: cannot read: {e.strerror or e}") from None
 
 
-_WMARK_LINE = re.compile(rb"^(?:Node \d+, zone +\S+|        (?:min|low|high|promo|managed) +\d+|        protection: .*)$", re.M)
+_WMARK_LINE = re.compile(
+    rb"^(?:Node \d+, zone +\S+|        (?:min|low|high|promo|managed) +\d+|        protection: .*)$", re.M
+)
 
 
 def _wmark_signature(zoneinfo: bytes) -> list[bytes]:
@@ -135,7 +146,50 @@ def _release(root: Path, is_live: bool) -> str:
         return os.uname().release if is_live else "unknown"
 
 
-def take(out_dir: str | os.PathLike[str], root: str | os.PathLike[str] = "/", note: str | None = None) -> Path:
+def check_snapshot_dir(out_dir: str | os.PathLike[str], force: bool = False) -> bool:
+    """Check that a snapshot may be written to ``out_dir``; True when it replaces an earlier one.
+
+    Nothing there, or an empty directory, is fine; an earlier snapshot directory
+    (one with a ``SNAPSHOT`` file) only with ``force``; a symlink, a file or any
+    other non-empty directory never.
+    """
+    out = Path(out_dir)
+    try:
+        st = os.lstat(out)
+    except FileNotFoundError:
+        return False
+    except OSError as e:
+        raise ConfigError(f"{out}: cannot look at it: {e.strerror or e}") from None
+    if stat.S_ISLNK(st.st_mode):
+        raise ConfigError(f"{out}: is a symbolic link; kmemsim does not write through links (choose another name)")
+    if not stat.S_ISDIR(st.st_mode):
+        raise ConfigError(f"{out}: exists and is not a directory")
+    try:
+        empty = not any(os.scandir(out))
+    except OSError as e:
+        raise ConfigError(f"{out}: cannot list it: {e.strerror or e}") from None
+    if empty:
+        return False
+    try:
+        is_snapshot = stat.S_ISREG(os.lstat(out / SNAPSHOT_FILE).st_mode)
+    except OSError:
+        is_snapshot = False
+    if not is_snapshot:
+        raise ConfigError(f"{out}: exists and is not an empty directory (nor a snapshot that --force could replace)")
+    if not force:
+        raise ConfigError(
+            f"{out}: exists and is not an empty directory: an earlier snapshot (use --force to replace it)"
+        )
+    return True
+
+
+def take(
+    out_dir: str | os.PathLike[str],
+    root: str | os.PathLike[str] = "/",
+    note: str | None = None,
+    *,
+    force: bool = False,
+) -> Path:
     """Copy the files of :data:`FILES` from a host into ``out_dir`` and return it.
 
     ``root`` is the host's ``/`` (a fake root directory in tests).  zoneinfo and
@@ -146,7 +200,11 @@ def take(out_dir: str | os.PathLike[str], root: str | os.PathLike[str] = "/", no
     ``alloc_calls``/``free_calls`` are skipped; alias symlinks are kept as
     relative symlinks.  A ``SNAPSHOT`` file records the date, ``uname -r`` and
     notes.  Raises :class:`ConfigError` if a required file is missing or
-    unreadable, if ``out_dir`` is not empty, or, on the live host, when not root.
+    unreadable, if ``out_dir`` is not empty (with ``force``: unless it is an
+    earlier snapshot, which is replaced), or, on the live host, when not root.
+
+    The directory is written under a temporary name beside ``out_dir`` and
+    renamed into place when complete (see the module docstring).
     """
     rootp = Path(root)
     out = Path(out_dir)
@@ -158,13 +216,13 @@ def take(out_dir: str | os.PathLike[str], root: str | os.PathLike[str] = "/", no
         )
     if not rootp.is_dir():
         raise ConfigError(f"{rootp}: no such root directory")
-    if out.exists() and (not out.is_dir() or any(out.iterdir())):
-        raise ConfigError(f"{out}: exists and is not an empty directory")
+    check_snapshot_dir(out, force)
 
     contents: dict[str, bytes] = {}
     stable = False
     attempts = 0
-    for attempts in range(1, 6):
+    while attempts < 5:
+        attempts += 1
         zoneinfo = _read_required(rootp, "proc/zoneinfo")
         sysctls = {rel: _read_required(rootp, rel) for rel in _SYSCTL_FILES}
         again = _read_required(rootp, "proc/zoneinfo")
@@ -206,19 +264,53 @@ def take(out_dir: str | os.PathLike[str], root: str | os.PathLike[str] = "/", no
     meta_lines += [f"note: {n}" for n in notes]
 
     try:
-        out.mkdir(parents=True, exist_ok=True)
-        for d in sorted(slab_dirs):
-            (out / d).mkdir(parents=True, exist_ok=True)
-        for rel, data in contents.items():
-            dest = out / rel
-            dest.parent.mkdir(parents=True, exist_ok=True)
-            dest.write_bytes(data)
-        for rel, target in slab_links.items():
-            os.symlink(target, out / rel)
-        (out / SNAPSHOT_FILE).write_text("\n".join(meta_lines) + "\n")
+        out.parent.mkdir(parents=True, exist_ok=True)
+        tmp = Path(tempfile.mkdtemp(prefix=f".{out.name[:180]}.", suffix=".part", dir=out.parent))
     except OSError as e:
-        raise ConfigError(f"{out}: cannot write the snapshot: {e}") from None
+        raise ConfigError(f"{out}: cannot write the snapshot: {e.strerror or e}") from None
+    try:
+        os.chmod(tmp, 0o777 & ~current_umask())
+        for d in sorted(slab_dirs):
+            (tmp / d).mkdir(parents=True, exist_ok=True)
+        for rel, data in contents.items():
+            dest = tmp / rel
+            dest.parent.mkdir(parents=True, exist_ok=True)
+            with open(dest, "xb") as f:
+                f.write(data)
+        for rel, target in slab_links.items():
+            os.symlink(target, tmp / rel)
+        with open(tmp / SNAPSHOT_FILE, "x", encoding="utf-8") as f:
+            f.write("\n".join(meta_lines) + "\n")
+    except OSError as e:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise ConfigError(f"{out}: cannot write the snapshot: {e.strerror or e}") from None
+    _install_dir(tmp, out, force)
     return out
+
+
+def _install_dir(tmp: Path, out: Path, force: bool) -> None:
+    """Rename the finished directory ``tmp`` to ``out`` (an empty directory there is replaced;
+    with ``force``, an earlier snapshot too).  On failure ``tmp`` is kept and named."""
+    replacing = check_snapshot_dir(out, force)  # again: something may have appeared meanwhile
+    old: Path | None = None
+    try:
+        if replacing:
+            old = Path(tempfile.mkdtemp(prefix=f".{out.name[:180]}.", suffix=".old", dir=out.parent))
+            os.rename(out, old)  # replaces the empty directory mkdtemp made
+        os.rename(tmp, out)
+    except OSError as e:
+        if old is not None and not out.exists():
+            try:
+                os.rename(old, out)
+                old = None
+            except OSError:
+                pass
+        raise ConfigError(
+            f"{out}: cannot put the snapshot in place ({e.strerror or e}); it is kept in {tmp}"
+            + (f" and the earlier one in {old}" if old is not None else "")
+        ) from None
+    if old is not None:
+        shutil.rmtree(old, ignore_errors=True)
 
 
 def iter_snapshot_paths(snapshot_dir: str | os.PathLike[str]) -> Iterator[Path]:
@@ -231,17 +323,27 @@ def iter_snapshot_paths(snapshot_dir: str | os.PathLike[str]) -> Iterator[Path]:
                 yield p
 
 
-def make_tarball(snapshot_dir: str | os.PathLike[str], dest: str | os.PathLike[str] | None = None) -> Path:
+def tarball_path(snapshot_dir: str | os.PathLike[str]) -> Path:
+    """Where :func:`make_tarball` writes by default: ``<dir>.tar.gz`` beside the directory."""
+    src = Path(snapshot_dir).resolve()
+    return src.with_name(src.name + ".tar.gz")
+
+
+def make_tarball(
+    snapshot_dir: str | os.PathLike[str], dest: str | os.PathLike[str] | None = None, *, force: bool = False
+) -> Path:
     """Archive a snapshot directory as ``<dir>.tar.gz`` (or ``dest``); :func:`load` reads it.
 
     Members are stored under the directory's name, sorted, owned by root, with
-    symlinks kept as symlinks.
+    symlinks kept as symlinks.  The archive is written safely
+    (:mod:`kmemsim.fileio`): never through a symlink, and over an existing file
+    only with ``force``.
     """
     src = Path(snapshot_dir)
     if not (src / SNAPSHOT_FILE).is_file():
         raise ConfigError(f"{src}: not a snapshot directory (no {SNAPSHOT_FILE} file)")
     name = src.resolve().name
-    target = Path(dest) if dest is not None else src.resolve().with_name(name + ".tar.gz")
+    target = Path(dest) if dest is not None else tarball_path(src)
 
     def norm(ti: tarfile.TarInfo) -> tarfile.TarInfo:
         ti.uid = ti.gid = 0
@@ -253,20 +355,20 @@ def make_tarball(snapshot_dir: str | os.PathLike[str], dest: str | os.PathLike[s
             ti.mode = 0o644
         return ti
 
-    try:
-        buf = io.BytesIO()
-        with tarfile.open(fileobj=buf, mode="w:gz", compresslevel=9) as tf:
-            for dirpath, dirnames, filenames in os.walk(src):
-                dirnames.sort()
-                base = Path(dirpath)
-                arc_base = PurePosixPath(name) / base.relative_to(src).as_posix()
-                tf.add(base, arcname=str(arc_base), recursive=False, filter=norm)
-                for sub in dirnames:
-                    if (base / sub).is_symlink():
-                        tf.add(base / sub, arcname=str(arc_base / sub), recursive=False, filter=norm)
-                for fn in sorted(filenames):
-                    tf.add(base / fn, arcname=str(arc_base / fn), recursive=False, filter=norm)
-        target.write_bytes(buf.getvalue())
-    except OSError as e:
-        raise ConfigError(f"{target}: cannot write the archive: {e}") from None
+    check_output(target, force=force)
+    with open_output(target, "wb", force=force, gzip=True, compresslevel=9) as out:
+        try:
+            with tarfile.open(fileobj=out.file, mode="w|", format=tarfile.GNU_FORMAT) as tf:
+                for dirpath, dirnames, filenames in os.walk(src):
+                    dirnames.sort()
+                    base = Path(dirpath)
+                    arc_base = PurePosixPath(name) / base.relative_to(src).as_posix()
+                    tf.add(base, arcname=str(arc_base), recursive=False, filter=norm)
+                    for sub in dirnames:
+                        if (base / sub).is_symlink():
+                            tf.add(base / sub, arcname=str(arc_base / sub), recursive=False, filter=norm)
+                    for fn in sorted(filenames):
+                        tf.add(base / fn, arcname=str(arc_base / fn), recursive=False, filter=norm)
+        except OSError as e:
+            raise ConfigError(f"{target}: cannot write the archive: {e.strerror or e}") from None
     return target

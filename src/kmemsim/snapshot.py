@@ -25,20 +25,54 @@ boot and the kernel recomputes the watermarks).
 Only node 0 is kept in the parsed views (the model has one node); other nodes'
 lines are still checked for format, and every file stays available through
 :meth:`HostSnapshot.raw`.
+
+Limits: a snapshot is untrusted input (an archive from someone else's host), so
+:func:`load` refuses, with a :class:`~kmemsim.errors.ConfigError` naming the file
+(and the line), anything beyond what a real host produces, before reading it into
+memory:
+
+- at most :data:`MAX_ENTRIES` (100,000) files, directories and symlinks (a host
+  with 235 slab caches has about 7,500);
+- at most :data:`MAX_FILE_BYTES` (32 MiB) per file and :data:`MAX_TOTAL_BYTES`
+  (256 MiB) in all (the largest file, ``vmallocinfo``, is a few MiB on big hosts);
+  an archive's member sizes are checked from its headers, so a huge member is
+  never decompressed, and a tar header (pax, GNU long name) may not exceed 1 MiB;
+- at most :data:`MAX_PATH_CHARS` (4096) characters in a path or a symlink target;
+- only regular files, directories and symlinks: no hard links, devices, FIFOs or
+  sparse members; no absolute paths or ``..`` components; no path twice; every
+  member under the one top directory that holds ``SNAPSHOT``; symlink targets
+  relative and inside the snapshot;
+- no number of more than :data:`MAX_DIGITS` (20) decimal digits in any file
+  (2^64 - 1 has 20): such a run is an error naming the file and the line;
+- CPU numbers below :data:`MAX_CPUS` (8192, x86_64's largest ``NR_CPUS``), checked
+  before a CPU list such as ``0-99999999`` is expanded.
 """
 from __future__ import annotations
 
+import bz2
+import gzip
+import io
+import lzma
 import os
+import posixpath
 import re
+import stat
 import tarfile
+import zlib
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
-from typing import NamedTuple
+from typing import IO, Any, NamedTuple
 
 from .errors import ConfigError
 
 __all__ = [
     "FILES",
+    "MAX_CPUS",
+    "MAX_DIGITS",
+    "MAX_ENTRIES",
+    "MAX_FILE_BYTES",
+    "MAX_PATH_CHARS",
+    "MAX_TOTAL_BYTES",
     "SLAB_DIR",
     "SNAPSHOT_FILE",
     "SYSCTLS",
@@ -92,6 +126,25 @@ FILES: list[str] = [
 
 _PLAIN_FILES = [f for f in FILES if not f.endswith("/")]
 
+# Limits on what load() accepts (see the module docstring).
+#: Files, directories and symlinks of a snapshot.
+MAX_ENTRIES = 100_000
+#: Bytes of one file.
+MAX_FILE_BYTES = 32 << 20
+#: Bytes of all files together.
+MAX_TOTAL_BYTES = 256 << 20
+#: Characters of a path or a symlink target (PATH_MAX).
+MAX_PATH_CHARS = 4096
+#: Decimal digits of a number (2^64 - 1 has 20).
+MAX_DIGITS = 20
+#: CPU numbers are below this (CONFIG_NR_CPUS is at most 8192 on x86_64).
+MAX_CPUS = 8192
+# The largest single read of a tar archive's stream: header blocks, pax and GNU
+# long-name headers (a legitimate one is a few hundred bytes) and data chunks.
+_MAX_READ = 1 << 20
+_READ_CHUNK = 256 << 10
+_LONG_NUMBER = re.compile(rb"\d{" + str(MAX_DIGITS + 1).encode() + b",}")
+
 
 
 # --------------------------------------------------------------------------------------
@@ -103,7 +156,7 @@ class Pageset(NamedTuple):
     """One CPU's ``struct per_cpu_pages`` of a zone, as ``/proc/zoneinfo`` prints it."""
 
     cpu: int
-    count: int
+    count: int  # type: ignore[assignment]  # shadows tuple.count, as the kernel names it
     high: int
     batch: int
     high_min: int
@@ -191,7 +244,7 @@ class PageTypeInfo:
     def free_by_order(self, zone: str) -> list[int]:
         """Free blocks per order of ``zone`` summed over the migratetypes (= buddyinfo)."""
         rows = list(self.free[zone].values())
-        return [sum(col) for col in zip(*rows)]
+        return [sum(col) for col in zip(*rows, strict=False)]
 
 
 @dataclass
@@ -319,13 +372,30 @@ def _err(where: str, lineno: int, msg: str, line: str | None = None) -> ConfigEr
     return ConfigError(text)
 
 
+_LONG_NUMBER_TEXT = re.compile(r"\d{" + str(MAX_DIGITS + 1) + ",}")
+
+
+def _long_number_error(where: str, lineno: int, digits: int) -> ConfigError:
+    return ConfigError(
+        f"{where}:{lineno}: a number of {digits} digits (at most {MAX_DIGITS}: no kernel counter is wider than 64 bits)"
+    )
+
+
+def _check_numbers(text: str, where: str) -> None:
+    m = _LONG_NUMBER_TEXT.search(text)
+    if m:
+        raise _long_number_error(where, text.count("\n", 0, m.start()) + 1, len(m.group()))
+
+
 class _Lines:
     """The lines of a /proc file with 1-based numbers; the file must end in a newline."""
 
-    def __init__(self, text: str, where: str):
+    def __init__(self, text: str, where: str, numbers: bool = True):
         self.where = where
         if not text:
             raise ConfigError(f"{where}: empty file")
+        if numbers:
+            _check_numbers(text, where)
         lines = text.split("\n")
         if lines[-1] != "":
             raise _err(where, len(lines), "last line has no newline (truncated file?)", lines[-1])
@@ -382,7 +452,9 @@ _TAIL_FIELDS = ("node_unreclaimable", "start_pfn")
 _OPTIONAL_TAIL_FIELDS = ("reserved_highatomic", "free_highatomic")
 
 
-def parse_zoneinfo(text: str, where: str = "proc/zoneinfo") -> tuple[dict[int, list[ZoneInfo]], dict[int, dict[str, int]]]:
+def parse_zoneinfo(
+    text: str, where: str = "proc/zoneinfo"
+) -> tuple[dict[int, list[ZoneInfo]], dict[int, dict[str, int]]]:
     """Parse ``/proc/zoneinfo`` (mm/vmstat.c ``zoneinfo_show_print``, 6.7+ format).
 
     Returns ``(zones by node, per-node stats by node)``.  Every zone of every
@@ -410,7 +482,7 @@ def parse_zoneinfo(text: str, where: str = "proc/zoneinfo") -> tuple[dict[int, l
                 raise _err(where, lines.lineno, "empty 'per-node stats' block", lines.peek())
             had_node_stats = True
         pages_free = int(lines.expect(_PAGES_FREE, "'  pages free N'").group(1))
-        values: dict[str, int] = {}
+        values: dict[str, Any] = {}
         for key in _ZONE_FIELDS:
             fm = lines.expect(_ZONE_FIELD, f"'        {key} N'")
             if fm.group(1) != key:
@@ -551,7 +623,8 @@ def parse_pagetypeinfo(text: str, where: str = "proc/pagetypeinfo") -> dict[int,
         if per_block != 1 << order:
             raise lines.error(f"pages per block {per_block} is not 2^{order}", lines.lines[lines.i - 1])
         lines.expect(_EMPTY, "an empty line")
-        orders = [int(v) for v in lines.expect(_FREE_HDR, "the 'Free pages count per migrate type at order' header").group(1).split()]
+        hdr = lines.expect(_FREE_HDR, "the 'Free pages count per migrate type at order' header")
+        orders = [int(v) for v in hdr.group(1).split()]
         if orders != list(range(len(orders))):
             raise lines.error("orders in the header are not 0, 1, 2, ...", lines.lines[lines.i - 1])
         free: dict[str, dict[str, list[int]]] = {}
@@ -576,7 +649,9 @@ def parse_pagetypeinfo(text: str, where: str = "proc/pagetypeinfo") -> dict[int,
                 raise lines.error(f"zone {zone} type {mt} listed twice", lines.lines[lines.i - 1])
             free[zone][mt] = counts
         if node is None:
-            raise _err(where, lines.lineno, "expected free-list rows ('Node N, zone NAME, type TYPE ...')", lines.peek())
+            raise _err(
+                where, lines.lineno, "expected free-list rows ('Node N, zone NAME, type TYPE ...')", lines.peek()
+            )
         lines.expect(_EMPTY, "an empty line")
         types = lines.expect(_BLOCKS_HDR, "the 'Number of blocks type' header").group(1).split()
         blocks = _read_block_rows(lines, node, types)
@@ -589,9 +664,13 @@ def parse_pagetypeinfo(text: str, where: str = "proc/pagetypeinfo") -> dict[int,
             mixed = _read_block_rows(lines, node, types)
         for zone, rows in free.items():
             if list(rows) != types:
-                raise _err(where, lines.i, f"zone {zone}: free-list types {list(rows)} differ from the block table's {types}")
+                raise _err(
+                    where, lines.i, f"zone {zone}: free-list types {list(rows)} differ from the block table's {types}"
+                )
         if list(free) != list(blocks):
-            raise _err(where, lines.i, f"zones of the free table {list(free)} differ from the block table's {list(blocks)}")
+            raise _err(
+                where, lines.i, f"zones of the free table {list(free)} differ from the block table's {list(blocks)}"
+            )
         if node in out:
             raise _err(where, lines.i, f"node {node} listed twice")
         if not lines.eof and not _PB_ORDER.fullmatch(lines.peek() or ""):
@@ -619,7 +698,7 @@ def _read_block_rows(lines: _Lines, node: int, types: list[str]) -> dict[str, di
             raise lines.error(f"{len(counts)} counts for {len(types)} migratetypes", lines.lines[lines.i - 1])
         if m.group(2) in rows:
             raise lines.error(f"zone {m.group(2)} listed twice", lines.lines[lines.i - 1])
-        rows[m.group(2)] = dict(zip(types, counts))
+        rows[m.group(2)] = dict(zip(types, counts, strict=True))
     if not rows:
         raise _err(lines.where, lines.lineno, "expected block-count rows ('Node N, zone NAME ...')", lines.peek())
     return rows
@@ -673,6 +752,10 @@ def parse_cpulist(text: str, where: str = "sys/devices/system/cpu/online") -> li
             raise _err(where, 1, f"malformed CPU range {part!r}", line)
         lo = int(m.group(1))
         hi = int(m.group(2)) if m.group(2) is not None else lo
+        if hi >= MAX_CPUS:
+            raise _err(
+                where, 1, f"CPU {hi} out of range (CPU numbers are below {MAX_CPUS}, x86_64's largest NR_CPUS)", line
+            )
         if hi < lo or (cpus and lo <= cpus[-1]):
             raise _err(where, 1, f"CPU range {part!r} out of order", line)
         cpus.extend(range(lo, hi + 1))
@@ -702,7 +785,7 @@ def parse_sysctl(name: str, text: str, where: str | None = None) -> str | int | 
 
 
 def _parse_meta(text: str, where: str) -> dict[str, str]:
-    lines = _Lines(text, where)
+    lines = _Lines(text, where, numbers=False)
     first = lines.next("the title")
     if first != "kmemsim host snapshot":
         raise _err(where, 1, "expected 'kmemsim host snapshot'", first)
@@ -738,6 +821,8 @@ def load(path: str | os.PathLike[str]) -> HostSnapshot:
     else:
         raise ConfigError(f"{p}: no such snapshot (expected a directory or a .tar.gz made by `kmemsim snapshot`)")
     src = str(p)
+    for rel, data in files.items():
+        _check_file_numbers(src, rel, data)
 
     def text(rel: str) -> str:
         if rel not in files:
@@ -799,24 +884,86 @@ def load(path: str | os.PathLike[str]) -> HostSnapshot:
     )
 
 
+class _Budget:
+    """Counts entries and bytes of one snapshot against the limits."""
+
+    def __init__(self, where: str) -> None:
+        self.where = where
+        self.entries = 0
+        self.bytes = 0
+
+    def entry(self, rel: str) -> None:
+        self.entries += 1
+        if self.entries > MAX_ENTRIES:
+            raise ConfigError(
+                f"{self.where}: more than {MAX_ENTRIES} files, directories and symlinks (not a snapshot?)"
+            )
+        if len(rel) > MAX_PATH_CHARS:
+            raise ConfigError(
+                f"{self.where}: a path of {len(rel)} characters (at most {MAX_PATH_CHARS}): {rel[:80]!r}..."
+            )
+
+    def data(self, rel: str, size: int) -> None:
+        if size > MAX_FILE_BYTES:
+            raise ConfigError(
+                f"{self.where}/{rel}: {size} bytes, more than a snapshot file may hold ({MAX_FILE_BYTES >> 20} MiB)"
+            )
+        self.bytes += size
+        if self.bytes > MAX_TOTAL_BYTES:
+            raise ConfigError(
+                f"{self.where}: more than {MAX_TOTAL_BYTES >> 20} MiB of files (at {rel}); not a snapshot?"
+            )
+
+
+def _check_link(where: str, rel: str, target: str, shown: str | None = None) -> None:
+    """A symlink must stay inside the snapshot: relative, and not above its top.
+    ``rel`` is its path in the snapshot, ``shown`` the name to print (an archive member's)."""
+    where = f"{where}/{shown or rel}"
+    if not target:
+        raise ConfigError(f"{where}: symlink with an empty target")
+    if len(target) > MAX_PATH_CHARS:
+        raise ConfigError(f"{where}: symlink target of {len(target)} characters (at most {MAX_PATH_CHARS})")
+    if target.startswith("/"):
+        raise ConfigError(f"{where}: symlink to an absolute path {target!r} (a snapshot's links are relative)")
+    dest = posixpath.normpath(posixpath.join(posixpath.dirname(rel), target))
+    if dest == ".." or dest.startswith("../"):
+        raise ConfigError(f"{where}: symlink {target!r} points outside the snapshot")
+
+
+def _check_file_numbers(where: str, rel: str, data: bytes) -> None:
+    m = _LONG_NUMBER.search(data)
+    if m:
+        raise _long_number_error(f"{where}/{rel}", data.count(b"\n", 0, m.start()) + 1, len(m.group()))
+
+
 def _read_dir(root: Path) -> tuple[dict[str, bytes], dict[str, str], set[str]]:
     files: dict[str, bytes] = {}
     links: dict[str, str] = {}
     dirs: set[str] = set()
+    budget = _Budget(str(root))
+
+    def walk_error(e: OSError) -> None:
+        raise e
+
     try:
-        for dirpath, dirnames, filenames in os.walk(root):
+        for dirpath, dirnames, filenames in os.walk(root, onerror=walk_error):
             base = Path(dirpath)
             rel_base = base.relative_to(root).as_posix()
             rel_base = "" if rel_base == "." else rel_base
             for name in list(dirnames) + filenames:
                 full = base / name
                 rel = f"{rel_base}/{name}" if rel_base else name
-                if full.is_symlink():
-                    links[rel] = os.readlink(full)
-                elif full.is_dir():
+                budget.entry(rel)
+                st = os.lstat(full)
+                if stat.S_ISLNK(st.st_mode):
+                    target = os.readlink(full)
+                    _check_link(str(root), rel, target)
+                    links[rel] = target
+                elif stat.S_ISDIR(st.st_mode):
                     dirs.add(rel)
-                elif full.is_file():
-                    files[rel] = full.read_bytes()
+                elif stat.S_ISREG(st.st_mode):
+                    budget.data(rel, st.st_size)
+                    files[rel] = _read_regular(full, root, rel)
                 else:
                     raise ConfigError(f"{root}/{rel}: not a regular file, directory or symlink")
     except OSError as e:
@@ -824,42 +971,172 @@ def _read_dir(root: Path) -> tuple[dict[str, bytes], dict[str, str], set[str]]:
     return files, links, dirs
 
 
-def _read_tar(path: Path) -> tuple[dict[str, bytes], dict[str, str], set[str]]:
+def _read_regular(full: Path, root: Path, rel: str) -> bytes:
+    """Read a regular file without following a link or blocking on a FIFO put there meanwhile."""
+    fd = os.open(full, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | getattr(os, "O_CLOEXEC", 0))
     try:
-        with tarfile.open(path, "r:*") as tf:
-            members = tf.getmembers()
-            names = {m: posix_normpath(m.name.lstrip("/")) for m in members}
-            tops = [n for n in names.values() if n == SNAPSHOT_FILE or (n.count("/") == 1 and n.endswith("/" + SNAPSHOT_FILE))]
-            if len(tops) != 1:
-                raise ConfigError(
-                    f"{path}: not a kmemsim snapshot archive "
-                    f"({'no' if not tops else 'more than one'} {SNAPSHOT_FILE} file at its top)"
-                )
-            prefix = tops[0][: -len(SNAPSHOT_FILE)]
-            files: dict[str, bytes] = {}
-            links: dict[str, str] = {}
-            dirs: set[str] = set()
-            for m, n in names.items():
-                if not n.startswith(prefix) or n == prefix.rstrip("/") or n.split("/")[0] == "..":
-                    continue
-                rel = n[len(prefix):]
+        if not stat.S_ISREG(os.fstat(fd).st_mode):
+            raise ConfigError(f"{root}/{rel}: not a regular file")
+        chunks = []
+        size = 0
+        while True:
+            b = os.read(fd, _READ_CHUNK)
+            if not b:
+                break
+            size += len(b)
+            if size > MAX_FILE_BYTES:
+                raise ConfigError(f"{root}/{rel}: more than a snapshot file may hold ({MAX_FILE_BYTES >> 20} MiB)")
+            chunks.append(b)
+        return b"".join(chunks)
+    finally:
+        os.close(fd)
+
+
+class _GuardedStream(io.RawIOBase):
+    """A decompressed archive stream that refuses oversized reads (a huge pax or long-name
+    header) and more than ``limit`` bytes in all (data skipped by seeking counts)."""
+
+    def __init__(self, f: IO[bytes], where: str, limit: int) -> None:
+        super().__init__()
+        self.f = f
+        self.where = where
+        self.limit = limit
+        self.pos = 0
+
+    def readable(self) -> bool:
+        return True
+
+    def seekable(self) -> bool:
+        return True
+
+    def read(self, n: int | None = -1) -> bytes:
+        if n is None or n < 0 or n > _MAX_READ:
+            raise ConfigError(
+                f"{self.where}: an archive header or read of more than {_MAX_READ >> 20} MiB (not a snapshot?)"
+            )
+        self._reach(self.pos + n)
+        data = self.f.read(n)
+        self.pos += len(data)
+        return data
+
+    def readinto(self, b: Any) -> int:
+        data = self.read(len(b))
+        b[: len(data)] = data
+        return len(data)
+
+    def seek(self, offset: int, whence: int = io.SEEK_SET) -> int:
+        if whence == io.SEEK_CUR:
+            offset += self.pos
+        elif whence != io.SEEK_SET:
+            raise io.UnsupportedOperation("seek from the end")
+        self._reach(offset)
+        self.pos = self.f.seek(offset)
+        return self.pos
+
+    def tell(self) -> int:
+        return self.pos
+
+    def _reach(self, pos: int) -> None:
+        if pos > self.limit:
+            raise ConfigError(f"{self.where}: more than {self.limit >> 20} MiB of archive data (not a snapshot?)")
+
+
+def _open_archive(path: Path) -> Any:
+    """The decompressed stream of a snapshot archive (gzip, bzip2, xz or none)."""
+    raw = open(path, "rb")
+    magic = raw.read(6)
+    raw.seek(0)
+    if magic.startswith(b"\x1f\x8b"):
+        return gzip.GzipFile(fileobj=raw, mode="rb")
+    if magic.startswith(b"BZh"):
+        return bz2.BZ2File(raw)
+    if magic.startswith(b"\xfd7zXZ\x00"):
+        return lzma.LZMAFile(raw)
+    return raw
+
+
+def _read_tar(path: Path) -> tuple[dict[str, bytes], dict[str, str], set[str]]:
+    where = str(path)
+    budget = _Budget(where)
+    entries: dict[str, tuple[str, bytes | str | None]] = {}  # name -> (kind, data or link target)
+    stream: Any = None
+    try:
+        stream = _open_archive(path)
+        guarded = _GuardedStream(stream, where, MAX_TOTAL_BYTES + 2048 * MAX_ENTRIES)
+        with tarfile.open(fileobj=guarded, mode="r:") as tf:
+            for m in tf:
+                name = m.name
+                budget.entry(name)
+                if name.startswith("/"):
+                    raise ConfigError(f"{where}: member {name!r} has an absolute path")
+                if ".." in name.split("/"):
+                    raise ConfigError(f"{where}: member {name!r} has a '..' component")
+                n = posix_normpath(name)
+                if n == "":
+                    continue  # "." or "./": the archive's own top
+                if n in entries:
+                    raise ConfigError(f"{where}: member {n!r} appears twice")
                 if m.isdir():
-                    dirs.add(rel)
+                    entries[n] = ("dir", None)
                 elif m.issym():
-                    links[rel] = m.linkname
-                elif m.isfile():
+                    entries[n] = ("link", m.linkname)
+                elif m.type in (tarfile.REGTYPE, tarfile.AREGTYPE):
+                    budget.data(n, m.size)
                     f = tf.extractfile(m)
                     assert f is not None
-                    files[rel] = f.read()
+                    chunks = []
+                    while True:
+                        b = f.read(_READ_CHUNK)
+                        if not b:
+                            break
+                        chunks.append(b)
+                    entries[n] = ("file", b"".join(chunks))
                 else:
-                    raise ConfigError(f"{path}: member {m.name!r} is not a file, directory or symlink")
+                    kind = (
+                        "a hard link" if m.islnk() else "a device" if m.ischr() or m.isblk() else
+                        "a FIFO" if m.isfifo() else "a sparse file" if m.issparse() else f"of type {m.type!r}"
+                    )  # fmt: skip
+                    raise ConfigError(f"{where}: member {name!r} is {kind}, not a file, directory or symlink")
     except ConfigError:
         raise
-    except (tarfile.TarError, OSError, EOFError) as e:
+    except (tarfile.TarError, OSError, EOFError, zlib.error, lzma.LZMAError, ValueError) as e:
         raise ConfigError(f"{path}: cannot read the snapshot archive: {e}") from None
+    finally:
+        if stream is not None:
+            stream.close()
+    tops = [n for n in entries if n == SNAPSHOT_FILE or (n.count("/") == 1 and n.endswith("/" + SNAPSHOT_FILE))]
+    if len(tops) != 1:
+        raise ConfigError(
+            f"{path}: not a kmemsim snapshot archive "
+            f"({'no' if not tops else 'more than one'} {SNAPSHOT_FILE} file at its top)"
+        )
+    prefix = tops[0][: -len(SNAPSHOT_FILE)]
+    files: dict[str, bytes] = {}
+    links: dict[str, str] = {}
+    dirs: set[str] = set()
+    for n, (kind, data) in entries.items():
+        if n == prefix.rstrip("/"):
+            if kind != "dir":
+                raise ConfigError(f"{where}: member {n!r} should be the snapshot's directory")
+            continue
+        if not n.startswith(prefix):
+            raise ConfigError(f"{where}: member {n!r} is outside the snapshot's directory {prefix.rstrip('/')!r}")
+        rel = n[len(prefix):]
+        if kind == "dir":
+            dirs.add(rel)
+        elif kind == "link":
+            assert isinstance(data, str)
+            _check_link(where, rel, data, shown=n)
+            links[rel] = data
+        else:
+            assert isinstance(data, bytes)
+            files[rel] = data
     # Parent directories of files, in case the archive omits directory entries.
     for rel in list(files) + list(links):
         parts = rel.split("/")[:-1]
         for i in range(1, len(parts) + 1):
-            dirs.add("/".join(parts[:i]))
+            d = "/".join(parts[:i])
+            if d in files or d in links:
+                raise ConfigError(f"{where}: {prefix}{d} is both a file (or symlink) and a directory")
+            dirs.add(d)
     return files, links, dirs

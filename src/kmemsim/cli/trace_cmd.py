@@ -2,7 +2,8 @@
 
     kmemsim stat [--slab] [--page] [--caller] [--alloc] [-s KEYS] [-l N]
                  [--time START,STOP] [--live] [--lenient] FILE
-    kmemsim record -o FILE [--slab] [--page] [-e EVENT...] -- COMMAND...
+    kmemsim record [-o FILE] [--force] [--slab] [--page] [-e EVENT...] [-g] [-p PID] [--tree]
+                   [--comm NAME] [--buffer-kb N] -- COMMAND...
     kmemsim replay FILE [--host SNAPSHOT] [--profile P] [--set NAME=VALUE] [--report OUT.html]
     kmemsim compare FILE [--host SNAPSHOT] [--profile A [--profile B]] [--set NAME=VALUE]
                     [--a-set NAME=VALUE] [--b-set NAME=VALUE] [--report OUT.html]
@@ -212,19 +213,41 @@ def stat(
 # ---------------------------------------------------------------------------- record
 
 
-@click.command("record", context_settings={"ignore_unknown_options": True})
-@click.option("-o", "--output", required=True, type=click.Path(dir_okay=False, path_type=Path), metavar="FILE",
-              help="Trace file to write (gzip when it ends in .gz).")  # fmt: skip
+@click.command("record", context_settings={"ignore_unknown_options": True, "allow_interspersed_args": False})
+@click.option("-o", "--output", default="trace.txt.gz", show_default=True,
+              type=click.Path(dir_okay=False, path_type=Path), metavar="FILE",
+              help="Trace file to write: gzip when it ends in .gz (stat, replay and compare read both).")  # fmt: skip
+@click.option("--force", is_flag=True, help="Replace FILE if it exists (never through a symlink).")
 @click.option("--slab", is_flag=True, help="The slab events (perf kmem record --slab's).")
 @click.option("--page", is_flag=True, help="The page events (perf kmem record --page's).")
 @click.option("-e", "--event", "events", multiple=True, metavar="EVENT",
               help="Another event: kmem/NAME, NAME (of kmem) or SYSTEM/NAME (repeatable).")  # fmt: skip
-@click.option("--buffer-kb", type=int, default=8192, show_default=True, help="Per-CPU ring buffer size.")
-@click.argument("command", nargs=-1, required=True, type=click.UNPROCESSED)
-def record(output: Path, slab: bool, page: bool, events: tuple[str, ...], buffer_kb: int,
+@click.option("-g", "--stacktrace", is_flag=True,
+              help="A kernel stack trace after every event (tracefs options/stacktrace), so that call sites "
+                   "are known; several times the bytes: consider a larger --buffer-kb.")  # fmt: skip
+@click.option("-p", "--pid", "pids", multiple=True, metavar="PID[,PID...]",
+              help="Trace only these processes (all their threads) and what they start from now on "
+                   "(set_event_pid, options/event-fork); with a COMMAND, while it runs, else until they "
+                   "exit or Ctrl-C.")  # fmt: skip
+@click.option("--tree", is_flag=True,
+              help="Trace only COMMAND and the processes it starts (by default every task is traced, "
+                   "as perf kmem record -a does).")  # fmt: skip
+@click.option("--comm", "comms", multiple=True, metavar="NAME",
+              help="Trace only tasks of this name (an event filter comm == NAME; *, ? and [ make a glob; "
+                   "repeatable).")  # fmt: skip
+@click.option("--buffer-kb", type=int, default=8192, show_default=True, metavar="KIB",
+              help="Per-CPU ring buffer size.")  # fmt: skip
+@click.argument("command", nargs=-1, required=False, type=click.UNPROCESSED, metavar="[--] COMMAND [ARG]...")
+def record(output: Path, force: bool, slab: bool, page: bool, events: tuple[str, ...], stacktrace: bool,
+           pids: tuple[str, ...], tree: bool, comms: tuple[str, ...], buffer_kb: int,
            command: tuple[str, ...]) -> None:  # fmt: skip
     """Trace the kmem events of COMMAND into FILE (as root): both slab and page events
-    unless --slab, --page or -e choose; the tracing state is restored afterwards."""
+    unless --slab, --page or -e choose.
+
+    The tracing state is restored however kmemsim ends (the command's end,
+    Ctrl-C, SIGTERM, SIGHUP, an error); the command runs in its own process
+    group, which is stopped with it.  The exit status is the command's (128+N
+    when kmemsim was stopped by signal N)."""
     from kmemsim.trace.record import RecordError, RecordResult
     from kmemsim.trace.record import record as do_record
 
@@ -236,20 +259,59 @@ def record(output: Path, slab: bool, page: bool, events: tuple[str, ...], buffer
 
     try:
         res = do_record(list(command), output, slab=slab, page=page, events=events, buffer_kb=buffer_kb,
+                        stacktrace=stacktrace, pids=pids, comms=comms, tree=tree, force=force,
                         progress=progress)  # fmt: skip
     except RecordError as e:
-        raise click.ClickException(str(e)) from None
-    if tty:
-        click.echo("", err=True)
-    lost = f", {res.lost_markers} lost-event markers" if res.lost_markers else ""
-    over = f", {res.overrun} events overwritten" if res.overrun else ""
-    click.echo(
-        f"kmemsim record: {res.events} events, {res.bytes} bytes in {res.seconds:.1f}s{lost}{over} -> {output}"
-        + (" (interrupted)" if res.interrupted else ""),
-        err=True,
-    )
+        msg = str(e)
+        if msg.endswith("command not found") or ": command not found (" in msg or msg.endswith(": no such file"):
+            raise _NotFound(msg) from None
+        if msg.endswith(": not an executable file") or msg.endswith(": permission denied"):
+            raise _NotExecutable(msg) from None
+        raise click.ClickException(msg) from None
+    try:
+        if tty:
+            click.echo("", err=True)
+        for note in res.notices:
+            click.echo(f"kmemsim record: note: {note}", err=True)
+        lost = f", {res.lost_markers} lost-event markers" if res.lost_markers else ""
+        over = f", {res.overrun} events overwritten" if res.overrun else ""
+        left = f", stopped {res.leftover} processes left in the command's group" if res.leftover else ""
+        if res.signal is not None and res.seconds == 0 and not res.bytes and res.returncode is None:
+            click.echo(f"kmemsim record: interrupted ({_signame(res.signal)}) before recording; nothing written",
+                       err=True)  # fmt: skip
+        else:
+            click.echo(
+                f"kmemsim record: {res.events} events, {res.bytes} bytes in {res.seconds:.1f}s{lost}{over}{left}"
+                f" -> {output}" + (f" (interrupted by {_signame(res.signal)})" if res.signal else ""),
+                err=True,
+            )
+    except OSError:
+        pass  # the terminal went away (SIGHUP): the trace is written all the same
+    if res.signal is not None:
+        sys.exit(128 + res.signal)
     if res.returncode:
         sys.exit(res.returncode if res.returncode > 0 else 128 - res.returncode)
+
+
+class _NotFound(click.ClickException):
+    """A command that does not exist: exit status 127, as a shell's."""
+
+    exit_code = 127
+
+
+class _NotExecutable(click.ClickException):
+    """A command that cannot be executed: exit status 126, as a shell's."""
+
+    exit_code = 126
+
+
+def _signame(signum: int) -> str:
+    import signal
+
+    try:
+        return signal.Signals(signum).name
+    except ValueError:
+        return f"signal {signum}"
 
 
 # ---------------------------------------------------------------------------- replay and compare
