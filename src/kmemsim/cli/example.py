@@ -24,7 +24,7 @@ _MACHINE_SETS = ("cpus=", "ram=", "profile=")
 
 
 def _machine_given(kw: dict[str, Any]) -> bool:
-    if any(kw.get(k) for k in _MACHINE_OPTIONS):
+    if any(kw.get(k) not in (None, (), "") for k in _MACHINE_OPTIONS):
         return True
     sets = [s for k in ("sets", "a_sets", "b_sets") for s in (kw.get(k) or ())]
     return any(str(s).strip().startswith(_MACHINE_SETS) for s in sets)
@@ -40,7 +40,7 @@ def with_example(*, host: bool = False) -> Any:
         what = "the sample trace shipped with kmemsim (kmemsim example) instead of FILE"
         if host:
             what += "; with no --host, --profile, --ram or --cpus, on the snapshot of the host it was recorded on"
-        cmd.params.append(click.Option(["--example"], is_flag=True, help=what.capitalize() + "."))
+        cmd.params.append(click.Option(["--example"], is_flag=True, help=what[0].upper() + what[1:] + "."))
         callback = cmd.callback
         assert callback is not None
 
@@ -63,7 +63,7 @@ def with_example(*, host: bool = False) -> Any:
 
 
 @click.command("example")
-@click.argument("name", required=False, type=click.Choice(sorted(EXAMPLES)))
+@click.argument("name", required=False, metavar="[NAME]", type=click.Choice(sorted(EXAMPLES)))
 def example(name: str | None) -> None:
     """Print where the sample files shipped with kmemsim are: NAME alone prints its path
     (for ``$(kmemsim example snapshot)``); without NAME, every sample and what it is."""

@@ -311,7 +311,7 @@ def _report_path(report: Path | None) -> None:
         try:
             check_report_path(report)
         except KmemsimError as e:
-            raise click.BadParameter(str(e).removeprefix(f"--report {report}: "), param_hint="--report") from None
+            raise click.BadParameter(str(e).removeprefix("--report "), param_hint="--report") from None
 
 
 def _write_report(report: Path, page: str, what: str) -> None:
