@@ -367,7 +367,7 @@ def _headline_compare(c: Comparison | None, a: Replay, b: Replay, ps: ParseStats
         _card(_esc(_duration(a)), "trace time", f"{len(a.samples):,} samples"),
         cmp_card("slab pages at the end", sa.slab_pages, sb.slab_pages, better="lower"),
         cmp_card("peak slab pages (sampled)", pa_, pb_, better="lower"),
-        cmp_card("slab utilisation", 100 * sa.utilisation, 100 * sb.utilisation, " %", "higher", " points"),
+        cmp_card("slab utilisation", 100 * sa.utilisation, 100 * sb.utilisation, " %", "higher", " pts"),
         cmp_card("free blocks ≥ pageblock order", hi_a, hi_b, better="higher"),
         cmp_card("bytes_alloc mismatches", a.mismatches, b.mismatches, better="zero"),
         _card("clean" if ok else "FAILED", "k.check() at the end", f"A {chk_a}, B {chk_b}", "good" if ok else "bad"),
