@@ -28,7 +28,8 @@ FLAGS = [
     "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
     "--disable-background-networking", "--disable-component-update", "--disable-sync",
 ]  # fmt: skip
-SHOTS = Path(os.environ.get("KMEMSIM_SCREENSHOTS", Path(__file__).resolve().parent.parent / "build" / "report-screenshots"))
+ROOT = Path(__file__).resolve().parent.parent
+SHOTS = Path(os.environ.get("KMEMSIM_SCREENSHOTS", ROOT / "build" / "report-screenshots"))
 TRACE = DATA / "host-6.18" / "kmem-trace.txt.gz"
 
 
