@@ -258,7 +258,8 @@ def record(output: Path, slab: bool, page: bool, events: tuple[str, ...], buffer
 
 
 def _replay_options(fn):
-    fn = click.option("--top", type=int, default=15, show_default=True, help="Rows of the per-cache tables (-1: all).")(fn)
+    fn = click.option("--top", type=int, default=15, show_default=True,
+                      help="Rows of the per-cache tables (-1: all).")(fn)  # fmt: skip
     fn = click.option("--report", "report", type=click.Path(dir_okay=False, path_type=Path), metavar="OUT.html",
                       help="Also write a self-contained HTML page (charts, sortable tables, the summary; "
                       "opens offline); checked before the replay.")(fn)  # fmt: skip
@@ -385,8 +386,10 @@ def replay(profile, host, ram, cpus, sets, fmt, lenient, every, interval, report
 @click.option("--profile", "profiles", multiple=True, type=click.Choice(sorted(kmemsim.PROFILES)),
               help="Kernel and architecture; give it twice for A and B, once for both.")  # fmt: skip
 @_replay_options
-@click.option("--a-set", "a_sets", multiple=True, metavar="NAME=VALUE", help="A tunable of machine A only; also cpus=, ram=, profile=.")
-@click.option("--b-set", "b_sets", multiple=True, metavar="NAME=VALUE", help="A tunable of machine B only; also cpus=, ram=, profile=.")
+@click.option("--a-set", "a_sets", multiple=True, metavar="NAME=VALUE",
+              help="A tunable of machine A only; also cpus=, ram=, profile=.")  # fmt: skip
+@click.option("--b-set", "b_sets", multiple=True, metavar="NAME=VALUE",
+              help="A tunable of machine B only; also cpus=, ram=, profile=.")  # fmt: skip
 @click.argument("file", type=click.Path(allow_dash=True, dir_okay=False))
 def compare(profiles, host, ram, cpus, sets, fmt, lenient, every, interval, report, top, a_sets, b_sets, file) -> None:
     """Replay the kmem trace FILE on two machines, A and B, and print them side by side:
