@@ -955,7 +955,7 @@ def html_report(
     replays: Sequence[tuple[str, Replay]],
     *,
     stat: KmemStat | None = None,
-    title: str = "kmemsim replay",
+    title: str | None = None,
     summaries: Sequence[tuple[str, str]] = (),
     comparison: Comparison | None = None,
     parse_stats: ParseStats | None = None,
@@ -966,6 +966,8 @@ def html_report(
     ``stat`` adds the call-site, waste and live-object tables."""
     if not replays:
         raise UsageError("html_report: no replay to report")
+    if title is None:
+        title = "kmemsim compare" if len(replays) >= 2 else "kmemsim replay"
     page = _Page()
     ps = parse_stats or (comparison.parse_stats if comparison is not None else None)
     ps = ps or getattr(replays[0][1], "parse_stats", None)
