@@ -1,5 +1,4 @@
-"""Replay of kmem traces into the model (kmemsim.trace.replay), the replay command and
-its HTML report.
+"""Replay of kmem traces into the model (kmemsim.trace.replay) and the replay command.
 
 The issue's "Done when": the project's real ftrace capture of the reference host
 (tests/data/host-6.18/kmem-trace.txt.gz), replayed on the snapshot of the same host
@@ -22,7 +21,6 @@ import kmemsim
 from kmemsim.cli.trace_cmd import register_replay
 from kmemsim.trace import TraceFormatError, TraceReader
 from kmemsim.trace.replay import Replay, ReplayOptions, boot_machine, parse_sets, replay
-from kmemsim.trace.report import have_matplotlib, html_report
 
 HOST = DATA / "host-6.18"
 TRACE = HOST / "kmem-trace.txt.gz"
@@ -327,45 +325,7 @@ def test_finish_once_and_no_feed_after(k):
 
 
 # ---------------------------------------------------------------------------- the report
-
-
-def test_html_report_is_self_contained(host_replay):
-    from kmemsim.trace import KmemStat, StatOptions
-
-    st = KmemStat(StatOptions(slab=True, page=True, waste=True)).process(TraceReader(TRACE))
-    page = html_report([("replay", host_replay)], stat=st, summaries=[("Replay", host_replay.summary())])
-    assert page.startswith("<!DOCTYPE html>") and page.rstrip().endswith("</html>")
-    assert "bytes_alloc mismatches: 0" in page and "SUMMARY (SLAB allocator)" in page
-    assert "ext4_htree_store_dirent" in page  # the most wasteful call site, in the table
-    assert "http://" not in page and "https://" not in page and "<script" not in page
-    if have_matplotlib():
-        assert page.count("data:image/png;base64,") == 3
-    else:
-        assert "pip install kmemsim[plot]" in page
-
-
-def test_plots_without_matplotlib(monkeypatch, host_replay):
-    import builtins
-
-    real_import = builtins.__import__
-
-    def no_mpl(name, *a, **kw):
-        if name.startswith("matplotlib"):
-            raise ImportError(name)
-        return real_import(name, *a, **kw)
-
-    monkeypatch.setattr(builtins, "__import__", no_mpl)
-    page = html_report([("replay", host_replay)])
-    assert "data:image/png" not in page and "pip install kmemsim[plot]" in page
-
-
-def test_plots_with_matplotlib(host_replay):
-    pytest.importorskip("matplotlib")
-    from kmemsim.trace.report import figures
-
-    imgs = figures([("A", host_replay), ("B", host_replay)])
-    assert set(imgs) == {"Footprint over time", "Fragmentation over time"}
-    assert all(png.startswith(b"\x89PNG") for png in imgs.values())
+# tests/test_report.py (the page) and tests/test_report_browser.py (the page in a browser)
 
 
 # ---------------------------------------------------------------------------- the command

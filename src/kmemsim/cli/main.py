@@ -1,13 +1,19 @@
 """The ``kmemsim`` command line.
 
     kmemsim tour [CHAPTER...]                   the guided run on the default machine
+    kmemsim profiles                            profiles and the tunable table
     kmemsim layout [--profile P] [--ram SIZE]   the address-space map, as a textbook figure
     kmemsim dmesg [--profile P] [--ram SIZE]    the boot log of a machine
-    kmemsim profiles                            profiles and the tunable table
+    kmemsim proc NAME | --list                  a /proc (or debugfs) file of a machine
+    kmemsim snapshot -o DIR [--tar]             this host's memory views (as root)
+    kmemsim record / stat / replay / compare    kmem traces (kmemsim.cli.trace_cmd)
+    kmemsim example [NAME]                      where the shipped sample files are
 
 Every command that boots a machine takes ``--profile``, ``--ram``, ``--cpus``
-and ``--set NAME=VALUE`` for any tunable of the profile.
+and ``--set NAME=VALUE`` for any tunable of the profile.  ``kmemsim --help``
+lists the commands in :data:`ORDER`, each with its one-line :data:`SHORT_HELP`.
 """
+
 from __future__ import annotations
 
 import sys
@@ -18,6 +24,45 @@ import click
 
 import kmemsim
 from kmemsim.errors import KmemsimError
+
+#: the command list of ``kmemsim --help``: this order, and a whole line for each
+ORDER = ("tour", "profiles", "layout", "dmesg", "proc", "snapshot", "record", "stat", "replay", "compare", "example")
+SHORT_HELP = {
+    "tour": "The guided tour on the built-in default machine.",
+    "profiles": "List the profiles and every tunable.",
+    "layout": "Draw the kernel's virtual address map, user space to the top.",
+    "dmesg": "Print the boot log of a machine.",
+    "proc": "Print a /proc or debugfs file of a machine (--list: all).",
+    "snapshot": "Copy this host's memory views into a snapshot (as root).",
+    "record": "Record the kmem events of a command into a trace (as root).",
+    "stat": "perf kmem stat's report of a kmem trace, and more.",
+    "replay": "Replay a kmem trace in the model; --report: an HTML page.",
+    "compare": "Replay a kmem trace on machines A and B; show B - A.",
+    "example": "Print the paths of the sample trace and snapshot.",
+}
+
+EPILOG = """\b
+Try, with the sample trace and snapshot that come with kmemsim:
+  kmemsim stat --example
+  kmemsim replay --example --report replay.html
+  kmemsim compare --example --a-set slab_nomerge=0 --b-set slab_nomerge=1
+  kmemsim proc --list
+  kmemsim proc zoneinfo --host "$(kmemsim example snapshot)"
+"""
+
+
+class _Commands(click.Group):
+    """The kmemsim group: commands in :data:`ORDER`, then any others."""
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        names = list(self.commands)
+        return [n for n in ORDER if n in names] + sorted(n for n in names if n not in ORDER)
+
+    def add_command(self, cmd: click.Command, name: str | None = None) -> None:
+        super().add_command(cmd, name)
+        short = SHORT_HELP.get(name or cmd.name or "")
+        if short:
+            cmd.short_help = short
 
 
 def boot_options(fn: Callable[..., Any]) -> Callable[..., Any]:
@@ -35,19 +80,30 @@ def boot_options(fn: Callable[..., Any]) -> Callable[..., Any]:
 
 
 def _boot(profile: str, ram: str | None, cpus: int | None, sets: tuple[str, ...]) -> kmemsim.Kernel:
-    tunables: dict[str, str] = {}
+    """Boot the machine of the command line; ``--set cpus=N`` and ``--set ram=SIZE`` are
+    ``--cpus`` and ``--ram`` (as for replay and compare)."""
+    tunables: dict[str, Any] = {}
     for s in sets:
         name, eq, value = s.partition("=")
+        name, value = name.strip(), value.strip()
         if not eq or not name:
             raise click.BadParameter(f"{s!r}: expected NAME=VALUE", param_hint="--set")
-        tunables[name.strip()] = value.strip()
+        if name == "cpus":
+            try:
+                cpus = int(value)
+            except ValueError:
+                raise click.BadParameter(f"{s!r}: cpus must be a number", param_hint="--set") from None
+        elif name == "ram":
+            ram = value
+        else:
+            tunables[name] = value
     try:
         return kmemsim.boot(profile, ram=ram, cpus=cpus, **tunables)
     except KmemsimError as e:
         raise click.ClickException(str(e)) from None
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.group(cls=_Commands, context_settings={"help_option_names": ["-h", "--help"]}, epilog=EPILOG)
 @click.version_option(kmemsim.__version__, prog_name="kmemsim")
 def main() -> None:
     """kmemsim: the Linux kernel's memory allocators, executable."""
@@ -96,13 +152,44 @@ def dmesg(profile: str, ram: str | None, cpus: int | None, sets: tuple[str, ...]
     sys.stdout.write(k.dmesg())
 
 
+def _proc_candidates() -> list[str]:
+    """The files of the registries of the model's views (kmemsim.views.procfs), /proc first."""
+    from kmemsim.views.procfs import DEBUGFS, PROC
+
+    return [*sorted({*PROC, "slabinfo"}), *sorted(DEBUGFS)]
+
+
+def proc_files(k: kmemsim.Kernel) -> list[str]:
+    """Every file ``kmemsim proc`` can show on machine ``k``: the /proc files, then the
+    debugfs ones, each tried on ``k`` (a file its kernel lacks, such as 2.6.24's
+    vmallocinfo, is left out)."""
+    out = []
+    for n in _proc_candidates():
+        try:
+            k.debugfs(n) if "/" in n else k.proc(n)
+        except KmemsimError:
+            continue
+        out.append(n)
+    return out
+
+
 @main.command()
 @boot_options
 @click.option("--host", "host", default=None, metavar="SNAPSHOT", help="Boot from a host snapshot (kmemsim snapshot).")
-@click.argument("name")
-def proc(profile: str, ram: str | None, cpus: int | None, sets: tuple[str, ...], host: str | None, name: str) -> None:
-    """Print a /proc view (buddyinfo, pagetypeinfo, zoneinfo, meminfo, vmstat) of a fresh machine,
-    or a debugfs one given as extfrag/extfrag_index or extfrag/unusable_index."""
+@click.option("--list", "list_files", is_flag=True, help="List every file this machine can show, one a line.")
+@click.argument("name", required=False)
+def proc(
+    profile: str,
+    ram: str | None,
+    cpus: int | None,
+    sets: tuple[str, ...],
+    host: str | None,
+    list_files: bool,
+    name: str | None,
+) -> None:
+    """Print the file /proc/NAME of a freshly booted machine (buddyinfo, zoneinfo,
+    slabinfo, ...), or a debugfs file given by its path under /sys/kernel/debug
+    (extfrag/unusable_index, ...).  --list prints every file the machine has."""
     if host:
         try:
             k = kmemsim.boot(host=host)
@@ -110,11 +197,22 @@ def proc(profile: str, ram: str | None, cpus: int | None, sets: tuple[str, ...],
             raise click.ClickException(str(e)) from None
     else:
         k = _boot(profile, ram, cpus, sets)
+    if list_files:
+        if name:
+            raise click.UsageError(f"give NAME ({name}) or --list, not both")
+        click.echo("\n".join(proc_files(k)))
+        return
+    if not name:
+        raise click.UsageError(f"Missing argument 'NAME': one of {', '.join(proc_files(k))}")
+    rel = name.removeprefix("/proc/").removeprefix("/sys/kernel/debug/")
     try:
-        text = k.debugfs(name) if name.startswith("extfrag/") else k.proc(name)
+        text = k.proc(rel) if "/" not in rel else k.debugfs(rel)
     except KmemsimError as e:
-        raise click.ClickException(str(e)) from None
-    sys.stdout.write(text)
+        has = f"{k.profile.name} has: {', '.join(proc_files(k))} (kmemsim proc --list)"
+        if rel in _proc_candidates() or rel.startswith(("failslab/", "fail_page_alloc/", "slab/")):
+            raise click.ClickException(f"{e}\n{has}") from None  # a file of another kernel, or a bad knob
+        raise click.ClickException(f"{name}: no such file; {has}") from None
+    sys.stdout.write(text or "")
 
 
 @main.command()
@@ -127,9 +225,11 @@ def profiles() -> None:
     click.echo(kmemsim.profiles.tunable_table())
 
 
+from kmemsim.cli.example import example  # noqa: E402
 from kmemsim.cli.snapshot_cmd import snapshot  # noqa: E402
 
 main.add_command(snapshot)
+main.add_command(example)
 
 from kmemsim.cli.trace_cmd import register as register_trace  # noqa: E402
 from kmemsim.cli.trace_cmd import register_replay  # noqa: E402

@@ -26,6 +26,7 @@ from typing import Any
 import click
 
 import kmemsim
+from kmemsim.cli.example import with_example
 from kmemsim.errors import KmemsimError
 
 __all__ = ["stat", "record", "replay", "compare", "register", "register_replay"]
@@ -97,6 +98,7 @@ def _cpu_nodes(text: str | None) -> dict[int, int]:
 # ---------------------------------------------------------------------------- stat
 
 
+@with_example()
 @click.command("stat")
 @click.option("--slab", is_flag=True, callback=_flag("slab", "page"), help="Analyze the slab allocator.")
 @click.option("--page", is_flag=True, callback=_flag("page", "slab"), help="Analyze the page allocator.")
@@ -318,9 +320,11 @@ def _signame(signum: int) -> str:
 
 
 def _replay_options(fn):
-    fn = click.option("--top", type=int, default=15, show_default=True, help="Rows of the per-cache tables (-1: all).")(fn)
+    fn = click.option("--top", type=int, default=15, show_default=True,
+                      help="Rows of the per-cache tables (-1: all).")(fn)  # fmt: skip
     fn = click.option("--report", "report", type=click.Path(dir_okay=False, path_type=Path), metavar="OUT.html",
-                      help="Also write a self-contained HTML page: plots, stat tables, the summary.")(fn)  # fmt: skip
+                      help="Also write a self-contained HTML page (charts, sortable tables, the summary; "
+                      "opens offline); checked before the replay.")(fn)  # fmt: skip
     fn = click.option("--interval", type=float, metavar="SECONDS",
                       help="Sample the machine every SECONDS of trace time (instead of --every).")(fn)  # fmt: skip
     fn = click.option("--every", type=int, default=1000, show_default=True, metavar="N",
@@ -362,6 +366,27 @@ def _side(host, profile, ram, cpus, sets, what="--set") -> dict[str, Any]:
     return side
 
 
+def _report_path(report: Path | None) -> None:
+    """Fail now, not after the replay, when the report cannot be written."""
+    if report is not None:
+        from kmemsim.trace.report import check_report_path
+
+        try:
+            check_report_path(report)
+        except KmemsimError as e:
+            raise click.BadParameter(str(e).removeprefix("--report "), param_hint="--report") from None
+
+
+def _write_report(report: Path, page: str, what: str) -> None:
+    from kmemsim.trace.report import write_report
+
+    try:
+        write_report(report, page)
+    except KmemsimError as e:
+        raise click.ClickException(str(e)) from None
+    click.echo(f"kmemsim {what}: report written to {report}", err=True)
+
+
 def _stat_for_report(events):
     from kmemsim.trace import KmemStat, StatOptions
 
@@ -374,6 +399,7 @@ def _stat_for_report(events):
     return st
 
 
+@with_example(host=True)
 @click.command("replay")
 @click.option("--profile", default=None, type=click.Choice(sorted(kmemsim.PROFILES)),
               help="Kernel and architecture (default: linux-6.18-x86_64).")  # fmt: skip
@@ -389,6 +415,7 @@ def replay(profile, host, ram, cpus, sets, fmt, lenient, every, interval, report
     from kmemsim.trace.replay import Replay, boot_machine
 
     opts = _options(every, interval)
+    _report_path(report)
     side = _side(host, profile, ram, cpus, sets)
     reader = TraceReader(file, fmt=fmt, lenient=lenient)
     try:
@@ -409,19 +436,22 @@ def replay(profile, host, ram, cpus, sets, fmt, lenient, every, interval, report
         from kmemsim.trace.report import html_report
 
         st = _stat_for_report(events)
-        page = html_report([("replay", r)], stat=st, title=f"kmemsim replay of {file}", summaries=[("Replay", text)])
-        report.write_text(page)
-        click.echo(f"kmemsim replay: report written to {report}", err=True)
+        page = html_report([("replay", r)], stat=st, title=f"kmemsim replay of {file}", summaries=[("Replay", text)],
+                           parse_stats=reader.stats)  # fmt: skip
+        _write_report(report, page, "replay")
     if check_failed:
         raise click.ClickException(f"k.check() failed after the replay: {check_failed}")
 
 
+@with_example()
 @click.command("compare")
 @click.option("--profile", "profiles", multiple=True, type=click.Choice(sorted(kmemsim.PROFILES)),
               help="Kernel and architecture; give it twice for A and B, once for both.")  # fmt: skip
 @_replay_options
-@click.option("--a-set", "a_sets", multiple=True, metavar="NAME=VALUE", help="A tunable of machine A only; also cpus=, ram=, profile=.")
-@click.option("--b-set", "b_sets", multiple=True, metavar="NAME=VALUE", help="A tunable of machine B only; also cpus=, ram=, profile=.")
+@click.option("--a-set", "a_sets", multiple=True, metavar="NAME=VALUE",
+              help="A tunable of machine A only; also cpus=, ram=, profile=.")  # fmt: skip
+@click.option("--b-set", "b_sets", multiple=True, metavar="NAME=VALUE",
+              help="A tunable of machine B only; also cpus=, ram=, profile=.")  # fmt: skip
 @click.argument("file", type=click.Path(allow_dash=True, dir_okay=False))
 def compare(profiles, host, ram, cpus, sets, fmt, lenient, every, interval, report, top, a_sets, b_sets, file) -> None:
     """Replay the kmem trace FILE on two machines, A and B, and print them side by side:
@@ -440,6 +470,7 @@ def compare(profiles, host, ram, cpus, sets, fmt, lenient, every, interval, repo
     if a == b:
         raise click.UsageError("machines A and B are the same: give --profile twice, or --a-set / --b-set")
     opts = _options(every, interval)
+    _report_path(report)
     reader = TraceReader(file, fmt=fmt, lenient=lenient)
     try:
         events = list(reader)
@@ -455,9 +486,8 @@ def compare(profiles, host, ram, cpus, sets, fmt, lenient, every, interval, repo
         st = _stat_for_report(events)
         page = html_report([("A", c.a), ("B", c.b)], stat=st, title=f"kmemsim compare of {file}",
                            summaries=[("Compare", text), ("Machine A", c.a.summary(top=top)),
-                                      ("Machine B", c.b.summary(top=top))])  # fmt: skip
-        report.write_text(page)
-        click.echo(f"kmemsim compare: report written to {report}", err=True)
+                                      ("Machine B", c.b.summary(top=top))], comparison=c)  # fmt: skip
+        _write_report(report, page, "compare")
     bad = [n for n, r in (("A", c.a), ("B", c.b)) if r.check_error]
     if bad:
         raise click.ClickException(f"k.check() failed after the replay on {' and '.join(bad)}")
