@@ -114,7 +114,7 @@ class PseudoFS:
             raise UsageError(f"{self.mount}/{rel}: is a directory; its entries: {', '.join(h.listdir(''))}")
         if self.is_dir(rel):
             raise UsageError(f"{self.mount}/{rel}: is a directory; its entries: {', '.join(self.listdir(rel))}")
-        raise UsageError(f"{self.mount}/{rel}: not modelled; known: {', '.join(self.listdir(''))}")
+        raise UsageError(f"{self.mount}/{rel}: no such file; known: {', '.join(self.listdir(''))}")
 
     def write(self, path: object, value: str) -> None:
         rel = self._rel(path)
@@ -156,6 +156,28 @@ class PseudoFS:
     def files(self) -> list[str]:
         """Every statically registered file (paths relative to the mount point)."""
         return sorted(self._files)
+
+    def walk(self, top: str = "") -> list[str]:
+        """Every file under ``top`` (relative paths, sorted): the registered files and,
+        entry by entry, what the handlers of directories serve (an entry whose listing
+        fails is a file)."""
+        out: list[str] = []
+
+        def visit(rel: str) -> None:
+            try:
+                names = self.listdir(rel)
+            except UsageError:
+                out.append(rel)
+                return
+            for n in names:
+                sub = f"{rel}/{n}" if rel else n
+                if sub in self._files:
+                    out.append(sub)
+                else:
+                    visit(sub)
+
+        visit(self._rel(top))
+        return sorted(out)
 
 
 class NodeStats:

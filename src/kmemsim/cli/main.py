@@ -152,21 +152,20 @@ def dmesg(profile: str, ram: str | None, cpus: int | None, sets: tuple[str, ...]
     sys.stdout.write(k.dmesg())
 
 
-def _proc_candidates() -> list[str]:
-    """The files of the registries of the model's views (kmemsim.views.procfs), /proc first."""
-    from kmemsim.views.procfs import DEBUGFS, PROC
-
-    return [*sorted({*PROC, "slabinfo"}), *sorted(DEBUGFS)]
-
-
 def proc_files(k: kmemsim.Kernel) -> list[str]:
-    """Every file ``kmemsim proc`` can show on machine ``k``: the /proc files, then the
-    debugfs ones, each tried on ``k`` (a file its kernel lacks, such as 2.6.24's
-    vmallocinfo, is left out)."""
+    """Every file ``kmemsim proc`` can show on machine ``k``, from its registries: the /proc
+    files, then the debugfs ones (each tried on ``k``: a file the machine registers but its
+    kernel's layout of which is not modelled yet is left out)."""
     out = []
-    for n in _proc_candidates():
+    for n in k.procfs.walk():
         try:
-            k.debugfs(n) if "/" in n else k.proc(n)
+            k.proc(n)
+        except KmemsimError:
+            continue
+        out.append(n)
+    for n in k.debugfs_fs.walk():
+        try:
+            k.debugfs(n)
         except KmemsimError:
             continue
         out.append(n)
@@ -209,7 +208,7 @@ def proc(
         text = k.proc(rel) if "/" not in rel else k.debugfs(rel)
     except KmemsimError as e:
         has = f"{k.profile.name} has: {', '.join(proc_files(k))} (kmemsim proc --list)"
-        if rel in _proc_candidates() or rel.startswith(("failslab/", "fail_page_alloc/", "slab/")):
+        if rel.split("/")[0] in {*k.procfs.listdir(), *k.debugfs_fs.listdir()}:
             raise click.ClickException(f"{e}\n{has}") from None  # a file of another kernel, or a bad knob
         raise click.ClickException(f"{name}: no such file; {has}") from None
     sys.stdout.write(text or "")
