@@ -62,6 +62,7 @@ FEATURES: tuple[Feature, ...] = (
             "44042b449872"),
     Feature("pcp_high_autotune", "6.7", "pcp high auto-tuning between high_min and high_max "
             "(vm.percpu_pagelist_high_fraction sets high_min)", "90b41691b988"),
+    # (page allocator: add here)
     # ---- GFP
     Feature("reclaim_flags_split", "4.4", "__GFP_WAIT split into __GFP_DIRECT_RECLAIM and __GFP_KSWAPD_RECLAIM",
             "d0164adc89f6"),
@@ -70,19 +71,26 @@ FEATURES: tuple[Feature, ...] = (
     Feature("slab_obj_exts", "6.10", "slab objects carry an obj_exts array (memcg, alloc tags); "
             "__GFP_NO_OBJ_EXT", "21c690a349ba"),
     Feature("kmem_cache_dtor", "2.6.0", "kmem_cache_create() takes a destructor", "", until="2.6.23"),
+    # (slab: add here)
     # ---- vmalloc
     Feature("vmap_area", "2.6.28", "vmap areas in a red-black tree with lazy TLB purging (before: the vmlist "
             "list of vm_structs)", "db64fe02258f"),
     Feature("proc_vmallocinfo", "2.6.25", "/proc/vmallocinfo", "a10aa579878f"),
     Feature("vzalloc", "2.6.37", "vzalloc() and vzalloc_node()", "e1ca7788dec6"),
     Feature("vfree_atomic", "4.10", "vfree_atomic()", "bf22e37a6413"),
-    # ---- tracing and debugging
+    # (vmalloc, page tables, highmem: add here)
+    # ---- reclaim, swap, OOM
+    # (reclaim: add here)
+    # ---- contexts, tasks, mempool
+    # (contexts: add here)
+    # ---- tracing, debugging, devices
     Feature("kmem_tracepoints", "2.6.32", "the kmem tracepoints (kmalloc, kfree, kmem_cache_alloc/free, "
             "mm_page_alloc/free ...)", "02af61bb50f5"),
     Feature("dma_api_debug", "2.6.30", "CONFIG_DMA_API_DEBUG: the DMA-API debugging checks and their reports",
             "f2f45e5f3c92"),
     Feature("failslab", "2.6.20", "failslab fault injection for the slab allocator", "933e312e73f8"),
     Feature("fault_inject_fail_nth", "4.10", "/proc/<pid>/fail-nth", "e41d58185f14"),
+    # (DMA, ioremap, resources, fault injection: add here)
     # ---- reports
     Feature("dumpstack_6x", "5.16", "die(), __warn() and dump_stack() print the 6.x way: 'Oops: ...', "
             "'CPU: n UID: u PID: p Comm: c', 'RIP:', the call trace inside <TASK> markers (the last piece, "

@@ -70,8 +70,10 @@ class Machine:
     current: Task
     sched: api.Sched
     page_alloc: api.PageAllocator
+    pages: api.PageAPI
     slub: api.Slub
     slab: api.SlabCommon
+    util: api.MmUtil
     vmalloc_impl: api.Vmalloc
     vmscan: api.Reclaim
     resources: api.Resources

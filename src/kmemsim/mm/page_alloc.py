@@ -985,19 +985,19 @@ class PageAllocator:
     def prep_new_page(self, pfn: int, order: int, ctx: GfpContext) -> None:
         """post_alloc_hook + prep_compound_page: refcount 1, zeroing, compound marks."""
         self.allocated[pfn] = order
-        self._set_ref(pfn, 1)
+        self.set_ref(pfn, 1)
         if ctx.zero:
             self.k.phys.fill(pfn << self.k.page_shift, 0, self.k.page_size << order)
         if ctx.comp and order:
             self.compound.add(pfn)
             self.k.memmap.set(pfn, "flags", PG.head)
 
-    def _set_ref(self, pfn: int, v: int) -> None:
+    def set_ref(self, pfn: int, v: int) -> None:
         sec = self._ref.sections[pfn >> SECTION_PAGES_SHIFT]
         arrays = sec.arrays if sec.arrays is not None else sec.materialise()
         arrays[1][pfn & ((1 << SECTION_PAGES_SHIFT) - 1)] = v
 
-    def _get_ref(self, pfn: int) -> int:
+    def get_ref(self, pfn: int) -> int:
         sec = self._ref.sections[pfn >> SECTION_PAGES_SHIFT]
         if sec.arrays is None:
             return sec.uniform[1]  # type: ignore[index]
@@ -1341,12 +1341,12 @@ class PageAllocator:
         if alloc_order is None:
             self.bad_page(pfn, self._why_not_allocated(pfn))
             return
-        ref = self._get_ref(pfn)
+        ref = self.get_ref(pfn)
         if ref <= 0:
             self.bad_page(pfn, "nonzero _refcount")
             return
         if ref > 1:
-            self._set_ref(pfn, ref - 1)
+            self.set_ref(pfn, ref - 1)
             if pfn not in self.compound and order:
                 # ___free_pages(): someone else holds the head page; free the tail halves now
                 self.allocated[pfn] = 0
@@ -1364,7 +1364,7 @@ class PageAllocator:
             return
         if self.k.tp.mm_page_free and not batched:
             self.k.tp.trace_mm_page_free(pfn, order)  # free_pages_prepare()
-        self._set_ref(pfn, 0)
+        self.set_ref(pfn, 0)
         del self.allocated[pfn]
         if pfn in self.compound:
             self.compound.discard(pfn)
@@ -1444,7 +1444,7 @@ class PageAllocator:
     def bad_page(self, pfn: int, reason: str) -> None:
         """bad_page(): "BUG: Bad page state", dump_page, taint B; the page is not freed."""
         k = self.k
-        ref = self._get_ref(pfn) if k.memmap.pfn_valid(pfn) else 0
+        ref = self.get_ref(pfn) if k.memmap.pfn_valid(pfn) else 0
         flags = PG(k.memmap.get(pfn, "flags")) if k.memmap.pfn_valid(pfn) else PG(0)
         zone = self.zone_of(pfn).idx if self._safe_zone(pfn) else 0
         zone_bits = f"node=0|zone={zone}"
@@ -1473,7 +1473,7 @@ class PageAllocator:
             self.bad_page(pfn, "get_page() on a page that is not allocated")
             return
         target = head if head in self.compound else pfn
-        self._set_ref(target, self._get_ref(target) + 1)
+        self.set_ref(target, self.get_ref(target) + 1)
 
     def put_page(self, pfn: int) -> None:
         head = self.head_of(pfn)
@@ -1484,9 +1484,9 @@ class PageAllocator:
         if target != head and pfn != head:
             self.bad_page(pfn, "nonzero _refcount")
             return
-        ref = self._get_ref(target)
+        ref = self.get_ref(target)
         if ref > 1:
-            self._set_ref(target, ref - 1)
+            self.set_ref(target, ref - 1)
             return
         self.free(head, self.allocated[head])
 
@@ -1499,7 +1499,7 @@ class PageAllocator:
         for i in range(1 << order):
             self.allocated[pfn + i] = 0
             if i:
-                self._set_ref(pfn + i, 1)  # the head keeps its count
+                self.set_ref(pfn + i, 1)  # the head keeps its count
 
     # ================================================================ invariants
     def check(self) -> None:
@@ -1529,8 +1529,8 @@ class PageAllocator:
                     errs.append(f"{z.name} pcp cpu{pcp.cpu}: count {pcp.count} but lists hold {n}")
         for pfn, o in self.allocated.items():
             spans.append((pfn, pfn + (1 << o), "allocated"))
-            if self._get_ref(pfn) <= 0 and pfn not in self.compound:
-                errs.append(f"allocated pfn {pfn:#x} has refcount {self._get_ref(pfn)}")
+            if self.get_ref(pfn) <= 0 and pfn not in self.compound:
+                errs.append(f"allocated pfn {pfn:#x} has refcount {self.get_ref(pfn)}")
         spans.sort()
         for (a0, a1, w1), (b0, b1, w2) in zip(spans, spans[1:]):
             if b0 < a1:

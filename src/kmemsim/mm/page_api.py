@@ -153,7 +153,7 @@ class PageAPI:
         pa.split_page(pfn, order)
         for p in range(pfn + nr, pfn + (1 << order)):  # make_alloc_exact(): to the buddy tail
             del pa.allocated[p]
-            pa._set_ref(p, 0)
+            pa.set_ref(p, 0)
             pa.free_to_buddy_tail(p, 0)
         return addr
 
