@@ -49,7 +49,7 @@ def setup_arch(m: Machine) -> None:
     prof = m.profile
     m.e820 = e820mod.build_e820(prof.arch, m.ram)
     printk_banner(m)
-    for line in e820mod.format_e820(m.e820, prof.kernel_version):
+    for line in e820mod.format_e820(m.e820, m.features.e820_mem_format):
         m.printk(line)
     m.arch = _boot_arch(prof, m.e820, m.ram, m.tunables)
     setup = m.arch.setup
@@ -139,7 +139,7 @@ def host_reservations(m: Machine, snap: Any) -> None:
     of each zone."""
     s = m.page_shift
     setup = m.arch.setup
-    layout = m.arch.zone_layout()  # type: ignore[attr-defined]
+    layout = m.arch.zone_layout()
     mem = [(a >> s, b >> s) for a, b in setup.memory]
     new: list[MemblockRegion] = [MemblockRegion(0, 1 << 20, "low 1M (BIOS, real mode trampoline)")]
     text_end = -(-setup.kernel_image["Kernel code"][1] // m.page_size) * m.page_size
@@ -178,10 +178,8 @@ def host_reservations(m: Machine, snap: Any) -> None:
 
 def printk_banner(m: Machine) -> None:
     p = m.profile
-    if p.kernel_version.startswith("2."):
-        m.printk(f"Linux version {p.release} (kmemsim@kmemsim) (gcc version 4.1.2) #1 SMP")
-    else:
-        m.printk(f"Linux version {p.release} (kmemsim@kmemsim) (kmemsim) #1 SMP PREEMPT_DYNAMIC")
+    # init/version.c linux_banner: "Linux version %s (%s@%s) (%s) %s"
+    m.printk(f"Linux version {p.release} (kmemsim@kmemsim) ({p.compiler}) {p.uts_version}")
     m.printk(f"Command line: {cmdline(m)}")
 
 
@@ -239,10 +237,12 @@ def print_mem_init(m: Machine) -> None:
         )
         tx, dt, it = img["Kernel code"], img["Kernel data"], img["Kernel init"]
         po = lay.page_offset
+        assert lay.pkmap_base is not None and lay.last_pkmap is not None  # every i386 layout has pkmap
+        pkmap_end = lay.pkmap_base + lay.last_pkmap * m.page_size
         m.printk("virtual kernel memory layout:")
         rows = [
             ("fixmap ", lay.fixaddr_start, lay.fixaddr_top, "kB", 10),
-            ("pkmap  ", lay.pkmap_base, lay.pkmap_base + lay.last_pkmap * m.page_size, "kB", 10),  # type: ignore[operator]
+            ("pkmap  ", lay.pkmap_base, pkmap_end, "kB", 10),
             ("vmalloc", lay.vmalloc_start, lay.vmalloc_end, "MB", 20),
             ("lowmem ", po, lay.high_memory, "MB", 20),
             ("  .init", po + it[0], po + it[1], "kB", 10),

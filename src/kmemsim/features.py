@@ -91,7 +91,11 @@ FEATURES: tuple[Feature, ...] = (
     Feature("failslab", "2.6.20", "failslab fault injection for the slab allocator", "933e312e73f8"),
     Feature("fault_inject_fail_nth", "4.10", "/proc/<pid>/fail-nth", "e41d58185f14"),
     # (DMA, ioremap, resources, fault injection: add here)
-    # ---- reports
+    # ---- boot and reports
+    Feature("e820_mem_format", "3.4", "the firmware map prints as 'BIOS-e820: [mem 0x...-0x...] usable' "
+            "(before: ' BIOS-e820: <start> - <end> (usable)'); the change is Bjorn Helgaas's series printing "
+            "physical addresses the same way everywhere",
+            "arch/x86/kernel/e820.c e820_print_map() (2.6.24 e820_32.c print_memory_map); 6.6 e820__print_table"),
     Feature("dumpstack_6x", "5.16", "die(), __warn() and dump_stack() print the 6.x way: 'Oops: ...', "
             "'CPU: n UID: u PID: p Comm: c', 'RIP:', the call trace inside <TASK> markers (the last piece, "
             "arrived in 5.16); before, the 2.6 i386 way ('Oops: 0002 [#1] SMP', 'Pid: p, comm: c', 'EIP is at')",

@@ -227,10 +227,13 @@ class FlagSet:
                 return value
             label = "GFP" if self.kind == "gfp" else "SLAB"
             raise UsageError(f"{what}={value:#x}: unknown {label} flags (not a 32-bit flag word)")
-        if isinstance(value, Flags):
-            return self.resolve(value)
-        if isinstance(value, str):
-            return self.parse_text(value)
+        try:
+            if isinstance(value, Flags):
+                return self.resolve(value)
+            if isinstance(value, str):
+                return self.parse_text(value)
+        except UsageError as e:
+            raise UsageError(f"{what}: {e}") from None
         raise UsageError(f"{what}={value!r}: expected {self.kind} flags (k.{self.kind}.X, kmemsim.{self.kind}.X, "
                          f"or a string of names), got {type(value).__name__}")
 

@@ -129,14 +129,14 @@ def forward(attr: str, meth: Callable[Concatenate[Any, P], R],
     ns: dict[str, Any] = {}
     # compiled as this file's code, so that call traces count it as kmemsim's own frames
     exec(compile(src, __file__, "exec"), ns)  # noqa: S102 - the source is made from a signature above
-    fn = ns[name]
-    fn.__defaults__ = meth.__defaults__  # type: ignore[attr-defined]
-    fn.__kwdefaults__ = meth.__kwdefaults__  # type: ignore[attr-defined]
+    fn: Callable[..., Any] = ns[name]
+    fn.__defaults__ = getattr(meth, "__defaults__", None)
+    fn.__kwdefaults__ = getattr(meth, "__kwdefaults__", None)
     fn.__doc__ = meth.__doc__
     fn.__qualname__ = f"Kernel.{name}"
     fn.__module__ = __name__
     fn.__annotations__ = {k: v for k, v in getattr(meth, "__annotations__", {}).items() if k != "self"}
-    return fn  # type: ignore[no-any-return]
+    return fn
 
 
 # ============================================================================ the Kernel

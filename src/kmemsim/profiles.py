@@ -44,6 +44,8 @@ class Profile:
     default_cpus: int
     min_ram: int  # less than this cannot hold the kernel and boot
     description: str
+    compiler: str = "kmemsim"  # LINUX_COMPILER, in the banner
+    uts_version: str = "#1 SMP PREEMPT_DYNAMIC"  # UTS_VERSION: "#1 SMP" and the preemption model
 
     @property
     def page_size(self) -> int:
@@ -84,6 +86,8 @@ PROFILES: dict[str, Profile] = {
             min_ram=16 << 20,
             description="Linux 2.6.24 on i386, 3G/1G split, HIGHMEM4G (2-level, non-PAE page "
             "tables), FLATMEM: the kernel of the classic driver books",
+            compiler="gcc version 4.1.2",
+            uts_version="#1 SMP",
         ),
     )
 }

@@ -63,11 +63,12 @@ def build_e820(arch: str, ram: int) -> list[E820Entry]:
     return m
 
 
-def format_e820(entries: list[E820Entry], kernel_version: str) -> list[str]:
-    """The boot log's "BIOS-provided physical RAM map" lines."""
+def format_e820(entries: list[E820Entry], mem_format: bool) -> list[str]:
+    """The boot log's "BIOS-provided physical RAM map" lines; ``mem_format``: the
+    ``[mem 0x...-0x...]`` form (features.e820_mem_format), else 2.6's ``start - end (type)``."""
     lines = ["BIOS-provided physical RAM map:"]
     for e in entries:
-        if kernel_version.startswith("2."):
+        if not mem_format:
             # 2.6.24 arch/x86/kernel/e820_32.c: print_memory_map()
             lines.append(f" BIOS-e820: {e.start:016x} - {e.end:016x} ({e.type})")
         else:

@@ -26,6 +26,7 @@ def chapter(out: Out) -> None:
     g = k.gfp  # the GFP flags of this machine's kernel
     addr = k.get_free_pages(g.GFP_KERNEL, 2)
     page = k.alloc_pages(g.GFP_KERNEL, 2)
+    assert page is not None
     out(f"   get_free_pages(GFP_KERNEL, 2) = {addr:#x}   (direct map, 4 pages)")
     out(f"   alloc_pages(GFP_KERNEL, 2)    = {page!r}, page_address = {k.page_address(page):#x}")
     out(f"   zone: {k.page_zone(page)} (a 1 GiB machine has no Normal zone: RAM ends below 4 GiB)")

@@ -44,6 +44,7 @@ def chapter(out: Out) -> None:
         k.write_u32(addr, 0x1234)
 
     cache = k.kmem_cache_create("my_device", 72, 0, 0, ctor)
+    assert cache is not None
     obj = k.kmem_cache_alloc(cache, k.gfp.GFP_KERNEL)
     out(f"   kmem_cache_create(\"my_device\", 72, 0, 0, ctor): object size {cache.object_size}, "
         f"stride {cache.size}, {cache.objects} per order-{cache.order} slab")

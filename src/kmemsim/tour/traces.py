@@ -11,6 +11,7 @@ Out = Callable[[str], None]
 def driver_workload(k: kmemsim.Kernel) -> None:
     """A driver's life: buffers of several sizes, a cache of requests, DMA pages, a leak."""
     cache = k.kmem_cache_create("my_request", 184)
+    assert cache is not None
     live = []
     for i in range(300):
         with k.on_cpu(i % 2):

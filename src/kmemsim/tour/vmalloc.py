@@ -11,7 +11,7 @@ Out = Callable[[str], None]
 def _runs(pfns: list[int]) -> str:
     """'0x4000-0x4003' runs of consecutive pfns."""
     out, start, prev = [], pfns[0], pfns[0]
-    for p in pfns[1:] + [None]:  # type: ignore[list-item]
+    for p in [*pfns[1:], None]:
         if p is not None and p == prev + 1:
             prev = p
             continue
@@ -50,6 +50,7 @@ def comparison(out: Out) -> kmemsim.Kernel:
     k.write(v + ps - 4, b"ABCDEFGH")
     out(f"   write 8 bytes at vmalloc+4092, read back: {k.read(v + ps - 4, 8)!r}")
     vm = k.find_vm_area(v)
+    assert vm is not None
     out(f"   its vm_struct: {vm.size} bytes of address space (one guard page), nr_pages={vm.nr_pages}")
     for line in k.proc("vmallocinfo").splitlines():
         if line.startswith(f"{v:#x}"):
@@ -93,6 +94,7 @@ def i386_vmalloc(out: Out) -> None:
     out("With 1 GB, RAM above 896 MB is HighMem: it has no permanent kernel address, and")
     out("page_address() of such a page is NULL until kmap() maps it into the pkmap window:")
     page = h.alloc_pages(h.gfp.GFP_HIGHUSER, 0)
+    assert page is not None
     out(f"   alloc_pages(GFP_HIGHUSER) = {page!r} in {h.page_zone(page)}, page_address = {h.page_address(page):#x}")
     addr = h.kmap(page)
     h.write(addr, b"through kmap")

@@ -104,7 +104,7 @@ from ..errors import KmemsimError, UsageError
 from ..tracepoints.events import SLAB_ALLOC_EVENTS
 
 if TYPE_CHECKING:  # pragma: no cover
-    from ..machine import Machine as Kernel
+    from ..kernel import Kernel
     from ..snapshot import HostSnapshot
     from .parse import ParseStats
 
