@@ -24,7 +24,6 @@ from typing import TYPE_CHECKING, Any
 
 from . import gfp as gfpmod
 from . import slab_flags
-from .slab_flags import ZERO_SIZE_PTR
 from .args import check_addr
 from .dispatch import Dispatch
 from .errors import InvariantError, UsageError
@@ -35,6 +34,7 @@ from .printk import KERN_INFO, Clock, LogBuffer
 from .profiles import Profile
 from .registry import Checks, NodeStats, PseudoFS
 from .report import Reports
+from .slab_flags import ZERO_SIZE_PTR
 
 if TYPE_CHECKING:  # pragma: no cover
     from . import interfaces as api

@@ -201,7 +201,8 @@ class Reports:
 
 _CORE_SKIP = tuple(os.path.join(_PKG_DIR, d) + os.sep for d in ("tour", "cli"))
 _LIB_DIRS = tuple(
-    {os.path.dirname(os.__file__) + os.sep, *(p + os.sep for p in sys.path if p.endswith(("site-packages", "dist-packages")))}
+    {os.path.dirname(os.__file__) + os.sep,
+     *(p + os.sep for p in sys.path if p.endswith(("site-packages", "dist-packages")))}
 )
 
 #: code object -> ("core" | "lib" | "user", file name), so that a call trace costs
