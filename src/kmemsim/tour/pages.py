@@ -60,7 +60,8 @@ def chapter(out: Out) -> None:
     small = kmemsim.boot(ram="128M")
     z = next(z for z in small.page_alloc.zones if z.name == "DMA32")
     wm = z.watermark
-    out(f"   128 MiB machine, DMA32: min {wm[0]}  low {wm[1]}  high {wm[2]} pages (min_free_kbytes {small.page_alloc.min_free_kbytes})")
+    out(f"   128 MiB machine, DMA32: min {wm[0]}  low {wm[1]}  high {wm[2]} pages "
+        f"(min_free_kbytes {small.page_alloc.min_free_kbytes})")
     sg = small.gfp
     steps = [("GFP_KERNEL", sg.GFP_KERNEL), ("GFP_NOWAIT", sg.GFP_NOWAIT), ("GFP_ATOMIC", sg.GFP_ATOMIC)]
     for name, mask in steps:

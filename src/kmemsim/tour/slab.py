@@ -20,7 +20,8 @@ def chapter(out: Out) -> None:
         out(f"   {size:>8} {slab.cache.name:>12} {ks:>6} {ks - size:>5}  ({100 * (ks - size) // ks}%)")
         k.kfree(p)
     big = k.kmalloc(10000, k.gfp.GFP_KERNEL)
-    out(f"   {10000:>8} {'(pages)':>12} {k.ksize(big):>6} {k.ksize(big) - 10000:>5}  above 8 KiB kmalloc asks the page allocator")
+    out(f"   {10000:>8} {'(pages)':>12} {k.ksize(big):>6} {k.ksize(big) - 10000:>5}  "
+        "above 8 KiB kmalloc asks the page allocator")
     k.kfree(big)
     out("")
 
