@@ -238,6 +238,31 @@ def test_forced_format_that_the_text_contradicts():
         TraceReader(FTRACE, fmt="ctf")
 
 
+@pytest.mark.parametrize("path", [TRACE / "perf-script.txt.gz", FTRACE, TRACE / "trace-cmd-report.txt.gz"])
+def test_the_fast_path_reads_every_line_but_the_first_of_each_layout(path):
+    """The general path learns each event's layout from its first line; every other line of
+    a real capture takes the fast path: mm_page_alloc too, and kfree of NULL."""
+    r = TraceReader(path)
+    events = list(r)
+    assert r.stats.general_path <= len({e.kind for e in events})
+    assert any(e.kind == "mm_page_alloc" for e in events)
+
+
+def test_the_fast_path_reads_frees_of_null_and_page_allocations():
+    head = " sh-1 [000] ..... 1.{:06d}: "
+    lines = [
+        head.format(1) + "kfree: call_site=f+0x1/0x2 ptr=00000000000000ab",
+        head.format(2) + "mm_page_alloc: page=00000000c5d6e7f8 pfn=0x1000 order=0 migratetype=0 gfp_flags=GFP_KERNEL",
+        *[head.format(3 + i) + "kfree: call_site=f+0x1/0x2 ptr=(null)" for i in range(5)],
+        *[head.format(9 + i) + "mm_page_alloc: page=00000000c5d6e7f8 pfn=0x2000 order=1 migratetype=1 "
+          "gfp_flags=GFP_KERNEL" for i in range(5)],
+    ]  # fmt: skip
+    r = TraceReader(lines)
+    events = list(r)
+    assert [e.ptr for e in events if e.kind == "kfree"] == [0xAB, 0, 0, 0, 0, 0]
+    assert [e.pfn for e in events if e.kind == "mm_page_alloc"] == [0x1000] + [0x2000] * 5
+    assert r.stats.general_path == 2
+
 # --------------------------------------------------------------------------- input
 
 

@@ -314,6 +314,9 @@ class ParseStats:
     callchain_lines: int = 0
     #: an ftrace header was present (``# tracer:``)
     header: bool = False
+    #: event lines read by the general path (the first of each layout, and lines the
+    #: fast path does not fit); the rest took the fast path
+    general_path: int = 0
 
     @property
     def total_events(self) -> int:
@@ -475,15 +478,15 @@ class TraceReader:
                                         comm, pid = tp
                                     if code == 0:
                                         cs, p, cname, req, alloc, gfp, node, acc = f.groups() if idx is None else f.group(*idx)
-                                        ev = new(SlabAlloc, (  # "(null)" and "(nil)": ValueError, general path
-                                            event, ts, cpu, pid, comm, cs, int(p, 16), int(req),
+                                        ev = new(SlabAlloc, (
+                                            event, ts, cpu, pid, comm, cs, 0 if p in nulls else int(p, 16), int(req),
                                             int(alloc), gfp, node_int(node) if node else None, cname or None,
                                             (acc == "true") if acc else None,
                                         ))  # fmt: skip
                                     elif code == 1:
                                         cs, p, cname = f.groups() if idx is None else f.group(*idx)
                                         ev = new(SlabFree, (
-                                            event, ts, cpu, pid, comm, cs, int(p, 16), cname or None
+                                            event, ts, cpu, pid, comm, cs, 0 if p in nulls else int(p, 16), cname or None
                                         ))  # fmt: skip
                                     elif code == 2:
                                         page, pfn, order, mt, gfp = f.groups() if idx is None else f.group(*idx)
@@ -630,6 +633,7 @@ class TraceReader:
                 if body[:1] == "(":  # trace-cmd's kmem plugin: "(func+off) call_site=..."
                     body = body.partition(") ")[2]
                 # ---------------------------------------------------------- the fields
+                kind_code = 0
                 try:
                     if event in slab_allocs:
                         f = slab_alloc_match(body)
@@ -659,6 +663,7 @@ class TraceReader:
                             d = _fields(body)
                             ev = SlabFree(event, ts, cpu, pid, comm, d["call_site"], _ptr(d["ptr"]), d.get("name"))
                     elif event in PAGE_ALLOC_EVENTS:
+                        kind_code = 2
                         f = page_alloc_match(body)
                         if f is not None:
                             page, pfn, order, mt, gfp = f.groups()
@@ -670,10 +675,7 @@ class TraceReader:
                         pfn_i = _pfn(pfn)
                         if pfn_i == 0 and (page is None or _ptr(page) == 0):
                             pfn_i = -1  # a failed allocation: NULL page, and the raw pfn field is -1UL
-                        pending = PageAlloc(event, ts, cpu, pid, comm, pfn_i, int(order), int(mt), gfp, None)
-                        pending_site = None
-                        events[event] += 1
-                        continue
+                        ev = PageAlloc(event, ts, cpu, pid, comm, pfn_i, int(order), int(mt), gfp, None)
                     elif event in PAGE_FREE_EVENTS:
                         f = page_free_match(body)
                         if f is not None:
@@ -713,6 +715,7 @@ class TraceReader:
                     self._bad(lineno, f"{event}: {e}", line)
                     continue
                 events[event] += 1
+                st.general_path += 1
                 lay = layouts.get(event)
                 if lay is not None and len(lay[4]) < 3:
                     learnt = _learn_layout(lay[1], body)
@@ -725,6 +728,10 @@ class TraceReader:
                     fast_ok = True
                     fast_fmt = {"ftrace": 0, "perf-script": 1}.get(st.format, 2)
                     nsplit, nparts = (4, 5) if fast_fmt == 2 else (5, 6)
+                if kind_code == 2:  # mm_page_alloc: held until its callchain, if any, is read
+                    pending = ev
+                    pending_site = None
+                    continue
                 yield ev
             if pending is not None:
                 yield pending if pending_site is None else new(PageAlloc, (*pending[:9], pending_site))
