@@ -158,8 +158,8 @@ def test_a_free_counts_the_last_allocation_and_perfs_ping_pong():
     )
     st = KmemStat(StatOptions(caller=True, alloc=True)).process(parse(lines))
     assert (st.total_requested, st.total_allocated, st.total_freed) == (110, 144, 128 + 16 + 16)
-    a = st.alloc_stat[0xA0]
-    assert (a[4], a[5]) == (2, 2)  # hits, ping-pongs
+    a = st.ptr_stat()[0xA0]
+    assert a == ["b+0x1/0x9", 110, 144, 2, 2]  # the last call site, req, alloc, hits, ping-pongs
     assert st.caller_stat["a+0x1/0x9"][3] == 1 and st.caller_stat["b+0x1/0x9"][3] == 1
     report = st.perf_report()
     assert " 0xa0                               |       144/72    |       110/55    |        2 |         2 | 23.611%" in report

@@ -54,10 +54,12 @@ Beyond perf (printed after perf's report unless ``perf_only``):
 """
 from __future__ import annotations
 
+import itertools
 import re
 from bisect import bisect_right
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
+from typing import Any
 
 from ..tracepoints.events import NUMA_NO_NODE, SLAB_ALLOC_EVENTS, SLAB_FREE_EVENTS, Event
 
@@ -191,6 +193,11 @@ class StatOptions:
     leaks: bool = False
     #: rows of the beyond-perf tables (-1: all)
     top: int = 20
+    #: keep each event's stack (ftrace ``<stack trace>``, perf script callchains): ``--folded``,
+    #: and leaks and waste per stack; the pure-Python path reads such traces
+    stacks: bool = False
+    #: "auto" (the compiled core when it was built), "compiled" or "python"
+    engine: str = "auto"
 
 
 def parse_time_range(text: str | None) -> tuple[int | None, int | None]:
@@ -220,7 +227,7 @@ def parse_time_range(text: str | None) -> tuple[int | None, int | None]:
 def parse_sort_keys(text: str, page: bool) -> list[str]:
     """``-s key[,key...]`` checked against perf's keys; ValueError names a bad key."""
     keys = PAGE_SORT_KEYS if page else SLAB_SORT_KEYS
-    out = [k for k in text.split(",")]
+    out = text.split(",")
     for k in out:
         if k not in keys:
             kind = "page" if page else "slab"
@@ -240,6 +247,15 @@ def load_kallsyms(text: str) -> dict[str, int]:
                 continue
             out.setdefault(parts[2], addr)
     return out
+
+
+def _compiled() -> Any:
+    """The compiled module (``kmemsim.trace._kmemscan``: scanner and slab core), or None."""
+    try:
+        from . import _kmemscan  # type: ignore[attr-defined]
+    except ImportError:  # pragma: no cover - depends on the build
+        return None
+    return _kmemscan if hasattr(_kmemscan, "SlabCore") else None
 
 
 def _fragmentation(req: int, alloc: int) -> float:
@@ -343,17 +359,23 @@ class KmemStat:
         self.opts = o = options or StatOptions()
         if o.migratetypes not in ("4.4+", "pre-4.4"):
             raise ValueError(f"migratetypes={o.migratetypes!r}: expected '4.4+' or 'pre-4.4'")
+        if o.engine not in ("auto", "compiled", "python"):
+            raise ValueError(f"engine={o.engine!r}: expected 'auto', 'compiled' or 'python'")
         self.sites = _Sites(o.kallsyms, o.raw_ip)
         # the per-call-site and per-page tables are gathered only when asked for
         self._caller_tables = o.caller
         self._page_alloc_table = o.alloc and not o.live
-        # ---- perf, slab
-        #: ptr -> [call_site, bytes_req, bytes_alloc, last_alloc, hit, pingpong, alloc_cpu,
-        #:         live_since, last_req]: perf's alloc_stat, and (beyond perf) the time of the
-        #:         allocation while the object is live (None once freed) and its bytes_req
-        self.alloc_stat: dict[int, list] = {}
+        # ---- perf, slab (the compiled core keeps these itself when it is used: see _sync)
+        #: ptr -> [call_site, bytes_alloc, bytes_req, time, alloc_cpu] of the objects live now
+        self._live: dict[int, list] = {}
+        #: ptr -> (call_site, bytes_alloc) of its last allocation, for pointers whose last event
+        #: was a free: perf counts a second free again (a pair shared by all such pointers)
+        self._dead: dict[int, tuple[str, int]] = {}
+        self._pairs: dict[tuple[str, int], tuple[str, int]] = {}
+        #: (--alloc) ptr -> [bytes_req, bytes_alloc, hit, pingpong]: perf's alloc_stat totals
+        self._ptr_stat: dict[int, list] = {}
         #: call_site -> [bytes_req, bytes_alloc, hit, pingpong]
-        self.caller_stat: dict[str, list] = {}
+        self._caller_stat: dict[str, list] = {}
         self.total_requested = 0
         self.total_allocated = 0
         self.total_freed = 0
@@ -390,31 +412,162 @@ class KmemStat:
         self.null_frees = 0
         self.double_frees = 0
         self.realloc_live = 0
-        #: function -> [cur_alloc, cur_req, tot_alloc, tot_req, max_alloc, max_req, peak_waste, hits]
-        self.waste: dict[str, list] = {}
+        #: function (or stack) -> [cur_alloc, cur_req, tot_alloc, tot_req, max_alloc, max_req, peak_waste, hits]
+        self._waste: dict[str, list] = {}
         self._func: dict[str, str] = {}
         #: log2 buckets of lifetimes in microseconds (bucket i: [2**(i-1), 2**i) us; 0: < 1 us)
-        self.lifetime_hist: list[int] = [0] * 64
+        self._lifetime_hist: list[int] = [0] * 64
         self.lost_events = 0
         self.lost_markers = 0
         self.page_free_batched = 0
         self.page_moves: dict[str, int] = {}
         self.extfrag = 0
         self.extfrag_fragmenting = 0
+        #: the latest timestamp of an event in the window (the end of the trace, for ages)
         self.last_ts: int | None = None
+        #: with stacks (ftrace stacktrace, perf script -g): stack -> [allocations, bytes] (``--folded``),
+        #: the live objects' stacks, and whether the trace had any
+        self.folded: dict[str, list] = {}
+        self._live_stack: dict[int, str] = {}
+        self.has_stacks = False
+        self._stacks_seen = 0
+        self._core: Any = None
+        if o.engine != "python" and not o.stacks:
+            core_mod = _compiled()
+            if core_mod is None:
+                if o.engine == "compiled":
+                    raise ValueError("engine='compiled': the compiled core was not built (no C compiler at install)")
+            else:
+                t0, t1 = o.time
+                self._core = core_mod.SlabCore(
+                    bool(o.caller), bool(o.alloc), bool(o.waste), t0, t1, dict(o.cpu_nodes),
+                    tuple(sorted(SLAB_ALLOC_EVENTS)), tuple(sorted(SLAB_FREE_EVENTS)),
+                )  # fmt: skip
+
+    # ------------------------------------------------------------------ the tables, wherever they are kept
+
+    @property
+    def engine(self) -> str:
+        """"compiled" when the compiled core keeps the slab figures, else "python"."""
+        return "compiled" if self._core is not None else "python"
+
+    @property
+    def caller_stat(self) -> dict[str, list]:
+        """call_site -> [bytes_req, bytes_alloc, hit, pingpong] (with ``caller``)."""
+        return self._core.caller_stat() if self._core is not None else self._caller_stat
+
+    @property
+    def waste(self) -> dict[str, list]:
+        """function -> [cur_alloc, cur_req, tot_alloc, tot_req, max_alloc, max_req, peak_waste, hits]
+        (trace-cmd mem's table, with ``waste``; per stack when the trace has stacks)."""
+        return self._core.waste() if self._core is not None else self._waste
+
+    @property
+    def lifetime_hist(self) -> list[int]:
+        return self._core.lifetime_hist() if self._core is not None else self._lifetime_hist
+
+    def ptr_stat(self) -> dict[int, list]:
+        """(with ``alloc``) ptr -> [call_site of the last allocation, bytes_req, bytes_alloc, hit,
+        pingpong]: perf's alloc_stat."""
+        if self._core is not None:
+            return self._core.ptr_stat()
+        out = {}
+        for ptr, (req, alloc, hit, pp) in self._ptr_stat.items():
+            a = self._live.get(ptr)
+            cs = a[0] if a is not None else self._dead[ptr][0]
+            out[ptr] = [cs, req, alloc, hit, pp]
+        return out
+
+    def live_objects(self) -> dict[int, tuple[str, int, int, int, int]]:
+        """ptr -> (call_site, bytes_alloc, bytes_req, allocation time, cpu) of the
+        objects allocated in the trace and not freed by its end."""
+        if self._core is not None:
+            return self._core.live_objects()
+        return {ptr: (a[0], a[1], a[2], a[3], a[4]) for ptr, a in self._live.items()}
+
+    def live_totals(self) -> tuple[int, int, int]:
+        """(objects, bytes allocated, bytes requested) live at the end."""
+        if self._core is not None:
+            return self._core.live_totals()
+        return len(self._live), sum(a[1] for a in self._live.values()), sum(a[2] for a in self._live.values())
+
+    def _sync(self) -> None:
+        """The compiled core's counters into the attributes the report reads."""
+        c = self._core
+        (
+            self.total_requested, self.total_allocated, self.total_freed, self.nr_allocs, self.nr_cross_allocs,
+            self.nr_frees, self.matched_frees, self.remote_frees, self.preexisting_frees, self.null_frees,
+            self.double_frees, self.realloc_live, self.last_ts,
+        ) = c.counters()  # fmt: skip
+        self.frees_by_kind = c.frees_by_kind()
+        self.preexisting_by_kind = c.preexisting_by_kind()
 
     # ------------------------------------------------------------------ input
 
     def process(self, events: Iterable[Event]) -> KmemStat:
-        """Feed every event (in trace order); returns self."""
+        """Feed every event (in trace order); returns self.  A :class:`~kmemsim.trace.parse.TraceReader`
+        is read in batches (with the compiled core, its slab events never become records)."""
+        from .parse import TraceReader
+
+        if isinstance(events, TraceReader):
+            return self._process_reader(events)
+        if self._core is None:
+            self._process_py(events, None)
+            return self
+        page_event = self._page_event
+        core = self._core
+        it = iter(events)
+        try:
+            while True:
+                batch = events if isinstance(events, list) else list(itertools.islice(it, 4096))
+                if not batch:
+                    break
+                for ev in core.process(batch):
+                    page_event(ev)
+                if batch is events:
+                    break
+        finally:
+            self._sync()
+        return self
+
+    def _process_reader(self, reader: Any) -> KmemStat:
+        o = self.opts
+        if o.stacks:
+            reader.stacks = True
+            for batch in reader.batches():
+                self._process_py(batch, reader.batch_stacks)
+            return self
+        core = self._core
+        if core is None:
+            for batch in reader.batches():
+                self._process_py(batch, None)
+            return self
+        page_event = self._page_event
+        reader._core = core  # the compiled scanner feeds the slab events to the core directly
+        try:
+            for batch in reader.batches():
+                for ev in core.process(batch):
+                    page_event(ev)
+        finally:
+            reader._core = None
+            self._sync()
+        return self
+
+    def _process_py(self, events: Iterable[Any], stacks: list | None) -> None:  # noqa: C901
+        """The pure-Python core: perf's definitions, then kmemsim's; ``stacks``: the stack of
+        each event (``stacks`` option) for ``--folded`` and the per-stack leaks and waste."""
         o = self.opts
         tstart, tstop = o.time
         cpu_nodes = o.cpu_nodes
-        alloc_stat = self.alloc_stat
-        caller_stat = self.caller_stat
-        waste = self.waste
+        live = self._live
+        dead = self._dead
+        pairs = self._pairs
+        ptr_stat = self._ptr_stat
+        track_ptrs = o.alloc
+        caller_stat = self._caller_stat
+        waste = self._waste
         func_of = self._func
-        hist = self.lifetime_hist
+        hist = self._lifetime_hist
         preexisting_by_kind = self.preexisting_by_kind
         frees_by_kind = self.frees_by_kind
         total_requested = self.total_requested
@@ -422,7 +575,7 @@ class KmemStat:
         total_freed = self.total_freed
         nr_allocs = self.nr_allocs
         nr_cross = self.nr_cross_allocs
-        last_ts = self.last_ts
+        last_ts = -1 if self.last_ts is None else self.last_ts
         nr_frees = self.nr_frees
         matched = self.matched_frees
         remote = self.remote_frees
@@ -432,36 +585,41 @@ class KmemStat:
         filtering = tstart is not None or tstop is not None
         track_waste = o.waste
         track_callers = self._caller_tables
+        folded = self.folded
+        live_stack = self._live_stack
         n_kfree = 0
+        i = -1
         try:
             for ev in events:
+                i += 1
                 kind = ev[0]
                 ts = ev[1]
                 if ts >= 0:
                     if filtering and ((tstart is not None and ts < tstart) or (tstop is not None and ts > tstop)):
                         continue
-                    last_ts = ts
+                    if ts > last_ts:
+                        last_ts = ts
                 if kind in slab_allocs:
-                    _k, _ts, cpu, _pid, _comm, cs, ptr, req, alloc, _gfp, node, _name, _acc = ev
+                    _k, _ts, cpu, _pid, comm, cs, ptr, req, alloc, _gfp, node, _name, _acc = ev
                     # perf: insert_alloc_stat, insert_caller_stat, totals, cross-node
-                    a = alloc_stat.get(ptr)
-                    if a is None:
-                        alloc_stat[ptr] = [cs, req, alloc, alloc, 1, 0, cpu, ts, req]
-                    else:
-                        if a[7] is not None:  # beyond perf: still live, so a free was missed
-                            self.realloc_live += 1
-                            if track_waste:
-                                w = waste[func_of[a[0]]]
-                                w[0] -= a[3]
-                                w[1] -= a[8]
-                        a[0] = cs
-                        a[1] += req
-                        a[2] += alloc
-                        a[3] = alloc
-                        a[4] += 1
-                        a[6] = cpu
-                        a[7] = ts
-                        a[8] = req
+                    a = live.get(ptr)
+                    if a is not None:  # beyond perf: still live, so a free was missed
+                        self.realloc_live += 1
+                        if track_waste:
+                            w = waste[live_stack.pop(ptr, "") or func_of[a[0]]]
+                            w[0] -= a[1]
+                            w[1] -= a[2]
+                    elif dead:
+                        dead.pop(ptr, None)
+                    live[ptr] = [cs, alloc, req, ts, cpu]
+                    if track_ptrs:
+                        p = ptr_stat.get(ptr)
+                        if p is None:
+                            ptr_stat[ptr] = [req, alloc, 1, 0]
+                        else:
+                            p[0] += req
+                            p[1] += alloc
+                            p[2] += 1
                     if track_callers:
                         c = caller_stat.get(cs)
                         if c is None:
@@ -475,27 +633,42 @@ class KmemStat:
                     nr_allocs += 1
                     if node is not None and node != NUMA_NO_NODE and node != cpu_nodes.get(cpu, 0):
                         nr_cross += 1
+                    key: str | None = None
+                    if stacks is not None:
+                        stk = stacks[i]
+                        if stk is not None:
+                            self._stacks_seen += 1
+                            key = ";".join((comm or "[unknown]", *reversed(stk)))
+                            f = folded.get(key)
+                            if f is None:
+                                folded[key] = [1, alloc]
+                            else:
+                                f[0] += 1
+                                f[1] += alloc
+                            live_stack[ptr] = key
                     if not track_waste:
                         continue
-                    # beyond perf: trace-cmd mem's waste per function
-                    fn = func_of.get(cs)
+                    # beyond perf: trace-cmd mem's waste per function (per stack when there are stacks)
+                    fn = key
                     if fn is None:
-                        fn = func_of[cs] = cs.partition("+")[0]
-                    w = waste.get(fn)
-                    if w is None:
+                        fn = func_of.get(cs)
+                        if fn is None:
+                            fn = func_of[cs] = cs.partition("+")[0]
+                    wf = waste.get(fn)
+                    if wf is None:
                         waste[fn] = [alloc, req, alloc, req, alloc, req, alloc - req, 1]
                     else:
-                        w[0] += alloc
-                        w[1] += req
-                        w[2] += alloc
-                        w[3] += req
-                        w[7] += 1
-                        if w[0] > w[4]:
-                            w[4] = w[0]
-                        if w[1] > w[5]:
-                            w[5] = w[1]
-                        if w[0] - w[1] > w[6]:
-                            w[6] = w[0] - w[1]
+                        wf[0] += alloc
+                        wf[1] += req
+                        wf[2] += alloc
+                        wf[3] += req
+                        wf[7] += 1
+                        if wf[0] > wf[4]:
+                            wf[4] = wf[0]
+                        if wf[1] > wf[5]:
+                            wf[5] = wf[1]
+                        if wf[0] - wf[1] > wf[6]:
+                            wf[6] = wf[0] - wf[1]
                 elif kind in slab_frees:
                     cpu = ev[2]
                     ptr = ev[6]
@@ -504,56 +677,75 @@ class KmemStat:
                         n_kfree += 1
                     else:
                         frees_by_kind[kind] = frees_by_kind.get(kind, 0) + 1
-                    a = alloc_stat.get(ptr)
-                    if a is None:
-                        # perf ignores it; kmemsim tells kfree(NULL) from pre-existing objects
-                        if ptr == 0:
-                            self.null_frees += 1
-                        else:
-                            self.preexisting_frees += 1
-                            preexisting_by_kind[kind] = preexisting_by_kind.get(kind, 0) + 1
-                        continue
-                    # beyond perf: a free matched to a live allocation
-                    t0 = a[7]
-                    if t0 is not None:
+                    a = live.pop(ptr, None)
+                    if a is not None:
+                        # beyond perf: a free matched to a live allocation
                         matched += 1
-                        if cpu != a[6]:
+                        if cpu != a[4]:
                             remote += 1
-                        lt = (ts - t0) // 1000
+                        lt = (ts - a[3]) // 1000
                         hist[lt.bit_length() if lt > 0 else 0] += 1
-                        a[7] = None
+                        stk_key = live_stack.pop(ptr, None) if live_stack else None
                         if track_waste:
-                            w = waste[func_of[a[0]]]
-                            w[0] -= a[3]
-                            w[1] -= a[8]
+                            w = waste[stk_key or func_of[a[0]]]
+                            w[0] -= a[1]
+                            w[1] -= a[2]
+                        # perf: evsel__process_free_event
+                        total_freed += a[1]
+                        pair = (a[0], a[1])
+                        dead[ptr] = pairs.setdefault(pair, pair)
+                        if cpu == a[4]:
+                            continue
+                        cs = a[0]
                     else:
+                        d = dead.get(ptr)
+                        if d is None:
+                            # perf ignores it; kmemsim tells kfree(NULL) from pre-existing objects
+                            if ptr == 0:
+                                self.null_frees += 1
+                            else:
+                                self.preexisting_frees += 1
+                                preexisting_by_kind[kind] = preexisting_by_kind.get(kind, 0) + 1
+                            continue
                         self.double_frees += 1
-                    # perf: evsel__process_free_event
-                    total_freed += a[3]
-                    if cpu != a[6]:
-                        a[5] += 1
-                        if track_callers:
-                            caller_stat[a[0]][3] += 1
-                    a[6] = -1
+                        total_freed += d[1]
+                        if cpu == -1:  # perf recorded CPU -1 at the first free
+                            continue
+                        cs = d[0]
+                    # perf: a ping-pong for the pointer and its call site
+                    if track_ptrs:
+                        ptr_stat[ptr][3] += 1
+                    if track_callers:
+                        caller_stat[cs][3] += 1
                 else:
                     page_event(ev)
+                    if stacks is not None and kind == "mm_page_alloc" and ev[5] != -1 and stacks[i] is not None:
+                        self._stacks_seen += 1
+                        key = ";".join((ev[4] or "[unknown]", *reversed(stacks[i])))
+                        f = folded.get(key)
+                        if f is None:
+                            folded[key] = [1, o.page_size << ev[6]]
+                        else:
+                            f[0] += 1
+                            f[1] += o.page_size << ev[6]
         finally:
             self.total_requested = total_requested
             self.total_allocated = total_allocated
             self.total_freed = total_freed
             self.nr_allocs = nr_allocs
             self.nr_cross_allocs = nr_cross
-            self.last_ts = last_ts
+            self.last_ts = None if last_ts < 0 else last_ts
             self.nr_frees = nr_frees
             if n_kfree:
                 frees_by_kind["kfree"] = frees_by_kind.get("kfree", 0) + n_kfree
             self.matched_frees = matched
             self.remote_frees = remote
-        return self
+            if self._stacks_seen:
+                self.has_stacks = True
 
     def feed(self, ev: Event) -> None:
         """One event (see :meth:`process`)."""
-        self.process((ev,))
+        self.process([ev])
 
     def _gfp(self, text: str) -> int:
         mask = self._gfp_cache.get(text)
@@ -561,11 +753,11 @@ class KmemStat:
             mask = self._gfp_cache[text] = _gfp_mask(text)
         return mask
 
-    def _page_event(self, ev: Event) -> None:
+    def _page_event(self, ev: Any) -> None:
         kind = ev[0]
         page_size = self.opts.page_size
         if kind == "mm_page_alloc":
-            _k, _ts, _cpu, _pid, _comm, pfn, order, mt, gfp_text, site = ev  # type: ignore[misc]
+            _k, _ts, _cpu, _pid, _comm, pfn, order, mt, gfp_text, site = ev
             nbytes = page_size << order
             self.nr_page_allocs += 1
             self.total_page_alloc_bytes += nbytes
@@ -636,21 +828,14 @@ class KmemStat:
             self.page_free_batched += 1
         elif kind == "lost":
             self.lost_markers += 1
-            if ev[5] > 0:  # type: ignore[index]
-                self.lost_events += ev[5]  # type: ignore[index]
+            if ev[5] > 0:
+                self.lost_events += ev[5]
         elif kind == "mm_page_alloc_extfrag":
             self.extfrag += 1
-            if ev[11] == 1:  # type: ignore[index]
+            if ev[11] == 1:
                 self.extfrag_fragmenting += 1
         else:
             self.page_moves[kind] = self.page_moves.get(kind, 0) + 1
-
-    def live_objects(self) -> dict[int, tuple[str, int, int, int, int]]:
-        """ptr -> (call_site, bytes_alloc, bytes_req, allocation time, cpu) of the
-        objects allocated in the trace and not freed by its end."""
-        return {
-            ptr: (a[0], a[3], a[8], a[7], a[6]) for ptr, a in self.alloc_stat.items() if a[7] is not None
-        }
 
     # ------------------------------------------------------------------ perf's report
 
@@ -677,7 +862,7 @@ class KmemStat:
                 text, skey = self.sites.resolve(cs)
                 rows.append((skey, text, 0, skey, req, alloc, hit, pp))
         else:
-            for ptr, (cs, req, alloc, _last, hit, pp, _cpu, _t0, _lreq) in self.alloc_stat.items():
+            for ptr, (cs, req, alloc, hit, pp) in self.ptr_stat().items():
                 _text, skey = self.sites.resolve(cs)
                 rows.append(((ptr,), f"{ptr:#x}", ptr, skey, req, alloc, hit, pp))
         rows.sort(key=lambda r: r[0])  # the rb-tree order perf inserts from: ptr or call_site
@@ -721,7 +906,7 @@ class KmemStat:
             )
             i += 1
         if n_lines == -1:
-            out.append(" ...                                | ...             | ...             | ...      | ...       | ...   \n")
+            out.append(f" {'...':<34} | ...             | ...             | ...      | ...       | ...   \n")
         out.append(f"{DOTS}\n")
 
     def _print_slab_summary(self, out: list[str]) -> None:
@@ -761,7 +946,10 @@ class KmemStat:
         o = self.opts
         gfp_len = max(len("GFP flags"), self.max_gfp_len)
         out.append(f"\n{DOTS}\n")
-        out.append(f" {'Live' if o.live else 'Total':>5} alloc (KB) | Hits      | Order | Mig.type | {'GFP flags':<{gfp_len}} | Callsite\n")
+        out.append(
+            f" {'Live' if o.live else 'Total':>5} alloc (KB) | Hits      | Order | Mig.type |"
+            f" {'GFP flags':<{gfp_len}} | Callsite\n"
+        )
         out.append(f"{DOTS}\n")
         rows = []
         for (cs, order, mt, gfp), (nr_alloc, alloc_bytes, _nf, _fb) in self.page_caller.items():
@@ -825,7 +1013,8 @@ class KmemStat:
             )
             i += 1
         if n_lines == -1:
-            out.append(f" ...              | ...              | ...       | ...   | ...      | {'...':<{gfp_len}} | ...\n")
+            dots = f"{'...':<16}"
+            out.append(f" {dots} | {dots} | ...       | ...   | ...      | {'...':<{gfp_len}} | ...\n")
         out.append(f"{DOTS}\n")
 
     def _print_page_summary(self, out: list[str]) -> None:
@@ -894,7 +1083,9 @@ class KmemStat:
             title = "SUMMARY (kmemsim: beyond perf kmem, SLAB allocator)"
             out.append(f"\n{title}\n{'=' * len(title)}\n")
             kinds = ", ".join(f"{k} {n}" for k, n in sorted(self.frees_by_kind.items()))
-            out.append(f"Allocations: {self.nr_allocs}   Frees: {self.nr_frees}" + (f" ({kinds})" if kinds else "") + "\n")
+            out.append(
+                f"Allocations: {self.nr_allocs}   Frees: {self.nr_frees}" + (f" ({kinds})" if kinds else "") + "\n"
+            )
             pct = f" ({100.0 * self.remote_frees / self.matched_frees:.1f}%)" if self.matched_frees else ""
             out.append(
                 f"Frees on another CPU than the allocation (ping-pong): {self.remote_frees}/{self.matched_frees}"
@@ -909,11 +1100,9 @@ class KmemStat:
             out.append(f"kfree(NULL) and other frees of NULL: {self.null_frees}\n")
             out.append(f"Frees of an already freed pointer: {self.double_frees}\n")
             out.append(f"Allocations over a live pointer (a free was missed): {self.realloc_live}\n")
-            live = self.live_objects()
-            live_alloc = sum(v[1] for v in live.values())
-            live_req = sum(v[2] for v in live.values())
+            n_live, live_alloc, live_req = self.live_totals()
             out.append(
-                f"Live at the end (leak candidates): {len(live)} objects, {live_alloc} bytes allocated,"
+                f"Live at the end (leak candidates): {n_live} objects, {live_alloc} bytes allocated,"
                 f" {live_req} requested\n"
             )
         if o.page:
@@ -928,8 +1117,8 @@ class KmemStat:
                 out.append(
                     f"mm_page_alloc_extfrag events: {self.extfrag} ({self.extfrag_fragmenting} fragmenting)\n"
                 )
-            out.append(f"Migratetype names: the kernel's enum {'before 4.4' if o.migratetypes == 'pre-4.4' else 'since 4.4'}"
-                       " (perf 6.1 prints the pre-4.4 names)\n")
+            era = "before 4.4" if o.migratetypes == "pre-4.4" else "since 4.4"
+            out.append(f"Migratetype names: the kernel's enum {era} (perf 6.1 prints the pre-4.4 names)\n")
         if self.lost_markers:
             out.append(
                 f"\nLost events: {self.lost_events} in {self.lost_markers} markers: figures that pair "
