@@ -436,15 +436,14 @@ class ParseStats:
         return "; ".join(parts)
 
 
-def _blocks_to_lines(blocks: Iterable[bytes]) -> Iterator[list[str]]:
-    """Lists of the lines (str, no newline) of blocks of whole lines; ``\\r\\n`` ends a line too."""
-    for block in blocks:
-        if b"\r" in block:
-            block = block.replace(b"\r\n", b"\n")
-        lines = block.decode("utf-8", "replace").split("\n")
+def _source_lines(source: Source) -> Iterator[list[str]]:
+    """Lists of the lines (str, no newline) of a Source's blocks."""
+    for block in source.blocks():
+        lines = str(block, "utf-8", "replace").split("\n")
         if lines[-1] == "":
             lines.pop()
         yield lines
+        source.lines += len(lines)
 
 
 def _chunked(lines: Iterable[str], n: int = 4096) -> Iterator[list[str]]:
@@ -510,6 +509,9 @@ class TraceReader:
         self.batch_stacks: list[tuple[str, ...] | None] = []
         #: the Source reading a file or binary stream (None for lines given as text)
         self.source: Source | None = None
+        #: a compiled slab core (set by KmemStat while it reads): the compiled scanner feeds it the
+        #: slab events directly, and the batches hold only the other events
+        self._core: Any = None
 
     # ------------------------------------------------------------------ errors
 
@@ -576,7 +578,7 @@ class TraceReader:
                 if engine == "compiled":
                     yield from self._run_compiled(source)
                 else:
-                    yield from self._run_python(_blocks_to_lines(source.blocks()), engine == "general")
+                    yield from self._run_python(_source_lines(source), engine == "general")
             finally:
                 source.close()
                 st.compression = source.compression
@@ -818,28 +820,26 @@ class TraceReader:
         each layout, anything unusual) through :meth:`_general`, as the pure path does."""
         sc = self._scanner()
         general = self._general
+        core = self._core
+        if core is not None:
+            sc.attach(core)
         lineno = 0
         try:
             for block in source.blocks():
-                if b"\r" in block:
-                    block = block.replace(b"\r\n", b"\n")
                 out: list[Event] = []
                 pos = 0
                 n = len(block)
                 while pos < n:
-                    if sc.fmt >= 0:
-                        pos, nl, status = sc.scan(block, pos, out)
-                        lineno += nl
-                        if status == 0:
-                            break
-                    end = block.find(b"\n", pos)
-                    if end < 0:
-                        end = n
-                    line = block[pos:end].decode("utf-8", "replace")
+                    pos, nl, status, end = sc.scan(block, pos, out)
+                    lineno += nl
+                    if status == 0:
+                        break
+                    line = str(block[pos:end], "utf-8", "replace")
                     pos = end + 1
                     lineno += 1
                     self._pending, self._pending_site = sc.pending, sc.pending_site
                     self._lineno = lineno
+                    k = len(out)
                     try:
                         if line[:1] == "\t" or line.startswith(" => "):
                             self._frame(line)
@@ -848,6 +848,10 @@ class TraceReader:
                     finally:
                         sc.pending, sc.pending_site = self._pending, self._pending_site
                         self._pending = None  # the scanner holds it
+                    if core is not None and len(out) > k:  # slab events go to the core in trace order
+                        new = out[k:]
+                        del out[k:]
+                        out.extend(core.process(new))
                     if self._layouts_changed:
                         self._layouts_changed = False
                         for event, lay in self._layouts.items():
@@ -855,6 +859,7 @@ class TraceReader:
                                 sc.set_layouts(event, lay[5])
                     if self._fast_ok and sc.fmt < 0:
                         sc.fmt = self._fast_fmt
+                source.lines = lineno
                 yield out
             self._pending, self._pending_site = sc.pending, sc.pending_site
             sc.pending = sc.pending_site = None

@@ -100,7 +100,7 @@ class Source:
         self.damage: str | None = None
         #: "gzip" or "plain" once the first bytes are read
         self.compression = ""
-        #: bytes read from the file, bytes of text given out, complete lines given out
+        #: bytes read from the file, bytes of text given out; lines read (kept by the consumer)
         self.raw_bytes = 0
         self.text_bytes = 0
         self.lines = 0
@@ -194,47 +194,52 @@ class Source:
                 return
             data = rest
 
-    def blocks(self) -> Iterator[bytes]:
-        """Blocks of whole lines; the last may lack its newline.  Raises
-        :class:`TraceInputError` (a line over the limit; damage unless lenient)."""
+    def blocks(self) -> Iterator[bytes | memoryview]:
+        """Blocks of whole lines (bytes or memoryviews of them, valid until the next block);
+        the last may lack its newline; ``\\r\\n`` is made ``\\n``.  Raises
+        :class:`TraceInputError` (a line over the limit; damage unless lenient).  The
+        consumer keeps :attr:`lines` (complete lines read) up to date, for the messages."""
         tail = b""
         max_line = self.max_line
         try:
             for piece in self._texts():
+                if piece.find(b"\r") >= 0:  # (a search for one byte is memchr; "\r\n" in piece is slow)
+                    piece = piece.replace(b"\r\n", b"\n")
                 cut = piece.rfind(b"\n")
                 if cut < 0:
                     tail += piece
                     if len(tail) > max_line:
                         self._too_long(self.lines + 1)
                     continue
+                start = 0
                 if tail:
-                    if len(tail) + piece.find(b"\n") > max_line:
+                    first = piece.find(b"\n")
+                    if len(tail) + first > max_line:
                         self._too_long(self.lines + 1)
-                    block = tail + piece[: cut + 1]
-                else:
-                    block = piece[: cut + 1]
+                    joined = tail + piece[: first + 1]
+                    self.text_bytes += len(joined)
+                    yield joined
+                    start = first + 1
+                if max_line < len(piece):  # a small limit (tests): any line of the piece may break it
+                    self._check_lines(piece[start : cut + 1])
+                if cut + 1 > start:
+                    self.text_bytes += cut + 1 - start
+                    yield memoryview(piece)[start : cut + 1]
                 tail = piece[cut + 1 :]
-                n = block.count(b"\n")
-                if max_line < len(piece):  # a small limit (tests): any line of the block may break it
-                    self._check_lines(block)
                 if len(tail) > max_line:
-                    self._too_long(self.lines + n + 1)
-                self.lines += n
-                self.text_bytes += len(block)
-                yield block
+                    self._too_long(self.lines + 1)
             if tail:
                 if self.damage is not None:
                     self.damage += f"; a partial last line of {len(tail)} bytes was dropped"
                     return
                 self.text_bytes += len(tail)
-                self.lines += 1
                 yield tail
         finally:
             self.close()
 
     def _check_lines(self, block: bytes) -> None:
         line = self.lines
-        for ln in block.split(b"\n"):
+        for ln in block.split(b"\n")[:-1]:
             line += 1
             if len(ln) > self.max_line:
                 self._too_long(line)

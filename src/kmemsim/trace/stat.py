@@ -432,6 +432,7 @@ class KmemStat:
         self.has_stacks = False
         self._stacks_seen = 0
         self._core: Any = None
+        self._core_pages = False
         if o.engine != "python" and not o.stacks:
             core_mod = _compiled()
             if core_mod is None:
@@ -439,9 +440,12 @@ class KmemStat:
                     raise ValueError("engine='compiled': the compiled core was not built (no C compiler at install)")
             else:
                 t0, t1 = o.time
+                # the page summary too, unless per-page tables may be printed (Python keeps those)
+                self._core_pages = not ((o.caller or o.alloc) and (o.page or not o.slab))
                 self._core = core_mod.SlabCore(
                     bool(o.caller), bool(o.alloc), bool(o.waste), t0, t1, dict(o.cpu_nodes),
                     tuple(sorted(SLAB_ALLOC_EVENTS)), tuple(sorted(SLAB_FREE_EVENTS)),
+                    self._core_pages, bool(o.live), o.page_size,
                 )  # fmt: skip
 
     # ------------------------------------------------------------------ the tables, wherever they are kept
@@ -501,6 +505,20 @@ class KmemStat:
         ) = c.counters()  # fmt: skip
         self.frees_by_kind = c.frees_by_kind()
         self.preexisting_by_kind = c.preexisting_by_kind()
+        if self._core_pages:
+            (
+                self.nr_page_allocs, self.nr_page_frees, self.nr_page_fails, self.nr_page_nomatch,
+                self.total_page_alloc_bytes, self.total_page_free_bytes, self.total_page_fail_bytes,
+                self.total_page_nomatch_bytes, self.page_free_batched, _n, _pages,
+            ) = c.page_counters()  # fmt: skip
+            self.order_stats = c.order_stats()
+
+    def page_live_totals(self) -> tuple[int, int]:
+        """(allocations, pages) of the page allocations live at the end."""
+        if self._core_pages:
+            counters = self._core.page_counters()
+            return counters[9], counters[10]
+        return len(self.page_live), sum(1 << p[0] for p in self.page_live.values())
 
     # ------------------------------------------------------------------ input
 
@@ -1108,8 +1126,8 @@ class KmemStat:
         if o.page:
             title = "SUMMARY (kmemsim: beyond perf kmem, page allocator)"
             out.append(f"\n{title}\n{'=' * len(title)}\n")
-            live_pages = sum(1 << p[0] for p in self.page_live.values())
-            out.append(f"Live at the end: {len(self.page_live)} allocations, {live_pages} pages\n")
+            n_live, live_pages = self.page_live_totals()
+            out.append(f"Live at the end: {n_live} allocations, {live_pages} pages\n")
             out.append(f"mm_page_free_batched events (not counted by perf): {self.page_free_batched}\n")
             for k in sorted(self.page_moves):
                 out.append(f"{k} events: {self.page_moves[k]}\n")
