@@ -59,7 +59,8 @@ def test_the_compiled_engine_is_used_when_built():
 OPTION_SETS = [
     {"slab": True, "page": True},
     {"slab": True, "page": True, "live": True},
-    {"slab": True, "page": True, "caller": True, "alloc": True, "waste": True, "lifetime": True, "leaks": True, "top": -1},
+    {"slab": True, "page": True, "caller": True, "alloc": True, "waste": True, "lifetime": True, "leaks": True,
+     "top": -1},
     {"slab": True, "page": True, "live": True, "alloc": True},
     {"slab": True, "caller": True, "cpu_nodes": {1: 1}},
     {"slab": True, "page": True, "time": (11001_798127000, 11001_806305000)},
@@ -172,8 +173,10 @@ def _mutate(lines, data):
     return lines
 
 
-@given(hs.lists(_event.map(_cache_name), min_size=1, max_size=25), hs.sampled_from(["ftrace", "perf-script", "trace-cmd"]),
-       hs.data())  # fmt: skip
+_FORMATS = hs.sampled_from(["ftrace", "perf-script", "trace-cmd"])
+
+
+@given(hs.lists(_event.map(_cache_name), min_size=1, max_size=25), _FORMATS, hs.data())
 def test_engines_agree_on_generated_and_mutated_lines(events, fmt, data):
     """Whatever the lines, every engine gives the same events, counts and skips (lenient)."""
     lines = _mutate(_text(events, fmt).split("\n"), data)
@@ -184,7 +187,7 @@ def test_engines_agree_on_generated_and_mutated_lines(events, fmt, data):
             assert read_all(raw, engine, lenient=True) == want, engine
 
 
-@given(hs.lists(_event.map(_cache_name), min_size=1, max_size=25), hs.sampled_from(["ftrace", "perf-script", "trace-cmd"]))
+@given(hs.lists(_event.map(_cache_name), min_size=1, max_size=25), _FORMATS)
 def test_engines_raise_the_same_error(events, fmt):
     lines = _text(events, fmt).split("\n")
     lines.insert(len(lines) // 2, lines[len(lines) // 2].replace("ptr=", "ptr=zz", 1).replace("pfn=", "pfn=zz", 1))
