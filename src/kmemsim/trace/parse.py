@@ -93,6 +93,7 @@ __all__ = [
     "open_trace",
     "parse",
     "compiled_scanner",
+    "sniff_stacks",
     "ALLOC_FUNC_RE",
     "FAST_GRAMMAR",
     "MAX_ORDER_LIMIT",
@@ -1134,6 +1135,25 @@ class TraceReader:
         cpu = int(gd["cpu"]) if gd.get("cpu") else -1
         return Lost("lost", -1, cpu, -1, "", n)
 
+
+
+def sniff_stacks(path: str | Path, nbytes: int = 1 << 20) -> bool:
+    """Whether the start of the trace file ``path`` has stacks: perf script callchain lines
+    (a tab first), ftrace's ``<stack trace>`` blocks (`` => func`` lines).  False for ``-``
+    (standard input cannot be read twice) and for a file that cannot be read."""
+    if str(path) == "-":
+        return False
+    try:
+        src = open_source(path)
+        try:
+            for block in src.blocks():
+                head = bytes(block[:nbytes])
+                return b"\n\t" in head or head.startswith(b"\t") or b"\n => " in head or b"<stack trace>" in head
+        finally:
+            src.close()
+    except (OSError, TraceInputError):
+        return False
+    return False
 
 
 def _is_text(src: Any) -> bool:

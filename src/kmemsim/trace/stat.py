@@ -905,39 +905,74 @@ class KmemStat:
         rows.sort(key=sort_key, reverse=True)  # stable: equal rows keep the tree order
         return rows
 
+    # ------------------------------------------------------------------ the figures, once for text and JSON
+
+    @staticmethod
+    def _limited(rows: list, n_lines: int) -> tuple[list, bool]:
+        """perf's ``-l``: the rows shown, and whether perf prints its ``...`` line (it does when
+        rows were left out, and, as perf does, for an empty table without ``-l``)."""
+        if n_lines < 0:
+            return rows, not rows and n_lines == -1
+        return rows[:n_lines], len(rows) > n_lines
+
+    def slab_table(self, caller: bool) -> tuple[list[dict], bool]:
+        """perf's ``--caller`` (or ``--alloc``) slab table: its rows, in its order, as ``-s``
+        and ``-l`` make it, and whether the ``...`` line follows."""
+        o = self.opts
+        rows, more = self._limited(self._slab_rows(caller), o.caller_lines if caller else o.alloc_lines)
+        out = []
+        for _k, text, ptr, _s, req, alloc, hit, pp in rows:
+            out.append({
+                ("callsite" if caller else "ptr"): text if caller else ptr, "label": text,
+                "total_alloc": alloc, "per_alloc": alloc // hit, "total_req": req, "per_req": req // hit,
+                "hit": hit, "pingpong": pp, "frag_percent": _fragmentation(req, alloc),
+            })  # fmt: skip
+        return out, more
+
     def _print_slab_result(self, out: list[str], caller: bool, n_lines: int) -> None:
         out.append(f"{DOTS}\n")
         out.append(f" {'Callsite' if caller else 'Alloc Ptr':<34} |")
         out.append(" Total_alloc/Per | Total_req/Per   | Hit      | Ping-pong | Frag\n")
         out.append(f"{DOTS}\n")
-        rows = self._slab_rows(caller)
-        i = 0
-        while i < len(rows):
-            if n_lines == 0:
-                n_lines -= 1
-                break
-            n_lines -= 1
-            _k, text, _p, _s, req, alloc, hit, pp = rows[i]
+        rows, more = self.slab_table(caller)
+        for r in rows:
             out.append(
-                f" {text:<34} | {alloc:9d}/{alloc // hit:<5d} | {req:9d}/{req // hit:<5d} | {hit:8d} |"
-                f" {pp:9d} | {_fragmentation(req, alloc):6.3f}%\n"
+                f" {r['label']:<34} | {r['total_alloc']:9d}/{r['per_alloc']:<5d} |"
+                f" {r['total_req']:9d}/{r['per_req']:<5d} | {r['hit']:8d} | {r['pingpong']:9d} |"
+                f" {r['frag_percent']:6.3f}%\n"
             )
-            i += 1
-        if n_lines == -1:
+        if more:
             out.append(f" {'...':<34} | ...             | ...             | ...      | ...       | ...   \n")
         out.append(f"{DOTS}\n")
 
+    def slab_summary(self) -> dict:
+        """perf's SUMMARY (SLAB allocator) figures (``net_total_bytes_allocated``: None when perf
+        does not print it, as allocated <= freed)."""
+        return {
+            "total_bytes_requested": self.total_requested,
+            "total_bytes_allocated": self.total_allocated,
+            "total_bytes_freed": self.total_freed,
+            "net_total_bytes_allocated": (
+                self.total_allocated - self.total_freed if self.total_allocated > self.total_freed else None
+            ),
+            "total_bytes_wasted": self.total_allocated - self.total_requested,
+            "internal_fragmentation_percent": _fragmentation(self.total_requested, self.total_allocated),
+            "cross_cpu_allocations": self.nr_cross_allocs,
+            "allocations": self.nr_allocs,
+        }
+
     def _print_slab_summary(self, out: list[str]) -> None:
+        s = self.slab_summary()
         out.append("\nSUMMARY (SLAB allocator)")
         out.append("\n========================\n")
-        out.append(f"Total bytes requested: {self.total_requested}\n")
-        out.append(f"Total bytes allocated: {self.total_allocated}\n")
-        out.append(f"Total bytes freed:     {self.total_freed}\n")
-        if self.total_allocated > self.total_freed:
-            out.append(f"Net total bytes allocated: {self.total_allocated - self.total_freed}\n")
-        out.append(f"Total bytes wasted on internal fragmentation: {self.total_allocated - self.total_requested}\n")
-        out.append(f"Internal fragmentation: {_fragmentation(self.total_requested, self.total_allocated):f}%\n")
-        out.append(f"Cross CPU allocations: {self.nr_cross_allocs}/{self.nr_allocs}\n")
+        out.append(f"Total bytes requested: {s['total_bytes_requested']}\n")
+        out.append(f"Total bytes allocated: {s['total_bytes_allocated']}\n")
+        out.append(f"Total bytes freed:     {s['total_bytes_freed']}\n")
+        if s["net_total_bytes_allocated"] is not None:
+            out.append(f"Net total bytes allocated: {s['net_total_bytes_allocated']}\n")
+        out.append(f"Total bytes wasted on internal fragmentation: {s['total_bytes_wasted']}\n")
+        out.append(f"Internal fragmentation: {s['internal_fragmentation_percent']:f}%\n")
+        out.append(f"Cross CPU allocations: {s['cross_cpu_allocations']}/{s['allocations']}\n")
 
     def _page_sort(self, rows: list[tuple], keys: list[str]) -> list[tuple]:
         # rows: (page, callsite sort key, nr_alloc, alloc_bytes, order, mt, gfp, ...)
@@ -950,15 +985,53 @@ class KmemStat:
             return "[unknown]", (2, 0, "", 0)
         return cs, self.sites.resolve(cs)[1]
 
+    def gfp_flags(self) -> list[dict]:
+        """perf's ``# GFP flags`` legend: mask, compact string, flags, by mask."""
+        return [{"mask": m, "compact": self.gfps[m][1], "flags": self.gfps[m][0]} for m in sorted(self.gfps)]
+
     def _print_gfp_flags(self, out: list[str]) -> None:
         out.append("#\n# GFP flags\n# ---------\n")
-        for mask in sorted(self.gfps):
-            human, compact = self.gfps[mask]
-            out.append(f"# {mask:08x}: {compact:>{self.max_gfp_len}}: {human}\n")
+        for g in self.gfp_flags():
+            out.append(f"# {g['mask']:08x}: {g['compact']:>{self.max_gfp_len}}: {g['flags']}\n")
 
     def _mt_label(self, mt: int) -> str:
         labels = self._migratetype_labels()
         return labels[mt][1] if 0 <= mt < len(labels) else "UNKNOWN"
+
+    def page_table(self, caller: bool) -> tuple[list[dict], bool]:
+        """perf's page ``--caller`` (or ``--alloc``) table: rows in its order, and the ``...`` flag."""
+        o = self.opts
+        rows = []
+        if caller:
+            for (cs, order, mt, gfp), (nr_alloc, alloc_bytes, _nf, _fb) in self.page_caller.items():
+                label, skey = self._site_label(cs)
+                rows.append((0, skey, nr_alloc, alloc_bytes, order, mt, gfp, label))
+            rows.sort(key=lambda r: (r[1], r[4], r[5], r[6]))  # perf's "callsite,order,migtype,gfp" tree
+            rows = self._page_sort(rows, parse_sort_keys(o.page_caller_sort, page=True))
+        else:
+            if o.live:
+                for pfn, (order, gfp, mt, cs, nr_alloc, alloc_bytes) in self.page_live.items():
+                    label, skey = self._site_label(cs)
+                    rows.append((pfn, skey, nr_alloc, alloc_bytes, order, mt, gfp, label))
+                # perf's page_live_tree compares "data->page - pstat->page" and goes left when
+                # negative: it holds pages in descending order, which equal rows keep
+                rows.sort(key=lambda r: -r[0])
+            else:
+                for (pfn, order, mt, gfp), (cs, nr_alloc, alloc_bytes, _nf, _fb) in self.page_alloc.items():
+                    label, skey = self._site_label(cs)
+                    rows.append((pfn, skey, nr_alloc, alloc_bytes, order, mt, gfp, label))
+                rows.sort(key=lambda r: (r[0], r[4], r[5], r[6]))  # perf's "page,order,migtype,gfp" tree
+            rows = self._page_sort(rows, parse_sort_keys(o.page_alloc_sort, page=True))
+        shown, more = self._limited(rows, o.caller_lines if caller else o.alloc_lines)
+        out = []
+        for pfn, _s, nr_alloc, alloc_bytes, order, mt, gfp, label in shown:
+            row = {} if caller else {"pfn": pfn}
+            row.update(
+                kb=alloc_bytes // 1024, bytes=alloc_bytes, hits=nr_alloc, order=order, migratetype=self._mt_label(mt),
+                gfp=self.gfps.get(gfp, ("", ""))[1], callsite=label,
+            )  # fmt: skip
+            out.append(row)
+        return out, more
 
     def _print_page_caller_result(self, out: list[str], n_lines: int) -> None:
         o = self.opts
@@ -969,26 +1042,13 @@ class KmemStat:
             f" {'GFP flags':<{gfp_len}} | Callsite\n"
         )
         out.append(f"{DOTS}\n")
-        rows = []
-        for (cs, order, mt, gfp), (nr_alloc, alloc_bytes, _nf, _fb) in self.page_caller.items():
-            label, skey = self._site_label(cs)
-            rows.append((0, skey, nr_alloc, alloc_bytes, order, mt, gfp, label))
-        rows.sort(key=lambda r: (r[1], r[4], r[5], r[6]))  # perf's "callsite,order,migtype,gfp" tree
-        rows = self._page_sort(rows, parse_sort_keys(o.page_caller_sort, page=True))
-        i = 0
-        while i < len(rows):
-            if n_lines == 0:
-                n_lines -= 1
-                break
-            n_lines -= 1
-            _p, _s, nr_alloc, alloc_bytes, order, mt, gfp, label = rows[i]
-            compact = self.gfps.get(gfp, ("", ""))[1]
+        rows, more = self.page_table(caller=True)
+        for r in rows:
             out.append(
-                f" {alloc_bytes // 1024:16d} | {nr_alloc:9d} | {order:5d} | {self._mt_label(mt):>8} |"
-                f" {compact:<{gfp_len}} | {label}\n"
+                f" {r['kb']:16d} | {r['hits']:9d} | {r['order']:5d} | {r['migratetype']:>8} |"
+                f" {r['gfp']:<{gfp_len}} | {r['callsite']}\n"
             )
-            i += 1
-        if n_lines == -1:
+        if more:
             out.append(f" ...              | ...       | ...   | ...      | {'...':<{gfp_len}} | ...\n")
         out.append(f"{DOTS}\n")
 
@@ -1001,75 +1061,66 @@ class KmemStat:
             f" {'GFP flags':<{gfp_len}} | Callsite\n"
         )
         out.append(f"{DOTS}\n")
-        rows = []
-        if o.live:
-            for pfn, (order, gfp, mt, cs, nr_alloc, alloc_bytes) in self.page_live.items():
-                label, skey = self._site_label(cs)
-                rows.append((pfn, skey, nr_alloc, alloc_bytes, order, mt, gfp, label))
-        else:
-            for (pfn, order, mt, gfp), (cs, nr_alloc, alloc_bytes, _nf, _fb) in self.page_alloc.items():
-                label, skey = self._site_label(cs)
-                rows.append((pfn, skey, nr_alloc, alloc_bytes, order, mt, gfp, label))
-        if o.live:
-            # perf's page_live_tree compares "data->page - pstat->page" and goes left when
-            # negative: it holds pages in descending order, which equal rows keep
-            rows.sort(key=lambda r: -r[0])
-        else:
-            rows.sort(key=lambda r: (r[0], r[4], r[5], r[6]))  # perf's "page,order,migtype,gfp" tree
-        rows = self._page_sort(rows, parse_sort_keys(o.page_alloc_sort, page=True))
-        i = 0
-        while i < len(rows):
-            if n_lines == 0:
-                n_lines -= 1
-                break
-            n_lines -= 1
-            pfn, _s, nr_alloc, alloc_bytes, order, mt, gfp, label = rows[i]
-            compact = self.gfps.get(gfp, ("", ""))[1]
+        rows, more = self.page_table(caller=False)
+        for r in rows:
             out.append(
-                f" {pfn:16d} | {alloc_bytes // 1024:16d} | {nr_alloc:9d} | {order:5d} | {self._mt_label(mt):>8} |"
-                f" {compact:<{gfp_len}} | {label}\n"
+                f" {r['pfn']:16d} | {r['kb']:16d} | {r['hits']:9d} | {r['order']:5d} | {r['migratetype']:>8} |"
+                f" {r['gfp']:<{gfp_len}} | {r['callsite']}\n"
             )
-            i += 1
-        if n_lines == -1:
+        if more:
             dots = f"{'...':<16}"
             out.append(f" {dots} | {dots} | ...       | ...   | ...      | {'...':<{gfp_len}} | ...\n")
         out.append(f"{DOTS}\n")
 
-    def _print_page_summary(self, out: list[str]) -> None:
+    def page_summary(self) -> dict:
+        """perf's SUMMARY (page allocator): each line's requests and bytes (the text prints KB =
+        bytes // 1024), and the order x migratetype table (columns: the migratetype labels)."""
         nr_alloc_freed = self.nr_page_frees - self.nr_page_nomatch
         alloc_freed_bytes = self.total_page_free_bytes - self.total_page_nomatch_bytes
+        lines = {
+            "total_allocation_requests": (self.nr_page_allocs, self.total_page_alloc_bytes),
+            "total_free_requests": (self.nr_page_frees, self.total_page_free_bytes),
+            "total_alloc_freed_requests": (nr_alloc_freed, alloc_freed_bytes),
+            "total_alloc_only_requests": (
+                self.nr_page_allocs - nr_alloc_freed, self.total_page_alloc_bytes - alloc_freed_bytes
+            ),
+            "total_free_only_requests": (self.nr_page_nomatch, self.total_page_nomatch_bytes),
+            "total_allocation_failures": (self.nr_page_fails, self.total_page_fail_bytes),
+        }
+        out: dict[str, Any] = {k: {"requests": n, "bytes": b, "kb": b // 1024} for k, (n, b) in lines.items()}
+        labels = self._migratetype_labels()
+        max_order = max([PERF_MAX_PAGE_ORDER - 1, *(o for o, _m in self.order_stats)])
+        out["order_table"] = {
+            "columns": [labels[m][0] for m in range(PERF_PRINTED_MIGRATETYPES)],
+            "rows": [
+                [order, *(self.order_stats.get((order, m), 0) for m in range(PERF_PRINTED_MIGRATETYPES))]
+                for order in range(max_order + 1)
+            ],
+        }
+        return out
 
-        def line(label: str, n: int, nbytes: int) -> str:
-            return f"{label:<30}: {n:16d}   [ {nbytes // 1024:16d} KB ]\n"
+    def _print_page_summary(self, out: list[str]) -> None:
+        s = self.page_summary()
+
+        def line(label: str, key: str) -> str:
+            return f"{label:<30}: {s[key]['requests']:16d}   [ {s[key]['kb']:16d} KB ]\n"
 
         out.append("\nSUMMARY (page allocator)")
         out.append("\n========================\n")
-        out.append(line("Total allocation requests", self.nr_page_allocs, self.total_page_alloc_bytes))
-        out.append(line("Total free requests", self.nr_page_frees, self.total_page_free_bytes))
+        out.append(line("Total allocation requests", "total_allocation_requests"))
+        out.append(line("Total free requests", "total_free_requests"))
         out.append("\n")
-        out.append(line("Total alloc+freed requests", nr_alloc_freed, alloc_freed_bytes))
-        out.append(
-            line(
-                "Total alloc-only requests",
-                self.nr_page_allocs - nr_alloc_freed,
-                self.total_page_alloc_bytes - alloc_freed_bytes,
-            )
-        )
-        out.append(line("Total free-only requests", self.nr_page_nomatch, self.total_page_nomatch_bytes))
+        out.append(line("Total alloc+freed requests", "total_alloc_freed_requests"))
+        out.append(line("Total alloc-only requests", "total_alloc_only_requests"))
+        out.append(line("Total free-only requests", "total_free_only_requests"))
         out.append("\n")
-        out.append(line("Total allocation failures", self.nr_page_fails, self.total_page_fail_bytes))
+        out.append(line("Total allocation failures", "total_allocation_failures"))
         out.append("\n")
-        labels = self._migratetype_labels()
-        heads = [labels[m][0] for m in range(PERF_PRINTED_MIGRATETYPES)]
-        out.append(f"{'Order':>5}" + "".join(f"  {h:>12}" for h in heads) + "\n")
-        out.append(f"{DOTS[:5]}" + "".join(f"  {DOTS[:12]}" for _ in heads) + "\n")
-        max_order = max([PERF_MAX_PAGE_ORDER - 1, *(o for o, _m in self.order_stats)])
-        for order in range(max_order + 1):
-            row = f"{order:5d}"
-            for m in range(PERF_PRINTED_MIGRATETYPES):
-                n = self.order_stats.get((order, m), 0)
-                row += f"  {n:12d}" if n else f"  {'.':>12}"
-            out.append(row + "\n")
+        table = s["order_table"]
+        out.append(f"{'Order':>5}" + "".join(f"  {h:>12}" for h in table["columns"]) + "\n")
+        out.append(f"{DOTS[:5]}" + "".join(f"  {DOTS[:12]}" for _ in table["columns"]) + "\n")
+        for order, *counts in table["rows"]:
+            out.append(f"{order:5d}" + "".join(f"  {n:12d}" if n else f"  {'.':>12}" for n in counts) + "\n")
 
     def perf_report(self) -> str:
         """What ``perf kmem stat`` prints (perf 6.1), for the options given."""
@@ -1153,38 +1204,107 @@ class KmemStat:
     def _limit(self, rows: list) -> list:
         return rows if self.opts.top < 0 else rows[: self.opts.top]
 
+    def beyond_summary(self) -> dict:
+        """kmemsim's figures beyond perf (the text's SUMMARY (kmemsim ...) blocks)."""
+        n_live, live_alloc, live_req = self.live_totals()
+        n_pages_live, live_pages = self.page_live_totals()
+        return {
+            "slab": {
+                "allocations": self.nr_allocs,
+                "frees": self.nr_frees,
+                "frees_by_event": dict(sorted(self.frees_by_kind.items())),
+                "matched_frees": self.matched_frees,
+                "remote_frees": self.remote_frees,
+                "preexisting_frees": self.preexisting_frees,
+                "preexisting_frees_by_event": dict(sorted(self.preexisting_by_kind.items())),
+                "null_frees": self.null_frees,
+                "double_frees": self.double_frees,
+                "allocations_over_live_pointer": self.realloc_live,
+                "live_objects": n_live,
+                "live_bytes_allocated": live_alloc,
+                "live_bytes_requested": live_req,
+            },
+            "page": {
+                "live_allocations": n_pages_live,
+                "live_pages": live_pages,
+                "mm_page_free_batched": self.page_free_batched,
+                "other_events": dict(sorted(self.page_moves.items())),
+                "mm_page_alloc_extfrag": self.extfrag,
+                "mm_page_alloc_extfrag_fragmenting": self.extfrag_fragmenting,
+                "migratetypes": self.opts.migratetypes,
+            },
+            "lost_events": self.lost_events,
+            "lost_markers": self.lost_markers,
+        }
+
+    @staticmethod
+    def _stack_frames(key: str) -> list[str]:
+        """The frames of a folded stack key ("comm;root;...;leaf"), innermost first."""
+        return key.split(";")[1:][::-1]
+
+    def waste_table(self) -> list[dict]:
+        """trace-cmd mem's table, the most live waste first (``top`` rows); per stack with stacks."""
+        rows = sorted(self.waste.items(), key=lambda kv: (-(kv[1][0] - kv[1][1]), -kv[1][6], kv[0]))
+        out = []
+        for key, (ca, cr, ta, tr, ma, mr, pw, hits) in self._limit(rows):
+            row: dict[str, Any] = {"function": key} if not self.has_stacks else {"stack": self._stack_frames(key)}
+            row.update(
+                waste=ca - cr, alloc=ca, req=cr, total_alloc=ta, total_req=tr, max_alloc=ma, max_req=mr, max_waste=pw,
+                allocations=hits,
+            )  # fmt: skip
+            out.append(row)
+        return out
+
     def _print_waste(self, out: list[str]) -> None:
+        rows = self.waste_table()
+        if self.has_stacks:
+            out.append("\nWaste per stack (trace-cmd mem's figures; MaxWaste is the true peak of live waste)\n")
+            for r in rows:
+                out.append(
+                    f"\t{r['waste']} bytes wasted live ({r['alloc']} allocated, {r['req']} requested; peak"
+                    f" {r['max_waste']}; {r['total_alloc']} allocated in all) in {r['allocations']} allocations"
+                    " from stack\n"
+                )
+                out.extend(f"\t\t{f}\n" for f in r["stack"])
+            return
         out.append("\nWaste per function (trace-cmd mem's table; MaxWaste is the true peak of live waste)\n")
         out.append(
             f"{'Function':>40} {'Waste':>10} {'Alloc':>10} {'Req':>10} {'TotAlloc':>12} {'TotReq':>12}"
             f" {'MaxAlloc':>10} {'MaxReq':>10} {'MaxWaste':>10}\n"
         )
-        rows = sorted(self.waste.items(), key=lambda kv: (-(kv[1][0] - kv[1][1]), -kv[1][6], kv[0]))
-        for fn, (ca, cr, ta, tr, ma, mr, pw, _h) in self._limit(rows):
+        for r in rows:
             out.append(
-                f"{fn[-40:]:>40} {ca - cr:10d} {ca:10d} {cr:10d} {ta:12d} {tr:12d} {ma:10d} {mr:10d} {pw:10d}\n"
+                f"{r['function'][-40:]:>40} {r['waste']:10d} {r['alloc']:10d} {r['req']:10d} {r['total_alloc']:12d}"
+                f" {r['total_req']:12d} {r['max_alloc']:10d} {r['max_req']:10d} {r['max_waste']:10d}\n"
             )
+
+    def lifetime_table(self) -> list[dict]:
+        """The log2 histogram of lifetimes: buckets [lo, hi] microseconds, up to the last non-empty."""
+        hist = self.lifetime_hist
+        last = max((i for i, n in enumerate(hist) if n), default=-1)
+        return [
+            {"lo_us": 0 if i == 0 else 1 << (i - 1), "hi_us": (1 << i) - 1 if i else 0, "count": hist[i]}
+            for i in range(last + 1)
+        ]
 
     def _print_lifetime(self, out: list[str]) -> None:
         out.append("\nObject lifetime, allocation to free (frees matched in the trace)\n")
         out.append(f"{'usecs':>24} : {'count':<9} distribution\n")
-        last = max((i for i, n in enumerate(self.lifetime_hist) if n), default=-1)
-        peak = max(self.lifetime_hist) or 1
-        for i in range(last + 1):
-            lo = 0 if i == 0 else 1 << (i - 1)
-            hi = (1 << i) - 1 if i else 0
-            n = self.lifetime_hist[i]
-            bar = "*" * round(40 * n / peak)
-            out.append(f"{lo:>10} -> {hi:<10} : {n:<9} |{bar:<40}|\n")
+        rows = self.lifetime_table()
+        peak = max((r["count"] for r in rows), default=0) or 1
+        for r in rows:
+            bar = "*" * round(40 * r["count"] / peak)
+            out.append(f"{r['lo_us']:>10} -> {r['hi_us']:<10} : {r['count']:<9} |{bar:<40}|\n")
 
-    def _print_leaks(self, out: list[str]) -> None:
-        out.append("\nLive at the end of the trace, per call site (leak candidates)\n")
-        out.append(f"{'Callsite':<40} {'Objects':>9} {'Bytes':>12} {'Req':>12} {'Oldest (s)':>12}\n")
+    def leaks_table(self) -> list[dict]:
+        """Objects live at the end, per call site (per stack with stacks): the most bytes first."""
         per: dict[str, list] = {}
-        for cs, alloc, req, ts, _cpu in self.live_objects().values():
-            p = per.get(cs)
+        stacks = self._live_stack
+        for ptr, (cs, alloc, req, ts, _cpu) in self.live_objects().items():
+            key = stacks.get(ptr, cs) if self.has_stacks else cs
+            p = per.get(key)
             if p is None:
-                per[cs] = [1, alloc, req, ts]
+                per[key] = [1, alloc, req, ts]
             else:
                 p[0] += 1
                 p[1] += alloc
@@ -1193,9 +1313,39 @@ class KmemStat:
                     p[3] = ts
         end = self.last_ts or 0
         rows = sorted(per.items(), key=lambda kv: (-kv[1][1], -kv[1][0], kv[0]))
-        for cs, (n, alloc, req, ts) in self._limit(rows):
-            text = self.sites.resolve(cs)[0]
-            out.append(f"{text[:40]:<40} {n:9d} {alloc:12d} {req:12d} {(end - ts) / 1e9:12.6f}\n")
+        out = []
+        for key, (n, alloc, req, ts) in self._limit(rows):
+            row: dict[str, Any] = (
+                {"stack": self._stack_frames(key)} if self.has_stacks and ";" in key
+                else {"callsite": self.sites.resolve(key)[0]}
+            )  # fmt: skip
+            row.update(objects=n, bytes=alloc, req=req, oldest_seconds=(end - ts) / 1e9)
+            out.append(row)
+        return out
+
+    def _print_leaks(self, out: list[str]) -> None:
+        rows = self.leaks_table()
+        if self.has_stacks:
+            out.append("\nLive at the end of the trace, per stack (leak candidates)\n")
+            for r in rows:
+                out.append(
+                    f"\t{r['bytes']} bytes in {r['objects']} allocations ({r['req']} requested, the oldest"
+                    f" {r['oldest_seconds']:.6f} s) from " + ("stack\n" if "stack" in r else f"{r['callsite']}\n")
+                )
+                out.extend(f"\t\t{f}\n" for f in r.get("stack", ()))
+            return
+        out.append("\nLive at the end of the trace, per call site (leak candidates)\n")
+        out.append(f"{'Callsite':<40} {'Objects':>9} {'Bytes':>12} {'Req':>12} {'Oldest (s)':>12}\n")
+        for r in rows:
+            out.append(
+                f"{r['callsite'][:40]:<40} {r['objects']:9d} {r['bytes']:12d} {r['req']:12d}"
+                f" {r['oldest_seconds']:12.6f}\n"
+            )
+
+    def folded_stacks(self) -> list[str]:
+        """``comm;root;...;leaf bytes`` lines (Brendan Gregg's folded format, for flamegraph.pl and
+        speedscope): the bytes allocated from each stack, slab and page allocations."""
+        return [f"{key} {nbytes}" for key, (_n, nbytes) in sorted(self.folded.items())]
 
     def report(self) -> str:
         """perf's report, then (unless ``perf_only``) kmemsim's."""
