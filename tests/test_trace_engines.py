@@ -137,7 +137,9 @@ def _text(events, fmt):
     return "cpus=4\n" + "".join(trace_cmd_line(e) + "\n" for e in events)
 
 
-_MUTATIONS = ["truncate", "garble", "drop_field", "space", "tab", "crlf", "byte", "dup_field", "empty_value"]
+_MUTATIONS = ["truncate", "garble", "drop_field", "space", "tab", "crlf", "byte", "dup_field", "empty_value", "value"]
+_WEIRD = ["-1", "4000000000", "99999999999999999999", "0x", "0xffffffffffffffffff", "1_0", "+5", "010", "(nil)",
+          "NULL", "0x80000000", "GFP_KERNEL|0x1", "0xffffffffff", "", "ab", "16", "15", "9999999999.000001:"]
 
 
 def _mutate(lines, data):
@@ -168,6 +170,14 @@ def _mutate(lines, data):
             parts = ln.split(" ")
             parts.append(parts[-1])
             lines[i] = " ".join(parts)
+        elif op == "value":
+            fields = list(re.finditer(r"(?<==)[^ ]*|\[\d+\]|\d+\.\d+:", ln))
+            if fields:
+                m = fields[k % len(fields)]
+                new = data.draw(hs.sampled_from(_WEIRD))
+                if m.group().startswith("["):
+                    new = f"[{data.draw(hs.sampled_from(['9999', '256', '0001', '-1']))}]"
+                lines[i] = ln[: m.start()] + new + ln[m.end() :]
         else:
             lines[i] = re.sub(r"=(\S+)", "=", ln, count=1 + k % 3)
     return lines

@@ -35,15 +35,15 @@
 #define INTERN_MAX 200000
 
 /* the record fields of each shape, by slot (parse.py: _SHAPE_FIELDS) */
-enum { G_ANY, G_PTR, G_BYTES, G_ORDER, G_INT, G_PFN, G_BOOL, G_NAME };
+enum { G_ANY, G_PTR, G_BYTES, G_ORDER, G_INT, G_PFN, G_BOOL, G_NAME, G_GFP };
 static const int SHAPE_NFIELDS[4] = {8, 3, 5, 2};
 static const int SHAPE_GRAMMAR[4][8] = {
     /* call_site, ptr, name, bytes_req, bytes_alloc, gfp_flags, node, accounted */
-    {G_ANY, G_PTR, G_NAME, G_BYTES, G_BYTES, G_ANY, G_INT, G_BOOL},
+    {G_ANY, G_PTR, G_NAME, G_BYTES, G_BYTES, G_GFP, G_INT, G_BOOL},
     /* call_site, ptr, name */
     {G_ANY, G_PTR, G_NAME, 0, 0, 0, 0, 0},
     /* page, pfn, order, migratetype, gfp_flags */
-    {G_PTR, G_PFN, G_ORDER, G_INT, G_ANY, 0, 0, 0},
+    {G_PTR, G_PFN, G_ORDER, G_INT, G_GFP, 0, 0, 0},
     /* pfn, order */
     {G_PFN, G_ORDER, 0, 0, 0, 0, 0, 0},
 };
@@ -224,6 +224,10 @@ static int check_grammar(int g, const char *s, Py_ssize_t n)
     case G_PFN: return parse_pfn(s, n, &i);
     case G_BOOL: return (n == 4 && memcmp(s, "true", 4) == 0) || (n == 5 && memcmp(s, "false", 5) == 0);
     case G_NAME: return n >= 1;
+    case G_GFP: /* no hex token: (?:[!-/1-~]|0(?![xX]))* */
+        for (Py_ssize_t k = 0; k + 1 < n; k++)
+            if (s[k] == '0' && (s[k + 1] == 'x' || s[k + 1] == 'X')) return 0;
+        return 1;
     }
     return 0;
 }

@@ -217,6 +217,9 @@ FAST_GRAMMAR = {
     "pfn": r"0[xX][0-9a-fA-F]{1,13}|[0-9]{1,15}",
     "accounted": r"true|false",
     "name": r"[!-~]+",
+    # flag names; a hex token (unknown bits, or a kernel printing numbers) goes to the general
+    # path, which checks that it fits gfp_t's 32 bits
+    "gfp_flags": r"(?:[!-/1-~]|0(?![xX]))*",
 }
 _ANY_VALUE = r"[!-~]*"
 
@@ -277,12 +280,20 @@ def _ts_ns(s: str) -> int:
 
 
 def _fast_ts(ts_s: str) -> int | None:
-    """The fast path's timestamp ``"5430.231547:"`` (digits, at most one dot) or None."""
+    """The fast path's timestamp ``"5430.231547:"`` (digits, at most one dot, below 2**63 ns) or None."""
     t = ts_s[:-1]
     a, dot, b = t.partition(".")
     if not a.isdigit() or (dot and not b.isdigit()):
         return None
-    return _ts_ns(t)
+    v = _ts_ns(t)
+    return None if v >> 63 else v
+
+
+def _int32(s: str, what: str) -> int:
+    v = int(s)
+    if not -(1 << 31) <= v < 1 << 31:
+        raise ValueError(f"{what}={s} is outside 32 bits")
+    return v
 
 
 def _ptr(s: str) -> int:
@@ -315,6 +326,22 @@ def _size(s: str, what: str) -> int:
     if not 0 <= v < WORD_LIMIT:
         raise ValueError(f"{what}={s} is outside 64 bits")
     return v
+
+
+def _gfp(s: str) -> str:
+    """A ``gfp_flags`` value: names and hex tokens (``GFP_KERNEL|0x80000000``); a hex token must
+    fit gfp_t (32 bits)."""
+    if "0x" in s or "0X" in s:
+        for tok in s.split("|"):
+            t = tok.strip()
+            if t[:2] in ("0x", "0X"):
+                try:
+                    v = int(t, 16)
+                except ValueError:
+                    raise ValueError(f"gfp_flags={s}: {t} is not a hex number") from None
+                if v >> 32:
+                    raise ValueError(f"gfp_flags={s}: {t} does not fit gfp_t (32 bits)")
+    return s
 
 
 def _bool(s: str) -> bool:
@@ -703,7 +730,7 @@ class TraceReader:
                                         if f is not None:
                                             break
                                 t = ts_s[:-1].replace(".", "", 1)
-                                if ts_s[-8:-7] == "." and t.isdigit():
+                                if ts_s[-8:-7] == "." and t.isdigit() and len(t) <= 15:
                                     ts = int(t) * 1000
                                 else:
                                     ts = _fast_ts(ts_s)  # type: ignore[assignment]
@@ -978,6 +1005,9 @@ class TraceReader:
         if cpu >= MAX_CPUS:
             self._bad(lineno, f"CPU {cpu} is outside 0..{MAX_CPUS - 1}", line)
             return
+        if ts >> 63:
+            self._bad(lineno, "the timestamp is beyond 2**63 nanoseconds", line)
+            return
         if ":" in event:
             system, _, event = event.rpartition(":")
             if system != "kmem":
@@ -1006,7 +1036,8 @@ class TraceReader:
                     gfp, node, acc = d.get("gfp_flags", ""), d.get("node"), d.get("accounted")
                 ev = SlabAlloc(
                     event, ts, cpu, pid, comm, cs, _ptr(p), _size(req, "bytes_req"), _size(alloc, "bytes_alloc"),
-                    gfp, int(node) if node is not None else None, cname, _bool(acc) if acc is not None else None,
+                    _gfp(gfp), _int32(node, "node") if node is not None else None, cname,
+                    _bool(acc) if acc is not None else None,
                 )  # fmt: skip
             elif event in SLAB_FREE_EVENTS:
                 code = 1
@@ -1030,7 +1061,9 @@ class TraceReader:
                 pfn_i = _pfn(pfn)
                 if pfn_i == 0 and (page is None or _ptr(page) == 0):
                     pfn_i = -1  # a failed allocation: NULL page, and the raw pfn field is -1UL
-                ev = PageAlloc(event, ts, cpu, pid, comm, pfn_i, _order(order), int(mt), gfp, None)
+                ev = PageAlloc(
+                    event, ts, cpu, pid, comm, pfn_i, _order(order), _int32(mt, "migratetype"), _gfp(gfp), None
+                )
             elif event in PAGE_FREE_EVENTS:
                 code = 3
                 f = _PAGE_FREE_RE.match(body)
