@@ -2014,7 +2014,14 @@ static PyObject *Scanner_scan(Scanner *self, PyObject *args)
             unsigned char c = CLS[(unsigned char)s[i]];
             if (c > 2) break;
         }
-        if (i < len || len == 0 || !(s[0] == '\t' || (len >= 4 && memcmp(s, " => ", 4) == 0))) {
+        Py_ssize_t blank = 0;
+        while (blank < len && (s[blank] == ' ' || s[blank] == '\t')) blank++;
+        if (blank == len) { /* an empty line: the general path skips it too */
+            lines++;
+            pos += len + (nl ? 1 : 0);
+            continue;
+        }
+        if (i < len || !(s[0] == '\t' || (len >= 4 && memcmp(s, " => ", 4) == 0))) {
             status = 1;
             break;
         }

@@ -54,6 +54,7 @@ GZIP_MAGIC = b"\x1f\x8b"
 #: compressed bytes read at a time; decompressed output comes in blocks of at most BLOCK bytes
 READ_SIZE = 1 << 20
 BLOCK = 1 << 20
+FEED = 16 << 10
 
 
 class TraceInputError(KmemsimError, ValueError):
@@ -150,8 +151,10 @@ class Source:
             member += 1
             while True:
                 try:
-                    out = d.decompress(data, BLOCK)
-                    data = d.unconsumed_tail
+                    # at most FEED compressed bytes at a time: zlib gives nothing of a call that fails,
+                    # so damage costs at most the text of FEED bytes before it
+                    out = d.decompress(data[:FEED], BLOCK)
+                    data = d.unconsumed_tail + data[FEED:] if len(data) > FEED else d.unconsumed_tail
                 except zlib.error as e:
                     self._fail(f"corrupt gzip data in member {member} ({e})")
                     return
