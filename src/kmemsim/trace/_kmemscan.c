@@ -1992,7 +1992,8 @@ static PyObject *Scanner_scan(Scanner *self, PyObject *args)
         }
         const char *s = data + pos;
         Py_ssize_t avail = n - pos;
-        int lexed = lex_line_fast(s, avail, nsplit, &lx);
+        int chain = s[0] == '\t' || (avail >= 4 && memcmp(s, " => ", 4) == 0); /* callchain lines first */
+        int lexed = chain ? 0 : lex_line_fast(s, avail, nsplit, &lx);
         if (lexed < 0) lexed = lex_line(s, avail, nsplit, &lx);
         if (lexed) {
             int r = scan_event(self, &lx, out);
@@ -2016,12 +2017,12 @@ static PyObject *Scanner_scan(Scanner *self, PyObject *args)
         }
         Py_ssize_t blank = 0;
         while (blank < len && (s[blank] == ' ' || s[blank] == '\t')) blank++;
-        if (blank == len) { /* an empty line: the general path skips it too */
+        if (blank == len && !chain) { /* an empty line: the general path skips it too */
             lines++;
             pos += len + (nl ? 1 : 0);
             continue;
         }
-        if (i < len || !(s[0] == '\t' || (len >= 4 && memcmp(s, " => ", 4) == 0))) {
+        if (i < len || !chain) {
             status = 1;
             break;
         }

@@ -705,6 +705,12 @@ class TraceReader:
                 stacks: list | None = [] if stack_mode else None
                 for line in lines:
                     lineno += 1
+                    # ------------------------------------------------------ callchains, first
+                    c4 = line[:4]
+                    if c4[:1] == "\t" or c4 == " => ":
+                        self._pending = pending
+                        frame(line)
+                        continue
                     # ------------------------------------------------------ the common events, fastest:
                     # split the head off at whitespace, then the fields with a regex made for
                     # the layout this trace prints (learnt from its first line of each event)
@@ -730,7 +736,7 @@ class TraceReader:
                                         if f is not None:
                                             break
                                 t = ts_s[:-1].replace(".", "", 1)
-                                if ts_s[-8:-7] == "." and t.isdigit() and len(t) <= 15:
+                                if ts_s[-8:-7] == "." and 7 <= len(t) <= 15 and t.isdigit():
                                     ts = int(t) * 1000
                                 else:
                                     ts = _fast_ts(ts_s)  # type: ignore[assignment]
@@ -787,12 +793,6 @@ class TraceReader:
                                     else:
                                         out.append(ev)
                                     continue
-                    # ------------------------------------------------------ callchains
-                    c0 = line[:1]
-                    if c0 == "\t" or line.startswith(" => "):
-                        self._pending = pending
-                        frame(line)
-                        continue
                     # ------------------------------------------------------ everything else
                     self._pending = pending
                     self._lineno = lineno
