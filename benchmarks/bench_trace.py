@@ -4,7 +4,8 @@ Every figure is printed with its anchor, ``perf kmem stat``, measured in the sam
 
 - As root with perf, two recordings are made now (``perf kmem --slab --page record`` of a
   directory walk and a tar | gzip, system-wide: about 137,000 events, and the same three times
-  over: 400,000+), turned into text with ``perf script -F comm,tid,cpu,time,event,trace``,
+  over: 400,000+; the workload alone, in a cgroup of its own, as tools/capture_corpus.py
+  records), turned into text with ``perf script -F comm,tid,cpu,time,event,trace``,
   and timed: ``perf kmem -i F --slab --page stat`` against ``kmemsim stat --slab --page TEXT``
   (the compiled engine, and the pure-Python fallback), whole processes, best of 5 interleaved
   rounds, wall and CPU time, peak RSS; the SUMMARY lines must be perf's.  Without root or perf
@@ -246,12 +247,44 @@ def _mb(n: int) -> str:
     return f"{n / 1e6:.0f} MB"
 
 
+def _perf_cgroup(tag: str) -> tuple[Path, str] | None:
+    """A new cgroup where perf -G finds it (v1 perf_event, else the cgroup2 mount): (dir, name for -G),
+    or None: the recording is then system-wide (and catches what else runs on the machine)."""
+    try:
+        mounts = [ln.split() for ln in Path("/proc/mounts").read_text().splitlines()]
+        v1 = [m[1] for m in mounts if m[2] == "cgroup" and "perf_event" in m[3].split(",")]
+        v2 = [m[1] for m in mounts if m[2] == "cgroup2"]
+        roots = v1 or v2
+        if not roots:
+            return None
+        name = f"kmemsim-bench-{os.getpid()}-{tag}"
+        d = Path(roots[0]) / name
+        d.mkdir()
+        return d, name
+    except OSError:
+        return None
+
+
 def _record(tmp: Path, name: str, workload: str, env: dict[str, str]) -> tuple[Path, Path, int]:
+    """perf kmem --slab --page record of the workload alone (its cgroup: -G, as tools/capture_corpus.py
+    records), or system-wide without one; then its perf script text.  (path, text, events)"""
     perf = shutil.which("perf")
     assert perf
     data, text = tmp / f"{name}.data", tmp / f"{name}.txt"
-    subprocess.run([perf, "kmem", "--slab", "--page", "record", "-o", str(data), "--", "sh", "-c", workload],
-                   capture_output=True, check=True, env=env, timeout=600)  # fmt: skip
+    cg = _perf_cgroup(name)
+    try:
+        if cg is not None:
+            cmd = [perf, "kmem", "--slab", "--page", "record", "-o", str(data), "-G", cg[1], "--", "sh", "-c",
+                   f'echo $$ > {cg[0] / "cgroup.procs"} && exec sh -c "$0"', workload]  # fmt: skip
+        else:
+            cmd = [perf, "kmem", "--slab", "--page", "record", "-o", str(data), "--", "sh", "-c", workload]
+        subprocess.run(cmd, capture_output=True, check=True, env=env, timeout=600)
+    finally:
+        if cg is not None:
+            try:
+                cg[0].rmdir()
+            except OSError:
+                pass
     with open(text, "w") as f:
         subprocess.run([perf, "script", "-i", str(data), "-F", "comm,tid,cpu,time,event,trace"], stdout=f,
                        stderr=subprocess.DEVNULL, check=True, env=env, timeout=600)  # fmt: skip
@@ -290,7 +323,7 @@ def _stat_vs_perf(out, tmp: Path) -> dict | None:
     engine = "compiled" if compiled_scanner() is not None else "python (the compiled engine was not built)"
     out(f"kmemsim stat's engine: {engine}; {os.cpu_count()} CPUs, load average {os.getloadavg()[0]:.1f}")
     anchor = None
-    big = f"{WORKLOAD}; {WORKLOAD}; {WORKLOAD}"
+    big = "; ".join([WORKLOAD] * 4)
     for name, workload, low in (("~137k", WORKLOAD, 100_000), ("400k+", big, 400_000)):
         try:
             data, text, n = _record(tmp, name.strip("~+"), workload, env)
