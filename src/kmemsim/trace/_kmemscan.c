@@ -211,25 +211,28 @@ static int parse_ts(const char *s, Py_ssize_t n, int64_t *out)
     return 1;
 }
 
-static int check_grammar(int g, const char *s, Py_ssize_t n)
+/* the value matches its grammar: 1, and (numbers) the value in *v */
+static int check_grammar(int g, const char *s, Py_ssize_t n, uint64_t *v)
 {
     int64_t i;
-    uint64_t u;
+    int r;
     switch (g) {
     case G_ANY: return 1;
-    case G_PTR: return parse_ptr(s, n, &u);
-    case G_BYTES: return parse_dec(s, n, 18, &i);
-    case G_ORDER: return parse_order(s, n, &i);
-    case G_INT: return parse_int(s, n, &i);
-    case G_PFN: return parse_pfn(s, n, &i);
+    case G_PTR: return parse_ptr(s, n, v);
+    case G_BYTES: r = parse_dec(s, n, 18, &i); break;
+    case G_ORDER: r = parse_order(s, n, &i); break;
+    case G_INT: r = parse_int(s, n, &i); break;
+    case G_PFN: r = parse_pfn(s, n, &i); break;
     case G_BOOL: return (n == 4 && memcmp(s, "true", 4) == 0) || (n == 5 && memcmp(s, "false", 5) == 0);
     case G_NAME: return n >= 1;
     case G_GFP: /* no hex token: (?:[!-/1-~]|0(?![xX]))* */
         for (Py_ssize_t k = 0; k + 1 < n; k++)
             if (s[k] == '0' && (s[k + 1] == 'x' || s[k + 1] == 'X')) return 0;
         return 1;
+    default: return 0;
     }
-    return 0;
+    if (r) *v = (uint64_t)i;
+    return r;
 }
 
 /* ------------------------------------------------------------------ objects */
@@ -1521,6 +1524,7 @@ static PyObject *Scanner_set_layouts(Scanner *self, PyObject *args)
 typedef struct {
     const char *s[8];
     Py_ssize_t n[8];
+    uint64_t v[8]; /* the numbers, parsed by check_grammar */
 } Fields;
 
 /* a line cut into its head (split at runs of spaces and tabs, as str.split(None, n)) and its
@@ -1614,6 +1618,23 @@ static int lex_line(const char *s, Py_ssize_t avail, int nsplit, Lex *lx)
     return 1;
 }
 
+/* the first space in s[0:n] (eight bytes at a time), or NULL */
+static inline const char *find_space(const char *s, Py_ssize_t n)
+{
+    const uint64_t ones = 0x0101010101010101ULL, highs = 0x8080808080808080ULL, spaces = ones * ' ';
+    Py_ssize_t i = 0;
+    for (; i + 8 <= n; i += 8) {
+        uint64_t x;
+        memcpy(&x, s + i, 8);
+        x ^= spaces;
+        uint64_t t = (x - ones) & ~x & highs; /* the lowest flagged byte is the first space */
+        if (t) return s + i + (__builtin_ctzll(t) >> 3);
+    }
+    for (; i < n; i++)
+        if (s[i] == ' ') return s + i;
+    return NULL;
+}
+
 /* lex_line for the usual line, faster: the newline by memchr, one vectorisable pass to check that
  * every byte is printable ASCII or a space, then the tokens by memchr.  A line with a tab or any
  * other byte goes to lex_line (returns -1 then). */
@@ -1638,7 +1659,7 @@ static int lex_line_fast(const char *s, Py_ssize_t avail, int nsplit, Lex *lx)
     for (int t = 0; t < nsplit; t++) {
         while (i < len && s[i] == ' ') i++;
         if (i == len) return 0;
-        const char *p = memchr(s + i, ' ', len - i);
+        const char *p = find_space(s + i, len - i);
         if (p == NULL) return 0;
         lx->head[t] = s + i;
         lx->hlen[t] = (p - s) - i;
@@ -1651,7 +1672,7 @@ static int lex_line_fast(const char *s, Py_ssize_t avail, int nsplit, Lex *lx)
     int nt = 0;
     for (;;) {
         if (nt == MAX_TOKENS) return 0;
-        const char *p = memchr(s + i, ' ', len - i);
+        const char *p = find_space(s + i, len - i);
         lx->tok[nt] = s + i;
         if (p == NULL) {
             lx->tlen[nt++] = len - i;
@@ -1684,7 +1705,7 @@ static int match_layouts(EventInfo *ev, Lex *lx, Fields *f)
             Py_ssize_t vn = lx->tlen[k] - kl - 1;
             int slot = lay->slot[k];
             if (slot >= 0) {
-                if (!check_grammar(SHAPE_GRAMMAR[ev->shape][slot], v, vn)) break;
+                if (!check_grammar(SHAPE_GRAMMAR[ev->shape][slot], v, vn, &f->v[slot])) break;
                 f->s[slot] = v;
                 f->n[slot] = vn;
             }
@@ -1845,18 +1866,18 @@ static int scan_event(Scanner *self, Lex *lx, PyObject *out)
         }
         int64_t pfn = 0, order = 0, mt = 0;
         if (kind == K_PAGE_ALLOC) {
-            parse_pfn(f.s[1], f.n[1], &pfn);
+            pfn = (int64_t)f.v[1];
             if (pfn == 0) {
                 uint64_t pg = 0;
-                if (f.n[0] > 0) parse_ptr(f.s[0], f.n[0], &pg);
+                if (f.n[0] > 0) pg = f.v[0];
                 if (pg == 0) pfn = -1;
             }
-            parse_order(f.s[2], f.n[2], &order);
-            parse_int(f.s[3], f.n[3], &mt);
+            order = (int64_t)f.v[2];
+            mt = (int64_t)f.v[3];
             return core_page_alloc(c, pfn, order, mt) < 0 ? -1 : 1;
         }
-        parse_pfn(f.s[0], f.n[0], &pfn);
-        if (f.n[1] > 0) parse_order(f.s[1], f.n[1], &order);
+        pfn = (int64_t)f.v[0];
+        if (f.n[1] > 0) order = (int64_t)f.v[1];
         return core_page_free(c, pfn, order) < 0 ? -1 : 1;
     }
     if (self->core != NULL && ev->shape <= 1) { /* fused: straight into the slab core */
@@ -1865,14 +1886,14 @@ static int scan_event(Scanner *self, Lex *lx, PyObject *out)
         ev->count++;
         if (!core_window(c, ts)) return 1;
         uint64_t ptr = 0;
-        if (f.n[1] >= 0) parse_ptr(f.s[1], f.n[1], &ptr);
+        if (f.n[1] >= 0) ptr = f.v[1];
         if (ev->shape == 1) return core_free(c, self->core_kind[e] - c->n_alloc, ts, cpu, ptr) < 0 ? -1 : 1;
         int64_t cs = core_site(c, f.n[0] >= 0 ? f.s[0] : "", f.n[0] >= 0 ? f.n[0] : 0);
         if (cs < 0) return -1;
         int64_t req = 0, alloc = 0, node = 0;
-        parse_dec(f.s[3], f.n[3], 18, &req);
-        parse_dec(f.s[4], f.n[4], 18, &alloc);
-        if (f.n[6] > 0) parse_int(f.s[6], f.n[6], &node);
+        req = (int64_t)f.v[3];
+        alloc = (int64_t)f.v[4];
+        if (f.n[6] > 0) node = (int64_t)f.v[6];
         return core_alloc(c, ts, cpu, (uint32_t)cs, ptr, (uint64_t)req, (uint64_t)alloc, f.n[6] > 0, (long)node) < 0
                    ? -1
                    : 1;
@@ -1901,19 +1922,19 @@ static int scan_event(Scanner *self, Lex *lx, PyObject *out)
     if (shape == 0 || shape == 1) {
         items[ni++] = interned(self, f.n[0] >= 0 ? f.s[0] : "", f.n[0] >= 0 ? f.n[0] : 0); /* call_site */
         uv = 0;
-        if (f.n[1] >= 0) parse_ptr(f.s[1], f.n[1], &uv);
+        if (f.n[1] >= 0) uv = f.v[1];
         items[ni++] = PyLong_FromUnsignedLongLong(uv);
         if (shape == 1) {
             items[ni++] = f.n[2] > 0 ? interned(self, f.s[2], f.n[2]) : Py_NewRef(Py_None);
         } else {
             PyObject *name = f.n[2] > 0 ? interned(self, f.s[2], f.n[2]) : Py_NewRef(Py_None);
-            parse_dec(f.s[3], f.n[3], 18, &iv);
+            iv = (int64_t)f.v[3];
             items[ni++] = PyLong_FromLongLong(iv);
-            parse_dec(f.s[4], f.n[4], 18, &iv);
+            iv = (int64_t)f.v[4];
             items[ni++] = PyLong_FromLongLong(iv);
             items[ni++] = interned(self, f.n[5] >= 0 ? f.s[5] : "", f.n[5] >= 0 ? f.n[5] : 0);
             if (f.n[6] > 0) {
-                parse_int(f.s[6], f.n[6], &iv);
+                iv = (int64_t)f.v[6];
                 items[ni++] = PyLong_FromLongLong(iv);
             } else {
                 items[ni++] = Py_NewRef(Py_None);
@@ -1923,25 +1944,25 @@ static int scan_event(Scanner *self, Lex *lx, PyObject *out)
         }
     } else if (shape == 2) {
         int64_t pfn = 0;
-        parse_pfn(f.s[1], f.n[1], &pfn);
+        pfn = (int64_t)f.v[1];
         if (pfn == 0) {
             uv = 0;
-            if (f.n[0] > 0) parse_ptr(f.s[0], f.n[0], &uv);
+            if (f.n[0] > 0) uv = f.v[0];
             if (uv == 0) pfn = -1; /* a failed allocation */
         }
         items[ni++] = PyLong_FromLongLong(pfn);
-        parse_order(f.s[2], f.n[2], &iv);
+        iv = (int64_t)f.v[2];
         items[ni++] = PyLong_FromLongLong(iv);
-        parse_int(f.s[3], f.n[3], &iv);
+        iv = (int64_t)f.v[3];
         items[ni++] = PyLong_FromLongLong(iv);
         items[ni++] = interned(self, f.n[4] >= 0 ? f.s[4] : "", f.n[4] >= 0 ? f.n[4] : 0);
         items[ni++] = Py_NewRef(Py_None);
     } else {
         int64_t pfn = 0;
-        parse_pfn(f.s[0], f.n[0], &pfn);
+        pfn = (int64_t)f.v[0];
         items[ni++] = PyLong_FromLongLong(pfn);
         iv = 0;
-        if (f.n[1] > 0) parse_order(f.s[1], f.n[1], &iv);
+        if (f.n[1] > 0) iv = (int64_t)f.v[1];
         items[ni++] = PyLong_FromLongLong(iv);
     }
     for (int i = 0; i < ni; i++)
