@@ -118,7 +118,8 @@ def test_ftrace_with_tgid_column_and_stack_traces():
 def test_page_allocation_caller_from_an_ftrace_stack_trace():
     # the shape of options/stacktrace output (see ftrace-tgid-stack.txt.gz), with a page allocation
     lines = [
-        "  cat-7 [000] ..... 1.000001: mm_page_alloc: page=000000001 pfn=0x100 order=0 migratetype=0 gfp_flags=GFP_KERNEL",
+        "  cat-7 [000] ..... 1.000001: mm_page_alloc: page=000000001 pfn=0x100 order=0 migratetype=0 "
+        "gfp_flags=GFP_KERNEL",
         "  cat-7 [000] ..... 1.000002: <stack trace>",
         " => trace_event_raw_event_mm_page_alloc",
         " => __alloc_frozen_pages_noprof",
@@ -297,12 +298,12 @@ def test_stats_are_complete_when_the_iteration_is_abandoned():
 
 _name = hs.text(alphabet="abcdefghijklmnopqrstuvwxyz_", min_size=1, max_size=12)
 _site = hs.builds(lambda f, o, n: f"{f}+0x{o:x}/0x{o + n:x}", _name, hs.integers(0, 4095), hs.integers(1, 4096))
-_common = dict(
-    ts=hs.integers(0, 10**7).map(lambda us: us * 1000),
-    cpu=hs.integers(0, 255),
-    pid=hs.integers(0, 4_000_000),
-    comm=hs.text(alphabet="abcdefghijklmnopqrstuvwxyz0123456789_/:.", min_size=1, max_size=15),
-)
+_common = {
+    "ts": hs.integers(0, 10**7).map(lambda us: us * 1000),
+    "cpu": hs.integers(0, 255),
+    "pid": hs.integers(0, 4_000_000),
+    "comm": hs.text(alphabet="abcdefghijklmnopqrstuvwxyz0123456789_/:.", min_size=1, max_size=15),
+}
 _gfp = hs.sampled_from(["GFP_KERNEL", "GFP_KERNEL|__GFP_ZERO", "GFP_NOWAIT", "none", "GFP_ATOMIC|__GFP_NOWARN"])
 _slab_alloc = hs.builds(
     SlabAlloc, kind=hs.sampled_from(["kmalloc", "kmem_cache_alloc"]), call_site=_site, ptr=hs.integers(0, 2**64 - 1),

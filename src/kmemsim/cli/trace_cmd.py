@@ -34,7 +34,8 @@ __all__ = ["stat", "record", "replay", "compare", "register", "register_replay"]
 
 
 def _order(ctx: click.Context) -> dict[str, Any]:
-    return ctx.meta.setdefault("kmemsim.stat", {"slab": 0, "page": 0, "caller": 0, "alloc": 0, "sorts": {}, "lines": {}})
+    fresh = {"slab": 0, "page": 0, "caller": 0, "alloc": 0, "sorts": {}, "lines": {}}
+    return ctx.meta.setdefault("kmemsim.stat", fresh)
 
 
 def _flag(name: str, other: str):

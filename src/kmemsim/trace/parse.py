@@ -49,7 +49,6 @@ the general path, written once, in Python.
 """
 from __future__ import annotations
 
-import gzip
 import io
 import itertools
 import re
@@ -373,7 +372,11 @@ def compiled_scanner() -> Any:
 
 def open_trace(path: str | Path | IO[str] | IO[bytes]) -> tuple[IO[str], str]:
     """(text stream, name) for a path (gzip detected by its magic bytes, or by a
-    ``.gz`` name when the file is empty), ``-`` for stdin, or an open stream."""
+    ``.gz`` name when the file is empty), ``-`` for stdin, or an open stream.  (The readers
+    use :func:`kmemsim.trace.source.open_source`, which has the limits; this is for callers
+    that want a text stream.)"""
+    import gzip
+
     if isinstance(path, (str, Path)):
         name = str(path)
         if name == "-":
