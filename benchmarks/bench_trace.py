@@ -1,29 +1,29 @@
-"""Traces: parse and parse+stat of a generated 1,000,000-line ftrace kmem trace (events/s).
+"""Traces: kmemsim stat beside perf kmem stat (whole processes, same recording, same run); RSS; replay.
 
-The trace is generated (seeded) in the Linux 6.18 ftrace text format with the mix of
-the reference host's real trace (tests/data/host-6.18/kmem-trace.txt.gz): about
-26% kmalloc, 28% kfree, 17% kmem_cache_alloc, 14% kmem_cache_free, 8% mm_page_alloc,
-7% mm_page_free, pointers reused as a slab reuses objects, two CPUs.  It is written
-to a temporary file and read back through the gzip-transparent reader, as a user's
-trace would be.  Target: parse+stat >= 300,000 events/s.
+Every figure is printed with its anchor, ``perf kmem stat``, measured in the same run:
 
-Beside it, when ``perf`` and the captured recording are there
-(tests/data/trace/perf-kmem.data.xz, see its README), ``perf kmem stat`` and
-``kmemsim stat`` on the same recording (perf reads perf.data, kmemsim its
-``perf script`` text), as a ratio.  As root with perf, a fresh recording of
-about 140,000 events is made in the same run (``perf kmem --slab --page record``
-of a directory walk, a tar | gzip and ``ls -R /proc/sys``) and the two are timed on
-it too: perf as a whole process, kmemsim in-process (parse + stat) and as the
-``kmemsim stat`` command; without root or perf that part is skipped.
+- As root with perf, two recordings are made now (``perf kmem --slab --page record`` of a
+  directory walk and a tar | gzip, system-wide: about 137,000 events, and the same three times
+  over: 400,000+; the workload alone, in a cgroup of its own, as tools/capture_corpus.py
+  records), turned into text with ``perf script -F comm,tid,cpu,time,event,trace``,
+  and timed: ``perf kmem -i F --slab --page stat`` against ``kmemsim stat --slab --page TEXT``
+  (the compiled engine, and the pure-Python fallback), whole processes, best of 5 interleaved
+  rounds, wall and CPU time, peak RSS; the SUMMARY lines must be perf's.  Without root or perf
+  (or with KMEMSIM_BENCH_QUICK=1) that part says so and the rest still runs.
+- Start-up: ``kmemsim stat`` of a one-event trace, and whether it loaded numpy or the Kernel.
+- Generated traces of 1,000,000 and 4,000,000 events in perf script text, their mix that of real
+  traces (25% page events, as the corpus's real traces have 21-29%; pointers reused as SLUB does):
+  the whole ``kmemsim stat`` process's time per event and peak RSS, against perf's on the
+  400k recording.  In-process rates (parse, parse + stat) of both engines on the 1M trace.
+- Subprocesses run with bytecode caching on (a user's installed kmemsim has its .pyc files).
 
 Replay (``kmemsim.trace.replay``): events/s of the replay alone (the events parsed
-beforehand) and of parse + replay, on 200,000 events of the generated trace on a
+beforehand) and of parse + replay, on 200,000 events of the generated ftrace trace on a
 fresh 4 GiB machine (sampling every 1000 events), and on the real capture with the
 snapshot of its host.  Target: replay >= 300,000 events/s.
 """
 from __future__ import annotations
 
-import lzma
 import os
 import random
 import shutil
@@ -129,70 +129,290 @@ def _best(fn, repeat: int = 3) -> float:
     return best
 
 
+
+# --------------------------------------------------------------------------- real-shaped traces
+
+#: the event mix of real traces (the corpus of real captures: 21-29% page events)
+REAL_MIX = (("kmalloc", 14), ("kfree", 20), ("kmem_cache_alloc", 24), ("kmem_cache_free", 17),
+            ("mm_page_alloc", 13), ("mm_page_free", 12))  # fmt: skip
+PERF_COMMS = [("perf", 13254), ("find", 13260), ("tar", 13262), ("gzip", 13263), ("kworker/1:2", 88)]
+
+
+def generate_real_shaped(path: Path, n: int, seed: int = 5) -> int:
+    """An n-event ``perf script`` text of the real mix (REAL_MIX), pointers and pfns reused as the
+    kernel reuses them (a free list per size, LIFO); returns the byte size."""
+    rng = random.Random(seed)
+    kinds = [k for k, w in REAL_MIX for _ in range(w)]
+    free_lists: dict[int, list[int]] = {}
+    live: list[tuple[int, str, int]] = []
+    live_pages: list[tuple[int, int]] = []
+    free_pfns: list[int] = []
+    next_ptr, next_pfn = 0xFFFF888100000000, 0x100000
+    ts = 1_074_000_000_000
+    caches = list(CACHES)
+    with open(path, "w") as f:
+        out = []
+        for _ in range(n):
+            ts += rng.randrange(1, 12) * 1000
+            comm, tid = PERF_COMMS[rng.randrange(len(PERF_COMMS))]
+            stamp = f"{ts // 1_000_000_000:5d}.{ts % 1_000_000_000 // 1000:06d}"
+            head = f"{comm:>16} {tid:5d} [{rng.randrange(2):03d}] {stamp}: "
+            kind = kinds[rng.randrange(len(kinds))]
+            if kind in ("kfree", "kmem_cache_free") and not live:
+                kind = "kmalloc"
+            if kind == "mm_page_free" and not live_pages:
+                kind = "mm_page_alloc"
+            if kind in ("kmalloc", "kmem_cache_alloc"):
+                if kind == "kmalloc":
+                    req, alloc = KMALLOC_SIZES[rng.randrange(len(KMALLOC_SIZES))]
+                    name = ""
+                else:
+                    cname, req, alloc = caches[rng.randrange(len(caches))]
+                    name = f" name={cname}"
+                fl = free_lists.get(alloc)
+                if fl and rng.random() < 0.95:
+                    ptr = fl.pop()
+                else:
+                    next_ptr += alloc
+                    ptr = next_ptr
+                site = (SITES_KMALLOC if kind == "kmalloc" else SITES_CACHE)[rng.randrange(60)].split("/")[0]
+                out.append(f"{head}{'kmem:' + kind + ':':>22} call_site={site} ptr={ptr:#x}{name} bytes_req={req} "
+                           f"bytes_alloc={alloc} gfp_flags={GFPS[rng.randrange(5)]} node=-1 accounted=false\n")
+                live.append((ptr, kind, alloc))
+            elif kind in ("kfree", "kmem_cache_free"):
+                i = len(live) - 1 - min(int(rng.expovariate(0.02)), len(live) - 1)
+                live[i], live[-1] = live[-1], live[i]
+                ptr, akind, alloc = live.pop()
+                free_lists.setdefault(alloc, []).append(ptr)
+                site = SITES_FREE[rng.randrange(len(SITES_FREE))].split("/")[0]
+                ev = "kfree" if akind == "kmalloc" else "kmem_cache_free"
+                out.append(f"{head}{'kmem:' + ev + ':':>22} call_site={site} ptr={ptr:#x}\n")
+            elif kind == "mm_page_alloc":
+                order = 0 if rng.random() < 0.85 else rng.randrange(1, 4)
+                if free_pfns and order == 0 and rng.random() < 0.9:
+                    pfn = free_pfns.pop()
+                else:
+                    next_pfn += 1 << order
+                    pfn = next_pfn
+                out.append(f"{head}{'kmem:mm_page_alloc:':>22} page={pfn:#x} pfn={pfn:#x} order={order} "
+                           f"migratetype={rng.randrange(3)} gfp_flags={PAGE_GFPS[rng.randrange(3)]}\n")
+                live_pages.append((pfn, order))
+            else:
+                pfn, order = live_pages.pop(rng.randrange(len(live_pages)))
+                if order == 0:
+                    free_pfns.append(pfn)
+                out.append(f"{head}{'kmem:mm_page_free:':>22} page={pfn:#x} pfn={pfn:#x} order={order}\n")
+            if len(out) >= 20000:
+                f.writelines(out)
+                out.clear()
+        f.writelines(out)
+    return path.stat().st_size
+
+
+# --------------------------------------------------------------------------- whole processes
+
+
+def _env() -> dict[str, str]:
+    env = dict(os.environ, LC_ALL="C", PYTHONPATH=str(REPO / "src"))
+    env.pop("PYTHONDONTWRITEBYTECODE", None)  # an installed kmemsim has its .pyc files
+    return env
+
+
+def _kmemsim_cmd() -> list[str]:
+    exe = Path(sys.executable).parent / "kmemsim"
+    return [str(exe)] if exe.exists() else [sys.executable, "-m", "kmemsim.cli.main"]
+
+
+def _run(cmd: list[str], env: dict[str, str], stdout=subprocess.DEVNULL) -> tuple[float, float, int]:
+    """(wall s, CPU s, peak RSS bytes) of a whole process."""
+    t = time.perf_counter()
+    p = subprocess.Popen(cmd, stdout=stdout, stderr=subprocess.DEVNULL, env=env)
+    _pid, status, ru = os.wait4(p.pid, 0)
+    wall = time.perf_counter() - t
+    if status:
+        raise RuntimeError(f"{' '.join(cmd)}: exit status {status}")
+    return wall, ru.ru_utime + ru.ru_stime, ru.ru_maxrss * 1024
+
+
+def _rounds(cmds: dict[str, list[str]], env: dict[str, str], n: int) -> dict[str, tuple[float, float, int]]:
+    """Best wall, best CPU and the largest peak RSS of each command over n interleaved rounds."""
+    got: dict[str, list[tuple[float, float, int]]] = {k: [] for k in cmds}
+    for _ in range(n):
+        for k, cmd in cmds.items():
+            got[k].append(_run(cmd, env))
+    return {k: (min(r[0] for r in v), min(r[1] for r in v), max(r[2] for r in v)) for k, v in got.items()}
+
+
+def _mb(n: int) -> str:
+    return f"{n / 1e6:.0f} MB"
+
+
+def _perf_cgroup(tag: str) -> tuple[Path, str] | None:
+    """A new cgroup where perf -G finds it (v1 perf_event, else the cgroup2 mount): (dir, name for -G),
+    or None: the recording is then system-wide (and catches what else runs on the machine)."""
+    try:
+        mounts = [ln.split() for ln in Path("/proc/mounts").read_text().splitlines()]
+        v1 = [m[1] for m in mounts if m[2] == "cgroup" and "perf_event" in m[3].split(",")]
+        v2 = [m[1] for m in mounts if m[2] == "cgroup2"]
+        roots = v1 or v2
+        if not roots:
+            return None
+        name = f"kmemsim-bench-{os.getpid()}-{tag}"
+        d = Path(roots[0]) / name
+        d.mkdir()
+        return d, name
+    except OSError:
+        return None
+
+
+def _record(tmp: Path, name: str, workload: str, env: dict[str, str]) -> tuple[Path, Path, int]:
+    """perf kmem --slab --page record of the workload alone (its cgroup: -G, as tools/capture_corpus.py
+    records), or system-wide without one; then its perf script text.  (path, text, events)"""
+    perf = shutil.which("perf")
+    assert perf
+    data, text = tmp / f"{name}.data", tmp / f"{name}.txt"
+    cg = _perf_cgroup(name)
+    try:
+        if cg is not None:
+            cmd = [perf, "kmem", "--slab", "--page", "record", "-o", str(data), "-G", cg[1], "--", "sh", "-c",
+                   f'echo $$ > {cg[0] / "cgroup.procs"} && exec sh -c "$0"', workload]  # fmt: skip
+        else:
+            cmd = [perf, "kmem", "--slab", "--page", "record", "-o", str(data), "--", "sh", "-c", workload]
+        subprocess.run(cmd, capture_output=True, check=True, env=env, timeout=600)
+    finally:
+        if cg is not None:
+            try:
+                cg[0].rmdir()
+            except OSError:
+                pass
+    with open(text, "w") as f:
+        subprocess.run([perf, "script", "-i", str(data), "-F", "comm,tid,cpu,time,event,trace"], stdout=f,
+                       stderr=subprocess.DEVNULL, check=True, env=env, timeout=600)  # fmt: skip
+    with open(text, "rb") as f:
+        n = sum(1 for _ in f)
+    return data, text, n
+
+
+WORKLOAD = ("find /usr -maxdepth 4 > /dev/null 2>&1; tar cf - /usr/share/doc/p* 2>/dev/null | gzip -1 > /dev/null")
+
+
 def main(out) -> None:
     sys.path.insert(0, str(REPO / "src"))
-    from kmemsim.trace import KmemStat, StatOptions, TraceReader
-
     tmp = Path(tempfile.mkdtemp(prefix="kmemsim-bench-trace-"))
     try:
-        path = tmp / "trace.txt"
-        size = generate(path)
-        n_events = sum(1 for _ in TraceReader(path))
-
-        def parse_only() -> None:
-            for _ in TraceReader(path):
-                pass
-
-        def parse_stat() -> None:
-            KmemStat(StatOptions(slab=True, page=True)).process(TraceReader(path)).report()
-
-        def parse_stat_all() -> None:
-            opts = StatOptions(slab=True, page=True, caller=True, alloc=True, waste=True, lifetime=True, leaks=True)
-            KmemStat(opts).process(TraceReader(path)).report()
-
-        t_parse = _best(parse_only)
-        t_stat = _best(parse_stat)
-        t_all = _best(parse_stat_all, repeat=1)
-        out(f"generated trace: {n_events:,} events, {size / 1e6:.0f} MB of ftrace text")
-        out(f"parse                                     {n_events / t_parse:12,.0f} events/s")
-        out(f"parse + stat (--slab --page)              {n_events / t_stat:12,.0f} events/s  (target 300,000)")
-        out(f"parse + stat, every table and --waste     {n_events / t_all:12,.0f} events/s")
-        _replay(out, tmp)
-        _perf_beside(out, tmp, KmemStat, StatOptions, TraceReader)
-        _perf_fresh(out, tmp, KmemStat, StatOptions, TraceReader)
+        subprocess.run([sys.executable, "-m", "compileall", "-q", str(REPO / "src" / "kmemsim")],
+                       capture_output=True, env=_env())  # fmt: skip
+        anchor = _stat_vs_perf(out, tmp)
+        _startup(out, tmp, anchor)
+        _generated(out, tmp, anchor)
+        if os.environ.get("KMEMSIM_BENCH_QUICK") != "1":
+            _replay(out, tmp)
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
 
 
-def _perf_beside(out, tmp: Path, KmemStat, StatOptions, TraceReader) -> None:  # noqa: N803
-    data = DATA / "perf-kmem.data.xz"
-    script = DATA / "perf-script.txt.gz"
+def _stat_vs_perf(out, tmp: Path) -> dict | None:
+    """perf kmem stat and kmemsim stat on fresh recordings of ~137k and 400k+ events."""
+    from kmemsim.trace.parse import compiled_scanner
+
     perf = shutil.which("perf")
-    if not (perf and data.exists() and script.exists()):
-        out("perf kmem stat beside: skipped (needs perf and tests/data/trace/perf-kmem.data.xz)")
-        return
-    pdata = tmp / "perf.data"
-    pdata.write_bytes(lzma.decompress(data.read_bytes()))
-    os.chmod(pdata, 0o600)
-    cmd = [perf, "kmem", "-i", str(pdata), "--slab", "--page", "stat"]
-    env = dict(os.environ, LC_ALL="C")
+    if not perf or os.geteuid() != 0 or os.environ.get("KMEMSIM_BENCH_QUICK") == "1":
+        out("perf kmem stat beside kmemsim stat: skipped (needs root and perf; KMEMSIM_BENCH_QUICK unset)")
+        return None
+    env = _env()
+    engine = "compiled" if compiled_scanner() is not None else "python (the compiled engine was not built)"
+    out(f"kmemsim stat's engine: {engine}; {os.cpu_count()} CPUs, load average {os.getloadavg()[0]:.1f}")
+    anchor = None
+    big = "; ".join([WORKLOAD] * 4)
+    for name, workload, low in (("~137k", WORKLOAD, 100_000), ("400k+", big, 400_000)):
+        try:
+            data, text, n = _record(tmp, name.strip("~+"), workload, env)
+            if n < low:  # a quiet machine: more of the same
+                data, text, n = _record(tmp, name.strip("~+"), f"{workload}; {workload}", env)
+        except (subprocess.CalledProcessError, subprocess.TimeoutExpired, OSError) as e:
+            out(f"recording {name}: skipped ({e})")
+            continue
+        perf_cmd = [perf, "kmem", "-i", str(data), "--slab", "--page", "stat"]
+        ours = [*_kmemsim_cmd(), "stat", "--slab", "--page", str(text)]
+        cmds = {"perf": perf_cmd, "kmemsim": [*ours, "--engine", "auto"]}
+        r = _rounds(cmds, env, 5)
+        py = _rounds({"python": [*ours, "--engine", "python"]}, env, 1)["python"]
+        perf_text = subprocess.run(perf_cmd, capture_output=True, text=True, env=env).stdout
+        our_text = subprocess.run([*ours, "--perf-only"], capture_output=True, text=True, env=env).stdout
+        same = _summary(perf_text) == _summary(our_text)
+        pw, pc, prss = r["perf"]
+        kw, kc, krss = r["kmemsim"]
+        out(f"recording {name}: {n:,} events, perf.data {_mb(data.stat().st_size)}, perf script text "
+            f"{_mb(text.stat().st_size)}; SUMMARY lines {'the same as perf' if same else 'DIFFERENT from perf'}")
+        out(f"  perf kmem stat (anchor)      wall {pw * 1e3:6.0f} ms  CPU {pc * 1e3:6.0f} ms  peak RSS {_mb(prss)}")
+        out(f"  kmemsim stat                 wall {kw / pw:6.2f}x     CPU {kc / pc:6.2f}x     peak RSS "
+            f"{krss / prss:.2f}x  ({kw * 1e3:.0f} ms, {kc * 1e3:.0f} ms, {_mb(krss)})")
+        out(f"  kmemsim stat --engine python wall {py[0] / pw:6.2f}x     CPU {py[1] / pc:6.2f}x     peak RSS "
+            f"{py[2] / prss:.2f}x  ({py[0] * 1e3:.0f} ms, {py[1] * 1e3:.0f} ms, {_mb(py[2])})")
+        anchor = {"events": n, "cpu": pc, "wall": pw, "rss": prss, "name": name, "text": text}
+    return anchor
 
-    def run_perf() -> None:
-        subprocess.run(cmd, capture_output=True, check=True, env=env)
 
-    def run_kmemsim() -> None:
-        KmemStat(StatOptions(slab=True, page=True)).process(TraceReader(script)).report()
+def _startup(out, tmp: Path, anchor: dict | None) -> None:
+    """kmemsim stat of a one-event trace: the fixed cost, and what it imports."""
+    env = _env()
+    tiny = tmp / "tiny.txt"
+    tiny.write_text("            perf 13254 [000]  1074.187105:            kmem:kfree: call_site=f+0x1 ptr=0xff\n")
+    r = _rounds({"python": [sys.executable, "-c", "pass"], "stat": [*_kmemsim_cmd(), "stat", str(tiny)]}, env, 5)
+    probe = ("import sys; from kmemsim.cli.main import main\n"
+             f"try:\n    main(['stat', {str(tiny)!r}], standalone_mode=False)\nexcept SystemExit:\n    pass\n"
+             "mods = ('numpy', 'kmemsim.kernel', 'rich')\n"
+             "print(' '.join(m for m in mods if m in sys.modules) or 'none')")  # fmt: skip
+    loaded = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, env=env).stdout.split("\n")
+    loaded_mods = loaded[-2] if len(loaded) > 1 else "?"
+    line = (f"start-up: kmemsim stat of a one-event trace wall {r['stat'][0] * 1e3:.0f} ms, CPU "
+            f"{r['stat'][1] * 1e3:.0f} ms (bare python: {r['python'][0] * 1e3:.0f} ms); loads numpy, the Kernel or "
+            f"rich: {loaded_mods}")
+    if anchor:
+        line += f"; {r['stat'][0] / anchor['wall']:.2f}x perf's whole run on the {anchor['name']} recording"
+    out(line)
 
-    try:
-        run_perf()
-    except (subprocess.CalledProcessError, OSError) as e:
-        out(f"perf kmem stat beside: skipped ({e})")
-        return
-    n = sum(1 for _ in TraceReader(script))
-    t_perf = _best(run_perf)
-    t_ours = _best(run_kmemsim)
-    out(f"same recording ({n:,} events): perf kmem stat {t_perf * 1e3:.0f} ms (whole process), "
-        f"kmemsim {t_ours * 1e3:.0f} ms (parse + stat): {t_perf / t_ours:.2f}x perf's speed")
+
+def _generated(out, tmp: Path, anchor: dict | None) -> None:
+    """1M and 4M generated events: whole-process time per event and peak RSS; in-process rates."""
+    from kmemsim.trace import KmemStat, StatOptions, TraceReader
+    from kmemsim.trace.parse import compiled_scanner
+
+    env = _env()
+    sizes = (1_000_000,) if os.environ.get("KMEMSIM_BENCH_QUICK") == "1" else (1_000_000, 4_000_000)
+    base = f" (perf: {anchor['cpu'] / anchor['events'] * 1e6:.2f} us/event, {_mb(anchor['rss'])} peak RSS at " \
+           f"{anchor['events']:,} events)" if anchor else " (no perf anchor in this run)"  # fmt: skip
+    out(f"generated perf script traces of real traces' mix (25% page events){base}:")
+    for n in sizes:
+        path = tmp / f"gen-{n}.txt"
+        size = generate_real_shaped(path, n)
+        for engine in ("auto", "python") if n == sizes[0] else ("auto",):
+            w, c, rss = _rounds({"k": [*_kmemsim_cmd(), "stat", "--slab", "--page", "--engine", engine, str(path)]},
+                                env, 1)["k"]  # fmt: skip
+            per = c / n * 1e6
+            rel = f"{per / (anchor['cpu'] / anchor['events'] * 1e6):.2f}x perf's CPU per event, peak RSS " \
+                  f"{rss / anchor['rss']:.2f}x perf's at {anchor['events']:,}" if anchor else ""  # fmt: skip
+            out(f"  {n:>9,} events ({_mb(size)}), kmemsim stat --engine {engine:<6}: {per:.2f} us/event CPU, "
+                f"{w:.1f} s wall, peak RSS {_mb(rss)}; {rel}")
+        if n != sizes[0]:
+            path.unlink()
+            continue
+        # in-process rates on the 1M trace
+        rates = []
+        for engine in (["compiled"] if compiled_scanner() is not None else []) + ["python"]:
+            t = time.process_time()
+            for _ in TraceReader(path, engine=engine):
+                pass
+            t_parse = time.process_time() - t
+            t = time.process_time()
+            st = KmemStat(StatOptions(slab=True, page=True, engine=engine))
+            st.process(TraceReader(path, engine=engine)).report()
+            t_stat = time.process_time() - t
+            rates.append(f"{engine}: parse {n / t_parse:,.0f} events/s, parse + stat {n / t_stat:,.0f} events/s")
+            if anchor:
+                rates[-1] += f" ({anchor['events'] / anchor['cpu'] / (n / t_stat):.2f}x perf's time per event)"
+        out("  in-process, 1M events: " + "; ".join(rates))
+        path.unlink()
 
 
 def _replay(out, tmp: Path) -> None:
@@ -231,51 +451,6 @@ def _replay(out, tmp: Path) -> None:
             r.finish()
         out(f"replay of the real capture ({len(real):,} events, host snapshot, bytes_alloc mismatches "
             f"{r.mismatches}): {len(real) / best:,.0f} events/s")
-
-
-def _perf_fresh(out, tmp: Path, KmemStat, StatOptions, TraceReader) -> None:  # noqa: N803
-    """A ~140,000-event perf kmem recording made now: perf kmem stat beside kmemsim stat."""
-    perf = shutil.which("perf")
-    if not perf or os.geteuid() != 0:
-        out("fresh ~140,000-event recording: skipped (needs root and perf)")
-        return
-    pdata = tmp / "fresh.data"
-    workload = ("find /usr -maxdepth 4 > /dev/null 2>&1; tar cf - /usr/share/doc/p* 2>/dev/null | gzip -1 > /dev/null; "
-                "ls -R /proc/sys > /dev/null 2>&1")  # fmt: skip
-    env = dict(os.environ, LC_ALL="C")
-    try:
-        subprocess.run([perf, "kmem", "--slab", "--page", "record", "-o", str(pdata), "--", "sh", "-c", workload],
-                       capture_output=True, check=True, env=env, timeout=120)  # fmt: skip
-        script = tmp / "fresh.txt"
-        with open(script, "w") as f:
-            subprocess.run([perf, "script", "-i", str(pdata), "-F", "comm,tid,cpu,time,event,trace"], stdout=f,
-                           stderr=subprocess.DEVNULL, check=True, env=env, timeout=120)  # fmt: skip
-    except (subprocess.CalledProcessError, subprocess.TimeoutExpired, OSError) as e:
-        out(f"fresh ~140,000-event recording: skipped ({e})")
-        return
-    cmd = [perf, "kmem", "-i", str(pdata), "--slab", "--page", "stat"]
-    n = sum(1 for _ in TraceReader(script))
-
-    def run_perf() -> None:
-        subprocess.run(cmd, capture_output=True, check=True, env=env)
-
-    def run_kmemsim() -> None:
-        KmemStat(StatOptions(slab=True, page=True)).process(TraceReader(script)).report()
-
-    kmemsim_cmd = [sys.executable, "-m", "kmemsim.cli.main", "stat", "--slab", "--page", str(script)]
-
-    def run_kmemsim_cmd() -> None:
-        subprocess.run(kmemsim_cmd, capture_output=True, check=True, env=dict(env, PYTHONPATH=str(REPO / "src")))
-
-    t_perf = _best(run_perf)
-    t_ours = _best(run_kmemsim)
-    t_cmd = _best(run_kmemsim_cmd, repeat=2)
-    perf_sum = subprocess.run(cmd, capture_output=True, text=True, env=env).stdout
-    ours = KmemStat(StatOptions(slab=True, page=True, perf_only=True)).process(TraceReader(script)).report()
-    same = _summary(perf_sum) == _summary(ours)
-    out(f"fresh recording ({n:,} events): perf kmem stat {t_perf * 1e3:.0f} ms (whole process); kmemsim "
-        f"{t_ours * 1e3:.0f} ms parse + stat ({t_perf / t_ours:.2f}x perf's speed), {t_cmd * 1e3:.0f} ms as the "
-        f"kmemsim stat command; SUMMARY lines {'the same' if same else 'DIFFERENT'}")
 
 
 def _summary(text: str) -> list[str]:

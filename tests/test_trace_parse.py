@@ -118,7 +118,8 @@ def test_ftrace_with_tgid_column_and_stack_traces():
 def test_page_allocation_caller_from_an_ftrace_stack_trace():
     # the shape of options/stacktrace output (see ftrace-tgid-stack.txt.gz), with a page allocation
     lines = [
-        "  cat-7 [000] ..... 1.000001: mm_page_alloc: page=000000001 pfn=0x100 order=0 migratetype=0 gfp_flags=GFP_KERNEL",
+        "  cat-7 [000] ..... 1.000001: mm_page_alloc: page=000000001 pfn=0x100 order=0 migratetype=0 "
+        "gfp_flags=GFP_KERNEL",
         "  cat-7 [000] ..... 1.000002: <stack trace>",
         " => trace_event_raw_event_mm_page_alloc",
         " => __alloc_frozen_pages_noprof",
@@ -238,6 +239,31 @@ def test_forced_format_that_the_text_contradicts():
         TraceReader(FTRACE, fmt="ctf")
 
 
+@pytest.mark.parametrize("path", [TRACE / "perf-script.txt.gz", FTRACE, TRACE / "trace-cmd-report.txt.gz"])
+def test_the_fast_path_reads_every_line_but_the_first_of_each_layout(path):
+    """The general path learns each event's layout from its first line; every other line of
+    a real capture takes the fast path: mm_page_alloc too, and kfree of NULL."""
+    r = TraceReader(path)
+    events = list(r)
+    assert r.stats.general_path <= len({e.kind for e in events})
+    assert any(e.kind == "mm_page_alloc" for e in events)
+
+
+def test_the_fast_path_reads_frees_of_null_and_page_allocations():
+    head = " sh-1 [000] ..... 1.{:06d}: "
+    lines = [
+        head.format(1) + "kfree: call_site=f+0x1/0x2 ptr=00000000000000ab",
+        head.format(2) + "mm_page_alloc: page=00000000c5d6e7f8 pfn=0x1000 order=0 migratetype=0 gfp_flags=GFP_KERNEL",
+        *[head.format(3 + i) + "kfree: call_site=f+0x1/0x2 ptr=(null)" for i in range(5)],
+        *[head.format(9 + i) + "mm_page_alloc: page=00000000c5d6e7f8 pfn=0x2000 order=1 migratetype=1 "
+          "gfp_flags=GFP_KERNEL" for i in range(5)],
+    ]  # fmt: skip
+    r = TraceReader(lines)
+    events = list(r)
+    assert [e.ptr for e in events if e.kind == "kfree"] == [0xAB, 0, 0, 0, 0, 0]
+    assert [e.pfn for e in events if e.kind == "mm_page_alloc"] == [0x1000] + [0x2000] * 5
+    assert r.stats.general_path == 2
+
 # --------------------------------------------------------------------------- input
 
 
@@ -272,12 +298,12 @@ def test_stats_are_complete_when_the_iteration_is_abandoned():
 
 _name = hs.text(alphabet="abcdefghijklmnopqrstuvwxyz_", min_size=1, max_size=12)
 _site = hs.builds(lambda f, o, n: f"{f}+0x{o:x}/0x{o + n:x}", _name, hs.integers(0, 4095), hs.integers(1, 4096))
-_common = dict(
-    ts=hs.integers(0, 10**7).map(lambda us: us * 1000),
-    cpu=hs.integers(0, 255),
-    pid=hs.integers(0, 4_000_000),
-    comm=hs.text(alphabet="abcdefghijklmnopqrstuvwxyz0123456789_/:.", min_size=1, max_size=15),
-)
+_common = {
+    "ts": hs.integers(0, 10**7).map(lambda us: us * 1000),
+    "cpu": hs.integers(0, 255),
+    "pid": hs.integers(0, 4_000_000),
+    "comm": hs.text(alphabet="abcdefghijklmnopqrstuvwxyz0123456789_/:.", min_size=1, max_size=15),
+}
 _gfp = hs.sampled_from(["GFP_KERNEL", "GFP_KERNEL|__GFP_ZERO", "GFP_NOWAIT", "none", "GFP_ATOMIC|__GFP_NOWARN"])
 _slab_alloc = hs.builds(
     SlabAlloc, kind=hs.sampled_from(["kmalloc", "kmem_cache_alloc"]), call_site=_site, ptr=hs.integers(0, 2**64 - 1),

@@ -78,7 +78,8 @@ def test_kernel_migratetype_names_by_default():
     assert "  Unmovable       Movable   Reclaimable    HighAtomic   CMA/Isolate" in ours
     # same counts, the labels of 1 and 2 swapped back to 6.18's enum
     assert ours.split("\nSUMMARY (kmemsim")[0] == (
-        perf.replace("Reclaimable       Movable      Reserved  CMA/Isolated", "    Movable   Reclaimable    HighAtomic   CMA/Isolate")
+        perf.replace("Reclaimable       Movable      Reserved  CMA/Isolated",
+                     "    Movable   Reclaimable    HighAtomic   CMA/Isolate")
         .replace(" RECLAIM |", "\0").replace(" MOVABLE |", " RECLAIM |").replace("\0", " MOVABLE |")
     )  # fmt: skip
     old = kmemsim_stat("--page", "--old-migratetypes", str(SCRIPT))
@@ -127,7 +128,8 @@ def ev_lines(*specs: str) -> list[str]:
 
 
 def km(ptr: int, req: int, alloc: int, site: str = "f+0x1/0x10", node: int = -1) -> str:
-    return f"call_site={site} ptr={ptr:016x} bytes_req={req} bytes_alloc={alloc} gfp_flags=GFP_KERNEL node={node} accounted=false"
+    return (f"call_site={site} ptr={ptr:016x} bytes_req={req} bytes_alloc={alloc} gfp_flags=GFP_KERNEL node={node}"
+            " accounted=false")
 
 
 def kf(ptr: int, site: str = "g+0x2/0x10") -> str:
@@ -140,7 +142,8 @@ def test_cross_node_allocations_are_what_perf_calls_cross_cpu():
         f"0 1.000002 kmalloc {km(0xB0, 8, 8, node=0)}",  # same node
         f"0 1.000003 kmalloc {km(0xC0, 8, 8, node=-1)}",  # NUMA_NO_NODE: not cross (6.1 fix)
         f"1 1.000004 kmalloc {km(0xD0, 8, 8, node=0)}",  # CPU 1 on node 1 below: cross
-    ) + ["  t-1 [001] ..... 1.000005: kmalloc: call_site=f+0x1/0x10 ptr=00000000000000e0 bytes_req=8 bytes_alloc=8 gfp_flags=GFP_KERNEL"]  # fmt: skip
+    ) + ["  t-1 [001] ..... 1.000005: kmalloc: call_site=f+0x1/0x10 ptr=00000000000000e0 bytes_req=8 bytes_alloc=8 "
+         "gfp_flags=GFP_KERNEL"]  # fmt: skip
     st = KmemStat(StatOptions(cpu_nodes={1: 1})).process(parse(lines))
     assert (st.nr_cross_allocs, st.nr_allocs) == (2, 5)
     assert "Cross CPU allocations: 2/5\n" in st.perf_report()
@@ -158,11 +161,12 @@ def test_a_free_counts_the_last_allocation_and_perfs_ping_pong():
     )
     st = KmemStat(StatOptions(caller=True, alloc=True)).process(parse(lines))
     assert (st.total_requested, st.total_allocated, st.total_freed) == (110, 144, 128 + 16 + 16)
-    a = st.alloc_stat[0xA0]
-    assert (a[4], a[5]) == (2, 2)  # hits, ping-pongs
+    a = st.ptr_stat()[0xA0]
+    assert a == ["b+0x1/0x9", 110, 144, 2, 2]  # the last call site, req, alloc, hits, ping-pongs
     assert st.caller_stat["a+0x1/0x9"][3] == 1 and st.caller_stat["b+0x1/0x9"][3] == 1
     report = st.perf_report()
-    assert " 0xa0                               |       144/72    |       110/55    |        2 |         2 | 23.611%" in report
+    row = " 0xa0                               |       144/72    |       110/55    |        2 |         2 | 23.611%"
+    assert row in report
     assert "Net total bytes allocated" not in report  # allocated 144 < freed 160
     # beyond perf
     assert (st.matched_frees, st.remote_frees, st.double_frees, st.preexisting_frees, st.null_frees) == (2, 1, 1, 1, 1)
@@ -237,7 +241,8 @@ def test_waste_per_function_with_the_true_peak():
     )
     st = KmemStat(StatOptions(waste=True, top=-1)).process(parse(lines))
     cur_alloc, cur_req, tot_alloc, tot_req, max_alloc, max_req, peak, hits = st.waste["f"]
-    assert (cur_alloc, cur_req, tot_alloc, tot_req, max_alloc, max_req, peak, hits) == (64, 60, 448, 360, 320, 260, 60, 3)
+    got = (cur_alloc, cur_req, tot_alloc, tot_req, max_alloc, max_req, peak, hits)
+    assert got == (64, 60, 448, 360, 320, 260, 60, 3)
     text = st.beyond_report()
     assert re.search(r"^ +f +4 +64 +60 +448 +360 +320 +260 +60$", text, re.M)
     assert text.index("  g ") < text.index("  f ")  # sorted by live waste: g 7, f 4

@@ -36,7 +36,8 @@ __all__ = ["stat", "record", "replay", "compare", "register", "register_replay"]
 
 
 def _order(ctx: click.Context) -> dict[str, Any]:
-    return ctx.meta.setdefault("kmemsim.stat", {"slab": 0, "page": 0, "caller": 0, "alloc": 0, "sorts": {}, "lines": {}})
+    fresh = {"slab": 0, "page": 0, "caller": 0, "alloc": 0, "sorts": {}, "lines": {}}
+    return ctx.meta.setdefault("kmemsim.stat", fresh)
 
 
 def _flag(name: str, other: str):
@@ -78,21 +79,75 @@ def _line_cb(ctx: click.Context, _param: click.Parameter, value: int | None) -> 
 
 
 def _cpu_nodes(text: str | None) -> dict[int, int]:
-    """``0-3:0,4-7:1`` -> {0: 0, ..., 7: 1}."""
+    """``0-3:0,4-7:1`` -> {0: 0, ..., 7: 1}; CPUs below MAX_CPUS, nodes below 1024 (MAX_NUMNODES)."""
+    from kmemsim.trace.parse import MAX_CPUS
+
     out: dict[int, int] = {}
     if not text:
         return out
     for part in text.split(","):
-        cpus, colon, node = part.partition(":")
-        if not colon:
-            raise click.BadParameter(f"{part!r}: expected CPUS:NODE, like 0-3:0", param_hint="--cpu-nodes")
+        cpus, colon, node_s = part.partition(":")
+        lo_s, dash, hi_s = cpus.partition("-")
         try:
-            lo, _, hi = cpus.partition("-")
-            for c in range(int(lo), int(hi or lo) + 1):
-                out[c] = int(node)
+            lo, hi, node = int(lo_s), int(hi_s if dash else lo_s), int(node_s)
         except ValueError:
             raise click.BadParameter(f"{part!r}: expected CPUS:NODE, like 0-3:0", param_hint="--cpu-nodes") from None
+        if not colon:
+            raise click.BadParameter(f"{part!r}: expected CPUS:NODE, like 0-3:0", param_hint="--cpu-nodes")
+        if not 0 <= lo <= hi < MAX_CPUS:
+            raise click.BadParameter(
+                f"{part!r}: CPUs must be FIRST-LAST with 0 <= FIRST <= LAST < {MAX_CPUS}", param_hint="--cpu-nodes"
+            )
+        if not 0 <= node < 1024:
+            raise click.BadParameter(f"{part!r}: the node must be 0..1023 (MAX_NUMNODES)", param_hint="--cpu-nodes")
+        for c in range(lo, hi + 1):
+            out[c] = node
     return out
+
+
+def _page_size(_ctx: click.Context, _param: click.Parameter, value: int) -> int:
+    if value < 1024 or value > 1 << 18 or value & (value - 1):
+        raise click.BadParameter(f"{value}: a page size is a power of two from 1024 to 262144 (4096 on x86)")
+    return value
+
+
+def _kallsyms(path: Path) -> dict[str, int]:
+    """A /proc/kallsyms text: a clear error for a binary or empty file."""
+    from kmemsim.trace.stat import load_kallsyms
+
+    try:
+        data = path.read_bytes()
+    except OSError as e:
+        raise click.BadParameter(f"{path}: {e.strerror or e}", param_hint="--kallsyms") from None
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError as e:
+        raise click.BadParameter(
+            f"{path}: not a /proc/kallsyms text (binary data at byte {e.start})", param_hint="--kallsyms"
+        ) from None
+    if "\0" in text:
+        raise click.BadParameter(f"{path}: not a /proc/kallsyms text (a NUL byte)", param_hint="--kallsyms")
+    syms = load_kallsyms(text)
+    if not syms:
+        raise click.BadParameter(
+            f"{path}: no 'ADDRESS TYPE SYMBOL' line (a /proc/kallsyms text?)", param_hint="--kallsyms"
+        )
+    return syms
+
+
+def _line_opt(ctx: click.Context, param: click.Parameter, value: int | None) -> int | None:
+    if value is not None and value < 0:
+        raise click.BadParameter(f"{value}: must be 0 or more")
+    return _line_cb(ctx, param, value)
+
+
+def _at_least(low: int):
+    def cb(_ctx: click.Context, param: click.Parameter, value: int | None) -> int | None:
+        if value is not None and value < low:
+            raise click.BadParameter(f"{value}: must be {low} or more")
+        return value
+
+    return cb
 
 
 # ---------------------------------------------------------------------------- stat
@@ -109,25 +164,37 @@ def _cpu_nodes(text: str | None) -> dict[int, int]:
     help="Sort keys: ptr, callsite, bytes, hit, pingpong, frag (slab); page, callsite, bytes, hit, order, "
     "migtype, gfp (page).",
 )  # fmt: skip
-@click.option("-l", "--line", "n_lines", type=int, metavar="N", callback=_line_cb, help="Show N lines.")
+@click.option("-l", "--line", "n_lines", type=int, metavar="N", callback=_line_opt, help="Show N lines.")
 @click.option("--time", "time_range", metavar="START,STOP", help="Only events in this time span (seconds).")
 @click.option("--live", is_flag=True, help="Page: live pages instead of totals.")
 @click.option("--raw-ip", is_flag=True, help="Call sites as addresses (needs --kallsyms for symbolic traces).")
-@click.option("--lenient", is_flag=True, help="Count and skip malformed lines instead of stopping at the first.")
+@click.option("--lenient", is_flag=True, help="Count and skip malformed lines (and survive damaged gzip data).")
 @click.option(
     "--format", "fmt", type=click.Choice(["auto", "ftrace", "perf-script", "trace-cmd"]), default="auto",
     show_default=True, help="Trace text format.",
 )  # fmt: skip
 @click.option("--kallsyms", type=click.Path(exists=True, dir_okay=False, path_type=Path),
               help="A /proc/kallsyms of the traced boot: call sites sort by address as perf's do.")  # fmt: skip
-@click.option("--page-size", type=int, default=4096, show_default=True, help="Bytes in a page of the traced machine.")
+@click.option("--page-size", type=int, default=4096, show_default=True, callback=_page_size,
+              help="Bytes in a page of the traced machine.")  # fmt: skip
 @click.option("--cpu-nodes", metavar="CPUS:NODE,...", help="NUMA node of each CPU (default: all on node 0).")
-@click.option("--old-migratetypes", is_flag=True, help="The trace is of a kernel before 4.4 (the old migratetype enum).")
+@click.option("--old-migratetypes", is_flag=True,
+              help="The trace is of a kernel before 4.4 (the old migratetype enum).")  # fmt: skip
 @click.option("--perf-only", is_flag=True, help="Print exactly what perf kmem stat (6.1) prints, nothing more.")
-@click.option("--waste", is_flag=True, help="Beyond perf: trace-cmd mem's waste table per function.")
+@click.option("--waste", is_flag=True, help="Beyond perf: trace-cmd mem's waste table (per stack with stacks).")
 @click.option("--lifetime", is_flag=True, help="Beyond perf: histogram of object lifetimes.")
-@click.option("--leaks", is_flag=True, help="Beyond perf: objects live at the end, per call site.")
-@click.option("--top", type=int, default=20, show_default=True, help="Rows of the beyond-perf tables (-1: all).")
+@click.option("--leaks", is_flag=True,
+              help="Beyond perf: objects live at the end, per call site (per stack with stacks).")  # fmt: skip
+@click.option("--top", type=int, default=20, show_default=True, callback=_at_least(-1),
+              help="Rows of the beyond-perf tables (-1: all).")  # fmt: skip
+@click.option("--json", "as_json", is_flag=True, help="The report as JSON (schema kmemsim-stat/1, docs/traces.md).")
+@click.option("--csv", "as_csv", is_flag=True, help="The report as CSV rows: section,row,field,value.")
+@click.option("--folded", type=click.Path(dir_okay=False, path_type=Path), metavar="OUT",
+              help="Write the allocations' stacks folded for flame graphs (the trace must have stacks).")  # fmt: skip
+@click.option("--engine", type=click.Choice(["auto", "compiled", "python"]), default="auto", show_default=True,
+              help="The compiled parser and core (when built) or the pure-Python ones (same output).")  # fmt: skip
+@click.option("--progress/--no-progress", default=None,
+              help="A progress bar on stderr (default: when stderr is a terminal).")  # fmt: skip
 @click.argument("file", type=click.Path(allow_dash=True, dir_okay=False))
 @click.pass_context
 def stat(
@@ -152,19 +219,28 @@ def stat(
     lifetime: bool,
     leaks: bool,
     top: int,
+    as_json: bool,
+    as_csv: bool,
+    folded: Path | None,
+    engine: str,
+    progress: bool | None,
     file: str,
 ) -> None:
     """perf kmem stat's report of a kmem trace FILE (ftrace text, perf script, trace-cmd
     report; gzip or not; - for stdin), then what perf does not tell."""
-    from kmemsim.trace import KmemStat, StatOptions, TraceReader
-    from kmemsim.trace.stat import DEFAULT_PAGE_SORT, DEFAULT_SLAB_SORT, load_kallsyms, parse_time_range
+    from kmemsim.trace.parse import TraceReader, sniff_stacks
+    from kmemsim.trace.progress import reading_progress
+    from kmemsim.trace.stat import DEFAULT_PAGE_SORT, DEFAULT_SLAB_SORT, KmemStat, StatOptions, parse_time_range
 
+    if as_json and as_csv:
+        raise click.UsageError("give --json or --csv, not both")
     o = _order(ctx)
     try:
         window = parse_time_range(time_range)
     except ValueError as e:
         raise click.BadParameter(str(e), param_hint="--time") from None
     sorts = o["sorts"]
+    stacks = folded is not None or ((waste or leaks) and sniff_stacks(file))
     opts = StatOptions(
         slab=slab,
         page=page,
@@ -182,18 +258,22 @@ def stat(
         page_size=page_size,
         cpu_nodes=_cpu_nodes(cpu_nodes),
         migratetypes="pre-4.4" if old_migratetypes else "4.4+",
-        kallsyms=load_kallsyms(kallsyms.read_text()) if kallsyms else None,
+        kallsyms=_kallsyms(kallsyms) if kallsyms else None,
         perf_only=perf_only,
         waste=waste,
         lifetime=lifetime,
         leaks=leaks,
         top=top,
+        stacks=stacks,
+        engine="python" if stacks else engine,
     )
-    reader = TraceReader(file, fmt=fmt, lenient=lenient)
-    st = KmemStat(opts)
     try:
-        st.process(reader)
-    except (KmemsimError, OSError) as e:
+        st = KmemStat(opts)
+        with reading_progress(file, enabled=progress, description="kmemsim stat") as bar:
+            reader = TraceReader(file, fmt=fmt, lenient=lenient, engine="auto" if engine == "auto" else engine,
+                                 progress=bar)  # fmt: skip
+            st.process(reader)
+    except (KmemsimError, OSError, ValueError) as e:
         raise click.ClickException(str(e)) from None
     if not slab and not page:
         opts.slab = st.has_slab_events or not st.has_page_events
@@ -203,9 +283,25 @@ def stat(
         raise click.ClickException(errmsg.format("slab"))
     if opts.page and page and not st.has_page_events:
         raise click.ClickException(errmsg.format("page"))
+    if folded is not None:
+        if not st.has_stacks:
+            raise click.ClickException(
+                f"{file}: no stacks in the trace for --folded (record them: perf kmem record with -g and "
+                "perf script -F comm,tid,cpu,time,event,trace,ip,sym; or ftrace's options/stacktrace)"
+            )
+        try:
+            folded.write_text("".join(line + "\n" for line in st.folded_stacks()))
+        except OSError as e:
+            raise click.ClickException(f"{folded}: {e.strerror or e}") from None
+    ps = reader.stats
+    if as_json or as_csv:
+        from kmemsim.trace.stat_output import stat_document, to_csv, to_json
+
+        doc = stat_document(st, ps, source=file)
+        sys.stdout.write(to_json(doc) if as_json else to_csv(doc))
+        return
     sys.stdout.write(st.report())
     if not perf_only:
-        ps = reader.stats
         sys.stdout.write(f"\nTrace: {ps.summary()}\n")
         if ps.malformed:
             for lineno, reason in ps.malformed_examples:

@@ -6,8 +6,8 @@ compute the statistics ``perf kmem stat`` gives, and more.
     >>> st.process(parse("tests/data/host-6.18/kmem-trace.txt.gz"))   # doctest: +SKIP
     >>> print(st.report())                                             # doctest: +SKIP
 
-See ``docs/traces.md`` for the formats, the definitions, and where kmemsim
-differs from perf.
+See ``docs/traces.md`` for the formats, the limits on untrusted input, the
+definitions, where kmemsim differs from perf, and ``--json``'s schema.
 """
 from __future__ import annotations
 
@@ -24,6 +24,7 @@ from ..tracepoints.events import (
     TraceFormatError,
 )
 from .parse import FORMATS, ParseStats, TraceReader, open_trace, parse
+from .source import TraceInputError
 from .stat import KmemStat, StatOptions
 
 __all__ = [
@@ -37,6 +38,7 @@ __all__ = [
     "SlabAlloc",
     "SlabFree",
     "TraceFormatError",
+    "TraceInputError",
     "FORMATS",
     "ParseStats",
     "TraceReader",

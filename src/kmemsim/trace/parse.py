@@ -16,7 +16,7 @@ host: Linux 6.18, perf 6.1, trace-cmd 3.1.6)::
       with options/stacktrace:    <the event line>  then  sh-31488 [000] ..... 5430.2: <stack trace>
                                   followed by " => func+0x1a/0x60" lines
     perf script (-F comm,tid,cpu,time,event,trace[,ip,sym]):
-                perf  9888 [000]  9652.710461:          kmem:kmalloc: call_site=sched_setaffinity+0x10c ptr=0xffff8881042d3180 ...
+                perf  9888 [000]  9652.710461:  kmem:kmalloc: call_site=sched_setaffinity+0x10c ptr=0xffff88810...
       with -g:  "\\tffffffff8161f42b __alloc_frozen_pages_noprof" callchain lines after the event
     trace-cmd report (with libtraceevent's kmem plugin, which prints the call site first):
       cpus=2
@@ -36,19 +36,28 @@ overwritten in the ring buffer (:attr:`ParseStats.overwritten`).
 A line that none of this explains raises :class:`TraceFormatError` naming the
 file and line; with ``lenient=True`` it is counted in
 :attr:`ParseStats.malformed` (the first few kept in ``malformed_examples``) and
-skipped.
+skipped.  So is a field out of its range: a pointer outside 64 bits, an
+``order`` above :data:`MAX_ORDER_LIMIT`, a CPU at or above :data:`MAX_CPUS`, a
+pfn outside 52 bits of physical address.  The bytes are read by
+:mod:`kmemsim.trace.source` (gzip, line-length and decompression limits, damage).
+
+Two implementations read the common lines, with identical results: the compiled
+scanner :mod:`kmemsim.trace._kmemscan` (a C extension, built when a compiler is
+there) and the pure-Python fast path below; each takes a line only when every
+field matches its grammar (:data:`FAST_GRAMMAR`), and hands anything else to
+the general path, written once, in Python.
 """
 from __future__ import annotations
 
-import gzip
 import io
+import itertools
 import re
 import sys
 from collections import Counter
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Generator, Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import IO
+from typing import IO, Any
 
 from ..tracepoints.events import (
     EXTFRAG_EVENTS,
@@ -68,21 +77,45 @@ from ..tracepoints.events import (
     SlabFree,
     TraceFormatError,
 )
+from .source import GZIP_MAGIC, Source, TraceInputError, open_source
+
+try:  # the compiled scanner, when it was built (setup.py; optional)
+    from . import _kmemscan  # type: ignore[attr-defined]
+except ImportError:  # pragma: no cover - depends on the build
+    _kmemscan = None
 
 __all__ = [
     "FORMATS",
+    "ENGINES",
     "ParseStats",
     "TraceReader",
     "open_trace",
     "parse",
+    "compiled_scanner",
+    "sniff_stacks",
     "ALLOC_FUNC_RE",
+    "FAST_GRAMMAR",
+    "MAX_ORDER_LIMIT",
+    "MAX_CPUS",
     "TraceFormatError",
+    "TraceInputError",
 ]
 
 #: the formats :class:`TraceReader` reads; ``auto`` detects one of them.
 FORMATS = ("auto", "ftrace", "perf-script", "trace-cmd")
+#: how the common lines are read: ``auto`` (compiled if built, else python), ``compiled``,
+#: ``python`` (the pure-Python fast path), ``general`` (every line by the general path: tests)
+ENGINES = ("auto", "compiled", "python", "general")
 
-GZIP_MAGIC = b"\x1f\x8b"
+#: Limits on an event's fields (larger is a malformed line): the page order, at most
+#: ``SECTION_SIZE_BITS - PAGE_SHIFT`` (15 on x86_64; the kernel checks ``MAX_PAGE_ORDER +
+#: PAGE_SHIFT <= SECTION_SIZE_BITS``; 6.18 x86_64 has MAX_PAGE_ORDER 10) ...
+MAX_ORDER_LIMIT = 15
+#: ... the CPU (x86 CONFIG_NR_CPUS is at most 8192, with MAXSMP) ...
+MAX_CPUS = 8192
+#: ... pfns within 52 bits of physical address, pointers and sizes within 64 bits.
+PFN_LIMIT = 1 << 52
+WORD_LIMIT = 1 << 64
 
 #: Frames of the page allocator itself, skipped when a callchain names the caller
 #: of an ``mm_page_alloc``.  perf kmem's pattern (``tools/perf/builtin-kmem.c``
@@ -95,6 +128,8 @@ ALLOC_FUNC_RE = re.compile(
     r"^_?_?(?:alloc|get_free|get_zeroed)_(?:frozen_)?pages?|^(?:trace_event_raw_event_|perf_trace_|__traceiter_)"
     r"|^_?_?folio_alloc|^(?:vma_)?alloc_(?:anon_)?folio|^folio_prealloc|^alloc_pages_mpol"
 )
+#: frames of the tracing machinery itself, left out of the stacks kept for ``--folded``
+TRACE_FRAME_RE = re.compile(r"^(?:trace_event_raw_event_|perf_trace_|__traceiter_|trace_call_bpf|perf_tp_event)")
 
 # --------------------------------------------------------------------------- lines
 
@@ -127,8 +162,8 @@ _OVERRUN_RE = re.compile(r"^# kmemsim-record: overrun: (\d+)")
 _TRACECMD_INFO_RE = re.compile(r"^(?:cpus=\d+|version\s*=\s*\d+|CPU\s+\d+\s+is\s+empty|trace-cmd:.*)$")
 _PERF_FRAME_RE = re.compile(r"^\s*(?P<addr>[0-9a-fA-F]+)\s+(?P<sym>\S+)")
 
-# Fast paths for the fields of each event shape, in every era's order; anything
-# else goes through the generic key=value reader.
+# Fallbacks of the general path for the fields of each event shape, in every era's order;
+# anything else goes through the generic key=value reader.
 _SLAB_ALLOC_RE = re.compile(
     r"call_site=(\S+) ptr=(\S+)(?: name=(\S+))? bytes_req=(\d+) bytes_alloc=(\d+) gfp_flags=(\S*)"
     r"(?: node=(-?\d+))?(?: accounted=(true|false))?$"
@@ -141,8 +176,8 @@ _PAGE_MOVE_RE = re.compile(r"page=(\S+) pfn=(\S+) order=(\d+) migratetype=(-?\d+
 _NS_SCALE = tuple(10 ** (9 - n) for n in range(10))
 #: the event token of a line ("kmalloc:", perf's "kmem:kmalloc:") -> (event, shape)
 _SHAPES = {
-    **dict.fromkeys(SLAB_ALLOC_EVENTS, 0),
-    **dict.fromkeys(SLAB_FREE_EVENTS, 1),
+    **dict.fromkeys(sorted(SLAB_ALLOC_EVENTS), 0),
+    **dict.fromkeys(sorted(SLAB_FREE_EVENTS), 1),
     "mm_page_alloc": 2,
     "mm_page_free": 3,
     "mm_page_free_batched": 3,
@@ -151,6 +186,7 @@ _FAST_EVENTS = {
     **{f"{e}:": (e, c) for e, c in _SHAPES.items()},
     **{f"kmem:{e}:": (e, c) for e, c in _SHAPES.items()},
 }
+_SHAPE_CLASS = {0: SlabAlloc, 1: SlabFree, 2: PageAlloc, 3: PageFree}
 #: the fields each shape's record takes, in the record's order; a layout lacking
 #: one of the optional ones gives "" for it
 _SHAPE_FIELDS = {
@@ -165,13 +201,34 @@ _SHAPE_REQUIRED = {
     2: {"pfn", "order", "migratetype"},
     3: {"pfn"},
 }
+#: The grammar of each field's value on the fast path (the compiled scanner implements the
+#: same, by hand: ``_kmemscan.c``); a line with a value outside it goes to the general path,
+#: which reads it or says what is wrong.  Other values (call_site, gfp_flags, fields the
+#: records do not take) are any printable ASCII without spaces.
+FAST_GRAMMAR = {
+    "ptr": r"(?:0[xX])?[0-9a-fA-F]{1,16}|\(null\)|\(nil\)|NULL",
+    "page": r"(?:0[xX])?[0-9a-fA-F]{1,16}|\(null\)|\(nil\)|NULL",
+    "bytes_req": r"[0-9]{1,18}",
+    "bytes_alloc": r"[0-9]{1,18}",
+    "order": r"1[0-5]|[0-9]",
+    "migratetype": r"-?[0-9]{1,9}",
+    "node": r"-?[0-9]{1,9}",
+    "pfn": r"0[xX][0-9a-fA-F]{1,13}|[0-9]{1,15}",
+    "accounted": r"true|false",
+    "name": r"[!-~]+",
+    # flag names; a hex token (unknown bits, or a kernel printing numbers) goes to the general
+    # path, which checks that it fits gfp_t's 32 bits
+    "gfp_flags": r"(?:[!-/1-~]|0(?![xX]))*",
+}
+_ANY_VALUE = r"[!-~]*"
 
 
 def _learn_layout(shape: int, body: str) -> tuple | None:
-    """(regex match, group indexes) for lines whose fields come in ``body``'s
-    order: each ``key=value`` becomes ``key=([^ ]*)``, a field the record
-    wants but the layout lacks an empty group at the end."""
-    keys = []
+    """(regex match, group indexes, keys) for lines whose fields come in ``body``'s
+    order: each ``key=value`` becomes ``key=(grammar)``, a field the record wants
+    but the layout lacks an empty group; ``keys`` is ((key, slot), ...) with the
+    record field's slot (-1: not taken) for the compiled scanner."""
+    keys: list[str] = []
     for tok in body.split():
         k, eq, _v = tok.partition("=")
         if not eq or not k or k in keys:
@@ -184,11 +241,9 @@ def _learn_layout(shape: int, body: str) -> tuple | None:
     in_order = present == [k for k in wanted if k in present]
     segs: list[str] = []
     order: list[str] = []  # the record's fields in the order of the regex's groups
-    for i, k in enumerate(keys):
-        # "[^ ]" is much faster in CPython's re than "[^ \\n]": only the last value may meet the newline
-        cls = "[^ \\n]*" if i == len(keys) - 1 else "[^ ]*"
+    for k in keys:
         if k not in wanted:
-            segs.append(f"{re.escape(k)}={cls}")
+            segs.append(f"{re.escape(k)}={_ANY_VALUE}")
             continue
         empty = ""
         if in_order:  # a field this layout lacks: an empty group where the record wants it
@@ -196,7 +251,7 @@ def _learn_layout(shape: int, body: str) -> tuple | None:
                 if w not in present and w not in order:
                     empty += "()"
                     order.append(w)
-        segs.append(f"{empty}{re.escape(k)}=({cls})")
+        segs.append(f"{empty}{re.escape(k)}=({FAST_GRAMMAR.get(k, _ANY_VALUE)})")
         order.append(k)
     tail = ""
     for w in wanted:
@@ -205,7 +260,9 @@ def _learn_layout(shape: int, body: str) -> tuple | None:
             order.append(w)
     rx = re.compile(" ".join(segs) + tail + r"\n?$")
     idx = tuple(order.index(k) + 1 for k in wanted)
-    return (rx.match, None if idx == tuple(range(1, len(wanted) + 1)) else idx)
+    spec = tuple((k, wanted.index(k) if k in wanted else -1) for k in keys)
+    return (rx.match, None if idx == tuple(range(1, len(wanted) + 1)) else idx, spec)
+
 
 _NULLS = frozenset({"(null)", "(nil)", "0", "0x0", "NULL"})
 
@@ -221,16 +278,69 @@ def _ts_ns(s: str) -> int:
     return int(s[:i]) * 1_000_000_000 + int(frac) * _NS_SCALE[len(frac)]
 
 
+def _fast_ts(ts_s: str) -> int | None:
+    """The fast path's timestamp ``"5430.231547:"`` (digits, at most one dot, below 2**63 ns) or None."""
+    t = ts_s[:-1]
+    a, dot, b = t.partition(".")
+    if not a.isdigit() or (dot and not b.isdigit()):
+        return None
+    v = _ts_ns(t)
+    return None if v >> 63 else v
+
+
+def _int32(s: str, what: str) -> int:
+    v = int(s)
+    if not -(1 << 31) <= v < 1 << 31:
+        raise ValueError(f"{what}={s} is outside 32 bits")
+    return v
+
+
 def _ptr(s: str) -> int:
     """A ``%p`` value: hashed or real hex, with or without ``0x``; NULL spellings are 0."""
     if s in _NULLS:
         return 0
-    return int(s, 16)
+    v = int(s, 16)
+    if not 0 <= v < WORD_LIMIT:
+        raise ValueError(f"pointer {s} is outside 64 bits")
+    return v
 
 
 def _pfn(s: str) -> int:
-    """``pfn=0x%lx`` (5.5+) or ``pfn=%lu`` (before)."""
-    return int(s, 16) if s[:2] in ("0x", "0X") else int(s)
+    """``pfn=0x%lx`` (5.5+) or ``pfn=%lu`` (before), within 52 bits of physical address."""
+    v = int(s, 16) if s[:2] in ("0x", "0X") else int(s)
+    if not 0 <= v < PFN_LIMIT:
+        raise ValueError(f"pfn={s} is outside 52 bits of physical address")
+    return v
+
+
+def _order(s: str, what: str = "order") -> int:
+    v = int(s)
+    if not 0 <= v <= MAX_ORDER_LIMIT:
+        raise ValueError(f"{what}={s} is outside 0..{MAX_ORDER_LIMIT} (no kernel's MAX_PAGE_ORDER is larger)")
+    return v
+
+
+def _size(s: str, what: str) -> int:
+    v = int(s)
+    if not 0 <= v < WORD_LIMIT:
+        raise ValueError(f"{what}={s} is outside 64 bits")
+    return v
+
+
+def _gfp(s: str) -> str:
+    """A ``gfp_flags`` value: names and hex tokens (``GFP_KERNEL|0x80000000``); a hex token must
+    fit gfp_t (32 bits)."""
+    if "0x" in s or "0X" in s:
+        for tok in s.split("|"):
+            t = tok.strip()
+            if t[:2] in ("0x", "0X"):
+                try:
+                    v = int(t, 16)
+                except ValueError:
+                    raise ValueError(f"gfp_flags={s}: {t} is not a hex number") from None
+                if v >> 32:
+                    raise ValueError(f"gfp_flags={s}: {t} does not fit gfp_t (32 bits)")
+    return s
 
 
 def _bool(s: str) -> bool:
@@ -252,12 +362,21 @@ def _fields(body: str) -> dict[str, str]:
     return out
 
 
+def compiled_scanner() -> Any:
+    """The compiled scanner module (``kmemsim.trace._kmemscan``), or None when it was not built."""
+    return _kmemscan
+
+
 # --------------------------------------------------------------------------- input
 
 
 def open_trace(path: str | Path | IO[str] | IO[bytes]) -> tuple[IO[str], str]:
     """(text stream, name) for a path (gzip detected by its magic bytes, or by a
-    ``.gz`` name when the file is empty), ``-`` for stdin, or an open stream."""
+    ``.gz`` name when the file is empty), ``-`` for stdin, or an open stream.  (The readers
+    use :func:`kmemsim.trace.source.open_source`, which has the limits; this is for callers
+    that want a text stream.)"""
+    import gzip
+
     if isinstance(path, (str, Path)):
         name = str(path)
         if name == "-":
@@ -282,11 +401,11 @@ def open_trace(path: str | Path | IO[str] | IO[bytes]) -> tuple[IO[str], str]:
         head = raw.read(2)
         raw.seek(-len(head), io.SEEK_CUR)
     else:
-        raw = io.BufferedReader(raw)  # type: ignore[arg-type]
+        raw = io.BufferedReader(raw)
         head = raw.peek(2)[:2]
     if head == GZIP_MAGIC:
         return io.TextIOWrapper(gzip.GzipFile(fileobj=raw), encoding="utf-8", errors="replace"), str(name)  # type: ignore[arg-type]
-    return io.TextIOWrapper(raw, encoding="utf-8", errors="replace"), str(name)  # type: ignore[arg-type]
+    return io.TextIOWrapper(raw, encoding="utf-8", errors="replace"), str(name)  # type: ignore[type-var]
 
 
 @dataclass
@@ -314,6 +433,15 @@ class ParseStats:
     callchain_lines: int = 0
     #: an ftrace header was present (``# tracer:``)
     header: bool = False
+    #: event lines read by the general path (the first of each layout, and lines the
+    #: fast path does not fit); the rest took the fast path
+    general_path: int = 0
+    #: which fast path read the common lines: "compiled", "python" or "general"
+    engine: str = ""
+    #: "gzip" or "plain" (files and binary streams); "" for lines given as text
+    compression: str = ""
+    #: damage to the compressed input that ``lenient=True`` survived (what was lost)
+    damage: str | None = None
 
     @property
     def total_events(self) -> int:
@@ -334,7 +462,28 @@ class ParseStats:
             )
         if self.malformed:
             parts.append(f"malformed lines skipped: {self.malformed}")
+        if self.damage:
+            parts.append(f"DAMAGED INPUT: {self.damage}")
         return "; ".join(parts)
+
+
+def _source_lines(source: Source) -> Iterator[list[str]]:
+    """Lists of the lines (str, no newline) of a Source's blocks."""
+    for block in source.blocks():
+        lines = str(block, "utf-8", "replace").split("\n")
+        if lines[-1] == "":
+            lines.pop()
+        yield lines
+        source.lines += len(lines)
+
+
+def _chunked(lines: Iterable[str], n: int = 4096) -> Iterator[list[str]]:
+    it = iter(lines)
+    while True:
+        chunk = list(itertools.islice(it, n))
+        if not chunk:
+            return
+        yield chunk
 
 
 class TraceReader:
@@ -348,8 +497,13 @@ class TraceReader:
 
     ``source``: a path, ``-``, an open stream, or any iterable of lines.
     ``fmt``: one of :data:`FORMATS`; a given format that the first event line
-    contradicts is an error.  ``lenient``: count and skip malformed lines
-    instead of raising :class:`TraceFormatError`.
+    contradicts is an error.  ``lenient``: count and skip malformed lines (and
+    survive damaged compressed input) instead of raising :class:`TraceFormatError`
+    (:class:`~kmemsim.trace.source.TraceInputError`).  ``stacks``: keep each event's
+    stack (ftrace ``<stack trace>`` blocks, perf script callchains) for
+    :meth:`batches` (``batch_stacks``).  ``engine``: one of :data:`ENGINES`.
+    ``progress(done, total)``: called as the file is read (bytes).
+    ``limits``: ``max_line``, ``max_ratio``, ``ratio_grace`` of :class:`~kmemsim.trace.source.Source`.
     """
 
     def __init__(
@@ -359,16 +513,36 @@ class TraceReader:
         fmt: str = "auto",
         lenient: bool = False,
         name: str | None = None,
+        stacks: bool = False,
+        engine: str = "auto",
+        progress: Callable[[int, int | None], None] | None = None,
+        **limits: Any,
     ) -> None:
         if fmt not in FORMATS:
             raise ValueError(f"unknown trace format {fmt!r}: expected one of {', '.join(FORMATS)}")
+        if engine not in ENGINES:
+            raise ValueError(f"unknown engine {engine!r}: expected one of {', '.join(ENGINES)}")
+        if engine == "compiled" and _kmemscan is None:
+            raise ValueError("engine='compiled': the compiled scanner was not built (no C compiler at install)")
         self._source = source
         self.fmt = fmt
         self.lenient = lenient
+        self.stacks = stacks
+        self.engine = engine
+        self.progress = progress
+        self.limits = limits
         self.stats = ParseStats()
         if name is None:
             name = str(source) if isinstance(source, (str, Path)) else getattr(source, "name", "<lines>")
         self.name = str(name)
+        #: with ``stacks``: the stack of each event of the batch :meth:`batches` last gave
+        #: (a tuple of function names, innermost first, or None)
+        self.batch_stacks: list[tuple[str, ...] | None] = []
+        #: the Source reading a file or binary stream (None for lines given as text)
+        self.source: Source | None = None
+        #: a compiled slab core (set by KmemStat while it reads): the compiled scanner feeds it the
+        #: slab events directly, and the batches hold only the other events
+        self._core: Any = None
 
     # ------------------------------------------------------------------ errors
 
@@ -395,346 +569,564 @@ class TraceReader:
     # ------------------------------------------------------------------ iteration
 
     def __iter__(self) -> Iterator[Event]:
-        src = self._source
-        if isinstance(src, (str, Path)) or hasattr(src, "read"):
-            stream, name = open_trace(src)  # type: ignore[arg-type]
-            if self.name in ("<lines>", str(src)):
-                self.name = name
-            close = isinstance(src, (str, Path)) and str(src) != "-"
-            return self._events(stream, stream if close else None)
-        return self._events(src)  # type: ignore[arg-type]
+        return self._iter()
 
-    def _events(self, lines: Iterable[str], close: IO[str] | None = None) -> Iterator[Event]:  # noqa: C901
-        """The main loop, kept flat for speed; ``close`` is closed at the end."""
+    def _iter(self) -> Iterator[Event]:
+        gen = self.batches()
+        counts = self.stats.events
+        it: Iterator[Event] = iter(())
+        try:
+            for batch in gen:
+                it = iter(batch)
+                yield from it
+        finally:
+            gen.close()
+            for ev in it:  # abandoned inside a batch: the rest was not given out
+                counts[ev[0]] -= 1
+                if not counts[ev[0]]:
+                    del counts[ev[0]]
+
+    def batches(self) -> Generator[list[Event], None, None]:
+        """The events in lists (a few thousand at a time): what :class:`~kmemsim.trace.stat.KmemStat`
+        reads, faster than one at a time.  With ``stacks``, :attr:`batch_stacks` holds the
+        stack of each event of the list just given."""
+        src = self._source
+        self._init_state()
         st = self.stats
-        events: dict[str, int] = dict.fromkeys((*KMEM_EVENTS, "lost"), 0)
-        unknown = st.unknown
-        slab_alloc_match = _SLAB_ALLOC_RE.match
-        slab_free_match = _SLAB_FREE_RE.match
-        page_alloc_match = _PAGE_ALLOC_RE.match
-        page_free_match = _PAGE_FREE_RE.match
+        if isinstance(src, (str, Path)) or (hasattr(src, "read") and not _is_text(src)):
+            source = open_source(src, lenient=self.lenient, progress=self.progress, **self.limits)  # type: ignore[arg-type]
+            if self.name in ("<lines>", str(src)):
+                self.name = source.name
+            source.name = self.name
+            self.source = source
+            engine = self.engine
+            if engine == "auto":
+                engine = "compiled" if _kmemscan is not None and not self.stacks else "python"
+            if self.stacks and engine == "compiled":
+                engine = "python"  # stacks are kept by the Python path
+            st.engine = engine
+            try:
+                if engine == "compiled":
+                    yield from self._run_compiled(source)
+                else:
+                    yield from self._run_python(_source_lines(source), engine == "general")
+            finally:
+                source.close()
+                st.compression = source.compression
+                st.damage = source.damage
+            return
+        st.engine = "general" if self.engine == "general" else "python"
+        lines = src if not hasattr(src, "read") else iter(src)
+        yield from self._run_python(_chunked(lines), self.engine == "general")  # type: ignore[arg-type]
+
+    # ------------------------------------------------------------------ the state both paths share
+
+    def _init_state(self) -> None:
+        #: an event whose callchain may follow (mm_page_alloc; every event with ``stacks``)
+        self._pending: Event | None = None
+        #: the page allocation's caller found in that callchain
+        self._pending_site: str | None = None
+        #: with ``stacks``: the frames read for the pending event; ``_user_frames``: skipping
+        self._frames: list[str] = []
+        self._user_frames = False
+        self._lineno = 0
+        self._counts: dict[str, int] = dict.fromkeys((*KMEM_EVENTS, "lost"), 0)
+        self._task_cache: dict[str, tuple[str, int]] = {}
+        # event -> [event, shape, fields match, group order, [other layouts], [layout keys]]; a
+        # layout is learnt from the first line of the event that the general path reads
+        self._layouts: dict[str, list] = {}
+        self._fast_events = {
+            etok: self._layouts.setdefault(e, [e, c, None, None, [], []]) for etok, (e, c) in _FAST_EVENTS.items()
+        }
+        self._layouts_changed = False
+        self._fast_ok = False  # once the format is known
+        self._fast_fmt = 0
+
+    def _flush(self, out: list, stacks: list | None) -> None:
+        """Give out the pending event (with its page call site, its stack)."""
+        ev = self._pending
+        if ev is None:
+            return
+        if self._pending_site is not None:
+            ev = tuple.__new__(PageAlloc, (*ev[:9], self._pending_site))
+        out.append(ev)
+        if stacks is not None:
+            stacks.append(tuple(self._frames) if self._frames else None)
+            self._frames = []
+        self._pending = None
+
+    def _emit(self, ev: Event, code: int, out: list, stacks: list | None) -> None:
+        self._flush(out, stacks)
+        if code == 2 or stacks is not None:
+            self._pending = ev
+            self._pending_site = None
+            self._user_frames = False
+        else:
+            out.append(ev)
+
+    def _frame(self, line: str) -> None:
+        """A callchain line: perf's ``\\t addr sym+off (dso)`` or ftrace's `` => sym+off/len``."""
+        self.stats.callchain_lines += 1
+        ev = self._pending
+        if ev is None:
+            return
+        if line[:1] == "\t":
+            fm = _PERF_FRAME_RE.match(line)
+            sym = fm.group("sym") if fm else ""
+        else:
+            sym = line[4:].strip()
+        func = sym.partition("+")[0]
+        if self._pending_site is None and ev[0] == "mm_page_alloc":
+            if func and func != "[unknown]" and not ALLOC_FUNC_RE.match(func):
+                self._pending_site = func
+        if self.stacks and func and not self._user_frames and not TRACE_FRAME_RE.match(func):
+            self._frames.append(func)
+
+    # ------------------------------------------------------------------ the pure-Python path
+
+    def _run_python(self, line_lists: Iterable[list[str]], general_only: bool = False) -> Iterator[list[Event]]:  # noqa: C901
+        """The main loop, kept flat for speed: the fast path inline, the rest by :meth:`_general`."""
+        counts = self._counts
         new = tuple.__new__
         nulls = _NULLS
-        scale = _NS_SCALE
-        slab_allocs, slab_frees = SLAB_ALLOC_EVENTS, SLAB_FREE_EVENTS
-        pending: PageAlloc | None = None  # an mm_page_alloc whose callchain may follow
-        pending_site: str | None = None
-        lineno = 0
-        task_cache: dict[str, tuple[str, int]] = {}
-        # event -> [event, shape, fields match, group order, [other layouts]]; a layout is
-        # learnt from the first line of the event that the general path reads
-        layouts: dict[str, list] = {}
-        fast_events = {
-            etok: layouts.setdefault(e, [e, c, None, None, []]) for etok, (e, c) in _FAST_EVENTS.items()
-        }
+        fast_events = self._fast_events
         cpu_cache: dict[str, int] = {f"[{c:03d}]": c for c in range(256)}
-        node_int = {str(n): n for n in range(-1, 64)}.__getitem__
-        fast_ok = False  # once the format is known
+        task_cache = self._task_cache
+        get_task = self._task
+        general = self._general
+        frame = self._frame
+        stack_mode = self.stacks
+        fast_ok = False
         fast_fmt = 0
         nsplit, nparts = 5, 6
+        lineno = self._lineno
+        pending: Any = None
+        ev: Any
         try:
-            for line in lines:
-                lineno += 1
-                # ---------------------------------------------------------- the common events, fastest:
-                # split the head off at whitespace, then the fields with a regex made for
-                # the layout this trace prints (learnt from its first line of each event)
-                if fast_ok:
-                    parts = line.split(None, nsplit)
-                    if len(parts) == nparts:
-                        if fast_fmt == 0:  # ftrace: task [cpu] flags ts: event: fields
-                            task, cpu_s, _fl, ts_s, etok, body = parts
-                        elif fast_fmt == 1:  # perf script: comm tid [cpu] ts: kmem:event: fields
-                            comm, task, cpu_s, ts_s, etok, body = parts
-                        else:  # trace-cmd: task [cpu] ts: event: fields
-                            task, cpu_s, ts_s, etok, body = parts
-                            if body[:1] == "(":
-                                body = body.partition(") ")[2]
-                        fe = fast_events.get(etok)
-                        cpu = cpu_cache.get(cpu_s)
-                        if fe is not None and cpu is not None and ts_s[-1:] == ":":
-                            event, code, lay_match, idx, more = fe
-                            f = lay_match(body) if lay_match is not None else None
-                            if f is None and more:
-                                for lay_match, idx in more:
-                                    f = lay_match(body)
-                                    if f is not None:
-                                        break
-                            if f is not None:
-                                try:
-                                    ts = (
-                                        int(ts_s[:-1].replace(".", "")) * 1000
-                                        if ts_s[-8:-7] == "."
-                                        else _ts_ns(ts_s[:-1])
-                                    )
+            for lines in line_lists:
+                out: list[Event] = []
+                stacks: list | None = [] if stack_mode else None
+                for line in lines:
+                    lineno += 1
+                    # ------------------------------------------------------ callchains, first
+                    c4 = line[:4]
+                    if c4[:1] == "\t" or c4 == " => ":
+                        self._pending = pending
+                        frame(line)
+                        continue
+                    # ------------------------------------------------------ the common events, fastest:
+                    # split the head off at whitespace, then the fields with a regex made for
+                    # the layout this trace prints (learnt from its first line of each event)
+                    if fast_ok and line.isascii():
+                        parts = line.split(None, nsplit)
+                        if len(parts) == nparts:
+                            if fast_fmt == 0:  # ftrace: task [cpu] flags ts: event: fields
+                                task, cpu_s, _fl, ts_s, etok, body = parts
+                            elif fast_fmt == 1:  # perf script: comm tid [cpu] ts: kmem:event: fields
+                                comm, task, cpu_s, ts_s, etok, body = parts
+                            else:  # trace-cmd: task [cpu] ts: event: fields
+                                task, cpu_s, ts_s, etok, body = parts
+                                if body[:1] == "(":
+                                    body = body.partition(") ")[2]
+                            fe = fast_events.get(etok)
+                            cpu = cpu_cache.get(cpu_s)
+                            if fe is not None and cpu is not None and ts_s[-1:] == ":":
+                                event, code, lay_match, idx, more, _keys = fe
+                                f = lay_match(body) if lay_match is not None else None
+                                if f is None and more:
+                                    for lay_match, idx in more:  # noqa: B007 - idx is used below
+                                        f = lay_match(body)
+                                        if f is not None:
+                                            break
+                                t = ts_s[:-1].replace(".", "", 1)
+                                if ts_s[-8:-7] == "." and 7 <= len(t) <= 15 and t.isdigit():
+                                    ts = int(t) * 1000
+                                else:
+                                    ts = _fast_ts(ts_s)  # type: ignore[assignment]
+                                    if ts is None:
+                                        f = None
+                                if f is not None and fast_fmt == 1 and not task.isdigit():
+                                    f = None
+                                if f is not None:
                                     if fast_fmt == 1:
                                         pid = int(task)
                                     else:
                                         tp = task_cache.get(task)
                                         if tp is None:
-                                            tp = task_cache[task] = self._task(task)
+                                            tp = get_task(task)
+                                            if len(task_cache) < 65536:
+                                                task_cache[task] = tp
                                         comm, pid = tp
+                                    g = f.groups() if idx is None else f.group(*idx)
                                     if code == 0:
-                                        cs, p, cname, req, alloc, gfp, node, acc = f.groups() if idx is None else f.group(*idx)
-                                        ev = new(SlabAlloc, (  # "(null)" and "(nil)": ValueError, general path
-                                            event, ts, cpu, pid, comm, cs, int(p, 16), int(req),
-                                            int(alloc), gfp, node_int(node) if node else None, cname or None,
+                                        cs, p, cname, req, alloc, gfp, node, acc = g
+                                        ev = new(SlabAlloc, (
+                                            event, ts, cpu, pid, comm, cs, 0 if p in nulls else int(p, 16), int(req),
+                                            int(alloc), gfp, int(node) if node else None, cname or None,
                                             (acc == "true") if acc else None,
                                         ))  # fmt: skip
                                     elif code == 1:
-                                        cs, p, cname = f.groups() if idx is None else f.group(*idx)
-                                        ev = new(SlabFree, (
-                                            event, ts, cpu, pid, comm, cs, int(p, 16), cname or None
-                                        ))  # fmt: skip
+                                        cs, p, cname = g
+                                        ptr = 0 if p in nulls else int(p, 16)
+                                        ev = new(SlabFree, (event, ts, cpu, pid, comm, cs, ptr, cname or None))
                                     elif code == 2:
-                                        page, pfn, order, mt, gfp = f.groups() if idx is None else f.group(*idx)
-                                        pfn_i = _pfn(pfn)
-                                        if pfn_i == 0 and (not page or _ptr(page) == 0):
+                                        page, pfn, order, mt, gfp = g
+                                        pfn_i = int(pfn, 16) if pfn[:2] in ("0x", "0X") else int(pfn)
+                                        if pfn_i == 0 and (not page or page in nulls or int(page, 16) == 0):
                                             pfn_i = -1
-                                        ev = new(PageAlloc, (event, ts, cpu, pid, comm, pfn_i, int(order), int(mt), gfp, None))
+                                        ev = new(PageAlloc, (
+                                            event, ts, cpu, pid, comm, pfn_i, int(order), int(mt), gfp, None
+                                        ))  # fmt: skip
                                     else:
-                                        pfn, order = f.groups() if idx is None else f.group(*idx)
-                                        ev = new(PageFree, (event, ts, cpu, pid, comm, _pfn(pfn), int(order)))
-                                except ValueError:
-                                    pass  # the general path below says what is wrong
-                                else:
+                                        pfn, order = g
+                                        ev = new(PageFree, (
+                                            event, ts, cpu, pid, comm,
+                                            int(pfn, 16) if pfn[:2] in ("0x", "0X") else int(pfn),
+                                            int(order) if order else 0,
+                                        ))  # fmt: skip
+                                    counts[event] += 1
                                     if pending is not None:
-                                        yield pending if pending_site is None else new(PageAlloc, (*pending[:9], pending_site))
+                                        self._pending = pending
+                                        self._flush(out, stacks)
                                         pending = None
-                                    events[event] += 1
-                                    if code == 2:
+                                    if code == 2 or stack_mode:
                                         pending = ev
-                                        pending_site = None
-                                        continue
-                                    yield ev
+                                        self._pending_site = None
+                                        self._user_frames = False
+                                    else:
+                                        out.append(ev)
                                     continue
-                # ---------------------------------------------------------- callchains
-                c0 = line[:1]
-                if c0 == "\t" or line.startswith(" => "):
-                    st.callchain_lines += 1
-                    if pending is not None and pending_site is None:
-                        if c0 == "\t":
-                            fm = _PERF_FRAME_RE.match(line)
-                            sym = fm.group("sym") if fm else ""
-                        else:
-                            sym = line[4:].strip()
-                        func = sym.partition("+")[0]
-                        if func and func != "[unknown]" and not ALLOC_FUNC_RE.match(func):
-                            pending_site = func
-                    continue
-                # ---------------------------------------------------------- the general path: the head
-                # "<task> [cpu] [flags] <sec.usec>: <event>: <fields>" by string operations,
-                # then (below) the regexes for what they cannot read
-                event = None
-                if c0 != "#":
-                    i = line.find(": ")
-                    if i > 0:
-                        parts = line[:i].split()
-                        np = len(parts)
-                        if np >= 3:
-                            ts_s = parts[-1]
-                            cpu_s = parts[-2]
-                            flags = None
-                            ntask = np - 2
-                            if cpu_s[0] != "[" and np >= 4:
-                                flags = cpu_s
-                                cpu_s = parts[-3]
-                                ntask = np - 3
-                            dot = ts_s.find(".")
-                            rest = line[i + 2 :].lstrip()
-                            j = rest.find(": ")
-                            if (
-                                cpu_s[0] == "["
-                                and cpu_s[-1] == "]"
-                                and cpu_s[1:-1].isdigit()
-                                and dot > 0
-                                and ts_s[:dot].isdigit()
-                                and ts_s[dot + 1 :].isdigit()
-                                and (j > 0 or rest.rstrip().endswith(":"))
-                            ):
-                                cpu = int(cpu_s[1:-1])
-                                frac = ts_s[dot + 1 :]
-                                ts = int(ts_s[:dot]) * 1_000_000_000 + (
-                                    int(frac) * scale[len(frac)] if len(frac) <= 9 else int(frac[:9])
-                                )
-                                if j > 0:
-                                    event = rest[:j]
-                                    body = rest[j + 2 :].strip()
-                                else:
-                                    event = rest.rstrip()[:-1]
-                                    body = ""
-                                task = parts[0] if ntask == 1 else " ".join(parts[:ntask])
-                                if not st.format:
-                                    self._detect(
-                                        "perf-script" if ":" in event else ("ftrace" if flags is not None else "trace-cmd"),
-                                        lineno,
-                                        line,
-                                    )
-                if event is None:
                     # ------------------------------------------------------ everything else
-                    s = line.strip()
-                    if not s:
-                        continue
-                    if s[0] == "#":
-                        self._header(s, lineno)
-                        continue
-                    m = _HEAD_RE.match(line) or _HEAD_LAT_RE.match(line) or _HEAD_NOCPU_RE.match(line)
-                    if m is None:
-                        lm = _LOST_RE.search(s) or _LOST_ANY_RE.search(s)
-                        if lm is not None:
-                            ev = self._lost(lm, s)
-                            if pending is not None:
-                                yield pending if pending_site is None else new(PageAlloc, (*pending[:9], pending_site))
-                                pending = None
-                            events["lost"] += 1
-                            yield ev
-                            continue
-                        if _TRACECMD_INFO_RE.match(s):
-                            if s.startswith("cpus="):
-                                st.cpus = int(s[5:])
-                                self._detect("trace-cmd", lineno, line)
-                            continue
-                        if s.endswith("<stack trace>") or s.endswith("<user stack trace>"):
-                            st.callchain_lines += 1
-                            continue
-                        self._bad(lineno, "not a trace event line", line)
-                        continue
-                    gd = m.groupdict()
-                    event = gd["event"]
-                    body = gd["body"]
-                    task = gd["task"]
-                    cpu = int(gd["cpu"]) if gd.get("cpu") is not None else -1
-                    ts_s = gd["ts"]
-                    dot = ts_s.find(".")
-                    ts = _ts_ns(ts_s)
-                    if not st.format:
-                        self._detect(
-                            "perf-script" if ":" in event else ("trace-cmd" if m.re is not _HEAD_RE else "ftrace"),
-                            lineno,
-                            line,
-                        )
-                if pending is not None:
-                    yield pending if pending_site is None else new(PageAlloc, (*pending[:9], pending_site))
-                    pending = None
-                if ":" in event:
-                    system, _, event = event.rpartition(":")
-                    if system != "kmem":
-                        unknown[f"{system}:{event}"] += 1
-                        continue
-                # ---------------------------------------------------------- the task
-                tp = task_cache.get(task)
-                if tp is None:
-                    tp = self._task(task)
-                    if len(task_cache) < 65536:
-                        task_cache[task] = tp
-                comm, pid = tp
-                if body[:1] == "(":  # trace-cmd's kmem plugin: "(func+off) call_site=..."
-                    body = body.partition(") ")[2]
-                # ---------------------------------------------------------- the fields
-                try:
-                    if event in slab_allocs:
-                        f = slab_alloc_match(body)
-                        if f is not None:
-                            cs, p, cname, req, alloc, gfp, node, acc = f.groups()
-                            ev = new(SlabAlloc, (
-                                event, ts, cpu, pid, comm, cs, 0 if p in nulls else int(p, 16), int(req), int(alloc),
-                                gfp, int(node) if node is not None else None, cname,
-                                (acc == "true") if acc is not None else None,
-                            ))  # fmt: skip
-                        else:
-                            d = _fields(body)
-                            node = d.get("node")
-                            acc = d.get("accounted")
-                            ev = SlabAlloc(
-                                event, ts, cpu, pid, comm, d["call_site"], _ptr(d["ptr"]), int(d["bytes_req"]),
-                                int(d["bytes_alloc"]), d.get("gfp_flags", ""),
-                                int(node) if node is not None else None, d.get("name"),
-                                _bool(acc) if acc is not None else None,
-                            )  # fmt: skip
-                    elif event in slab_frees:
-                        f = slab_free_match(body)
-                        if f is not None:
-                            cs, p, cname = f.groups()
-                            ev = new(SlabFree, (event, ts, cpu, pid, comm, cs, 0 if p in nulls else int(p, 16), cname))
-                        else:
-                            d = _fields(body)
-                            ev = SlabFree(event, ts, cpu, pid, comm, d["call_site"], _ptr(d["ptr"]), d.get("name"))
-                    elif event in PAGE_ALLOC_EVENTS:
-                        f = page_alloc_match(body)
-                        if f is not None:
-                            page, pfn, order, mt, gfp = f.groups()
-                        else:
-                            d = _fields(body)
-                            page, pfn, order, mt, gfp = (
-                                d.get("page"), d["pfn"], d["order"], d["migratetype"], d.get("gfp_flags", "")
-                            )  # fmt: skip
-                        pfn_i = _pfn(pfn)
-                        if pfn_i == 0 and (page is None or _ptr(page) == 0):
-                            pfn_i = -1  # a failed allocation: NULL page, and the raw pfn field is -1UL
-                        pending = PageAlloc(event, ts, cpu, pid, comm, pfn_i, int(order), int(mt), gfp, None)
-                        pending_site = None
-                        events[event] += 1
-                        continue
-                    elif event in PAGE_FREE_EVENTS:
-                        f = page_free_match(body)
-                        if f is not None:
-                            _page, pfn, order = f.groups()
-                        else:
-                            d = _fields(body)
-                            pfn, order = d["pfn"], d.get("order", "0")
-                        ev = PageFree(event, ts, cpu, pid, comm, _pfn(pfn), int(order))
-                    elif event in PAGE_MOVE_EVENTS:
-                        f = _PAGE_MOVE_RE.match(body)
-                        if f is not None:
-                            _page, pfn, order, mt, refill = f.groups()
-                        else:
-                            d = _fields(body)
-                            pfn, order, mt, refill = d["pfn"], d["order"], d["migratetype"], d.get("percpu_refill")
-                        if event == "mm_page_pcpu_drain":
-                            refill = None
-                        ev = PageMove(
-                            event, ts, cpu, pid, comm, _pfn(pfn), int(order), int(mt),
-                            int(refill) if refill is not None else None,
-                        )  # fmt: skip
-                    elif event in EXTFRAG_EVENTS:
-                        d = _fields(body)
-                        ev = ExtFrag(
-                            event, ts, cpu, pid, comm, _pfn(d["pfn"]), int(d["alloc_order"]), int(d["fallback_order"]),
-                            int(d.get("pageblock_order", "-1")), int(d["alloc_migratetype"]),
-                            int(d["fallback_migratetype"]), int(d.get("fragmenting", "-1")),
-                            int(d.get("change_ownership", "-1")),
-                        )  # fmt: skip
-                    else:
-                        unknown[event] += 1
-                        continue
-                except KeyError as e:
-                    self._bad(lineno, f"{event}: no field {e.args[0]}=", line)
-                    continue
-                except ValueError as e:
-                    self._bad(lineno, f"{event}: {e}", line)
-                    continue
-                events[event] += 1
-                lay = layouts.get(event)
-                if lay is not None and len(lay[4]) < 3:
-                    learnt = _learn_layout(lay[1], body)
-                    if learnt is not None:
-                        if lay[2] is None:
-                            lay[2], lay[3] = learnt
-                        elif learnt != (lay[2], lay[3]) and learnt not in lay[4]:
-                            lay[4].append(learnt)
-                if not fast_ok and st.format:
-                    fast_ok = True
-                    fast_fmt = {"ftrace": 0, "perf-script": 1}.get(st.format, 2)
-                    nsplit, nparts = (4, 5) if fast_fmt == 2 else (5, 6)
-                yield ev
-            if pending is not None:
-                yield pending if pending_site is None else new(PageAlloc, (*pending[:9], pending_site))
+                    self._pending = pending
+                    self._lineno = lineno
+                    general(line, out, stacks)
+                    pending = self._pending
+                    if not fast_ok and self._fast_ok and not general_only:
+                        fast_ok = True
+                        fast_fmt = self._fast_fmt
+                        nsplit, nparts = (4, 5) if fast_fmt == 2 else (5, 6)
+                if stacks is not None:
+                    self.batch_stacks = stacks
+                yield out
+            self._pending = pending
+            pending = None
+            out = []
+            stacks = [] if stack_mode else None
+            self._flush(out, stacks)
+            if out:
+                if stacks is not None:
+                    self.batch_stacks = stacks
+                yield out
         finally:
-            for k, n in events.items():
-                if n:
-                    st.events[k] += n
-            st.lines = lineno
-            if close is not None:
-                close.close()
+            self._pending = pending
+            self._finish(lineno)
+
+    def _finish(self, lineno: int) -> None:
+        """Counts into :attr:`stats` (an event still pending was never given out)."""
+        st = self.stats
+        if self._pending is not None:
+            self._counts[self._pending[0]] -= 1
+            self._pending = None
+        for k, n in self._counts.items():
+            if n:
+                st.events[k] += n
+        self._counts = dict.fromkeys(self._counts, 0)
+        st.lines = lineno
+
+    # ------------------------------------------------------------------ the compiled path
+
+    def _scanner(self) -> Any:
+        assert _kmemscan is not None
+        tokens = {etok.encode(): (e, c) for etok, (e, c) in _FAST_EVENTS.items()}
+        return _kmemscan.Scanner(
+            tokens,
+            (SlabAlloc, SlabFree, PageAlloc, PageFree),
+            self._task,
+            lambda func: ALLOC_FUNC_RE.match(func) is not None,
+            self._task_cache,
+        )
+
+    def _run_compiled(self, source: Source) -> Iterator[list[Event]]:
+        """Blocks of lines through the compiled scanner; the lines it hands back (the first of
+        each layout, anything unusual) through :meth:`_general`, as the pure path does."""
+        sc = self._scanner()
+        general = self._general
+        core = self._core
+        if core is not None:
+            sc.attach(core)
+        lineno = 0
+        try:
+            for block in source.blocks():
+                out: list[Event] = []
+                pos = 0
+                n = len(block)
+                while pos < n:
+                    pos, nl, status, end = sc.scan(block, pos, out)
+                    lineno += nl
+                    if status == 0:
+                        break
+                    line = str(block[pos:end], "utf-8", "replace")
+                    pos = end + 1
+                    lineno += 1
+                    self._pending, self._pending_site = sc.pending, sc.pending_site
+                    self._lineno = lineno
+                    k = len(out)
+                    try:
+                        if line[:1] == "\t" or line.startswith(" => "):
+                            self._frame(line)
+                        else:
+                            general(line, out, None)
+                    finally:
+                        sc.pending, sc.pending_site = self._pending, self._pending_site
+                        self._pending = None  # the scanner holds it
+                    if core is not None and len(out) > k:  # slab events go to the core in trace order
+                        new = out[k:]
+                        del out[k:]
+                        out.extend(core.process(new))
+                    if self._layouts_changed:
+                        self._layouts_changed = False
+                        for event, lay in self._layouts.items():
+                            if lay[5]:
+                                sc.set_layouts(event, lay[5])
+                    if self._fast_ok and sc.fmt < 0:
+                        sc.fmt = self._fast_fmt
+                source.lines = lineno
+                yield out
+            self._pending, self._pending_site = sc.pending, sc.pending_site
+            sc.pending = sc.pending_site = None
+            out = []
+            self._flush(out, None)
+            if out:
+                yield out
+        finally:
+            if sc.pending is not None:
+                self._pending = sc.pending
+            for k, v in sc.take_counts().items():
+                self._counts[k] += v
+            self.stats.callchain_lines += sc.take_callchain_lines()
+            self._finish(lineno)
+
+    # ------------------------------------------------------------------ the general path
+
+    def _general(self, line: str, out: list, stacks: list | None) -> None:  # noqa: C901
+        """One line the fast path did not take: any head, any field order, headers, lost
+        markers, stack-trace markers; errors name the line."""
+        st = self.stats
+        lineno = self._lineno
+        c0 = line[:1]
+        # "<task> [cpu] [flags] <sec.usec>: <event>: <fields>" by string operations,
+        # then (below) the regexes for what they cannot read
+        event = None
+        task = body = ""
+        cpu = ts = 0
+        if c0 != "#":
+            i = line.find(": ")
+            if i > 0:
+                parts = line[:i].split()
+                np = len(parts)
+                if np >= 3:
+                    ts_s = parts[-1]
+                    cpu_s = parts[-2]
+                    flags = None
+                    ntask = np - 2
+                    if cpu_s[0] != "[" and np >= 4:
+                        flags = cpu_s
+                        cpu_s = parts[-3]
+                        ntask = np - 3
+                    dot = ts_s.find(".")
+                    rest = line[i + 2 :].lstrip()
+                    j = rest.find(": ")
+                    if (
+                        cpu_s[0] == "["
+                        and cpu_s[-1] == "]"
+                        and cpu_s[1:-1].isdigit()
+                        and dot > 0
+                        and ts_s[:dot].isdigit()
+                        and ts_s[dot + 1 :].isdigit()
+                        and (j > 0 or rest.rstrip().endswith(":"))
+                    ):
+                        cpu = int(cpu_s[1:-1])
+                        frac = ts_s[dot + 1 :]
+                        ts = int(ts_s[:dot]) * 1_000_000_000 + (
+                            int(frac) * _NS_SCALE[len(frac)] if len(frac) <= 9 else int(frac[:9])
+                        )
+                        if j > 0:
+                            event = rest[:j]
+                            body = rest[j + 2 :].strip()
+                        else:
+                            event = rest.rstrip()[:-1]
+                            body = ""
+                        task = parts[0] if ntask == 1 else " ".join(parts[:ntask])
+                        if not st.format:
+                            self._detect(
+                                "perf-script" if ":" in event else ("ftrace" if flags is not None else "trace-cmd"),
+                                lineno,
+                                line,
+                            )
+        if event is None:
+            s = line.strip()
+            if not s:
+                return
+            if s[0] == "#":
+                self._header(s, lineno)
+                return
+            m = _HEAD_RE.match(line) or _HEAD_LAT_RE.match(line) or _HEAD_NOCPU_RE.match(line)
+            if m is None:
+                lm = _LOST_RE.search(s) or _LOST_ANY_RE.search(s)
+                if lm is not None:
+                    lost = self._lost(lm, s)
+                    self._flush(out, stacks)
+                    self._counts["lost"] += 1
+                    out.append(lost)
+                    if stacks is not None:
+                        stacks.append(None)
+                    return
+                if _TRACECMD_INFO_RE.match(s):
+                    if s.startswith("cpus="):
+                        st.cpus = int(s[5:])
+                        self._detect("trace-cmd", lineno, line)
+                    return
+                if s.endswith("<stack trace>") or s.endswith("<user stack trace>"):
+                    st.callchain_lines += 1
+                    self._user_frames = s.endswith("<user stack trace>")
+                    return
+                self._bad(lineno, "not a trace event line", line)
+                return
+            gd = m.groupdict()
+            event = gd["event"]
+            body = gd["body"]
+            task = gd["task"]
+            cpu = int(gd["cpu"]) if gd.get("cpu") is not None else -1
+            ts = _ts_ns(gd["ts"])
+            if not st.format:
+                self._detect(
+                    "perf-script" if ":" in event else ("trace-cmd" if m.re is not _HEAD_RE else "ftrace"),
+                    lineno,
+                    line,
+                )
+        self._flush(out, stacks)
+        if cpu >= MAX_CPUS:
+            self._bad(lineno, f"CPU {cpu} is outside 0..{MAX_CPUS - 1}", line)
+            return
+        if ts >> 63:
+            self._bad(lineno, "the timestamp is beyond 2**63 nanoseconds", line)
+            return
+        if ":" in event:
+            system, _, event = event.rpartition(":")
+            if system != "kmem":
+                st.unknown[f"{system}:{event}"] += 1
+                return
+        # ---------------------------------------------------------- the task
+        tp = self._task_cache.get(task)
+        if tp is None:
+            tp = self._task(task)
+            if len(self._task_cache) < 65536:
+                self._task_cache[task] = tp
+        comm, pid = tp
+        if body[:1] == "(":  # trace-cmd's kmem plugin: "(func+off) call_site=..."
+            body = body.partition(") ")[2]
+        # ---------------------------------------------------------- the fields
+        code = 0
+        ev: Event
+        try:
+            if event in SLAB_ALLOC_EVENTS:
+                f = _SLAB_ALLOC_RE.match(body)
+                if f is not None:
+                    cs, p, cname, req, alloc, gfp, node, acc = f.groups()
+                else:
+                    d = _fields(body)
+                    cs, p, cname, req, alloc = d["call_site"], d["ptr"], d.get("name"), d["bytes_req"], d["bytes_alloc"]
+                    gfp, node, acc = d.get("gfp_flags", ""), d.get("node"), d.get("accounted")
+                ev = SlabAlloc(
+                    event, ts, cpu, pid, comm, cs, _ptr(p), _size(req, "bytes_req"), _size(alloc, "bytes_alloc"),
+                    _gfp(gfp), _int32(node, "node") if node is not None else None, cname,
+                    _bool(acc) if acc is not None else None,
+                )  # fmt: skip
+            elif event in SLAB_FREE_EVENTS:
+                code = 1
+                f = _SLAB_FREE_RE.match(body)
+                if f is not None:
+                    cs, p, cname = f.groups()
+                else:
+                    d = _fields(body)
+                    cs, p, cname = d["call_site"], d["ptr"], d.get("name")
+                ev = SlabFree(event, ts, cpu, pid, comm, cs, _ptr(p), cname)
+            elif event in PAGE_ALLOC_EVENTS:
+                code = 2
+                f = _PAGE_ALLOC_RE.match(body)
+                if f is not None:
+                    page, pfn, order, mt, gfp = f.groups()
+                else:
+                    d = _fields(body)
+                    page, pfn, order, mt, gfp = (
+                        d.get("page"), d["pfn"], d["order"], d["migratetype"], d.get("gfp_flags", "")
+                    )  # fmt: skip
+                pfn_i = _pfn(pfn)
+                if pfn_i == 0 and (page is None or _ptr(page) == 0):
+                    pfn_i = -1  # a failed allocation: NULL page, and the raw pfn field is -1UL
+                ev = PageAlloc(
+                    event, ts, cpu, pid, comm, pfn_i, _order(order), _int32(mt, "migratetype"), _gfp(gfp), None
+                )
+            elif event in PAGE_FREE_EVENTS:
+                code = 3
+                f = _PAGE_FREE_RE.match(body)
+                if f is not None:
+                    _page, pfn, order = f.groups()
+                else:
+                    d = _fields(body)
+                    pfn, order = d["pfn"], d.get("order", "0")
+                ev = PageFree(event, ts, cpu, pid, comm, _pfn(pfn), _order(order))
+            elif event in PAGE_MOVE_EVENTS:
+                code = 4
+                f = _PAGE_MOVE_RE.match(body)
+                if f is not None:
+                    _page, pfn, order, mt, refill = f.groups()
+                else:
+                    d = _fields(body)
+                    pfn, order, mt, refill = d["pfn"], d["order"], d["migratetype"], d.get("percpu_refill")
+                if event == "mm_page_pcpu_drain":
+                    refill = None
+                ev = PageMove(
+                    event, ts, cpu, pid, comm, _pfn(pfn), _order(order), int(mt),
+                    int(refill) if refill is not None else None,
+                )  # fmt: skip
+            elif event in EXTFRAG_EVENTS:
+                code = 5
+                d = _fields(body)
+                ev = ExtFrag(
+                    event, ts, cpu, pid, comm, _pfn(d["pfn"]), _order(d["alloc_order"], "alloc_order"),
+                    _order(d["fallback_order"], "fallback_order"), int(d.get("pageblock_order", "-1")),
+                    int(d["alloc_migratetype"]), int(d["fallback_migratetype"]), int(d.get("fragmenting", "-1")),
+                    int(d.get("change_ownership", "-1")),
+                )  # fmt: skip
+            else:
+                st.unknown[event] += 1
+                return
+        except KeyError as e:
+            self._bad(lineno, f"{event}: no field {e.args[0]}=", line)
+            return
+        except ValueError as e:
+            self._bad(lineno, f"{event}: {e}", line)
+            return
+        self._counts[event] += 1
+        st.general_path += 1
+        lay = self._layouts.get(event)
+        if lay is not None and len(lay[4]) < 3 and line.isascii():
+            learnt = _learn_layout(lay[1], body)
+            if learnt is not None:
+                pair = learnt[:2]
+                if lay[2] is None:
+                    lay[2], lay[3] = pair
+                    lay[5].append(learnt[2])
+                    self._layouts_changed = True
+                elif pair != (lay[2], lay[3]) and pair not in lay[4]:
+                    lay[4].append(pair)
+                    lay[5].append(learnt[2])
+                    self._layouts_changed = True
+        if not self._fast_ok and st.format:
+            self._fast_ok = True
+            self._fast_fmt = {"ftrace": 0, "perf-script": 1}.get(st.format, 2)
+        self._emit(ev, code, out, stacks)
 
     # ------------------------------------------------------------------ pieces
 
@@ -778,6 +1170,30 @@ class TraceReader:
             st.lost_events += n
         cpu = int(gd["cpu"]) if gd.get("cpu") else -1
         return Lost("lost", -1, cpu, -1, "", n)
+
+
+
+def sniff_stacks(path: str | Path, nbytes: int = 1 << 20) -> bool:
+    """Whether the start of the trace file ``path`` has stacks: perf script callchain lines
+    (a tab first), ftrace's ``<stack trace>`` blocks (`` => func`` lines).  False for ``-``
+    (standard input cannot be read twice) and for a file that cannot be read."""
+    if str(path) == "-":
+        return False
+    try:
+        src = open_source(path)
+        try:
+            for block in src.blocks():
+                head = bytes(block[:nbytes])
+                return b"\n\t" in head or head.startswith(b"\t") or b"\n => " in head or b"<stack trace>" in head
+        finally:
+            src.close()
+    except (OSError, TraceInputError):
+        return False
+    return False
+
+
+def _is_text(src: Any) -> bool:
+    return isinstance(src, io.TextIOBase) or hasattr(src, "encoding")
 
 
 def parse(

@@ -54,10 +54,12 @@ Beyond perf (printed after perf's report unless ``perf_only``):
 """
 from __future__ import annotations
 
+import itertools
 import re
 from bisect import bisect_right
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
+from typing import Any
 
 from ..tracepoints.events import NUMA_NO_NODE, SLAB_ALLOC_EVENTS, SLAB_FREE_EVENTS, Event
 
@@ -191,6 +193,11 @@ class StatOptions:
     leaks: bool = False
     #: rows of the beyond-perf tables (-1: all)
     top: int = 20
+    #: keep each event's stack (ftrace ``<stack trace>``, perf script callchains): ``--folded``,
+    #: and leaks and waste per stack; the pure-Python path reads such traces
+    stacks: bool = False
+    #: "auto" (the compiled core when it was built), "compiled" or "python"
+    engine: str = "auto"
 
 
 def parse_time_range(text: str | None) -> tuple[int | None, int | None]:
@@ -220,7 +227,7 @@ def parse_time_range(text: str | None) -> tuple[int | None, int | None]:
 def parse_sort_keys(text: str, page: bool) -> list[str]:
     """``-s key[,key...]`` checked against perf's keys; ValueError names a bad key."""
     keys = PAGE_SORT_KEYS if page else SLAB_SORT_KEYS
-    out = [k for k in text.split(",")]
+    out = text.split(",")
     for k in out:
         if k not in keys:
             kind = "page" if page else "slab"
@@ -240,6 +247,15 @@ def load_kallsyms(text: str) -> dict[str, int]:
                 continue
             out.setdefault(parts[2], addr)
     return out
+
+
+def _compiled() -> Any:
+    """The compiled module (``kmemsim.trace._kmemscan``: scanner and slab core), or None."""
+    try:
+        from . import _kmemscan  # type: ignore[attr-defined]
+    except ImportError:  # pragma: no cover - depends on the build
+        return None
+    return _kmemscan if hasattr(_kmemscan, "SlabCore") else None
 
 
 def _fragmentation(req: int, alloc: int) -> float:
@@ -343,17 +359,23 @@ class KmemStat:
         self.opts = o = options or StatOptions()
         if o.migratetypes not in ("4.4+", "pre-4.4"):
             raise ValueError(f"migratetypes={o.migratetypes!r}: expected '4.4+' or 'pre-4.4'")
+        if o.engine not in ("auto", "compiled", "python"):
+            raise ValueError(f"engine={o.engine!r}: expected 'auto', 'compiled' or 'python'")
         self.sites = _Sites(o.kallsyms, o.raw_ip)
         # the per-call-site and per-page tables are gathered only when asked for
         self._caller_tables = o.caller
         self._page_alloc_table = o.alloc and not o.live
-        # ---- perf, slab
-        #: ptr -> [call_site, bytes_req, bytes_alloc, last_alloc, hit, pingpong, alloc_cpu,
-        #:         live_since, last_req]: perf's alloc_stat, and (beyond perf) the time of the
-        #:         allocation while the object is live (None once freed) and its bytes_req
-        self.alloc_stat: dict[int, list] = {}
+        # ---- perf, slab (the compiled core keeps these itself when it is used: see _sync)
+        #: ptr -> [call_site, bytes_alloc, bytes_req, time, alloc_cpu] of the objects live now
+        self._live: dict[int, list] = {}
+        #: ptr -> (call_site, bytes_alloc) of its last allocation, for pointers whose last event
+        #: was a free: perf counts a second free again (a pair shared by all such pointers)
+        self._dead: dict[int, tuple[str, int]] = {}
+        self._pairs: dict[tuple[str, int], tuple[str, int]] = {}
+        #: (--alloc) ptr -> [bytes_req, bytes_alloc, hit, pingpong]: perf's alloc_stat totals
+        self._ptr_stat: dict[int, list] = {}
         #: call_site -> [bytes_req, bytes_alloc, hit, pingpong]
-        self.caller_stat: dict[str, list] = {}
+        self._caller_stat: dict[str, list] = {}
         self.total_requested = 0
         self.total_allocated = 0
         self.total_freed = 0
@@ -390,31 +412,180 @@ class KmemStat:
         self.null_frees = 0
         self.double_frees = 0
         self.realloc_live = 0
-        #: function -> [cur_alloc, cur_req, tot_alloc, tot_req, max_alloc, max_req, peak_waste, hits]
-        self.waste: dict[str, list] = {}
+        #: function (or stack) -> [cur_alloc, cur_req, tot_alloc, tot_req, max_alloc, max_req, peak_waste, hits]
+        self._waste: dict[str, list] = {}
         self._func: dict[str, str] = {}
         #: log2 buckets of lifetimes in microseconds (bucket i: [2**(i-1), 2**i) us; 0: < 1 us)
-        self.lifetime_hist: list[int] = [0] * 64
+        self._lifetime_hist: list[int] = [0] * 64
         self.lost_events = 0
         self.lost_markers = 0
         self.page_free_batched = 0
         self.page_moves: dict[str, int] = {}
         self.extfrag = 0
         self.extfrag_fragmenting = 0
+        #: the latest timestamp of an event in the window (the end of the trace, for ages)
         self.last_ts: int | None = None
+        #: with stacks (ftrace stacktrace, perf script -g): stack -> [allocations, bytes] (``--folded``),
+        #: the live objects' stacks, and whether the trace had any
+        self.folded: dict[str, list] = {}
+        self._live_stack: dict[int, str] = {}
+        self.has_stacks = False
+        self._stacks_seen = 0
+        self._core: Any = None
+        self._core_pages = False
+        if o.engine != "python" and not o.stacks:
+            core_mod = _compiled()
+            if core_mod is None:
+                if o.engine == "compiled":
+                    raise ValueError("engine='compiled': the compiled core was not built (no C compiler at install)")
+            else:
+                t0, t1 = o.time
+                # the page summary too, unless per-page tables may be printed (Python keeps those)
+                self._core_pages = not ((o.caller or o.alloc) and (o.page or not o.slab))
+                self._core = core_mod.SlabCore(
+                    bool(o.caller), bool(o.alloc), bool(o.waste), t0, t1, dict(o.cpu_nodes),
+                    tuple(sorted(SLAB_ALLOC_EVENTS)), tuple(sorted(SLAB_FREE_EVENTS)),
+                    self._core_pages, bool(o.live), o.page_size,
+                )  # fmt: skip
+
+    # ------------------------------------------------------------------ the tables, wherever they are kept
+
+    @property
+    def engine(self) -> str:
+        """"compiled" when the compiled core keeps the slab figures, else "python"."""
+        return "compiled" if self._core is not None else "python"
+
+    @property
+    def caller_stat(self) -> dict[str, list]:
+        """call_site -> [bytes_req, bytes_alloc, hit, pingpong] (with ``caller``)."""
+        return self._core.caller_stat() if self._core is not None else self._caller_stat
+
+    @property
+    def waste(self) -> dict[str, list]:
+        """function -> [cur_alloc, cur_req, tot_alloc, tot_req, max_alloc, max_req, peak_waste, hits]
+        (trace-cmd mem's table, with ``waste``; per stack when the trace has stacks)."""
+        return self._core.waste() if self._core is not None else self._waste
+
+    @property
+    def lifetime_hist(self) -> list[int]:
+        return self._core.lifetime_hist() if self._core is not None else self._lifetime_hist
+
+    def ptr_stat(self) -> dict[int, list]:
+        """(with ``alloc``) ptr -> [call_site of the last allocation, bytes_req, bytes_alloc, hit,
+        pingpong]: perf's alloc_stat."""
+        if self._core is not None:
+            return self._core.ptr_stat()
+        out = {}
+        for ptr, (req, alloc, hit, pp) in self._ptr_stat.items():
+            a = self._live.get(ptr)
+            cs = a[0] if a is not None else self._dead[ptr][0]
+            out[ptr] = [cs, req, alloc, hit, pp]
+        return out
+
+    def live_objects(self) -> dict[int, tuple[str, int, int, int, int]]:
+        """ptr -> (call_site, bytes_alloc, bytes_req, allocation time, cpu) of the
+        objects allocated in the trace and not freed by its end."""
+        if self._core is not None:
+            return self._core.live_objects()
+        return {ptr: (a[0], a[1], a[2], a[3], a[4]) for ptr, a in self._live.items()}
+
+    def live_totals(self) -> tuple[int, int, int]:
+        """(objects, bytes allocated, bytes requested) live at the end."""
+        if self._core is not None:
+            return self._core.live_totals()
+        return len(self._live), sum(a[1] for a in self._live.values()), sum(a[2] for a in self._live.values())
+
+    def _sync(self) -> None:
+        """The compiled core's counters into the attributes the report reads."""
+        c = self._core
+        (
+            self.total_requested, self.total_allocated, self.total_freed, self.nr_allocs, self.nr_cross_allocs,
+            self.nr_frees, self.matched_frees, self.remote_frees, self.preexisting_frees, self.null_frees,
+            self.double_frees, self.realloc_live, self.last_ts,
+        ) = c.counters()  # fmt: skip
+        self.frees_by_kind = c.frees_by_kind()
+        self.preexisting_by_kind = c.preexisting_by_kind()
+        if self._core_pages:
+            (
+                self.nr_page_allocs, self.nr_page_frees, self.nr_page_fails, self.nr_page_nomatch,
+                self.total_page_alloc_bytes, self.total_page_free_bytes, self.total_page_fail_bytes,
+                self.total_page_nomatch_bytes, self.page_free_batched, _n, _pages,
+            ) = c.page_counters()  # fmt: skip
+            self.order_stats = c.order_stats()
+
+    def page_live_totals(self) -> tuple[int, int]:
+        """(allocations, pages) of the page allocations live at the end."""
+        if self._core_pages:
+            counters = self._core.page_counters()
+            return counters[9], counters[10]
+        return len(self.page_live), sum(1 << p[0] for p in self.page_live.values())
 
     # ------------------------------------------------------------------ input
 
     def process(self, events: Iterable[Event]) -> KmemStat:
-        """Feed every event (in trace order); returns self."""
+        """Feed every event (in trace order); returns self.  A :class:`~kmemsim.trace.parse.TraceReader`
+        is read in batches (with the compiled core, its slab events never become records)."""
+        from .parse import TraceReader
+
+        if isinstance(events, TraceReader):
+            return self._process_reader(events)
+        if self._core is None:
+            self._process_py(events, None)
+            return self
+        page_event = self._page_event
+        core = self._core
+        it = iter(events)
+        try:
+            while True:
+                batch = events if isinstance(events, list) else list(itertools.islice(it, 4096))
+                if not batch:
+                    break
+                for ev in core.process(batch):
+                    page_event(ev)
+                if batch is events:
+                    break
+        finally:
+            self._sync()
+        return self
+
+    def _process_reader(self, reader: Any) -> KmemStat:
+        o = self.opts
+        if o.stacks:
+            reader.stacks = True
+            for batch in reader.batches():
+                self._process_py(batch, reader.batch_stacks)
+            return self
+        core = self._core
+        if core is None:
+            for batch in reader.batches():
+                self._process_py(batch, None)
+            return self
+        page_event = self._page_event
+        reader._core = core  # the compiled scanner feeds the slab events to the core directly
+        try:
+            for batch in reader.batches():
+                for ev in core.process(batch):
+                    page_event(ev)
+        finally:
+            reader._core = None
+            self._sync()
+        return self
+
+    def _process_py(self, events: Iterable[Any], stacks: list | None) -> None:  # noqa: C901
+        """The pure-Python core: perf's definitions, then kmemsim's; ``stacks``: the stack of
+        each event (``stacks`` option) for ``--folded`` and the per-stack leaks and waste."""
         o = self.opts
         tstart, tstop = o.time
         cpu_nodes = o.cpu_nodes
-        alloc_stat = self.alloc_stat
-        caller_stat = self.caller_stat
-        waste = self.waste
+        live = self._live
+        dead = self._dead
+        pairs = self._pairs
+        ptr_stat = self._ptr_stat
+        track_ptrs = o.alloc
+        caller_stat = self._caller_stat
+        waste = self._waste
         func_of = self._func
-        hist = self.lifetime_hist
+        hist = self._lifetime_hist
         preexisting_by_kind = self.preexisting_by_kind
         frees_by_kind = self.frees_by_kind
         total_requested = self.total_requested
@@ -422,7 +593,7 @@ class KmemStat:
         total_freed = self.total_freed
         nr_allocs = self.nr_allocs
         nr_cross = self.nr_cross_allocs
-        last_ts = self.last_ts
+        last_ts = -1 if self.last_ts is None else self.last_ts
         nr_frees = self.nr_frees
         matched = self.matched_frees
         remote = self.remote_frees
@@ -432,36 +603,41 @@ class KmemStat:
         filtering = tstart is not None or tstop is not None
         track_waste = o.waste
         track_callers = self._caller_tables
+        folded = self.folded
+        live_stack = self._live_stack
         n_kfree = 0
+        i = -1
         try:
             for ev in events:
+                i += 1
                 kind = ev[0]
                 ts = ev[1]
                 if ts >= 0:
                     if filtering and ((tstart is not None and ts < tstart) or (tstop is not None and ts > tstop)):
                         continue
-                    last_ts = ts
+                    if ts > last_ts:
+                        last_ts = ts
                 if kind in slab_allocs:
-                    _k, _ts, cpu, _pid, _comm, cs, ptr, req, alloc, _gfp, node, _name, _acc = ev
+                    _k, _ts, cpu, _pid, comm, cs, ptr, req, alloc, _gfp, node, _name, _acc = ev
                     # perf: insert_alloc_stat, insert_caller_stat, totals, cross-node
-                    a = alloc_stat.get(ptr)
-                    if a is None:
-                        alloc_stat[ptr] = [cs, req, alloc, alloc, 1, 0, cpu, ts, req]
-                    else:
-                        if a[7] is not None:  # beyond perf: still live, so a free was missed
-                            self.realloc_live += 1
-                            if track_waste:
-                                w = waste[func_of[a[0]]]
-                                w[0] -= a[3]
-                                w[1] -= a[8]
-                        a[0] = cs
-                        a[1] += req
-                        a[2] += alloc
-                        a[3] = alloc
-                        a[4] += 1
-                        a[6] = cpu
-                        a[7] = ts
-                        a[8] = req
+                    a = live.get(ptr)
+                    if a is not None:  # beyond perf: still live, so a free was missed
+                        self.realloc_live += 1
+                        if track_waste:
+                            w = waste[live_stack.pop(ptr, "") or func_of[a[0]]]
+                            w[0] -= a[1]
+                            w[1] -= a[2]
+                    elif dead:
+                        dead.pop(ptr, None)
+                    live[ptr] = [cs, alloc, req, ts, cpu]
+                    if track_ptrs:
+                        p = ptr_stat.get(ptr)
+                        if p is None:
+                            ptr_stat[ptr] = [req, alloc, 1, 0]
+                        else:
+                            p[0] += req
+                            p[1] += alloc
+                            p[2] += 1
                     if track_callers:
                         c = caller_stat.get(cs)
                         if c is None:
@@ -475,27 +651,42 @@ class KmemStat:
                     nr_allocs += 1
                     if node is not None and node != NUMA_NO_NODE and node != cpu_nodes.get(cpu, 0):
                         nr_cross += 1
+                    key: str | None = None
+                    if stacks is not None:
+                        stk = stacks[i]
+                        if stk is not None:
+                            self._stacks_seen += 1
+                            key = ";".join((comm or "[unknown]", *reversed(stk)))
+                            f = folded.get(key)
+                            if f is None:
+                                folded[key] = [1, alloc]
+                            else:
+                                f[0] += 1
+                                f[1] += alloc
+                            live_stack[ptr] = key
                     if not track_waste:
                         continue
-                    # beyond perf: trace-cmd mem's waste per function
-                    fn = func_of.get(cs)
+                    # beyond perf: trace-cmd mem's waste per function (per stack when there are stacks)
+                    fn = key
                     if fn is None:
-                        fn = func_of[cs] = cs.partition("+")[0]
-                    w = waste.get(fn)
-                    if w is None:
+                        fn = func_of.get(cs)
+                        if fn is None:
+                            fn = func_of[cs] = cs.partition("+")[0]
+                    wf = waste.get(fn)
+                    if wf is None:
                         waste[fn] = [alloc, req, alloc, req, alloc, req, alloc - req, 1]
                     else:
-                        w[0] += alloc
-                        w[1] += req
-                        w[2] += alloc
-                        w[3] += req
-                        w[7] += 1
-                        if w[0] > w[4]:
-                            w[4] = w[0]
-                        if w[1] > w[5]:
-                            w[5] = w[1]
-                        if w[0] - w[1] > w[6]:
-                            w[6] = w[0] - w[1]
+                        wf[0] += alloc
+                        wf[1] += req
+                        wf[2] += alloc
+                        wf[3] += req
+                        wf[7] += 1
+                        if wf[0] > wf[4]:
+                            wf[4] = wf[0]
+                        if wf[1] > wf[5]:
+                            wf[5] = wf[1]
+                        if wf[0] - wf[1] > wf[6]:
+                            wf[6] = wf[0] - wf[1]
                 elif kind in slab_frees:
                     cpu = ev[2]
                     ptr = ev[6]
@@ -504,56 +695,75 @@ class KmemStat:
                         n_kfree += 1
                     else:
                         frees_by_kind[kind] = frees_by_kind.get(kind, 0) + 1
-                    a = alloc_stat.get(ptr)
-                    if a is None:
-                        # perf ignores it; kmemsim tells kfree(NULL) from pre-existing objects
-                        if ptr == 0:
-                            self.null_frees += 1
-                        else:
-                            self.preexisting_frees += 1
-                            preexisting_by_kind[kind] = preexisting_by_kind.get(kind, 0) + 1
-                        continue
-                    # beyond perf: a free matched to a live allocation
-                    t0 = a[7]
-                    if t0 is not None:
+                    a = live.pop(ptr, None)
+                    if a is not None:
+                        # beyond perf: a free matched to a live allocation
                         matched += 1
-                        if cpu != a[6]:
+                        if cpu != a[4]:
                             remote += 1
-                        lt = (ts - t0) // 1000
+                        lt = (ts - a[3]) // 1000
                         hist[lt.bit_length() if lt > 0 else 0] += 1
-                        a[7] = None
+                        stk_key = live_stack.pop(ptr, None) if live_stack else None
                         if track_waste:
-                            w = waste[func_of[a[0]]]
-                            w[0] -= a[3]
-                            w[1] -= a[8]
+                            w = waste[stk_key or func_of[a[0]]]
+                            w[0] -= a[1]
+                            w[1] -= a[2]
+                        # perf: evsel__process_free_event
+                        total_freed += a[1]
+                        pair = (a[0], a[1])
+                        dead[ptr] = pairs.setdefault(pair, pair)
+                        if cpu == a[4]:
+                            continue
+                        cs = a[0]
                     else:
+                        d = dead.get(ptr)
+                        if d is None:
+                            # perf ignores it; kmemsim tells kfree(NULL) from pre-existing objects
+                            if ptr == 0:
+                                self.null_frees += 1
+                            else:
+                                self.preexisting_frees += 1
+                                preexisting_by_kind[kind] = preexisting_by_kind.get(kind, 0) + 1
+                            continue
                         self.double_frees += 1
-                    # perf: evsel__process_free_event
-                    total_freed += a[3]
-                    if cpu != a[6]:
-                        a[5] += 1
-                        if track_callers:
-                            caller_stat[a[0]][3] += 1
-                    a[6] = -1
+                        total_freed += d[1]
+                        if cpu == -1:  # perf recorded CPU -1 at the first free
+                            continue
+                        cs = d[0]
+                    # perf: a ping-pong for the pointer and its call site
+                    if track_ptrs:
+                        ptr_stat[ptr][3] += 1
+                    if track_callers:
+                        caller_stat[cs][3] += 1
                 else:
                     page_event(ev)
+                    if stacks is not None and kind == "mm_page_alloc" and ev[5] != -1 and stacks[i] is not None:
+                        self._stacks_seen += 1
+                        key = ";".join((ev[4] or "[unknown]", *reversed(stacks[i])))
+                        f = folded.get(key)
+                        if f is None:
+                            folded[key] = [1, o.page_size << ev[6]]
+                        else:
+                            f[0] += 1
+                            f[1] += o.page_size << ev[6]
         finally:
             self.total_requested = total_requested
             self.total_allocated = total_allocated
             self.total_freed = total_freed
             self.nr_allocs = nr_allocs
             self.nr_cross_allocs = nr_cross
-            self.last_ts = last_ts
+            self.last_ts = None if last_ts < 0 else last_ts
             self.nr_frees = nr_frees
             if n_kfree:
                 frees_by_kind["kfree"] = frees_by_kind.get("kfree", 0) + n_kfree
             self.matched_frees = matched
             self.remote_frees = remote
-        return self
+            if self._stacks_seen:
+                self.has_stacks = True
 
     def feed(self, ev: Event) -> None:
         """One event (see :meth:`process`)."""
-        self.process((ev,))
+        self.process([ev])
 
     def _gfp(self, text: str) -> int:
         mask = self._gfp_cache.get(text)
@@ -561,11 +771,11 @@ class KmemStat:
             mask = self._gfp_cache[text] = _gfp_mask(text)
         return mask
 
-    def _page_event(self, ev: Event) -> None:
+    def _page_event(self, ev: Any) -> None:
         kind = ev[0]
         page_size = self.opts.page_size
         if kind == "mm_page_alloc":
-            _k, _ts, _cpu, _pid, _comm, pfn, order, mt, gfp_text, site = ev  # type: ignore[misc]
+            _k, _ts, _cpu, _pid, _comm, pfn, order, mt, gfp_text, site = ev
             nbytes = page_size << order
             self.nr_page_allocs += 1
             self.total_page_alloc_bytes += nbytes
@@ -636,21 +846,14 @@ class KmemStat:
             self.page_free_batched += 1
         elif kind == "lost":
             self.lost_markers += 1
-            if ev[5] > 0:  # type: ignore[index]
-                self.lost_events += ev[5]  # type: ignore[index]
+            if ev[5] > 0:
+                self.lost_events += ev[5]
         elif kind == "mm_page_alloc_extfrag":
             self.extfrag += 1
-            if ev[11] == 1:  # type: ignore[index]
+            if ev[11] == 1:
                 self.extfrag_fragmenting += 1
         else:
             self.page_moves[kind] = self.page_moves.get(kind, 0) + 1
-
-    def live_objects(self) -> dict[int, tuple[str, int, int, int, int]]:
-        """ptr -> (call_site, bytes_alloc, bytes_req, allocation time, cpu) of the
-        objects allocated in the trace and not freed by its end."""
-        return {
-            ptr: (a[0], a[3], a[8], a[7], a[6]) for ptr, a in self.alloc_stat.items() if a[7] is not None
-        }
 
     # ------------------------------------------------------------------ perf's report
 
@@ -677,7 +880,7 @@ class KmemStat:
                 text, skey = self.sites.resolve(cs)
                 rows.append((skey, text, 0, skey, req, alloc, hit, pp))
         else:
-            for ptr, (cs, req, alloc, _last, hit, pp, _cpu, _t0, _lreq) in self.alloc_stat.items():
+            for ptr, (cs, req, alloc, hit, pp) in self.ptr_stat().items():
                 _text, skey = self.sites.resolve(cs)
                 rows.append(((ptr,), f"{ptr:#x}", ptr, skey, req, alloc, hit, pp))
         rows.sort(key=lambda r: r[0])  # the rb-tree order perf inserts from: ptr or call_site
@@ -702,39 +905,74 @@ class KmemStat:
         rows.sort(key=sort_key, reverse=True)  # stable: equal rows keep the tree order
         return rows
 
+    # ------------------------------------------------------------------ the figures, once for text and JSON
+
+    @staticmethod
+    def _limited(rows: list, n_lines: int) -> tuple[list, bool]:
+        """perf's ``-l``: the rows shown, and whether perf prints its ``...`` line (it does when
+        rows were left out, and, as perf does, for an empty table without ``-l``)."""
+        if n_lines < 0:
+            return rows, not rows and n_lines == -1
+        return rows[:n_lines], len(rows) > n_lines
+
+    def slab_table(self, caller: bool) -> tuple[list[dict], bool]:
+        """perf's ``--caller`` (or ``--alloc``) slab table: its rows, in its order, as ``-s``
+        and ``-l`` make it, and whether the ``...`` line follows."""
+        o = self.opts
+        rows, more = self._limited(self._slab_rows(caller), o.caller_lines if caller else o.alloc_lines)
+        out = []
+        for _k, text, ptr, _s, req, alloc, hit, pp in rows:
+            out.append({
+                ("callsite" if caller else "ptr"): text if caller else ptr, "label": text,
+                "total_alloc": alloc, "per_alloc": alloc // hit, "total_req": req, "per_req": req // hit,
+                "hit": hit, "pingpong": pp, "frag_percent": _fragmentation(req, alloc),
+            })  # fmt: skip
+        return out, more
+
     def _print_slab_result(self, out: list[str], caller: bool, n_lines: int) -> None:
         out.append(f"{DOTS}\n")
         out.append(f" {'Callsite' if caller else 'Alloc Ptr':<34} |")
         out.append(" Total_alloc/Per | Total_req/Per   | Hit      | Ping-pong | Frag\n")
         out.append(f"{DOTS}\n")
-        rows = self._slab_rows(caller)
-        i = 0
-        while i < len(rows):
-            if n_lines == 0:
-                n_lines -= 1
-                break
-            n_lines -= 1
-            _k, text, _p, _s, req, alloc, hit, pp = rows[i]
+        rows, more = self.slab_table(caller)
+        for r in rows:
             out.append(
-                f" {text:<34} | {alloc:9d}/{alloc // hit:<5d} | {req:9d}/{req // hit:<5d} | {hit:8d} |"
-                f" {pp:9d} | {_fragmentation(req, alloc):6.3f}%\n"
+                f" {r['label']:<34} | {r['total_alloc']:9d}/{r['per_alloc']:<5d} |"
+                f" {r['total_req']:9d}/{r['per_req']:<5d} | {r['hit']:8d} | {r['pingpong']:9d} |"
+                f" {r['frag_percent']:6.3f}%\n"
             )
-            i += 1
-        if n_lines == -1:
-            out.append(" ...                                | ...             | ...             | ...      | ...       | ...   \n")
+        if more:
+            out.append(f" {'...':<34} | ...             | ...             | ...      | ...       | ...   \n")
         out.append(f"{DOTS}\n")
 
+    def slab_summary(self) -> dict:
+        """perf's SUMMARY (SLAB allocator) figures (``net_total_bytes_allocated``: None when perf
+        does not print it, as allocated <= freed)."""
+        return {
+            "total_bytes_requested": self.total_requested,
+            "total_bytes_allocated": self.total_allocated,
+            "total_bytes_freed": self.total_freed,
+            "net_total_bytes_allocated": (
+                self.total_allocated - self.total_freed if self.total_allocated > self.total_freed else None
+            ),
+            "total_bytes_wasted": self.total_allocated - self.total_requested,
+            "internal_fragmentation_percent": _fragmentation(self.total_requested, self.total_allocated),
+            "cross_cpu_allocations": self.nr_cross_allocs,
+            "allocations": self.nr_allocs,
+        }
+
     def _print_slab_summary(self, out: list[str]) -> None:
+        s = self.slab_summary()
         out.append("\nSUMMARY (SLAB allocator)")
         out.append("\n========================\n")
-        out.append(f"Total bytes requested: {self.total_requested}\n")
-        out.append(f"Total bytes allocated: {self.total_allocated}\n")
-        out.append(f"Total bytes freed:     {self.total_freed}\n")
-        if self.total_allocated > self.total_freed:
-            out.append(f"Net total bytes allocated: {self.total_allocated - self.total_freed}\n")
-        out.append(f"Total bytes wasted on internal fragmentation: {self.total_allocated - self.total_requested}\n")
-        out.append(f"Internal fragmentation: {_fragmentation(self.total_requested, self.total_allocated):f}%\n")
-        out.append(f"Cross CPU allocations: {self.nr_cross_allocs}/{self.nr_allocs}\n")
+        out.append(f"Total bytes requested: {s['total_bytes_requested']}\n")
+        out.append(f"Total bytes allocated: {s['total_bytes_allocated']}\n")
+        out.append(f"Total bytes freed:     {s['total_bytes_freed']}\n")
+        if s["net_total_bytes_allocated"] is not None:
+            out.append(f"Net total bytes allocated: {s['net_total_bytes_allocated']}\n")
+        out.append(f"Total bytes wasted on internal fragmentation: {s['total_bytes_wasted']}\n")
+        out.append(f"Internal fragmentation: {s['internal_fragmentation_percent']:f}%\n")
+        out.append(f"Cross CPU allocations: {s['cross_cpu_allocations']}/{s['allocations']}\n")
 
     def _page_sort(self, rows: list[tuple], keys: list[str]) -> list[tuple]:
         # rows: (page, callsite sort key, nr_alloc, alloc_bytes, order, mt, gfp, ...)
@@ -747,42 +985,70 @@ class KmemStat:
             return "[unknown]", (2, 0, "", 0)
         return cs, self.sites.resolve(cs)[1]
 
+    def gfp_flags(self) -> list[dict]:
+        """perf's ``# GFP flags`` legend: mask, compact string, flags, by mask."""
+        return [{"mask": m, "compact": self.gfps[m][1], "flags": self.gfps[m][0]} for m in sorted(self.gfps)]
+
     def _print_gfp_flags(self, out: list[str]) -> None:
         out.append("#\n# GFP flags\n# ---------\n")
-        for mask in sorted(self.gfps):
-            human, compact = self.gfps[mask]
-            out.append(f"# {mask:08x}: {compact:>{self.max_gfp_len}}: {human}\n")
+        for g in self.gfp_flags():
+            out.append(f"# {g['mask']:08x}: {g['compact']:>{self.max_gfp_len}}: {g['flags']}\n")
 
     def _mt_label(self, mt: int) -> str:
         labels = self._migratetype_labels()
         return labels[mt][1] if 0 <= mt < len(labels) else "UNKNOWN"
 
+    def page_table(self, caller: bool) -> tuple[list[dict], bool]:
+        """perf's page ``--caller`` (or ``--alloc``) table: rows in its order, and the ``...`` flag."""
+        o = self.opts
+        rows = []
+        if caller:
+            for (cs, order, mt, gfp), (nr_alloc, alloc_bytes, _nf, _fb) in self.page_caller.items():
+                label, skey = self._site_label(cs)
+                rows.append((0, skey, nr_alloc, alloc_bytes, order, mt, gfp, label))
+            rows.sort(key=lambda r: (r[1], r[4], r[5], r[6]))  # perf's "callsite,order,migtype,gfp" tree
+            rows = self._page_sort(rows, parse_sort_keys(o.page_caller_sort, page=True))
+        else:
+            if o.live:
+                for pfn, (order, gfp, mt, cs, nr_alloc, alloc_bytes) in self.page_live.items():
+                    label, skey = self._site_label(cs)
+                    rows.append((pfn, skey, nr_alloc, alloc_bytes, order, mt, gfp, label))
+                # perf's page_live_tree compares "data->page - pstat->page" and goes left when
+                # negative: it holds pages in descending order, which equal rows keep
+                rows.sort(key=lambda r: -r[0])
+            else:
+                for (pfn, order, mt, gfp), (cs, nr_alloc, alloc_bytes, _nf, _fb) in self.page_alloc.items():
+                    label, skey = self._site_label(cs)
+                    rows.append((pfn, skey, nr_alloc, alloc_bytes, order, mt, gfp, label))
+                rows.sort(key=lambda r: (r[0], r[4], r[5], r[6]))  # perf's "page,order,migtype,gfp" tree
+            rows = self._page_sort(rows, parse_sort_keys(o.page_alloc_sort, page=True))
+        shown, more = self._limited(rows, o.caller_lines if caller else o.alloc_lines)
+        out = []
+        for pfn, _s, nr_alloc, alloc_bytes, order, mt, gfp, label in shown:
+            row = {} if caller else {"pfn": pfn}
+            row.update(
+                kb=alloc_bytes // 1024, bytes=alloc_bytes, hits=nr_alloc, order=order, migratetype=self._mt_label(mt),
+                gfp=self.gfps.get(gfp, ("", ""))[1], callsite=label,
+            )  # fmt: skip
+            out.append(row)
+        return out, more
+
     def _print_page_caller_result(self, out: list[str], n_lines: int) -> None:
         o = self.opts
         gfp_len = max(len("GFP flags"), self.max_gfp_len)
         out.append(f"\n{DOTS}\n")
-        out.append(f" {'Live' if o.live else 'Total':>5} alloc (KB) | Hits      | Order | Mig.type | {'GFP flags':<{gfp_len}} | Callsite\n")
+        out.append(
+            f" {'Live' if o.live else 'Total':>5} alloc (KB) | Hits      | Order | Mig.type |"
+            f" {'GFP flags':<{gfp_len}} | Callsite\n"
+        )
         out.append(f"{DOTS}\n")
-        rows = []
-        for (cs, order, mt, gfp), (nr_alloc, alloc_bytes, _nf, _fb) in self.page_caller.items():
-            label, skey = self._site_label(cs)
-            rows.append((0, skey, nr_alloc, alloc_bytes, order, mt, gfp, label))
-        rows.sort(key=lambda r: (r[1], r[4], r[5], r[6]))  # perf's "callsite,order,migtype,gfp" tree
-        rows = self._page_sort(rows, parse_sort_keys(o.page_caller_sort, page=True))
-        i = 0
-        while i < len(rows):
-            if n_lines == 0:
-                n_lines -= 1
-                break
-            n_lines -= 1
-            _p, _s, nr_alloc, alloc_bytes, order, mt, gfp, label = rows[i]
-            compact = self.gfps.get(gfp, ("", ""))[1]
+        rows, more = self.page_table(caller=True)
+        for r in rows:
             out.append(
-                f" {alloc_bytes // 1024:16d} | {nr_alloc:9d} | {order:5d} | {self._mt_label(mt):>8} |"
-                f" {compact:<{gfp_len}} | {label}\n"
+                f" {r['kb']:16d} | {r['hits']:9d} | {r['order']:5d} | {r['migratetype']:>8} |"
+                f" {r['gfp']:<{gfp_len}} | {r['callsite']}\n"
             )
-            i += 1
-        if n_lines == -1:
+        if more:
             out.append(f" ...              | ...       | ...   | ...      | {'...':<{gfp_len}} | ...\n")
         out.append(f"{DOTS}\n")
 
@@ -795,74 +1061,66 @@ class KmemStat:
             f" {'GFP flags':<{gfp_len}} | Callsite\n"
         )
         out.append(f"{DOTS}\n")
-        rows = []
-        if o.live:
-            for pfn, (order, gfp, mt, cs, nr_alloc, alloc_bytes) in self.page_live.items():
-                label, skey = self._site_label(cs)
-                rows.append((pfn, skey, nr_alloc, alloc_bytes, order, mt, gfp, label))
-        else:
-            for (pfn, order, mt, gfp), (cs, nr_alloc, alloc_bytes, _nf, _fb) in self.page_alloc.items():
-                label, skey = self._site_label(cs)
-                rows.append((pfn, skey, nr_alloc, alloc_bytes, order, mt, gfp, label))
-        if o.live:
-            # perf's page_live_tree compares "data->page - pstat->page" and goes left when
-            # negative: it holds pages in descending order, which equal rows keep
-            rows.sort(key=lambda r: -r[0])
-        else:
-            rows.sort(key=lambda r: (r[0], r[4], r[5], r[6]))  # perf's "page,order,migtype,gfp" tree
-        rows = self._page_sort(rows, parse_sort_keys(o.page_alloc_sort, page=True))
-        i = 0
-        while i < len(rows):
-            if n_lines == 0:
-                n_lines -= 1
-                break
-            n_lines -= 1
-            pfn, _s, nr_alloc, alloc_bytes, order, mt, gfp, label = rows[i]
-            compact = self.gfps.get(gfp, ("", ""))[1]
+        rows, more = self.page_table(caller=False)
+        for r in rows:
             out.append(
-                f" {pfn:16d} | {alloc_bytes // 1024:16d} | {nr_alloc:9d} | {order:5d} | {self._mt_label(mt):>8} |"
-                f" {compact:<{gfp_len}} | {label}\n"
+                f" {r['pfn']:16d} | {r['kb']:16d} | {r['hits']:9d} | {r['order']:5d} | {r['migratetype']:>8} |"
+                f" {r['gfp']:<{gfp_len}} | {r['callsite']}\n"
             )
-            i += 1
-        if n_lines == -1:
-            out.append(f" ...              | ...              | ...       | ...   | ...      | {'...':<{gfp_len}} | ...\n")
+        if more:
+            dots = f"{'...':<16}"
+            out.append(f" {dots} | {dots} | ...       | ...   | ...      | {'...':<{gfp_len}} | ...\n")
         out.append(f"{DOTS}\n")
 
-    def _print_page_summary(self, out: list[str]) -> None:
+    def page_summary(self) -> dict:
+        """perf's SUMMARY (page allocator): each line's requests and bytes (the text prints KB =
+        bytes // 1024), and the order x migratetype table (columns: the migratetype labels)."""
         nr_alloc_freed = self.nr_page_frees - self.nr_page_nomatch
         alloc_freed_bytes = self.total_page_free_bytes - self.total_page_nomatch_bytes
+        lines = {
+            "total_allocation_requests": (self.nr_page_allocs, self.total_page_alloc_bytes),
+            "total_free_requests": (self.nr_page_frees, self.total_page_free_bytes),
+            "total_alloc_freed_requests": (nr_alloc_freed, alloc_freed_bytes),
+            "total_alloc_only_requests": (
+                self.nr_page_allocs - nr_alloc_freed, self.total_page_alloc_bytes - alloc_freed_bytes
+            ),
+            "total_free_only_requests": (self.nr_page_nomatch, self.total_page_nomatch_bytes),
+            "total_allocation_failures": (self.nr_page_fails, self.total_page_fail_bytes),
+        }
+        out: dict[str, Any] = {k: {"requests": n, "bytes": b, "kb": b // 1024} for k, (n, b) in lines.items()}
+        labels = self._migratetype_labels()
+        max_order = max([PERF_MAX_PAGE_ORDER - 1, *(o for o, _m in self.order_stats)])
+        out["order_table"] = {
+            "columns": [labels[m][0] for m in range(PERF_PRINTED_MIGRATETYPES)],
+            "rows": [
+                [order, *(self.order_stats.get((order, m), 0) for m in range(PERF_PRINTED_MIGRATETYPES))]
+                for order in range(max_order + 1)
+            ],
+        }
+        return out
 
-        def line(label: str, n: int, nbytes: int) -> str:
-            return f"{label:<30}: {n:16d}   [ {nbytes // 1024:16d} KB ]\n"
+    def _print_page_summary(self, out: list[str]) -> None:
+        s = self.page_summary()
+
+        def line(label: str, key: str) -> str:
+            return f"{label:<30}: {s[key]['requests']:16d}   [ {s[key]['kb']:16d} KB ]\n"
 
         out.append("\nSUMMARY (page allocator)")
         out.append("\n========================\n")
-        out.append(line("Total allocation requests", self.nr_page_allocs, self.total_page_alloc_bytes))
-        out.append(line("Total free requests", self.nr_page_frees, self.total_page_free_bytes))
+        out.append(line("Total allocation requests", "total_allocation_requests"))
+        out.append(line("Total free requests", "total_free_requests"))
         out.append("\n")
-        out.append(line("Total alloc+freed requests", nr_alloc_freed, alloc_freed_bytes))
-        out.append(
-            line(
-                "Total alloc-only requests",
-                self.nr_page_allocs - nr_alloc_freed,
-                self.total_page_alloc_bytes - alloc_freed_bytes,
-            )
-        )
-        out.append(line("Total free-only requests", self.nr_page_nomatch, self.total_page_nomatch_bytes))
+        out.append(line("Total alloc+freed requests", "total_alloc_freed_requests"))
+        out.append(line("Total alloc-only requests", "total_alloc_only_requests"))
+        out.append(line("Total free-only requests", "total_free_only_requests"))
         out.append("\n")
-        out.append(line("Total allocation failures", self.nr_page_fails, self.total_page_fail_bytes))
+        out.append(line("Total allocation failures", "total_allocation_failures"))
         out.append("\n")
-        labels = self._migratetype_labels()
-        heads = [labels[m][0] for m in range(PERF_PRINTED_MIGRATETYPES)]
-        out.append(f"{'Order':>5}" + "".join(f"  {h:>12}" for h in heads) + "\n")
-        out.append(f"{DOTS[:5]}" + "".join(f"  {DOTS[:12]}" for _ in heads) + "\n")
-        max_order = max([PERF_MAX_PAGE_ORDER - 1, *(o for o, _m in self.order_stats)])
-        for order in range(max_order + 1):
-            row = f"{order:5d}"
-            for m in range(PERF_PRINTED_MIGRATETYPES):
-                n = self.order_stats.get((order, m), 0)
-                row += f"  {n:12d}" if n else f"  {'.':>12}"
-            out.append(row + "\n")
+        table = s["order_table"]
+        out.append(f"{'Order':>5}" + "".join(f"  {h:>12}" for h in table["columns"]) + "\n")
+        out.append(f"{DOTS[:5]}" + "".join(f"  {DOTS[:12]}" for _ in table["columns"]) + "\n")
+        for order, *counts in table["rows"]:
+            out.append(f"{order:5d}" + "".join(f"  {n:12d}" if n else f"  {'.':>12}" for n in counts) + "\n")
 
     def perf_report(self) -> str:
         """What ``perf kmem stat`` prints (perf 6.1), for the options given."""
@@ -894,7 +1152,9 @@ class KmemStat:
             title = "SUMMARY (kmemsim: beyond perf kmem, SLAB allocator)"
             out.append(f"\n{title}\n{'=' * len(title)}\n")
             kinds = ", ".join(f"{k} {n}" for k, n in sorted(self.frees_by_kind.items()))
-            out.append(f"Allocations: {self.nr_allocs}   Frees: {self.nr_frees}" + (f" ({kinds})" if kinds else "") + "\n")
+            out.append(
+                f"Allocations: {self.nr_allocs}   Frees: {self.nr_frees}" + (f" ({kinds})" if kinds else "") + "\n"
+            )
             pct = f" ({100.0 * self.remote_frees / self.matched_frees:.1f}%)" if self.matched_frees else ""
             out.append(
                 f"Frees on another CPU than the allocation (ping-pong): {self.remote_frees}/{self.matched_frees}"
@@ -909,18 +1169,16 @@ class KmemStat:
             out.append(f"kfree(NULL) and other frees of NULL: {self.null_frees}\n")
             out.append(f"Frees of an already freed pointer: {self.double_frees}\n")
             out.append(f"Allocations over a live pointer (a free was missed): {self.realloc_live}\n")
-            live = self.live_objects()
-            live_alloc = sum(v[1] for v in live.values())
-            live_req = sum(v[2] for v in live.values())
+            n_live, live_alloc, live_req = self.live_totals()
             out.append(
-                f"Live at the end (leak candidates): {len(live)} objects, {live_alloc} bytes allocated,"
+                f"Live at the end (leak candidates): {n_live} objects, {live_alloc} bytes allocated,"
                 f" {live_req} requested\n"
             )
         if o.page:
             title = "SUMMARY (kmemsim: beyond perf kmem, page allocator)"
             out.append(f"\n{title}\n{'=' * len(title)}\n")
-            live_pages = sum(1 << p[0] for p in self.page_live.values())
-            out.append(f"Live at the end: {len(self.page_live)} allocations, {live_pages} pages\n")
+            n_live, live_pages = self.page_live_totals()
+            out.append(f"Live at the end: {n_live} allocations, {live_pages} pages\n")
             out.append(f"mm_page_free_batched events (not counted by perf): {self.page_free_batched}\n")
             for k in sorted(self.page_moves):
                 out.append(f"{k} events: {self.page_moves[k]}\n")
@@ -928,8 +1186,8 @@ class KmemStat:
                 out.append(
                     f"mm_page_alloc_extfrag events: {self.extfrag} ({self.extfrag_fragmenting} fragmenting)\n"
                 )
-            out.append(f"Migratetype names: the kernel's enum {'before 4.4' if o.migratetypes == 'pre-4.4' else 'since 4.4'}"
-                       " (perf 6.1 prints the pre-4.4 names)\n")
+            era = "before 4.4" if o.migratetypes == "pre-4.4" else "since 4.4"
+            out.append(f"Migratetype names: the kernel's enum {era} (perf 6.1 prints the pre-4.4 names)\n")
         if self.lost_markers:
             out.append(
                 f"\nLost events: {self.lost_events} in {self.lost_markers} markers: figures that pair "
@@ -946,38 +1204,107 @@ class KmemStat:
     def _limit(self, rows: list) -> list:
         return rows if self.opts.top < 0 else rows[: self.opts.top]
 
+    def beyond_summary(self) -> dict:
+        """kmemsim's figures beyond perf (the text's SUMMARY (kmemsim ...) blocks)."""
+        n_live, live_alloc, live_req = self.live_totals()
+        n_pages_live, live_pages = self.page_live_totals()
+        return {
+            "slab": {
+                "allocations": self.nr_allocs,
+                "frees": self.nr_frees,
+                "frees_by_event": dict(sorted(self.frees_by_kind.items())),
+                "matched_frees": self.matched_frees,
+                "remote_frees": self.remote_frees,
+                "preexisting_frees": self.preexisting_frees,
+                "preexisting_frees_by_event": dict(sorted(self.preexisting_by_kind.items())),
+                "null_frees": self.null_frees,
+                "double_frees": self.double_frees,
+                "allocations_over_live_pointer": self.realloc_live,
+                "live_objects": n_live,
+                "live_bytes_allocated": live_alloc,
+                "live_bytes_requested": live_req,
+            },
+            "page": {
+                "live_allocations": n_pages_live,
+                "live_pages": live_pages,
+                "mm_page_free_batched": self.page_free_batched,
+                "other_events": dict(sorted(self.page_moves.items())),
+                "mm_page_alloc_extfrag": self.extfrag,
+                "mm_page_alloc_extfrag_fragmenting": self.extfrag_fragmenting,
+                "migratetypes": self.opts.migratetypes,
+            },
+            "lost_events": self.lost_events,
+            "lost_markers": self.lost_markers,
+        }
+
+    @staticmethod
+    def _stack_frames(key: str) -> list[str]:
+        """The frames of a folded stack key ("comm;root;...;leaf"), innermost first."""
+        return key.split(";")[1:][::-1]
+
+    def waste_table(self) -> list[dict]:
+        """trace-cmd mem's table, the most live waste first (``top`` rows); per stack with stacks."""
+        rows = sorted(self.waste.items(), key=lambda kv: (-(kv[1][0] - kv[1][1]), -kv[1][6], kv[0]))
+        out = []
+        for key, (ca, cr, ta, tr, ma, mr, pw, hits) in self._limit(rows):
+            row: dict[str, Any] = {"function": key} if not self.has_stacks else {"stack": self._stack_frames(key)}
+            row.update(
+                waste=ca - cr, alloc=ca, req=cr, total_alloc=ta, total_req=tr, max_alloc=ma, max_req=mr, max_waste=pw,
+                allocations=hits,
+            )  # fmt: skip
+            out.append(row)
+        return out
+
     def _print_waste(self, out: list[str]) -> None:
+        rows = self.waste_table()
+        if self.has_stacks:
+            out.append("\nWaste per stack (trace-cmd mem's figures; MaxWaste is the true peak of live waste)\n")
+            for r in rows:
+                out.append(
+                    f"\t{r['waste']} bytes wasted live ({r['alloc']} allocated, {r['req']} requested; peak"
+                    f" {r['max_waste']}; {r['total_alloc']} allocated in all) in {r['allocations']} allocations"
+                    " from stack\n"
+                )
+                out.extend(f"\t\t{f}\n" for f in r["stack"])
+            return
         out.append("\nWaste per function (trace-cmd mem's table; MaxWaste is the true peak of live waste)\n")
         out.append(
             f"{'Function':>40} {'Waste':>10} {'Alloc':>10} {'Req':>10} {'TotAlloc':>12} {'TotReq':>12}"
             f" {'MaxAlloc':>10} {'MaxReq':>10} {'MaxWaste':>10}\n"
         )
-        rows = sorted(self.waste.items(), key=lambda kv: (-(kv[1][0] - kv[1][1]), -kv[1][6], kv[0]))
-        for fn, (ca, cr, ta, tr, ma, mr, pw, _h) in self._limit(rows):
+        for r in rows:
             out.append(
-                f"{fn[-40:]:>40} {ca - cr:10d} {ca:10d} {cr:10d} {ta:12d} {tr:12d} {ma:10d} {mr:10d} {pw:10d}\n"
+                f"{r['function'][-40:]:>40} {r['waste']:10d} {r['alloc']:10d} {r['req']:10d} {r['total_alloc']:12d}"
+                f" {r['total_req']:12d} {r['max_alloc']:10d} {r['max_req']:10d} {r['max_waste']:10d}\n"
             )
+
+    def lifetime_table(self) -> list[dict]:
+        """The log2 histogram of lifetimes: buckets [lo, hi] microseconds, up to the last non-empty."""
+        hist = self.lifetime_hist
+        last = max((i for i, n in enumerate(hist) if n), default=-1)
+        return [
+            {"lo_us": 0 if i == 0 else 1 << (i - 1), "hi_us": (1 << i) - 1 if i else 0, "count": hist[i]}
+            for i in range(last + 1)
+        ]
 
     def _print_lifetime(self, out: list[str]) -> None:
         out.append("\nObject lifetime, allocation to free (frees matched in the trace)\n")
         out.append(f"{'usecs':>24} : {'count':<9} distribution\n")
-        last = max((i for i, n in enumerate(self.lifetime_hist) if n), default=-1)
-        peak = max(self.lifetime_hist) or 1
-        for i in range(last + 1):
-            lo = 0 if i == 0 else 1 << (i - 1)
-            hi = (1 << i) - 1 if i else 0
-            n = self.lifetime_hist[i]
-            bar = "*" * round(40 * n / peak)
-            out.append(f"{lo:>10} -> {hi:<10} : {n:<9} |{bar:<40}|\n")
+        rows = self.lifetime_table()
+        peak = max((r["count"] for r in rows), default=0) or 1
+        for r in rows:
+            bar = "*" * round(40 * r["count"] / peak)
+            out.append(f"{r['lo_us']:>10} -> {r['hi_us']:<10} : {r['count']:<9} |{bar:<40}|\n")
 
-    def _print_leaks(self, out: list[str]) -> None:
-        out.append("\nLive at the end of the trace, per call site (leak candidates)\n")
-        out.append(f"{'Callsite':<40} {'Objects':>9} {'Bytes':>12} {'Req':>12} {'Oldest (s)':>12}\n")
+    def leaks_table(self) -> list[dict]:
+        """Objects live at the end, per call site (per stack with stacks): the most bytes first."""
         per: dict[str, list] = {}
-        for cs, alloc, req, ts, _cpu in self.live_objects().values():
-            p = per.get(cs)
+        stacks = self._live_stack
+        for ptr, (cs, alloc, req, ts, _cpu) in self.live_objects().items():
+            key = stacks.get(ptr, cs) if self.has_stacks else cs
+            p = per.get(key)
             if p is None:
-                per[cs] = [1, alloc, req, ts]
+                per[key] = [1, alloc, req, ts]
             else:
                 p[0] += 1
                 p[1] += alloc
@@ -986,9 +1313,39 @@ class KmemStat:
                     p[3] = ts
         end = self.last_ts or 0
         rows = sorted(per.items(), key=lambda kv: (-kv[1][1], -kv[1][0], kv[0]))
-        for cs, (n, alloc, req, ts) in self._limit(rows):
-            text = self.sites.resolve(cs)[0]
-            out.append(f"{text[:40]:<40} {n:9d} {alloc:12d} {req:12d} {(end - ts) / 1e9:12.6f}\n")
+        out = []
+        for key, (n, alloc, req, ts) in self._limit(rows):
+            row: dict[str, Any] = (
+                {"stack": self._stack_frames(key)} if self.has_stacks and ";" in key
+                else {"callsite": self.sites.resolve(key)[0]}
+            )  # fmt: skip
+            row.update(objects=n, bytes=alloc, req=req, oldest_seconds=(end - ts) / 1e9)
+            out.append(row)
+        return out
+
+    def _print_leaks(self, out: list[str]) -> None:
+        rows = self.leaks_table()
+        if self.has_stacks:
+            out.append("\nLive at the end of the trace, per stack (leak candidates)\n")
+            for r in rows:
+                out.append(
+                    f"\t{r['bytes']} bytes in {r['objects']} allocations ({r['req']} requested, the oldest"
+                    f" {r['oldest_seconds']:.6f} s) from " + ("stack\n" if "stack" in r else f"{r['callsite']}\n")
+                )
+                out.extend(f"\t\t{f}\n" for f in r.get("stack", ()))
+            return
+        out.append("\nLive at the end of the trace, per call site (leak candidates)\n")
+        out.append(f"{'Callsite':<40} {'Objects':>9} {'Bytes':>12} {'Req':>12} {'Oldest (s)':>12}\n")
+        for r in rows:
+            out.append(
+                f"{r['callsite'][:40]:<40} {r['objects']:9d} {r['bytes']:12d} {r['req']:12d}"
+                f" {r['oldest_seconds']:12.6f}\n"
+            )
+
+    def folded_stacks(self) -> list[str]:
+        """``comm;root;...;leaf bytes`` lines (Brendan Gregg's folded format, for flamegraph.pl and
+        speedscope): the bytes allocated from each stack, slab and page allocations."""
+        return [f"{key} {nbytes}" for key, (_n, nbytes) in sorted(self.folded.items())]
 
     def report(self) -> str:
         """perf's report, then (unless ``perf_only``) kmemsim's."""
