@@ -49,6 +49,7 @@ the general path, written once, in Python.
 """
 from __future__ import annotations
 
+import importlib
 import io
 import itertools
 import re
@@ -80,7 +81,7 @@ from ..tracepoints.events import (
 from .source import GZIP_MAGIC, Source, TraceInputError, open_source
 
 try:  # the compiled scanner, when it was built (setup.py; optional)
-    from . import _kmemscan  # type: ignore[attr-defined]
+    _kmemscan = importlib.import_module("kmemsim.trace._kmemscan")  # an extension module
 except ImportError:  # pragma: no cover - depends on the build
     _kmemscan = None
 

@@ -54,6 +54,7 @@ Beyond perf (printed after perf's report unless ``perf_only``):
 """
 from __future__ import annotations
 
+import importlib
 import itertools
 import re
 from bisect import bisect_right
@@ -252,7 +253,7 @@ def load_kallsyms(text: str) -> dict[str, int]:
 def _compiled() -> Any:
     """The compiled module (``kmemsim.trace._kmemscan``: scanner and slab core), or None."""
     try:
-        from . import _kmemscan  # type: ignore[attr-defined]
+        _kmemscan = importlib.import_module("kmemsim.trace._kmemscan")  # an extension module
     except ImportError:  # pragma: no cover - depends on the build
         return None
     return _kmemscan if hasattr(_kmemscan, "SlabCore") else None
