@@ -27,7 +27,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, Concatenate, ParamSpec, TypeVar
 
-from . import boot
+from .start_kernel import check_ram, cmdline, from_snapshot, mem_init, mm_core_init, setup_arch
 from .errors import ConfigError, UsageError
 from .machine import NULL, ZERO_SIZE_PTR, Machine
 from .mm.dma import DmaMapping, dma_init
@@ -67,8 +67,8 @@ class InitStep:
 
 #: The boot sequence, in order (init/main.c start_kernel(), mm_core_init() and the initcalls).
 BOOT: tuple[InitStep, ...] = (
-    InitStep("setup_arch", boot.setup_arch, "the banner, the firmware map, max_pfn, lowmem, the layout, memblock"),
-    InitStep("mm_core_init", boot.mm_core_init, "struct pages, physical memory, free and reserved pages"),
+    InitStep("setup_arch", setup_arch, "the banner, the firmware map, max_pfn, lowmem, the layout, memblock"),
+    InitStep("mm_core_init", mm_core_init, "struct pages, physical memory, free and reserved pages"),
     InitStep("sched_init", sched_init, "calling contexts, the run queue, the caller's task (insmod/1000)"),
     InitStep("tracepoints", tracepoints_init, "the kmem tracepoints, off"),
     InitStep("page_alloc_init", page_alloc_init, "zones, buddy free lists, watermarks, pcp lists, fast paths"),
@@ -83,7 +83,7 @@ BOOT: tuple[InitStep, ...] = (
     InitStep("mempool", mempool_init_subsys, "mempools"),
     InitStep("fault_inject_init", fault_inject_init, "failslab and fail_page_alloc, their debugfs knobs"),
     InitStep("proc_init", proc_init, "/proc buddyinfo, pagetypeinfo, zoneinfo, vmstat, meminfo; debugfs extfrag"),
-    InitStep("mem_init", boot.mem_init, 'the "Memory:" line; the core invariants'),
+    InitStep("mem_init", mem_init, 'the "Memory:" line; the core invariants'),
 )
 
 
@@ -162,7 +162,7 @@ class Kernel(Machine):
     ):
         snap = None
         if host is not None:
-            snap, ram, cpus, tunables = boot.from_snapshot(host, profile, ram, cpus, tunables)
+            snap, ram, cpus, tunables = from_snapshot(host, profile, ram, cpus, tunables)
         prof = get_profile(profile)
         tun = resolve_tunables(prof, tunables)
         ram_bytes = memparse(prof.default_ram if ram is None else ram, "ram")
@@ -173,7 +173,7 @@ class Kernel(Machine):
             raise ConfigError(f"on_bug={on_bug!r}: expected 'raise' or 'report'")
         if isinstance(seed, bool) or not isinstance(seed, int):
             raise ConfigError(f"seed={seed!r}: expected an integer")
-        boot.check_ram(prof, ram_bytes, ram)
+        check_ram(prof, ram_bytes, ram)
         super().__init__(prof, tun, ram_bytes, ncpu, seed=seed, on_bug=on_bug)
         self.host = snap
         for step in BOOT:
@@ -187,7 +187,7 @@ class Kernel(Machine):
     @property
     def cmdline(self) -> str:
         """The kernel command line this machine was booted with (boot tunables only)."""
-        return boot.cmdline(self)
+        return cmdline(self)
 
     @property
     def HZ(self) -> int:  # noqa: N802 - kernel name

@@ -17,7 +17,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import TYPE_CHECKING
 
-from ..boot import direct_map_sizes, memmap_boot_pages
+from ..start_kernel import direct_map_sizes, memmap_boot_pages
 from ..errors import UsageError
 from ..mm.mmzone import MIGRATETYPE_NAMES, WMARK_HIGH, WMARK_LOW, WMARK_MIN, WMARK_PROMO
 
