@@ -72,6 +72,10 @@ FEATURES: tuple[Feature, ...] = (
             "__GFP_NO_OBJ_EXT", "21c690a349ba"),
     Feature("kmem_cache_dtor", "2.6.0", "kmem_cache_create() takes a destructor", "", until="2.6.23"),
     # (slab: add here)
+    Feature("trace_kmem_cache_alloc_name", "6.18", "the kmem_cache_alloc tracepoint prints the cache's name=%s "
+            "after ptr= (kmem_cache_free has printed it since 5.12)",
+            "include/trace/events/kmem.h TRACE_EVENT(kmem_cache_alloc): absent in 6.6, present in 6.18 (Wander "
+            "Lairson Costa, 'kmem/tracing: Add kmem name to kmem_cache_alloc tracepoint', posted 2025-08)"),
     # ---- vmalloc
     Feature("vmap_area", "2.6.28", "vmap areas in a red-black tree with lazy TLB purging (before: the vmlist "
             "list of vm_structs)", "db64fe02258f"),
