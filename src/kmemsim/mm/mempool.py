@@ -40,6 +40,7 @@ from typing import TYPE_CHECKING, Any
 from ..errors import InvariantError, UsageError
 from ..sched import TASK_UNINTERRUPTIBLE, SpinLock, WaitQueueHead
 from .page import Page
+from .slab_common import slab_entry_points
 
 if TYPE_CHECKING:  # pragma: no cover
     from ..machine import Machine as Kernel
@@ -89,6 +90,7 @@ class MempoolSubsys:
 
     def __init__(self, k: Kernel):
         self.k = k
+        self.api = slab_entry_points(k)  # k.kmalloc, k.kfree ...: the dispatch slots
         self.bits = k.gfp.bits  # the GFP bits acted on (0 for a flag the kernel lacks)
         self.word = k.layout.bits // 8
         self.pools: list[Mempool] = []
@@ -154,7 +156,7 @@ class MempoolSubsys:
             return None
         pool = Mempool(addr=addr, name=name)
         if self.init_node(pool, min_nr, alloc, free, pool_data, gfp, nid):
-            self.k.slab.kfree(addr)
+            self.api.kfree(addr)
             return None
         return pool
 
@@ -164,7 +166,7 @@ class MempoolSubsys:
             e = self.remove_element(pool)
             pool.free(e, pool.pool_data)  # type: ignore[misc]
         if pool.elements_addr:
-            self.k.slab.kfree(pool.elements_addr)
+            self.api.kfree(pool.elements_addr)
         pool.elements_addr = 0
         if pool in self.pools:
             self.pools.remove(pool)
@@ -181,7 +183,7 @@ class MempoolSubsys:
                                "(the kernel does not check; their mempool_free would use a freed pool)")
         self.exit(pool)
         if pool.addr:
-            self.k.slab.kfree(pool.addr)
+            self.api.kfree(pool.addr)
             pool.addr = 0
 
     # ------------------------------------------------------------------ alloc and free
@@ -289,7 +291,7 @@ class MempoolSubsys:
             return -ENOMEM
         old = pool.elements_addr
         k.memcpy(arr, old, pool.curr_nr * self.word)
-        k.slab.kfree(old)
+        self.api.kfree(old)
         pool.elements_addr = arr
         pool.min_nr = new_min_nr
         while pool.curr_nr < pool.min_nr:
@@ -347,19 +349,19 @@ class MempoolSubsys:
 
     def mempool_alloc_slab(self, gfp_mask: FlagArg, cache: KmemCache) -> int:
         """mempool_alloc_slab(gfp, pool_data): kmem_cache_alloc (VM_BUG_ON a cache with a ctor)."""
-        return self.k.slab.kmem_cache_alloc(cache, gfp_mask)
+        return self.api.kmem_cache_alloc(cache, gfp_mask)
 
     def mempool_free_slab(self, element: int, cache: KmemCache) -> None:
         """mempool_free_slab(element, pool_data)."""
-        self.k.slab.kmem_cache_free(cache, element)
+        self.api.kmem_cache_free(cache, element)
 
     def mempool_kmalloc(self, gfp_mask: FlagArg, size: int) -> int:
         """mempool_kmalloc(gfp, pool_data): kmalloc(size, gfp)."""
-        return self.k.slab.kmalloc(size, gfp_mask)
+        return self.api.kmalloc(size, gfp_mask)
 
     def mempool_kfree(self, element: int, size: int) -> None:
         """mempool_kfree(element, pool_data)."""
-        self.k.slab.kfree(element)
+        self.api.kfree(element)
 
     def mempool_alloc_pages(self, gfp_mask: FlagArg, order: int) -> Page | None:
         """mempool_alloc_pages(gfp, pool_data): alloc_pages(gfp, order) (a Page, or None)."""

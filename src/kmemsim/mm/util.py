@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING, Protocol, cast
 
 from ..args import check_int
 from ..errors import UsageError
+from .slab_common import slab_entry_points
 
 if TYPE_CHECKING:  # pragma: no cover
     from ..machine import Machine
@@ -39,10 +40,11 @@ class MmUtil:
 
     def __init__(self, k: Machine) -> None:
         self.k = k
+        self.api = slab_entry_points(k)  # k.kmalloc, k.kfree: the dispatch slots
 
     def kmemdup(self, src: int, size: int, gfp_mask: FlagArg) -> int:
         """kmemdup(src, len, gfp)."""
-        p = self.k.slab.kmalloc(size, gfp_mask)
+        p = self.api.kmalloc(size, gfp_mask)
         if p and size:
             self.k.memcpy(p, src, size)
         return p
@@ -50,7 +52,7 @@ class MmUtil:
     def kstrdup(self, s: str | bytes, gfp_mask: FlagArg) -> int:
         """kstrdup(s, gfp): a NUL-terminated copy in kmalloc memory (s is Python text here)."""
         data = _text(s, "kstrdup")
-        p = self.k.slab.kmalloc(len(data) + 1, gfp_mask)
+        p = self.api.kmalloc(len(data) + 1, gfp_mask)
         if p:
             self.k.write(p, data + b"\0")
         return p
@@ -63,11 +65,10 @@ class MmUtil:
 
     def kfree_sensitive(self, obj: int) -> None:
         """kfree_sensitive(p): zero ksize(p) bytes, then kfree."""
-        slab = self.k.slab
-        n = slab.ksize(obj)
+        n = self.k.slab.ksize(obj)
         if n:
             self.k.memset(obj, 0, n)
-        slab.kfree(obj)
+        self.api.kfree(obj)
 
     def kvmalloc(self, size: int, gfp_mask: FlagArg) -> int:
         """kvmalloc(size, gfp) (6.18 __kvmalloc_node_noprof): kmalloc first -- above a page
@@ -82,7 +83,7 @@ class MmUtil:
             if not flags & b.retry_mayfail:
                 flags &= ~b.direct_reclaim
             flags &= ~b.nofail
-        p = self.k.slab.kmalloc(size, flags)
+        p = self.api.kmalloc(size, flags)
         if p or size <= self.k.page_size:
             return p
         if not gfp & b.direct_reclaim:
@@ -99,7 +100,7 @@ class MmUtil:
         if self.k.is_vmalloc_addr(obj):
             cast(_VFree, self.k.vmalloc_impl).vfree(obj)
         else:
-            self.k.slab.kfree(obj)
+            self.api.kfree(obj)
 
 
 def util_init(k: Machine) -> None:
