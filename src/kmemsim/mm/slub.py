@@ -168,7 +168,7 @@ class Slub:
         self._swab_cache = self.swab_cache  # mm/fastpath.py's name for it, until it reads swab_cache
         # fault injection (kmemsim.mm.fault_inject sets it): should_failslab() while failslab can
         # fire; SLAB_FAILSLAB is kept beside s->flags (it is 0 in the host config's flag values)
-        self.should_failslab: Callable[..., bool] | None = None
+        self.should_failslab: Callable[[KmemCache, int], bool] | None = None
         self.failslab_caches: set[KmemCache] = set()
 
     # ================================================================ freelist encoding
