@@ -72,6 +72,10 @@ FEATURES: tuple[Feature, ...] = (
             "__GFP_NO_OBJ_EXT", "21c690a349ba"),
     Feature("kmem_cache_dtor", "2.6.0", "kmem_cache_create() takes a destructor", "", until="2.6.23"),
     # (slab: add here)
+    Feature("trace_kmem_cache_alloc_name", "6.18", "the kmem_cache_alloc tracepoint prints the cache's name=%s "
+            "after ptr= (kmem_cache_free has printed it since 5.12)",
+            "include/trace/events/kmem.h TRACE_EVENT(kmem_cache_alloc): absent in 6.6, present in 6.18 (Wander "
+            "Lairson Costa, 'kmem/tracing: Add kmem name to kmem_cache_alloc tracepoint', posted 2025-08)"),
     # ---- vmalloc
     Feature("vmap_area", "2.6.28", "vmap areas in a red-black tree with lazy TLB purging (before: the vmlist "
             "list of vm_structs)", "db64fe02258f"),
@@ -83,6 +87,26 @@ FEATURES: tuple[Feature, ...] = (
     # (reclaim: add here)
     # ---- contexts, tasks, mempool
     # (contexts: add here)
+    Feature("sched_bug_prefix", "2.6.16", "the scheduler's debug reports begin with 'BUG: ' ('BUG: sleeping "
+            "function called from invalid context at f:l', 'BUG: scheduling while atomic: comm/pid/0xcount'); "
+            "before, 'Debug: sleeping function ...' and 'scheduling while atomic: comm/0xcount/pid'. The "
+            "prefix came with Ingo Molnar's 'make bug messages more consistent' (2006-01, 2.6.16); the pid "
+            "before the count is 2.6.24's order, and when it changed between 2.6.16 and 2.6.24 is unverified",
+            "kernel/sched.c __might_sleep(), schedule() of 2.6.11 and __schedule_bug() of 2.6.24"),
+    Feature("might_resched", "5.16", "__might_resched(): the sleeping-function report's second line is "
+            "'in_atomic(): %d, irqs_disabled(): %d, non_block: %d, pid: %d, name: %s', followed by "
+            "'preempt_count: %x, expected: %x' and 'RCU nest depth: %d, expected: %u'; before, 2.6.x's "
+            "'in_atomic():%d, irqs_disabled():%d' alone (the releases between, which added pid/name and "
+            "non_block one by one, are not modelled: they print the 2.6 form here)",
+            "kernel/sched/core.c __might_resched() (6.6, 6.18) against kernel/sched.c __might_sleep() (2.6.24); "
+            "Thomas Gleixner's 'sched: Make might_sleep() output less confusing' series, 5.16"),
+    Feature("sched_show_task_labels", "5.9", "sched_show_task() labels its fields ('task:%-15.15s state:%c "
+            "stack:%-5lu pid:%-5d ppid:%-6d flags:0x%08lx'); the model's hung-task report then follows 6.x "
+            "(the taint and release line, the Call Trace); before, 2.6's '%-13.13s %c' row. 2.6.24 had no "
+            "hung-task detector at all (it came in 2.6.25): the model still reports a task that can never be "
+            "woken, in that early form, instead of hanging", "cc172ff301d8"),
+    Feature("sched_show_task_tgid", "6.7", "sched_show_task() prints tgid:%-5d after pid: (not in 6.6)",
+            "9b46f1abc6d4"),
     # ---- tracing, debugging, devices
     Feature("kmem_tracepoints", "2.6.32", "the kmem tracepoints (kmalloc, kfree, kmem_cache_alloc/free, "
             "mm_page_alloc/free ...)", "02af61bb50f5"),
