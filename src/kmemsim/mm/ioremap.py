@@ -335,8 +335,10 @@ class Ioremap:
         #: iounmap() checks is_ioremap_addr() (6.18) instead of high_memory (6.6)
         self.iounmap_checks_range = f.iounmap_is_ioremap_addr
         #: which of the optional ioremap functions the kernel has
-        self.has = {name: bool(getattr(f, name)) for name in ("ioremap_cache", "ioremap_wc", "ioremap_uc",
-                                                               "ioremap_nocache")}
+        self.has = {"ioremap_cache": f.ioremap_cache, "ioremap_wc": f.ioremap_wc, "ioremap_uc": f.ioremap_uc,
+                    "ioremap_nocache": f.ioremap_nocache}
+        #: "linux-2.6.24": the release, for messages
+        self.linux = "linux-" + ".".join(map(str, f.version))
         self.devices: list[Device] = []
         self._dev_starts: list[int] = []
         #: area start -> the live ioremap there
@@ -583,7 +585,7 @@ class Ioremap:
         """UsageError unless the machine's kernel has ``what`` (a feature of the same name)."""
         if self.has[what]:
             return
-        linux = f"linux-{self.k.profile.kernel_version}"
+        linux = self.linux
         if what == "ioremap_nocache":
             raise UsageError(f"ioremap_nocache() was removed in {FEATURES_UNTIL[what]}: ioremap() is uncached "
                              f"(UC-) in {linux}")
@@ -717,14 +719,14 @@ class Ioremap:
     def readX(self, addr: int, width: int, who: str) -> int:  # noqa: N802 - kernel family name
         self._check_addr(addr, who)
         if width == 8 and not self.has_readq:
-            raise UsageError(f"{who}: readq/writeq are 64-bit only; linux-{self.k.profile.kernel_version} "
+            raise UsageError(f"{who}: readq/writeq are 64-bit only; {self.linux} "
                              f"{self.k.profile.arch} has no readq()")
         return int.from_bytes(self.io_read(addr, width), "little")
 
     def writeX(self, value: int, addr: int, width: int, who: str) -> None:  # noqa: N802
         self._check_addr(addr, who)
         if width == 8 and not self.has_readq:
-            raise UsageError(f"{who}: readq/writeq are 64-bit only; linux-{self.k.profile.kernel_version} "
+            raise UsageError(f"{who}: readq/writeq are 64-bit only; {self.linux} "
                              f"{self.k.profile.arch} has no writeq()")
         if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value < 1 << (8 * width):
             raise UsageError(f"{who}: value {value!r} does not fit in u{8 * width} (the arguments are value, addr)")

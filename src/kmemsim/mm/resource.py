@@ -414,6 +414,7 @@ class IoResources:
         self.exclusive = f.iomem_exclusive
         self.sysram = f.iores_sysram
         self.hide_unprivileged = f.iomem_hide_unprivileged
+        self.linux = "linux-" + ".".join(map(str, f.version))  # "linux-2.6.24", for messages
         if f.release_region_pa:
             self._release_fmt = "<{pa_start}-{pa_end}>"
         elif f.resource_size_t:
@@ -582,7 +583,7 @@ class IoResources:
         whatever non-busy resource holds it, or None (NULL) if a busy one is in the way."""
         self._check_range(start, n, "__request_region")
         if flags and not self.exclusive:
-            raise UsageError(f"__request_region: linux-{self.k.profile.kernel_version} took no flags (no "
+            raise UsageError(f"__request_region: {self.linux} took no flags (no "
                              "_exclusive or _muxed variants before 2.6.26)")
         obj = self._kzalloc()
         if not obj:
@@ -644,7 +645,7 @@ class IoResources:
         """request_mem_region_exclusive(): IORESOURCE_EXCLUSIVE (user space may not map it)."""
         if not self.exclusive:
             raise UsageError(f"request_mem_region_exclusive() was added in 2.6.26; "
-                             f"linux-{self.k.profile.kernel_version} has request_mem_region()")
+                             f"{self.linux} has request_mem_region()")
         return self.request_region(self.iomem_resource, start, n, name, IORESOURCE_EXCLUSIVE)
 
     def release_mem_region(self, start: int, n: int) -> None:
