@@ -133,7 +133,7 @@ PIO_RESERVED = 0x40000
 X86_PHYS_BITS = 48
 #: the release that brought each optional ioremap function (for the error of a kernel without it)
 _SINCE = {f.name: f.since for f in FEATURES}
-FEATURES_UNTIL = {f.name: f.until for f in FEATURES if f.until}
+_UNTIL = {f.name: f.until for f in FEATURES if f.until}
 
 
 def _caller() -> str | None:
@@ -587,7 +587,7 @@ class Ioremap:
             return
         linux = self.linux
         if what == "ioremap_nocache":
-            raise UsageError(f"ioremap_nocache() was removed in {FEATURES_UNTIL[what]}: ioremap() is uncached "
+            raise UsageError(f"ioremap_nocache() was removed in {_UNTIL[what]}: ioremap() is uncached "
                              f"(UC-) in {linux}")
         raise UsageError(f"{what}() was added in {_SINCE[what]}; {linux} {self._instead or 'does not have it'}")
 
