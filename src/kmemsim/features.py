@@ -112,9 +112,113 @@ FEATURES: tuple[Feature, ...] = (
             "mm_page_alloc/free ...)", "02af61bb50f5"),
     Feature("dma_api_debug", "2.6.30", "CONFIG_DMA_API_DEBUG: the DMA-API debugging checks and their reports",
             "f2f45e5f3c92"),
-    Feature("failslab", "2.6.20", "failslab fault injection for the slab allocator", "933e312e73f8"),
-    Feature("fault_inject_fail_nth", "4.10", "/proc/<pid>/fail-nth", "e41d58185f14"),
+    Feature("failslab", "2.6.20", "failslab fault injection for the slab allocator (SLAB's should_failslab; "
+            "SLUB got it in 2.6.31: failslab_slub)", "mm/slab.c should_failslab(), lib/fault-inject.c"),
+    Feature("fault_inject_fail_nth", "4.13", "/proc/<pid>/fail-nth: systematic fault injection (absent in 4.9, "
+            "present in 4.14 trees read here)", "fs/proc/base.c proc_fail_nth_operations, lib/fault-inject.c"),
     # (DMA, ioremap, resources, fault injection: add here)
+    # I/O resources (kernel/resource.c, arch/x86/kernel/e820*.c, setup*.c)
+    Feature("resource_size_t", "2.6.18", "struct resource holds resource_size_t and __release_region() warns "
+            "'Trying to free nonexistent resource <%016llx-%016llx>' (before: unsigned long, <%08lx-%08lx>)",
+            "kernel/resource.c __release_region(): 2.6.11 <%08lx-%08lx>, 2.6.24 <%016llx-%016llx>; "
+            "the release is the kernel history's, not pinned in a tree here"),
+    Feature("release_region_pa", "6.6", "__release_region() prints the range with %pa ('<0x%016llx-...>'); "
+            "introducing release not pinned: 3.14 still prints %016llx, 6.6 is the first read with %pa",
+            "kernel/resource.c __release_region(): 3.14 vs 6.6"),
+    Feature("iomem_kernel_bss", "2.6.24", "a 'Kernel bss' resource beside 'Kernel code' and 'Kernel data'",
+            "2.6.24 arch/x86/kernel/e820_32.c legacy_init_iomem_resources(bss_resource); 2.6.11 "
+            "arch/i386/kernel/setup.c has code and data only (tests/data/classic/*/iomem.txt)"),
+    Feature("iomem_exclusive", "2.6.26", "__request_region() takes flags: request_mem_region_exclusive() "
+            "(IORESOURCE_EXCLUSIVE) and IORESOURCE_MUXED", "kernel/resource.c __request_region(): no flags in "
+            "2.6.24, flags in 3.14 and 6.6; the release is the kernel history's (Arjan van de Ven's MMIO "
+            "exclusivity), not pinned here"),
+    Feature("e820_reserve_resources_late", "2.6.28", "x86 builds iomem from the e820 table in two passes: the "
+            "kernel image resources are inserted first and adopted by the RAM range inserted over them, the "
+            "busy ranges at once, the other reserved ranges late with insert_resource_expand_to_fit and a "
+            "'RAM buffer' after each RAM range; the first page is reserved; names 'System RAM', 'Reserved', "
+            "'Kernel rodata'.  Before: i386's legacy_init_iomem_resources() requested each e820 range below 4 "
+            "GiB and the kernel's resources inside its RAM range.  The tree of a release between 2.6.28 and "
+            "6.6 is unverified (its parts came in several releases)",
+            "2.6.24 arch/x86/kernel/e820_32.c; 6.6 arch/x86/kernel/e820.c e820__reserve_resources(_late), "
+            "setup.c (tests/data/classic/linux-6.6-x86_64/slab-1g-smp2/iomem.txt)"),
+    Feature("iores_sysram", "4.6", "IORESOURCE_SYSRAM and I/O resource descriptors: System RAM is known by "
+            "its flag (not its name), and __request_region() gives a region its parent's type, ext-type bits "
+            "and descriptor (the type inheritance alone may be older: 3.14 sets IORESOURCE_BUSY | flags only)",
+            "include/linux/ioport.h, kernel/resource.c __request_region_locked() of 6.6; 3.14 and 2.6.24 "
+            "without; the release is the kernel history's"),
+    Feature("iomem_hide_unprivileged", "4.15", "/proc/iomem shows zeros for the addresses to readers "
+            "without CAP_SYS_ADMIN", "kernel/resource.c r_show(): file_ns_capable() in 6.6, not in 3.14; "
+            "the release is the kernel history's"),
+    # ioremap (arch/x86/mm/ioremap*.c, arch/x86/include/asm/io.h, arch/x86/lib/iomem.c)
+    Feature("x86_pat", "2.6.26", "x86 PAT: ioremap() reserves a memory type for the physical range "
+            "(memtype_reserve/memtype_free: 'conflicting memory types', 'ioremap error for ...'), refuses RAM "
+            "that is not reserved, maps with the cache mode's PAT bits and is UC- by default (before: "
+            "__ioremap(phys, size, 0) cached, ioremap_nocache() PCD).  The ioremap of a release between "
+            "2.6.26 and 6.6 is unverified (2.6.25 already made ioremap() uncached)",
+            "2.6.24 arch/x86/mm/ioremap_32.c __ioremap(); 6.6 arch/x86/mm/ioremap.c __ioremap_caller()"),
+    Feature("ioremap_cache", "2.6.25", "ioremap_cache() (write-back)",
+            "absent in 2.6.24 include/asm-x86/io_32.h, present in 6.6 arch/x86/include/asm/io.h"),
+    Feature("ioremap_wc", "2.6.26", "ioremap_wc() (write-combining, with PAT)",
+            "absent in 2.6.24 include/asm-x86/io_32.h, present in 6.6 arch/x86/include/asm/io.h"),
+    Feature("ioremap_uc", "4.1", "ioremap_uc() (strong UC)",
+            "absent in 2.6.24, present in 6.6 arch/x86/include/asm/io.h; the release is the kernel history's"),
+    Feature("ioremap_nocache", "2.6.0", "ioremap_nocache() (removed when ioremap() itself was uncached "
+            "everywhere)", "2.6.11 include/asm-i386/io.h, 2.6.24 include/asm-x86/io_32.h; gone in 6.6",
+            until="5.6"),
+    Feature("iounmap_is_ioremap_addr", "6.11", "iounmap() refuses an address outside the ioremap range with "
+            "WARN_ON_ONCE(!is_ioremap_addr()) (before: it returned quietly at or below high_memory, WARNed "
+            "'iounmap() called for ISA range not obtained using ioremap()' and said 'iounmap: bad address' "
+            "for the rest)", "arch/x86/mm/ioremap.c iounmap(): 6.6 vs 6.18; the release is the kernel "
+            "history's, not pinned here"),
+    Feature("x86_iomem_memcpy", "5.0", "memcpy_fromio()/memcpy_toio() are arch/x86/lib/iomem.c's: a byte and "
+            "a word to align the I/O side, then rep movsl (before: i386's __memcpy, rep movsl from the start)",
+            "2.6.24 include/asm-x86/io_32.h; 6.6 arch/x86/lib/iomem.c; the release is the kernel history's, "
+            "not pinned here"),
+    # DMA (kernel/dma/, include/linux/dma-mapping.h, arch/x86/kernel/pci-dma*.c)
+    Feature("dma_direct", "4.16", "x86 maps DMA through the generic dma-direct code: dma_capable() mask "
+            "checks with 'DMA addr ... overflow', dma_mapping_error() that reports DMA_MAPPING_ERROR, vmalloc "
+            "memory refused, coherent memory from the zone the mask needs with DMA32/DMA retries, freed by the "
+            "handle.  Before: i386's inline dma_map_single() = virt_to_phys() and pci-dma_32.c's GFP_DMA rule. "
+            "The DMA layer of a release between 2.6.24 and 6.6 is unverified (x86 had nommu dma_ops from "
+            "2.6.26; DMA_MAPPING_ERROR and the vmalloc check came after 4.16)",
+            "2.6.24 include/asm-x86/dma-mapping_32.h, arch/x86/kernel/pci-dma_32.c; 6.6 kernel/dma/mapping.c, "
+            "direct.c, include/linux/dma-mapping.h"),
+    Feature("dma_map_phys", "6.18", "streaming DMA maps go through dma_map_phys(); dma-debug records them as "
+            "'phy' entries and its dump prints P=0x%016llx (before: dma_map_page_attrs(), 'single' entries, "
+            "'P=%llx N=%lx')", "6.18 include/linux/dma-mapping.h dma_map_phys(); 6.6 kernel/dma/debug.c"),
+    # fault injection (lib/fault-inject.c, mm/failslab.c, mm/fail_page_alloc.c, fs/libfs.c, lib/random32.c)
+    Feature("fail_page_alloc", "2.6.20", "the fault-injection framework (lib/fault-inject.c, "
+            "/proc/<pid>/make-it-fail) and fail_page_alloc",
+            "2.6.24 lib/fault-inject.c, mm/page_alloc.c fail_page_alloc; none in 2.6.11"),
+    Feature("failslab_slub", "2.6.31", "SLUB calls should_failslab() (before, only SLAB had failslab)",
+            "2.6.24 mm/slub.c without should_failslab(); 6.6 mm/slab.h slab_pre_alloc_hook(); the release is "
+            "the kernel history's"),
+    Feature("fault_prob0_shortcut", "2.6.32", "should_fail() returns at once for probability 0 (before, space "
+            "and the interval count moved even then); introducing release not pinned: absent in 2.6.24, "
+            "present in 2.6.32, the first read with it", "lib/fault-inject.c should_fail(): 2.6.24 vs 2.6.32"),
+    Feature("fault_inject_ratelimit", "4.6", "fault attributes' verbose_ratelimit_interval_ms/_burst knobs; "
+            "fail_dump() is rate limited and prints 'FAULT_INJECTION: forcing a failure.' with the name, "
+            "interval, probability, space and times (before: one line)", "lib/fault-inject.c fail_dump(), "
+            "fault_create_debugfs_attr(): 3.14 without, 4.9 with; the release is the kernel history's"),
+    Feature("fault_stacktrace_early", "6.1", "should_fail_ex() checks the stack filter before space and "
+            "interval, and for a fail-nth failure too (before: last, after the draw)", "lib/fault-inject.c: "
+            "4.14 last, 6.6 early; the release is the kernel history's, not pinned here"),
+    Feature("should_fail_ex", "6.1", "should_fail_ex() with FAULT_NOWARN: failslab and fail_page_alloc fail "
+            "__GFP_NOWARN allocations without fail_dump()", "6.6 lib/fault-inject.c, mm/failslab.c, "
+            "mm/fail_page_alloc.c; 2.6.24 and 4.14 should_fail() without; the release is the kernel history's"),
+    Feature("fault_attr_xul", "5.5", "the stack-filter range knobs (require-start ...) print in hex "
+            "(debugfs_create_xul; before: decimal ulongs)", "lib/fault-inject.c: 4.14 debugfs_create_ul, 6.6 "
+            "debugfs_create_xul; the release is the kernel history's, not pinned here"),
+    Feature("debugfs_strict_parse", "6.1", "debugfs knob writes are parsed strictly: simple_attr_write with "
+            "kstrtoull/kstrtoll (-EINVAL, -ERANGE; signed for atomic_t) and write_file_bool with kstrtobool "
+            "(y/n/1/0/on/off, else -EINVAL).  Before: simple_strtol() of the leading digits and a bool's "
+            "first character (y/Y/1, n/N/0; anything else ignored).  The pieces came between 2.6.24 and 6.6 "
+            "(kstrtoull in 5.x, the signed attributes last): a release between is unverified",
+            "fs/libfs.c simple_attr_write(), fs/debugfs/file.c: 2.6.24 vs 6.6"),
+    Feature("prandom_lfsr113", "3.13", "prandom_u32 is the four-word LFSR113 generator (before: random32(), "
+            "three-word taus88); fault injection draws from it (6.6's get_random_u32_below() is modelled by "
+            "it too)", "lib/random32.c: 2.6.24 __random32 (taus88), 6.6 lfsr113; the release is the kernel "
+            "history's"),
     # ---- boot and reports
     Feature("e820_mem_format", "3.4", "the firmware map prints as 'BIOS-e820: [mem 0x...-0x...] usable' "
             "(before: ' BIOS-e820: <start> - <end> (usable)'); the change is Bjorn Helgaas's series printing "

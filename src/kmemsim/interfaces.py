@@ -12,15 +12,18 @@ Only typing lives here: no module imports this one at run time.
 """
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from contextlib import AbstractContextManager
 from types import ModuleType
 from typing import TYPE_CHECKING, Any, Protocol
 
 if TYPE_CHECKING:  # pragma: no cover
     from .gfp import GfpBits, GfpSet
+    from .mm.fault_inject import FailSlab
+    from .mm.ioremap import IoMapping
     from .mm.mmzone import Zone
     from .mm.page import Page
+    from .mm.resource import Resource
     from .mm.slab_common import FlagArg
     from .mm.slub import KmemCache, Slab
     from .mm.slub_debug import SlubDebug
@@ -230,20 +233,20 @@ class Reclaim(Protocol):
 class Resources(Protocol):
     """mm/resource.py: the iomem resource tree."""
 
-    iomem_resource: Any
+    iomem_resource: Resource
 
     def proc_iomem(self, cap_sys_admin: bool = True) -> str: ...
-    def region_intersects_ram(self, start: int, size: int) -> int: ...
-    def pagerange_is_ram(self, start: int, end: int) -> bool: ...
-    def walk_mem_res(self, start: int, end: int) -> Iterator[Any]: ...
+    def region_intersects_ram(self, start: int, size: int) -> bool: ...
+    def pagerange_is_ram(self, start: int, end: int) -> int: ...
+    def walk_mem_res(self, start: int, end: int, fn: Callable[[Resource], int]) -> int: ...
     def system_ram_ranges(self) -> list[tuple[int, int]]: ...
-    def iomem_map_sanity_check(self, addr: int, size: int) -> bool: ...
+    def iomem_map_sanity_check(self, addr: int, size: int) -> int: ...
 
 
 class Ioremap(Protocol):
     """mm/ioremap.py: ioremap, devices, MMIO."""
 
-    def claims(self, addr: int, n: int) -> Any: ...
+    def claims(self, addr: int, n: int) -> IoMapping | None: ...
     def plain_access(self, addr: int, n: int, data: bytes | bytearray | memoryview | None) -> bytes | None: ...
 
 
@@ -270,7 +273,7 @@ class Mempools(Protocol):
 class FaultInject(Protocol):
     """mm/fault_inject.py: failslab and fail_page_alloc."""
 
-    failslab: Any
+    failslab: FailSlab | None
 
     def failslab_show(self, s: Any) -> str: ...
     def failslab_store(self, s: Any, value: Any) -> None: ...
