@@ -35,13 +35,16 @@ Layers, fast path first (the kernel's structure, kept)::
 
 Simplified, and said so:
   * one node, no cpusets or mempolicies, no CMA, no page isolation users yet;
-  * the slow path follows 6.18 (2.6.24's own order for linux-2.6-i386); reclaim,
+  * the slow path follows 6.18 (2.6.24's own order before ``reclaim_retry_watermark``); reclaim,
     kswapd, compaction (a counted step) and the OOM killer live in
     kmemsim.mm.vmscan and kmemsim.mm.oom_kill (``self.k.vmscan``); a loop that
     nothing can end (__GFP_NOFAIL, GFP_NOFS with nothing to kill) raises
     KernelBug("alloc_livelock") instead of spinning in Python;
   * the 6.7+ pcp ``high`` auto-tuning is modelled (alloc_factor, free_count,
-    ZONE_BELOW_HIGH), decay_pcp_high runs only when ``k.vmstat_update()`` is called.
+    ZONE_BELOW_HIGH), decay_pcp_high runs only when ``k.vmstat_update()`` is called;
+    earlier kernels get fixed ``high`` values (high_min == high_max) through the same code;
+  * every kernel runs 6.15+'s fallback (__rmqueue_claim / __rmqueue_steal) and 6.x's pcp
+    free logic; the releases before differ there and are not modelled yet.
 """
 from __future__ import annotations
 
