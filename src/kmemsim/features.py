@@ -63,6 +63,71 @@ FEATURES: tuple[Feature, ...] = (
     Feature("pcp_high_autotune", "6.7", "pcp high auto-tuning between high_min and high_max "
             "(vm.percpu_pagelist_high_fraction sets high_min)", "90b41691b988"),
     # (page allocator: add here)
+    # Evidence below names the trees read: /work/classic-build (2.6.11, 2.6.24, 6.6, 6.18) and
+    # public snapshots of 2.6.12.1, 2.6.18, 2.6.20, 2.6.34, 4.4, 4.10, 4.19, 5.0, 5.4, 5.7, 5.11,
+    # 6.1, 6.11.11, 6.12 and 6.13.2.  "since" is the release the change is known from; where the
+    # trees only bracket it, the doc says so.
+    Feature("zone_batch_pow2", "2.6.12", "zone_batchsize() clamps the pcp batch to 2^n - 1 (2.6.12 rounded it up, "
+            "(1 << fls(b + b/2)) - 1, until a fix before 2.6.18; modelled in the fixed form, rounded down)",
+            "mm/page_alloc.c free_area_init_core()/zone_batchsize(): no clamp in 2.6.11, fls() in 2.6.12.1, "
+            "fls() - 1 in 2.6.18"),
+    Feature("zone_batch_512k", "2.6.18", "the pcp batch is at most 512 KiB of pages (before: 256 KiB); "
+            "between 2.6.12 and 2.6.18 the release is unverified",
+            "mm/page_alloc.c zone_batchsize(): 256 * 1024 in 2.6.12.1, 512 * 1024 in 2.6.18 and 2.6.24"),
+    Feature("watermark_share_gaps", "2.6.18", "the low and high watermarks are min plus a quarter and a half of "
+            "the zone's share of min_free_kbytes, also for highmem, whose min is capped (before: 5/4 and 6/4 of "
+            "min); between 2.6.12 and 2.6.18 the release is unverified",
+            "mm/page_alloc.c setup_per_zone_pages_min(): pages_min * 5 / 4 in 2.6.11 and 2.6.12.1, "
+            "pages_min + (tmp >> 2) in 2.6.18 and 2.6.24"),
+    Feature("proc_zoneinfo", "2.6.13", "/proc/zoneinfo",
+            "fs/proc/proc_misc.c: absent in 2.6.11 and 2.6.12.1; mm/vmstat.c zoneinfo_show() in 2.6.18"),
+    Feature("pcp_cold_list", "2.6.0", "each pageset has a hot and a cold list (pcp[0], pcp[1]; /proc/zoneinfo "
+            "prints both)", "include/linux/mmzone.h struct per_cpu_pageset: pcp[2] in 2.6.24, one pcp in 2.6.34",
+            until="2.6.25"),
+    Feature("khugepaged_min_free_kbytes", "2.6.38", "transparent hugepages: when khugepaged starts (THP enabled, "
+            "512 MiB of RAM or more) set_recommended_min_free_kbytes() raises min_free_kbytes so that THP "
+            "allocations find free pageblocks (the 512 MiB rule is verified from 4.19 on)",
+            "mm/huge_memory.c hugepage_init(), mm/khugepaged.c: absent in 2.6.34, present in 4.19"),
+    Feature("zone_watermark_order0", "4.4", "__zone_watermark_ok() checks the order-0 watermark and then only "
+            "that a block of the order is free on a list the allocation may use; zone_watermark_fast() takes "
+            "order-0 requests at once (before: a loop took every lower order's free pages off and halved min at "
+            "each; the reserve reductions modelled are 6.18's, 4.4-6.2's ALLOC_HARDER ones are unverified)",
+            "mm/page_alloc.c __zone_watermark_ok(): the per-order loop in 2.6.24 and 2.6.34, the order-0 check "
+            "in 4.4"),
+    Feature("reclaim_retry_watermark", "4.7", "__alloc_pages_slowpath() retries reclaim while a zone could meet "
+            "its min watermark with its reclaimable pages, at most MAX_RECLAIM_RETRIES times without progress "
+            "(should_reclaim_retry, should_compact_retry), then the OOM killer (before: retry every order <= "
+            "PAGE_ALLOC_COSTLY_ORDER while reclaim made progress, the OOM killer when it made none; the 6.18 "
+            "slow path is modelled for every release from 4.7)",
+            "mm/page_alloc.c should_reclaim_retry(): absent in 4.4, present in 4.10"),
+    Feature("node_vmstat", "4.8", "vm counters per node as well as per zone (node_stat_item): /proc/zoneinfo "
+            "opens with 'per-node stats', /proc/vmstat lists zone, numa and node counters; the model prints "
+            "/proc/vmstat and /proc/meminfo only in this era's (6.x) layout",
+            "mm/vmstat.c NR_VM_NODE_STAT_ITEMS: absent in 4.4, present in 4.10"),
+    Feature("zone_batch_1m", "4.19", "the pcp batch is at most 1 MiB of pages (before: 512 KiB)",
+            "mm/page_alloc.c zone_batchsize(): 512 * 1024 in 4.4, 1024 * 1024 in 4.19"),
+    Feature("watermark_boost", "5.0", "a fallback that steals a pageblock boosts the zone's watermarks "
+            "(boost_watermark(), vm.watermark_boost_factor) and wakes kswapd",
+            "mm/page_alloc.c boost_watermark(): absent in 4.19, present in 5.0"),
+    Feature("warn_alloc_symbolic", "5.0", "the allocation-failure report is one line with the flags' names: "
+            "'<comm>: page allocation failure: order:N, mode:0x..(GFP_..), nodemask=(null),cpuset=/,"
+            "mems_allowed=0' (the form is complete in 5.0: 4.19 printed the cpuset on a line of its own, 4.4 no "
+            "names; the model prints 2.6's 'page allocation failure. order:N, mode:0x..' before 5.0)",
+            "mm/page_alloc.c warn_alloc(), kernel/cgroup/cpuset.c cpuset_print_current_mems_allowed() in 4.4, "
+            "4.19 and 5.0"),
+    Feature("min_free_kbytes_256m", "5.7", "the computed min_free_kbytes is capped at 256 MiB (before: 64 MiB)",
+            "mm/page_alloc.c init_per_zone_wmark_min(): 65536 in 5.4, 262144 in 5.7"),
+    Feature("pcp_high_from_wmark", "5.14", "pcp->high is the zone's low watermark (or managed pages / "
+            "vm.percpu_pagelist_high_fraction) split across the CPUs, at least 4 * batch (before: 6 * batch)",
+            "mm/page_alloc.c zone_highsize(): 6 * new_batch in 5.11, zone_highsize() in 6.1"),
+    Feature("khugepaged_recalc_min_free_kbytes", "6.1", "with THP disabled, set_recommended_min_free_kbytes() "
+            "recomputes min_free_kbytes once the watermarks exist; absent in 5.11, the release between is "
+            "unverified", "mm/khugepaged.c set_recommended_min_free_kbytes(): in 6.1, not in 5.11"),
+    Feature("free_highatomic_unusable", "6.12", "the watermark checks set aside the free pages of the highatomic "
+            "reserve (zone->nr_free_highatomic; before: every reserved highatomic pageblock, "
+            "nr_reserved_highatomic)", "mm/page_alloc.c __zone_watermark_unusable_free(): in 6.12, not in 6.11.11"),
+    Feature("zoneinfo_promo", "6.12", "/proc/zoneinfo prints the promo watermark",
+            "mm/vmstat.c zoneinfo_show_print(): in 6.12, not in 6.11.11"),
     # ---- GFP
     Feature("reclaim_flags_split", "4.4", "__GFP_WAIT split into __GFP_DIRECT_RECLAIM and __GFP_KSWAPD_RECLAIM",
             "d0164adc89f6"),

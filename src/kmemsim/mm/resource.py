@@ -460,6 +460,8 @@ class IoResources:
         img = self.k.arch.setup.kernel_image
         out = []
         for n in names:
+            if n not in img:
+                continue  # a section the architecture's image layout does not have (i386: no rodata)
             a, b = img[n]
             out.append(Resource(a, b - 1, n, flags))
         self.kernel_resources = out
