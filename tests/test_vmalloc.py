@@ -465,7 +465,7 @@ class VmallocMachine(RuleBasedStateMachine):
     @rule(pages=st.integers(0, 40), extra=st.integers(0, PS - 1), kind=st.sampled_from(["vmalloc", "vzalloc", "32", "user"]))
     def vmalloc(self, pages, extra, kind):
         size = pages * PS + extra
-        if kind == "vzalloc" and self.v.classic:
+        if kind == "vzalloc" and not self.k.features.vzalloc:
             kind = "vmalloc"
         fn = {"vmalloc": self.v.vmalloc, "vzalloc": self.v.vzalloc, "32": self.v.vmalloc_32,
               "user": self.v.vmalloc_user}[kind]
