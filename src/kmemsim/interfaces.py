@@ -15,7 +15,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from contextlib import AbstractContextManager
 from types import ModuleType
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import TYPE_CHECKING, Any, NoReturn, Protocol
 
 if TYPE_CHECKING:  # pragma: no cover
     from .gfp import GfpBits, GfpSet
@@ -24,10 +24,12 @@ if TYPE_CHECKING:  # pragma: no cover
     from .mm.mmzone import Zone
     from .mm.page import Page
     from .mm.page_alloc import GfpContext
+    from .mm.pgtable import PageTables
     from .mm.resource import Resource
     from .mm.slab_common import FlagArg
     from .mm.slub import KmemCache, Slab
     from .mm.slub_debug import SlubDebug
+    from .mm.vmalloc import VmStruct
     from .sched import SpinLock, Task, WaitQueueHead
 
 __all__ = [
@@ -201,20 +203,23 @@ class Sched(Protocol):
 
 
 class Vmalloc(Protocol):
-    """mm/vmalloc.py: vmalloc, vmap and the kernel page tables."""
+    """mm/vmalloc.py: vmalloc, vmap and the kernel page tables (mm/pgtable.py)."""
 
     VMALLOC_START: int
     VMALLOC_END: int
-    pt: Any
+    pt: PageTables
 
     def translate(self, vaddr: int, write: bool) -> int | None: ...
+    def is_vmalloc_addr(self, addr: int) -> bool: ...
     def hashed_ptr(self, addr: int) -> str: ...
     def vmalloc_node_range(self, size: int, align: int, start: int, end: int, gfp_mask: int, prot: int | None,
                            vm_flags: int, node: int, caller: str | None) -> int: ...
-    def get_vm_area_caller(self, size: int, flags: int, caller: str | None = None) -> Any: ...
-    def find_vm_area(self, addr: int) -> Any: ...
-    def free_vm_area(self, area: Any) -> None: ...
+    def get_vm_area_caller(self, size: int, flags: int, caller: str | None = None) -> VmStruct | None: ...
+    def find_vm_area(self, addr: int) -> VmStruct | None: ...
+    def remove_vm_area(self, addr: int) -> VmStruct | None: ...
+    def free_vm_area(self, area: VmStruct) -> None: ...
     def vunmap(self, addr: int) -> None: ...
+    def bug(self, func: str, site: str | None = None) -> NoReturn: ...
     def vmallocinfo(self) -> str: ...
 
 
@@ -275,7 +280,7 @@ class Ioremap(Protocol):
 class Highmem(Protocol):
     """mm/highmem.py: kmap and its friends."""
 
-    PKMAP_BASE: int
+    PKMAP_BASE: int  # 0 without CONFIG_HIGHMEM
 
     def page_address(self, pfn: int) -> int: ...
 
