@@ -369,7 +369,7 @@ def test_2_6_24_oom_messages_and_badness():
     k.vmscan.kswapd_mode = "manual"
     root = k.spawn_process("rootd", "12M")
     user = k.spawn_process("userd", "8M", uid=1000)  # badness: total_vm, root's divided by 4
-    assert k.vmscan.badness_26(root) == 3072 // 4 and k.vmscan.badness_26(user) == 2048
+    assert k.oom_badness(root) == 3072 // 4 and k.oom_badness(user) == 2048  # 2.6.24: badness()
     with pytest.raises(UsageError):
         k.spawn_process("x", "1M", oom_score_adj=100)  # 2.6.24's oomkilladj is -16..15 or -17
     mark = len(k.log)

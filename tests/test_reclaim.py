@@ -422,7 +422,7 @@ def test_2_6_24_profile_reclaims_too():
     k.page_cache_add("cache", 8000)
     n = exhaust(k, f26["GFP_KERNEL"])
     assert n > 8000 and ev(k, "pgsteal_direct") > 0
-    assert k.vmscan.gfp_pagecache == f26["GFP_HIGHUSER_MOVABLE"]
+    assert k.vmscan.pagecache.gfp == f26["GFP_HIGHUSER_MOVABLE"]
     k.check()
 
 
