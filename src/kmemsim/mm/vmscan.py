@@ -624,7 +624,9 @@ class Reclaim:
 
     def out_of_memory_26(self, gfp: int, order: int) -> bool:
         """out_of_memory() as 2.6.24's __alloc_pages() called it (no zone index); the same
-        as :meth:`out_of_memory` -- kept until the page allocator calls that."""
+        as :meth:`out_of_memory`, whose implementation the machine's features chose.
+        Transitional: not declared in interfaces.Reclaim; it goes once the page
+        allocator calls out_of_memory()."""
         return self.oom.out_of_memory(gfp, order, self.max_nr_zones - 1)
 
     @property
@@ -1222,7 +1224,8 @@ class Reclaim:
         if sched.runq:
             sched.cond_resched()
 
-    _cond_resched = cond_resched  # the page allocator's old name: until it calls cond_resched()
+    # transitional: the page allocator's old private name for it; goes once it no longer calls it
+    _cond_resched = cond_resched
 
     # ================================================================ compaction (counted)
     def zone_watermark_ok(self, z: Zone, order: int, mark: int, hz: int, flags: int, free: int) -> bool:
