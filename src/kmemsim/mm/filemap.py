@@ -25,8 +25,10 @@ Simplified, and said so:
 * folios are order 0 (no large folios, no THP); no buffer heads, no readahead;
 * a file is an :class:`AddressSpace` with a name and an inode number, not a
   filesystem; page cache pages are allocated with the mapping's gfp
-  (GFP_HIGHUSER_MOVABLE, plus __GFP_WRITE for a page dirtied by a write, plus
-  __GFP_COMP as folio allocations add);
+  (GFP_HIGHUSER_MOVABLE -- GFP_HIGHUSER without the ``movable_user_pages`` feature --,
+  plus __GFP_COMP where the ``pagecache_folios`` feature makes them folios, plus
+  __GFP_WRITE, where the kernel has it, for a page dirtied by a write; the __GFP_COLD
+  of 2.6's readahead, page_cache_alloc_cold(), is not added);
 * writeback is an I/O queue: the flusher (``wakeup_flusher_threads``, ``k.sync()``)
   starts writeback of every dirty page (PG_dirty -> PG_writeback); the disk
   completes the queued writes when reclaim next starts a pass (the kernel sleeps
