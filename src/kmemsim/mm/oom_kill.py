@@ -26,8 +26,8 @@ Three parts, each its own object that :class:`~kmemsim.mm.vmscan.Reclaim` holds:
   zones, ``k.vmscan.zone_stats``).
 
 A simulated process (:class:`Process`, ``k.spawn_process``) has anonymous pages
-(from the page allocator with GFP_HIGHUSER_MOVABLE|__GFP_COMP|__GFP_ZERO, on the
-anon LRU, swappable), file pages it maps (page cache of a file named after it),
+(from the page allocator with GFP_HIGHUSER_MOVABLE|__GFP_ZERO, plus __GFP_COMP by the
+``anon_folios`` feature, on the anon LRU, swappable), file pages it maps (page cache of a file named after it),
 shmem pages (a shmem file of its own), swap entries, page tables (counted in
 bytes, not allocated) and an oom_score_adj.  Its pages belong to it until it
 exits (``k.kill_process``) or the OOM killer kills it.
