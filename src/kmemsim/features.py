@@ -202,6 +202,25 @@ FEATURES: tuple[Feature, ...] = (
             "arch/x86/mm/highmem_32.c", "include/linux/highmem-internal.h kmap(), kunmap()"),
     # ---- reclaim, swap, OOM
     # (reclaim: add here)
+    Feature("movable_user_pages", "2.6.23", "page cache and anonymous user pages are __GFP_MOVABLE: mapping_gfp_mask() "
+            "GFP_HIGHUSER_PAGECACHE (= GFP_HIGHUSER_MOVABLE), anonymous faults "
+            "alloc_zeroed_user_highpage_movable() (before: GFP_HIGHUSER, as 2.6.11's fs/inode.c and "
+            "include/asm-i386/page.h have it)", "769848c03895"),
+    Feature("pagecache_folios", "5.16", "page cache pages are allocated as folios: filemap_alloc_folio() -> "
+            "folio_alloc(), which adds __GFP_COMP (before: __page_cache_alloc() = alloc_pages(gfp, 0), "
+            "include/linux/pagemap.h of 2.6.24); the model gives shmem the same gfp, whose own conversion to "
+            "folios came a little later (unverified between 5.16 and 6.6)",
+            "mm/filemap.c filemap_alloc_folio(), mm/mempolicy.c folio_alloc() of 6.6; the folio series of 5.16"),
+    Feature("anon_folios", "6.3", "anonymous faults allocate a folio: do_anonymous_page() -> "
+            "vma_alloc_zeroed_movable_folio() -> vma_alloc_folio(), which adds __GFP_COMP (before: "
+            "alloc_zeroed_user_highpage_movable(), no __GFP_COMP); 6.3 is from the kernel's history, bracketed "
+            "here by 2.6.24 (without) and 6.6 (with)",
+            "arch/x86/include/asm/page.h vma_alloc_zeroed_movable_folio(), mm/memory.c do_anonymous_page() of 6.6"),
+    Feature("oom_score_adj", "2.6.36", "the OOM killer's rewrite: oom_badness() from rss, swap entries and page "
+            "tables with oom_score_adj -1000..1000, and its report (before: badness() from total_vm, /4 for root, "
+            "shifted by oomkilladj -16..15, -17 OOM_DISABLE, as in 2.6.11 and 2.6.24).  The model's oom_badness() "
+            "and report are 6.18's (oom_badness() is the same in 6.6; the scale and root bonus of 2.6.36-5.8 are "
+            "not modelled)", "a63d83f427fb"),
     # ---- contexts, tasks, mempool
     # (contexts: add here)
     Feature("sched_bug_prefix", "2.6.16", "the scheduler's debug reports begin with 'BUG: ' ('BUG: sleeping "
