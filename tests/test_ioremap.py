@@ -463,7 +463,7 @@ def test_check_sees_a_broken_mapping_and_a_broken_tree(k64):
     a = k64.ioremap(DEV, PS)
     k64.check()
     pt = k64.vmalloc_impl.pt
-    tbl = pt._table_for(a, len(pt.levels) - 1, False)
+    tbl = pt.table_for(a, len(pt.levels) - 1, False)
     pt._write(tbl, pt._index(a, len(pt.levels) - 1), (0xD0001000) | pt.page_kernel)  # the wrong page
     with pytest.raises(InvariantError, match="ioremap"):
         k64.check()

@@ -124,11 +124,6 @@ class Slub(Protocol):
     dbg: SlubDebug
     failslab_caches: set[KmemCache]  # the caches whose sysfs failslab is 1
     should_failslab: Callable[[KmemCache, int], bool] | None  # set by fault injection while it can fire
-    # The GFP bits of fastpath.py and trace/replay.py (k.gfp.bits.zero/.dma/.reclaimable): to be dropped
-    # once they read k.gfp.bits.
-    GFP_ZERO: int
-    GFP_DMA: int
-    GFP_RECLAIMABLE: int
 
     @property
     def geo(self) -> ModuleType: ...  # kmemsim.mm.slub_geometry: flags, kmalloc classes, layout

@@ -178,7 +178,6 @@ class PageAllocator:
         self.slowpath: Callable[[GfpContext, int], int] = (
             self._slowpath_retry if f.reclaim_retry_watermark else self._slowpath_26)
         # transitional: mm/vmscan.py reads the watermark check under its old private name
-        self._zone_watermark_ok = self.zone_watermark_ok
         top = max(end for _, _, end in zone_layout)
         #: the migratetype of every pageblock, by pfn >> pageblock_order; all start MOVABLE
         self.pageblock_mt = bytearray([MIGRATE_MOVABLE]) * ((top >> pageblock_order) + 1)
@@ -220,13 +219,6 @@ class PageAllocator:
         self._ref = k.memmap  # refcount lives in struct page
         # fault injection (kmemsim.mm.fault_inject sets it): should_fail_alloc_page() while it can fire
         self.should_fail_alloc_page: Callable[[int, int], bool] | None = None
-
-    @property
-    def classic(self) -> bool:
-        """Deprecated: True before the 4.4 migratetypes (``not k.features.highatomic``).  Kept
-        only for mm/vmscan.py and trace/replay.py, which read it, until they ask
-        ``k.features``; the page allocator itself does not use it."""
-        return not self._highatomic
 
     # ================================================================ boot
     def build_zone_chunks(self) -> None:
@@ -792,7 +784,6 @@ class PageAllocator:
         movable pages): their min watermark is capped, not a share of min_free_kbytes."""
         return {z.idx for z in self.zones if z.name in ("HighMem", "Movable")}
 
-    _highmem_like = highmem_like  # transitional: mm/oom_kill.py calls it by its old private name
 
     def setup_per_zone_lowmem_reserve(self) -> None:
         ratios = self.tunables["lowmem_reserve_ratio"]
@@ -1337,7 +1328,7 @@ class PageAllocator:
                         return pfn
                     if order > PAGE_ALLOC_COSTLY_ORDER or not rc.userspace:
                         break
-                    rc.out_of_memory_26(gfp, order)  # type: ignore[attr-defined]  # not in interfaces.Reclaim yet
+                    rc.out_of_memory(gfp, order, len(self.zones) - 1)
                     restart = True
                     if stuck.looping("oom"):
                         stuck.fail()

@@ -280,7 +280,6 @@ class PageTables:
         return pfn
 
     #: the former name (tests/test_ioremap.py uses it)
-    _table_for = table_for
 
     def preallocate_vmalloc_pages(self) -> None:
         """preallocate_vmalloc_pages() (arch/x86/mm/init_64.c): a PUD table under every

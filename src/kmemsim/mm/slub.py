@@ -151,10 +151,6 @@ class Slub:
         self.geo: ModuleType = geo
         #: the GFP bits SLUB acts on (k.gfp.bits)
         self.bits = b = k.gfp.bits
-        # Read by mm/fastpath.py and trace/replay.py under these names (until they read k.gfp.bits).
-        self.GFP_ZERO = b.zero
-        self.GFP_DMA = b.dma
-        self.GFP_RECLAIMABLE = b.reclaimable
         self.dbg = SlubDebug(self)
         self._lowmem = k.arch.lowmem_bytes
         self._page_offset = k.layout.page_offset
@@ -165,7 +161,6 @@ class Slub:
         self._get_word = struct.Struct("<Q" if word == 8 else "<I").unpack_from
         #: swab() of free-pointer addresses, computed once each (shared with the fast paths)
         self.swab_cache: dict[int, int] = {}
-        self._swab_cache = self.swab_cache  # mm/fastpath.py's name for it, until it reads swab_cache
         # fault injection (kmemsim.mm.fault_inject sets it): should_failslab() while failslab can
         # fire; SLAB_FAILSLAB is kept beside s->flags (it is 0 in the host config's flag values)
         self.should_failslab: Callable[[KmemCache, int], bool] | None = None

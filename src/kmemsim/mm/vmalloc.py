@@ -200,9 +200,6 @@ def return_address() -> str | None:
     return f"{f[0][0]}+0x0/0x0" if f else None
 
 
-#: the former name, which mm/ioremap.py imports (until it imports return_address)
-_caller = return_address
-
 
 class Vmalloc:
     """vmalloc for one booted machine: what both implementations share.
@@ -800,8 +797,6 @@ class VmapAreaVmalloc(Vmalloc):
             warn=k.report.warn, pr_warn=self._pr_warn_ratelimited, schedule_work=self.schedule_work,
             cpu=lambda: k.cpu, vmap_nodes=feat.vmap_nodes, range_fail_msg=feat.vmap_fail_range_msg,
         )
-        self._ratelimit_until = -1  # warn_alloc()'s nopage_rs (see warn_alloc)
-        self._ratelimit_missed = 0
 
     # ================================================================ reports
     def warn_pt(self, where: str) -> None:
@@ -823,15 +818,8 @@ class VmapAreaVmalloc(Vmalloc):
         pa = k.page_alloc
         if gfp & self.GFP_DMA and not any(z.managed_pages for z in pa.zones if z.name == "DMA"):
             return
-        hz = k.profile.hz
-        jiffies = k.clock.ns * hz // 1_000_000_000
-        if jiffies < self._ratelimit_until:
-            self._ratelimit_missed += 1
+        if not pa.warn_alloc_ratelimit():  # one rate limit for every warn_alloc() caller
             return
-        if self._ratelimit_missed:
-            k.printk(f"warn_alloc: {self._ratelimit_missed} callbacks suppressed", KERN_WARNING)
-            self._ratelimit_missed = 0
-        self._ratelimit_until = jiffies + 10 * hz
         lines = [f"{k.current.comm}: {message}, mode:{gfp:#x}({self.gfp.format(gfp)}), "
                  "nodemask=(null),cpuset=/,mems_allowed=0"]
         lines += k.report.dump_stack_lines()

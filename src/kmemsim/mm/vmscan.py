@@ -22,7 +22,7 @@ the ``oom_score_adj`` feature).  The kernel API's page cache, process, swap and 
 calls are thin methods of :class:`Reclaim` that hand over to them.
 
 One node: the LRU lists are the node's lruvec (CONFIG_LRU_GEN is off on the
-reference host, so the classic active/inactive lists are the ones that run), each
+reference host, so the two-list active/inactive LRU is the one that runs), each
 an ordered dict from the tail (oldest, reclaimed first) to the head (newest); the
 per-zone counts (NR_ZONE_INACTIVE_ANON ...) are kept beside them.
 
@@ -622,13 +622,6 @@ class Reclaim:
         (or the caller should retry anyway).  ``order`` -1 is SysRq-f."""
         return self.oom.out_of_memory(gfp, order, hz)
 
-    def out_of_memory_26(self, gfp: int, order: int) -> bool:
-        """out_of_memory() as 2.6.24's __alloc_pages() called it (no zone index); the same
-        as :meth:`out_of_memory`, whose implementation the machine's features chose.
-        Transitional: not declared in interfaces.Reclaim; it goes once the page
-        allocator calls out_of_memory()."""
-        return self.oom.out_of_memory(gfp, order, self.max_nr_zones - 1)
-
     @property
     def sysctl_panic_on_oom(self) -> int:
         """vm.panic_on_oom."""
@@ -1225,14 +1218,13 @@ class Reclaim:
             sched.cond_resched()
 
     # transitional: the page allocator's old private name for it; goes once it no longer calls it
-    _cond_resched = cond_resched
 
     # ================================================================ compaction (counted)
     def zone_watermark_ok(self, z: Zone, order: int, mark: int, hz: int, flags: int, free: int) -> bool:
         """__zone_watermark_ok() of the page allocator.  The one call into a private member of
         another subsystem: the page allocator's Protocol should declare this service (and
         get_page_from_freelist, used by direct_compact); asked of the lead."""
-        return self.pa._zone_watermark_ok(z, order, mark, hz, flags, free)  # type: ignore[attr-defined]
+        return self.pa.zone_watermark_ok(z, order, mark, hz, flags, free)
 
     def compaction_suitable(self, z: Any, order: int, watermark: int, hz: int, free: int | None = None) -> bool:
         """compaction_suitable(): enough order-0 pages to migrate into (watermark +

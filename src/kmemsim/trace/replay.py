@@ -279,7 +279,7 @@ class Replay:
         self.page_shift = k.page_shift
         self.page_offset = k.layout.page_offset
         self.lowmem = k.arch.lowmem_bytes
-        self.zero = k.slub.GFP_ZERO
+        self.zero = k.gfp.bits.zero
         bits = self.pa.bits
         self._bad_page_bits = self.zero | bits.account | bits.movable | bits.highmem
         self._keep_bits = bits.io | bits.fs
@@ -454,7 +454,7 @@ class Replay:
         # hashed pointers: 6.18 new_slab()'s flags and the cache's orders
         if ev[0] in ("kmalloc", "kmalloc_node") and ev[8] > self.max_cache:
             return order == max(0, (ev[7] - 1).bit_length() - self.page_shift)
-        if pa_ev[7] == 1 and not self.pa.classic:  # MIGRATE_MOVABLE
+        if pa_ev[7] == 1 and self.k.features.highatomic:  # MIGRATE_MOVABLE in the 4.4+ numbering
             return False
         pg = self._raw_gfp(pa_ev[8])
         sg = self._raw_gfp(ev[9])
