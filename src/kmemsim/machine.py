@@ -219,7 +219,7 @@ class Machine:
             phys = self.vmalloc_impl.translate(vaddr, write)  # through the kernel page tables
         if phys is None or not self.phys.backed(phys >> self.page_shift):
             self.report.page_fault(vaddr, write=write)
-        return phys  # type: ignore[return-value]
+        return phys
 
     def read(self, addr: int, n: int) -> bytes:
         """Read ``n`` bytes at kernel virtual address ``addr`` (a load in the caller's code)."""

@@ -328,7 +328,7 @@ class PageAllocator:
                 self.expand(z, pfn, order, o, mt)
                 z.account_freepages(-(1 << order), mt)
                 tp = self.k.tp
-                if tp.mm_page_alloc_zone_locked:  # type: ignore[attr-defined]  # Tracepoints: flags unannotated
+                if tp.mm_page_alloc_zone_locked:  # Tracepoints: flags unannotated
                     tp.trace_mm_page_alloc_zone_locked(pfn, order, mt,
                                                        int(order in self.pcp_orders and mt < MIGRATE_PCPTYPES))
                 return pfn
@@ -416,7 +416,7 @@ class PageAllocator:
             z.account_freepages(1 << cur, start)
             self.expand(z, pfn, order, cur, start)
             z.account_freepages(-(1 << order), start)
-            if self.k.tp.mm_page_alloc_extfrag:  # type: ignore[attr-defined]  # Tracepoints: flags unannotated
+            if self.k.tp.mm_page_alloc_extfrag:  # Tracepoints: flags unannotated
                 self.k.tp.trace_mm_page_alloc_extfrag(pfn, order, cur, pb, start, block_type)
             return pfn
         block = pfn & ~(self.pageblock_nr_pages - 1)
@@ -436,7 +436,7 @@ class PageAllocator:
         if free_pages + alike >= 1 << (pb - 1):
             self._move_freepages_block(z, block, None, start)
             got = self.rmqueue_smallest(z, order, start)
-            if got >= 0 and self.k.tp.mm_page_alloc_extfrag:  # type: ignore[attr-defined]  # Tracepoints: flags unannotated
+            if got >= 0 and self.k.tp.mm_page_alloc_extfrag:  # Tracepoints: flags unannotated
                 self.k.tp.trace_mm_page_alloc_extfrag(got, order, cur, pb, start, block_type)
             return got
         return -1
@@ -451,7 +451,7 @@ class PageAllocator:
             z.del_from_free_list(pfn, cur, fmt)
             self.expand(z, pfn, order, cur, fmt)
             z.account_freepages(-(1 << order), fmt)
-            if self.k.tp.mm_page_alloc_extfrag:  # type: ignore[attr-defined]  # Tracepoints: flags unannotated
+            if self.k.tp.mm_page_alloc_extfrag:  # Tracepoints: flags unannotated
                 self.k.tp.trace_mm_page_alloc_extfrag(pfn, order, cur, self.pageblock_order, mt, fmt)
             return pfn
         return -1
@@ -550,7 +550,7 @@ class PageAllocator:
             tp = self.k.tp
             for pfn in cold:
                 mt = z.get_pageblock_migratetype(pfn)
-                if tp.mm_page_pcpu_drain:  # type: ignore[attr-defined]  # Tracepoints: flags unannotated
+                if tp.mm_page_pcpu_drain:  # Tracepoints: flags unannotated
                     tp.trace_mm_page_pcpu_drain(pfn, order, mt)
                 self.free_one_page(z, pfn, order, mt)
 
@@ -1052,7 +1052,7 @@ class PageAllocator:
                 pfn = self.slowpath(ctx, order)
             if pfn >= 0:
                 self.prep_new_page(pfn, order, ctx)
-        if self.k.tp.mm_page_alloc:  # type: ignore[attr-defined]  # Tracepoints: flags unannotated
+        if self.k.tp.mm_page_alloc:  # Tracepoints: flags unannotated
             self.k.tp.trace_mm_page_alloc(pfn, order, gfp, ctx.migratetype)
         return pfn
 
@@ -1111,7 +1111,7 @@ class PageAllocator:
             return pfn
         if can_direct_reclaim and can_compact and (costly_order or (order > 0 and ctx.migratetype != MIGRATE_MOVABLE)) \
                 and not self._pfmemalloc_flags(gfp):
-            pfn, compact_result = rc.direct_compact(ctx, order, flags, INIT_COMPACT_PRIORITY)  # type: ignore[attr-defined]  # not in interfaces.Reclaim yet
+            pfn, compact_result = rc.direct_compact(ctx, order, flags, INIT_COMPACT_PRIORITY)  # not in interfaces.Reclaim yet
             if pfn >= 0:
                 return pfn
             if costly_order and gfp & b.noretry:
@@ -1139,7 +1139,7 @@ class PageAllocator:
                     pfn = self.get_page_from_freelist(ctx, order, flags)
                 if pfn >= 0:
                     return pfn
-            pfn, result = rc.direct_compact(ctx, order, flags, compact[0])  # type: ignore[attr-defined]  # not in interfaces.Reclaim yet
+            pfn, result = rc.direct_compact(ctx, order, flags, compact[0])  # not in interfaces.Reclaim yet
             if result >= 0:
                 compact_result = result
             if pfn >= 0:
@@ -1152,7 +1152,7 @@ class PageAllocator:
             if no_progress_loops >= 0:
                 continue
             no_progress_loops = -no_progress_loops - 1
-            if progress and can_compact and rc.should_compact_retry(ctx, order, compact_result, compact):  # type: ignore[attr-defined]  # not in interfaces.Reclaim yet
+            if progress and can_compact and rc.should_compact_retry(ctx, order, compact_result, compact):  # not in interfaces.Reclaim yet
                 continue
             # Reclaim has failed us, start killing things
             pfn, oom_progress = self._may_oom(ctx, order)
@@ -1307,7 +1307,8 @@ class PageAllocator:
                 return pfn
             restart = False
             while True:  # rebalance:
-                if rc.memalloc or (rc.current() is not None and rc.current().oom_victim):
+                victim = rc.current()
+                if rc.memalloc or (victim is not None and victim.oom_victim):
                     if not gfp & b.nomemalloc:
                         pfn = self.get_page_from_freelist(ctx, order, ALLOC_NO_WATERMARKS)
                         if pfn >= 0:
@@ -1437,7 +1438,7 @@ class PageAllocator:
                 self.allocated[pfn] = 0
                 tp = self.k.tp
                 for o in range(order - 1, -1, -1):
-                    if tp.mm_page_free:  # type: ignore[attr-defined]  # Tracepoints: flags unannotated
+                    if tp.mm_page_free:  # Tracepoints: flags unannotated
                         tp.trace_mm_page_free(pfn + (1 << o), o)
                     self._release(pfn + (1 << o), o)
             return
@@ -1447,7 +1448,7 @@ class PageAllocator:
         if alloc_order != order:
             self.bad_page(pfn, f"freeing order {order}, allocated as order {alloc_order}")
             return
-        if self.k.tp.mm_page_free and not batched:  # type: ignore[attr-defined]  # Tracepoints: flags unannotated
+        if self.k.tp.mm_page_free and not batched:  # Tracepoints: flags unannotated
             self.k.tp.trace_mm_page_free(pfn, order)  # free_pages_prepare()
         self.set_ref(pfn, 0)
         del self.allocated[pfn]
@@ -1472,7 +1473,7 @@ class PageAllocator:
 
     def free_to_buddy_tail(self, pfn: int, order: int) -> None:
         """__free_pages_ok(page, order, FPI_TO_TAIL): bypass the pcp lists (make_alloc_exact)."""
-        if self.k.tp.mm_page_free:  # type: ignore[attr-defined]  # Tracepoints: flags unannotated
+        if self.k.tp.mm_page_free:  # Tracepoints: flags unannotated
             self.k.tp.trace_mm_page_free(pfn, order)
         z = self.zone_of(pfn)
         z.pgfree += 1 << order

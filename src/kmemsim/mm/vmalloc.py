@@ -395,7 +395,7 @@ class Vmalloc:
             out.append((p, chunk))
             a += chunk
             left -= chunk
-        return out  # type: ignore[return-value]  # page_fault() raises for a None
+        return out  # page_fault() raises for a None
 
     def read(self, addr: int, n: int) -> bytes:
         """Read ``n`` bytes at a kernel virtual address, through the page tables where the
@@ -604,7 +604,7 @@ class Vmalloc:
                 pfn = self._ptr_to_pfn(ptr)
                 if pfn is None:
                     self.k.report.page_fault(ptr, write=True)  # __free_page() on a pointer that is no struct page
-                free(pfn, 0)  # type: ignore[arg-type]  # page_fault() raises for a None
+                free(pfn, 0)  # page_fault() raises for a None
         else:
             for pfn in vm.pfns:
                 free(pfn, 0)

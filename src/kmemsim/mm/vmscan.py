@@ -1277,7 +1277,7 @@ class Reclaim:
         if result == COMPACT_SKIPPED:
             return -1, result
         self.ev["compact_stall"] += 1
-        pfn = self.pa.get_page_from_freelist(ctx, order, flags)  # type: ignore[attr-defined]  # (see zone_watermark_ok)
+        pfn = self.pa.get_page_from_freelist(ctx, order, flags)  # (see zone_watermark_ok)
         if pfn >= 0:
             self.ev["compact_success"] += 1
             return pfn, result

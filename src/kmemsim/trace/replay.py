@@ -98,10 +98,10 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from itertools import islice
 from pathlib import Path
-from typing import IO, TYPE_CHECKING, Any, NamedTuple
+from typing import IO, TYPE_CHECKING, Any, NamedTuple, cast
 
 from ..errors import KmemsimError, UsageError
-from ..tracepoints.events import SLAB_ALLOC_EVENTS
+from ..tracepoints.events import SLAB_ALLOC_EVENTS, Event
 
 if TYPE_CHECKING:  # pragma: no cover
     from ..kernel import Kernel
@@ -311,13 +311,13 @@ class Replay:
             if v is not None and self.opts.strip_zero:
                 v &= ~self.zero
             self._gfp[text] = v
-        return v  # type: ignore[return-value]
+        return v
 
     def _raw_gfp(self, text: str) -> int | None:
         """:meth:`gfp` with __GFP_ZERO kept (telling slab pages needs it)."""
         v = self._gfp_raw.get(text, -1)
         if v != -1:
-            return v  # type: ignore[return-value]
+            return v
         from .. import gfp as gfpmod
 
         mask: int | None
@@ -392,6 +392,7 @@ class Replay:
         attrs = self._host_caches.get(d) if d is not None else None
         try:
             if attrs is not None:
+                assert d is not None  # attrs come from the host cache named d
                 flags = 0
                 for attr, flag in SYSFS_FLAG_ATTRS.items():
                     if attrs.get(attr, "0").strip() == "1":
@@ -950,9 +951,9 @@ class Replay:
         out.append("\nBuddy free blocks per order (/proc/buddyinfo)\n")
         out.append(k.proc("buddyinfo"))
         out.append("\nFragmentation index per order (/sys/kernel/debug/extfrag/extfrag_index)\n")
-        out.append(k.debugfs("extfrag/extfrag_index"))
+        out.append(k.debugfs("extfrag/extfrag_index") or "")
         out.append("\nUnusable free index per order (/sys/kernel/debug/extfrag/unusable_index)\n")
-        out.append(k.debugfs("extfrag/unusable_index"))
+        out.append(k.debugfs("extfrag/unusable_index") or "")
         return "".join(out)
 
 
@@ -1026,13 +1027,13 @@ def replay(
     r = Replay(k, options=options)
     reader = None
     if isinstance(source, (str, Path)) or hasattr(source, "read"):
-        reader = TraceReader(source, fmt=fmt, lenient=lenient)  # type: ignore[arg-type]
+        reader = TraceReader(source, fmt=fmt, lenient=lenient)
         events: Iterable[Any] = reader
     elif isinstance(source, list) and source and isinstance(source[0], str):
         reader = TraceReader(source, fmt=fmt, lenient=lenient)
         events = reader
     else:
-        events = source  # type: ignore[assignment]
+        events = source
     r.feed(events)
     r.parse_stats = reader.stats if reader is not None else None
     r.finish(check=check)
@@ -1181,7 +1182,7 @@ def compare(
         events = list(reader)
         stats = reader.stats
     else:
-        events = list(source)
+        events = list(cast("Iterable[Event]", source))
     reps = []
     for side in (a, b):
         side = dict(side)

@@ -22,9 +22,9 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import TYPE_CHECKING
 
-from ..start_kernel import direct_map_sizes, memmap_boot_pages
 from ..errors import UsageError
 from ..mm.mmzone import WMARK_HIGH, WMARK_LOW, WMARK_MIN, WMARK_PROMO
+from ..start_kernel import direct_map_sizes, memmap_boot_pages
 
 if TYPE_CHECKING:  # pragma: no cover
     from ..machine import Machine as Kernel
