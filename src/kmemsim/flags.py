@@ -142,7 +142,8 @@ class FlagSet:
         self.flags: dict[str, int] = dict(flags)
         self.translations: dict[str, str] = dict(translations or {})
         self.history: dict[str, str] = dict(history or {})
-        self._resolved: dict[Flags, int] = {}
+        #: symbolic expression -> this kernel's bits, filled by :meth:`resolve` (the fast paths read it)
+        self.resolved: dict[Flags, int] = {}
 
     # ------------------------------------------------------------------ names
     def value_or_zero(self, name: str) -> int:
@@ -182,11 +183,11 @@ class FlagSet:
     # ------------------------------------------------------------------ symbolic flags
     def resolve(self, f: Flags) -> int:
         """The bits of a symbolic expression on this kernel (cached)."""
-        v = self._resolved.get(f)
+        v = self.resolved.get(f)
         if v is None:
             if f.kind != self.kind:
                 raise UsageError(f"{f!r} is a {f.kind} flag, not a {self.kind} flag")
-            v = self._resolved[f] = self._eval(f)
+            v = self.resolved[f] = self._eval(f)
         return v
 
     def _eval(self, f: Flags) -> int:

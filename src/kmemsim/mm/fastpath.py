@@ -25,6 +25,7 @@ from __future__ import annotations
 import struct
 from typing import TYPE_CHECKING
 
+from ..flags import Flags
 from .memmap import SECTION_PAGES_SHIFT
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -147,6 +148,8 @@ def install_slab(k: Kernel) -> None:
     put_word = word_fmt.pack_into
     bad_access = struct.error  # an unaligned wild pointer at a page's end: the slow path reports it
 
+    resolved = k.gfp.resolved
+
     def swab(x: int) -> int:
         v = swab_cache[x] = int.from_bytes(x.to_bytes(word, "little"), "big")
         return v
@@ -190,6 +193,10 @@ def install_slab(k: Kernel) -> None:
                     if gfp_mask & zero_flag:
                         fill(obj - page_offset, 0, cache.object_size)
                     return obj
+        elif type(gfp_mask) is Flags:  # symbolic flags (kmemsim.gfp): their bits, once resolved
+            g = resolved.get(gfp_mask)
+            if g is not None:
+                return kmem_cache_alloc(_k, cache, g)
         return slow_alloc(cache, gfp_mask)
 
     def kmalloc(_k: Kernel, size: int, gfp_mask: int) -> int:
@@ -212,6 +219,10 @@ def install_slab(k: Kernel) -> None:
                     if gfp_mask & zero_flag:
                         fill(obj - page_offset, 0, cache.object_size)
                     return obj
+        elif type(gfp_mask) is Flags:  # symbolic flags (kmemsim.gfp): their bits, once resolved
+            g = resolved.get(gfp_mask)
+            if g is not None:
+                return kmalloc(_k, size, g)
         return slow_kmalloc(size, gfp_mask)
 
     def kmem_cache_free(_k: Kernel, cache: KmemCache, obj: int) -> None:
