@@ -1237,7 +1237,7 @@ class Reclaim:
         if not self.zone_watermark_ok(z, 0, wm, hz, 0x80, free):  # ALLOC_CMA
             return False
         if order > PAGE_ALLOC_COSTLY_ORDER:
-            from ..views.procfs import fragmentation_index
+            from .vmstat import fragmentation_index
 
             fi = fragmentation_index(z, order)
             if 0 <= fi <= 500:  # vm.extfrag_threshold

@@ -24,6 +24,7 @@ from typing import TYPE_CHECKING
 
 from ..errors import UsageError
 from ..mm.mmzone import WMARK_HIGH, WMARK_LOW, WMARK_MIN, WMARK_PROMO
+from ..mm.vmstat import fragmentation_index, unusable_free_index
 from ..start_kernel import direct_map_sizes, memmap_boot_pages
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -363,34 +364,6 @@ def meminfo(k: Kernel) -> str:
 
 
 # --------------------------------------------------------------------- debugfs extfrag
-def _contig_info(z: Zone, order: int) -> tuple[int, int, int]:
-    """fill_contig_page_info(): (free_pages, free_blocks_total, free_blocks_suitable)."""
-    free_pages = blocks_total = suitable = 0
-    for o, n in enumerate(z.nr_free):
-        blocks_total += n
-        free_pages += n << o
-        if o >= order:
-            suitable += n << (o - order)
-    return free_pages, blocks_total, suitable
-
-
-def fragmentation_index(z: Zone, order: int) -> int:
-    """__fragmentation_index() x 1000: -1000 when a suitable block exists."""
-    free_pages, total, suitable = _contig_info(z, order)
-    if not total:
-        return 0
-    if suitable:
-        return -1000
-    return 1000 - (1000 + (free_pages * 1000 // (1 << order))) // total
-
-
-def unusable_free_index(z: Zone, order: int) -> int:
-    free_pages, _, suitable = _contig_info(z, order)
-    if free_pages == 0:
-        return 1000
-    return (free_pages - (suitable << order)) * 1000 // free_pages
-
-
 def _fixed3(v: int, width2: bool) -> str:
     """``"%2d.%03d "`` (or ``"%d.%03d "``) of v / 1000 and v % 1000 with C's truncating division;
     the indices are -1000 or 0..1000, so the remainder is never negative."""
