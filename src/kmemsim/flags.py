@@ -29,7 +29,7 @@ from typing import TypeAlias
 
 from .errors import UsageError
 
-__all__ = ["Flags", "FlagSet"]
+__all__ = ["Flags", "FlagSet", "FlagArg"]
 
 #: gfp_t and slab_flags_t are unsigned int: 32 bits on every kernel modelled.
 WORD_MASK = (1 << 32) - 1
@@ -121,6 +121,12 @@ class Flags:
         if n[0] == "name":
             return [str(n[1])]
         return [name for part in n[1:] if isinstance(part, Flags) for name in part.names()]
+
+
+#: What the public API takes for a flag word (gfp, SLAB_* flags): the machine's own bits
+#: (an int), a symbolic :class:`Flags` expression, or a string of names -- whatever
+#: :meth:`FlagSet.mask` (``k.gfp.mask()``, ``k.slab_flags.mask()``) accepts.
+FlagArg: TypeAlias = "int | Flags | str"
 
 
 class FlagSet:

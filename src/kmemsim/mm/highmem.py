@@ -60,7 +60,7 @@ Simplified, and said so:
 """
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, NoReturn, Protocol, cast
+from typing import TYPE_CHECKING, NoReturn
 
 from ..args import check_addr
 from ..errors import InvariantError, UsageError
@@ -100,16 +100,6 @@ _KMAP_MIGHT_SLEEP_HIGHMEM = ("include/linux/highmem-internal.h", 44)
 _KUNMAP_MIGHT_SLEEP_HIGHMEM = ("include/linux/highmem-internal.h", 55)
 
 
-class _Preempt(Protocol):
-    """What kmap_atomic needs of the scheduler (kmemsim.sched.Sched has them;
-    kmemsim.interfaces.Sched does not declare them yet)."""
-
-    def preempt_disable(self) -> None: ...
-    def preempt_enable(self) -> None: ...
-
-TASK_UNINTERRUPTIBLE = 0x2
-
-
 class Highmem:
     """kmap and friends for one machine: ``Highmem(k)``; the Kernel delegates to it.
 
@@ -130,7 +120,7 @@ class Highmem:
         self.pte_check = feat.kmap_atomic_pte_check
         self.atomic_stack = feat.kmap_atomic_stack
         self.generic_kmap = feat.generic_kmap
-        self.preempt = cast(_Preempt, k.sched)
+        self.preempt = k.sched
         lay = k.layout
         self.page_shift = k.page_shift
         self.page_size = k.page_size
@@ -347,10 +337,10 @@ class Highmem:
             # goto start
 
     def _sleep_on_pkmap(self, pfn: int) -> None:
+        from ..sched import TASK_UNINTERRUPTIBLE, WaitQueueHead
+
         sched = self.k.sched
         if self._pkmap_wait is None:
-            from ..sched import WaitQueueHead
-
             self._pkmap_wait = WaitQueueHead("pkmap_map_wait")
         self.kmap_sleeps += 1
         sched.prepare_to_wait(self._pkmap_wait, TASK_UNINTERRUPTIBLE)

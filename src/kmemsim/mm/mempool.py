@@ -40,11 +40,10 @@ from typing import TYPE_CHECKING, Any
 from ..errors import InvariantError, UsageError
 from ..sched import TASK_UNINTERRUPTIBLE, SpinLock, WaitQueueHead
 from .page import Page
-from .slab_common import slab_entry_points
 
 if TYPE_CHECKING:  # pragma: no cover
+    from ..flags import FlagArg
     from ..machine import Machine as Kernel
-    from .slab_common import FlagArg
     from .slub import KmemCache
 
 __all__ = ["Mempool", "MempoolSubsys", "mempool_init_subsys"]
@@ -90,7 +89,7 @@ class MempoolSubsys:
 
     def __init__(self, k: Kernel):
         self.k = k
-        self.api = slab_entry_points(k)  # k.kmalloc, k.kfree ...: the dispatch slots
+        self.api = k  # k.kmalloc, k.kfree ...: the machine's dispatch slots
         self.bits = k.gfp.bits  # the GFP bits acted on (0 for a flag the kernel lacks)
         self.word = k.layout.bits // 8
         self.pools: list[Mempool] = []

@@ -24,10 +24,10 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from contextlib import AbstractContextManager
-from typing import TYPE_CHECKING, Protocol, TypeAlias, cast
+from typing import TYPE_CHECKING
 
 from ..errors import UsageError
-from ..flags import Flags
+from ..flags import FlagArg
 from ..registry import DirHandler
 from ..report import user_frames_top
 from ..slab_flags import ZERO_SIZE_PTR
@@ -38,32 +38,7 @@ from .slub_debug import SLUB_RED_ACTIVE, KunitErrors
 if TYPE_CHECKING:  # pragma: no cover
     from ..machine import Machine as Kernel
 
-__all__ = ["SlabCommon", "FlagArg", "SlabEntryPoints", "slab_entry_points", "kmem_cache_init"]
-
-#: What the public API takes for a flag word (gfp, SLAB_* flags): the machine's own bits
-#: (an int), a symbolic :class:`~kmemsim.flags.Flags` expression, or a string of names --
-#: whatever ``k.gfp.mask()`` / ``k.slab_flags.mask()`` accepts.
-FlagArg: TypeAlias = "int | Flags | str"
-
-
-class SlabEntryPoints(Protocol):
-    """The machine's dispatch slots of the slab allocator (:mod:`kmemsim.dispatch`): ``k.kmalloc``
-    and friends run the SLUB fast path when it may run and :class:`SlabCommon`'s method (the
-    general path) otherwise.  Code that calls kmalloc() as kernel code does (mm/util.c,
-    mm/mempool.c) calls these, so that it is as fast as any caller and sees what every
-    caller sees.  Every machine is a Kernel, which has them; :class:`~kmemsim.machine.Machine`
-    does not declare them yet, hence :func:`slab_entry_points`."""
-
-    def kmalloc(self, size: int, gfp: FlagArg) -> int: ...
-    def kfree(self, obj: int) -> None: ...
-    def kmem_cache_alloc(self, cache: KmemCache, gfp_mask: FlagArg) -> int: ...
-    def kmem_cache_free(self, s: KmemCache, obj: int) -> None: ...
-
-
-def slab_entry_points(m: Kernel) -> SlabEntryPoints:
-    """The machine as its slab entry points (looked up at each call: the slots change)."""
-    return cast(SlabEntryPoints, m)
-
+__all__ = ["SlabCommon", "kmem_cache_init"]
 
 class SlabCommon:
     """kmem_cache_* and kmalloc for one machine."""

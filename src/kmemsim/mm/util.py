@@ -7,24 +7,16 @@ warnings, without ``__GFP_NOFAIL`` and, above a page, without direct reclaim unl
 """
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Protocol, cast
+from typing import TYPE_CHECKING
 
 from ..args import check_int
 from ..errors import UsageError
-from .slab_common import slab_entry_points
 
 if TYPE_CHECKING:  # pragma: no cover
+    from ..flags import FlagArg
     from ..machine import Machine
-    from .slab_common import FlagArg
 
 __all__ = ["MmUtil", "util_init"]
-
-
-class _VFree(Protocol):
-    """The one member of vmalloc that kvfree() uses and ``interfaces.Vmalloc`` does not
-    declare yet (``vfree``); the cast below goes when it does."""
-
-    def vfree(self, addr: int) -> None: ...
 
 
 def _text(s: object, who: str) -> bytes:
@@ -40,7 +32,7 @@ class MmUtil:
 
     def __init__(self, k: Machine) -> None:
         self.k = k
-        self.api = slab_entry_points(k)  # k.kmalloc, k.kfree: the dispatch slots
+        self.api = k  # k.kmalloc, k.kfree ...: the machine's dispatch slots
 
     def kmemdup(self, src: int, size: int, gfp_mask: FlagArg) -> int:
         """kmemdup(src, len, gfp)."""
@@ -98,7 +90,7 @@ class MmUtil:
     def kvfree(self, obj: int) -> None:
         """kvfree(p): vfree for a vmalloc address, else kfree."""
         if self.k.is_vmalloc_addr(obj):
-            cast(_VFree, self.k.vmalloc_impl).vfree(obj)
+            self.k.vmalloc_impl.vfree(obj)
         else:
             self.api.kfree(obj)
 

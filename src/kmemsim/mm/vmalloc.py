@@ -72,7 +72,7 @@ import bisect
 import hashlib
 import struct
 from collections.abc import Callable, Iterable
-from typing import TYPE_CHECKING, Any, NoReturn, Protocol, cast
+from typing import TYPE_CHECKING, Any, NoReturn
 
 from ..args import check_addr
 from ..errors import UsageError
@@ -136,19 +136,6 @@ VMAP_AREA_SIZE = VMAP_AREA_WORDS * 8
 # vunmap's at 391, __get_vm_area_node's at 177 and free_vm_area's at 822)
 _LINES_2_6 = {"vunmap_pte_range": 37, "vmap_pte_range": 105, "bad_address": 373,
               "nonexistent": 381, "no_page": 393, "vfree": 419}
-
-
-class _EntryPoints(Protocol):
-    """The machine's hot entry points (its dispatch slots: kmalloc() and friends as kernel
-    code calls them, fast path included) that vmalloc uses.  Every booted machine has
-    them (kmemsim.kernel.Kernel); kmemsim.machine.Machine does not declare them yet."""
-
-    def kmalloc(self, size: int, gfp: int) -> int: ...
-    def kfree(self, obj: int) -> None: ...
-    def kmem_cache_alloc(self, cache: Any, gfp_mask: int) -> int: ...
-    def kmem_cache_free(self, s: Any, obj: int) -> None: ...
-    def get_free_pages(self, gfp_mask: int, order: int = 0) -> int: ...
-    def free_pages(self, addr: int, order: int = 0) -> None: ...
 
 
 class VmStruct:
@@ -223,7 +210,7 @@ class Vmalloc:
         self.page_size = k.page_size
         self.word = k.layout.bits // 8
         #: the machine's entry points, looked up at every call (a dispatch slot may change)
-        self.entry = cast(_EntryPoints, k)
+        self.entry = k
         lay = k.layout
         self.VMALLOC_START = lay.vmalloc_start
         self.VMALLOC_END = lay.vmalloc_end
@@ -786,8 +773,10 @@ class VmapAreaVmalloc(Vmalloc):
         self._fast_pages = k.max_low_pfn == k.max_pfn
         entry = self.entry
         # KMEM_CACHE(vmap_area, SLAB_PANIC): align = __alignof__(struct vmap_area) = a word
-        self.vmap_area_cachep = cache = k.slab.kmem_cache_create(
+        cache = k.slab.kmem_cache_create(
             "vmap_area", VMAP_AREA_WORDS * self.word, self.word, k.slab_flags.value("SLAB_PANIC"))
+        assert cache is not None  # SLAB_PANIC: a failure panics inside kmem_cache_create
+        self.vmap_area_cachep = cache
         gfp = self.GFP_KERNEL & self.GFP_RECLAIM_MASK
         self.va = VmapAllocator(
             page_shift=self.page_shift, bits=k.layout.bits, vmalloc_start=self.VMALLOC_START,
