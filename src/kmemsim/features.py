@@ -245,7 +245,9 @@ FEATURES: tuple[Feature, ...] = (
             "9b46f1abc6d4"),
     # ---- tracing, debugging, devices
     Feature("kmem_tracepoints", "2.6.32", "the kmem tracepoints (kmalloc, kfree, kmem_cache_alloc/free, "
-            "mm_page_alloc/free ...)", "02af61bb50f5"),
+            "mm_page_alloc/free ...)",
+            "include/trace/events/kmem.h; the page events from Mel Gorman's 'tracing, page-allocator: Add trace "
+            "events for page allocation and page freeing' series (2009-09, 2.6.32)"),
     Feature("dma_api_debug", "2.6.30", "CONFIG_DMA_API_DEBUG: the DMA-API debugging checks and their reports",
             "f2f45e5f3c92"),
     Feature("failslab", "2.6.20", "failslab fault injection for the slab allocator (SLAB's should_failslab; "
