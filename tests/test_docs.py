@@ -3,6 +3,7 @@ import re
 from pathlib import Path
 
 import kmemsim
+from kmemsim.features import feature_table
 from kmemsim.profiles import tunable_table
 
 DOCS = Path(__file__).parent.parent / "docs"
@@ -12,6 +13,14 @@ def test_profile_doc_has_the_current_tunable_table():
     text = (DOCS / "profiles.md").read_text()
     table = text.split("<!-- tunable-table -->\n")[1].split("\n<!-- /tunable-table -->")[0]
     assert table == tunable_table()
+
+
+def test_profile_doc_has_the_current_feature_table():
+    import kmemsim
+
+    text = (DOCS / "profiles.md").read_text()
+    table = text.split("<!-- feature-table -->\n")[1].split("\n<!-- /feature-table -->")[0]
+    assert table == feature_table([(p.name, p.kernel_version) for p in kmemsim.PROFILES.values()])
     for name in kmemsim.PROFILES:
         assert f"`{name}`" in text
 

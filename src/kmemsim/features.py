@@ -14,12 +14,14 @@ them.
 """
 from __future__ import annotations
 
+import re
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from .errors import ConfigError
 
-__all__ = ["Feature", "FEATURES", "Features", "parse_version"]
+__all__ = ["Feature", "FEATURES", "Features", "parse_version", "feature_table"]
 
 
 def parse_version(text: str) -> tuple[int, ...]:
@@ -144,7 +146,8 @@ FEATURES: tuple[Feature, ...] = (
     # ---- vmalloc
     Feature("vmap_area", "2.6.28", "vmap areas in a red-black tree with lazy TLB purging (before: the vmlist "
             "list of vm_structs)", "db64fe02258f"),
-    Feature("proc_vmallocinfo", "2.6.25", "/proc/vmallocinfo", "a10aa579878f"),
+    Feature("proc_vmallocinfo", "2.6.26", "/proc/vmallocinfo (merged for 2.6.26: still under review in March 2008)",
+            "a10aa579878f"),
     Feature("vzalloc", "2.6.37", "vzalloc() and vzalloc_node()", "e1ca7788dec6"),
     Feature("vfree_atomic", "4.10", "vfree_atomic()", "bf22e37a6413"),
     # (vmalloc, page tables, highmem: add here)
@@ -398,3 +401,21 @@ class Features:
     def items(self) -> list[tuple[Feature, bool]]:
         """Every feature with whether this kernel has it."""
         return [(f, getattr(self, f.name)) for f in FEATURES]
+
+
+def _span(f: Feature) -> str:
+    return f.since + (f"-{f.until}" if f.until else "+")
+
+
+def feature_table(kernels: Sequence[tuple[str, str]]) -> str:
+    """Every feature as a Markdown table: name, the releases that have it, one column per
+    ``(label, kernel_version)`` of ``kernels`` (yes or -), what it is and the source it follows
+    (``docs/profiles.md`` embeds it for the profiles; ``kmemsim features`` prints it)."""
+    head = "| feature | kernels | " + " | ".join(label for label, _ in kernels) + " | what | source |"
+    rows = [head, "|---|---|" + "---|" * len(kernels) + "---|---|"]
+    versions = [parse_version(v) for _, v in kernels]
+    for f in FEATURES:
+        marks = " | ".join("yes" if f.present(v) else "-" for v in versions)
+        src = f"`{f.commit}`" if re.fullmatch(r"[0-9a-f]{12}", f.commit) else f.commit
+        rows.append(f"| `{f.name}` | {_span(f)} | {marks} | {f.doc.replace('|', '/')} | {src.replace('|', '/')} |")
+    return "\n".join(rows)
