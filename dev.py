@@ -27,7 +27,9 @@ STAMP = VENV / ".kmemsim-installed"
 
 
 def ensure_venv() -> None:
-    if sys.version_info < (3, 11):
+    # not outdated: dev.py runs under whatever python3 is on PATH, before the venv exists,
+    # so it must refuse an interpreter older than requires-python itself
+    if sys.version_info < (3, 11):  # noqa: UP036
         sys.exit(f"kmemsim needs Python >= 3.11 (this is {sys.version.split()[0]})")
     if not PY.exists():
         print(f"dev.py: creating {VENV}", file=sys.stderr)

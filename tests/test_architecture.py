@@ -179,7 +179,8 @@ def test_no_subsystem_compares_kernel_version_strings():
         if rel in allowed:
             continue
         for i, line in enumerate(path.read_text().splitlines(), 1):
-            if re.search(r"kernel_version\s*(==|!=|<|>|in\b)|kernel_version\.startswith|startswith\(\"2\.|\.classic\b|\bclassic\s*=[^=]",
+            if re.search(r"kernel_version\s*(==|!=|<|>|in\b)|kernel_version\.startswith|startswith\(\"2\.|"
+                         r"\.classic\b|\bclassic\s*=[^=]",
                          line) and not line.lstrip().startswith("#"):
                 offenders.append(f"{rel}:{i}: {line.strip()}")
     assert offenders == []

@@ -1111,7 +1111,8 @@ class PageAllocator:
             return pfn
         if can_direct_reclaim and can_compact and (costly_order or (order > 0 and ctx.migratetype != MIGRATE_MOVABLE)) \
                 and not self._pfmemalloc_flags(gfp):
-            pfn, compact_result = rc.direct_compact(ctx, order, flags, INIT_COMPACT_PRIORITY)  # not in interfaces.Reclaim yet
+            # direct_compact: not in interfaces.Reclaim yet
+            pfn, compact_result = rc.direct_compact(ctx, order, flags, INIT_COMPACT_PRIORITY)
             if pfn >= 0:
                 return pfn
             if costly_order and gfp & b.noretry:
@@ -1152,7 +1153,8 @@ class PageAllocator:
             if no_progress_loops >= 0:
                 continue
             no_progress_loops = -no_progress_loops - 1
-            if progress and can_compact and rc.should_compact_retry(ctx, order, compact_result, compact):  # not in interfaces.Reclaim yet
+            # should_compact_retry: not in interfaces.Reclaim yet
+            if progress and can_compact and rc.should_compact_retry(ctx, order, compact_result, compact):
                 continue
             # Reclaim has failed us, start killing things
             pfn, oom_progress = self._may_oom(ctx, order)

@@ -150,7 +150,7 @@ class Slub:
         #: the cache geometry module (kmemsim.mm.slub_geometry): flags, kmalloc classes, layout
         self.geo: ModuleType = geo
         #: the GFP bits SLUB acts on (k.gfp.bits)
-        self.bits = b = k.gfp.bits
+        self.bits = k.gfp.bits
         self.dbg = SlubDebug(self)
         self._lowmem = k.arch.lowmem_bytes
         self._page_offset = k.layout.page_offset

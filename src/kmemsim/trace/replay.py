@@ -475,7 +475,8 @@ class Replay:
             c = self.cache_for(ev[11], ev[7], ev[8])
         else:
             info = self._kmalloc_gfp(ev[9])
-            c = self.k.slab.kmalloc_cache_for(ev[7], info[0]) if info is not None and 0 < ev[7] <= self.max_cache else None
+            c = (self.k.slab.kmalloc_cache_for(ev[7], info[0])
+                 if info is not None and 0 < ev[7] <= self.max_cache else None)
         return c is None or order in (c.order, c.min_order)
 
     def _ptrs_real(self, ptr: int) -> bool:
@@ -916,14 +917,16 @@ class Replay:
             for (kind, why), v in sorted(self.unplaced.items(), key=lambda kv: (-kv[1], kv[0])):
                 out.append(f"  {kind}: {why}: {v}\n")
         if self.bugs:
-            out.append("kernel reports during the replay: " + ", ".join(f"{kk} {v}" for kk, v in sorted(self.bugs.items())) + "\n")
+            out.append("kernel reports during the replay: "
+                       + ", ".join(f"{kk} {v}" for kk, v in sorted(self.bugs.items())) + "\n")
         out.append("\n" + self.state_report(top))
         if self.caches_made:
             out.append("\nCaches made for the trace:\n")
             for name, how in sorted(self.caches_made.items()):
                 out.append(f"  {name:<28} {how}\n")
         if self.checked:
-            out.append("\nk.check(): " + ("clean" if self.check_error is None else f"FAILED: {self.check_error}") + "\n")
+            out.append("\nk.check(): "
+                       + ("clean" if self.check_error is None else f"FAILED: {self.check_error}") + "\n")
         return "".join(out)
 
     def state_report(self, top: int = 15) -> str:
@@ -942,7 +945,8 @@ class Replay:
             if c.nr_slabs:
                 free = sum(sl.objects - sl.inuse for sl in c.partial) + sum(
                     sl.objects - sl.inuse for cc in c.cpu_slab for sl in cc.partial)
-                rows.append((c.nr_slabs << c.order, c.name, c.nr_slabs, c.total_objects, c.total_objects - free, c.size))
+                rows.append((c.nr_slabs << c.order, c.name, c.nr_slabs, c.total_objects, c.total_objects - free,
+                             c.size))
         rows.sort(key=lambda r: (-r[0], r[1]))
         for pg, name, slabs, objs, act, size in rows[:top] if top >= 0 else rows:
             out.append(f"{name[:28]:<28} {slabs:7d} {pg:7d} {objs:8d} {act:8d} {size:7d}\n")
@@ -1100,7 +1104,8 @@ class Comparison:
             va = sa.free_blocks[o] if o < len(sa.free_blocks) else 0
             vb = sb.free_blocks[o] if o < len(sb.free_blocks) else 0
             row(f"  order {o}", va, vb)
-        out.append("\nFragmentation (x1000; extfrag index at the pageblock order, unusable index at order 3 and the pageblock order)\n")
+        out.append("\nFragmentation (x1000; extfrag index at the pageblock order, "
+                   "unusable index at order 3 and the pageblock order)\n")
         pba, pbb = ka.page_alloc.pageblock_order, kb.page_alloc.pageblock_order
         for zn in sorted(set(sa.extfrag) | set(sb.extfrag)):
             ea, eb = sa.extfrag.get(zn), sb.extfrag.get(zn)
