@@ -165,6 +165,9 @@ class SlabCommon:
         """kmem_cache_destroy(): refcount down; the last user frees it, unless objects remain."""
         if s is None:
             return
+        # in-flight kfree_rcu()s may include objects from our cache (6.18 kvfree_rcu_barrier()),
+        # then the kfree_nolock() objects waiting for irq_work (defer_free_barrier())
+        self.slub.kvfree_rcu_barrier()
         s.refcount -= 1
         if s.refcount:
             return
@@ -186,6 +189,8 @@ class SlabCommon:
                 d.pending.append(f"kmem_cache_destroy {s.name}: Slab cache still has objects")
             d.finish()
             return
+        if s.flags & geo.SLAB_TYPESAFE_BY_RCU:
+            self.k.sched.rcu.rcu_barrier()  # its slabs' pages wait for rcu_free_slab()
         self.slub.caches.remove(s)
         for n in [s.name, *s.aliases]:
             if self.slub.by_name.get(n) is s:
@@ -356,6 +361,7 @@ class SlabCommon:
         unreclaimable, as 6.18's __kmalloc_large_node_noprof accounts it)."""
         n = sum(s.nr_slabs << s.order for s in self.slub.caches
                 if bool(s.flags & geo.SLAB_RECLAIM_ACCOUNT) == reclaimable)
+        n += self.slub.rcu_free_pages(reclaimable)  # discarded, their pages wait for an RCU grace period
         if not reclaimable:
             n += sum(1 << o for o in self.large.values())
         return n
