@@ -184,6 +184,12 @@ class Kernel(Machine):
         return (f"<Kernel {self.profile.name} ram={human(self.ram)} cpus={len(self.cpus)} "
                 f"max_pfn={self.max_pfn:#x}>")
 
+    def _repr_html_(self) -> str | None:
+        """Jupyter's rich display, drawn by kmemsim.explore (a tool above this layer: imported by name)."""
+        import importlib
+
+        return importlib.import_module("kmemsim.explore.jupyter").repr_html(self)
+
     @property
     def cmdline(self) -> str:
         """The kernel command line this machine was booted with (boot tunables only)."""

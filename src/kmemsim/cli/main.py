@@ -26,7 +26,8 @@ import kmemsim
 from kmemsim.errors import KmemsimError
 
 #: the command list of ``kmemsim --help``: this order, and a whole line for each
-ORDER = ("tour", "profiles", "layout", "dmesg", "proc", "snapshot", "record", "stat", "replay", "compare", "example")
+ORDER = ("tour", "profiles", "layout", "dmesg", "proc", "snapshot", "record", "stat", "replay", "compare", "explore",
+         "quiz", "example")
 SHORT_HELP = {
     "tour": "The guided tour on the built-in default machine.",
     "profiles": "List the profiles and every tunable.",
@@ -38,6 +39,8 @@ SHORT_HELP = {
     "stat": "perf kmem stat's report of a kmem trace, and more.",
     "replay": "Replay a kmem trace in the model; --report: an HTML page.",
     "compare": "Replay a kmem trace on machines A and B; show B - A.",
+    "explore": "Write an interactive HTML page of a machine (--trace: a replay).",
+    "quiz": "Predict-then-reveal exercises on the allocators (-c: answers).",
     "example": "Print the paths of the sample trace and snapshot.",
 }
 
@@ -229,6 +232,12 @@ from kmemsim.cli.snapshot_cmd import snapshot  # noqa: E402
 
 main.add_command(snapshot)
 main.add_command(example)
+
+from kmemsim.cli.explore_cmd import explore  # noqa: E402
+from kmemsim.cli.quiz_cmd import quiz  # noqa: E402
+
+main.add_command(explore)
+main.add_command(quiz)
 
 from kmemsim.cli.trace_cmd import register as register_trace  # noqa: E402
 from kmemsim.cli.trace_cmd import register_replay  # noqa: E402

@@ -39,8 +39,9 @@ def _zone(z: Any) -> str:
         runs: list[int] = []
         for pfn, (order, mt) in sorted(z.buddy.items()):
             runs.extend((pfn, 1 << order, state.FREE, order | mt << 4))
-        data = {"schema": state.SCHEMA, "machine": {"page_size": 4096, "max_pfn": z.zone_end_pfn, "max_order": z.max_order,
-                                                   "max_low_pfn": 0, "page_offset": "0x0"},
+        machine = {"page_size": 4096, "max_pfn": z.zone_end_pfn, "max_order": z.max_order, "max_low_pfn": 0,
+                   "page_offset": "0x0"}
+        data = {"schema": state.SCHEMA, "machine": machine,
                 "zones": [state.zone_state(z)], "pages": {"kinds": list(state.KINDS), "runs": runs, "fields": {}},
                 "slab": {"caches": []}, "vmalloc": {"areas": []}, "summary": {"pages": {}}}
         return fragment(data, "zone", zone=z.name, window=[z.zone_start_pfn, z.zone_end_pfn])

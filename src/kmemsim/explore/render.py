@@ -28,7 +28,8 @@ def asset(name: str) -> str:
 def dumps(data: Any) -> str:
     """JSON safe inside a ``<script>`` element: no ``</``, no ``<!--``."""
     text = json.dumps(data, separators=(",", ":"), ensure_ascii=False)
-    return text.replace("</", "<\\/").replace("<!--", "<\\!--").replace("\u2028", "\\u2028").replace("\u2029", "\\u2029")
+    text = text.replace("</", "<\\/").replace("<!--", "<\\!--")
+    return text.replace("\u2028", "\\u2028").replace("\u2029", "\\u2029")
 
 
 def _esc(s: object) -> str:
@@ -89,7 +90,7 @@ def page(data: dict[str, Any], title: str, subtitle: str = "") -> str:
         f"<script>{asset('explore.js')}\n"
         "try { KX.mountScript('kx-app'); document.documentElement.setAttribute('data-explore-ready', '1'); }"
         " catch (e) { document.documentElement.setAttribute('data-explore-ready', 'error'); throw e; }</script>",
-        "<footer class=\"kx\"><p class=\"note\">Made by kmemsim explore; everything is in this file (no network needed).</p>"
-        "</footer>",
+        "<footer class=\"kx\"><p class=\"note\">Made by kmemsim explore; everything is in this file "
+        "(no network needed).</p></footer>",
         "</body></html>\n",
     ])

@@ -192,7 +192,7 @@ def _pcp_orders(k: Kernel) -> dict[int, int]:
     table = getattr(pa, "_pindex_order", None)
     if isinstance(table, dict):
         return dict(table)
-    return {i: 0 for i in range(3)}
+    return dict.fromkeys(range(3), 0)
 
 
 def free_area_state(z: Any, order: int, mt_names: list[str] | None = None, limit: int = 4096) -> dict[str, Any]:
@@ -209,7 +209,8 @@ def free_area_state(z: Any, order: int, mt_names: list[str] | None = None, limit
 
 # ============================================================================ pages
 def _vm_areas(k: Kernel) -> list[Any]:
-    return list(k.vmalloc_impl.areas())
+    vm: Any = k.vmalloc_impl
+    return list(vm.areas())
 
 
 def _area_key(vm: Any) -> str:
@@ -380,6 +381,7 @@ def _walk(k: Kernel, s: Any, slab: Any, head: int, limit: int) -> tuple[list[int
     end = base + slab.objects * s.size
     idx: list[int] = []
     seen: set[int] = set()
+    slub: Any = k.slub
     while head:
         if head in seen:
             return idx, f"freelist cycle at {head:#x}"
@@ -390,7 +392,7 @@ def _walk(k: Kernel, s: Any, slab: Any, head: int, limit: int) -> tuple[list[int
         seen.add(head)
         idx.append((head - base) // s.size)
         try:
-            head = k.slub.get_freepointer(s, head)
+            head = slub.get_freepointer(s, head)
         except KmemsimError as e:
             return idx, f"reading the free pointer faulted: {str(e).splitlines()[0]}"
     return idx, None
@@ -573,7 +575,8 @@ def summary(k: Kernel, runs: list[int]) -> dict[str, Any]:
     pages = [0] * len(KINDS)
     for i in range(0, len(runs), 4):
         pages[runs[i + 2]] += runs[i + 1]
-    return {"pages": dict(zip(KINDS, pages)), "nr_free_pages": sum(z.free_pages for z in k.page_alloc.zones),
+    return {"pages": dict(zip(KINDS, pages, strict=True)),
+            "nr_free_pages": sum(z.free_pages for z in k.page_alloc.zones),
             "managed": sum(z.managed_pages for z in k.page_alloc.zones),
             "slab_caches": len(k.slub.caches)}
 

@@ -175,7 +175,7 @@ def record(k: Kernel, events: Iterable[Any], *, every: int = 1000, max_samples: 
     class _Sampled(Replay):
         """The replay, taking an explorer snapshot at each of its samples."""
 
-        def sample(self):  # type: ignore[no-untyped-def]
+        def sample(self) -> Any:
             s = super().sample()
             if not self.finished:
                 take(self.n, self.last_ts)

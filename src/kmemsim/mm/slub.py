@@ -78,6 +78,12 @@ class Slab:
     def __repr__(self) -> str:
         return f"<slab {self.cache.name} pfn={self.pfn:#x} inuse={self.inuse}/{self.objects} {self.where}>"
 
+    def _repr_html_(self) -> str | None:
+        """Jupyter's rich display, drawn by kmemsim.explore (a tool above this layer: imported by name)."""
+        import importlib
+
+        return importlib.import_module("kmemsim.explore.jupyter").repr_html(self)
+
 
 @dataclass(slots=True)
 class KmemCacheCpu:
@@ -124,6 +130,12 @@ class KmemCache:
 
     def __repr__(self) -> str:
         return f"<kmem_cache {self.name} size={self.size} objects/slab={self.objects} order={self.order}>"
+
+    def _repr_html_(self) -> str | None:
+        """Jupyter's rich display, drawn by kmemsim.explore (a tool above this layer: imported by name)."""
+        import importlib
+
+        return importlib.import_module("kmemsim.explore.jupyter").repr_html(self)
 
 
 class Slub:

@@ -820,21 +820,23 @@ window.KX = window.KX || (function () {
     var pre = h("pre", { id: "kx-events" });
     var play = h("button", { id: "kx-play", text: "▶ play" });
     var timer = null;
-    var chart = s("svg", { width: 900, height: 70, viewBox: "0 0 900 70", id: "kx-chart", role: "img", "aria-label": "pages over the replay" });
-    var ser = tl.series, keys = [["free", "#5cb85c"], ["slab", "#3d7dd8"], ["allocated", "#f0a030"]], maxv = 1;
-    keys.forEach(function (k) { ser[k[0]].forEach(function (v) { maxv = Math.max(maxv, v); }); });
-    var X = function (i) { return 40 + (n > 1 ? i / (n - 1) : 0) * 850; }, Y = function (v) { return 62 - v / maxv * 56; };
-    keys.forEach(function (k) {
-      chart.appendChild(s("polyline", { points: ser[k[0]].map(function (v, i) { return X(i) + "," + Y(v); }).join(" "),
-        fill: "none", stroke: k[1], "stroke-width": 1.5 }));
+    var ser = tl.series, keys = [["free", "#5cb85c"], ["slab", "#3d7dd8"], ["allocated", "#f0a030"]], lane = 24;
+    var chart = s("svg", { width: 900, height: keys.length * lane + 4, viewBox: "0 0 900 " + (keys.length * lane + 4), id: "kx-chart",
+      role: "img", "aria-label": "pages over the replay" });
+    var X = function (i) { return 150 + (n > 1 ? i / (n - 1) : 0) * 740; };
+    keys.forEach(function (k, li) { // one lane a series, each on its own scale
+      var v = ser[k[0]], lo = Math.min.apply(null, v), hi = Math.max.apply(null, v), y0 = li * lane + 2;
+      var Y = function (x) { return y0 + lane - 4 - (hi > lo ? (x - lo) / (hi - lo) : 0.5) * (lane - 6); };
+      chart.appendChild(s("rect", { x: 150, y: y0, width: 740, height: lane - 2, fill: li % 2 ? "#fafbfc" : "#f3f5f7" }));
+      chart.appendChild(s("polyline", { points: v.map(function (x, i) { return X(i) + "," + Y(x); }).join(" "),
+        fill: "none", stroke: k[1], "stroke-width": 1.6 }));
+      chart.appendChild(s("text", { x: 0, y: y0 + 15, text: k[0] + " " + fmt(lo) + (hi > lo ? "–" + fmt(hi) : "") }));
     });
-    var cursor = s("line", { x1: 0, x2: 0, y1: 2, y2: 64, stroke: "#333", "stroke-dasharray": "3 3" });
+    var cursor = s("line", { x1: 0, x2: 0, y1: 1, y2: keys.length * lane + 2, stroke: "#333", "stroke-dasharray": "3 3" });
     chart.appendChild(cursor);
-    chart.appendChild(s("text", { x: 0, y: 10, cls: "m", text: fmt(maxv) }));
-    chart.appendChild(s("text", { x: 0, y: 64, cls: "m", text: "0" }));
     chart.addEventListener("click", function (ev) {
       var r = chart.getBoundingClientRect(), x = (ev.clientX - r.left) * 900 / r.width;
-      set(Math.max(0, Math.min(n - 1, Math.round((x - 40) / 850 * (n - 1)))));
+      set(Math.max(0, Math.min(n - 1, Math.round((x - 150) / 740 * (n - 1)))));
     });
     function set(i) {
       range.value = i;
