@@ -266,9 +266,9 @@ def buddy_of(k: Kernel, pfn: int, order: int) -> Exercise:
 
 def _zone(k: Kernel, name: str) -> Any:
     for z in k.page_alloc.zones:
-        if z.name == name:
+        if z.name == name and z.present_pages:
             return z
-    raise UsageError(f"no zone {name!r} on {k.profile.name}; zones: "
+    raise UsageError(f"no zone {name!r} with memory on {_mach(k)}; zones: "
                      + ", ".join(z.name for z in k.page_alloc.zones if z.present_pages))
 
 
