@@ -815,6 +815,7 @@ window.KX = window.KX || (function () {
   function viewTimeline(ctx, src, onChange) {
     var tl = src.tl, n = tl.samples.length;
     var el = h("section", { id: "timeline", cls: "timeline kx-view", "data-view": "timeline" });
+    el.appendChild(h("h2", { text: "Timeline" }));
     var range = h("input", { type: "range", min: 0, max: n - 1, value: n - 1, id: "kx-scrub", "aria-label": "replay position" });
     var pos = h("span", { cls: "lbl", id: "kx-pos" });
     var pre = h("pre", { id: "kx-events" });
@@ -855,16 +856,16 @@ window.KX = window.KX || (function () {
       play.textContent = "❚❚ pause";
       timer = setInterval(function () { var i = Number(range.value) + 1; if (i >= n) { clearInterval(timer); timer = null; play.textContent = "▶ play"; return; } set(i); }, 400);
     });
-    el.appendChild(h("div", { cls: "bar" }, h("b", { text: "Replay of " + (tl.source || "a trace") }),
+    var bar = h("div", { cls: "bar sticky kx-scrubber" }, h("b", { text: "Replay of " + (tl.source || "a trace") }),
       h("button", { id: "kx-prev", text: "◀", title: "previous sample", onclick: function () { set(Math.max(0, Number(range.value) - 1)); } }),
       range, h("button", { id: "kx-next", text: "▶", title: "next sample", onclick: function () { set(Math.min(n - 1, Number(range.value) + 1)); } }),
-      play, pos));
+      play, pos);
     el.appendChild(h("div", { cls: "legend" }, keys.map(function (k) {
       return h("span", { cls: "it" }, h("span", { cls: "sw", style: "background:" + k[1] }), k[0] + " pages"); })));
     el.appendChild(chart);
     el.appendChild(h("div", { cls: "note", text: "The last events replayed before this point:" }));
     el.appendChild(pre);
-    return { el: el, set: set };
+    return { el: el, bar: bar, set: set };
   }
 
   // ------------------------------------------------------------------ mounting
@@ -883,6 +884,7 @@ window.KX = window.KX || (function () {
       var tlv = null;
       if (src.tl) {
         tlv = viewTimeline(ctx, src, function (i) { render(src.at(i)); });
+        root.appendChild(tlv.bar);
         root.appendChild(tlv.el);
         tlv.el.appendChild(nav);
       } else root.appendChild(nav);
