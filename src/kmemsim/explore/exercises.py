@@ -31,7 +31,7 @@ if TYPE_CHECKING:  # pragma: no cover
 
 __all__ = ["Exercise", "Result", "TOPICS", "quiz", "pa_of", "va_of", "zone_of_phys", "layout_boundary",
            "split_order", "buddy_of", "buddyinfo_after", "kmalloc_class", "cache_geometry", "may_sleep",
-           "in_context", "below_min", "Machines"]
+           "in_context", "below_min", "overwrite_report", "mempool_exhausted", "Machines"]
 
 TOPICS = ("addresses", "buddy", "slab", "gfp")
 
@@ -140,7 +140,10 @@ class Exercise:
                     f"({chr(97 + i)}) {c}" for i, c in enumerate(self.choices))}.get(self.kind, "an answer")
 
     def check(self, given: Any) -> Result:
-        """Compare a prediction with the model's answer."""
+        """Compare a prediction with the model's answer (``...`` or None: not answered yet)."""
+        if given is Ellipsis or given is None:
+            return Result(False, None, self.answer, f"Write your prediction in place of ... ({self._form()}), "
+                          "then run the cell again; .reveal() shows the model's answer.")
         value = self.parse(given)
         ok = value == self.answer
         if self.kind == "int" and self.hex:
@@ -494,6 +497,76 @@ def below_min(m: Machines, flags: str, ram: str | None = None) -> Exercise:
                        "it succeeded." if got else
                        "without __GFP_HIGH (or the right to reclaim and retry) it stops at min and fails: the "
                        "reserve below min is kept for atomic allocations and the reclaimers themselves."))
+
+
+def overwrite_report(k: Kernel, cache: Any, offset: int, value: bytes = b"A") -> Exercise:
+    """Write ``value`` at ``offset`` from the start of an object of a debug ``cache`` (its
+    object_size: the first byte past it; -1: the byte before it), free the object, and ask
+    which report the kernel prints.  ``k`` should be booted with ``on_bug="report"``."""
+    g = k.gfp
+    obj = k.kmem_cache_alloc(cache, g.GFP_KERNEL)
+    if not obj:
+        raise UsageError(f"kmem_cache_alloc({cache.name}) failed")
+    mark = len(k.log)
+    k.write(obj + offset, value)
+    try:
+        k.kmem_cache_free(cache, obj)
+    except kmemsim.KernelBug:
+        pass  # on_bug="raise": the report is in dmesg all the same
+    lines = [line.split("] ", 1)[-1] for line in k.log.dmesg(since=mark).splitlines()]
+    choices = ["Right Redzone overwritten", "Left Redzone overwritten", "Poison overwritten",
+               "kmalloc Redzone overwritten", "no report"]
+    first = next((line for line in lines if line.startswith("[") and "overwritten]" in line), "")
+    answer = next((c for c in choices if f"[{c}]" in first), "no report")
+    where = "past the end of" if offset >= cache.object_size else "before" if offset < 0 else "inside"
+    report = "\n".join(lines[:4])
+    return Exercise("slab", f"A debug cache {cache.name} (flags {'|'.join(_flag_names(k, cache.flags))}): an object "
+                    f"of {cache.object_size} bytes gets {len(value)} byte(s) written at offset {offset} ({where} "
+                    "the object), then kmem_cache_free(). Which report does SLUB print?", answer, "choice",
+                    "free_debug_processing() -> check_object() compares the red zones (0xcc while the object is "
+                    "in use) and the padding with their patterns; the first wrong byte names the region.\n"
+                    + (report or "(nothing in dmesg)"), choices)
+
+
+def _flag_names(k: Kernel, flags: int) -> list[str]:
+    return list(k.slub.geo.slab_flag_names(flags))
+
+
+def mempool_exhausted(m: Machines) -> Exercise:
+    """A pool whose elements are all in use while memory is exhausted: what does
+    mempool_alloc(pool, GFP_KERNEL) do, when another task frees an element 30 ms later?"""
+    k = m.fresh(ram=_small_ram(m.profile))
+    g = k.gfp
+    c = k.kmem_cache_create("my_request", 192)
+    pool = k.mempool_create_slab_pool(2, c)
+    held = []
+    for mask in (g.GFP_KERNEL | g.__GFP_NORETRY, g.GFP_ATOMIC):
+        while a := k.get_free_pages(mask | g.__GFP_NOWARN, 0):
+            held.append(a)
+    taken = []
+    while e := k.mempool_alloc(pool, g.GFP_ATOMIC):
+        taken.append(e)
+
+    def completion() -> None:
+        k.msleep(30)
+        k.mempool_free(taken.pop(), pool)
+
+    k.kthread_run(completion, "io_done")
+    j = k.jiffies
+    e = k.mempool_alloc(pool, g.GFP_KERNEL)
+    waited = k.jiffies - j
+    choices = ["returns NULL at once", "sleeps until an element is freed, then returns it",
+               "BUG: sleeping function called from invalid context"]
+    answer = choices[1] if e and waited > 0 else choices[0] if not e else "returns an element at once"
+    if answer not in choices:
+        choices.append(answer)
+    return Exercise("gfp", f"On {_mach(k)} memory is exhausted and all {len(taken)} elements a driver took from its "
+                    "mempool (min_nr 2, over a slab cache) are in use; GFP_ATOMIC gets NULL. Another task will "
+                    "mempool_free() one element 30 ms from now. In process context, what does "
+                    "mempool_alloc(pool, GFP_KERNEL) do?", answer, "choice",
+                    f"mempool_alloc() with __GFP_DIRECT_RECLAIM never fails: when the allocator and the reserve "
+                    f"are both empty it waits on the pool's wait queue (state D) until mempool_free() refills the "
+                    f"reserve. Here it slept {waited} jiffies (HZ={k.HZ}).", choices)
 
 
 def _small_ram(profile: str) -> str:
