@@ -7,6 +7,8 @@
     kmemsim proc NAME | --list                  a /proc (or debugfs) file of a machine
     kmemsim snapshot -o DIR [--tar]             this host's memory views (as root)
     kmemsim record / stat / replay / compare    kmem traces (kmemsim.cli.trace_cmd)
+    kmemsim explore [-o OUT.html] [--trace FILE]   the machine drawn in one page (kmemsim.cli.explore_cmd)
+    kmemsim quiz [--seed N] [-c]                 predict-then-reveal exercises (kmemsim.cli.quiz_cmd)
     kmemsim example [NAME]                      where the shipped sample files are
 
 Every command that boots a machine takes ``--profile``, ``--ram``, ``--cpus``
