@@ -686,7 +686,7 @@ window.KX = window.KX || (function () {
       if (!c) { clear(detail); detail.appendChild(h("p", { cls: "empty", text: "Pick a cache above." })); return; }
       cacheDetail(ctx, st, c, detail, selPfn);
     }
-    ctx.showSlab = function (id, pfn) { sel = id; selPfn = pfn; if (!only) table(); showDetail(); el.scrollIntoView(); };
+    ctx.showSlab = function (id, pfn, quiet) { sel = id; selPfn = pfn; if (!only) table(); showDetail(); if (!quiet) el.scrollIntoView(); };
     return { el: el, update: function (next) {
       st = next;
       if (sel === null) {
@@ -901,7 +901,7 @@ window.KX = window.KX || (function () {
       var v = viewSlab(ctx, opts.cache);
       addView(v); root.appendChild(v.el);
       var upd = v.update;
-      v.update = function (st) { upd(st); ctx.showSlab(st.slab.caches[0].id, opts.pfn); };
+      v.update = function (st) { upd(st); ctx.showSlab(st.slab.caches[0].id, opts.pfn, true); };
     } else if (what === "page") {
       addView(viewPage(ctx, opts.pfn)); addView(viewMemmap(ctx, { window: opts.window, pin: opts.pfn, width: 640, height: 160 }));
       views.forEach(function (v) { root.appendChild(v.el); });
