@@ -188,6 +188,9 @@ def test_the_memory_map_zooms_and_tells_what_a_page_is(browser, fresh_html):
     assert (canvas.get_attribute("data-lo"), canvas.get_attribute("data-hi")) == ("1", str(0x1000))
     page.locator("#kx-map-in").click()
     assert abs(int(canvas.get_attribute("data-hi")) - int(canvas.get_attribute("data-lo")) - 0xFFF // 4) <= 2
+    page.locator("#kx-map-used").click()  # the window of the pages in use
+    assert int(canvas.get_attribute("data-hi")) - int(canvas.get_attribute("data-lo")) < 0x40000
+    shot(page.locator("#view-memmap"), "machine-in-use.png")
     page.locator("#kx-map-all").click()
     box = canvas.bounding_box()
     page.mouse.move(box["x"] + 5, box["y"] + 2)

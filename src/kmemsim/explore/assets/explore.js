@@ -386,6 +386,14 @@ window.KX = window.KX || (function () {
         if (!z.present) return;
         controls.appendChild(h("button", { text: z.name, "data-zone": z.name, onclick: function () { highlight = null; setWindow(z.start_pfn, z.start_pfn + z.spanned); } }));
       });
+      controls.appendChild(h("button", { id: "kx-map-used", text: "in use", title: "zoom to the pages allocated now", onclick: function () {
+        var r = st.pages.runs, kinds = st.pages.kinds, a = Infinity, b = -1, i, k;
+        for (i = 0; i < r.length; i += 4) {
+          k = kinds[r[i + 2]];
+          if (k !== "free" && k !== "hole" && k !== "reserved" && k !== "unaccounted") { a = Math.min(a, r[i]); b = Math.max(b, r[i] + r[i + 1]); }
+        }
+        if (b > a) { highlight = null; setWindow(a, b); }
+      } }));
       controls.appendChild(h("button", { id: "kx-map-in", text: "+", title: "zoom in", onclick: function () { zoom(4, pinned !== null && pinned >= lo && pinned < hi ? pinned : undefined); } }));
       controls.appendChild(h("button", { id: "kx-map-out", text: "−", title: "zoom out", onclick: function () { zoom(0.25); } }));
       controls.appendChild(h("button", { id: "kx-map-page", text: "one page", title: "zoom to the pinned page", onclick: function () {
