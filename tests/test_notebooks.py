@@ -25,7 +25,8 @@ ANSWERS = {
 
 
 def _run(nb) -> None:
-    client = nbclient.NotebookClient(nb, timeout=300, kernel_name="python3", resources={"metadata": {"path": str(ROOT)}})
+    client = nbclient.NotebookClient(nb, timeout=300, kernel_name="python3",
+                                     resources={"metadata": {"path": str(ROOT)}})
     client.execute()
 
 
