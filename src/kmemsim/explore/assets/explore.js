@@ -305,6 +305,17 @@ window.KX = window.KX || (function () {
         }
         if (c >= 56) labelSpan(g, a - lo, b - lo, L, kind, det, a);
       }
+      st.zones.forEach(function (z) { // the zone boundaries, as steps through the grid
+        if (!z.present || z.start_pfn <= lo || z.start_pfn >= hi) return;
+        var idx = Math.floor((z.start_pfn - lo) / L.ppp), p = cellXY(idx, L), right = L.cols * c;
+        g.strokeStyle = "#111"; g.lineWidth = 2; g.beginPath();
+        g.moveTo(0, p[1] + c); g.lineTo(p[0], p[1] + c); g.lineTo(p[0], p[1]); g.lineTo(right, p[1]); g.stroke();
+        g.font = "bold 11px sans-serif"; g.fillStyle = "#111";
+        var lbl = "▼ " + z.name + " from pfn " + hex(z.start_pfn), tw = g.measureText(lbl).width;
+        var tx = Math.min(Math.max(2, p[0]), W - tw - 4), ty = p[1] > 14 ? p[1] - 3 : p[1] + c + 12;
+        g.fillStyle = "rgba(255,255,255,.85)"; g.fillRect(tx - 2, ty - 11, tw + 4, 14);
+        g.fillStyle = "#111"; g.fillText(lbl, tx, ty);
+      });
       if (pinned !== null && pinned >= lo && pinned < hi) {
         var p = cellXY(Math.floor((pinned - lo) / L.ppp), L);
         g.strokeStyle = "#000"; g.lineWidth = 2; g.strokeRect(p[0] + 1, p[1] + 1, Math.max(2, c - 2), Math.max(2, c - 2));
