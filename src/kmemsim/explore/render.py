@@ -9,15 +9,13 @@ which shows where scripts do not run (a notebook viewer that strips them).
 from __future__ import annotations
 
 import html
-import itertools
 import json
+import uuid
 from functools import cache
 from importlib import resources
 from typing import Any
 
 __all__ = ["page", "fragment", "dumps"]
-
-_ids = itertools.count(1)
 
 
 @cache
@@ -63,7 +61,7 @@ def _fallback(data: dict[str, Any], view: str) -> str:
 def fragment(data: dict[str, Any], view: str = "all", **opts: Any) -> str:
     """An HTML fragment that draws ``view`` of ``data`` (a snapshot, possibly partial) where
     it is inserted: Jupyter's ``_repr_html_``.  ``opts`` go to the script's ``mount``."""
-    ident = f"kx-{next(_ids)}-{id(data) & 0xFFFFFF:x}"
+    ident = f"kx-{uuid.uuid4().hex[:16]}"  # unique across kernels and saved outputs
     payload = dumps({"data": data, "opts": {"view": view, **opts}})
     return (
         f'<div class="kx-out"><style>{asset("explore.css")}</style>'

@@ -111,7 +111,7 @@ def machine_of(obj: Any) -> Kernel | None:
 
     def owns(k: Any) -> bool:
         try:
-            if obj in k.page_alloc.zones:
+            if any(z is obj for z in k.page_alloc.zones):
                 return True
             cache = getattr(obj, "cache", obj)  # a slab names its cache
             return any(c is cache for c in k.slub.caches)

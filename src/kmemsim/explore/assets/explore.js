@@ -935,7 +935,11 @@ window.KX = window.KX || (function () {
     return ctx;
   }
   function mountScript(id) {
-    var dataEl = document.getElementById(id + "-data"), root = document.getElementById(id);
+    // next to the calling script first: a notebook may run it before its output is in the document
+    var cur = document.currentScript, box = cur && cur.parentNode, root = null, dataEl = null;
+    if (box && box.querySelector) { root = box.querySelector("[id='" + id + "']"); dataEl = box.querySelector("[id='" + id + "-data']"); }
+    root = root || document.getElementById(id);
+    dataEl = dataEl || document.getElementById(id + "-data");
     var payload = JSON.parse(dataEl.textContent);
     return mount(root, payload.data, payload.opts);
   }
