@@ -249,3 +249,14 @@ def test_explore_bad_input_is_a_clear_error(tmp_path, args, message):
     assert res.exit_code in (1, 2), res.output
     assert message in res.output and "Traceback" not in res.output
     assert res.exception is None or isinstance(res.exception, SystemExit)
+
+
+def test_page_cache_and_anonymous_pages_are_told_apart():
+    k = kmemsim.boot(ram="256M")
+    k.page_cache_add("/var/log/syslog", 64 * k.page_size)
+    proc = k.spawn_process("postgres", "2M")
+    snap = snapshot(k)
+    pages = snap["summary"]["pages"]
+    assert pages["pagecache"] == k.find_file("/var/log/syslog").nrpages > 0
+    assert pages["anon"] == 512 and pages["unaccounted"] == 0
+    assert proc in k.processes

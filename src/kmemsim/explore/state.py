@@ -422,17 +422,14 @@ def slab_state(k: Kernel, s: Any, slab: Any, where: str, cpu_freelist: int = 0,
 def _redzone_damage(k: Kernel, s: Any, slab: Any, free: set[int]) -> list[int]:
     """Objects whose red zones do not hold SLUB's pattern (0xbb free, 0xcc in use)."""
     bad = []
-    word = k.slub.word
     base = slab.addr + s.red_left_pad
     for i in range(slab.objects):
         obj = base + i * s.size
         want = 0xBB if i in free else 0xCC
         spans = [(obj - s.red_left_pad, s.red_left_pad)]
-        right = s.inuse - s.object_size
+        right = s.inuse - s.object_size  # calculate_sizes() gives a red-zoned object a word at least
         if right > 0:
             spans.append((obj + s.object_size, right))
-        elif s.offset >= s.inuse:  # object_size == inuse: the red zone is the word after the free pointer
-            spans.append((obj + s.inuse + word, 0))
         try:
             if any(n and any(b != want for b in k.read(a, n)) for a, n in spans):
                 bad.append(i)
