@@ -25,6 +25,7 @@ import kmemsim
 
 from ..errors import UsageError
 from ..profiles import get_profile
+from . import state
 
 if TYPE_CHECKING:  # pragma: no cover
     from ..kernel import Kernel
@@ -305,7 +306,7 @@ def buddyinfo_after(k: Kernel, zone: str, ops: Sequence[tuple[str, int]]) -> Exe
     cache (0-3 and the pageblock order on 6.x, 0 on 2.6) are refused, since they would
     not reach the buddy lists."""
     z = _zone(k, zone)
-    pcp = set(k.page_alloc.pcp_orders)
+    pcp = set(state.pcp_orders(k))
     mask, mask_name = zone_gfp(k, zone)
     before = _buddyinfo_line(k, z)
     held: list[tuple[int, int] | None] = []
@@ -387,7 +388,7 @@ def kmalloc_class(k: Kernel, size: int) -> Exercise:
     """Which kmalloc cache serves kmalloc(size, GFP_KERNEL)."""
     g = k.gfp
     s = k.slab.kmalloc_cache_for(size, g.GFP_KERNEL)
-    ladder = sorted({c.object_size for c in k.slub.caches if c.name.startswith("kmalloc-") and c.name[8:9].isdigit()})
+    ladder = state.kmalloc_sizes(k)
     return Exercise("slab", f"On {_mach(k)}, kmalloc({size}, GFP_KERNEL) is served by which cache "
                     "(its object size, i.e. ksize() of the result)?", s.object_size, "int",
                     f"{s.name}: the smallest kmalloc size class >= {size}. The ladder here: "
@@ -520,16 +521,13 @@ def overwrite_report(k: Kernel, cache: Any, offset: int, value: bytes = b"A") ->
     answer = next((c for c in choices if f"[{c}]" in first), "no report")
     where = "past the end of" if offset >= cache.object_size else "before" if offset < 0 else "inside"
     report = "\n".join(lines[:4])
-    return Exercise("slab", f"A debug cache {cache.name} (flags {'|'.join(_flag_names(k, cache.flags))}): an object "
+    flags = "|".join(state.slab_flag_names(k, cache.flags))
+    return Exercise("slab", f"A debug cache {cache.name} (flags {flags}): an object "
                     f"of {cache.object_size} bytes gets {len(value)} byte(s) written at offset {offset} ({where} "
                     "the object), then kmem_cache_free(). Which report does SLUB print?", answer, "choice",
                     "free_debug_processing() -> check_object() compares the red zones (0xcc while the object is "
                     "in use) and the padding with their patterns; the first wrong byte names the region.\n"
                     + (report or "(nothing in dmesg)"), choices)
-
-
-def _flag_names(k: Kernel, flags: int) -> list[str]:
-    return list(k.slub.geo.slab_flag_names(flags))
 
 
 def mempool_exhausted(m: Machines) -> Exercise:
@@ -598,7 +596,7 @@ def _q_buddy(rng: random.Random, m: Machines) -> Exercise:
         order = rng.randrange(0, 10)
         pfn = rng.randrange(0x100, k.max_pfn >> order) << order
         return buddy_of(k, pfn, order)
-    pcp = set(k.page_alloc.pcp_orders)
+    pcp = set(state.pcp_orders(k))
     orders = [o for o in range(1, k.page_alloc.max_order) if o not in pcp]
     if kind == "split":
         z = rng.choice(zones)
@@ -615,7 +613,7 @@ def _q_buddy(rng: random.Random, m: Machines) -> Exercise:
         for i in frees:
             ops.insert(rng.randrange(i + 1, len(ops) + 1) if i + 1 <= len(ops) else len(ops), ("free", i))
         ops = _valid_order(ops)
-        start = {p: o for p, (o, mt) in z.buddy.items() if mt != 4}
+        start = {p: o for p, (o, mt) in state.free_blocks(z).items() if mt != 4}
         try:
             pure_ops, ex = _run_traced(k, z.name, ops)
         except UsageError:

@@ -36,17 +36,12 @@ def _kernel(k: Any) -> str:
 def _zone(z: Any) -> str:
     k = state.machine_of(z)
     if k is None:  # a zone on its own: its free blocks are all it knows
-        runs: list[int] = []
-        for pfn, (order, mt) in sorted(z.buddy.items()):
-            runs.extend((pfn, 1 << order, state.FREE, order | mt << 4))
-        machine = {"page_size": 4096, "max_pfn": z.zone_end_pfn, "max_order": z.max_order, "max_low_pfn": 0,
-                   "page_offset": "0x0"}
-        data = {"schema": state.SCHEMA, "machine": machine,
-                "zones": [state.zone_state(z)], "pages": {"kinds": list(state.KINDS), "runs": runs, "fields": {}},
-                "slab": {"caches": []}, "vmalloc": {"areas": []}, "summary": {"pages": {}}}
-        return fragment(data, "zone", zone=z.name, window=[z.zone_start_pfn, z.zone_end_pfn])
+        data = state.lone_zone(z)
+        start, end = data["zones"][0]["start_pfn"], data["machine"]["max_pfn"]
+        return fragment(data, "zone", zone=z.name, window=[start, end])
     snap = state.snapshot(k, objects=False, dmesg_lines=0)
-    return fragment(snap, "zone", zone=z.name, window=[z.zone_start_pfn, z.zone_end_pfn])
+    zs = next(x for x in snap["zones"] if x["name"] == z.name)
+    return fragment(snap, "zone", zone=z.name, window=[zs["start_pfn"], zs["start_pfn"] + zs["spanned"]])
 
 
 def free_area_html(k: Any, z: Any, order: int) -> tuple[str, str]:
@@ -74,16 +69,20 @@ def _cache(s: Any, pfn: int | None = None) -> str | None:
     return fragment(data, "slab", cache=s.name, pfn=pfn)
 
 
-def _page(p: Any) -> str:
-    k = p._k
+def _page(p: Any) -> str | None:
+    k = state.machine_of(p)
+    if k is None:
+        return None
     pfn = p.pfn
     snap = state.snapshot(k, objects=False, dmesg_lines=0)
     lo = max(0, pfn - 32)
     return fragment(snap, "page", pfn=pfn, window=[lo, min(k.max_pfn, lo + 64)])
 
 
-def _vm_area(vm: Any) -> str:
-    k = vm._k
+def _vm_area(vm: Any) -> str | None:
+    k = state.machine_of(vm)
+    if k is None:
+        return None
     names = state.Names()
     data = _base(k, names)
     data["vmalloc"] = state.vmalloc_section(k, names)

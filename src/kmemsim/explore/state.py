@@ -109,6 +109,10 @@ def machine_of(obj: Any) -> Kernel | None:
     or None.  Machines this package has seen are asked first; then every live machine."""
     from ..machine import Machine
 
+    own = getattr(obj, "_k", None)  # a Page, a vm_struct: they hold their machine
+    if isinstance(own, Machine):
+        return own  # type: ignore[return-value]
+
     def owns(k: Any) -> bool:
         try:
             if any(z is obj for z in k.page_alloc.zones):
@@ -184,6 +188,33 @@ def zone_state(z: Any, mt_names: list[str] | None = None, pcp_order: dict[int, i
         "pcp": pcp, "pcp_count": sum(p.count for p in z.pcp), "highatomic": z.nr_reserved_highatomic,
         "pageblock_order": z.pageblock_order,
     }
+
+
+def free_blocks(z: Any) -> dict[int, tuple[int, int]]:
+    """A zone's free blocks: head pfn -> (order, migratetype)."""
+    return dict(z.buddy)
+
+
+def pcp_orders(k: Kernel) -> tuple[int, ...]:
+    """The orders the per-CPU lists hold (an allocation of another order goes to the buddy lists)."""
+    return tuple(k.page_alloc.pcp_orders)
+
+
+def kmalloc_sizes(k: Kernel) -> list[int]:
+    """The object sizes of the kmalloc-<size> caches, ascending."""
+    return sorted({c.object_size for c in k.slub.caches if c.name.startswith("kmalloc-") and c.name[8:9].isdigit()})
+
+
+def lone_zone(z: Any) -> dict[str, Any]:
+    """A snapshot of a zone whose machine is not known: its free blocks are all it tells."""
+    runs: list[int] = []
+    for pfn, (order, mt) in sorted(z.buddy.items()):
+        runs.extend((pfn, 1 << order, FREE, order | mt << 4))
+    machine = {"page_size": 4096, "max_pfn": z.zone_end_pfn, "max_order": z.max_order, "max_low_pfn": 0,
+               "page_offset": "0x0"}
+    return {"schema": SCHEMA, "machine": machine, "zones": [zone_state(z)],
+            "pages": {"kinds": list(KINDS), "runs": runs, "fields": {}},
+            "slab": {"caches": []}, "vmalloc": {"areas": []}, "summary": {"pages": {}}}
 
 
 def _pcp_orders(k: Kernel) -> dict[int, int]:
@@ -365,6 +396,11 @@ def page_state(k: Kernel, pfn: int) -> dict[str, Any]:
 def slab_allocator(k: Kernel) -> str:
     """Which slab allocator the machine runs ("SLUB" until SLAB and SLOB land)."""
     return str(getattr(k.profile, "slab_allocator", None) or "SLUB")
+
+
+def slab_flag_names(k: Kernel, flags: int) -> list[str]:
+    """The SLAB_* names of a cache's flags."""
+    return _flag_names(k, flags)
 
 
 def _flag_names(k: Kernel, flags: int) -> list[str]:
