@@ -732,14 +732,21 @@ window.KX = window.KX || (function () {
       g.appendChild(s("rect", { x: 10 + i * cell, y: 20, width: cell - 1, height: 18, fill: has ? KIND_COLORS.vmalloc : "#fff",
         stroke: "#777", "stroke-dasharray": has ? null : "2 2" }, s("title", { text: has ? "page " + i + " → pfn " + hex(pfns[i]) : "guard page (unmapped)" })));
     }
-    var py = 112, max = m.max_pfn;
+    var py = 112, lo = Infinity, hi = -1;
+    pfns.forEach(function (p) { lo = Math.min(lo, p); hi = Math.max(hi, p + 1); });
+    if (hi < 0) { lo = 0; hi = m.max_pfn; }
+    var pad = Math.max(8, Math.round((hi - lo) * 0.08));
+    lo = Math.max(0, lo - pad); hi = Math.min(m.max_pfn, hi + pad);
+    var PX = function (p) { return 10 + (p - lo + 0.5) / (hi - lo) * (w - 20); };
     g.appendChild(s("rect", { x: 10, y: py, width: w - 20, height: 18, fill: "#eef0f2", stroke: "#ccc" }));
-    g.appendChild(s("text", { x: 10, y: py + 32, cls: "m", text: "physical memory: pfn 0" }));
-    g.appendChild(s("text", { x: w - 10, y: py + 32, cls: "m", "text-anchor": "end", text: hex(max) }));
+    g.appendChild(s("text", { x: 10, y: py + 32, cls: "m", text: "physical memory, pfn " + hex(lo) }));
+    g.appendChild(s("text", { x: w - 10, y: py + 32, cls: "m", "text-anchor": "end", text: hex(hi) + " (of " + hex(m.max_pfn) + ")" }));
     for (i = 0; i < Math.min(shown, pfns.length); i++) {
-      var px = 10 + pfns[i] / max * (w - 20);
-      g.appendChild(s("line", { x1: 10 + i * cell + cell / 2, y1: 38, x2: px, y2: py, stroke: KIND_COLORS.vmalloc, "stroke-opacity": 0.55 }));
-      g.appendChild(s("rect", { x: px - 1, y: py, width: 2, height: 18, fill: KIND_COLORS.vmalloc }));
+      var px = PX(pfns[i]);
+      g.appendChild(s("line", { x1: 10 + i * cell + cell / 2, y1: 38, x2: px, y2: py, stroke: KIND_COLORS.vmalloc, "stroke-opacity": 0.6 }));
+      g.appendChild(s("rect", { x: px - 1, y: py, width: Math.max(2, (w - 20) / (hi - lo) - 1), height: 18, fill: KIND_COLORS.vmalloc },
+        s("title", { text: "pfn " + hex(pfns[i]) + " = page " + i + " of the area" })));
+      if (pfns.length <= 12) g.appendChild(s("text", { x: px, y: py - 4, "text-anchor": "middle", cls: "mono", text: hex(pfns[i]) }));
     }
     if (a.phys_addr) g.appendChild(s("text", { x: 10, y: 60, text: "ioremap of physical " + a.phys_addr + " (device memory, not RAM)" }));
     return g;
