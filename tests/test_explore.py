@@ -260,3 +260,13 @@ def test_page_cache_and_anonymous_pages_are_told_apart():
     assert pages["pagecache"] == k.find_file("/var/log/syslog").nrpages > 0
     assert pages["anon"] == 512 and pages["unaccounted"] == 0
     assert proc in k.processes
+
+
+def test_a_zone_without_its_machine_still_draws_its_free_blocks():
+    from kmemsim.mm.mmzone import Zone
+
+    z = Zone(0, "DMA", 0, 4096)
+    z.add_to_free_list(1024, 10, 1, tail=True)
+    z.add_to_free_list(512, 9, 1, tail=True)
+    html = z._repr_html_()
+    assert '"view":"zone"' in html and '"runs":[512,512,2,25,1024,1024,2,26]' in html

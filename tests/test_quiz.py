@@ -132,3 +132,11 @@ def test_ask_reads_answers_and_checks_them():
 def test_quiz_bad_input(args, message):
     res = run("quiz", *args)
     assert res.exit_code in (1, 2) and message in res.output and "Traceback" not in res.output
+
+
+@pytest.mark.parametrize("profile,ram,seeds", [("linux-2.6-i386", "160M", range(8)),
+                                               ("linux-6.18-x86_64", "128M", range(3))])
+def test_small_machines_get_whole_quizzes(profile, ram, seeds):
+    for seed in seeds:
+        for q in ex.quiz(seed, profile, n=6, ram=ram):
+            assert q.check(q.shown_answer()).correct, q.text()

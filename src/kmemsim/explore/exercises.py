@@ -594,13 +594,16 @@ def _q_buddy(rng: random.Random, m: Machines) -> Exercise:
     zones = [z for z in k.page_alloc.zones if z.present_pages]
     if kind == "buddy":
         order = rng.randrange(0, 10)
-        pfn = rng.randrange(0x100, k.max_pfn >> order) << order
+        pfn = rng.randrange(1, max(2, k.max_pfn >> order)) << order
         return buddy_of(k, pfn, order)
     pcp = set(state.pcp_orders(k))
     orders = [o for o in range(1, k.page_alloc.max_order) if o not in pcp]
     if kind == "split":
         z = rng.choice(zones)
-        return split_order(k, z.name, rng.choice(orders))
+        order = rng.choice(orders)
+        if not any(z.nr_free[o] for o in range(order, z.max_order + 1)):
+            order = next(o for o in range(z.max_order + 1) if z.nr_free[o])
+        return split_order(k, z.name, order)
     for _attempt in range(20):
         k = m.fresh()
         z = min(zones, key=lambda z: z.managed_pages)  # the small zone: short lines, a few blocks
