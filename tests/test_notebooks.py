@@ -1,16 +1,22 @@
 """The labs of notebooks/ run top to bottom (nbclient, an IPython kernel), with the answers
 filled in: every prediction cell then says "Right", and the drawings are in the outputs.
 Run as shipped (every answer still ``...``) they run clean too, each check asking for a
-prediction."""
+prediction.  Skipped without nbclient (pip install -e .[test]), except under CI=true."""
 from __future__ import annotations
 
+import os
 import re
 from pathlib import Path
 
 import pytest
 
-nbformat = pytest.importorskip("nbformat")
-nbclient = pytest.importorskip("nbclient")
+try:
+    import nbclient
+    import nbformat
+except ImportError as e:  # pip install -e .[test] brings them; CI must run the labs
+    if os.environ.get("CI"):
+        raise
+    pytest.skip(f"the labs need nbclient and nbformat: {e}", allow_module_level=True)
 
 ROOT = Path(__file__).resolve().parent.parent
 NOTEBOOKS = ROOT / "notebooks"
