@@ -4,6 +4,8 @@
     python3 dev.py tour         # set up .venv if needed, run `kmemsim tour`
     python3 dev.py test         # set up .venv if needed, run the whole test suite
     python3 dev.py test-slow    # also the tests marked slow
+    python3 dev.py slow         # only the tests marked slow (CI runs them after `test`)
+    python3 dev.py lint         # ruff, mypy and the import layers (lint-imports)
     python3 dev.py bench        # print every benchmark's figures
     python3 dev.py kmemsim ...  # run the CLI from the project's venv
 
@@ -27,7 +29,9 @@ STAMP = VENV / ".kmemsim-installed"
 
 
 def ensure_venv() -> None:
-    if sys.version_info < (3, 11):
+    # not outdated: dev.py runs under whatever python3 is on PATH, before the venv exists,
+    # so it must refuse an interpreter older than requires-python itself
+    if sys.version_info < (3, 11):  # noqa: UP036
         sys.exit(f"kmemsim needs Python >= 3.11 (this is {sys.version.split()[0]})")
     if not PY.exists():
         print(f"dev.py: creating {VENV}", file=sys.stderr)
@@ -58,6 +62,13 @@ def main(args: list[str]) -> int:
         return run([str(PY), "-m", "pytest", "-n", "2", "-q", *rest])
     if cmd == "test-slow":
         return run([str(PY), "-m", "pytest", "-n", "2", "-q", "-m", "slow or not slow", *rest])
+    if cmd == "slow":
+        return run([str(PY), "-m", "pytest", "-n", "2", "-q", "-m", "slow", *rest])
+    if cmd == "lint":
+        rc = run([str(BIN / "ruff"), "check", "."])
+        rc |= run([str(BIN / "mypy")])  # files and options: pyproject [tool.mypy]
+        rc |= run([str(BIN / "lint-imports"), "--no-cache"])  # pyproject [tool.importlinter]
+        return rc
     if cmd == "bench":
         return run([str(PY), str(ROOT / "benchmarks" / "run.py"), *rest])
     if cmd == "kmemsim":

@@ -34,7 +34,8 @@ def boot_figures(out) -> None:
     for ram in ("1G", "64G", "1T"):
         r = subprocess.run([sys.executable, "-c", CHILD, ram], capture_output=True, text=True, check=True)
         d = json.loads(r.stdout)
-        out(f"boot ram={ram:<4} {d['boot_s'] * 1000:8.1f} ms   RSS +{d['rss_kb'] / 1024:7.1f} MiB   max_pfn={d['max_pfn']:#x}")
+        out(f"boot ram={ram:<4} {d['boot_s'] * 1000:8.1f} ms   "
+            f"RSS +{d['rss_kb'] / 1024:7.1f} MiB   max_pfn={d['max_pfn']:#x}")
 
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))

@@ -29,7 +29,7 @@ def pressure(mode: str, swap: str | None) -> tuple[float, dict]:
     procs = [k.spawn_process(f"app{i}", 0) for i in range(8)]
     t = time.perf_counter()
     faulted = 0
-    for rnd in range(20):
+    for _rnd in range(20):
         for p in procs:
             if p.alive:
                 faulted += k.process_fault(p, "4M")

@@ -1,4 +1,5 @@
-"""vmalloc: vmalloc(4 pages)/vfree, vmalloc(16 KiB) and (1 MiB) pairs per second, and vmap-area alloc/free with 10k live areas.
+"""vmalloc: vmalloc(4 pages)/vfree, vmalloc(16 KiB) and (1 MiB) pairs per second, \
+and vmap-area alloc/free with 10k live areas.
 
 Beside them the page allocator's order-0 pair for the same machine (a vmalloc of 4
 pages does 4 of those plus the address-space work, the page tables and two kmallocs)

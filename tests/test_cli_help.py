@@ -165,3 +165,37 @@ def test_dependencies_are_used():
     code = "\n".join(p.read_text() for p in SRC.rglob("*.py"))
     assert re.search(r"^import numpy|^from numpy", code, re.M) and re.search(r"^import click", code, re.M)
     assert "matplotlib" not in code and "plot" not in proj.get("optional-dependencies", {})
+
+
+# ---------------------------------------------------------------------------- kmemsim features
+
+
+def test_features_matrix_marks_what_each_profile_has():
+    from kmemsim.features import FEATURES, Features
+
+    res = run("features")
+    assert res.exit_code == 0, res.output
+    rows = {line.split()[0]: line.split()[2:] for line in res.output.splitlines()[1:] if line and line[0] != "("}
+    assert list(rows) == [f.name for f in FEATURES]
+    profs = list(kmemsim.PROFILES.values())
+    for f in FEATURES:
+        want = ["yes" if getattr(Features(p.kernel_version), f.name) else "-" for p in profs]
+        assert rows[f.name] == want, f.name
+    # the classic kernel lacks what came later, and the host kernel has it
+    assert rows["pcp_high_order"][[p.kernel_version for p in profs].index("2.6.24")] == "-"
+
+
+def test_features_of_one_profile_and_as_json():
+    import json
+
+    res = run("features", "--profile", "linux-2.6-i386")
+    assert res.exit_code == 0
+    assert res.output.splitlines()[0].startswith("linux-2.6-i386 (Linux 2.6.24): ")
+    assert any(line.startswith(" -  pcp_high_order ") for line in res.output.splitlines())
+    assert any(line.startswith("yes migratetypes ") and "[b2a0ac8875a0]" in line for line in res.output.splitlines())
+    data = json.loads(run("features", "--json").output)
+    by = {d["name"]: d for d in data}
+    assert by["highatomic"]["profiles"] == {"linux-6.18-x86_64": True, "linux-2.6-i386": False}
+    assert by["highatomic"]["since"] == "4.4" and by["highatomic"]["source"] == "0aaa29a56e4f"
+    bad = run("features", "--profile", "linux-9.9")
+    assert bad.exit_code == 2 and "linux-9.9" in bad.output

@@ -342,3 +342,28 @@ def test_saturated_cacheline_overlap_count_keeps_check_clean():
         k.dma_unmap_single(d, h, 64, kmemsim.DMA_FROM_DEVICE)
     k.check()
     assert not k.dma_impl.saturated
+
+
+# ---------------------------------------------------------------- other kernels, by their features
+def test_each_machine_gets_the_dma_layer_of_its_kernel(k, k32):
+    from kmemsim.mm.dma import DmaMapping, DmaMappingI386
+
+    assert type(k.dma_impl) is DmaMapping and type(k32.dma_impl) is DmaMappingI386
+
+
+def test_6_6_records_single_entries_and_dumps_the_pfn(k):
+    from kmemsim.features import Features
+    from kmemsim.mm.dma import DMA_DEBUG_SINGLE, DmaMapping
+
+    k.features = Features("6.6")  # before dma_map_phys (6.18)
+    d = DmaMapping(k)  # built plainly: nothing registered
+    dev = d.dma_device("6.6dev", driver="drv")
+    buf = k.kmalloc(256, GFP_KERNEL)
+    h = d.dma_map_single(dev, buf, 256, DMA_TO_DEVICE)
+    (e,) = d.entries(dev)
+    assert e.type == DMA_DEBUG_SINGLE and h == k.pa(buf)
+    assert f" single idx {e.bucket} P={h:x} N={h >> 12:x} D={h:x} L=100 " in d.dump()
+    assert d.dma_mapping_error(dev, h) == 0
+    d.dma_unmap_single(dev, h, 256, DMA_TO_DEVICE)  # dma_map_single_attrs + dma_unmap_page_attrs
+    assert not d.entries(dev) and d.error_count == 0
+    assert " phy idx " not in k.dma_impl.dump()  # the machine's own layer is untouched

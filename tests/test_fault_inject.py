@@ -381,3 +381,47 @@ def test_classic_space_moves_even_with_probability_zero(k32):
     k32.debugfs("fail_page_alloc/space", 10)  # 2.6.24 should_fail() has no early return for 0
     assert k32.get_free_pages(k32.gfp.value("GFP_ATOMIC"), 1)
     assert k32.debugfs("fail_page_alloc/space") == "8\n"
+
+
+# ===================================================================== other kernels, by their features
+def _fi(k, version):
+    """A FaultInject built plainly on ``k`` with another release's features (nothing registered,
+    no hook installed until a knob changes)."""
+    from kmemsim.features import Features
+    from kmemsim.mm.fault_inject import FaultInject
+
+    k.features = Features(version)
+    return FaultInject(k)
+
+
+def test_2_6_11_has_no_fault_injection(k32):
+    fi = _fi(k32, "2.6.11")
+    assert fi.attrs == {}
+    with pytest.raises(UsageError, match="2.6.20"):
+        fi.debugfs_list("fail_page_alloc", "")
+    with pytest.raises(UsageError, match="make-it-fail"):
+        fi.read_proc("make-it-fail")
+
+
+def test_the_knobs_follow_the_kernel():
+    from kmemsim.features import Features
+    from kmemsim.mm.fault_inject import knobs_for
+
+    old, mid, new = (knobs_for(Features(v)) for v in ("2.6.24", "4.14", "6.6"))
+    assert "verbose_ratelimit_burst" not in old and "verbose_ratelimit_burst" in mid
+    assert old["require-end"][1] == mid["require-end"][1] == "ulong" and new["require-end"][1] == "xul"
+
+
+def test_4_14_checks_the_stack_filter_last_and_dumps_nowarn_failures(k):
+    fi = _fi(k, "4.14")
+    attr = fi.fail_page_alloc
+    attr.probability, attr.space, attr.require_start = 100, 10, 1  # a require range: the filter refuses
+    assert not fi.should_fail_ex(attr, 4)
+    assert attr.space == 6  # space moved before the (last) stack filter
+    mine = k.fault_inject.fail_page_alloc  # the machine's own (6.18): the filter comes before space
+    mine.probability, mine.space, mine.require_start = 100, 10, 1
+    assert not k.fault_inject.should_fail_ex(mine, 4)
+    assert mine.space == 10
+    attr.space, attr.require_start = 0, 0
+    assert fi.should_fail_alloc_page(k.gfp.mask(GFP_ATOMIC | __GFP_NOWARN), 1)  # no FAULT_NOWARN before 6.1
+    assert "FAULT_INJECTION: forcing a failure." in k.dmesg() and "name fail_page_alloc, interval 1," in k.dmesg()

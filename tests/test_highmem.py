@@ -9,8 +9,9 @@ from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, pr
 import kmemsim
 from kmemsim import DMA_BIDIRECTIONAL, DMA_BIT_MASK, DMA_FROM_DEVICE, DMA_TO_DEVICE
 from kmemsim.errors import InvariantError, KernelBug, Oops, UsageError
+from kmemsim.features import Features
 from kmemsim.gfp import GFP_KERNEL
-from kmemsim.mm.highmem import KM_TYPE_NR, KM_USER0, KM_USER1
+from kmemsim.mm.highmem import KM_TYPE_NR, KM_USER0, KM_USER1, Highmem
 
 PS = 4096
 
@@ -238,6 +239,47 @@ def test_km_type_is_required_on_2_6_24_and_refused_on_6_18(k32):
         k.kmap(0x1000)
 
 
+def test_2_6_11_kmap_atomic_neither_checks_nor_clears_the_slot(k32):
+    k = k32
+    k.features = Features("2.6.11")
+    h = Highmem(k)  # the kmap of a 2.6.11 kernel on this machine
+    p, q = highpage(k), highpage(k)
+    a = h.kmap_atomic(p, KM_USER0)
+    k.write(a, b"2611")
+    h.kunmap_atomic(a, KM_USER0)
+    assert k.preempt_count() == 0
+    assert k.read(a, 4) == b"2611"  # the PTE stays (2.6.11 cleared it only with CONFIG_DEBUG_HIGHMEM)
+    assert h.slots[0][KM_USER0] == (p.pfn, "stale")
+    h.check()
+    b = h.kmap_atomic(q, KM_USER0)  # no BUG_ON(!pte_none()): set_pte() over the stale entry
+    assert b == a and h.kmap_to_page(b) == q
+    h.kunmap_atomic(b, KM_USER0)
+    k.free_pages_struct(p, 0)  # a stale slot may map a freed page
+    h.check()
+
+
+def test_from_2_6_37_kmap_atomic_takes_the_next_slot_of_the_kmap_local_stack(k32):
+    k = k32
+    k.features = Features("6.6")
+    h = Highmem(k)  # what a 6.6 i386 kernel with CONFIG_HIGHMEM does
+    p, q = highpage(k), highpage(k)
+    with pytest.raises(UsageError, match="no km_type"):
+        h.kmap_atomic(p, KM_USER0)
+    a = h.kmap_atomic(p)
+    b = h.kmap_local_page(q)
+    assert (a, b) == (h.slot_vaddr(0, 0), h.slot_vaddr(0, 1)) and h.local_stack[0] == [0, 1]
+    assert k.preempt_count() == 1 and h.kmap_to_page(a) == p
+    h.kunmap_local(b)
+    h.kunmap_atomic(a)
+    assert k.preempt_count() == 0 and h.local_stack[0] == [] and not h.slots[0]
+    h.check()
+    # the generic kmap()/kunmap() (5.8): might_sleep() in include/linux/highmem-internal.h, no BUG
+    h.kmap(p)
+    with k.hardirq(), pytest.raises(KernelBug):
+        h.kunmap(p)
+    assert "sleeping function called from invalid context at include/linux/highmem-internal.h:55" in k.dmesg()
+
+
 # ------------------------------------------------------------------ kmap_local on i386
 def test_kmap_local_is_a_per_cpu_stack_unmapped_in_reverse(k32):
     k, hm = k32, k32.highmem_impl
@@ -245,7 +287,7 @@ def test_kmap_local_is_a_per_cpu_stack_unmapped_in_reverse(k32):
     addrs = [k.kmap_local_page(p) for p in ps]
     assert addrs == [hm.slot_vaddr(0, i) for i in range(3)]
     assert k.preempt_count() == 0  # kmap_local disables migration, not preemption
-    for a, p in zip(addrs, ps):
+    for a, p in zip(addrs, ps, strict=True):
         k.write(a, p.pfn.to_bytes(4, "little"))
     for a in reversed(addrs):
         k.kunmap_local(a + 123)  # any address inside the page
@@ -342,7 +384,9 @@ class KmapDmaMachine(RuleBasedStateMachine):
 
     def _gfp(self, gfp):
         """Inside a kmap_atomic section only atomic allocations are allowed."""
-        return gfp if not self.atomic else self.k.gfp.value("GFP_ATOMIC") | (self.k.gfp.mask(gfp) & self.k.gfp.value("__GFP_HIGHMEM"))
+        if not self.atomic:
+            return gfp
+        return self.k.gfp.value("GFP_ATOMIC") | (self.k.gfp.mask(gfp) & self.k.gfp.value("__GFP_HIGHMEM"))
 
     @rule()
     def alloc(self):

@@ -463,7 +463,7 @@ def test_check_sees_a_broken_mapping_and_a_broken_tree(k64):
     a = k64.ioremap(DEV, PS)
     k64.check()
     pt = k64.vmalloc_impl.pt
-    tbl = pt._table_for(a, len(pt.levels) - 1, False)
+    tbl = pt.table_for(a, len(pt.levels) - 1, False)
     pt._write(tbl, pt._index(a, len(pt.levels) - 1), (0xD0001000) | pt.page_kernel)  # the wrong page
     with pytest.raises(InvariantError, match="ioremap"):
         k64.check()
@@ -493,3 +493,42 @@ def test_device_is_a_device(k64):
     assert repr(dev).startswith("<Device testdev [mem 0xd0000000-0xd000ffff]")
     with pytest.raises(UsageError, match="no register"):
         dev.reg("NOPE")
+
+
+# ------------------------------------------------------------------ other kernels, by their features
+def _as_kernel(k, version):
+    """``k`` with the features of another release: a subsystem built on it afterwards takes
+    that release's paths (the machine's own subsystems keep theirs)."""
+    from kmemsim.features import Features
+
+    k.features = Features(version)
+    return k
+
+
+def test_each_machine_gets_the_ioremap_of_its_kernel(k64, k32):
+    from kmemsim.mm.ioremap import Ioremap, IoremapNoPat
+
+    assert type(k64.ioremap_impl) is Ioremap and type(k32.ioremap_impl) is IoremapNoPat
+
+
+def test_6_6_iounmap_returns_quietly_at_or_below_high_memory(k64):
+    from kmemsim.mm.ioremap import Ioremap
+
+    io = Ioremap(_as_kernel(k64, "6.6"))
+    io.iounmap(k64.va(0x100000))  # 6.6: addr <= high_memory, nothing said
+    assert "WARNING" not in k64.dmesg()
+    k64.ioremap_impl.iounmap(k64.va(0x100000))  # the machine's own (6.18): WARN_ON_ONCE(!is_ioremap_addr())
+    assert "WARNING: CPU: 0 PID: 1000 at iounmap" in k64.dmesg()
+
+
+def test_2_6_11_iomem_has_no_kernel_bss_and_warns_in_unsigned_longs(k32):
+    from kmemsim.mm.resource import IoResources
+
+    res = IoResources(_as_kernel(k32, "2.6.11"))  # a second tree, built plainly: nothing registered
+    text = res.proc_iomem()
+    assert "Kernel code" in text and "Kernel data" in text and "Kernel bss" not in text
+    assert "Kernel bss" in k32.proc("iomem")  # 2.6.24's own
+    res.release_mem_region(DEV, 0x10)
+    assert "Trying to free nonexistent resource <d0000000-d000000f>" in k32.dmesg()
+    with pytest.raises(UsageError, match="2.6.26"):
+        res.request_mem_region_exclusive(DEV, 0x10, "x")

@@ -104,7 +104,8 @@ def model_kmalloc(k: kmemsim.Kernel, size: int, gfp: int) -> tuple[int, int]:
 
     Should the model refuse a traced mask, __GFP_NOFAIL and then __GFP_DIRECT_RECLAIM are
     dropped (neither changes the kmalloc cache); no mask of the current file needs it."""
-    for mask in (gfp, gfp & ~G.FLAGS_6_18["__GFP_NOFAIL"], gfp & ~(G.FLAGS_6_18["__GFP_NOFAIL"] | G.FLAGS_6_18["__GFP_DIRECT_RECLAIM"])):
+    nofail, direct = G.FLAGS_6_18["__GFP_NOFAIL"], G.FLAGS_6_18["__GFP_DIRECT_RECLAIM"]
+    for mask in (gfp, gfp & ~nofail, gfp & ~(nofail | direct)):
         try:
             p = k.kmalloc(size, mask)
         except KmemsimError:

@@ -88,7 +88,8 @@ def test_highmem_parameter_ignored_when_lowmem_would_be_tiny():
     assert "highmem size 64MB results in smaller than 64MB lowmem, ignoring it." in k.dmesg()
 
 
-@pytest.mark.parametrize("split,po", [("3G", 0xC0000000), ("2G", 0x80000000), ("1G", 0x40000000), ("3G_OPT", 0xB0000000)])
+@pytest.mark.parametrize("split,po", [("3G", 0xC0000000), ("2G", 0x80000000), ("1G", 0x40000000),
+                                      ("3G_OPT", 0xB0000000)])
 def test_vmsplit_moves_page_offset(split, po):
     k = kmemsim.boot(I386, ram="1G", vmsplit=split)
     assert k.layout.page_offset == po == k.layout.task_size

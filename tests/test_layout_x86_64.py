@@ -48,15 +48,16 @@ def test_e820_and_present_pages_match_the_reference_host():
     host = (DATA / "host-6.18" / "dmesg-memory.txt").read_text().splitlines()
     k = kmemsim.boot(ram="24G")
     model = [line.split("] ", 1)[1] for line in k.dmesg().splitlines()]
-    host_e820 = [l for l in host if l.startswith(("BIOS-e820", "e820:", "last_pfn"))]
-    model_e820 = [l for l in model if l.startswith(("BIOS-e820", "e820:", "last_pfn"))]
+    host_e820 = [line for line in host if line.startswith(("BIOS-e820", "e820:", "last_pfn"))]
+    model_e820 = [line for line in model if line.startswith(("BIOS-e820", "e820:", "last_pfn"))]
     # the host prints one early extra "last_pfn" (from MTRR code before the e820 update)
     assert model_e820 == host_e820[0:5] + host_e820[6:]
-    host_mem = next(l for l in host if l.startswith("Memory:"))
-    model_mem = next(l for l in model if l.startswith("Memory:"))
+    host_mem = next(line for line in host if line.startswith("Memory:"))
+    model_mem = next(line for line in model if line.startswith("Memory:"))
     # present pages (the figure after the slash) and the kernel image sizes are the host's
     assert host_mem.split("/")[1].split("K")[0] == model_mem.split("/")[1].split("K")[0] == "25165432"
-    assert host_mem.split("(", 1)[1].split(", 0K")[0].rsplit(",", 1)[0] == model_mem.split("(", 1)[1].split(", 0K")[0].rsplit(",", 1)[0]
+    assert (host_mem.split("(", 1)[1].split(", 0K")[0].rsplit(",", 1)[0]
+            == model_mem.split("(", 1)[1].split(", 0K")[0].rsplit(",", 1)[0])
 
 
 def test_kernel_image_matches_host_iomem():
@@ -70,7 +71,7 @@ def test_regions_cover_the_whole_space_in_order():
     k = kmemsim.boot(ram="64G")
     regs = k.layout.regions
     assert regs[0].start == 0 and regs[-1].end == 1 << 64
-    assert all(a.end == b.start for a, b in zip(regs, regs[1:]))
+    assert all(a.end == b.start for a, b in zip(regs, regs[1:], strict=False))
     assert k.layout.region_of(k.layout.vmalloc_start).kind == "vmalloc"
     assert k.layout.region_of(k.va(0x1000)).kind == "direct"
     assert k.layout.region_of(0x1000).kind == "user"

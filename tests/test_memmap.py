@@ -28,7 +28,8 @@ def test_set_range_whole_section_keeps_it_uniform():
     assert m.get(SECTION_PAGES + 7, "owner") == Owner.RESERVED
     m.set_range(10, 20, owner=Owner.RESERVED)
     assert m.materialised_sections() == 1
-    assert [m.get(p, "owner") for p in (9, 10, 19, 20)] == [Owner.MANAGED, Owner.RESERVED, Owner.RESERVED, Owner.MANAGED]
+    assert [m.get(p, "owner") for p in (9, 10, 19, 20)] == [Owner.MANAGED, Owner.RESERVED, Owner.RESERVED,
+                                                            Owner.MANAGED]
 
 
 def test_set_range_skips_absent_sections_and_counts():

@@ -67,7 +67,7 @@ def test_page_fault_report_x86_64(k):
     assert f"CR2: {addr:016x}" in lines
     assert lines[-1] == "---[ end trace 0000000000000000 ]---"
     # the call trace names this test function, innermost first
-    assert " <TASK>" in lines and any("test_page_fault_report_x86_64 test_memory.py:" in l for l in lines)
+    assert " <TASK>" in lines and any("test_page_fault_report_x86_64 test_memory.py:" in line for line in lines)
     assert text in k.dmesg().replace("[    1.000000] ", "")
 
 

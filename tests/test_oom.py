@@ -236,7 +236,8 @@ def tokens(lines):
         if in_mem:
             continue
         for name, rx in (
-            ("invoked", r"^\S+ invoked oom-killer: gfp_mask=0x[0-9a-f]+\([A-Za-z0-9_|]*\), order=\d+, oom_score_adj=-?\d+$"),
+            ("invoked", r"^\S+ invoked oom-killer: gfp_mask=0x[0-9a-f]+\([A-Za-z0-9_|]*\), order=\d+, "
+                        r"oom_score_adj=-?\d+$"),
             ("cpu", r"^CPU: \d+ UID: \d+ PID: \d+ Comm: \S+ (Not tainted|Tainted: [A-Z ]+) \S+ #1 PREEMPT\(none\) $"),
             ("call trace", r"^Call Trace:$"),
             ("tasks", r"^Tasks state \(memory values in pages\):$"),
@@ -340,7 +341,7 @@ def test_mem_info_block_follows_618_show_mem():
     expect = SHOW_MEM_618 + [ZONE_LINE, "lowmem_reserve[]:" + " %ld" * 5] * len(zones)
     expect += ["Node %d %s: " + "%lu*%lukB (?:\\(U?M?E?H?I?\\) )?" * 11 + "= %lukB"] * len(zones) + TAIL_618
     assert len(block) == len(expect)
-    for line, fmt in zip(block, expect):
+    for line, fmt in zip(block, expect, strict=True):
         if "(?:" in fmt:
             rx = re.compile("^" + fmt.replace("%d", r"\d+").replace("%s", r"\S+").replace("%lu", r"\d+").replace(
                 "*", r"\*") + "$")
@@ -354,8 +355,6 @@ def test_mem_info_block_follows_618_show_mem():
 def test_mem_info_of_a_gfp_kernel_oom_shows_zones_up_to_normal():
     k = kmemsim.boot(ram="5G")
     k.vmscan.kswapd_mode = "manual"
-    for z in k.page_alloc.zones:
-        pass
     lines = k.page_alloc.show_mem_lines(k.gfp.zone(GFP_DMA32))
     assert any(line.startswith("Node 0 DMA32 free:") for line in lines)
     assert not any(line.startswith("Node 0 Normal free:") for line in lines)
@@ -369,7 +368,7 @@ def test_2_6_24_oom_messages_and_badness():
     k.vmscan.kswapd_mode = "manual"
     root = k.spawn_process("rootd", "12M")
     user = k.spawn_process("userd", "8M", uid=1000)  # badness: total_vm, root's divided by 4
-    assert k.vmscan.badness_26(root) == 3072 // 4 and k.vmscan.badness_26(user) == 2048
+    assert k.oom_badness(root) == 3072 // 4 and k.oom_badness(user) == 2048  # 2.6.24: badness()
     with pytest.raises(UsageError):
         k.spawn_process("x", "1M", oom_score_adj=100)  # 2.6.24's oomkilladj is -16..15 or -17
     mark = len(k.log)

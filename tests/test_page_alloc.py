@@ -32,7 +32,8 @@ def test_zones_of_a_1g_x86_64_machine():
     k = kmemsim.boot()
     zs = {z.name: z for z in k.page_alloc.zones}
     assert [z.name for z in k.page_alloc.zones] == ["DMA", "DMA32", "Normal", "Movable", "Device"]
-    assert (zs["DMA"].zone_start_pfn, zs["DMA"].spanned_pages, zs["DMA"].present_pages, zs["DMA"].managed_pages) == (1, 4095, 3998, 3840)
+    dma = zs["DMA"]
+    assert (dma.zone_start_pfn, dma.spanned_pages, dma.present_pages, dma.managed_pages) == (1, 4095, 3998, 3840)
     assert zs["DMA32"].zone_start_pfn == 4096 and zs["DMA32"].spanned_pages == (1 << 18) - 4096
     assert not zs["Normal"].populated  # 1 GiB has no memory above 4 GiB
     # the reference host's DMA zone has exactly these free blocks after boot
@@ -62,7 +63,8 @@ def test_zones_of_i386_with_highmem():
 
 @pytest.mark.parametrize(
     "mask,zone",
-    [(GFP_KERNEL, "Normal"), (GFP_DMA, "DMA"), (GFP_DMA32 | GFP_KERNEL, "DMA32"), (GFP_HIGHUSER_MOVABLE, "Normal"), (GFP_ATOMIC, "Normal")],
+    [(GFP_KERNEL, "Normal"), (GFP_DMA, "DMA"), (GFP_DMA32 | GFP_KERNEL, "DMA32"), (GFP_HIGHUSER_MOVABLE, "Normal"),
+     (GFP_ATOMIC, "Normal")],
 )
 def test_gfp_zone_selects_the_zone(mask, zone):
     k = kmemsim.boot(ram="8G")

@@ -6,7 +6,7 @@ import struct
 import pytest
 
 import kmemsim
-from kmemsim.gfp import GFP_KERNEL
+from kmemsim.features import Features
 from kmemsim.mm.pgtable import (
     _PAGE_PSE,
     PAGE_KERNEL_32,
@@ -14,6 +14,8 @@ from kmemsim.mm.pgtable import (
     PG_LEVEL_1G,
     PG_LEVEL_2M,
     PG_LEVEL_4K,
+    PG_LEVEL_512G,
+    PG_LEVEL_NONE,
     PageTableCorrupt,
     PageTables,
 )
@@ -140,3 +142,26 @@ def test_i386_two_level_tables(k32):
     e, level = pt.lookup_address(lay.page_offset + 0x500000)
     assert level == PG_LEVEL_2M and e == 0x400000 | 0x1E3
     pt.check()
+
+
+def test_6_6_counts_only_kernel_pmd_tables_and_reports_the_level_above_a_none_entry(k64):
+    k64.features = Features("6.6")
+    pt = PageTables(k64)
+    assert pt.gfp_pgtable == k64.gfp.value("GFP_KERNEL") | k64.gfp.value("__GFP_ZERO")  # GFP_PGTABLE_KERNEL
+    # the preallocated PUD tables (5.9+) have no pagetable ctor before 6.14
+    assert pt.nr_pagetable_pages == 64 and pt.nr_page_table_pages() == 0
+    addr = k64.layout.vmalloc_start + 0x5000
+    assert pt.lookup_address(0x1000) == (None, PG_LEVEL_NONE)  # none at the top (6.18: PG_LEVEL_512G)
+    assert pt.lookup_address(addr) == (None, PG_LEVEL_512G)  # a none PUD entry (6.18: PG_LEVEL_1G)
+    pfn = k64.page_alloc.alloc(k64.gfp.GFP_KERNEL, 0)
+    assert pt.vmap_pages_range(addr, addr + PS, pt.page_kernel, [pfn]) == 0
+    assert pt.nr_pagetable_pages == 66 and pt.nr_page_table_pages() == 1  # the PMD table; not the PTE table
+    assert pt.lookup_address(addr + (2 << 20)) == (None, PG_LEVEL_1G)  # a none PMD entry (6.18: PG_LEVEL_2M)
+    assert pt.lookup_address(addr) == ((pfn << 12) | PAGE_KERNEL_64, PG_LEVEL_4K)
+    pt.check()
+
+
+def test_2_6_24_kernel_pte_tables_come_with_gfp_repeat(k32):
+    pt = PageTables(k32)
+    g = k32.gfp
+    assert pt.gfp_pgtable == g.value("GFP_KERNEL") | g.value("__GFP_REPEAT") | g.value("__GFP_ZERO")

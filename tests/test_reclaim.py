@@ -29,7 +29,7 @@ def ev(k, name):
 
 
 def vmstat(k):
-    return dict((line.split()[0], int(line.split()[1])) for line in k.proc("vmstat").splitlines())
+    return {line.split()[0]: int(line.split()[1]) for line in k.proc("vmstat").splitlines()}
 
 
 def meminfo(k):
@@ -422,7 +422,55 @@ def test_2_6_24_profile_reclaims_too():
     k.page_cache_add("cache", 8000)
     n = exhaust(k, f26["GFP_KERNEL"])
     assert n > 8000 and ev(k, "pgsteal_direct") > 0
-    assert k.vmscan.gfp_pagecache == f26["GFP_HIGHUSER_MOVABLE"]
+    assert k.vmscan.pagecache.gfp == f26["GFP_HIGHUSER_MOVABLE"]
+    k.check()
+
+
+# --------------------------------------------------------------------------- features, parts
+def test_reclaim_features_by_release():
+    from kmemsim.features import Features
+
+    names = ("movable_user_pages", "pagecache_folios", "anon_folios", "oom_score_adj")
+    want = {"2.6.11": (False, False, False, False), "2.6.24": (True, False, False, False),
+            "6.6": (True, True, True, True), "6.18": (True, True, True, True)}
+    for version, flags in want.items():
+        f = Features(version)
+        assert tuple(getattr(f, n) for n in names) == flags, version
+
+
+def test_gfp_of_user_pages_follows_the_features():
+    k = machine()
+    b = k.gfp.bits
+    assert k.vmscan.pagecache.gfp == b.highuser_movable | b.comp  # filemap_alloc_folio()
+    assert k.vmscan.procs.gfp_anon == b.highuser_movable | b.comp | b.zero  # vma_alloc_zeroed_movable_folio()
+    old = kmemsim.boot("linux-2.6-i386", ram="64M")
+    f26 = gfp.FLAGS_2_6
+    assert old.vmscan.procs.gfp_anon == f26["GFP_HIGHUSER_MOVABLE"] | f26["__GFP_ZERO"]  # no folios, no __GFP_COMP
+
+
+def test_reclaim_holds_its_parts_and_a_constructor_registers_nothing():
+    from kmemsim.mm.filemap import PageCache
+    from kmemsim.mm.oom_kill import OomKillerBadness, OomKillerScoreAdj, Processes
+    from kmemsim.mm.swap import Swap
+    from kmemsim.mm.vmscan import Lruvec, Reclaim
+
+    k = machine()
+    rc = k.vmscan
+    assert isinstance(rc.lru, Lruvec) and isinstance(rc.pagecache, PageCache) and isinstance(rc.swapfile, Swap)
+    assert isinstance(rc.procs, Processes) and isinstance(rc.oom, OomKillerScoreAdj)
+    assert isinstance(kmemsim.boot("linux-2.6-i386", ram="64M").vmscan.oom, OomKillerBadness)
+    assert {"vmscan", "filemap", "processes", "swap"} <= set(k.checks.names())
+    checks, counters, tasks = k.checks.names(), k.node_stats.names(), len(k.sched.tasks)
+    other = Reclaim(k)  # a second instance, built plainly: no checks, counters or kswapd thread of its own
+    assert other.kswapd_task is None
+    assert (k.checks.names(), k.node_stats.names(), len(k.sched.tasks)) == (checks, counters, tasks)
+    k.swapon("4M")
+    assert rc.swap is rc.swapfile.si and rc.swap.pages == 1023 and other.swap is None
+    p = k.spawn_process("p", "1M")
+    assert rc.processes == [p] and rc.files is rc.pagecache.files and rc.nr_lru is rc.lru.nr_lru
+    rc.sysctl_panic_on_oom = 1  # the documented sysctls are the OOM killer's
+    assert rc.oom.sysctl_panic_on_oom == 1
+    rc.sysctl_panic_on_oom = 0
     k.check()
 
 

@@ -485,3 +485,50 @@ def test_spinlock_recursion_under_raise_leaves_the_context_clean():
         k.spin_lock_irq(lock)
     k.spin_unlock_irq(lock)
     assert (k.preempt_count(), k.irqs_disabled()) == (0, False)
+
+
+def _hung_report(k):
+    wq = k.waitqueue()
+    with pytest.raises(KernelBug):
+        k.wait_event(wq, lambda: False)
+    return k.dmesg()
+
+
+def test_the_report_forms_follow_the_kernels_features():
+    """Each form is the one of the machine's kernel (k.features); a release with no profile yet
+    is reached by giving the scheduler that release's features."""
+    from kmemsim.features import Features
+
+    k26 = kmemsim.boot("linux-2.6-i386", ram="256M", on_bug="report")
+    with k26.atomic():
+        k26.kmalloc(64, GFP_KERNEL)
+        k26.set_current_state(TASK_INTERRUPTIBLE)
+        k26.schedule_timeout(1)
+    text = k26.dmesg()
+    assert BUG in text
+    assert "in_atomic():1, irqs_disabled():0" in text and "preempt_count:" not in text
+    assert "BUG: scheduling while atomic: insmod/1000/0x00000001" in text
+    hung = _hung_report(k26)
+    assert "blocked for more than 120 seconds." in hung and "task:" not in hung and "<TASK>" not in hung
+    k26.shutdown()
+
+    k11 = kmemsim.boot("linux-2.6-i386", ram="256M", on_bug="report")
+    k11.sched.features = Features("2.6.11")  # "Debug: ", and 2.6.11's field order
+    with k11.atomic():
+        k11.kmalloc(64, GFP_KERNEL)
+        k11.set_current_state(TASK_INTERRUPTIBLE)
+        k11.schedule_timeout(1)
+    text = k11.dmesg()
+    assert "Debug: sleeping function called from invalid context at" in text and "BUG: sleeping" not in text
+    assert "scheduling while atomic: insmod/0x00000001/1000" in text and "BUG: scheduling" not in text
+    k11.shutdown()
+
+    k6 = kmemsim.boot(on_bug="report")
+    assert "pid:1000  tgid:1000  ppid:2      flags:" in _hung_report(k6)  # 6.7+: tgid
+    k6.shutdown()
+    k66 = kmemsim.boot(on_bug="report")
+    k66.sched.features = Features("6.6")
+    hung = _hung_report(k66)
+    assert "task:insmod          state:D stack:0     pid:1000  ppid:2      flags:" in hung
+    assert " <TASK>" in hung and "tgid:" not in hung
+    k66.shutdown()

@@ -177,7 +177,7 @@ def test_destroy_with_live_objects_reports_and_keeps_the_cache():
         k.kmem_cache_destroy(c)
 
     my_module_exit()
-    lines = [l.split("] ", 1)[1] for l in k.dmesg().splitlines()]
+    lines = [ln.split("] ", 1)[1] for ln in k.dmesg().splitlines()]
     i = lines.index("BUG leaky (Not tainted): Objects remaining on __kmem_cache_shutdown()")
     assert lines[i - 1] == "=" * 77 and lines[i + 1] == "-" * 77 and lines[i + 2] == ""
     slab = k.slub.slabs(c)[0]

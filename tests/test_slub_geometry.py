@@ -327,7 +327,8 @@ DEBUG_LAYOUTS = {
     "kmalloc-4k": {"": (4096, 3, 8), "P": (8192, 3, 4), "Z": (12288, 3, 2), "U": (8192, 3, 4), "FZPU": (12288, 3, 2)},
     "kmalloc-8k": {"": (8192, 3, 4), "P": (16384, 3, 2), "Z": (24576, 3, 1), "U": (16384, 3, 2), "FZPU": (24576, 3, 1)},
 }
-KMALLOC_SIZE_OF = {"kmalloc-8": 8, "kmalloc-64": 64, "kmalloc-96": 96, "kmalloc-192": 192, "kmalloc-4k": 4096, "kmalloc-8k": 8192}
+KMALLOC_SIZE_OF = {"kmalloc-8": 8, "kmalloc-64": 64, "kmalloc-96": 96, "kmalloc-192": 192, "kmalloc-4k": 4096,
+                   "kmalloc-8k": 8192}
 
 
 @pytest.mark.parametrize("option", ["", "P", "Z", "U", "FZPU"])
@@ -377,7 +378,8 @@ def test_typesafe_by_rcu_and_freeptr_checks():
     assert (geo.inuse, geo.offset, geo.size) == (184, 184, 192)  # outside
     geo = calculate_geometry(184, 0, SLAB_TYPESAFE_BY_RCU, nr_cpus=2, freeptr_offset=16)
     assert (geo.offset, geo.size) == (16, 184)
-    for bad in (dict(flags=0, off=0), dict(flags=SLAB_TYPESAFE_BY_RCU, off=184), dict(flags=SLAB_TYPESAFE_BY_RCU, off=4)):
+    for bad in ({"flags": 0, "off": 0}, {"flags": SLAB_TYPESAFE_BY_RCU, "off": 184},
+                {"flags": SLAB_TYPESAFE_BY_RCU, "off": 4}):
         with pytest.raises(ConfigError):
             calculate_geometry(184, 0, bad["flags"], nr_cpus=2, freeptr_offset=bad["off"])
     # a red-zoned object smaller than a word has its free pointer outside

@@ -137,4 +137,4 @@ def test_struct_page_of_a_hole_faults_when_read():
     ghost = k.pfn_to_page(0xD0000)  # in the PCI hole: no struct page
     assert not k.pfn_valid(0xD0000)
     with pytest.raises(Oops, match="unable to handle page fault"):
-        ghost.flags
+        _ = ghost.flags

@@ -45,10 +45,11 @@ def test_views_parse_with_the_strict_host_parsers(hk, name):
 def test_host_boot_reproduces_zoneinfo_lines(hk, host):
     """min/low/high/promo, spanned/present/managed, protection, batch/high_min/high_max and the
     stat threshold equal the host's, line for line."""
-    keep = re.compile(r"^\s+(min|low|high|promo|spanned|present|managed|cma) |^\s+(protection|batch|high_min|high_max):|"
+    keep = re.compile(r"^\s+(min|low|high|promo|spanned|present|managed|cma) |"
+                      r"^\s+(protection|batch|high_min|high_max):|"
                       r"^Node|^  vm stats threshold|^  start_pfn|^    cpu:")
-    model = [l for l in hk.proc("zoneinfo").splitlines() if keep.match(l)]
-    real = [l for l in host.raw("proc/zoneinfo").splitlines() if keep.match(l)]
+    model = [line for line in hk.proc("zoneinfo").splitlines() if keep.match(line)]
+    real = [line for line in host.raw("proc/zoneinfo").splitlines() if keep.match(line)]
     assert model == real
     assert len(model) > 60
 

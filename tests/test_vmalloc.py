@@ -12,9 +12,20 @@ from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, pr
 
 import kmemsim
 from kmemsim.errors import Oops, UsageError
+from kmemsim.features import Features
 from kmemsim.gfp import __GFP_NOWARN, GFP_KERNEL
 from kmemsim.mm.pgtable import _PAGE_NX, PAGE_KERNEL_64
-from kmemsim.mm.vmalloc import VM_ALLOC, VM_IOREMAP, VM_MAP, VM_NO_GUARD, VM_USERMAP, Vmalloc, VmStruct
+from kmemsim.mm.vmalloc import (
+    VM_ALLOC,
+    VM_IOREMAP,
+    VM_MAP,
+    VM_NO_GUARD,
+    VM_USERMAP,
+    Vmalloc,
+    VmapAreaVmalloc,
+    VmlistVmalloc,
+    VmStruct,
+)
 from kmemsim.mm.vmap_area import VmapTreeCorrupt
 
 PS = 4096
@@ -93,7 +104,7 @@ def test_virtually_contiguous_physically_scattered(m64):
     a = v.vmalloc(8 * PS)
     pfns = pfns_of(v, a, 8)
     assert len(set(pfns)) == 8
-    assert any(b != a_ + 1 for a_, b in zip(pfns, pfns[1:]))  # not physically contiguous
+    assert any(b != a_ + 1 for a_, b in zip(pfns, pfns[1:], strict=False))  # not physically contiguous
     assert v.find_vm_area(a).pfns == pfns
     data = bytes(range(256)) * 32
     v.write(a + 100, data)  # crosses seven page boundaries
@@ -175,6 +186,42 @@ def test_ptes_are_page_kernel_and_tables_count_in_pagetables(m64):
     assert e & ~0xFFFFFFFFFF000 == PAGE_KERNEL_64
     assert v.meminfo()["PageTables"] == before + 8  # a PMD and a PTE table
     assert k.node_stat("nr_page_table_pages") == 66
+
+
+# ------------------------------------------------------------------ one implementation per era
+def test_the_implementation_follows_the_vmap_area_feature(m64, m32):
+    assert type(m64[1]) is VmapAreaVmalloc and type(m32[1]) is VmlistVmalloc
+
+
+def test_6_6_has_a_64_byte_vm_struct_one_vmap_node_and_its_own_vmallocinfo(m64):
+    k, _ = m64
+    k.features = Features("6.6")
+    v = VmapAreaVmalloc(k)  # the vmalloc of a 6.6 kernel on this machine
+    assert v.va.nr_vmap_nodes == 1
+    a = v.vmalloc(PS)
+    vm = v.find_vm_area(a)
+    assert vm is not None and k.ksize(vm.obj) == 64  # kmalloc-64 (6.18: 72 bytes, kmalloc-96)
+    v.vfree(a)
+    assert v.vmallocinfo() == ""  # 6.6 printed the unpurged areas after the last busy one
+    b = v.vmalloc(PS)
+    assert [d["shape"] for d in parse(v.vmallocinfo())] == ["caller pages vmalloc N", "lazy"]
+    v.vfree(b)
+    k.features = Features("4.14")
+    assert VmapAreaVmalloc(k).hashed_ptr(0xFFFFC90000001000) == "ffffc90000001000"  # %p before 4.15
+
+
+def test_calls_a_2_6_11_kernel_does_not_have(m32):
+    k, v = m32
+    k.features = Features("2.6.11")
+    with pytest.raises(UsageError, match=r"vmalloc_user\(\) was added in 2.6.18"):
+        v.vmalloc_user(PS)
+    with pytest.raises(UsageError, match=r"vmalloc_32_user\(\) was added in 2.6.18"):
+        v.vmalloc_32_user(PS)
+    with pytest.raises(UsageError, match=r"vmalloc_node\(\) was added in 2.6.16"):
+        v.vmalloc_node(PS, 0)
+    with pytest.raises(UsageError, match=r"has vmalloc\(\) \+ memset\(\)$"):
+        v.vzalloc(PS)
+    assert v.hashed_ptr(0xF8801000) == "f8801000"
 
 
 # ------------------------------------------------------------------ failures and reports
@@ -462,10 +509,11 @@ class VmallocMachine(RuleBasedStateMachine):
         self.maps: list[tuple[int, list]] = []
         self.areas: list[VmStruct] = []
 
-    @rule(pages=st.integers(0, 40), extra=st.integers(0, PS - 1), kind=st.sampled_from(["vmalloc", "vzalloc", "32", "user"]))
+    @rule(pages=st.integers(0, 40), extra=st.integers(0, PS - 1),
+          kind=st.sampled_from(["vmalloc", "vzalloc", "32", "user"]))
     def vmalloc(self, pages, extra, kind):
         size = pages * PS + extra
-        if kind == "vzalloc" and self.v.classic:
+        if kind == "vzalloc" and not self.k.features.vzalloc:
             kind = "vmalloc"
         fn = {"vmalloc": self.v.vmalloc, "vzalloc": self.v.vzalloc, "32": self.v.vmalloc_32,
               "user": self.v.vmalloc_user}[kind]

@@ -196,6 +196,21 @@ def test_pool_hit_reuses_the_last_freed_area_of_this_cpus_node():
     a.check()
 
 
+def test_before_vmap_nodes_one_tree_no_pools_and_the_6_6_failure_message():
+    msgs: list[str] = []
+    a = alloc(4, vmap_nodes=False, range_fail_msg=False, pr_warn=msgs.append)
+    assert a.nr_vmap_nodes == 1  # 6.6: one busy tree however many CPUs
+    x = [a.alloc_vmap_area(5 * PS, 1, VSTART, VEND) for _ in range(4)]
+    for va in (x[0], x[2]):
+        a.free_vmap_area_noflush(a.find_unlink_vmap_area(va.va_start))
+    a.purge_vmap_area_lazy(a.ulong_max, 0, False)
+    assert not list(a.pooled_areas())  # no pools: purged areas go back to the free tree
+    assert a.alloc_vmap_area(5 * PS, 1, VSTART, VEND).va_start == x[0].va_start  # the lowest fit
+    assert a.alloc_vmap_area(PS, 1, VSTART, VSTART + PS) is None
+    assert msgs == [f"vmap allocation for size {PS} failed: use vmalloc=<size> to increase size"]
+    a.check()
+
+
 def test_check_detects_corruption():
     a = alloc()
     vs = [a.alloc_vmap_area(PS, 1, VSTART, VEND) for _ in range(5)]
@@ -225,7 +240,7 @@ class _Area:
 def test_vmlist_first_fit_walk_and_end_check():
     vl = Vmlist()
     start, end = 0xF8800000, 0xF8800000 + 16 * PS
-    for i in range(3):
+    for _ in range(3):
         idx, addr = vl.find_slot(2 * PS, 1, start, end)
         vl.insert(idx, _Area(addr, 2 * PS))
     assert [a.addr for a in vl] == [start, start + 2 * PS, start + 4 * PS]
@@ -344,5 +359,5 @@ def test_free_tree_is_bit_exact_with_the_kernels_code():
         else:
             got.append(_dump(a.free_root.rb_node))
     assert len(got) == len(expected)
-    for i, (x, y) in enumerate(zip(got, expected)):
+    for i, (x, y) in enumerate(zip(got, expected, strict=True)):
         assert x == y, f"output {i} differs from the kernel's"

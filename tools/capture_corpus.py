@@ -613,7 +613,8 @@ WORKLOADS: list[Workload] = [
     # ---- the big ones, out of git
     Workload("big-mixed", "a mixed workload: make -j2 of 12 C files, git clone/log/gc, tar | gzip of "
              "/usr/share/doc/[a-f]*, find /usr/lib, Python heap, loopback network, fork/exec loop",
-             "(cd proj && make -j2 -s prog)\ngit clone -q src clone\n(cd clone && git log -p > /dev/null && git gc -q)\n"
+             "(cd proj && make -j2 -s prog)\ngit clone -q src clone\n"
+             "(cd clone && git log -p > /dev/null && git gc -q)\n"
              "tar cf - /usr/share/doc/[a-f]* 2>/dev/null | gzip -1 > /dev/null\nfind /usr/lib -xdev > /dev/null 2>&1\n"
              '"$PY" heap.py 24\n"$PY" net.py 200\n'
              "i=0; while [ $i -lt 50 ]; do sh -c 'echo x | cat > /dev/null'; i=$((i+1)); done\n",
@@ -729,7 +730,7 @@ def record(w: Workload, wd: Path, ctx: dict, args: argparse.Namespace) -> Record
                GIT_AUTHOR_NAME="k", GIT_AUTHOR_EMAIL="k@e", GIT_COMMITTER_NAME="k", GIT_COMMITTER_EMAIL="k@e",
                **{k: str(v) for k, v in ctx.items()})
     env.pop("PYTHONPATH", None)
-    events = list(EVENTS) + ([] if args.no_extra_events else [e for e in EXTRA_EVENTS])
+    events = list(EVENTS) + ([] if args.no_extra_events else list(EXTRA_EVENTS))
     t = Tracing(NAME_PREFIX, die)
     gate: subprocess.Popen | None = None
     perf_proc: subprocess.Popen | None = None
@@ -970,7 +971,8 @@ def write_outputs(w: Workload, wd: Path, rec: Recording, args: argparse.Namespac
     ]
     pf_info = common + [
         (f"# kmemsim: perf script -F comm,tid,cpu,time,event,trace of perf kmem --slab --page record"
-         f"{'' if w.system_wide else ' -G CGROUP'} ({PERF_KMEM_RECORD}{'' if w.system_wide else ' -G CGROUP'}; {pv})\n"),
+         f"{'' if w.system_wide else ' -G CGROUP'} "
+         f"({PERF_KMEM_RECORD}{'' if w.system_wide else ' -G CGROUP'}; {pv})\n"),
         f"# kmemsim: perf kept per event: {fmt_counts(pf_kept)}\n",
         f"# kmemsim: perf read per event: {fmt_counts(pf_total)}\n",
     ]
@@ -1018,13 +1020,16 @@ def write_outputs(w: Workload, wd: Path, rec: Recording, args: argparse.Namespac
         "big": w.big,
     }
     (out / "meta.json").write_text(json.dumps(meta, indent=1, sort_keys=True) + "\n")
+    memcg_note = (f"Memory cgroup: a new group limited to {w.memcg_limit >> 20} MiB, the workload moved into it "
+                  "before the gate opened; dmesg-oom.txt: the kernel log lines written during the recording."
+                  if w.memcg_limit else "")
     notes = f"""{w.name}: {w.title}
 
 Recorded {rec.started} on Linux {u.release} {u.machine} ({os.cpu_count()} CPUs), as root, by
 `sudo python3 tools/capture_corpus.py {w.name}`; workload {rec.seconds:.1f} s, exit status {rec.returncode}.
 Filtering: {filt}.
 {('Note: ' + w.note + '.') if w.note else ''}
-{f'Memory cgroup: a new group limited to {w.memcg_limit >> 20} MiB, the workload moved into it before the gate opened; dmesg-oom.txt: the kernel log lines written during the recording.' if w.memcg_limit else ''}
+{memcg_note}
 One run, recorded by both tracers at once: ftrace (private instance, per-CPU buffer {args.buffer_kb} KB,
 trace_clock perf, events {', '.join(meta['ftrace_events'])}) and perf kmem --slab --page record
 {'' if w.system_wide else '-G CGROUP '}({pv}; it runs {PERF_KMEM_RECORD}{'' if w.system_wide else ' -G CGROUP'}).
@@ -1198,7 +1203,8 @@ def check(out: Path, names: list[str], replay: bool) -> int:
                   + ("" if r.returncode == 0 else f" (exit {r.returncode}: {r.stderr.strip()[-200:]})"), flush=True)
         if replay:
             for trace in ("trace.txt.gz", "perf-script.txt.gz"):
-                print(f"{d.name:18s} replay {trace:20s} {replay_outcome(kmemsim, env, d / trace, d / 'snapshot.tar.gz')}",
+                print(f"{d.name:18s} replay {trace:20s} "
+                      f"{replay_outcome(kmemsim, env, d / trace, d / 'snapshot.tar.gz')}",
                       flush=True)
     return 1 if bad else 0
 

@@ -3,6 +3,7 @@
 from pathlib import Path
 
 import kmemsim
+from kmemsim.features import feature_table
 from kmemsim.profiles import tunable_table
 
 rows = [
@@ -32,5 +33,16 @@ parameter, `sysctl` a /proc/sys value, `config` a Kconfig choice, `model` a choi
 <!-- tunable-table -->
 {tunable_table()}
 <!-- /tunable-table -->
+
+## Features
+
+Where kernels differ, the model asks for a named feature (`k.features.<name>`, from the table
+`kmemsim.features.FEATURES`), never for a version number.  Each feature names the release
+that brought it (and the one that took it away), and the commit or source the model follows.
+`kmemsim features` prints the same table; `kmemsim features --profile P` one profile's.
+
+<!-- feature-table -->
+{feature_table([(p.name, p.kernel_version) for p in kmemsim.PROFILES.values()])}
+<!-- /feature-table -->
 """
 Path(__file__).resolve().parent.parent.joinpath("docs", "profiles.md").write_text(text)

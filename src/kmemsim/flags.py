@@ -29,7 +29,7 @@ from typing import TypeAlias
 
 from .errors import UsageError
 
-__all__ = ["Flags", "FlagSet"]
+__all__ = ["Flags", "FlagSet", "FlagArg"]
 
 #: gfp_t and slab_flags_t are unsigned int: 32 bits on every kernel modelled.
 WORD_MASK = (1 << 32) - 1
@@ -123,6 +123,12 @@ class Flags:
         return [name for part in n[1:] if isinstance(part, Flags) for name in part.names()]
 
 
+#: What the public API takes for a flag word (gfp, SLAB_* flags): the machine's own bits
+#: (an int), a symbolic :class:`Flags` expression, or a string of names -- whatever
+#: :meth:`FlagSet.mask` (``k.gfp.mask()``, ``k.slab_flags.mask()``) accepts.
+FlagArg: TypeAlias = "int | Flags | str"
+
+
 class FlagSet:
     """The flag names and values of one kernel, for one kind of flag word.
 
@@ -142,7 +148,8 @@ class FlagSet:
         self.flags: dict[str, int] = dict(flags)
         self.translations: dict[str, str] = dict(translations or {})
         self.history: dict[str, str] = dict(history or {})
-        self._resolved: dict[Flags, int] = {}
+        #: symbolic expression -> this kernel's bits, filled by :meth:`resolve` (the fast paths read it)
+        self.resolved: dict[Flags, int] = {}
 
     # ------------------------------------------------------------------ names
     def value_or_zero(self, name: str) -> int:
@@ -182,11 +189,11 @@ class FlagSet:
     # ------------------------------------------------------------------ symbolic flags
     def resolve(self, f: Flags) -> int:
         """The bits of a symbolic expression on this kernel (cached)."""
-        v = self._resolved.get(f)
+        v = self.resolved.get(f)
         if v is None:
             if f.kind != self.kind:
                 raise UsageError(f"{f!r} is a {f.kind} flag, not a {self.kind} flag")
-            v = self._resolved[f] = self._eval(f)
+            v = self.resolved[f] = self._eval(f)
         return v
 
     def _eval(self, f: Flags) -> int:

@@ -27,7 +27,6 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, Concatenate, ParamSpec, TypeVar
 
-from .start_kernel import check_ram, cmdline, from_snapshot, mem_init, mm_core_init, setup_arch
 from .errors import ConfigError, UsageError
 from .machine import NULL, ZERO_SIZE_PTR, Machine
 from .mm.dma import DmaMapping, dma_init
@@ -45,6 +44,7 @@ from .mm.vmscan import Reclaim, Shrinker, kswapd_init
 from .profiles import DEFAULT_PROFILE, get_profile, resolve_tunables
 from .registry import PseudoFS
 from .sched import Sched, sched_init
+from .start_kernel import check_ram, cmdline, from_snapshot, mem_init, mm_core_init, setup_arch
 from .tracepoints.kmem import Tracepoints, tracepoints_init
 from .units import human, memparse
 from .views.procfs import proc_init

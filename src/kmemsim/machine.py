@@ -39,8 +39,10 @@ from .slab_flags import ZERO_SIZE_PTR
 if TYPE_CHECKING:  # pragma: no cover
     from . import interfaces as api
     from .arch.base import Arch
+    from .flags import FlagArg
     from .layout import Layout
     from .mm.memmap import MemMap
+    from .mm.slub import KmemCache
     from .physmem import PhysMem
     from .sched import Task
     from .tracepoints.kmem import Tracepoints
@@ -83,6 +85,19 @@ class Machine:
     mempool_impl: api.Mempools
     fault_inject: api.FaultInject
     tp: Tracepoints
+
+    if TYPE_CHECKING:
+        # The hot entry points (kmemsim.dispatch.HOT_ENTRY_POINTS): dispatch slots of the
+        # machine's class, installed by kmemsim.kernel.Kernel -- the fast path when it may run,
+        # the subsystem's method otherwise.  Subsystems that call them as kernel code does
+        # (mm/util.c's kmemdup, mm/mempool.c, vmalloc's area bookkeeping) call them on the
+        # machine, so they are as fast as any caller and see what every caller sees.
+        def kmalloc(self, size: int, gfp: FlagArg) -> int: ...
+        def kfree(self, obj: int) -> None: ...
+        def kmem_cache_alloc(self, cache: KmemCache, gfp_mask: FlagArg) -> int: ...
+        def kmem_cache_free(self, s: KmemCache, obj: int) -> None: ...
+        def get_free_pages(self, gfp_mask: int, order: int = 0) -> int: ...
+        def free_pages(self, addr: int, order: int = 0) -> None: ...
 
     def __init__(self, profile: Profile, tunables: dict[str, Any], ram: int, ncpu: int, *, seed: int,
                  on_bug: str) -> None:
@@ -219,7 +234,7 @@ class Machine:
             phys = self.vmalloc_impl.translate(vaddr, write)  # through the kernel page tables
         if phys is None or not self.phys.backed(phys >> self.page_shift):
             self.report.page_fault(vaddr, write=write)
-        return phys  # type: ignore[return-value]
+        return phys
 
     def read(self, addr: int, n: int) -> bytes:
         """Read ``n`` bytes at kernel virtual address ``addr`` (a load in the caller's code)."""

@@ -26,6 +26,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from .errors import ConfigError
+from .fault_attr import parse_setup_fault_attr
 from .units import memparse
 
 
@@ -177,8 +178,6 @@ def _fault_attr(name: str) -> Callable[[Any], str | None]:
     def parse(v: Any) -> str | None:
         if v is None:
             return None
-        from .mm.fault_inject import parse_setup_fault_attr
-
         return parse_setup_fault_attr(name, v)
 
     return parse

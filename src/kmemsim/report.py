@@ -23,7 +23,7 @@ from __future__ import annotations
 
 import os
 import sys
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NoReturn
 
 from .errors import KernelBug, KmemsimError, Oops
 from .printk import KERN_ALERT, KERN_WARNING
@@ -52,19 +52,23 @@ class Reports:
             addr: int | None = None) -> None:
         """Print a kernel report and apply the on_bug policy.
 
-        ``oops=True`` adds the die() header, CPU line, call trace and trailer and
-        always raises :class:`Oops`; otherwise the report raises
-        :class:`KernelBug` under ``on_bug="raise"`` and returns under "report".
+        ``oops=True`` is :meth:`oops` (always raises :class:`Oops`); otherwise the report
+        raises :class:`KernelBug` under ``on_bug="raise"`` and returns under "report".
         """
-        out = list(lines)
         if oops:
-            out += self._die_lines(oops_str, err, addr)
-        text = "\n".join(out)
+            self.oops(lines, kind=kind, oops_str=oops_str, err=err, addr=addr)
+        text = "\n".join(lines)
         self.m.printk(text, KERN_ALERT)
-        if oops:
-            raise Oops(kind, text)
         if self.m.on_bug == "raise":
             raise KernelBug(kind, text)
+
+    def oops(self, lines: list[str], *, kind: str, oops_str: str = "Oops", err: int = 0,
+             addr: int | None = None) -> NoReturn:
+        """die(): ``lines``, then the die() header, CPU line, call trace and trailer; the task
+        that faulted dies, so this always raises :class:`Oops`."""
+        text = "\n".join([*lines, *self._die_lines(oops_str, err, addr)])
+        self.m.printk(text, KERN_ALERT)
+        raise Oops(kind, text)
 
     def _die_lines(self, oops_str: str, err: int, addr: int | None) -> list[str]:
         m = self.m
@@ -95,7 +99,7 @@ class Reports:
         self.taint.add("D")  # 6.x oops_end() taints after the dump
         return out
 
-    def page_fault(self, addr: int, *, write: bool) -> None:
+    def page_fault(self, addr: int, *, write: bool) -> NoReturn:
         """A kernel-mode page fault at ``addr`` that no mapping resolves: the oops.  A write
         to a present read-only page is a protection fault (X86_PF_PROT)."""
         m = self.m
@@ -124,12 +128,12 @@ class Reports:
                 f"#PF: supervisor {'write' if write else 'read'} access in kernel mode",
                 f"#PF: error_code(0x{err:04x}) - {'permissions violation' if prot else 'not-present page'}",
             ]
-        self.bug(lines, kind="page_fault", oops=True, oops_str="Oops", err=err, addr=addr)
+        self.oops(lines, kind="page_fault", oops_str="Oops", err=err, addr=addr)
 
-    def general_protection(self, addr: int) -> None:
+    def general_protection(self, addr: int) -> NoReturn:
         """x86_64: an access to a non-canonical address is a #GP, not a page fault."""
-        self.bug([], kind="general_protection", oops=True,
-                 oops_str=f"general protection fault, probably for non-canonical address {addr:#x}", err=0)
+        self.oops([], kind="general_protection",
+                  oops_str=f"general protection fault, probably for non-canonical address {addr:#x}", err=0)
 
     # ------------------------------------------------------------------ WARN, dump_stack, panic
     def cpu_lines(self) -> list[str]:
@@ -187,7 +191,7 @@ class Reports:
                 cols[bit] = letter
         return "Tainted: " + "".join(cols)
 
-    def panic(self, message: str) -> None:
+    def panic(self, message: str) -> NoReturn:
         """panic(): "Kernel panic - not syncing: ..."; the machine stops (always raises)."""
         lines = [f"Kernel panic - not syncing: {message}"] + self.dump_stack_lines()
         lines.append(f"---[ end Kernel panic - not syncing: {message} ]---")

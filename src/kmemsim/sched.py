@@ -18,6 +18,9 @@ Models (Linux 6.18 unless a line says 2.6.24):
 * kernel/sched/core.c ``__might_sleep``/``__might_resched`` -- the "BUG: sleeping
   function called from invalid context" report, at most once per HZ jiffies
   (``prev_jiffy``), taint W; ``__schedule_bug`` -- "BUG: scheduling while atomic".
+  The text follows the machine's kernel (``k.features``): ``sched_bug_prefix`` (2.6.16,
+  "BUG: " instead of 2.6.11's "Debug: "), ``might_resched`` (5.16, the preempt_count and
+  RCU lines; 2.6.24's two-line form before);
   Reports need CONFIG_DEBUG_ATOMIC_SLEEP, which the ``debug_atomic_sleep`` tunable
   is (on by default: a teaching tool wants the report; the reference host has it off).
 * kernel/kthread.c, kernel/sched/wait.c, kernel/time/timer.c (timer_list, jiffies,
@@ -38,7 +41,10 @@ top-level blocking call runs the other tasks until something wakes it.
 A task that sleeps with nothing left that could wake it (no runnable task, no
 timer) would hang the kernel forever: the model reports it as khungtaskd does after
 ``hung_task_timeout_secs`` and raises :class:`~kmemsim.errors.KernelBug` ("hung_task")
-in the blocked caller instead of hanging Python.
+in the blocked caller instead of hanging Python.  The report's task line is
+``sched_show_task()``'s of the machine's kernel (features ``sched_show_task_labels``,
+5.9, and ``sched_show_task_tgid``, 6.7); 2.6.24 had no hung-task detector (2.6.25 brought
+it), so there the model prints the early 2.6 form rather than hang.
 
 Simplified, and said so: one run queue for the machine (tasks run on the CPU they
 were created on, no load balancing, no priorities, no preemption of a running task
@@ -57,9 +63,9 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
+from .dispatch import ALLOC_ENTRY_POINTS
 from .errors import KernelBug, UsageError
 from .printk import KERN_ERR
-from .dispatch import ALLOC_ENTRY_POINTS
 from .report import user_frames
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -128,7 +134,7 @@ class Task:
 class TimerList:
     """struct timer_list: ``function(timer)`` runs in softirq context at ``expires``."""
 
-    function: Callable[[TimerList], None]
+    function: Callable[[TimerList], object]  # its return value is ignored
     expires: int = 0
     pending: bool = False
     data: Any = None
@@ -184,7 +190,8 @@ class Sched:
         self.pc = [0] * n  # preempt_count per CPU
         self.irqs_off = [False] * n
         self.hz = k.profile.hz
-        self.classic = k.profile.kernel_version.startswith("2.")
+        self.gfp_bits = k.gfp.bits  # might_alloc() acts on gfp_bits.direct_reclaim
+        self.features = k.features
         self.prev_jiffy = 0  # __might_resched's rate limit (jiffies64)
         self._atomic = False  # some CPU is in atomic context: the fast paths are suspended
         self.runq: list[Task] = []
@@ -206,7 +213,6 @@ class Sched:
         self.switch_hooks: list[Callable[[Task, Task], None]] = []
         self.waitqueues: weakref.WeakSet[WaitQueueHead] = weakref.WeakSet()  # every queue slept on
         self.kworker: Task | None = None
-        self.blocking = k.gfp.bits.direct_reclaim
 
     def shutdown(self) -> None:
         """Unwind every task thread (the machine is being thrown away)."""
@@ -231,9 +237,6 @@ class Sched:
         return self.j64() + delta
 
     # ================================================================ preempt_count
-    def preempt_count(self) -> int:
-        return self.pc[self.k.cpu]
-
     def _add(self, v: int) -> None:
         self.pc[self.k.cpu] += v
         self._refresh_atomic()
@@ -284,9 +287,6 @@ class Sched:
 
     def in_nmi(self) -> bool:
         return bool(self.pc[self.k.cpu] & NMI_MASK)
-
-    def irqs_disabled(self) -> bool:
-        return self.irqs_off[self.k.cpu]
 
     # ---------------------------------------------------------------- context managers
     @contextlib.contextmanager
@@ -386,7 +386,8 @@ class Sched:
         cur = self.k.current
         if m.owner is cur:
             self.k.report.bug([f"DEBUG_LOCKS_WARN_ON(__mutex_owner(lock) == current): {cur.comm}/{cur.pid} "
-                        f"takes {m.name} twice: AA deadlock"] + self.k.report.dump_stack_lines(), kind="mutex_deadlock")
+                               f"takes {m.name} twice: AA deadlock"] + self.k.report.dump_stack_lines(),
+                              kind="mutex_deadlock")
             return
         while m.owner is not None:
             self.wait_on(m.wait, TASK_UNINTERRUPTIBLE, exclusive=True)
@@ -395,8 +396,9 @@ class Sched:
     def mutex_unlock(self, m: Mutex) -> None:
         if m.owner is not self.k.current:
             self.k.report.bug([f"DEBUG_LOCKS_WARN_ON(__owner_task(owner) != current): mutex {m.name} "
-                        f"unlocked by {self.k.current.comm}/{self.k.current.pid}, owner "
-                        f"{m.owner.comm if m.owner else '<none>'}"] + self.k.report.dump_stack_lines(), kind="mutex_owner")
+                               f"unlocked by {self.k.current.comm}/{self.k.current.pid}, owner "
+                               f"{m.owner.comm if m.owner else '<none>'}"] + self.k.report.dump_stack_lines(),
+                              kind="mutex_owner")
             return
         m.owner = None
         self.wake_up(m.wait, nr_exclusive=1)
@@ -436,41 +438,39 @@ class Sched:
         """local_irq_restore(flags)."""
         self._set_irqs(bool(flags))
 
-    def spinlock(self, name: str = "lock"):
+    def spinlock(self, name: str = "lock") -> SpinLock:
         """DEFINE_SPINLOCK(name) / spin_lock_init(): a new unlocked kmemsim.sched.SpinLock."""
-
         return SpinLock(name)
 
-    def spin_lock_irq(self, lock) -> None:
+    def spin_lock_irq(self, lock: SpinLock) -> None:
         """spin_lock_irq(lock)."""
         self.spin_lock(lock, irq=True)
 
-    def spin_unlock_irq(self, lock) -> None:
+    def spin_unlock_irq(self, lock: SpinLock) -> None:
         """spin_unlock_irq(lock)."""
         self.spin_unlock(lock, irq=True)
 
-    def spin_lock_irqsave(self, lock) -> bool:
+    def spin_lock_irqsave(self, lock: SpinLock) -> bool:
         """flags = spin_lock_irqsave(lock) (the macro assigns flags; here it is returned)."""
         flags = self.irqs_off[self.k.cpu]
         self.spin_lock(lock, irq=True)
         return flags
 
-    def spin_unlock_irqrestore(self, lock, flags: bool) -> None:
+    def spin_unlock_irqrestore(self, lock: SpinLock, flags: bool) -> None:
         """spin_unlock_irqrestore(lock, flags)."""
         self.spin_unlock(lock)
         self._set_irqs(bool(flags))
 
-    def spin_lock_bh(self, lock) -> None:
+    def spin_lock_bh(self, lock: SpinLock) -> None:
         """spin_lock_bh(lock)."""
         self.spin_lock(lock, bh=True)
 
-    def spin_unlock_bh(self, lock) -> None:
+    def spin_unlock_bh(self, lock: SpinLock) -> None:
         """spin_unlock_bh(lock)."""
         self.spin_unlock(lock, bh=True)
 
-    def mutex(self, name: str = "mutex"):
+    def mutex(self, name: str = "mutex") -> Mutex:
         """DEFINE_MUTEX(name) / mutex_init(): a new kmemsim.sched.Mutex."""
-
         return Mutex(name)
 
     def might_sleep(self) -> None:
@@ -512,7 +512,7 @@ class Sched:
         """CONFIG_HZ of the profile."""
         return self.k.profile.hz
 
-    def kthread_run(self, fn: Callable, name: str, *args: Any):
+    def kthread_run(self, fn: Callable[..., Any], name: str, *args: Any) -> Task:
         """kthread_run(fn, data, name): create and wake a kernel thread running fn(*args).
         It runs when the caller sleeps, calls ``k.schedule()``/``k.cond_resched()``, or ``k.run()``."""
         t = self.kthread_create(fn, name, *args)
@@ -523,34 +523,31 @@ class Sched:
         """kthread_should_stop(): kthread_stop() was called for the current thread."""
         return self.k.current.should_stop
 
-    def waitqueue(self, name: str = "wq"):
+    def waitqueue(self, name: str = "wq") -> WaitQueueHead:
         """DECLARE_WAIT_QUEUE_HEAD(name) / init_waitqueue_head(): a kmemsim.sched.WaitQueueHead."""
-
         return WaitQueueHead(name)
 
-    def wait_event_timeout(self, wq, condition: Callable[[], bool], timeout: int) -> int:
+    def wait_event_timeout(self, wq: WaitQueueHead, condition: Callable[[], bool], timeout: int) -> int:
         """wait_event_timeout(wq, condition, jiffies): 0 if the time ran out, else the jiffies left (>= 1)."""
         return self.wait_event(wq, condition, timeout)
 
-    def prepare_to_wait_exclusive(self, wq, state: int) -> None:
+    def prepare_to_wait_exclusive(self, wq: WaitQueueHead, state: int) -> None:
         """prepare_to_wait_exclusive(wq, &wait, state)."""
         self.prepare_to_wait(wq, state, exclusive=True)
 
-    def timer_setup(self, function: Callable, data: Any = None):
+    def timer_setup(self, function: Callable[[TimerList], object], data: Any = None) -> TimerList:
         """timer_setup(timer, callback, 0): a kmemsim.sched.TimerList; callback(timer) runs in
         softirq context when it expires (``timer.data`` is yours)."""
-
         if not callable(function):
             raise UsageError(f"timer_setup: {function!r} is not callable")
         return TimerList(function=function, data=data)
 
-    def add_timer(self, timer) -> None:
+    def add_timer(self, timer: TimerList) -> None:
         """add_timer(timer): arm at ``timer.expires``."""
         self.mod_timer(timer, timer.expires)
 
-    def tasklet_setup(self, func: Callable, data: Any = None):
+    def tasklet_setup(self, func: Callable[[Any], None], data: Any = None) -> Tasklet:
         """tasklet_init(t, func, data): a kmemsim.sched.Tasklet running func(data) in softirq context."""
-
         if not callable(func):
             raise UsageError(f"tasklet_setup: {func!r} is not callable")
         return Tasklet(func=func, data=data)
@@ -564,7 +561,7 @@ class Sched:
     # ================================================================ might_sleep
     def might_alloc(self, gfp: int) -> None:
         """might_alloc(gfp) (include/linux/sched/mm.h): might_sleep_if(gfpflags_allow_blocking(gfp))."""
-        if gfp & self.blocking:
+        if gfp & self.gfp_bits.direct_reclaim:
             c = self.k.cpu
             if self.pc[c] or self.irqs_off[c]:
                 self.might_resched_bug("include/linux/sched/mm.h", 321, 0)
@@ -586,9 +583,10 @@ class Sched:
             return
         self.prev_jiffy = j
         cur = k.current
-        if self.classic:
-            # 2.6.24 kernel/sched.c __might_sleep()
-            lines = [f"BUG: sleeping function called from invalid context at {file}:{line}",
+        if not self.features.might_resched:
+            # 2.6.24 kernel/sched.c __might_sleep() (2.6.11: "Debug: " instead of "BUG: ")
+            prefix = "BUG" if self.features.sched_bug_prefix else "Debug"
+            lines = [f"{prefix}: sleeping function called from invalid context at {file}:{line}",
                      f"in_atomic():{int(self.pc[c] != 0)}, irqs_disabled():{int(self.irqs_off[c])}"]
         else:
             lines = [
@@ -695,7 +693,10 @@ class Sched:
         c = k.cpu
         if self.pc[c]:
             cur = k.current
-            lines = [f"BUG: scheduling while atomic: {cur.comm}/{cur.pid}/0x{self.pc[c]:08x}"]
+            if self.features.sched_bug_prefix:  # __schedule_bug()
+                lines = [f"BUG: scheduling while atomic: {cur.comm}/{cur.pid}/0x{self.pc[c]:08x}"]
+            else:  # 2.6.11 schedule()
+                lines = [f"scheduling while atomic: {cur.comm}/0x{self.pc[c]:08x}/{cur.pid}"]
             cur.atomic_sleep_reported = True
             k.report.bug(lines + k.report.dump_stack_lines(), kind="scheduling_while_atomic")
         self._yield()
@@ -836,22 +837,27 @@ class Sched:
             blocked = [cur]
         lines: list[str] = []
         secs = timeout + 2  # the check runs every timeout; the first report says a little more
+        features = self.features
         for t in blocked:
-            if self.classic:
+            if not features.sched_show_task_labels:
                 lines += [f"INFO: task {t.comm}:{t.pid} blocked for more than {timeout} seconds.",
                           '"echo 0 > /proc/sys/kernel/hung_task_timeout_secs" disables this message.',
                           f"{t.comm:<15} D 00000000     0 {t.pid:5d}      1"]
             else:
+                tgid = f"tgid:{t.pid:<5} " if features.sched_show_task_tgid else ""
                 lines += [f"INFO: task {t.comm}:{t.pid} blocked for more than {secs} seconds.",
                           f"      {k.report.taint_str()} {k.profile.release} #1",
                           '"echo 0 > /proc/sys/kernel/hung_task_timeout_secs" disables this message.',
-                          f"task:{t.comm:<15} state:D stack:0     pid:{t.pid:<5} tgid:{t.pid:<5} ppid:2      "
+                          f"task:{t.comm:<15} state:D stack:0     pid:{t.pid:<5} {tgid}ppid:2      "
                           f"flags:0x{t.flags:08x}",
-                          "Call Trace:", " <TASK>", " __schedule+0x0/0x0", " schedule+0x0/0x0"]
+                          "Call Trace:"]
+                if features.dumpstack_6x:
+                    lines.append(" <TASK>")
+                lines += [" __schedule+0x0/0x0", " schedule+0x0/0x0"]
                 if t is cur:
-
                     lines += [f" {fn} {loc}" for fn, loc in user_frames()]
-                lines.append(" </TASK>")
+                if features.dumpstack_6x:
+                    lines.append(" </TASK>")
         k.printk("\n".join(lines), KERN_ERR)
         exc: BaseException = KernelBug("hung_task", "\n".join(lines))
         for t in self.tasks:
@@ -941,7 +947,10 @@ class Sched:
         """One prepare_to_wait / schedule(_timeout) / finish_wait round."""
         self.prepare_to_wait(wq, state, exclusive)
         try:
-            return self.schedule_timeout(timeout, state) if timeout is not None else (self.schedule() or 0)
+            if timeout is not None:
+                return self.schedule_timeout(timeout, state)
+            self.schedule()
+            return 0
         finally:
             self.finish_wait(wq)
 

@@ -34,7 +34,10 @@ def memparse(value: str | int, what: str = "size") -> int:
             "K, M, G, T, P or E suffix, e.g. '1G' or '160M')"
         )
     digits, suffix, _ = m.groups()
-    number = int(digits, 0) if digits.lower().startswith("0x") else int(digits, 8 if len(digits) > 1 and digits[0] == "0" else 10)
+    if digits.lower().startswith("0x"):
+        number = int(digits, 0)
+    else:
+        number = int(digits, 8 if len(digits) > 1 and digits[0] == "0" else 10)
     return number << _SHIFT[suffix.upper()]
 
 

@@ -2,13 +2,14 @@
 
     kmemsim tour [CHAPTER...]                   the guided run on the default machine
     kmemsim profiles                            profiles and the tunable table
+    kmemsim features [--profile P] [--json]     what each kernel has, by named feature
     kmemsim layout [--profile P] [--ram SIZE]   the address-space map, as a textbook figure
     kmemsim dmesg [--profile P] [--ram SIZE]    the boot log of a machine
     kmemsim proc NAME | --list                  a /proc (or debugfs) file of a machine
     kmemsim snapshot -o DIR [--tar]             this host's memory views (as root)
     kmemsim record / stat / replay / compare    kmem traces (kmemsim.cli.trace_cmd)
-    kmemsim explore [-o OUT.html] [--trace FILE]   the machine drawn in one page (kmemsim.cli.explore_cmd)
-    kmemsim quiz [--seed N] [-c]                 predict-then-reveal exercises (kmemsim.cli.quiz_cmd)
+    kmemsim explore [-o OUT.html] [--trace F]   the machine drawn in one page (kmemsim.cli.explore_cmd)
+    kmemsim quiz [--seed N] [-c]                predict-then-reveal exercises (kmemsim.cli.quiz_cmd)
     kmemsim example [NAME]                      where the shipped sample files are
 
 Every command that boots a machine takes ``--profile``, ``--ram``, ``--cpus``
@@ -28,11 +29,12 @@ import kmemsim
 from kmemsim.errors import KmemsimError
 
 #: the command list of ``kmemsim --help``: this order, and a whole line for each
-ORDER = ("tour", "profiles", "layout", "dmesg", "proc", "snapshot", "record", "stat", "replay", "compare", "explore",
-         "quiz", "example")
+ORDER = ("tour", "profiles", "features", "layout", "dmesg", "proc", "snapshot", "record", "stat", "replay", "compare",
+         "explore", "quiz", "example")
 SHORT_HELP = {
     "tour": "The guided tour on the built-in default machine.",
     "profiles": "List the profiles and every tunable.",
+    "features": "Which kernel behaviours each profile has, by name.",
     "layout": "Draw the kernel's virtual address map, user space to the top.",
     "dmesg": "Print the boot log of a machine.",
     "proc": "Print a /proc or debugfs file of a machine (--list: all).",
@@ -227,6 +229,46 @@ def profiles() -> None:
         click.echo(f"{'':<20} defaults: ram={p.default_ram} cpus={p.default_cpus}; NR_CPUS={p.nr_cpus}, HZ={p.hz}")
     click.echo("")
     click.echo(kmemsim.profiles.tunable_table())
+
+
+@main.command()
+@click.option("--profile", default=None, type=click.Choice(sorted(kmemsim.PROFILES)),
+              help="One profile: its features with what each is and the source followed.")
+@click.option("--json", "as_json", is_flag=True, help="Machine-readable: one object per feature.")
+def features(profile: str | None, as_json: bool) -> None:
+    """The named kernel behaviours (kmemsim.features) and which profiles have them.
+
+    Without --profile: one row per feature, a column per profile (yes or -).  With it: that
+    kernel's features, present or not, each with what it is and the commit or source it follows."""
+    import json
+
+    from kmemsim.features import FEATURES, Features
+
+    profs = [kmemsim.PROFILES[profile]] if profile else list(kmemsim.PROFILES.values())
+    have = {p.name: Features(p.kernel_version) for p in profs}
+    if as_json:
+        out = [{"name": f.name, "since": f.since, "until": f.until, "doc": f.doc, "source": f.commit,
+                "profiles": {n: bool(getattr(fs, f.name)) for n, fs in have.items()}} for f in FEATURES]
+        click.echo(json.dumps(out, indent=1))
+        return
+    if profile:
+        p = profs[0]
+        click.echo(f"{p.name} (Linux {p.kernel_version}): {sum(1 for f in FEATURES if getattr(have[p.name], f.name))}"
+                   f" of {len(FEATURES)} features")
+        for f in FEATURES:
+            mark = "yes" if getattr(have[p.name], f.name) else " - "
+            span = f.since + (f"-{f.until}" if f.until else "+")
+            click.echo(f"{mark} {f.name:<28} {span:<10} {f.doc}" + (f" [{f.commit}]" if f.commit else ""))
+        return
+    width = max(len(f.name) for f in FEATURES)
+    cols = [p.kernel_version for p in profs]
+    click.echo(f"{'feature':<{width}}  {'kernels':<10} " + " ".join(f"{c:>7}" for c in cols))
+    for f in FEATURES:
+        span = f.since + (f"-{f.until}" if f.until else "+")
+        marks = " ".join(f"{'yes' if getattr(have[p.name], f.name) else '-':>7}" for p in profs)
+        click.echo(f"{f.name:<{width}}  {span:<10} {marks}")
+    click.echo("\n(profiles: " + ", ".join(f"{p.kernel_version} = {p.name}" for p in profs)
+               + "; kmemsim features --profile P explains each)")
 
 
 from kmemsim.cli.example import example  # noqa: E402

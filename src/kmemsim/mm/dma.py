@@ -23,6 +23,13 @@ Models, per profile:
   DMA-API debugging (2.6.30), so the model keeps its records but prints no dma-debug
   reports there; dma_set_coherent_mask (2.6.34) is pci_set_consistent_dma_mask's body.
 
+The machine's features choose: ``dma_direct`` the implementation (:class:`DmaMapping`,
+dma-direct; :class:`DmaMappingI386`, 2.6.24's); ``dma_map_phys`` (6.18) the streaming
+entry type ("phy"; "single" before, as in 6.6) and the dump format; ``dma_api_debug``
+(2.6.30) whether dma-debug reports.  6.6's dma-debug otherwise prints as modelled here
+(checked: dma_map_page_attrs, dma_map_single_attrs, the overflow warning); 2.6.11's i386
+header differs from 2.6.24's in its BUG/WARN sites (see :class:`DmaMappingI386`).
+
 There is no IOMMU on the modelled x86 machines: a bus address is the physical address
 (``phys_to_dma`` is the identity).  Devices are coherent (x86): no cache maintenance.
 
@@ -47,11 +54,13 @@ Simplified, and said so:
 """
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 from ..args import check_addr
 from ..errors import InvariantError, UsageError
 from ..printk import KERN_WARNING
+from ..report import user_frames
 from .page import Page
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -117,11 +126,11 @@ class DmaDevice:
     ``bus_dma_limit`` is 0 (no bus limit) on the modelled machines.
     """
 
-    __slots__ = ("name", "driver", "bus", "dma_mask", "coherent_dma_mask", "bus_dma_limit", "_k", "released")
+    __slots__ = ("name", "driver", "bus", "dma_mask", "coherent_dma_mask", "bus_dma_limit", "_dma", "released")
 
-    def __init__(self, k: Kernel, name: str, dma_mask: int | None, coherent_dma_mask: int, driver: str | None,
+    def __init__(self, dma: DmaMapping, name: str, dma_mask: int | None, coherent_dma_mask: int, driver: str | None,
                  bus: str):
-        self._k = k
+        self._dma = dma  # the DMA layer of the machine the device belongs to
         self.name = name
         self.driver = driver
         self.bus = bus
@@ -140,7 +149,7 @@ class DmaDevice:
     @property
     def mappings(self) -> list[DmaDebugEntry]:
         """The device's live DMA mappings and coherent allocations (dma-debug's entries)."""
-        return self._k.dma_impl.entries(self)
+        return self._dma.entries(self)
 
     def __repr__(self) -> str:
         mask = "NULL" if self.dma_mask is None else f"{self.dma_mask:#x}"
@@ -187,18 +196,30 @@ def _dir_name(d: int) -> str:
 
 
 class DmaMapping:
-    """The DMA layer of one machine (``k.dma_impl``): devices, dma-direct, dma-debug."""
+    """The DMA layer of one machine (``k.dma_impl``): devices, dma-direct, dma-debug.
 
-    def __init__(self, k: Kernel, *, register: bool = True):
+    This class is the kernel with ``dma_direct`` (kernel/dma/mapping.c, direct.c, debug.c);
+    :class:`DmaMappingI386` is 2.6.24's i386 one.  :func:`dma_init` builds the one the
+    machine's kernel has and registers its "dma" invariant check."""
+
+    def __init__(self, k: Kernel):
         self.k = k
-        self.classic = k.profile.kernel_version.startswith("2.")
+        f = k.features
         self.page_shift = k.page_shift
         self.page_size = k.page_size
-        #: CONFIG_DMA_API_DEBUG reports (6.18 profile); the records are kept either way
-        self.debug = not self.classic
-        self.show_all_errors = 0
-        self.show_num_errors = 1
-        self.error_count = 0
+        #: dma_addr_t of a streaming map: the phys_addr_t width on the modelled x86 machines
+        self.dma_addr_mask = (1 << k.layout.bits) - 1
+        #: CONFIG_DMA_API_DEBUG reports (dma_api_debug); the records are kept either way
+        self.debug = f.dma_api_debug
+        #: streaming maps go through dma_map_phys() (6.18) and dma-debug records them as
+        #: "phy" entries; before, dma_map_page_attrs() and "single" entries
+        self.map_phys = f.dma_map_phys
+        self.stream_type = DMA_DEBUG_PHY if self.map_phys else DMA_DEBUG_SINGLE
+        self.map_fn = "dma_map_phys" if self.map_phys else "dma_map_page_attrs"
+        self.unmap_fn = "dma_unmap_phys" if self.map_phys else "dma_unmap_page_attrs"
+        self.show_all_errors: int = 0
+        self.show_num_errors: int = 1
+        self.error_count: int = 0
         self.devices: list[DmaDevice] = []
         self._entries: dict[int, list[DmaDebugEntry]] = {}  # dev_addr -> entries (the hash, finer)
         self._seq = 0
@@ -209,19 +230,8 @@ class DmaMapping:
         #: head pfn -> (dev, order, the coherent limit it was allocated for, bytes asked)
         self.coherent: dict[int, tuple[DmaDevice, int, int, int]] = {}
         self._warned: set[str] = set()
-        gs = k.gfp
-
-        v = gs.value_or_zero  # 0 for a flag this kernel does not have
-
-        self.GFP_KERNEL = v("GFP_KERNEL")
-        self.__GFP_DMA = v("__GFP_DMA")
-        self.__GFP_DMA32 = v("__GFP_DMA32")
-        self.__GFP_HIGHMEM = v("__GFP_HIGHMEM")
-        self.__GFP_COMP = v("__GFP_COMP")
-        self.__GFP_ZERO = v("__GFP_ZERO")
-        self.__GFP_NOWARN = v("__GFP_NOWARN")
-        if register:
-            k.checks.register("dma", self.check)
+        #: the GFP bits this layer acts on (0 for a flag the kernel lacks: __GFP_DMA32 on i386)
+        self.gfp_bits = k.gfp.bits
 
     # ================================================================ reports
     def _warn_once(self, key: str, where: str, message: str = "") -> None:
@@ -231,8 +241,6 @@ class DmaMapping:
         self.k.report.warn(where, message)
 
     def _caller(self) -> tuple[str, str]:
-        from ..report import user_frames
-
         f = user_frames(1)
         return f[0] if f else ("kmemsim_entry", "kmemsim:0")
 
@@ -240,21 +248,14 @@ class DmaMapping:
         """dev_WARN_ONCE(dev, 1, fmt): "<driver> <device>: <fmt>" in a WARNING."""
         self._warn_once(key, where, f"{dev.dev_driver_string()} {dev.dev_name()}: {fmt}")
 
-    def _warn_26(self, site: str, func: str) -> None:
-        """2.6.24 WARN_ON(): "WARNING: at file:line func()" and a stack dump."""
-        file, line = _LINES_2_6[site]
-        lines = [f"WARNING: at {file}:{line} {func}()"] + self.k.report.dump_stack_lines()
-        self.k.printk("\n".join(lines), KERN_WARNING)
-
     def _bug(self, site: str, func: str) -> None:
-        """BUG_ON(!valid_dma_direction(dir)) and friends: the oops (always raises)."""
-        if self.classic and site in _LINES_2_6:
-            file, line = _LINES_2_6[site]
-            first = f"kernel BUG at {file}:{line}!"
-        else:
-            first = f"Kernel BUG at {func}+0x0/0x0 [verbose debug info unavailable]"
+        """BUG_ON(!valid_dma_direction(dir)) and friends: the oops (always raises); ``site``
+        names the BUG_ON for kernels whose source lines the model knows."""
+        self._oops(f"Kernel BUG at {func}+0x0/0x0 [verbose debug info unavailable]")
+
+    def _oops(self, first: str) -> None:
         self.k.report.bug(["------------[ cut here ]------------", first], kind="dma_bug", oops=True,
-                   oops_str="invalid opcode", err=0)
+                          oops_str="invalid opcode", err=0)
 
     def err_printk(self, dev: DmaDevice, entry: DmaDebugEntry | None, where: str, text: str) -> None:
         """dma-debug's err_printk(): count, and within show_num_errors WARN(1, "DMA-API: %s %s: " fmt)
@@ -272,7 +273,7 @@ class DmaMapping:
     def _dev(self, dev: DmaDevice, what: str) -> DmaDevice:
         if not isinstance(dev, DmaDevice):
             raise UsageError(f"{what}: {dev!r} is not a device; make one with k.dma_device(name, dma_mask=...)")
-        if dev._k is not self.k:
+        if dev._dma is not self:
             raise UsageError(f"{what}: {dev!r} belongs to another machine")
         return dev
 
@@ -320,15 +321,13 @@ class DmaMapping:
             cm = DMA_BIT_MASK(32) if dm is None else dm
         else:
             cm = self._mask(coherent_dma_mask, "dma_device")
-        dev = DmaDevice(self.k, name, dm, cm, driver, bus)
+        dev = DmaDevice(self, name, dm, cm, driver, bus)
         self.devices.append(dev)
         return dev
 
     def dma_supported(self, dev: DmaDevice, mask: int) -> bool:
-        """6.18 dma_direct_supported(): masks of 32 bits and more always; below, the mask
-        must cover ZONE_DMA (or all of memory).  2.6.24: any mask of at least 0x00ffffff."""
-        if self.classic:
-            return mask >= 0x00FFFFFF  # forbid_dac is 0
+        """dma_direct_supported(): masks of 32 bits and more always; below, the mask must
+        cover ZONE_DMA (or all of memory)."""
         if mask >= DMA_BIT_MASK(32):
             return True
         min_mask = min((self.k.max_pfn - 1) << self.page_shift, ZONE_DMA_LIMIT)
@@ -373,14 +372,6 @@ class DmaMapping:
         check_addr(addr, "dma_map_single", self.k.layout.bits)
         size = self._uint(size, "dma_map_single", "size")
         direction = self._dir(direction, "dma_map_single")
-        if self.classic:
-            if not self.valid_dma_direction(direction):
-                self._bug("dma_map_single_bug", "dma_map_single")
-            if size == 0:
-                self._warn_26("dma_map_single_warn", "dma_map_single")
-            dma_addr = self.k.pa(addr)  # virt_to_phys(ptr): whatever __pa gives, vmalloc or not
-            self._add_entry(dev, DMA_DEBUG_SINGLE, dma_addr, dma_addr, size, direction, MAP_ERR_CHECK_NOT_APPLICABLE)
-            return dma_addr
         # DMA must never operate on areas that might be remapped.
         if self.k.is_vmalloc_addr(addr):
             fn, loc = self._caller()
@@ -394,36 +385,36 @@ class DmaMapping:
 
     def dma_map_page(self, dev: DmaDevice, page: Page, offset: int, size: int, direction: int) -> int:
         """dma_map_page(dev, page, offset, size, dir): page_to_phys(page) + offset, mapped."""
+        dev, phys, size, direction = self._page_args(dev, page, offset, size, direction)
+        return self._map_phys(dev, phys, size, direction)
+
+    def _page_args(self, dev: DmaDevice, page: Page, offset: int, size: int,
+                   direction: int) -> tuple[DmaDevice, int, int, int]:
         dev = self._dev(dev, "dma_map_page")
         if not isinstance(page, Page) or page._k is not self.k:
             raise UsageError(f"dma_map_page: {page!r} is not a struct page of this machine")
         offset = self._uint(offset, "dma_map_page", "offset")
         size = self._uint(size, "dma_map_page", "size")
         direction = self._dir(direction, "dma_map_page")
-        phys = (page.pfn << self.page_shift) + offset
-        if self.classic:
-            if not self.valid_dma_direction(direction):
-                self._bug("dma_map_page_bug", "dma_map_page")
-            phys &= (1 << 32) - 1  # dma_addr_t is u32 without HIGHMEM64G
-            self._add_entry(dev, DMA_DEBUG_SINGLE, phys, phys, size, direction, MAP_ERR_CHECK_NOT_APPLICABLE)
-            return phys
-        return self._map_phys(dev, phys, size, direction)
+        return dev, (page.pfn << self.page_shift) + offset, size, direction
 
     def _map_phys(self, dev: DmaDevice, phys: int, size: int, direction: int) -> int:
-        """dma_map_phys() -> dma_direct_map_phys(), then debug_dma_map_phys()."""
+        """dma_map_phys() (dma_map_page_attrs() before 6.18) -> dma_direct_map_phys(), then
+        dma-debug's record."""
+        fn = self.map_fn
         if not self.valid_dma_direction(direction):
-            self._bug("dma_map_phys_bug", "dma_map_phys")
+            self._bug(f"{fn}_bug", fn)
         if dev.dma_mask is None:
-            self._warn_once("dma_map_phys no mask", "dma_map_phys+0x0/0x0")  # WARN_ON_ONCE(!dev->dma_mask)
+            self._warn_once(f"{fn} no mask", f"{fn}+0x0/0x0")  # WARN_ON_ONCE(!dev->dma_mask)
             return DMA_MAPPING_ERROR
         dma_addr = phys  # phys_to_dma(): no offset, no IOMMU
         if not self.dma_capable(dev, dma_addr, size):
             # no swiotlb in the model (see the module doc): err_overflow
-            self._dev_warn_once("dma_direct_map_phys overflow", "dma_map_phys+0x0/0x0", dev,
+            self._dev_warn_once("dma_direct_map overflow", f"{fn}+0x0/0x0", dev,
                                 f"DMA addr 0x{dma_addr:016x}+{size} overflow (mask {dev.dma_mask:x}, "
                                 f"bus limit {dev.bus_dma_limit:x}).")
             return DMA_MAPPING_ERROR
-        self._add_entry(dev, DMA_DEBUG_PHY, phys, dma_addr, size, direction, MAP_ERR_NOT_CHECKED)
+        self._add_entry(dev, self.stream_type, phys, dma_addr, size, direction, MAP_ERR_NOT_CHECKED)
         return dma_addr
 
     def dma_capable(self, dev: DmaDevice, addr: int, size: int) -> bool:
@@ -438,8 +429,6 @@ class DmaMapping:
         notes that the driver checked).  2.6.24: always 0."""
         dev = self._dev(dev, "dma_mapping_error")
         self._uint(dma_addr, "dma_mapping_error", "dma_addr")
-        if self.classic:
-            return 0
         for e in self._entries.get(dma_addr, ()):  # debug_dma_mapping_error()
             if e.dev is dev and e.map_err_type == MAP_ERR_NOT_CHECKED:
                 e.map_err_type = MAP_ERR_CHECKED
@@ -454,67 +443,59 @@ class DmaMapping:
         """dma_unmap_page(dev, addr, size, dir)."""
         self._unmap(dev, dma_addr, size, direction, "dma_unmap_page")
 
-    def _unmap(self, dev: DmaDevice, dma_addr: int, size: int, direction: int, what: str) -> None:
+    def _unmap_args(self, dev: DmaDevice, dma_addr: int, size: int, direction: int,
+                    what: str) -> tuple[DmaDevice, int, int, int]:
         dev = self._dev(dev, what)
         dma_addr = self._uint(dma_addr, what, "dma_addr")
         size = self._uint(size, what, "size")
         direction = self._dir(direction, what)
         if not self.valid_dma_direction(direction):
-            self._bug(f"{what}_bug", "dma_unmap_phys")
-        if self.classic:
-            # nothing to undo in 2.6.24; the model's record goes if it matches
-            ref = DmaDebugEntry(dev, DMA_DEBUG_SINGLE, 0, dma_addr, size, direction)
-            e = self._find_exact(ref)
-            if e is not None:
-                self._del_entry(e)
-            return
-        self.check_unmap(DmaDebugEntry(dev, DMA_DEBUG_PHY, 0, dma_addr, size, direction))
+            self._bug(f"{what}_bug", self.unmap_fn)
+        return dev, dma_addr, size, direction
+
+    def _unmap(self, dev: DmaDevice, dma_addr: int, size: int, direction: int, what: str) -> None:
+        dev, dma_addr, size, direction = self._unmap_args(dev, dma_addr, size, direction, what)
+        self.check_unmap(DmaDebugEntry(dev, self.stream_type, 0, dma_addr, size, direction))
 
     # ================================================================ coherent allocations
     def dma_alloc_coherent(self, dev: DmaDevice, size: int, gfp: int | None = None) -> tuple[int, int]:
         """dma_alloc_coherent(dev, size, &handle, gfp): ``(cpu_addr, dma_handle)`` of zeroed,
         physically contiguous memory the device reaches with its coherent mask, or ``(0, 0)``."""
-        dev = self._dev(dev, "dma_alloc_coherent")
-        size = self._uint(size, "dma_alloc_coherent", "size")
-        if gfp is None:
-            gfp = self.GFP_KERNEL
-        if isinstance(gfp, bool) or not isinstance(gfp, int) or gfp < 0:
-            raise UsageError(f"dma_alloc_coherent: gfp {gfp!r} is not a GFP mask")
+        dev, size, gfp = self._alloc_args(dev, size, gfp)
         k = self.k
-        if self.classic:
-            return self._alloc_coherent_26(dev, size, gfp)
+        b = self.gfp_bits
         if not dev.coherent_dma_mask:
             self._warn_once("dma_alloc_attrs no mask", "dma_alloc_attrs+0x0/0x0")
-        if gfp & self.__GFP_COMP:
+        if gfp & b.comp:
             self._warn_once("dma_alloc_attrs comp", "dma_alloc_attrs+0x0/0x0")
             return 0, 0
         # let the implementation decide on the zone to allocate from
-        gfp &= ~(self.__GFP_DMA | self.__GFP_DMA32 | self.__GFP_HIGHMEM)
+        gfp &= ~(b.dma | b.dma32 | b.highmem)
         aligned = (size + self.page_size - 1) & -self.page_size
         order = self.get_order(aligned)
         if order > k.page_alloc.max_order:
-            if not gfp & self.__GFP_NOWARN:  # WARN_ON_ONCE_GFP(order > MAX_PAGE_ORDER, gfp)
+            if not gfp & b.nowarn:  # WARN_ON_ONCE_GFP(order > MAX_PAGE_ORDER, gfp)
                 self._warn_once("order > MAX_PAGE_ORDER", "__alloc_frozen_pages_noprof+0x0/0x0")
             return 0, 0
         limit = min_not_zero(dev.coherent_dma_mask, dev.bus_dma_limit)
-        gfp &= ~self.__GFP_ZERO  # "we always manually zero the memory once we are done"
+        gfp &= ~b.zero  # "we always manually zero the memory once we are done"
         if limit <= ZONE_DMA_LIMIT:  # dma_direct_optimal_gfp_mask()
-            gfp |= self.__GFP_DMA
+            gfp |= b.dma
         elif limit <= DMA_BIT_MASK(32):
-            gfp |= self.__GFP_DMA32
+            gfp |= b.dma32
         while True:  # __dma_direct_alloc_pages(): again:
-            page = k.alloc_pages(gfp, order)
+            page = k.pages.alloc_pages(gfp, order)
             if page is None:
                 return 0, 0
             phys = page.pfn << self.page_shift
             if self._coherent_ok(dev, phys, aligned):
                 break
-            k.free_pages_struct(page, order)
-            if limit < DMA_BIT_MASK(64) and not gfp & (self.__GFP_DMA32 | self.__GFP_DMA):
-                gfp |= self.__GFP_DMA32
+            k.page_alloc.free(page.pfn, order)  # __free_pages()
+            if limit < DMA_BIT_MASK(64) and not gfp & (b.dma32 | b.dma):
+                gfp |= b.dma32
                 continue
-            if not gfp & self.__GFP_DMA:
-                gfp = (gfp & ~self.__GFP_DMA32) | self.__GFP_DMA
+            if not gfp & b.dma:
+                gfp = (gfp & ~b.dma32) | b.dma
                 continue
             return 0, 0
         cpu_addr = k.page_address(page)
@@ -528,49 +509,18 @@ class DmaMapping:
         """dma_coherent_ok()."""
         return phys + size - 1 <= min_not_zero(dev.coherent_dma_mask, dev.bus_dma_limit)
 
-    def _alloc_coherent_26(self, dev: DmaDevice, size: int, gfp: int) -> tuple[int, int]:
-        """2.6.24 arch/x86/kernel/pci-dma_32.c dma_alloc_coherent()."""
-        k = self.k
-        order = self.get_order(size) if size else 20  # 2.6.24 get_order(0) loops to 20
-        gfp &= ~(self.__GFP_DMA | self.__GFP_HIGHMEM)  # ignore region specifiers
-        if dev.coherent_dma_mask < 0xFFFFFFFF:
-            gfp |= self.__GFP_DMA
-        if order > k.page_alloc.max_order:
-            return 0, 0  # __alloc_pages(): order >= MAX_ORDER gives NULL
-        ret = k.get_free_pages(gfp, order)
-        if not ret:
-            return 0, 0
-        phys = k.pa(ret)
-        k.phys.fill(phys, 0, size)
-        self.coherent[phys >> self.page_shift] = (dev, order, dev.coherent_dma_mask, size)
-        self._add_entry(dev, DMA_DEBUG_COHERENT, phys, phys, size, DMA_BIDIRECTIONAL, MAP_ERR_CHECK_NOT_APPLICABLE)
-        return ret, phys
+    def _alloc_args(self, dev: DmaDevice, size: int, gfp: object) -> tuple[DmaDevice, int, int]:
+        dev = self._dev(dev, "dma_alloc_coherent")
+        size = self._uint(size, "dma_alloc_coherent", "size")
+        mask = self.gfp_bits.kernel if gfp is None else self.k.gfp.mask(gfp, "dma_alloc_coherent: gfp")
+        return dev, size, mask
 
     def dma_free_coherent(self, dev: DmaDevice, size: int, cpu_addr: int, dma_handle: int) -> None:
         """dma_free_coherent(dev, size, cpu_addr, dma_handle): the pages behind dma_handle
         go back (6.18 frees by the handle; 2.6.24 by cpu_addr)."""
-        dev = self._dev(dev, "dma_free_coherent")
-        size = self._uint(size, "dma_free_coherent", "size")
-        check_addr(cpu_addr, "dma_free_coherent", self.k.layout.bits)
-        dma_handle = self._uint(dma_handle, "dma_free_coherent", "dma_handle")
+        dev, size, order = self._free_args(dev, size, cpu_addr, dma_handle)
         k = self.k
-        irqs_off = getattr(k, "irqs_disabled", None)
-        order = self.get_order((size + self.page_size - 1) & -self.page_size) if size else -1
-        if self.classic:
-            if irqs_off is not None and irqs_off():
-                self._warn_26("dma_free_coherent_warn", "dma_free_coherent")
-            if order < 0 or order > k.page_alloc.max_order:
-                raise UsageError(f"dma_free_coherent: size {size} is not the size of an allocation")
-            if not cpu_addr:
-                raise UsageError("dma_free_coherent: cpu_addr is NULL (2.6.24 free_pages(0) would oops)")
-            ref = DmaDebugEntry(dev, DMA_DEBUG_COHERENT, 0, dma_handle, size, DMA_BIDIRECTIONAL)
-            e = self._find_exact(ref)
-            k.free_pages(cpu_addr, order)
-            if e is not None:
-                self._del_entry(e)
-            self.coherent.pop(k.pa(cpu_addr) >> self.page_shift, None)
-            return
-        if irqs_off is not None and irqs_off():
+        if k.sched.irqs_off[k.cpu]:
             k.report.warn("dma_free_attrs+0x0/0x0")  # WARN_ON(irqs_disabled())
         if not cpu_addr:
             return
@@ -585,23 +535,33 @@ class DmaMapping:
             paddr = self._virt_to_paddr(cpu_addr)
             self.check_unmap(DmaDebugEntry(dev, DMA_DEBUG_COHERENT, paddr, dma_handle, size, DMA_BIDIRECTIONAL))
         if k.is_vmalloc_addr(cpu_addr):
-            k.vunmap(cpu_addr)
-        k.free_pages_struct(Page(k, pfn), order)  # __dma_direct_free_pages -> __free_pages
+            k.vmalloc_impl.vunmap(cpu_addr)
+        k.page_alloc.free(pfn, order)  # __dma_direct_free_pages -> __free_pages
         self.coherent.pop(pfn, None)
 
+    def _free_args(self, dev: DmaDevice, size: int, cpu_addr: int, dma_handle: int) -> tuple[DmaDevice, int, int]:
+        """The checked arguments of dma_free_coherent() and get_order() of the page-aligned
+        size (-1 for 0)."""
+        dev = self._dev(dev, "dma_free_coherent")
+        size = self._uint(size, "dma_free_coherent", "size")
+        check_addr(cpu_addr, "dma_free_coherent", self.k.layout.bits)
+        self._uint(dma_handle, "dma_free_coherent", "dma_handle")
+        order = self.get_order((size + self.page_size - 1) & -self.page_size) if size else -1
+        return dev, size, order
+
     def _virt_to_paddr(self, virt: int) -> int:
+        """debug_dma_free_coherent()'s physical address of the CPU address: vmalloc_to_pfn()
+        for a remapped buffer, __pa() otherwise."""
         k = self.k
         if k.is_vmalloc_addr(virt):
-            p = k.vmalloc_to_page(virt)
-            return 0 if p is None else (p.pfn << self.page_shift) + (virt & (self.page_size - 1))
+            phys = k.vmalloc_impl.translate(virt, False)  # vmalloc_to_page() + offset_in_page()
+            return 0 if phys is None else phys
         return k.pa(virt)
 
     # ================================================================ dma-debug entries
     def _add_entry(self, dev: DmaDevice, type_: int, paddr: int, dev_addr: int, size: int, direction: int,
                    map_err: int) -> DmaDebugEntry:
         """add_dma_entry(): into the hash, and the cacheline tracking for device-writable memory."""
-        from ..report import user_frames
-
         e = DmaDebugEntry(dev, type_, paddr, dev_addr, size, direction, map_err, user_frames(5))
         self._seq += 1
         e.seq = self._seq
@@ -719,11 +679,16 @@ class DmaMapping:
         dev.released = True
 
     def dump(self) -> str:
-        """/sys/kernel/debug/dma-api/dump (dump_show)."""
+        """/sys/kernel/debug/dma-api/dump (dump_show): 6.18 prints the physical address;
+        before dma_map_phys, the address and the pfn ("P=%llx N=%lx")."""
         out = []
         for e in self.entries():
+            if self.map_phys:
+                where = f"P=0x{e.paddr:016x}"
+            else:
+                where = f"P={e.paddr:x} N={e.paddr >> self.page_shift:x}"
             out.append(f"{e.dev.dev_driver_string()} {e.dev.dev_name()} {TYPE_NAMES[e.type]} idx {e.bucket} "
-                       f"P=0x{e.paddr:016x} D={e.dev_addr:x} L={e.size:x} cln=0x{e.cln:016x} "
+                       f"{where} D={e.dev_addr:x} L={e.size:x} cln=0x{e.cln:016x} "
                        f"{_dir_name(e.direction)} {MAPERR_NAMES[e.map_err_type]}\n")
         return "".join(out)
 
@@ -765,40 +730,148 @@ class DmaMapping:
             if pa.allocated.get(pfn) != order:
                 raise InvariantError("dma", f"coherent allocation at pfn {pfn:#x} (order {order}) of {dev!r} "
                                             "is not an allocated block of that order")
-            phys = pfn << self.page_shift
-            if self.classic:  # GFP_DMA below a 32-bit mask: ZONE_DMA, the first 16 MB
-                bad = limit < 0xFFFFFFFF and phys + (self.page_size << order) > ZONE_DMA_LIMIT + 1
-            else:  # dma_coherent_ok() held for the page-aligned size
-                bad = phys + ((size + self.page_size - 1) & -self.page_size) - 1 > limit
-            if bad:
+            if self._coherent_misplaced(pfn << self.page_shift, order, limit, size):
                 raise InvariantError("dma", f"coherent allocation at pfn {pfn:#x} lies beyond its mask {limit:#x}")
         if self.error_count < 0 or self.show_num_errors < 0:
             raise InvariantError("dma", "negative error counters")
 
+    def _coherent_misplaced(self, phys: int, order: int, limit: int, size: int) -> bool:
+        """dma_coherent_ok() failed for the page-aligned size."""
+        return phys + ((size + self.page_size - 1) & -self.page_size) - 1 > limit
 
-def _debugfs(fn):
-    def view(k: Kernel) -> str:
-        d = k.dma_impl
+
+class DmaMappingI386(DmaMapping):
+    """The DMA layer of 2.6.24 i386 (before ``dma_direct``): include/asm-x86/dma-mapping_32.h's
+    inline functions and arch/x86/kernel/pci-dma_32.c.
+
+    dma_map_single() is ``virt_to_phys(ptr)`` (no check for vmalloc memory, no mask check,
+    WARN_ON(size == 0)), dma_map_page() is ``page_to_phys(page) + offset`` in a 32-bit
+    dma_addr_t, the unmaps only BUG on a bad direction, dma_mapping_error() is always 0;
+    dma_alloc_coherent() takes GFP_DMA for any coherent mask below 32 bits and
+    dma_free_coherent() frees by ``cpu_addr``; dma_supported() wants a mask of at least
+    0x00ffffff.  The model keeps dma-debug's records of the mappings (without its reports
+    unless ``debug`` is set), for :meth:`check` and :meth:`entries`.  The BUG and WARN
+    lines are 2.6.24's (2.6.11's header, include/asm-i386/dma-mapping.h, BUGs only on
+    DMA_NONE and has neither WARN_ON: not modelled)."""
+
+    def _bug(self, site: str, func: str) -> None:
+        if site in _LINES_2_6:
+            file, line = _LINES_2_6[site]
+            self._oops(f"kernel BUG at {file}:{line}!")
+        super()._bug(site, func)
+
+    def _warn_26(self, site: str, func: str) -> None:
+        """2.6.24 WARN_ON(): "WARNING: at file:line func()" and a stack dump."""
+        file, line = _LINES_2_6[site]
+        lines = [f"WARNING: at {file}:{line} {func}()"] + self.k.report.dump_stack_lines()
+        self.k.printk("\n".join(lines), KERN_WARNING)
+
+    def dma_supported(self, dev: DmaDevice, mask: int) -> bool:
+        """2.6.24 dma_supported(): any mask of at least 0x00ffffff (forbid_dac is 0)."""
+        return mask >= 0x00FFFFFF
+
+    def dma_map_single(self, dev: DmaDevice, addr: int, size: int, direction: int) -> int:
+        dev = self._dev(dev, "dma_map_single")
+        check_addr(addr, "dma_map_single", self.k.layout.bits)
+        size = self._uint(size, "dma_map_single", "size")
+        direction = self._dir(direction, "dma_map_single")
+        if not self.valid_dma_direction(direction):
+            self._bug("dma_map_single_bug", "dma_map_single")
+        if size == 0:
+            self._warn_26("dma_map_single_warn", "dma_map_single")
+        dma_addr = self.k.pa(addr)  # virt_to_phys(ptr): whatever __pa gives, vmalloc or not
+        self._add_entry(dev, DMA_DEBUG_SINGLE, dma_addr, dma_addr, size, direction, MAP_ERR_CHECK_NOT_APPLICABLE)
+        return dma_addr
+
+    def dma_map_page(self, dev: DmaDevice, page: Page, offset: int, size: int, direction: int) -> int:
+        dev, phys, size, direction = self._page_args(dev, page, offset, size, direction)
+        if not self.valid_dma_direction(direction):
+            self._bug("dma_map_page_bug", "dma_map_page")
+        phys &= self.dma_addr_mask  # dma_addr_t is u32 without HIGHMEM64G
+        self._add_entry(dev, DMA_DEBUG_SINGLE, phys, phys, size, direction, MAP_ERR_CHECK_NOT_APPLICABLE)
+        return phys
+
+    def dma_mapping_error(self, dev: DmaDevice, dma_addr: int) -> int:
+        dev = self._dev(dev, "dma_mapping_error")
+        self._uint(dma_addr, "dma_mapping_error", "dma_addr")
+        return 0
+
+    def _unmap(self, dev: DmaDevice, dma_addr: int, size: int, direction: int, what: str) -> None:
+        dev, dma_addr, size, direction = self._unmap_args(dev, dma_addr, size, direction, what)
+        # nothing to undo in 2.6.24; the model's record goes if it matches
+        e = self._find_exact(DmaDebugEntry(dev, DMA_DEBUG_SINGLE, 0, dma_addr, size, direction))
+        if e is not None:
+            self._del_entry(e)
+
+    def dma_alloc_coherent(self, dev: DmaDevice, size: int, gfp: int | None = None) -> tuple[int, int]:
+        """2.6.24 arch/x86/kernel/pci-dma_32.c dma_alloc_coherent()."""
+        dev, size, gfp = self._alloc_args(dev, size, gfp)
+        k = self.k
+        b = self.gfp_bits
+        order = self.get_order(size) if size else 20  # 2.6.24 get_order(0) loops to 20
+        gfp &= ~(b.dma | b.highmem)  # ignore region specifiers
+        if dev.coherent_dma_mask < 0xFFFFFFFF:
+            gfp |= b.dma
+        if order > k.page_alloc.max_order:
+            return 0, 0  # __alloc_pages(): order >= MAX_ORDER gives NULL
+        ret = k.pages.get_free_pages(gfp, order)
+        if not ret:
+            return 0, 0
+        phys = k.pa(ret)
+        k.phys.fill(phys, 0, size)
+        self.coherent[phys >> self.page_shift] = (dev, order, dev.coherent_dma_mask, size)
+        self._add_entry(dev, DMA_DEBUG_COHERENT, phys, phys, size, DMA_BIDIRECTIONAL, MAP_ERR_CHECK_NOT_APPLICABLE)
+        return ret, phys
+
+    def dma_free_coherent(self, dev: DmaDevice, size: int, cpu_addr: int, dma_handle: int) -> None:
+        """2.6.24 dma_free_coherent(): free_pages(cpu_addr, get_order(size))."""
+        dev, size, order = self._free_args(dev, size, cpu_addr, dma_handle)
+        k = self.k
+        if k.sched.irqs_off[k.cpu]:
+            self._warn_26("dma_free_coherent_warn", "dma_free_coherent")
+        if order < 0 or order > k.page_alloc.max_order:
+            raise UsageError(f"dma_free_coherent: size {size} is not the size of an allocation")
+        if not cpu_addr:
+            raise UsageError("dma_free_coherent: cpu_addr is NULL (2.6.24 free_pages(0) would oops)")
+        e = self._find_exact(DmaDebugEntry(dev, DMA_DEBUG_COHERENT, 0, dma_handle, size, DMA_BIDIRECTIONAL))
+        k.pages.free_pages(cpu_addr, order)
+        if e is not None:
+            self._del_entry(e)
+        self.coherent.pop(k.pa(cpu_addr) >> self.page_shift, None)
+
+    def _coherent_misplaced(self, phys: int, order: int, limit: int, size: int) -> bool:
+        """GFP_DMA below a 32-bit mask: ZONE_DMA, the first 16 MB."""
+        return limit < 0xFFFFFFFF and phys + (self.page_size << order) > ZONE_DMA_LIMIT + 1
+
+
+def _debugfs(fn: Callable[[DmaMapping], str], d: DmaMapping) -> Callable[[], str]:
+    """A dma-api/ file of ``d``: its text while dma-debug reports, else an error."""
+
+    def view() -> str:
         if not d.debug:
             raise UsageError("dma-api: this machine has no DMA-API debugging (CONFIG_DMA_API_DEBUG; "
                              "2.6.24 had none; set k.dma_impl.debug = True on 6.18)")
         return fn(d)
+
     return view
 
 
-#: /sys/kernel/debug/dma-api/* (dma_debug_fs_init); registered with the debugfs views
-_DEBUGFS = {
-    "dma-api/dump": _debugfs(lambda d: d.dump()),
-    "dma-api/error_count": _debugfs(lambda d: f"{d.error_count}\n"),
-    "dma-api/num_errors": _debugfs(lambda d: f"{d.show_num_errors}\n"),
-    "dma-api/all_errors": _debugfs(lambda d: f"{d.show_all_errors}\n"),
-    "dma-api/disabled": _debugfs(lambda d: "N\n"),
-    "dma-api/driver_filter": _debugfs(lambda d: ""),
+#: /sys/kernel/debug/dma-api/* (dma_debug_fs_init)
+_DEBUGFS: dict[str, Callable[[DmaMapping], str]] = {
+    "dma-api/dump": lambda d: d.dump(),
+    "dma-api/error_count": lambda d: f"{d.error_count}\n",
+    "dma-api/num_errors": lambda d: f"{d.show_num_errors}\n",
+    "dma-api/all_errors": lambda d: f"{d.show_all_errors}\n",
+    "dma-api/disabled": lambda d: "N\n",
+    "dma-api/driver_filter": lambda d: "",
 }
 
 
 def dma_init(k: Kernel) -> None:
-    """The DMA mapping layer (``k.dma_impl``) and, with CONFIG_DMA_API_DEBUG, debugfs dma-api/."""
-    k.dma_impl = DmaMapping(k)
+    """The DMA mapping layer (``k.dma_impl``) of the machine's kernel (dma-direct with
+    ``dma_direct``, else 2.6.24 i386's), its "dma" invariant check and debugfs dma-api/."""
+    d = DmaMapping(k) if k.features.dma_direct else DmaMappingI386(k)
+    k.dma_impl = d
+    k.checks.register("dma", d.check)
     for name, fn in _DEBUGFS.items():
-        k.debugfs_fs.create(name, (lambda f: lambda: f(k))(fn))
+        k.debugfs_fs.create(name, _debugfs(fn, d))

@@ -25,6 +25,7 @@ from __future__ import annotations
 import struct
 from typing import TYPE_CHECKING
 
+from ..flags import Flags
 from .memmap import SECTION_PAGES_SHIFT
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -49,13 +50,13 @@ def install_pages(k: Kernel) -> None:
     shift = SECTION_PAGES_SHIFT
     assert k.page_shift == 12
 
-    def get_free_pages(_k: object, gfp_mask: int, order: int = 0) -> int:
+    def get_free_pages(_k: Kernel, gfp_mask: int, order: int = 0) -> int:
         if order is _ZERO:
             f = fast_get.get(gfp_mask)
             if f is not None:
                 z, hz, mt, zero = f
                 if z.free_pages > z.fast_high[hz]:  # not below high, and above it (mmzone.Zone)
-                    pcp = z.pcp[_k.cpu]  # type: ignore[attr-defined]
+                    pcp = z.pcp[_k.cpu]
                     lst = pcp.lists[mt]  # the pindex of order 0 is the migratetype
                     if lst:
                         pfn = lst[-1]
@@ -75,7 +76,7 @@ def install_pages(k: Kernel) -> None:
                             return page_offset + (pfn << 12)
         return slow_get(gfp_mask, order)
 
-    def free_pages(_k: object, addr: int, order: int = 0) -> None:
+    def free_pages(_k: Kernel, addr: int, order: int = 0) -> None:
         if order is _ZERO and type(addr) is int:
             off = addr - page_offset
             if 0 < off < lowmem_bytes and not off & 4095:
@@ -84,7 +85,7 @@ def install_pages(k: Kernel) -> None:
                 z = zone_chunk.get(pfn >> 12)
                 if ra is not None and z is not None and ra[pfn & _MASK] == 1:
                     mt = pageblock_mt[pfn >> pb_order]
-                    pcp = z.pcp[_k.cpu]  # type: ignore[attr-defined]
+                    pcp = z.pcp[_k.cpu]
                     if mt < 3 and not z.below_high and pcp.count + 1 < pcp.high:
                         o = allocated.pop(pfn, -1)
                         if o == 0:
@@ -132,17 +133,22 @@ def install_slab(k: Kernel) -> None:
     page_offset = k.layout.page_offset
     hardened = slub.hardened
     word = slub.word
-    zero_flag = slub.GFP_ZERO
-    kind_flags = slub.GFP_DMA | slub.GFP_RECLAIMABLE | k.page_alloc.bits.account
+    bits = k.gfp.bits
+    zero_flag = bits.zero
+    kind_flags = bits.dma | bits.reclaimable | bits.account  # kmalloc_type() is not KMALLOC_NORMAL
     fill = k.phys.fill
     max_cache = slub.geo.KMALLOC_MAX_CACHE_SIZE
     normal = k.slab.kmalloc_caches[""]
     by_size = [None] + [normal[slub.geo.kmalloc_index(n)] for n in range(1, max_cache + 1)]
-    swab_cache = slub._swab_cache  # swab() of free-pointer addresses, computed once each
+    #: swab() of free-pointer addresses, computed once each (a cache of the fast paths' own: the
+    #: values are those of SLUB's freelist_ptr_encode()/decode(), a pure function of the address)
+    swab_cache: dict[int, int] = {}
     word_fmt = struct.Struct("<Q" if word == 8 else "<I")
     get_word = word_fmt.unpack_from
     put_word = word_fmt.pack_into
     bad_access = struct.error  # an unaligned wild pointer at a page's end: the slow path reports it
+
+    resolved = k.gfp.resolved
 
     def swab(x: int) -> int:
         v = swab_cache[x] = int.from_bytes(x.to_bytes(word, "little"), "big")
@@ -168,9 +174,9 @@ def install_slab(k: Kernel) -> None:
 
     # The bodies below are written out in full, not shared through helpers: a Python
     # call costs as much as the work itself on these paths.
-    def kmem_cache_alloc(_k: object, cache: KmemCache, gfp_mask: int) -> int:
+    def kmem_cache_alloc(_k: Kernel, cache: KmemCache, gfp_mask: int) -> int:
         if type(cache) is KmemCache and type(gfp_mask) is int:
-            c = cache.cpu_slab[_k.cpu]  # type: ignore[attr-defined]
+            c = cache.cpu_slab[_k.cpu]
             obj = c.freelist
             if obj and c.slab is not None:
                 fp = obj + cache.offset - page_offset
@@ -187,12 +193,16 @@ def install_slab(k: Kernel) -> None:
                     if gfp_mask & zero_flag:
                         fill(obj - page_offset, 0, cache.object_size)
                     return obj
+        elif type(gfp_mask) is Flags:  # symbolic flags (kmemsim.gfp): their bits, once resolved
+            g = resolved.get(gfp_mask)
+            if g is not None:
+                return kmem_cache_alloc(_k, cache, g)
         return slow_alloc(cache, gfp_mask)
 
-    def kmalloc(_k: object, size: int, gfp_mask: int) -> int:
+    def kmalloc(_k: Kernel, size: int, gfp_mask: int) -> int:
         if type(size) is int and 0 < size <= max_cache and type(gfp_mask) is int and not gfp_mask & kind_flags:
             cache = by_size[size]
-            c = cache.cpu_slab[_k.cpu]  # type: ignore[attr-defined,union-attr]
+            c = cache.cpu_slab[_k.cpu]
             obj = c.freelist
             if obj and c.slab is not None:
                 fp = obj + cache.offset - page_offset
@@ -209,14 +219,18 @@ def install_slab(k: Kernel) -> None:
                     if gfp_mask & zero_flag:
                         fill(obj - page_offset, 0, cache.object_size)
                     return obj
+        elif type(gfp_mask) is Flags:  # symbolic flags (kmemsim.gfp): their bits, once resolved
+            g = resolved.get(gfp_mask)
+            if g is not None:
+                return kmalloc(_k, size, g)
         return slow_kmalloc(size, gfp_mask)
 
-    def kmem_cache_free(_k: object, cache: KmemCache, obj: int) -> None:
+    def kmem_cache_free(_k: Kernel, cache: KmemCache, obj: int) -> None:
         if type(obj) is int:
             off = obj - page_offset
             slab = slab_of.get(off >> 12)
             if slab is not None and slab.cache is cache:
-                c = cache.cpu_slab[_k.cpu]  # type: ignore[attr-defined]
+                c = cache.cpu_slab[_k.cpu]
                 head = c.freelist
                 if slab is c.slab and not (hardened and head == obj):
                     fp = off + cache.offset
@@ -232,13 +246,13 @@ def install_slab(k: Kernel) -> None:
                     return
         slow_free(cache, obj)
 
-    def kfree(_k: object, obj: int) -> None:
+    def kfree(_k: Kernel, obj: int) -> None:
         if type(obj) is int and obj > 16:
             off = obj - page_offset
             slab = slab_of.get(off >> 12)
             if slab is not None:
                 cache = slab.cache
-                c = cache.cpu_slab[_k.cpu]  # type: ignore[attr-defined]
+                c = cache.cpu_slab[_k.cpu]
                 head = c.freelist
                 if slab is c.slab and not (hardened and head == obj):
                     fp = off + cache.offset

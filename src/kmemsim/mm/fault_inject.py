@@ -38,6 +38,18 @@ stack filter last, ``task->make_it_fail`` outside interrupts; ``fail_dump`` prin
 the draw is ``random32() % 100``, the 3-word taus88).  failslab does not: in 2.6.24 it
 lived in mm/slab.c, and the profile runs SLUB, which gained failslab only in 2.6.31.
 
+Each difference between these kernels is a feature of the machine's kernel
+(:mod:`kmemsim.features`), read once at boot: ``fail_page_alloc`` (2.6.20: the framework;
+2.6.11 has none), ``failslab_slub`` (2.6.31), ``fault_prob0_shortcut`` (the early return for
+probability 0), ``fault_inject_fail_nth`` (fail-nth; fail_task() uses in_task() from then),
+``fault_stacktrace_early`` and ``should_fail_ex`` (6.1: the stack filter's place, FAULT_NOWARN),
+``fault_inject_ratelimit`` (the ratelimit knobs and fail_dump()'s long notice),
+``fault_attr_xul`` (hex ranges), ``debugfs_strict_parse`` (kstrto* parsing) and
+``prandom_lfsr113`` (the generator).  6.6 reads as 6.18 here (lib/fault-inject.c,
+mm/failslab.c, mm/fail_page_alloc.c checked) except that its draw is
+``get_random_u32_below(100)``, which no seed reproduces: the model draws from the seeded
+prandom state, and its ratelimit follows 6.16's ___ratelimit().
+
 Simplified, and said so:
 
 * the model's ``SLAB_*`` values follow the reference host's config, where CONFIG_FAILSLAB
@@ -59,18 +71,22 @@ Simplified, and said so:
 from __future__ import annotations
 
 import random
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from ..registry import DirHandler
-from ..errors import ConfigError, UsageError
+from ..errors import UsageError
+from ..fault_attr import kstrtobool, kstrtoll, kstrtoull, parse_setup_fault_attr, vsscanf_fault
 from ..printk import KERN_NOTICE, KERN_WARNING
+from ..registry import DirHandler
+from ..sched import HARDIRQ_MASK, NMI_MASK, SOFTIRQ_OFFSET
 
 if TYPE_CHECKING:  # pragma: no cover
+    from ..features import Features
     from ..machine import Machine as Kernel
 
 __all__ = [
-    "FaultAttr", "FailSlab", "FailPageAlloc", "FaultInject", "RateLimitState", "get",
+    "FaultAttr", "FailSlab", "FailPageAlloc", "FaultInject", "RateLimitState", "fault_inject_init", "knobs_for",
     "parse_setup_fault_attr", "prandom_u32_state", "kstrtoull", "kstrtoll", "kstrtobool",
 ]
 
@@ -83,98 +99,6 @@ _U64 = (1 << 64) - 1
 def _s32(v: int) -> int:
     v &= _U32
     return v - (1 << 32) if v & 0x80000000 else v
-
-
-# ===================================================================== lib/kstrtox.c
-def _parse_integer(s: str, base: int) -> tuple[int, int, bool]:
-    """_parse_integer_fixup_radix + _parse_integer: (value mod 2^64, chars used, overflow)."""
-    if base == 0:
-        if s[:1] == "0":
-            base = 16 if s[1:2].lower() == "x" and s[2:3] and s[2:3] in "0123456789abcdefABCDEF" else 8
-        else:
-            base = 10
-    if base == 16 and s[:1] == "0" and s[1:2].lower() == "x":
-        s = s[2:]
-        skipped = 2
-    else:
-        skipped = 0
-    res, n, over = 0, 0, False
-    for c in s:
-        lc = c.lower()
-        if "0" <= c <= "9":
-            val = ord(c) - 48
-        elif "a" <= lc <= "f":
-            val = ord(lc) - 87
-        else:
-            break
-        if val >= base:
-            break
-        if res & (_U64 << 60) & _U64 and res > (_U64 - val) // base:
-            over = True
-        res = (res * base + val) & _U64
-        n += 1
-    return res, n + skipped if n else 0, over
-
-
-def _kstrtoull(s: str, base: int) -> int:
-    res, n, over = _parse_integer(s, base)
-    if over:
-        raise _Errno("ERANGE")
-    if n == 0:
-        raise _Errno("EINVAL")
-    rest = s[n:]
-    if rest[:1] == "\n":
-        rest = rest[1:]
-    if rest:
-        raise _Errno("EINVAL")
-    return res
-
-
-class _Errno(Exception):
-    def __init__(self, name: str):
-        self.name = name
-        super().__init__(f"-{name}")
-
-
-def kstrtoull(s: str, base: int = 0) -> int:
-    """kstrtoull(): an optional '+', digits in ``base`` (0: 0x hex, 0 octal, else decimal),
-    an optional single newline, nothing else.  Raises ValueError("-EINVAL"/"-ERANGE")."""
-    try:
-        return _kstrtoull(s[1:] if s[:1] == "+" else s, base)
-    except _Errno as e:
-        raise ValueError(f"-{e.name}") from None
-
-
-def kstrtoll(s: str, base: int = 0) -> int:
-    """kstrtoll(): as kstrtoull with an optional '-' and the range of long long."""
-    try:
-        if s[:1] == "-":
-            tmp = _kstrtoull(s[1:], base)
-            if tmp > 1 << 63:
-                raise _Errno("ERANGE")
-            return -tmp
-        tmp = _kstrtoull(s[1:] if s[:1] == "+" else s, base)
-        if tmp >= 1 << 63:
-            raise _Errno("ERANGE")
-        return tmp
-    except _Errno as e:
-        raise ValueError(f"-{e.name}") from None
-
-
-def kstrtobool(s: str) -> bool:
-    """kstrtobool() (6.x): y/Y/t/T/e/E/1 and on are true, n/N/f/F/d/D/0 and off are false."""
-    c = s[:1]
-    if c and c in "eEyYtT1":
-        return True
-    if c and c in "dDnNfF0":
-        return False
-    if c and c in "oO":
-        c2 = s[1:2]
-        if c2 and c2 in "nN":
-            return True
-        if c2 and c2 in "fF":
-            return False
-    raise ValueError("-EINVAL")
 
 
 def _simple_strtol(s: str, bits: int) -> int:
@@ -197,45 +121,6 @@ def _simple_strtol(s: str, bits: int) -> int:
     if neg:
         res = (-res) & mask
     return res - (1 << bits) if res >> (bits - 1) else res  # a signed long
-
-
-# ===================================================================== setup_fault_attr()
-def _vsscanf_fault(text: str) -> tuple[int, int, int, int] | None:
-    """sscanf(str, "%lu,%lu,%d,%d") as lib/vsprintf.c does it: spaces before each number are
-    skipped, a '-' only for %d, a ',' must follow exactly; what follows the fourth is ignored.
-    None if fewer than four fields convert."""
-    out: list[int] = []
-    i, n = 0, len(text)
-    for idx, signed in enumerate((False, False, True, True)):
-        if idx:
-            if i >= n or text[i] != ",":
-                return None
-            i += 1
-        while i < n and text[i] in " \t\n\r\f\v":
-            i += 1
-        neg = False
-        if signed and text[i:i + 1] == "-":
-            neg = True
-            i += 1
-        if i >= n or not text[i].isdigit() or not text[i].isascii():
-            return None
-        res, used, _ = _parse_integer(text[i:], 10)  # simple_strntoull(), base 10
-        i += used
-        out.append(-res if neg else res)
-    return out[0], out[1], out[2], out[3]
-
-
-def parse_setup_fault_attr(name: str, value: Any) -> str:
-    """The ``failslab=`` / ``fail_page_alloc=`` boot parameter: "<interval>,<probability>,
-    <space>,<times>".  What the kernel's sscanf rejects (it prints "FAULT_INJECTION: failed
-    to parse arguments" and keeps the defaults) is a ConfigError here."""
-    if not isinstance(value, str) or _vsscanf_fault(value) is None:
-        raise ConfigError(
-            f"tunable {name}: expected \"<interval>,<probability>,<space>,<times>\" such as "
-            f"\"1,100,0,-1\", got {value!r} (the kernel would print \"FAULT_INJECTION: failed "
-            f"to parse arguments\" and ignore it)"
-        )
-    return value
 
 
 # ===================================================================== lib/random32.c
@@ -375,8 +260,10 @@ class FailPageAlloc(FaultAttr):
     min_order: int = 1
 
 
-#: debugfs file -> (field, kind) for fault_create_debugfs_attr() of 6.18 ...
-_KNOBS_6 = {
+#: debugfs file -> (field, kind) of fault_create_debugfs_attr(), in the kernel's order (6.18).
+#: Without ``fault_inject_ratelimit`` the verbose_ratelimit_* files are absent; without
+#: ``fault_attr_xul`` the ranges are decimal ulongs (``debugfs_create_ul``).
+_KNOBS = {
     "probability": ("probability", "ulong"),
     "interval": ("interval", "ulong"),
     "times": ("times", "atomic_t"),
@@ -391,9 +278,6 @@ _KNOBS_6 = {
     "reject-start": ("reject_start", "xul"),
     "reject-end": ("reject_end", "xul"),
 }
-#: ... and of 2.6.24 (init_fault_attr_dentries: no ratelimit; the ranges as decimal ulongs)
-_KNOBS_26 = {n: (f, "ulong" if kind == "xul" else kind) for n, (f, kind) in _KNOBS_6.items()
-             if not n.startswith("verbose_ratelimit")}
 _EXTRA = {
     "failslab": {"ignore-gfp-wait": ("ignore_gfp_reclaim", "bool"), "cache-filter": ("cache_filter", "bool")},
     "fail_page_alloc": {"ignore-gfp-wait": ("ignore_gfp_reclaim", "bool"),
@@ -403,6 +287,18 @@ _EXPECT = {
     "ulong": "an unsigned integer", "u32": "an unsigned 32-bit integer", "atomic_t": "an integer",
     "bool": "Y/N, 1/0, on/off", "xul": "an unsigned integer (0x for hex)", "depth": "an unsigned integer",
 }
+
+
+def knobs_for(features: Features) -> dict[str, tuple[str, str]]:
+    """The debugfs files of a fault attribute on a kernel with ``features``: name -> (field, kind)."""
+    out = {}
+    for name, (fld, kind) in _KNOBS.items():
+        if name.startswith("verbose_ratelimit") and not features.fault_inject_ratelimit:
+            continue
+        if kind == "xul" and not features.fault_attr_xul:
+            kind = "ulong"
+        out[name] = (fld, kind)
+    return out
 
 
 def _get_field(obj: Any, path: str) -> Any:
@@ -420,66 +316,96 @@ def _set_field(obj: Any, path: str, value: Any) -> None:
 
 # ===================================================================== the machine's state
 class FaultInject:
-    """The fault-injection state of one machine (``k.fault_inject``)."""
+    """The fault-injection state of one machine (``k.fault_inject``), built by
+    :func:`fault_inject_init`.
+
+    What the machine's kernel has is read once from its features: ``fail_page_alloc``
+    (2.6.20) and ``failslab_slub`` (SLUB's failslab, 2.6.31) say which attributes exist;
+    the others (``fault_prob0_shortcut``, ``fault_inject_fail_nth``,
+    ``fault_stacktrace_early``, ``should_fail_ex``, ``fault_inject_ratelimit``,
+    ``fault_attr_xul``, ``debugfs_strict_parse``, ``prandom_lfsr113``) shape
+    should_fail(), fail_dump() and the knobs."""
 
     def __init__(self, k: Kernel):
         self.k = k
-        self.classic = k.profile.kernel_version.startswith("2.")
-        self.bits = k.layout.bits
+        f = k.features
+        self.bits = k.layout.bits  # unsigned long
         self.ulong_max = (1 << self.bits) - 1
-        g = k.gfp
-        self.GFP_NOFAIL = g.value("__GFP_NOFAIL")
-        self.GFP_NOWARN = g.value("__GFP_NOWARN")
-        self.GFP_HIGHMEM = g.value("__GFP_HIGHMEM")
-        self.GFP_DIRECT_RECLAIM = g.value(g.blocking_flag)  # __GFP_WAIT on 2.6.24
-        self.failslab: FailSlab | None = None if self.classic else FailSlab("failslab", self.ulong_max)
-        self.fail_page_alloc = FailPageAlloc("fail_page_alloc", self.ulong_max)
-        self.attrs: dict[str, FaultAttr] = {"fail_page_alloc": self.fail_page_alloc}
+        self.gfp_bits = k.gfp.bits
+        #: what should_fail() of this kernel does (lib/fault-inject.c)
+        self.prob0_shortcut = f.fault_prob0_shortcut
+        self.has_fail_nth = f.fault_inject_fail_nth
+        self.stacktrace_early = f.fault_stacktrace_early
+        self.nowarn = f.should_fail_ex  # FAULT_NOWARN: __GFP_NOWARN fails silently
+        self.ratelimit = f.fault_inject_ratelimit
+        self.strict_parse = f.debugfs_strict_parse
+        self.failslab: FailSlab | None = FailSlab("failslab", self.ulong_max) if f.failslab_slub else None
+        self.fail_page_alloc: FailPageAlloc | None = (
+            FailPageAlloc("fail_page_alloc", self.ulong_max) if f.fail_page_alloc else None)
+        self.attrs: dict[str, FaultAttr] = {}
         if self.failslab is not None:
-            self.attrs = {"failslab": self.failslab, "fail_page_alloc": self.fail_page_alloc}
-        self.knobs = _KNOBS_26 if self.classic else _KNOBS_6
+            self.attrs["failslab"] = self.failslab
+        if self.fail_page_alloc is not None:
+            self.attrs["fail_page_alloc"] = self.fail_page_alloc
+        self.knobs = knobs_for(f)
         #: task -> make_it_fail / fail_nth (/proc/<pid>/make-it-fail, /proc/<pid>/fail-nth)
         self.make_it_fail: dict[Any, int] = {}
         self.fail_nth: dict[Any, int] = {}
         # the per-CPU fault_rnd_state, seeded from the machine's seed (prandom_init_once)
         rng = random.Random(k.seed ^ 0xFA17_1A7E)
-        if self.classic:
+        self._rnd: list[list[int]]
+        self._draw: Callable[[list[int]], int]
+        if f.prandom_lfsr113:
+            self._rnd = []
+            for _ in k.cpus:
+                s1, s2, s3, s4 = (rng.getrandbits(32) for _ in range(4))
+                self._rnd.append(prandom_seed_state((s1, s2, s3, s4)))
+            self._draw = prandom_u32_state
+        else:
             self._rnd = [[_seed(rng.getrandbits(32), 1), _seed(rng.getrandbits(32), 7),
                           _seed(rng.getrandbits(32), 15)] for _ in k.cpus]
             self._draw = _random32_26
+
+    def _absent(self, name: str) -> str:
+        """Why this machine's kernel has no attribute ``name``."""
+        if name == "failslab":
+            why = "SLUB calls should_failslab() from 2.6.31 on; 2.6.24 SLUB had no failslab"
         else:
-            self._rnd = [prandom_seed_state(tuple(rng.getrandbits(32) for _ in range(4))) for _ in k.cpus]
-            self._draw = prandom_u32_state
+            why = "fault injection came in 2.6.20"
+        return f"{self.k.profile.name} has no {name}: {why}"
 
     # ------------------------------------------------------------------ arming
     def armed(self, attr: FaultAttr) -> bool:
         """Could should_fail_ex() fire (or change state) for ``attr`` now?"""
-        if self.classic:
-            return attr.times != 0
-        return (attr.probability != 0 and attr.times != 0) or any(self.fail_nth.values())
+        live = attr.times != 0 and (attr.probability != 0 or not self.prob0_shortcut)
+        return live or (self.has_fail_nth and any(self.fail_nth.values()))
 
     def _rearm(self) -> None:
         """Install or remove the hooks after a knob changed: an attribute that cannot fire
         costs its allocation paths nothing."""
         k = self.k
-        for name, attr in self.attrs.items():
-            on = self.armed(attr)
-            if name == "failslab":
-                k.slub.should_failslab = self.should_failslab if on else None
-                fast: tuple[str, ...] = ("kmalloc", "kmem_cache_alloc")
-            else:
-                k.page_alloc.should_fail_alloc_page = self.should_fail_alloc_page if on else None
-                on = on and attr.min_order == 0  # the fast path serves order 0 only
-                fast = ("get_free_pages",)
-            if on:
-                k.dispatch.suspend(name, fast)  # should_fail*() must see every call
-            else:
-                k.dispatch.resume(name)
+        fast: tuple[str, ...]
+        if self.failslab is not None:
+            on = self.armed(self.failslab)
+            k.slub.should_failslab = self.should_failslab if on else None
+            self._fast_paths("failslab", on, ("kmalloc", "kmem_cache_alloc"))
+        fpa = self.fail_page_alloc
+        if fpa is not None:
+            on = self.armed(fpa)
+            k.page_alloc.should_fail_alloc_page = self.should_fail_alloc_page if on else None
+            fast = ("get_free_pages",)
+            self._fast_paths("fail_page_alloc", on and fpa.min_order == 0, fast)  # the fast path: order 0
+
+    def _fast_paths(self, name: str, on: bool, fast: tuple[str, ...]) -> None:
+        if on:
+            self.k.dispatch.suspend(name, fast)  # should_fail*() must see every call
+        else:
+            self.k.dispatch.resume(name)
 
     def setup_fault_attr(self, name: str, text: str) -> None:
         """setup_fault_attr(attr, "<interval>,<probability>,<space>,<times>")."""
         attr = self._attr(name)
-        parsed = _vsscanf_fault(text) if isinstance(text, str) else None
+        parsed = vsscanf_fault(text) if isinstance(text, str) else None
         if parsed is None:
             raise UsageError(f"{name}={text!r}: expected \"<interval>,<probability>,<space>,<times>\"")
         interval, probability, space, times = parsed
@@ -492,6 +418,8 @@ class FaultInject:
     def _attr(self, name: str) -> FaultAttr:
         attr = self.attrs.get(name)
         if attr is None:
+            if name in _EXTRA:
+                raise UsageError(f"{name}: no such fault-injection attribute: {self._absent(name)}")
             raise UsageError(f"{name}: no such fault-injection attribute on {self.k.profile.name} "
                              f"(known: {', '.join(self.attrs)})")
         return attr
@@ -501,67 +429,58 @@ class FaultInject:
         """should_failslab(s, gfpflags) (mm/failslab.c); true: slab_pre_alloc_hook fails."""
         fs = self.failslab
         assert fs is not None
-        if gfp & self.GFP_NOFAIL:
+        b = self.gfp_bits
+        if gfp & b.nofail:
             return False
-        if fs.ignore_gfp_reclaim and gfp & self.GFP_DIRECT_RECLAIM:
+        if fs.ignore_gfp_reclaim and gfp & b.direct_reclaim:
             return False
         if fs.cache_filter and s not in self.k.slub.failslab_caches:
             return False
-        return self.should_fail_ex(fs, s.object_size, bool(gfp & self.GFP_NOWARN))
+        return self.should_fail_ex(fs, s.object_size, bool(gfp & b.nowarn) and self.nowarn)
 
     def should_fail_alloc_page(self, gfp: int, order: int) -> bool:
         """should_fail_alloc_page(gfp_mask, order) (mm/fail_page_alloc.c); true:
         prepare_alloc_pages fails and the allocation returns NULL."""
         fpa = self.fail_page_alloc
+        assert fpa is not None
+        b = self.gfp_bits
         if order < fpa.min_order:
             return False
-        if gfp & self.GFP_NOFAIL:
+        if gfp & b.nofail:
             return False
-        if fpa.ignore_gfp_highmem and gfp & self.GFP_HIGHMEM:
+        if fpa.ignore_gfp_highmem and gfp & b.highmem:
             return False
-        if fpa.ignore_gfp_reclaim and gfp & self.GFP_DIRECT_RECLAIM:
+        if fpa.ignore_gfp_reclaim and gfp & b.direct_reclaim:  # __GFP_WAIT on 2.6.24
             return False
-        return self.should_fail_ex(fpa, 1 << order, bool(gfp & self.GFP_NOWARN) and not self.classic)
+        return self.should_fail_ex(fpa, 1 << order, bool(gfp & b.nowarn) and self.nowarn)
 
     # ------------------------------------------------------------------ lib/fault-inject.c
     def _in_task(self) -> bool:
-        sched = getattr(self.k, "sched", None)
-        return sched.in_task() if sched is not None else True
+        """in_task(): not in NMI, hard interrupt or softirq-serving context."""
+        return not self.k.sched.pc[self.k.cpu] & (NMI_MASK | HARDIRQ_MASK | SOFTIRQ_OFFSET)
 
-    def _in_interrupt(self) -> bool:
-        sched = getattr(self.k, "sched", None)
-        return sched.in_interrupt() if sched is not None else False
+    def _fail_task(self) -> bool:
+        """fail_task(): the current task asked for failures (make-it-fail), in task context
+        (in_task() since fail-nth's kernels; !in_interrupt() before)."""
+        ok = self._in_task() if self.has_fail_nth else not self.k.sched.in_interrupt()
+        return ok and bool(self.make_it_fail.get(self.k.current, 0))
 
     def should_fail_ex(self, attr: FaultAttr, size: int, nowarn: bool = False) -> bool:
-        """should_fail_ex(attr, size, flags): the kernel's order of checks (6.18, or
-        should_fail() of 2.6.24 on the classic profile)."""
+        """should_fail_ex(attr, size, flags) (should_fail() before 6.1): the checks in the
+        order of the machine's kernel -- 6.18: fail-nth, probability 0, task-filter, times,
+        the stack filter, space, interval, the draw; 2.6.24: task-filter, times, space,
+        interval, the draw, the stack filter."""
         attr.calls += 1
         k = self.k
-        if self.classic:
-            if attr.task_filter and not (not self._in_interrupt() and self.make_it_fail.get(k.current, 0)):
-                return False
-            if attr.times == 0:
-                return False
-            if attr.space > size:
-                attr.space = _s32(attr.space - size)
-                return False
-            if attr.interval > 1:
-                attr.count = (attr.count + 1) & self.ulong_max
-                if attr.count % attr.interval:
-                    return False
-            if attr.probability <= self._draw(self._rnd[k.cpu]) % 100:
-                return False
-            if not attr.fail_stacktrace():
-                return False
-            return self._fail(attr, nowarn)
         stack_checked = False
-        if self._in_task():
+        if self.has_fail_nth and self._in_task():
             cur = k.current
             nth = self.fail_nth.get(cur, 0)
             if nth:
-                if not attr.fail_stacktrace():
-                    return False
-                stack_checked = True
+                if self.stacktrace_early:
+                    if not attr.fail_stacktrace():
+                        return False
+                    stack_checked = True
                 nth -= 1
                 self.fail_nth[cur] = nth
                 if not nth:
@@ -569,13 +488,13 @@ class FaultInject:
                     self._rearm()
                     return self._fail(attr, nowarn)
                 return False
-        if attr.probability == 0:
+        if self.prob0_shortcut and attr.probability == 0:
             return False
-        if attr.task_filter and not (self._in_task() and self.make_it_fail.get(k.current, 0)):
+        if attr.task_filter and not self._fail_task():
             return False
         if attr.times == 0:
             return False
-        if not stack_checked and not attr.fail_stacktrace():
+        if self.stacktrace_early and not stack_checked and not attr.fail_stacktrace():
             return False
         if attr.space > size:
             attr.space = _s32(attr.space - size)
@@ -585,6 +504,8 @@ class FaultInject:
             if attr.count % attr.interval:
                 return False
         if attr.probability <= self._draw(self._rnd[k.cpu]) % 100:  # fault_prandom_u32_below_100()
+            return False
+        if not self.stacktrace_early and not attr.fail_stacktrace():
             return False
         return self._fail(attr, nowarn)
 
@@ -599,9 +520,10 @@ class FaultInject:
         return True
 
     def fail_dump(self, attr: FaultAttr) -> None:
-        """fail_dump(): the notice (rate limited by verbose_ratelimit_*), and the stack when verbose > 1."""
+        """fail_dump(): the notice (rate limited by verbose_ratelimit_*, with the attribute's
+        name and state, since fault_inject_ratelimit), and the stack when verbose > 1."""
         k = self.k
-        if self.classic:
+        if not self.ratelimit:
             if attr.verbose > 0:
                 k.printk("FAULT_INJECTION: forcing a failure", KERN_NOTICE)
             if attr.verbose > 1:
@@ -624,8 +546,7 @@ class FaultInject:
             raise UsageError(f"debugfs {rel}: no such file")
         attr = self.attrs.get(parts[0])
         if attr is None:
-            raise UsageError(f"debugfs {rel}: no such file ({self.k.profile.name} has no {parts[0]}: "
-                             "2.6.24 SLUB had no failslab)")
+            raise UsageError(f"debugfs {rel}: no such file ({self._absent(parts[0])})")
         table = {**self.knobs, **_EXTRA[parts[0]]}
         if parts[1] not in table:
             raise UsageError(f"debugfs {rel}: no such file; {parts[0]}/ holds {', '.join(table)}")
@@ -637,8 +558,7 @@ class FaultInject:
         if rel:
             raise UsageError(f"debugfs {name}/{rel}: no such directory")
         if name not in self.attrs:
-            raise UsageError(f"debugfs {name}: no such directory ({self.k.profile.name} has no {name}: "
-                             "2.6.24 SLUB had no failslab)")
+            raise UsageError(f"debugfs {name}: no such directory ({self._absent(name)})")
         return sorted({**self.knobs, **_EXTRA[name]})
 
     def debugfs(self, rel: str, value: Any = None) -> str | None:
@@ -668,7 +588,7 @@ class FaultInject:
             text = value
         else:
             raise UsageError(f"debugfs {rel}: write {value!r}: expected text or an int")
-        if self.classic:
+        if not self.strict_parse:
             new = self._parse_26(text, kind)
             if new is None:
                 return  # 2.6.24 write_file_bool(): a first character it does not know changes nothing
@@ -682,6 +602,7 @@ class FaultInject:
         self._rearm()
 
     def _parse_6(self, text: str, kind: str) -> Any:
+        """simple_attr_write_xsigned() and kstrtobool_from_user() (debugfs_strict_parse)."""
         if kind == "bool":
             return kstrtobool(text[:3])  # kstrtobool_from_user: buf[4]
         buf = text[:23]  # simple_attr_write: set_buf[24]
@@ -695,6 +616,7 @@ class FaultInject:
         return v & self.ulong_max
 
     def _parse_26(self, text: str, kind: str) -> Any:
+        """2.6.24 simple_attr_write() (simple_strtol) and write_file_bool(); None: ignored."""
         if kind == "bool":
             c = text[:1]
             if c and c in "yY1":
@@ -722,9 +644,9 @@ class FaultInject:
         """/proc/<pid>/make-it-fail ("%i\\n") or /proc/<pid>/fail-nth ("%u\\n") of ``task``
         (default: current)."""
         task = self.k.current if task is None else task
-        if name == "make-it-fail":
+        if name == "make-it-fail" and self.fail_page_alloc is not None:
             return f"{self.make_it_fail.get(task, 0)}\n"
-        if name == "fail-nth" and not self.classic:
+        if name == "fail-nth" and self.has_fail_nth:
             return f"{self.fail_nth.get(task, 0)}\n"
         raise UsageError(f"/proc/<pid>/{name}: not a fault-injection file of {self.k.profile.name}")
 
@@ -735,7 +657,7 @@ class FaultInject:
         text = ("1" if value else "0") if isinstance(value, bool) else str(value) if isinstance(value, int) else value
         if not isinstance(text, str):
             raise UsageError(f"/proc/<pid>/{name}: write {value!r}: expected text or an int")
-        if name == "make-it-fail":
+        if name == "make-it-fail" and self.fail_page_alloc is not None:
             try:
                 v = kstrtoll(text[:12].strip())  # PROC_NUMBUF, strstrip(), kstrtoint
             except ValueError as e:
@@ -744,7 +666,7 @@ class FaultInject:
                 raise UsageError(f"/proc/{task.pid}/make-it-fail: write {value!r}: -EINVAL (0 or 1)")
             self.make_it_fail[task] = v
             return
-        if name == "fail-nth" and not self.classic:
+        if name == "fail-nth" and self.has_fail_nth:
             try:
                 v = kstrtoull(text[:34])  # kstrtouint_from_user
             except ValueError as e:
@@ -777,6 +699,18 @@ class FaultInject:
             self.k.slub.failslab_caches.discard(s)
 
 
+def _debugfs_dir(fi: FaultInject, name: str) -> DirHandler:
+    """/sys/kernel/debug/<name>/ (fault_create_debugfs_attr()), served by ``fi``."""
+
+    def read(rel: str) -> str:
+        return fi.debugfs(f"{name}/{rel}") or ""
+
+    def write(rel: str, value: str) -> None:
+        fi.debugfs(f"{name}/{rel}", value)
+
+    return DirHandler(lambda rel: fi.debugfs_list(name, rel), read, write)
+
+
 def fault_inject_init(k: Kernel) -> None:
     """The fault-injection attributes (``k.fault_inject``) and the ``failslab=`` /
     ``fail_page_alloc=`` boot parameters (setup_fault_attr), once slab and the page
@@ -786,6 +720,4 @@ def fault_inject_init(k: Kernel) -> None:
         if k.tunables.get(name) is not None:
             fi.setup_fault_attr(name, k.tunables[name])
     for name in ("failslab", "fail_page_alloc"):
-        k.debugfs_fs.create_dir(name, DirHandler(lambda rel, n=name: fi.debugfs_list(n, rel),
-                                                 lambda rel, n=name: fi.debugfs(f"{n}/{rel}") or "",
-                                                 lambda rel, v, n=name: fi.debugfs(f"{n}/{rel}", v) and None))
+        k.debugfs_fs.create_dir(name, _debugfs_dir(fi, name))

@@ -29,8 +29,19 @@ use, so kmap_local nesting depth is KM_TYPE_NR (the window the 2.6.24 layout has
 of 6.x's KM_MAX_IDX = 16, a kmap_local slot and a kmap_atomic type can collide (the
 kernel's BUG_ON(!pte_none)), and its reports have the 6.x form.
 
-Contexts: kmap_atomic raises the preempt count (``k.preempt_disable()``; 2.6.24's
-pagefault_disable *is* inc_preempt_count, 6.18 adds pagefault_disable), so allocations
+What changed between kernels is asked of ``k.features``: ``kmap_atomic_pte_check``
+(2.6.24 BUGs on a busy km_type slot and clears the slot at kunmap_atomic; 2.6.11 did
+neither and left the PTE), ``kmap_atomic_stack`` (2.6.37: kmap_atomic slots are the same
+per-CPU stack kmap_local uses, no km_type), ``generic_kmap`` (5.8: kunmap() may sleep
+instead of BUG()ing in interrupt context).  CONFIG_HIGHMEM is the architecture's (the
+layout has a pkmap window).  The BUG and might_sleep line numbers are 2.6.24's for the
+code before the stack-based kmap_atomic and 6.18's after (6.6's no-HIGHMEM kmap() has its
+might_sleep() at line 169, not 172; 2.6.11's arch/i386/mm/highmem.c has it at line 5):
+those are data of one source file, not modelled per release.
+
+Contexts: kmap_atomic raises the preempt count (``sched.preempt_disable()``; 2.6.24's
+pagefault_disable *is* inc_preempt_count; 6.x's pagefault_disable() is a per-task count
+the model does not keep, since a fault in kernel code is an oops anyway), so allocations
 inside it are atomic; kmap() calls might_sleep with the kernel's file and line; a kmap
 that finds every pkmap entry busy sleeps on pkmap_map_wait through the scheduler
 (``k.sched``) and is woken by kunmap_high -- when no other task can ever kunmap, the
@@ -49,14 +60,18 @@ Simplified, and said so:
 """
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, NoReturn
 
 from ..args import check_addr
-from ..errors import InvariantError, KmemsimError, UsageError
+from ..errors import InvariantError, UsageError
 from .page import Owner, Page
 
 if TYPE_CHECKING:  # pragma: no cover
     from ..machine import Machine as Kernel
+    from ..sched import Task, WaitQueueHead
+    from .pgtable import PageTables
+
+__all__ = ["Highmem", "highmem_init", "KM_TYPES", "KM_TYPE_NR", "KM_USER0", "KM_USER1"]
 
 NULL = 0
 
@@ -68,7 +83,8 @@ KM_TYPES = ("KM_BOUNCE_READ", "KM_SKB_SUNRPC_DATA", "KM_SKB_DATA_SOFTIRQ", "KM_U
  KM_BIO_DST_IRQ, KM_PTE0, KM_PTE1, KM_IRQ0, KM_IRQ1, KM_SOFTIRQ0, KM_SOFTIRQ1) = range(len(KM_TYPES))
 KM_TYPE_NR = len(KM_TYPES)
 
-#: 2.6.24 source lines of the BUGs and might_sleep()s (counted in a 2.6.24 copy)
+#: 2.6.24 source lines of the BUGs and might_sleep()s (counted in a 2.6.24 copy; they agree
+#: with the 2.6.24 tree)
 _LINES_2_6 = {
     "kmap_might_sleep": ("arch/x86/mm/highmem_32.c", 6),
     "kunmap_in_interrupt": ("arch/x86/mm/highmem_32.c", 15),
@@ -79,8 +95,9 @@ _LINES_2_6 = {
 #: 6.18 x86_64 (no CONFIG_HIGHMEM): kmap()'s might_sleep() in include/linux/highmem-internal.h
 #: (line counted in the 6.17-rc3 file; the file did not change for 6.18)
 _KMAP_MIGHT_SLEEP_6 = ("include/linux/highmem-internal.h", 172)
-
-TASK_UNINTERRUPTIBLE = 0x2
+#: the CONFIG_HIGHMEM kmap() and kunmap() of include/linux/highmem-internal.h (6.6 and 6.18)
+_KMAP_MIGHT_SLEEP_HIGHMEM = ("include/linux/highmem-internal.h", 44)
+_KUNMAP_MIGHT_SLEEP_HIGHMEM = ("include/linux/highmem-internal.h", 55)
 
 
 class Highmem:
@@ -88,14 +105,22 @@ class Highmem:
 
     ``pkmap_count``, ``last_pkmap_nr`` and ``page_virtual`` (the page_address hash: pfn ->
     pkmap address) are the kernel's state; ``slots[cpu][idx]`` is the page mapped in fixmap
-    kmap slot ``idx`` of that CPU ("atomic" by km_type, or "local" by kmap_local's stack);
+    kmap slot ``idx`` of that CPU ("atomic" by km_type, "local" by kmap_local's stack, or
+    "stale": an atomic slot whose PTE kunmap_atomic left, before ``kmap_atomic_pte_check``);
     ``local_stack[cpu]`` the kmap_local slots in push order; ``atomic[cpu]`` the
-    kmap_atomic calls not yet undone (the preempt count they hold).
+    kmap_atomic calls not yet undone (the preempt count they hold).  Construction
+    registers nothing: :func:`highmem_init` does.
     """
 
-    def __init__(self, k: Kernel, *, register: bool = True):
+    _pkmap_wait: WaitQueueHead | None
+
+    def __init__(self, k: Kernel):
         self.k = k
-        self.classic = k.profile.kernel_version.startswith("2.")
+        feat = k.features
+        self.pte_check = feat.kmap_atomic_pte_check
+        self.atomic_stack = feat.kmap_atomic_stack
+        self.generic_kmap = feat.generic_kmap
+        self.preempt = k.sched
         lay = k.layout
         self.page_shift = k.page_shift
         self.page_size = k.page_size
@@ -110,9 +135,7 @@ class Highmem:
         self.kmap_sleeps = 0  # times a kmap slept on pkmap_map_wait
         #: kmap_local mappings of tasks that are not running: task -> [(slot idx, pfn)]
         #: (the kernel's current->kmap_ctrl, saved and restored at every context switch)
-        self.task_saved: dict = {}
-        if self.config_highmem:
-            k.sched.switch_hooks.append(self.sched_switch)
+        self.task_saved: dict[Task, list[tuple[int, int]]] = {}
         self.flushes = 0  # flush_all_zero_pkmaps() runs
         if self.config_highmem:
             from ..arch import i386
@@ -132,16 +155,15 @@ class Highmem:
             self.page_virtual: dict[int, int] = {}
             self._pkmap_wait = None  # wait_queue_head_t pkmap_map_wait, made when first needed
         else:
+            self.PKMAP_BASE = 0  # no pkmap window
             self.LAST_PKMAP = 0
             self.pkmap_count = []
             self.last_pkmap_nr = 0
             self.page_virtual = {}
-        if register:
-            k.checks.register("highmem", self.check)
 
     # ================================================================ helpers
     @property
-    def pt(self):
+    def pt(self) -> PageTables:
         return self.k.vmalloc_impl.pt
 
     def fix_to_virt(self, idx: int) -> int:
@@ -190,27 +212,28 @@ class Highmem:
     def _lowmem_address(self, pfn: int) -> int:
         return self.k.arch.va(pfn << self.page_shift)
 
-    def _hook(self, name: str) -> None:
-        fn = getattr(self.k, name, None)
-        if fn is not None:
-            fn()
-
     def _might_sleep(self) -> None:
-        self.k.sched.might_sleep_at(*(_LINES_2_6["kmap_might_sleep"] if self.classic else _KMAP_MIGHT_SLEEP_6))
+        """kmap()'s might_sleep(): arch/x86/mm/highmem_32.c before the generic kmap (5.8),
+        include/linux/highmem-internal.h after, and there the !CONFIG_HIGHMEM kmap()."""
+        if not self.config_highmem:
+            site = _KMAP_MIGHT_SLEEP_6
+        elif not self.generic_kmap:
+            site = _LINES_2_6["kmap_might_sleep"]
+        else:
+            site = _KMAP_MIGHT_SLEEP_HIGHMEM
+        self.k.sched.might_sleep_at(*site)
 
-    def _in_interrupt(self) -> bool:
-        fn = getattr(self.k, "in_interrupt", None)
-        return bool(fn()) if fn is not None else False
-
-    def _bug(self, site: str, func: str) -> None:
-        """BUG()/BUG_ON(): the oops; the caller's task dies (always raises)."""
-        if self.classic and site in _LINES_2_6:
+    def _bug(self, site: str, func: str) -> NoReturn:
+        """BUG()/BUG_ON(): the oops; the caller's task dies (always raises).  The code before
+        the stack-based kmap_atomic prints 2.6.24's file and line."""
+        if not self.atomic_stack and site in _LINES_2_6:
             file, line = _LINES_2_6[site]
             first = f"kernel BUG at {file}:{line}!"
         else:
             first = f"Kernel BUG at {func}+0x0/0x0 [verbose debug info unavailable]"
         self.k.report.bug(["------------[ cut here ]------------", first], kind="kmap_bug", oops=True,
-                   oops_str="invalid opcode", err=0)
+                          oops_str="invalid opcode", err=0)
+        raise AssertionError("an oops returned")  # pragma: no cover - report.bug(oops=True) raises
 
     def _warn_once(self, key: str, func: str) -> None:
         """WARN_ON_ONCE() in 6.x code (kunmap_local_indexed)."""
@@ -228,16 +251,12 @@ class Highmem:
         if self._tables_ready:
             return
         pt = self.pt
-        gs = self.k.gfp
-        saved = pt.gfp_pgtable
-        pt.gfp_pgtable = gs.value("GFP_ATOMIC") | gs.value("__GFP_ZERO")
-        try:
-            for addr in (self.PKMAP_BASE, self.fix_to_virt(self.FIX_KMAP_BEGIN), self.fix_to_virt(self.FIX_KMAP_END)):
-                if pt._table_for(addr, len(pt.levels) - 1, True) < 0:
-                    self.k.report.bug(["kmemsim: no free page for the kmap page tables (the kernel's come from bootmem)"],
-                               kind="kmap_pgtable", oops=True, oops_str="Oops", err=0)
-        finally:
-            pt.gfp_pgtable = saved
+        b = self.k.gfp.bits
+        gfp = b.atomic | b.zero
+        for addr in (self.PKMAP_BASE, self.fix_to_virt(self.FIX_KMAP_BEGIN), self.fix_to_virt(self.FIX_KMAP_END)):
+            if pt.table_for(addr, len(pt.levels) - 1, True, gfp) < 0:
+                self.k.report.bug(["kmemsim: no free page for the kmap page tables (the kernel's come from bootmem)"],
+                                  kind="kmap_pgtable", oops=True, oops_str="Oops", err=0)
         self._tables_ready = True
 
     def _set_pte(self, vaddr: int, pfn: int) -> None:
@@ -253,11 +272,10 @@ class Highmem:
     def _pte_table(self, vaddr: int) -> list[int] | None:
         """Every entry of the PTE table that maps ``vaddr`` (None if the table does not exist)."""
         pt = self.pt
-        tbl = pt._table_for(vaddr, len(pt.levels) - 1, False)
+        tbl = pt.table_for(vaddr, len(pt.levels) - 1, False)
         if tbl < 0:
             return None
-        f = self.k.phys.frames.get(tbl) or self.k.phys.frame(tbl)
-        return [e for (e,) in pt._struct.iter_unpack(f)]
+        return pt.table_entries(tbl)
 
     def _pte(self, vaddr: int) -> int:
         """The PTE value at vaddr (0 when none or when its table does not exist yet)."""
@@ -319,10 +337,10 @@ class Highmem:
             # goto start
 
     def _sleep_on_pkmap(self, pfn: int) -> None:
+        from ..sched import TASK_UNINTERRUPTIBLE, WaitQueueHead
+
         sched = self.k.sched
         if self._pkmap_wait is None:
-            from ..sched import WaitQueueHead
-
             self._pkmap_wait = WaitQueueHead("pkmap_map_wait")
         self.kmap_sleeps += 1
         sched.prepare_to_wait(self._pkmap_wait, TASK_UNINTERRUPTIBLE)
@@ -354,8 +372,11 @@ class Highmem:
         pfn = self._page(page, "kunmap")
         if not self.config_highmem:
             return  # 6.18 without CONFIG_HIGHMEM: only kunmap_flush_on_unmap, not on x86
-        if self.classic and self._in_interrupt():
-            self._bug("kunmap_in_interrupt", "kunmap")  # if (in_interrupt()) BUG();
+        if not self.generic_kmap:
+            if self.k.sched.in_interrupt():
+                self._bug("kunmap_in_interrupt", "kunmap")  # if (in_interrupt()) BUG();
+        else:
+            self.k.sched.might_sleep_at(*_KUNMAP_MIGHT_SLEEP_HIGHMEM)
         if not self.is_highmem(pfn):
             return
         self.kunmap_high(pfn)
@@ -373,15 +394,15 @@ class Highmem:
             self.k.sched.wake_up(self._pkmap_wait)
 
     # ================================================================ kmap_atomic
-    def _km_type(self, km_type, what: str) -> int | None:
-        if not self.classic:
+    def _km_type(self, km_type: str | int | None, what: str) -> int | None:
+        if self.atomic_stack:
             if km_type is not None:
-                raise UsageError(f"{what}: {self.k.profile.name} has no km_type argument (removed in 3.4); "
-                                 f"call {what}(page) / kunmap_atomic(addr)")
+                raise UsageError(f"{what}: {self.k.profile.name} has no km_type argument (ignored from 2.6.37, "
+                                 f"removed in 3.6); call {what}(page) / kunmap_atomic(addr)")
             return None
         if km_type is None:
-            raise UsageError(f"{what}: 2.6.24 needs the km_type slot, e.g. {what}(..., 'KM_USER0') "
-                             f"(one of {', '.join(KM_TYPES)})")
+            raise UsageError(f"{what}: linux-{self.k.profile.kernel_version} needs the km_type slot, e.g. "
+                             f"{what}(..., 'KM_USER0') (one of {', '.join(KM_TYPES)})")
         if isinstance(km_type, str):
             if km_type not in KM_TYPES:
                 raise UsageError(f"{what}: unknown km_type {km_type!r}; one of {', '.join(KM_TYPES)}")
@@ -390,45 +411,64 @@ class Highmem:
             raise UsageError(f"{what}: km_type {km_type!r} is not 0..{KM_TYPE_NR - 1} (enum km_type)")
         return km_type
 
-    def kmap_atomic(self, page: Page, km_type=None) -> int:
+    def kmap_atomic(self, page: Page, km_type: str | int | None = None) -> int:
         """kmap_atomic(page) (6.18) / kmap_atomic(page, type) (2.6.24): preemption and page
-        faults off until kunmap_atomic; a highmem page gets its CPU's fixmap slot."""
+        faults off until kunmap_atomic; a highmem page gets its CPU's fixmap slot (its
+        km_type's, or from 2.6.37 the next one of the kmap_local stack)."""
         pfn = self._page(page, "kmap_atomic")
         t = self._km_type(km_type, "kmap_atomic")
         cpu = self.k.cpu
-        if self.is_highmem(pfn):
-            idx = t  # type: ignore[assignment]
-            vaddr = self.slot_vaddr(cpu, idx)
-            if idx in self.slots[cpu] or self._pte(vaddr):
+        high = self.is_highmem(pfn)
+        if self.atomic_stack:
+            # preempt_disable(); pagefault_disable(); __kmap_local_page_prot()
+            self.preempt.preempt_disable()
+            vaddr = self._kmap_local_push(pfn) if high else self._lowmem_address(pfn)
+            self.atomic[cpu].append((None, vaddr))
+            return vaddr
+        if t is None:  # pragma: no cover - _km_type() requires it
+            raise UsageError("kmap_atomic: no km_type")
+        overwrite = False
+        if high:
+            vaddr = self.slot_vaddr(cpu, t)
+            rec = self.slots[cpu].get(t)
+            busy = rec is not None or bool(self._pte(vaddr))
+            if busy and (self.pte_check or (rec is not None and rec[1] == "local")):
                 self._bug("kmap_atomic_pte_none", "kmap_atomic_prot")  # BUG_ON(!pte_none(*(kmap_pte-idx)))
+            overwrite = busy  # 2.6.11: set_pte() over whatever the slot held
         else:
             vaddr = self._lowmem_address(pfn)
-        self._hook("preempt_disable")  # 2.6.24: pagefault_disable() is inc_preempt_count()
-        if not self.classic:
-            self._hook("pagefault_disable")
-        if self.is_highmem(pfn):
+        self.preempt.preempt_disable()  # 2.6.24: pagefault_disable() is inc_preempt_count()
+        if high:
+            if overwrite:
+                self._pte_clear(vaddr)
             self._set_pte(vaddr, pfn)
-            self.slots[cpu][t] = (pfn, "atomic")  # type: ignore[index]
+            self.slots[cpu][t] = (pfn, "atomic")
         self.atomic[cpu].append((t, vaddr))
         return vaddr
 
-    def kunmap_atomic(self, addr: int, km_type=None) -> None:
+    def kunmap_atomic(self, addr: int, km_type: str | int | None = None) -> None:
         """kunmap_atomic(addr) / kunmap_atomic(addr, type): clear the slot the address is
-        in (2.6.24: only when it is this type's slot), then page faults and preemption on."""
+        in (2.6.24: only when it is this type's slot; 2.6.11: none), then page faults and
+        preemption on."""
         addr = self._addr(addr, "kunmap_atomic")
         t = self._km_type(km_type, "kunmap_atomic")
         cpu = self.k.cpu
         vaddr = addr & -self.page_size
-        # the hooks first: an unbalanced preempt_enable is refused before anything changes
-        if not self.classic:
-            self._hook("pagefault_enable")
-        self._hook("preempt_enable")
-        if self.classic and self.config_highmem and vaddr == self.slot_vaddr(cpu, t):  # type: ignore[arg-type]
-            if t in self.slots[cpu]:
-                self._pte_clear(vaddr)  # kpte_clear_flush(): whoever mapped the slot
-                del self.slots[cpu][t]  # type: ignore[arg-type]
-        # (2.6.24, another address: nothing -- the BUG_ONs need CONFIG_DEBUG_HIGHMEM;
-        #  6.18 without HIGHMEM: kunmap_local_indexed is not called, nothing to clear)
+        # preemption first: an unbalanced preempt_enable is refused before anything changes
+        self.preempt.preempt_enable()
+        if self.atomic_stack:
+            if self.config_highmem:
+                self._kunmap_local_indexed(addr)  # kunmap_local_indexed()
+            # (6.18 without HIGHMEM: kunmap_local_indexed is not called, nothing to clear)
+        elif self.config_highmem and t is not None:
+            rec = self.slots[cpu].get(t)
+            if self.pte_check:
+                if vaddr == self.slot_vaddr(cpu, t) and rec is not None:
+                    self._pte_clear(vaddr)  # kpte_clear_flush(): whoever mapped the slot
+                    del self.slots[cpu][t]
+                # (2.6.24, another address: nothing -- the BUG_ONs need CONFIG_DEBUG_HIGHMEM)
+            elif rec is not None and rec[1] == "atomic":
+                self.slots[cpu][t] = (rec[0], "stale")  # 2.6.11: the PTE stays until the slot is reused
         stack = self.atomic[cpu]
         for i in range(len(stack) - 1, -1, -1):
             if stack[i][0] == t:
@@ -456,12 +496,20 @@ class Highmem:
         pfn = self._page(page, "kmap_local_page")
         if not self.is_highmem(pfn):
             return self._lowmem_address(pfn)
+        return self._kmap_local_push(pfn)
+
+    def _kmap_local_push(self, pfn: int) -> int:
+        """__kmap_local_pfn_prot(): the next slot of this CPU's stack maps ``pfn``."""
         cpu = self.k.cpu
         stack = self.local_stack[cpu]
         idx = len(stack)  # kmap_local_idx_push(): idx + 1 after the push
         if idx + 1 >= self.KM_PER_CPU:
             self._bug("kmap_local_push", "__kmap_local_pfn_prot")  # BUG_ON(kmap_ctrl.idx >= KM_MAX_IDX)
         vaddr = self.slot_vaddr(cpu, idx)
+        rec = self.slots[cpu].get(idx)
+        if rec is not None and rec[1] == "stale":  # a km_type slot 2.6.11 left mapped: free for the taking
+            self._pte_clear(vaddr)
+            del self.slots[cpu][idx]
         if idx in self.slots[cpu] or self._pte(vaddr):
             self._bug("kmap_local_pte_none", "__kmap_local_pfn_prot")  # BUG_ON(!pte_none())
         self._set_pte(vaddr, pfn)
@@ -474,9 +522,12 @@ class Highmem:
         kunmap_local_indexed: a wrong address is WARN_ON_ONCE, and the innermost slot is
         unmapped anyway; with nothing mapped the pop is a BUG)."""
         addr = self._addr(addr, "kunmap_local")
-        vaddr = addr & -self.page_size
         if not self.config_highmem:
             return  # 6.18 without HIGHMEM: nothing (no ARCH_HAS_FLUSH_ON_KUNMAP on x86)
+        self._kunmap_local_indexed(addr)
+
+    def _kunmap_local_indexed(self, addr: int) -> None:
+        vaddr = addr & -self.page_size
         if vaddr < self.fix_to_virt(self.FIX_KMAP_END) or vaddr > self.fix_to_virt(self.FIX_KMAP_BEGIN):
             if vaddr < self.k.layout.page_offset:
                 self._warn_once("kunmap_local user", "kunmap_local_indexed")  # WARN_ON_ONCE(addr < PAGE_OFFSET)
@@ -493,7 +544,7 @@ class Highmem:
             del self.slots[cpu][top]
         stack.pop()
 
-    def sched_switch(self, prev, nxt) -> None:
+    def sched_switch(self, prev: Task, nxt: Task) -> None:
         """__kmap_local_sched_out(prev) / __kmap_local_sched_in(nxt): the local mappings
         belong to the task, not the CPU; the outgoing task's PTEs are cleared and the
         incoming task's put back (kernel/... mm/highmem.c)."""
@@ -502,16 +553,16 @@ class Highmem:
         if stack:
             saved = []
             for idx in stack:
-                pfn, kind = self.slots[cpu][idx]
+                pfn, _kind = self.slots[cpu][idx]
                 self._pte_clear(self.slot_vaddr(cpu, idx))
                 del self.slots[cpu][idx]
                 saved.append((idx, pfn))
             stack.clear()
             self.task_saved[prev] = saved
-        saved = self.task_saved.pop(nxt, None)
-        if saved:
+        back = self.task_saved.pop(nxt, None)
+        if back:
             cpu = nxt.cpu
-            for idx, pfn in saved:
+            for idx, pfn in back:
                 self._set_pte(self.slot_vaddr(cpu, idx), pfn)
                 self.slots[cpu][idx] = (pfn, "local")
                 self.local_stack[cpu].append(idx)
@@ -573,7 +624,8 @@ class Highmem:
                 if not e & 1 or pt.entry_pfn(e) != rec[0]:
                     raise InvariantError("highmem", f"cpu{cpu} kmap slot {idx} ({vaddr:#x}) should map pfn "
                                                     f"{rec[0]:#x}, PTE is {e:#x}")
-                self._check_page(rec[0], f"cpu{cpu} kmap slot {idx}")
+                if rec[1] != "stale":  # a stale slot may map a page freed since
+                    self._check_page(rec[0], f"cpu{cpu} kmap slot {idx}")
             stack = self.local_stack[cpu]
             if stack != list(range(len(stack))) or len(stack) >= self.KM_PER_CPU:
                 raise InvariantError("highmem", f"cpu{cpu} kmap_local stack {stack} is not 0..n-1 below "
@@ -605,11 +657,15 @@ class Highmem:
                f"but unused, last_pkmap_nr={self.last_pkmap_nr}, {self.flushes} flushes"]
         for cpu, slots in enumerate(self.slots):
             for idx, (pfn, kind) in sorted(slots.items()):
-                name = KM_TYPES[idx] if kind == "atomic" else f"local[{idx}]"
+                name = f"local[{idx}]" if kind == "local" else KM_TYPES[idx] + (" (stale)" if kind == "stale" else "")
                 out.append(f"cpu{cpu} {name:<20} {self.slot_vaddr(cpu, idx):#010x} -> pfn {pfn:#x}")
         return "\n".join(out)
 
 
 def highmem_init(k: Kernel) -> None:
-    """page_address_init() and kmap_init(): kmap, kmap_atomic and kmap_local (``k.highmem_impl``)."""
-    k.highmem_impl = Highmem(k)
+    """page_address_init() and kmap_init(): kmap, kmap_atomic and kmap_local (``k.highmem_impl``),
+    its invariants, and with CONFIG_HIGHMEM the context-switch hook of the kmap_local mappings."""
+    h = k.highmem_impl = Highmem(k)
+    k.checks.register("highmem", h.check)
+    if h.config_highmem:
+        k.sched.switch_hooks.append(h.sched_switch)

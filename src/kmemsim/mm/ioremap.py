@@ -27,6 +27,13 @@ Models, for linux-6.18-x86_64 (read in the 6.17-rc3 tree, as in 6.18):
   PIO_RESERVED up, port I/O from ``ioport_map()``'s PIO_OFFSET, else
   "Bad IO access at port %#lx (%s)" for the first ten), ``ioport_map``.
 
+The kernel's features choose: ``x86_pat`` (2.6.26) the implementation (:class:`Ioremap`
+above, :class:`IoremapNoPat` below); ``ioremap_cache``, ``ioremap_wc``, ``ioremap_uc`` and
+``ioremap_nocache`` (until 5.6) which functions exist; ``iounmap_is_ioremap_addr`` 6.18's
+iounmap() range check (6.6 returns quietly at or below high_memory instead);
+``x86_iomem_memcpy`` the memcpy_*io access widths.  readq/writeq, memset_io's memset and
+the physical address bits are the architecture's (``k.layout.bits``).
+
 For linux-2.6-i386, the 2.6.24 arch/x86/mm/ioremap_32.c: ``__ioremap`` returns the
 direct-map address for the ISA range (0xa0000-0xfffff) without an area, refuses lowmem
 RAM that is not PageReserved silently (highmem RAM is not checked, as in 2.6.24),
@@ -75,7 +82,9 @@ from typing import TYPE_CHECKING
 
 from ..args import check_addr
 from ..errors import InvariantError, UsageError
+from ..features import FEATURES
 from ..printk import KERN_ERR, KERN_INFO, KERN_WARNING
+from ..report import user_frames
 from .page import PG
 from .pgtable import _PAGE_PCD, _PAGE_PRESENT, _PAGE_PWT, pgprot_nx
 from .resource import (
@@ -87,7 +96,7 @@ from .resource import (
     pR,
     remove_resource,
 )
-from .vmalloc import VM_IOREMAP, VmStruct, _caller
+from .vmalloc import VM_IOREMAP, VmStruct
 
 if TYPE_CHECKING:  # pragma: no cover
     from ..machine import Machine as Kernel
@@ -122,6 +131,15 @@ PIO_MASK = 0x0FFFF
 PIO_RESERVED = 0x40000
 #: boot_cpu_data.x86_phys_bits of the reference host (phys_addr_valid())
 X86_PHYS_BITS = 48
+#: the release that brought each optional ioremap function (for the error of a kernel without it)
+_SINCE = {f.name: f.since for f in FEATURES}
+_UNTIL = {f.name: f.until for f in FEATURES if f.until}
+
+
+def _caller() -> str | None:
+    """%pS of __builtin_return_address(0): the innermost Python caller outside kmemsim."""
+    f = user_frames(1)
+    return f"{f[0][0]}+0x0/0x0" if f else None
 
 
 # ================================================================== devices
@@ -290,19 +308,37 @@ class IoMapping:
 
 # ================================================================== ioremap
 class Ioremap:
-    """ioremap, iounmap, the MMIO accessors and the devices of one machine: ``Ioremap(k)``
-    (needs ``k.vmalloc_impl`` and ``k.resources``)."""
+    """ioremap, iounmap, the MMIO accessors and the devices of one machine (needs
+    ``k.vmalloc_impl`` and ``k.resources``).
 
-    def __init__(self, k: Kernel, *, register: bool = True):
+    This class is the x86 kernel with PAT (``x86_pat``: arch/x86/mm/ioremap.c,
+    pat/memtype.c); :class:`IoremapNoPat` is 2.6.24's i386 one.  :func:`ioremap_init`
+    builds the one the machine's kernel has and registers its "ioremap" check."""
+
+    def __init__(self, k: Kernel):
         self.k = k
-        self.classic = k.profile.kernel_version.startswith("2.")
+        f = k.features
         self.vm = k.vmalloc_impl
         self.pt = self.vm.pt
         self.res = k.resources
         self.page_shift = k.page_shift
         self.page_size = k.page_size
         self.word = k.layout.bits // 8
-        self.phys_limit = 1 << (32 if self.classic else X86_PHYS_BITS)
+        #: the CPU's physical address bits: the reference host's on x86_64, 32 on non-PAE i386
+        self.phys_limit = 1 << (X86_PHYS_BITS if k.layout.bits == 64 else 32)
+        #: readq()/writeq(): 64-bit kernels only
+        self.has_readq = k.layout.bits == 64
+        #: memcpy_fromio/memcpy_toio align the I/O side first (arch/x86/lib/iomem.c)
+        self.aligned_memcpy = f.x86_iomem_memcpy
+        #: memset_io() is the kernel's memset(): x86_64's quadwords, or i386's rep stosl
+        self.quad_memset = k.layout.bits == 64
+        #: iounmap() checks is_ioremap_addr() (6.18) instead of high_memory (6.6)
+        self.iounmap_checks_range = f.iounmap_is_ioremap_addr
+        #: which of the optional ioremap functions the kernel has
+        self.has = {"ioremap_cache": f.ioremap_cache, "ioremap_wc": f.ioremap_wc, "ioremap_uc": f.ioremap_uc,
+                    "ioremap_nocache": f.ioremap_nocache}
+        #: "linux-2.6.24": the release, for messages
+        self.linux = "linux-" + ".".join(map(str, f.version))
         self.devices: list[Device] = []
         self._dev_starts: list[int] = []
         #: area start -> the live ioremap there
@@ -311,8 +347,6 @@ class Ioremap:
         #: memtype reservations: [start, end, pcm] (end exclusive)
         self.memtypes: list[list[int]] = []
         self._bad_io_count = 10
-        if register:
-            k.checks.register("ioremap", self.check)
 
     # ---------------------------------------------------------------- helpers
     def _check_int(self, v: int, what: str, limit: int | None = None) -> None:
@@ -328,7 +362,7 @@ class Ioremap:
 
     def is_ioremap_addr(self, addr: int) -> bool:
         """is_ioremap_addr(): IOREMAP_START <= addr < IOREMAP_END (the vmalloc range)."""
-        return self.vm.is_vmalloc_addr(addr)
+        return self.k.is_vmalloc_addr(addr)
 
     # ---------------------------------------------------------------- devices
     def add_device(self, name: str, phys: int, size: int, registers: Iterable[Register] | dict | None = None, *,
@@ -496,7 +530,8 @@ class Ioremap:
             k.report.warn_once("ioremap invalid physical address", "__ioremap_caller+0x0/0x0")
             return NULL
         if self._check_mem_is_ram(phys, size):
-            k.report.warn_once("ioremap on RAM", "__ioremap_caller+0x0/0x0", f"ioremap on RAM at {pa(phys)} - {pa(last)}")
+            k.report.warn_once("ioremap on RAM", "__ioremap_caller+0x0/0x0",
+                               f"ioremap on RAM at {pa(phys)} - {pa(last)}")
             return NULL
         unaligned_phys, unaligned_size = phys, size
         ps = self.page_size
@@ -543,71 +578,43 @@ class Ioremap:
             self._map_starts.remove(vaddr)
         return m
 
-    def _modern(self, what: str, since: str) -> None:
-        if self.classic:
-            raise UsageError(f"{what}() was added in {since}; linux-2.6.24 has ioremap() (cached) and "
-                             "ioremap_nocache()")
+    #: what a kernel without one of the optional functions has instead
+    _instead = ""
+
+    def _require(self, what: str) -> None:
+        """UsageError unless the machine's kernel has ``what`` (a feature of the same name)."""
+        if self.has[what]:
+            return
+        linux = self.linux
+        if what == "ioremap_nocache":
+            raise UsageError(f"ioremap_nocache() was removed in {_UNTIL[what]}: ioremap() is uncached "
+                             f"(UC-) in {linux}")
+        raise UsageError(f"{what}() was added in {_SINCE[what]}; {linux} {self._instead or 'does not have it'}")
 
     def ioremap(self, phys: int, size: int, caller: str | None = None) -> int:
-        """ioremap(phys, size): UC- on 6.18; on 2.6.24 ``__ioremap(phys, size, 0)``, cached."""
-        caller = caller or _caller()
-        if self.classic:
-            return self._ioremap_26(phys, size, 0, caller)
-        return self.ioremap_caller(phys, size, _PAGE_CACHE_MODE_UC_MINUS, caller)
+        """ioremap(phys, size): UC- (with PAT); on 2.6.24 ``__ioremap(phys, size, 0)``, cached."""
+        return self.ioremap_caller(phys, size, _PAGE_CACHE_MODE_UC_MINUS, caller or _caller())
 
     def ioremap_uc(self, phys: int, size: int) -> int:
         """ioremap_uc(phys, size): strong UC."""
-        self._modern("ioremap_uc", "4.1")
+        self._require("ioremap_uc")
         return self.ioremap_caller(phys, size, _PAGE_CACHE_MODE_UC, _caller())
 
     def ioremap_wc(self, phys: int, size: int) -> int:
         """ioremap_wc(phys, size): write-combining."""
-        self._modern("ioremap_wc", "2.6.26")
+        self._require("ioremap_wc")
         return self.ioremap_caller(phys, size, _PAGE_CACHE_MODE_WC, _caller())
 
     def ioremap_cache(self, phys: int, size: int) -> int:
         """ioremap_cache(phys, size): write-back."""
-        self._modern("ioremap_cache", "2.6.25")
+        self._require("ioremap_cache")
         return self.ioremap_caller(phys, size, _PAGE_CACHE_MODE_WB, _caller())
 
     def ioremap_nocache(self, phys: int, size: int) -> int:
-        """ioremap_nocache(phys, size) (2.6.24: PCD|PWT; removed in 5.6, where ioremap() is UC-)."""
-        if not self.classic:
-            raise UsageError("ioremap_nocache() was removed in 5.6: ioremap() is uncached (UC-) in 6.18")
-        return self._ioremap_26(phys, size, _PAGE_PCD | _PAGE_PWT, _caller())
-
-    # ---------------------------------------------------------------- ioremap (2.6.24)
-    def _ioremap_26(self, phys: int, size: int, flags: int, caller: str | None) -> int:
-        """2.6.24 arch/x86/mm/ioremap_32.c __ioremap(phys, size, flags)."""
-        k = self.k
-        self._check_int(phys, "ioremap: phys_addr", 1 << 32)
-        self._check_int(size, "ioremap: size", 1 << 32)
-        last = phys + size - 1
-        if not size or last >= 1 << 32:
-            return NULL
-        if phys >= ISA_START_ADDRESS and last < ISA_END_ADDRESS:
-            return k.va(phys)  # "Don't remap the low PCI/ISA area, it's always mapped.."
-        s = self.page_shift
-        high_phys = k.layout.high_memory - 1 - k.layout.page_offset  # virt_to_phys(high_memory - 1)
-        if phys <= high_phys:
-            mm = k.memmap
-            for pfn in range(phys >> s, (last >> s) + 1):  # virt_to_page(t_addr) .. virt_to_page(t_end)
-                if mm.pfn_valid(pfn) and not mm.get(pfn, "flags") & PG.reserved:
-                    return NULL
-        prot = self.pt.page_kernel | flags  # MAKE_GLOBAL(__PAGE_KERNEL | flags)
-        ps = self.page_size
-        offset = phys & (ps - 1)
-        phys -= offset
-        size = ((last + 1 + ps - 1) & -ps) - phys
-        area = self.vm.get_vm_area_caller(size, VM_IOREMAP | (flags << 20), caller)
-        if area is None:
-            return NULL
-        area.phys_addr = phys
-        if self.pt.vmap_range(area.addr, area.addr + size, phys, prot) < 0:
-            self.vm.vunmap(area.addr)
-            return NULL
-        self._record(IoMapping(area.addr + offset, area.addr, size, phys, flags, area, caller, False))
-        return area.addr + offset
+        """ioremap_nocache(phys, size) (2.6.24: PCD|PWT; UC- with PAT; removed in 5.6, where
+        ioremap() is UC-)."""
+        self._require("ioremap_nocache")
+        return self.ioremap_caller(phys, size, _PAGE_CACHE_MODE_UC_MINUS, _caller())
 
     # ---------------------------------------------------------------- iounmap
     def iounmap(self, addr: int) -> None:
@@ -615,54 +622,49 @@ class Ioremap:
         self._check_addr(addr, "iounmap")
         k = self.k
         vm = self.vm
-        if self.classic:
-            if addr <= k.layout.high_memory:
-                return  # includes NULL and the ISA direct-map cookies
-            a = addr & -self.page_size
-            p = vm.find_vm_area(a)
-            if p is None:
-                k.printk(f"iounmap: bad address {vm.hashed_ptr(a)}", KERN_WARNING)
-                k.printk("\n".join(k.report.dump_stack_lines()), KERN_WARNING)
-                return
-        else:
+        if self.iounmap_checks_range:
             if not self.is_ioremap_addr(addr):
                 k.report.warn_once("iounmap !is_ioremap_addr", "iounmap+0x0/0x0")
                 return
-            a = addr & -self.page_size
-            p = vm.find_vm_area(a)
-            if p is None:
-                k.printk(f"iounmap: bad address {vm.hashed_ptr(a)}", KERN_ERR)
-                k.printk("\n".join(k.report.dump_stack_lines()), KERN_WARNING)
-                return
-            self.memtype_free(p.phys_addr, p.phys_addr + p.get_vm_area_size())
-        o = vm.remove_vm_area(a)
-        if o is not p:
-            vm._bug("iounmap")  # BUG_ON(p != o || o == NULL)
+        elif addr <= k.layout.high_memory:
+            # 6.6 returns here, and WARNs for the ISA range above it: on x86 the ISA range's
+            # direct-map address is always below high_memory, so that WARN cannot fire
+            return
+        a = addr & -self.page_size
+        p = vm.find_vm_area(a)
+        if p is None:
+            k.printk(f"iounmap: bad address {vm.hashed_ptr(a)}", KERN_ERR)
+            k.printk("\n".join(k.report.dump_stack_lines()), KERN_WARNING)
+            return
+        self.memtype_free(p.phys_addr, p.phys_addr + p.get_vm_area_size())
+        self._release(p)
+
+    def _release(self, p: VmStruct) -> None:
+        """remove_vm_area(), BUG_ON(p != o), kfree(p): free_vm_area() of the area."""
+        self.vm.free_vm_area(p)
         self._forget(p.addr)
-        k.kfree(p.obj)
-        p.obj = 0
+
 
     # ---------------------------------------------------------------- access
     def _translate(self, addr: int, n: int, write: bool) -> list[tuple[int, int]]:
         """Every page of [addr, addr + n) translated before any byte moves (a fault first)."""
         k = self.k
-        if k.profile.arch == "x86_64":
-            from ..arch.x86_64 import X86_64
-
-            if not X86_64.canonical(addr) or not X86_64.canonical(addr + n - 1):
-                k.report.general_protection(addr if not X86_64.canonical(addr) else addr + n - 1)
+        bad = k.arch.noncanonical(addr, n)
+        if bad is not None:
+            k.report.general_protection(bad)
         if addr + n > 1 << k.layout.bits:
             raise UsageError(f"{addr:#x}+{n}: runs past the top of the address space")
         ps = self.page_size
-        out = []
+        out: list[tuple[int, int]] = []
         a, left = addr, n
         translate = self.vm.translate
         while left > 0:
             chunk = min(left, ps - (a & (ps - 1)))
             phys = translate(a, write)
             if phys is None:
-                k.report.page_fault(a, write=write)
-            out.append((phys, chunk))  # type: ignore[arg-type]
+                k.report.page_fault(a, write=write)  # the oops: raises
+                return out
+            out.append((phys, chunk))
             a += chunk
             left -= chunk
         return out
@@ -716,14 +718,16 @@ class Ioremap:
 
     def readX(self, addr: int, width: int, who: str) -> int:  # noqa: N802 - kernel family name
         self._check_addr(addr, who)
-        if width == 8 and self.classic:
-            raise UsageError(f"{who}: readq/writeq are 64-bit only; linux-2.6.24 i386 has no readq()")
+        if width == 8 and not self.has_readq:
+            raise UsageError(f"{who}: readq/writeq are 64-bit only; {self.linux} "
+                             f"{self.k.profile.arch} has no readq()")
         return int.from_bytes(self.io_read(addr, width), "little")
 
     def writeX(self, value: int, addr: int, width: int, who: str) -> None:  # noqa: N802
         self._check_addr(addr, who)
-        if width == 8 and self.classic:
-            raise UsageError(f"{who}: readq/writeq are 64-bit only; linux-2.6.24 i386 has no writeq()")
+        if width == 8 and not self.has_readq:
+            raise UsageError(f"{who}: readq/writeq are 64-bit only; {self.linux} "
+                             f"{self.k.profile.arch} has no writeq()")
         if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value < 1 << (8 * width):
             raise UsageError(f"{who}: value {value!r} does not fit in u{8 * width} (the arguments are value, addr)")
         self.io_write(addr, value.to_bytes(width, "little"))
@@ -768,7 +772,7 @@ class Ioremap:
     def _io_steps(self, io_addr: int, n: int) -> list[int]:
         """The access widths memcpy_fromio/memcpy_toio use, in order."""
         steps = []
-        if self.classic:  # __memcpy: rep movsl, then rep movsb of n & 3
+        if not self.aligned_memcpy:  # i386 __memcpy: rep movsl, then rep movsb of n & 3
             return [4] * (n // 4) + [1] * (n & 3)
         if n and io_addr & 1:
             steps.append(1)
@@ -828,11 +832,11 @@ class Ioremap:
             return
         self._translate(addr, n, True)
         b = c & 0xFF
-        if self.classic:
-            steps = [4] * (n // 4) + ([2] if n & 2 else []) + ([1] if n & 1 else [])
-        else:
+        if self.quad_memset:  # x86_64 memset: bytes to 8-byte alignment, quadwords, bytes
             head = min(n, -addr & 7)
             steps = [1] * head + [8] * ((n - head) // 8) + [1] * ((n - head) & 7)
+        else:  # i386 __memset: rep stosl, a word, a byte
+            steps = [4] * (n // 4) + ([2] if n & 2 else []) + ([1] if n & 1 else [])
         a = addr
         for w in steps:
             self.io_write(a, bytes([b]) * w)
@@ -909,11 +913,14 @@ class Ioremap:
             if prev is not None and d.phys < prev.end:
                 raise InvariantError("ioremap", f"{d!r} overlaps {prev!r}")
             prev = d
-        if not self.classic:
-            want = sorted((m.phys, m.phys + m.size) for m in self.mappings.values() if m.tracked)
-            have = sorted((a, b) for a, b, _ in self.memtypes)
-            if want != have:
-                raise InvariantError("ioremap", f"memtype reservations {have} do not match the mappings {want}")
+        self._check_memtypes()
+
+    def _check_memtypes(self) -> None:
+        """The memtype list holds exactly the tracked mappings' ranges."""
+        want = sorted((m.phys, m.phys + m.size) for m in self.mappings.values() if m.tracked)
+        have = sorted((a, b) for a, b, _ in self.memtypes)
+        if want != have:
+            raise InvariantError("ioremap", f"memtype reservations {have} do not match the mappings {want}")
 
     # ------------------------------------------------------------------ MMIO accessors (kernel names)
     def readb(self, addr: int) -> int:
@@ -973,6 +980,82 @@ class Ioremap:
         self.iowrite(value, addr, 4)
 
 
+class IoremapNoPat(Ioremap):
+    """ioremap of 2.6.24 i386 (before ``x86_pat``): arch/x86/mm/ioremap_32.c.
+
+    ``__ioremap(phys, size, flags)`` returns the direct-map address for the ISA range
+    without an area, refuses lowmem RAM that is not PageReserved (silently), maps with
+    ``__PAGE_KERNEL | flags`` and keeps the flags in the area's ``flags << 20``; no memtype
+    tracking.  ioremap() is cached, ioremap_nocache() adds PCD|PWT."""
+
+    _instead = "has ioremap() (cached) and ioremap_nocache()"
+
+    def ioremap(self, phys: int, size: int, caller: str | None = None) -> int:
+        return self._ioremap_26(phys, size, 0, caller or _caller())
+
+    def ioremap_cache(self, phys: int, size: int) -> int:
+        self._require("ioremap_cache")
+        return self._ioremap_26(phys, size, 0, _caller())  # write-back: no cache bits
+
+    def ioremap_nocache(self, phys: int, size: int) -> int:
+        self._require("ioremap_nocache")
+        return self._ioremap_26(phys, size, _PAGE_PCD | _PAGE_PWT, _caller())
+
+    def _ioremap_26(self, phys: int, size: int, flags: int, caller: str | None) -> int:
+        """2.6.24 arch/x86/mm/ioremap_32.c __ioremap(phys, size, flags)."""
+        k = self.k
+        self._check_int(phys, "ioremap: phys_addr", 1 << 32)
+        self._check_int(size, "ioremap: size", 1 << 32)
+        last = phys + size - 1
+        if not size or last >= 1 << 32:
+            return NULL
+        if phys >= ISA_START_ADDRESS and last < ISA_END_ADDRESS:
+            return k.va(phys)  # "Don't remap the low PCI/ISA area, it's always mapped.."
+        s = self.page_shift
+        high_phys = k.layout.high_memory - 1 - k.layout.page_offset  # virt_to_phys(high_memory - 1)
+        if phys <= high_phys:
+            mm = k.memmap
+            for pfn in range(phys >> s, (last >> s) + 1):  # virt_to_page(t_addr) .. virt_to_page(t_end)
+                if mm.pfn_valid(pfn) and not mm.get(pfn, "flags") & PG.reserved:
+                    return NULL
+        prot = self.pt.page_kernel | flags  # MAKE_GLOBAL(__PAGE_KERNEL | flags)
+        ps = self.page_size
+        offset = phys & (ps - 1)
+        phys -= offset
+        size = ((last + 1 + ps - 1) & -ps) - phys
+        area = self.vm.get_vm_area_caller(size, VM_IOREMAP | (flags << 20), caller)
+        if area is None:
+            return NULL
+        area.phys_addr = phys
+        if self.pt.vmap_range(area.addr, area.addr + size, phys, prot) < 0:
+            self.vm.vunmap(area.addr)
+            return NULL
+        self._record(IoMapping(area.addr + offset, area.addr, size, phys, flags, area, caller, False))
+        return area.addr + offset
+
+    def iounmap(self, addr: int) -> None:
+        """2.6.24 iounmap(): nothing at or below high_memory (NULL, the ISA direct map);
+        "iounmap: bad address" for an address no area starts at."""
+        self._check_addr(addr, "iounmap")
+        k = self.k
+        vm = self.vm
+        if addr <= k.layout.high_memory:
+            return  # includes NULL and the ISA direct-map cookies
+        a = addr & -self.page_size
+        p = vm.find_vm_area(a)
+        if p is None:
+            k.printk(f"iounmap: bad address {vm.hashed_ptr(a)}", KERN_WARNING)
+            k.printk("\n".join(k.report.dump_stack_lines()), KERN_WARNING)
+            return
+        self._release(p)
+
+    def _check_memtypes(self) -> None:
+        """No PAT: nothing is tracked."""
+
+
 def ioremap_init(k: Kernel) -> None:
-    """ioremap and its devices (``k.ioremap_impl``), over the vmalloc space and the iomem tree."""
-    k.ioremap_impl = Ioremap(k)
+    """ioremap and its devices (``k.ioremap_impl``), over the vmalloc space and the iomem tree:
+    with PAT when the machine's kernel has ``x86_pat``; the "ioremap" invariant check."""
+    io = Ioremap(k) if k.features.x86_pat else IoremapNoPat(k)
+    k.ioremap_impl = io
+    k.checks.register("ioremap", io.check)

@@ -71,7 +71,7 @@ class Section:
         if self.arrays is None:
             assert self.uniform is not None
             self.arrays = [
-                array(FIELDS[name][0], [v]) * SECTION_PAGES for name, v in zip(FIELD_NAMES, self.uniform)
+                array(FIELDS[name][0], [v]) * SECTION_PAGES for name, v in zip(FIELD_NAMES, self.uniform, strict=True)
             ]
             self.uniform = None
             self._registry[self.nr] = self.arrays[FIELD_INDEX["refcount"]]
@@ -152,7 +152,7 @@ class MemMap:
             else:
                 arr = np.frombuffer(sec.arrays[i], dtype=FIELDS[field][1])[a - s0 : b - s0]  # type: ignore[index]
                 vals, counts = np.unique(arr, return_counts=True)
-                for v, c in zip(vals.tolist(), counts.tolist()):
+                for v, c in zip(vals.tolist(), counts.tolist(), strict=True):
                     out[v] = out.get(v, 0) + c
         return out
 
@@ -173,7 +173,7 @@ class MemMap:
                 arr = np.frombuffer(sec.arrays[i], dtype=FIELDS[field][1])[a - s0 : b - s0]  # type: ignore[index]
                 cut = np.flatnonzero(np.diff(arr)) + 1
                 bounds = [0, *cut.tolist(), len(arr)]
-                pieces = [(a + x, a + y, int(arr[x])) for x, y in zip(bounds, bounds[1:])]
+                pieces = [(a + x, a + y, int(arr[x])) for x, y in zip(bounds, bounds[1:], strict=False)]
             for ps, pe, v in pieces:
                 if cur_s is not None and v == cur_v and ps == cur_e:
                     cur_e = pe

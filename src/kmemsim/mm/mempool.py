@@ -3,6 +3,8 @@
 Models mm/mempool.c and include/linux/mempool.h of Linux 6.18 (the algorithm is
 the same as 6.12's; 2.6.24's differs only in details the model does not show:
 it had no NOMEMALLOC/NORETRY on the first pass and woke on a 5 s timeout too).
+Every profile gets 6.17's handling of a pool with ``min_nr`` 0 (one element kept
+anyway); 6.6 and 2.6.24 kept none, which the model does not follow yet.
 
 ::
 
@@ -37,9 +39,18 @@ from typing import TYPE_CHECKING, Any
 
 from ..errors import InvariantError, UsageError
 from ..sched import TASK_UNINTERRUPTIBLE, SpinLock, WaitQueueHead
+from .page import Page
 
 if TYPE_CHECKING:  # pragma: no cover
+    from ..flags import FlagArg
     from ..machine import Machine as Kernel
+    from .slub import KmemCache
+
+__all__ = ["Mempool", "MempoolSubsys", "mempool_init_subsys"]
+
+#: alloc_fn(gfp, pool_data) -> an element (falsy: none); free_fn(element, pool_data)
+AllocFn = Callable[[int, Any], Any]
+FreeFn = Callable[[Any, Any], None]
 
 ENOMEM = 12
 MEMPOOL_STRUCT_SIZE = 72  # sizeof(struct mempool) on x86_64 6.18 (kmalloc-96)
@@ -55,8 +66,8 @@ class Mempool:
     elements: list[Any] = field(default_factory=list)
     elements_addr: int = 0  # the kmalloc'd void *elements[min_nr] (0: uninitialised)
     pool_data: Any = None
-    alloc: Callable[[int, Any], Any] | None = None
-    free: Callable[[Any, Any], None] | None = None
+    alloc: AllocFn | None = None
+    free: FreeFn | None = None
     lock: SpinLock = field(default_factory=lambda: SpinLock("mempool"))
     wait: WaitQueueHead = field(default_factory=lambda: WaitQueueHead("mempool"))
     addr: int = 0  # the pool struct's own address (mempool_create), 0 when embedded
@@ -78,30 +89,21 @@ class MempoolSubsys:
 
     def __init__(self, k: Kernel):
         self.k = k
-        g = k.gfp
-
-        v = g.value_or_zero  # 0 for a flag this kernel does not have
-
-        self.ZERO = v("__GFP_ZERO")
-        self.NOMEMALLOC = v("__GFP_NOMEMALLOC")
-        self.NORETRY = v("__GFP_NORETRY")
-        self.NOWARN = v("__GFP_NOWARN")
-        self.IO = v("__GFP_IO")
-        self.DIRECT_RECLAIM = g.value(g.blocking_flag)
-        self.GFP_KERNEL = g.value("GFP_KERNEL")
+        self.api = k  # k.kmalloc, k.kfree ...: the machine's dispatch slots
+        self.bits = k.gfp.bits  # the GFP bits acted on (0 for a flag the kernel lacks)
         self.word = k.layout.bits // 8
         self.pools: list[Mempool] = []
 
     # ------------------------------------------------------------------ the reserve stack
     def _store(self, pool: Mempool, i: int, e: Any) -> None:
         """elements[i] = e in the kmalloc'd array (a page's pfn for page pools)."""
-        v = e.pfn if hasattr(e, "pfn") else int(e)
+        v = e.pfn if isinstance(e, Page) else int(e)
         self.k.write(pool.elements_addr + i * self.word, v.to_bytes(self.word, "little"))
 
     def add_element(self, pool: Mempool, e: Any) -> None:
         if pool.min_nr != 0 and pool.curr_nr >= pool.min_nr:  # 6.17+: a zero-minimum pool holds one
             self.k.report.bug(["kernel BUG at mm/mempool.c:132!"], kind="mempool_add_element", oops=True,
-                       oops_str="invalid opcode")  # BUG_ON(pool->curr_nr >= pool->min_nr)
+                              oops_str="invalid opcode")  # BUG_ON(pool->curr_nr >= pool->min_nr)
         self._store(pool, pool.curr_nr, e)
         pool.elements.append(e)
         pool.curr_nr += 1
@@ -109,7 +111,7 @@ class MempoolSubsys:
     def remove_element(self, pool: Mempool) -> Any:
         if pool.curr_nr <= 0:
             self.k.report.bug(["kernel BUG at mm/mempool.c:142!"], kind="mempool_remove_element", oops=True,
-                       oops_str="invalid opcode")
+                              oops_str="invalid opcode")
         pool.curr_nr -= 1
         return pool.elements.pop()
 
@@ -120,7 +122,7 @@ class MempoolSubsys:
         if not callable(alloc) or not callable(free):
             raise UsageError(f"{what}: alloc_fn and free_fn must be callables alloc(gfp, data), free(e, data)")
 
-    def init_node(self, pool: Mempool, min_nr: int, alloc: Callable, free: Callable, pool_data: Any,
+    def init_node(self, pool: Mempool, min_nr: int, alloc: AllocFn, free: FreeFn, pool_data: Any,
                   gfp: int, nid: int = -1) -> int:
         """mempool_init_node(): 0, or -ENOMEM (and the pool is left exited)."""
         self._check_fns("mempool_init", min_nr, alloc, free)
@@ -130,7 +132,7 @@ class MempoolSubsys:
         pool.lock = SpinLock("mempool")
         pool.wait = WaitQueueHead("mempool")
         # 6.17+: a zero-minimum pool still preallocates one element (max(1, min_nr))
-        arr = self.k.kmalloc_array(max(1, min_nr), self.word, gfp)
+        arr = self.k.slab.kmalloc_array(max(1, min_nr), self.word, gfp)
         if not arr:
             return -ENOMEM
         pool.elements_addr = arr
@@ -144,16 +146,16 @@ class MempoolSubsys:
             self.pools.append(pool)
         return 0
 
-    def create_node(self, min_nr: int, alloc: Callable, free: Callable, pool_data: Any, gfp: int,
+    def create_node(self, min_nr: int, alloc: AllocFn, free: FreeFn, pool_data: Any, gfp: int,
                     nid: int = -1, name: str = "") -> Mempool | None:
         """mempool_create_node(): kzalloc the struct, mempool_init_node; None on failure."""
         self._check_fns("mempool_create", min_nr, alloc, free)
-        addr = self.k.kmalloc_node(MEMPOOL_STRUCT_SIZE, gfp | self.ZERO, nid)
+        addr = self.k.slab.kmalloc_node(MEMPOOL_STRUCT_SIZE, gfp | self.bits.zero, nid)
         if not addr:
             return None
         pool = Mempool(addr=addr, name=name)
         if self.init_node(pool, min_nr, alloc, free, pool_data, gfp, nid):
-            self.k.kfree(addr)
+            self.api.kfree(addr)
             return None
         return pool
 
@@ -163,7 +165,7 @@ class MempoolSubsys:
             e = self.remove_element(pool)
             pool.free(e, pool.pool_data)  # type: ignore[misc]
         if pool.elements_addr:
-            self.k.kfree(pool.elements_addr)
+            self.api.kfree(pool.elements_addr)
         pool.elements_addr = 0
         if pool in self.pools:
             self.pools.remove(pool)
@@ -176,11 +178,11 @@ class MempoolSubsys:
             raise UsageError(f"mempool_destroy: {pool!r} is not a mempool")
         if pool.out:
             self.k.report.warn("mempool_destroy+0x0/0x0",
-                        f"kmemsim: mempool_destroy: {pool.out} element(s) still allocated from the pool "
-                        "(the kernel does not check; their mempool_free would use a freed pool)")
+                               f"kmemsim: mempool_destroy: {pool.out} element(s) still allocated from the pool "
+                               "(the kernel does not check; their mempool_free would use a freed pool)")
         self.exit(pool)
         if pool.addr:
-            self.k.kfree(pool.addr)
+            self.api.kfree(pool.addr)
             pool.addr = 0
 
     # ------------------------------------------------------------------ alloc and free
@@ -189,37 +191,38 @@ class MempoolSubsys:
         k = self.k
         if not isinstance(pool, Mempool) or not pool.initialized():
             raise UsageError(f"mempool_alloc: {pool!r} is not an initialised mempool")
-        if gfp & self.ZERO:
+        b = self.bits
+        if gfp & b.zero:
             k.report.warn_once("mempool __GFP_ZERO", "mempool_alloc_noprof+0x0/0x0")  # VM_WARN_ON_ONCE
-        k.sched.might_alloc(gfp)
-        gfp |= self.NOMEMALLOC | self.NORETRY | self.NOWARN
-        gfp_temp = gfp & ~(self.DIRECT_RECLAIM | self.IO)
         sched = k.sched
+        sched.might_alloc(gfp)
+        gfp |= b.nomemalloc | b.noretry | b.nowarn
+        gfp_temp = gfp & ~(b.direct_reclaim | b.io)
         idle = False  # the last wait timed out with nothing else left to run
         while True:
             e = pool.alloc(gfp_temp, pool.pool_data)  # type: ignore[misc]
             if e:
                 pool.out += 1
                 return e
-            flags = k.spin_lock_irqsave(pool.lock)
+            flags = sched.spin_lock_irqsave(pool.lock)
             if pool.curr_nr:
                 e = self.remove_element(pool)
-                k.spin_unlock_irqrestore(pool.lock, flags)
+                sched.spin_unlock_irqrestore(pool.lock, flags)
                 pool.out += 1
                 return e
             if gfp_temp != gfp:
-                k.spin_unlock_irqrestore(pool.lock, flags)
+                sched.spin_unlock_irqrestore(pool.lock, flags)
                 gfp_temp = gfp
                 continue
-            if not gfp & self.DIRECT_RECLAIM:
-                k.spin_unlock_irqrestore(pool.lock, flags)
+            if not gfp & b.direct_reclaim:
+                sched.spin_unlock_irqrestore(pool.lock, flags)
                 return 0
             if idle:
                 # retried after a wait in which nothing else could run: nothing ever will
-                k.spin_unlock_irqrestore(pool.lock, flags)
+                sched.spin_unlock_irqrestore(pool.lock, flags)
                 sched.stuck()  # the hung-task report, instead of waiting forever
             sched.prepare_to_wait(pool.wait, TASK_UNINTERRUPTIBLE)
-            k.spin_unlock_irqrestore(pool.lock, flags)
+            sched.spin_unlock_irqrestore(pool.lock, flags)
             pool.waits += 1
             try:
                 left = sched.schedule_timeout(5 * sched.hz, TASK_UNINTERRUPTIBLE)  # io_schedule_timeout(5*HZ)
@@ -229,42 +232,42 @@ class MempoolSubsys:
 
     def alloc_preallocated(self, pool: Mempool) -> Any:
         """mempool_alloc_preallocated(): a reserve element or 0; never the allocator, never sleeps."""
-        k = self.k
-        flags = k.spin_lock_irqsave(pool.lock)
+        sched = self.k.sched
+        flags = sched.spin_lock_irqsave(pool.lock)
         if pool.curr_nr:
             e = self.remove_element(pool)
-            k.spin_unlock_irqrestore(pool.lock, flags)
+            sched.spin_unlock_irqrestore(pool.lock, flags)
             pool.out += 1
             return e
-        k.spin_unlock_irqrestore(pool.lock, flags)
+        sched.spin_unlock_irqrestore(pool.lock, flags)
         return 0
 
     def free(self, e: Any, pool: Mempool) -> None:
         """mempool_free(): refill the reserve below min_nr and wake a waiter, else pool->free."""
         if not e:
             return
-        k = self.k
+        sched = self.k.sched
         if not isinstance(pool, Mempool) or not pool.initialized():
             raise UsageError(f"mempool_free: {pool!r} is not an initialised mempool")
         pool.out -= 1
         if pool.curr_nr < pool.min_nr:
-            flags = k.spin_lock_irqsave(pool.lock)
+            flags = sched.spin_lock_irqsave(pool.lock)
             if pool.curr_nr < pool.min_nr:
                 self.add_element(pool, e)
-                k.spin_unlock_irqrestore(pool.lock, flags)
-                k.sched.wake_up(pool.wait)
+                sched.spin_unlock_irqrestore(pool.lock, flags)
+                sched.wake_up(pool.wait)
                 return
-            k.spin_unlock_irqrestore(pool.lock, flags)
+            sched.spin_unlock_irqrestore(pool.lock, flags)
         if pool.min_nr == 0 and pool.curr_nr == 0:
             # 6.17+: the min_nr = 0 edge case -- refill the single element and wake waiters
-            flags = k.spin_lock_irqsave(pool.lock)
+            flags = sched.spin_lock_irqsave(pool.lock)
             if pool.min_nr == 0 and pool.curr_nr == 0:
                 self.add_element(pool, e)
-                k.spin_unlock_irqrestore(pool.lock, flags)
+                sched.spin_unlock_irqrestore(pool.lock, flags)
                 if pool.wait.waiters:
-                    k.sched.wake_up(pool.wait)
+                    sched.wake_up(pool.wait)
                 return
-            k.spin_unlock_irqrestore(pool.lock, flags)
+            sched.spin_unlock_irqrestore(pool.lock, flags)
         pool.free(e, pool.pool_data)  # type: ignore[misc]
 
     def resize(self, pool: Mempool, new_min_nr: int) -> int:
@@ -273,7 +276,8 @@ class MempoolSubsys:
         if isinstance(new_min_nr, bool) or not isinstance(new_min_nr, int):
             raise UsageError(f"mempool_resize: new_min_nr {new_min_nr!r} must be an int")
         if new_min_nr <= 0:
-            k.report.bug(["kernel BUG at mm/mempool.c:318!"], kind="mempool_resize", oops=True, oops_str="invalid opcode")
+            k.report.bug(["kernel BUG at mm/mempool.c:318!"], kind="mempool_resize", oops=True,
+                         oops_str="invalid opcode")
         k.sched.might_sleep_at("mm/mempool.c", 319)
         if new_min_nr <= pool.min_nr:
             while new_min_nr < pool.curr_nr:
@@ -281,108 +285,114 @@ class MempoolSubsys:
                 pool.free(e, pool.pool_data)  # type: ignore[misc]
             pool.min_nr = new_min_nr
             return 0
-        arr = k.kmalloc_array(new_min_nr, self.word, self.GFP_KERNEL)
+        arr = k.slab.kmalloc_array(new_min_nr, self.word, self.bits.kernel)
         if not arr:
             return -ENOMEM
         old = pool.elements_addr
         k.memcpy(arr, old, pool.curr_nr * self.word)
-        k.kfree(old)
+        self.api.kfree(old)
         pool.elements_addr = arr
         pool.min_nr = new_min_nr
         while pool.curr_nr < pool.min_nr:
-            e = pool.alloc(self.GFP_KERNEL, pool.pool_data)  # type: ignore[misc]
+            e = pool.alloc(self.bits.kernel, pool.pool_data)  # type: ignore[misc]
             if not e:
                 return 0
             self.add_element(pool, e)
         return 0
 
-    # ------------------------------------------------------------------ invariants
     # ------------------------------------------------------------------ the API (kernel names)
-    def mempool_create(self, min_nr: int, alloc_fn: Callable, free_fn: Callable, pool_data: Any = None):
+    def _gfp(self, gfp_mask: FlagArg, what: str) -> int:
+        return self.k.gfp.mask(gfp_mask, f"{what}: gfp_mask")
+
+    def mempool_create(self, min_nr: int, alloc_fn: AllocFn, free_fn: FreeFn, pool_data: Any = None) -> Mempool | None:
         """mempool_create(min_nr, alloc_fn, free_fn, pool_data): a pool with min_nr elements
         preallocated with GFP_KERNEL, or None.  alloc_fn(gfp, pool_data) -> element or 0;
         free_fn(element, pool_data)."""
-        mp = self
-        return mp.create_node(min_nr, alloc_fn, free_fn, pool_data, mp.GFP_KERNEL)
+        return self.create_node(min_nr, alloc_fn, free_fn, pool_data, self.bits.kernel)
 
-    def mempool_create_node(self, min_nr: int, alloc_fn: Callable, free_fn: Callable, pool_data: Any,
-                            gfp_mask: int, node_id: int = -1):
+    def mempool_create_node(self, min_nr: int, alloc_fn: AllocFn, free_fn: FreeFn, pool_data: Any,
+                            gfp_mask: FlagArg, node_id: int = -1) -> Mempool | None:
         """mempool_create_node(min_nr, alloc_fn, free_fn, pool_data, gfp, nid)."""
-        return self.create_node(min_nr, alloc_fn, free_fn, pool_data, gfp_mask, node_id)
+        return self.create_node(min_nr, alloc_fn, free_fn, pool_data, self._gfp(gfp_mask, "mempool_create_node"),
+                                node_id)
 
-    def mempool_init(self, pool, min_nr: int, alloc_fn: Callable, free_fn: Callable, pool_data: Any = None) -> int:
+    def mempool_init(self, pool: Mempool, min_nr: int, alloc_fn: AllocFn, free_fn: FreeFn,
+                     pool_data: Any = None) -> int:
         """mempool_init(pool, ...) for an embedded pool (``kmemsim.Mempool()``): 0 or -ENOMEM."""
-        mp = self
-        return mp.init_node(pool, min_nr, alloc_fn, free_fn, pool_data, mp.GFP_KERNEL)
+        return self.init_node(pool, min_nr, alloc_fn, free_fn, pool_data, self.bits.kernel)
 
-    def mempool_exit(self, pool) -> None:
+    def mempool_exit(self, pool: Mempool) -> None:
         """mempool_exit(pool): free the reserve of an embedded pool."""
         self.exit(pool)
 
-    def mempool_destroy(self, pool) -> None:
+    def mempool_destroy(self, pool: Mempool | None) -> None:
         """mempool_destroy(pool): NULL (None) is fine."""
         self.destroy(pool)
 
-    def mempool_alloc(self, pool, gfp_mask: int) -> Any:
+    def mempool_alloc(self, pool: Mempool, gfp_mask: FlagArg) -> Any:
         """mempool_alloc(pool, gfp): the allocator first, then the reserve; with
         __GFP_DIRECT_RECLAIM it sleeps until an element is freed and never returns NULL."""
-        return self.alloc(pool, gfp_mask)
+        return self.alloc(pool, self._gfp(gfp_mask, "mempool_alloc"))
 
-    def mempool_alloc_preallocated(self, pool) -> Any:
+    def mempool_alloc_preallocated(self, pool: Mempool) -> Any:
         """mempool_alloc_preallocated(pool): a reserve element or 0."""
         return self.alloc_preallocated(pool)
 
-    def mempool_free(self, element: Any, pool) -> None:
+    def mempool_free(self, element: Any, pool: Mempool) -> None:
         """mempool_free(element, pool): refills the reserve (waking a waiter) or frees."""
         self.free(element, pool)
 
-    def mempool_resize(self, pool, new_min_nr: int) -> int:
+    def mempool_resize(self, pool: Mempool, new_min_nr: int) -> int:
         """mempool_resize(pool, new_min_nr): 0 or -ENOMEM."""
         return self.resize(pool, new_min_nr)
 
-    def mempool_alloc_slab(self, gfp_mask: int, cache) -> int:
+    def mempool_alloc_slab(self, gfp_mask: FlagArg, cache: KmemCache) -> int:
         """mempool_alloc_slab(gfp, pool_data): kmem_cache_alloc (VM_BUG_ON a cache with a ctor)."""
-        return self.k.kmem_cache_alloc(cache, gfp_mask)
+        return self.api.kmem_cache_alloc(cache, gfp_mask)
 
-    def mempool_free_slab(self, element: int, cache) -> None:
+    def mempool_free_slab(self, element: int, cache: KmemCache) -> None:
         """mempool_free_slab(element, pool_data)."""
-        self.k.kmem_cache_free(cache, element)
+        self.api.kmem_cache_free(cache, element)
 
-    def mempool_kmalloc(self, gfp_mask: int, size: int) -> int:
+    def mempool_kmalloc(self, gfp_mask: FlagArg, size: int) -> int:
         """mempool_kmalloc(gfp, pool_data): kmalloc(size, gfp)."""
-        return self.k.kmalloc(size, gfp_mask)
+        return self.api.kmalloc(size, gfp_mask)
 
     def mempool_kfree(self, element: int, size: int) -> None:
         """mempool_kfree(element, pool_data)."""
-        self.k.kfree(element)
+        self.api.kfree(element)
 
-    def mempool_alloc_pages(self, gfp_mask: int, order: int):
+    def mempool_alloc_pages(self, gfp_mask: FlagArg, order: int) -> Page | None:
         """mempool_alloc_pages(gfp, pool_data): alloc_pages(gfp, order) (a Page, or None)."""
-        return self.k.alloc_pages(gfp_mask, order)
+        return self.k.pages.alloc_pages(self._gfp(gfp_mask, "mempool_alloc_pages"), order)
 
-    def mempool_free_pages(self, page, order: int) -> None:
+    def mempool_free_pages(self, page: Page, order: int) -> None:
         """mempool_free_pages(element, pool_data): __free_pages(page, order)."""
-        self.k.free_pages_struct(page, order)
+        if not isinstance(page, Page):
+            raise UsageError("mempool_free_pages() takes a Page (an element of a page pool)")
+        self.k.page_alloc.free(page.pfn, order)  # what PageAPI.free_pages_struct() does
 
-    def mempool_create_slab_pool(self, min_nr: int, cache):
+    def mempool_create_slab_pool(self, min_nr: int, cache: KmemCache) -> Mempool | None:
         """mempool_create_slab_pool(min_nr, kmem_cache)."""
         if getattr(cache, "ctor", None) is not None:
             self.k.report.bug(["kernel BUG at mm/mempool.c:569!"], kind="mempool_slab_ctor", oops=True,
-                     oops_str="invalid opcode")  # VM_BUG_ON(mem->ctor) in mempool_alloc_slab
+                              oops_str="invalid opcode")  # VM_BUG_ON(mem->ctor) in mempool_alloc_slab
         return self.mempool_create(min_nr, self.mempool_alloc_slab, self.mempool_free_slab, cache)
 
-    def mempool_create_kmalloc_pool(self, min_nr: int, size: int):
+    def mempool_create_kmalloc_pool(self, min_nr: int, size: int) -> Mempool | None:
         """mempool_create_kmalloc_pool(min_nr, size)."""
         return self.mempool_create(min_nr, self.mempool_kmalloc, self.mempool_kfree, size)
 
-    def mempool_create_kvmalloc_pool(self, min_nr: int, size: int):
+    def mempool_create_kvmalloc_pool(self, min_nr: int, size: int) -> Mempool | None:
         """mempool_create_kvmalloc_pool(min_nr, size)."""
-        return self.mempool_create(min_nr, lambda g, n: self.k.kvmalloc(n, g), lambda e, n: self.k.kvfree(e), size)
+        util = self.k.util
+        return self.mempool_create(min_nr, lambda g, n: util.kvmalloc(n, g), lambda e, n: util.kvfree(e), size)
 
-    def mempool_create_page_pool(self, min_nr: int, order: int):
+    def mempool_create_page_pool(self, min_nr: int, order: int) -> Mempool | None:
         """mempool_create_page_pool(min_nr, order): elements are Pages."""
         return self.mempool_create(min_nr, self.mempool_alloc_pages, self.mempool_free_pages, order)
 
+    # ------------------------------------------------------------------ invariants
     def check(self) -> None:
         k = self.k
         for pool in self.pools:
@@ -390,7 +400,7 @@ class MempoolSubsys:
                 raise InvariantError("mempool", f"{pool.name or hex(pool.addr)}: curr_nr {pool.curr_nr}, "
                                      f"min_nr {pool.min_nr}, {len(pool.elements)} elements")
             for i, e in enumerate(pool.elements):
-                v = e.pfn if hasattr(e, "pfn") else int(e)
+                v = e.pfn if isinstance(e, Page) else int(e)
                 got = int.from_bytes(k.read(pool.elements_addr + i * self.word, self.word), "little")
                 if got != v:
                     raise InvariantError("mempool", f"{pool.name or hex(pool.addr)}: elements[{i}] holds "

@@ -91,10 +91,13 @@ class Zone:
     nr_free_highatomic: int = 0
     pgalloc: int = 0  # vm event pgalloc_<zone>
     pgfree: int = 0  # this zone's share of the vm event pgfree
+    #: What the watermark checks set aside for the highatomic reserve: its free pages
+    #: (nr_free_highatomic, 6.12+) or else every reserved pageblock (nr_reserved_highatomic)
+    free_highatomic_unusable: bool = True
     #: The order-0 fast path's test, one number per highest_zoneidx: allocate straight from
     #: the pcp list when free_pages > fast_high[hz], i.e. when zone_watermark_fast() would
-    #: pass at the high watermark: wmark_pages(HIGH) + lowmem_reserve[hz] + the free
-    #: highatomic pages it may not use -- or never, while ZONE_BELOW_HIGH is set.
+    #: pass at the high watermark: wmark_pages(HIGH) + lowmem_reserve[hz] + the highatomic
+    #: pages it may not use -- or never, while ZONE_BELOW_HIGH is set.
     #: Every change of a term calls refresh_fast_marks().
     fast_high: list[int] = field(repr=False, default_factory=list)
 
@@ -102,7 +105,8 @@ class Zone:
         if self.below_high:
             self.fast_high = [1 << 62] * len(self.lowmem_reserve)
             return
-        high = self.watermark[WMARK_HIGH] + self.watermark_boost + self.nr_free_highatomic
+        highatomic = self.nr_free_highatomic if self.free_highatomic_unusable else self.nr_reserved_highatomic
+        high = self.watermark[WMARK_HIGH] + self.watermark_boost + highatomic
         self.fast_high = [high + r for r in self.lowmem_reserve]
 
     def __post_init__(self) -> None:
@@ -187,7 +191,8 @@ class Zone:
                 n += len(lst)
                 for pfn in lst:
                     if self.buddy.get(pfn) != (order, mt):
-                        errs.append(f"{self.name}: pfn {pfn:#x} on list order {order} type {mt} but buddy says {self.buddy.get(pfn)}")
+                        errs.append(f"{self.name}: pfn {pfn:#x} on list order {order} type {mt} "
+                                    f"but buddy says {self.buddy.get(pfn)}")
                     if pfn & ((1 << order) - 1):
                         errs.append(f"{self.name}: free block {pfn:#x} not aligned to order {order}")
                     if not (self.zone_start_pfn <= pfn and pfn + (1 << order) <= self.zone_end_pfn):
@@ -203,7 +208,7 @@ class Zone:
             errs.append(f"{self.name}: NR_FREE_PAGES {self.free_pages} but the free lists hold {free}")
         # no overlap between free blocks
         blocks = sorted((p, p + (1 << o)) for p, (o, _) in self.buddy.items())
-        for (a0, a1), (b0, _) in zip(blocks, blocks[1:]):
+        for (a0, a1), (b0, _) in zip(blocks, blocks[1:], strict=False):
             if b0 < a1:
                 errs.append(f"{self.name}: free blocks at {a0:#x} and {b0:#x} overlap")
         # no two mergeable buddies left unmerged below pageblock order

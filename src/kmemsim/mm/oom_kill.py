@@ -7,15 +7,27 @@ message), mm/show_mem.c (``__show_mem``/``show_free_areas``: the "Mem-Info:"
 block), mm/swap_state.c (``show_swap_cache_info``), mm/slab_common.c
 (``dump_unreclaimable_slab``) and mm/hugetlb.c (``hugetlb_show_meminfo_node``) of
 Linux 6.18 (read in the 6.17-rc3 tree; the message formats were checked against
-a real 6.18 memcg OOM report, tests/data/host-6.18/oom-memcg.txt).  The
-linux-2.6-i386 profile prints 2.6.24's messages (``"%s invoked oom-killer:
-gfp_mask=0x%x, order=%d, oomkilladj=%d"``, ``"Out of memory: kill process %d (%s)
-score %li or a child"``, ``"Killed process %d (%s)"``) and uses 2.6.24's badness()
-(total_vm, /4 for root, oomkilladj as a shift) without its CPU-time terms.
+a real 6.18 memcg OOM report, tests/data/host-6.18/oom-memcg.txt).
+
+Three parts, each its own object that :class:`~kmemsim.mm.vmscan.Reclaim` holds:
+
+* :class:`Processes` (``k.vmscan.procs``): the simulated user space -- the task list,
+  page faults, exit, and ``current`` while a process faults;
+* the OOM killer (``k.vmscan.oom``), one of two implementations chosen once per
+  machine by the ``oom_score_adj`` feature (``k.features``):
+  :class:`OomKillerScoreAdj` -- 2.6.36's rewrite as 6.18 has it: ``oom_badness()``
+  (rss + swap entries + page tables, plus ``oom_score_adj`` -1000..1000 thousandths of
+  memory) and 6.18's report; :class:`OomKillerBadness` -- 2.6.24's ``badness()``
+  (total_vm, /4 for root, ``oomkilladj`` -16..15 as a shift, -17 OOM_DISABLE, without
+  its CPU-time terms) and 2.6.24's messages (``"%s invoked oom-killer: gfp_mask=0x%x,
+  order=%d, oomkilladj=%d"``, ``"Out of memory: kill process %d (%s) score %li or a
+  child"``, ``"Killed process %d (%s)"``);
+* :func:`show_mem_lines`, which reads only what the machine publishes (node counters,
+  zones, ``k.vmscan.zone_stats``).
 
 A simulated process (:class:`Process`, ``k.spawn_process``) has anonymous pages
-(from the page allocator with GFP_HIGHUSER_MOVABLE|__GFP_COMP|__GFP_ZERO, on the
-anon LRU, swappable), file pages it maps (page cache of a file named after it),
+(from the page allocator with GFP_HIGHUSER_MOVABLE|__GFP_ZERO, plus __GFP_COMP by the
+``anon_folios`` feature, on the anon LRU, swappable), file pages it maps (page cache of a file named after it),
 shmem pages (a shmem file of its own), swap entries, page tables (counted in
 bytes, not allocated) and an oom_score_adj.  Its pages belong to it until it
 exits (``k.kill_process``) or the OOM killer kills it.
@@ -35,23 +47,29 @@ Simplified, and said so:
   would (a real kernel always has init and would panic with "Out of memory and no
   killable processes..."; with user space modelled, the model does exactly that);
 * the notifier chain (register_oom_notifier) and oom_kill_allocating_task's cpuset
-  checks are not modelled; page table pages are a count (pgtables_bytes), not pages.
+  checks are not modelled; page table pages are a count (pgtables_bytes), not pages;
+* every profile prints 6.18's "Mem-Info:" block (2.6.24's show_mem() and 6.6's
+  __show_mem() have other fields) and 6.18's task table (6.6's has no rss_anon,
+  rss_file, rss_shmem columns).
 """
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Iterator
 from typing import TYPE_CHECKING, Any
 
-from .. import units
 from ..errors import UsageError
 from ..printk import KERN_ERR, KERN_INFO, KERN_WARNING
 from .filemap import PG_swapbacked, PG_uptodate
 from .mmzone import WMARK_HIGH, WMARK_LOW, WMARK_MIN
+from .swap import size_to_pages
 
 if TYPE_CHECKING:  # pragma: no cover
     from ..machine import Machine as Kernel
-    from .filemap import AddressSpace, Folio
-    from .vmscan import Reclaim
+    from ..sched import Task
+    from .filemap import AddressSpace, Folio, PageCache
+    from .swap import Swap
+    from .vmscan import Lruvec
 
 OOM_SCORE_ADJ_MIN = -1000
 OOM_SCORE_ADJ_MAX = 1000
@@ -64,13 +82,13 @@ DEFAULT_RATELIMIT_BURST = 10  # oom_kill_process's oom_rs: DEFAULT_RATELIMIT_INT
 class Process:
     """A simulated user process: a task_struct with its mm_struct."""
 
-    def __init__(self, pid: int, comm: str, uid: int, oom_score_adj: int, task: Any):
+    def __init__(self, pid: int, comm: str, uid: int, oom_score_adj: int, task: Task):
         self.pid = pid
         self.tgid = pid
         self.comm = comm[:15]  # TASK_COMM_LEN - 1
         self.uid = uid
         self.oom_score_adj = oom_score_adj  # signal->oom_score_adj (2.6.24: oomkilladj)
-        self.task = task  # a kmemsim.sched.Task with this pid/comm/uid, for the reports
+        self.task: Task = task  # a kmemsim.sched.Task with this pid/comm/uid, for the reports
         self.anon: dict[int, Folio] = {}  # resident anonymous pages: index -> folio
         self.swapents: dict[int, int] = {}  # swapped-out anonymous pages: index -> swap slot
         self.anon_next = 0  # the next anonymous page index to fault
@@ -125,103 +143,107 @@ class Process:
         return f"<process {self.comm}:{self.pid} rss={self.rss} swap={len(self.swapents)} {state}>"
 
 
-class OomMixin:
-    """Processes and the OOM killer, part of :class:`~kmemsim.mm.vmscan.Reclaim`."""
+class Processes:
+    """The simulated user space (``k.vmscan.procs``): the processes in creation order
+    (``tasks``), their page faults and exits, and ``current`` while one of them faults."""
+
+    def __init__(self, k: Kernel, lru: Lruvec, pagecache: PageCache, swap: Swap, gfp_anon: int):
+        self.k = k
+        self.pa = k.page_alloc
+        self.lru = lru
+        self.pagecache = pagecache
+        self.swap = swap
+        #: the gfp of an anonymous fault (GFP_HIGHUSER_MOVABLE|__GFP_ZERO, plus __GFP_COMP for folios)
+        self.gfp_anon = gfp_anon
+        #: oom_score_adj -1000..1000 (2.6.36+), or 2.6's oomkilladj -16..15 and -17
+        self.score_adj = k.features.oom_score_adj
+        self.ev = self.pa.vm_events
+        self.tasks: list[Process] = []
+        self.next_pid = 1000
+        #: a process was ever spawned: the OOM killer has a user space to choose from
+        self.userspace = False
+        self.fault_stack: list[Process] = []
+
+    def pages(self, size: Any, what: str) -> int:
+        return size_to_pages(size, what, self.k.page_size)
+
+    def check_oom_score_adj(self, adj: int) -> None:
+        if isinstance(adj, bool) or not isinstance(adj, int):
+            raise UsageError(f"spawn_process: oom_score_adj {adj!r} must be an int")
+        if not self.score_adj:
+            if not (OOM_ADJUST_MIN <= adj <= OOM_ADJUST_MAX or adj == OOM_DISABLE):
+                raise UsageError(f"oom_score_adj {adj}: 2.6.24's oomkilladj is -16..15, or -17 (OOM_DISABLE)")
+        elif not OOM_SCORE_ADJ_MIN <= adj <= OOM_SCORE_ADJ_MAX:
+            raise UsageError(f"oom_score_adj {adj}: must be -1000..1000")
 
     # ================================================================ processes
-    def _pages(self: Reclaim, size: Any, what: str) -> int:
-        if size is None:
-            return 0
-        if isinstance(size, bool):
-            raise UsageError(f"{what}={size!r}: expected a size in bytes or a string such as '16M'")
-        try:
-            b = units.memparse(size, what)
-        except Exception as e:  # ConfigError from memparse
-            raise UsageError(str(e)) from None
-        if b < 0:
-            raise UsageError(f"{what}={size!r}: must not be negative")
-        return -(-b // self.k.page_size)
-
-    def spawn_process(self: Reclaim, name: str, rss: Any = 0, *, file: Any = 0, shmem: Any = 0, swap: Any = 0,
-                      vm: Any = None, oom_score_adj: int = 0, uid: int = 0, d_state: bool = False) -> Process:
-        """A new user process ``name`` that touches ``rss`` of anonymous memory, maps
-        ``file`` of a file named after it (page cache, shared with other processes of
-        that name) and ``shmem`` of a shmem segment of its own, with ``swap`` of its
-        anonymous memory already on the swap device.  Sizes are bytes or strings
-        ("16M").  ``vm`` is the total VM size (at least what it touches).  Its pages
-        are allocated as its page faults would (and may reclaim, or OOM-kill -- itself
-        included); the Process is returned either way."""
+    def spawn(self, name: str, rss: Any = 0, *, file: Any = 0, shmem: Any = 0, swap: Any = 0, vm: Any = None,
+              oom_score_adj: int = 0, uid: int = 0, d_state: bool = False) -> Process:
+        """A new user process (see :meth:`kmemsim.mm.vmscan.Reclaim.spawn_process`)."""
         if not isinstance(name, str) or not name:
             raise UsageError(f"spawn_process: name {name!r} must be a non-empty string")
-        anon = self._pages(rss, "rss")
-        nfile = self._pages(file, "file")
-        nshmem = self._pages(shmem, "shmem")
-        nswap = self._pages(swap, "swap")
-        total = self._pages(vm, "vm") if vm is not None else 0
+        anon = self.pages(rss, "rss")
+        nfile = self.pages(file, "file")
+        nshmem = self.pages(shmem, "shmem")
+        nswap = self.pages(swap, "swap")
+        total = self.pages(vm, "vm") if vm is not None else 0
         if isinstance(uid, bool) or not isinstance(uid, int) or uid < 0:
             raise UsageError(f"spawn_process: uid {uid!r} must be an int >= 0")
-        if isinstance(oom_score_adj, bool) or not isinstance(oom_score_adj, int):
-            raise UsageError(f"spawn_process: oom_score_adj {oom_score_adj!r} must be an int")
-        if self.classic:
-            if not (OOM_ADJUST_MIN <= oom_score_adj <= OOM_ADJUST_MAX or oom_score_adj == OOM_DISABLE):
-                raise UsageError(f"oom_score_adj {oom_score_adj}: 2.6.24's oomkilladj is -16..15, or -17 (OOM_DISABLE)")
-        elif not OOM_SCORE_ADJ_MIN <= oom_score_adj <= OOM_SCORE_ADJ_MAX:
-            raise UsageError(f"oom_score_adj {oom_score_adj}: must be -1000..1000")
-        if nswap and (self.swap is None or self.swap.free < nswap):
-            have = 0 if self.swap is None else self.swap.free
-            raise UsageError(f"spawn_process: swap={swap!r} needs {nswap} free swap slots, the machine has {have} "
-                             "(k.swapon(size) first)")
+        self.check_oom_score_adj(oom_score_adj)
+        if nswap and self.swap.nr_free < nswap:
+            raise UsageError(f"spawn_process: swap={swap!r} needs {nswap} free swap slots, the machine has "
+                             f"{self.swap.nr_free} (k.swapon(size) first)")
         from ..sched import Task
 
         self.next_pid += 1
         pid = self.next_pid
         p = Process(pid, name, uid, oom_score_adj, Task(pid=pid, comm=name[:15], uid=uid))
         p.d_state = bool(d_state)
-        self.processes.append(p)
+        self.tasks.append(p)
         self.userspace = True
         p.vm_extra = max(0, total - (anon + nfile + nshmem + nswap))
         p.anon_vm = anon + nswap  # mmap()ed at once, then faulted in page by page
         for _ in range(nswap):  # memory that was swapped out before we look
-            slot = self.swap.alloc()  # type: ignore[union-attr]
+            slot = self.swap.alloc()
+            assert slot is not None  # checked above
             p.swapents[p.anon_next] = slot
             p.anon_next += 1
         with self.faulting(p):
             if nfile:
-                self._map_file(p, self.file(name), nfile)
+                self.map_file(p, self.pagecache.file(name), nfile)
             if nshmem and p.alive:
-                p.shmem = self.file(f"/dev/shm/{name}.{pid}", shmem=True)
-                self._map_shmem(p, nshmem)
+                p.shmem = self.pagecache.file(f"/dev/shm/{name}.{pid}", shmem=True)
+                self.map_shmem(p, p.shmem, nshmem)
             if anon and p.alive:
-                self._fault_anon(p, anon)
+                self.fault_anon(p, anon)
         return p
 
-    def process(self: Reclaim, pid_or_proc: Any) -> Process:
+    def process(self, pid_or_proc: Any) -> Process:
+        """The Process itself, or the one with this pid."""
         if isinstance(pid_or_proc, Process):
             return pid_or_proc
-        for p in self.processes:
+        for p in self.tasks:
             if p.pid == pid_or_proc:
                 return p
         raise UsageError(f"no process with pid {pid_or_proc!r}")
 
-    def process_fault(self: Reclaim, proc: Any, size: Any) -> int:
-        """The process touches ``size`` more of anonymous memory (page faults: one
-        GFP_HIGHUSER_MOVABLE|__GFP_COMP|__GFP_ZERO page each, which may reclaim and
-        OOM-kill).  Returns the pages faulted in (fewer if the process was killed)."""
+    def fault(self, proc: Any, size: Any) -> int:
+        """The process touches ``size`` more of anonymous memory; the pages faulted in."""
         p = self.process(proc)
         if not p.alive:
             raise UsageError(f"{p!r} has exited")
-        n = self._pages(size, "size")
+        n = self.pages(size, "size")
         p.anon_vm += n  # the heap grows (brk) by what it touches
         with self.faulting(p):
-            return self._fault_anon(p, n)
+            return self.fault_anon(p, n)
 
-    def process_swapin(self: Reclaim, proc: Any, nr_pages: int | None = None) -> int:
-        """The process touches its swapped-out pages again (do_swap_page: a major fault,
-        PSWPIN, the slot freed); returns how many came back."""
+    def swapin(self, proc: Any, nr_pages: int | None = None) -> int:
+        """do_swap_page() for the process's swapped-out pages; how many came back."""
         p = self.process(proc)
         if not p.alive:
             raise UsageError(f"{p!r} has exited")
         n = 0
+        k = self.k
         with self.faulting(p):
             for index in sorted(p.swapents):
                 if nr_pages is not None and n >= nr_pages:
@@ -234,20 +256,19 @@ class OomMixin:
                         self.pa.free(pfn, 0)
                     break
                 slot = p.swapents.pop(index)
-                data = self.swap.data.get(slot)  # type: ignore[union-attr]
+                data = self.swap.read(slot)
                 if data is not None:
-                    self.k.phys.write(pfn << self.k.page_shift, data)
-                self.swap.free_slot(slot)  # type: ignore[union-attr]
+                    k.phys.write(pfn << k.page_shift, data)
+                self.swap.free_slot(slot)
                 self.ev["pswpin"] += 1
                 self.ev["pgmajfault"] += 1
                 self.ev["pgfault"] += 1
-                self._add_anon(p, pfn, index)
+                self.add_anon(p, pfn, index)
                 n += 1
         return n
 
-    def process_touch(self: Reclaim, proc: Any) -> int:
-        """The process accesses every page it maps (the ptes become young, as the CPU sets
-        the accessed bit): reclaim's rmap walk will find them referenced."""
+    def touch(self, proc: Any) -> int:
+        """Every pte of the process becomes young; the pages it maps."""
         p = self.process(proc)
         n = 0
         for folio in [*p.anon.values(), *p.file_maps, *p.shmem_maps]:
@@ -255,16 +276,14 @@ class OomMixin:
             n += 1
         return n
 
-    def kill_process(self: Reclaim, proc: Any) -> int:
-        """kill -9: the process exits (exit_mmap) and its memory comes back: anonymous
-        pages and swap entries are freed, file pages are unmapped (they stay cached),
-        its shmem segment is removed.  Returns the pages freed."""
+    def kill(self, proc: Any) -> int:
+        """kill -9: exit_mmap(); the pages freed."""
         p = self.process(proc)
         if not p.alive:
             raise UsageError(f"{p!r} has already exited")
         return self.exit_mmap(p)
 
-    def _fault_anon(self: Reclaim, p: Process, n: int) -> int:
+    def fault_anon(self, p: Process, n: int) -> int:
         done = 0
         for _ in range(n):
             if not p.alive:
@@ -276,21 +295,22 @@ class OomMixin:
                 self.pa.free(pfn, 0)
                 break
             self.ev["pgfault"] += 1
-            self._add_anon(p, pfn, p.anon_next)
+            self.add_anon(p, pfn, p.anon_next)
             p.anon_next += 1
             done += 1
         return done
 
-    def _add_anon(self: Reclaim, p: Process, pfn: int, index: int) -> None:
+    def add_anon(self, p: Process, pfn: int, index: int) -> None:
         """folio_add_new_anon_rmap + folio_add_lru_vma: a new anonymous page, mapped, young."""
-        folio = self.new_folio(pfn, p, index, int(PG_uptodate | PG_swapbacked))
+        lru = self.lru
+        folio = lru.new_folio(pfn, p, index, int(PG_uptodate | PG_swapbacked))
         folio.mappers.append(p)
         folio.young = True
         p.anon[index] = folio
-        self.stat["nr_anon_pages"] += 1
-        self.lru_add(folio)
+        lru.stat["nr_anon_pages"] += 1
+        lru.add(folio)
 
-    def _map_file(self: Reclaim, p: Process, f: AddressSpace, n: int) -> None:
+    def map_file(self, p: Process, f: AddressSpace, n: int) -> None:
         """mmap of the file's first ``n`` pages, all faulted in (read from the page cache)."""
         p.file_vm += n
         for index in range(n):
@@ -298,134 +318,197 @@ class OomMixin:
                 return
             folio = f.pages.get(index)
             if folio is None:
-                folio = self.filemap_alloc_folio(f, self.gfp_pagecache, index)
+                folio = self.pagecache.filemap_alloc_folio(f, self.pagecache.gfp, index)
                 if folio is None or not p.alive:
                     return
-            self._map_folio(p, folio, p.file_maps)
+            self.map_folio(p, folio, p.file_maps)
 
-    def _map_shmem(self: Reclaim, p: Process, n: int) -> None:
+    def map_shmem(self, p: Process, f: AddressSpace, n: int) -> None:
         p.shmem_vm += n
-        f = p.shmem
         for index in range(n):
             if not p.alive:
                 return
-            folio = self.filemap_alloc_folio(f, self.gfp_pagecache, index)  # type: ignore[arg-type]
+            folio = self.pagecache.filemap_alloc_folio(f, self.pagecache.gfp, index)
             if folio is None or not p.alive:
                 return
-            self._map_folio(p, folio, p.shmem_maps)
+            self.map_folio(p, folio, p.shmem_maps)
 
-    def _map_folio(self: Reclaim, p: Process, folio: Folio, into: dict) -> None:
+    def map_folio(self, p: Process, folio: Folio, into: dict[Folio, None]) -> None:
         if p in folio.mappers:
             return
         folio.mappers.append(p)
         folio.young = True
         into[folio] = None
         if len(folio.mappers) == 1:
-            self.stat["nr_mapped"] += 1
+            self.lru.stat["nr_mapped"] += 1
         self.ev["pgfault"] += 1
 
-    def unmap_folio(self: Reclaim, folio: Folio) -> None:
-        """try_to_unmap(): remove the page from every page table that maps it; an
-        anonymous page in the swap cache leaves a swap entry behind."""
-        if not folio.mappers:
-            return
-        for p in folio.mappers:
-            if folio.anon:
-                del p.anon[folio.index]
-                self.stat["nr_anon_pages"] -= 1
-                if folio.swap is not None:
-                    p.swapents[folio.index] = folio.swap
-            elif folio.mapping.shmem:
-                p.shmem_maps.pop(folio, None)
-            else:
-                p.file_maps.pop(folio, None)
-        if not folio.anon:
-            self.stat["nr_mapped"] -= 1
-        folio.mappers = []
-        folio.young = False
-
-    def exit_mmap(self: Reclaim, p: Process) -> int:
+    def exit_mmap(self, p: Process) -> int:
         """exit_mmap(): unmap and free everything the process owns."""
-        freed = 0
-        for folio in list(p.anon.values()):
-            self.unmap_folio(folio)
-            if folio.lru >= 0:
-                self.lru_del(folio)
-            self.free_folio(folio)
-            freed += 1
-        p.anon.clear()
+        freed = self.free_anon(p)
         for slot in p.swapents.values():
-            self.swap.free_slot(slot)  # type: ignore[union-attr]
+            self.swap.free_slot(slot)
         p.swapents.clear()
+        lru = self.lru
         for folio in list(p.file_maps):
-            self._unmap_one(folio, p)
+            lru.unmap_one(folio, p)
         for folio in list(p.shmem_maps):
-            self._unmap_one(folio, p)
+            lru.unmap_one(folio, p)
         if p.shmem is not None and not p.shmem.deleted:
-            freed += self.unlink(p.shmem)
+            freed += self.pagecache.unlink(p.shmem)
         p.alive = False
-        if p in self.processes:
-            self.processes.remove(p)
+        if p in self.tasks:
+            self.tasks.remove(p)
         return freed
 
-    def _unmap_one(self: Reclaim, folio: Folio, p: Process) -> None:
-        folio.mappers.remove(p)
-        if folio.mapping.shmem:
-            p.shmem_maps.pop(folio, None)
-        else:
-            p.file_maps.pop(folio, None)
-        if not folio.mappers:
-            self.stat["nr_mapped"] -= 1
+    def free_anon(self, p: Process) -> int:
+        """Unmap and free the process's resident anonymous pages (exit, the oom reaper)."""
+        lru = self.lru
+        freed = 0
+        for folio in list(p.anon.values()):
+            lru.unmap_folio(folio)
+            if folio.lru >= 0:
+                lru.delete(folio)
+            lru.free_folio(folio)
+            freed += 1
+        p.anon.clear()
+        return freed
 
     # ================================================================ current
-    def current(self: Reclaim) -> Any:
-        """``current``: the faulting process while its page faults allocate, else the
-        machine's current task."""
+    def current(self) -> Process | None:
+        """``current``: the faulting process while its page faults allocate, else None
+        (the machine's current task, which is no user process)."""
         return self.fault_stack[-1] if self.fault_stack else None
 
-    def current_task(self: Reclaim) -> Any:
+    def current_task(self) -> Task:
         p = self.current()
         return p.task if p is not None else self.k.current
 
-    def faulting(self: Reclaim, p: Process):
-        import contextlib
+    @contextlib.contextmanager
+    def faulting(self, p: Process) -> Iterator[None]:
+        """The body runs as a page fault of ``p``: ``current`` is ``p``."""
+        self.fault_stack.append(p)
+        try:
+            yield
+        finally:
+            self.fault_stack.pop()
 
-        @contextlib.contextmanager
-        def ctx() -> Iterator[None]:
-            self.fault_stack.append(p)
-            try:
-                yield
-            finally:
-                self.fault_stack.pop()
-
-        return ctx()
-
-    def as_current(self: Reclaim):
+    @contextlib.contextmanager
+    def as_current(self) -> Iterator[None]:
         """Print as the faulting process (the CPU line of dump_stack names current)."""
-        import contextlib
+        p = self.current()
+        if p is None:
+            yield
+            return
+        k = self.k
+        prev = k.current
+        k.current = p.task
+        try:
+            yield
+        finally:
+            k.current = prev
 
-        @contextlib.contextmanager
-        def ctx() -> Iterator[None]:
-            p = self.current()
-            if p is None:
-                yield
-                return
-            k = self.k
-            prev = k.current
-            k.current = p.task
-            try:
-                yield
-            finally:
-                k.current = prev
+    # ================================================================ checks
+    def swap_owners(self) -> Iterator[tuple[int, str]]:
+        """(slot, owner) of every swap entry a process's page tables hold."""
+        for p in self.tasks:
+            for slot in p.swapents.values():
+                yield slot, f"{p.comm}:{p.pid}"
 
-        return ctx()
+    def problems(self) -> list[str]:
+        errs: list[str] = []
+        folios = self.lru.folios
+        for p in self.tasks:
+            if not p.alive:
+                errs.append(f"{p!r} has exited but is in the task list")
+            for index, folio in p.anon.items():
+                if folios.get(folio.pfn) is not folio or folio.mapping is not p or folio.index != index:
+                    errs.append(f"{p!r} anon[{index}] is {folio!r}")
+            for folio in (*p.file_maps, *p.shmem_maps):
+                if p not in folio.mappers or folios.get(folio.pfn) is not folio:
+                    errs.append(f"{p!r} maps {folio!r}, which does not list it")
+            if p.rss != len(p.anon) + len(p.file_maps) + len(p.shmem_maps):
+                errs.append(f"{p!r}: rss does not equal its pages")
+            for index in p.swapents:
+                if index in p.anon:
+                    errs.append(f"{p!r} page {index} is both resident and swapped")
+        return errs
 
-    # ================================================================ the OOM killer
-    def totalpages(self: Reclaim) -> int:
+
+class OomKiller:
+    """What both OOM killers share: the sysctls, the report rate limit, the kill itself
+    and the oom reaper.  :meth:`badness` and :meth:`out_of_memory` are the kernel's."""
+
+    def __init__(self, k: Kernel, lru: Lruvec, swap: Swap, procs: Processes):
+        self.k = k
+        self.pa = k.page_alloc
+        self.lru = lru
+        self.swap = swap
+        self.procs = procs
+        self.ev = self.pa.vm_events
+        self.gfp_fs = k.gfp.bits.fs
+        self.sysctl_panic_on_oom = 0
+        self.sysctl_oom_kill_allocating_task = 0
+        self.sysctl_oom_dump_tasks = 1
+        self.oom_rs_begin = -(1 << 62)
+        self.oom_rs_printed = 0
+
+    def totalpages(self) -> int:
         """constrained_alloc(): totalram_pages() + total_swap_pages."""
-        return sum(z.managed_pages for z in self.pa.zones) + (self.swap.pages if self.swap else 0)
+        return sum(z.managed_pages for z in self.pa.zones) + self.swap.total
 
-    def oom_badness(self: Reclaim, p: Process, totalpages: int) -> int:
+    def badness(self, p: Process, totalpages: int) -> int:
+        """The points this kernel's OOM killer gives ``p`` (the highest is killed)."""
+        raise NotImplementedError
+
+    def out_of_memory(self, gfp: int, order: int, hz: int) -> bool:
+        """out_of_memory(): True if memory is on its way back (or the caller should retry)."""
+        raise NotImplementedError
+
+    def ratelimit_ok(self) -> bool:
+        """__ratelimit(&oom_rs): at most 10 reports in 5 seconds."""
+        j = self.k.jiffies
+        hz = self.k.profile.hz
+        if j >= self.oom_rs_begin + 5 * hz:
+            self.oom_rs_begin = j
+            self.oom_rs_printed = 0
+        if self.oom_rs_printed < DEFAULT_RATELIMIT_BURST:
+            self.oom_rs_printed += 1
+            return True
+        return False
+
+    def current_adj(self) -> int:
+        cur = self.procs.current()
+        return cur.oom_score_adj if cur is not None else 0
+
+    def dump_stack(self) -> None:
+        """dump_stack() as the faulting process."""
+        k = self.k
+        with self.procs.as_current():
+            k.printk("\n".join(k.report.dump_stack_lines()), KERN_WARNING)
+
+    def reap_or_exit(self, victim: Process) -> None:
+        """The victim exits and its memory is freed (stuck in D state, the reaper reaps it)."""
+        if victim.d_state:
+            self.oom_reap_task(victim)
+        else:
+            self.procs.exit_mmap(victim)
+
+    def oom_reap_task(self, p: Process) -> None:
+        """__oom_reap_task_mm(): unmap and free the anonymous memory of a victim that cannot
+        exit; MMF_OOM_SKIP hides it from the next selection."""
+        self.procs.free_anon(p)
+        kb = self.k.page_size >> 10
+        self.k.printk(f"oom_reaper: reaped process {p.pid} ({p.comm}), now anon-rss:{p.rss_anon * kb}kB, "
+                      f"file-rss:{p.rss_file * kb}kB, shmem-rss:{p.rss_shmem * kb}kB", KERN_INFO)
+        p.oom_skip = True
+
+
+class OomKillerScoreAdj(OomKiller):
+    """The OOM killer since 2.6.36's rewrite, as 6.18 has it: oom_badness(), the
+    oom_score_adj scale, select_bad_process, dump_header and its report."""
+
+    def badness(self, p: Process, totalpages: int) -> int:
         """oom_badness() (6.18): rss + swap entries + page tables in pages, plus
         oom_score_adj thousandths of the memory; LONG_MIN for the unkillable."""
         if not p.alive or p.oom_score_adj == OOM_SCORE_ADJ_MIN or p.oom_skip:
@@ -433,40 +516,26 @@ class OomMixin:
         points = p.rss + len(p.swapents) + p.pgtables_bytes(self.k) // self.k.page_size
         return points + p.oom_score_adj * (totalpages // 1000)
 
-    def badness_26(self: Reclaim, p: Process) -> int:
-        """2.6.24 badness(): total_vm, /4 for root, shifted by oomkilladj (CPU and run
-        time are not modelled: their divisors are 1)."""
-        points = p.total_vm
-        if p.uid == 0:
-            points //= 4
-        if p.oom_score_adj > 0:
-            points = max(points, 1) << p.oom_score_adj
-        elif p.oom_score_adj < 0:
-            points >>= -p.oom_score_adj
-        return points
-
-    def select_bad_process(self: Reclaim, totalpages: int, sysrq: bool = False) -> tuple[Process | None, int, bool]:
+    def select_bad_process(self, totalpages: int, sysrq: bool = False) -> tuple[Process | None, int, bool]:
         """select_bad_process(): (chosen, points, aborted); the last one wins a tie."""
         chosen, chosen_points = None, LONG_MIN
-        for p in self.processes:
+        for p in self.procs.tasks:
             if p.oom_victim and p.alive and not sysrq:
                 if p.oom_skip:
                     continue
                 return None, chosen_points, True  # a victim is still on its way out: wait
-            points = self.oom_badness(p, totalpages)
+            points = self.badness(p, totalpages)
             if points == LONG_MIN or points < chosen_points:
                 continue
             chosen, chosen_points = p, points
         return chosen, chosen_points, False
 
-    def out_of_memory(self: Reclaim, gfp: int, order: int, hz: int) -> bool:
+    def out_of_memory(self, gfp: int, order: int, hz: int) -> bool:
         """out_of_memory(): kill the "best" process; True if memory is on its way back
         (or the caller should retry anyway: a __GFP_FS-less allocation).  ``order`` -1 is
         SysRq-f (is_sysrq_oom): no panic, and a victim still exiting does not stop it."""
-        if self.classic:
-            return self.out_of_memory_26(gfp, order)
         sysrq = order == -1
-        cur = self.current()
+        cur = self.procs.current()
         if cur is not None and cur.oom_victim:
             return True  # task_will_free_mem(current)
         if not gfp & self.gfp_fs:
@@ -489,51 +558,37 @@ class OomMixin:
             if sysrq:
                 return False
             self.k.report.panic("System is deadlocked on memory")
+            return False  # not reached: panic() raises
         self.oom_kill_process(chosen, gfp, order, hz, "Out of memory")
         return True
 
-    def _ratelimit_ok(self: Reclaim) -> bool:
-        """__ratelimit(&oom_rs): at most 10 reports in 5 seconds."""
-        j = self.k.jiffies
-        hz = self.k.profile.hz
-        if j >= self.oom_rs_begin + 5 * hz:
-            self.oom_rs_begin = j
-            self.oom_rs_printed = 0
-        if self.oom_rs_printed < DEFAULT_RATELIMIT_BURST:
-            self.oom_rs_printed += 1
-            return True
-        return False
-
-    def oom_kill_process(self: Reclaim, victim: Process, gfp: int, order: int, hz: int, message: str) -> None:
-        if self._ratelimit_ok():
+    def oom_kill_process(self, victim: Process, gfp: int, order: int, hz: int, message: str) -> None:
+        if self.ratelimit_ok():
             self.dump_header(gfp, order, hz, victim)
             self.dump_oom_victim(victim)
-        self.__oom_kill_process(victim, message)
+        self.kill(victim, message)
 
-    def dump_header(self: Reclaim, gfp: int, order: int, hz: int, victim: Process | None) -> None:
+    def dump_header(self, gfp: int, order: int, hz: int, victim: Process | None) -> None:
         """dump_header(): who invoked, the stack, Mem-Info, the task table."""
         k = self.k
-        cur = self.current_task()
-        adj = self.current().oom_score_adj if self.current() is not None else 0
-        k.printk(f"{cur.comm} invoked oom-killer: gfp_mask={gfp:#x}({k.gfp.format(gfp)}), order={order}, "
-                 f"oom_score_adj={adj}", KERN_WARNING)
-        with self.as_current():
-            k.printk("\n".join(k.report.dump_stack_lines()), KERN_WARNING)
+        k.printk(f"{self.procs.current_task().comm} invoked oom-killer: gfp_mask={gfp:#x}({k.gfp.format(gfp)}), "
+                 f"order={order}, oom_score_adj={self.current_adj()}", KERN_WARNING)
+        self.dump_stack()
         k.printk("\n".join(show_mem_lines(k, hz)), KERN_WARNING)
         if self.should_dump_unreclaim_slab():
             k.printk("\n".join(dump_unreclaimable_slab(k)), KERN_INFO)
         if self.sysctl_oom_dump_tasks:
             self.dump_tasks()
 
-    def should_dump_unreclaim_slab(self: Reclaim) -> bool:
-        return self.k.node_stats.get("nr_slab_unreclaimable") > sum(self.nr_lru)
+    def should_dump_unreclaim_slab(self) -> bool:
+        return self.k.node_stats.get("nr_slab_unreclaimable") > sum(self.lru.nr_lru)
 
-    def dump_tasks(self: Reclaim) -> None:
+    def dump_tasks(self) -> None:
         k = self.k
         rows = ["Tasks state (memory values in pages):",
                 "[  pid  ]   uid  tgid total_vm      rss rss_anon rss_file rss_shmem pgtables_bytes swapents "
                 "oom_score_adj name"]
-        for p in self.processes:
+        for p in self.procs.tasks:
             if not p.alive:
                 continue
             rows.append(f"[{p.pid:7d}] {p.uid:5d} {p.tgid:5d} {p.total_vm:8d} {p.rss:8d} {p.rss_anon:8d} "
@@ -541,11 +596,11 @@ class OomMixin:
                         f"{p.oom_score_adj:5d} {p.comm}")
         k.printk("\n".join(rows), KERN_INFO)
 
-    def dump_oom_victim(self: Reclaim, victim: Process) -> None:
+    def dump_oom_victim(self, victim: Process) -> None:
         self.k.printk("oom-kill:constraint=CONSTRAINT_NONE,nodemask=(null),cpuset=/,mems_allowed=0,global_oom,"
                       f"task_memcg=/,task={victim.comm},pid={victim.pid},uid={victim.uid}", KERN_INFO)
 
-    def __oom_kill_process(self: Reclaim, victim: Process, message: str) -> None:
+    def kill(self, victim: Process, message: str) -> None:
         """__oom_kill_process(): SIGKILL, mark the victim, the "Killed process" line; the
         victim exits and its memory is freed (or, stuck in D state, the reaper reaps it)."""
         k = self.k
@@ -556,70 +611,68 @@ class OomMixin:
                  f"anon-rss:{victim.rss_anon * kb}kB, file-rss:{victim.rss_file * kb}kB, "
                  f"shmem-rss:{victim.rss_shmem * kb}kB, UID:{victim.uid} pgtables:{victim.pgtables_bytes(k) >> 10}kB "
                  f"oom_score_adj:{victim.oom_score_adj}", KERN_ERR)
-        if victim.d_state:
-            self.oom_reap_task(victim)
-        else:
-            self.exit_mmap(victim)
+        self.reap_or_exit(victim)
 
-    def oom_reap_task(self: Reclaim, p: Process) -> None:
-        """__oom_reap_task_mm(): unmap and free the anonymous memory of a victim that cannot
-        exit; MMF_OOM_SKIP hides it from the next selection."""
-        for folio in list(p.anon.values()):
-            self.unmap_folio(folio)
-            if folio.lru >= 0:
-                self.lru_del(folio)
-            self.free_folio(folio)
-        kb = self.k.page_size >> 10
-        self.k.printk(f"oom_reaper: reaped process {p.pid} ({p.comm}), now anon-rss:{p.rss_anon * kb}kB, "
-                      f"file-rss:{p.rss_file * kb}kB, shmem-rss:{p.rss_shmem * kb}kB", KERN_INFO)
-        p.oom_skip = True
 
-    # ---------------------------------------------------------------- 2.6.24
-    def out_of_memory_26(self: Reclaim, gfp: int, order: int) -> bool:
-        """2.6.24 out_of_memory(): panic_on_oom, then select_bad_process by badness()."""
+class OomKillerBadness(OomKiller):
+    """The OOM killer before 2.6.36, as 2.6.24 has it: badness() by total_vm with the
+    oomkilladj shift, panic_on_oom first, and 2.6.24's messages.  (2.6.11 chose the same
+    way but printed its own, shorter report: not modelled.)"""
+
+    def badness(self, p: Process, totalpages: int = 0) -> int:
+        """2.6.24 badness(): total_vm, /4 for root, shifted by oomkilladj (CPU and run
+        time are not modelled: their divisors are 1).  ``totalpages`` is not used."""
+        points = p.total_vm
+        if p.uid == 0:
+            points //= 4
+        if p.oom_score_adj > 0:
+            points = max(points, 1) << p.oom_score_adj
+        elif p.oom_score_adj < 0:
+            points >>= -p.oom_score_adj
+        return points
+
+    def out_of_memory(self, gfp: int, order: int, hz: int) -> bool:
+        """2.6.24 out_of_memory(): panic_on_oom, then select_bad_process by badness()
+        (``hz`` is not used: 2.6.24's show_mem showed every zone)."""
         k = self.k
         if self.sysctl_panic_on_oom == 2:
             k.report.panic("out of memory. Compulsory panic_on_oom is selected.")
         if self.sysctl_panic_on_oom:
             k.report.panic("out of memory. panic_on_oom is selected")
-        cur = self.current()
+        cur = self.procs.current()
         if self.sysctl_oom_kill_allocating_task and cur is not None and cur.alive:
-            self._kill_26(cur, gfp, order, 0, "Out of memory (oom_kill_allocating_task)")
+            self.kill(cur, gfp, order, 0, "Out of memory (oom_kill_allocating_task)")
             return True
         chosen, points = None, 0
-        for p in self.processes:
+        for p in self.procs.tasks:
             if not p.alive:
                 continue
             if p.oom_victim and not p.oom_skip:
                 return True  # TIF_MEMDIE: somebody is already dying
             if p.oom_score_adj == OOM_DISABLE:
                 continue
-            pts = self.badness_26(p)
+            pts = self.badness(p)
             if pts > points or chosen is None:
                 chosen, points = p, pts
         if chosen is None:
             k.report.panic("Out of memory and no killable processes...")
-        self._kill_26(chosen, gfp, order, points, "Out of memory")
+            return False  # not reached: panic() raises
+        self.kill(chosen, gfp, order, points, "Out of memory")
         return True
 
-    def _kill_26(self: Reclaim, victim: Process, gfp: int, order: int, points: int, message: str) -> None:
+    def kill(self, victim: Process, gfp: int, order: int, points: int, message: str) -> None:
+        """oom_kill_process() of 2.6.24: the report (rate limited), the kill lines, the exit."""
         k = self.k
-        if self._ratelimit_ok():
-            cur = self.current_task()
-            adj = self.current().oom_score_adj if self.current() is not None else 0
-            k.printk(f"{cur.comm} invoked oom-killer: gfp_mask={gfp:#x}, order={order}, oomkilladj={adj}",
-                     KERN_WARNING)
-            with self.as_current():
-                k.printk("\n".join(k.report.dump_stack_lines()), KERN_WARNING)
+        if self.ratelimit_ok():
+            k.printk(f"{self.procs.current_task().comm} invoked oom-killer: gfp_mask={gfp:#x}, order={order}, "
+                     f"oomkilladj={self.current_adj()}", KERN_WARNING)
+            self.dump_stack()
             k.printk("\n".join(show_mem_lines(k, len(self.pa.zones) - 1)), KERN_WARNING)
         k.printk(f"{message}: kill process {victim.pid} ({victim.comm}) score {points} or a child", KERN_ERR)
         k.printk(f"Killed process {victim.pid} ({victim.comm})", KERN_ERR)
         self.ev["oom_kill"] += 1
         victim.oom_victim = True
-        if victim.d_state:
-            self.oom_reap_task(victim)
-        else:
-            self.exit_mmap(victim)
+        self.reap_or_exit(victim)
 
 
 # ===================================================================== __show_mem
@@ -629,7 +682,6 @@ def show_mem_lines(k: Kernel, max_zone_idx: int | None = None) -> list[str]:
     ``max_zone_idx`` (gfp_zone of the allocation), the free lists, hugetlb, page
     cache, swap and RAM totals."""
     pa = k.page_alloc
-    rc = k.vmscan
     kb = k.page_size >> 10
     if max_zone_idx is None:
         max_zone_idx = len(pa.zones) - 1
@@ -637,11 +689,6 @@ def show_mem_lines(k: Kernel, max_zone_idx: int | None = None) -> list[str]:
     zones = [z for z in pa.zones if z.populated and z.idx <= max_zone_idx]
     free_pcp = sum(z.pcp_count for z in zones)
     free = sum(z.free_pages for z in pa.zones)
-    def zl(z: Any) -> list[int]:
-        return rc.zone_lru[z.idx]
-
-    def wp(z: Any) -> int:
-        return rc.zone_write_pending[z.idx]
     out = [
         "Mem-Info:",
         f"active_anon:{ns('nr_active_anon')} inactive_anon:{ns('nr_inactive_anon')} isolated_anon:0",
@@ -654,7 +701,7 @@ def show_mem_lines(k: Kernel, max_zone_idx: int | None = None) -> list[str]:
         f" free:{free} free_pcp:{free_pcp} free_cma:0",
     ]
     if any(z.managed_pages for z in pa.zones if z.idx <= max_zone_idx):
-        unreclaimable = "yes" if rc.kswapd_failures >= 16 else "no"
+        unreclaimable = "yes" if ns("_node_unreclaimable") else "no"
         thp = "" if k.profile.arch == "i386" else " shmem_thp:0kB shmem_pmdmapped:0kB anon_thp:0kB"
         out.append(
             f"Node 0 active_anon:{ns('nr_active_anon') * kb}kB inactive_anon:{ns('nr_inactive_anon') * kb}kB "
@@ -665,13 +712,14 @@ def show_mem_lines(k: Kernel, max_zone_idx: int | None = None) -> list[str]:
             f"pagetables:{ns('nr_page_table_pages') * kb}kB sec_pagetables:0kB "
             f"all_unreclaimable? {unreclaimable} Balloon:0kB")
     for z in zones:
-        lru = zl(z)
+        zs = k.vmscan.zone_stats(z)
         out.append(
             f"Node 0 {z.name} free:{z.free_pages * kb}kB boost:{z.watermark_boost * kb}kB "
             f"min:{z.wmark(WMARK_MIN) * kb}kB low:{z.wmark(WMARK_LOW) * kb}kB high:{z.wmark(WMARK_HIGH) * kb}kB "
             f"reserved_highatomic:{z.nr_reserved_highatomic * kb}KB free_highatomic:{z.nr_free_highatomic * kb}KB "
-            f"active_anon:{lru[1] * kb}kB inactive_anon:{lru[0] * kb}kB active_file:{lru[3] * kb}kB "
-            f"inactive_file:{lru[2] * kb}kB unevictable:{lru[4] * kb}kB writepending:{wp(z) * kb}kB "
+            f"active_anon:{zs['nr_zone_active_anon'] * kb}kB inactive_anon:{zs['nr_zone_inactive_anon'] * kb}kB "
+            f"active_file:{zs['nr_zone_active_file'] * kb}kB inactive_file:{zs['nr_zone_inactive_file'] * kb}kB "
+            f"unevictable:{zs['nr_zone_unevictable'] * kb}kB writepending:{zs['nr_zone_write_pending'] * kb}kB "
             f"present:{z.present_pages * kb}kB managed:{z.managed_pages * kb}kB mlocked:0kB bounce:0kB "
             f"free_pcp:{z.pcp_count * kb}kB local_pcp:{z.pcp[k.cpu].count * kb}kB free_cma:0kB")
         out.append("lowmem_reserve[]: " + " ".join(str(v) for v in z.lowmem_reserve))
@@ -689,15 +737,14 @@ def show_mem_lines(k: Kernel, max_zone_idx: int | None = None) -> list[str]:
         for size in (1048576, 2048):
             out.append(f"Node 0 hugepages_total=0 hugepages_free=0 hugepages_surp=0 hugepages_size={size}kB")
     out.append(f"{ns('nr_file_pages')} total pagecache pages")
-    swap = rc.swap
     out += [
         f"{ns('nr_swapcached')} pages in swap cache",
-        f"Free swap  = {(swap.free if swap else 0) * kb}kB",
-        f"Total swap = {(swap.pages if swap else 0) * kb}kB",
+        f"Free swap  = {ns('_swap_free') * kb}kB",
+        f"Total swap = {ns('_swap_total') * kb}kB",
     ]
     present = sum(z.present_pages for z in pa.zones if z.populated)
     managed = sum(z.managed_pages for z in pa.zones if z.populated)
-    highmem = sum(z.present_pages for z in pa.zones if z.idx in pa._highmem_like())
+    highmem = sum(z.present_pages for z in pa.zones if z.name in ("HighMem", "Movable"))  # is_highmem()
     out += [
         f"{present} pages RAM",
         f"{highmem} pages HighMem/MovableOnly",

@@ -2,7 +2,13 @@
 
 Models mm/page_alloc.c of Linux 6.18 (and mm/mm_init.c, mm/vmscan.c's kswapd
 wakeup seam); the linux-2.6-i386 profile runs the same engine on its own zones
-(DMA, Normal, HighMem) and GFP bits, with the 2.6.24 watermark formulas.
+(DMA, Normal, HighMem) and GFP bits.  What differs between kernels is chosen by the
+machine's features (``k.features``, kmemsim.features) once, when the allocator is
+built: the watermark check (``zone_watermark_order0``), the slow path
+(``reclaim_retry_watermark``), the watermark and pcp formulas (``watermark_scale_factor``,
+``watermark_share_gaps``, ``zoneinfo_managed``, ``zone_batch_*``, ``pcp_high_*``),
+min_free_kbytes (``min_free_kbytes_256m``, ``khugepaged_*``), watermark boosting,
+the highatomic reserve and the allocation-failure report.
 
 Layers, fast path first (the kernel's structure, kept)::
 
@@ -29,20 +35,23 @@ Layers, fast path first (the kernel's structure, kept)::
 
 Simplified, and said so:
   * one node, no cpusets or mempolicies, no CMA, no page isolation users yet;
-  * the slow path follows 6.18 (2.6.24's own order for linux-2.6-i386); reclaim,
+  * the slow path follows 6.18 (2.6.24's own order before ``reclaim_retry_watermark``); reclaim,
     kswapd, compaction (a counted step) and the OOM killer live in
     kmemsim.mm.vmscan and kmemsim.mm.oom_kill (``self.k.vmscan``); a loop that
     nothing can end (__GFP_NOFAIL, GFP_NOFS with nothing to kill) raises
     KernelBug("alloc_livelock") instead of spinning in Python;
   * the 6.7+ pcp ``high`` auto-tuning is modelled (alloc_factor, free_count,
-    ZONE_BELOW_HIGH), decay_pcp_high runs only when ``k.vmstat_update()`` is called.
+    ZONE_BELOW_HIGH), decay_pcp_high runs only when ``k.vmstat_update()`` is called;
+    earlier kernels get fixed ``high`` values (high_min == high_max) through the same code;
+  * every kernel runs 6.15+'s fallback (__rmqueue_claim / __rmqueue_steal) and 6.x's pcp
+    free logic; the releases before differ there and are not modelled yet.
 """
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from math import isqrt
-from collections.abc import Callable
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from ..errors import InvariantError, UsageError
 from .memmap import SECTION_PAGES_SHIFT
@@ -111,18 +120,30 @@ class GfpContext:
     fast0: Zone | None  # the zone an order-0 pcp fast path may use, else None
 
 
+#: the engine's migratetype of each kernel's MIGRATE_* name (2.6.24's RESERVE: HIGHATOMIC's slot)
+_ENGINE_MT = {
+    "MIGRATE_UNMOVABLE": MIGRATE_UNMOVABLE, "MIGRATE_MOVABLE": MIGRATE_MOVABLE,
+    "MIGRATE_RECLAIMABLE": MIGRATE_RECLAIMABLE, "MIGRATE_HIGHATOMIC": MIGRATE_HIGHATOMIC,
+    "MIGRATE_RESERVE": MIGRATE_HIGHATOMIC, "MIGRATE_ISOLATE": MIGRATE_ISOLATE,
+}
+
+
+def _migratetype_map(kernel_migratetypes: dict[str, int]) -> tuple[int, ...]:
+    """The engine's migratetype of each value of a kernel's ``enum migratetype``."""
+    table = [MIGRATE_UNMOVABLE] * (max(kernel_migratetypes.values()) + 1)
+    for name, value in kernel_migratetypes.items():
+        table[value] = _ENGINE_MT[name]
+    return tuple(table)
+
+
 def rounddown_pow_of_two(n: int) -> int:
     return 1 << (n.bit_length() - 1) if n > 0 else 0
-
-
-def fls(n: int) -> int:
-    return n.bit_length()
 
 
 class PageAllocator:
     """One machine's page allocator: its zones and the algorithms over them."""
 
-    def __init__(self, k: Kernel, zone_layout: list[tuple[str, int, int]], *, tunables: dict):
+    def __init__(self, k: Kernel, zone_layout: list[tuple[str, int, int]], *, tunables: dict[str, Any]):
         self.k = k
         self.gfpset = k.gfp
         self.bits = k.gfp.bits
@@ -131,17 +152,39 @@ class PageAllocator:
         #: pageblock_order: HUGETLB_PAGE_ORDER (i386 non-PAE: 4 MiB pages, 10; x86_64: 2 MiB, 9)
         pageblock_order = self.pageblock_order = k.arch.hugetlb_page_order
         self.pageblock_nr_pages = 1 << pageblock_order
-        self.classic = k.profile.kernel_version.startswith("2.")  # 2.6.24 watermark formulas
+        f = k.features
         #: the orders the per-CPU lists hold: order 0 only before 5.14; then 0..PAGE_ALLOC_COSTLY_ORDER
         #: and the pageblock (THP) order
-        pcp_orders = self.pcp_orders = ((0, 1, 2, 3, pageblock_order) if k.features.pcp_high_order else (0,))
+        pcp_orders: tuple[int, ...] = (0, 1, 2, 3, pageblock_order) if f.pcp_high_order else (0,)
+        self.pcp_orders = pcp_orders
         self.tunables = tunables
+        #: the engine's migratetype (mmzone's MIGRATE_*, 6.18's numbering) of each of this kernel's
+        #: MIGRATE_* values: 2.6.24 numbers them UNMOVABLE, RECLAIMABLE, MOVABLE, RESERVE, ISOLATE
+        #: (its RESERVE has the slot of 6.18's HIGHATOMIC)
+        self.migratetype_map: tuple[int, ...] = _migratetype_map(k.gfp.migratetypes)
+        # ---- what differs between kernels, chosen once (kmemsim.features)
+        self._highatomic = f.highatomic  # ALLOC_HIGHATOMIC, MIGRATE_HIGHATOMIC (4.4)
+        self._boost = f.watermark_boost
+        self._warn_symbolic = f.warn_alloc_symbolic
+        self._min_free_kbytes_max = 262144 if f.min_free_kbytes_256m else 65536
+        self._free_highatomic = f.free_highatomic_unusable
+        #: __zone_watermark_ok(z, order, mark, highest_zoneidx, alloc_flags, free_pages)
+        self.zone_watermark_ok: Callable[[Zone, int, int, int, int, int], bool] = (
+            self._watermark_ok_order0 if f.zone_watermark_order0 else self._watermark_ok_per_order)
+        self._order0_shortcut = f.zone_watermark_order0  # zone_watermark_fast()'s order-0 test
+        self._unusable_free: Callable[[Zone, int, int], int] = (
+            self._unusable_free_highatomic if self._free_highatomic else self._unusable_free_reserved)
+        #: __alloc_pages_slowpath(ctx, order): the pfn or -1
+        self.slowpath: Callable[[GfpContext, int], int] = (
+            self._slowpath_retry if f.reclaim_retry_watermark else self._slowpath_26)
+        # transitional: mm/vmscan.py reads the watermark check under its old private name
         top = max(end for _, _, end in zone_layout)
         #: the migratetype of every pageblock, by pfn >> pageblock_order; all start MOVABLE
         self.pageblock_mt = bytearray([MIGRATE_MOVABLE]) * ((top >> pageblock_order) + 1)
         self.zones: list[Zone] = [
             Zone(idx=i, name=name, zone_start_pfn=start, spanned_pages=end - start,
-                 max_order=max_order, pageblock_order=pageblock_order, pageblock_mt=self.pageblock_mt)
+                 max_order=max_order, pageblock_order=pageblock_order, pageblock_mt=self.pageblock_mt,
+                 free_highatomic_unusable=self._free_highatomic)
             for i, (name, start, end) in enumerate(zone_layout)
         ]
         self.nr_zones = len(self.zones)
@@ -164,7 +207,7 @@ class PageAllocator:
         self.totalreserve_pages = 0
         self._ncpus = len(k.cpus)
         # pcp list index: 3*order + mt for low orders; pageblock order: 12 + (mt == MOVABLE)
-        self._pindex = {}
+        self._pindex: dict[tuple[int, int], int] = {}
         for o in pcp_orders:
             for mt in range(MIGRATE_PCPTYPES):
                 self._pindex[(o, mt)] = (MIGRATE_PCPTYPES * o + mt) if o <= PAGE_ALLOC_COSTLY_ORDER else (
@@ -285,7 +328,7 @@ class PageAllocator:
                 self.expand(z, pfn, order, o, mt)
                 z.account_freepages(-(1 << order), mt)
                 tp = self.k.tp
-                if tp.mm_page_alloc_zone_locked:
+                if tp.mm_page_alloc_zone_locked:  # Tracepoints: flags unannotated
                     tp.trace_mm_page_alloc_zone_locked(pfn, order, mt,
                                                        int(order in self.pcp_orders and mt < MIGRATE_PCPTYPES))
                 return pfn
@@ -362,7 +405,8 @@ class PageAllocator:
                 return got
         return -1
 
-    def _try_to_claim_block(self, z: Zone, pfn: int, cur: int, order: int, start: int, block_type: int, flags: int) -> int:
+    def _try_to_claim_block(self, z: Zone, pfn: int, cur: int, order: int, start: int, block_type: int,
+                            flags: int) -> int:
         pb = self.pageblock_order
         if cur >= pb:
             z.del_from_free_list(pfn, cur, block_type)
@@ -372,7 +416,7 @@ class PageAllocator:
             z.account_freepages(1 << cur, start)
             self.expand(z, pfn, order, cur, start)
             z.account_freepages(-(1 << order), start)
-            if self.k.tp.mm_page_alloc_extfrag:
+            if self.k.tp.mm_page_alloc_extfrag:  # Tracepoints: flags unannotated
                 self.k.tp.trace_mm_page_alloc_extfrag(pfn, order, cur, pb, start, block_type)
             return pfn
         block = pfn & ~(self.pageblock_nr_pages - 1)
@@ -392,7 +436,7 @@ class PageAllocator:
         if free_pages + alike >= 1 << (pb - 1):
             self._move_freepages_block(z, block, None, start)
             got = self.rmqueue_smallest(z, order, start)
-            if got >= 0 and self.k.tp.mm_page_alloc_extfrag:
+            if got >= 0 and self.k.tp.mm_page_alloc_extfrag:  # Tracepoints: flags unannotated
                 self.k.tp.trace_mm_page_alloc_extfrag(got, order, cur, pb, start, block_type)
             return got
         return -1
@@ -407,14 +451,14 @@ class PageAllocator:
             z.del_from_free_list(pfn, cur, fmt)
             self.expand(z, pfn, order, cur, fmt)
             z.account_freepages(-(1 << order), fmt)
-            if self.k.tp.mm_page_alloc_extfrag:
+            if self.k.tp.mm_page_alloc_extfrag:  # Tracepoints: flags unannotated
                 self.k.tp.trace_mm_page_alloc_extfrag(pfn, order, cur, self.pageblock_order, mt, fmt)
             return pfn
         return -1
 
     def _boost_watermark(self, z: Zone) -> bool:
         factor = self.tunables.get("watermark_boost_factor", 0)
-        if not factor or self.classic or 4 * self.pageblock_nr_pages > z.managed_pages:
+        if not factor or not self._boost or 4 * self.pageblock_nr_pages > z.managed_pages:
             return False
         max_boost = z.watermark[WMARK_HIGH] * factor // 10000
         if not max_boost:
@@ -506,7 +550,7 @@ class PageAllocator:
             tp = self.k.tp
             for pfn in cold:
                 mt = z.get_pageblock_migratetype(pfn)
-                if tp.mm_page_pcpu_drain:
+                if tp.mm_page_pcpu_drain:  # Tracepoints: flags unannotated
                     tp.trace_mm_page_pcpu_drain(pfn, order, mt)
                 self.free_one_page(z, pfn, order, mt)
 
@@ -564,7 +608,8 @@ class PageAllocator:
             if free_high:
                 pcp.free_high_batch = True
             self.free_pcppages_bulk(z, self._nr_pcp_free(pcp, batch, high, free_high), pcp, pindex)
-            if z.below_high and self._zone_watermark_ok(z, 0, z.wmark(WMARK_HIGH), self.nr_zones - 1, 0, z.free_pages):
+            if z.below_high and self.zone_watermark_ok(z, 0, z.wmark(WMARK_HIGH), self.nr_zones - 1, 0,
+                                                       z.free_pages):
                 z.below_high = False
                 z.refresh_fast_marks()
 
@@ -584,21 +629,29 @@ class PageAllocator:
         for z in self.zones:
             for pcp in z.pcp:
                 if pcp.high > pcp.high_min:
-                    pcp.high = max(pcp.count - (pcp.batch << PCP_BATCH_SCALE_MAX), pcp.high - (pcp.high >> 3), pcp.high_min)
+                    pcp.high = max(pcp.count - (pcp.batch << PCP_BATCH_SCALE_MAX), pcp.high - (pcp.high >> 3),
+                                   pcp.high_min)
                 if pcp.count > pcp.high:
                     self.free_pcppages_bulk(z, pcp.count - pcp.high, pcp, 0)
 
     # ================================================================ watermarks
-    def _unusable_free(self, z: Zone, order: int, flags: int) -> int:
+    def _unusable_free_highatomic(self, z: Zone, order: int, flags: int) -> int:
+        """__zone_watermark_unusable_free() (6.12+): the free pages of the highatomic reserve."""
         u = (1 << order) - 1
         if not flags & ALLOC_RESERVES:
             u += z.nr_free_highatomic
         return u
 
-    def _zone_watermark_ok(self, z: Zone, order: int, mark: int, hz: int, flags: int, free: int) -> bool:
-        """__zone_watermark_ok() of 6.18 (2.6.24's per-order loop for the classic profile)."""
-        if self.classic:
-            return self._zone_watermark_ok_26(z, order, mark, hz, flags, free)
+    def _unusable_free_reserved(self, z: Zone, order: int, flags: int) -> int:
+        """__zone_watermark_unusable_free() (4.4-6.11): every reserved highatomic pageblock."""
+        u = (1 << order) - 1
+        if not flags & ALLOC_RESERVES:
+            u += z.nr_reserved_highatomic
+        return u
+
+    def _watermark_ok_order0(self, z: Zone, order: int, mark: int, hz: int, flags: int, free: int) -> bool:
+        """__zone_watermark_ok() (4.4+, as in 6.18): the order-0 watermark, then a free block of
+        the order on a list the allocation may use."""
         m = mark
         free -= self._unusable_free(z, order, flags)
         if flags & ALLOC_RESERVES:
@@ -623,8 +676,9 @@ class PageAllocator:
                 return True
         return False
 
-    def _zone_watermark_ok_26(self, z: Zone, order: int, mark: int, hz: int, flags: int, free: int) -> bool:
-        """2.6.24 zone_watermark_ok(): ALLOC_HIGH halves min, ALLOC_HARDER takes a quarter off."""
+    def _watermark_ok_per_order(self, z: Zone, order: int, mark: int, hz: int, flags: int, free: int) -> bool:
+        """zone_watermark_ok() before 4.4 (2.6.24's): ALLOC_HIGH halves min, ALLOC_HARDER takes a
+        quarter off; then every lower order's free pages are taken off and min halved at each."""
         m = mark
         free -= (1 << order) - 1
         if flags & ALLOC_MIN_RESERVE:
@@ -641,23 +695,25 @@ class PageAllocator:
         return True
 
     def _zone_watermark_fast(self, z: Zone, order: int, mark: int, hz: int, flags: int) -> bool:
+        """zone_watermark_fast(): an order-0 request passes at once above the mark (4.4+ check)."""
         free = z.free_pages
-        if order == 0 and not self.classic:
+        if order == 0 and self._order0_shortcut:
             unusable = self._unusable_free(z, 0, flags)
             if free - min(free, unusable) > mark + z.lowmem_reserve[hz]:
                 return True
-        if self._zone_watermark_ok(z, order, mark, hz, flags, free):
+        if self.zone_watermark_ok(z, order, mark, hz, flags, free):
             return True
-        if order == 0 and flags & ALLOC_MIN_RESERVE and z.watermark_boost and (flags & ALLOC_WMARK_MASK) == ALLOC_WMARK_MIN:
-            return self._zone_watermark_ok(z, 0, z.watermark[WMARK_MIN], hz, flags, free)
+        if (order == 0 and flags & ALLOC_MIN_RESERVE and z.watermark_boost
+                and (flags & ALLOC_WMARK_MASK) == ALLOC_WMARK_MIN):
+            return self.zone_watermark_ok(z, 0, z.watermark[WMARK_MIN], hz, flags, free)
         return False
 
     def calculate_min_free_kbytes(self) -> None:
+        """sqrt(lowmem_kbytes * 16), at least 128 and at most 64 MiB (256 MiB from 5.7)."""
         lowmem_kbytes = self.nr_free_buffer_pages() * (self.k.page_size >> 10)
         new = isqrt(lowmem_kbytes * 16)
         if new > self.user_min_free_kbytes:
-            lo, hi = (128, 65536) if self.classic else (128, 262144)
-            self.min_free_kbytes = min(max(new, lo), hi)
+            self.min_free_kbytes = min(max(new, 128), self._min_free_kbytes_max)
 
     def nr_free_buffer_pages(self) -> int:
         """Σ over zones up to gfp_zone(GFP_USER) of max(0, managed - high watermark)."""
@@ -682,39 +738,52 @@ class PageAllocator:
             self.min_free_kbytes = rec_kb
 
     def setup_per_zone_wmarks(self) -> None:
-        """__setup_per_zone_wmarks() (6.18; 2.6.24 setup_per_zone_pages_min for classic)."""
+        """__setup_per_zone_wmarks() (2.6: setup_per_zone_pages_min()): min split over the lowmem
+        zones by size, a capped min for highmem; low and high min plus 1/4 and 1/2 of the zone's
+        share (2.6.11: 5/4 and 6/4 of min), from 4.6 spaced by vm.watermark_scale_factor."""
+        f = self.k.features
         shift = self.k.page_shift - 10
         pages_min = self.min_free_kbytes >> shift
-        hm = self._highmem_like()
+        hm = self.highmem_like()
         lowmem_pages = sum(self._wm_base(z) for z in self.zones if z.idx not in hm)
         wsf = self.tunables.get("watermark_scale_factor", 10)
         for z in self.zones:
             base = self._wm_base(z)
             tmp = pages_min * base // lowmem_pages if lowmem_pages else 0
+            wm = z.watermark
             if z.idx in hm:
-                z.watermark[WMARK_MIN] = min(max(base // 1024, SWAP_CLUSTER_MAX), 128)
+                wm[WMARK_MIN] = min(max(base // 1024, SWAP_CLUSTER_MAX), 128)
             else:
-                z.watermark[WMARK_MIN] = tmp
-            if self.classic:
-                z.watermark[WMARK_LOW] = z.watermark[WMARK_MIN] + (tmp >> 2)
-                z.watermark[WMARK_HIGH] = z.watermark[WMARK_MIN] + (tmp >> 1)
-                z.watermark[WMARK_PROMO] = z.watermark[WMARK_HIGH]
-            else:
+                wm[WMARK_MIN] = tmp
+            if f.watermark_scale_factor:
                 delta = max(tmp >> 2, z.managed_pages * wsf // 10000)
                 z.watermark_boost = 0
-                z.watermark[WMARK_LOW] = z.watermark[WMARK_MIN] + delta
-                z.watermark[WMARK_HIGH] = z.watermark[WMARK_LOW] + delta
-                z.watermark[WMARK_PROMO] = z.watermark[WMARK_HIGH] + delta
+                wm[WMARK_LOW] = wm[WMARK_MIN] + delta
+                wm[WMARK_HIGH] = wm[WMARK_LOW] + delta
+                wm[WMARK_PROMO] = wm[WMARK_HIGH] + delta
+            else:
+                if f.watermark_share_gaps:
+                    wm[WMARK_LOW] = wm[WMARK_MIN] + (tmp >> 2)
+                    wm[WMARK_HIGH] = wm[WMARK_MIN] + (tmp >> 1)
+                else:
+                    wm[WMARK_LOW] = wm[WMARK_MIN] * 5 // 4
+                    wm[WMARK_HIGH] = wm[WMARK_MIN] * 6 // 4
+                wm[WMARK_PROMO] = wm[WMARK_HIGH]
         self.calculate_totalreserve_pages()
         for z in self.zones:
             z.refresh_fast_marks()
             self.zone_pcp_update(z)
 
     def _wm_base(self, z: Zone) -> int:
-        return z.present_pages if self.classic else z.managed_pages
+        """The zone size the watermarks and lowmem_reserve scale with: managed pages from 3.8,
+        present pages before."""
+        return z.managed_pages if self.k.features.zoneinfo_managed else z.present_pages
 
-    def _highmem_like(self) -> set[int]:
+    def highmem_like(self) -> set[int]:
+        """The indices of the zones is_highmem() counts (HighMem, and Movable, which holds only
+        movable pages): their min watermark is capped, not a share of min_free_kbytes."""
         return {z.idx for z in self.zones if z.name in ("HighMem", "Movable")}
+
 
     def setup_per_zone_lowmem_reserve(self) -> None:
         ratios = self.tunables["lowmem_reserve_ratio"]
@@ -738,35 +807,37 @@ class PageAllocator:
         self.totalreserve_pages = total
 
     def zone_batchsize(self, z: Zone) -> int:
-        if self.classic:
-            b = min(z.present_pages // 1024, (512 * 1024) // self.k.page_size)
-            b //= 4
-            if b < 1:
-                b = 1
-            return (1 << (fls(b + b // 2) - 1)) - 1
-        b = min(z.managed_pages >> 10, (1 << 20) // self.k.page_size)
+        """zone_batchsize(): about a thousandth of the zone, at most 1 MiB of pages (512 KiB
+        before 4.19, 256 KiB before 2.6.18), a quarter of it clamped to 2^n - 1 (from 2.6.12)."""
+        f = self.k.features
+        pages = z.managed_pages if f.zoneinfo_managed else z.present_pages
+        cap = (1 << 20) if f.zone_batch_1m else (512 << 10) if f.zone_batch_512k else (256 << 10)
+        b = min(pages >> 10, cap // self.k.page_size)
         b //= 4
         if b < 1:
             b = 1
-        return rounddown_pow_of_two(b + b // 2) - 1
+        if f.zone_batch_pow2:
+            b = rounddown_pow_of_two(b + b // 2) - 1
+        return b
 
     def zone_highsize(self, z: Zone, batch: int, f: int) -> int:
         total = z.wmark(WMARK_LOW) if f == 0 else z.managed_pages // f
         return max(total // self._ncpus, 4 * batch)
 
     def zone_pcp_update(self, z: Zone) -> None:
-        """zone_set_pageset_high_and_batch()."""
+        """zone_set_pageset_high_and_batch() (2.6: setup_pageset())."""
+        features = self.k.features
         batch = max(1, self.zone_batchsize(z))
         f = self.tunables.get("percpu_pagelist_high_fraction", 0)
-        if self.classic:
-            # 2.6.24 setup_pageset(): the hot list holds up to 6 * batch pages (the cold
-            # list, 2 * batch, is not modelled: frees and allocations use the hot one)
+        if not features.pcp_high_from_wmark:
+            # pageset_set_batch() / 2.6.24 setup_pageset(): the (hot) list holds up to 6 * batch
+            # pages (2.6's cold list, 2 * batch, is not modelled: frees and allocations use the hot one)
             high_min = high_max = 6 * batch
-        elif f:
+        elif f or not features.pcp_high_autotune:
             high_min = high_max = self.zone_highsize(z, batch, f)
         else:
             high_min = self.zone_highsize(z, batch, 0)
-            high_max = self.zone_highsize(z, batch, 8)
+            high_max = self.zone_highsize(z, batch, 8)  # MIN_PERCPU_PAGELIST_HIGH_FRACTION
         if not z.populated:
             batch, high_min, high_max = 1, 0, 0
         for pcp in z.pcp:
@@ -783,11 +854,12 @@ class PageAllocator:
             self.calculate_min_free_kbytes()
         self.setup_per_zone_wmarks()
         self.setup_per_zone_lowmem_reserve()
-        if self.classic:
+        f = self.k.features
+        if not f.khugepaged_min_free_kbytes:
             return
         # hugepage_init(): THP is off below 512 MiB of RAM and khugepaged never starts;
         # otherwise start_stop_khugepaged() calls set_recommended_min_free_kbytes(), which
-        # with THP disabled just recomputes min_free_kbytes (the watermarks now exist)
+        # with THP disabled (6.1+) just recomputes min_free_kbytes (the watermarks now exist)
         totalram = sum(z.managed_pages for z in self.zones)
         if totalram < (512 << 20) // self.k.page_size:
             return
@@ -797,8 +869,10 @@ class PageAllocator:
             if self.min_free_kbytes > old and self.user_min_free_kbytes >= 0:
                 self.k.printk(f"raising min_free_kbytes from {old} to {self.min_free_kbytes} to help "
                               "transparent hugepage allocations")
-        else:
+        elif f.khugepaged_recalc_min_free_kbytes:
             self.calculate_min_free_kbytes()
+        else:
+            return
         self.setup_per_zone_wmarks()
 
     # ================================================================ gfp
@@ -813,9 +887,7 @@ class PageAllocator:
             )
         hz = self.gfpset.zone(gfp)
         hz = min(hz, self.nr_zones - 1)
-        mt = self.gfpset.migratetype(gfp)
-        if self.classic:  # 2.6.24 numbers them UNMOVABLE, RECLAIMABLE, MOVABLE
-            mt = (MIGRATE_UNMOVABLE, MIGRATE_RECLAIMABLE, MIGRATE_MOVABLE)[mt]
+        mt = self.migratetype_map[self.gfpset.migratetype(gfp)]  # the kernel's numbering -> the engine's
         zonelist = [z for z in reversed(self.zones[: hz + 1]) if z.populated and z.name != "Device"]
         flags = ALLOC_WMARK_LOW
         if b.kswapd_reclaim == 0 or gfp & b.kswapd_reclaim:
@@ -849,7 +921,7 @@ class PageAllocator:
         if not gfp & b.direct_reclaim:
             if not gfp & b.nomemalloc:
                 f |= ALLOC_NON_BLOCK
-                if order > 0 and f & ALLOC_MIN_RESERVE and not self.classic:
+                if order > 0 and f & ALLOC_MIN_RESERVE and self._highatomic:
                     f |= ALLOC_HIGHATOMIC  # MIGRATE_HIGHATOMIC exists since 4.4
             if f & ALLOC_MIN_RESERVE:
                 f &= ~ALLOC_CPUSET
@@ -930,6 +1002,7 @@ class PageAllocator:
             for b in range(pfn, pfn + (1 << order), pb):
                 z.set_pageblock_migratetype(b, MIGRATE_HIGHATOMIC)
             z.nr_reserved_highatomic += 1 << order
+        z.refresh_fast_marks()  # before 6.12 the reserved pages count, not the free ones
 
     def unreserve_highatomic_pageblock(self, ctx: GfpContext, force: bool) -> bool:
         """unreserve_highatomic_pageblock(): give one highatomic block per zone of the
@@ -947,6 +1020,7 @@ class PageAllocator:
                 pfn = next(iter(lst))
                 size = max(pb, 1 << o)
                 z.nr_reserved_highatomic -= min(size, z.nr_reserved_highatomic)
+                z.refresh_fast_marks()
                 if o < self.pageblock_order:
                     self._move_freepages_block(z, pfn & ~(pb - 1), MIGRATE_HIGHATOMIC, ctx.migratetype)
                 else:
@@ -978,7 +1052,7 @@ class PageAllocator:
                 pfn = self.slowpath(ctx, order)
             if pfn >= 0:
                 self.prep_new_page(pfn, order, ctx)
-        if self.k.tp.mm_page_alloc:
+        if self.k.tp.mm_page_alloc:  # Tracepoints: flags unannotated
             self.k.tp.trace_mm_page_alloc(pfn, order, gfp, ctx.migratetype)
         return pfn
 
@@ -1004,13 +1078,12 @@ class PageAllocator:
         return sec.arrays[1][pfn & ((1 << SECTION_PAGES_SHIFT) - 1)]
 
     # ================================================================ slow path
-    def slowpath(self, ctx: GfpContext, order: int) -> int:
-        """__alloc_pages_slowpath() of 6.18 (see :meth:`_slowpath_26` for 2.6.24): wake
+    def _slowpath_retry(self, ctx: GfpContext, order: int) -> int:
+        """__alloc_pages_slowpath() of 6.18, the ``slowpath`` of kernels with
+        ``reclaim_retry_watermark`` (see :meth:`_slowpath_26` for the one before): wake
         kswapd, the ALLOC_* reductions, direct compaction (counted), direct reclaim,
         should_reclaim_retry / should_compact_retry, the OOM killer, __GFP_NOFAIL."""
         rc = self.k.vmscan
-        if self.classic:
-            return self._slowpath_26(ctx, order)
         b = self.bits
         gfp = ctx.gfp
         can_direct_reclaim = ctx.can_direct_reclaim
@@ -1038,6 +1111,7 @@ class PageAllocator:
             return pfn
         if can_direct_reclaim and can_compact and (costly_order or (order > 0 and ctx.migratetype != MIGRATE_MOVABLE)) \
                 and not self._pfmemalloc_flags(gfp):
+            # direct_compact: not in interfaces.Reclaim yet
             pfn, compact_result = rc.direct_compact(ctx, order, flags, INIT_COMPACT_PRIORITY)
             if pfn >= 0:
                 return pfn
@@ -1066,7 +1140,7 @@ class PageAllocator:
                     pfn = self.get_page_from_freelist(ctx, order, flags)
                 if pfn >= 0:
                     return pfn
-            pfn, result = rc.direct_compact(ctx, order, flags, compact[0])
+            pfn, result = rc.direct_compact(ctx, order, flags, compact[0])  # not in interfaces.Reclaim yet
             if result >= 0:
                 compact_result = result
             if pfn >= 0:
@@ -1079,6 +1153,7 @@ class PageAllocator:
             if no_progress_loops >= 0:
                 continue
             no_progress_loops = -no_progress_loops - 1
+            # should_compact_retry: not in interfaces.Reclaim yet
             if progress and can_compact and rc.should_compact_retry(ctx, order, compact_result, compact):
                 continue
             # Reclaim has failed us, start killing things
@@ -1168,10 +1243,12 @@ class PageAllocator:
             rc = self.k.vmscan
             for z in ctx.zonelist:
                 available = rc.zone_reclaimable_pages(z.idx) + z.free_pages
-                if self._zone_watermark_ok(z, order, z.wmark(WMARK_MIN), ctx.highest_zoneidx, flags, available):
+                if self.zone_watermark_ok(z, order, z.wmark(WMARK_MIN), ctx.highest_zoneidx, flags, available):
                     ret = True
                     break
-            rc._cond_resched()
+            sched = self.k.sched
+            if sched.runq:
+                sched.cond_resched()
         if not ret:
             # before OOM, exhaust highatomic_reserve: a block given back is worth a retry
             # (6.18 returns unreserve_highatomic_pageblock(ac, true))
@@ -1223,7 +1300,7 @@ class PageAllocator:
             if not ctx.zonelist:
                 break
             for z in ctx.zonelist:  # wakeup_kswapd() for every zone of the zonelist
-                if not self._zone_watermark_ok_26(z, order, z.wmark(WMARK_LOW), 0, 0, z.free_pages):
+                if not self.zone_watermark_ok(z, order, z.wmark(WMARK_LOW), 0, 0, z.free_pages):
                     rc.wakeup_kswapd(z, gfp, order, ctx.highest_zoneidx)
             rc.kswapd_catch_up()
             flags = self.gfp_to_alloc_flags(gfp, order)
@@ -1232,7 +1309,8 @@ class PageAllocator:
                 return pfn
             restart = False
             while True:  # rebalance:
-                if rc.memalloc or (rc.current() is not None and rc.current().oom_victim):
+                victim = rc.current()
+                if rc.memalloc or (victim is not None and victim.oom_victim):
                     if not gfp & b.nomemalloc:
                         pfn = self.get_page_from_freelist(ctx, order, ALLOC_NO_WATERMARKS)
                         if pfn >= 0:
@@ -1253,7 +1331,7 @@ class PageAllocator:
                         return pfn
                     if order > PAGE_ALLOC_COSTLY_ORDER or not rc.userspace:
                         break
-                    rc.out_of_memory_26(gfp, order)
+                    rc.out_of_memory(gfp, order, len(self.zones) - 1)
                     restart = True
                     if stuck.looping("oom"):
                         stuck.fail()
@@ -1288,25 +1366,35 @@ class PageAllocator:
         z = zone if zone is not None else next(z for z in self.zones if z.managed_pages)
         rc.wakeup_kswapd(z, 0, 0, z.idx)
 
-    def warn_alloc(self, gfp: int, order: int) -> None:
-        """warn_alloc(): "page allocation failure" with the mode, stack and show_mem, rate limited."""
-        if gfp & self.bits.nowarn:
-            return
-        if gfp & self.bits.dma and not any(z.managed_pages for z in self.zones if z.name == "DMA"):
-            return  # (gfp_mask & __GFP_DMA) && !has_managed_dma()
+    def warn_alloc_ratelimit(self) -> bool:
+        """``__ratelimit(&nopage_rs)`` of warn_alloc(): one report per 10 s of the machine clock
+        (every warn_alloc() caller shares it, vmalloc's too); a report let through after
+        suppressed ones first prints "warn_alloc: N callbacks suppressed"."""
         k = self.k
         hz = k.profile.hz
         jiffies = k.clock.ns * hz // 1_000_000_000
         if jiffies < self._ratelimit_until:
             self._ratelimit_missed += 1
-            return
+            return False
         if self._ratelimit_missed:
             k.printk(f"warn_alloc: {self._ratelimit_missed} callbacks suppressed", 4)
             self._ratelimit_missed = 0
         self._ratelimit_until = jiffies + 10 * hz
+        return True
+
+    def warn_alloc(self, gfp: int, order: int) -> None:
+        """warn_alloc(): "page allocation failure" with the mode, stack and show_mem, rate limited
+        (the 5.0+ one-line form with the flags' names with ``warn_alloc_symbolic``, else 2.6's)."""
+        if gfp & self.bits.nowarn:
+            return
+        if gfp & self.bits.dma and not any(z.managed_pages for z in self.zones if z.name == "DMA"):
+            return  # (gfp_mask & __GFP_DMA) && !has_managed_dma()
+        if not self.warn_alloc_ratelimit():
+            return
+        k = self.k
         rc = self.k.vmscan
         comm = rc.current_task().comm
-        if self.classic:
+        if not self._warn_symbolic:
             lines = [f"{comm}: page allocation failure. order:{order}, mode:{gfp:#x}"]
         else:
             lines = [
@@ -1352,7 +1440,7 @@ class PageAllocator:
                 self.allocated[pfn] = 0
                 tp = self.k.tp
                 for o in range(order - 1, -1, -1):
-                    if tp.mm_page_free:
+                    if tp.mm_page_free:  # Tracepoints: flags unannotated
                         tp.trace_mm_page_free(pfn + (1 << o), o)
                     self._release(pfn + (1 << o), o)
             return
@@ -1362,7 +1450,7 @@ class PageAllocator:
         if alloc_order != order:
             self.bad_page(pfn, f"freeing order {order}, allocated as order {alloc_order}")
             return
-        if self.k.tp.mm_page_free and not batched:
+        if self.k.tp.mm_page_free and not batched:  # Tracepoints: flags unannotated
             self.k.tp.trace_mm_page_free(pfn, order)  # free_pages_prepare()
         self.set_ref(pfn, 0)
         del self.allocated[pfn]
@@ -1387,7 +1475,7 @@ class PageAllocator:
 
     def free_to_buddy_tail(self, pfn: int, order: int) -> None:
         """__free_pages_ok(page, order, FPI_TO_TAIL): bypass the pcp lists (make_alloc_exact)."""
-        if self.k.tp.mm_page_free:
+        if self.k.tp.mm_page_free:  # Tracepoints: flags unannotated
             self.k.tp.trace_mm_page_free(pfn, order)
         z = self.zone_of(pfn)
         z.pgfree += 1 << order
@@ -1532,7 +1620,7 @@ class PageAllocator:
             if self.get_ref(pfn) <= 0 and pfn not in self.compound:
                 errs.append(f"allocated pfn {pfn:#x} has refcount {self.get_ref(pfn)}")
         spans.sort()
-        for (a0, a1, w1), (b0, b1, w2) in zip(spans, spans[1:]):
+        for (a0, a1, w1), (b0, _, w2) in zip(spans, spans[1:], strict=False):
             if b0 < a1:
                 errs.append(f"pfns {b0:#x}.. are both {w1} (from {a0:#x}) and {w2}")
                 break
@@ -1541,11 +1629,16 @@ class PageAllocator:
         if covered != managed:
             errs.append(f"{covered} pages are free, on pcp lists or allocated, but {managed} are managed")
         mm = self.k.memmap
-        for a, b, what in spans[:: max(1, len(spans) // 2000)]:  # sampled: owner must be MANAGED
+        for a, _, what in spans[:: max(1, len(spans) // 2000)]:  # sampled: owner must be MANAGED
             if mm.get(a, "owner") != Owner.MANAGED:
                 errs.append(f"pfn {a:#x} ({what}) is not a managed page in the memmap")
                 break
         return errs
+
+
+#: The node counters whose change means that something may have freed memory.
+_PROGRESS_STATS = ("nr_inactive_anon", "nr_active_anon", "nr_inactive_file", "nr_active_file", "nr_unevictable",
+                   "_swap_free", "nr_writeback", "nr_dirty")
 
 
 class _Livelock:
@@ -1560,14 +1653,15 @@ class _Livelock:
         self.pa = pa
         self.ctx = ctx
         self.order = order
-        self.last: tuple | None = None
+        self.last: tuple[int, ...] | None = None
         self.count = 0
 
-    def _signature(self) -> tuple:
+    def _signature(self) -> tuple[int, ...]:
         pa = self.pa
-        rc = pa.k.vmscan
-        return (sum(z.free_pages + z.pcp_count for z in pa.zones), tuple(rc.nr_lru), len(rc.processes),
-                rc.swap.free if rc.swap else 0, len(rc.writeback_queue), rc.stat["nr_dirty"])
+        k = pa.k
+        ns = k.node_stats.get  # the LRU sizes, dirty and writeback pages, free swap (kmemsim.mm.vmscan)
+        return (sum(z.free_pages + z.pcp_count for z in pa.zones), *(ns(n) for n in _PROGRESS_STATS),
+                len(k.vmscan.processes))
 
     def looping(self, where: str) -> bool:
         """One more turn of the loop; True when it has gone round unchanged and no other

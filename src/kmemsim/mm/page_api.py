@@ -21,6 +21,7 @@ from .page import Owner, Page
 
 if TYPE_CHECKING:  # pragma: no cover
     from ..machine import Machine
+    from .mmzone import Zone
     from .page_alloc import PageAllocator
 
 __all__ = ["PageAPI", "NULL"]
@@ -35,7 +36,7 @@ class PageAPI:
         self.k = k
         self.pa = pa
         #: gfp (as the caller passed it) -> the order-0 fast path's context (mm/fastpath.py)
-        self.fast_get: dict[Any, tuple] = {}
+        self.fast_get: dict[Any, tuple[Zone, int, int, bool]] = {}
 
     def nr_free_pages(self) -> int:
         """NR_FREE_PAGES summed over zones (pages on pcp lists are not free to the buddy)."""

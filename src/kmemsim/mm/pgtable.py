@@ -17,6 +17,14 @@ Models, per profile:
   from pte_alloc_one_kernel() = __get_free_page(GFP_KERNEL|__GFP_REPEAT|__GFP_ZERO) on
   demand and are not counted in NR_PAGETABLE (2.6.24 counted only user page tables).
 
+What differs between kernels is asked of ``k.features``: the page-table gfp
+(``pte_alloc_gfp_repeat``), which levels NR_PAGETABLE counts (``pgtable_pmd_accounting``
+5.10, ``pgtable_upper_accounting`` 6.14, ``kernel_pte_accounting`` 6.16: so 6.6 counts
+its kernel PMD tables only), the boot-time PUD tables of x86_64
+(``preallocate_vmalloc_pgtables``) and the level lookup_address() reports for a none entry
+(``lookup_address_none_level``).  What differs between i386 and x86_64 (levels, entry
+size, NX, PAGE_KERNEL) is the architecture's.
+
 Every table is a real page: the top level (init_top_pgt / swapper_pg_dir) lives in the
 kernel image, every lower table is a page from the page allocator, and each entry is
 stored little-endian in that page's bytes in ``k.phys``.  A stray write through the
@@ -39,7 +47,7 @@ Simplified, and said so:
 from __future__ import annotations
 
 import struct
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import TYPE_CHECKING
 
 from ..args import check_addr
@@ -121,16 +129,22 @@ class _Level:
 class PageTables:
     """init_mm's page tables for one machine: map, unmap, walk, check.
 
-    ``preallocate=True`` runs preallocate_vmalloc_pages() at construction on x86_64
-    (64 PUD tables for the 32 TiB vmalloc area).
+    Construction runs preallocate_vmalloc_pages() on an x86_64 kernel that has it
+    (``preallocate_vmalloc_pgtables``: 64 PUD tables for the 32 TiB vmalloc area).
+    ``warn(where)`` reports the WARN_ONs of the mapping code (default: the machine's
+    WARNING; the vmalloc layer passes the format of its kernel).
     """
 
-    def __init__(self, k: Kernel, *, preallocate: bool = True):
+    levels: tuple[_Level, ...]
+
+    def __init__(self, k: Kernel, *, warn: Callable[[str], None] | None = None):
         self.k = k
         self.page_shift = k.page_shift
         self.page_size = 1 << k.page_shift
         self.x86_64 = k.profile.arch == "x86_64"
-        self.classic = k.profile.kernel_version.startswith("2.")
+        feat = k.features
+        #: lookup_address() reports the level of a none entry (6.10+), not of the entry above it
+        self.none_level = feat.lookup_address_none_level
         if self.x86_64:
             # P4D folded at run time (4-level paging): pgd entry == p4d entry
             self.levels = (
@@ -168,20 +182,24 @@ class PageTables:
         #: (vunmap_range, _write); a stray write into a page table is not seen until the
         #: next flush -- as on a real CPU
         self._tlb: dict[int, tuple[int, bool]] = {}
-        gs = k.gfp
-        if self.classic:
-            self.gfp_pgtable = gs.value("GFP_KERNEL") | gs.value("__GFP_REPEAT") | gs.value("__GFP_ZERO")
+        b = k.gfp.bits
+        if feat.pte_alloc_gfp_repeat:
+            self.gfp_pgtable = b.kernel | b.retry_mayfail | b.zero  # GFP_KERNEL|__GFP_REPEAT|__GFP_ZERO
         else:
-            self.gfp_pgtable = gs.value("GFP_KERNEL") | gs.value("__GFP_ZERO")  # GFP_PGTABLE_KERNEL
+            self.gfp_pgtable = b.kernel | b.zero  # GFP_PGTABLE_KERNEL
         #: pfn -> index of the level the table serves (1 = the level below the PGD, ...)
         self.tables: dict[int, int] = {}
         self.nr_tables = [0] * len(self.levels)
+        #: the level indexes whose tables NR_PAGETABLE counts (the top table is static)
+        counted = {"pmd": feat.pgtable_pmd_accounting, "pud": feat.pgtable_upper_accounting,
+                   "pte": feat.kernel_pte_accounting}
+        self.counted_levels = frozenset(i for i, L in enumerate(self.levels) if i and counted[L.name])
         self.failed_allocs = 0
-        #: WARN reporter (the vmalloc layer swaps in the 2.6.24 format on that profile)
-        self.warn = k.report.warn
+        #: WARN reporter of the mapping code
+        self.warn: Callable[[str], None] = warn if warn is not None else k.report.warn
         # the top table is static kernel data: clear it once (it is .data/.bss)
         k.phys.fill(self.top_pfn << self.page_shift, 0, self.page_size)
-        if preallocate and self.x86_64:
+        if self.x86_64 and feat.preallocate_vmalloc_pgtables:
             self.preallocate_vmalloc_pages()
 
     # ------------------------------------------------------------------ raw entries
@@ -211,14 +229,25 @@ class PageTables:
 
     def nr_page_table_pages(self) -> int:
         """What NR_PAGETABLE (meminfo PageTables) counts of these tables: all of them
-        in 6.18, none in 2.6.24 (kernel tables were not accounted)."""
-        return 0 if self.classic else len(self.tables)
+        in 6.18, the PMD tables in 6.6, none in 2.6.24 (kernel tables were not accounted)."""
+        counted = self.counted_levels
+        if len(counted) == len(self.levels) - 1:
+            return len(self.tables)
+        return sum(self.nr_tables[i] for i in counted)
+
+    def table_entries(self, table_pfn: int) -> list[int]:
+        """Every entry of the table page ``table_pfn``, in index order."""
+        f = self.k.phys.frames.get(table_pfn)
+        if f is None:
+            f = self.k.phys.frame(table_pfn)
+        return [e for (e,) in self._struct.iter_unpack(f)]
 
     # ------------------------------------------------------------------ table allocation
-    def _alloc_table(self, lvl: int) -> int:
+    def _alloc_table(self, lvl: int, gfp: int | None = None) -> int:
         """__pud_alloc/__pmd_alloc/__pte_alloc_kernel: a zeroed page for a table of
-        level ``lvl``; -1 when the page allocator fails."""
-        pfn = self.k.page_alloc.alloc(self.gfp_pgtable, 0)
+        level ``lvl`` (with ``gfp_pgtable`` unless ``gfp`` is given); -1 when the page
+        allocator fails."""
+        pfn = self.k.page_alloc.alloc(self.gfp_pgtable if gfp is None else gfp, 0)
         if pfn < 0:
             self.failed_allocs += 1
             return -1
@@ -226,10 +255,10 @@ class PageTables:
         self.nr_tables[lvl] += 1
         return pfn
 
-    def _table_for(self, addr: int, lvl: int, alloc: bool) -> int:
+    def table_for(self, addr: int, lvl: int, alloc: bool, gfp: int | None = None) -> int:
         """The pfn of the table of level ``lvl`` covering ``addr``; allocates (and
-        populates the entries above) when ``alloc``; -1 if absent or out of memory,
-        -2 if a leaf (huge) entry is in the way."""
+        populates the entries above) when ``alloc``, with ``gfp`` if given; -1 if absent
+        or out of memory, -2 if a leaf (huge) entry is in the way."""
         pfn = self.top_pfn
         for i in range(lvl):
             idx = self._index(addr, i)
@@ -239,7 +268,7 @@ class PageTables:
                     return -2  # not present but not none: "bad"
                 if not alloc:
                     return -1
-                new = self._alloc_table(i + 1)
+                new = self._alloc_table(i + 1, gfp)
                 if new < 0:
                     return -1
                 self._write(pfn, idx, (new << self.page_shift) | _PAGE_TABLE)
@@ -250,6 +279,8 @@ class PageTables:
             pfn = self.entry_pfn(e)
         return pfn
 
+    #: the former name (tests/test_ioremap.py uses it)
+
     def preallocate_vmalloc_pages(self) -> None:
         """preallocate_vmalloc_pages() (arch/x86/mm/init_64.c): a PUD table under every
         PGD entry of VMALLOC_START..VMEMORY_END (= VMALLOC_END without KMSAN)."""
@@ -257,7 +288,7 @@ class PageTables:
         step = 1 << self.levels[0].shift
         addr = lay.vmalloc_start
         while addr <= lay.vmalloc_end:
-            if self._table_for(addr, 1, True) < 0:
+            if self.table_for(addr, 1, True) < 0:
                 self.k.report.panic("Failed to pre-allocate pud pages for vmalloc area")
             addr = ((addr + 1) + step - 1) & -step
 
@@ -286,7 +317,7 @@ class PageTables:
         a = addr
         while a < end:
             nxt = min(end, (a + span) & -span)
-            tbl = self._table_for(a, last, True)
+            tbl = self.table_for(a, last, True)
             if tbl < 0:
                 return -12  # -ENOMEM
             f = k.phys.frames.get(tbl) or k.phys.frame(tbl)
@@ -328,7 +359,7 @@ class PageTables:
                 shift = self.levels[lvl].shift
                 size = 1 << shift
                 if max_page_shift >= shift and a % size == 0 and phys % size == 0 and end - a >= size:
-                    tbl = self._table_for(a, lvl, True)
+                    tbl = self.table_for(a, lvl, True)
                     if tbl < 0:
                         return -12
                     idx = self._index(a, lvl)
@@ -341,7 +372,7 @@ class PageTables:
                     break
             if done:
                 continue
-            tbl = self._table_for(a, nl - 1, True)
+            tbl = self.table_for(a, nl - 1, True)
             if tbl < 0:
                 return -12
             idx = self._index(a, nl - 1)
@@ -422,14 +453,20 @@ class PageTables:
             return synth
         pfn = self.top_pfn
         nl = len(self.levels)
-        if self.classic:
-            # 2.6.24 arch/x86/mm/pageattr_32.c: level NONE until the pmd is present
-            e = self._read(pfn, self._index(addr, 0))
-            if not e:
-                return None, PG_LEVEL_NONE
-            if e & _PAGE_PSE:
-                return e, PG_LEVEL_2M
-            return self._read(self.entry_pfn(e), self._index(addr, 1)), PG_LEVEL_4K
+        if not self.none_level:
+            # before 6.10: a none entry gives the level of the entry above it, PG_LEVEL_NONE
+            # at the top; a leaf its own level (2.6.24 arch/x86/mm/pageattr_32.c, which had
+            # no !present test yet: a not-present upper entry is walked as a table)
+            for lvl in range(nl):
+                L = self.levels[lvl]
+                e = self._read(pfn, self._index(addr, lvl))
+                if lvl == nl - 1:
+                    return e, PG_LEVEL_4K
+                if not e:
+                    return None, self.levels[lvl - 1].walk_level if lvl else PG_LEVEL_NONE
+                if L.leaf_level is not None and e & _PAGE_PSE:
+                    return e, L.walk_level
+                pfn = self.entry_pfn(e)
         for lvl in range(nl):
             L = self.levels[lvl]
             e = self._read(pfn, self._index(addr, lvl))
@@ -506,7 +543,7 @@ class PageTables:
             end = self.addr_mask + 1
         yield from self._walk(self.top_pfn, 0, 0, start, end)
 
-    def _walk(self, pfn: int, lvl: int, base: int, start: int, end: int):
+    def _walk(self, pfn: int, lvl: int, base: int, start: int, end: int) -> Iterator[tuple[int, int, int]]:
         L = self.levels[lvl]
         size = 1 << L.shift
         nl = len(self.levels)
@@ -524,7 +561,7 @@ class PageTables:
                 continue
             if lvl == nl - 1 or (L.leaf_level is not None and e & _PAGE_PSE):
                 if e & _PAGE_PRESENT:
-                    yield va, e, L.leaf_level  # type: ignore[misc]
+                    yield va, e, L.leaf_level or PG_LEVEL_4K  # (a leaf level is never PG_LEVEL_NONE)
                 continue
             yield from self._walk(self.entry_pfn(e), lvl + 1, va, start, end)
 
@@ -546,7 +583,8 @@ class PageTables:
                 if not e:
                     continue
                 if not e & _PAGE_PRESENT:
-                    raise PageTableCorrupt(f"{self.levels[lvl].name} table {pfn:#x}[{idx}] = {e:#x}: not present, not none")
+                    raise PageTableCorrupt(f"{self.levels[lvl].name} table {pfn:#x}[{idx}] = {e:#x}: "
+                                           "not present, not none")
                 L = self.levels[lvl]
                 if L.leaf_level is not None and e & _PAGE_PSE:
                     continue
@@ -556,7 +594,8 @@ class PageTables:
                         f"{L.name} table {pfn:#x}[{idx}] = {e:#x} points at pfn {child:#x}, not a page-table page")
                 if self.tables[child] != lvl + 1:
                     raise PageTableCorrupt(f"pfn {child:#x} is a {self.levels[self.tables[child]].name} table "
-                                           f"but {L.name} entry {pfn:#x}[{idx}] uses it as a {self.levels[lvl + 1].name} table")
+                                           f"but {L.name} entry {pfn:#x}[{idx}] uses it as a "
+                                           f"{self.levels[lvl + 1].name} table")
                 if child in seen:
                     raise PageTableCorrupt(f"table pfn {child:#x} is linked twice")
                 seen[child] = lvl + 1

@@ -29,6 +29,14 @@ The tree a machine boots with follows the order in which the kernel fills it:
   then "Video RAM area".  2.6.24's ``__request_region`` took no flags argument and
   set only ``IORESOURCE_BUSY``; its release warning printed ``<%016llx-%016llx>``.
 
+Which kernel a machine runs is asked of its features, never of a version string:
+``e820_reserve_resources_late`` chooses the boot tree (the first list above, or the second,
+which also fits 2.6.11 but for its missing "Kernel bss": ``iomem_kernel_bss``);
+``iomem_exclusive`` (2.6.26) the flags of ``__request_region``; ``iores_sysram`` (4.6) how
+System RAM is known and what a requested region inherits; ``iomem_hide_unprivileged``
+(4.15) the zeros; ``resource_size_t`` and ``release_region_pa`` the release warning
+(2.6.11: ``<%08lx-%08lx>``).  The width of ``resource_size_t`` is the architecture's.
+
 /proc/iomem is ``r_show`` for both: ``"%*s%0*llx-%0*llx : %s\\n"`` with two spaces
 per level (at most ``MAX_IORES_LEVEL`` = 5), width 4 when the root ends below
 0x10000 and 8 otherwise, longer values printed in full.  The formats are the same
@@ -383,29 +391,43 @@ def check_tree(root: Resource, limit: int = 1 << 20) -> list[str]:
 
 # ------------------------------------------------------------------ the machine's iomem
 class IoResources:
-    """``iomem_resource`` (and an empty ``ioport_resource``) of one machine, built at boot.
+    """``iomem_resource`` (and an empty ``ioport_resource``) of one machine, built at boot by
+    :func:`iomem_init` (which registers the "iomem" invariant check and /proc/iomem).
 
-    Make one with ``IoResources(k)``; it registers the "iomem" invariant unless
-    ``register=False``.
+    What differs between kernels is read once from the machine's features: the boot tree
+    (``e820_reserve_resources_late``: the x86 e820 code's two passes, else i386's
+    legacy_init_iomem_resources), ``iomem_kernel_bss``, ``iomem_exclusive``, ``iores_sysram``,
+    ``iomem_hide_unprivileged`` and the format of the release warning (``resource_size_t``,
+    ``release_region_pa``).  ``resource_size_t`` is as wide as the physical address: 32 bits
+    on non-PAE i386 (2.6.24 without CONFIG_RESOURCES_64BIT), 64 on x86_64.
     """
 
-    def __init__(self, k: Kernel, *, register: bool = True):
+    def __init__(self, k: Kernel):
         self.k = k
-        self.classic = k.profile.kernel_version.startswith("2.")
-        self.bits = 32 if self.classic else 64  # resource_size_t
+        f = k.features
+        self.bits = k.layout.bits  # resource_size_t
         self.mask = (1 << self.bits) - 1
         self.iomem_resource = Resource(0, self.mask, "PCI mem", IORESOURCE_MEM)
         self.ioport_resource = Resource(0, 0xFFFF, "PCI IO", IORESOURCE_IO)
         self.kernel_resources: list[Resource] = []
-        gs = k.gfp
-        self.GFP_KERNEL = gs.value("GFP_KERNEL")
-        self.GFP_ZERO = gs.value("__GFP_ZERO")
-        if self.classic:
-            self._boot_2_6()
+        self.gfp_bits = k.gfp.bits
+        self.exclusive = f.iomem_exclusive
+        self.sysram = f.iores_sysram
+        self.hide_unprivileged = f.iomem_hide_unprivileged
+        self.linux = "linux-" + ".".join(map(str, f.version))  # "linux-2.6.24", for messages
+        if f.release_region_pa:
+            self._release_fmt = "<{pa_start}-{pa_end}>"
+        elif f.resource_size_t:
+            self._release_fmt = "<{start:016x}-{end:016x}>"
         else:
-            self._boot_6_18()
-        if register:
-            k.checks.register("iomem", self.check)
+            self._release_fmt = "<{start:08x}-{end:08x}>"
+        #: the e820 table as the kernel keeps it after setup_arch() (the first page reserved
+        #: by the e820 code that builds the two-pass tree)
+        self.first_page_reserved = f.e820_reserve_resources_late
+        if f.e820_reserve_resources_late:
+            self._boot_e820_two_pass()
+        else:
+            self._boot_legacy(f.iomem_kernel_bss)
 
     # ---------------------------------------------------------------- the API (kernel names)
     def request_resource(self, root: Resource, new: Resource) -> int:
@@ -423,10 +445,10 @@ class IoResources:
     # ---------------------------------------------------------------- boot
     def kernel_e820(self) -> list[tuple[int, int, str]]:
         """The kernel's e820 table after setup_arch(): (start, end exclusive, type).
-        6.18 turns the first page into "reserved" (e820: update ... usable ==> reserved)."""
+        6.x turns the first page into "reserved" (e820: update ... usable ==> reserved)."""
         out = []
         for e in self.k.e820:
-            if not self.classic and e.type == "usable" and e.start == 0:
+            if self.first_page_reserved and e.type == "usable" and e.start == 0:
                 ps = self.k.page_size
                 out.append((0, ps, "reserved"))
                 out.append((ps, e.end, e.type))
@@ -438,19 +460,24 @@ class IoResources:
         img = self.k.arch.setup.kernel_image
         out = []
         for n in names:
+            if n not in img:
+                continue  # a section the architecture's image layout does not have (i386: no rodata)
             a, b = img[n]
             out.append(Resource(a, b - 1, n, flags))
         self.kernel_resources = out
         return out
 
-    def _boot_6_18(self) -> None:
+    def _boot_e820_two_pass(self) -> None:
+        """6.18 (and 6.6): setup_arch(), e820__reserve_resources(), the PCI host bridge,
+        e820__reserve_resources_late()."""
         root = self.iomem_resource
+        sysram = IORESOURCE_SYSTEM_RAM if self.sysram else IORESOURCE_MEM
         # probe_roms(): the system ROM is always requested (no ROM scanning here)
         request_resource(root, Resource(0xF0000, 0xFFFFF, "System ROM",
                                         IORESOURCE_BUSY | IORESOURCE_READONLY | IORESOURCE_MEM))
         # setup_arch(): the kernel image, before the e820 ranges that will adopt it
         for r in self._image(("Kernel code", "Kernel rodata", "Kernel data", "Kernel bss"),
-                             IORESOURCE_BUSY | IORESOURCE_SYSTEM_RAM):
+                             IORESOURCE_BUSY | sysram):
             insert_resource(root, r)
         # e820__reserve_resources(): busy ranges now, the rest after PCI
         late = []
@@ -458,7 +485,7 @@ class IoResources:
         for start, end, typ in table:
             ram = typ == "usable"
             res = Resource(start, end - 1, "System RAM" if ram else "Reserved",
-                           IORESOURCE_SYSTEM_RAM if ram else IORESOURCE_MEM,
+                           sysram if ram else IORESOURCE_MEM,
                            IORES_DESC_NONE if ram else IORES_DESC_RESERVED)
             if ram or start < (1 << 20):  # do_mark_busy()
                 res.flags |= IORESOURCE_BUSY
@@ -466,7 +493,7 @@ class IoResources:
             else:
                 late.append(res)
         # the ACPI host bridge windows of the reference host, then its ECAM and IO-APIC
-        ram_top = max(end for start, end, typ in table if typ == "usable")
+        ram_top = max(end for _start, end, typ in table if typ == "usable")
         windows = [(0xC0001000, 0xEEBFFFFF), (0xEEC00000, 0xEECFFFFF)]
         if ram_top <= 0x4000000000:
             windows.append((0x4000000000, 0x7FFFFFFFFF))
@@ -478,7 +505,7 @@ class IoResources:
         # e820__reserve_resources_late()
         for res in late:
             self.insert_resource_expand_to_fit(root, res)
-        for start, end, typ in table:
+        for _start, end, typ in table:
             if typ != "usable":
                 continue
             mb = end >> 20
@@ -487,11 +514,15 @@ class IoResources:
             if end < stop:  # (its KERN_DEBUG "e820: reserve RAM buffer" line is not logged)
                 self.reserve_region_with_split(root, end, stop, "RAM buffer")
 
-    def _boot_2_6(self) -> None:
+    def _boot_legacy(self, bss: bool) -> None:
+        """i386 (2.6.24 arch/x86/kernel/e820_32.c, 2.6.11 arch/i386/kernel/setup.c)
+        legacy_init_iomem_resources() and request_standard_resources(); "Kernel bss" with
+        ``iomem_kernel_bss``."""
         root = self.iomem_resource
         request_resource(root, Resource(0xF0000, 0xFFFFF, "System ROM",
                                         IORESOURCE_BUSY | IORESOURCE_READONLY | IORESOURCE_MEM))
-        kernel = self._image(("Kernel code", "Kernel data", "Kernel bss"), IORESOURCE_BUSY | IORESOURCE_MEM)
+        names = ("Kernel code", "Kernel data", "Kernel bss") if bss else ("Kernel code", "Kernel data")
+        kernel = self._image(names, IORESOURCE_BUSY | IORESOURCE_MEM)
         for start, end, typ in self.kernel_e820():
             if end > 1 << 32:  # !CONFIG_RESOURCES_64BIT
                 continue
@@ -539,7 +570,8 @@ class IoResources:
 
     # ---------------------------------------------------------------- regions
     def _kzalloc(self) -> int:
-        return self.k.kmalloc(RESOURCE_SIZE[self.bits], self.GFP_KERNEL | self.GFP_ZERO)
+        b = self.gfp_bits
+        return self.k.slab.kmalloc(RESOURCE_SIZE[self.bits], b.kernel | b.zero)
 
     def _check_range(self, start: int, n: int, what: str) -> None:
         for v, label in ((start, "start"), (n, "n")):
@@ -552,20 +584,21 @@ class IoResources:
         """``__request_region(parent, start, n, name, flags)``: a new busy resource nested under
         whatever non-busy resource holds it, or None (NULL) if a busy one is in the way."""
         self._check_range(start, n, "__request_region")
-        if self.classic and flags:
-            raise UsageError("__request_region: 2.6.24 took no flags (no _exclusive or _muxed variants)")
+        if flags and not self.exclusive:
+            raise UsageError(f"__request_region: {self.linux} took no flags (no "
+                             "_exclusive or _muxed variants before 2.6.26)")
         obj = self._kzalloc()
         if not obj:
             return None
         res = Resource(start, (start + n - 1) & self.mask, name, 0)
         res.obj = obj
         while True:
-            if self.classic:
-                res.flags = IORESOURCE_BUSY
-            else:
+            if self.sysram:  # the parent's type, ext type and descriptor
                 res.flags = resource_type(parent) | (parent.flags & IORESOURCE_EXT_TYPE_BITS)
                 res.flags |= IORESOURCE_BUSY | flags
                 res.desc = parent.desc
+            else:
+                res.flags = IORESOURCE_BUSY | flags
             conflict = _request_resource(parent, res)
             if conflict is None:
                 return res
@@ -573,10 +606,10 @@ class IoResources:
                 parent = conflict
                 continue
             if conflict.flags & flags & IORESOURCE_MUXED:
-                self.k.kfree(obj)
+                self.k.slab.kfree(obj)
                 raise UsageError(f"request_mem_region_muxed: {conflict.name} holds the range; the caller would "
                                  "sleep until it is released, and nobody else runs in this model")
-            self.k.kfree(obj)
+            self.k.slab.kfree(obj)
             return None
 
     def release_region(self, parent: Resource, start: int, n: int) -> None:
@@ -599,14 +632,12 @@ class IoResources:
                     prev.sibling = res.sibling
                 res.parent = res.sibling = None
                 if res.obj:
-                    self.k.kfree(res.obj)
+                    self.k.slab.kfree(res.obj)
                     res.obj = 0
                 return
             prev, res = res, res.sibling
-        if self.classic:
-            self.k.printk(f"Trying to free nonexistent resource <{start:016x}-{end:016x}>", KERN_WARNING)
-        else:
-            self.k.printk(f"Trying to free nonexistent resource <{pa(start)}-{pa(end)}>", KERN_WARNING)
+        where = self._release_fmt.format(start=start, end=end, pa_start=pa(start), pa_end=pa(end))
+        self.k.printk(f"Trying to free nonexistent resource {where}", KERN_WARNING)
 
     def request_mem_region(self, start: int, n: int, name: str) -> Resource | None:
         """request_mem_region(start, n, name) = __request_region(&iomem_resource, ...)."""
@@ -614,8 +645,9 @@ class IoResources:
 
     def request_mem_region_exclusive(self, start: int, n: int, name: str) -> Resource | None:
         """request_mem_region_exclusive(): IORESOURCE_EXCLUSIVE (user space may not map it)."""
-        if self.classic:
-            raise UsageError("request_mem_region_exclusive() was added in 2.6.26; linux-2.6.24 has request_mem_region()")
+        if not self.exclusive:
+            raise UsageError(f"request_mem_region_exclusive() was added in 2.6.26; "
+                             f"{self.linux} has request_mem_region()")
         return self.request_region(self.iomem_resource, start, n, name, IORESOURCE_EXCLUSIVE)
 
     def release_mem_region(self, start: int, n: int) -> None:
@@ -660,7 +692,9 @@ class IoResources:
         return [(r.start, r.end + 1) for r in self.iomem_resource.children() if self.is_system_ram(r)]
 
     def is_system_ram(self, r: Resource) -> bool:
-        if self.classic:
+        """A System RAM resource: by its IORESOURCE_SYSRAM flag, or by its name before
+        ``iores_sysram`` (the kernel's walk_system_ram_range() then matched "System RAM")."""
+        if not self.sysram:
             return r.name == "System RAM"
         return (r.flags & IORESOURCE_SYSTEM_RAM) == IORESOURCE_SYSTEM_RAM
 
@@ -711,8 +745,8 @@ class IoResources:
 
     # ---------------------------------------------------------------- views
     def proc_iomem(self, cap_sys_admin: bool = True) -> str:
-        """/proc/iomem as root reads it (``cap_sys_admin=False``: 6.x shows zeros)."""
-        return format_resources(self.iomem_resource, cap_sys_admin=cap_sys_admin or self.classic)
+        """/proc/iomem as root reads it (``cap_sys_admin=False``: zeros since 4.15)."""
+        return format_resources(self.iomem_resource, cap_sys_admin=cap_sys_admin or not self.hide_unprivileged)
 
     def check(self) -> None:
         for root in (self.iomem_resource, self.ioport_resource):
@@ -722,7 +756,9 @@ class IoResources:
 
 
 def iomem_init(k: Kernel) -> None:
-    """e820__reserve_resources() and the kernel's own resources: the iomem tree (``k.resources``)
-    and /proc/iomem."""
-    k.resources = IoResources(k)
-    k.procfs.create("iomem", k.resources.proc_iomem)
+    """e820__reserve_resources() and the kernel's own resources: the iomem tree (``k.resources``),
+    its "iomem" invariant check and /proc/iomem."""
+    res = IoResources(k)
+    k.resources = res
+    k.checks.register("iomem", res.check)
+    k.procfs.create("iomem", res.proc_iomem)

@@ -23,16 +23,22 @@ Each class exists in four kinds chosen by the gfp mask: ``kmalloc-`` (normal),
 from __future__ import annotations
 
 from collections.abc import Callable
+from contextlib import AbstractContextManager
 from typing import TYPE_CHECKING
 
 from ..errors import UsageError
+from ..flags import FlagArg
 from ..registry import DirHandler
 from ..report import user_frames_top
 from ..slab_flags import ZERO_SIZE_PTR
+from . import slub_geometry as geo
 from .slub import KmemCache, KmemCacheCpu, Slub
+from .slub_debug import SLUB_RED_ACTIVE, KunitErrors
 
 if TYPE_CHECKING:  # pragma: no cover
     from ..machine import Machine as Kernel
+
+__all__ = ["SlabCommon", "kmem_cache_init"]
 
 class SlabCommon:
     """kmem_cache_* and kmalloc for one machine."""
@@ -40,17 +46,18 @@ class SlabCommon:
     def __init__(self, k: Kernel, slub: Slub):
         self.k = k
         self.slub = slub
-        self.geo = slub.geo
+        self.bits = slub.bits  # the GFP bits acted on (k.gfp.bits)
         self.kmalloc_caches: dict[str, list[KmemCache | None]] = {}
         self.large: dict[int, int] = {}  # address -> order of kmalloc_large allocations
         mask = 0
-        for v in self.geo.SLAB_FLAGS.values():
+        for v in geo.SLAB_FLAGS.values():
             mask |= v
         self._flags_mask = mask
-        self.debug = self.geo.parse_slab_debug(k.tunables.get("slab_debug")) if k.tunables.get("slab_debug") is not None else None
+        text = k.tunables.get("slab_debug")
+        self.debug = geo.parse_slab_debug(text) if text is not None else None
 
     # ================================================================ create / destroy
-    def kmem_cache_create(self, name: str, size: int, align: int = 0, flags: int = 0,
+    def kmem_cache_create(self, name: str, size: int, align: int = 0, flags: FlagArg = 0,
                           ctor: Callable[[int], None] | None = None, *, freeptr_offset: int | None = None,
                           useroffset: int = 0, usersize: int = 0) -> KmemCache | None:
         """kmem_cache_create(name, size, align, flags, ctor): a cache of ``size``-byte objects.
@@ -70,7 +77,6 @@ class SlabCommon:
                      useroffset: int = 0, usersize: int = 0, _kmalloc: bool = False) -> KmemCache | None:
         """__kmem_cache_create_args(): a new cache, or an existing compatible one (merged, an alias)."""
         k = self.k
-        geo = self.geo
         if not isinstance(name, str) or not name:
             raise UsageError(f"kmem_cache_create: name {name!r} must be a non-empty string")
         for what, v in (("size", size), ("align", align), ("flags", flags)):
@@ -82,7 +88,8 @@ class SlabCommon:
         if bad:
             raise UsageError(f"kmem_cache_create({name!r}): unknown SLAB flags {bad:#x}")
         if size < 1 or size > geo.KMALLOC_MAX_SIZE:
-            return self._create_failed(name, flags, f"size {size}")
+            self._create_failed(name, flags, f"size {size}")
+            return None
         if self.debug is not None:
             flags = self.debug.kmem_cache_flags(flags, name)
         merged = None if _kmalloc else self._find_mergeable(size, align, flags, ctor, usersize)
@@ -98,8 +105,6 @@ class SlabCommon:
             has_ctor=ctor is not None,
             disable_higher_order_debug=bool(self.debug and self.debug.disable_higher_order_debug),
         )
-        if g is None:
-            return self._create_failed(name, flags, "no usable slab order")
         s = KmemCache(
             name=name, object_size=g.object_size, size=g.size, align=g.align, inuse=g.inuse,
             offset=g.offset, order=g.order, objects=g.objects, min_order=g.min_order,
@@ -111,30 +116,28 @@ class SlabCommon:
         )
         s.cpu_slab = [KmemCacheCpu() for _ in k.cpus]
         if self.slub.randomize:
-            s.random_seq = self.slub._random_seq(s.objects)
+            s.random_seq = self.slub.init_cache_random_seq(s.objects)
         self.slub.caches.insert(0, s)
         self.slub.by_name[name] = s
         return s
 
     def _create_failed(self, name: str, flags: int, why: str) -> None:
-        if flags & self.geo.SLAB_PANIC:
+        if flags & geo.SLAB_PANIC:
             self.k.report.panic(f"kmem_cache_create: Failed to create slab '{name}'. Error -22")
         self.k.report.warn_once(f"kmem_cache_create {name}", "kmem_cache_create_usercopy+0x0/0x0",
-                         f"kmem_cache_create({name}) failed with error -22")
-        return None
+                                f"kmem_cache_create({name}) failed with error -22")
 
     def _allocflags(self, flags: int) -> int:
-        geo, sl = self.geo, self.slub
         out = 0
         if flags & geo.SLAB_CACHE_DMA:
-            out |= sl.GFP_DMA
+            out |= self.bits.dma
         if flags & geo.SLAB_RECLAIM_ACCOUNT:
-            out |= sl.GFP_RECLAIMABLE
+            out |= self.bits.reclaimable
         return out
 
-    def _find_mergeable(self, size: int, align: int, flags: int, ctor, usersize: int) -> KmemCache | None:
+    def _find_mergeable(self, size: int, align: int, flags: int, ctor: Callable[[int], None] | None,
+                        usersize: int) -> KmemCache | None:
         """find_mergeable() (mm/slab_common.c)."""
-        geo = self.geo
         if self.slub.nomerge or ctor is not None or usersize or flags & geo.SLAB_NEVER_MERGE:
             return None
         size = -(-size // self.slub.word) * self.slub.word
@@ -178,8 +181,8 @@ class SlabCommon:
             s.refcount = 1  # the cache is kept
             if d.kunit_errors is None:
                 k.report.warn("kmem_cache_destroy+0x0/0x0",
-                       f"kmem_cache_destroy {s.name}: Slab cache still has objects when called from "
-                       f"{(user_frames_top() or 'kmem_cache_destroy')}+0x0/0x0")
+                              f"kmem_cache_destroy {s.name}: Slab cache still has objects when called from "
+                              f"{(user_frames_top() or 'kmem_cache_destroy')}+0x0/0x0")
                 d.pending.append(f"kmem_cache_destroy {s.name}: Slab cache still has objects")
             d.finish()
             return
@@ -189,7 +192,7 @@ class SlabCommon:
                 del self.slub.by_name[n]
 
     # ================================================================ alloc / free
-    def kmem_cache_alloc(self, cache: KmemCache, gfp_mask: int) -> int:
+    def kmem_cache_alloc(self, cache: KmemCache, gfp_mask: FlagArg) -> int:
         """kmem_cache_alloc(cache, gfp): an object's address, or 0 (NULL)."""
         self._check_cache(cache, "kmem_cache_alloc")
         gfp = self.k.gfp.mask(gfp_mask, "kmem_cache_alloc: gfp_mask")
@@ -199,7 +202,7 @@ class SlabCommon:
         return p
 
     def _trace_cache_alloc(self, p: int, cache: KmemCache, gfp: int) -> None:
-        accounted = bool(gfp & self.k.gfp.bits.account or cache.flags & self.geo.SLAB_ACCOUNT)
+        accounted = bool(gfp & self.bits.account or cache.flags & geo.SLAB_ACCOUNT)
         self.k.tp.trace_kmem_cache_alloc(p, cache, gfp, accounted)
 
     def kmem_cache_free(self, s: KmemCache, obj: int) -> None:
@@ -214,49 +217,49 @@ class SlabCommon:
             self.k.tp.trace_kmem_cache_free(obj, (slab.cache if slab is not None else s).name)  # cache_from_obj()
         if slab is None:
             self.k.report.warn_once(f"kmem_cache_free invalid {obj:#x}", "kmem_cache_free+0x0/0x0",
-                             f"kmem_cache_free: object {obj:#x} is not from a slab")
+                                    f"kmem_cache_free: object {obj:#x} is not from a slab")
             return
-        if slab.cache is not s and (self.slub.hardened or s.flags & self.geo.SLAB_CONSISTENCY_CHECKS):
+        if slab.cache is not s and (self.slub.hardened or s.flags & geo.SLAB_CONSISTENCY_CHECKS):
             # cache_from_obj(): WARN, the real cache's tracking, and the free goes there
             self.k.report.warn("cache_from_obj+0x0/0x0",
-                        f"cache_from_obj: Wrong slab cache. {s.name} but object is from {slab.cache.name}")
+                               f"cache_from_obj: Wrong slab cache. {s.name} but object is from {slab.cache.name}")
             lines = self.slub.dbg.print_tracking(slab.cache, obj)
             if lines:
                 self.k.printk("\n".join(lines), 3)
         self.slub.slab_free(slab.cache, slab, obj)
 
     # ================================================================ the rest of the slab API
-    def _check_cache(self, cache, what: str) -> None:
+    def _check_cache(self, cache: object, what: str) -> None:
         if not isinstance(cache, KmemCache):
             raise UsageError(f"{what}: {cache!r} is not a cache made by kmem_cache_create()")
         if cache not in self.slub.caches:
             raise UsageError(f"{what}: cache {cache.name} was destroyed")
 
-    def kmem_cache_zalloc(self, cache, gfp_mask: int) -> int:
+    def kmem_cache_zalloc(self, cache: KmemCache, gfp_mask: FlagArg) -> int:
         """kmem_cache_zalloc(cache, gfp) = kmem_cache_alloc(cache, gfp | __GFP_ZERO)."""
         self._check_cache(cache, "kmem_cache_zalloc")
-        gfp = self.k.gfp.mask(gfp_mask, "kmem_cache_zalloc: gfp_mask") | self.slub.GFP_ZERO
+        gfp = self.k.gfp.mask(gfp_mask, "kmem_cache_zalloc: gfp_mask") | self.bits.zero
         p = self.slub.slab_alloc(cache, gfp, cache.object_size)
         if self.k.tp.kmem_cache_alloc:
             self._trace_cache_alloc(p, cache, gfp)
         return p
 
-    def kmem_cache_shrink(self, cache) -> None:
+    def kmem_cache_shrink(self, cache: KmemCache) -> None:
         """kmem_cache_shrink(cache): give empty slabs back to the page allocator."""
         self._check_cache(cache, "kmem_cache_shrink")
         self.slub.shrink(cache)
 
-    def kzalloc(self, size: int, gfp_mask: int) -> int:
+    def kzalloc(self, size: int, gfp_mask: FlagArg) -> int:
         """kzalloc(size, gfp) = kmalloc(size, gfp | __GFP_ZERO)."""
-        return self.kmalloc(size, self.k.gfp.mask(gfp_mask, "kzalloc: gfp_mask") | self.slub.GFP_ZERO)
+        return self.kmalloc(size, self.k.gfp.mask(gfp_mask, "kzalloc: gfp_mask") | self.bits.zero)
 
-    def kmalloc_node(self, size: int, gfp_mask: int, node: int = -1) -> int:
+    def kmalloc_node(self, size: int, gfp_mask: FlagArg, node: int = -1) -> int:
         """kmalloc_node(size, gfp, node): one node, so node is checked and otherwise ignored."""
         if node not in (-1, 0):
             raise UsageError(f"kmalloc_node: node {node} does not exist (this machine has node 0)")
         return self.kmalloc(size, gfp_mask)
 
-    def kmalloc_array(self, n: int, size: int, gfp_mask: int) -> int:
+    def kmalloc_array(self, n: int, size: int, gfp_mask: FlagArg) -> int:
         """kmalloc_array(n, size, gfp): NULL when n * size overflows size_t."""
         for what, v in (("n", n), ("size", size)):
             if isinstance(v, bool) or not isinstance(v, int) or v < 0:
@@ -265,27 +268,27 @@ class SlabCommon:
             return 0  # NULL: check_mul_overflow()
         return self.kmalloc(n * size, gfp_mask)
 
-    def kcalloc(self, n: int, size: int, gfp_mask: int) -> int:
+    def kcalloc(self, n: int, size: int, gfp_mask: FlagArg) -> int:
         """kcalloc(n, size, gfp) = kmalloc_array(n, size, gfp | __GFP_ZERO)."""
-        return self.kmalloc_array(n, size, self.k.gfp.mask(gfp_mask, "kcalloc: gfp_mask") | self.slub.GFP_ZERO)
+        return self.kmalloc_array(n, size, self.k.gfp.mask(gfp_mask, "kcalloc: gfp_mask") | self.bits.zero)
 
     def kmalloc_size_roundup(self, size: int) -> int:
         """kmalloc_size_roundup(size): what kmalloc(size) would really give."""
-        return self.slub.geo.kmalloc_size_roundup(size)
+        return geo.kmalloc_size_roundup(size)
 
-    def krealloc(self, obj: int, new_size: int, gfp_mask: int) -> int:
+    def krealloc(self, obj: int, new_size: int, gfp_mask: FlagArg) -> int:
         """krealloc(p, new_size, gfp) (6.18 __do_krealloc): keep p while new_size fits the
         object (zeroing the spare bytes with __GFP_ZERO, moving the kmalloc red zone when
         the request size is tracked), else a new allocation with the old contents;
         new_size 0 frees p and gives ZERO_SIZE_PTR."""
-        gfp_mask = self.k.gfp.mask(gfp_mask, "krealloc: gfp_mask")
+        gfp = self.k.gfp.mask(gfp_mask, "krealloc: gfp_mask")
         if isinstance(new_size, bool) or not isinstance(new_size, int) or new_size < 0:
             raise UsageError(f"krealloc: new_size {new_size!r} must be a non-negative int")
         if new_size == 0:
             self.kfree(obj)
             return ZERO_SIZE_PTR
         if obj <= ZERO_SIZE_PTR:
-            return self.kmalloc(new_size, gfp_mask)
+            return self.kmalloc(new_size, gfp)
         slab, _ = self.slub.object_of(obj)
         s = None
         orig = 0
@@ -297,25 +300,23 @@ class SlabCommon:
             orig = self.slub.dbg.get_orig_size(s, obj)
             ks = s.object_size
         if new_size <= ks:
-            from .slub_debug import SLUB_RED_ACTIVE
-
-            if gfp_mask & self.slub.GFP_ZERO:
+            if gfp & self.bits.zero:
                 if orig and orig < new_size:
                     self.k.memset(obj + orig, 0, new_size - orig)
                 else:
                     self.k.memset(obj + new_size, 0, ks - new_size)
             if s is not None and self.slub.dbg.orig_size_kept(s):
                 self.slub.dbg.set_orig_size(s, obj, new_size)
-                if s.flags & self.slub.geo.SLAB_RED_ZONE and new_size < ks:
+                if s.flags & geo.SLAB_RED_ZONE and new_size < ks:
                     self.k.memset(obj + new_size, SLUB_RED_ACTIVE, ks - new_size)
             return obj
-        new = self.kmalloc(new_size, gfp_mask)
+        new = self.kmalloc(new_size, gfp)
         if new:
             self.k.memcpy(new, obj, orig or ks)
             self.kfree(obj)
         return new
 
-    def kmalloc_cache(self, cache, gfp_mask: int, size: int) -> int:
+    def kmalloc_cache(self, cache: KmemCache, gfp_mask: FlagArg, size: int) -> int:
         """__kmalloc_cache_noprof(cache, gfp, size): kmalloc from a given kmalloc-type
         cache with request size ``size`` (what kmalloc() of a constant size compiles to;
         lib/tests/slub_kunit.c calls it on its own SLAB_KMALLOC caches)."""
@@ -328,7 +329,7 @@ class SlabCommon:
             self.k.tp.trace_kmalloc(p, size, cache.size, gfp)
         return p
 
-    def validate_slab_cache(self, cache) -> int:
+    def validate_slab_cache(self, cache: KmemCache) -> int:
         """validate_slab_cache(cache) (what writing 1 to /sys/kernel/slab/<c>/validate does):
         check every slab and object, report and repair what is wrong; returns the number
         of slabs checked."""
@@ -337,19 +338,18 @@ class SlabCommon:
         self.slub.dbg.finish()
         return n
 
-    def slab_errors(self):
+    def slab_errors(self) -> AbstractContextManager[KunitErrors]:
         """``with k.slab_errors() as errs:`` -- SLUB reports counted in ``errs.count`` instead
         of printed (and never raised), as under lib/tests/slub_kunit.c's "slab_errors"."""
         return self.slub.dbg.kunit()
 
-    def find_cache(self, name: str):
+    def find_cache(self, name: str) -> KmemCache | None:
         """The cache named ``name`` (or whose alias it is), or None."""
         return self.slub.by_name.get(name)
 
     def slab_pages(self, reclaimable: bool) -> int:
         """NR_SLAB_RECLAIMABLE_B / NR_SLAB_UNRECLAIMABLE_B in pages (large kmalloc counts as
         unreclaimable, as 6.18's __kmalloc_large_node_noprof accounts it)."""
-        geo = self.geo
         n = sum(s.nr_slabs << s.order for s in self.slub.caches
                 if bool(s.flags & geo.SLAB_RECLAIM_ACCOUNT) == reclaimable)
         if not reclaimable:
@@ -359,7 +359,6 @@ class SlabCommon:
     # ================================================================ kmalloc
     def create_kmalloc_caches(self) -> None:
         """create_kmalloc_caches(): per kind, index 1 (96), 2 (192), then 3 .. 13."""
-        geo = self.geo
         kinds = {"normal": "", "reclaim": "rcl", "cgroup": "cg", "dma": "dma"}
         for kc in geo.kmalloc_caches():
             kind = kinds.get(kc.kind, kc.kind)
@@ -370,40 +369,42 @@ class SlabCommon:
             )
 
     def kmalloc_cache_for(self, size: int, gfp: int) -> KmemCache:
-        sl = self.slub
-        if gfp & sl.GFP_DMA:
+        """kmalloc_slab(): the kmalloc cache of ``size`` bytes of the kind ``gfp`` selects
+        (DMA > RECLAIMABLE > ACCOUNT > normal)."""
+        b = self.bits
+        if gfp & b.dma:
             kind = "dma"
-        elif gfp & sl.GFP_RECLAIMABLE:
+        elif gfp & b.reclaimable:
             kind = "rcl"
-        elif gfp & self.k.page_alloc.bits.account:
+        elif gfp & b.account:
             kind = "cg"
         else:
             kind = ""
-        return self.kmalloc_caches[kind][self.geo.kmalloc_index(size)]  # type: ignore[return-value]
+        return self.kmalloc_caches[kind][geo.kmalloc_index(size)]  # type: ignore[return-value]
 
-    def kmalloc(self, size: int, gfp: int) -> int:
+    def kmalloc(self, size: int, gfp: FlagArg) -> int:
         """kmalloc(size, gfp): ZERO_SIZE_PTR for 0, a slab object up to 8 KiB, pages above."""
         if isinstance(size, bool) or not isinstance(size, int) or size < 0:
             raise UsageError(f"kmalloc: size {size!r} must be a non-negative int")
-        gfp = self.k.gfp.mask(gfp, "kmalloc: gfp_mask")
+        mask = self.k.gfp.mask(gfp, "kmalloc: gfp_mask")
         if size == 0:
             return ZERO_SIZE_PTR  # no tracepoint (__do_kmalloc_node returns before it)
-        if size > self.geo.KMALLOC_MAX_CACHE_SIZE:
-            p = self.kmalloc_large(size, gfp)
+        if size > geo.KMALLOC_MAX_CACHE_SIZE:
+            p = self.kmalloc_large(size, mask)
             alloc = self.k.page_size << max(0, (size - 1).bit_length() - self.k.page_shift)
         else:
-            s = self.kmalloc_cache_for(size, gfp)
-            p = self.slub.slab_alloc(s, gfp, size)
+            s = self.kmalloc_cache_for(size, mask)
+            p = self.slub.slab_alloc(s, mask, size)
             alloc = s.size
         if self.k.tp.kmalloc:
-            self.k.tp.trace_kmalloc(p, size, alloc, gfp)
+            self.k.tp.trace_kmalloc(p, size, alloc, mask)
         return p
 
     def kmalloc_large(self, size: int, gfp: int) -> int:
         """__kmalloc_large_node(): a compound page block of get_order(size)."""
         k = self.k
         order = max(0, (size - 1).bit_length() - k.page_shift)
-        pfn = k.page_alloc.alloc(gfp | self.slub.GFP_COMP, order)
+        pfn = k.page_alloc.alloc(gfp | self.bits.comp, order)
         if pfn < 0:
             return 0
         addr = k.layout.page_offset + (pfn << k.page_shift)
@@ -427,7 +428,7 @@ class SlabCommon:
             self.k.page_alloc.free((obj - self.k.layout.page_offset) >> self.k.page_shift, order)
             return
         # free_large_kmalloc() of something that is neither: the kernel's page checks catch it
-        self.k.free_pages(obj & ~(self.k.page_size - 1), 0)
+        self.k.pages.free_pages(obj & ~(self.k.page_size - 1), 0)
 
     def ksize(self, obj: int) -> int:
         """ksize(p): the usable size (the cache's object size, or the pages of a large kmalloc)."""
@@ -437,7 +438,6 @@ class SlabCommon:
         if slab is not None:
             # __ksize(): skip_orig_size_check() (the caller may use it all), then slab_ksize()
             s = slab.cache
-            geo = self.geo
             self.slub.dbg.set_orig_size(s, obj, s.object_size)
             if s.flags & (geo.SLAB_RED_ZONE | geo.SLAB_POISON):
                 return s.object_size
@@ -449,9 +449,11 @@ class SlabCommon:
 
 
 # ===================================================================== views
-def slabinfo(k: Kernel) -> str:
+# Each view takes the machine's SlabCommon (``slab.slub`` is its SLUB, ``slab.k`` the machine).
+
+def slabinfo(slab: SlabCommon) -> str:
     """/proc/slabinfo version 2.1 (mm/slab_common.c cache_show, SLUB get_slabinfo)."""
-    sl = k.slub
+    sl = slab.slub
     out = [
         "slabinfo - version: 2.1\n",
         "# name            <active_objs> <num_objs> <objsize> <objperslab> <pagesperslab> : tunables "
@@ -467,13 +469,14 @@ def slabinfo(k: Kernel) -> str:
     return "".join(out)
 
 
-def slab_sysfs(k: Kernel, cache: str, attr: str) -> str:
+def slab_sysfs(slab: SlabCommon, cache: str, attr: str) -> str:
     """/sys/kernel/slab/<cache>/<attr> (mm/slub.c *_show)."""
-    sl = k.slub
+    k = slab.k
+    sl = slab.slub
     s = sl.by_name.get(cache)
     if s is None:
         raise UsageError(f"/sys/kernel/slab/{cache}: no such cache")
-    static = s.geometry.sysfs()  # type: ignore[union-attr]
+    static = s.geometry.sysfs()
     if attr in static:
         return static[attr]
 
@@ -514,33 +517,33 @@ _DYNAMIC_ATTRS = ("objects", "total_objects", "slabs", "partial", "objects_parti
                   "slabs_cpu_partial", "aliases", "ctor", "usersize", "shrink", "validate")
 
 
-def _slab_sysfs_list(k: Kernel, rel: str) -> list[str]:
-    sl = k.slub
+def _slab_sysfs_list(slab: SlabCommon, rel: str) -> list[str]:
+    sl = slab.slub
     if not rel:
         return sorted(sl.by_name)
     parts = rel.split("/")
     s = sl.by_name.get(parts[0])
     if s is None or len(parts) > 1:
         raise UsageError(f"/sys/kernel/slab/{rel}: no such directory")
-    names = set(s.geometry.sysfs()) | set(_DYNAMIC_ATTRS)  # type: ignore[union-attr]
-    if k.fault_inject.failslab is not None:
+    names = set(s.geometry.sysfs()) | set(_DYNAMIC_ATTRS)
+    if slab.k.fault_inject.failslab is not None:
         names.add("failslab")
     return sorted(names)
 
 
-def _slab_sysfs_read(k: Kernel, rel: str) -> str:
+def _slab_sysfs_read(slab: SlabCommon, rel: str) -> str:
     parts = rel.split("/")
     if len(parts) != 2:
         raise UsageError(f"/sys/kernel/slab/{rel}: is a directory" if len(parts) == 1
                          else f"/sys/kernel/slab/{rel}: no such file")
-    return slab_sysfs(k, parts[0], parts[1])
+    return slab_sysfs(slab, parts[0], parts[1])
 
 
-def _slab_sysfs_write(k: Kernel, rel: str, value: str) -> None:
+def _slab_sysfs_write(slab: SlabCommon, rel: str, value: str) -> None:
     """``kernel/slab/<c>/validate`` (1 runs validate_slab_cache), ``shrink`` (1 runs
     kmem_cache_shrink), ``failslab`` (CONFIG_FAILSLAB, kmemsim.mm.fault_inject)."""
     parts = rel.split("/")
-    cache = k.slub.by_name.get(parts[0]) if len(parts) == 2 else None
+    cache = slab.slub.by_name.get(parts[0]) if len(parts) == 2 else None
     if cache is None:
         raise UsageError(f"/sys/kernel/slab/{rel}: no such cache attribute")
     attr = parts[1]
@@ -548,20 +551,20 @@ def _slab_sysfs_write(k: Kernel, rel: str, value: str) -> None:
         if str(value).strip() != "1":
             raise UsageError(f"/sys/kernel/slab/{rel}: write 1 (-EINVAL for {value!r})")
         if attr == "validate":
-            k.slab.validate_slab_cache(cache)
+            slab.validate_slab_cache(cache)
         else:
-            k.slab.kmem_cache_shrink(cache)
+            slab.kmem_cache_shrink(cache)
         return
-    if attr == "failslab" and k.fault_inject.failslab is not None:
-        k.fault_inject.failslab_store(cache, value)
+    fi = slab.k.fault_inject
+    if attr == "failslab" and fi.failslab is not None:
+        fi.failslab_store(cache, value)
         return
     raise UsageError(f"/sys/kernel/slab/{rel}: not writable in the model")
 
 
-def _debugfs_slab_list(k: Kernel, rel: str) -> list[str]:
+def _debugfs_slab_list(slab: SlabCommon, rel: str) -> list[str]:
     """6.18 debugfs_slab_add(): alloc_traces and free_traces, for caches with SLAB_STORE_USER."""
-    store_user = k.slub.geo.SLAB_STORE_USER
-    users = sorted(n for n, s in k.slub.by_name.items() if s.flags & store_user and n == s.name)
+    users = sorted(n for n, s in slab.slub.by_name.items() if s.flags & geo.SLAB_STORE_USER and n == s.name)
     if not rel:
         return users
     if rel in users:
@@ -569,36 +572,37 @@ def _debugfs_slab_list(k: Kernel, rel: str) -> list[str]:
     raise UsageError(f"debugfs slab/{rel}: no such directory (only caches with SLAB_STORE_USER have one)")
 
 
-def _debugfs_slab_read(k: Kernel, rel: str) -> str:
+def _debugfs_slab_read(slab: SlabCommon, rel: str) -> str:
     parts = rel.split("/")
-    s = k.slub.by_name.get(parts[0]) if len(parts) == 2 else None
-    if s is None or parts[1] not in ("alloc_traces", "free_traces") or not s.flags & k.slub.geo.SLAB_STORE_USER:
+    s = slab.slub.by_name.get(parts[0]) if len(parts) == 2 else None
+    if s is None or parts[1] not in ("alloc_traces", "free_traces") or not s.flags & geo.SLAB_STORE_USER:
         raise UsageError(f"debugfs slab/{rel}: no such file (only caches with SLAB_STORE_USER have it)")
-    return k.slub.dbg.traces(s, 0 if parts[1] == "alloc_traces" else 1)
+    return slab.slub.dbg.traces(s, 0 if parts[1] == "alloc_traces" else 1)
 
 
 def kmem_cache_init(k: Kernel) -> None:
     """kmem_cache_init() + create_kmalloc_caches(): SLUB, its kmalloc caches and fast paths,
     /proc/slabinfo, /sys/kernel/slab and debugfs slab/, the slab node counters."""
     from .fastpath import install_slab
-    from .slub import Slub
 
     t = k.tunables
-    slub = k.slub = Slub(
+    slub = Slub(
         k, hardened=t.get("slab_freelist_hardened", False), randomize=t.get("slab_freelist_random", False),
         nomerge=t.get("slab_nomerge", False), min_order=t.get("slub_min_order", 0),
         max_order=t.get("slub_max_order", 3), min_objects=t.get("slub_min_objects", 0),
         word=k.layout.bits // 8,
     )
-    slab = k.slab = SlabCommon(k, slub)
+    slab = SlabCommon(k, slub)
+    k.slub = slub
+    k.slab = slab
     slab.create_kmalloc_caches()
     install_slab(k)
     k.checks.register("slub", slub.check)
     k.node_stats.register("nr_slab_reclaimable", lambda: slab.slab_pages(True))
     k.node_stats.register("nr_slab_unreclaimable", lambda: slab.slab_pages(False))
-    k.procfs.create("slabinfo", lambda: slabinfo(k))
-    k.sysfs_fs.create_dir("kernel/slab", DirHandler(lambda rel: _slab_sysfs_list(k, rel),
-                                                    lambda rel: _slab_sysfs_read(k, rel),
-                                                    lambda rel, v: _slab_sysfs_write(k, rel, v)))
-    k.debugfs_fs.create_dir("slab", DirHandler(lambda rel: _debugfs_slab_list(k, rel),
-                                               lambda rel: _debugfs_slab_read(k, rel)))
+    k.procfs.create("slabinfo", lambda: slabinfo(slab))
+    k.sysfs_fs.create_dir("kernel/slab", DirHandler(lambda rel: _slab_sysfs_list(slab, rel),
+                                                    lambda rel: _slab_sysfs_read(slab, rel),
+                                                    lambda rel, v: _slab_sysfs_write(slab, rel, v)))
+    k.debugfs_fs.create_dir("slab", DirHandler(lambda rel: _debugfs_slab_list(slab, rel),
+                                               lambda rel: _debugfs_slab_read(slab, rel)))

@@ -1,7 +1,8 @@
 """SLUB: object caches over slabs of pages, with per-CPU slabs and lockless freelists.
 
 Models mm/slub.c and mm/slab_common.c of Linux 6.18 (the linux-2.6-i386 profile
-runs the same allocator with 32-bit sizes until the classic SLAB arrives).
+runs the same allocator with 32-bit sizes until the classic SLAB arrives: 2.6.24's
+own SLUB -- no per-CPU partial lists, /sys/slab -- is not modelled).
 
 Structures (one machine)::
 
@@ -49,13 +50,16 @@ import random
 import struct
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from types import ModuleType
 from typing import TYPE_CHECKING
 
 from ..errors import InvariantError
+from . import slub_geometry as geo
 from .slub_debug import SLUB_RED_INACTIVE, SlubDebug
 
 if TYPE_CHECKING:  # pragma: no cover
     from ..machine import Machine as Kernel
+    from .slub_geometry import CacheGeometry
 
 
 class Slab:
@@ -113,6 +117,7 @@ class KmemCache:
     ctor: Callable[[int], None] | None
     random: int
     allocflags: int
+    geometry: CacheGeometry  # the slub_geometry.CacheGeometry it was made from
     useroffset: int = 0
     usersize: int = 0
     refcount: int = 1
@@ -123,7 +128,6 @@ class KmemCache:
     total_objects: int = 0
     random_seq: list[int] | None = None
     kmalloc: bool = False
-    geometry: object = None  # the slub_geometry.CacheGeometry it was made from
     red_left_pad: int = 0
     debug: bool = False  # kmem_cache_debug(): any SLAB_DEBUG_FLAGS
     full: list[Slab] = field(default_factory=list)  # n->full, kept for SLAB_STORE_USER caches
@@ -155,20 +159,10 @@ class Slub:
         self.caches: list[KmemCache] = []  # slab_caches, newest first
         self.by_name: dict[str, KmemCache] = {}
         self.slab_of: dict[int, Slab] = {}  # pfn -> slab, for every page of every slab
-        from . import slub_geometry as geo
-
-        self.geo = geo
-        b = k.gfp.bits
-        self.GFP_ZERO = b.zero
-        self.GFP_COMP = b.comp
-        self.GFP_DMA = b.dma
-        self.GFP_RECLAIMABLE = b.reclaimable
-        self.GFP_NOWARN = b.nowarn
-        self.GFP_NORETRY = b.noretry
-        self.GFP_NOFAIL = b.nofail
-        self.GFP_NOMEMALLOC = b.nomemalloc
-        self.GFP_DIRECT_RECLAIM = b.direct_reclaim
-        self.GFP_RECLAIM = b.reclaim
+        #: the cache geometry module (kmemsim.mm.slub_geometry): flags, kmalloc classes, layout
+        self.geo: ModuleType = geo
+        #: the GFP bits SLUB acts on (k.gfp.bits)
+        self.bits = k.gfp.bits
         self.dbg = SlubDebug(self)
         self._lowmem = k.arch.lowmem_bytes
         self._page_offset = k.layout.page_offset
@@ -177,18 +171,19 @@ class Slub:
         self._word_limit = k.page_size - word
         self._frames = k.phys.frames
         self._get_word = struct.Struct("<Q" if word == 8 else "<I").unpack_from
-        self._swab_cache: dict[int, int] = {}
+        #: swab() of free-pointer addresses, computed once each (shared with the fast paths)
+        self.swab_cache: dict[int, int] = {}
         # fault injection (kmemsim.mm.fault_inject sets it): should_failslab() while failslab can
         # fire; SLAB_FAILSLAB is kept beside s->flags (it is 0 in the host config's flag values)
-        self.should_failslab: Callable[..., bool] | None = None
+        self.should_failslab: Callable[[KmemCache, int], bool] | None = None
         self.failslab_caches: set[KmemCache] = set()
 
     # ================================================================ freelist encoding
     def _swab(self, addr: int) -> int:
         """swab() of an unsigned long (swab64 on x86_64, swab32 on i386), cached per address."""
-        v = self._swab_cache.get(addr)
+        v = self.swab_cache.get(addr)
         if v is None:
-            v = self._swab_cache[addr] = int.from_bytes(addr.to_bytes(self.word, "little"), "big")
+            v = self.swab_cache[addr] = int.from_bytes(addr.to_bytes(self.word, "little"), "big")
         return v
 
     def freeptr_encode(self, s: KmemCache, ptr: int, ptr_addr: int) -> int:
@@ -208,7 +203,7 @@ class Slub:
             # a corrupted freelist handed out a wild pointer: the load faults (or #GP)
             raw = int.from_bytes(self.k.read(addr, self.word), "little")
         if self.hardened:
-            return raw ^ s.random ^ (self._swab_cache.get(addr) or self._swab(addr))
+            return raw ^ s.random ^ (self.swab_cache.get(addr) or self._swab(addr))
         return raw
 
     def set_freepointer(self, s: KmemCache, obj: int, fp: int) -> None:
@@ -223,18 +218,19 @@ class Slub:
     def _new_slab(self, s: KmemCache, gfp: int) -> Slab | None:
         """allocate_slab(): the cache's order with NORETRY/NOWARN, then its minimum order."""
         k = self.k
+        b = self.bits
         flags = gfp | s.allocflags
-        alloc_gfp = (flags | self.GFP_NOWARN | self.GFP_NORETRY) & ~self.GFP_NOFAIL
+        alloc_gfp = (flags | b.nowarn | b.noretry) & ~b.nofail
         order, objects = s.order, s.objects
-        if alloc_gfp & self.GFP_DIRECT_RECLAIM and order > s.min_order:
-            alloc_gfp = (alloc_gfp | self.GFP_NOMEMALLOC) & ~self.GFP_RECLAIM
+        if alloc_gfp & b.direct_reclaim and order > s.min_order:
+            alloc_gfp = (alloc_gfp | b.nomemalloc) & ~b.reclaim
         if order:
-            alloc_gfp |= self.GFP_COMP
-        pfn = k.page_alloc.alloc(alloc_gfp & ~self.GFP_ZERO, order)
+            alloc_gfp |= b.comp
+        pfn = k.page_alloc.alloc(alloc_gfp & ~b.zero, order)
         if pfn < 0:
             order, objects = s.min_order, s.min_objects
-            f2 = (flags | self.GFP_COMP) if order else flags & ~self.GFP_COMP
-            pfn = k.page_alloc.alloc(f2 & ~self.GFP_ZERO, order)
+            f2 = (flags | b.comp) if order else flags & ~b.comp
+            pfn = k.page_alloc.alloc(f2 & ~b.zero, order)
             if pfn < 0:
                 return None
         addr = k.layout.page_offset + (pfn << k.page_shift)
@@ -246,7 +242,7 @@ class Slub:
         # the free list: shuffled (CONFIG_SLAB_FREELIST_RANDOM) or in address order
         idx = list(range(objects))
         if self.randomize and s.random_seq is not None and objects > 1:
-            seq = s.random_seq if len(s.random_seq) == objects else self._random_seq(objects)
+            seq = s.random_seq if len(s.random_seq) == objects else self.init_cache_random_seq(objects)
             pos = self.rng.randrange(objects)
             idx = [seq[(pos + i) % objects] for i in range(objects)]
         base = addr + s.red_left_pad  # fixup_red_left()
@@ -258,13 +254,13 @@ class Slub:
         if s.ctor is not None:
             for o in sorted(objs):
                 s.ctor(o)  # setup_object(): constructors run when the slab is made
-        for a, b in zip(objs, objs[1:]):
-            self.set_freepointer(s, a, b)
+        for a, nxt in zip(objs, objs[1:], strict=False):
+            self.set_freepointer(s, a, nxt)
         self.set_freepointer(s, objs[-1], 0)
         slab.freelist = objs[0]
         return slab
 
-    def _random_seq(self, count: int) -> list[int]:
+    def init_cache_random_seq(self, count: int) -> list[int]:
         """init_cache_random_seq(): a Fisher-Yates permutation of 0..count-1."""
         seq = list(range(count))
         for i in range(count - 1, 0, -1):
@@ -275,7 +271,7 @@ class Slub:
     def _discard_slab(self, s: KmemCache, slab: Slab) -> None:
         """discard_slab(): the pages go back to the page allocator (free_slab() checks
         the padding and every object first in a SLAB_CONSISTENCY_CHECKS cache)."""
-        if s.flags & self.geo.SLAB_CONSISTENCY_CHECKS:
+        if s.flags & geo.SLAB_CONSISTENCY_CHECKS:
             self.dbg.slab_pad_check(s, slab)
             for i in range(slab.objects):
                 self.dbg.check_object(s, slab, slab.addr + i * s.size + s.red_left_pad, SLUB_RED_INACTIVE)
@@ -309,7 +305,7 @@ class Slub:
             obj = self._slab_alloc_slow(s, gfp, c)
             if not obj:
                 return 0
-        if gfp & self.GFP_ZERO:
+        if gfp & self.bits.zero:
             self.k.phys.fill(obj - self.k.layout.page_offset, 0, s.object_size)
         return obj
 
@@ -357,7 +353,7 @@ class Slub:
         """___slab_alloc() for a debug cache: one object from the first node partial slab
         that passes alloc_debug_processing() (alloc_single_from_partial), else from a new
         slab (alloc_single_from_new_slab); then the track and slab_post_alloc_hook()."""
-        geo, d = self.geo, self.dbg
+        d = self.dbg
         obj = 0
         for _attempt in range(64):  # "goto new_objects"; a fresh slab failing its checks is rare
             for slab in list(s.partial):
@@ -366,12 +362,12 @@ class Slub:
                     break
             if obj:
                 break
-            slab = self._new_slab(s, gfp)
-            if slab is None:
+            new = self._new_slab(s, gfp)
+            if new is None:
                 self._slab_out_of_memory(s, gfp)
                 d.finish()
                 return 0
-            obj = self._alloc_single_from_new_slab(s, slab, orig_size)
+            obj = self._alloc_single_from_new_slab(s, new, orig_size)
             if obj:
                 break
         if not obj:
@@ -380,7 +376,7 @@ class Slub:
         if s.flags & geo.SLAB_STORE_USER:
             addr, handle = d.caller()
             d.set_track(s, obj, 0, addr, handle)
-        if gfp & self.GFP_ZERO:
+        if gfp & self.bits.zero:
             zero = s.object_size
             if s.flags & (geo.SLAB_STORE_USER | geo.SLAB_RED_ZONE) and s.flags & geo.SLAB_KMALLOC:
                 zero = orig_size  # the rest is the kmalloc red zone
@@ -416,13 +412,13 @@ class Slub:
     def _add_full(self, s: KmemCache, slab: Slab) -> None:
         """add_full(): the node's full list is kept only for SLAB_STORE_USER caches."""
         slab.where = "full"
-        if s.flags & self.geo.SLAB_STORE_USER:
+        if s.flags & geo.SLAB_STORE_USER:
             s.full.append(slab)
 
     def _free_to_partial_list(self, s: KmemCache, slab: Slab, obj: int) -> None:
         """free_to_partial_list(): a debug cache's free, under free_debug_processing()."""
         d = self.dbg
-        addr, handle = d.caller() if s.flags & self.geo.SLAB_STORE_USER else (0, 0)
+        addr, handle = d.caller() if s.flags & geo.SLAB_STORE_USER else (0, 0)
         if d.free_debug_processing(s, slab, obj, addr, handle):
             prior = slab.freelist
             slab.inuse -= 1
@@ -514,7 +510,7 @@ class Slub:
 
     def _slab_out_of_memory(self, s: KmemCache, gfp: int) -> None:
         """slab_out_of_memory(): the "SLUB: Unable to allocate memory on node" report."""
-        if gfp & self.GFP_NOWARN:
+        if gfp & self.bits.nowarn:
             return
         k = self.k
         free = sum(self._count_free(s, sl.freelist) for sl in s.partial)
@@ -643,7 +639,7 @@ class Slub:
                 for sl in s.full:
                     if sl.where != "full" or sl.inuse != sl.objects:
                         errs.append(f"{s.name}: {sl} on the full list")
-                if s.flags & self.geo.SLAB_STORE_USER:
+                if s.flags & geo.SLAB_STORE_USER:
                     nfull = sum(1 for sl in slabs if sl.where == "full")
                     if nfull != len(s.full):
                         errs.append(f"{s.name}: {nfull} full slabs but {len(s.full)} on the full list")

@@ -51,6 +51,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from ..errors import KernelBug
+from . import slub_geometry as geo
 
 if TYPE_CHECKING:  # pragma: no cover
     from .slub import KmemCache, Slab, Slub
@@ -96,8 +97,6 @@ class SlubDebug:
     def __init__(self, slub: Slub):
         self.slub = slub
         self.k = slub.k
-        geo = slub.geo
-        self.geo = geo
         self.word = slub.word
         self.track_size = geo.track_size(self.word)
         # struct track offsets: addr, handle (u32), cpu, pid, when (unsigned long)
@@ -150,21 +149,21 @@ class SlubDebug:
     @staticmethod
     def orig_size_kept(s: KmemCache) -> bool:
         """slub_debug_orig_size(): kmalloc caches with SLAB_STORE_USER keep the request size."""
-        return s.geometry.orig_size  # type: ignore[union-attr]
+        return s.geometry.orig_size
 
     @staticmethod
     def info_end(s: KmemCache) -> int:
         """get_info_end(): the end of the free pointer (when outside the object)."""
-        return s.geometry.info_end  # type: ignore[union-attr]
+        return s.geometry.info_end
 
     def size_from_object(self, s: KmemCache) -> int:
-        return s.size - s.red_left_pad if s.flags & self.geo.SLAB_RED_ZONE else s.size
+        return s.size - s.red_left_pad if s.flags & geo.SLAB_RED_ZONE else s.size
 
     def check_valid_pointer(self, s: KmemCache, slab: Slab, obj: int) -> bool:
         """check_valid_pointer(): NULL, or the start of one of the slab's objects."""
         if not obj:
             return True
-        o = obj - s.red_left_pad if s.flags & self.geo.SLAB_RED_ZONE else obj
+        o = obj - s.red_left_pad if s.flags & geo.SLAB_RED_ZONE else obj
         return slab.addr <= o < slab.addr + slab.objects * s.size and (o - slab.addr) % s.size == 0
 
     # ================================================================ orig_size / tracks
@@ -206,7 +205,7 @@ class SlubDebug:
         )
 
     def init_tracking(self, s: KmemCache, obj: int) -> None:
-        if s.flags & self.geo.SLAB_STORE_USER:
+        if s.flags & geo.SLAB_STORE_USER:
             self.fill(self._track_addr(s, obj, TRACK_ALLOC), 0, 2 * self.track_size)
 
     def _pS(self, addr: int) -> str:
@@ -225,7 +224,7 @@ class SlubDebug:
         return out
 
     def print_tracking(self, s: KmemCache, obj: int) -> list[str]:
-        if not s.flags & self.geo.SLAB_STORE_USER:
+        if not s.flags & geo.SLAB_STORE_USER:
             return []
         now = self.jiffies()
         return (self.print_track("Allocated", self.get_track(s, obj, TRACK_ALLOC), now)
@@ -234,7 +233,6 @@ class SlubDebug:
     # ================================================================ object init
     def init_object(self, s: KmemCache, obj: int, val: int) -> None:
         """init_object(): red zones := val; poison 0x6b..0x6b 0xa5 (P, not for ctor/RCU caches)."""
-        geo = self.geo
         poison_size = s.object_size
         if s.flags & geo.SLAB_RED_ZONE:
             self.fill(obj - s.red_left_pad, val, s.red_left_pad)
@@ -248,11 +246,10 @@ class SlubDebug:
 
     def setup_slab_debug(self, s: KmemCache, slab: Slab) -> None:
         """setup_slab_debug(): with SLAB_POISON the whole slab starts as 0x5a."""
-        if s.flags & self.geo.SLAB_POISON:
+        if s.flags & geo.SLAB_POISON:
             self.fill(slab.addr, POISON_INUSE, self.k.page_size << slab.order)
 
     def setup_object_debug(self, s: KmemCache, obj: int) -> None:
-        geo = self.geo
         if s.flags & (geo.SLAB_STORE_USER | geo.SLAB_RED_ZONE | geo.SLAB_OBJECT_POISON):
             self.init_object(s, obj, SLUB_RED_INACTIVE)
             self.init_tracking(s, obj)
@@ -310,7 +307,6 @@ class SlubDebug:
         return out
 
     def print_trailer(self, s: KmemCache, slab: Slab, p: int) -> list[str]:
-        geo = self.geo
         out = self.print_tracking(s, p)
         out.append(self.slab_info_line(slab))
         out.append(f"Object {p:#x} @offset={p - slab.addr} fp={self.slub.get_freepointer(s, p):#x}")
@@ -382,9 +378,9 @@ class SlubDebug:
 
     def check_pad_bytes(self, s: KmemCache, slab: Slab, p: int) -> bool:
         off = self.info_end(s)
-        if s.flags & self.geo.SLAB_STORE_USER:
+        if s.flags & geo.SLAB_STORE_USER:
             off += 2 * self.track_size
-            if s.flags & self.geo.SLAB_KMALLOC:
+            if s.flags & geo.SLAB_KMALLOC:
                 off += 4
         if self.size_from_object(s) == off:
             return True
@@ -393,7 +389,7 @@ class SlubDebug:
 
     def slab_pad_check(self, s: KmemCache, slab: Slab) -> None:
         """slab_pad_check(): the bytes after the last object stay 0x5a (P)."""
-        if not s.flags & self.geo.SLAB_POISON:
+        if not s.flags & geo.SLAB_POISON:
             return
         length = self.k.page_size << slab.order
         remainder = length % s.size
@@ -415,7 +411,6 @@ class SlubDebug:
         self.restore_bytes(s, "slab padding", POISON_INUSE, fault, end)
 
     def check_object(self, s: KmemCache, slab: Slab, obj: int, val: int) -> bool:
-        geo = self.geo
         ok = True
         endobject = obj + s.object_size
         if s.flags & geo.SLAB_RED_ZONE:
@@ -507,7 +502,7 @@ class SlubDebug:
 
     def trace(self, s: KmemCache, slab: Slab, obj: int, alloc: bool) -> None:
         """SLAB_TRACE (T): a line per alloc and free, the object's bytes on free, a stack dump."""
-        if not s.flags & self.geo.SLAB_TRACE:
+        if not s.flags & geo.SLAB_TRACE:
             return
         k = self.k
         k.printk(f"TRACE {s.name} {'alloc' if alloc else 'free'} {obj:#x} inuse={slab.inuse} fp={slab.freelist:#x}", 6)
@@ -516,7 +511,7 @@ class SlubDebug:
 
     # ================================================================ alloc / free processing
     def alloc_debug_processing(self, s: KmemCache, slab: Slab, obj: int, orig_size: int) -> bool:
-        if s.flags & self.geo.SLAB_CONSISTENCY_CHECKS:
+        if s.flags & geo.SLAB_CONSISTENCY_CHECKS:
             ok = self.check_slab(s, slab)
             if ok and not self.check_valid_pointer(s, slab, obj):
                 self.object_err(s, slab, obj, "Freelist Pointer check fails")
@@ -551,7 +546,6 @@ class SlubDebug:
         return True
 
     def free_debug_processing(self, s: KmemCache, slab: Slab, obj: int, addr: int, handle: int) -> bool:
-        geo = self.geo
         ok = False
         if not (s.flags & geo.SLAB_CONSISTENCY_CHECKS and not self.check_slab(s, slab)):
             if slab.inuse < 1:
@@ -614,7 +608,7 @@ class SlubDebug:
         if count != len(s.partial):
             self.k.printk(f"SLUB {s.name}: {count} partial slabs counted but counter={len(s.partial)}", 3)
             self._count()
-        if s.flags & self.geo.SLAB_STORE_USER:
+        if s.flags & geo.SLAB_STORE_USER:
             for slab in list(s.full):
                 self.validate_slab(s, slab)
                 count += 1
@@ -697,7 +691,7 @@ class SlubDebug:
 
 def _bitmap_list(bits: set[int]) -> str:
     """%*pbl: ranges like 0-1,3."""
-    out = []
+    out: list[list[int]] = []
     for b in sorted(bits):
         if out and out[-1][1] == b - 1:
             out[-1][1] = b

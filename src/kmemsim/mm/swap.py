@@ -1,8 +1,12 @@
-"""The swap device: slots for anonymous and shmem pages written out by reclaim.
+"""The machine's swap: slots for anonymous and shmem pages written out by reclaim.
 
 Models the accounting side of mm/swapfile.c (``swap_info_struct``, ``swap_map``,
-``total_swap_pages``, ``nr_swap_pages``/``get_nr_swap_pages()``) and the numbers
-mm/swap_state.c's ``show_swap_cache_info()`` prints, Linux 6.18.
+``total_swap_pages``, ``nr_swap_pages``/``get_nr_swap_pages()``, ``folio_alloc_swap``,
+``swap_free``, the "Adding ...k swap" line of ``swapon``) and the numbers
+mm/swap_state.c's ``show_swap_cache_info()`` prints, Linux 6.18.  :class:`Swap` is the
+machine's swap (``k.vmscan.swapfile``): at most one :class:`SwapInfo` device is on; the
+page cache, the processes and reclaim take and give back its slots, and reclaim's
+``swapoff`` brings the swapped pages back before the device goes.
 
 Simplified, and said so:
 
@@ -17,7 +21,30 @@ Simplified, and said so:
 """
 from __future__ import annotations
 
+import heapq
+from typing import TYPE_CHECKING, Any
+
+from .. import units
 from ..errors import UsageError
+from ..printk import KERN_INFO
+
+if TYPE_CHECKING:  # pragma: no cover
+    from ..machine import Machine
+
+
+def size_to_pages(size: Any, what: str, page_size: int) -> int:
+    """Pages (rounded up) of a size given as bytes or a string such as "16M"; 0 for None."""
+    if size is None:
+        return 0
+    if isinstance(size, bool):
+        raise UsageError(f"{what}={size!r}: expected a size in bytes or a string such as '16M'")
+    try:
+        b = units.memparse(size, what)
+    except Exception as e:  # ConfigError from memparse
+        raise UsageError(str(e)) from None
+    if b < 0:
+        raise UsageError(f"{what}={size!r}: must not be negative")
+    return -(-b // page_size)
 
 
 class SwapInfo:
@@ -43,8 +70,6 @@ class SwapInfo:
 
     def alloc(self) -> int | None:
         """folio_alloc_swap() for one page: a free slot, or None when the device is full."""
-        import heapq
-
         if self._freed:
             slot = heapq.heappop(self._freed)
         elif self._next < self.pages:
@@ -57,8 +82,6 @@ class SwapInfo:
 
     def free_slot(self, slot: int) -> None:
         """swap_free(): the slot is free again."""
-        import heapq
-
         self.data.pop(slot, None)
         heapq.heappush(self._freed, slot)
         self.inuse -= 1
@@ -82,3 +105,69 @@ class SwapInfo:
         if self.inuse != self._next - len(self._freed):
             errs.append(f"swap: inuse {self.inuse} != handed out {self._next} - freed {len(self._freed)}")
         return errs
+
+
+class Swap:
+    """The machine's swap (mm/swapfile.c's swap_info[], one entry here): the device that
+    is on, if any, and the slot operations everyone else uses."""
+
+    __slots__ = ("k", "si")
+
+    def __init__(self, k: Machine):
+        self.k = k
+        self.si: SwapInfo | None = None  # the swap area that is on
+
+    @property
+    def total(self) -> int:
+        """total_swap_pages."""
+        return self.si.pages if self.si is not None else 0
+
+    @property
+    def nr_free(self) -> int:
+        """get_nr_swap_pages()."""
+        return self.si.free if self.si is not None else 0
+
+    def swapon(self, size: Any, name: str) -> SwapInfo:
+        """sys_swapon(): a swap area of ``size`` (bytes or "64M"), page 0 its header."""
+        if self.si is not None:
+            raise UsageError(f"swapon {name}: the model has one swap area and {self.si.name} is on")
+        pages = size_to_pages(size, "size", self.k.page_size) - 1  # page 0 holds the swap header
+        if pages < 1:
+            raise UsageError(f"swapon {name}: {size!r} is too small for a swap area (two pages at least)")
+        self.si = SwapInfo(name, pages, self.k.page_size)
+        kb = self.k.page_size >> 10
+        self.k.printk(f"Adding {pages * kb}k swap on {name}.  Priority:-2 extents:1 across:{pages * kb}k ", KERN_INFO)
+        return self.si
+
+    def swapoff(self) -> None:
+        """The end of sys_swapoff(): the device goes; every slot must have come back."""
+        if self.si is None:
+            raise UsageError("swapoff: no swap area is on")
+        if self.si.inuse:
+            raise UsageError("swapoff: -ENOMEM: swapped pages could not come back")
+        self.si = None
+
+    def alloc(self) -> int | None:
+        """folio_alloc_swap(): a free slot, or None (no swap, or it is full)."""
+        return self.si.alloc() if self.si is not None else None
+
+    def free_slot(self, slot: int) -> None:
+        """swap_free() of a slot of the device that is on."""
+        assert self.si is not None, "a swap slot without a swap area"
+        self.si.free_slot(slot)
+
+    def write(self, slot: int, data: bytes) -> None:
+        """swap_writeout() to the synchronous device: the page's bytes are in the slot."""
+        assert self.si is not None, "a swap slot without a swap area"
+        self.si.data[slot] = data
+
+    def read(self, slot: int) -> bytes | None:
+        """The bytes written to ``slot`` (None if it was never written: a zero page)."""
+        assert self.si is not None, "a swap slot without a swap area"
+        return self.si.data.get(slot)
+
+    def problems(self, owners: dict[int, str]) -> list[str]:
+        """The slots in use are exactly those some pte or shmem file holds (``owners``)."""
+        if self.si is not None:
+            return self.si.check(owners)
+        return [f"{len(owners)} swap entries but no swap area"] if owners else []

@@ -20,6 +20,11 @@ What 6.18 keeps, and this module keeps the same way::
 an address belongs to node ``(addr / vmap_zone_size) % nr_vmap_nodes`` with 64 KiB
 zones when there is more than one node.
 
+Before the vmap nodes (6.9, ``vmap_nodes=False``; 6.6 mm/vmalloc.c) there was one busy
+tree, one purge list merged back in address order and no pools: the allocator then runs
+with a single node, which has no pools, and purges in list order.  The failure message
+of alloc_vmap_area() names the address range from 6.11 (``range_fail_msg``).
+
 The red-black tree is lib/rbtree.c translated line by line (insert, erase with the
 successor, the same rotations and the same augment callbacks of
 ``RB_DECLARE_CALLBACKS_MAX``), so the tree has the kernel's shape after the same
@@ -38,8 +43,18 @@ from __future__ import annotations
 
 from collections import deque
 from collections.abc import Callable, Iterator
+from typing import TYPE_CHECKING, Generic, Protocol, TypeVar
 
 from ..errors import InvariantError, UsageError
+
+if TYPE_CHECKING:  # pragma: no cover
+    from .vmalloc import VmStruct
+
+__all__ = [
+    "VmapArea", "VmapAllocator", "VmapTreeCorrupt", "Vmlist", "RBRoot", "RBList", "VMAP_RAM", "VMAP_BLOCK",
+    "NOTHING_FIT", "FL_FIT_TYPE", "LE_FIT_TYPE", "RE_FIT_TYPE", "NE_FIT_TYPE", "inorder", "rb_erase",
+    "rb_insert_color", "rb_link_node", "rb_next", "rb_first",
+]
 
 LEFT, RIGHT = 0, 1
 
@@ -81,7 +96,7 @@ class VmapArea:
         self.rb_right: VmapArea | None = None
         self.rb_red = True
         self.subtree_max_size = 0
-        self.vm = None
+        self.vm: VmStruct | None = None
         self.flags = 0
         self.prev: VmapArea | _ListHead = self  # INIT_LIST_HEAD
         self.next: VmapArea | _ListHead = self
@@ -125,7 +140,7 @@ class RBRoot:
         self.rb_node: VmapArea | None = None
 
 
-def _list_add(new: VmapArea, head) -> None:
+def _list_add(new: VmapArea, head: VmapArea | _ListHead) -> None:
     """list_add(new, head): insert ``new`` right after ``head``."""
     nxt = head.next
     nxt.prev = new
@@ -428,7 +443,7 @@ def rb_erase(node: VmapArea, root: RBRoot, aug: bool) -> None:
                 successor = tmp
                 tmp = tmp.rb_left
             child2 = successor.rb_right
-            parent.rb_left = child2
+            parent.rb_left = child2  # type: ignore[union-attr]
             successor.rb_right = child
             child.rb_parent = successor
             if aug:
@@ -436,7 +451,7 @@ def rb_erase(node: VmapArea, root: RBRoot, aug: bool) -> None:
                 _aug_propagate(parent, successor)
         tmp = node.rb_left
         successor.rb_left = tmp
-        tmp.rb_parent = successor
+        tmp.rb_parent = successor  # type: ignore[union-attr]
         gp = node.rb_parent
         _change_child(node, successor, gp, root)
         if child2 is not None:
@@ -546,6 +561,9 @@ class VmapAllocator:
         how the drain work runs; the default runs it at once.
     ``cpu() -> int``
         raw_smp_processor_id().
+
+    ``vmap_nodes=False`` is the allocator before 6.9 (one node, no pools, purges merged in
+    address order); ``range_fail_msg=False`` the failure message before 6.11.
     """
 
     def __init__(
@@ -564,6 +582,8 @@ class VmapAllocator:
         flush_tlb_kernel_range: Callable[[int, int], None] | None = None,
         schedule_work: Callable[[Callable[[], None]], None] | None = None,
         cpu: Callable[[], int] | None = None,
+        vmap_nodes: bool = True,
+        range_fail_msg: bool = True,
     ):
         self.page_shift = page_shift
         self.page_size = 1 << page_shift
@@ -582,9 +602,11 @@ class VmapAllocator:
         self._cpu = cpu or (lambda: 0)
         self.warnings: list[str] = []  # what was reported without a warn hook
         self._warned_once: set[str] = set()
+        self.vmap_nodes = vmap_nodes
+        self.range_fail_msg = range_fail_msg
 
         # vmap_init_nodes(): 64-bit only; 16-page zones when there is more than one node
-        n = max(1, min(nr_possible_cpus, 128)) if bits == 64 else 1
+        n = max(1, min(nr_possible_cpus, 128)) if bits == 64 and vmap_nodes else 1
         self.nr_vmap_nodes = n
         self.vmap_zone_size = (16 * self.page_size) if n > 1 else 1
         self.nodes = [VmapNode(i) for i in range(n)]
@@ -660,7 +682,8 @@ class VmapAllocator:
         self.insert_vmap_area_augment(free, None, self.free_root, self.free_head)
 
     # ------------------------------------------------------------------ tree/list glue
-    def find_va_links(self, va: VmapArea, root: RBRoot | None, from_: VmapArea | None):
+    def find_va_links(self, va: VmapArea, root: RBRoot | None,
+                      from_: VmapArea | None) -> tuple[VmapArea | None, int] | None:
         """find_va_links(): (parent, side) where ``va`` would be linked; None on overlap.
 
         An overlap is the kernel's WARN "vmalloc bug: ..."; the insertion is declined.
@@ -668,7 +691,7 @@ class VmapAllocator:
         if root is not None:
             node = root.rb_node
             if node is None:
-                return None, None
+                return None, LEFT
         else:
             node = from_
         parent = None
@@ -688,7 +711,8 @@ class VmapAllocator:
         return parent, side
 
     @staticmethod
-    def _link_va(va: VmapArea, root: RBRoot, parent, side, head: _ListHead, augment: bool) -> None:
+    def _link_va(va: VmapArea, root: RBRoot, parent: VmapArea | None, side: int, head: _ListHead,
+                 augment: bool) -> None:
         """__link_va(): rb_link_node + insert colour + address-sorted list_add."""
         if parent is not None:
             h = parent if side == RIGHT else parent.prev
@@ -923,7 +947,7 @@ class VmapAllocator:
         vp.items.rotate(-1)  # list_move_tail(): the misaligned head goes to the tail
         return None
 
-    def node_alloc(self, size: int, align: int, vstart: int, vend: int):
+    def node_alloc(self, size: int, align: int, vstart: int, vend: int) -> tuple[VmapArea | None, int | None, int]:
         """node_alloc(): (va or None, addr or None, encoded vn_id)."""
         if vstart != self.vmalloc_start or vend != self.vmalloc_end or self.nr_vmap_nodes == 1:
             return None, None, 0
@@ -958,7 +982,7 @@ class VmapAllocator:
     # pool decay) and retry once, then warn and fail.  The new area goes into the busy
     # tree of the node its address belongs to.
     def alloc_vmap_area(self, size: int, align: int, vstart: int, vend: int, *, va_flags: int = 0,
-                        vm=None, nowarn: bool = False) -> VmapArea | None:
+                        vm: VmStruct | None = None, nowarn: bool = False) -> VmapArea | None:
         ps = self.page_size
         if isinstance(size, bool) or not isinstance(size, int) or size <= 0 or size & (ps - 1):
             raise UsageError(f"alloc_vmap_area: size {size!r} must be a positive multiple of PAGE_SIZE (-EINVAL)")
@@ -982,10 +1006,13 @@ class VmapAllocator:
                 continue
             # blocking_notifier_call_chain(&vmap_notify_list): no notifiers registered
             if not nowarn and self._pr_warn is not None:
-                self._pr_warn(
-                    f"vmalloc_node_range for size {size} failed: Address range restricted to "
-                    f"{vstart:#x} - {vend:#x}"
-                )
+                if self.range_fail_msg:
+                    self._pr_warn(
+                        f"vmalloc_node_range for size {size} failed: Address range restricted to "
+                        f"{vstart:#x} - {vend:#x}"
+                    )
+                else:
+                    self._pr_warn(f"vmap allocation for size {size} failed: use vmalloc=<size> to increase size")
             self._free_va(va)
             return None
         va.va_start = addr
@@ -1114,7 +1141,9 @@ class VmapAllocator:
             local.append(va)
         vn.purge_list = []
         self.vmap_lazy_nr -= nr_purged_pages
-        local.reverse()  # list_add(&va->list, &local_list) pushes at the head
+        if self.vmap_nodes:
+            local.reverse()  # list_add(&va->list, &local_list) pushes at the head
+        # (before 6.9 __purge_vmap_area_lazy() merged the purge list in its address order)
         self.reclaim_list_global(local)
 
     # ------------------------------------------------------------------ views
@@ -1232,9 +1261,9 @@ class VmapAllocator:
                     raise VmapTreeCorrupt(f"{name}: {n!r} has subtree_max_size {n.subtree_max_size}, expected {m}")
         order = list(inorder(root))
         listed = list(head)
-        if len(order) != len(listed) or any(a is not b for a, b in zip(order, listed)):
+        if len(order) != len(listed) or any(a is not b for a, b in zip(order, listed, strict=True)):
             raise VmapTreeCorrupt(f"{name}: the list ({len(listed)} areas) is not the tree in order ({len(order)})")
-        for a, b in zip(order, order[1:]):
+        for a, b in zip(order, order[1:], strict=False):
             if b.va_start < a.va_end:
                 raise VmapTreeCorrupt(f"{name}: {a!r} and {b!r} overlap or are out of order")
         for e in listed:
@@ -1246,7 +1275,17 @@ class VmapAllocator:
 # The 2.6.24 allocator: the sorted vmlist
 # =====================================================================================
 
-class Vmlist:
+class _Span(Protocol):
+    """What the vmlist needs of an entry: its start and its size (guard page included)."""
+
+    addr: int
+    size: int
+
+
+_S = TypeVar("_S", bound=_Span)
+
+
+class Vmlist(Generic[_S]):
     """``vmlist``: 2.6.24's address-sorted singly linked list of vm_structs.
 
     Each entry needs ``addr`` and ``size`` (size includes the guard page).  Search is
@@ -1257,7 +1296,7 @@ class Vmlist:
     def __init__(self, *, page_shift: int = 12, bits: int = 32):
         self.page_shift = page_shift
         self.mask = (1 << bits) - 1
-        self.areas: list = []  # sorted by addr: the list order
+        self.areas: list[_S] = []  # sorted by addr: the list order
 
     # __get_vm_area_node()'s walk (2.6.24), with its overflow checks in unsigned long:
     #
@@ -1291,17 +1330,17 @@ class Vmlist:
             return None
         return idx, addr
 
-    def insert(self, idx: int, area) -> None:
+    def insert(self, idx: int, area: _S) -> None:
         self.areas.insert(idx, area)
 
-    def find(self, addr: int):
+    def find(self, addr: int) -> _S | None:
         """__find_vm_area(): the area starting exactly at ``addr``."""
         for tmp in self.areas:
             if tmp.addr == addr:
                 return tmp
         return None
 
-    def remove(self, addr: int):
+    def remove(self, addr: int) -> _S | None:
         """__remove_vm_area()'s unlink: the area starting exactly at ``addr``, or None."""
         for i, tmp in enumerate(self.areas):
             if tmp.addr == addr:
@@ -1309,7 +1348,7 @@ class Vmlist:
                 return tmp
         return None
 
-    def __iter__(self):
+    def __iter__(self) -> Iterator[_S]:
         return iter(self.areas)
 
     def __len__(self) -> int:

@@ -13,8 +13,16 @@ and the counted step of mm/compaction.c (``compaction_suitable``,
 ``try_to_compact_pages``).  The page allocator's ``__alloc_pages_slowpath`` (in
 page_alloc.py) calls in through :class:`Reclaim`.
 
+``k.vmscan`` is a :class:`Reclaim`, which holds the parts reclaim works on, each an
+object of its own: the node's :class:`Lruvec` (``.lru``: the folios, the LRU lists,
+the node counters, the reverse map), the swap (``.swapfile``, mm/swap.py), the page
+cache (``.pagecache``, mm/filemap.py), the simulated processes (``.procs``) and the
+OOM killer (``.oom``, mm/oom_kill.py: one of two implementations, chosen at boot by
+the ``oom_score_adj`` feature).  The kernel API's page cache, process, swap and OOM
+calls are thin methods of :class:`Reclaim` that hand over to them.
+
 One node: the LRU lists are the node's lruvec (CONFIG_LRU_GEN is off on the
-reference host, so the classic active/inactive lists are the ones that run), each
+reference host, so the two-list active/inactive LRU is the one that runs), each
 an ordered dict from the tail (oldest, reclaimed first) to the head (newest); the
 per-zone counts (NR_ZONE_INACTIVE_ANON ...) are kept beside them.
 
@@ -41,12 +49,15 @@ Simplified, and said so:
   ``k.run()``), "manual" to ``k.run_kswapd()``.  Its short sleep (HZ/10) is
   measured on the machine clock, so a wakeup in the same jiffies is premature
   (kswapd_low_wmark_hit_quickly);
-* ZONE_RECLAIM_ACTIVE (pcp high shrinking while kswapd runs) is not modelled.
+* ZONE_RECLAIM_ACTIVE (pcp high shrinking while kswapd runs) is not modelled;
+* every profile runs this 6.18 reclaim (2.6.24's shrink_zone()/balance_pgdat(), which
+  also wrote dirty file pages from reclaim, are not modelled).
 """
 from __future__ import annotations
 
 from collections import OrderedDict
 from collections.abc import Callable
+from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
 from math import isqrt
 from typing import TYPE_CHECKING, Any
@@ -56,8 +67,8 @@ from ..printk import KERN_INFO
 from .filemap import (
     FOLIO_FLAGS,
     AddressSpace,
-    FilemapMixin,
     Folio,
+    PageCache,
     PG_active,
     PG_dirty,
     PG_lru,
@@ -68,11 +79,13 @@ from .filemap import (
     PG_writeback,
 )
 from .mmzone import WMARK_HIGH, WMARK_MIN
-from .oom_kill import OomMixin, Process
-from .swap import SwapInfo
+from .oom_kill import OomKiller, OomKillerBadness, OomKillerScoreAdj, Process, Processes
+from .swap import Swap, SwapInfo
 
 if TYPE_CHECKING:  # pragma: no cover
     from ..machine import Machine as Kernel
+    from ..sched import Task
+    from .mmzone import Zone
 
 LRU_INACTIVE_ANON, LRU_ACTIVE_ANON, LRU_INACTIVE_FILE, LRU_ACTIVE_FILE, LRU_UNEVICTABLE = range(5)
 LRU_NAMES = ("inactive_anon", "active_anon", "inactive_file", "active_file", "unevictable")
@@ -192,26 +205,16 @@ class ScanControl:
                    "file_taken": 0, "taken": 0}
 
 
-class Reclaim(FilemapMixin, OomMixin):
-    """One machine's reclaimable memory and the code that reclaims it (``k.vmscan``)."""
+class Lruvec:
+    """The node's lruvec (``k.vmscan.lru``): every folio (``folios``, by pfn) on its LRU
+    list (``lists``, an ordered dict each from the tail to the head), the list sizes of
+    the node (``nr_lru``) and of each zone (``zone_lru``), the node_stat counters of its
+    pages (``stat``: __lruvec_stat_mod_folio's NR_ANON_MAPPED, NR_FILE_PAGES ...), the
+    zones' write-pending pages, and the reverse map (``folio.mappers``: try_to_unmap)."""
 
     def __init__(self, k: Kernel):
         self.k = k
         pa = self.pa = k.page_alloc
-        self.classic = pa.classic
-        b = pa.bits
-        self.gfp_io, self.gfp_fs = b.io, b.fs
-        gs = k.gfp
-
-        v = gs.value_or_zero  # 0 for a flag this kernel does not have
-
-        movable = v("GFP_HIGHUSER_MOVABLE")
-        comp = 0 if self.classic else b.comp  # folio allocations add __GFP_COMP (6.x)
-        #: mapping_gfp_mask() of files and shmem; anonymous faults add __GFP_ZERO
-        self.gfp_pagecache = movable | comp
-        self.gfp_write = v("__GFP_WRITE")
-        self.gfp_anon = movable | comp | b.zero
-        self.gfp_kernel = v("GFP_KERNEL")
         self.lists: list[OrderedDict[int, Folio]] = [OrderedDict() for _ in range(5)]
         self.nr_lru = [0] * 5
         self.zone_lru: dict[int, list[int]] = {z.idx: [0] * 5 for z in pa.zones}
@@ -220,61 +223,6 @@ class Reclaim(FilemapMixin, OomMixin):
         self.stat = dict.fromkeys(("nr_anon_pages", "nr_mapped", "nr_file_pages", "nr_dirty", "nr_writeback",
                                    "nr_shmem", "nr_vmscan_write", "nr_vmscan_immediate_reclaim", "nr_dirtied",
                                    "nr_written"), 0)
-        self.ev = pa.vm_events
-        for name in EVENTS:
-            self.ev.setdefault(name, 0)
-        for z in pa.zones:
-            self.ev.setdefault(f"allocstall_{z.name.lower()}", 0)
-            self.ev.setdefault(f"pgskip_{z.name.lower()}", 0)
-        self.swappiness = 60  # vm.swappiness
-        self.laptop_mode = 0
-        self.anon_cost = 0
-        self.file_cost = 0
-        self.swap: SwapInfo | None = None
-        self.files: dict[str, AddressSpace] = {}
-        self.next_ino = 10
-        self.writeback_queue: OrderedDict[int, Folio] = OrderedDict()
-        self.shrinkers: list[Shrinker] = []
-        self.kswapd_running = False
-        # pgdat->kswapd_order, kswapd_highest_zoneidx (MAX_NR_ZONES: none), kswapd_failures
-        self.max_nr_zones = len(pa.zones)
-        self.kswapd_order = 0
-        self.kswapd_highest_zoneidx = self.max_nr_zones
-        self.kswapd_prev_zoneidx = self.max_nr_zones - 1
-        self.kswapd_failures = 0
-        self.kswapd_state = KSWAPD_ASLEEP
-        self.kswapd_deadline = 0
-        self.pgdat_dirty = False  # PGDAT_DIRTY
-        self.pgdat_writeback = False  # PGDAT_WRITEBACK
-        #: When a woken kswapd does its work (a choice of the model, see the module docstring):
-        #: "cpu" -- at the allocator's next safe point (the slow path, right after waking it),
-        #: as if it ran at once on another, idle CPU (the default with more than one CPU);
-        #: "sched" -- only when the scheduler runs it (the current task yields, k.run());
-        #: "manual" -- only on k.run_kswapd() (to watch direct reclaim, or kswapd step by step)
-        self.kswapd_mode = "cpu" if len(k.cpus) > 1 else "sched"
-        self.kswapd_task = None
-        self.kswapd_task = k.sched.kthread_work_task("kswapd0", self.kswapd_work)
-        # processes and the OOM killer
-        self.processes: list[Process] = []
-        self.next_pid = 1000
-        self.userspace = False
-        self.fault_stack: list[Process] = []
-        self.sysctl_panic_on_oom = 0
-        self.sysctl_oom_kill_allocating_task = 0
-        self.sysctl_oom_dump_tasks = 1
-        self.oom_rs_begin = -(1 << 62)
-        self.oom_rs_printed = 0
-
-    # ================================================================ folios and the LRU
-    @property
-    def memalloc(self) -> bool:
-        """PF_MEMALLOC of the current task (reclaim, kswapd): per task, as in the kernel."""
-        return bool(self.k.current.flags & PF_MEMALLOC)
-
-    @memalloc.setter
-    def memalloc(self, on: bool) -> None:
-        cur = self.k.current
-        cur.flags = (cur.flags | PF_MEMALLOC) if on else (cur.flags & ~PF_MEMALLOC)
 
     def new_folio(self, pfn: int, mapping: Any, index: int, flags: int) -> Folio:
         z = self.pa.zone_of(pfn)
@@ -296,7 +244,7 @@ class Reclaim(FilemapMixin, OomMixin):
         old = mm.get(folio.pfn, "flags")
         mm.set(folio.pfn, "flags", (old & ~FOLIO_FLAGS) | (folio.flags & FOLIO_FLAGS))
 
-    def lru_add(self, folio: Folio, tail: bool = False) -> None:
+    def add(self, folio: Folio, tail: bool = False) -> None:
         """lruvec_add_folio() (or lruvec_add_folio_tail()): onto the list its flags name."""
         lru = (0 if folio.flags & PG_swapbacked else 2) + (1 if folio.flags & PG_active else 0)
         folio.lru = lru
@@ -309,7 +257,8 @@ class Reclaim(FilemapMixin, OomMixin):
         folio.flags |= PG_lru
         self.sync_flags(folio)
 
-    def lru_del(self, folio: Folio) -> None:
+    def delete(self, folio: Folio) -> None:
+        """lruvec_del_folio(): off its list (the folio is isolated)."""
         lru = folio.lru
         del self.lists[lru][folio.pfn]
         self.nr_lru[lru] -= 1
@@ -317,68 +266,424 @@ class Reclaim(FilemapMixin, OomMixin):
         folio.lru = -1
         folio.flags &= ~PG_lru
 
-    def lru_pages_in_block(self, start: int, nr: int) -> int:
-        """PageLRU pages in pfns [start, start + nr): movable pages for try_to_claim_block()."""
+    def pages_in_block(self, start: int, nr: int) -> int:
+        """PageLRU pages in pfns [start, start + nr)."""
         folios = self.folios
         if len(folios) < nr:
             return sum(1 for pfn, f in folios.items() if start <= pfn < start + nr and f.lru >= 0)
         return sum(1 for pfn in range(start, start + nr) if pfn in folios and folios[pfn].lru >= 0)
 
-    def lru_size(self, lru: int, zone_idx: int) -> int:
+    def size(self, lru: int, zone_idx: int) -> int:
         """lruvec_lru_size(): pages on ``lru`` in zones up to ``zone_idx``."""
         return sum(c[lru] for i, c in self.zone_lru.items() if i <= zone_idx)
+
+    # ---------------------------------------------------------------- the reverse map (mm/rmap.c)
+    def unmap_folio(self, folio: Folio) -> None:
+        """try_to_unmap(): remove the page from every page table that maps it; an
+        anonymous page in the swap cache leaves a swap entry behind."""
+        if not folio.mappers:
+            return
+        for p in folio.mappers:
+            if folio.anon:
+                del p.anon[folio.index]
+                self.stat["nr_anon_pages"] -= 1
+                if folio.swap is not None:
+                    p.swapents[folio.index] = folio.swap
+            elif folio.mapping.shmem:
+                p.shmem_maps.pop(folio, None)
+            else:
+                p.file_maps.pop(folio, None)
+        if not folio.anon:
+            self.stat["nr_mapped"] -= 1
+        folio.mappers = []
+        folio.young = False
+
+    def unmap_one(self, folio: Folio, p: Process) -> None:
+        """One process's mapping of a file or shmem page goes (munmap, exit)."""
+        folio.mappers.remove(p)
+        if folio.mapping.shmem:
+            p.shmem_maps.pop(folio, None)
+        else:
+            p.file_maps.pop(folio, None)
+        if not folio.mappers:
+            self.stat["nr_mapped"] -= 1
+
+    # ---------------------------------------------------------------- counters and checks
+    def node_stat(self, name: str) -> int:
+        i = LRU_NAMES.index(name[3:]) if name[3:] in LRU_NAMES else -1
+        if i >= 0:
+            return self.nr_lru[i]
+        return self.stat.get(name, 0)
+
+    def zone_stats(self, zid: int) -> dict[str, int]:
+        c = self.zone_lru[zid]
+        return {"nr_zone_inactive_anon": c[0], "nr_zone_active_anon": c[1], "nr_zone_inactive_file": c[2],
+                "nr_zone_active_file": c[3], "nr_zone_unevictable": c[4],
+                "nr_zone_write_pending": self.zone_write_pending[zid]}
+
+    def problems(self) -> list[str]:
+        """The lists, their sizes, the struct pages (a sample of a big page cache), the
+        counters recounted from the folios, and each folio's owner knowing it."""
+        errs: list[str] = []
+        pa = self.pa
+        counts = [0] * 5
+        zcounts = {z.idx: [0] * 5 for z in pa.zones}
+        seen: set[int] = set()
+        for lru, d in enumerate(self.lists):
+            for pfn, folio in d.items():
+                if folio.pfn != pfn or folio.lru != lru:
+                    errs.append(f"{folio!r} is on list {LRU_NAMES[lru]} but says {folio.lru}")
+                want = (0 if folio.flags & PG_swapbacked else 2) + (1 if folio.flags & PG_active else 0)
+                if want != lru:
+                    errs.append(f"{folio!r} is on {LRU_NAMES[lru]} but its flags say {LRU_NAMES[want]}")
+                if pfn in seen:
+                    errs.append(f"pfn {pfn:#x} is on two LRU lists")
+                seen.add(pfn)
+                counts[lru] += 1
+                zcounts[folio.zid][lru] += 1
+        if counts != self.nr_lru:
+            errs.append(f"LRU sizes {self.nr_lru} but the lists hold {counts}")
+        for idx, c in zcounts.items():
+            if c != self.zone_lru[idx]:
+                errs.append(f"zone {idx} LRU sizes {self.zone_lru[idx]} but its pages are {c}")
+        if seen != set(self.folios):
+            errs.append(f"{len(self.folios)} folios but {len(seen)} on the LRU lists")
+        stat = dict.fromkeys(("nr_anon_pages", "nr_mapped", "nr_file_pages", "nr_dirty", "nr_writeback", "nr_shmem"),
+                             0)
+        wp = {z.idx: 0 for z in pa.zones}
+        mm = self.k.memmap
+        step = max(1, len(self.folios) // 4000)  # struct pages: a sample of a big page cache
+        for i, folio in enumerate(self.folios.values()):
+            if pa.allocated.get(folio.pfn) != 0:
+                errs.append(f"{folio!r} is not an allocated order-0 page")
+                continue
+            if i % step == 0:
+                if mm.get(folio.pfn, "refcount") < 1:
+                    errs.append(f"{folio!r} has refcount {mm.get(folio.pfn, 'refcount')}")
+                if (mm.get(folio.pfn, "flags") & FOLIO_FLAGS) != (folio.flags & FOLIO_FLAGS):
+                    errs.append(f"{folio!r}: struct page flags {mm.get(folio.pfn, 'flags'):#x} differ")
+            if folio.anon:
+                p: Process = folio.mapping
+                if p.anon.get(folio.index) is not folio or folio.mappers != [p]:
+                    errs.append(f"{folio!r} is not mapped by its process")
+                stat["nr_anon_pages"] += 1
+            else:
+                f: AddressSpace = folio.mapping
+                if f.pages.get(folio.index) is not folio:
+                    errs.append(f"{folio!r} is not in its file's page cache")
+                stat["nr_file_pages"] += 1
+                if f.shmem:
+                    stat["nr_shmem"] += 1
+                else:
+                    if folio.flags & PG_dirty:
+                        stat["nr_dirty"] += 1
+                        wp[folio.zid] += 1
+                    if folio.flags & PG_writeback:
+                        stat["nr_writeback"] += 1
+                        wp[folio.zid] += 1
+                if folio.mappers:
+                    stat["nr_mapped"] += 1
+                for p in folio.mappers:
+                    if folio not in (p.shmem_maps if f.shmem else p.file_maps):
+                        errs.append(f"{folio!r} lists {p!r} as a mapper but the process does not map it")
+        for name, v in stat.items():
+            if self.stat[name] != v:
+                errs.append(f"{name} is {self.stat[name]} but the pages say {v}")
+        if wp != self.zone_write_pending:
+            errs.append(f"write-pending per zone {self.zone_write_pending} but the pages say {wp}")
+        return errs
+
+
+class Reclaim:
+    """One machine's reclaimable memory and the code that reclaims it (``k.vmscan``).
+
+    It holds the parts, each with its own interface, and runs reclaim and kswapd over
+    them: ``lru`` (:class:`Lruvec`: the folios, the LRU lists, the node counters, rmap),
+    ``swapfile`` (:class:`~kmemsim.mm.swap.Swap`), ``pagecache``
+    (:class:`~kmemsim.mm.filemap.PageCache`), ``procs``
+    (:class:`~kmemsim.mm.oom_kill.Processes`) and ``oom`` (the machine's OOM killer,
+    :class:`~kmemsim.mm.oom_kill.OomKillerScoreAdj` or ``OomKillerBadness`` by the
+    ``oom_score_adj`` feature).  The kernel API's calls into them are the thin methods
+    of this class (``k.page_cache_add`` -> ``pagecache.page_cache_add`` ...)."""
+
+    def __init__(self, k: Kernel):
+        self.k = k
+        pa = self.pa = k.page_alloc
+        b = k.gfp.bits
+        feat = k.features
+        self.gfp_io, self.gfp_fs, self.gfp_kernel = b.io, b.fs, b.kernel
+        # the gfp of user pages: GFP_HIGHUSER_MOVABLE (GFP_HIGHUSER before __GFP_MOVABLE);
+        # folio allocations add __GFP_COMP; anonymous faults add __GFP_ZERO
+        user = b.highuser_movable if feat.movable_user_pages else k.gfp.value("GFP_HIGHUSER")
+        #: mapping_gfp_mask() of files and shmem (as filemap_alloc_folio() allocates them)
+        gfp_pagecache = user | (b.comp if feat.pagecache_folios else 0)
+        gfp_anon = user | b.zero | (b.comp if feat.anon_folios else 0)
+        self.ev = pa.vm_events
+        for name in EVENTS:
+            self.ev.setdefault(name, 0)
+        for z in pa.zones:
+            self.ev.setdefault(f"allocstall_{z.name.lower()}", 0)
+            self.ev.setdefault(f"pgskip_{z.name.lower()}", 0)
+        # the parts
+        self.lru = Lruvec(k)
+        self.swapfile = Swap(k)
+        self.pagecache = PageCache(k, self.lru, self.swapfile, gfp_pagecache, b.write)
+        self.procs = Processes(k, self.lru, self.pagecache, self.swapfile, gfp_anon)
+        oom_killer = OomKillerScoreAdj if feat.oom_score_adj else OomKillerBadness
+        self.oom: OomKiller = oom_killer(k, self.lru, self.swapfile, self.procs)
+        # reclaim's own state
+        self.swappiness = 60  # vm.swappiness
+        self.laptop_mode = 0
+        self.anon_cost = 0
+        self.file_cost = 0
+        self.shrinkers: list[Shrinker] = []
+        self.kswapd_running = False
+        # pgdat->kswapd_order, kswapd_highest_zoneidx (MAX_NR_ZONES: none), kswapd_failures
+        self.max_nr_zones = len(pa.zones)
+        self.kswapd_order = 0
+        self.kswapd_highest_zoneidx = self.max_nr_zones
+        self.kswapd_prev_zoneidx = self.max_nr_zones - 1
+        self.kswapd_failures = 0
+        self.kswapd_state = KSWAPD_ASLEEP
+        self.kswapd_deadline = 0
+        self.kswapd_premature = False  # woken within the short sleep (kswapd_low_wmark_hit_quickly)
+        self.pgdat_dirty = False  # PGDAT_DIRTY
+        self.pgdat_writeback = False  # PGDAT_WRITEBACK
+        #: When a woken kswapd does its work (a choice of the model, see the module docstring):
+        #: "cpu" -- at the allocator's next safe point (the slow path, right after waking it),
+        #: as if it ran at once on another, idle CPU (the default with more than one CPU);
+        #: "sched" -- only when the scheduler runs it (the current task yields, k.run());
+        #: "manual" -- only on k.run_kswapd() (to watch direct reclaim, or kswapd step by step)
+        self.kswapd_mode = "cpu" if len(k.cpus) > 1 else "sched"
+        #: the kswapd0 kthread (kswapd_init() starts it)
+        self.kswapd_task: Task | None = None
+
+    # ================================================================ PF_MEMALLOC
+    @property
+    def memalloc(self) -> bool:
+        """PF_MEMALLOC of the current task (reclaim, kswapd): per task, as in the kernel."""
+        return bool(self.k.current.flags & PF_MEMALLOC)
+
+    @memalloc.setter
+    def memalloc(self, on: bool) -> None:
+        cur = self.k.current
+        cur.flags = (cur.flags | PF_MEMALLOC) if on else (cur.flags & ~PF_MEMALLOC)
+
+    # ================================================================ what the others read
+    @property
+    def swap(self) -> SwapInfo | None:
+        """The swap area that is on, or None."""
+        return self.swapfile.si
+
+    @property
+    def files(self) -> dict[str, AddressSpace]:
+        """The page cache's files by name."""
+        return self.pagecache.files
+
+    @property
+    def writeback_queue(self) -> OrderedDict[int, Folio]:
+        """The writes queued and not yet completed."""
+        return self.pagecache.writeback_queue
+
+    @property
+    def processes(self) -> list[Process]:
+        """The simulated processes, in creation order (for_each_process)."""
+        return self.procs.tasks
+
+    @property
+    def userspace(self) -> bool:
+        """A process was ever spawned: the OOM killer has a user space to choose from."""
+        return self.procs.userspace
+
+    @property
+    def nr_lru(self) -> list[int]:
+        """The node's LRU list sizes (inactive_anon, active_anon, inactive_file, active_file,
+        unevictable)."""
+        return self.lru.nr_lru
+
+    @property
+    def stat(self) -> dict[str, int]:
+        """The node_stat counters of the LRU pages (nr_anon_pages, nr_dirty ...)."""
+        return self.lru.stat
+
+    def current(self) -> Process | None:
+        """``current`` as a user process: the one whose page fault is allocating, or None."""
+        return self.procs.current()
+
+    def current_task(self) -> Task:
+        """The task to name in a report: the faulting process's, else the machine's current."""
+        return self.procs.current_task()
+
+    def as_current(self) -> AbstractContextManager[None]:
+        """``with``: the faulting process is the machine's current task (for dump_stack)."""
+        return self.procs.as_current()
+
+    def lru_pages_in_block(self, start: int, nr: int) -> int:
+        """PageLRU pages in pfns [start, start + nr): movable pages for try_to_claim_block()."""
+        return self.lru.pages_in_block(start, nr)
+
+    def zone_stats(self, z: Any) -> dict[str, int]:
+        """The zone's LRU and write-pending counters (NR_ZONE_INACTIVE_ANON ...)."""
+        return self.lru.zone_stats(z.idx)
+
+    # ================================================================ the page cache (mm/filemap.py)
+    def page_cache_add(self, name: Any, nr_pages: int, dirty: bool = False) -> int:
+        """Read (or, ``dirty``, write) ``nr_pages`` new pages of ``name`` into the page cache
+        (``filemap_add_folio`` + ``folio_add_lru``; a write also ``folio_mark_dirty``).
+        Each page is allocated with the mapping's gfp and may reclaim or OOM-kill to get
+        it; returns how many pages were added (fewer if an allocation failed)."""
+        return self.pagecache.page_cache_add(name, nr_pages, dirty)
+
+    def mark_page_accessed(self, name: Any, index: int | None = None) -> int:
+        """A read of page ``index`` of the file (all its cached pages when None) hits the
+        page cache: folio_mark_accessed() on each; returns how many pages were touched."""
+        return self.pagecache.mark_page_accessed(name, index)
+
+    def set_page_dirty(self, name: Any, index: int | None = None) -> int:
+        """A write to page ``index`` of the file (every cached page when None): the pages
+        become dirty; returns how many were dirtied now."""
+        return self.pagecache.set_page_dirty(name, index)
+
+    def truncate(self, name: Any) -> int:
+        """truncate_inode_pages(): drop every page of the file (mapped ones are unmapped
+        first); returns the number of pages freed.  The file stays (empty)."""
+        return self.pagecache.truncate(name)
+
+    def unlink(self, name: Any) -> int:
+        """Delete the file: its pages are freed (a shmem file's swap slots too)."""
+        return self.pagecache.unlink(name)
+
+    def sync(self) -> int:
+        """sync(): write every dirty page and wait for the writes; returns pages written."""
+        return self.pagecache.sync()
+
+    def run_writeback(self) -> int:
+        """Let the flusher and the disk run now: queued writes complete (dirty pages are
+        not started; see :meth:`sync`).  Returns the writes completed."""
+        return self.pagecache.run_writeback()
+
+    def wakeup_flusher_threads(self, reason: str = "vmscan") -> int:
+        """wakeup_flusher_threads(): the flusher writes every dirty file page; each moves
+        from PG_dirty to PG_writeback (folio_clear_dirty_for_io + folio_start_writeback)
+        and its write is queued.  Returns how many writes were queued."""
+        return self.pagecache.wakeup_flusher_threads(reason)
+
+    # ================================================================ processes (mm/oom_kill.py)
+    def spawn_process(self, name: str, rss: Any = 0, *, file: Any = 0, shmem: Any = 0, swap: Any = 0,
+                      vm: Any = None, oom_score_adj: int = 0, uid: int = 0, d_state: bool = False) -> Process:
+        """A new user process ``name`` that touches ``rss`` of anonymous memory, maps
+        ``file`` of a file named after it (page cache, shared with other processes of
+        that name) and ``shmem`` of a shmem segment of its own, with ``swap`` of its
+        anonymous memory already on the swap device.  Sizes are bytes or strings
+        ("16M").  ``vm`` is the total VM size (at least what it touches).  Its pages
+        are allocated as its page faults would (and may reclaim, or OOM-kill -- itself
+        included); the Process is returned either way."""
+        return self.procs.spawn(name, rss, file=file, shmem=shmem, swap=swap, vm=vm, oom_score_adj=oom_score_adj,
+                                uid=uid, d_state=d_state)
+
+    def process(self, pid_or_proc: Any) -> Process:
+        """The Process itself, or the one with this pid (UsageError if none)."""
+        return self.procs.process(pid_or_proc)
+
+    def process_fault(self, proc: Any, size: Any) -> int:
+        """The process touches ``size`` more of anonymous memory (page faults: one
+        GFP_HIGHUSER_MOVABLE|__GFP_COMP|__GFP_ZERO page each, which may reclaim and
+        OOM-kill).  Returns the pages faulted in (fewer if the process was killed)."""
+        return self.procs.fault(proc, size)
+
+    def process_swapin(self, proc: Any, nr_pages: int | None = None) -> int:
+        """The process touches its swapped-out pages again (do_swap_page: a major fault,
+        PSWPIN, the slot freed); returns how many came back."""
+        return self.procs.swapin(proc, nr_pages)
+
+    def process_touch(self, proc: Any) -> int:
+        """The process accesses every page it maps (the ptes become young, as the CPU sets
+        the accessed bit): reclaim's rmap walk will find them referenced."""
+        return self.procs.touch(proc)
+
+    def kill_process(self, proc: Any) -> int:
+        """kill -9: the process exits (exit_mmap) and its memory comes back: anonymous
+        pages and swap entries are freed, file pages are unmapped (they stay cached),
+        its shmem segment is removed.  Returns the pages freed."""
+        return self.procs.kill(proc)
+
+    # ================================================================ the OOM killer (mm/oom_kill.py)
+    def totalpages(self) -> int:
+        """constrained_alloc(): totalram_pages() + total_swap_pages."""
+        return self.oom.totalpages()
+
+    def oom_badness(self, p: Process, totalpages: int) -> int:
+        """The points this kernel's OOM killer gives ``p``: oom_badness() (2.6.36+), or
+        badness() before (``totalpages`` unused)."""
+        return self.oom.badness(p, totalpages)
+
+    def out_of_memory(self, gfp: int, order: int, hz: int) -> bool:
+        """out_of_memory(): kill the "best" process; True if memory is on its way back
+        (or the caller should retry anyway).  ``order`` -1 is SysRq-f."""
+        return self.oom.out_of_memory(gfp, order, hz)
+
+    @property
+    def sysctl_panic_on_oom(self) -> int:
+        """vm.panic_on_oom."""
+        return self.oom.sysctl_panic_on_oom
+
+    @sysctl_panic_on_oom.setter
+    def sysctl_panic_on_oom(self, v: int) -> None:
+        self.oom.sysctl_panic_on_oom = v
+
+    @property
+    def sysctl_oom_kill_allocating_task(self) -> int:
+        """vm.oom_kill_allocating_task."""
+        return self.oom.sysctl_oom_kill_allocating_task
+
+    @sysctl_oom_kill_allocating_task.setter
+    def sysctl_oom_kill_allocating_task(self, v: int) -> None:
+        self.oom.sysctl_oom_kill_allocating_task = v
+
+    @property
+    def sysctl_oom_dump_tasks(self) -> int:
+        """vm.oom_dump_tasks."""
+        return self.oom.sysctl_oom_dump_tasks
+
+    @sysctl_oom_dump_tasks.setter
+    def sysctl_oom_dump_tasks(self, v: int) -> None:
+        self.oom.sysctl_oom_dump_tasks = v
 
     # ================================================================ swap
     def swapon(self, size: Any, name: str = "/dev/kmemsim-swap") -> SwapInfo:
         """swapon(): a swap area of ``size`` (bytes or "64M")."""
-        if self.swap is not None:
-            raise UsageError(f"swapon {name}: the model has one swap area and {self.swap.name} is on")
-        pages = self._pages(size, "size") - 1  # page 0 holds the swap header
-        if pages < 1:
-            raise UsageError(f"swapon {name}: {size!r} is too small for a swap area (two pages at least)")
-        self.swap = SwapInfo(name, pages, self.k.page_size)
-        kb = self.k.page_size >> 10
-        self.k.printk(f"Adding {pages * kb}k swap on {name}.  Priority:-2 extents:1 across:{pages * kb}k ", KERN_INFO)
-        return self.swap
+        return self.swapfile.swapon(size, name)
 
     def swapoff(self) -> int:
         """swapoff(): every swapped page comes back into memory (try_to_unuse); raises
         UsageError (-ENOMEM) and leaves swap on if memory is short."""
-        if self.swap is None:
+        if self.swapfile.si is None:
             raise UsageError("swapoff: no swap area is on")
-        need = sum(len(p.swapents) for p in self.processes) + sum(len(f.swapped) for f in self.files.values())
+        procs = self.procs.tasks
+        need = sum(len(p.swapents) for p in procs) + sum(len(f.swapped) for f in self.pagecache.files.values())
         free = sum(z.free_pages for z in self.pa.zones)
         if need > free:
             raise UsageError(f"swapoff: -ENOMEM: {need} swapped pages, {free} free pages")
         n = 0
-        for p in list(self.processes):
-            n += self.process_swapin(p)
-        for f in list(self.files.values()):
-            for index, slot in sorted(f.swapped.items()):
-                folio = self.filemap_alloc_folio(f, self.gfp_pagecache, index)
-                if folio is None:
-                    break
-                del f.swapped[index]
-                self.swap.free_slot(slot)
-                self.ev["pswpin"] += 1
-                n += 1
-        if self.swap.inuse:
-            raise UsageError("swapoff: -ENOMEM: swapped pages could not come back")
-        self.swap = None
+        for p in list(procs):
+            n += self.procs.swapin(p)
+        n += self.pagecache.shmem_swapin_all()
+        self.swapfile.swapoff()
         return n
 
     def can_reclaim_anon_pages(self) -> bool:
-        return self.swap is not None and self.swap.free > 0
+        return self.swapfile.nr_free > 0
 
     def zone_reclaimable_pages(self, zid: int) -> int:
-        c = self.zone_lru[zid]
+        c = self.lru.zone_lru[zid]
         nr = c[LRU_INACTIVE_FILE] + c[LRU_ACTIVE_FILE]
         if self.can_reclaim_anon_pages():
             nr += c[LRU_INACTIVE_ANON] + c[LRU_ACTIVE_ANON]
         return nr
 
     # ================================================================ shrinkers (mm/shrinker.c)
-    def shrinker_alloc(self, name: str, count_objects: Callable, scan_objects: Callable, *,
+    def shrinker_alloc(self, name: str, count_objects: Callable[[Shrinker, ShrinkControl], int],
+                       scan_objects: Callable[[Shrinker, ShrinkControl], int], *,
                        seeks: int = DEFAULT_SEEKS, batch: int = 0, private_data: Any = None) -> Shrinker:
         """shrinker_alloc(flags, fmt, ...) with its two callbacks set (6.7+ API)."""
         if not callable(count_objects) or not callable(scan_objects):
@@ -446,8 +751,8 @@ class Reclaim(FilemapMixin, OomMixin):
             freed += ret
         return freed
 
-    def _slab_pages(self) -> int:
-        ns = self.k.node_stat
+    def slab_pages(self) -> int:
+        ns = self.k.node_stats.get
         return ns("nr_slab_reclaimable") + ns("nr_slab_unreclaimable")
 
     def drop_caches(self, mode: int) -> None:
@@ -456,15 +761,7 @@ class Reclaim(FilemapMixin, OomMixin):
         if mode not in (1, 2, 3):
             raise UsageError(f"drop_caches: {mode!r}: write 1, 2 or 3")
         if mode & 1:
-            for f in list(self.files.values()):
-                if f.shmem:
-                    continue
-                for folio in list(f.pages.values()):
-                    if folio.mappers or folio.flags & (PG_dirty | PG_writeback):
-                        continue  # invalidate_mapping_pages() skips them
-                    if folio.lru >= 0:
-                        self.lru_del(folio)
-                    self.filemap_remove_folio(folio)
+            self.pagecache.invalidate_clean()
             self.ev["drop_pagecache"] += 1
         if mode & 2:
             shift = 0
@@ -486,14 +783,14 @@ class Reclaim(FilemapMixin, OomMixin):
             self.file_cost += cost
         else:
             self.anon_cost += cost
-        lrusize = sum(self.nr_lru[:4])
+        lrusize = sum(self.lru.nr_lru[:4])
         if self.file_cost + self.anon_cost > lrusize // 4:
             self.file_cost //= 2
             self.anon_cost //= 2
 
     def inactive_is_low(self, inactive_lru: int) -> bool:
-        inactive = self.nr_lru[inactive_lru]
-        active = self.nr_lru[inactive_lru + 1]
+        inactive = self.lru.nr_lru[inactive_lru]
+        active = self.lru.nr_lru[inactive_lru + 1]
         gb = (inactive + active) >> (30 - self.k.page_shift)
         ratio = isqrt(10 * gb) if gb else 1
         return inactive * ratio < active
@@ -509,13 +806,13 @@ class Reclaim(FilemapMixin, OomMixin):
                 sc.may_deactivate |= DEACTIVATE_FILE
         else:
             sc.may_deactivate = DEACTIVATE_ANON | DEACTIVATE_FILE
-        file = self.nr_lru[LRU_INACTIVE_FILE]
+        file = self.lru.nr_lru[LRU_INACTIVE_FILE]
         sc.cache_trim_mode = bool(file >> sc.priority and not sc.may_deactivate & DEACTIVATE_FILE
                                   and not sc.no_cache_trim_mode)
         free = sum(z.free_pages for z in self.pa.zones)
-        file = self.nr_lru[LRU_ACTIVE_FILE] + self.nr_lru[LRU_INACTIVE_FILE]
+        file = self.lru.nr_lru[LRU_ACTIVE_FILE] + self.lru.nr_lru[LRU_INACTIVE_FILE]
         total_high = sum(z.wmark(WMARK_HIGH) for z in self.pa.zones if z.managed_pages)
-        anon = self.nr_lru[LRU_INACTIVE_ANON]
+        anon = self.lru.nr_lru[LRU_INACTIVE_ANON]
         sc.file_is_tiny = bool(file + free <= total_high and not sc.may_deactivate & DEACTIVATE_ANON
                                and anon >> sc.priority)
 
@@ -544,7 +841,7 @@ class Reclaim(FilemapMixin, OomMixin):
         nr = [0, 0, 0, 0]
         for lru in range(4):
             file = lru >= LRU_INACTIVE_FILE
-            scan = self.lru_size(lru, sc.reclaim_idx) >> sc.priority
+            scan = self.lru.size(lru, sc.reclaim_idx) >> sc.priority
             if balance == SCAN_FRACT:
                 scan = scan * fraction[file] // denominator
             elif balance in (SCAN_FILE, SCAN_ANON) and (balance == SCAN_FILE) != file:
@@ -598,15 +895,17 @@ class Reclaim(FilemapMixin, OomMixin):
         return self.shrink_inactive_list(nr_to_scan, sc, lru)
 
     def isolate_lru_folios(self, nr_to_scan: int, sc: ScanControl, lru: int) -> tuple[list[Folio], int]:
-        src = self.lists[lru]
+        lruvec = self.lru
+        src = lruvec.lists[lru]
+        nr_lru, zone_lru = lruvec.nr_lru, lruvec.zone_lru
         taken: list[Folio] = []
         back: list[Folio] = []
         scan = total_scan = max_nr_skipped = 0
         zone_names = {z.idx: z.name.lower() for z in self.pa.zones}
         while scan < nr_to_scan and src:
             _, folio = src.popitem(last=False)
-            self.nr_lru[lru] -= 1
-            self.zone_lru[folio.zid][lru] -= 1
+            nr_lru[lru] -= 1
+            zone_lru[folio.zid][lru] -= 1
             total_scan += 1
             if max_nr_skipped < SWAP_CLUSTER_MAX_SKIPPED and folio.zid > sc.reclaim_idx:
                 self.ev[f"pgskip_{zone_names[folio.zid]}"] += 1
@@ -622,8 +921,8 @@ class Reclaim(FilemapMixin, OomMixin):
             taken.append(folio)
         for folio in back:  # splice the skipped folios back at the head
             src[folio.pfn] = folio
-            self.nr_lru[lru] += 1
-            self.zone_lru[folio.zid][lru] += 1
+            nr_lru[lru] += 1
+            zone_lru[folio.zid][lru] += 1
         return taken, total_scan
 
     def shrink_inactive_list(self, nr_to_scan: int, sc: ScanControl, lru: int) -> int:
@@ -637,12 +936,12 @@ class Reclaim(FilemapMixin, OomMixin):
             return 0
         nr_reclaimed, stat, keep = self.shrink_folio_list(taken, sc)
         for folio in keep:  # move_folios_to_lru()
-            self.lru_add(folio)
+            self.lru.add(folio)
         ev[f"pgsteal_{who}"] += nr_reclaimed
         ev["pgsteal_file" if file else "pgsteal_anon"] += nr_reclaimed
         self.lru_note_cost(file, stat.nr_pageout, nr_scanned - nr_reclaimed)
         if stat.nr_unqueued_dirty == len(taken):
-            self.wakeup_flusher_threads("vmscan")
+            self.pagecache.wakeup_flusher_threads("vmscan")
         n = sc.nr
         n["dirty"] += stat.nr_dirty
         n["congested"] += stat.nr_congested
@@ -663,7 +962,7 @@ class Reclaim(FilemapMixin, OomMixin):
                 folio.young = False  # folio_referenced() clears the young bits (no VM_EXEC rotation)
             folio.flags = (folio.flags & ~PG_active) | PG_workingset
         for folio in taken:
-            self.lru_add(folio)
+            self.lru.add(folio)
         self.ev["pgdeactivate"] += len(taken)
         self.lru_note_cost(file, 0, 0)
 
@@ -726,17 +1025,17 @@ class Reclaim(FilemapMixin, OomMixin):
                 if not gfp & self.gfp_io:
                     action = "keep"
                 else:
-                    slot = self.swap.alloc() if self.swap is not None else None
+                    slot = self.swapfile.alloc()
                     if slot is None:
                         action = "activate"
                     else:
                         folio.swap = slot
                         folio.flags |= PG_dirty  # folio_mark_dirty()
             if action == "free" and folio.mappers:
-                self.unmap_folio(folio)  # try_to_unmap() succeeds in the model
+                self.lru.unmap_folio(folio)  # try_to_unmap() succeeds in the model
             if action == "free" and folio.flags & PG_dirty:
                 if file_lru and (not sc.kswapd or not folio.flags & PG_reclaim or not self.pgdat_dirty):
-                    self.stat["nr_vmscan_immediate_reclaim"] += 1
+                    self.lru.stat["nr_vmscan_immediate_reclaim"] += 1
                     folio.flags |= PG_reclaim
                     action = "activate"
                 elif references == FOLIOREF_RECLAIM_CLEAN or not self.may_enter_fs(folio, gfp) \
@@ -753,11 +1052,11 @@ class Reclaim(FilemapMixin, OomMixin):
             if action == "free":
                 if self.remove_mapping(folio):
                     nr_reclaimed += 1
-                    self.free_folio(folio)
+                    self.lru.free_folio(folio)
                     continue
                 action = "keep"
             if folio.anon and not folio.mappers:
-                self._remap_anon(folio)  # (cannot happen with may_writepage set; kept safe)
+                self.remap_anon(folio)  # (cannot happen with may_writepage set; kept safe)
             if action == "activate":
                 folio.flags |= PG_active
                 st.nr_activate[int(file_lru)] += 1
@@ -765,15 +1064,16 @@ class Reclaim(FilemapMixin, OomMixin):
         self.ev["pgactivate"] += st.nr_activate[0] + st.nr_activate[1]
         return nr_reclaimed, st, keep
 
-    def _remap_anon(self, folio: Folio) -> None:
+    def remap_anon(self, folio: Folio) -> None:
+        """An anonymous folio reclaim unmapped but keeps goes back into its process."""
         p = folio.mapping
         slot = p.swapents.pop(folio.index, None)
         if slot is not None:
-            self.swap.free_slot(slot)  # type: ignore[union-attr]
+            self.swapfile.free_slot(slot)
         folio.swap = None
         p.anon[folio.index] = folio
         folio.mappers = [p]
-        self.stat["nr_anon_pages"] += 1
+        self.lru.stat["nr_anon_pages"] += 1
 
     def pageout(self, folio: Folio) -> str:
         """pageout(): 6.18 writes only swap-backed pages from reclaim (swap_writeout,
@@ -781,15 +1081,16 @@ class Reclaim(FilemapMixin, OomMixin):
         if not folio.flags & PG_swapbacked:
             return "activate"
         if not folio.anon:  # shmem_writeout(): its own swap slot, or back to the active list
-            slot = self.swap.alloc() if self.swap is not None else None
+            slot = self.swapfile.alloc()
             if slot is None:
                 return "activate"
             folio.swap = slot
         folio.flags &= ~PG_dirty  # folio_clear_dirty_for_io()
         # swap_writeout() to a synchronous device: the bytes are on swap when it returns
-        self.swap.data[folio.swap] = self.k.phys.peek(folio.pfn)  # type: ignore[union-attr]
+        assert folio.swap is not None
+        self.swapfile.write(folio.swap, self.k.phys.peek(folio.pfn))
         self.ev["pswpout"] += 1
-        self.stat["nr_vmscan_write"] += 1
+        self.lru.stat["nr_vmscan_write"] += 1
         return "success"
 
     def remove_mapping(self, folio: Folio) -> bool:
@@ -799,18 +1100,9 @@ class Reclaim(FilemapMixin, OomMixin):
             return False
         if folio.anon:
             return True  # __swap_cache_del_folio(): the pte holds the slot now
-        f: AddressSpace = folio.mapping
-        if f.shmem:
-            f.swapped[folio.index] = folio.swap  # type: ignore[assignment]
-            folio.swap = None
-            del f.pages[folio.index]
-            self.stat["nr_file_pages"] -= 1
-            self.stat["nr_shmem"] -= 1
-            return True
-        if folio.flags & PG_writeback:
+        if not folio.mapping.shmem and folio.flags & PG_writeback:
             return False
-        del f.pages[folio.index]
-        self.stat["nr_file_pages"] -= 1
+        self.pagecache.delete_from_cache(folio)
         return True
 
     # ================================================================ shrink_node and friends
@@ -821,9 +1113,9 @@ class Reclaim(FilemapMixin, OomMixin):
             self.prepare_scan_control(sc)
             self.shrink_lruvec(sc)
             if self.shrinkers:
-                slab_before = self._slab_pages()
+                slab_before = self.slab_pages()
                 self.shrink_slab(sc.gfp_mask, sc.priority)
-                sc.nr_reclaimed += max(0, slab_before - self._slab_pages())  # flush_reclaim_state()
+                sc.nr_reclaimed += max(0, slab_before - self.slab_pages())  # flush_reclaim_state()
             nr_node_reclaimed = sc.nr_reclaimed - nr_reclaimed
             if sc.kswapd:
                 n = sc.nr
@@ -848,16 +1140,16 @@ class Reclaim(FilemapMixin, OomMixin):
             if z.idx > sc.reclaim_idx or not z.managed_pages:
                 continue
             wm = z.wmark(WMARK_MIN)
-            if self.pa._zone_watermark_ok(z, sc.order, wm, sc.reclaim_idx, 0, z.free_pages):
+            if self.zone_watermark_ok(z, sc.order, wm, sc.reclaim_idx, 0, z.free_pages):
                 return False
             if self.compaction_suitable(z, sc.order, wm, sc.reclaim_idx):
                 return False
-        inactive = self.nr_lru[LRU_INACTIVE_FILE]
+        inactive = self.lru.nr_lru[LRU_INACTIVE_FILE]
         if self.can_reclaim_anon_pages():
-            inactive += self.nr_lru[LRU_INACTIVE_ANON]
+            inactive += self.lru.nr_lru[LRU_INACTIVE_ANON]
         return inactive > 2 << sc.order
 
-    def shrink_zones(self, zonelist: list, sc: ScanControl) -> None:
+    def shrink_zones(self, zonelist: list[Zone], sc: ScanControl) -> None:
         done_node = False
         for z in zonelist:
             if z.idx > sc.reclaim_idx:
@@ -870,7 +1162,7 @@ class Reclaim(FilemapMixin, OomMixin):
             done_node = True
             self.shrink_node(sc)
 
-    def do_try_to_free_pages(self, zonelist: list, sc: ScanControl) -> int:
+    def do_try_to_free_pages(self, zonelist: list[Zone], sc: ScanControl) -> int:
         initial_priority = sc.priority
         names = {z.idx: z.name.lower() for z in self.pa.zones}
         while True:
@@ -901,30 +1193,39 @@ class Reclaim(FilemapMixin, OomMixin):
                 continue
             return 0
 
-    def try_to_free_pages(self, zonelist: list, order: int, gfp: int, reclaim_idx: int) -> int:
+    def try_to_free_pages(self, zonelist: list[Zone], order: int, gfp: int, reclaim_idx: int) -> int:
         """try_to_free_pages(): direct reclaim of SWAP_CLUSTER_MAX pages for an allocation."""
-        self.complete_writeback()  # the disk had a throttle interval since the last pass
+        self.pagecache.complete_writeback()  # the disk had a throttle interval since the last pass
         sc = ScanControl(gfp_mask=gfp, order=order, reclaim_idx=reclaim_idx, may_writepage=not self.laptop_mode)
         return self.do_try_to_free_pages(zonelist, sc)
 
-    def perform_reclaim(self, zonelist: list, order: int, gfp: int, reclaim_idx: int) -> int:
+    def perform_reclaim(self, zonelist: list[Zone], order: int, gfp: int, reclaim_idx: int) -> int:
         """__perform_reclaim(): cond_resched (kswapd may run), PF_MEMALLOC, reclaim."""
-        self._cond_resched()
+        self.cond_resched()
         prev = self.memalloc
         self.memalloc = True
         try:
             progress = self.try_to_free_pages(zonelist, order, gfp, reclaim_idx)
         finally:
             self.memalloc = prev
-        self._cond_resched()
+        self.cond_resched()
         return progress
 
-    def _cond_resched(self) -> None:
+    def cond_resched(self) -> None:
+        """cond_resched() in reclaim: let a runnable task (kswapd) run first."""
         sched = self.k.sched
         if sched.runq:
             sched.cond_resched()
 
+    # transitional: the page allocator's old private name for it; goes once it no longer calls it
+
     # ================================================================ compaction (counted)
+    def zone_watermark_ok(self, z: Zone, order: int, mark: int, hz: int, flags: int, free: int) -> bool:
+        """__zone_watermark_ok() of the page allocator.  The one call into a private member of
+        another subsystem: the page allocator's Protocol should declare this service (and
+        get_page_from_freelist, used by direct_compact); asked of the lead."""
+        return self.pa.zone_watermark_ok(z, order, mark, hz, flags, free)
+
     def compaction_suitable(self, z: Any, order: int, watermark: int, hz: int, free: int | None = None) -> bool:
         """compaction_suitable(): enough order-0 pages to migrate into (watermark +
         compact_gap), and for costly orders a fragmentation index above the threshold."""
@@ -933,10 +1234,10 @@ class Reclaim(FilemapMixin, OomMixin):
         wm = watermark + (2 << order)
         if order > PAGE_ALLOC_COSTLY_ORDER:
             wm += z.watermark[1] - z.watermark[0]
-        if not self.pa._zone_watermark_ok(z, 0, wm, hz, 0x80, free):  # ALLOC_CMA
+        if not self.zone_watermark_ok(z, 0, wm, hz, 0x80, free):  # ALLOC_CMA
             return False
         if order > PAGE_ALLOC_COSTLY_ORDER:
-            from ..views.procfs import fragmentation_index
+            from .vmstat import fragmentation_index
 
             fi = fragmentation_index(z, order)
             if 0 <= fi <= 500:  # vm.extfrag_threshold
@@ -946,7 +1247,7 @@ class Reclaim(FilemapMixin, OomMixin):
     def compaction_ready(self, z: Any, sc: ScanControl) -> bool:
         if not sc.gfp_mask & self.gfp_io:
             return False
-        if self.pa._zone_watermark_ok(z, sc.order, z.wmark(WMARK_MIN), sc.reclaim_idx, 0, z.free_pages):
+        if self.zone_watermark_ok(z, sc.order, z.wmark(WMARK_MIN), sc.reclaim_idx, 0, z.free_pages):
             return True
         return self.compaction_suitable(z, sc.order, z.wmark(WMARK_HIGH), sc.reclaim_idx)
 
@@ -957,7 +1258,7 @@ class Reclaim(FilemapMixin, OomMixin):
         rc = COMPACT_SKIPPED
         for z in ctx.zonelist:
             wm = z.wmark(WMARK_MIN)
-            if self.pa._zone_watermark_ok(z, order, wm, ctx.highest_zoneidx, flags, z.free_pages):
+            if self.zone_watermark_ok(z, order, wm, ctx.highest_zoneidx, flags, z.free_pages):
                 status = COMPACT_SUCCESS
             elif not self.compaction_suitable(z, order, wm, ctx.highest_zoneidx):
                 status = COMPACT_SKIPPED
@@ -976,7 +1277,7 @@ class Reclaim(FilemapMixin, OomMixin):
         if result == COMPACT_SKIPPED:
             return -1, result
         self.ev["compact_stall"] += 1
-        pfn = self.pa.get_page_from_freelist(ctx, order, flags)
+        pfn = self.pa.get_page_from_freelist(ctx, order, flags)  # (see zone_watermark_ok)
         if pfn >= 0:
             self.ev["compact_success"] += 1
             return pfn, result
@@ -1015,7 +1316,7 @@ class Reclaim(FilemapMixin, OomMixin):
             if z.idx > hz or not z.managed_pages:
                 continue
             mark = z.wmark(WMARK_HIGH)
-            if self.pa._zone_watermark_ok(z, order, mark, hz, 0, z.free_pages):
+            if self.zone_watermark_ok(z, order, mark, hz, 0, z.free_pages):
                 return True
         return mark == -1
 
@@ -1039,7 +1340,7 @@ class Reclaim(FilemapMixin, OomMixin):
             return
         premature = self.kswapd_state == KSWAPD_SHORT_SLEEP and self.k.jiffies < self.kswapd_deadline
         self.kswapd_state = KSWAPD_WOKEN
-        self._kswapd_premature = premature
+        self.kswapd_premature = premature
         self.pa.kswapd_wakeups += 1
         if self.kswapd_task is not None and self.kswapd_mode != "manual":
             self.k.sched.wake_up_process(self.kswapd_task)
@@ -1052,7 +1353,7 @@ class Reclaim(FilemapMixin, OomMixin):
         prev = self.memalloc
         self.memalloc = True  # PF_MEMALLOC | PF_KSWAPD
         try:
-            if getattr(self, "_kswapd_premature", False):
+            if self.kswapd_premature:
                 self.ev["kswapd_low_wmark_hit_quickly"] += 1
             alloc_order, hz = self._kswapd_request(self.kswapd_prev_zoneidx)
             for _ in range(10_000):  # kswapd() gives up on a node after MAX_RECLAIM_RETRIES failures
@@ -1142,7 +1443,7 @@ class Reclaim(FilemapMixin, OomMixin):
     def balance_pgdat(self, order: int, hz: int) -> int:
         """balance_pgdat(): reclaim until an eligible zone is above its high watermark
         (the boosted one first); returns the order it finished at."""
-        self.complete_writeback()
+        self.pagecache.complete_writeback()
         sc = ScanControl(gfp_mask=self.gfp_kernel, order=order, reclaim_idx=hz, may_unmap=True, kswapd=True)
         self.ev["pageoutrun"] += 1
         zone_boosts = {z.idx: z.watermark_boost for z in self.pa.zones if z.idx <= hz and z.managed_pages}
@@ -1199,139 +1500,55 @@ class Reclaim(FilemapMixin, OomMixin):
                     z.refresh_fast_marks()
         return sc.order
 
-    # ================================================================ stats and checks
-    def node_stat(self, name: str) -> int:
-        i = LRU_NAMES.index(name[3:]) if name[3:] in LRU_NAMES else -1
-        if i >= 0:
-            return self.nr_lru[i]
-        return self.stat.get(name, 0)
+    # ================================================================ checks
+    def check_lru(self) -> None:
+        """The lruvec: lists, sizes, struct pages, counters, rmap."""
+        raise_problems("vmscan", self.lru.problems())
 
-    def zone_stats(self, z: Any) -> dict[str, int]:
-        """The zone's LRU and write-pending counters (NR_ZONE_INACTIVE_ANON ...)."""
-        c = self.zone_lru[z.idx]
-        return {"nr_zone_inactive_anon": c[0], "nr_zone_active_anon": c[1], "nr_zone_inactive_file": c[2],
-                "nr_zone_active_file": c[3], "nr_zone_unevictable": c[4],
-                "nr_zone_write_pending": self.zone_write_pending[z.idx]}
+    def check_pagecache(self) -> None:
+        raise_problems("filemap", self.pagecache.problems())
+
+    def check_processes(self) -> None:
+        raise_problems("processes", self.procs.problems())
+
+    def check_swap(self) -> None:
+        """Every slot in use is held by exactly one pte or shmem file."""
+        errs: list[str] = []
+        owners: dict[int, str] = {}
+        for slot, who in (*self.procs.swap_owners(), *self.pagecache.swap_owners()):
+            if slot in owners:
+                errs.append(f"swap slot {slot} is used by {owners[slot]} and {who}")
+            owners[slot] = who
+        raise_problems("swap", errs + self.swapfile.problems(owners))
 
     def check(self) -> None:
-        errs = self._check()
-        if errs:
-            raise InvariantError("vmscan", "; ".join(errs[:5]))
+        """Every invariant of reclaim's parts (the checks kswapd_init registers)."""
+        self.check_lru()
+        self.check_pagecache()
+        self.check_processes()
+        self.check_swap()
 
-    def _check(self) -> list[str]:
-        errs: list[str] = []
-        pa = self.pa
-        counts = [0] * 5
-        zcounts = {z.idx: [0] * 5 for z in pa.zones}
-        seen: set[int] = set()
-        for lru, d in enumerate(self.lists):
-            for pfn, folio in d.items():
-                if folio.pfn != pfn or folio.lru != lru:
-                    errs.append(f"{folio!r} is on list {LRU_NAMES[lru]} but says {folio.lru}")
-                want = (0 if folio.flags & PG_swapbacked else 2) + (1 if folio.flags & PG_active else 0)
-                if want != lru:
-                    errs.append(f"{folio!r} is on {LRU_NAMES[lru]} but its flags say {LRU_NAMES[want]}")
-                if pfn in seen:
-                    errs.append(f"pfn {pfn:#x} is on two LRU lists")
-                seen.add(pfn)
-                counts[lru] += 1
-                zcounts[folio.zid][lru] += 1
-        if counts != self.nr_lru:
-            errs.append(f"LRU sizes {self.nr_lru} but the lists hold {counts}")
-        for idx, c in zcounts.items():
-            if c != self.zone_lru[idx]:
-                errs.append(f"zone {idx} LRU sizes {self.zone_lru[idx]} but its pages are {c}")
-        if seen != set(self.folios):
-            errs.append(f"{len(self.folios)} folios but {len(seen)} on the LRU lists")
-        stat = dict.fromkeys(("nr_anon_pages", "nr_mapped", "nr_file_pages", "nr_dirty", "nr_writeback", "nr_shmem"),
-                             0)
-        wp = {z.idx: 0 for z in pa.zones}
-        mm = self.k.memmap
-        step = max(1, len(self.folios) // 4000)  # struct pages: a sample of a big page cache
-        for i, folio in enumerate(self.folios.values()):
-            if pa.allocated.get(folio.pfn) != 0:
-                errs.append(f"{folio!r} is not an allocated order-0 page")
-                continue
-            if i % step == 0:
-                if mm.get(folio.pfn, "refcount") < 1:
-                    errs.append(f"{folio!r} has refcount {mm.get(folio.pfn, 'refcount')}")
-                if (mm.get(folio.pfn, "flags") & FOLIO_FLAGS) != (folio.flags & FOLIO_FLAGS):
-                    errs.append(f"{folio!r}: struct page flags {mm.get(folio.pfn, 'flags'):#x} differ")
-            if folio.anon:
-                p: Process = folio.mapping
-                if p.anon.get(folio.index) is not folio or folio.mappers != [p]:
-                    errs.append(f"{folio!r} is not mapped by its process")
-                stat["nr_anon_pages"] += 1
-            else:
-                f: AddressSpace = folio.mapping
-                if f.pages.get(folio.index) is not folio:
-                    errs.append(f"{folio!r} is not in its file's page cache")
-                stat["nr_file_pages"] += 1
-                if f.shmem:
-                    stat["nr_shmem"] += 1
-                else:
-                    if folio.flags & PG_dirty:
-                        stat["nr_dirty"] += 1
-                        wp[folio.zid] += 1
-                    if folio.flags & PG_writeback:
-                        stat["nr_writeback"] += 1
-                        wp[folio.zid] += 1
-                if folio.mappers:
-                    stat["nr_mapped"] += 1
-                for p in folio.mappers:
-                    if folio not in (p.shmem_maps if f.shmem else p.file_maps):
-                        errs.append(f"{folio!r} lists {p!r} as a mapper but the process does not map it")
-        for name, v in stat.items():
-            if self.stat[name] != v:
-                errs.append(f"{name} is {self.stat[name]} but the pages say {v}")
-        if wp != self.zone_write_pending:
-            errs.append(f"write-pending per zone {self.zone_write_pending} but the pages say {wp}")
-        for f in self.files.values():
-            for index, folio in f.pages.items():
-                if self.folios.get(folio.pfn) is not folio or folio.mapping is not f or folio.index != index:
-                    errs.append(f"{f!r}[{index}] holds {folio!r}, which is not its page")
-        owners: dict[int, str] = {}
-        for p in self.processes:
-            if not p.alive:
-                errs.append(f"{p!r} has exited but is in the task list")
-            for index, folio in p.anon.items():
-                if self.folios.get(folio.pfn) is not folio or folio.mapping is not p or folio.index != index:
-                    errs.append(f"{p!r} anon[{index}] is {folio!r}")
-            for folio in (*p.file_maps, *p.shmem_maps):
-                if p not in folio.mappers or self.folios.get(folio.pfn) is not folio:
-                    errs.append(f"{p!r} maps {folio!r}, which does not list it")
-            if p.rss != len(p.anon) + len(p.file_maps) + len(p.shmem_maps):
-                errs.append(f"{p!r}: rss does not equal its pages")
-            for index, slot in p.swapents.items():
-                if slot in owners:
-                    errs.append(f"swap slot {slot} is used by {owners[slot]} and {p!r}")
-                owners[slot] = f"{p.comm}:{p.pid}"
-                if index in p.anon:
-                    errs.append(f"{p!r} page {index} is both resident and swapped")
-        for f in self.files.values():
-            for index, slot in f.swapped.items():
-                if slot in owners:
-                    errs.append(f"swap slot {slot} is used twice")
-                owners[slot] = f.name
-        if self.swap is not None:
-            errs += self.swap.check(owners)
-        elif owners:
-            errs.append(f"{len(owners)} swap entries but no swap area")
-        for pfn, folio in self.writeback_queue.items():
-            if not folio.flags & PG_writeback or self.folios.get(pfn) is not folio:
-                errs.append(f"{folio!r} is queued for writeback but is not under writeback")
-        return errs
+
+def raise_problems(subsystem: str, errs: list[str]) -> None:
+    if errs:
+        raise InvariantError(subsystem, "; ".join(errs[:5]))
 
 
 def kswapd_init(k: Kernel) -> None:
     """kswapd_init(): reclaim, kswapd, swap, the page cache and the OOM killer (``k.vmscan``),
-    right after the page allocator so that every later allocation can reclaim."""
+    right after the page allocator so that every later allocation can reclaim; starts the
+    kswapd0 kthread and registers the node counters and the invariant checks."""
     rc = k.vmscan = Reclaim(k)
+    rc.kswapd_task = k.sched.kthread_work_task("kswapd0", rc.kswapd_work)
+    lru, swap = rc.lru, rc.swapfile
     for name in ("nr_inactive_anon", "nr_active_anon", "nr_inactive_file", "nr_active_file", "nr_unevictable",
                  "nr_anon_pages", "nr_mapped", "nr_file_pages", "nr_dirty", "nr_writeback", "nr_shmem",
                  "nr_vmscan_write", "nr_vmscan_immediate_reclaim", "nr_dirtied", "nr_written"):
-        k.node_stats.register(name, (lambda n: lambda: rc.node_stat(n))(name))
-    k.node_stats.register("_swap_total", lambda: rc.swap.pages if rc.swap else 0)
-    k.node_stats.register("_swap_free", lambda: rc.swap.free if rc.swap else 0)
+        k.node_stats.register(name, (lambda n: lambda: lru.node_stat(n))(name))
+    k.node_stats.register("_swap_total", lambda: swap.total)
+    k.node_stats.register("_swap_free", lambda: swap.nr_free)
     k.node_stats.register("_node_unreclaimable", lambda: int(rc.kswapd_failures >= MAX_RECLAIM_RETRIES))
-    k.checks.register("vmscan", rc.check)
+    k.checks.register("vmscan", rc.check_lru)
+    k.checks.register("filemap", rc.check_pagecache)
+    k.checks.register("processes", rc.check_processes)
+    k.checks.register("swap", rc.check_swap)

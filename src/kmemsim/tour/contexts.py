@@ -58,7 +58,9 @@ def chapter(out: Out) -> None:
     out("2. GFP_ATOMIC may dig into the reserves below the min watermark; GFP_NOWAIT may not.")
     k2 = kmemsim.boot(ram="128M")
     c = k2.kmem_cache_create("my_request", 192)
+    assert c is not None
     pool = k2.mempool_create_slab_pool(2, c)  # made at driver init, while memory is plentiful
+    assert pool is not None
     g = k2.gfp
     nowarn = g.__GFP_NOWARN
     z = next(z for z in k2.page_alloc.zones if z.name == "DMA32")

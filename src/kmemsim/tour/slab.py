@@ -16,6 +16,7 @@ def chapter(out: Out) -> None:
     for size in (1, 20, 64, 65, 100, 129, 200, 1000, 3000, 5000):
         p = k.kmalloc(size, k.gfp.GFP_KERNEL)
         slab, _ = k.slub.object_of(p)
+        assert slab is not None
         ks = k.ksize(p)
         out(f"   {size:>8} {slab.cache.name:>12} {ks:>6} {ks - size:>5}  ({100 * (ks - size) // ks}%)")
         k.kfree(p)
@@ -61,7 +62,9 @@ def chapter(out: Out) -> None:
     y = k.kmalloc(64, k.gfp.GFP_KERNEL)
     k.kfree(x)
     k.kfree(y)
-    off = k.find_cache("kmalloc-64").offset
+    kmalloc64 = k.find_cache("kmalloc-64")
+    assert kmalloc64 is not None
+    off = kmalloc64.offset
     out(f"   kfree(x); kfree(y); then a stale write to y + {off} (the free pointer's place)")
     k.write_u64(y + off, 0xDEADBEEF)
     try:

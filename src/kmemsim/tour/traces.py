@@ -25,9 +25,9 @@ def driver_workload(k: kmemsim.Kernel) -> None:
         with k.on_cpu((i + 1) % 2):  # freed on the other CPU half the time
             if k.is_vmalloc_addr(p):
                 k.vfree(p)
-            elif k.slub.object_of(p)[0] is None:
+            elif (slab := k.slub.object_of(p)[0]) is None:
                 k.free_pages(p, 1)
-            elif k.slub.object_of(p)[0].cache is cache:
+            elif slab.cache is cache:
                 k.kmem_cache_free(cache, p)
             else:
                 k.kfree(p)

@@ -58,6 +58,7 @@ from collections import Counter
 from collections.abc import Callable, Generator, Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
+from types import ModuleType
 from typing import IO, Any
 
 from ..tracepoints.events import (
@@ -80,6 +81,7 @@ from ..tracepoints.events import (
 )
 from .source import GZIP_MAGIC, Source, TraceInputError, open_source
 
+_kmemscan: ModuleType | None
 try:  # the compiled scanner, when it was built (setup.py; optional)
     _kmemscan = importlib.import_module("kmemsim.trace._kmemscan")  # an extension module
 except ImportError:  # pragma: no cover - depends on the build

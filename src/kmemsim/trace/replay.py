@@ -98,10 +98,10 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from itertools import islice
 from pathlib import Path
-from typing import IO, TYPE_CHECKING, Any, NamedTuple
+from typing import IO, TYPE_CHECKING, Any, NamedTuple, cast
 
 from ..errors import KmemsimError, UsageError
-from ..tracepoints.events import SLAB_ALLOC_EVENTS
+from ..tracepoints.events import SLAB_ALLOC_EVENTS, Event
 
 if TYPE_CHECKING:  # pragma: no cover
     from ..kernel import Kernel
@@ -279,7 +279,7 @@ class Replay:
         self.page_shift = k.page_shift
         self.page_offset = k.layout.page_offset
         self.lowmem = k.arch.lowmem_bytes
-        self.zero = k.slub.GFP_ZERO
+        self.zero = k.gfp.bits.zero
         bits = self.pa.bits
         self._bad_page_bits = self.zero | bits.account | bits.movable | bits.highmem
         self._keep_bits = bits.io | bits.fs
@@ -311,13 +311,13 @@ class Replay:
             if v is not None and self.opts.strip_zero:
                 v &= ~self.zero
             self._gfp[text] = v
-        return v  # type: ignore[return-value]
+        return v
 
     def _raw_gfp(self, text: str) -> int | None:
         """:meth:`gfp` with __GFP_ZERO kept (telling slab pages needs it)."""
         v = self._gfp_raw.get(text, -1)
         if v != -1:
-            return v  # type: ignore[return-value]
+            return v
         from .. import gfp as gfpmod
 
         mask: int | None
@@ -392,6 +392,7 @@ class Replay:
         attrs = self._host_caches.get(d) if d is not None else None
         try:
             if attrs is not None:
+                assert d is not None  # attrs come from the host cache named d
                 flags = 0
                 for attr, flag in SYSFS_FLAG_ATTRS.items():
                     if attrs.get(attr, "0").strip() == "1":
@@ -454,7 +455,7 @@ class Replay:
         # hashed pointers: 6.18 new_slab()'s flags and the cache's orders
         if ev[0] in ("kmalloc", "kmalloc_node") and ev[8] > self.max_cache:
             return order == max(0, (ev[7] - 1).bit_length() - self.page_shift)
-        if pa_ev[7] == 1 and not self.pa.classic:  # MIGRATE_MOVABLE
+        if pa_ev[7] == 1 and self.k.features.highatomic:  # MIGRATE_MOVABLE in the 4.4+ numbering
             return False
         pg = self._raw_gfp(pa_ev[8])
         sg = self._raw_gfp(ev[9])
@@ -474,7 +475,8 @@ class Replay:
             c = self.cache_for(ev[11], ev[7], ev[8])
         else:
             info = self._kmalloc_gfp(ev[9])
-            c = self.k.slab.kmalloc_cache_for(ev[7], info[0]) if info is not None and 0 < ev[7] <= self.max_cache else None
+            c = (self.k.slab.kmalloc_cache_for(ev[7], info[0])
+                 if info is not None and 0 < ev[7] <= self.max_cache else None)
         return c is None or order in (c.order, c.min_order)
 
     def _ptrs_real(self, ptr: int) -> bool:
@@ -915,14 +917,16 @@ class Replay:
             for (kind, why), v in sorted(self.unplaced.items(), key=lambda kv: (-kv[1], kv[0])):
                 out.append(f"  {kind}: {why}: {v}\n")
         if self.bugs:
-            out.append("kernel reports during the replay: " + ", ".join(f"{kk} {v}" for kk, v in sorted(self.bugs.items())) + "\n")
+            out.append("kernel reports during the replay: "
+                       + ", ".join(f"{kk} {v}" for kk, v in sorted(self.bugs.items())) + "\n")
         out.append("\n" + self.state_report(top))
         if self.caches_made:
             out.append("\nCaches made for the trace:\n")
             for name, how in sorted(self.caches_made.items()):
                 out.append(f"  {name:<28} {how}\n")
         if self.checked:
-            out.append("\nk.check(): " + ("clean" if self.check_error is None else f"FAILED: {self.check_error}") + "\n")
+            out.append("\nk.check(): "
+                       + ("clean" if self.check_error is None else f"FAILED: {self.check_error}") + "\n")
         return "".join(out)
 
     def state_report(self, top: int = 15) -> str:
@@ -941,7 +945,8 @@ class Replay:
             if c.nr_slabs:
                 free = sum(sl.objects - sl.inuse for sl in c.partial) + sum(
                     sl.objects - sl.inuse for cc in c.cpu_slab for sl in cc.partial)
-                rows.append((c.nr_slabs << c.order, c.name, c.nr_slabs, c.total_objects, c.total_objects - free, c.size))
+                rows.append((c.nr_slabs << c.order, c.name, c.nr_slabs, c.total_objects, c.total_objects - free,
+                             c.size))
         rows.sort(key=lambda r: (-r[0], r[1]))
         for pg, name, slabs, objs, act, size in rows[:top] if top >= 0 else rows:
             out.append(f"{name[:28]:<28} {slabs:7d} {pg:7d} {objs:8d} {act:8d} {size:7d}\n")
@@ -950,9 +955,9 @@ class Replay:
         out.append("\nBuddy free blocks per order (/proc/buddyinfo)\n")
         out.append(k.proc("buddyinfo"))
         out.append("\nFragmentation index per order (/sys/kernel/debug/extfrag/extfrag_index)\n")
-        out.append(k.debugfs("extfrag/extfrag_index"))
+        out.append(k.debugfs("extfrag/extfrag_index") or "")
         out.append("\nUnusable free index per order (/sys/kernel/debug/extfrag/unusable_index)\n")
-        out.append(k.debugfs("extfrag/unusable_index"))
+        out.append(k.debugfs("extfrag/unusable_index") or "")
         return "".join(out)
 
 
@@ -1026,13 +1031,13 @@ def replay(
     r = Replay(k, options=options)
     reader = None
     if isinstance(source, (str, Path)) or hasattr(source, "read"):
-        reader = TraceReader(source, fmt=fmt, lenient=lenient)  # type: ignore[arg-type]
+        reader = TraceReader(source, fmt=fmt, lenient=lenient)
         events: Iterable[Any] = reader
     elif isinstance(source, list) and source and isinstance(source[0], str):
         reader = TraceReader(source, fmt=fmt, lenient=lenient)
         events = reader
     else:
-        events = source  # type: ignore[assignment]
+        events = source
     r.feed(events)
     r.parse_stats = reader.stats if reader is not None else None
     r.finish(check=check)
@@ -1099,7 +1104,8 @@ class Comparison:
             va = sa.free_blocks[o] if o < len(sa.free_blocks) else 0
             vb = sb.free_blocks[o] if o < len(sb.free_blocks) else 0
             row(f"  order {o}", va, vb)
-        out.append("\nFragmentation (x1000; extfrag index at the pageblock order, unusable index at order 3 and the pageblock order)\n")
+        out.append("\nFragmentation (x1000; extfrag index at the pageblock order, "
+                   "unusable index at order 3 and the pageblock order)\n")
         pba, pbb = ka.page_alloc.pageblock_order, kb.page_alloc.pageblock_order
         for zn in sorted(set(sa.extfrag) | set(sb.extfrag)):
             ea, eb = sa.extfrag.get(zn), sb.extfrag.get(zn)
@@ -1181,7 +1187,7 @@ def compare(
         events = list(reader)
         stats = reader.stats
     else:
-        events = list(source)
+        events = list(cast("Iterable[Event]", source))
     reps = []
     for side in (a, b):
         side = dict(side)

@@ -194,7 +194,8 @@ class Lost(NamedTuple):
     cpu: int
     pid: int
     comm: str
-    count: int
+    # the field shadows tuple.count(); the trace tools read it by name (ev.count)
+    count: int  # type: ignore[assignment]
 
 
 Event = SlabAlloc | SlabFree | PageAlloc | PageFree | PageMove | ExtFrag | Lost

@@ -7,8 +7,11 @@
     ...     p = k.kmalloc(100, k.gfp.GFP_KERNEL)
     ...     k.kfree(p)
     >>> print(out.getvalue())                              # doctest: +SKIP
-            insmod-1000    [000] .....     1.000000: kmalloc: call_site=<module>+0x0/0x0 ptr=ffff8880... bytes_req=100 bytes_alloc=128 gfp_flags=GFP_KERNEL node=-1 accounted=false
+            insmod-1000    [000] .....     1.000000: kmalloc: call_site=<module>+0x0/0x0 \
+    ptr=ffff8880... bytes_req=100 bytes_alloc=128 gfp_flags=GFP_KERNEL node=-1 accounted=false
             insmod-1000    [000] .....     1.000000: kfree: call_site=<module>+0x0/0x0 ptr=ffff8880...
+
+(one line each; the first is folded here).
 
 Events and where the model has their moment (include/trace/events/kmem.h and
 mm/{slub,slab_common,page_alloc}.c of Linux 6.18):
@@ -23,7 +26,9 @@ event                          emitted when
                                ``kmalloc(0)`` traces nothing, as in __do_kmalloc_node)
 ``kmem_cache_alloc``           kmem_cache_alloc/zalloc: ``bytes_req`` = ``s->object_size``,
                                ``bytes_alloc`` = ``s->size``, ``name`` = ``s->name``
-                               (a merged cache prints its target's name, as the kernel)
+                               (a merged cache prints its target's name, as the kernel;
+                               only where the kernel prints it: feature
+                               ``trace_kmem_cache_alloc_name``, 6.18)
 ``kfree``, ``kmem_cache_free`` before the free (``kfree(NULL)`` traces too, as 6.18)
 ``mm_page_alloc``              every page allocation that reaches the page allocator:
                                alloc_pages, __get_free_pages (``__GFP_HIGHMEM``
@@ -81,6 +86,7 @@ from .events import KMEM_EVENTS, ExtFrag, PageAlloc, PageFree, PageMove, SlabAll
 
 if TYPE_CHECKING:  # pragma: no cover
     from ..machine import Machine
+    from ..mm.slub import KmemCache
 
 __all__ = ["Tracepoints", "EMITTED_EVENTS", "tracepoints_init"]
 
@@ -100,7 +106,18 @@ class Tracepoints:
     :meth:`start` (``k.trace_start``), stop with :meth:`stop`.
     """
 
-    __slots__ = (*_FLAGS, "m", "events", "counts", "sink", "active", "_write", "_records")
+    __slots__ = (*_FLAGS, "m", "events", "counts", "sink", "active", "_write", "_records", "_cache_alloc_name")
+
+    # one bool per event of _FLAGS: True while it is enabled (tested at the call sites)
+    kmalloc: bool
+    kmem_cache_alloc: bool
+    kfree: bool
+    kmem_cache_free: bool
+    mm_page_alloc: bool
+    mm_page_free: bool
+    mm_page_alloc_zone_locked: bool
+    mm_page_pcpu_drain: bool
+    mm_page_alloc_extfrag: bool
 
     def __init__(self, m: Machine) -> None:
         self.m = m
@@ -112,6 +129,7 @@ class Tracepoints:
         self.active = False
         self._write: Callable[[Any], None] = lambda ev: None
         self._records = False
+        self._cache_alloc_name = m.features.trace_kmem_cache_alloc_name
 
     # ------------------------------------------------------------------ on and off
     def start(self, sink: Any, events: Any = None) -> Tracepoints:
@@ -187,11 +205,12 @@ class Tracepoints:
         self._emit(SlabAlloc("kmalloc", t, cpu, pid, comm, call_site(), ptr, bytes_req, bytes_alloc,
                              self.m.gfp.format_trace(gfp), -1, None, bool(gfp & self.m.gfp.bits.account)))
 
-    def trace_kmem_cache_alloc(self, ptr: int, cache: Any, gfp: int, accounted: bool) -> None:
+    def trace_kmem_cache_alloc(self, ptr: int, cache: KmemCache, gfp: int, accounted: bool) -> None:
         """trace_kmem_cache_alloc(): bytes_req = s->object_size, bytes_alloc = s->size."""
         t, cpu, pid, comm = self._head()
         self._emit(SlabAlloc("kmem_cache_alloc", t, cpu, pid, comm, call_site(), ptr, cache.object_size,
-                             cache.size, self.m.gfp.format_trace(gfp), -1, cache.name, accounted))
+                             cache.size, self.m.gfp.format_trace(gfp), -1,
+                             cache.name if self._cache_alloc_name else None, accounted))
 
     def trace_kfree(self, ptr: int) -> None:
         t, cpu, pid, comm = self._head()

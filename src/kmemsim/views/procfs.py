@@ -7,19 +7,25 @@ vmstat_show, extfrag_show_print, unusable_show_print) and fs/proc/meminfo.c
 names and their order are the 6.18 host's (tests/data/host-6.18/snapshot.tar.gz);
 counters of subsystems the model does not have yet print 0.
 
-The linux-2.6-i386 profile has buddyinfo, pagetypeinfo and zoneinfo in their
-2.6.24 layouts (zoneinfo from 2.6.24 mm/vmstat.c: populated zones, hot and cold
-pcp lists, "scanned", "prev_priority"); its meminfo and vmstat are not modelled
-yet and say so.
+What a kernel has is chosen by its features (kmemsim.features) when the files are
+registered: /proc/zoneinfo exists from 2.6.13 (``proc_zoneinfo``) and /proc/pagetypeinfo
+from 2.6.24 (``migratetypes``); zoneinfo has the 6.x layout with per-node counters
+(``node_vmstat``, 4.8) -- its promo line from 6.12, its pcp high_min/high_max from 6.7 --
+and before that 2.6.24's (populated zones, "scanned", "prev_priority"; the hot and cold
+pcp lists until 2.6.25).  /proc/vmstat and /proc/meminfo are modelled in the 6.x layout
+only: before ``node_vmstat`` reading them says they are not modelled yet.  The 6.x
+zoneinfo is 6.1-6.18's (with "boost" and "cma"); the variants of 4.8-6.0 and the 2.6
+layouts between 2.6.13 and 4.7 other than the cold list are not modelled.
 """
 from __future__ import annotations
 
 from collections.abc import Callable
 from typing import TYPE_CHECKING
 
-from ..start_kernel import direct_map_sizes, memmap_boot_pages
 from ..errors import UsageError
-from ..mm.mmzone import MIGRATETYPE_NAMES, WMARK_HIGH, WMARK_LOW, WMARK_MIN, WMARK_PROMO
+from ..mm.mmzone import WMARK_HIGH, WMARK_LOW, WMARK_MIN, WMARK_PROMO
+from ..mm.vmstat import fragmentation_index, unusable_free_index
+from ..start_kernel import direct_map_sizes, memmap_boot_pages
 
 if TYPE_CHECKING:  # pragma: no cover
     from ..machine import Machine as Kernel
@@ -68,13 +74,12 @@ VM_EVENT_ITEMS = (
 ).split()
 
 
-def _classic(k: Kernel) -> bool:
-    return k.profile.kernel_version.startswith("2.")
-
-
-def _modern_only(k: Kernel, name: str) -> None:
-    if _classic(k):
-        raise UsageError(f"/proc/{name} of {k.profile.name} is not modelled yet (its 2.6.24 layout differs)")
+def _not_modelled(k: Kernel, name: str) -> Callable[[], str]:
+    """The read function of a /proc file whose layout for this kernel is not modelled yet."""
+    def read() -> str:
+        raise UsageError(f"/proc/{name} of {k.profile.name} is not modelled yet (Linux {k.profile.kernel_version} "
+                         "predates per-node vm counters, 4.8: its layout differs)")
+    return read
 
 
 # --------------------------------------------------------------------- counters
@@ -120,19 +125,17 @@ def buddyinfo(k: Kernel) -> str:
 def pagetypeinfo(k: Kernel) -> str:
     """pagetypeinfo_show(): free blocks per migratetype and order, then pageblocks per type."""
     pa = k.page_alloc
-    names = MIGRATETYPE_NAMES
-    order_mt = list(range(len(names)))
-    if _classic(k):
-        # 2.6.24: Unmovable, Reclaimable, Movable, Reserve, Isolate; the engine numbers
-        # Movable 1 and Reclaimable 2 internally
-        names = ("Unmovable", "Reclaimable", "Movable", "Reserve", "Isolate")
-        order_mt = [0, 2, 1, 3, 4]
+    # the kernel's migratetypes in its own order (2.6.24: Unmovable, Reclaimable, Movable, Reserve,
+    # Isolate) and the engine's list of each (the engine numbers them as 6.18 does)
+    names = k.gfp.migratetype_names
+    order_mt = pa.migratetype_map
     out = [f"Page block order: {pa.pageblock_order}\n", f"Pages per block:  {pa.pageblock_nr_pages}\n", "\n"]
-    out.append(f"{'Free pages count per migrate type at order':<43s} " + "".join(f"{o:6d} " for o in range(pa.max_order + 1)) + "\n")
+    out.append(f"{'Free pages count per migrate type at order':<43s} "
+               + "".join(f"{o:6d} " for o in range(pa.max_order + 1)) + "\n")
     for z in pa.zones:
         if not z.populated:
             continue
-        for name, mt in zip(names, order_mt):
+        for name, mt in zip(names, order_mt, strict=True):
             row = f"Node {0:4d}, zone {z.name:>8}, type {name:>12} "
             for o in range(pa.max_order + 1):
                 n = len(z.free_list[o][mt])
@@ -164,8 +167,10 @@ ZONE_STAT_ITEMS_2_6 = (
 
 
 def zoneinfo_2_6(k: Kernel) -> str:
-    """2.6.24 zoneinfo_show_print(): populated zones only; the hot and cold pcp lists."""
+    """2.6.24 zoneinfo_show_print(): populated zones only; the hot and cold pcp lists (one
+    list, "cpu: N" alone, without ``pcp_cold_list``)."""
     pa = k.page_alloc
+    cold_list = k.features.pcp_cold_list
     out = []
     for z in pa.zones:
         if not z.populated:
@@ -186,19 +191,25 @@ def zoneinfo_2_6(k: Kernel) -> str:
         thr = min(125, 2 * len(k.cpus).bit_length() * (1 + mem.bit_length()))
         for pcp in z.pcp:
             batch = pcp.batch
-            # pcp 0 is the hot list (modelled); pcp 1 the cold one (setup_pageset sizes, empty)
-            for j, (count, high, b) in enumerate(((pcp.count, 6 * batch, batch), (0, 2 * batch, max(1, batch // 2)))):
-                out.append(f"\n    cpu: {pcp.cpu} pcp: {j}\n              count: {count}\n              high:  {high}\n              batch: {b}")
+            if cold_list:
+                # pcp 0 is the hot list (modelled); pcp 1 the cold one (setup_pageset sizes, empty)
+                for j, (count, high, b) in enumerate(((pcp.count, 6 * batch, batch),
+                                                      (0, 2 * batch, max(1, batch // 2)))):
+                    out.append(f"\n    cpu: {pcp.cpu} pcp: {j}\n              count: {count}"
+                               f"\n              high:  {high}\n              batch: {b}")
+            else:
+                out.append(f"\n    cpu: {pcp.cpu}\n              count: {pcp.count}"
+                           f"\n              high:  {pcp.high_max}\n              batch: {batch}")
             out.append(f"\n  vm stats threshold: {thr}")
         out.append(f"\n  all_unreclaimable: 0\n  prev_priority:     12\n  start_pfn:         {z.zone_start_pfn}\n")
     return "".join(out)
 
 
 def zoneinfo(k: Kernel) -> str:
-    """zoneinfo_show_print() for every zone of node 0, populated or not."""
-    if _classic(k):
-        return zoneinfo_2_6(k)
+    """zoneinfo_show_print() (4.8+) for every zone of node 0, populated or not."""
     pa = k.page_alloc
+    promo = k.features.zoneinfo_promo
+    high_min_max = k.features.pcp_high_autotune
     out = []
     first_populated = next((z for z in pa.zones if z.populated), None)
     for z in pa.zones:
@@ -212,7 +223,8 @@ def zoneinfo(k: Kernel) -> str:
         out.append(f"\n        min      {z.wmark(WMARK_MIN)}")
         out.append(f"\n        low      {z.wmark(WMARK_LOW)}")
         out.append(f"\n        high     {z.wmark(WMARK_HIGH)}")
-        out.append(f"\n        promo    {z.wmark(WMARK_PROMO)}")
+        if promo:
+            out.append(f"\n        promo    {z.wmark(WMARK_PROMO)}")
         out.append(f"\n        spanned  {z.spanned_pages}")
         out.append(f"\n        present  {z.present_pages}")
         out.append(f"\n        managed  {z.managed_pages}")
@@ -229,20 +241,24 @@ def zoneinfo(k: Kernel) -> str:
         thr = stat_threshold(k, z)
         for pcp in z.pcp:
             high = pcp.high if pcp.touched else 0
-            out.append(
-                f"\n    cpu: {pcp.cpu}\n              count:    {pcp.count}\n              high:     {high}"
-                f"\n              batch:    {pcp.batch}\n              high_min: {pcp.high_min}"
-                f"\n              high_max: {pcp.high_max}"
-            )
+            if high_min_max:
+                out.append(
+                    f"\n    cpu: {pcp.cpu}\n              count:    {pcp.count}\n              high:     {high}"
+                    f"\n              batch:    {pcp.batch}\n              high_min: {pcp.high_min}"
+                    f"\n              high_max: {pcp.high_max}"
+                )
+            else:
+                out.append(f"\n    cpu: {pcp.cpu}\n              count: {pcp.count}\n              high:  {high}"
+                           f"\n              batch: {pcp.batch}")
             out.append(f"\n  vm stats threshold: {thr}")
-        out.append(f"\n  node_unreclaimable:  {k.node_stats.get('_node_unreclaimable')}\n  start_pfn:           {z.zone_start_pfn}\n")
+        out.append(f"\n  node_unreclaimable:  {k.node_stats.get('_node_unreclaimable')}"
+                   f"\n  start_pfn:           {z.zone_start_pfn}\n")
     return "".join(out)
 
 
 # --------------------------------------------------------------------- /proc/vmstat
 def vmstat(k: Kernel) -> str:
     """vmstat_show(): zone, numa and node counters, then the events."""
-    _modern_only(k, "vmstat")
     pa = k.page_alloc
     vals: dict[str, int] = dict.fromkeys(ZONE_STAT_ITEMS + NUMA_STAT_ITEMS, 0)
     for z in pa.zones:
@@ -281,11 +297,10 @@ def si_mem_available(k: Kernel) -> int:
 
 def meminfo(k: Kernel) -> str:
     """meminfo_proc_show() (fs/proc/meminfo.c), 6.18 fields in order."""
-    _modern_only(k, "meminfo")
     pa = k.page_alloc
     kb = k.page_size >> 10
     total = sum(z.managed_pages for z in pa.zones)
-    ns = k.node_stat
+    ns = k.node_stats.get
     lines: list[tuple[str, int | None, bool]] = []
 
     def kb_(label: str, pages: int) -> None:
@@ -349,34 +364,6 @@ def meminfo(k: Kernel) -> str:
 
 
 # --------------------------------------------------------------------- debugfs extfrag
-def _contig_info(z: Zone, order: int) -> tuple[int, int, int]:
-    """fill_contig_page_info(): (free_pages, free_blocks_total, free_blocks_suitable)."""
-    free_pages = blocks_total = suitable = 0
-    for o, n in enumerate(z.nr_free):
-        blocks_total += n
-        free_pages += n << o
-        if o >= order:
-            suitable += n << (o - order)
-    return free_pages, blocks_total, suitable
-
-
-def fragmentation_index(z: Zone, order: int) -> int:
-    """__fragmentation_index() x 1000: -1000 when a suitable block exists."""
-    free_pages, total, suitable = _contig_info(z, order)
-    if not total:
-        return 0
-    if suitable:
-        return -1000
-    return 1000 - (1000 + (free_pages * 1000 // (1 << order))) // total
-
-
-def unusable_free_index(z: Zone, order: int) -> int:
-    free_pages, _, suitable = _contig_info(z, order)
-    if free_pages == 0:
-        return 1000
-    return (free_pages - (suitable << order)) * 1000 // free_pages
-
-
 def _fixed3(v: int, width2: bool) -> str:
     """``"%2d.%03d "`` (or ``"%d.%03d "``) of v / 1000 and v % 1000 with C's truncating division;
     the indices are -1000 or 0..1000, so the remainder is never negative."""
@@ -389,7 +376,8 @@ def extfrag_index(k: Kernel) -> str:
     out = []
     for z in k.page_alloc.zones:
         if z.populated:
-            out.append(f"Node 0, zone {z.name:>8} " + "".join(_fixed3(fragmentation_index(z, o), True) for o in range(z.max_order + 1)) + "\n")
+            out.append(f"Node 0, zone {z.name:>8} "
+                       + "".join(_fixed3(fragmentation_index(z, o), True) for o in range(z.max_order + 1)) + "\n")
     return "".join(out)
 
 
@@ -397,15 +385,27 @@ def unusable_index(k: Kernel) -> str:
     out = []
     for z in k.page_alloc.zones:
         if z.populated:
-            out.append(f"Node 0, zone {z.name:>8} " + "".join(_fixed3(unusable_free_index(z, o), False) for o in range(z.max_order + 1)) + "\n")
+            out.append(f"Node 0, zone {z.name:>8} "
+                       + "".join(_fixed3(unusable_free_index(z, o), False) for o in range(z.max_order + 1)) + "\n")
     return "".join(out)
+
+
+def _reader(k: Kernel, fn: Callable[[Kernel], str]) -> Callable[[], str]:
+    return lambda: fn(k)
 
 
 def proc_init(k: Kernel) -> None:
     """The page allocator's and vmstat's /proc files (mm/vmstat.c, fs/proc/meminfo.c) and
-    debugfs extfrag/ (mm/vmstat.c extfrag_debug_init)."""
-    for name, fn in (("buddyinfo", buddyinfo), ("pagetypeinfo", pagetypeinfo), ("zoneinfo", zoneinfo),
-                     ("vmstat", vmstat), ("meminfo", meminfo)):
-        k.procfs.create(name, (lambda f: lambda: f(k))(fn))
+    debugfs extfrag/ (mm/vmstat.c extfrag_debug_init), as this kernel has them."""
+    f = k.features
+    views: list[tuple[str, Callable[[Kernel], str]]] = [("buddyinfo", buddyinfo)]
+    if f.migratetypes:
+        views.append(("pagetypeinfo", pagetypeinfo))
+    if f.proc_zoneinfo:
+        views.append(("zoneinfo", zoneinfo if f.node_vmstat else zoneinfo_2_6))
+    for name, fn in views:
+        k.procfs.create(name, _reader(k, fn))
+    for name, fn in (("vmstat", vmstat), ("meminfo", meminfo)):
+        k.procfs.create(name, _reader(k, fn) if f.node_vmstat else _not_modelled(k, name))
     k.debugfs_fs.create("extfrag/extfrag_index", lambda: extfrag_index(k))
     k.debugfs_fs.create("extfrag/unusable_index", lambda: unusable_index(k))
