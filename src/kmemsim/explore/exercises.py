@@ -536,7 +536,9 @@ def mempool_exhausted(m: Machines) -> Exercise:
     k = m.fresh(ram=_small_ram(m.profile))
     g = k.gfp
     c = k.kmem_cache_create("my_request", 192)
-    pool = k.mempool_create_slab_pool(2, c)
+    pool = k.mempool_create_slab_pool(2, c) if c is not None else None
+    if pool is None:
+        raise UsageError(f"mempool_exhausted: no pool could be made on {_mach(k)}")
     held = []
     for mask in (g.GFP_KERNEL | g.__GFP_NORETRY, g.GFP_ATOMIC):
         while a := k.get_free_pages(mask | g.__GFP_NOWARN, 0):

@@ -350,7 +350,9 @@ def page_runs(k: Kernel, names: Names) -> list[int]:
 
 def _folios(k: Kernel) -> dict[int, bool]:
     """pfn -> anonymous? of every page-cache and anonymous page (the LRU's folios)."""
-    folios = getattr(k.vmscan, "folios", None) or {}
+    rc: Any = k.vmscan
+    lru = getattr(rc, "lru", None)  # the LRU's own object since reclaim was split by composition
+    folios = getattr(lru, "folios", None) or getattr(rc, "folios", None) or {}
     return {pfn: bool(f.anon) for pfn, f in folios.items()}
 
 
