@@ -66,6 +66,9 @@ def int_arg(value: object, what: str) -> int:
 
 def range_arg(value: object, what: str, lo: int, hi: int, ctype: str) -> int:
     """An int in ``lo..hi`` (the C type ``ctype``), else a UsageError naming ``what``."""
+    if ctype == "a pointer" and not (isinstance(value, int) and not isinstance(value, bool)) \
+            and not hasattr(value, "pfn"):
+        raise UsageError(f"{what}={value!r:.60}: not an address (a pointer is an integer), got {type(value).__name__}")
     v = int_arg(value, what)
     if not lo <= v <= hi:
         shown = f"{v:#x}" if abs(v) > 0xFFFF else str(v)
