@@ -149,7 +149,10 @@ def _zoneinfo(text: str) -> dict[str, Any]:
             continue
         key, colon, value = s.partition(":")
         if section == "pagesets" and colon and key == "cpu":
-            pageset = {"cpu": int(value)}
+            parts = value.split()  # 2.6: "cpu: 0 pcp: 1" (the hot and the cold list)
+            pageset = {"cpu": int(parts[0])}
+            if len(parts) == 3 and parts[1] == "pcp:":
+                pageset["pcp"] = int(parts[2])
             z["pagesets"].append(pageset)
             continue
         if section == "pagesets" and pageset is not None and colon and line.startswith("    "):
