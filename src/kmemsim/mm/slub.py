@@ -53,7 +53,7 @@ from dataclasses import dataclass, field
 from types import ModuleType
 from typing import TYPE_CHECKING
 
-from ..errors import InvariantError
+from ..errors import InvariantError, KmemsimError, UsageError
 from . import slub_geometry as geo
 from .slub_debug import SLUB_RED_INACTIVE, SlubDebug
 
@@ -177,6 +177,7 @@ class Slub:
         # fire; SLAB_FAILSLAB is kept beside s->flags (it is 0 in the host config's flag values)
         self.should_failslab: Callable[[KmemCache, int], bool] | None = None
         self.failslab_caches: set[KmemCache] = set()
+        self._constructing: set[KmemCache] = set()  # caches whose constructor runs on a new slab now
 
     # ================================================================ freelist encoding
     def _swab(self, addr: int) -> int:
@@ -252,13 +253,48 @@ class Slub:
             for o in objs:
                 self.dbg.setup_object_debug(s, o)
         if s.ctor is not None:
-            for o in sorted(objs):
-                s.ctor(o)  # setup_object(): constructors run when the slab is made
+            self._run_ctor(s, slab, objs)
         for a, nxt in zip(objs, objs[1:], strict=False):
             self.set_freepointer(s, a, nxt)
         self.set_freepointer(s, objs[-1], 0)
         slab.freelist = objs[0]
         return slab
+
+    def _run_ctor(self, s: KmemCache, slab: Slab, objs: list[int]) -> None:
+        """setup_object(): the constructor on every object of a new slab.
+
+        A C constructor cannot fail (``void (*ctor)(void *)``); a Python one can raise, or
+        allocate from its own cache while its first slab is being made (in the kernel an
+        endless recursion).  Either way the new slab is given back as if it had never been
+        made and the error propagates: a kmemsim error as it is, any other exception as
+        a UsageError naming the cache, chained to it (docs/api-names.md)."""
+        constructing = self._constructing
+        if s in constructing:
+            self._unmake_slab(s, slab)
+            raise UsageError(f"kmem_cache_alloc({s.name}): the constructor allocates from its own cache while "
+                             "the cache's new slab is being made (in the kernel: an endless recursion)")
+        constructing.add(s)
+        try:
+            for o in sorted(objs):
+                s.ctor(o)  # type: ignore[misc]
+        except BaseException as e:
+            self._unmake_slab(s, slab)
+            if isinstance(e, KmemsimError) or not isinstance(e, Exception):
+                raise
+            raise UsageError(f"kmem_cache_alloc({s.name}): the constructor "
+                             f"{getattr(s.ctor, '__name__', s.ctor)!s} raised {e!r}; the new slab was freed") from e
+        finally:
+            constructing.discard(s)
+
+    def _unmake_slab(self, s: KmemCache, slab: Slab) -> None:
+        """Undo _new_slab(): no object of the slab was handed out, so its pages go straight back."""
+        s.nr_slabs -= 1
+        s.total_objects -= slab.objects
+        for p in range(slab.pfn, slab.pfn + (1 << slab.order)):
+            if self.slab_of.get(p) is slab:
+                del self.slab_of[p]
+        slab.where = "freed"
+        self.k.page_alloc.free(slab.pfn, slab.order)
 
     def init_cache_random_seq(self, count: int) -> list[int]:
         """init_cache_random_seq(): a Fisher-Yates permutation of 0..count-1."""
