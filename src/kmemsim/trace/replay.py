@@ -242,6 +242,10 @@ class Replay:
         self.implied_frees = 0
         self.implied_by: Counter = Counter()  # cache name ("kmalloc": kmalloc caches, "pages") -> implied frees
         self.slab_pages_skipped = 0  # mm_page_alloc of a slab's (or large kmalloc's) own pages
+        #: pages of the traced kernel's new slabs, by the model's cache they are for (N per cache)
+        self.trace_slab_pages: Counter = Counter()
+        self.trace_large_pages = 0  # pages of the traced kernel's large kmallocs
+        self.obj_exts_pages = 0  # of trace_slab_pages: slabs made for an obj_exts vector
         self.slab_page_frees = 0
         self.lost_events = 0
         self.lost_markers = 0
@@ -281,10 +285,17 @@ class Replay:
         self.lowmem = k.arch.lowmem_bytes
         self.zero = k.gfp.bits.zero
         bits = self.pa.bits
-        self._bad_page_bits = self.zero | bits.account | bits.movable | bits.highmem
         self._keep_bits = bits.io | bits.fs
         self._first_try = bits.nowarn | bits.noretry
         self._nofail = bits.nofail
+        self._slab_keep = bits.reclaim_mask | bits.constraint_mask
+        self._comp = bits.comp
+        self._direct = bits.direct_reclaim
+        self._nomemalloc = bits.nomemalloc
+        self._reclaim = bits.reclaim
+        # id(cache) -> its alloc_slab_pages when the replay began (or seeding ended)
+        self._slab_base: dict[int, int] = {id(c): c.alloc_slab_pages for c in k.slub.caches}
+        self._claimed: dict[int, None] = {}  # event numbers of slab allocations a traced page was matched to
         self._page_failed = [False] * self.ncpu  # the CPU's last page allocation failed
         self._kmalloc_info: dict[str, tuple[int, list[int]] | None] = {}
         self._kidx: list[int] | None = None  # kmalloc_index() of every size up to 8 KiB
@@ -442,7 +453,39 @@ class Replay:
         return max(req, alloc), 0, 0, False, {}
 
     # ------------------------------------------------------------------ slab pages
-    def _page_serves(self, pa_ev: Any, ev: Any) -> bool:
+    def _consumer_cache(self, ev: Any) -> Any:
+        """The model's cache a traced slab allocation is served from (None: a large kmalloc
+        or no cache)."""
+        if ev[0] in ("kmem_cache_alloc", "kmem_cache_alloc_node"):
+            return self.cache_for(ev[11], ev[7], ev[8])
+        info = self._kmalloc_gfp(ev[9])
+        if info is None or not 0 < ev[7] <= self.max_cache:
+            return None
+        return self.k.slab.kmalloc_cache_for(ev[7], info[0])
+
+    def _slab_gfp_fits(self, pg: int, order: int, sg: int, c: Any, failed: bool) -> bool:
+        """Is ``pg`` at ``order`` what 6.18's new_slab()/allocate_slab() asks for a slab of
+        ``c`` when the object is allocated with ``sg``?  mm/slub.c:3286 keeps ``sg &
+        (GFP_RECLAIM_MASK | GFP_CONSTRAINT_MASK)``, :3215 adds ``s->allocflags`` (__GFP_COMP,
+        and __GFP_RECLAIMABLE or GFP_DMA by the cache's flags), :3224 the first try adds
+        __GFP_NOWARN|__GFP_NORETRY and drops __GFP_NOFAIL (and direct reclaim above the
+        minimum order); the retry at the minimum order (:3236) keeps the flags as they are.
+        The page allocator prints the mask after current_gfp_context() (a memalloc_nofs or
+        noio scope clears __GFP_FS and __GFP_IO), so those two may be missing."""
+        flags = (sg & self._slab_keep) | c.allocflags | self._comp
+        if order == c.order:
+            exp = (flags | self._first_try) & ~self._nofail
+            if c.order > c.min_order and exp & self._direct:
+                exp = (exp | self._nomemalloc) & ~self._reclaim
+            if (pg ^ exp) & ~self._keep_bits == 0 and pg & ~exp == 0:
+                return True
+        if order == c.min_order and failed:
+            exp = flags
+            if (pg ^ exp) & ~self._keep_bits == 0 and pg & ~exp == 0:
+                return True
+        return False
+
+    def _page_serves(self, pa_ev: Any, ev: Any, failed: bool) -> bool:
         """Is the traced page allocation ``pa_ev`` the slab page (or large kmalloc) that
         the slab allocation ``ev`` of the same CPU was served from?"""
         ptr = ev[6]
@@ -452,32 +495,80 @@ class Replay:
         if self._real_ptrs is not False and self._ptrs_real(ptr):
             pfn = (ptr - self.page_offset) >> self.page_shift
             return pa_ev[5] <= pfn < pa_ev[5] + (1 << order)
-        # hashed pointers: 6.18 new_slab()'s flags and the cache's orders
-        if ev[0] in ("kmalloc", "kmalloc_node") and ev[8] > self.max_cache:
-            return order == max(0, (ev[7] - 1).bit_length() - self.page_shift)
-        if pa_ev[7] == 1 and self.k.features.highatomic:  # MIGRATE_MOVABLE in the 4.4+ numbering
-            return False
+        # hashed pointers: the flags 6.18 asks with, and the cache's orders
         pg = self._raw_gfp(pa_ev[8])
         sg = self._raw_gfp(ev[9])
         if pg is None or sg is None:
             return False
-        if pg & self._bad_page_bits:
+        if ev[0] in ("kmalloc", "kmalloc_node") and ev[7] > self.max_cache:
+            # __kmalloc_large_node(): flags | __GFP_COMP at get_order(size) (mm/slub.c:5588)
+            return order == max(0, (ev[7] - 1).bit_length() - self.page_shift) and \
+                (pg ^ (sg | self._comp)) & ~self._keep_bits == 0
+        c = self._consumer_cache(ev)
+        if c is None:
             return False
-        if (pg & self._first_try) != self._first_try or pg & self._nofail:
-            # allocate_slab()'s first try adds __GFP_NOWARN | __GFP_NORETRY and drops
-            # __GFP_NOFAIL; only the retry at the minimum order, after a failure, does not
-            if not self._page_failed[pa_ev[2] % self.ncpu if pa_ev[2] >= 0 else 0]:
-                return False
-        need = sg & self._keep_bits
-        if pg & need != need:
-            return False
-        if ev[0] in ("kmem_cache_alloc", "kmem_cache_alloc_node"):
-            c = self.cache_for(ev[11], ev[7], ev[8])
-        else:
-            info = self._kmalloc_gfp(ev[9])
-            c = (self.k.slab.kmalloc_cache_for(ev[7], info[0])
-                 if info is not None and 0 < ev[7] <= self.max_cache else None)
-        return c is None or order in (c.order, c.min_order)
+        return self._slab_gfp_fits(pg, order, sg, c, failed)
+
+    def _slab_page(self, ev: Any, served: Any) -> None:
+        """A traced page allocation that was a slab's (or a large kmalloc's): the model's SLUB
+        makes its own, so it is counted, per cache, not replayed; so is its free later."""
+        self.slab_pages_skipped += 1
+        self.slab_page_pfns[ev[5]] = ev[6]
+        pages = 1 << ev[6]
+        if served[0] in ("kmalloc", "kmalloc_node") and served[7] > self.max_cache:
+            self.trace_large_pages += pages
+            return
+        c = self._consumer_cache(served)
+        name = c.name if c is not None else "?"
+        self.trace_slab_pages[name] += pages
+        if self._is_obj_exts(served):
+            self.obj_exts_pages += pages
+
+    @staticmethod
+    def _is_obj_exts(e: Any) -> bool:
+        """A kmalloc of a slab's obj_exts vector (6.18 alloc_slab_obj_exts(), mm/slub.c: a new
+        slab of a SLAB_ACCOUNT cache, account_slab() at :3186, or the first __GFP_ACCOUNT object
+        of a slab): it comes between a new slab's page and the object taken from it."""
+        return e[0] == "kmalloc" and e[5].startswith("alloc_slab_obj_exts")
+
+    def _slab_page_of(self, ev: Any, window: list, failed: bool, base: int) -> Any:
+        """The slab allocation the page allocation ``ev`` served, or None.  6.18 traces a
+        new slab's mm_page_alloc, then (SLAB_ACCOUNT caches, memcg on) the kmalloc of its
+        obj_exts vector from alloc_slab_obj_exts() -- itself maybe after a page of its own
+        kmalloc cache -- then the object.  So the candidates are the next two slab
+        allocations of the same CPU when the first is an obj_exts kmalloc, else the next one;
+        other page allocations in between are passed over (at most two).  ``base`` is the
+        event number of ``window[0]`` (an allocation is matched to one page at most)."""
+        cpu = ev[2]
+        cands: list = []
+        pages = 0
+        claimed = self._claimed
+        for j, e in enumerate(window):
+            if e[2] != cpu:
+                continue
+            kind = e[0]
+            if kind in SLAB_ALLOC_EVENTS:
+                if base + j in claimed:
+                    if self._is_obj_exts(e):
+                        continue
+                    return None
+                cands.append((base + j, e))
+                if not self._is_obj_exts(e) or len(cands) == 2:
+                    break
+            elif kind == "mm_page_alloc":
+                pages += 1
+                if pages > 2:
+                    break
+            elif kind == "lost":
+                break
+        for n, e in cands:
+            if self._page_serves(ev, e, failed):
+                claimed[n] = None
+                if len(claimed) > 4 * _LOOKAHEAD:
+                    for key in list(claimed)[: 2 * _LOOKAHEAD]:
+                        del claimed[key]
+                return e
+        return None
 
     def _ptrs_real(self, ptr: int) -> bool:
         """Does the trace print real pointers (perf script, trace-cmd, the model's own
@@ -496,18 +587,6 @@ class Replay:
         if self._real_seen >= 8:
             self._real_ptrs = True
         return True
-
-    def _is_slab_page(self, ev: Any, window: list) -> bool:
-        cpu = ev[2]
-        for e in window:
-            if e[2] != cpu:
-                continue
-            kind = e[0]
-            if kind in SLAB_ALLOC_EVENTS:
-                return self._page_serves(ev, e)
-            if kind == "mm_page_alloc" or kind == "lost":
-                return False
-        return False
 
     # ------------------------------------------------------------------ the loop
     def feed(self, events: Iterable[Any]) -> Replay:
@@ -668,11 +747,10 @@ class Replay:
                         window = cur[i + 1 : i + 1 + _LOOKAHEAD]
                         if len(window) < _LOOKAHEAD:
                             window += nxt[: _LOOKAHEAD - len(window)]
-                        slabp = self._is_slab_page(ev, window)
+                        served = self._slab_page_of(ev, window, self._page_failed[mcpu], n + 1)
                         self._page_failed[mcpu] = False
-                        if slabp:
-                            self.slab_pages_skipped += 1
-                            self.slab_page_pfns[pfn] = ev[6]
+                        if served is not None:
+                            self._slab_page(ev, served)
                         else:
                             g = gfps.get(ev[8], -1)
                             if g == -1:
@@ -904,6 +982,7 @@ class Replay:
             f"slab and large-kmalloc pages (the model's SLUB makes its own): {self.slab_pages_skipped} allocations, "
             f"{self.slab_page_frees} frees\n"
         )
+        out.append(self.slab_pages_report(top))
         if self.duplicates:
             out.append(f"duplicate kmalloc events (6.18 traces a large __kmalloc twice): {self.duplicates}\n")
         if self.implied_frees:
@@ -927,6 +1006,45 @@ class Replay:
         if self.checked:
             out.append("\nk.check(): "
                        + ("clean" if self.check_error is None else f"FAILED: {self.check_error}") + "\n")
+        return "".join(out)
+
+    def model_slab_pages(self) -> Counter:
+        """Pages the model's SLUB took from its page allocator for new slabs during the
+        replay, by cache (M per cache): new_slab()'s count since the replay began (or the
+        cache was made), less what seeding from the snapshot made."""
+        out: Counter = Counter()
+        base = self._slab_base
+        for c in self.k.slub.caches:
+            v = c.alloc_slab_pages - base.get(id(c), 0)
+            if v:
+                out[c.name] += v
+        return out
+
+    def slab_pages_table(self, top: int = 15) -> list[tuple[str, int, int]]:
+        """(cache, trace N, model M) rows, the largest first (by the larger of the two)."""
+        tr = self.trace_slab_pages
+        mo = self.model_slab_pages()
+        names = set(tr) | set(mo)
+        rows = sorted(((n, tr.get(n, 0), mo.get(n, 0)) for n in names), key=lambda r: (-max(r[1], r[2]), r[0]))
+        return rows[:top] if top >= 0 else rows
+
+    def slab_pages_report(self, top: int = 15) -> str:
+        """``slab pages allocated: trace N, model M`` and the largest caches with both numbers."""
+        n = sum(self.trace_slab_pages.values())
+        m = sum(self.model_slab_pages().values())
+        ratio = f" (model/trace {m / n:.2f})" if n else ""
+        out = [f"slab pages allocated: trace {n}, model {m}{ratio}\n"]
+        rows = self.slab_pages_table(-1)
+        if rows:
+            out.append(f"  {'cache':<28} {'trace':>7} {'model':>7}\n")
+            for name, a, b in rows[:top]:
+                out.append(f"  {name[:28]:<28} {a:7d} {b:7d}\n")
+            if len(rows) > top:
+                out.append(f"  ... {len(rows) - top} more caches\n")
+        if self.trace_large_pages or self.k.slab.large:
+            out.append(f"large kmalloc pages allocated: trace {self.trace_large_pages}\n")
+        if self.obj_exts_pages:
+            out.append(f"  (of the trace's, {self.obj_exts_pages} pages of kmalloc slabs made for obj_exts vectors)\n")
         return "".join(out)
 
     def state_report(self, top: int = 15) -> str:
