@@ -93,6 +93,7 @@ separates what the trace names apart, no more.
 """
 from __future__ import annotations
 
+import random
 from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass, field
@@ -168,6 +169,8 @@ class ReplayOptions:
     examples: int = 5
     #: drop __GFP_ZERO from replayed allocations (bytes, not allocator state)
     strip_zero: bool = True
+    #: start the caches the trace uses where the host snapshot's were (partial, CPU and full slabs)
+    seed: bool = True
 
 
 class Sample(NamedTuple):
@@ -269,7 +272,11 @@ class Replay:
         self._held = 0  # pages of the blocks in self.pages
         # traced pfn -> order of the slab (and large kmalloc) pages skipped
         self.slab_page_pfns: dict[int, int] = {}
+        self.seeded_pages = 0  # pages of the slabs made to start caches from the snapshot
+        self.preexisting_freed = 0  # pre-existing kmem_cache_frees carried out on a seeded object
         self._init_machine()
+        if self.host is not None and self.opts.seed:
+            self._seed_kmalloc_caches()
 
     # ------------------------------------------------------------------ setup
     def _init_machine(self) -> None:
@@ -295,6 +302,11 @@ class Replay:
         self._reclaim = bits.reclaim
         # id(cache) -> its alloc_slab_pages when the replay began (or seeding ended)
         self._slab_base: dict[int, int] = {id(c): c.alloc_slab_pages for c in k.slub.caches}
+        self._seeded: set[str] = set()  # host cache directories the model's caches were seeded from
+        self._fillers: dict[int, list[int]] = {}  # id(cache) -> objects seeding holds (the host's in use)
+        self._unmade_full: dict[int, int] = {}  # id(cache) -> the host's full slabs not made yet
+        self._reserve: dict[int, list] = {}  # id(cache) -> [cache, node partial slabs not made yet, their objects used]
+        self._seed_rng = random.Random(self.k.seed ^ 0x5EED)
         self._claimed: dict[int, None] = {}  # event numbers of slab allocations a traced page was matched to
         self._page_failed = [False] * self.ncpu  # the CPU's last page allocation failed
         self._kmalloc_info: dict[str, tuple[int, list[int]] | None] = {}
@@ -393,7 +405,162 @@ class Replay:
             c = self._create_cache(name, bytes_req, bytes_alloc)
         if c is not None:
             self._caches[key] = c
+            if name is not None and self.opts.seed:
+                self._seed(c, self._host_aliases.get(name, name))
         return c
+
+    # ------------------------------------------------------------------ the snapshot's slab state
+    def _seed_kmalloc_caches(self) -> None:
+        """Every kmalloc cache starts where the host's was (see :meth:`_seed`)."""
+        for row in self.k.slab.kmalloc_caches.values():
+            for c in row:
+                if c is not None:
+                    self._seed(c, self._host_aliases.get(c.name, c.name))
+
+    def _seed(self, c: Any, d: str) -> None:
+        """Start the model's cache ``c`` where the host's cache directory ``d`` was when the
+        snapshot was taken (/sys/kernel/slab/<d>: ``slabs``, ``partial``, ``objects_partial``,
+        ``cpu_slabs``, ``slabs_cpu_partial``): its node partial slabs with the objects in
+        use spread evenly, each CPU's partial slabs and CPU slabs half used (what 6.18's
+        slabs_cpu_partial_show() itself estimates: sysfs counts the objects of CPU slabs
+        as in use), and the full slabs, which are made only when the trace frees an object
+        of the cache that it did not allocate (a pre-existing free: the model frees one of
+        the objects the seeding holds, so the kernel's room is the model's).  The slabs'
+        pages come from the model's page allocator and are not counted as the replay's."""
+        if d in self._seeded or c.debug:
+            return
+        self._seeded.add(d)
+        attrs = self._host_caches.get(d)
+        if attrs is None:
+            return
+
+        def num(key: str) -> int:
+            text = attrs.get(key, "").split()
+            try:
+                return max(0, int(text[0])) if text else 0
+            except ValueError:
+                return 0
+
+        slabs, partial, cpu_slabs = num("slabs"), num("partial"), num("cpu_slabs")
+        per_cpu: Counter = Counter()
+        for tok in attrs.get("slabs_cpu_partial", "").split()[1:]:
+            cpu, _, val = tok.partition("=")
+            if cpu.startswith("C") and "(" in val:
+                try:
+                    per_cpu[int(cpu[1:]) % self.ncpu] += int(val[val.index("(") + 1:val.index(")")])
+                except ValueError:
+                    continue
+        active = max(0, cpu_slabs - sum(per_cpu.values()))
+        full = max(0, slabs - partial - cpu_slabs)
+        before = c.alloc_slab_pages
+        k = self.k
+        saved = k.cpu
+        fillers = self._fillers.setdefault(id(c), [])
+        try:
+            if partial:
+                # the node partial slabs are made a few at a time, as the replay comes to need
+                # them (:meth:`_top_up`): a host may have thousands (buffer_head after a sync)
+                self._reserve[id(c)] = [c, partial, num("objects_partial")]
+            for cpu, nr in sorted(per_cpu.items()):
+                for _ in range(nr):
+                    if not self._seed_slab(c, c.objects // 2, "cpu_partial", cpu, fillers):
+                        return
+            for i in range(active):
+                if not self._seed_slab(c, c.objects // 2, "cpu", i % self.ncpu, fillers):
+                    return
+            self._unmade_full[id(c)] = self._unmade_full.get(id(c), 0) + full
+        finally:
+            k.cpu = saved
+            self._slab_base[id(c)] = self._slab_base.get(id(c), 0) + c.alloc_slab_pages - before
+            self.seeded_pages += c.alloc_slab_pages - before
+        self._top_up(c)
+
+    def _top_up(self, c: Any) -> None:
+        """Keep a few of the host's node partial slabs on the model's node partial list
+        while the snapshot had more (their objects in use spread evenly)."""
+        res = self._reserve.get(id(c))
+        if res is None or len(c.partial) >= 2:
+            return
+        _, left, used = res
+        before = c.alloc_slab_pages
+        saved = self.k.cpu
+        fillers = self._fillers.setdefault(id(c), [])
+        try:
+            for _ in range(min(4, left)):
+                u = used // left
+                if not self._seed_slab(c, min(max(u, 1), c.objects - 1), "node_partial", 0, fillers):
+                    left = 0
+                    break
+                left -= 1
+                used -= u
+        finally:
+            self.k.cpu = saved
+            self._slab_base[id(c)] = self._slab_base.get(id(c), 0) + c.alloc_slab_pages - before
+            self.seeded_pages += c.alloc_slab_pages - before
+        if left:
+            res[1], res[2] = left, used
+        else:
+            del self._reserve[id(c)]
+
+    def _seed_slab(self, c: Any, used: int, where: str, cpu: int, fillers: list[int]) -> bool:
+        """One slab of ``c`` with ``used`` objects taken (kept in ``fillers``), put where the
+        host had it; False when the page allocator has no page for it."""
+        slub = self.k.slub
+        gfp = self.gs.bits.kernel
+        slab = slub._new_slab(c, gfp)
+        if slab is None:
+            return False
+        used = min(used, slab.objects)
+        for _ in range(used):
+            o = slab.freelist
+            slab.freelist = slub.get_freepointer(c, o)
+            fillers.append(o)
+        slab.inuse = used
+        cc = c.cpu_slab[cpu]
+        if where == "cpu" and cc.slab is None and slab.freelist:
+            cc.freelist, slab.freelist = slab.freelist, 0
+            slab.inuse = slab.objects
+            slab.frozen = True
+            slab.where = "cpu"
+            cc.slab = slab
+        elif used == slab.objects:
+            slab.where = "full"
+        elif where == "cpu_partial":
+            slab.where = "cpu_partial"
+            cc.partial.append(slab)
+        else:
+            slab.where = "node_partial"
+            c.partial.append(slab)
+        return True
+
+    def _free_preexisting(self, name: str) -> bool:
+        """A traced kmem_cache_free of an object allocated before the trace: free one of the
+        objects seeding holds in that cache (a full slab is made first if none is left)."""
+        c = self._caches.get(name)
+        if c is None:
+            d = self._host_aliases.get(name, name)
+            if d not in self._host_caches:
+                return False
+            c = self.cache_for(name, 0, 0)
+            if c is None:
+                return False
+        fillers = self._fillers.get(id(c))
+        if fillers is None:
+            return False
+        if not fillers:
+            if not self._unmade_full.get(id(c)):
+                return False
+            self._unmade_full[id(c)] -= 1
+            before = c.alloc_slab_pages
+            ok = self._seed_slab(c, c.objects, "full", 0, fillers)
+            self._slab_base[id(c)] = self._slab_base.get(id(c), 0) + c.alloc_slab_pages - before
+            self.seeded_pages += c.alloc_slab_pages - before
+            if not ok:
+                return False
+        i = self._seed_rng.randrange(len(fillers))
+        fillers[i], fillers[-1] = fillers[-1], fillers[i]
+        self.k.kfree(fillers.pop())
+        return True
 
     def _create_cache(self, name: str | None, req: int, alloc: int) -> Any:
         k = self.k
@@ -630,6 +797,7 @@ class Replay:
         gfps = self._gfp
         caches = self._caches
         last_ptr = self._last_alloc_ptr
+        reserve = self._reserve
         ncpu = self.ncpu
         po = self.page_offset
         shift = self.page_shift
@@ -667,6 +835,9 @@ class Replay:
                         p = objs.pop(ptr, None)
                         if p is None:
                             self.preexisting[kind] += 1
+                            if kind == "kmem_cache_free" and ev[7] is not None and self._fillers:
+                                if self._free_preexisting(ev[7]):
+                                    self.preexisting_freed += 1
                         elif p > 16:
                             kfree(p)
                             placed[kind] += 1
@@ -693,6 +864,10 @@ class Replay:
                     if not ptr:
                         self.trace_failed[kind] += 1
                     else:
+                        if reserve and req <= max_cache:
+                            kc = self.k.slab.kmalloc_cache_for(req, info[0])
+                            if id(kc) in reserve and len(kc.partial) < 2:
+                                self._top_up(kc)
                         old = objs.get(ptr)
                         if old is not None:
                             if last_ptr[mcpu] == ptr and req > max_cache:
@@ -725,6 +900,8 @@ class Replay:
                         continue
                     if c.size != ev[8]:
                         self._mismatch(ev, c.size)
+                    if reserve and id(c) in reserve and len(c.partial) < 2:
+                        self._top_up(c)
                     if not ptr:
                         self.trace_failed[kind] += 1
                     else:
