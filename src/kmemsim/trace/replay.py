@@ -93,6 +93,7 @@ separates what the trace names apart, no more.
 """
 from __future__ import annotations
 
+import math
 import random
 from collections import Counter
 from collections.abc import Iterable
@@ -119,6 +120,8 @@ __all__ = [
     "Comparison",
     "compare",
     "parse_sets",
+    "ReplayInputError",
+    "locate",
 ]
 
 #: sysfs boolean attribute -> the SLAB flag it shows (mm/slub.c *_show()).
@@ -148,6 +151,47 @@ _GFP_RENAMES = {
 
 _LOOKAHEAD = 64
 _CHUNK = 4096
+
+
+class ReplayInputError(KmemsimError, ValueError):
+    """An event the replay cannot take: a numeric ``gfp_flags`` with bits the machine's
+    kernel lacks.  :func:`replay`, :func:`compare` and the commands name the file and the
+    first line with it (:func:`locate`)."""
+
+    def __init__(self, needle: str, message: str):
+        super().__init__(message)
+        self.needle = needle
+        self.message = message
+
+
+def locate(source: str | Path, needle: str, what: str = "gfp_flags=") -> int:
+    """The number of the first line of the trace file ``source`` that holds
+    ``what + needle`` followed by a space or the line's end (0: none, or unreadable)."""
+    from .source import open_source
+
+    key = (what + needle).encode()
+    n = 0
+    try:
+        src = open_source(source, lenient=True)
+        for block in src.blocks():
+            data = bytes(block)
+            pos = data.find(key)
+            while pos >= 0:
+                end = pos + len(key)
+                if end >= len(data) or data[end:end + 1] in (b" ", b"\n", b"\r"):
+                    return n + data.count(b"\n", 0, pos) + 1
+                pos = data.find(key, end)
+            n += data.count(b"\n")
+    except (OSError, KmemsimError):
+        return 0
+    return 0
+
+
+def located(e: ReplayInputError, source: str | Path) -> KmemsimError:
+    """``e`` as an error naming the file and the line."""
+    line = locate(source, e.needle)
+    where = f"{source}:{line}" if line else str(source)
+    return ReplayInputError(e.needle, f"{where}: {e.message}")
 
 
 def _noop_ctor(_addr: int) -> None:
@@ -233,6 +277,11 @@ class Replay:
         self.k = k
         self.host = host if host is not None else getattr(k, "host", None)
         self.opts = options or ReplayOptions()
+        iv = self.opts.sample_interval
+        if iv is not None and not (math.isfinite(iv) and iv > 0):
+            raise UsageError(f"sample_interval {iv!r}: must be a finite number of seconds above 0")
+        if self.opts.sample_every < 0:
+            raise UsageError(f"sample_every {self.opts.sample_every!r}: must be >= 0")
         self.events: Counter = Counter()  # every event seen, by kind
         self.placed: Counter = Counter()  # events the machine carried out, by kind
         self.preexisting: Counter = Counter()  # frees of what the trace did not allocate, by kind
@@ -361,6 +410,10 @@ class Replay:
                         tname = name if name in self.gs.flags else _GFP_RENAMES.get(name, name)
                         mask |= self.gs.flags.get(tname, 0)  # a flag the machine's kernel lacks is dropped
                 break
+        if mask is not None and mask & ~self.gs.bits.valid:
+            raise ReplayInputError(
+                text, f"gfp_flags={text} has bits {mask & ~self.gs.bits.valid:#x} that are not gfp flags of "
+                f"{self.k.profile.name}")
         self._gfp_raw[text] = mask
         return mask
 
@@ -1333,7 +1386,12 @@ def replay(
         events = reader
     else:
         events = source
-    r.feed(events)
+    try:
+        r.feed(events)
+    except ReplayInputError as e:
+        if isinstance(source, (str, Path)):
+            raise located(e, source) from None
+        raise
     r.parse_stats = reader.stats if reader is not None else None
     r.finish(check=check)
     return r
@@ -1469,18 +1527,20 @@ def compare(
     options: ReplayOptions | None = None,
     fmt: str = "auto",
     lenient: bool = False,
+    progress: Any = None,
 ) -> Comparison:
     """Replay one trace on machine ``a`` and on machine ``b``: each a dict of
     :func:`boot_machine` keywords (``host``, ``profile``, ``ram``, ``cpus``,
-    ``tunables``), or ``{"k": kernel}``.  The trace is read once; its events are
-    kept in memory for the second machine."""
+    ``tunables``), or ``{"k": kernel}``.  A trace file is read once per machine (so
+    memory does not grow with the trace); records are kept in a list.  ``progress``:
+    the reader's progress callback."""
     from .parse import TraceReader
 
     stats = None
+    events: Any = None
     if isinstance(source, (str, Path)):
-        reader = TraceReader(source, fmt=fmt, lenient=lenient)
-        events = list(reader)
-        stats = reader.stats
+        if str(source) == "-":
+            raise UsageError("compare reads its trace twice: give a file, not standard input")
     else:
         events = list(cast("Iterable[Event]", source))
     reps = []
@@ -1488,7 +1548,18 @@ def compare(
         side = dict(side)
         k = side.pop("k", None) or boot_machine(**side)
         opts = ReplayOptions(**vars(options)) if options is not None else None
-        r = Replay(k, options=opts).feed(events)
+        r = Replay(k, options=opts)
+        if events is None:
+            # a file is read once per machine: memory stays bounded by the replay, not the trace
+            reader = TraceReader(cast("str | Path", source), fmt=fmt, lenient=lenient, progress=progress)
+            try:
+                r.feed(reader)
+            except ReplayInputError as e:
+                raise located(e, cast("str | Path", source)) from None
+            if stats is None:
+                stats = reader.stats
+        else:
+            r.feed(events)
         try:
             r.finish()
         except KmemsimError:
