@@ -558,7 +558,7 @@ class Replay:
     def _seed_slab(self, c: Any, used: int, where: str, cpu: int, fillers: list[int]) -> bool:
         """One slab of ``c`` with ``used`` objects taken (kept in ``fillers``), put where the
         host had it; False when the page allocator has no page for it."""
-        slub = self.k.slub
+        slub: Any = self.k.slub  # the allocator itself (mm/slub.py), beyond its interface
         gfp = self.gs.bits.kernel
         slab = slub._new_slab(c, gfp)
         if slab is None:
