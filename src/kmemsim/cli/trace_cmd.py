@@ -453,7 +453,7 @@ def _options(every: int, interval: float | None, no_seed: bool = False):
     if every < 0:
         raise click.BadParameter("must be >= 0", param_hint="--every")
     if interval is not None and not (math.isfinite(interval) and interval > 0):
-        raise click.BadParameter(f"{interval}: must be a finite number of seconds above 0", param_hint="--interval")
+        raise click.BadParameter(f"must be > 0 and finite, not {interval}", param_hint="--interval")
     return ReplayOptions(sample_every=every, sample_interval=interval, seed=not no_seed)
 
 

@@ -763,10 +763,13 @@ class Replay:
         cands: list = []
         pages = 0
         claimed = self._claimed
+        lo, hi = ev[5], ev[5] + (1 << ev[6])
         for j, e in enumerate(window):
+            kind = e[0]
+            if kind == "mm_page_free" and lo <= e[5] < hi:
+                break  # the page went back (on any CPU) before an allocation took from it
             if e[2] != cpu:
                 continue
-            kind = e[0]
             if kind in SLAB_ALLOC_EVENTS:
                 if base + j in claimed:
                     if self._is_obj_exts(e):
@@ -777,7 +780,7 @@ class Replay:
                     break
             elif kind == "mm_page_alloc":
                 pages += 1
-                if pages > 2:
+                if pages > 2 or e[5] == ev[5]:
                     break
             elif kind == "lost":
                 break
