@@ -122,6 +122,9 @@ class SlabCommon:
         if merged is not None:
             merged.refcount += 1
             merged.aliases.append(name)
+            # __kmem_cache_alias() (6.18 mm/slub.c:8543): the sizes grow so that kzalloc clears it all
+            merged.object_size = max(merged.object_size, size)
+            merged.inuse = max(merged.inuse, -(-size // self.slub.word) * self.slub.word)
             self.slub.by_name.setdefault(name, merged)
             return merged
         g = geo.calculate_geometry(
