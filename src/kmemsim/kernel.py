@@ -40,12 +40,13 @@ from .mm.oom_kill import Process
 from .mm.page_api import PageAPI, page_alloc_init
 from .mm.resource import IoResources, Resource, iomem_init
 from .mm.slab_common import SlabCommon, kmem_cache_init
+from .mm.slub import Slub
 from .mm.util import MmUtil, util_init
 from .mm.vmalloc import Vmalloc, vmalloc_init
 from .mm.vmscan import Reclaim, Shrinker, kswapd_init
 from .profiles import DEFAULT_PROFILE, get_profile, resolve_tunables
 from .registry import PseudoFS
-from .sched import Sched, sched_init
+from .sched import Rcu, Sched, sched_init
 from .start_kernel import check_ram, cmdline, from_snapshot, mem_init, mm_core_init, setup_arch
 from .tracepoints.kmem import Tracepoints, tracepoints_init
 from .units import human, memparse
@@ -410,6 +411,14 @@ class Kernel(Machine):
     validate_slab_cache = forward("slab", SlabCommon.validate_slab_cache)
     slab_errors = forward("slab", SlabCommon.slab_errors)
     find_cache = forward("slab", SlabCommon.find_cache)
+    # ---- mm/slub.py: bulk frees, kfree_rcu() batching, the nolock pair (none of them traced)
+    kmem_cache_free_bulk = forward("slub", Slub.kmem_cache_free_bulk)
+    kfree_bulk = forward("slub", Slub.kfree_bulk)
+    kfree_rcu = forward("slub", Slub.kfree_rcu)
+    kvfree_rcu = forward("slub", Slub.kvfree_rcu)
+    kvfree_rcu_barrier = forward("slub", Slub.kvfree_rcu_barrier)
+    kmalloc_nolock = forward("slub", Slub.kmalloc_nolock)
+    kfree_nolock = forward("slub", Slub.kfree_nolock)
 
     # ================================================================ mm/util.c (mm/util.py)
     kmemdup = forward("util", MmUtil.kmemdup)
@@ -508,6 +517,31 @@ class Kernel(Machine):
     schedule_work = forward("sched", Sched.schedule_work)
     run = forward("sched", Sched.run)
     shutdown = forward("sched", Sched.shutdown)
+    irq_work_queue = forward("sched", Sched.irq_work_queue)
+    # ---- workqueues (kernel/workqueue.c)
+    alloc_workqueue = forward("sched", Sched.alloc_workqueue)
+    destroy_workqueue = forward("sched", Sched.destroy_workqueue)
+    init_work = forward("sched", Sched.init_work)
+    init_delayed_work = forward("sched", Sched.init_delayed_work)
+    queue_work = forward("sched", Sched.queue_work_on_wq, "queue_work")
+    flush_work = forward("sched", Sched.flush_work)
+    flush_workqueue = forward("sched", Sched.flush_workqueue)
+    queue_delayed_work = forward("sched", Sched.queue_delayed_work)
+    mod_delayed_work = forward("sched", Sched.mod_delayed_work)
+    cancel_delayed_work_sync = forward("sched", Sched.cancel_delayed_work_sync)
+    delayed_work_pending = forward("sched", Sched.delayed_work_pending)
+    queue_rcu_work = forward("sched", Sched.queue_rcu_work)
+    flush_rcu_work = forward("sched", Sched.flush_rcu_work)
+    # ---- RCU (kernel/rcu/tree.c, in sched.py)
+    rcu_read_lock = forward("sched.rcu", Rcu.rcu_read_lock)
+    rcu_read_unlock = forward("sched.rcu", Rcu.rcu_read_unlock)
+    rcu_read_lock_held = forward("sched.rcu", Rcu.rcu_read_lock_held)
+    call_rcu = forward("sched.rcu", Rcu.call_rcu)
+    synchronize_rcu = forward("sched.rcu", Rcu.synchronize_rcu)
+    rcu_barrier = forward("sched.rcu", Rcu.rcu_barrier)
+    get_state_synchronize_rcu = forward("sched.rcu", Rcu.get_state_synchronize_rcu)
+    start_poll_synchronize_rcu = forward("sched.rcu", Rcu.start_poll_synchronize_rcu)
+    poll_state_synchronize_rcu = forward("sched.rcu", Rcu.poll_state_synchronize_rcu)
 
     # ================================================================ mempool (mm/mempool.py)
     mempool_create = forward("mempool_impl", MempoolSubsys.mempool_create)

@@ -281,8 +281,13 @@ def stat(
     except (KmemsimError, OSError, ValueError) as e:
         raise click.ClickException(str(e)) from None
     if not slab and not page:
-        opts.slab = st.has_slab_events or not st.has_page_events
-        opts.page = st.has_page_events
+        if perf_only:
+            # perf kmem: "if (kmem_slab == 0 && kmem_page == 0)" the default, kmem.default = slab
+            opts.slab, opts.page = True, False
+            slab = True
+        else:
+            opts.slab = st.has_slab_events or not st.has_page_events
+            opts.page = st.has_page_events
     errmsg = "No {0} allocation events found.  Have you run 'perf kmem record --{0}'?"
     if opts.slab and slab and not st.has_slab_events:
         raise click.ClickException(errmsg.format("slab"))
@@ -305,6 +310,9 @@ def stat(
         doc = stat_document(st, ps, source=file)
         sys.stdout.write(to_json(doc) if as_json else to_csv(doc))
         return
+    if ps.unordered:
+        # perf_session__warn_order() through ui__warning() (stdio): on stderr, after the events
+        sys.stderr.write(f"Warning:\n{ps.unordered} out of order events recorded.\n")
     sys.stdout.write(st.report())
     if not perf_only:
         sys.stdout.write(f"\nTrace: {ps.summary()}\n")

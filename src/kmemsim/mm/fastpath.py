@@ -164,9 +164,11 @@ def install_slab(k: Kernel) -> None:
     def free_to_slab(cache: KmemCache, slab, obj: int, off: int) -> bool:
         """__slab_free() without a list change -- another CPU's slab, a CPU partial slab, or
         a node partial slab that keeps an object in use: push onto the slab's own freelist.
-        False when the general path must decide (full slab, empty slab, double free)."""
+        False when the general path must decide (full slab, empty slab, double free, a slab of
+        SLAB_TYPESAFE_BY_RCU waiting for its grace period)."""
         prior = slab.freelist
-        if prior and prior != obj and (slab.frozen or slab.where != "node_partial" or slab.inuse > 1):
+        if prior and prior != obj and (slab.frozen or slab.inuse > 1
+                                       or (slab.where != "node_partial" and slab.where != "rcu_free")):
             fp = off + cache.offset
             frame = frames.get(fp >> 12)
             if frame is not None and (fp & 4095) <= 4096 - word:

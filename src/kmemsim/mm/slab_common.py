@@ -194,6 +194,9 @@ class SlabCommon:
         """kmem_cache_destroy(): refcount down; the last user frees it, unless objects remain."""
         if s is None:
             return
+        # in-flight kfree_rcu()s may include objects from our cache (6.18 kvfree_rcu_barrier()),
+        # then the kfree_nolock() objects waiting for irq_work (defer_free_barrier())
+        self.slub.kvfree_rcu_barrier()
         s.refcount -= 1
         if s.refcount:
             return
@@ -209,12 +212,14 @@ class SlabCommon:
                 d.list_slab_objects(s, sl)
             s.refcount = 1  # the cache is kept
             if d.kunit_errors is None:
-                k.report.warn("kmem_cache_destroy+0x0/0x0",
+                k.report.warn("mm/slab_common.c:531 kmem_cache_destroy+0x0/0x0",
                               f"kmem_cache_destroy {s.name}: Slab cache still has objects when called from "
                               f"{(user_frames_top() or 'kmem_cache_destroy')}+0x0/0x0")
                 d.pending.append(f"kmem_cache_destroy {s.name}: Slab cache still has objects")
             d.finish()
             return
+        if s.flags & geo.SLAB_TYPESAFE_BY_RCU:
+            self.k.sched.rcu.rcu_barrier()  # its slabs' pages wait for rcu_free_slab()
         self.slub.caches.remove(s)
         for n in [s.name, *s.aliases]:
             if self.slub.by_name.get(n) is s:
@@ -242,19 +247,23 @@ class SlabCommon:
         if not obj:
             return
         slab, start = self.slub.object_of(obj)
-        if self.k.tp.kmem_cache_free:
-            self.k.tp.trace_kmem_cache_free(obj, (slab.cache if slab is not None else s).name)  # cache_from_obj()
         if slab is None:
-            self.k.report.warn_once(f"kmem_cache_free invalid {obj:#x}", "kmem_cache_free+0x0/0x0",
-                                    f"kmem_cache_free: object {obj:#x} is not from a slab")
+            # cache_from_obj() -> virt_to_cache() (6.18 mm/slub.c:6717, inlined into kmem_cache_free):
+            # WARN_ONCE(!slab, "%s: Object is not a Slab page!\n", __func__), then no free and no
+            # trace event.  (Without FREELIST_HARDENED or consistency checks the kernel skips the
+            # check and goes on to free through a NULL slab; the model always warns.)
+            self.k.report.warn_once("virt_to_cache", "mm/slub.c:6717 kmem_cache_free+0x0/0x0",
+                                    "virt_to_cache: Object is not a Slab page!")
             return
         if slab.cache is not s and (self.slub.hardened or s.flags & geo.SLAB_CONSISTENCY_CHECKS):
-            # cache_from_obj(): WARN, the real cache's tracking, and the free goes there
-            self.k.report.warn("cache_from_obj+0x0/0x0",
+            # cache_from_obj() (mm/slub.c:6731): WARN, the real cache's tracking, and the free goes there
+            self.k.report.warn("mm/slub.c:6731 kmem_cache_free+0x0/0x0",
                                f"cache_from_obj: Wrong slab cache. {s.name} but object is from {slab.cache.name}")
             lines = self.slub.dbg.print_tracking(slab.cache, obj)
             if lines:
                 self.k.printk("\n".join(lines), 3)
+        if self.k.tp.kmem_cache_free:
+            self.k.tp.trace_kmem_cache_free(obj, slab.cache.name)  # the cache cache_from_obj() returned
         self.slub.slab_free(slab.cache, slab, obj)
 
     # ================================================================ the rest of the slab API
@@ -381,6 +390,7 @@ class SlabCommon:
         unreclaimable, as 6.18's __kmalloc_large_node_noprof accounts it)."""
         n = sum(s.nr_slabs << s.order for s in self.slub.caches
                 if bool(s.flags & geo.SLAB_RECLAIM_ACCOUNT) == reclaimable)
+        n += self.slub.rcu_free_pages(reclaimable)  # discarded, their pages wait for an RCU grace period
         if not reclaimable:
             n += sum(1 << o for o in self.large.values())
         return n

@@ -445,6 +445,10 @@ class ParseStats:
     compression: str = ""
     #: damage to the compressed input that ``lenient=True`` survived (what was lost)
     damage: str | None = None
+    #: events whose timestamp is before an earlier event's: what perf counts as "out of order
+    #: events" when its ordered queue had already flushed past them (and then delivers them
+    #: anyway, in the order perf script prints them)
+    unordered: int = 0
 
     @property
     def total_events(self) -> int:
@@ -465,6 +469,8 @@ class ParseStats:
             )
         if self.malformed:
             parts.append(f"malformed lines skipped: {self.malformed}")
+        if self.unordered:
+            parts.append(f"out of order events: {self.unordered}")
         if self.damage:
             parts.append(f"DAMAGED INPUT: {self.damage}")
         return "; ".join(parts)
@@ -644,6 +650,19 @@ class TraceReader:
         self._layouts_changed = False
         self._fast_ok = False  # once the format is known
         self._fast_fmt = 0
+        #: the latest timestamp so far and the events that came before it (out of order); the
+        #: compiled scanner keeps its own while it reads (``_note_ts`` is then its note_ts)
+        self._max_ts = -1
+        self._unordered = 0
+        self._note_ts: Callable[[int], None] = self._note_ts_py
+
+    def _note_ts_py(self, ts: int) -> None:
+        if ts < 0:
+            return
+        if ts < self._max_ts:
+            self._unordered += 1
+        else:
+            self._max_ts = ts
 
     def _flush(self, out: list, stacks: list | None) -> None:
         """Give out the pending event (with its page call site, its stack)."""
@@ -705,6 +724,8 @@ class TraceReader:
         lineno = self._lineno
         pending: Any = None
         ev: Any
+        max_ts = self._max_ts
+        unordered = self._unordered
         try:
             for lines in line_lists:
                 out: list[Event] = []
@@ -788,6 +809,10 @@ class TraceReader:
                                             int(order) if order else 0,
                                         ))  # fmt: skip
                                     counts[event] += 1
+                                    if ts < max_ts:
+                                        unordered += 1
+                                    else:
+                                        max_ts = ts
                                     if pending is not None:
                                         self._pending = pending
                                         self._flush(out, stacks)
@@ -802,7 +827,9 @@ class TraceReader:
                     # ------------------------------------------------------ everything else
                     self._pending = pending
                     self._lineno = lineno
+                    self._max_ts, self._unordered = max_ts, unordered
                     general(line, out, stacks)
+                    max_ts, unordered = self._max_ts, self._unordered
                     pending = self._pending
                     if not fast_ok and self._fast_ok and not general_only:
                         fast_ok = True
@@ -822,6 +849,7 @@ class TraceReader:
                 yield out
         finally:
             self._pending = pending
+            self._max_ts, self._unordered = max_ts, unordered
             self._finish(lineno)
 
     def _finish(self, lineno: int) -> None:
@@ -835,6 +863,8 @@ class TraceReader:
                 st.events[k] += n
         self._counts = dict.fromkeys(self._counts, 0)
         st.lines = lineno
+        st.unordered += self._unordered
+        self._unordered = 0
 
     # ------------------------------------------------------------------ the compiled path
 
@@ -857,6 +887,8 @@ class TraceReader:
         core = self._core
         if core is not None:
             sc.attach(core)
+        sc.note_ts(self._max_ts)  # (-1: none yet)
+        self._note_ts = sc.note_ts  # the general path's events, in trace order with the scanner's
         lineno = 0
         try:
             for block in source.blocks():
@@ -907,6 +939,8 @@ class TraceReader:
             for k, v in sc.take_counts().items():
                 self._counts[k] += v
             self.stats.callchain_lines += sc.take_callchain_lines()
+            self._unordered += sc.take_unordered()
+            self._note_ts = self._note_ts_py
             self._finish(lineno)
 
     # ------------------------------------------------------------------ the general path
@@ -1112,6 +1146,7 @@ class TraceReader:
             self._bad(lineno, f"{event}: {e}", line)
             return
         self._counts[event] += 1
+        self._note_ts(ts)
         st.general_path += 1
         lay = self._layouts.get(event)
         if lay is not None and len(lay[4]) < 3 and line.isascii():
