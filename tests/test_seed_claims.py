@@ -149,10 +149,11 @@ def test_claim_18_19_the_slab_layer_sits_on_the_page_allocator():
 def test_claim_20_kfree_and_kfree_null():
     k = boot26()
     before = k.proc("buddyinfo")
-    k.kfree(0)  # a no-op
+    k.kfree(0)  # a no-op: nothing moves, nothing is reported
+    assert k.proc("buddyinfo") == before and "BUG" not in k.dmesg()
     p = k.kmalloc(64, k.gfp.GFP_KERNEL)
     k.kfree(p)
-    assert k.proc("buddyinfo") == before or True  # per-CPU caches may hold the slab
+    assert k.kmalloc(64, k.gfp.GFP_KERNEL) == p  # the freed object is the next one handed out
     k.check()
 
 
@@ -404,12 +405,17 @@ def test_claim_62_66_atomic_allocations_dip_into_the_reserve():
 
 
 def test_claim_65_noretry_fails_without_retrying():
+    """__GFP_NORETRY: fail rather than retry, and never invoke the OOM killer; a plain
+    GFP_KERNEL request in the same state kills a process to succeed."""
     k = boot26("160M")
     g = k.gfp
+    victim = k.spawn_process("victim", "40M")
     n = 0
     while k.get_free_pages(g.GFP_KERNEL | g.__GFP_NORETRY | g.__GFP_NOWARN, 0):
         n += 1
-    assert n > 0
+    assert n > 0 and victim.alive and "oom-killer" not in k.dmesg()
+    assert k.get_free_pages(g.GFP_KERNEL, 0)  # without NORETRY: the OOM killer makes room
+    assert not victim.alive and "oom-killer" in k.dmesg()
     k.check()
 
 
@@ -557,7 +563,7 @@ def test_claim_83_85_mempool_alloc_tries_the_allocator_first_and_may_fail_in_irq
 
 # ------------------------------------------------------------------ ioremap (claims 88-90)
 
-def test_claim_88_90_ioremap_maps_device_memory_without_ram_and_unmaps():
+def test_claim_88_89_90_ioremap_maps_device_memory_without_ram_and_unmaps():
     from kmemsim.mm.ioremap import Register
 
     k = boot26()
@@ -569,6 +575,89 @@ def test_claim_88_90_ioremap_maps_device_memory_without_ram_and_unmaps():
     assert k.vmalloc_to_pfn(regs) == 0xFEBF0  # the device's own pages
     k.writel(0x1234, regs)
     assert k.readl(regs) == 0x1234  # claim 89: through the accessors
+    with pytest.raises(KernelBug) as e:  # claim 89: not by a plain load
+        k.read_u32(regs)
+    assert e.value.kind == "iomem_deref"
     k.iounmap(regs)
     with pytest.raises(Oops):
         k.readl(regs)
+
+
+# ------------------------------------------------------------------ claims with no test above
+
+
+def _active_objs(k) -> dict[str, int]:
+    out = {}
+    for line in k.proc("slabinfo").splitlines()[2:]:
+        f = line.split()
+        out[f[0]] = int(f[1])
+    return out
+
+
+@pytest.mark.parametrize("profile", [P26, P618])
+def test_claim_47_vmalloc_kmallocs_its_metadata(profile):
+    """vm_struct and the pages array come from kmalloc (GFP_KERNEL: vmalloc may sleep)."""
+    k = kmemsim.boot(profile)
+    before = _active_objs(k)
+    v = k.vmalloc(64 * 4096)
+    after = _active_objs(k)
+    grew = {n for n in after if after[n] > before.get(n, 0)}
+    assert v and any(n.startswith("kmalloc-") for n in grew), grew
+    with pytest.raises((KernelBug, Oops)), k.hardirq():
+        k.vmalloc(4096)
+
+
+def test_claim_57_gfp_nofs_may_not_call_into_the_filesystem():
+    """GFP_NOFS reclaims but, without __GFP_FS, out_of_memory() kills nobody: with nothing
+    else to run the model says the allocation would loop forever (6.18)."""
+    k = kmemsim.boot(P618, ram="128M")
+    k.vmscan.kswapd_mode = "manual"
+    g = k.gfp
+    p = k.spawn_process("victim", "20M")
+    with pytest.raises(KernelBug) as e:
+        while k.get_free_pages(g.GFP_NOFS | g.__GFP_NOWARN, 0):
+            pass
+    assert e.value.kind == "alloc_livelock" and p.alive
+    assert "invoked oom-killer" not in k.dmesg()
+
+
+def test_claim_78_the_flags_are_checked_even_when_the_cache_has_objects():
+    """The seed: the flags matter only when the cache must grow.  6.18 checks them on every
+    call (might_alloc() in slab_pre_alloc_hook): GFP_KERNEL in a hardirq is reported even
+    though the object comes from the CPU slab."""
+    k = kmemsim.boot(P618, on_bug="report")
+    c = k.kmem_cache_create("claim78", 96, 0, 0, None)
+    k.kmem_cache_free(c, k.kmem_cache_alloc(c, k.gfp.GFP_KERNEL))  # the cache has free objects
+    with k.hardirq():
+        assert k.kmem_cache_alloc(c, k.gfp.GFP_KERNEL)
+    assert "BUG: sleeping function called from invalid context" in k.dmesg()
+
+
+def test_claim_84_mempool_alloc_sleeps_until_an_element_is_freed():
+    """In process context mempool_alloc() does not fail: with the allocator failing and the
+    reserve empty it sleeps until another task's mempool_free() (2.6.24, 128 MB)."""
+    k = boot26("128M")
+    c = k.kmem_cache_create("claim84", 512, 0, 0, None)
+    pool = k.mempool_create_slab_pool(2, c)
+    g = k.gfp
+    held = []
+    while a := k.get_free_pages(g.GFP_KERNEL | g.__GFP_NOWARN | g.__GFP_NORETRY, 0):
+        held.append(a)  # nothing left for the cache to grow with
+    taken = []
+    while e := k.mempool_alloc(pool, g.GFP_ATOMIC):
+        taken.append(e)
+    assert pool.curr_nr == 0 and taken
+
+    def io_done():  # an I/O completion giving one element back later
+        k.msleep(40)
+        k.mempool_free(taken.pop(), pool)
+
+    k.kthread_run(io_done, "io_done")
+    j = k.jiffies
+    e = k.mempool_alloc(pool, g.GFP_KERNEL)
+    assert e and pool.waits >= 1 and k.jiffies - j >= k.msecs_to_jiffies(40)
+    assert "BUG" not in k.dmesg()
+    k.mempool_free(e, pool)
+    for a in held:
+        k.free_pages(a, 0)
+    k.check()
