@@ -54,6 +54,7 @@ import io
 import itertools
 import re
 import sys
+import warnings
 from collections import Counter
 from collections.abc import Callable, Generator, Iterable, Iterator
 from dataclasses import dataclass, field
@@ -81,11 +82,48 @@ from ..tracepoints.events import (
 )
 from .source import GZIP_MAGIC, Source, TraceInputError, open_source
 
-_kmemscan: ModuleType | None
-try:  # the compiled scanner, when it was built (setup.py; optional)
-    _kmemscan = importlib.import_module("kmemsim.trace._kmemscan")  # an extension module
-except ImportError:  # pragma: no cover - depends on the build
-    _kmemscan = None
+#: What this kmemsim uses of the compiled module, by type (tests/test_trace_engines.py checks
+#: that every scanner method used here and slab-core method used in stat.py is listed).  A build that
+#: lacks any of it (a ``.so`` left in a checkout by an older kmemsim, not rebuilt by ``pip
+#: install -e .``) is not used: the pure-Python engine runs instead, with a warning.
+SCANNER_API: dict[str, tuple[str, ...]] = {
+    "Scanner": ("attach", "fmt", "note_ts", "pending", "pending_site", "scan", "set_layouts",
+                "take_callchain_lines", "take_counts", "take_unordered"),
+    "SlabCore": ("caller_stat", "lifetime_hist", "live_objects", "live_totals", "page_counters",
+                 "process", "ptr_stat", "waste"),
+}
+
+
+class StaleScannerWarning(RuntimeWarning):
+    """The compiled scanner on the path is older than this kmemsim; the Python engine runs."""
+
+
+def _missing_api(mod: Any) -> list[str]:
+    """The names of :data:`SCANNER_API` that ``mod`` lacks (``Type.name``)."""
+    out = []
+    for tname, names in SCANNER_API.items():
+        t = getattr(mod, tname, None)
+        out += [f"{tname}.{n}" for n in names if t is None or not hasattr(t, n)]
+    return out
+
+
+def _load_compiled() -> ModuleType | None:
+    try:  # the compiled scanner, when it was built (setup.py; optional)
+        mod = importlib.import_module("kmemsim.trace._kmemscan")  # an extension module
+    except ImportError:  # pragma: no cover - depends on the build
+        return None
+    missing = _missing_api(mod)
+    if missing:
+        warnings.warn(
+            f"kmemsim: the compiled trace scanner {getattr(mod, '__file__', '?')} was built from an "
+            f"older kmemsim (it lacks {', '.join(missing[:3])}{' ...' if len(missing) > 3 else ''}); "
+            "using the pure-Python engine (same output, slower). Rebuild it: pip install -e .",
+            StaleScannerWarning, stacklevel=2)
+        return None
+    return mod
+
+
+_kmemscan: ModuleType | None = _load_compiled()
 
 __all__ = [
     "FORMATS",
