@@ -8,6 +8,7 @@
     kmemsim proc NAME | --list                  a /proc (or debugfs) file of a machine
     kmemsim snapshot -o DIR [--tar]             this host's memory views (as root)
     kmemsim record / stat / replay / compare    kmem traces (kmemsim.cli.trace_cmd)
+    kmemsim sweep TRACE... --grid NAME=V1,V2    replays under a grid of settings, on Dask
     kmemsim example [NAME]                      where the shipped sample files are
 
 Every command that boots a machine takes ``--profile``, ``--ram``, ``--cpus``
@@ -28,7 +29,7 @@ from kmemsim.errors import KmemsimError
 
 #: the command list of ``kmemsim --help``: this order, and a whole line for each
 ORDER = ("tour", "profiles", "features", "layout", "dmesg", "proc", "snapshot", "record", "stat", "replay", "compare",
-         "example")
+         "sweep", "example")
 SHORT_HELP = {
     "tour": "The guided tour on the built-in default machine.",
     "profiles": "List the profiles and every tunable.",
@@ -41,6 +42,7 @@ SHORT_HELP = {
     "stat": "perf kmem stat's report of a kmem trace, and more.",
     "replay": "Replay a kmem trace in the model; --report: an HTML page.",
     "compare": "Replay a kmem trace on machines A and B; show B - A.",
+    "sweep": "Replay traces under a grid of settings, in parallel on Dask.",
     "example": "Print the paths of the sample trace and snapshot.",
 }
 
@@ -278,6 +280,10 @@ from kmemsim.cli.trace_cmd import register_replay  # noqa: E402
 
 register_trace(main)
 register_replay(main)
+
+from kmemsim.cli.sweep_cmd import sweep  # noqa: E402
+
+main.add_command(sweep)
 
 if __name__ == "__main__":  # pragma: no cover
     main()
