@@ -462,6 +462,7 @@ def sweep(
         cluster_info = {"scheduler": None, "workers": n}
     try:
         client.run(_warm)
+        cluster_info["startup_seconds"] = round(time.perf_counter() - t0, 3)
         futures = client.map(run_task, tasks, pure=False)
         index = {f.key: i for i, f in enumerate(futures)}
         rows: list[dict[str, Any] | None] = [None] * len(tasks)
