@@ -15,9 +15,11 @@ per-CPU lists hold (``pcp_allowed_order()``: order 0, and from 5.14 -- the
 
 Each does exactly what the general path would do in that case -- the same
 counters (pcp count in pages, free_count, alloc_factor, the PCPF_* flags,
-pgalloc, pgfree) and the same list order -- and hands every other case to the
-general method unchanged: an empty list (a refill from the buddy), a zone below
-its high watermark or without a free block of the order, a free that would drain
+pgalloc, pgfree) and the same list order -- and hands every other case unchanged
+to the general method, the Kernel's, whose generated argument checks
+(kmemsim.args) refuse what no kernel type holds: an empty list (a refill from the
+buddy), a zone below its high watermark or without a free block of the order, a
+free that would drain
 (count reaching ``high``, or free_high after a run of high-order frees), a
 highatomic or isolated pageblock, a bad address, an order the lists do not hold.
 Follows Linux 6.18.2 mm/page_alloc.c: rmqueue_pcplist() and __rmqueue_pcplist()
@@ -37,7 +39,7 @@ from __future__ import annotations
 import struct
 from typing import TYPE_CHECKING
 
-from ..flags import Flags
+from ..flags import WORD_MASK, Flags
 from .memmap import SECTION_PAGES_SHIFT
 from .page import PG
 
@@ -52,8 +54,8 @@ _BATCH_SCALE_MAX = 5  # CONFIG_PCP_BATCH_SCALE_MAX
 
 def install_pages(k: Kernel) -> None:
     pa = k.page_alloc
-    slow_get = k.pages.get_free_pages
-    slow_free = k.pages.free_pages
+    slow_get = k.dispatch.general("get_free_pages", k)  # the Kernel methods: argument checks first
+    slow_free = k.dispatch.general("free_pages", k)
     fast_get = k.pages.fast_get
     refarr = k.memmap.refcount_arrays
     memmap_set = k.memmap.set
@@ -77,7 +79,9 @@ def install_pages(k: Kernel) -> None:
     # The bodies below are written out in full, not shared through helpers: a Python
     # call costs as much as the work itself on these paths.
     def get_free_pages(_k: Kernel, gfp_mask: int, order: int = 0) -> int:
-        if order is _ZERO:
+        # an int or a symbolic flag only: a float or a bool equal to a cached mask takes the
+        # general path, which refuses it (kmemsim.args)
+        if order is _ZERO and (type(gfp_mask) is int or type(gfp_mask) is Flags):
             f = fast_get.get(gfp_mask)
             if f is not None:
                 z, hz, mt, zero, _ = f
@@ -98,7 +102,7 @@ def install_pages(k: Kernel) -> None:
                             if zero:
                                 fill(pfn << 12, 0, 4096)
                             return page_offset + (pfn << 12)
-        elif type(order) is int:
+        elif type(order) is int and (type(gfp_mask) is int or type(gfp_mask) is Flags):
             lists = high_orders.get(order)
             f = fast_get.get(gfp_mask)
             if lists is not None and f is not None:
@@ -211,10 +215,11 @@ def install_slab(k: Kernel) -> None:
     """
     from .slub import KmemCache
 
-    slow_alloc = k.slab.kmem_cache_alloc
-    slow_free = k.slab.kmem_cache_free
-    slow_kmalloc = k.slab.kmalloc
-    slow_kfree = k.slab.kfree
+    general = k.dispatch.general  # the Kernel methods: argument checks first (kmemsim.args)
+    slow_alloc = general("kmem_cache_alloc", k)
+    slow_free = general("kmem_cache_free", k)
+    slow_kmalloc = general("kmalloc", k)
+    slow_kfree = general("kfree", k)
     slub = k.slub
     frames = k.phys.frames
     slab_of = slub.slab_of
@@ -223,7 +228,10 @@ def install_slab(k: Kernel) -> None:
     word = slub.word
     bits = k.gfp.bits
     zero_flag = bits.zero
-    kind_flags = bits.dma | bits.reclaimable | bits.account  # kmalloc_type() is not KMALLOC_NORMAL
+    # kmalloc_type() is not KMALLOC_NORMAL, or bits outside gfp_t's 32 (a negative int has them
+    # too): the general path, which picks the kind's cache or refuses the value (FlagSet.mask)
+    not_word = ~WORD_MASK
+    kind_flags = bits.dma | bits.reclaimable | bits.account | not_word
     fill = k.phys.fill
     max_cache = slub.geo.KMALLOC_MAX_CACHE_SIZE
     normal = k.slab.kmalloc_caches[""]
@@ -263,7 +271,7 @@ def install_slab(k: Kernel) -> None:
     # The bodies below are written out in full, not shared through helpers: a Python
     # call costs as much as the work itself on these paths.
     def kmem_cache_alloc(_k: Kernel, cache: KmemCache, gfp_mask: int) -> int:
-        if type(cache) is KmemCache and type(gfp_mask) is int:
+        if type(cache) is KmemCache and type(gfp_mask) is int and not gfp_mask & not_word:
             c = cache.cpu_slab[_k.cpu]
             obj = c.freelist
             if obj and c.slab is not None:
