@@ -22,6 +22,7 @@ from hypothesis import HealthCheck, given, settings
 import kmemsim
 from kmemsim import gfp as symbolic
 from kmemsim.errors import KmemsimError
+from kmemsim.profiles import resolve_tunables
 
 PROCS = ("buddyinfo", "pagetypeinfo", "zoneinfo", "vmstat", "meminfo", "slabinfo")
 
@@ -236,16 +237,13 @@ def run_both(profile: str, ram: str, cpus: int, sets: dict, sequence: list) -> t
     return a, b
 
 
-@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@pytest.mark.parametrize("profile", sorted(kmemsim.PROFILES))  # every kernel: each its own pcp lists
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(sequence=ops, sets=st.sampled_from([{}, {"percpu_pagelist_high_fraction": 8}]), cpus=st.sampled_from([1, 2]))
-def test_fast_and_general_paths_end_in_the_same_state_618(sequence, sets, cpus):
-    run_both("linux-6.18-x86_64", "256M", cpus, sets, sequence)
-
-
-@settings(max_examples=20, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-@given(sequence=ops)
-def test_fast_and_general_paths_end_in_the_same_state_2_6_24(sequence):
-    run_both("linux-2.6-i386", "256M", 2, {}, sequence)
+def test_fast_and_general_paths_end_in_the_same_state(profile, sequence, sets, cpus):
+    if "percpu_pagelist_high_fraction" not in resolve_tunables(kmemsim.profiles.get_profile(profile), {}):
+        sets = {}
+    run_both(profile, "256M", cpus, sets, sequence)
 
 
 def test_high_orders_take_the_fast_path_on_618_and_never_on_2_6_24():

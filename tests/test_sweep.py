@@ -112,6 +112,8 @@ def test_a_row_is_the_replay_of_its_setting():
     assert row["status"] == "ok" and row["error"] is None and row["check"] == "clean"
     assert row["events"] == r.n == 5739 and row["replayed"] == sum(r.placed.values())
     assert row["bytes_alloc_mismatches"] == r.mismatches
+    assert row["slab_pages_allocated_trace"] == sum(r.trace_slab_pages.values()) > 0
+    assert row["slab_pages_allocated_model"] == sum(r.model_slab_pages().values()) > 0
     assert (row["slab_pages"], row["large_kmalloc_pages"], row["replay_pages"]) == (s.slab_pages, s.large_pages,
                                                                                     s.replay_pages)
     assert row["footprint_pages"] == s.slab_pages + s.large_pages + s.replay_pages

@@ -19,9 +19,10 @@ Every (trace, setting) is one task on a Dask cluster: a ``distributed.LocalClust
 ``scheduler``, an existing cluster at that address, whose workers must import the same
 kmemsim and read the same paths.  Each task boots, replays with
 :func:`kmemsim.trace.replay.replay`, runs ``k.check()`` and sends back one row (a flat
-dict, :data:`COLUMNS`) built from the replay's public state (``Replay.final``, its
-counters, ``check_error``); a task whose machine cannot boot or whose trace cannot be
-read gives a row with ``status`` ``"error"`` and the message, and the sweep goes on.
+dict, :data:`COLUMNS`) built from the replay engine's own summary
+(``kmemsim.trace.replay_output.replay_body``, what ``kmemsim replay --json`` prints); a
+task whose machine cannot boot or whose trace cannot be read gives a row with ``status``
+``"error"`` and the message, and the sweep goes on.
 
 The grid, the traces, the host snapshot and the scheduler are checked before any work
 starts: a malformed axis, an unknown name, a value its tunable refuses for a profile of
@@ -61,7 +62,7 @@ COLUMNS: tuple[str, ...] = (
     "status", "error", "profile", "ram_mib", "cpus",
     "events", "replayed", "trace_seconds",
     "bytes_alloc_mismatches", "preexisting_frees", "trace_failed", "model_failed", "not_placed",
-    "implied_frees", "duplicates", "kernel_reports",
+    "implied_frees", "duplicates", "kernel_reports", "slab_pages_allocated_trace", "slab_pages_allocated_model",
     "slab_pages", "slab_kib", "slab_caches", "slab_objects", "slab_objects_active", "slab_utilisation_percent",
     "large_kmalloc_pages", "replay_pages", "footprint_pages", "footprint_kib", "peak_slab_pages",
     "free_pages", "managed_pages",
@@ -226,42 +227,47 @@ def _indices(free_blocks: tuple[int, ...], pageblock_order: int) -> dict[str, fl
 
 
 def row_of(r: Any) -> dict[str, Any]:
-    """The result columns of a finished :class:`~kmemsim.trace.replay.Replay` (its public state)."""
-    k = r.k
-    s = r.final
-    pa = k.page_alloc
-    shift = k.page_shift - 10
-    footprint = s.slab_pages + s.large_pages + s.replay_pages
+    """The result columns of a finished :class:`~kmemsim.trace.replay.Replay`, from the replay
+    engine's own summary (``kmemsim.trace.replay_output.replay_body``: the numbers of ``kmemsim
+    replay --json``) and the machine's NR_FREE_PAGES."""
+    from .replay_output import replay_body
+
+    body = replay_body(r, top=0)
+    m, ev, f = body["machine"], body["events"], body["final"]
+    shift = r.k.page_shift - 10
+    footprint = f["slab_pages"] + f["large_kmalloc_pages"] + f["replay_pages"]
     row: dict[str, Any] = {
-        "profile": k.profile.name,
-        "ram_mib": k.ram >> 20,
-        "cpus": len(k.cpus),
-        "events": r.n,
-        "replayed": sum(r.placed.values()),
-        "trace_seconds": round((r.last_ts - r.first_ts) / 1e9, 6) if r.first_ts >= 0 else 0.0,
-        "bytes_alloc_mismatches": r.mismatches,
-        "preexisting_frees": sum(r.preexisting.values()),
-        "trace_failed": sum(r.trace_failed.values()),
-        "model_failed": sum(r.model_failed.values()),
-        "not_placed": sum(r.unplaced.values()),
-        "implied_frees": r.implied_frees,
-        "duplicates": r.duplicates,
-        "kernel_reports": sum(r.bugs.values()),
-        "slab_pages": s.slab_pages,
-        "slab_kib": s.slab_pages << shift,
-        "slab_caches": len(s.caches),
-        "slab_objects": s.slab_objects,
-        "slab_objects_active": s.slab_active,
-        "slab_utilisation_percent": round(100 * s.utilisation, 2),
-        "large_kmalloc_pages": s.large_pages,
-        "replay_pages": s.replay_pages,
+        "profile": m["profile"],
+        "ram_mib": m["ram_mib"],
+        "cpus": m["cpus"],
+        "events": ev["total"],
+        "replayed": sum(v["replayed"] for v in ev["by_kind"].values()),
+        "trace_seconds": ev["trace_seconds"],
+        "bytes_alloc_mismatches": body["bytes_alloc_mismatches"],
+        "preexisting_frees": sum(body["preexisting_frees"].values()),
+        "trace_failed": sum(body["trace_failed"].values()),
+        "model_failed": sum(body["model_failed"].values()),
+        "not_placed": sum(x["count"] for x in body["not_placed"]),
+        "implied_frees": body["implied_frees"]["total"],
+        "duplicates": body["duplicate_kmallocs"],
+        "kernel_reports": sum(body["kernel_reports"].values()),
+        "slab_pages_allocated_trace": body["slab_pages"]["trace"],
+        "slab_pages_allocated_model": body["slab_pages"]["model"],
+        "slab_pages": f["slab_pages"],
+        "slab_kib": f["slab_kib"],
+        "slab_caches": f["slab_caches"],
+        "slab_objects": f["slab_objects"],
+        "slab_objects_active": f["slab_active"],
+        "slab_utilisation_percent": round(100 * f["utilisation"], 2),
+        "large_kmalloc_pages": f["large_kmalloc_pages"],
+        "replay_pages": f["replay_pages"],
         "footprint_pages": footprint,
         "footprint_kib": footprint << shift,
-        "peak_slab_pages": max((x.slab_pages for x in r.samples), default=s.slab_pages),
-        "free_pages": k.nr_free_pages(),
-        "managed_pages": sum(z.managed_pages for z in pa.zones),
+        "peak_slab_pages": max((x["slab_pages"] for x in body["samples"]), default=f["slab_pages"]),
+        "free_pages": r.k.nr_free_pages(),
+        "managed_pages": m["managed_pages"],
     }
-    row.update(_indices(s.free_blocks, pa.pageblock_order))
+    row.update(_indices(tuple(f["free_blocks"]), r.k.page_alloc.pageblock_order))
     return row
 
 
