@@ -93,6 +93,7 @@ separates what the trace names apart, no more.
 """
 from __future__ import annotations
 
+import gc
 import math
 import random
 from collections import Counter
@@ -151,6 +152,9 @@ _GFP_RENAMES = {
 
 _LOOKAHEAD = 64
 _CHUNK = 4096
+#: the cyclic collector's youngest-generation threshold while a replay runs: the loop makes
+#: few cycles but many short-lived tuples, and every collection walks the young objects
+_GC_GEN0 = 50_000
 
 
 class ReplayInputError(KmemsimError, ValueError):
@@ -359,6 +363,7 @@ class Replay:
         self._claimed: dict[int, None] = {}  # event numbers of slab allocations a traced page was matched to
         self._page_failed = [False] * self.ncpu  # the CPU's last page allocation failed
         self._kmalloc_info: dict[str, tuple[int, list[int]] | None] = {}
+        self._kmalloc_caches: dict[int, list[Any]] = {}  # gfp mask -> the kmalloc cache of every size
         self._kidx: list[int] | None = None  # kmalloc_index() of every size up to 8 KiB
         self._gfp: dict[str, int | None] = {}
         self._gfp_raw: dict[str, int | None] = {}
@@ -438,6 +443,21 @@ class Replay:
         info = (mask, table)
         self._kmalloc_info[text] = info
         return info
+
+    def _kmalloc_cache_for(self, size: int, mask: int) -> Any:
+        """``k.slab.kmalloc_cache_for(size, mask)``, through a table per mask (the kmalloc caches
+        are made at boot: the table never goes stale)."""
+        kcs = self._kmalloc_caches.get(mask)
+        if kcs is None:
+            slab = self.k.slab
+            if self._kidx is None:
+                self._kidx = [0] + [self.geo.kmalloc_index(n) for n in range(1, self.max_cache + 1)]
+            by_idx: dict[int, Any] = {}
+            for n, idx in enumerate(self._kidx):
+                if idx not in by_idx:
+                    by_idx[idx] = slab.kmalloc_cache_for(n, mask)
+            kcs = self._kmalloc_caches[mask] = [by_idx[idx] for idx in self._kidx]
+        return kcs[size]
 
     def _large_size(self, size: int) -> int:
         return 1 << max(self.page_shift, (size - 1).bit_length())
@@ -820,6 +840,9 @@ class Replay:
         from ..errors import KernelBug, Oops
 
         it = iter(events)
+        saved_gc = gc.get_threshold()
+        if saved_gc[0] and saved_gc[0] < _GC_GEN0:
+            gc.set_threshold(_GC_GEN0, *saved_gc[1:])
         cur = list(islice(it, _CHUNK))
         saved_cpu = k.cpu
         try:
@@ -832,6 +855,7 @@ class Replay:
                 cur = nxt
         finally:
             k.cpu = saved_cpu
+            gc.set_threshold(*saved_gc)
         return self
 
     def _run(self, cur: list, nxt: list) -> None:
@@ -850,6 +874,7 @@ class Replay:
         events = self.events
         max_cache = self.max_cache
         kinfo = self._kmalloc_info
+        kcaches = self._kmalloc_caches
         gfps = self._gfp
         caches = self._caches
         last_ptr = self._last_alloc_ptr
@@ -921,7 +946,8 @@ class Replay:
                         self.trace_failed[kind] += 1
                     else:
                         if reserve and req <= max_cache:
-                            kc = self.k.slab.kmalloc_cache_for(req, info[0])
+                            kcs = kcaches.get(info[0])
+                            kc = kcs[req] if kcs is not None else self._kmalloc_cache_for(req, info[0])
                             if id(kc) in reserve and len(kc.partial) < 2:
                                 self._top_up(kc)
                         old = objs.get(ptr)
