@@ -406,3 +406,16 @@ def test_pages_held_are_counted_as_the_map_changes(k):
 def test_no_check_says_nothing_about_the_check(k):
     r = Replay(k).feed([]).finish(check=False)
     assert "k.check()" not in r.summary() and not r.checked
+
+
+def test_a_replay_from_a_host_snapshot_never_loads_numpy():
+    """Boot, replay and check read the few materialised struct page sections in pure Python."""
+    import subprocess
+    import sys
+
+    host = DATA / "host-6.18"
+    code = ("import sys; from kmemsim.trace.replay import replay; "
+            f"r = replay({str(host / 'kmem-trace.txt.gz')!r}, host={str(host / 'snapshot.tar.gz')!r}); "
+            "print(r.k.memmap.materialised_sections(), 'numpy' in sys.modules)")  # fmt: skip
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout.split()
+    assert out == [out[0], "False"] and 0 < int(out[0]) <= 8
