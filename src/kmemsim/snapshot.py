@@ -1059,21 +1059,15 @@ def _open_archive(path: Path) -> Any:
 
 def _nts(b: bytes) -> str | None:
     """A tar header's NUL-terminated ASCII field (None: not ASCII: tarfile's own path decodes it)."""
-    i = b.find(b"\0")
-    if i >= 0:
-        b = b[:i]
+    b = b.split(b"\0", 1)[0]
     return b.decode("ascii") if b.isascii() else None
 
 
 def _octal(b: bytes) -> int | None:
-    if b[:1] in (b"\x80", b"\xff"):
-        return None  # base-256: tarfile's own path
-    t = _nts(b)
-    if t is None:
-        return None
-    t = t.strip()
+    """A header's octal number field, or None (base-256, not ASCII, not octal: tarfile's own path;
+    int() of bytes strips only ASCII whitespace, so it accepts a subset of what tarfile does)."""
     try:
-        return int(t or "0", 8)
+        return int(b.split(b"\0", 1)[0] or b"0", 8)
     except ValueError:
         return None
 
@@ -1124,7 +1118,7 @@ def _fast_tar_members(path: Path, limit: int) -> list[tuple[str, str, int, bytes
             return None
         size = _octal(hdr[124:136])
         name = _nts(hdr[0:100])
-        prefix = _nts(hdr[345:500])
+        prefix = _nts(hdr[345:500]) if hdr[345] else ""
         if size is None or name is None or prefix is None:
             return None
         typ = hdr[156:157]
