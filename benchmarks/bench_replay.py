@@ -93,6 +93,39 @@ def _stored(out, bt, env, km) -> None:
         with gzip.open(d / "trace.txt.gz", "rb") as f:
             n = sum(1 for ln in f if not ln.startswith(b"#"))
         out(f"{name}: {n:,} events, kmemsim replay --host: {_fmt(res)} ({n / res[0]:,.0f} events/s whole process)")
+        out(f"  where its CPU goes: {_phases(env, d)}")
+
+
+_PHASES = """
+import sys, time
+t0 = time.process_time()
+from kmemsim.trace.replay import Replay, ReplayOptions, boot_machine
+from kmemsim.trace.parse import TraceReader
+t1 = time.process_time()
+k = boot_machine(host=sys.argv[2])
+t2 = time.process_time()
+r = Replay(k, options=ReplayOptions(sample_every=0))
+t3 = time.process_time()
+r.feed(TraceReader(sys.argv[1]))
+t4 = time.process_time()
+r.finish()
+t5 = time.process_time()
+n = 0
+for b in TraceReader(sys.argv[1]).batches():
+    n += len(b)
+t6 = time.process_time()
+print(t1 - t0, t2 - t1, t3 - t2, t4 - t3, t5 - t4, t6 - t5)
+"""
+
+
+def _phases(env, d: Path) -> str:
+    """In one process: CPU seconds of the imports, the boot from the snapshot, Replay() (the
+    kmalloc caches seeded), feed() (parse and replay), finish() (k.check()); then a parse alone."""
+    p = subprocess.run([sys.executable, "-c", _PHASES, str(d / "trace.txt.gz"), str(d / "snapshot.tar.gz")],
+                       env=env, capture_output=True, text=True, check=True)  # fmt: skip
+    imp, boot, init, feed, fin, parse = (float(x) for x in p.stdout.split())
+    return (f"imports {imp:.2f} s, boot {boot:.2f} s, Replay() {init:.2f} s, feed {feed:.2f} s "
+            f"(of which parsing alone takes {parse:.2f} s), finish and check {fin:.2f} s")
 
 
 def _report_rss(out, bt, env, km, tmp: Path, target: int = 2_000_000) -> None:
