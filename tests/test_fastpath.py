@@ -275,6 +275,31 @@ def test_high_orders_take_the_fast_path_on_618_and_never_on_2_6_24():
         k.check()
 
 
+def test_symbolic_gfp_flags_take_the_page_fast_path_as_their_bits_do():
+    """kmemsim.gfp.GFP_KERNEL (a symbolic expression) is served by the pcp fast path once its
+    bits are known, at order 0 and at the high orders, as the int mask is."""
+    k = kmemsim.boot(ram="4G")
+    pa = k.page_alloc
+    calls = []
+    general = pa.alloc
+
+    def counting(gfp, order, _general=general, _calls=calls):
+        _calls.append(order)
+        return _general(gfp, order)
+
+    pa.alloc = counting
+    for g in (symbolic.GFP_KERNEL, k.gfp.GFP_KERNEL):
+        for order in (0, 3):
+            k.free_pages(k.get_free_pages(g, order), order)  # learns the mask, refills the list
+        del calls[:]
+        for order in (0, 3):
+            for _ in range(3):
+                k.free_pages(k.get_free_pages(g, order), order)
+        assert calls == [], g
+    del pa.alloc
+    k.check()
+
+
 def test_a_high_order_fast_allocation_counts_pages_as_the_kernel_does():
     """rmqueue_pcplist(): pcp->count falls by 2^order, PGALLOC counts 2^order pages, free_count halves;
     free_frozen_page_commit(): count and PGFREE rise by 2^order, PCPF_PREV_FREE_HIGH_ORDER is set."""

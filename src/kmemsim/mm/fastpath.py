@@ -75,12 +75,19 @@ def install_pages(k: Kernel) -> None:
     high_orders: dict[int, tuple[int, ...]] = (
         {o: lists for o, lists in pa.pcp_pindex.items() if o} if k.features.zone_watermark_order0 else {})
     head = PG.head
+    resolved = k.gfp.resolved
 
     # The bodies below are written out in full, not shared through helpers: a Python
     # call costs as much as the work itself on these paths.
     def get_free_pages(_k: Kernel, gfp_mask: int, order: int = 0) -> int:
         # an int or a symbolic flag only: a float or a bool equal to a cached mask takes the
         # general path, which refuses it (kmemsim.args)
+        if type(gfp_mask) is Flags:
+            # symbolic flags (kmemsim.gfp): their bits once resolved, the key fast_get learns (the
+            # Kernel method hands page_api the bits, not the expression)
+            g = resolved.get(gfp_mask)
+            if g is not None:
+                gfp_mask = g
         if order is _ZERO and (type(gfp_mask) is int or type(gfp_mask) is Flags):
             f = fast_get.get(gfp_mask)
             if f is not None:
