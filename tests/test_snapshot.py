@@ -952,3 +952,10 @@ def test_the_one_pass_reader_falls_back_on_damage(small_members, tmp_path):
         assert snapmod._fast_tar_members(path, 1 << 30) is None
         fast, slow = _read_both(path)
         assert fast == slow
+
+
+def test_an_archive_over_the_one_pass_reader_s_size_streams_through_tarfile(monkeypatch):
+    fast = snapmod._read_tar(TARBALL)
+    monkeypatch.setattr(snapmod, "_FAST_TAR_BYTES", 1 << 16)
+    assert snapmod._fast_tar_members(TARBALL, snapmod._FAST_TAR_BYTES) is None
+    assert snapmod._read_tar(TARBALL) == fast

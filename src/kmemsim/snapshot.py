@@ -1072,6 +1072,10 @@ def _octal(b: bytes) -> int | None:
         return None
 
 
+#: the one-pass reader holds the archive in memory, compressed and not: up to this many bytes
+#: (a host's snapshot is about 7 MiB); a larger archive streams through tarfile
+_FAST_TAR_BYTES = 64 << 20
+
 _TAR_MAGICS = (b"ustar\x0000", b"ustar  \x00")
 
 
@@ -1189,7 +1193,7 @@ def _read_tar(path: Path) -> tuple[dict[str, bytes], dict[str, str], set[str]]:
     budget = _Budget(where)
     entries: dict[str, tuple[str, bytes | str | None]] = {}  # name -> (kind, data or link target)
     limit = MAX_TOTAL_BYTES + 2048 * MAX_ENTRIES
-    fast = _fast_tar_members(path, limit)
+    fast = _fast_tar_members(path, min(limit, _FAST_TAR_BYTES))
     if fast is not None:
         for name, kind, size, payload in fast:
             n = _add_member(entries, budget, where, name)
