@@ -419,3 +419,17 @@ def test_a_replay_from_a_host_snapshot_never_loads_numpy():
             "print(r.k.memmap.materialised_sections(), 'numpy' in sys.modules)")  # fmt: skip
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout.split()
     assert out == [out[0], "False"] and 0 < int(out[0]) <= 8
+
+
+def test_feed_puts_the_collector_s_threshold_back_even_when_the_input_is_bad(tmp_path):
+    import gc
+
+    before = gc.get_threshold()
+    r = replay(DATA / "host-6.18" / "kmem-trace.txt.gz", profile="linux-6.18-x86_64", ram="1G")
+    assert r.n > 0 and gc.get_threshold() == before
+    bad = tmp_path / "bad.txt"
+    good = gzip.open(DATA / "host-6.18" / "kmem-trace.txt.gz", "rt").read().splitlines(keepends=True)
+    bad.write_text("".join(good[:9000]) + "this is not a trace line\n" + "".join(good[9000:]))
+    with pytest.raises(TraceFormatError):
+        replay(bad, profile="linux-6.18-x86_64", ram="1G")
+    assert gc.get_threshold() == before

@@ -96,6 +96,7 @@ from __future__ import annotations
 import gc
 import math
 import random
+import threading
 from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass, field
@@ -155,6 +156,30 @@ _CHUNK = 4096
 #: the cyclic collector's youngest-generation threshold while a replay runs: the loop makes
 #: few cycles but many short-lived tuples, and every collection walks the young objects
 _GC_GEN0 = 50_000
+_gc_lock = threading.Lock()
+_gc_state: list[Any] = [0, None]  # feeds running (any thread), the threshold before the first
+
+
+def _gc_enter() -> None:
+    """The first of the running feeds raises gen 0's threshold (if it is lower and not 0)."""
+    with _gc_lock:
+        if not _gc_state[0]:
+            saved = gc.get_threshold()
+            _gc_state[1] = saved if saved[0] and saved[0] < _GC_GEN0 else None
+            if _gc_state[1] is not None:
+                gc.set_threshold(_GC_GEN0, *saved[1:])
+        _gc_state[0] += 1
+
+
+def _gc_exit() -> None:
+    """The last of the running feeds puts the threshold back (unless someone else changed it)."""
+    with _gc_lock:
+        _gc_state[0] -= 1
+        saved = _gc_state[1]
+        if not _gc_state[0] and saved is not None:
+            if gc.get_threshold()[0] == _GC_GEN0:
+                gc.set_threshold(*saved)
+            _gc_state[1] = None
 
 
 class ReplayInputError(KmemsimError, ValueError):
@@ -840,11 +865,9 @@ class Replay:
         from ..errors import KernelBug, Oops
 
         it = iter(events)
-        saved_gc = gc.get_threshold()
-        if saved_gc[0] and saved_gc[0] < _GC_GEN0:
-            gc.set_threshold(_GC_GEN0, *saved_gc[1:])
         cur = list(islice(it, _CHUNK))
         saved_cpu = k.cpu
+        _gc_enter()
         try:
             while cur:
                 nxt = list(islice(it, _CHUNK))
@@ -855,7 +878,7 @@ class Replay:
                 cur = nxt
         finally:
             k.cpu = saved_cpu
-            gc.set_threshold(*saved_gc)
+            _gc_exit()
         return self
 
     def _run(self, cur: list, nxt: list) -> None:
