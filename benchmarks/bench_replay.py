@@ -1,14 +1,16 @@
 """Replay: the whole `kmemsim replay --host` process beside `perf kmem stat` on the same recording; peak RSS.
 
 - As root with perf: a workload (bench_trace's: a directory walk and a tar | gzip, about 137,000
-  events; and three times over, 400,000+) is recorded now with ``perf kmem --slab --page record``
-  just after a ``kmemsim snapshot`` of the host; then ``perf kmem -i F --slab --page stat`` and
+  events; and four times over, 400,000+: three times gave 356,000 lines with a warm dentry cache)
+  is recorded now with ``perf kmem --slab --page record`` just after a ``kmemsim snapshot`` of the
+  host; then ``perf kmem -i F --slab --page stat`` and
   ``kmemsim replay TEXT --host SNAPSHOT`` (its ``perf script`` text) are timed as whole processes,
   best of 3 interleaved rounds: wall, CPU, peak RSS, and the ratio.  Without root or perf (or with
   KMEMSIM_BENCH_QUICK=1) that part says so.
 - The stored recordings of /work/corpus-big (big-137k, big-mixed; not in git) and, always, the
   largest committed corpus trace: the replay's whole process (wall, CPU, peak RSS), booted from the
-  recording's own snapshot.
+  recording's own snapshot; and where its CPU goes, in one process (imports, boot, Replay(),
+  feed() and a parse alone, finish() with k.check()).
 - ``replay --report`` of a 2,000,000-event trace (the corpus traces concatenated, the time stamps
   moved on): peak RSS (target: under 300 MB; the events stream, they are not kept).
 """
@@ -56,7 +58,7 @@ def _live(out, bt, env, km, tmp: Path) -> None:
     if os.environ.get("KMEMSIM_BENCH_QUICK") == "1" or os.geteuid() != 0 or not shutil.which("perf"):
         out("replay vs perf kmem stat on a fresh recording: skipped (needs root and perf; KMEMSIM_BENCH_QUICK unset)")
         return
-    for label, times in (("~137k", 1), ("400k+", 3)):
+    for label, times in (("~137k", 1), ("400k+", 4)):
         snap = tmp / f"snap-{times}"
         try:
             subprocess.run([*km, "snapshot", "-o", str(snap), "--tar"], env=env, check=True, capture_output=True,
