@@ -1179,7 +1179,7 @@ class Replay:
 
     def sample(self) -> Sample:
         """The machine's state now."""
-        from ..views.procfs import fragmentation_index, unusable_free_index
+        from ..mm.vmstat import zone_indices
 
         k = self.k
         slub = k.slub
@@ -1206,8 +1206,10 @@ class Replay:
         zones = [z for z in self.pa.zones if z.populated]
         nord = self.pa.max_order + 1
         blocks = tuple(sum(z.nr_free[o] for z in zones) for o in range(nord))
-        ext = {z.name: tuple(fragmentation_index(z, o) for o in range(nord)) for z in zones}
-        unu = {z.name: tuple(unusable_free_index(z, o) for o in range(nord)) for z in zones}
+        ext: dict[str, tuple[int, ...]] = {}
+        unu: dict[str, tuple[int, ...]] = {}
+        for z in zones:
+            ext[z.name], unu[z.name] = zone_indices(z, nord)
         util = used_bytes / (total_pages << self.page_shift) if total_pages else 0.0
         return Sample(self.n, self.last_ts, total_pages, large, objs, active, util, held, blocks, ext, unu, per)
 
