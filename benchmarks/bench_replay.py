@@ -1,14 +1,16 @@
 """Replay: the whole `kmemsim replay --host` process beside `perf kmem stat` on the same recording; peak RSS.
 
 - As root with perf: a workload (bench_trace's: a directory walk and a tar | gzip, about 137,000
-  events; and three times over, 400,000+) is recorded now with ``perf kmem --slab --page record``
-  just after a ``kmemsim snapshot`` of the host; then ``perf kmem -i F --slab --page stat`` and
+  events; and four times over, 400,000+: three times gave 356,000 lines with a warm dentry cache)
+  is recorded now with ``perf kmem --slab --page record`` just after a ``kmemsim snapshot`` of the
+  host; then ``perf kmem -i F --slab --page stat`` and
   ``kmemsim replay TEXT --host SNAPSHOT`` (its ``perf script`` text) are timed as whole processes,
   best of 3 interleaved rounds: wall, CPU, peak RSS, and the ratio.  Without root or perf (or with
   KMEMSIM_BENCH_QUICK=1) that part says so.
 - The stored recordings of /work/corpus-big (big-137k, big-mixed; not in git) and, always, the
   largest committed corpus trace: the replay's whole process (wall, CPU, peak RSS), booted from the
-  recording's own snapshot.
+  recording's own snapshot; and where its CPU goes, in one process (imports, boot, Replay(),
+  feed() and a parse alone, finish() with k.check()).
 - ``replay --report`` of a 2,000,000-event trace (the corpus traces concatenated, the time stamps
   moved on): peak RSS (target: under 300 MB; the events stream, they are not kept).
 """
@@ -56,7 +58,7 @@ def _live(out, bt, env, km, tmp: Path) -> None:
     if os.environ.get("KMEMSIM_BENCH_QUICK") == "1" or os.geteuid() != 0 or not shutil.which("perf"):
         out("replay vs perf kmem stat on a fresh recording: skipped (needs root and perf; KMEMSIM_BENCH_QUICK unset)")
         return
-    for label, times in (("~137k", 1), ("400k+", 3)):
+    for label, times in (("~137k", 1), ("400k+", 4)):
         snap = tmp / f"snap-{times}"
         try:
             subprocess.run([*km, "snapshot", "-o", str(snap), "--tar"], env=env, check=True, capture_output=True,
@@ -93,6 +95,39 @@ def _stored(out, bt, env, km) -> None:
         with gzip.open(d / "trace.txt.gz", "rb") as f:
             n = sum(1 for ln in f if not ln.startswith(b"#"))
         out(f"{name}: {n:,} events, kmemsim replay --host: {_fmt(res)} ({n / res[0]:,.0f} events/s whole process)")
+        out(f"  where its CPU goes: {_phases(env, d)}")
+
+
+_PHASES = """
+import sys, time
+t0 = time.process_time()
+from kmemsim.trace.replay import Replay, ReplayOptions, boot_machine
+from kmemsim.trace.parse import TraceReader
+t1 = time.process_time()
+k = boot_machine(host=sys.argv[2])
+t2 = time.process_time()
+r = Replay(k, options=ReplayOptions(sample_every=0))
+t3 = time.process_time()
+r.feed(TraceReader(sys.argv[1]))
+t4 = time.process_time()
+r.finish()
+t5 = time.process_time()
+n = 0
+for b in TraceReader(sys.argv[1]).batches():
+    n += len(b)
+t6 = time.process_time()
+print(t1 - t0, t2 - t1, t3 - t2, t4 - t3, t5 - t4, t6 - t5)
+"""
+
+
+def _phases(env, d: Path) -> str:
+    """In one process: CPU seconds of the imports, the boot from the snapshot, Replay() (the
+    kmalloc caches seeded), feed() (parse and replay), finish() (k.check()); then a parse alone."""
+    p = subprocess.run([sys.executable, "-c", _PHASES, str(d / "trace.txt.gz"), str(d / "snapshot.tar.gz")],
+                       env=env, capture_output=True, text=True, check=True)  # fmt: skip
+    imp, boot, init, feed, fin, parse = (float(x) for x in p.stdout.split())
+    return (f"imports {imp:.2f} s, boot {boot:.2f} s, Replay() {init:.2f} s, feed {feed:.2f} s "
+            f"(of which parsing alone takes {parse:.2f} s), finish and check {fin:.2f} s")
 
 
 def _report_rss(out, bt, env, km, tmp: Path, target: int = 2_000_000) -> None:

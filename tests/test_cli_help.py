@@ -163,7 +163,7 @@ def test_dependencies_are_used():
     deps = {re.split(r"[<>=!~ \[]", d)[0] for d in proj["dependencies"]}
     assert deps == {"numpy", "click", "rich"}
     code = "\n".join(p.read_text() for p in SRC.rglob("*.py"))
-    assert re.search(r"^import numpy|^from numpy", code, re.M) and re.search(r"^import click", code, re.M)
+    assert re.search(r"^\s*(import numpy|from numpy)", code, re.M) and re.search(r"^import click", code, re.M)
     assert "matplotlib" not in code and "plot" not in proj.get("optional-dependencies", {})
 
 

@@ -101,3 +101,33 @@ def test_check_runs_registered_subsystem_checks():
     k.checks.register("demo", lambda: seen.append(1))
     k.check()
     assert seen == [1]
+
+
+def test_count_and_runs_without_numpy_give_numpy_s_answers(monkeypatch):
+    """A few materialised sections are read in pure Python (no numpy import); the answers, and
+    the order of count()'s dict, are numpy's, for every field type (signed ones too)."""
+    import random
+
+    import numpy
+
+    from kmemsim.mm import memmap as mod
+
+    rng = random.Random(3)
+    m = mm()
+    for _ in range(300):
+        a = rng.randrange(4 * SECTION_PAGES)
+        b = min(a + rng.randrange(1, 3000), 4 * SECTION_PAGES)
+        m.set_range(a, b, owner=rng.choice(list(Owner)), refcount=rng.randrange(-2, 3),
+                    mapcount=rng.randrange(-1, 2), flags=rng.choice([0, PG.reserved, 1 << 63]),
+                    private=rng.randrange(1 << 64))  # fmt: skip
+    assert m.materialised_sections() == 3
+    spans = [(0, 1 << 62), (5, SECTION_PAGES + 17), (3 * SECTION_PAGES + 1, 3 * SECTION_PAGES + 2)]
+
+    def answers():
+        return [(dict(m.count(f, a, b)), list(m.count(f, a, b).items()), list(m.runs(f, a, b)))
+                for f in ("flags", "refcount", "mapcount", "private", "owner") for a, b in spans]  # fmt: skip
+
+    monkeypatch.setattr(mod, "_numpy", lambda done: None)
+    pure = answers()
+    monkeypatch.setattr(mod, "_numpy", lambda done: numpy)
+    assert pure == answers()

@@ -885,3 +885,77 @@ def test_take_on_the_live_host(tmp_path):
         assert make_tarball(out).stat().st_size < 1 << 20
     finally:
         shutil.rmtree(out, ignore_errors=True)  # thousands of slab files: don't leave them to pytest
+
+
+# --------------------------------------------------------------------------------------
+# The one-pass archive reader and tarfile's agree
+# --------------------------------------------------------------------------------------
+
+
+def _read_both(path: Path):
+    """_read_tar's result (or its error) with the one-pass reader, and with tarfile alone."""
+
+    def run(p):
+        try:
+            return snapmod._read_tar(p)
+        except ConfigError as e:
+            return str(e)
+
+    fast = run(path)
+    saved = snapmod._fast_tar_members
+    snapmod._fast_tar_members = lambda *a: None
+    try:
+        slow = run(path)
+    finally:
+        snapmod._fast_tar_members = saved
+    return fast, slow
+
+
+def test_kmemsim_snapshots_take_the_one_pass_reader():
+    assert snapmod._fast_tar_members(TARBALL, 1 << 30) is not None
+
+
+@pytest.mark.parametrize("fmt", [tarfile.GNU_FORMAT, tarfile.USTAR_FORMAT, tarfile.PAX_FORMAT])
+@pytest.mark.parametrize(
+    "extra",
+    [
+        [],
+        [_ti("snap/sys/kernel/slab/" + "long-name-" * 12, tarfile.REGTYPE)],  # GNU: a ././@LongLink
+        [_ti("snap/sys/kernel/slab/l", tarfile.SYMTYPE, linkname=":t-" + "0" * 120)],
+        [_ti("snap/sys/kernel/slab/" + "d" * 120 + "/", tarfile.DIRTYPE)],
+        [_ti("snap/sys/kernel/slab/é")],
+        [_ti("/abs")],
+        [_ti("snap/x", tarfile.LNKTYPE, linkname="snap/SNAPSHOT")],
+        [_ti("snap/proc/zoneinfo")],
+        [_ti("snap/./proc//x/")],
+    ],
+)
+def test_the_one_pass_reader_reads_as_tarfile_does(small_members, tmp_path, fmt, extra):
+    path = tmp_path / "s.tar.gz"
+    with tarfile.open(path, "w:gz", format=fmt) as tf:
+        for ti, data in _with(small_members, *[(ti, None) for ti in extra]):
+            try:
+                tf.addfile(ti, io.BytesIO(data) if data else None)
+            except ValueError:  # a name USTAR cannot hold
+                pytest.skip("not representable in this format")
+    fast, slow = _read_both(path)
+    assert fast == slow
+    if not extra:
+        assert isinstance(fast, tuple)
+
+
+def test_the_one_pass_reader_falls_back_on_damage(small_members, tmp_path):
+    raw = bytearray(gzip.decompress(_write_tar(tmp_path / "s.tar.gz", small_members).read_bytes()))
+    for i, damage in enumerate([raw[: len(raw) // 2], raw[:148] + b"9" + raw[149:], raw[:-1024]]):
+        path = tmp_path / f"d{i}.tar.gz"
+        path.write_bytes(gzip.compress(bytes(damage)))
+        assert snapmod._fast_tar_members(path, 1 << 30) is None
+        fast, slow = _read_both(path)
+        assert fast == slow
+
+
+def test_an_archive_over_the_one_pass_reader_s_size_streams_through_tarfile(monkeypatch):
+    fast = snapmod._read_tar(TARBALL)
+    monkeypatch.setattr(snapmod, "_FAST_TAR_BYTES", 1 << 16)
+    assert snapmod._fast_tar_members(TARBALL, snapmod._FAST_TAR_BYTES) is None
+    assert snapmod._read_tar(TARBALL) == fast

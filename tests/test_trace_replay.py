@@ -406,3 +406,30 @@ def test_pages_held_are_counted_as_the_map_changes(k):
 def test_no_check_says_nothing_about_the_check(k):
     r = Replay(k).feed([]).finish(check=False)
     assert "k.check()" not in r.summary() and not r.checked
+
+
+def test_a_replay_from_a_host_snapshot_never_loads_numpy():
+    """Boot, replay and check read the few materialised struct page sections in pure Python."""
+    import subprocess
+    import sys
+
+    host = DATA / "host-6.18"
+    code = ("import sys; from kmemsim.trace.replay import replay; "
+            f"r = replay({str(host / 'kmem-trace.txt.gz')!r}, host={str(host / 'snapshot.tar.gz')!r}); "
+            "print(r.k.memmap.materialised_sections(), 'numpy' in sys.modules)")  # fmt: skip
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout.split()
+    assert out == [out[0], "False"] and 0 < int(out[0]) <= 8
+
+
+def test_feed_puts_the_collector_s_threshold_back_even_when_the_input_is_bad(tmp_path):
+    import gc
+
+    before = gc.get_threshold()
+    r = replay(DATA / "host-6.18" / "kmem-trace.txt.gz", profile="linux-6.18-x86_64", ram="1G")
+    assert r.n > 0 and gc.get_threshold() == before
+    bad = tmp_path / "bad.txt"
+    good = gzip.open(DATA / "host-6.18" / "kmem-trace.txt.gz", "rt").read().splitlines(keepends=True)
+    bad.write_text("".join(good[:9000]) + "this is not a trace line\n" + "".join(good[9000:]))
+    with pytest.raises(TraceFormatError):
+        replay(bad, profile="linux-6.18-x86_64", ram="1G")
+    assert gc.get_threshold() == before

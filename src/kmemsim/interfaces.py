@@ -59,7 +59,8 @@ class PageAllocator(Protocol):
     allocated: dict[int, int]
     compound: set[int]
     zone_chunk: dict[int, Zone]
-    fast0: dict[int, tuple[Zone, int, int, bool]]
+    fast0: dict[int, tuple[Zone, int, int, bool, bool]]
+    pcp_pindex: dict[int, tuple[int, ...]]
     vm_events: dict[str, int]
     min_free_kbytes: int
     totalreserve_pages: int
@@ -90,7 +91,7 @@ class PageAllocator(Protocol):
 class PageAPI(Protocol):
     """mm/page_api.py: alloc_pages, __get_free_pages, free_pages ... as callers see them."""
 
-    fast_get: dict[Any, tuple[Zone, int, int, bool]]
+    fast_get: dict[Any, tuple[Zone, int, int, bool, bool]]
 
     def nr_free_pages(self) -> int: ...
     def alloc_pages(self, gfp_mask: int, order: int = 0) -> Page | None: ...

@@ -356,6 +356,8 @@ class HostSnapshot:
 
 def posix_normpath(p: str) -> str:
     """``os.path.normpath`` on '/'-separated relative paths, without a leading './'."""
+    if p and os.sep == "/" and p[0] not in "./" and p[-1] != "/" and "//" not in p and "/." not in p:
+        return p  # already normal: no empty, '.' or '..' component, no leading or trailing '/'
     n = str(PurePosixPath(os.path.normpath(p.replace(os.sep, "/")))).replace(os.sep, "/")
     return "" if n == "." else n
 
@@ -1055,55 +1057,153 @@ def _open_archive(path: Path) -> Any:
     return raw
 
 
+def _nts(b: bytes) -> str | None:
+    """A tar header's NUL-terminated ASCII field (None: not ASCII: tarfile's own path decodes it)."""
+    b = b.split(b"\0", 1)[0]
+    return b.decode("ascii") if b.isascii() else None
+
+
+def _octal(b: bytes) -> int | None:
+    """A header's octal number field, or None (base-256, not ASCII, not octal: tarfile's own path;
+    int() of bytes strips only ASCII whitespace, so it accepts a subset of what tarfile does)."""
+    try:
+        return int(b.split(b"\0", 1)[0] or b"0", 8)
+    except ValueError:
+        return None
+
+
+#: the one-pass reader holds the archive in memory, compressed and not: up to this many bytes
+#: (a host's snapshot is about 7 MiB); a larger archive streams through tarfile
+_FAST_TAR_BYTES = 64 << 20
+
+_TAR_MAGICS = (b"ustar\x0000", b"ustar  \x00")
+
+
+def _fast_tar_members(path: Path, limit: int) -> list[tuple[str, str, int, bytes | str | None]] | None:
+    """The members of a gzip'd (or plain) tar archive made of plain files, directories and symlinks,
+    in one pass over the decompressed bytes: (name as tarfile gives it, kind, data size, data or link
+    target).  None for anything else (another compression, base-256 or pax headers, hard links,
+    devices, a bad checksum, truncation, more than ``limit`` bytes): :func:`_read_tar` then reads
+    the archive with :mod:`tarfile`, which accepts or refuses it with its own messages."""
+    try:
+        with open(path, "rb") as f:
+            raw = f.read(limit + 1)
+    except OSError:
+        return None
+    if len(raw) > limit:
+        return None
+    if raw[:2] == b"\x1f\x8b":
+        d = zlib.decompressobj(31)
+        try:
+            buf = d.decompress(raw, limit + 1)
+        except zlib.error:
+            return None
+        if len(buf) > limit or not d.eof or d.unused_data or d.unconsumed_tail:
+            return None
+    elif raw[:3] == b"BZh" or raw[:6] == b"\xfd7zXZ\x00":
+        return None
+    else:
+        buf = raw
+    out: list[tuple[str, str, int, bytes | str | None]] = []
+    zero = bytes(512)
+    pos, end = 0, len(buf)
+    longname: str | None = None
+    longlink: str | None = None
+    while True:
+        if pos + 512 > end:
+            return None
+        hdr = buf[pos : pos + 512]
+        if hdr == zero:
+            return out if out and longname is None and longlink is None else None
+        if hdr[257:265] not in _TAR_MAGICS:
+            return None
+        chk = _octal(hdr[148:156])
+        if chk is None or chk != sum(hdr) - sum(hdr[148:156]) + 256:
+            return None
+        size = _octal(hdr[124:136])
+        name = _nts(hdr[0:100])
+        prefix = _nts(hdr[345:500]) if hdr[345] else ""
+        if size is None or name is None or prefix is None:
+            return None
+        typ = hdr[156:157]
+        pos += 512
+        data_end = pos + size
+        if data_end > end:
+            return None
+        if typ in (b"L", b"K"):
+            if longname is not None or longlink is not None:
+                return None
+            text = _nts(buf[pos:data_end])
+            if text is None:
+                return None
+            if typ == b"L":
+                longname = text
+            else:
+                longlink = text
+            pos += -(-size // 512) * 512
+            continue
+        if typ == b"\0" and name.endswith("/"):
+            typ = b"5"
+        if typ == b"5":
+            name = name.rstrip("/")
+        if prefix:
+            name = prefix + "/" + name
+        if longname is not None:
+            if typ == b"5" and longname.endswith("/"):
+                return None
+            name = longname
+        if typ in (b"0", b"\0"):
+            if longlink is not None:
+                return None
+            out.append((name, "file", size, buf[pos:data_end]))
+            pos += -(-size // 512) * 512
+        elif typ == b"5":
+            if longlink is not None:
+                return None
+            out.append((name, "dir", 0, None))
+        elif typ == b"2":
+            link = longlink if longlink is not None else _nts(hdr[157:257])
+            if link is None:
+                return None
+            out.append((name, "link", 0, link))
+        else:
+            return None
+        longname = longlink = None
+
+
+def _add_member(
+    entries: dict[str, tuple[str, bytes | str | None]], budget: _Budget, where: str, name: str
+) -> str | None:
+    """The checks every archive member passes; its normalised name, or None for the archive's top."""
+    budget.entry(name)
+    if name.startswith("/"):
+        raise ConfigError(f"{where}: member {name!r} has an absolute path")
+    if ".." in name.split("/"):
+        raise ConfigError(f"{where}: member {name!r} has a '..' component")
+    n = posix_normpath(name)
+    if n == "":
+        return None  # "." or "./": the archive's own top
+    if n in entries:
+        raise ConfigError(f"{where}: member {n!r} appears twice")
+    return n
+
+
 def _read_tar(path: Path) -> tuple[dict[str, bytes], dict[str, str], set[str]]:
     where = str(path)
     budget = _Budget(where)
     entries: dict[str, tuple[str, bytes | str | None]] = {}  # name -> (kind, data or link target)
-    stream: Any = None
-    try:
-        stream = _open_archive(path)
-        guarded = _GuardedStream(stream, where, MAX_TOTAL_BYTES + 2048 * MAX_ENTRIES)
-        with tarfile.open(fileobj=guarded, mode="r:") as tf:
-            for m in tf:
-                name = m.name
-                budget.entry(name)
-                if name.startswith("/"):
-                    raise ConfigError(f"{where}: member {name!r} has an absolute path")
-                if ".." in name.split("/"):
-                    raise ConfigError(f"{where}: member {name!r} has a '..' component")
-                n = posix_normpath(name)
-                if n == "":
-                    continue  # "." or "./": the archive's own top
-                if n in entries:
-                    raise ConfigError(f"{where}: member {n!r} appears twice")
-                if m.isdir():
-                    entries[n] = ("dir", None)
-                elif m.issym():
-                    entries[n] = ("link", m.linkname)
-                elif m.type in (tarfile.REGTYPE, tarfile.AREGTYPE):
-                    budget.data(n, m.size)
-                    f = tf.extractfile(m)
-                    assert f is not None
-                    chunks = []
-                    while True:
-                        b = f.read(_READ_CHUNK)
-                        if not b:
-                            break
-                        chunks.append(b)
-                    entries[n] = ("file", b"".join(chunks))
-                else:
-                    kind = (
-                        "a hard link" if m.islnk() else "a device" if m.ischr() or m.isblk() else
-                        "a FIFO" if m.isfifo() else "a sparse file" if m.issparse() else f"of type {m.type!r}"
-                    )  # fmt: skip
-                    raise ConfigError(f"{where}: member {name!r} is {kind}, not a file, directory or symlink")
-    except ConfigError:
-        raise
-    except (tarfile.TarError, OSError, EOFError, zlib.error, lzma.LZMAError, ValueError) as e:
-        raise ConfigError(f"{path}: cannot read the snapshot archive: {e}") from None
-    finally:
-        if stream is not None:
-            stream.close()
+    limit = MAX_TOTAL_BYTES + 2048 * MAX_ENTRIES
+    fast = _fast_tar_members(path, min(limit, _FAST_TAR_BYTES))
+    if fast is not None:
+        for name, kind, size, payload in fast:
+            n = _add_member(entries, budget, where, name)
+            if n is None:
+                continue
+            if kind == "file":
+                budget.data(n, size)
+            entries[n] = (kind, payload)
+    else:
+        _read_tar_slow(path, where, budget, entries, limit)
     tops = [n for n in entries if n == SNAPSHOT_FILE or (n.count("/") == 1 and n.endswith("/" + SNAPSHOT_FILE))]
     if len(tops) != 1:
         raise ConfigError(
@@ -1140,3 +1240,46 @@ def _read_tar(path: Path) -> tuple[dict[str, bytes], dict[str, str], set[str]]:
                 raise ConfigError(f"{where}: {prefix}{d} is both a file (or symlink) and a directory")
             dirs.add(d)
     return files, links, dirs
+
+
+def _read_tar_slow(
+    path: Path, where: str, budget: _Budget, entries: dict[str, tuple[str, bytes | str | None]], limit: int
+) -> None:
+    stream: Any = None
+    try:
+        stream = _open_archive(path)
+        guarded = _GuardedStream(stream, where, limit)
+        with tarfile.open(fileobj=guarded, mode="r:") as tf:
+            for m in tf:
+                name = m.name
+                n = _add_member(entries, budget, where, name)
+                if n is None:
+                    continue
+                if m.isdir():
+                    entries[n] = ("dir", None)
+                elif m.issym():
+                    entries[n] = ("link", m.linkname)
+                elif m.type in (tarfile.REGTYPE, tarfile.AREGTYPE):
+                    budget.data(n, m.size)
+                    f = tf.extractfile(m)
+                    assert f is not None
+                    chunks = []
+                    while True:
+                        b = f.read(_READ_CHUNK)
+                        if not b:
+                            break
+                        chunks.append(b)
+                    entries[n] = ("file", b"".join(chunks))
+                else:
+                    kind = (
+                        "a hard link" if m.islnk() else "a device" if m.ischr() or m.isblk() else
+                        "a FIFO" if m.isfifo() else "a sparse file" if m.issparse() else f"of type {m.type!r}"
+                    )  # fmt: skip
+                    raise ConfigError(f"{where}: member {name!r} is {kind}, not a file, directory or symlink")
+    except ConfigError:
+        raise
+    except (tarfile.TarError, OSError, EOFError, zlib.error, lzma.LZMAError, ValueError) as e:
+        raise ConfigError(f"{path}: cannot read the snapshot archive: {e}") from None
+    finally:
+        if stream is not None:
+            stream.close()

@@ -8,6 +8,7 @@
     kmemsim proc NAME | --list                  a /proc (or debugfs) file of a machine
     kmemsim snapshot -o DIR [--tar]             this host's memory views (as root)
     kmemsim record / stat / replay / compare    kmem traces (kmemsim.cli.trace_cmd)
+    kmemsim sweep TRACE... --grid NAME=V1,V2    replays under a grid of settings, on Dask
     kmemsim explore [-o OUT.html] [--trace F]   the machine drawn in one page (kmemsim.cli.explore_cmd)
     kmemsim quiz [--seed N] [-c]                predict-then-reveal exercises (kmemsim.cli.quiz_cmd)
     kmemsim example [NAME]                      where the shipped sample files are
@@ -30,7 +31,7 @@ from kmemsim.errors import KmemsimError
 
 #: the command list of ``kmemsim --help``: this order, and a whole line for each
 ORDER = ("tour", "profiles", "features", "layout", "dmesg", "proc", "snapshot", "record", "stat", "replay", "compare",
-         "explore", "quiz", "example")
+         "sweep", "explore", "quiz", "example")
 SHORT_HELP = {
     "tour": "The guided tour on the built-in default machine.",
     "profiles": "List the profiles and every tunable.",
@@ -43,6 +44,7 @@ SHORT_HELP = {
     "stat": "perf kmem stat's report of a kmem trace, and more.",
     "replay": "Replay a kmem trace in the model; --report: an HTML page.",
     "compare": "Replay a kmem trace on machines A and B; show B - A.",
+    "sweep": "Replay traces under a grid of settings, in parallel on Dask.",
     "explore": "Write an interactive HTML page of a machine (--trace: a replay).",
     "quiz": "Predict-then-reveal exercises on the allocators (-c: answers).",
     "example": "Print the paths of the sample trace and snapshot.",
@@ -312,6 +314,10 @@ from kmemsim.cli.trace_cmd import register_replay  # noqa: E402
 
 register_trace(main)
 register_replay(main)
+
+from kmemsim.cli.sweep_cmd import sweep  # noqa: E402
+
+main.add_command(sweep)
 
 if __name__ == "__main__":  # pragma: no cover
     main()

@@ -1,21 +1,34 @@
-"""The order-0 fast paths of the page allocator, apart from everything else.
+"""The pcp fast paths of the page allocator, and SLUB's, apart from everything else.
 
 ``install_pages(k)`` gives two entry points of a booted machine a fast path in their
 dispatch slots (:mod:`kmemsim.dispatch`), in front of the general
-``Kernel.get_free_pages`` / ``Kernel.free_pages`` methods:
+``Kernel.get_free_pages`` / ``Kernel.free_pages`` methods, for every order the
+per-CPU lists hold (``pcp_allowed_order()``: order 0, and from 5.14 -- the
+``pcp_high_order`` feature -- orders 1-3 and the THP order):
 
-    get_free_pages(gfp, 0)  rmqueue_pcplist() on a zone above its high watermark:
-                            pop the head of this CPU's pcp list, refcount 1.
-    free_pages(addr, 0)     free_frozen_page_commit() without a bulk free:
-                            refcount 0, push on the pcp list head.
+    get_free_pages(gfp, order)  rmqueue_pcplist() on a zone that passes
+                                zone_watermark_fast() at its high watermark: pop the
+                                head of this CPU's list of (order, migratetype),
+                                refcount 1 (prep_new_page: zeroing, __GFP_COMP).
+    free_pages(addr, order)     free_frozen_page_commit() without a bulk free:
+                                refcount 0, push on the head of the list.
 
-Each does exactly what the general path would do in that case (the same
-counters: pcp count, free_count, alloc_factor, free_high, pgalloc, pgfree) and
-hands every other case to the general method -- the Kernel's, whose generated
-argument checks (kmemsim.args) refuse what no kernel type holds -- unchanged -- an empty list, a zone
-below a watermark, a pcp list about to overflow, a bad address, any order > 0.
-Closures keep the machine's structures in local cells: attribute lookups on the
-Kernel are the cost that matters at a million calls a second.
+Each does exactly what the general path would do in that case -- the same
+counters (pcp count in pages, free_count, alloc_factor, the PCPF_* flags,
+pgalloc, pgfree) and the same list order -- and hands every other case unchanged
+to the general method, the Kernel's, whose generated argument checks
+(kmemsim.args) refuse what no kernel type holds: an empty list (a refill from the
+buddy), a zone below its high watermark or without a free block of the order, a
+free that would drain
+(count reaching ``high``, or free_high after a run of high-order frees), a
+highatomic or isolated pageblock, a bad address, an order the lists do not hold.
+Follows Linux 6.18.2 mm/page_alloc.c: rmqueue_pcplist() and __rmqueue_pcplist()
+(3248-3312), __zone_watermark_ok() (3519-3595; zone_watermark_fast() 3604-3647),
+free_frozen_page_commit() (2813-2882) with nr_pcp_high() (2765-2811).  Closures
+keep the machine's structures in local cells: attribute lookups on the Kernel are
+the cost that matters at a million calls a second.  tests/test_fastpath.py checks,
+over random sequences, that a machine with the fast paths and one without end in
+the same state.
 
 Invariant the free path relies on: a pcp list that has been used keeps
 ``high_min <= high <= high_max`` (``zone_pcp_update`` and every path that moves
@@ -28,36 +41,57 @@ from typing import TYPE_CHECKING
 
 from ..flags import WORD_MASK, Flags
 from .memmap import SECTION_PAGES_SHIFT
+from .page import PG
 
 if TYPE_CHECKING:  # pragma: no cover
     from ..machine import Machine as Kernel
 
 _MASK = (1 << SECTION_PAGES_SHIFT) - 1
 _ZERO = 0  # `order is _ZERO`: exactly the int 0 (False and 0.0 take the general path)
+_COSTLY = 3  # PAGE_ALLOC_COSTLY_ORDER
+_BATCH_SCALE_MAX = 5  # CONFIG_PCP_BATCH_SCALE_MAX
 
 
 def install_pages(k: Kernel) -> None:
+    pa = k.page_alloc
     slow_get = k.dispatch.general("get_free_pages", k)  # the Kernel methods: argument checks first
     slow_free = k.dispatch.general("free_pages", k)
     fast_get = k.pages.fast_get
     refarr = k.memmap.refcount_arrays
-    allocated = k.page_alloc.allocated
-    zone_chunk = k.page_alloc.zone_chunk
-    pageblock_mt = k.page_alloc.pageblock_mt
-    pb_order = k.page_alloc.pageblock_order
+    memmap_set = k.memmap.set
+    allocated = pa.allocated
+    compound = pa.compound
+    zone_chunk = pa.zone_chunk
+    pageblock_mt = pa.pageblock_mt
+    pb_order = pa.pageblock_order
     fill = k.phys.fill
     page_offset = k.layout.page_offset
     lowmem_bytes = k.arch.lowmem_bytes
     shift = SECTION_PAGES_SHIFT
     assert k.page_shift == 12
+    #: order -> the pcp list of each migratetype, for the orders above 0 the lists hold.  The
+    #: watermark test below is __zone_watermark_ok()'s since 4.4 (zone_watermark_order0); every
+    #: kernel with high orders on its pcp lists (5.14+) has it.
+    high_orders: dict[int, tuple[int, ...]] = (
+        {o: lists for o, lists in pa.pcp_pindex.items() if o} if k.features.zone_watermark_order0 else {})
+    head = PG.head
+    resolved = k.gfp.resolved
 
+    # The bodies below are written out in full, not shared through helpers: a Python
+    # call costs as much as the work itself on these paths.
     def get_free_pages(_k: Kernel, gfp_mask: int, order: int = 0) -> int:
         # an int or a symbolic flag only: a float or a bool equal to a cached mask takes the
         # general path, which refuses it (kmemsim.args)
+        if type(gfp_mask) is Flags:
+            # symbolic flags (kmemsim.gfp): their bits once resolved, the key fast_get learns (the
+            # Kernel method hands page_api the bits, not the expression)
+            g = resolved.get(gfp_mask)
+            if g is not None:
+                gfp_mask = g
         if order is _ZERO and (type(gfp_mask) is int or type(gfp_mask) is Flags):
             f = fast_get.get(gfp_mask)
             if f is not None:
-                z, hz, mt, zero = f
+                z, hz, mt, zero, _ = f
                 if z.free_pages > z.fast_high[hz]:  # not below high, and above it (mmzone.Zone)
                     pcp = z.pcp[_k.cpu]
                     lst = pcp.lists[mt]  # the pindex of order 0 is the migratetype
@@ -70,28 +104,63 @@ def install_pages(k: Kernel) -> None:
                             pcp.count -= 1
                             if pcp.free_count:
                                 pcp.free_count >>= 1
-                            if pcp.free_high_batch:
-                                pcp.free_high_batch = False
                             z.pgalloc += 1
                             allocated[pfn] = 0
                             if zero:
                                 fill(pfn << 12, 0, 4096)
                             return page_offset + (pfn << 12)
+        elif type(order) is int and (type(gfp_mask) is int or type(gfp_mask) is Flags):
+            lists = high_orders.get(order)
+            f = fast_get.get(gfp_mask)
+            if lists is not None and f is not None:
+                z, hz, mt, zero, comp = f
+                # __zone_watermark_ok(): free pages less 2^order - 1 (and the highatomic ones, in
+                # fast_high) above the high watermark and lowmem_reserve ...
+                if z.free_pages - (1 << order) + 1 > z.fast_high[hz]:
+                    # ... and a free block of at least this order on a list the allocation may use
+                    # (MIGRATE_PCPTYPES: UNMOVABLE, MOVABLE, RECLAIMABLE; nr_free[o] is their sum
+                    # and the highatomic and isolated blocks', so the lists themselves are asked)
+                    fl = z.free_list[order]
+                    if not (fl[0] or fl[1] or fl[2]):
+                        for fl in z.free_list[order + 1:]:
+                            if fl[0] or fl[1] or fl[2]:
+                                break
+                        else:
+                            return slow_get(gfp_mask, order)
+                    pcp = z.pcp[_k.cpu]
+                    lst = pcp.lists[lists[mt]]
+                    if lst:
+                        pfn = lst[-1]
+                        ra = refarr.get(pfn >> shift)
+                        if ra is not None:
+                            lst.pop()
+                            ra[pfn & _MASK] = 1
+                            pcp.count -= 1 << order
+                            if pcp.free_count:
+                                pcp.free_count >>= 1
+                            z.pgalloc += 1 << order
+                            allocated[pfn] = order
+                            if zero:
+                                fill(pfn << 12, 0, 4096 << order)
+                            if comp:
+                                compound.add(pfn)
+                                memmap_set(pfn, "flags", head)
+                            return page_offset + (pfn << 12)
         return slow_get(gfp_mask, order)
 
     def free_pages(_k: Kernel, addr: int, order: int = 0) -> None:
-        if order is _ZERO and type(addr) is int:
+        if type(addr) is int:
             off = addr - page_offset
             if 0 < off < lowmem_bytes and not off & 4095:
                 pfn = off >> 12
                 ra = refarr.get(pfn >> shift)
-                z = zone_chunk.get(pfn >> 12)
+                z = zone_chunk.get(pfn >> 12)  # a block of the pcp orders lies in one 16 MiB chunk
                 if ra is not None and z is not None and ra[pfn & _MASK] == 1:
                     mt = pageblock_mt[pfn >> pb_order]
                     pcp = z.pcp[_k.cpu]
-                    if mt < 3 and not z.below_high and pcp.count + 1 < pcp.high:
-                        o = allocated.pop(pfn, -1)
-                        if o == 0:
+                    if order is _ZERO:
+                        if mt < 3 and not z.below_high and pcp.count + 1 < pcp.high and allocated.get(pfn) == 0:
+                            del allocated[pfn]
                             ra[pfn & _MASK] = 0
                             if pcp.alloc_factor:
                                 pcp.alloc_factor >>= 1
@@ -103,8 +172,35 @@ def install_pages(k: Kernel) -> None:
                             pcp.count += 1
                             z.pgfree += 1
                             return
-                        if o != -1:
-                            allocated[pfn] = o  # not an order-0 block: the general path reports it
+                    elif mt < 3 and type(order) is int and not z.below_high:
+                        lists = high_orders.get(order)
+                        if lists is not None:
+                            nr = 1 << order
+                            count = pcp.count + nr
+                            if count < pcp.high and allocated.get(pfn) == order:
+                                batch = pcp.batch
+                                if order <= _COSTLY:
+                                    # free_high: a run of high-order frees without allocations drains
+                                    # (nr_pcp_high() returns 0): the general path does it
+                                    if (pcp.free_high and pcp.free_count >= batch + (pcp.high_min >> 1)
+                                            and (not pcp.free_high_batch or count >= batch)):
+                                        return slow_free(addr, order)
+                                    pcp.free_high = True  # PCPF_PREV_FREE_HIGH_ORDER
+                                elif pcp.free_high:
+                                    pcp.free_high = False
+                                del allocated[pfn]
+                                ra[pfn & _MASK] = 0
+                                if pfn in compound:
+                                    compound.discard(pfn)
+                                    memmap_set(pfn, "flags", 0)
+                                if pcp.alloc_factor:
+                                    pcp.alloc_factor >>= 1
+                                if pcp.free_count < batch << _BATCH_SCALE_MAX:
+                                    pcp.free_count += nr
+                                pcp.lists[lists[mt]].append(pfn)
+                                pcp.count = count
+                                z.pgfree += nr
+                                return
         slow_free(addr, order)
 
     k.dispatch.install("get_free_pages", get_free_pages)

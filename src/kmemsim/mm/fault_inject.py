@@ -394,7 +394,9 @@ class FaultInject:
             on = self.armed(fpa)
             k.page_alloc.should_fail_alloc_page = self.should_fail_alloc_page if on else None
             fast = ("get_free_pages",)
-            self._fast_paths("fail_page_alloc", on and fpa.min_order == 0, fast)  # the fast path: order 0
+            # the fast path serves the orders of the pcp lists (kmemsim.mm.fastpath): a min-order
+            # above them all leaves it nothing should_fail_alloc_page() could fail
+            self._fast_paths("fail_page_alloc", on and fpa.min_order <= max(k.page_alloc.pcp_orders), fast)
 
     def _fast_paths(self, name: str, on: bool, fast: tuple[str, ...]) -> None:
         if on:

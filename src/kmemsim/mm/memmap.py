@@ -36,10 +36,38 @@ of a materialised section all have exactly SECTION_PAGES entries.
 """
 from __future__ import annotations
 
+import re
+import sys
 from array import array
+from collections import Counter
 from collections.abc import Iterator
+from typing import Any
 
-import numpy as np
+#: count() and runs() read up to this many materialised sections in pure Python before they
+#: import numpy (0.1 s to import; booting from a host snapshot materialises two or three)
+FEW_SECTIONS = 8
+
+_RUN_RES: dict[int, re.Pattern[bytes]] = {}  # item size -> a run of equal items
+
+
+def _numpy(done: int) -> Any:
+    """numpy, when it is loaded already or the call has read FEW_SECTIONS sections without it."""
+    if done >= FEW_SECTIONS or "numpy" in sys.modules:
+        import numpy as np
+
+        return np
+    return None
+
+
+def _py_runs(arr: array, a: int, b: int) -> list[tuple[int, int, int]]:
+    """(start, end, value) runs of equal items of ``arr[a:b]`` (indices into arr), in C by regex
+    over the bytes: each match is one item repeated, so matches stay item-aligned."""
+    w = arr.itemsize
+    pat = _RUN_RES.get(w)
+    if pat is None:
+        pat = _RUN_RES[w] = re.compile(b"(.{%d})\\1*" % w, re.S)
+    data = memoryview(arr).cast("B")[a * w : b * w]
+    return [(a + m.start() // w, a + m.end() // w, arr[a + m.start() // w]) for m in pat.finditer(data)]
 
 SECTION_PAGES_SHIFT = 15
 SECTION_PAGES = 1 << SECTION_PAGES_SHIFT
@@ -141,6 +169,7 @@ class MemMap:
         """How many struct pages have each value of ``field`` (bulk, via numpy)."""
         i = FIELD_INDEX[field]
         out: dict[int, int] = {}
+        done = 0
         for nr, sec in self.sections.items():
             s0 = nr << SECTION_PAGES_SHIFT
             a, b = max(start, s0), min(end if end is not None else 1 << 62, s0 + SECTION_PAGES)
@@ -150,6 +179,13 @@ class MemMap:
                 v = sec.uniform[i]
                 out[v] = out.get(v, 0) + (b - a)
             else:
+                np = _numpy(done)
+                done += 1
+                if np is None:
+                    got = Counter(sec.arrays[i][a - s0 : b - s0])  # type: ignore[index]
+                    for v in sorted(got):  # numpy.unique's order
+                        out[v] = out.get(v, 0) + got[v]
+                    continue
                 arr = np.frombuffer(sec.arrays[i], dtype=FIELDS[field][1])[a - s0 : b - s0]  # type: ignore[index]
                 vals, counts = np.unique(arr, return_counts=True)
                 for v, c in zip(vals.tolist(), counts.tolist(), strict=True):
@@ -161,6 +197,7 @@ class MemMap:
         i = FIELD_INDEX[field]
         cur_s = cur_v = None
         cur_e = start
+        done = 0
         for nr in sorted(self.sections):
             s0 = nr << SECTION_PAGES_SHIFT
             a, b = max(start, s0), min(end, s0 + SECTION_PAGES)
@@ -170,10 +207,15 @@ class MemMap:
             if sec.uniform is not None:
                 pieces = [(a, b, sec.uniform[i])]
             else:
-                arr = np.frombuffer(sec.arrays[i], dtype=FIELDS[field][1])[a - s0 : b - s0]  # type: ignore[index]
-                cut = np.flatnonzero(np.diff(arr)) + 1
-                bounds = [0, *cut.tolist(), len(arr)]
-                pieces = [(a + x, a + y, int(arr[x])) for x, y in zip(bounds, bounds[1:], strict=False)]
+                np = _numpy(done)
+                done += 1
+                if np is None:
+                    pieces = [(s0 + x, s0 + y, v) for x, y, v in _py_runs(sec.arrays[i], a - s0, b - s0)]  # type: ignore[index]
+                else:
+                    arr = np.frombuffer(sec.arrays[i], dtype=FIELDS[field][1])[a - s0 : b - s0]  # type: ignore[index]
+                    cut = np.flatnonzero(np.diff(arr)) + 1
+                    bounds = [0, *cut.tolist(), len(arr)]
+                    pieces = [(a + x, a + y, int(arr[x])) for x, y in zip(bounds, bounds[1:], strict=False)]
             for ps, pe, v in pieces:
                 if cur_s is not None and v == cur_v and ps == cur_e:
                     cur_e = pe

@@ -60,7 +60,10 @@ class PerCpuPages:
     alloc_factor: int = 0
     free_count: int = 0
     free_high: bool = False  # PCPF_PREV_FREE_HIGH_ORDER: the last free was of a high order
-    free_high_batch: bool = False  # PCPF_FREE_HIGH_BATCH: a free_high drain happened, no alloc since
+    #: PCPF_FREE_HIGH_BATCH: keep ``batch`` pages when draining for consecutive high-order frees;
+    #: set at boot when the CPU's share of the last-level cache exceeds 3 * batch pages
+    #: (zone_pcp_update_cacheinfo(), PageAllocator.setup_pcp_cacheinfo)
+    free_high_batch: bool = False
     touched: bool = False  # a pageset never used prints high 0 in zoneinfo (DMA on a real machine)
 
 

@@ -77,6 +77,9 @@ if TYPE_CHECKING:  # pragma: no cover
 PAGE_ALLOC_COSTLY_ORDER = 3
 SWAP_CLUSTER_MAX = 32
 PCP_BATCH_SCALE_MAX = 5
+#: The last-level cache the model's CPUs share: the reference host's L3 (AMD EPYC, 32 MiB shared
+#: by its 2 CPUs, /sys/devices/system/cpu/cpu0/cache/index3).  Only PCPF_FREE_HIGH_BATCH reads it.
+LLC_BYTES = 32 << 20
 
 # ALLOC_* (mm/internal.h, 6.18)
 ALLOC_WMARK_MIN, ALLOC_WMARK_LOW, ALLOC_WMARK_HIGH = 0, 1, 2
@@ -117,7 +120,7 @@ class GfpContext:
     zero: bool
     comp: bool
     can_direct_reclaim: bool
-    fast0: Zone | None  # the zone an order-0 pcp fast path may use, else None
+    fast0: Zone | None  # the zone the pcp fast paths (kmemsim.mm.fastpath) may use, else None
 
 
 #: the engine's migratetype of each kernel's MIGRATE_* name (2.6.24's RESERVE: HIGHATOMIC's slot)
@@ -198,15 +201,18 @@ class PageAllocator:
 
         self.kswapd_wakeups = 0
         self._gfp_cache: dict[int, GfpContext] = {}
-        #: gfp -> (zone, highest_zoneidx, migratetype, zero): the order-0 fast path's view of a context
-        self.fast0: dict[int, tuple[Zone, int, int, bool]] = {}
+        #: gfp -> (zone, highest_zoneidx, migratetype, zero, comp): the pcp fast paths' view of a context
+        self.fast0: dict[int, tuple[Zone, int, int, bool, bool]] = {}
         self._ratelimit_until = -1
         self._ratelimit_missed = 0
         self.min_free_kbytes = 0
         self.user_min_free_kbytes = -1
         self.totalreserve_pages = 0
         self._ncpus = len(k.cpus)
-        # pcp list index: 3*order + mt for low orders; pageblock order: 12 + (mt == MOVABLE)
+        # pcp list index, order_to_pindex() (6.18.2 mm/page_alloc.c:657-674; pindex_to_order() 676-688):
+        # MIGRATE_PCPTYPES * order + mt for orders 0-3 (NR_LOWORDER_PCP_LISTS = 12); the THP order,
+        # HPAGE_PMD_ORDER (= pageblock_order here), NR_LOWORDER_PCP_LISTS + (mt == MOVABLE): NR_PCP_LISTS
+        # = 14 (include/linux/mmzone.h:720-727).  pcp_allowed_order() (690-699) is ``order in pcp_orders``.
         self._pindex: dict[tuple[int, int], int] = {}
         for o in pcp_orders:
             for mt in range(MIGRATE_PCPTYPES):
@@ -214,6 +220,10 @@ class PageAllocator:
                     MIGRATE_PCPTYPES * (PAGE_ALLOC_COSTLY_ORDER + 1) + (mt == MIGRATE_MOVABLE))
         self.nr_pcp_lists = max(self._pindex.values()) + 1 if self._pindex else 0
         self._pindex_order = {v: o for (o, _), v in self._pindex.items()}
+        #: order -> the pcp list index of each pcp migratetype (UNMOVABLE, MOVABLE, RECLAIMABLE):
+        #: order_to_pindex() as a table, for the fast paths (kmemsim.mm.fastpath)
+        self.pcp_pindex: dict[int, tuple[int, ...]] = {
+            o: tuple(self._pindex[(o, mt)] for mt in range(MIGRATE_PCPTYPES)) for o in pcp_orders}
         for z in self.zones:
             z.pcp = [PerCpuPages(cpu=c, lists=[[] for _ in range(self.nr_pcp_lists)]) for c in range(self._ncpus)]
         self._ref = k.memmap  # refcount lives in struct page
@@ -502,6 +512,8 @@ class PageAllocator:
 
     # ================================================================ pcp
     def _nr_pcp_alloc(self, pcp: PerCpuPages, z: Zone, order: int) -> int:
+        """nr_pcp_alloc() (6.18.2 mm/page_alloc.c:3197-3245): how many blocks a refill takes, in
+        blocks of the order (batch >> order, at least 2); only order 0 grows alloc_factor."""
         high = pcp.high = min(pcp.high_max, max(pcp.high_min, pcp.high))
         if high < pcp.batch:
             return 1
@@ -518,7 +530,8 @@ class PageAllocator:
         return batch
 
     def rmqueue_bulk(self, z: Zone, order: int, count: int, mt: int, flags: int) -> list[int]:
-        """rmqueue_bulk(): up to ``count`` blocks from the buddy, in allocation order."""
+        """rmqueue_bulk() (6.18.2 mm/page_alloc.c:2514-2549): up to ``count`` blocks from the buddy,
+        in allocation order (the caller adds them to the list's tail, list_add_tail)."""
         out = []
         mode = [RMQUEUE_NORMAL]
         for _ in range(count):
@@ -529,7 +542,9 @@ class PageAllocator:
         return out
 
     def free_pcppages_bulk(self, z: Zone, count: int, pcp: PerCpuPages, pindex: int) -> None:
-        """free_pcppages_bulk(): round robin over the lists from ``pindex``, coldest first."""
+        """free_pcppages_bulk() (6.18.2 mm/page_alloc.c:1442-1493): ``count`` pages (not blocks) back
+        to the buddy, round robin over the lists starting at ``pindex``, each list's coldest (tail)
+        blocks first; a block of order n counts 2^n pages."""
         lists = pcp.lists
         n = self.nr_pcp_lists
         count = min(count, pcp.count)
@@ -555,6 +570,8 @@ class PageAllocator:
                 self.free_one_page(z, pfn, order, mt)
 
     def _nr_pcp_free(self, pcp: PerCpuPages, batch: int, high: int, free_high: bool) -> int:
+        """nr_pcp_free() (6.18.2 mm/page_alloc.c:2740-2763): pages to drain, free_count clamped to
+        [batch, high - batch]; as many as possible (up to batch << 5) for a free_high drain."""
         if free_high:
             return min(pcp.count, batch << PCP_BATCH_SCALE_MAX)
         if high < batch:
@@ -562,6 +579,8 @@ class PageAllocator:
         return min(max(pcp.free_count, batch), high - batch)
 
     def _nr_pcp_high(self, pcp: PerCpuPages, z: Zone, batch: int, free_high: bool) -> int:
+        """nr_pcp_high() (6.18.2 mm/page_alloc.c:2765-2811): the count at which a free drains, in
+        pages, with pcp->high's auto-tuning (ZONE_RECLAIM_ACTIVE, 2784-2792, is not modelled)."""
         high_min, high_max = pcp.high_min, pcp.high_max
         high = pcp.high = min(high_max, max(high_min, pcp.high))
         if high == 0:
@@ -582,7 +601,10 @@ class PageAllocator:
         return high
 
     def pcp_free(self, z: Zone, pfn: int, order: int, mt: int) -> None:
-        """free_frozen_page_commit(): onto the pcp list head; bulk-free past ``high``."""
+        """free_frozen_page_commit() (6.18.2 mm/page_alloc.c:2813-2882; 5.14-6.14's
+        free_unref_page_commit()): onto the head of the list of (order, migratetype), count in
+        pages; a run of high-order (1-3) frees sets free_high and drains as much as it may;
+        bulk-free from this list past ``high``.  (PGFREE is counted by the caller, _release.)"""
         pcp = z.pcp[self.k.cpu]
         pcp.touched = True
         pcp.alloc_factor >>= 1
@@ -605,13 +627,27 @@ class PageAllocator:
             pcp.free_count += nr
         high = self._nr_pcp_high(pcp, z, batch, free_high)
         if pcp.count >= high:
-            if free_high:
-                pcp.free_high_batch = True
             self.free_pcppages_bulk(z, self._nr_pcp_free(pcp, batch, high, free_high), pcp, pindex)
             if z.below_high and self.zone_watermark_ok(z, 0, z.wmark(WMARK_HIGH), self.nr_zones - 1, 0,
                                                        z.free_pages):
                 z.below_high = False
                 z.refresh_fast_marks()
+
+    def setup_pcp_cacheinfo(self) -> None:
+        """setup_pcp_cacheinfo() -> zone_pcp_update_cacheinfo() (6.18.2 mm/page_alloc.c:6077-6105), run
+        when the CPUs' cache information comes up, after the pagesets have their batch:
+        PCPF_FREE_HIGH_BATCH is set when the CPU's slice of its last-level cache holds more than
+        3 * batch pages.  The slice is ``llc->size / nr_shared`` (drivers/base/cacheinfo.c
+        update_per_cpu_data_slice_size_cpu()); the model's CPUs share one LLC of
+        :data:`LLC_BYTES`, the reference host's.  Only kernels whose pcp lists hold high orders
+        read the flag (free_frozen_page_commit()'s free_high)."""
+        if not self.k.features.pcp_high_order:
+            return
+        slice_pages = (LLC_BYTES // self._ncpus) >> self.k.page_shift
+        for z in self.zones:
+            if z.populated:
+                for pcp in z.pcp:
+                    pcp.free_high_batch = slice_pages > 3 * pcp.batch
 
     def drain_pages_zone(self, z: Zone, cpu: int) -> None:
         pcp = z.pcp[cpu]
@@ -910,7 +946,7 @@ class PageAllocator:
         )
         self._gfp_cache[gfp] = ctx
         if ctx.fast0 is not None:
-            self.fast0[gfp] = (ctx.fast0, ctx.highest_zoneidx, ctx.migratetype, ctx.zero)
+            self.fast0[gfp] = (ctx.fast0, ctx.highest_zoneidx, ctx.migratetype, ctx.zero, ctx.comp)
         return ctx
 
     def _both_mobility_bits(self, gfp: int) -> int:
@@ -969,7 +1005,8 @@ class PageAllocator:
             return -1
 
     def _rmqueue_zone(self, z: Zone, order: int, mt: int, flags: int) -> int:
-        """rmqueue(): the pcp list for pcp orders, else the buddy under the zone lock."""
+        """rmqueue() (6.18.2 mm/page_alloc.c:3327-3354): the pcp list for pcp_allowed_order() orders,
+        else (or when the list cannot be refilled) the buddy under the zone lock (rmqueue_buddy())."""
         pfn = -1
         if order in self.pcp_orders and mt < MIGRATE_PCPTYPES:
             pfn = self._rmqueue_pcplist(z, order, mt, flags)
@@ -982,10 +1019,13 @@ class PageAllocator:
         return pfn
 
     def _rmqueue_pcplist(self, z: Zone, order: int, mt: int, flags: int) -> int:
+        """rmqueue_pcplist() + __rmqueue_pcplist() (6.18.2 mm/page_alloc.c:3248-3312): halve
+        free_count, pop the head of the list of (order, migratetype), refilling an empty list with
+        nr_pcp_alloc() blocks from the buddy; count in pages.  The fast path of
+        :mod:`kmemsim.mm.fastpath` does exactly this when the list is not empty."""
         pcp = z.pcp[self.k.cpu]
         pcp.touched = True
         pcp.free_count >>= 1
-        pcp.free_high_batch = False
         lst = pcp.lists[self._pindex[(order, mt)]]
         if not lst:
             batch = self._nr_pcp_alloc(pcp, z, order)

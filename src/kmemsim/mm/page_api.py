@@ -35,8 +35,9 @@ class PageAPI:
     def __init__(self, k: Machine, pa: PageAllocator) -> None:
         self.k = k
         self.pa = pa
-        #: gfp (as the caller passed it) -> the order-0 fast path's context (mm/fastpath.py)
-        self.fast_get: dict[Any, tuple[Zone, int, int, bool]] = {}
+        #: gfp (as the caller passed it) -> the pcp fast paths' context (mm/fastpath.py):
+        #: (zone, highest_zoneidx, migratetype, zero, comp)
+        self.fast_get: dict[Any, tuple[Zone, int, int, bool, bool]] = {}
 
     def nr_free_pages(self) -> int:
         """NR_FREE_PAGES summed over zones (pages on pcp lists are not free to the buddy)."""
@@ -59,13 +60,13 @@ class PageAPI:
         """The kernel's ``__get_free_pages(gfp, order)``: the block's address, or 0 (NULL).
 
         ``__GFP_HIGHMEM`` is stripped: the memory must have a kernel address.  After boot
-        the instance's ``get_free_pages`` is the order-0 fast path of
-        ``kmemsim.mm.fastpath``, which falls back to this method.
+        the instance's ``get_free_pages`` is the pcp fast path of ``kmemsim.mm.fastpath``
+        (orders the pcp lists hold), which falls back to this method.
         """
         pa = self.pa
         stripped = self.k.gfp.mask(gfp_mask, "get_free_pages: gfp_mask") & ~pa.bits.highmem
         pfn = pa.alloc(stripped, order)
-        if order == 0 and gfp_mask not in self.fast_get and stripped in pa.fast0:
+        if gfp_mask not in self.fast_get and stripped in pa.fast0:
             self.fast_get[gfp_mask] = pa.fast0[stripped]
         if pfn < 0:
             return NULL
@@ -100,7 +101,7 @@ class PageAPI:
 
     def free_pages(self, addr: int, order: int = 0) -> None:
         """free_pages(addr, order): NULL (0) is ignored.  After boot the instance's
-        ``free_pages`` is the order-0 fast path of ``kmemsim.mm.fastpath``."""
+        ``free_pages`` is the pcp fast path of ``kmemsim.mm.fastpath``."""
         if addr == 0:
             return
         pfn = self._addr_to_pfn(addr, "free_pages")
@@ -176,7 +177,7 @@ class PageAPI:
 def page_alloc_init(m: Machine) -> None:
     """build_all_zonelists() + memblock_free_all() + init_per_zone_wmark_min(): the zones and
     their free lists from the memory the firmware map and memblock left free, the watermarks,
-    the per-CPU lists; then the order-0 fast paths (:mod:`kmemsim.mm.fastpath`)."""
+    the per-CPU lists and their cache flag; then the pcp fast paths (:mod:`kmemsim.mm.fastpath`)."""
     from .fastpath import install_pages
     from .page_alloc import PageAllocator
 
@@ -186,6 +187,7 @@ def page_alloc_init(m: Machine) -> None:
     free = [(a, b) for a, b, o in m.memmap.runs("owner", 0, m.max_pfn) if o == Owner.MANAGED]
     pa.free_all_bootmem(free)
     pa.init_watermarks()
+    pa.setup_pcp_cacheinfo()
     pa.build_zone_chunks()
     m.page_alloc = pa
     m.pages = PageAPI(m, pa)

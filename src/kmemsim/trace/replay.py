@@ -93,8 +93,10 @@ separates what the trace names apart, no more.
 """
 from __future__ import annotations
 
+import gc
 import math
 import random
+import threading
 from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass, field
@@ -151,6 +153,33 @@ _GFP_RENAMES = {
 
 _LOOKAHEAD = 64
 _CHUNK = 4096
+#: the cyclic collector's youngest-generation threshold while a replay runs: the loop makes
+#: few cycles but many short-lived tuples, and every collection walks the young objects
+_GC_GEN0 = 50_000
+_gc_lock = threading.Lock()
+_gc_state: list[Any] = [0, None]  # feeds running (any thread), the threshold before the first
+
+
+def _gc_enter() -> None:
+    """The first of the running feeds raises gen 0's threshold (if it is lower and not 0)."""
+    with _gc_lock:
+        if not _gc_state[0]:
+            saved = gc.get_threshold()
+            _gc_state[1] = saved if saved[0] and saved[0] < _GC_GEN0 else None
+            if _gc_state[1] is not None:
+                gc.set_threshold(_GC_GEN0, *saved[1:])
+        _gc_state[0] += 1
+
+
+def _gc_exit() -> None:
+    """The last of the running feeds puts the threshold back (unless someone else changed it)."""
+    with _gc_lock:
+        _gc_state[0] -= 1
+        saved = _gc_state[1]
+        if not _gc_state[0] and saved is not None:
+            if gc.get_threshold()[0] == _GC_GEN0:
+                gc.set_threshold(*saved)
+            _gc_state[1] = None
 
 
 class ReplayInputError(KmemsimError, ValueError):
@@ -359,6 +388,7 @@ class Replay:
         self._claimed: dict[int, None] = {}  # event numbers of slab allocations a traced page was matched to
         self._page_failed = [False] * self.ncpu  # the CPU's last page allocation failed
         self._kmalloc_info: dict[str, tuple[int, list[int]] | None] = {}
+        self._kmalloc_caches: dict[int, list[Any]] = {}  # gfp mask -> the kmalloc cache of every size
         self._kidx: list[int] | None = None  # kmalloc_index() of every size up to 8 KiB
         self._gfp: dict[str, int | None] = {}
         self._gfp_raw: dict[str, int | None] = {}
@@ -438,6 +468,21 @@ class Replay:
         info = (mask, table)
         self._kmalloc_info[text] = info
         return info
+
+    def _kmalloc_cache_for(self, size: int, mask: int) -> Any:
+        """``k.slab.kmalloc_cache_for(size, mask)``, through a table per mask (the kmalloc caches
+        are made at boot: the table never goes stale)."""
+        kcs = self._kmalloc_caches.get(mask)
+        if kcs is None:
+            slab = self.k.slab
+            if self._kidx is None:
+                self._kidx = [0] + [self.geo.kmalloc_index(n) for n in range(1, self.max_cache + 1)]
+            by_idx: dict[int, Any] = {}
+            for n, idx in enumerate(self._kidx):
+                if idx not in by_idx:
+                    by_idx[idx] = slab.kmalloc_cache_for(n, mask)
+            kcs = self._kmalloc_caches[mask] = [by_idx[idx] for idx in self._kidx]
+        return kcs[size]
 
     def _large_size(self, size: int) -> int:
         return 1 << max(self.page_shift, (size - 1).bit_length())
@@ -822,6 +867,7 @@ class Replay:
         it = iter(events)
         cur = list(islice(it, _CHUNK))
         saved_cpu = k.cpu
+        _gc_enter()
         try:
             while cur:
                 nxt = list(islice(it, _CHUNK))
@@ -832,6 +878,7 @@ class Replay:
                 cur = nxt
         finally:
             k.cpu = saved_cpu
+            _gc_exit()
         return self
 
     def _run(self, cur: list, nxt: list) -> None:
@@ -850,6 +897,7 @@ class Replay:
         events = self.events
         max_cache = self.max_cache
         kinfo = self._kmalloc_info
+        kcaches = self._kmalloc_caches
         gfps = self._gfp
         caches = self._caches
         last_ptr = self._last_alloc_ptr
@@ -921,7 +969,8 @@ class Replay:
                         self.trace_failed[kind] += 1
                     else:
                         if reserve and req <= max_cache:
-                            kc = self.k.slab.kmalloc_cache_for(req, info[0])
+                            kcs = kcaches.get(info[0])
+                            kc = kcs[req] if kcs is not None else self._kmalloc_cache_for(req, info[0])
                             if id(kc) in reserve and len(kc.partial) < 2:
                                 self._top_up(kc)
                         old = objs.get(ptr)
@@ -1130,7 +1179,7 @@ class Replay:
 
     def sample(self) -> Sample:
         """The machine's state now."""
-        from ..views.procfs import fragmentation_index, unusable_free_index
+        from ..mm.vmstat import zone_indices
 
         k = self.k
         slub = k.slub
@@ -1157,8 +1206,10 @@ class Replay:
         zones = [z for z in self.pa.zones if z.populated]
         nord = self.pa.max_order + 1
         blocks = tuple(sum(z.nr_free[o] for z in zones) for o in range(nord))
-        ext = {z.name: tuple(fragmentation_index(z, o) for o in range(nord)) for z in zones}
-        unu = {z.name: tuple(unusable_free_index(z, o) for o in range(nord)) for z in zones}
+        ext: dict[str, tuple[int, ...]] = {}
+        unu: dict[str, tuple[int, ...]] = {}
+        for z in zones:
+            ext[z.name], unu[z.name] = zone_indices(z, nord)
         util = used_bytes / (total_pages << self.page_shift) if total_pages else 0.0
         return Sample(self.n, self.last_ts, total_pages, large, objs, active, util, held, blocks, ext, unu, per)
 
