@@ -10,8 +10,8 @@
     python3 dev.py kmemsim ...  # run the CLI from the project's venv
 
 The virtual environment lives in `.venv` beside this file.  It is (re)installed
-whenever `pyproject.toml` is newer than the last install, so a fresh clone needs
-only these commands.
+whenever `pyproject.toml`, `setup.py` or the C scanner's source is newer than the last
+install, so a fresh clone needs only these commands.
 """
 from __future__ import annotations
 
@@ -36,8 +36,11 @@ def ensure_venv() -> None:
     if not PY.exists():
         print(f"dev.py: creating {VENV}", file=sys.stderr)
         venv.EnvBuilder(with_pip=True, clear=True).create(VENV)
-    pyproject = ROOT / "pyproject.toml"
-    if STAMP.exists() and STAMP.stat().st_mtime >= pyproject.stat().st_mtime:
+    # what the install is made from: the metadata and the optional compiled scanner (an
+    # editable install does not rebuild a changed _kmemscan.c by itself)
+    inputs = [ROOT / "pyproject.toml", ROOT / "setup.py", ROOT / "src" / "kmemsim" / "trace" / "_kmemscan.c"]
+    newest = max(p.stat().st_mtime for p in inputs if p.exists())
+    if STAMP.exists() and STAMP.stat().st_mtime >= newest:
         return
     print("dev.py: installing kmemsim and its test dependencies", file=sys.stderr)
     pip = [str(PY), "-m", "pip", "--disable-pip-version-check", "-q"]
