@@ -30,6 +30,7 @@ from ..errors import UsageError
 from ..flags import FlagArg
 from ..registry import DirHandler
 from ..report import user_frames_top
+from ..slab_flags import ENGINE as SLAB_FLAGS_ENGINE
 from ..slab_flags import ZERO_SIZE_PTR
 from . import slub_geometry as geo
 from .slub import KmemCache, KmemCacheCpu, Slub
@@ -69,6 +70,7 @@ class SlabCommon:
         bits, ``k.slab_flags.SLAB_HWCACHE_ALIGN``).  May sleep.  The 6.12+ kmem_cache_args
         are keywords."""
         flags = self.k.slab_flags.mask(flags, f"kmem_cache_create({name!r}): flags")
+        flags = self.k.slab_flags.translate(flags, SLAB_FLAGS_ENGINE)  # SLUB works in 6.18's bits
         return self.create_cache(name, size, align, flags, ctor, freeptr_offset=freeptr_offset,
                                  useroffset=useroffset, usersize=usersize)
 
