@@ -23,7 +23,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from . import gfp as gfpmod
-from . import slab_flags
+from . import slab_flags, sources
 from .args import check_addr
 from .dispatch import Dispatch
 from .errors import InvariantError, UsageError
@@ -105,6 +105,10 @@ class Machine:
         self.features = Features(profile.kernel_version)
         self.gfp: gfpmod.GfpSet = gfpmod.for_kernel(profile.kernel_version)
         self.slab_flags: slab_flags.SlabFlagSet = slab_flags.for_kernel(profile.kernel_version)
+        #: where this kernel's might_sleep() checks say they are (kmemsim.sources)
+        self.sites: dict[str, tuple[str, int] | None] = sources.for_kernel(profile.kernel_version)
+        #: the vm counter names of this kernel's /proc/vmstat and zoneinfo (None: 6.18's)
+        self.vmstat_items: dict[str, tuple[str, ...]] | None = sources.vmstat_items(profile.kernel_version)
         self.tunables = tunables
         self.ram = ram
         self.seed = seed

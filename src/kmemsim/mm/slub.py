@@ -280,7 +280,7 @@ class Slub:
     # ================================================================ alloc
     def slab_alloc(self, s: KmemCache, gfp: int, orig_size: int) -> int:
         """slab_alloc_node(): the CPU freelist head, else ___slab_alloc()."""
-        self.k.sched.might_alloc(gfp)  # slab_pre_alloc_hook()
+        self.k.sched.might_alloc(gfp, "slab_alloc")  # slab_pre_alloc_hook()
         if self.should_failslab is not None and self.should_failslab(s, gfp):
             return 0  # slab_pre_alloc_hook() -> NULL: no slab_out_of_memory report
         if s.debug:
