@@ -50,6 +50,10 @@ class Profile:
     uts_version: str = "#1 SMP PREEMPT_DYNAMIC"  # UTS_VERSION: "#1 SMP" and the preemption model
     aliases: tuple[str, ...] = ()  # other names boot() accepts for this profile
     zone_device: bool = True  # CONFIG_ZONE_DEVICE (x86_64): an empty ZONE_DEVICE after Movable
+    #: the kernel image's sections (physical [start, end)) and its _end, when the profile has its
+    #: own build (the captures' System.map); None: the architecture's typical image
+    kernel_image: tuple[tuple[str, int, int], ...] | None = None
+    kernel_end: int = 0
 
     @property
     def page_size(self) -> int:
@@ -92,6 +96,11 @@ PROFILES: dict[str, Profile] = {
             "ZONE_DEVICE (the QEMU captures' config, allnoconfig + SMP: NR_CPUS=64, HZ=250); the address "
             "layout is 6.18's SPARSEMEM_VMEMMAP one",
             zone_device=False,
+            # the 6.6-slub build of tests/data/classic (System.map, /proc/iomem)
+            kernel_image=(("Kernel code", 0x1000000, 0x1600000), ("Kernel rodata", 0x1600000, 0x1696000),
+                          ("Kernel data", 0x1800000, 0x18A4700), ("Kernel init", 0x19B7000, 0x1A72000),
+                          ("Kernel bss", 0x1A75000, 0x1C00000)),
+            kernel_end=0x1C26000,
         ),
         Profile(
             name="linux-2.6.24-i386",
@@ -126,6 +135,11 @@ PROFILES: dict[str, Profile] = {
             "which 2.6.11 did not have",
             compiler="gcc version 3.4.3",
             uts_version="#1 SMP",
+            # the 2.6.11-slab build of tests/data/classic (System.map: _text, _etext, _edata,
+            # __init_begin, __init_end, __bss_start, _end)
+            kernel_image=(("Kernel code", 0x100000, 0x1C831E), ("Kernel data", 0x1C831E, 0x2270E4),
+                          ("Kernel init", 0x22A000, 0x251000), ("Kernel bss", 0x251000, 0x26D828)),
+            kernel_end=0x26E000,
         ),
     )
 }
@@ -283,6 +297,17 @@ TUNABLES: dict[str, Tunable] = {
             "map or kernel image is a kernel BUG instead of a silent wrong answer.",
             frozenset({"linux-6.18-x86_64"}),
             "arch/x86/mm/physaddr.c",
+        ),
+        Tunable(
+            "e820",
+            "model",
+            "default",
+            _choice("e820", ("default", "qemu")),
+            "The firmware's memory map: `default` is the profile's (a PC BIOS on i386, the reference "
+            "host's Firecracker on x86_64); `qemu` is QEMU's pc machine with SeaBIOS, as the classic "
+            "kernels were captured (tests/data/classic): the top 128 KiB of low RAM reserved, so 1 GiB "
+            "gives 262112 usable pages.",
+            follows="arch/x86/kernel/e820.c: the BIOS-provided physical RAM map",
         ),
         Tunable(
             "fail_page_alloc",
