@@ -86,6 +86,47 @@ FEATURES: tuple[Feature, ...] = (
     Feature("pcp_cold_list", "2.6.0", "each pageset has a hot and a cold list (pcp[0], pcp[1]; /proc/zoneinfo "
             "prints both)", "include/linux/mmzone.h struct per_cpu_pageset: pcp[2] in 2.6.24, one pcp in 2.6.34",
             until="2.6.25"),
+    Feature("pcp_low_mark", "2.6.0", "each per-CPU list has a low mark as well as high and batch: an order-0 "
+            "allocation refills a batch (to the list's tail) while count <= low, and a free first gives a batch "
+            "back when count >= high and then adds the page (the hot list: low 2*batch, high 6*batch; the cold "
+            "one: low 0, high 2*batch); Mem-info prints 'cpu N hot: low L, high H, batch B'.  After: refill only "
+            "an empty list, add and then trim; the release between 2.6.11 and 2.6.18 is unverified",
+            "mm/page_alloc.c free_area_init_core(), buffered_rmqueue(), free_hot_cold_page(), "
+            "show_free_areas() of 2.6.11 against zone_pcp_init()/setup_pageset() of 2.6.18 and 2.6.24",
+            until="2.6.18"),
+    Feature("warn_alloc_show_mem", "2.6.18", "the page allocation failure report ends with show_mem() (the "
+            "Mem-info block); before, dump_stack() alone; the release between 2.6.11 and 2.6.18 is unverified",
+            "mm/page_alloc.c __alloc_pages() nopage: of 2.6.11 and 2.6.18"),
+    Feature("zoned_vm_counters", "2.6.18", "the vm counters are per zone (zone_page_state: nr_free_pages, "
+            "nr_inactive, nr_active, nr_anon_pages, nr_mapped, nr_file_pages, nr_slab_*, ...): /proc/vmstat "
+            "starts with them, Mem-info prints 'Active:.. inactive:.. dirty:.. writeback:.. unstable:..' then ' "
+            "free:.. slab:.. mapped:.. pagetables:.. bounce:..'; before, the global page_state (/proc/vmstat "
+            "starts with nr_dirty, nr_writeback, nr_unstable, nr_page_table_pages, nr_mapped, nr_slab; Mem-info "
+            "has 'Free pages:' and one Active line).  The model prints 2.6.24's layouts from 2.6.18 to 4.7 "
+            "(the fields added between are not modelled)",
+            "mm/vmstat.c of 2.6.18 and 2.6.24 against mm/page_alloc.c vmstat_show(), show_free_areas() of 2.6.11"),
+    Feature("zone_present_less_memmap", "2.6.24", "a zone's present_pages leave out the pages its own struct "
+            "pages take ('DMA zone: 32 pages used for memmap' in the boot log), so the watermarks, "
+            "lowmem_reserve and the pcp batch are computed from fewer pages; from 3.8 that count is "
+            "managed_pages (zoneinfo_managed) and present_pages is memory again.  Absent in 2.6.18, present in "
+            "2.6.24: the release between is unverified",
+            "mm/page_alloc.c free_area_init_core(): 2.6.18 realsize = size - holes, 2.6.24 realsize -= "
+            "memmap_pages (line 3350)", until="3.8"),
+    Feature("costly_order_slowpath", "2.6.24", "__alloc_pages() does not call the OOM killer for an order above "
+            "PAGE_ALLOC_COSTLY_ORDER (it fails instead) and drains the per-CPU lists after reclaiming for a "
+            "higher order; before, out_of_memory() and restart for every order (2.6.11, 2.6.18)",
+            "mm/page_alloc.c __alloc_pages(): 2.6.11 lines 826-839, the 2.6.18 tree, 2.6.24 (order > "
+            "PAGE_ALLOC_COSTLY_ORDER, drain_all_local_pages())"),
+    Feature("pcp_bulk_in_order", "2.6.24", "rmqueue_bulk() adds each page after the previous one (list_add "
+            "on the last added), so a refilled pcp list hands pages out in physical order; before, "
+            "list_add_tail() (2.6.11, 2.6.18)",
+            "mm/page_alloc.c rmqueue_bulk(): list_add_tail in 2.6.18, list_add + list = &page->lru in 2.6.24"),
+    Feature("buddy_merge_tail", "2.6.35", "__free_one_page() puts a freed block at the tail of its free list "
+            "when its buddy of the next order is free (likely to merge soon), so allocations take other "
+            "blocks first; before, every freed block went to the head.  The release is the kernel's history "
+            "(Corrado Zoccolo's 'reduce fragmentation in buddy allocator by adding buddies that are merging to "
+            "the tail of the free lists'), bracketed here by 2.6.24 without and 6.6 with",
+            "mm/page_alloc.c __free_one_page(): list_add in 2.6.24, buddy_merge_likely() in 6.6"),
     Feature("khugepaged_min_free_kbytes", "2.6.38", "transparent hugepages: when khugepaged starts (THP enabled, "
             "512 MiB of RAM or more) set_recommended_min_free_kbytes() raises min_free_kbytes so that THP "
             "allocations find free pageblocks (the 512 MiB rule is verified from 4.19 on)",
@@ -226,6 +267,17 @@ FEATURES: tuple[Feature, ...] = (
             "not modelled)", "a63d83f427fb"),
     # ---- contexts, tasks, mempool
     # (contexts: add here)
+    Feature("oom_report_header", "2.6.24", "the OOM killer's report opens with '<comm> invoked oom-killer: "
+            "gfp_mask=0x%x, order=%d, oomkilladj=%d' and a stack dump, shows show_mem() and ends 'Out of memory: "
+            "kill process N (comm) score S or a child' / 'Killed process N (comm)'; before, 'oom-killer: "
+            "gfp_mask=0x%x', show_free_areas() and 'Out of Memory: Killed process N (comm).'.  Absent in 2.6.11, "
+            "present in 2.6.24: the release between is unverified",
+            "mm/oom_kill.c out_of_memory(), __oom_kill_task() of 2.6.11 (lines 192, 275) and 2.6.24"),
+    Feature("dump_stack_header", "2.6.24", "i386 dump_stack() opens with 'Pid: %d, comm: %.20s %s %s %.*s' "
+            "(pid, comm, taint, release, version) and ends with ' ======================='; before, the "
+            "bare call trace (show_trace()).  Absent in 2.6.11, present in 2.6.24: the release between is "
+            "unverified", "arch/i386/kernel/traps.c dump_stack() of 2.6.11 (line 194); arch/x86/kernel/traps_32.c "
+            "dump_stack() of 2.6.24"),
     Feature("sched_bug_prefix", "2.6.16", "the scheduler's debug reports begin with 'BUG: ' ('BUG: sleeping "
             "function called from invalid context at f:l', 'BUG: scheduling while atomic: comm/pid/0xcount'); "
             "before, 'Debug: sleeping function ...' and 'scheduling while atomic: comm/0xcount/pid'. The "

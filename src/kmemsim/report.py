@@ -152,10 +152,17 @@ class Reports:
         return out
 
     def dump_stack_lines(self) -> list[str]:
-        """dump_stack(): the CPU line and the call trace of the Python caller."""
+        """dump_stack(): the CPU line and the call trace of the Python caller (2.6.24 i386:
+        'Pid: p, comm: c <taint> <release> #1', the trace, ' ======================='; 2.6.11:
+        the trace alone, features.dump_stack_header)."""
         frames = user_frames()
         if not self.m.features.dumpstack_6x:
-            return self.cpu_lines() + [" [<00000000>] " + f"{fn} {loc}" for fn, loc in frames]
+            trace = [" [<00000000>] " + f"{fn} {loc}" for fn, loc in frames]
+            if not self.m.features.dump_stack_header:
+                return trace
+            m = self.m
+            return ([f"Pid: {m.current.pid}, comm: {m.current.comm[:20]} {self.taint_str()} {m.profile.release} #1"]
+                    + trace + [" ======================="])
         return self.cpu_lines() + ["Call Trace:", " <TASK>"] + [f" {fn} {loc}" for fn, loc in frames] + [" </TASK>"]
 
     def warn(self, where: str, message: str = "") -> None:

@@ -36,6 +36,10 @@ _ZERO = 0  # `order is _ZERO`: exactly the int 0 (False and 0.0 take the general
 
 
 def install_pages(k: Kernel) -> None:
+    """The order-0 fast paths of 6.x's pcp lists; a 2.6 kernel's hot and cold lists
+    (``page_alloc.pcp26``) always take the general path."""
+    if k.page_alloc.pcp26:
+        return
     slow_get = k.pages.get_free_pages
     slow_free = k.pages.free_pages
     fast_get = k.pages.fast_get

@@ -661,8 +661,18 @@ class OomKillerBadness(OomKiller):
         return True
 
     def kill(self, victim: Process, gfp: int, order: int, points: int, message: str) -> None:
-        """oom_kill_process() of 2.6.24: the report (rate limited), the kill lines, the exit."""
+        """oom_kill_process() of 2.6.24: the report (rate limited), the kill lines, the exit.
+        2.6.11 (without ``oom_report_header``): "oom-killer: gfp_mask=0x%x", show_free_areas()
+        and "Out of Memory: Killed process %d (%s)." (mm/oom_kill.c:192, 275-276)."""
         k = self.k
+        if not k.features.oom_report_header:
+            k.printk(f"oom-killer: gfp_mask={gfp:#x}", KERN_WARNING)
+            k.printk("\n".join(show_mem_lines(k, len(self.pa.zones) - 1)), KERN_WARNING)
+            k.printk(f"Out of Memory: Killed process {victim.pid} ({victim.comm}).", KERN_ERR)
+            self.ev["oom_kill"] += 1
+            victim.oom_victim = True
+            self.reap_or_exit(victim)
+            return
         if self.ratelimit_ok():
             k.printk(f"{self.procs.current_task().comm} invoked oom-killer: gfp_mask={gfp:#x}, order={order}, "
                      f"oomkilladj={self.current_adj()}", KERN_WARNING)
@@ -682,6 +692,10 @@ def show_mem_lines(k: Kernel, max_zone_idx: int | None = None) -> list[str]:
     ``max_zone_idx`` (gfp_zone of the allocation), the free lists, hugetlb, page
     cache, swap and RAM totals."""
     pa = k.page_alloc
+    if pa.pcp26:  # 2.6: show_mem() / show_free_areas() (kmemsim.mm.show_mem)
+        from .show_mem import show_mem_lines_26
+
+        return show_mem_lines_26(k)
     kb = k.page_size >> 10
     if max_zone_idx is None:
         max_zone_idx = len(pa.zones) - 1
