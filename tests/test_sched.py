@@ -505,7 +505,7 @@ def test_the_report_forms_follow_the_kernels_features():
         k26.schedule_timeout(1)
     text = k26.dmesg()
     # 2.6.24's SLUB has no might_sleep(): the report is the page allocator's, growing the slab
-    # (2.6.24 mm/page_alloc.c:1467 might_sleep_if(wait), kmemsim.sources)
+    # (2.6.24 mm/page_alloc.c:1467 might_sleep_if(wait), kmemsim.features.SITES)
     assert "BUG: sleeping function called from invalid context at mm/page_alloc.c:1467" in text
     assert "in_atomic():1, irqs_disabled():0" in text and "preempt_count:" not in text
     assert "BUG: scheduling while atomic: insmod/1000/0x00000001" in text

@@ -26,7 +26,7 @@ from collections.abc import Callable
 from contextlib import AbstractContextManager
 from typing import TYPE_CHECKING
 
-from ..errors import UsageError
+from ..errors import ConfigError, UsageError
 from ..flags import FlagArg
 from ..registry import DirHandler
 from ..report import user_frames_top
@@ -39,7 +39,18 @@ from .slub_debug import SLUB_RED_ACTIVE, KunitErrors
 if TYPE_CHECKING:  # pragma: no cover
     from ..machine import Machine as Kernel
 
-__all__ = ["SlabCommon", "kmem_cache_init"]
+__all__ = ["SlabCommon", "kmem_cache_init", "NO_DTOR"]
+
+
+class _NoDtor:
+    """The default of kmem_cache_create()'s destructor argument: none was passed."""
+
+    def __repr__(self) -> str:
+        return "NO_DTOR"
+
+
+#: kmem_cache_create() was called without a sixth argument (a destructor, before 2.6.23)
+NO_DTOR = _NoDtor()
 
 class SlabCommon:
     """kmem_cache_* and kmalloc for one machine."""
@@ -56,10 +67,18 @@ class SlabCommon:
         self._flags_mask = mask
         text = k.tunables.get("slab_debug")
         self.debug = geo.parse_slab_debug(text) if text is not None else None
+        if self.debug is not None and self.debug.unknown:
+            # the kernel prints "slab_debug option 'Q' unknown. skipped" and boots without them;
+            # a model's user gets the typo named instead (docs/limits.md)
+            bad = ", ".join(f"'{c}'" for c in dict.fromkeys(self.debug.unknown))
+            raise ConfigError(f"slab_debug={text!r}: unknown option {bad} (the options are F Z P U T A O and -, "
+                              "then ,cache names; the kernel would print \"slab_debug option "
+                              f"'{self.debug.unknown[0]}' unknown. skipped\" and ignore it)")
 
     # ================================================================ create / destroy
     def kmem_cache_create(self, name: str, size: int, align: int = 0, flags: FlagArg = 0,
-                          ctor: Callable[[int], None] | None = None, *, freeptr_offset: int | None = None,
+                          ctor: Callable[[int], None] | None = None, dtor: object = NO_DTOR, *,
+                          freeptr_offset: int | None = None,
                           useroffset: int = 0, usersize: int = 0) -> KmemCache | None:
         """kmem_cache_create(name, size, align, flags, ctor): a cache of ``size``-byte objects.
 
@@ -68,7 +87,14 @@ class SlabCommon:
         made.  Returns the cache, or None (NULL) on failure; SLAB_PANIC panics instead.
         ``flags`` are SLAB_* flags (``kmemsim.SLAB_HWCACHE_ALIGN``, or the machine's own
         bits, ``k.slab_flags.SLAB_HWCACHE_ALIGN``).  May sleep.  The 6.12+ kmem_cache_args
-        are keywords."""
+        are keywords.  A sixth argument, the destructor of the kernels before 2.6.23, is a
+        UsageError on a kernel without it (feature ``kmem_cache_dtor``)."""
+        if dtor is not NO_DTOR and not self.k.features.kmem_cache_dtor:
+            raise UsageError(
+                f"kmem_cache_create({name!r}): a destructor (the 6th argument, {dtor!r}) is not an argument "
+                f"on Linux {self.k.profile.kernel_version}: slab destructors went away in 2.6.23 "
+                "('mm: Remove slab destructors from kmem_cache_create()'); "
+                "kmem_cache_create(name, size, align, flags, ctor) is the call")
         flags = self.k.slab_flags.mask(flags, f"kmem_cache_create({name!r}): flags")
         flags = self.k.slab_flags.translate(flags, SLAB_FLAGS_ENGINE)  # SLUB works in 6.18's bits
         return self.create_cache(name, size, align, flags, ctor, freeptr_offset=freeptr_offset,
@@ -98,6 +124,9 @@ class SlabCommon:
         if merged is not None:
             merged.refcount += 1
             merged.aliases.append(name)
+            # __kmem_cache_alias() (6.18 mm/slub.c:8543): the sizes grow so that kzalloc clears it all
+            merged.object_size = max(merged.object_size, size)
+            merged.inuse = max(merged.inuse, -(-size // self.slub.word) * self.slub.word)
             self.slub.by_name.setdefault(name, merged)
             return merged
         g = geo.calculate_geometry(
@@ -429,8 +458,16 @@ class SlabCommon:
         if order is not None:
             self.k.page_alloc.free((obj - self.k.layout.page_offset) >> self.k.page_shift, order)
             return
+        k = self.k
+        if not 0 <= obj - k.layout.page_offset < k.arch.lowmem_bytes:
+            # virt_to_page() of an address outside the direct map is no struct page: the
+            # kernel reads garbage (or BUGs with CONFIG_DEBUG_VIRTUAL); say so, naming kfree
+            where = " (a vmalloc address: vfree() or kvfree() frees it)" if k.is_vmalloc_addr(obj) else ""
+            k.report.bug([f"kfree: {obj:#x} is not a direct-map address: virt_to_page() would be garbage{where}"],
+                         kind="bad_free")
+            return
         # free_large_kmalloc() of something that is neither: the kernel's page checks catch it
-        self.k.pages.free_pages(obj & ~(self.k.page_size - 1), 0)
+        k.pages.free_pages(obj & ~(k.page_size - 1), 0)
 
     def ksize(self, obj: int) -> int:
         """ksize(p): the usable size (the cache's object size, or the pages of a large kmalloc)."""

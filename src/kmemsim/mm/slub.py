@@ -53,7 +53,7 @@ from dataclasses import dataclass, field
 from types import ModuleType
 from typing import TYPE_CHECKING
 
-from ..errors import InvariantError
+from ..errors import InvariantError, KmemsimError, UsageError
 from . import slub_geometry as geo
 from .slub_debug import SLUB_RED_INACTIVE, SlubDebug
 
@@ -81,6 +81,12 @@ class Slab:
 
     def __repr__(self) -> str:
         return f"<slab {self.cache.name} pfn={self.pfn:#x} inuse={self.inuse}/{self.objects} {self.where}>"
+
+    def _repr_html_(self) -> str | None:
+        """Jupyter's rich display, drawn by kmemsim.explore (a tool above this layer: imported by name)."""
+        import importlib
+
+        return importlib.import_module("kmemsim.explore.jupyter").repr_html(self)
 
 
 @dataclass(slots=True)
@@ -125,9 +131,17 @@ class KmemCache:
     red_left_pad: int = 0
     debug: bool = False  # kmem_cache_debug(): any SLAB_DEBUG_FLAGS
     full: list[Slab] = field(default_factory=list)  # n->full, kept for SLAB_STORE_USER caches
+    #: pages new_slab() took from the page allocator so far (CONFIG_SLUB_STATS' alloc_slab, in pages)
+    alloc_slab_pages: int = 0
 
     def __repr__(self) -> str:
         return f"<kmem_cache {self.name} size={self.size} objects/slab={self.objects} order={self.order}>"
+
+    def _repr_html_(self) -> str | None:
+        """Jupyter's rich display, drawn by kmemsim.explore (a tool above this layer: imported by name)."""
+        import importlib
+
+        return importlib.import_module("kmemsim.explore.jupyter").repr_html(self)
 
 
 class Slub:
@@ -165,6 +179,7 @@ class Slub:
         # fire; SLAB_FAILSLAB is kept beside s->flags (it is 0 in the host config's flag values)
         self.should_failslab: Callable[[KmemCache, int], bool] | None = None
         self.failslab_caches: set[KmemCache] = set()
+        self._constructing: set[KmemCache] = set()  # caches whose constructor runs on a new slab now
 
     # ================================================================ freelist encoding
     def _swab(self, addr: int) -> int:
@@ -204,23 +219,39 @@ class Slub:
 
     # ================================================================ slabs
     def _new_slab(self, s: KmemCache, gfp: int) -> Slab | None:
-        """allocate_slab(): the cache's order with NORETRY/NOWARN, then its minimum order."""
+        """new_slab() and allocate_slab() of 6.18 mm/slub.c: what the page allocator is asked.
+
+        new_slab() (mm/slub.c:3279) fixes GFP_SLAB_BUG_MASK bits with kmalloc_fix_flags()'s
+        warning and keeps only ``gfp & (GFP_RECLAIM_MASK | GFP_CONSTRAINT_MASK)`` of the
+        caller's flags (:3286: no __GFP_ZERO, __GFP_ACCOUNT, zone or migratetype bits);
+        allocate_slab() (:3206) adds ``s->allocflags`` (calculate_sizes(), :7970: ``s->allocflags
+        = __GFP_COMP``, plus GFP_DMA for SLAB_CACHE_DMA and __GFP_RECLAIMABLE for
+        SLAB_RECLAIM_ACCOUNT); the first try (:3224), at the cache's order, adds __GFP_NOWARN |
+        __GFP_NORETRY and drops __GFP_NOFAIL (and when it may reclaim directly above the
+        minimum order, reclaims not at all but takes __GFP_NOMEMALLOC); then the minimum
+        order with ``flags`` as they are (:3236).  A buffer_head slab page (GFP_NOFS from the
+        caller, SLAB_RECLAIM_ACCOUNT) is thus ``GFP_NOFS|__GFP_RECLAIMABLE|__GFP_NOWARN|
+        __GFP_NORETRY|__GFP_COMP``, migratetype 2, as a real 6.18 trace shows it."""
         k = self.k
         b = self.bits
-        flags = gfp | s.allocflags
+        bug = gfp & (b.dma32 | b.highmem | ~b.valid)  # GFP_SLAB_BUG_MASK (mm/internal.h)
+        if bug:
+            gfp = self.kmalloc_fix_flags(gfp, bug)  # mm/slub.c:3281
+        if s.ctor is not None and gfp & b.zero:
+            # mm/slub.c:3284 WARN_ON_ONCE(s->ctor && (flags & __GFP_ZERO))
+            k.report.warn_once(f"new_slab ctor zero {s.name}", "mm/slub.c:3284 new_slab+0x0/0x0")
+        flags = (gfp & (b.reclaim_mask | b.constraint_mask)) | s.allocflags | b.comp
         alloc_gfp = (flags | b.nowarn | b.noretry) & ~b.nofail
         order, objects = s.order, s.objects
         if alloc_gfp & b.direct_reclaim and order > s.min_order:
             alloc_gfp = (alloc_gfp | b.nomemalloc) & ~b.reclaim
-        if order:
-            alloc_gfp |= b.comp
-        pfn = k.page_alloc.alloc(alloc_gfp & ~b.zero, order)
+        pfn = k.page_alloc.alloc(alloc_gfp, order)
         if pfn < 0:
             order, objects = s.min_order, s.min_objects
-            f2 = (flags | b.comp) if order else flags & ~b.comp
-            pfn = k.page_alloc.alloc(f2 & ~b.zero, order)
+            pfn = k.page_alloc.alloc(flags, order)
             if pfn < 0:
                 return None
+        s.alloc_slab_pages += 1 << order
         addr = k.layout.page_offset + (pfn << k.page_shift)
         slab = Slab(s, pfn, order, addr, objects)
         for p in range(pfn, pfn + (1 << order)):
@@ -240,13 +271,58 @@ class Slub:
             for o in objs:
                 self.dbg.setup_object_debug(s, o)
         if s.ctor is not None:
-            for o in sorted(objs):
-                s.ctor(o)  # setup_object(): constructors run when the slab is made
+            self._run_ctor(s, slab, objs)
         for a, nxt in zip(objs, objs[1:], strict=False):
             self.set_freepointer(s, a, nxt)
         self.set_freepointer(s, objs[-1], 0)
         slab.freelist = objs[0]
         return slab
+
+    def _run_ctor(self, s: KmemCache, slab: Slab, objs: list[int]) -> None:
+        """setup_object(): the constructor on every object of a new slab.
+
+        A C constructor cannot fail (``void (*ctor)(void *)``); a Python one can raise, or
+        allocate from its own cache while its first slab is being made (in the kernel an
+        endless recursion).  Either way the new slab is given back as if it had never been
+        made and the error propagates: a kmemsim error as it is, any other exception as
+        a UsageError naming the cache, chained to it (docs/api-names.md)."""
+        constructing = self._constructing
+        if s in constructing:
+            self._unmake_slab(s, slab)
+            raise UsageError(f"kmem_cache_alloc({s.name}): the constructor allocates from its own cache while "
+                             "the cache's new slab is being made (in the kernel: an endless recursion)")
+        constructing.add(s)
+        try:
+            for o in sorted(objs):
+                s.ctor(o)  # type: ignore[misc]
+        except BaseException as e:
+            self._unmake_slab(s, slab)
+            if isinstance(e, KmemsimError) or not isinstance(e, Exception):
+                raise
+            raise UsageError(f"kmem_cache_alloc({s.name}): the constructor "
+                             f"{getattr(s.ctor, '__name__', s.ctor)!s} raised {e!r}; the new slab was freed") from e
+        finally:
+            constructing.discard(s)
+
+    def _unmake_slab(self, s: KmemCache, slab: Slab) -> None:
+        """Undo _new_slab(): no object of the slab was handed out, so its pages go straight back."""
+        s.nr_slabs -= 1
+        s.total_objects -= slab.objects
+        for p in range(slab.pfn, slab.pfn + (1 << slab.order)):
+            if self.slab_of.get(p) is slab:
+                del self.slab_of[p]
+        slab.where = "freed"
+        self.k.page_alloc.free(slab.pfn, slab.order)
+
+    def kmalloc_fix_flags(self, gfp: int, invalid: int) -> int:
+        """kmalloc_fix_flags() (6.18 mm/slab_common.c:1022): the bits of GFP_SLAB_BUG_MASK
+        go, with the kernel's warning and a stack dump."""
+        k = self.k
+        flags = gfp & ~invalid
+        k.printk(f"Unexpected gfp: {invalid:#x} ({k.gfp.format(invalid)}). Fixing up to gfp: {flags:#x} "
+                 f"({k.gfp.format(flags)}). Fix your code!", 4)
+        k.printk("\n".join(k.report.dump_stack_lines()), 4)
+        return flags
 
     def init_cache_random_seq(self, count: int) -> list[int]:
         """init_cache_random_seq(): a Fisher-Yates permutation of 0..count-1."""

@@ -85,7 +85,7 @@ def _not_modelled(k: Kernel, name: str) -> Callable[[], str]:
 # --------------------------------------------------------------------- counters
 def _items(k: Kernel, kind: str, default: list[str]) -> list[str] | tuple[str, ...]:
     """The counter names of ``kind`` (zone, numa, node, events) this kernel prints
-    (k.vmstat_items, kmemsim.sources: 6.6's are its config's), else 6.18's."""
+    (k.vmstat_items, kmemsim.features.VMSTAT_ITEMS: 6.6's are its config's), else 6.18's."""
     items = k.vmstat_items
     return default if items is None else items[kind]
 
