@@ -118,6 +118,11 @@ PROFILES: dict[str, Profile] = {
             compiler="gcc version 4.1.2",
             uts_version="#1 SMP",
             aliases=("linux-2.6-i386",),
+            # the 2.6.24-slub build of tests/data/classic (SLUB is 2.6.24's default; System.map:
+            # _text, _etext, _edata, __init_begin, __init_end = __bss_start, _end)
+            kernel_image=(("Kernel code", 0x100000, 0x1D75BC), ("Kernel data", 0x1D75BC, 0x259BC8),
+                          ("Kernel init", 0x25E000, 0x282000), ("Kernel bss", 0x282000, 0x29C28C)),
+            kernel_end=0x29D000,
         ),
         Profile(
             name="linux-2.6.11-i386",
