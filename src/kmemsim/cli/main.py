@@ -32,7 +32,7 @@ from kmemsim.errors import KmemsimError
 ORDER = ("tour", "profiles", "features", "layout", "dmesg", "proc", "snapshot", "record", "stat", "replay", "compare",
          "explore", "quiz", "example")
 SHORT_HELP = {
-    "tour": "The guided tour on the built-in default machine.",
+    "tour": "The guided tour; --profile P: the driver books' story on P.",
     "profiles": "List the profiles and every tunable.",
     "features": "Which kernel behaviours each profile has, by name.",
     "layout": "Draw the kernel's virtual address map, user space to the top.",
@@ -122,10 +122,23 @@ def main() -> None:
 
 @main.command()
 @click.argument("chapters", nargs=-1)
-def tour(chapters: tuple[str, ...]) -> None:
-    """The guided tour on the built-in default machine."""
+@click.option("--profile", default=None, type=click.Choice(kmemsim.profiles.profile_names()),
+              help="Tell the driver books' story (kmalloc, slab caches, get_free_pages, vmalloc, GFP flags and "
+                   "contexts, mempool, ioremap) on a 160 MB machine of this profile instead.")
+def tour(chapters: tuple[str, ...], profile: str | None) -> None:
+    """The guided tour on the built-in default machine (--profile P: the books' story on P)."""
     from kmemsim import tour as tour_mod
 
+    if profile is not None:
+        if chapters:
+            raise click.UsageError("--profile runs the whole story: give no chapters with it")
+        from kmemsim.tour import story
+
+        try:
+            story.run(click.echo, profile)
+        except KmemsimError as e:
+            raise click.ClickException(str(e)) from None
+        return
     try:
         tour_mod.run(click.echo, list(chapters) or None)
     except ValueError as e:
