@@ -210,3 +210,42 @@ def test_mem_info_static_lines_are_the_real_oom_reports(kernel, run):
     mine = show_mem_lines(k)
     assert _oom_static(mine) == _oom_static(real)
     assert len(_oom_static(real)) >= 10
+
+
+# ---------------------------------------------------------------------------- misuse: what each kernel printed
+PAFAIL_RUNS = sorted((DATA / "linux-2.6.24-i386").glob("*-pafail"))
+
+
+@pytest.mark.parametrize("run", PAFAIL_RUNS, ids=lambda r: r.name)
+def test_page_allocation_failure_is_the_real_2_6_24_report(run):
+    """The -pafail runs' report (dmesg.final.txt): select() kmallocs an order-8 block
+    (mode 0x40d0, GFP_KERNEL|__GFP_COMP; 0xd0 under SLOB) below every zone's watermark.  2.6.24's __alloc_pages()
+    nopage: prints '%s: page allocation failure. order:%d, mode:0x%x', dump_stack() with its
+    'Pid: ..., comm: ...' header and ' =======================' end, then show_mem().  The model,
+    made to fail the same request, prints the same lines (the trace and the numbers that depend
+    on the workload aside)."""
+    k = _boot("linux-2.6.24-i386", run.parent / run.name.removesuffix("-pafail"))
+    held = []
+    while a := k.get_free_pages(k.gfp.GFP_ATOMIC | k.gfp.__GFP_NOWARN, 8):
+        held.append(a)
+    mark = len(k.log)
+    assert k.get_free_pages(0x40D0, 8) == 0
+    mine = [re.sub(r"^\[ *\d+\.\d+\] ", "", line) for line in k.log.dmesg(since=mark).splitlines()]
+    text = (run / "dmesg.final.txt").read_text()
+    real = [re.sub(r"^<\d>", "", line) for line in text[text.index("page allocation failure") - 6:].splitlines()]
+    real = real[: next(i for i, line in enumerate(real) if line.endswith("pages pagetables")) + 1]
+    assert mine[0] == "insmod: page allocation failure. order:8, mode:0x40d0"
+    # SLOB's big kmalloc asks without __GFP_COMP (slob_new_page(), 2.6.24 mm/slob.c): mode 0xd0
+    assert re.fullmatch(r"init: page allocation failure\. order:8, mode:0x(40)?d0", real[0])
+    assert re.fullmatch(r"Pid: 1000, comm: insmod Not tainted 2\.6\.24-kmemsim #1", mine[1])
+    assert re.fullmatch(r"Pid: 1, comm: init Not tainted 2\.6\.24 #\d+", real[1])
+
+    def after_trace(lines: list[str]) -> list[str]:
+        i = lines.index(" =======================")
+        return _layout("\n".join(lines[i:]))
+
+    assert after_trace(mine) == after_trace(real)  # Mem-info: every line, in order, numbers aside
+    assert _oom_static(mine) == _oom_static(real)  # and the static ones with their numbers
+    for a in held:
+        k.free_pages(a, 8)
+    k.check()

@@ -149,3 +149,98 @@ def test_features_of_the_classic_kernels():
     assert not f11.zone_batch_pow2 and f24.zone_batch_pow2
     assert not f11.watermark_share_gaps and f24.watermark_share_gaps
     assert f66.pcp_high_from_wmark and not f66.pcp_high_autotune and not f66.zoneinfo_promo
+
+
+# ---------------------------------------------------------------------------- misuse: what each kernel did
+def _log(k, mark):
+    return k.log.dmesg(since=mark)
+
+
+def test_kmalloc_with_gfp_highmem_on_each_kernel():
+    """kmalloc(size, GFP_KERNEL|__GFP_HIGHMEM) when the cache must grow: 2.6.11's cache_grow()
+    BUG()s (mm/slab.c:1791-1792: flags outside SLAB_DMA|SLAB_LEVEL_MASK|SLAB_NO_GROW), 'invalid
+    operand' (arch/i386/kernel/traps.c:285-286, 449); 2.6.24's SLUB new_slab() BUG_ON(flags &
+    GFP_SLAB_BUG_MASK) (mm/slub.c:1086, include/linux/gfp.h:97), 'invalid opcode'; 6.6 and 6.18
+    fix the flags up with kmalloc_fix_flags()'s 'Unexpected gfp' and go on."""
+    from kmemsim.errors import Oops
+
+    for name, where, die in (("linux-2.6.11-i386", "mm/slab.c:1792", "invalid operand"),
+                             ("linux-2.6.24-i386", "mm/slub.c:1086", "invalid opcode")):
+        k = kmemsim.boot(name, ram="160M", on_bug="report")
+        mark = len(k.log)
+        with pytest.raises(Oops):
+            k.kmalloc(5000, k.gfp.GFP_KERNEL | k.gfp.__GFP_HIGHMEM)
+        text = _log(k, mark)
+        assert f"------------[ cut here ]------------\n[    1.000000] kernel BUG at {where}!" in text
+        assert f"{die}: 0000 [#1] SMP" in text
+    k = kmemsim.boot("linux-6.6-x86_64", ram="160M", on_bug="report")
+    p = k.kmalloc(5000, k.gfp.GFP_KERNEL | k.gfp.__GFP_HIGHMEM)
+    fixed = "Unexpected gfp: 0x2 (__GFP_HIGHMEM). Fixing up to gfp: 0xcc0 (GFP_KERNEL). Fix your code!"
+    assert p and fixed in k.dmesg()
+    k.kfree(p)
+    k.check()
+
+
+def test_order_above_max_order_on_each_kernel():
+    """2.6.11 and 2.6.24 alloc_pages_node(): 'if (unlikely(order >= MAX_ORDER)) return NULL;'
+    silently (include/linux/gfp.h); 6.6 __alloc_pages() WARN_ON_ONCE_GFP(order > MAX_ORDER)
+    (mm/page_alloc.c:4410), once, and NULL."""
+    for name in ("linux-2.6.11-i386", "linux-2.6.24-i386"):
+        k = kmemsim.boot(name, ram="160M", on_bug="report")
+        mark = len(k.log)
+        assert k.get_free_pages(k.gfp.GFP_KERNEL, 11) == 0 and k.alloc_pages(k.gfp.GFP_KERNEL, 12) is None
+        assert _log(k, mark) == ""
+        k.check()
+    k = kmemsim.boot("linux-6.6-x86_64", ram="160M", on_bug="report")
+    assert k.get_free_pages(k.gfp.GFP_KERNEL, 11) == 0
+    assert "WARNING: CPU: 0 PID: 1000 at " in k.dmesg()
+
+
+def test_gfp_kernel_in_atomic_context_on_each_kernel():
+    """might_sleep() where each kernel had it: 2.6.11 'Debug: sleeping function called from
+    invalid context at mm/slab.c:2082' (kmalloc: cache_alloc_debugcheck_before()) and
+    mm/page_alloc.c:709 (__alloc_pages), 'in_atomic():1, irqs_disabled():0', the bare trace;
+    2.6.24 'BUG: ...' at mm/page_alloc.c:1467 only (its SLUB's fast path had no check), with
+    dump_stack()'s 'Pid:' header; 6.6 at include/linux/sched/mm.h:306 (might_alloc())."""
+    k = kmemsim.boot("linux-2.6.11-i386", ram="160M", on_bug="report")
+    with k.atomic():
+        p = k.kmalloc(64, k.gfp.GFP_KERNEL)
+    text = k.dmesg()
+    assert "Debug: sleeping function called from invalid context at mm/slab.c:2082\n" in text
+    assert "in_atomic():1, irqs_disabled():0" in text and "Pid:" not in text and "WARNING" not in text
+    k.kfree(p)
+    k = kmemsim.boot("linux-2.6.11-i386", ram="160M", on_bug="report")  # the report is once a second
+    with k.atomic():
+        q = k.get_free_pages(k.gfp.GFP_KERNEL, 0)
+    assert "Debug: sleeping function called from invalid context at mm/page_alloc.c:709\n" in k.dmesg()
+    k.free_pages(q, 0)
+    k = kmemsim.boot("linux-2.6.24-i386", ram="160M", on_bug="report")
+    k.kfree(k.kmalloc(64, k.gfp.GFP_KERNEL))  # the CPU slab of kmalloc-64 now has free objects
+    mark = len(k.log)
+    with k.atomic():
+        p = k.kmalloc(64, k.gfp.GFP_KERNEL)
+    assert _log(k, mark) == ""  # 2.6.24 mm/slub.c slab_alloc(): no might_sleep
+    with k.atomic():
+        q = k.get_free_pages(k.gfp.GFP_KERNEL, 0)
+    text = _log(k, mark)
+    assert text.startswith("[    1.000000] BUG: sleeping function called from invalid context at "
+                           "mm/page_alloc.c:1467\n")
+    assert "Pid: 1000, comm: insmod Not tainted 2.6.24-kmemsim #1" in text
+    k = kmemsim.boot("linux-6.6-x86_64", ram="160M", on_bug="report")
+    with k.atomic():
+        k.kmalloc(64, k.gfp.GFP_KERNEL)
+    assert "BUG: sleeping function called from invalid context at include/linux/sched/mm.h:306" in k.dmesg()
+
+
+def test_warn_on_has_each_kernels_form():
+    """WARN_ON() (include/asm-generic/bug.h): 2.6.11 'Badness in f at file:line' (line 26),
+    2.6.24 'WARNING: at file:line f()' (line 35), both followed by dump_stack() and no taint;
+    6.x the '[ cut here ]' report with taint W."""
+    forms = {"linux-2.6.11-i386": "Badness in my_func at drivers/my.c:12\n",
+             "linux-2.6.24-i386": "WARNING: at drivers/my.c:12 my_func()\n",
+             "linux-6.6-x86_64": "WARNING: CPU: 0 PID: 1000 at drivers/my.c:12 my_func+0x0/0x0\n"}
+    for name, line in forms.items():
+        k = kmemsim.boot(name, ram="160M")
+        k.report.warn("drivers/my.c:12 my_func+0x0/0x0")
+        assert line in k.dmesg()
+        assert ("W" in k.taint) == name.startswith("linux-6")

@@ -274,6 +274,11 @@ FEATURES: tuple[Feature, ...] = (
             "gfp_mask=0x%x', show_free_areas() and 'Out of Memory: Killed process N (comm).'.  Absent in 2.6.11, "
             "present in 2.6.24: the release between is unverified",
             "mm/oom_kill.c out_of_memory(), __oom_kill_task() of 2.6.11 (lines 192, 275) and 2.6.24"),
+    Feature("warn_on_warning_at", "2.6.24", "a WARN_ON() prints 'WARNING: at file:line func()' and the stack "
+            "(include/asm-generic/bug.h of 2.6.24, no taint); before, 'Badness in func at file:line' (2.6.11).  From "
+            "dumpstack_6x the 6.x '------------[ cut here ]------------' / 'WARNING: CPU: c PID: p at ...' report with "
+            "taint W.  Absent in 2.6.11, present in 2.6.24: the release between is unverified",
+            "include/asm-generic/bug.h WARN_ON() of 2.6.11 (line 26) and 2.6.24 (line 35)"),
     Feature("dump_stack_header", "2.6.24", "i386 dump_stack() opens with 'Pid: %d, comm: %.20s %s %s %.*s' "
             "(pid, comm, taint, release, version) and ends with ' ======================='; before, the "
             "bare call trace (show_trace()).  Absent in 2.6.11, present in 2.6.24: the release between is "
@@ -506,11 +511,14 @@ SITES: dict[str, dict[str, Site]] = {
         "page_alloc": ("mm/page_alloc.c", 1467),  # __alloc_pages(): might_sleep_if(wait)
         "slab_alloc": None,  # mm/slub.c slab_alloc() has no might_sleep (SLAB's: mm/slab.c:3052)
         "mempool_alloc": ("mm/mempool.c", 209),
+        "slab_gfp_bug": ("mm/slub.c", 1086),  # new_slab(): BUG_ON(flags & GFP_SLAB_BUG_MASK)
     },
     "2.6.11": {
         "page_alloc": ("mm/page_alloc.c", 709),  # __alloc_pages(): might_sleep_if(wait)
         "slab_alloc": ("mm/slab.c", 2082),  # cache_alloc_debugcheck_before(): 2.6.11 had only SLAB
         "mempool_alloc": ("mm/mempool.c", 197),
+        # cache_grow(): "if (flags & ~(SLAB_DMA|SLAB_LEVEL_MASK|SLAB_NO_GROW)) BUG();" (lines 1791-1792)
+        "slab_gfp_bug": ("mm/slab.c", 1792),
     },
 }
 

@@ -22,6 +22,7 @@ The text follows the machine's kernel: ``features.dumpstack_6x`` selects 6.x's
 from __future__ import annotations
 
 import os
+import re
 import sys
 from typing import TYPE_CHECKING, Any, NoReturn
 
@@ -168,6 +169,9 @@ class Reports:
     def warn(self, where: str, message: str = "") -> None:
         """WARN() / WARN_ON(): the kernel's WARNING report (__warn); taint W afterwards."""
         m = self.m
+        if not m.features.dumpstack_6x:
+            self._warn_26(where, message)
+            return
         lines = ["------------[ cut here ]------------"]
         if message:
             lines.append(message)
@@ -176,6 +180,21 @@ class Reports:
         lines += self.dump_stack_lines()
         lines.append("---[ end trace 0000000000000000 ]---")
         self.taint.add("W")
+        m.printk("\n".join(lines), KERN_WARNING)
+
+    def _warn_26(self, where: str, message: str) -> None:
+        """WARN_ON() of 2.6 (include/asm-generic/bug.h): 2.6.24 'WARNING: at file:line func()',
+        2.6.11 'Badness in func at file:line', then dump_stack(); no taint (TAINT_WARN is 2.6.26's).
+        ``where`` is 'file:line func+0x0/0x0' (or a bare function)."""
+        m = self.m
+        hit = re.match(r"(?:(\S+):(\d+) )?([\w.]+)", where)
+        file, line, func = (hit.group(1) or "?", hit.group(2) or "0", hit.group(3)) if hit else ("?", "0", where)
+        lines = [message] if message else []
+        if m.features.warn_on_warning_at:
+            lines.append(f"WARNING: at {file}:{line} {func}()")
+        else:
+            lines.append(f"Badness in {func} at {file}:{line}")
+        lines += self.dump_stack_lines()
         m.printk("\n".join(lines), KERN_WARNING)
 
     def warn_once(self, key: str, where: str, message: str = "") -> None:

@@ -1128,7 +1128,7 @@ class PageAllocator:
         hz = self.gfpset.zone(gfp)
         hz = min(hz, self.nr_zones - 1)
         mt = self.migratetype_map[self.gfpset.migratetype(gfp)]  # the kernel's numbering -> the engine's
-        if gfp & b.movable_mask == b.movable_mask:
+        if b.movable_mask and gfp & b.movable_mask == b.movable_mask:  # 2.6.11: no mobility bits
             mt = self._both_mobility_bits(gfp)
         zonelist = [z for z in reversed(self.zones[: hz + 1]) if z.populated and z.name != "Device"]
         flags = ALLOC_WMARK_LOW
@@ -1845,8 +1845,10 @@ class PageAllocator:
         if self._pcp_low:  # 2.6.11
             if reserved:
                 return
-            # include/asm-i386/bug.h BUG(): the line, then die("invalid operand") (no "cut here" yet)
-            k.report.bug(["kernel BUG at include/linux/mm.h:299!"], kind="put_page_testzero", oops=True,
+            # include/asm-i386/bug.h BUG(): handle_BUG() prints the two lines (arch/i386/kernel/
+            # traps.c:285-286 of 2.6.11), then die("invalid operand")
+            k.report.bug(["------------[ cut here ]------------", "kernel BUG at include/linux/mm.h:299!"],
+                         kind="put_page_testzero", oops=True,
                          oops_str="invalid operand")
         if reserved:
             self.bad_page26(pfn, count=0, function="free_pages_check")

@@ -236,6 +236,12 @@ class Slub:
         b = self.bits
         bug = gfp & (b.dma32 | b.highmem | ~b.valid)  # GFP_SLAB_BUG_MASK (mm/internal.h)
         if bug:
+            site = k.sites.get("slab_gfp_bug")
+            if site is not None:  # 2.6: BUG_ON(flags & GFP_SLAB_BUG_MASK) when the cache grows
+                k.report.bug(["------------[ cut here ]------------", f"kernel BUG at {site[0]}:{site[1]}!"],
+                             kind="slab_gfp_bug", oops=True,
+                             oops_str="invalid opcode" if k.features.dump_stack_header else "invalid operand")
+                return None
             gfp = self.kmalloc_fix_flags(gfp, bug)  # mm/slub.c:3281
         if s.ctor is not None and gfp & b.zero:
             # mm/slub.c:3284 WARN_ON_ONCE(s->ctor && (flags & __GFP_ZERO))
