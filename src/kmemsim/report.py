@@ -188,12 +188,12 @@ class Reports:
         ``where`` is 'file:line func+0x0/0x0' (or a bare function)."""
         m = self.m
         hit = re.match(r"(?:(\S+):(\d+) )?([\w.]+)", where)
-        file, line, func = (hit.group(1) or "?", hit.group(2) or "0", hit.group(3)) if hit else ("?", "0", where)
+        at, func = (f"{hit.group(1)}:{hit.group(2)}" if hit.group(1) else "", hit.group(3)) if hit else ("", where)
         lines = [message] if message else []
-        if m.features.warn_on_warning_at:
-            lines.append(f"WARNING: at {file}:{line} {func}()")
+        if m.features.warn_on_warning_at:  # a site the model knows no line of: the function alone
+            lines.append(f"WARNING: at {at} {func}()" if at else f"WARNING: at {func}()")
         else:
-            lines.append(f"Badness in {func} at {file}:{line}")
+            lines.append(f"Badness in {func} at {at}" if at else f"Badness in {func}")
         lines += self.dump_stack_lines()
         m.printk("\n".join(lines), KERN_WARNING)
 
