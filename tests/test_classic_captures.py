@@ -249,3 +249,34 @@ def test_page_allocation_failure_is_the_real_2_6_24_report(run):
     for a in held:
         k.free_pages(a, 8)
     k.check()
+
+
+OOM_2_6_11 = sorted((DATA / "linux-2.6.11-i386").glob("*-oom"))
+
+
+@pytest.mark.parametrize("run", OOM_2_6_11, ids=lambda r: r.name)
+def test_the_2_6_11_oom_report_is_the_real_kernels(run):
+    """The -oom runs of 2.6.11 (dmesg.final.txt): a process touching memory until the OOM
+    killer takes it.  2.6.11's out_of_memory() prints 'oom-killer: gfp_mask=0x80d2' (the
+    anonymous fault's GFP_HIGHUSER|__GFP_ZERO), show_free_areas() and 'Out of Memory: Killed
+    process N (comm).' (mm/oom_kill.c:192, 275-276): the model's report has every line of the
+    real one, in order (numbers aside: what the processes held; and all_unreclaimable, the
+    verdict of the real kernel's page scanning, which the model's reclaim does not keep)."""
+    k = _boot("linux-2.6.11-i386", run.parent / run.name.removesuffix("-oom"))
+    k.vmscan.kswapd_mode = "manual"
+    mark = len(k.log)
+    p = k.spawn_process("init", "1M")
+    while p in k.processes:
+        k.process_fault(p, "8M")
+    mine = [re.sub(r"^\[ *\d+\.\d+\] ", "", line) for line in k.log.dmesg(since=mark).splitlines()]
+    text = (run / "dmesg.final.txt").read_text()
+    real = [re.sub(r"^<\d>", "", line) for line in text[text.index("oom-killer") - 3:].splitlines()]
+    real = real[: next(i for i, line in enumerate(real) if line.startswith("Out of Memory")) + 1]
+    assert mine[0] == real[0] == "oom-killer: gfp_mask=0x80d2"
+
+    def shape(lines: list[str]) -> list[str]:  # all_unreclaimable is the real reclaim's verdict
+        return _layout(re.sub(r"all_unreclaimable\? (yes|no)", "all_unreclaimable? X", "\n".join(lines)))
+
+    assert shape(mine) == shape(real)
+    assert _oom_static(mine) == _oom_static(real)
+    k.check()
