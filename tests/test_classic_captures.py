@@ -280,3 +280,35 @@ def test_the_2_6_11_oom_report_is_the_real_kernels(run):
     assert shape(mine) == shape(real)
     assert _oom_static(mine) == _oom_static(real)
     k.check()
+
+
+OOM_2_6_24 = sorted((DATA / "linux-2.6.24-i386").glob("*-oom"))
+
+
+@pytest.mark.parametrize("run", OOM_2_6_24, ids=lambda r: r.name)
+def test_the_2_6_24_oom_report_is_the_real_kernels(run):
+    """The -oom runs of 2.6.24 (dmesg.final.txt): '<comm> invoked oom-killer: gfp_mask=0x1280d2,
+    order=0, oomkilladj=0' (the anonymous fault's GFP_HIGHUSER_MOVABLE|__GFP_ZERO), dump_stack()
+    with its 'Pid:' header, show_mem() and 'Out of memory: kill process N (comm) score S or a
+    child' / 'Killed process N (comm)' (mm/oom_kill.c of 2.6.24): the same lines after the stack
+    trace, in order (numbers aside; all_unreclaimable is the real reclaim's verdict)."""
+    k = _boot("linux-2.6.24-i386", run.parent / run.name.removesuffix("-oom"))
+    k.vmscan.kswapd_mode = "manual"
+    mark = len(k.log)
+    p = k.spawn_process("init", "1M")
+    while p in k.processes:
+        k.process_fault(p, "8M")
+    mine = [re.sub(r"^\[ *\d+\.\d+\] ", "", line) for line in k.log.dmesg(since=mark).splitlines()]
+    text = (run / "dmesg.final.txt").read_text()
+    real = [re.sub(r"^<\d>", "", line) for line in text[text.index("init invoked oom-killer"):].splitlines()]
+    real = real[: next(i for i, line in enumerate(real) if line.startswith("Killed process")) + 1]
+    assert mine[0] == real[0] == "init invoked oom-killer: gfp_mask=0x1280d2, order=0, oomkilladj=0"
+
+    def after_trace(lines: list[str]) -> list[str]:
+        i = lines.index(" =======================")
+        text = re.sub(r"all_unreclaimable\? (yes|no)", "all_unreclaimable? X", "\n".join(lines[i:]))
+        return _layout(re.sub(r"\((\w+)\)", "(comm)", text))
+
+    assert after_trace(mine) == after_trace(real)
+    assert _oom_static(mine) == _oom_static(real)
+    k.check()
