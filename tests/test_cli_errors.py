@@ -78,11 +78,11 @@ ROWS: list = [
     ("proc nope", "nope: no such file"),
     ("proc /proc/nope", "/proc/nope: no such file"),
     ("proc vmallocinfo --profile linux-2.6-i386", "vmallocinfo"),
-    ("proc meminfo --profile linux-2.6-i386", "meminfo"),
-    ("proc vmstat --profile linux-2.6-i386", "vmstat"),
+    ("proc zoneinfo --profile linux-2.6.11-i386", "zoneinfo: no such file"),  # 2.6.13
+    ("proc pagetypeinfo --profile linux-2.6.11-i386", "pagetypeinfo: no such file"),  # 2.6.24
     ("proc extfrag/nope", "extfrag/nope: no such file"),
     ("proc failslab/nope", "failslab/nope"),
-    ("proc failslab/probability --profile linux-2.6-i386", "linux-2.6-i386 has no failslab"),
+    ("proc failslab/probability --profile linux-2.6-i386", "linux-2.6.24-i386 has no failslab"),
     ("proc slab/nope/alloc_traces", "slab/nope/alloc_traces"),
     ("proc zoneinfo --host {T}/nonexistent.tar.gz", "nonexistent.tar.gz: no such snapshot"),
     ("proc zoneinfo --host {T}/empty.txt", "empty.txt"),

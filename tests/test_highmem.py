@@ -301,7 +301,7 @@ def test_kunmap_local_out_of_order_warns_once_and_unmaps_the_innermost(k32):
     a = k.kmap_local_page(highpage(k))
     b = k.kmap_local_page(highpage(k))
     k.kunmap_local(a)  # wrong order: WARN_ON_ONCE, and slot 1 (b) is what goes
-    assert "WARNING: CPU: 0 PID: 1000 at kunmap_local_indexed+0x0/0x0" in k.dmesg()
+    assert "WARNING: at kunmap_local_indexed()" in k.dmesg()  # 2.6.24's WARN_ON form
     assert hm.local_stack[0] == [0] and k.read(a, 1) is not None
     with pytest.raises(Oops):
         k.read(b, 1)

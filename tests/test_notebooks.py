@@ -24,7 +24,7 @@ NOTEBOOKS = ROOT / "notebooks"
 #: the right predictions, in the order of the notebook's answer cells
 ANSWERS = {
     "01-address-spaces.ipynb": ["0x123000", "0xc0a00000", "0xca800000", '"HighMem"', "0xf8000000", "0x12345678"],
-    "02-buddy.ipynb": ["8", "0x900", "[0, 0, 0, 0, 1, 1, 1, 1, 0, 1, 3]", '"2 1 3 3 3 1 2 0 1 1 2"'],
+    "02-buddy.ipynb": ["8", "0x900", "[0, 0, 0, 0, 1, 1, 1, 1, 0, 1, 3]", '"3 2 2 2 2 2 2 0 1 0 3"'],
     "03-slab.ipynb": ["128", "192", "56", "128", "96", '"Right Redzone overwritten"', '"b"'],
     "04-gfp-contexts.ipynb": ['"yes"', "True", '"no"', '"b"', '"a"', "True", "False", '"b"', '"b"'],
 }

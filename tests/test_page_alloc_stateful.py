@@ -1,6 +1,7 @@
 """Random allocations and frees of every GFP zone/mobility kind and order, on both profiles,
 with k.check() after every step; freeing everything and draining gives back boot's buddyinfo."""
 import hypothesis.strategies as st
+import pytest
 from hypothesis import settings
 from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, precondition, rule
 
@@ -96,3 +97,45 @@ TestPages64 = PageMachine.TestCase
 TestPages64.settings = settings(max_examples=30, stateful_step_count=30, deadline=None)
 TestPages32 = PageMachine32.TestCase
 TestPages32.settings = settings(max_examples=30, stateful_step_count=30, deadline=None)
+
+
+
+def _masks(gs, names):
+    return [gs.mask("|".join(n)) | gs.value("__GFP_NOWARN") for n in names]
+
+
+MASKS_2_6_11 = _masks(gfp.GFP_2_6_11, [
+    ("GFP_KERNEL",), ("GFP_ATOMIC",), ("GFP_USER",), ("GFP_HIGHUSER",), ("GFP_DMA", "GFP_KERNEL"),
+    ("GFP_KERNEL", "__GFP_COMP"), ("GFP_KERNEL", "__GFP_COLD"), ("GFP_HIGHUSER", "__GFP_COLD"),
+    ("GFP_KERNEL", "__GFP_ZERO")])
+MASKS_6_6 = _masks(gfp.GFP_6_6, [
+    ("GFP_KERNEL",), ("GFP_ATOMIC",), ("GFP_NOWAIT",), ("GFP_USER",), ("GFP_HIGHUSER_MOVABLE",),
+    ("GFP_KERNEL", "__GFP_RECLAIMABLE"), ("GFP_DMA", "GFP_KERNEL"), ("GFP_DMA32", "GFP_KERNEL"),
+    ("GFP_KERNEL", "__GFP_COMP")])
+
+
+class PageMachine2611(PageMachine):
+    """2.6.11: no migratetypes, hot and cold per-CPU lists with 2.6.11's low mark; __GFP_COLD
+    picks the cold list (include/linux/gfp.h of 2.6.11: no GFP_NOWAIT, no mobility bits)."""
+
+    profile = "linux-2.6.11-i386"
+    ram = "160M"
+
+    @rule(mask=st.sampled_from(MASKS_2_6_11), order=st.integers(0, 10), cpu=st.integers(0, 1))
+    def alloc(self, mask, order, cpu):
+        PageMachine.alloc(self, mask, order, cpu)
+
+
+class PageMachine66(PageMachine):
+    profile = "linux-6.6-x86_64"
+    ram = "160M"
+
+    @rule(mask=st.sampled_from(MASKS_6_6), order=st.integers(0, 10), cpu=st.integers(0, 1))
+    def alloc(self, mask, order, cpu):
+        PageMachine.alloc(self, mask, order, cpu)
+
+
+TestPages2611 = PageMachine2611.TestCase
+TestPages2611.settings = settings(max_examples=15, stateful_step_count=25, deadline=None)
+TestPages66 = pytest.mark.slow(PageMachine66.TestCase)
+TestPages66.settings = settings(max_examples=15, stateful_step_count=25, deadline=None)

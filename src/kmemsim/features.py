@@ -21,7 +21,8 @@ from typing import TYPE_CHECKING
 
 from .errors import ConfigError
 
-__all__ = ["Feature", "FEATURES", "Features", "parse_version", "feature_table"]
+__all__ = ["Feature", "FEATURES", "Features", "parse_version", "feature_table", "SITES", "sites_for_kernel",
+           "VMSTAT_ITEMS", "vmstat_items"]
 
 
 def parse_version(text: str) -> tuple[int, ...]:
@@ -86,6 +87,47 @@ FEATURES: tuple[Feature, ...] = (
     Feature("pcp_cold_list", "2.6.0", "each pageset has a hot and a cold list (pcp[0], pcp[1]; /proc/zoneinfo "
             "prints both)", "include/linux/mmzone.h struct per_cpu_pageset: pcp[2] in 2.6.24, one pcp in 2.6.34",
             until="2.6.25"),
+    Feature("pcp_low_mark", "2.6.0", "each per-CPU list has a low mark as well as high and batch: an order-0 "
+            "allocation refills a batch (to the list's tail) while count <= low, and a free first gives a batch "
+            "back when count >= high and then adds the page (the hot list: low 2*batch, high 6*batch; the cold "
+            "one: low 0, high 2*batch); Mem-info prints 'cpu N hot: low L, high H, batch B'.  After: refill only "
+            "an empty list, add and then trim; the release between 2.6.11 and 2.6.18 is unverified",
+            "mm/page_alloc.c free_area_init_core(), buffered_rmqueue(), free_hot_cold_page(), "
+            "show_free_areas() of 2.6.11 against zone_pcp_init()/setup_pageset() of 2.6.18 and 2.6.24",
+            until="2.6.18"),
+    Feature("warn_alloc_show_mem", "2.6.18", "the page allocation failure report ends with show_mem() (the "
+            "Mem-info block); before, dump_stack() alone; the release between 2.6.11 and 2.6.18 is unverified",
+            "mm/page_alloc.c __alloc_pages() nopage: of 2.6.11 and 2.6.18"),
+    Feature("zoned_vm_counters", "2.6.18", "the vm counters are per zone (zone_page_state: nr_free_pages, "
+            "nr_inactive, nr_active, nr_anon_pages, nr_mapped, nr_file_pages, nr_slab_*, ...): /proc/vmstat "
+            "starts with them, Mem-info prints 'Active:.. inactive:.. dirty:.. writeback:.. unstable:..' then ' "
+            "free:.. slab:.. mapped:.. pagetables:.. bounce:..'; before, the global page_state (/proc/vmstat "
+            "starts with nr_dirty, nr_writeback, nr_unstable, nr_page_table_pages, nr_mapped, nr_slab; Mem-info "
+            "has 'Free pages:' and one Active line).  The model prints 2.6.24's layouts from 2.6.18 to 4.7 "
+            "(the fields added between are not modelled)",
+            "mm/vmstat.c of 2.6.18 and 2.6.24 against mm/page_alloc.c vmstat_show(), show_free_areas() of 2.6.11"),
+    Feature("zone_present_less_memmap", "2.6.24", "a zone's present_pages leave out the pages its own struct "
+            "pages take ('DMA zone: 32 pages used for memmap' in the boot log), so the watermarks, "
+            "lowmem_reserve and the pcp batch are computed from fewer pages; from 3.8 that count is "
+            "managed_pages (zoneinfo_managed) and present_pages is memory again.  Absent in 2.6.18, present in "
+            "2.6.24: the release between is unverified",
+            "mm/page_alloc.c free_area_init_core(): 2.6.18 realsize = size - holes, 2.6.24 realsize -= "
+            "memmap_pages (line 3350)", until="3.8"),
+    Feature("costly_order_slowpath", "2.6.24", "__alloc_pages() does not call the OOM killer for an order above "
+            "PAGE_ALLOC_COSTLY_ORDER (it fails instead) and drains the per-CPU lists after reclaiming for a "
+            "higher order; before, out_of_memory() and restart for every order (2.6.11, 2.6.18)",
+            "mm/page_alloc.c __alloc_pages(): 2.6.11 lines 826-839, the 2.6.18 tree, 2.6.24 (order > "
+            "PAGE_ALLOC_COSTLY_ORDER, drain_all_local_pages())"),
+    Feature("pcp_bulk_in_order", "2.6.24", "rmqueue_bulk() adds each page after the previous one (list_add "
+            "on the last added), so a refilled pcp list hands pages out in physical order; before, "
+            "list_add_tail() (2.6.11, 2.6.18)",
+            "mm/page_alloc.c rmqueue_bulk(): list_add_tail in 2.6.18, list_add + list = &page->lru in 2.6.24"),
+    Feature("buddy_merge_tail", "2.6.35", "__free_one_page() puts a freed block at the tail of its free list "
+            "when its buddy of the next order is free (likely to merge soon), so allocations take other "
+            "blocks first; before, every freed block went to the head.  The release is the kernel's history "
+            "(Corrado Zoccolo's 'reduce fragmentation in buddy allocator by adding buddies that are merging to "
+            "the tail of the free lists'), bracketed here by 2.6.24 without and 6.6 with",
+            "mm/page_alloc.c __free_one_page(): list_add in 2.6.24, buddy_merge_likely() in 6.6"),
     Feature("khugepaged_min_free_kbytes", "2.6.38", "transparent hugepages: when khugepaged starts (THP enabled, "
             "512 MiB of RAM or more) set_recommended_min_free_kbytes() raises min_free_kbytes so that THP "
             "allocations find free pageblocks (the 512 MiB rule is verified from 4.19 on)",
@@ -226,6 +268,22 @@ FEATURES: tuple[Feature, ...] = (
             "not modelled)", "a63d83f427fb"),
     # ---- contexts, tasks, mempool
     # (contexts: add here)
+    Feature("oom_report_header", "2.6.24", "the OOM killer's report opens with '<comm> invoked oom-killer: "
+            "gfp_mask=0x%x, order=%d, oomkilladj=%d' and a stack dump, shows show_mem() and ends 'Out of memory: "
+            "kill process N (comm) score S or a child' / 'Killed process N (comm)'; before, 'oom-killer: "
+            "gfp_mask=0x%x', show_free_areas() and 'Out of Memory: Killed process N (comm).'.  Absent in 2.6.11, "
+            "present in 2.6.24: the release between is unverified",
+            "mm/oom_kill.c out_of_memory(), __oom_kill_task() of 2.6.11 (lines 192, 275) and 2.6.24"),
+    Feature("warn_on_warning_at", "2.6.24", "a WARN_ON() prints 'WARNING: at file:line func()' and the stack "
+            "(include/asm-generic/bug.h of 2.6.24, no taint); before, 'Badness in func at file:line' (2.6.11).  From "
+            "dumpstack_6x the 6.x '------------[ cut here ]------------' / 'WARNING: CPU: c PID: p at ...' report with "
+            "taint W.  Absent in 2.6.11, present in 2.6.24: the release between is unverified",
+            "include/asm-generic/bug.h WARN_ON() of 2.6.11 (line 26) and 2.6.24 (line 35)"),
+    Feature("dump_stack_header", "2.6.24", "i386 dump_stack() opens with 'Pid: %d, comm: %.20s %s %s %.*s' "
+            "(pid, comm, taint, release, version) and ends with ' ======================='; before, the "
+            "bare call trace (show_trace()).  Absent in 2.6.11, present in 2.6.24: the release between is "
+            "unverified", "arch/i386/kernel/traps.c dump_stack() of 2.6.11 (line 194); arch/x86/kernel/traps_32.c "
+            "dump_stack() of 2.6.24"),
     Feature("sched_bug_prefix", "2.6.16", "the scheduler's debug reports begin with 'BUG: ' ('BUG: sleeping "
             "function called from invalid context at f:l', 'BUG: scheduling while atomic: comm/pid/0xcount'); "
             "before, 'Debug: sleeping function ...' and 'scheduling while atomic: comm/0xcount/pid'. The "
@@ -419,3 +477,94 @@ def feature_table(kernels: Sequence[tuple[str, str]]) -> str:
         src = f"`{f.commit}`" if re.fullmatch(r"[0-9a-f]{12}", f.commit) else f.commit
         rows.append(f"| `{f.name}` | {_span(f)} | {marks} | {f.doc.replace('|', '/')} | {src.replace('|', '/')} |")
     return "\n".join(rows)
+
+
+# =========================================================================== sources
+# Facts of each kernel's source that its output shows: where its reports say they are (the
+# ``file:line`` its might_sleep() checks print) and the names of its vm counters.
+#
+# A might_sleep() report names the source line of the check (``__might_sleep(__FILE__,
+# __LINE__)``), so the same misuse prints another place on every kernel: 6.x checks in the
+# inline might_alloc() of include/linux/sched/mm.h, 2.6 in the allocator itself.  The table is
+# per kernel version, resolved once per machine (``k.sites``), as the GFP and SLAB_* flags
+# are; a ``None`` site means the kernel has no check there (2.6.24's SLUB allocated without
+# might_sleep(); only the page allocator behind it checked).
+#
+# Each entry names the line read in that kernel's source (the public 2.6.11, 2.6.24, 6.6 trees).
+
+
+Site = tuple[str, int] | None
+
+#: kernel version -> check -> (file, line) or None
+SITES: dict[str, dict[str, Site]] = {
+    "6.18": {
+        "page_alloc": ("include/linux/sched/mm.h", 321),  # might_alloc(), from prepare_alloc_pages()
+        "slab_alloc": ("include/linux/sched/mm.h", 321),  # slab_pre_alloc_hook() -> might_alloc()
+        "mempool_alloc": ("include/linux/sched/mm.h", 321),
+    },
+    "6.6": {
+        "page_alloc": ("include/linux/sched/mm.h", 306),  # might_alloc() of 6.6
+        "slab_alloc": ("include/linux/sched/mm.h", 306),  # mm/slab.h:709 slab_pre_alloc_hook()
+        "mempool_alloc": ("include/linux/sched/mm.h", 306),  # mm/mempool.c:388
+    },
+    "2.6.24": {
+        "page_alloc": ("mm/page_alloc.c", 1467),  # __alloc_pages(): might_sleep_if(wait)
+        "slab_alloc": None,  # mm/slub.c slab_alloc() has no might_sleep (SLAB's: mm/slab.c:3052)
+        "mempool_alloc": ("mm/mempool.c", 209),
+        "slab_gfp_bug": ("mm/slub.c", 1086),  # new_slab(): BUG_ON(flags & GFP_SLAB_BUG_MASK)
+    },
+    "2.6.11": {
+        "page_alloc": ("mm/page_alloc.c", 709),  # __alloc_pages(): might_sleep_if(wait)
+        "slab_alloc": ("mm/slab.c", 2082),  # cache_alloc_debugcheck_before(): 2.6.11 had only SLAB
+        "mempool_alloc": ("mm/mempool.c", 197),
+        # cache_grow(): "if (flags & ~(SLAB_DMA|SLAB_LEVEL_MASK|SLAB_NO_GROW)) BUG();" (lines 1791-1792)
+        "slab_gfp_bug": ("mm/slab.c", 1792),
+    },
+}
+
+
+def sites_for_kernel(version: str) -> dict[str, Site]:
+    """The sites of a kernel version (6.18's for a version without its own table)."""
+    return SITES.get(version, SITES["6.18"])
+
+
+# --------------------------------------------------------------------------- vm counter names
+#: The vm counters a kernel prints in /proc/vmstat and /proc/zoneinfo, as its config builds
+#: them (mm/vmstat.c vmstat_text[]): zone, numa, node and event items.  6.18's are the
+#: reference host's (kmemsim.views.procfs); 6.6's are the QEMU captures' (allnoconfig + SMP:
+#: no NUMA, no ZSMALLOC, no THP, no COMPACTION/MIGRATION, no HUGETLB, no SWAP, no MEMCG), read
+#: from tests/data/classic/linux-6.6-x86_64/slab-1g-smp2/vmstat.txt and zoneinfo.txt.
+VMSTAT_ITEMS: dict[str, dict[str, tuple[str, ...]]] = {
+    "6.6": {
+        "zone": tuple("nr_free_pages nr_zone_inactive_anon nr_zone_active_anon nr_zone_inactive_file "
+                      "nr_zone_active_file nr_zone_unevictable nr_zone_write_pending nr_mlock nr_bounce "
+                      "nr_free_cma".split()),
+        "numa": (),
+        "node": tuple("nr_inactive_anon nr_active_anon nr_inactive_file nr_active_file nr_unevictable "
+                      "nr_slab_reclaimable nr_slab_unreclaimable nr_isolated_anon nr_isolated_file workingset_nodes "
+                      "workingset_refault_anon workingset_refault_file workingset_activate_anon "
+                      "workingset_activate_file workingset_restore_anon workingset_restore_file "
+                      "workingset_nodereclaim nr_anon_pages nr_mapped nr_file_pages nr_dirty nr_writeback "
+                      "nr_writeback_temp nr_shmem nr_shmem_hugepages nr_shmem_pmdmapped nr_file_hugepages "
+                      "nr_file_pmdmapped nr_anon_transparent_hugepages nr_vmscan_write nr_vmscan_immediate_reclaim "
+                      "nr_dirtied nr_written nr_throttled_written nr_kernel_misc_reclaimable nr_foll_pin_acquired "
+                      "nr_foll_pin_released nr_kernel_stack nr_page_table_pages nr_sec_page_table_pages".split()),
+        "events": tuple("nr_dirty_threshold nr_dirty_background_threshold pgpgin pgpgout pswpin pswpout pgalloc_dma "
+                        "pgalloc_dma32 pgalloc_normal pgalloc_movable allocstall_dma allocstall_dma32 "
+                        "allocstall_normal allocstall_movable pgskip_dma pgskip_dma32 pgskip_normal pgskip_movable "
+                        "pgfree pgactivate pgdeactivate pglazyfree pgfault pgmajfault pglazyfreed pgrefill pgreuse "
+                        "pgsteal_kswapd pgsteal_direct pgsteal_khugepaged pgdemote_kswapd pgdemote_direct "
+                        "pgdemote_khugepaged pgscan_kswapd pgscan_direct pgscan_khugepaged pgscan_direct_throttle "
+                        "pgscan_anon pgscan_file pgsteal_anon pgsteal_file pginodesteal slabs_scanned "
+                        "kswapd_inodesteal kswapd_low_wmark_hit_quickly kswapd_high_wmark_hit_quickly pageoutrun "
+                        "pgrotated drop_pagecache drop_slab oom_kill unevictable_pgs_culled unevictable_pgs_scanned "
+                        "unevictable_pgs_rescued unevictable_pgs_mlocked unevictable_pgs_munlocked "
+                        "unevictable_pgs_cleared unevictable_pgs_stranded direct_map_level2_splits "
+                        "direct_map_level3_splits nr_unstable".split()),
+    },
+}
+
+
+def vmstat_items(version: str) -> dict[str, tuple[str, ...]] | None:
+    """The vm counter names of a kernel version, or None for the model's own (6.18's) lists."""
+    return VMSTAT_ITEMS.get(version)

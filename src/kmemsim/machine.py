@@ -27,7 +27,7 @@ from . import slab_flags
 from .args import check_addr, range_arg
 from .dispatch import Dispatch
 from .errors import InvariantError, UsageError
-from .features import Features
+from .features import Features, sites_for_kernel, vmstat_items
 from .mm.memmap import SECTION_PAGES_SHIFT
 from .mm.page import PG, Owner, Page
 from .printk import KERN_INFO, Clock, LogBuffer
@@ -107,6 +107,10 @@ class Machine:
         self.features = Features(profile.kernel_version)
         self.gfp: gfpmod.GfpSet = gfpmod.for_kernel(profile.kernel_version)
         self.slab_flags: slab_flags.SlabFlagSet = slab_flags.for_kernel(profile.kernel_version)
+        #: where this kernel's might_sleep() checks say they are (kmemsim.features.SITES)
+        self.sites: dict[str, tuple[str, int] | None] = sites_for_kernel(profile.kernel_version)
+        #: the vm counter names of this kernel's /proc/vmstat and zoneinfo (None: 6.18's)
+        self.vmstat_items: dict[str, tuple[str, ...]] | None = vmstat_items(profile.kernel_version)
         self.tunables = tunables
         self.ram = ram
         self.seed = seed

@@ -22,6 +22,7 @@ The text follows the machine's kernel: ``features.dumpstack_6x`` selects 6.x's
 from __future__ import annotations
 
 import os
+import re
 import sys
 from typing import TYPE_CHECKING, Any, NoReturn
 
@@ -152,15 +153,25 @@ class Reports:
         return out
 
     def dump_stack_lines(self) -> list[str]:
-        """dump_stack(): the CPU line and the call trace of the Python caller."""
+        """dump_stack(): the CPU line and the call trace of the Python caller (2.6.24 i386:
+        'Pid: p, comm: c <taint> <release> #1', the trace, ' ======================='; 2.6.11:
+        the trace alone, features.dump_stack_header)."""
         frames = user_frames()
         if not self.m.features.dumpstack_6x:
-            return self.cpu_lines() + [" [<00000000>] " + f"{fn} {loc}" for fn, loc in frames]
+            trace = [" [<00000000>] " + f"{fn} {loc}" for fn, loc in frames]
+            if not self.m.features.dump_stack_header:
+                return trace
+            m = self.m
+            return ([f"Pid: {m.current.pid}, comm: {m.current.comm[:20]} {self.taint_str()} {m.profile.release} #1"]
+                    + trace + [" ======================="])
         return self.cpu_lines() + ["Call Trace:", " <TASK>"] + [f" {fn} {loc}" for fn, loc in frames] + [" </TASK>"]
 
     def warn(self, where: str, message: str = "") -> None:
         """WARN() / WARN_ON(): the kernel's WARNING report (__warn); taint W afterwards."""
         m = self.m
+        if not m.features.dumpstack_6x:
+            self._warn_26(where, message)
+            return
         lines = ["------------[ cut here ]------------"]
         if message:
             lines.append(message)
@@ -169,6 +180,21 @@ class Reports:
         lines += self.dump_stack_lines()
         lines.append("---[ end trace 0000000000000000 ]---")
         self.taint.add("W")
+        m.printk("\n".join(lines), KERN_WARNING)
+
+    def _warn_26(self, where: str, message: str) -> None:
+        """WARN_ON() of 2.6 (include/asm-generic/bug.h): 2.6.24 'WARNING: at file:line func()',
+        2.6.11 'Badness in func at file:line', then dump_stack(); no taint (TAINT_WARN is 2.6.26's).
+        ``where`` is 'file:line func+0x0/0x0' (or a bare function)."""
+        m = self.m
+        hit = re.match(r"(?:(\S+):(\d+) )?([\w.]+)", where)
+        at, func = (f"{hit.group(1)}:{hit.group(2)}" if hit.group(1) else "", hit.group(3)) if hit else ("", where)
+        lines = [message] if message else []
+        if m.features.warn_on_warning_at:  # a site the model knows no line of: the function alone
+            lines.append(f"WARNING: at {at} {func}()" if at else f"WARNING: at {func}()")
+        else:
+            lines.append(f"Badness in {func} at {at}" if at else f"Badness in {func}")
+        lines += self.dump_stack_lines()
         m.printk("\n".join(lines), KERN_WARNING)
 
     def warn_once(self, key: str, where: str, message: str = "") -> None:

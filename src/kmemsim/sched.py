@@ -639,12 +639,16 @@ class Sched:
         self.queue_work(fn)
 
     # ================================================================ might_sleep
-    def might_alloc(self, gfp: int) -> None:
-        """might_alloc(gfp) (include/linux/sched/mm.h): might_sleep_if(gfpflags_allow_blocking(gfp))."""
+    def might_alloc(self, gfp: int, where: str = "page_alloc") -> None:
+        """might_alloc(gfp) (include/linux/sched/mm.h): might_sleep_if(gfpflags_allow_blocking(gfp)),
+        reported at the kernel's own site for ``where`` (k.sites: 2.6's checks are in the
+        allocators, 6.x's in sched/mm.h; 2.6.24's SLUB had none)."""
         if gfp & self.gfp_bits.direct_reclaim:
             c = self.k.cpu
             if self.pc[c] or self.irqs_off[c] or self.k.current.rcu_read_lock_nesting:
-                self.might_resched_bug("include/linux/sched/mm.h", 321, 0)
+                site = self.k.sites.get(where)
+                if site is not None:
+                    self.might_resched_bug(site[0], site[1], 0)
 
     def might_sleep_at(self, file: str = "include/linux/sched/mm.h", line: int = 321) -> None:
         """__might_sleep(file, line): the report when the caller may not sleep."""

@@ -34,24 +34,31 @@ if TYPE_CHECKING:  # pragma: no cover
 __all__ = ["setup_arch", "mm_core_init", "mem_init", "check_ram", "from_snapshot", "cmdline"]
 
 
-def _boot_arch(profile: Profile, e820: list[Any], ram: int, tun: dict[str, Any]) -> Arch:
+def _boot_arch(profile: Profile, e820: list[Any], ram: int, tun: dict[str, Any], zone_movable: bool) -> Arch:
+    arch: Arch
+    image = {name: (a, b) for name, a, b in profile.kernel_image} if profile.kernel_image else None
     if profile.arch == "x86_64":
         from .arch import x86_64 as mod
 
-        return mod.X86_64(mod.setup(e820, ram, profile.nr_cpus, tun, SECTION_PAGES_SHIFT))
-    from .arch import i386 as mod32
+        arch = mod.X86_64(mod.setup(e820, ram, profile.nr_cpus, tun, SECTION_PAGES_SHIFT, image, profile.kernel_end))
+    else:
+        from .arch import i386 as mod32
 
-    return mod32.I386(mod32.setup(e820, ram, profile.nr_cpus, tun, SECTION_PAGES_SHIFT))
+        arch = mod32.I386(mod32.setup(e820, ram, profile.nr_cpus, tun, SECTION_PAGES_SHIFT, image,
+                                      profile.kernel_end))
+    arch.zone_device = profile.zone_device
+    arch.zone_movable = zone_movable
+    return arch
 
 
 def setup_arch(m: Machine) -> None:
     """The banner, the firmware map, setup_arch() (max_pfn, lowmem, the layout, memblock)."""
     prof = m.profile
-    m.e820 = e820mod.build_e820(prof.arch, m.ram)
+    m.e820 = e820mod.build_e820(prof.arch, m.ram, m.tunables.get("e820", "default"))
     printk_banner(m)
     for line in e820mod.format_e820(m.e820, m.features.e820_mem_format):
         m.printk(line)
-    m.arch = _boot_arch(prof, m.e820, m.ram, m.tunables)
+    m.arch = _boot_arch(prof, m.e820, m.ram, m.tunables, m.features.zone_movable)
     setup = m.arch.setup
     if m.host is not None:
         host_reservations(m, m.host)
@@ -256,7 +263,8 @@ def print_mem_init(m: Machine) -> None:
         present = sum(counts.get(o, 0) for o in (Owner.MANAGED, Owner.RESERVED))
         m.printk(
             f"Memory: {free * K}K/{present * K}K available ({size_k['Kernel code']}K kernel code, "
-            f"{size_k['Kernel data']}K rwdata, {size_k['Kernel rodata']}K rodata, 3728K init, "
+            f"{size_k['Kernel data']}K rwdata, {size_k['Kernel rodata']}K rodata, "
+            f"{size_k.get('Kernel init', 3728)}K init, "
             f"{size_k['Kernel bss']}K bss, {reserved * K}K reserved, 0K cma-reserved)"
         )
 

@@ -40,6 +40,14 @@ class Arch:
 
     name = "?"
     page_shift = 12
+    #: CONFIG_ZONE_DEVICE: the profile's (x86_64 only; set by setup_arch)
+    zone_device = True
+    #: ZONE_MOVABLE exists (2.6.23+, features.zone_movable; set by setup_arch)
+    zone_movable = True
+    #: do the firmware map's holes count as absent pages of a zone (zone present_pages)?
+    zone_holes = True
+    #: sizeof(struct page)
+    struct_page_size = 64
 
     def __init__(self, setup: ArchSetup):
         self.setup = setup

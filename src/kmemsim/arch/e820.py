@@ -12,7 +12,9 @@ hypervisor (Firecracker, which the 6.18 profile mirrors) and a PC BIOS (the
 * the rest of RAM from 4 GiB up ("RAM remapped above 4G").
 
 So ``ram="24G"`` reproduces the reference host's e820 exactly:
-``[mem 0x0000000100000000-0x000000063fffffff] usable`` and so on.
+``[mem 0x0000000100000000-0x000000063fffffff] usable`` and so on.  The ``e820="qemu"``
+tunable gives QEMU's map with SeaBIOS instead, as the classic kernels were captured
+(tests/data/classic): ``ram="1G"`` is then 262112 usable pages up to 0x3ffe0000.
 """
 from __future__ import annotations
 
@@ -38,8 +40,36 @@ class E820Entry:
         return self.end - self.start
 
 
-def build_e820(arch: str, ram: int) -> list[E820Entry]:
-    """The firmware's map for ``ram`` bytes of RAM on ``arch``."""
+#: QEMU's pc machine (i440FX) with SeaBIOS, as the classic captures ran (tests/data/classic):
+#: RAM below 4 GiB up to 3.5 GiB, else 3 GiB (the rest above 4 GiB); SeaBIOS keeps the top
+#: 128 KiB of low RAM for its tables (e820 "reserved"); the BIOS flash below 4 GiB; and on
+#: x86_64 (qemu64, 40 physical address bits) QEMU reserves 0xfd00000000-0xffffffffff.
+QEMU_HIGH_SPLIT = 0xE0000000
+QEMU_LOW_RAM = 0xC0000000
+SEABIOS_RESERVED = 0x20000
+
+
+def build_e820_qemu(arch: str, ram: int) -> list[E820Entry]:
+    """The map QEMU and SeaBIOS give a guest of ``ram`` bytes (the captures' firmware)."""
+    low = ram if ram < QEMU_HIGH_SPLIT else QEMU_LOW_RAM
+    high = ram - low
+    m = [E820Entry(0, ISA_HOLE_START, E820_RAM), E820Entry(ISA_HOLE_START, 0xA0000, E820_RESERVED),
+         E820Entry(0xF0000, ISA_END, E820_RESERVED)]
+    if low - SEABIOS_RESERVED > ISA_END:
+        m.append(E820Entry(ISA_END, low - SEABIOS_RESERVED, E820_RAM))
+    m.append(E820Entry(low - SEABIOS_RESERVED, low, E820_RESERVED))
+    m.append(E820Entry(0xFFFC0000, FOUR_G, E820_RESERVED))
+    if high:
+        m.append(E820Entry(FOUR_G, FOUR_G + high, E820_RAM))
+    if arch == "x86_64":
+        m.append(E820Entry(0xFD00000000, 0x10000000000, E820_RESERVED))
+    return m
+
+
+def build_e820(arch: str, ram: int, firmware: str = "default") -> list[E820Entry]:
+    """The firmware's map for ``ram`` bytes of RAM on ``arch`` (``firmware="qemu"``: QEMU's)."""
+    if firmware == "qemu":
+        return build_e820_qemu(arch, ram)
     low = min(ram, LOW_RAM_LIMIT)
     high = ram - low
     m = [E820Entry(0, ISA_HOLE_START, E820_RAM)]

@@ -87,9 +87,14 @@ KERNEL_IMAGE = {
 KERNEL_END = 0x4A4000
 
 
-def setup(e820: list[E820Entry], ram: int, nr_cpus: int, tunables: dict, section_shift: int) -> ArchSetup:
+def setup(e820: list[E820Entry], ram: int, nr_cpus: int, tunables: dict, section_shift: int,
+          image: dict[str, tuple[int, int]] | None = None, image_end: int = 0) -> ArchSetup:
+    """setup_arch() of i386; ``image``/``image_end``: the profile's own kernel image (else a
+    typical 2.6.24 one)."""
     log: list[str] = []
-    page_offset = VMSPLIT_PAGE_OFFSET[tunables["vmsplit"]]
+    kernel_image = dict(image) if image else dict(KERNEL_IMAGE)
+    kernel_end = image_end if image else KERNEL_END
+    page_offset = VMSPLIT_PAGE_OFFSET[tunables.get("vmsplit", "3G")]  # 2.6.11: always 3G
     reserve = VMALLOC_RESERVE_DEFAULT
     if tunables.get("vmalloc") is not None:
         reserve = tunables["vmalloc"]  # 2.6.24 parse_vmalloc(): __VMALLOC_RESERVE = memparse(arg)
@@ -170,7 +175,7 @@ def setup(e820: list[E820Entry], ram: int, nr_cpus: int, tunables: dict, section
     # MAX_DMA_ADDRESS (16 MB) by alloc_bootmem_node() when lowmem allows.
     memmap_bytes = (max_pfn * STRUCT_PAGE_SIZE + PAGE_SIZE - 1) & ~(PAGE_SIZE - 1)
     lowmem_end = max_low_pfn << PAGE_SHIFT
-    memmap_phys = MAX_DMA_ADDRESS_PHYS if lowmem_end >= MAX_DMA_ADDRESS_PHYS + memmap_bytes else KERNEL_END
+    memmap_phys = MAX_DMA_ADDRESS_PHYS if lowmem_end >= MAX_DMA_ADDRESS_PHYS + memmap_bytes else kernel_end
     if memmap_phys + memmap_bytes > lowmem_end:
         raise ConfigError(
             f"ram={ram >> 20}M: mem_map[] ({memmap_bytes >> 10} KB) and the kernel do not fit in "
@@ -178,7 +183,7 @@ def setup(e820: list[E820Entry], ram: int, nr_cpus: int, tunables: dict, section
         )
     reserved = [
         MemblockRegion(0, PAGE_SIZE, "BIOS data page"),
-        MemblockRegion(KERNEL_PHYS_START, KERNEL_END, "kernel image"),
+        MemblockRegion(KERNEL_PHYS_START, kernel_end, "kernel image"),
         MemblockRegion(memmap_phys, memmap_phys + memmap_bytes, "mem_map[] (struct pages)"),
     ]
     present = set(range(0, ((max_pfn - 1) >> section_shift) + 1))  # FLATMEM: every pfn < max_pfn
@@ -194,7 +199,7 @@ def setup(e820: list[E820Entry], ram: int, nr_cpus: int, tunables: dict, section
         vmalloc_start=vmalloc_start,
         vmalloc_end=vmalloc_end,
         kernel_text=page_offset + KERNEL_PHYS_START,
-        kernel_end=page_offset + KERNEL_END,
+        kernel_end=page_offset + kernel_end,
         kernel_map=page_offset,
         modules=vmalloc_start,
         modules_end=vmalloc_end,
@@ -228,7 +233,7 @@ def setup(e820: list[E820Entry], ram: int, nr_cpus: int, tunables: dict, section
         memory=memory,
         mapped=sorted(backed),
         reserved=reserved,
-        kernel_image=dict(KERNEL_IMAGE),
+        kernel_image=kernel_image,
         boot_log=log,
         present_sections=present,
     )
@@ -237,17 +242,25 @@ def setup(e820: list[E820Entry], ram: int, nr_cpus: int, tunables: dict, section
 class I386(Arch):
     name = "i386"
     hugetlb_page_order = 10  # non-PAE: 4 MiB pages (HPAGE_SHIFT 22)
+    #: 2.6.24 zone_sizes_init() registers one active range 0..highend_pfn
+    #: (arch/x86/kernel/setup_32.c:368) and 2.6.11 passes no holes to free_area_init()
+    #: (arch/i386/kernel/setup.c zone_sizes_init()): the ISA hole is present, PageReserved
+    zone_holes = False
+    struct_page_size = STRUCT_PAGE_SIZE
 
     def zone_layout(self) -> list[tuple[str, int, int]]:
-        """2.6.24 zone_sizes_init(): DMA below 16 MB, Normal up to max_low_pfn, HighMem above;
-        ZONE_MOVABLE (2.6.23+) is empty without kernelcore=."""
+        """2.6.24 zone_sizes_init() (2.6.11: arch/i386/mm/init.c the same): DMA below 16 MB,
+        Normal up to max_low_pfn, HighMem above; ZONE_MOVABLE (2.6.23+, ``zone_movable``) is
+        empty without kernelcore=."""
         dma = min(1 << 12, self.max_low_pfn)
-        return [
+        out = [
             ("DMA", 0, dma),
             ("Normal", dma, self.max_low_pfn),
             ("HighMem", self.max_low_pfn, self.max_pfn),
-            ("Movable", 0, 0),
         ]
+        if self.zone_movable:
+            out.append(("Movable", 0, 0))
+        return out
 
     def pa(self, vaddr: int) -> int:
         """__pa(x) = x - PAGE_OFFSET, 32-bit arithmetic."""

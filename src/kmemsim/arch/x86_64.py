@@ -82,8 +82,13 @@ KERNEL_START = 0x1000000
 KERNEL_END = 0x3C58000
 
 
-def setup(e820: list[E820Entry], ram: int, nr_cpus: int, tunables: dict, section_shift: int) -> ArchSetup:
+def setup(e820: list[E820Entry], ram: int, nr_cpus: int, tunables: dict, section_shift: int,
+          image: dict[str, tuple[int, int]] | None = None, image_end: int = 0) -> ArchSetup:
+    """setup_arch() of x86_64; ``image``/``image_end``: the profile's own kernel image (else the
+    reference host's 6.18 one)."""
     log: list[str] = []
+    kernel_image = dict(image) if image else dict(KERNEL_IMAGE)
+    kernel_end = image_end if image else KERNEL_END
     # e820__memblock_setup + trim_bios_range(): the first page is never RAM to Linux.
     memory = []
     for s, e in ram_ranges(e820):
@@ -106,14 +111,14 @@ def setup(e820: list[E820Entry], ram: int, nr_cpus: int, tunables: dict, section
 
     reserved = [
         MemblockRegion(0, ISA_END, "low 1M (BIOS, real mode trampoline)"),
-        MemblockRegion(KERNEL_START, KERNEL_END, "kernel image"),
+        MemblockRegion(KERNEL_START, kernel_end, "kernel image"),
     ]
     # vmemmap: one struct page (64 B) per page of each present section, allocated
     # top-down from the end of memory as memblock does by default.
     memmap_bytes = len(present) * (1 << section_shift) * STRUCT_PAGE_SIZE
     top = max(e for _, e in memory)
     reserved.append(MemblockRegion(top - memmap_bytes, top, "vmemmap (struct pages)"))
-    if top - memmap_bytes <= KERNEL_END:
+    if top - memmap_bytes <= kernel_end:
         raise ValueError("memmap does not fit")
 
     high_memory = PAGE_OFFSET + (max_pfn << PAGE_SHIFT)
@@ -127,7 +132,7 @@ def setup(e820: list[E820Entry], ram: int, nr_cpus: int, tunables: dict, section
         vmalloc_start=VMALLOC_START,
         vmalloc_end=VMALLOC_END,
         kernel_text=START_KERNEL_MAP + KERNEL_START - PHYS_BASE,
-        kernel_end=START_KERNEL_MAP + KERNEL_END - PHYS_BASE,
+        kernel_end=START_KERNEL_MAP + kernel_end - PHYS_BASE,
         kernel_map=START_KERNEL_MAP,
         modules=MODULES_VADDR,
         modules_end=MODULES_END,
@@ -170,7 +175,7 @@ def setup(e820: list[E820Entry], ram: int, nr_cpus: int, tunables: dict, section
         memory=memory,
         mapped=_merge(mapped),
         reserved=reserved,
-        kernel_image=dict(KERNEL_IMAGE),
+        kernel_image=kernel_image,
         boot_log=log,
         present_sections=present,
     )
@@ -193,7 +198,8 @@ class X86_64(Arch):
         """arch/x86/mm/init.c zone_sizes_init() + free_area_init(): (name, start_pfn, end_pfn).
 
         MAX_DMA_PFN = 16 MiB, MAX_DMA32_PFN = 4 GiB; ZONE_MOVABLE is empty without
-        kernelcore=/movablecore=, ZONE_DEVICE holds no boot memory.
+        kernelcore=/movablecore=, ZONE_DEVICE holds no boot memory (and is not there at all
+        without CONFIG_ZONE_DEVICE: ``zone_device``, the profile's).
         """
         start = min(s for s, _ in self.setup.memory) >> PAGE_SHIFT
         mp = self.max_pfn
@@ -202,8 +208,10 @@ class X86_64(Arch):
             end = max(min(limit, mp), start)
             out.append((name, start, end))
             start = end
-        out.append(("Movable", 0, 0))
-        out.append(("Device", 0, 0))
+        if self.zone_movable:
+            out.append(("Movable", 0, 0))
+        if self.zone_device:
+            out.append(("Device", 0, 0))
         return out
 
     def pa(self, vaddr: int) -> int:

@@ -24,7 +24,7 @@ __all__ = ["explore"]
 @click.option("-o", "--output", type=click.Path(path_type=Path), default=Path("explore.html"), show_default=True,
               metavar="OUT.html", help="The page to write (refused if it exists, unless --force).")
 @click.option("--force", is_flag=True, help="Replace OUT.html if it exists (never through a symlink).")
-@click.option("--profile", default=None, type=click.Choice(sorted(kmemsim.PROFILES)),
+@click.option("--profile", default=None, type=click.Choice(kmemsim.profiles.profile_names()),
               help=f"Kernel and architecture (default: {kmemsim.DEFAULT_PROFILE}).")
 @click.option("--ram", default=None, help="RAM size, e.g. 1G, 160M (default: the profile's).")
 @click.option("--cpus", type=int, default=None, help="Number of CPUs (default: the profile's).")

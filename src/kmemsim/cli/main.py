@@ -33,7 +33,7 @@ from kmemsim.errors import KmemsimError
 ORDER = ("tour", "profiles", "features", "layout", "dmesg", "proc", "snapshot", "record", "stat", "replay", "compare",
          "sweep", "explore", "quiz", "example")
 SHORT_HELP = {
-    "tour": "The guided tour on the built-in default machine.",
+    "tour": "The guided tour; --profile P: the driver books' story on P.",
     "profiles": "List the profiles and every tunable.",
     "features": "Which kernel behaviours each profile has, by name.",
     "layout": "Draw the kernel's virtual address map, user space to the top.",
@@ -82,8 +82,8 @@ def boot_options(fn: Callable[..., Any]) -> Callable[..., Any]:
         "--profile",
         default=kmemsim.DEFAULT_PROFILE,
         show_default=True,
-        type=click.Choice(sorted(kmemsim.PROFILES)),
-        help="Kernel and architecture.",
+        type=click.Choice(kmemsim.profiles.profile_names()),
+        help="Kernel and architecture (or an alias of one: kmemsim profiles).",
     )(fn)
     return fn
 
@@ -124,10 +124,23 @@ def main() -> None:
 
 @main.command()
 @click.argument("chapters", nargs=-1)
-def tour(chapters: tuple[str, ...]) -> None:
-    """The guided tour on the built-in default machine."""
+@click.option("--profile", default=None, type=click.Choice(kmemsim.profiles.profile_names()),
+              help="Tell the driver books' story (kmalloc, slab caches, get_free_pages, vmalloc, GFP flags and "
+                   "contexts, mempool, ioremap) on a 160 MB machine of this profile instead.")
+def tour(chapters: tuple[str, ...], profile: str | None) -> None:
+    """The guided tour on the built-in default machine (--profile P: the books' story on P)."""
     from kmemsim import tour as tour_mod
 
+    if profile is not None:
+        if chapters:
+            raise click.UsageError("--profile runs the whole story: give no chapters with it")
+        from kmemsim.tour import story
+
+        try:
+            story.run(click.echo, profile)
+        except KmemsimError as e:
+            raise click.ClickException(str(e)) from None
+        return
     try:
         tour_mod.run(click.echo, list(chapters) or None)
     except ValueError as e:
@@ -253,12 +266,14 @@ def profiles() -> None:
     for p in kmemsim.PROFILES.values():
         click.echo(f"{p.name:<20} {p.description}")
         click.echo(f"{'':<20} defaults: ram={p.default_ram} cpus={p.default_cpus}; NR_CPUS={p.nr_cpus}, HZ={p.hz}")
+        for a in p.aliases:
+            click.echo(f"{'':<20} alias: {a} (boots this profile)")
     click.echo("")
     click.echo(kmemsim.profiles.tunable_table())
 
 
 @main.command()
-@click.option("--profile", default=None, type=click.Choice(sorted(kmemsim.PROFILES)),
+@click.option("--profile", default=None, type=click.Choice(kmemsim.profiles.profile_names()),
               help="One profile: its features with what each is and the source followed.")
 @click.option("--json", "as_json", is_flag=True, help="Machine-readable: one object per feature.")
 def features(profile: str | None, as_json: bool) -> None:
@@ -270,7 +285,7 @@ def features(profile: str | None, as_json: bool) -> None:
 
     from kmemsim.features import FEATURES, Features
 
-    profs = [kmemsim.PROFILES[profile]] if profile else list(kmemsim.PROFILES.values())
+    profs = [kmemsim.profiles.get_profile(profile)] if profile else list(kmemsim.PROFILES.values())
     have = {p.name: Features(p.kernel_version) for p in profs}
     if as_json:
         out = [{"name": f.name, "since": f.since, "until": f.until, "doc": f.doc, "source": f.commit,

@@ -22,7 +22,7 @@ __all__ = ["quiz"]
               help="Which questions: the same seed, the same quiz.")
 @click.option("-c", "--compute", "answers", is_flag=True, help="Show the answers (computed by the model) and why.")
 @click.option("--profile", default=kmemsim.DEFAULT_PROFILE, show_default=True,
-              type=click.Choice(sorted(kmemsim.PROFILES)), help="Kernel and architecture.")
+              type=click.Choice(kmemsim.profiles.profile_names()), help="Kernel and architecture.")
 @click.option("--ram", default=None, help="RAM size, e.g. 1G, 160M (default: the profile's).")
 @click.option("-n", "--count", type=int, default=6, show_default=True, help="Number of questions.")
 @click.option("--topic", "topics", multiple=True, type=click.Choice(["addresses", "buddy", "slab", "gfp"]),

@@ -533,7 +533,7 @@ def _spooled(file: str, needed: bool) -> Iterator[str]:
 
 @with_example(host=True)
 @click.command("replay")
-@click.option("--profile", default=None, type=click.Choice(sorted(kmemsim.PROFILES)),
+@click.option("--profile", default=None, type=click.Choice(kmemsim.profiles.profile_names()),
               help="Kernel and architecture (default: linux-6.18-x86_64).")  # fmt: skip
 @_replay_options
 @_output_options
@@ -596,7 +596,7 @@ def replay(profile, host, ram, cpus, sets, fmt, lenient, every, interval, report
 
 @with_example()
 @click.command("compare")
-@click.option("--profile", "profiles", multiple=True, type=click.Choice(sorted(kmemsim.PROFILES)),
+@click.option("--profile", "profiles", multiple=True, type=click.Choice(kmemsim.profiles.profile_names()),
               help="Kernel and architecture; give it twice for A and B, once for both.")  # fmt: skip
 @_replay_options
 @_output_options

@@ -668,12 +668,18 @@ def _q_slab(rng: random.Random, m: Machines) -> Exercise:
 def _q_gfp(rng: random.Random, m: Machines) -> Exercise:
     kind = rng.choice(["sleep", "context", "context", "reserve"])
     k = m.fresh()
-    flags = rng.choice(["GFP_KERNEL", "GFP_ATOMIC", "GFP_NOWAIT", "GFP_NOIO", "GFP_NOFS", "GFP_USER"])
+
+    def known(names: list[str]) -> list[str]:
+        # this kernel's names only (2.6.11 had no GFP_NOWAIT: include/linux/gfp.h of 2.6.11)
+        return [n for n in names if all(part in k.gfp.flags for part in n.split("|"))]
+
+    flags = rng.choice(known(["GFP_KERNEL", "GFP_ATOMIC", "GFP_NOWAIT", "GFP_NOIO", "GFP_NOFS", "GFP_USER"]))
     if kind == "sleep":
         return may_sleep(k, flags)
     if kind == "context":
-        return in_context(m, rng.choice(list(_CONTEXTS)), rng.choice(["GFP_KERNEL", "GFP_ATOMIC", "GFP_NOWAIT"]))
-    return below_min(m, rng.choice(["GFP_ATOMIC", "GFP_NOWAIT", "GFP_KERNEL|__GFP_NORETRY", "GFP_NOWAIT|__GFP_HIGH"]))
+        return in_context(m, rng.choice(list(_CONTEXTS)), rng.choice(known(["GFP_KERNEL", "GFP_ATOMIC", "GFP_NOWAIT"])))
+    return below_min(m, rng.choice(known(["GFP_ATOMIC", "GFP_NOWAIT", "GFP_KERNEL|__GFP_NORETRY",
+                                          "GFP_NOWAIT|__GFP_HIGH"])))
 
 
 _MAKERS: dict[str, Callable[[random.Random, Machines], Exercise]] = {

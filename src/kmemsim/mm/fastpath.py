@@ -53,6 +53,10 @@ _BATCH_SCALE_MAX = 5  # CONFIG_PCP_BATCH_SCALE_MAX
 
 
 def install_pages(k: Kernel) -> None:
+    """The pcp fast paths of 6.x (orders 0-3 and the THP order); a 2.6 kernel's hot and cold
+    lists (``page_alloc.pcp26``) always take the general path."""
+    if k.page_alloc.pcp26:
+        return
     pa = k.page_alloc
     slow_get = k.dispatch.general("get_free_pages", k)  # the Kernel methods: argument checks first
     slow_free = k.dispatch.general("free_pages", k)

@@ -195,7 +195,7 @@ class MempoolSubsys:
         if gfp & b.zero:
             k.report.warn_once("mempool __GFP_ZERO", "mempool_alloc_noprof+0x0/0x0")  # VM_WARN_ON_ONCE
         sched = k.sched
-        sched.might_alloc(gfp)
+        sched.might_alloc(gfp, "mempool_alloc")
         gfp |= b.nomemalloc | b.noretry | b.nowarn
         gfp_temp = gfp & ~(b.direct_reclaim | b.io)
         idle = False  # the last wait timed out with nothing else left to run

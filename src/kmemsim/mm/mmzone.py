@@ -47,8 +47,21 @@ WMARK_MIN, WMARK_LOW, WMARK_HIGH, WMARK_PROMO = range(4)
 
 
 @dataclass(slots=True)
+class PcpList:
+    """2.6's struct per_cpu_pages: one list of order-0 pages and its marks (pcp[0] the hot list,
+    pcp[1] the cold one).  ``low`` is 2.6.11's refill mark (0 on kernels without one)."""
+
+    count: int = 0
+    low: int = 0
+    high: int = 0
+    batch: int = 1
+
+
+@dataclass(slots=True)
 class PerCpuPages:
-    """struct per_cpu_pages (6.7+): one per zone per CPU."""
+    """struct per_cpu_pages (6.7+): one per zone per CPU.  On 2.6 kernels (features.pcp_cold_list)
+    it stands for struct per_cpu_pageset: ``lists`` are the hot and the cold list, ``temp`` their
+    counts and marks, and ``count`` their sum."""
 
     cpu: int
     lists: list[list[int]]
@@ -65,6 +78,7 @@ class PerCpuPages:
     #: (zone_pcp_update_cacheinfo(), PageAllocator.setup_pcp_cacheinfo)
     free_high_batch: bool = False
     touched: bool = False  # a pageset never used prints high 0 in zoneinfo (DMA on a real machine)
+    temp: list[PcpList] = field(default_factory=list)  # 2.6: pcp[0] hot, pcp[1] cold
 
 
 @dataclass(slots=True)
@@ -77,6 +91,7 @@ class Zone:
     spanned_pages: int
     present_pages: int = 0
     managed_pages: int = 0
+    memmap_pages: int = 0  # 2.6.24: the pages its struct pages take, left out of present_pages
     max_order: int = 10
     pageblock_order: int = 9
     nr_migratetypes: int = MIGRATE_TYPES

@@ -66,6 +66,7 @@ from .mmzone import (
     WMARK_LOW,
     WMARK_MIN,
     WMARK_PROMO,
+    PcpList,
     PerCpuPages,
     Zone,
 )
@@ -121,6 +122,7 @@ class GfpContext:
     comp: bool
     can_direct_reclaim: bool
     fast0: Zone | None  # the zone the pcp fast paths (kmemsim.mm.fastpath) may use, else None
+    cold: int = 0  # 2.6: __GFP_COLD, the index of the pcp list (pcp[cold])
 
 
 #: the engine's migratetype of each kernel's MIGRATE_* name (2.6.24's RESERVE: HIGHATOMIC's slot)
@@ -132,7 +134,10 @@ _ENGINE_MT = {
 
 
 def _migratetype_map(kernel_migratetypes: dict[str, int]) -> tuple[int, ...]:
-    """The engine's migratetype of each value of a kernel's ``enum migratetype``."""
+    """The engine's migratetype of each value of a kernel's ``enum migratetype``; a kernel
+    without migratetypes (before 2.6.24) has one free list per order, the engine's MOVABLE one."""
+    if not kernel_migratetypes:
+        return (MIGRATE_MOVABLE,)
     table = [MIGRATE_UNMOVABLE] * (max(kernel_migratetypes.values()) + 1)
     for name, value in kernel_migratetypes.items():
         table[value] = _ENGINE_MT[name]
@@ -171,6 +176,17 @@ class PageAllocator:
         self._warn_symbolic = f.warn_alloc_symbolic
         self._min_free_kbytes_max = 262144 if f.min_free_kbytes_256m else 65536
         self._free_highatomic = f.free_highatomic_unusable
+        #: 2.6: a hot and a cold list per CPU (pcp[2]) instead of one list per migratetype and order
+        self.pcp26 = f.pcp_cold_list
+        self._pcp_low = f.pcp_low_mark  # 2.6.11: refill while count <= low, trim before adding
+        self._bulk_in_order = f.pcp_bulk_in_order  # 2.6.24: rmqueue_bulk() keeps physical order
+        self._merge_tail = f.buddy_merge_tail  # buddy_merge_likely(): a likely merge goes to the tail
+        self._show_mem_on_fail = f.warn_alloc_show_mem
+        #: 2.6.24: the migratetype each page on a pcp list was given (page_private(page))
+        self.pcp_private: dict[int, int] = {}
+        #: 2.6.24: free pages whose count a second free took to -1 (reported when reallocated)
+        self.neg_count: set[int] = set()
+        self._cold = 0  # the pcp list of the allocation under way (GfpContext.cold)
         #: __zone_watermark_ok(z, order, mark, highest_zoneidx, alloc_flags, free_pages)
         self.zone_watermark_ok: Callable[[Zone, int, int, int, int, int], bool] = (
             self._watermark_ok_order0 if f.zone_watermark_order0 else self._watermark_ok_per_order)
@@ -214,18 +230,26 @@ class PageAllocator:
         # HPAGE_PMD_ORDER (= pageblock_order here), NR_LOWORDER_PCP_LISTS + (mt == MOVABLE): NR_PCP_LISTS
         # = 14 (include/linux/mmzone.h:720-727).  pcp_allowed_order() (690-699) is ``order in pcp_orders``.
         self._pindex: dict[tuple[int, int], int] = {}
-        for o in pcp_orders:
-            for mt in range(MIGRATE_PCPTYPES):
-                self._pindex[(o, mt)] = (MIGRATE_PCPTYPES * o + mt) if o <= PAGE_ALLOC_COSTLY_ORDER else (
-                    MIGRATE_PCPTYPES * (PAGE_ALLOC_COSTLY_ORDER + 1) + (mt == MIGRATE_MOVABLE))
-        self.nr_pcp_lists = max(self._pindex.values()) + 1 if self._pindex else 0
-        self._pindex_order = {v: o for (o, _), v in self._pindex.items()}
         #: order -> the pcp list index of each pcp migratetype (UNMOVABLE, MOVABLE, RECLAIMABLE):
-        #: order_to_pindex() as a table, for the fast paths (kmemsim.mm.fastpath)
-        self.pcp_pindex: dict[int, tuple[int, ...]] = {
-            o: tuple(self._pindex[(o, mt)] for mt in range(MIGRATE_PCPTYPES)) for o in pcp_orders}
+        #: order_to_pindex() as a table, for the fast paths (kmemsim.mm.fastpath); none on 2.6
+        self.pcp_pindex: dict[int, tuple[int, ...]] = {}
+        if self.pcp26:
+            # 2.6: pcp[0] the hot list, pcp[1] the cold one, both order 0 and every migratetype
+            self.nr_pcp_lists = 2
+            self._pindex_order = {0: 0, 1: 0}
+        else:
+            for o in pcp_orders:
+                for mt in range(MIGRATE_PCPTYPES):
+                    self._pindex[(o, mt)] = (MIGRATE_PCPTYPES * o + mt) if o <= PAGE_ALLOC_COSTLY_ORDER else (
+                        MIGRATE_PCPTYPES * (PAGE_ALLOC_COSTLY_ORDER + 1) + (mt == MIGRATE_MOVABLE))
+            self.nr_pcp_lists = max(self._pindex.values()) + 1 if self._pindex else 0
+            self._pindex_order = {v: o for (o, _), v in self._pindex.items()}
+            self.pcp_pindex = {
+                o: tuple(self._pindex[(o, mt)] for mt in range(MIGRATE_PCPTYPES)) for o in pcp_orders}
         for z in self.zones:
-            z.pcp = [PerCpuPages(cpu=c, lists=[[] for _ in range(self.nr_pcp_lists)]) for c in range(self._ncpus)]
+            z.pcp = [PerCpuPages(cpu=c, lists=[[] for _ in range(self.nr_pcp_lists)],
+                                 temp=[PcpList(), PcpList()] if self.pcp26 else [])
+                     for c in range(self._ncpus)]
         self._ref = k.memmap  # refcount lives in struct page
         # fault injection (kmemsim.mm.fault_inject sets it): should_fail_alloc_page() while it can fire
         self.should_fail_alloc_page: Callable[[int, int], bool] | None = None
@@ -251,13 +275,55 @@ class PageAllocator:
 
     def free_all_bootmem(self, ranges: list[tuple[int, int]]) -> None:
         """memblock_free_all(): hand every free pfn range to the buddy in the largest
-        aligned blocks (__free_pages_memory), each freed to the tail (FPI_TO_TAIL)."""
+        aligned blocks (__free_pages_memory), each freed to the tail (FPI_TO_TAIL).
+        2.6 (the hot and cold lists): :meth:`free_all_bootmem26`."""
+        if self.pcp26:
+            self.free_all_bootmem26(ranges)
+            return
         for start, end in ranges:
             for z in self.zones:
                 a, b = max(start, z.zone_start_pfn), min(end, z.zone_end_pfn)
                 if a < b:
                     z.managed_pages += b - a
                     self._free_range(z, a, b)
+
+    def free_all_bootmem26(self, ranges: list[tuple[int, int]]) -> None:
+        """2.6 mem_init() on CPU 0: free_all_bootmem_core() (mm/bootmem.c, 2.6.11 lines 276-307,
+        the same in 2.6.24) frees lowmem in words of the bootmem bitmap: a word of 32 free pages
+        as one order-5 block (__free_pages), else each free page alone (__free_page ->
+        free_hot_page: onto CPU 0's hot list); then set_highmem_pages_init() frees every
+        highmem page alone, in pfn order (one_highpage_init()).  So after boot CPU 0's hot
+        lists hold pages, and zone free counts leave them out, as the real kernel's did."""
+        free = sorted(ranges)
+        word = 32  # BITS_PER_LONG
+        prev = self.k.cpu
+        self.k.cpu = 0
+        try:
+            for z in self.zones:
+                if not z.spanned_pages:
+                    continue
+                runs = [(max(a, z.zone_start_pfn), min(b, z.zone_end_pfn)) for a, b in free
+                        if a < z.zone_end_pfn and b > z.zone_start_pfn]
+                if z.name in ("HighMem", "Movable"):
+                    for a, b in runs:
+                        for pfn in range(a, b):
+                            z.managed_pages += 1
+                            self.free_hot_cold_page(z, pfn, 0)
+                    continue
+                pending: set[int] = set()
+                for a, b in runs:
+                    pending.update(range(a, b))
+                for chunk in range(z.zone_start_pfn - z.zone_start_pfn % word, z.zone_end_pfn, word):
+                    if all(chunk + i in pending for i in range(word)):
+                        z.managed_pages += word
+                        self.free_one_page(z, chunk, 5, z.get_pageblock_migratetype(chunk))
+                        continue
+                    for pfn in range(chunk, chunk + word):
+                        if pfn in pending:
+                            z.managed_pages += 1
+                            self.free_hot_cold_page(z, pfn, 0)
+        finally:
+            self.k.cpu = prev
 
     def _free_range(self, z: Zone, start: int, end: int) -> None:
         mo = self.max_order
@@ -269,9 +335,61 @@ class PageAllocator:
             self.free_one_page(z, start, order, mt, to_tail=True)
             start += 1 << order
 
-    def set_present(self, memory: list[tuple[int, int]]) -> None:
+    def set_present(self, memory: list[tuple[int, int]], *, holes: bool = True, struct_page: int = 64) -> None:
+        """The zones' present_pages: the memory each spans (``holes``: the firmware map's holes
+        are absent; 2.6 i386 registered 0..max_pfn as one range, so none are), less the pages of
+        its own struct pages before 3.8 (features.zone_present_less_memmap, free_area_init_core())."""
+        less_memmap = self.k.features.zone_present_less_memmap
         for z in self.zones:
-            z.present_pages = sum(max(0, min(e, z.zone_end_pfn) - max(s, z.zone_start_pfn)) for s, e in memory)
+            if holes:
+                z.present_pages = sum(max(0, min(e, z.zone_end_pfn) - max(s, z.zone_start_pfn)) for s, e in memory)
+            else:
+                z.present_pages = z.spanned_pages
+            z.memmap_pages = (z.spanned_pages * struct_page) >> self.k.page_shift if less_memmap else 0
+            if z.present_pages >= z.memmap_pages:
+                z.present_pages -= z.memmap_pages
+            if self.pcp26:
+                self.setup_pageset26(z)  # free_area_init_core(): the pagesets exist before mem_init()
+
+    def zone_boot_lines(self) -> list[tuple[str, int]]:
+        """What free_area_init*() printed about the zones, (text, log level): 2.6.11's
+        free_area_init_core() (mm/page_alloc.c:1640-1641, every zone) and 2.6.24's
+        free_area_init_nodes()/free_area_init_core() (the PFN ranges, the early node map, the
+        memmap and LIFO lines of mm/page_alloc.c:3350-3366 and zone_pcp_init()); none for 6.x,
+        whose boot lines the model does not print.  The zonelist line is build_all_zonelists()'s."""
+        if not self.pcp26:
+            return []
+        debug, warn = 7, 4
+        total = sum(z.spanned_pages for z in self.zones)
+        out: list[tuple[str, int]] = []
+        if not self.k.features.zone_present_less_memmap:  # 2.6.11
+            out.append((f"On node 0 totalpages: {total}", debug))
+            for z in self.zones:
+                out.append((f"  {z.name} zone: {z.present_pages} pages, LIFO batch:{self.zone_batchsize(z)}", debug))
+            out.append(("Built 1 zonelists", warn))
+            return out
+        top = max(z.zone_end_pfn for z in self.zones)
+        out.append((f"Entering add_active_range(0, 0, {top}) 0 entries of 256 used", debug))
+        out.append(("Zone PFN ranges:", warn))
+        for z in self.zones:
+            if z.name != "Movable":
+                out.append((f"  {z.name:<8} {z.zone_start_pfn:8d} -> {z.zone_end_pfn:8d}", warn))
+        out.append(("Movable zone start PFN for each node", warn))
+        out.append(("early_node_map[1] active PFN ranges", warn))
+        out.append((f"  {0:3d}: {0:8d} -> {top:8d}", warn))
+        out.append((f"On node 0 totalpages: {total}", debug))
+        for z in self.zones:
+            out.append((f"  {z.name} zone: {z.memmap_pages} pages used for memmap", debug))
+            if z.idx == 0:
+                out.append((f"  {z.name} zone: 0 pages reserved", debug))  # dma_reserve
+            if z.present_pages:
+                out.append((f"  {z.name} zone: {z.present_pages} pages, LIFO batch:{self.zone_batchsize(z)}", debug))
+        normal = self._zone_index("Normal")
+        hm = max(z.idx for z in self.zones)
+        zonelist = [z for z in self.zones if z.idx <= max(normal, hm) and z.populated]
+        pages = sum(z.present_pages - z.wmark(WMARK_HIGH) for z in zonelist)  # nr_free_pagecache_pages()
+        out.append((f"Built 1 zonelists in Zone order, mobility grouping on.  Total pages: {pages}", warn))
+        return out
 
     # ================================================================ buddy core
     def free_one_page(self, z: Zone, pfn: int, order: int, mt: int, to_tail: bool = False) -> None:
@@ -306,7 +424,7 @@ class PageAllocator:
                     z.refresh_fast_marks()
             pfn &= buddy_pfn
             order += 1
-        if not to_tail:
+        if not to_tail and self._merge_tail:
             to_tail = self._buddy_merge_likely(z, pfn, buddy_pfn, order)
         z.add_to_free_list(pfn, order, mt, to_tail)
 
@@ -651,6 +769,10 @@ class PageAllocator:
 
     def drain_pages_zone(self, z: Zone, cpu: int) -> None:
         pcp = z.pcp[cpu]
+        if self.pcp26:
+            for cold in (0, 1):
+                self._free_pcp26_bulk(z, pcp, cold, pcp.temp[cold].count)
+            return
         while pcp.count:
             self.free_pcppages_bulk(z, min(pcp.count, pcp.batch << PCP_BATCH_SCALE_MAX), pcp, 0)
 
@@ -661,7 +783,9 @@ class PageAllocator:
                 self.drain_pages_zone(z, cpu)
 
     def decay_pcp_high(self) -> None:
-        """decay_pcp_high() for every pcp: the vmstat worker's periodic shrink."""
+        """decay_pcp_high() for every pcp: the vmstat worker's periodic shrink (none on 2.6)."""
+        if self.pcp26:
+            return
         for z in self.zones:
             for pcp in z.pcp:
                 if pcp.high > pcp.high_min:
@@ -669,6 +793,119 @@ class PageAllocator:
                                    pcp.high_min)
                 if pcp.count > pcp.high:
                     self.free_pcppages_bulk(z, pcp.count - pcp.high, pcp, 0)
+
+    # ================================================================ 2.6: hot and cold lists
+    # struct per_cpu_pageset { struct per_cpu_pages pcp[2]; } (2.6.11, 2.6.24 include/linux/mmzone.h):
+    # pcp[0] is the hot list, pcp[1] the cold one; each holds order-0 pages of every migratetype.
+    # Python list end = list head, as for 6.x's lists: list_add = append, list->next = lst[-1],
+    # list->prev (the tail, the coldest) = lst[0].
+
+    def setup_pageset26(self, z: Zone) -> None:
+        """The pcp marks of 2.6: 2.6.11 free_area_init_core() (mm/page_alloc.c:1616-1639: hot low
+        2*batch, high 6*batch; cold low 0, high 2*batch; batch the same), 2.6.24 setup_pageset()
+        (mm/page_alloc.c:2601-2618: hot high 6*batch, batch max(1, batch); cold high 2*batch,
+        batch max(1, batch/2)), with batch = zone_batchsize(), which may be 0 on 2.6.24."""
+        batch = self.zone_batchsize(z)
+        for pcp in z.pcp:
+            hot, cold = pcp.temp
+            if self._pcp_low:
+                hot.low, hot.high, hot.batch = 2 * batch, 6 * batch, batch
+                cold.low, cold.high, cold.batch = 0, 2 * batch, batch
+            else:
+                hot.low, hot.high, hot.batch = 0, 6 * batch, max(1, batch)
+                cold.low, cold.high, cold.batch = 0, 2 * batch, max(1, batch // 2)
+            pcp.batch = hot.batch
+            pcp.high = pcp.high_min = pcp.high_max = hot.high
+
+    def _pcp26_add_bulk(self, lst: list[int], got: list[int], mt: int) -> None:
+        """rmqueue_bulk()'s placement: 2.6.24 list_add() after the previous page, so the list from
+        its head reads got[0], got[1] ... then the old pages; 2.6.11 list_add_tail() each."""
+        if self._bulk_in_order:
+            lst.extend(reversed(got))
+        else:
+            lst[:0] = reversed(got)
+        if self.migratetype_map != (MIGRATE_MOVABLE,):
+            for pfn in got:
+                self.pcp_private[pfn] = mt  # set_page_private(page, migratetype)
+
+    def _rmqueue_pcp26(self, z: Zone, mt: int, cold: int) -> int:
+        """buffered_rmqueue() of an order-0 page: pcp[cold] of this CPU.  2.6.11 refills a batch
+        while count <= low and takes the head; 2.6.24 refills an empty list, then takes the first
+        page of the migratetype from the head (another batch when there is none)."""
+        pcp = z.pcp[self.k.cpu]
+        pcp.touched = True
+        t = pcp.temp[cold]
+        lst = pcp.lists[cold]
+        if self._pcp_low:
+            if t.count <= t.low:
+                got = self.rmqueue_bulk(z, 0, t.batch, mt, 0)
+                self._pcp26_add_bulk(lst, got, mt)
+                t.count += len(got)
+                pcp.count += len(got)
+            if not t.count:
+                return -1
+            idx = len(lst) - 1
+        else:
+            if not t.count:
+                got = self.rmqueue_bulk(z, 0, t.batch, mt, 0)
+                if not got:
+                    return -1
+                self._pcp26_add_bulk(lst, got, mt)
+                t.count += len(got)
+                pcp.count += len(got)
+            priv = self.pcp_private
+            idx = next((i for i in range(len(lst) - 1, -1, -1) if priv.get(lst[i], mt) == mt), -1)
+            if idx < 0:  # none of this migratetype: allocate more to the list
+                got = self.rmqueue_bulk(z, 0, t.batch, mt, 0)
+                self._pcp26_add_bulk(lst, got, mt)
+                t.count += len(got)
+                pcp.count += len(got)
+                idx = len(lst) - 1
+        pfn = lst.pop(idx)
+        self.pcp_private.pop(pfn, None)
+        t.count -= 1
+        pcp.count -= 1
+        return pfn
+
+    def free_hot_cold_page(self, z: Zone, pfn: int, cold: int) -> None:
+        """free_hot_cold_page(): onto the head of pcp[cold].  2.6.11 first gives a batch back
+        when count >= high (mm/page_alloc.c:582-585); 2.6.24 adds, then trims a batch when
+        count >= high (mm/page_alloc.c:1007-1013)."""
+        pcp = z.pcp[self.k.cpu]
+        pcp.touched = True
+        t = pcp.temp[cold]
+        lst = pcp.lists[cold]
+        if self._pcp_low:
+            if t.count >= t.high:
+                self._free_pcp26_bulk(z, pcp, cold, t.batch)
+            lst.append(pfn)
+            t.count += 1
+            pcp.count += 1
+            return
+        lst.append(pfn)
+        if self.migratetype_map != (MIGRATE_MOVABLE,):
+            self.pcp_private[pfn] = z.get_pageblock_migratetype(pfn)
+        t.count += 1
+        pcp.count += 1
+        if t.count >= t.high:
+            self._free_pcp26_bulk(z, pcp, cold, t.batch)
+
+    def _free_pcp26_bulk(self, z: Zone, pcp: PerCpuPages, cold: int, count: int) -> None:
+        """free_pages_bulk(zone, count, &pcp->list, 0): ``count`` pages from the tail of the list
+        back to the buddy, each to its pageblock's free list."""
+        lst = pcp.lists[cold]
+        count = min(count, len(lst))
+        take = lst[:count]
+        del lst[:count]
+        pcp.temp[cold].count -= count
+        pcp.count -= count
+        tp = self.k.tp
+        for pfn in take:
+            self.pcp_private.pop(pfn, None)
+            mt = z.get_pageblock_migratetype(pfn)
+            if tp.mm_page_pcpu_drain:  # Tracepoints: flags unannotated
+                tp.trace_mm_page_pcpu_drain(pfn, 0, mt)
+            self.free_one_page(z, pfn, 0, mt)
 
     # ================================================================ watermarks
     def _unusable_free_highatomic(self, z: Zone, order: int, flags: int) -> int:
@@ -752,9 +989,10 @@ class PageAllocator:
             self.min_free_kbytes = min(max(new, 128), self._min_free_kbytes_max)
 
     def nr_free_buffer_pages(self) -> int:
-        """Σ over zones up to gfp_zone(GFP_USER) of max(0, managed - high watermark)."""
+        """Σ over zones up to gfp_zone(GFP_USER) of max(0, managed - high watermark) (present
+        pages before 3.8: 2.6.24 nr_free_zone_pages())."""
         normal = self._zone_index("Normal")
-        return sum(max(0, z.managed_pages - z.wmark(WMARK_HIGH)) for z in self.zones if z.idx <= normal)
+        return sum(max(0, self._wm_base(z) - z.wmark(WMARK_HIGH)) for z in self.zones if z.idx <= normal)
 
     def _zone_index(self, name: str) -> int:
         for z in self.zones:
@@ -862,6 +1100,9 @@ class PageAllocator:
 
     def zone_pcp_update(self, z: Zone) -> None:
         """zone_set_pageset_high_and_batch() (2.6: setup_pageset())."""
+        if self.pcp26:
+            self.setup_pageset26(z)
+            return
         features = self.k.features
         batch = max(1, self.zone_batchsize(z))
         f = self.tunables.get("percpu_pagelist_high_fraction", 0)
@@ -924,7 +1165,7 @@ class PageAllocator:
         hz = self.gfpset.zone(gfp)
         hz = min(hz, self.nr_zones - 1)
         mt = self.migratetype_map[self.gfpset.migratetype(gfp)]  # the kernel's numbering -> the engine's
-        if gfp & b.movable_mask == b.movable_mask:
+        if b.movable_mask and gfp & b.movable_mask == b.movable_mask:  # 2.6.11: no mobility bits
             mt = self._both_mobility_bits(gfp)
         zonelist = [z for z in reversed(self.zones[: hz + 1]) if z.populated and z.name != "Device"]
         flags = ALLOC_WMARK_LOW
@@ -942,7 +1183,9 @@ class PageAllocator:
             zero=bool(gfp & b.zero),
             comp=bool(gfp & b.comp),
             can_direct_reclaim=bool(gfp & b.direct_reclaim),
-            fast0=zonelist[0] if zonelist and mt < MIGRATE_PCPTYPES and 0 in self.pcp_orders else None,
+            fast0=(zonelist[0] if zonelist and mt < MIGRATE_PCPTYPES and 0 in self.pcp_orders and not self.pcp26
+                   else None),
+            cold=int(bool(gfp & b.cold)),
         )
         self._gfp_cache[gfp] = ctx
         if ctx.fast0 is not None:
@@ -983,6 +1226,7 @@ class PageAllocator:
     def get_page_from_freelist(self, ctx: GfpContext, order: int, flags: int) -> int:
         """get_page_from_freelist(): the first zone of the zonelist that passes its watermark."""
         hz = ctx.highest_zoneidx
+        self._cold = ctx.cold
         while True:
             for z in ctx.zonelist:
                 if not z.below_high:
@@ -1008,7 +1252,10 @@ class PageAllocator:
         """rmqueue() (6.18.2 mm/page_alloc.c:3327-3354): the pcp list for pcp_allowed_order() orders,
         else (or when the list cannot be refilled) the buddy under the zone lock (rmqueue_buddy())."""
         pfn = -1
-        if order in self.pcp_orders and mt < MIGRATE_PCPTYPES:
+        if self.pcp26:
+            if order == 0:
+                pfn = self._rmqueue_pcp26(z, mt, self._cold)
+        elif order in self.pcp_orders and mt < MIGRATE_PCPTYPES:
             pfn = self._rmqueue_pcplist(z, order, mt, flags)
         if pfn < 0:
             pfn = self.rmqueue_buddy(z, order, mt, flags)
@@ -1093,6 +1340,8 @@ class PageAllocator:
         """__alloc_pages(): the pfn of a new block, or -1.  Fast path, then slow path."""
         if order < 0 or order > self.max_order or isinstance(order, bool):
             if isinstance(order, int) and not isinstance(order, bool) and order > self.max_order:
+                if self.pcp26:
+                    return -1  # 2.6 alloc_pages_node(): "if (unlikely(order >= MAX_ORDER)) return NULL;"
                 if not gfp & self.bits.nowarn:
                     # WARN_ON_ONCE_GFP(order > MAX_PAGE_ORDER, gfp)
                     self.k.report.warn_once("order > MAX_PAGE_ORDER", "__alloc_frozen_pages_noprof+0x0/0x0")
@@ -1113,7 +1362,12 @@ class PageAllocator:
         return pfn
 
     def prep_new_page(self, pfn: int, order: int, ctx: GfpContext) -> None:
-        """post_alloc_hook + prep_compound_page: refcount 1, zeroing, compound marks."""
+        """post_alloc_hook + prep_compound_page: refcount 1, zeroing, compound marks.
+        2.6.24's prep_new_page() first checks the page: one freed twice (its count went to -1,
+        :meth:`_free_unallocated26`) is reported now, fixed up, and handed out anyway."""
+        if self.neg_count and pfn in self.neg_count:
+            self.neg_count.discard(pfn)
+            self.bad_page26(pfn, count=-1, function="prep_new_page")
         self.allocated[pfn] = order
         self.set_ref(pfn, 1)
         if ctx.zero:
@@ -1347,11 +1601,14 @@ class PageAllocator:
         """2.6.24 __alloc_pages() after the first pass: wake kswapd, the min watermark with
         ALLOC_HARDER/ALLOC_HIGH, PF_MEMALLOC reserves, try_to_free_pages, the OOM killer
         for __GFP_FS allocations without progress, and the retry rule: orders up to 3,
-        __GFP_REPEAT and __GFP_NOFAIL retry (unless __GFP_NORETRY)."""
+        __GFP_REPEAT and __GFP_NOFAIL retry (unless __GFP_NORETRY).  2.6.11 (mm/page_alloc.c
+        __alloc_pages(), lines 688-855) is the same but for ``costly_order_slowpath``: it
+        OOM-kills for every order and drains no pcp lists after reclaim."""
         b = self.bits
         gfp = ctx.gfp
         rc = self.k.vmscan
         stuck = _Livelock(self, ctx, order)
+        costly = self.k.features.costly_order_slowpath  # 2.6.11 OOM-kills for any order
         while True:  # restart:
             if not ctx.zonelist:
                 break
@@ -1375,7 +1632,7 @@ class PageAllocator:
                 if not ctx.can_direct_reclaim:
                     break
                 progress = rc.perform_reclaim(ctx.zonelist, order, gfp, ctx.highest_zoneidx)
-                if order:
+                if order and costly:  # 2.6.24: drain_all_local_pages() after a higher-order reclaim
                     self.drain_all_pages()
                 if progress:
                     pfn = self.get_page_from_freelist(ctx, order, flags)
@@ -1385,8 +1642,8 @@ class PageAllocator:
                     pfn = self.get_page_from_freelist(ctx, order, ALLOC_WMARK_HIGH | ALLOC_CPUSET)
                     if pfn >= 0:
                         return pfn
-                    if order > PAGE_ALLOC_COSTLY_ORDER or not rc.userspace:
-                        break
+                    if (costly and order > PAGE_ALLOC_COSTLY_ORDER) or not rc.userspace:
+                        break  # 2.6.24: "The OOM killer will not help higher order allocs so fail"
                     rc.out_of_memory(gfp, order, len(self.zones) - 1)
                     restart = True
                     if stuck.looping("oom"):
@@ -1459,8 +1716,9 @@ class PageAllocator:
             ]
         with rc.as_current():
             lines += k.report.dump_stack_lines()
-        lines += self.show_mem_lines(min(self.gfpset.zone(gfp), self.nr_zones - 1))
         k.printk("\n".join(lines), 4)
+        if self._show_mem_on_fail:  # 2.6.11 printed the report and the stack only
+            k.printk("\n".join(self.show_mem_lines(min(self.gfpset.zone(gfp), self.nr_zones - 1))), 4)
 
     def show_mem_lines(self, max_zone_idx: int | None = None) -> list[str]:
         """__show_mem() (mm/show_mem.c): the Mem-Info block, zones up to ``max_zone_idx``
@@ -1483,6 +1741,9 @@ class PageAllocator:
             k.report.page_fault(k.arch.page_struct_addr(pfn), write=True)
         alloc_order = self.allocated.get(pfn)
         if alloc_order is None:
+            if self.pcp26:
+                self._free_unallocated26(pfn)
+                return
             self.bad_page(pfn, self._why_not_allocated(pfn))
             return
         ref = self.get_ref(pfn)
@@ -1520,7 +1781,9 @@ class PageAllocator:
         z = self.zone_of(pfn)
         z.pgfree += 1 << order
         mt = z.get_pageblock_migratetype(pfn)
-        if order in self.pcp_orders and mt != MIGRATE_ISOLATE:
+        if self.pcp26 and order == 0:
+            self.free_hot_cold_page(z, pfn, 0)  # __free_pages() of an order-0 page: free_hot_page()
+        elif order in self.pcp_orders and mt != MIGRATE_ISOLATE:
             self.pcp_free(z, pfn, order, mt)
         elif order > self.pageblock_order:
             # split_large_buddy(): pageblock-sized chunks, each with its own migratetype
@@ -1586,8 +1849,13 @@ class PageAllocator:
         return None
 
     def bad_page(self, pfn: int, reason: str) -> None:
-        """bad_page(): "BUG: Bad page state", dump_page, taint B; the page is not freed."""
+        """bad_page(): "BUG: Bad page state", dump_page, taint B; the page is not freed (2.6:
+        :meth:`bad_page26`'s form)."""
         k = self.k
+        if self.pcp26:
+            self.bad_page26(pfn, count=self.get_ref(pfn) if k.memmap.pfn_valid(pfn) else 0,
+                            function="__free_pages_ok")
+            return
         ref = self.get_ref(pfn) if k.memmap.pfn_valid(pfn) else 0
         flags = PG(k.memmap.get(pfn, "flags")) if k.memmap.pfn_valid(pfn) else PG(0)
         zone = self.zone_of(pfn).idx if self._safe_zone(pfn) else 0
@@ -1602,6 +1870,63 @@ class PageAllocator:
         lines += k.report.dump_stack_lines()
         k.taint.add("B")
         k.report.bug(lines + ["Disabling lock debugging due to kernel taint"], kind="bad_page")
+
+    # ---- 2.6: what a free of a page that is not allocated does, and the report's form
+    def _free_unallocated26(self, pfn: int) -> None:
+        """__free_pages() of a page that is free (freed twice), a tail of a block, or reserved.
+
+        2.6.11 (mm/page_alloc.c:900-907): a PG_reserved page is skipped silently; any other
+        has count 0 and put_page_testzero()'s BUG_ON(page_count(p) == 0) fires: "kernel BUG at
+        include/linux/mm.h:299!".  2.6.24 (line 1683, no CONFIG_DEBUG_VM): a reserved page's
+        count 1 drops to 0 and free_pages_check() reports it ("Bad page state", PG_reserved)
+        and keeps it; any other count 0 becomes -1 silently, and the page is reported when it
+        is next allocated (prep_new_page)."""
+        k = self.k
+        reserved = k.memmap.get(pfn, "owner") in (Owner.RESERVED, Owner.HOLE)
+        if self._pcp_low:  # 2.6.11
+            if reserved:
+                return
+            # include/asm-i386/bug.h BUG(): handle_BUG() prints the two lines (arch/i386/kernel/
+            # traps.c:285-286 of 2.6.11), then die("invalid operand")
+            k.report.bug(["------------[ cut here ]------------", "kernel BUG at include/linux/mm.h:299!"],
+                         kind="put_page_testzero", oops=True,
+                         oops_str="invalid operand")
+        if reserved:
+            self.bad_page26(pfn, count=0, function="free_pages_check")
+            return
+        self.neg_count.add(pfn)  # atomic_dec_and_test(&page->_count): 0 -> -1, nothing freed
+
+    def page_flags26(self, pfn: int) -> int:
+        """page->flags of a 2.6 i386 page as bad_page() prints it: the zone in the top bits
+        (2.6.24: ZONES_PGSHIFT 30; 2.6.11: NODEZONE_SHIFT 29, MAX_NODES_SHIFT 1 without
+        DISCONTIGMEM), PG_reserved (bit 10 in 2.6.24, 11 in 2.6.11) and 2.6.11's PG_highmem (8)."""
+        zone = self.zone_of(pfn).idx if self._safe_zone(pfn) else 0
+        reserved = self.k.memmap.get(pfn, "owner") in (Owner.RESERVED, Owner.HOLE)
+        if self._pcp_low:
+            flags = zone << 29 | (1 << 11 if reserved else 0)
+            if self.k.arch.is_highmem_pfn(pfn):
+                flags |= 1 << 8
+            return flags
+        return zone << 30 | (1 << 10 if reserved else 0)
+
+    def bad_page26(self, pfn: int, *, count: int, function: str, mapcount: int = 0) -> None:
+        """bad_page() of 2.6: 2.6.24 "Bad page state in process '%s'" with the struct page and
+        its 32-bit flags, "Trying to fix it up ...", "Backtrace:" and the stack (mm/page_alloc.c
+        :221-245); 2.6.11 "Bad page state at %s (in process '%s', page %p)" (lines 91-112).  Taint
+        B; with on_bug="raise" a KernelBug."""
+        k = self.k
+        page = k.arch.page_struct_addr(pfn)
+        flags = self.page_flags26(pfn)
+        if self._pcp_low:
+            lines = [f"Bad page state at {function} (in process '{k.current.comm}', page {page:08x})",
+                     f"flags:0x{flags:08x} mapping:00000000 mapcount:{mapcount} count:{count}",
+                     "Backtrace:", *k.report.dump_stack_lines(), "Trying to fix it up, but a reboot is needed"]
+        else:
+            lines = [f"Bad page state in process '{k.current.comm}'",
+                     f"page:{page:08x} flags:0x{flags:08x} mapping:00000000 mapcount:{mapcount} count:{count}",
+                     "Trying to fix it up, but a reboot is needed", "Backtrace:", *k.report.dump_stack_lines()]
+        k.taint.add("B")
+        k.report.bug(lines, kind="bad_page")
 
     def _safe_zone(self, pfn: int) -> bool:
         try:

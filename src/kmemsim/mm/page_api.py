@@ -183,7 +183,10 @@ def page_alloc_init(m: Machine) -> None:
 
     pa = PageAllocator(m, m.arch.zone_layout(), tunables=m.tunables)
     s = m.page_shift
-    pa.set_present([(a >> s, b >> s) for a, b in m.arch.setup.memory])
+    pa.set_present([(a >> s, b >> s) for a, b in m.arch.setup.memory], holes=m.arch.zone_holes,
+                   struct_page=m.arch.struct_page_size)
+    for text, level in pa.zone_boot_lines():
+        m.printk(text, level)
     free = [(a, b) for a, b, o in m.memmap.runs("owner", 0, m.max_pfn) if o == Owner.MANAGED]
     pa.free_all_bootmem(free)
     pa.init_watermarks()

@@ -30,6 +30,7 @@ from ..errors import ConfigError, UsageError
 from ..flags import FlagArg
 from ..registry import DirHandler
 from ..report import user_frames_top
+from ..slab_flags import ENGINE as SLAB_FLAGS_ENGINE
 from ..slab_flags import ZERO_SIZE_PTR
 from . import slub_geometry as geo
 from .slub import KmemCache, KmemCacheCpu, Slub
@@ -95,6 +96,7 @@ class SlabCommon:
                 "('mm: Remove slab destructors from kmem_cache_create()'); "
                 "kmem_cache_create(name, size, align, flags, ctor) is the call")
         flags = self.k.slab_flags.mask(flags, f"kmem_cache_create({name!r}): flags")
+        flags = self.k.slab_flags.translate(flags, SLAB_FLAGS_ENGINE)  # SLUB works in 6.18's bits
         return self.create_cache(name, size, align, flags, ctor, freeptr_offset=freeptr_offset,
                                  useroffset=useroffset, usersize=usersize)
 

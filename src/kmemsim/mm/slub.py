@@ -281,6 +281,12 @@ class Slub:
         b = self.bits
         bug = gfp & (b.dma32 | b.highmem | ~b.valid)  # GFP_SLAB_BUG_MASK (mm/internal.h)
         if bug:
+            site = k.sites.get("slab_gfp_bug")
+            if site is not None:  # 2.6: BUG_ON(flags & GFP_SLAB_BUG_MASK) when the cache grows
+                k.report.bug(["------------[ cut here ]------------", f"kernel BUG at {site[0]}:{site[1]}!"],
+                             kind="slab_gfp_bug", oops=True,
+                             oops_str="invalid opcode" if k.features.dump_stack_header else "invalid operand")
+                return None
             gfp = self.kmalloc_fix_flags(gfp, bug)  # mm/slub.c:3281
         if s.ctor is not None and gfp & b.zero:
             # mm/slub.c:3284 WARN_ON_ONCE(s->ctor && (flags & __GFP_ZERO))
@@ -422,7 +428,7 @@ class Slub:
     # ================================================================ alloc
     def slab_alloc(self, s: KmemCache, gfp: int, orig_size: int) -> int:
         """slab_alloc_node(): the CPU freelist head, else ___slab_alloc()."""
-        self.k.sched.might_alloc(gfp)  # slab_pre_alloc_hook()
+        self.k.sched.might_alloc(gfp, "slab_alloc")  # slab_pre_alloc_hook()
         if self.should_failslab is not None and self.should_failslab(s, gfp):
             return 0  # slab_pre_alloc_hook() -> NULL: no slab_out_of_memory report
         if self.nmi_probe is not None:

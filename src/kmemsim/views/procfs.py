@@ -84,26 +84,36 @@ def _not_modelled(k: Kernel, name: str) -> Callable[[], str]:
 
 
 # --------------------------------------------------------------------- counters
+def _items(k: Kernel, kind: str, default: list[str]) -> list[str] | tuple[str, ...]:
+    """The counter names of ``kind`` (zone, numa, node, events) this kernel prints
+    (k.vmstat_items, kmemsim.features.VMSTAT_ITEMS: 6.6's are its config's), else 6.18's."""
+    items = k.vmstat_items
+    return default if items is None else items[kind]
+
+
 def zone_stats(k: Kernel, z: Zone) -> dict[str, int]:
     """The zone's vm_stat counters (NR_FREE_PAGES ... NR_FREE_CMA_PAGES)."""
     pa = k.page_alloc
     blocks = sum(n << o for o, n in enumerate(z.nr_free) if o >= pa.pageblock_order) if z.free_pages else 0
     # NR_FREE_PAGES_BLOCKS counts free pages in blocks of pageblock order or more, not isolated
-    out = dict.fromkeys(ZONE_STAT_ITEMS, 0)
+    names = _items(k, "zone", ZONE_STAT_ITEMS)
+    out = dict.fromkeys(names, 0)
     out["nr_free_pages"] = z.free_pages
-    out["nr_free_pages_blocks"] = blocks
+    if "nr_free_pages_blocks" in out:
+        out["nr_free_pages_blocks"] = blocks
     out.update(k.vmscan.zone_stats(z))  # the LRU lists and dirty/writeback pages of the zone
     return out
 
 
 def numa_stats(k: Kernel, z: Zone) -> dict[str, int]:
-    out = dict.fromkeys(NUMA_STAT_ITEMS, 0)
-    out["numa_hit"] = out["numa_local"] = z.pgalloc
+    out = dict.fromkeys(_items(k, "numa", NUMA_STAT_ITEMS), 0)
+    if out:
+        out["numa_hit"] = out["numa_local"] = z.pgalloc
     return out
 
 
 def node_stats(k: Kernel) -> dict[str, int]:
-    return {name: k.node_stats.get(name) for name in NODE_STAT_ITEMS}
+    return {name: k.node_stats.get(name) for name in _items(k, "node", NODE_STAT_ITEMS)}
 
 
 def stat_threshold(k: Kernel, z: Zone) -> int:
@@ -182,8 +192,7 @@ def zoneinfo_2_6(k: Kernel) -> str:
             f"\n        low      {z.watermark[WMARK_LOW]}\n        high     {z.watermark[WMARK_HIGH]}"
             f"\n        scanned  0 (a: 0 i: 0)\n        spanned  {z.spanned_pages}\n        present  {z.present_pages}"
         )
-        stats = dict.fromkeys(ZONE_STAT_ITEMS_2_6, 0)
-        stats["nr_free_pages"] = z.free_pages
+        stats = zone_stats_2_6(k, z)
         for name, v in stats.items():
             out.append(f"\n    {name:<12} {v}")
         out.append("\n        protection: (" + ", ".join(str(v) for v in z.lowmem_reserve) + ")")
@@ -193,17 +202,131 @@ def zoneinfo_2_6(k: Kernel) -> str:
         for pcp in z.pcp:
             batch = pcp.batch
             if cold_list:
-                # pcp 0 is the hot list (modelled); pcp 1 the cold one (setup_pageset sizes, empty)
-                for j, (count, high, b) in enumerate(((pcp.count, 6 * batch, batch),
-                                                      (0, 2 * batch, max(1, batch // 2)))):
-                    out.append(f"\n    cpu: {pcp.cpu} pcp: {j}\n              count: {count}"
-                               f"\n              high:  {high}\n              batch: {b}")
+                # 2.6.24 zoneinfo_show_print(): pcp[0] the hot list, pcp[1] the cold one
+                for j, t in enumerate(pcp.temp):
+                    out.append(f"\n    cpu: {pcp.cpu} pcp: {j}\n              count: {t.count}"
+                               f"\n              high:  {t.high}\n              batch: {t.batch}")
             else:
                 out.append(f"\n    cpu: {pcp.cpu}\n              count: {pcp.count}"
                            f"\n              high:  {pcp.high_max}\n              batch: {batch}")
             out.append(f"\n  vm stats threshold: {thr}")
         out.append(f"\n  all_unreclaimable: 0\n  prev_priority:     12\n  start_pfn:         {z.zone_start_pfn}\n")
     return "".join(out)
+
+
+def zone_stats_2_6(k: Kernel, z: Zone) -> dict[str, int]:
+    """2.6.24's zone counters (vmstat_text[] up to NR_VM_ZONE_STAT_ITEMS, mm/vmstat.c:591-606):
+    the free pages and the zone's LRU lists; the node-wide counters (anon, mapped, file, slab,
+    page tables) are given to the first populated zone, as the model keeps them per node."""
+    out = dict.fromkeys(ZONE_STAT_ITEMS_2_6, 0)
+    out["nr_free_pages"] = z.free_pages
+    lru = k.vmscan.zone_stats(z)
+    out["nr_inactive"] = lru["nr_zone_inactive_anon"] + lru["nr_zone_inactive_file"]
+    out["nr_active"] = lru["nr_zone_active_anon"] + lru["nr_zone_active_file"]
+    if z is next((x for x in k.page_alloc.zones if x.populated), None):
+        ns = k.node_stats.get
+        for name in ("nr_anon_pages", "nr_mapped", "nr_file_pages", "nr_dirty", "nr_writeback",
+                     "nr_slab_reclaimable", "nr_slab_unreclaimable", "nr_page_table_pages"):
+            out[name] = ns(name)
+    return out
+
+
+#: 2.6.24 mm/vmstat.c vmstat_text[] after the zone counters (CONFIG_VM_EVENT_COUNTERS, no NUMA);
+#: "{zones}" is TEXTS_FOR_ZONES(): _dma, _normal, _high, _movable.
+VM_EVENT_ITEMS_2_6_24 = (
+    "pgpgin pgpgout pswpin pswpout pgalloc{zones} pgfree pgactivate pgdeactivate pgfault pgmajfault "
+    "pgrefill{zones} pgsteal{zones} pgscan_kswapd{zones} pgscan_direct{zones} pginodesteal slabs_scanned "
+    "kswapd_steal kswapd_inodesteal pageoutrun allocstall pgrotated"
+).split()
+#: 2.6.11 mm/page_alloc.c vmstat_text[]: the page_state counters, the zones highest first.
+VMSTAT_ITEMS_2_6_11 = (
+    "nr_dirty nr_writeback nr_unstable nr_page_table_pages nr_mapped nr_slab pgpgin pgpgout pswpin pswpout "
+    "pgalloc{zones} pgfree pgactivate pgdeactivate pgfault pgmajfault pgrefill{zones} pgsteal{zones} "
+    "pgscan_kswapd{zones} pgscan_direct{zones} pginodesteal slabs_scanned kswapd_steal kswapd_inodesteal "
+    "pageoutrun allocstall pgrotated"
+).split()
+#: the zone suffixes of each kernel's per-zone events, in its order
+_ZONE_SUFFIX = {"DMA": "dma", "Normal": "normal", "HighMem": "high", "Movable": "movable"}
+
+
+def vmstat_2_6(k: Kernel) -> str:
+    """/proc/vmstat of 2.6: 2.6.24's vmstat_show() (zone counters, then the events, per-zone
+    events in zone order) with ``zoned_vm_counters``, else 2.6.11's (page_state counters, the
+    per-zone events highest zone first)."""
+    pa = k.page_alloc
+    ns = k.node_stats.get
+    events: dict[str, int] = {}
+    for z in pa.zones:
+        events[f"pgalloc_{_ZONE_SUFFIX[z.name]}"] = z.pgalloc
+    events["pgfree"] = sum(z.pgfree for z in pa.zones)
+    events["allocstall"] = pa.vm_events.get("allocstall", 0)
+    if k.features.zoned_vm_counters:
+        vals: dict[str, int] = dict.fromkeys(ZONE_STAT_ITEMS_2_6, 0)
+        for z in pa.zones:
+            for name, v in zone_stats_2_6(k, z).items():
+                vals[name] += v
+        zones = [_ZONE_SUFFIX[z.name] for z in pa.zones]
+        items = list(VM_EVENT_ITEMS_2_6_24)
+    else:
+        slab = ns("nr_slab_reclaimable") + ns("nr_slab_unreclaimable")
+        vals = {"nr_dirty": ns("nr_dirty"), "nr_writeback": ns("nr_writeback"), "nr_unstable": 0,
+                "nr_page_table_pages": ns("nr_page_table_pages"), "nr_mapped": ns("nr_mapped"), "nr_slab": slab}
+        zones = [_ZONE_SUFFIX[z.name] for z in reversed(pa.zones)]
+        items = [i for i in VMSTAT_ITEMS_2_6_11 if not i.startswith("nr_")]
+    for item in items:
+        if item.endswith("{zones}"):
+            base = item[: -len("{zones}")]
+            for suffix in zones:
+                vals[f"{base}_{suffix}"] = events.get(f"{base}_{suffix}", 0)
+        else:
+            vals[item] = events.get(item, 0)
+    return "".join(f"{name} {v}\n" for name, v in vals.items())
+
+
+def meminfo_2_6(k: Kernel) -> str:
+    """/proc/meminfo of 2.6 (fs/proc/proc_misc.c meminfo_read_proc()): 2.6.24's fields with
+    ``zoned_vm_counters`` (2.6.24 lines 149-179, HIGHMEM, no hugetlb), else 2.6.11's (lines
+    148-171).  MemTotal is the pages handed to the page allocator, MemFree the zones' free
+    pages (pages on the per-CPU lists are not free), CommitLimit half of RAM plus swap
+    (vm.overcommit_ratio 50)."""
+    pa = k.page_alloc
+    kb = k.page_size >> 10
+    ns = k.node_stats.get
+    hm = pa.highmem_like()
+    total = sum(z.managed_pages for z in pa.zones)
+    free = sum(z.free_pages for z in pa.zones)
+    high_total = sum(z.managed_pages for z in pa.zones if z.idx in hm)
+    high_free = sum(z.free_pages for z in pa.zones if z.idx in hm)
+    swap_total, swap_free = ns("_swap_total"), ns("_swap_free")
+    vm = k.vmalloc_impl.meminfo()
+    slab = ns("nr_slab_reclaimable") + ns("nr_slab_unreclaimable")
+    cached = max(0, ns("nr_file_pages") - ns("nr_swapcached"))
+    rows: list[tuple[str, int]] = [
+        ("MemTotal", total * kb), ("MemFree", free * kb), ("Buffers", 0), ("Cached", cached * kb),
+        ("SwapCached", ns("nr_swapcached") * kb),
+        ("Active", (ns("nr_active_anon") + ns("nr_active_file")) * kb),
+        ("Inactive", (ns("nr_inactive_anon") + ns("nr_inactive_file")) * kb),
+        ("HighTotal", high_total * kb), ("HighFree", high_free * kb),
+        ("LowTotal", (total - high_total) * kb), ("LowFree", (free - high_free) * kb),
+        ("SwapTotal", swap_total * kb), ("SwapFree", swap_free * kb),
+        ("Dirty", ns("nr_dirty") * kb), ("Writeback", ns("nr_writeback") * kb),
+    ]
+    commit = (total * 50 // 100 + swap_total) * kb
+    if k.features.zoned_vm_counters:
+        rows += [
+            ("AnonPages", ns("nr_anon_pages") * kb), ("Mapped", ns("nr_mapped") * kb), ("Slab", slab * kb),
+            ("SReclaimable", ns("nr_slab_reclaimable") * kb), ("SUnreclaim", ns("nr_slab_unreclaimable") * kb),
+            ("PageTables", vm["PageTables"]), ("NFS_Unstable", 0), ("Bounce", 0),
+            ("CommitLimit", commit), ("Committed_AS", 0),
+        ]
+    else:
+        rows += [
+            ("Mapped", ns("nr_mapped") * kb), ("Slab", slab * kb), ("CommitLimit", commit), ("Committed_AS", 0),
+            ("PageTables", vm["PageTables"]),
+        ]
+    rows += [("VmallocTotal", vm["VmallocTotal"]), ("VmallocUsed", vm["VmallocUsed"]),
+             ("VmallocChunk", vm["VmallocChunk"])]
+    return "".join(f"{label + ':':<14}{v:>8} kB\n" for label, v in rows)
 
 
 def zoneinfo(k: Kernel) -> str:
@@ -241,7 +364,8 @@ def zoneinfo(k: Kernel) -> str:
         out.append("\n  pagesets")
         thr = stat_threshold(k, z)
         for pcp in z.pcp:
-            high = pcp.high if pcp.touched else 0
+            # 6.7+: an untouched pageset's high is still 0; before, setup_pageset() set it at boot
+            high = (pcp.high if pcp.touched else 0) if high_min_max else pcp.high_max
             if high_min_max:
                 out.append(
                     f"\n    cpu: {pcp.cpu}\n              count:    {pcp.count}\n              high:     {high}"
@@ -261,14 +385,15 @@ def zoneinfo(k: Kernel) -> str:
 def vmstat(k: Kernel) -> str:
     """vmstat_show(): zone, numa and node counters, then the events."""
     pa = k.page_alloc
-    vals: dict[str, int] = dict.fromkeys(ZONE_STAT_ITEMS + NUMA_STAT_ITEMS, 0)
+    vals: dict[str, int] = dict.fromkeys([*_items(k, "zone", ZONE_STAT_ITEMS), *_items(k, "numa", NUMA_STAT_ITEMS)],
+                                         0)
     for z in pa.zones:
         for name, v in zone_stats(k, z).items():
             vals[name] += v
         for name, v in numa_stats(k, z).items():
             vals[name] += v
     vals.update(node_stats(k))
-    events = dict.fromkeys(VM_EVENT_ITEMS, 0)
+    events = dict.fromkeys(_items(k, "events", VM_EVENT_ITEMS), 0)
     for z in pa.zones:
         key = f"pgalloc_{z.name.lower()}"
         if key in events:
@@ -277,8 +402,10 @@ def vmstat(k: Kernel) -> str:
     for name, v in pa.vm_events.items():  # reclaim, kswapd, compaction, OOM (kmemsim.mm.vmscan)
         if name in events:
             events[name] = v
-    events["nr_memmap_boot_pages"] = memmap_boot_pages(k)
-    events["nr_dirty_background_threshold"], events["nr_dirty_threshold"] = global_dirty_limits(k)
+    if "nr_memmap_boot_pages" in events:
+        events["nr_memmap_boot_pages"] = memmap_boot_pages(k)
+    if "nr_dirty_threshold" in events:
+        events["nr_dirty_background_threshold"], events["nr_dirty_threshold"] = global_dirty_limits(k)
     vals.update(events)
     return "".join(f"{name} {v}\n" for name, v in vals.items())
 
@@ -469,7 +596,14 @@ def proc_init(k: Kernel) -> None:
         views.append(("zoneinfo", zoneinfo if f.node_vmstat else zoneinfo_2_6))
     for name, fn in views:
         k.procfs.create(name, _reader(k, fn))
-    for name, fn in (("vmstat", vmstat), ("meminfo", meminfo)):
-        k.procfs.create(name, _reader(k, fn) if f.node_vmstat else _not_modelled(k, name))
+    if f.node_vmstat:
+        k.procfs.create("vmstat", _reader(k, vmstat))
+        k.procfs.create("meminfo", _reader(k, meminfo))
+    elif f.pcp_cold_list:  # the 2.6 layouts (2.6.11's, and 2.6.24's from zoned_vm_counters)
+        k.procfs.create("vmstat", _reader(k, vmstat_2_6))
+        k.procfs.create("meminfo", _reader(k, meminfo_2_6))
+    else:
+        for name in ("vmstat", "meminfo"):
+            k.procfs.create(name, _not_modelled(k, name))
     k.debugfs_fs.create("extfrag/extfrag_index", lambda: extfrag_index(k))
     k.debugfs_fs.create("extfrag/unusable_index", lambda: unusable_index(k))
