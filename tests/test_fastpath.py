@@ -237,7 +237,16 @@ def run_both(profile: str, ram: str, cpus: int, sets: dict, sequence: list) -> t
     return a, b
 
 
-@pytest.mark.parametrize("profile", sorted(kmemsim.PROFILES))  # every kernel: each its own pcp lists
+def _page_fast_path(profile: str) -> bool:
+    """6.x's pcp lists have the page fast path; 2.6's hot and cold lists (pcp_cold_list, until
+    2.6.25) always take the general path (kmemsim.mm.fastpath.install_pages)."""
+    from kmemsim.features import Features
+
+    return not Features(kmemsim.profiles.get_profile(profile).kernel_version).pcp_cold_list
+
+
+#: every kernel with a page fast path: each its own pcp lists
+@pytest.mark.parametrize("profile", [p for p in sorted(kmemsim.PROFILES) if _page_fast_path(p)])
 @settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(sequence=ops, sets=st.sampled_from([{}, {"percpu_pagelist_high_fraction": 8}]), cpus=st.sampled_from([1, 2]))
 def test_fast_and_general_paths_end_in_the_same_state(profile, sequence, sets, cpus):
@@ -346,7 +355,7 @@ def test_pcp_free_high_batch_is_the_cpus_share_of_the_last_level_cache(cpus, fla
 @pytest.mark.parametrize("profile, min_order, steps_aside", [
     ("linux-6.18-x86_64", 1, True),  # orders 1-3 and 9 are on the fast path: it must let them be failed
     ("linux-6.18-x86_64", 10, False),  # above every pcp order: nothing the fast path serves can fail
-    ("linux-2.6-i386", 1, False),  # order-0 lists only
+    ("linux-2.6-i386", 1, True),  # hot and cold lists: no fast path at all
     ("linux-2.6-i386", 0, True),
 ])
 def test_fail_page_alloc_suspends_the_fast_path_for_the_orders_it_serves(profile, min_order, steps_aside):

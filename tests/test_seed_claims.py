@@ -20,6 +20,7 @@ import kmemsim
 from kmemsim.errors import KernelBug, Oops, UsageError
 
 P26 = "linux-2.6-i386"
+P2611 = "linux-2.6.11-i386"
 P618 = "linux-6.18-x86_64"
 M = 1 << 20
 
@@ -363,9 +364,18 @@ def test_claim_53_54_gfp_atomic_never_sleeps_gfp_kernel_may():
     assert "sleeping function" not in k.dmesg()
     lock = k.spinlock("l")
     k.spin_lock(lock)
+    k.kmalloc(64, k.gfp.GFP_KERNEL)  # 2.6.24's SLUB fast path checks nothing (claim 78)
+    assert "sleeping function" not in k.dmesg()
+    k.get_free_pages(k.gfp.GFP_KERNEL, 0)  # __alloc_pages(): might_sleep_if(wait)
+    k.spin_unlock(lock)
+    assert "BUG: sleeping function called from invalid context at mm/page_alloc.c:" in k.dmesg()
+    # 2.6.11's SLAB checks on every kmalloc (cache_alloc_debugcheck_before, mm/slab.c)
+    k = kmemsim.boot(P2611, on_bug="report")
+    lock = k.spinlock("l")
+    k.spin_lock(lock)
     k.kmalloc(64, k.gfp.GFP_KERNEL)
     k.spin_unlock(lock)
-    assert "BUG: sleeping function called from invalid context" in k.dmesg()
+    assert "Debug: sleeping function called from invalid context at mm/slab.c:" in k.dmesg()
 
 
 def test_claim_55_56_gfp_user_and_gfp_highuser():
@@ -469,8 +479,7 @@ def test_claim_72_wrong_in_seed_poison_is_6b_then_a5():
 
 
 @pytest.mark.parametrize("profile,checks", [
-    pytest.param(P26, "SLAB_DEBUG_FREE", marks=pytest.mark.xfail(
-        strict=True, raises=UsageError, reason="2.6.24's own SLAB_* names and values come with issue 14")),
+    (P26, "SLAB_DEBUG_FREE"),  # 2.6.24's name for SLUB's free-time checks
     (P618, "SLAB_CONSISTENCY_CHECKS")])
 def test_claim_73_red_zones_are_checked_on_free(profile, checks):
     """SLUB checks an object's red zone on free only with consistency checks (slab_debug=F;

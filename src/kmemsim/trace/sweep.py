@@ -178,14 +178,14 @@ def check_grid(axes: Sequence[Axis], host: str | None = None) -> None:
     a machine, e.g. too little RAM: that row is then an error)."""
     import kmemsim
 
-    from ..profiles import get_profile, resolve_tunables
+    from ..profiles import canonical_name, get_profile, profile_names, resolve_tunables
     from ..units import memparse
 
     for axis in axes:
         for v in axis.values:
-            if axis.name == "profile" and v not in kmemsim.PROFILES:
-                raise ConfigError(f"--grid profile={v}: unknown profile; known: {', '.join(sorted(kmemsim.PROFILES))}")
-            if axis.name == "profile" and host is not None and v != kmemsim.DEFAULT_PROFILE:
+            if axis.name == "profile" and v not in profile_names():  # names and aliases
+                raise ConfigError(f"--grid profile={v}: unknown profile; known: {', '.join(profile_names())}")
+            if axis.name == "profile" and host is not None and canonical_name(v) != kmemsim.DEFAULT_PROFILE:
                 raise ConfigError(f"--grid profile={v}: --host boots {kmemsim.DEFAULT_PROFILE} (the snapshot's "
                                   "kernel); drop --host to sweep profiles")  # fmt: skip
             if axis.name == "cpus":
