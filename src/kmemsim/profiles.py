@@ -183,6 +183,15 @@ def _fault_attr(name: str) -> Callable[[Any], str | None]:
     return parse
 
 
+def _opt_choice(name: str, choices: tuple[str, ...]) -> Callable[[Any], str | None]:
+    def parse(v: Any) -> str | None:
+        if v is None:
+            return None
+        return _choice(name, choices)(v)
+
+    return parse
+
+
 def _choice(name: str, choices: tuple[str, ...]) -> Callable[[Any], str]:
     def parse(v: Any) -> str:
         if isinstance(v, str) and v in choices:
@@ -221,6 +230,17 @@ TUNABLES: dict[str, Tunable] = {
             "function called from invalid context\" (at most once a second). On by default for "
             "teaching; the reference host has it off (then only a real sleep is reported).",
             follows="kernel/sched/core.c: __might_resched()",
+        ),
+        Tunable(
+            "debug_slab",
+            "config",
+            False,
+            _bool("debug_slab"),
+            "CONFIG_DEBUG_SLAB: SLAB's debugging (FORCED_DEBUG): red zones (RED_INACTIVE/RED_ACTIVE), poisoning "
+            "and the last user on every cache where they fit, the checks on alloc and free and their reports, "
+            "limits capped at 32, /proc/slabinfo with statistics.  Only with slab_allocator=slab (SLUB's is "
+            "slab_debug=).",
+            follows="mm/slab.c: #ifdef CONFIG_DEBUG_SLAB (DEBUG, STATS, FORCED_DEBUG)",
         ),
         Tunable(
             "debug_virtual",
@@ -292,6 +312,17 @@ TUNABLES: dict[str, Tunable] = {
             "watermark / CPUs) and high_max (managed/8/CPUs); N >= 8 pins both to managed/N/CPUs.",
             frozenset({"linux-6.18-x86_64"}),
             "mm/page_alloc.c: zone_highsize()",
+        ),
+        Tunable(
+            "slab_allocator",
+            "config",
+            None,
+            _opt_choice("slab_allocator", ("slab", "slub", "slob")),
+            "The slab allocator the kernel was built with (the Kconfig choice CONFIG_SLAB / CONFIG_SLUB / "
+            "CONFIG_SLOB); unset: the kernel's default (SLUB from 2.6.23, SLAB before).  Refused on a kernel "
+            "that did not offer it: 2.6.11 has SLAB only, 2.6.24 SLAB, SLUB and SLOB, 6.6 SLAB and SLUB, 6.18 "
+            "SLUB only (kmemsim features: slab_allocator_*).",
+            follows="init/Kconfig: choice \"Choose SLAB allocator\"; mm/slab.c, mm/slub.c, mm/slob.c",
         ),
         Tunable(
             "slab_debug",

@@ -404,7 +404,7 @@ class Replay:
                     # had a reason sysfs does not show (sheaves, usercopy, SLAB_NO_MERGE ...)
                     flags |= geo.SLAB_NO_MERGE
                 has_ctor = bool(attrs.get("ctor", "").strip())
-                extra = dict(HOST_CREATE_ARGS.get(d, {}))
+                extra: dict[str, Any] = dict(HOST_CREATE_ARGS.get(d, {}))
                 usersize = int(attrs.get("usersize", "0").strip() or 0)
                 if usersize:
                     extra["usersize"] = usersize
@@ -426,7 +426,7 @@ class Replay:
         self.caches_made[label] = how
         return c
 
-    def _infer_layout(self, req: int, alloc: int) -> tuple[int, int, int, bool, dict]:
+    def _infer_layout(self, req: int, alloc: int) -> tuple[int, int, int, bool, dict[str, Any]]:
         """(size, align, flags, ctor, extra) of the first usual layout whose stride is alloc."""
         geo = self.geo
         k = self.k
