@@ -75,7 +75,7 @@ from typing import TYPE_CHECKING, Any, cast
 from ..errors import ConfigError, InvariantError, UsageError
 from ..sched import TimerList
 from ..slab_flags import ZERO_SIZE_PTR
-from .slab_common import SLABINFO_HEADER, ctor_caller, krealloc_ksize, soft_lockup
+from .slab_util import SLABINFO_HEADER, cache_line_size, ctor_caller, krealloc_ksize, soft_lockup
 
 if TYPE_CHECKING:  # pragma: no cover
     from ..machine import Machine as Kernel
@@ -102,13 +102,6 @@ def _struct_size(fields: list[tuple[int, int]]) -> int:
         off = -(-off // align) * align + size
         top = max(top, align)
     return -(-off // top) * top
-
-
-def cache_line_size(k: Kernel) -> int:
-    """cache_line_size() = L1_CACHE_BYTES of the machine: 32 on the i386 profiles (M686,
-    X86_L1_CACHE_SHIFT 5: the 2.6.24 SLUB capture's "HWalign=32"), 64 on x86_64 (6.6's
-    "HWalign=64")."""
-    return 32 if k.profile.arch == "i386" else 64
 
 
 class SlabList:

@@ -42,39 +42,12 @@ from typing import TYPE_CHECKING, Any
 
 from ..errors import ConfigError, UsageError
 from ..flags import FlagArg
-from ..slab_flags import ZERO_SIZE_PTR
 
 if TYPE_CHECKING:  # pragma: no cover
     from ..interfaces import SlabAllocator
     from ..machine import Machine as Kernel
 
-__all__ = ["SlabCommon", "kmem_cache_init", "SLABINFO_HEADER", "allocators_offered", "ctor_caller", "soft_lockup",
-           "krealloc_ksize"]
-
-#: /proc/slabinfo's first two lines, the same in 2.6.11, 2.6.24, 6.6 and 6.18 without statistics
-#: (mm/slab.c s_start()/print_slabinfo_header(), mm/slab_common.c print_slabinfo_header()).
-SLABINFO_HEADER = (
-    "slabinfo - version: 2.1\n"
-    "# name            <active_objs> <num_objs> <objsize> <objperslab> <pagesperslab> : tunables "
-    "<limit> <batchcount> <sharedfactor> : slabdata <active_slabs> <num_slabs> <sharedavail>\n"
-)
-
-#: 2.6.11 include/linux/slab.h: the flags a constructor is called with.
-SLAB_CTOR_CONSTRUCTOR = 0x001
-SLAB_CTOR_ATOMIC = 0x002
-SLAB_CTOR_VERIFY = 0x004
-
-
-def soft_lockup(k: Kernel) -> None:
-    """A loop the kernel would never leave (a free chain or list corrupted into a cycle): the
-    soft-lockup watchdog's report (2.6.24 kernel/softlockup.c, 6.x kernel/watchdog.c; 2.6.11
-    had no detector and just hung -- kmemsim reports it in the 2.6.24 form rather than
-    hanging), then the on_bug policy; the operation is abandoned."""
-    cur = k.current
-    prefix = "watchdog: " if k.features.dumpstack_6x else ""
-    line = f"{prefix}BUG: soft lockup - CPU#{k.cpu} stuck for {22 if prefix else 11}s! [{cur.comm}:{cur.pid}]"
-    k.report.bug([line] + k.report.dump_stack_lines(), kind="soft_lockup")
-
+__all__ = ["SlabCommon", "kmem_cache_init", "allocators_offered"]
 
 def allocators_offered(k: Kernel) -> list[str]:
     """The slab allocators the machine's kernel could be built with, by its features."""
@@ -93,27 +66,6 @@ def _choose_allocator(k: Kernel) -> str:
             f"slab_allocator={want}: {k.profile.name} (Linux {k.profile.kernel_version}) did not offer "
             f"CONFIG_{want.upper()}; its allocators: {', '.join(offered)}")
     return want
-
-
-def ctor_caller(k: Kernel) -> Callable[[Callable[..., Any], Any, int, int], None]:
-    """How the machine's kernel calls a slab constructor: ``call(ctor, cache, obj, gfp)``.
-
-    2.6.11: ``ctor(obj, cache, flags)`` with SLAB_CTOR_CONSTRUCTOR (| SLAB_CTOR_ATOMIC when
-    ``gfp`` may not sleep); 2.6.24: ``ctor(cache, obj)``; 6.x: ``ctor(obj)``."""
-    f = k.features
-    wait = k.gfp.bits.direct_reclaim
-    if f.slab_ctor_flags:
-        def call_flags(ctor: Callable[..., Any], cache: Any, obj: int, gfp: int) -> None:
-            ctor(obj, cache, SLAB_CTOR_CONSTRUCTOR | (0 if gfp & wait else SLAB_CTOR_ATOMIC))
-        return call_flags
-    if f.slab_ctor_cache_first:
-        def call_cache_first(ctor: Callable[..., Any], cache: Any, obj: int, gfp: int) -> None:
-            ctor(cache, obj)
-        return call_cache_first
-
-    def call(ctor: Callable[..., Any], cache: Any, obj: int, gfp: int) -> None:
-        ctor(obj)
-    return call
 
 
 class SlabCommon:
@@ -319,22 +271,6 @@ class SlabCommon:
     def slab_pages(self, reclaimable: bool) -> int:
         """NR_SLAB_RECLAIMABLE / NR_SLAB_UNRECLAIMABLE in pages."""
         return self.impl.slab_pages(reclaimable)
-
-
-def krealloc_ksize(impl: Any, k: Kernel, obj: int, new_size: int, gfp: int) -> int:
-    """krealloc() of 2.6.24's mm/util.c (and, but for KASAN, 6.6's __do_krealloc): keep p when
-    ksize(p) >= new_size, else kmalloc, copy min(ks, new_size) bytes, kfree(p)."""
-    if new_size == 0:
-        impl.kfree(obj)
-        return ZERO_SIZE_PTR
-    ks = impl.ksize(obj) if obj > ZERO_SIZE_PTR else 0
-    if ks >= new_size:
-        return obj
-    new = impl.kmalloc(new_size, gfp)
-    if new > ZERO_SIZE_PTR and obj > ZERO_SIZE_PTR:
-        k.memcpy(new, obj, min(ks, new_size))
-        impl.kfree(obj)
-    return int(new)
 
 
 def kmem_cache_init(k: Kernel) -> None:

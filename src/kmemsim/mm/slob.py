@@ -62,8 +62,9 @@ a loop is reported as the soft lockup the kernel's endless walk would have cause
 
 Invariants (``k.check()``, "slob"): every slob page is an order-0 block allocated to it;
 its free list runs in increasing address order inside the page (free blocks may touch: a
-block freed in front of the first one is not merged) and its blocks add up to its free units; a page is on free_slob_pages iff it has free
-units; no page is entirely free; every large kmalloc block is allocated with its order.
+block freed in front of the first one is not merged) and its blocks add up to its free
+units; a page is on free_slob_pages iff it has free units; no page is entirely free;
+every large kmalloc block is allocated with its order.
 """
 from __future__ import annotations
 
@@ -74,8 +75,7 @@ from typing import TYPE_CHECKING, Any
 
 from ..errors import InvariantError, UsageError
 from ..slab_flags import ZERO_SIZE_PTR
-from .slab import cache_line_size
-from .slab_common import ctor_caller, krealloc_ksize, soft_lockup
+from .slab_util import cache_line_size, ctor_caller, krealloc_ksize, soft_lockup
 
 if TYPE_CHECKING:  # pragma: no cover
     from ..machine import Machine as Kernel

@@ -40,6 +40,7 @@ from ..registry import DirHandler
 from ..report import user_frames_top
 from ..slab_flags import ZERO_SIZE_PTR
 from . import slub_geometry as geo
+from .slab_util import SLABINFO_HEADER
 from .slub import KmemCache, KmemCacheCpu, Slub
 from .slub_debug import SLUB_RED_ACTIVE, KunitErrors
 
@@ -430,8 +431,6 @@ class SlubAllocator:
 
 def slabinfo(slab: SlubAllocator) -> str:
     """/proc/slabinfo version 2.1 (mm/slab_common.c cache_show, SLUB get_slabinfo)."""
-    from .slab_common import SLABINFO_HEADER
-
     sl = slab.slub
     out = [SLABINFO_HEADER]
     for s in sl.caches:
