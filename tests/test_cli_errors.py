@@ -82,7 +82,7 @@ ROWS: list = [
     ("proc vmstat --profile linux-2.6-i386", "vmstat"),
     ("proc extfrag/nope", "extfrag/nope: no such file"),
     ("proc failslab/nope", "failslab/nope"),
-    ("proc failslab/probability --profile linux-2.6-i386", "linux-2.6-i386 has no failslab"),
+    ("proc failslab/probability --profile linux-2.6-i386", "linux-2.6.24-i386 has no failslab"),
     ("proc slab/nope/alloc_traces", "slab/nope/alloc_traces"),
     ("proc zoneinfo --host {T}/nonexistent.tar.gz", "nonexistent.tar.gz: no such snapshot"),
     ("proc zoneinfo --host {T}/empty.txt", "empty.txt"),

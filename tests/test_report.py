@@ -369,7 +369,7 @@ def test_replay_example_boots_the_samples_host():
     assert "\nbytes_alloc mismatches: 0\n" in res.output
     res = run("replay", "--example", "--profile", "linux-2.6-i386", "--top", "3")
     assert res.exit_code == 0, res.output
-    assert "Replay on linux-2.6-i386" in res.output and "(a fresh boot)" in res.output
+    assert "Replay on linux-2.6.24-i386" in res.output and "(a fresh boot)" in res.output
 
 
 def test_stat_and_compare_example():

@@ -7,12 +7,13 @@ from kmemsim.features import feature_table
 from kmemsim.profiles import tunable_table
 
 rows = [
-    "| profile | kernel | arch | default RAM | default CPUs | NR_CPUS | HZ | what it is |",
-    "|---|---|---|---|---|---|---|---|",
+    "| profile | aliases | kernel | arch | default RAM | default CPUs | NR_CPUS | HZ | what it is |",
+    "|---|---|---|---|---|---|---|---|---|",
 ]
 for p in kmemsim.PROFILES.values():
+    aliases = ", ".join(f"`{a}`" for a in p.aliases) or "-"
     rows.append(
-        f"| `{p.name}` | {p.kernel_version} | {p.arch} | {p.default_ram} | {p.default_cpus} | "
+        f"| `{p.name}` | {aliases} | {p.kernel_version} | {p.arch} | {p.default_ram} | {p.default_cpus} | "
         f"{p.nr_cpus} | {p.hz} | {p.description} |"
     )
 nl = "\n"
@@ -20,6 +21,9 @@ text = f"""# Profiles and tunables
 
 A profile is a kernel build on an architecture; `kmemsim.boot(profile, ram=..., cpus=..., **tunables)`
 boots one.  `boot()` also takes `seed` (all randomness) and `on_bug` (`"raise"` or `"report"`).
+An alias boots the same profile under an older name (the machine then names its profile by
+its own name, `k.profile.name`); the tables below list profiles only.  What each profile
+models and leaves out: `docs/kernels.md`.
 
 {nl.join(rows)}
 

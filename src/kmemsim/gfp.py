@@ -20,11 +20,16 @@ Models, for Linux 6.18 on x86_64 (the config of the reference host):
 * ``mm/internal.h`` -- ``GFP_RECLAIM_MASK``, ``GFP_BOOT_MASK``, ``GFP_CONSTRAINT_MASK``,
   ``GFP_SLAB_BUG_MASK``;
 
-and, for Linux 2.6.24 on i386, ``include/linux/gfp.h`` of that release: its
-flag values, its ``gfp_zone()`` if-chain and ``allocflags_to_migratetype()``.
+for Linux 6.6 on x86_64, its ``include/linux/gfp_types.h`` and ``mmflags.h`` (the same
+bits up to ``__GFP_ZEROTAGS``, no ``__GFP_NO_OBJ_EXT``, ``GFP_NOWAIT`` without
+``__GFP_NOWARN``, a 26-bit mask and its own print-table order); for Linux 2.6.24 on i386,
+``include/linux/gfp.h`` of that release: its flag values, its ``gfp_zone()`` if-chain and
+``allocflags_to_migratetype()``; and for Linux 2.6.11 on i386, its ``include/linux/gfp.h``
+(16 bits with ``__GFP_NO_GROW``, no migratetypes, the zonelist indexed by the two zone bits).
 
-The kernel's names for one kernel's bits are module dicts (``FLAGS_6_18``,
-``FLAGS_2_6``) and :class:`GfpSet` objects (``GFP_6_18``, ``GFP_2_6``); Python cannot
+The kernel's names for one kernel's bits are module dicts (``FLAGS_6_18``, ``FLAGS_6_6``,
+``FLAGS_2_6``, ``FLAGS_2_6_11``) and :class:`GfpSet` objects (``GFP_6_18``, ``GFP_6_6``,
+``GFP_2_6`` = ``GFP_2_6_24``, ``GFP_2_6_11``); Python cannot
 spell ``self.gfp.__GFP_ZERO`` inside a class body (name mangling), so model code reads
 the bits it acts on from the typed record :attr:`GfpSet.bits` (``k.gfp.bits.zero``).
 
@@ -115,6 +120,29 @@ _TABLE_6_18: tuple[str, ...] = (
     "GFP_NOWAIT", "GFP_DMA", "GFP_DMA32", "__GFP_RECLAIM",
 ) + tuple(name for name in _BITS_6_18 if FLAGS_6_18[name])
 
+# --------------------------------------------------------------------------- 6.6 bits
+# include/linux/gfp_types.h of 6.6: the same bits as 6.18 up to __GFP_ZEROTAGS, written as
+# plain numbers (lines 27-62); __GFP_SKIP_ZERO/__GFP_SKIP_KASAN (KASAN_HW_TAGS) and
+# __GFP_NOLOCKDEP (LOCKDEP) keep bits 24-26 even when 0, so __GFP_BITS_SHIFT is
+# 26 + IS_ENABLED(CONFIG_LOCKDEP) (line 254); there is no __GFP_NO_OBJ_EXT (6.10), and
+# GFP_NOWAIT is __GFP_KSWAPD_RECLAIM alone (line 330; __GFP_NOWARN joined it in 6.8).
+
+FLAGS_6_6: dict[str, int] = {n: v for n, v in FLAGS_6_18.items() if n != "__GFP_NO_OBJ_EXT"}
+FLAGS_6_6["GFP_NOWAIT"] = FLAGS_6_6["__GFP_KSWAPD_RECLAIM"]
+GFP_BITS_SHIFT_6_6 = 26  # CONFIG_LOCKDEP=n
+
+# include/trace/events/mmflags.h of 6.6, __def_gfpflag_names: the composites, then the bits in
+# the table's own order (not bit order, as from 6.10 on); SKIP_ZERO/SKIP_KASAN only with KASAN_HW_TAGS.
+_TABLE_6_6: tuple[str, ...] = (
+    "GFP_TRANSHUGE", "GFP_TRANSHUGE_LIGHT", "GFP_HIGHUSER_MOVABLE", "GFP_HIGHUSER",
+    "GFP_USER", "GFP_KERNEL_ACCOUNT", "GFP_KERNEL", "GFP_NOFS", "GFP_ATOMIC", "GFP_NOIO",
+    "GFP_NOWAIT", "GFP_DMA", "__GFP_HIGHMEM", "GFP_DMA32", "__GFP_HIGH", "__GFP_IO", "__GFP_FS",
+    "__GFP_NOWARN", "__GFP_RETRY_MAYFAIL", "__GFP_NOFAIL", "__GFP_NORETRY", "__GFP_COMP", "__GFP_ZERO",
+    "__GFP_NOMEMALLOC", "__GFP_MEMALLOC", "__GFP_HARDWALL", "__GFP_THISNODE", "__GFP_RECLAIMABLE",
+    "__GFP_MOVABLE", "__GFP_ACCOUNT", "__GFP_WRITE", "__GFP_RECLAIM", "__GFP_DIRECT_RECLAIM",
+    "__GFP_KSWAPD_RECLAIM", "__GFP_ZEROTAGS",
+)
+
 # --------------------------------------------------------------------------- 2.6.24 flags
 # 2.6.24 include/linux/gfp.h (i386, !CONFIG_NUMA).  Kept in a dict only: the
 # module-level names above are the 6.18 values.
@@ -176,6 +204,48 @@ _TABLE_2_6: tuple[str, ...] = (
     "__GFP_THISNODE", "__GFP_RECLAIMABLE", "__GFP_MOVABLE",
 )
 
+# --------------------------------------------------------------------------- 2.6.11 flags
+# 2.6.11 include/linux/gfp.h (lines 14-59): two zone bits, no DMA32, no mobility bits;
+# __GFP_NO_GROW (slab-internal: do not grow a cache) and a 16-bit __GFP_BITS_SHIFT.
+# GFP_USER equals GFP_KERNEL (no __GFP_HARDWALL before cpusets); there is no GFP_NOWAIT.
+
+FLAGS_2_6_11: dict[str, int] = {
+    "__GFP_DMA": 0x01,
+    "__GFP_HIGHMEM": 0x02,
+    "__GFP_WAIT": 0x10,
+    "__GFP_HIGH": 0x20,
+    "__GFP_IO": 0x40,
+    "__GFP_FS": 0x80,
+    "__GFP_COLD": 0x100,
+    "__GFP_NOWARN": 0x200,
+    "__GFP_REPEAT": 0x400,
+    "__GFP_NOFAIL": 0x800,
+    "__GFP_NORETRY": 0x1000,
+    "__GFP_NO_GROW": 0x2000,
+    "__GFP_COMP": 0x4000,
+    "__GFP_ZERO": 0x8000,
+    "GFP_ATOMIC": 0x20,  # __GFP_HIGH
+    "GFP_NOIO": 0x10,  # __GFP_WAIT
+    "GFP_NOFS": 0x50,  # __GFP_WAIT | __GFP_IO
+    "GFP_KERNEL": 0xD0,  # __GFP_WAIT | __GFP_IO | __GFP_FS
+    "GFP_USER": 0xD0,  # the same bits as GFP_KERNEL
+    "GFP_HIGHUSER": 0xD2,  # __GFP_WAIT | __GFP_IO | __GFP_FS | __GFP_HIGHMEM
+    "GFP_DMA": 0x01,
+    "GFP_ZONEMASK": 0x03,  # include/linux/mmzone.h: the zonelist index bits
+    # every bit but the zone modifiers and __GFP_ZERO: what the slab allocator may be given
+    "GFP_LEVEL_MASK": 0x7FF0,  # __GFP_WAIT|HIGH|IO|FS|COLD|NOWARN|REPEAT|NOFAIL|NORETRY|NO_GROW|COMP
+}
+GFP_BITS_SHIFT_2_6_11 = 16
+
+# Like 2.6.24's, 2.6.11 had no flag printer; this table has its names in the same shape.
+# GFP_USER has GFP_KERNEL's bits, so GFP_KERNEL is what prints (both parse).
+_TABLE_2_6_11: tuple[str, ...] = (
+    "GFP_HIGHUSER", "GFP_KERNEL", "GFP_NOFS", "GFP_ATOMIC", "GFP_NOIO", "GFP_DMA",
+    "__GFP_DMA", "__GFP_HIGHMEM", "__GFP_WAIT", "__GFP_HIGH", "__GFP_IO", "__GFP_FS", "__GFP_COLD",
+    "__GFP_NOWARN", "__GFP_REPEAT", "__GFP_NOFAIL", "__GFP_NORETRY", "__GFP_NO_GROW", "__GFP_COMP",
+    "__GFP_ZERO",
+)
+
 # --------------------------------------------------------------------------- history
 # What a name from one era means in the other; used in UsageError messages.
 
@@ -192,6 +262,8 @@ _GONE_BY_6_18: dict[str, str] = {
     "GFP_NOFS_PAGECACHE": "a 2.6.24-era name since removed; use GFP_NOFS|__GFP_MOVABLE",
     "GFP_USER_PAGECACHE": "a 2.6.24-era name since removed; use GFP_USER|__GFP_MOVABLE",
     "GFP_HIGHUSER_PAGECACHE": "a 2.6.24-era name since removed; use GFP_HIGHUSER_MOVABLE",
+    "__GFP_NO_GROW": "a slab-internal flag of 2.6.11 (do not grow the cache), gone by 2.6.24",
+    "GFP_LEVEL_MASK": "a 2.6.11-era mask (the bits the slab allocator passes on), gone by 2.6.24",
 }
 
 _NOT_YET_IN_2_6: dict[str, str] = {
@@ -200,6 +272,15 @@ _NOT_YET_IN_2_6: dict[str, str] = {
     "allocation (there was no flag for it)",
     "__GFP_RECLAIM": "added in 4.4 as __GFP_DIRECT_RECLAIM|__GFP_KSWAPD_RECLAIM; 2.6.24 used __GFP_WAIT",
     "__GFP_RETRY_MAYFAIL": "added in 4.13; 2.6.24 had __GFP_REPEAT",
+}
+
+#: What a 6.x or 2.6.24 name is on 2.6.11, for names 2.6.11 has no counterpart of.
+_NOT_YET_IN_2_6_11: dict[str, str] = {
+    "__GFP_NOMEMALLOC": "not in 2.6.11 (in 2.6.24): 2.6.11 had no way to keep an allocation off the emergency "
+    "reserves",
+    "__GFP_DMA32": "not in 2.6.11 (in 2.6.24); on i386 every lowmem page is below 4 GiB anyway: use no zone flag",
+    "GFP_DMA32": "not in 2.6.11 (in 2.6.24); on i386 every lowmem page is below 4 GiB anyway: use no zone flag",
+    "__GFP_NO_OBJ_EXT": "added in 6.10",
 }
 
 # --------------------------------------------------------------------------- zones, migratetypes
@@ -219,6 +300,12 @@ ZONES_6_18: dict[str, int] = {
     "ZONE_MOVABLE": ZONE_MOVABLE,
     "ZONE_DEVICE": ZONE_DEVICE,
 }
+# x86_64 6.6 as the captures' config builds it: no ZONE_DEVICE (include/linux/mmzone.h enum zone_type).
+ZONES_6_6: dict[str, int] = {"ZONE_DMA": 0, "ZONE_DMA32": 1, "ZONE_NORMAL": 2, "ZONE_MOVABLE": 3}
+ZONE_NAMES_6_6: tuple[str, ...] = ("DMA", "DMA32", "Normal", "Movable")
+# i386 2.6.11 (include/linux/mmzone.h lines 65-69: DMA, NORMAL, HIGHMEM; MAX_NR_ZONES 3).
+ZONES_2_6_11: dict[str, int] = {"ZONE_DMA": 0, "ZONE_NORMAL": 1, "ZONE_HIGHMEM": 2}
+ZONE_NAMES_2_6_11: tuple[str, ...] = ("DMA", "Normal", "HighMem")
 # i386 2.6.24 (HIGHMEM, no DMA32, ZONE_MOVABLE since 2.6.23).
 ZONES_2_6: dict[str, int] = {"ZONE_DMA": 0, "ZONE_NORMAL": 1, "ZONE_HIGHMEM": 2, "ZONE_MOVABLE": 3}
 ZONE_NAMES_2_6: tuple[str, ...] = ("DMA", "Normal", "HighMem", "Movable")
@@ -299,6 +386,22 @@ def _gfp_zone_2_6_24(mask: int) -> int:
     if mask & FLAGS_2_6["__GFP_HIGHMEM"]:
         return ZONES_2_6["ZONE_HIGHMEM"]
     return ZONES_2_6["ZONE_NORMAL"]
+
+
+def _gfp_zone_2_6_11(mask: int) -> int:
+    """2.6.11: the zonelist is node_zonelists[gfp_mask & GFP_ZONEMASK] (include/linux/gfp.h
+    alloc_pages_node()), built by build_zonelists() (mm/page_alloc.c:1423-1427): __GFP_DMA wins
+    over __GFP_HIGHMEM, otherwise ZONE_NORMAL."""
+    if mask & FLAGS_2_6_11["__GFP_DMA"]:
+        return ZONES_2_6_11["ZONE_DMA"]
+    if mask & FLAGS_2_6_11["__GFP_HIGHMEM"]:
+        return ZONES_2_6_11["ZONE_HIGHMEM"]
+    return ZONES_2_6_11["ZONE_NORMAL"]
+
+
+def _no_migratetype(mask: int) -> int:
+    """Before 2.6.24 there are no migratetypes: every free page is on the one list of its order."""
+    return 0
 
 
 def _gfp_migratetype_6_18(mask: int) -> int:
@@ -563,6 +666,9 @@ _CONSTRAINT_MASK_6_18 = ("__GFP_HARDWALL", "__GFP_THISNODE")
 _RECLAIM_MASK_2_6 = ("__GFP_WAIT", "__GFP_HIGH", "__GFP_IO", "__GFP_FS", "__GFP_NOWARN", "__GFP_REPEAT",
                      "__GFP_NOFAIL", "__GFP_NORETRY", "__GFP_NOMEMALLOC")
 _CONSTRAINT_MASK_2_6 = ("__GFP_HARDWALL", "__GFP_THISNODE")
+# 2.6.11 had neither mask; the bits a reclaim decision reads are the same minus __GFP_NOMEMALLOC
+_RECLAIM_MASK_2_6_11 = ("__GFP_WAIT", "__GFP_HIGH", "__GFP_IO", "__GFP_FS", "__GFP_NOWARN", "__GFP_REPEAT",
+                        "__GFP_NOFAIL", "__GFP_NORETRY")
 
 #: What a symbolic 2.6-era name means on 6.18 (the kernel's own renames).
 _TO_6_18: dict[str, str] = {
@@ -580,6 +686,25 @@ _TO_2_6: dict[str, str] = {
     "__GFP_RECLAIM": "__GFP_WAIT",
     "__GFP_KSWAPD_RECLAIM": "",  # no bit: 2.6.24's __alloc_pages() woke kswapd for every allocation
     "__GFP_RETRY_MAYFAIL": "__GFP_REPEAT",
+}
+
+#: What a symbolic 6.x or 2.6.24 name means on 2.6.11 (the renames, and the flags whose bits
+#: 2.6.11 does not need for the same behaviour).
+_TO_2_6_11: dict[str, str] = {
+    **_TO_2_6,
+    "GFP_NOWAIT": "",  # 2.6.24's GFP_NOWAIT is GFP_ATOMIC & ~__GFP_HIGH == 0: no bits on 2.6.11 either
+    # mobility hints: 2.6.11 groups no pages by mobility (no migratetypes), so they change nothing
+    "__GFP_MOVABLE": "",
+    "__GFP_RECLAIMABLE": "",
+    "GFP_TEMPORARY": "GFP_KERNEL",
+    "GFP_HIGHUSER_MOVABLE": "GFP_HIGHUSER",
+    "GFP_HIGHUSER_PAGECACHE": "GFP_HIGHUSER",
+    "GFP_USER_PAGECACHE": "GFP_USER",
+    "GFP_NOFS_PAGECACHE": "GFP_NOFS",
+    # no cpusets and one node: GFP_USER's hardwall and GFP_THISNODE change nothing
+    "__GFP_HARDWALL": "",
+    "__GFP_THISNODE": "",
+    "GFP_THISNODE": "",
 }
 
 GFP_6_18 = GfpSet(
@@ -619,18 +744,68 @@ GFP_2_6 = GfpSet(
     history={
         **_NOT_YET_IN_2_6,
         **{n: "added after 2.6.24" for n in FLAGS_6_18 if n not in FLAGS_2_6 and n not in _NOT_YET_IN_2_6},
+        "__GFP_NO_GROW": _GONE_BY_6_18["__GFP_NO_GROW"],
+        "GFP_LEVEL_MASK": _GONE_BY_6_18["GFP_LEVEL_MASK"],
     },
     translations=_TO_2_6,
     reclaim_mask=_RECLAIM_MASK_2_6,
     constraint_mask=_CONSTRAINT_MASK_2_6,
 )
 
+GFP_6_6 = GfpSet(
+    name="linux-6.6",
+    kernel_version="6.6",
+    flags=FLAGS_6_6,
+    table=_TABLE_6_6,
+    bits_shift=GFP_BITS_SHIFT_6_6,
+    zero_trace="none",
+    zone_fn=_gfp_zone_6_18,  # the same GFP_ZONE_TABLE: four zones, GFP_ZONES_SHIFT 2
+    zones=ZONES_6_6,
+    zone_names=ZONE_NAMES_6_6,
+    migratetype_fn=_gfp_migratetype_6_18,
+    migratetypes=MIGRATETYPES_6_18,
+    migratetype_names=MIGRATETYPE_NAMES,
+    blocking_flag="__GFP_DIRECT_RECLAIM",
+    history={**_GONE_BY_6_18, "__GFP_NO_OBJ_EXT": "added in 6.10 with CONFIG_SLAB_OBJ_EXT (slab object "
+             "extensions); 6.6 has no obj_exts to skip"},
+    translations=_TO_6_18,
+    reclaim_mask=_RECLAIM_MASK_6_18,
+    constraint_mask=_CONSTRAINT_MASK_6_18,
+)
+
+GFP_2_6_11 = GfpSet(
+    name="linux-2.6.11",
+    kernel_version="2.6.11",
+    flags=FLAGS_2_6_11,
+    table=_TABLE_2_6_11,
+    bits_shift=GFP_BITS_SHIFT_2_6_11,
+    zero_trace="none",
+    zone_fn=_gfp_zone_2_6_11,
+    zones=ZONES_2_6_11,
+    zone_names=ZONE_NAMES_2_6_11,
+    migratetype_fn=_no_migratetype,
+    migratetypes={},
+    migratetype_names=(),
+    blocking_flag="__GFP_WAIT",
+    history={
+        **{n: "not in 2.6.11 (it is in 2.6.24)" for n in FLAGS_2_6 if n not in FLAGS_2_6_11},
+        **{n: "added after 2.6.24" for n in FLAGS_6_18 if n not in FLAGS_2_6 and n not in FLAGS_2_6_11},
+        **_NOT_YET_IN_2_6_11,
+    },
+    translations=_TO_2_6_11,
+    reclaim_mask=_RECLAIM_MASK_2_6_11,
+    constraint_mask=(),
+)
+
+#: 2.6.24's set under its version's name (``GFP_2_6`` is its first name).
+GFP_2_6_24 = GFP_2_6
+
 #: The GFP set of each kernel version modelled.
-GFP_SETS: dict[str, GfpSet] = {"6.18": GFP_6_18, "2.6.24": GFP_2_6}
+GFP_SETS: dict[str, GfpSet] = {"6.18": GFP_6_18, "6.6": GFP_6_6, "2.6.24": GFP_2_6, "2.6.11": GFP_2_6_11}
 
 
 def for_kernel(version: str) -> GfpSet:
-    """The GFP set of a kernel version (``"6.18"``, ``"2.6.24"``)."""
+    """The GFP set of a kernel version (``"6.18"``, ``"6.6"``, ``"2.6.24"``, ``"2.6.11"``)."""
     try:
         return GFP_SETS[version]
     except KeyError:
@@ -638,7 +813,8 @@ def for_kernel(version: str) -> GfpSet:
 
 
 def for_profile(profile: object) -> GfpSet:
-    """The GFP set of a profile, given by name (``"linux-2.6-i386"``) or as a Profile.
+    """The GFP set of a profile, given by name (``"linux-2.6.24-i386"``, or an alias such as
+    ``"linux-2.6-i386"``) or as a Profile.
 
     An unknown profile name raises :class:`kmemsim.errors.ConfigError`, like
     every other profile lookup.
@@ -689,6 +865,7 @@ __GFP_NO_OBJ_EXT = _g("__GFP_NO_OBJ_EXT")
 __GFP_WAIT = _g("__GFP_WAIT")
 __GFP_COLD = _g("__GFP_COLD")
 __GFP_REPEAT = _g("__GFP_REPEAT")
+__GFP_NO_GROW = _g("__GFP_NO_GROW")
 # composites
 GFP_ZONEMASK = _g("GFP_ZONEMASK")
 GFP_ATOMIC = _g("GFP_ATOMIC")
@@ -715,12 +892,15 @@ SYMBOLS: dict[str, Flags] = {n: v for n, v in dict(globals()).items() if isinsta
 
 __all__ = [
     *SYMBOLS,
-    "FLAGS_6_18", "FLAGS_2_6", "GFP_BITS_SHIFT_2_6", "WORD_MASK",
+    "FLAGS_6_18", "FLAGS_6_6", "FLAGS_2_6", "FLAGS_2_6_11", "GFP_BITS_SHIFT_2_6", "GFP_BITS_SHIFT_2_6_11",
+    "GFP_BITS_SHIFT_6_6", "WORD_MASK",
     "ZONE_DMA", "ZONE_DMA32", "ZONE_NORMAL", "ZONE_MOVABLE", "ZONE_DEVICE", "MAX_NR_ZONES",
-    "ZONE_NAMES", "ZONES_6_18", "ZONES_2_6", "ZONE_NAMES_2_6",
+    "ZONE_NAMES", "ZONES_6_18", "ZONES_6_6", "ZONE_NAMES_6_6", "ZONES_2_6", "ZONE_NAMES_2_6", "ZONES_2_6_11",
+    "ZONE_NAMES_2_6_11",
     "MIGRATE_UNMOVABLE", "MIGRATE_MOVABLE", "MIGRATE_RECLAIMABLE", "MIGRATE_PCPTYPES",
     "MIGRATE_HIGHATOMIC", "MIGRATE_ISOLATE", "MIGRATE_TYPES", "MIGRATETYPE_NAMES",
     "MIGRATETYPES_6_18", "MIGRATETYPES_2_6", "MIGRATETYPE_NAMES_2_6",
     "GFP_ZONES_SHIFT", "GFP_ZONE_TABLE", "GFP_ZONE_BAD",
-    "Flags", "GfpBits", "GfpSet", "GFP_6_18", "GFP_2_6", "GFP_SETS", "for_kernel", "for_profile",
+    "Flags", "GfpBits", "GfpSet", "GFP_6_18", "GFP_6_6", "GFP_2_6", "GFP_2_6_24", "GFP_2_6_11", "GFP_SETS",
+    "for_kernel", "for_profile",
 ]

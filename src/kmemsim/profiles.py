@@ -1,9 +1,10 @@
 """Machine profiles and the one table of tunables.
 
 A *profile* names a kernel version on an architecture (``linux-6.18-x86_64``,
-``linux-2.6-i386``).  It fixes everything the kernel fixes at build time
-(page size, NR_CPUS, HZ, the address-space constants) and gives the defaults
-of everything the user may change at boot.  Every such knob is a *tunable*,
+``linux-6.6-x86_64``, ``linux-2.6.24-i386``, ``linux-2.6.11-i386``); a profile may have
+aliases (``linux-2.6-i386`` is ``linux-2.6.24-i386``), which boot the same profile.  It
+fixes everything the kernel fixes at build time (page size, NR_CPUS, HZ, the address-space
+constants) and gives the defaults of everything the user may change at boot.  Every such knob is a *tunable*,
 listed once in :data:`TUNABLES` with its kernel name, its kind and the profiles
 it applies to.  ``kmemsim.boot(profile, ram=..., cpus=..., **tunables)`` takes
 them as keyword arguments; ``docs/profiles.md`` is generated from this table
@@ -47,6 +48,8 @@ class Profile:
     description: str
     compiler: str = "kmemsim"  # LINUX_COMPILER, in the banner
     uts_version: str = "#1 SMP PREEMPT_DYNAMIC"  # UTS_VERSION: "#1 SMP" and the preemption model
+    aliases: tuple[str, ...] = ()  # other names boot() accepts for this profile
+    zone_device: bool = True  # CONFIG_ZONE_DEVICE (x86_64): an empty ZONE_DEVICE after Movable
 
     @property
     def page_size(self) -> int:
@@ -75,7 +78,23 @@ PROFILES: dict[str, Profile] = {
             "(the config of the reference host: NR_CPUS=256, HZ=250)",
         ),
         Profile(
-            name="linux-2.6-i386",
+            name="linux-6.6-x86_64",
+            kernel_version="6.6",
+            release="6.6.57-kmemsim",
+            arch="x86_64",
+            page_shift=12,
+            nr_cpus=64,
+            hz=250,
+            default_ram="1G",
+            default_cpus=2,
+            min_ram=128 << 20,
+            description="Linux 6.6 (the 6.6.57 stable release) on x86_64, 4-level paging, no KASLR, no "
+            "ZONE_DEVICE (the QEMU captures' config, allnoconfig + SMP: NR_CPUS=64, HZ=250); the address "
+            "layout is 6.18's SPARSEMEM_VMEMMAP one",
+            zone_device=False,
+        ),
+        Profile(
+            name="linux-2.6.24-i386",
             kernel_version="2.6.24",
             release="2.6.24-kmemsim",
             arch="i386",
@@ -86,23 +105,56 @@ PROFILES: dict[str, Profile] = {
             default_cpus=2,
             min_ram=16 << 20,
             description="Linux 2.6.24 on i386, 3G/1G split, HIGHMEM4G (2-level, non-PAE page "
-            "tables), FLATMEM: the kernel of the classic driver books",
+            "tables), FLATMEM (the QEMU captures' config: NR_CPUS=8, HZ=250)",
             compiler="gcc version 4.1.2",
+            uts_version="#1 SMP",
+            aliases=("linux-2.6-i386",),
+        ),
+        Profile(
+            name="linux-2.6.11-i386",
+            kernel_version="2.6.11",
+            release="2.6.11-kmemsim",
+            arch="i386",
+            page_shift=12,
+            nr_cpus=8,
+            hz=1000,
+            default_ram="1G",
+            default_cpus=2,
+            min_ram=16 << 20,
+            description="Linux 2.6.11 on i386, 3G/1G split, HIGHMEM4G, FLATMEM: the kernel of the classic "
+            "books (NR_CPUS=8; HZ is 1000, fixed on 2.6.11 i386); until SLAB arrives it runs SLUB, "
+            "which 2.6.11 did not have",
+            compiler="gcc version 3.4.3",
             uts_version="#1 SMP",
         ),
     )
 }
 
+#: Other names of a profile (kept working; ``kmemsim profiles`` and docs/profiles.md list them):
+#: ``linux-2.6-i386`` was the 2.6.24 profile's name before there were two 2.6 kernels.
+PROFILE_ALIASES: dict[str, str] = {a: p.name for p in PROFILES.values() for a in p.aliases}
+
 DEFAULT_PROFILE = "linux-6.18-x86_64"
 
 
+def profile_names() -> list[str]:
+    """Every name ``boot()`` accepts: the profiles and their aliases, sorted."""
+    return sorted([*PROFILES, *PROFILE_ALIASES])
+
+
+def canonical_name(name: str) -> str:
+    """The profile's own name for ``name`` (an alias resolves to its profile); unknown names
+    raise :class:`ConfigError`."""
+    return get_profile(name).name
+
+
 def get_profile(name: str) -> Profile:
-    try:
-        return PROFILES[name]
-    except KeyError:
-        raise ConfigError(
-            f"unknown profile {name!r}; known profiles: {', '.join(sorted(PROFILES))}"
-        ) from None
+    if isinstance(name, str):
+        p = PROFILES.get(PROFILE_ALIASES.get(name, name))
+        if p is not None:
+            return p
+    known = ", ".join(f"{n} (= {PROFILE_ALIASES[n]})" if n in PROFILE_ALIASES else n for n in profile_names())
+    raise ConfigError(f"unknown profile {name!r}; known profiles: {known}")
 
 
 # --------------------------------------------------------------------------- tunables
@@ -259,7 +311,9 @@ TUNABLES: dict[str, Tunable] = {
             _fault_attr("fail_page_alloc"),
             "`fail_page_alloc=<interval>,<probability>,<space>,<times>`: fault injection for the page "
             "allocator from boot (the other knobs, min-order 1 and ignore-gfp-wait/highmem Y, stay "
-            "at their defaults; /sys/kernel/debug/fail_page_alloc/ changes them later).",
+            "at their defaults; /sys/kernel/debug/fail_page_alloc/ changes them later).  2.6.11 had no "
+            "fault injection (2.6.20).",
+            frozenset({"linux-6.18-x86_64", "linux-6.6-x86_64", "linux-2.6.24-i386"}),
             follows="lib/fault-inject.c: setup_fault_attr(); mm/fail_page_alloc.c",
         ),
         Tunable(
@@ -270,7 +324,7 @@ TUNABLES: dict[str, Tunable] = {
             "`failslab=<interval>,<probability>,<space>,<times>`: fault injection for slab "
             "allocations from boot (ignore-gfp-wait stays Y: blocking allocations are spared; "
             "/sys/kernel/debug/failslab/ changes it).  2.6.24's SLUB had no failslab.",
-            frozenset({"linux-6.18-x86_64"}),
+            frozenset({"linux-6.18-x86_64", "linux-6.6-x86_64"}),
             "lib/fault-inject.c: setup_fault_attr(); mm/failslab.c",
         ),
         Tunable(
@@ -280,8 +334,8 @@ TUNABLES: dict[str, Tunable] = {
             _opt_size("highmem"),
             "highmem=SIZE: force this much of RAM into ZONE_HIGHMEM even when it would fit "
             "in lowmem (ignored with the kernel's message if it leaves < 64 MB lowmem).",
-            frozenset({"linux-2.6-i386"}),
-            "arch/x86/kernel/setup_32.c: find_max_low_pfn()",
+            frozenset({"linux-2.6.24-i386", "linux-2.6.11-i386"}),
+            "arch/x86/kernel/setup_32.c: find_max_low_pfn() (2.6.11: arch/i386/kernel/setup.c)",
         ),
         Tunable(
             "lowmem_reserve_ratio",
@@ -290,9 +344,12 @@ TUNABLES: dict[str, Tunable] = {
             _int_list("lowmem_reserve_ratio"),
             "vm.lowmem_reserve_ratio: per zone, the divisor of the pages of higher zones that a "
             "lower zone keeps back from allocations that could have used the higher zone "
-            "(2.6.24: DMA, Normal, HighMem, default 256 32 0, values below 1 count as 1).",
-            follows="mm/page_alloc.c: setup_per_zone_lowmem_reserve()",
-            profile_defaults={"linux-2.6-i386": [256, 32, 0]},
+            "(2.6.24: DMA, Normal, HighMem, default 256 32 32, values below 1 count as 1; 2.6.11: DMA, "
+            "Normal, 256 32; 6.6 without ZONE_DEVICE: 256 256 32 0).",
+            follows="mm/page_alloc.c: setup_per_zone_lowmem_reserve(), sysctl_lowmem_reserve_ratio[] (2.6.24 "
+            "line 89, 2.6.11 line 55, 6.6 line 243)",
+            profile_defaults={"linux-6.6-x86_64": [256, 256, 32, 0], "linux-2.6.24-i386": [256, 32, 32],
+                              "linux-2.6.11-i386": [256, 32]},
         ),
         Tunable(
             "min_free_kbytes",
@@ -309,8 +366,9 @@ TUNABLES: dict[str, Tunable] = {
             0,
             _int("percpu_pagelist_high_fraction", 0, 1 << 30),
             "vm.percpu_pagelist_high_fraction: 0 lets pcp->high float between high_min (the low "
-            "watermark / CPUs) and high_max (managed/8/CPUs); N >= 8 pins both to managed/N/CPUs.",
-            frozenset({"linux-6.18-x86_64"}),
+            "watermark / CPUs) and high_max (managed/8/CPUs); N >= 8 pins both to managed/N/CPUs.  6.6 "
+            "(before 6.7's auto-tuning): 0 fixes high at the low watermark / CPUs.",
+            frozenset({"linux-6.18-x86_64", "linux-6.6-x86_64"}),
             "mm/page_alloc.c: zone_highsize()",
         ),
         Tunable(
@@ -342,7 +400,7 @@ TUNABLES: dict[str, Tunable] = {
             _bool("slab_freelist_hardened"),
             "CONFIG_SLAB_FREELIST_HARDENED: free pointers stored as ptr ^ s->random ^ swab(&ptr), "
             "and a naive double-free check in set_freepointer().",
-            profile_defaults={"linux-2.6-i386": False},
+            profile_defaults={"linux-6.6-x86_64": False, "linux-2.6.24-i386": False, "linux-2.6.11-i386": False},
             follows="mm/slub.c: freelist_ptr_encode()",
         ),
         Tunable(
@@ -351,7 +409,7 @@ TUNABLES: dict[str, Tunable] = {
             True,
             _bool("slab_freelist_random"),
             "CONFIG_SLAB_FREELIST_RANDOM: a new slab's free list is a random permutation of its objects.",
-            profile_defaults={"linux-2.6-i386": False},
+            profile_defaults={"linux-6.6-x86_64": False, "linux-2.6.24-i386": False, "linux-2.6.11-i386": False},
             follows="mm/slub.c: shuffle_freelist()",
         ),
         Tunable(
@@ -359,8 +417,10 @@ TUNABLES: dict[str, Tunable] = {
             "boot",
             False,
             _bool("slab_nomerge"),
-            "slab_nomerge: never merge compatible caches (each kmem_cache_create gets its own cache).",
+            "slab_nomerge: never merge compatible caches (each kmem_cache_create gets its own cache).  "
+            "On by default on 6.6, whose captures' config has SLAB_MERGE_DEFAULT off.",
             follows="mm/slab_common.c: find_mergeable()",
+            profile_defaults={"linux-6.6-x86_64": True},
         ),
         Tunable(
             "slub_max_order",
@@ -415,8 +475,8 @@ TUNABLES: dict[str, Tunable] = {
             _opt_size("vmalloc"),
             "vmalloc=SIZE: __VMALLOC_RESERVE, the address space kept above lowmem for the "
             "8 MB gap, vmalloc, pkmap and fixmap (default 128M); lowmem = 4G - PAGE_OFFSET - SIZE.",
-            frozenset({"linux-2.6-i386"}),
-            "arch/x86/kernel/setup_32.c: parse_vmalloc()",
+            frozenset({"linux-2.6.24-i386", "linux-2.6.11-i386"}),
+            "arch/x86/kernel/setup_32.c: parse_vmalloc() (2.6.11: arch/i386/kernel/setup.c)",
         ),
         Tunable(
             "watermark_boost_factor",
@@ -425,7 +485,7 @@ TUNABLES: dict[str, Tunable] = {
             _int("watermark_boost_factor", 0, 1 << 30),
             "vm.watermark_boost_factor: how far (in 1/10000 of the high watermark) a fragmenting "
             "fallback boosts the watermarks; 0 disables boosting.",
-            frozenset({"linux-6.18-x86_64"}),
+            frozenset({"linux-6.18-x86_64", "linux-6.6-x86_64"}),
             "mm/page_alloc.c: boost_watermark()",
         ),
         Tunable(
@@ -435,7 +495,7 @@ TUNABLES: dict[str, Tunable] = {
             _int("watermark_scale_factor", 1, 3000),
             "vm.watermark_scale_factor: the gap between min, low, high and promo in 1/10000 of "
             "the zone's managed pages (at least a quarter of min).",
-            frozenset({"linux-6.18-x86_64"}),
+            frozenset({"linux-6.18-x86_64", "linux-6.6-x86_64"}),
             "mm/page_alloc.c: __setup_per_zone_wmarks()",
         ),
         Tunable(
@@ -445,8 +505,8 @@ TUNABLES: dict[str, Tunable] = {
             _choice("vmsplit", ("3G", "3G_OPT", "2G", "2G_OPT", "1G")),
             "CONFIG_VMSPLIT_*: user/kernel split of the 4 GB address space; PAGE_OFFSET is "
             "0xC0000000 (3G), 0xB0000000 (3G_OPT), 0x80000000 (2G), 0x78000000 (2G_OPT) "
-            "or 0x40000000 (1G).",
-            frozenset({"linux-2.6-i386"}),
+            "or 0x40000000 (1G).  (2.6.11 had no choice: PAGE_OFFSET 0xC0000000, include/asm-i386/page.h:125.)",
+            frozenset({"linux-2.6.24-i386"}),
             "arch/x86/Kconfig: PAGE_OFFSET",
         ),
     )

@@ -34,14 +34,19 @@ if TYPE_CHECKING:  # pragma: no cover
 __all__ = ["setup_arch", "mm_core_init", "mem_init", "check_ram", "from_snapshot", "cmdline"]
 
 
-def _boot_arch(profile: Profile, e820: list[Any], ram: int, tun: dict[str, Any]) -> Arch:
+def _boot_arch(profile: Profile, e820: list[Any], ram: int, tun: dict[str, Any], zone_movable: bool) -> Arch:
+    arch: Arch
     if profile.arch == "x86_64":
         from .arch import x86_64 as mod
 
-        return mod.X86_64(mod.setup(e820, ram, profile.nr_cpus, tun, SECTION_PAGES_SHIFT))
-    from .arch import i386 as mod32
+        arch = mod.X86_64(mod.setup(e820, ram, profile.nr_cpus, tun, SECTION_PAGES_SHIFT))
+    else:
+        from .arch import i386 as mod32
 
-    return mod32.I386(mod32.setup(e820, ram, profile.nr_cpus, tun, SECTION_PAGES_SHIFT))
+        arch = mod32.I386(mod32.setup(e820, ram, profile.nr_cpus, tun, SECTION_PAGES_SHIFT))
+    arch.zone_device = profile.zone_device
+    arch.zone_movable = zone_movable
+    return arch
 
 
 def setup_arch(m: Machine) -> None:
@@ -51,7 +56,7 @@ def setup_arch(m: Machine) -> None:
     printk_banner(m)
     for line in e820mod.format_e820(m.e820, m.features.e820_mem_format):
         m.printk(line)
-    m.arch = _boot_arch(prof, m.e820, m.ram, m.tunables)
+    m.arch = _boot_arch(prof, m.e820, m.ram, m.tunables, m.features.zone_movable)
     setup = m.arch.setup
     if m.host is not None:
         host_reservations(m, m.host)

@@ -40,6 +40,10 @@ class Arch:
 
     name = "?"
     page_shift = 12
+    #: CONFIG_ZONE_DEVICE: the profile's (x86_64 only; set by setup_arch)
+    zone_device = True
+    #: ZONE_MOVABLE exists (2.6.23+, features.zone_movable; set by setup_arch)
+    zone_movable = True
 
     def __init__(self, setup: ArchSetup):
         self.setup = setup

@@ -89,7 +89,7 @@ KERNEL_END = 0x4A4000
 
 def setup(e820: list[E820Entry], ram: int, nr_cpus: int, tunables: dict, section_shift: int) -> ArchSetup:
     log: list[str] = []
-    page_offset = VMSPLIT_PAGE_OFFSET[tunables["vmsplit"]]
+    page_offset = VMSPLIT_PAGE_OFFSET[tunables.get("vmsplit", "3G")]  # 2.6.11: always 3G
     reserve = VMALLOC_RESERVE_DEFAULT
     if tunables.get("vmalloc") is not None:
         reserve = tunables["vmalloc"]  # 2.6.24 parse_vmalloc(): __VMALLOC_RESERVE = memparse(arg)
@@ -235,15 +235,18 @@ class I386(Arch):
     hugetlb_page_order = 10  # non-PAE: 4 MiB pages (HPAGE_SHIFT 22)
 
     def zone_layout(self) -> list[tuple[str, int, int]]:
-        """2.6.24 zone_sizes_init(): DMA below 16 MB, Normal up to max_low_pfn, HighMem above;
-        ZONE_MOVABLE (2.6.23+) is empty without kernelcore=."""
+        """2.6.24 zone_sizes_init() (2.6.11: arch/i386/mm/init.c the same): DMA below 16 MB,
+        Normal up to max_low_pfn, HighMem above; ZONE_MOVABLE (2.6.23+, ``zone_movable``) is
+        empty without kernelcore=."""
         dma = min(1 << 12, self.max_low_pfn)
-        return [
+        out = [
             ("DMA", 0, dma),
             ("Normal", dma, self.max_low_pfn),
             ("HighMem", self.max_low_pfn, self.max_pfn),
-            ("Movable", 0, 0),
         ]
+        if self.zone_movable:
+            out.append(("Movable", 0, 0))
+        return out
 
     def pa(self, vaddr: int) -> int:
         """__pa(x) = x - PAGE_OFFSET, 32-bit arithmetic."""

@@ -193,7 +193,8 @@ class X86_64(Arch):
         """arch/x86/mm/init.c zone_sizes_init() + free_area_init(): (name, start_pfn, end_pfn).
 
         MAX_DMA_PFN = 16 MiB, MAX_DMA32_PFN = 4 GiB; ZONE_MOVABLE is empty without
-        kernelcore=/movablecore=, ZONE_DEVICE holds no boot memory.
+        kernelcore=/movablecore=, ZONE_DEVICE holds no boot memory (and is not there at all
+        without CONFIG_ZONE_DEVICE: ``zone_device``, the profile's).
         """
         start = min(s for s, _ in self.setup.memory) >> PAGE_SHIFT
         mp = self.max_pfn
@@ -202,8 +203,10 @@ class X86_64(Arch):
             end = max(min(limit, mp), start)
             out.append((name, start, end))
             start = end
-        out.append(("Movable", 0, 0))
-        out.append(("Device", 0, 0))
+        if self.zone_movable:
+            out.append(("Movable", 0, 0))
+        if self.zone_device:
+            out.append(("Device", 0, 0))
         return out
 
     def pa(self, vaddr: int) -> int:

@@ -76,8 +76,8 @@ def boot_options(fn: Callable[..., Any]) -> Callable[..., Any]:
         "--profile",
         default=kmemsim.DEFAULT_PROFILE,
         show_default=True,
-        type=click.Choice(sorted(kmemsim.PROFILES)),
-        help="Kernel and architecture.",
+        type=click.Choice(kmemsim.profiles.profile_names()),
+        help="Kernel and architecture (or an alias of one: kmemsim profiles).",
     )(fn)
     return fn
 
@@ -223,12 +223,14 @@ def profiles() -> None:
     for p in kmemsim.PROFILES.values():
         click.echo(f"{p.name:<20} {p.description}")
         click.echo(f"{'':<20} defaults: ram={p.default_ram} cpus={p.default_cpus}; NR_CPUS={p.nr_cpus}, HZ={p.hz}")
+        for a in p.aliases:
+            click.echo(f"{'':<20} alias: {a} (boots this profile)")
     click.echo("")
     click.echo(kmemsim.profiles.tunable_table())
 
 
 @main.command()
-@click.option("--profile", default=None, type=click.Choice(sorted(kmemsim.PROFILES)),
+@click.option("--profile", default=None, type=click.Choice(kmemsim.profiles.profile_names()),
               help="One profile: its features with what each is and the source followed.")
 @click.option("--json", "as_json", is_flag=True, help="Machine-readable: one object per feature.")
 def features(profile: str | None, as_json: bool) -> None:
@@ -240,7 +242,7 @@ def features(profile: str | None, as_json: bool) -> None:
 
     from kmemsim.features import FEATURES, Features
 
-    profs = [kmemsim.PROFILES[profile]] if profile else list(kmemsim.PROFILES.values())
+    profs = [kmemsim.profiles.get_profile(profile)] if profile else list(kmemsim.PROFILES.values())
     have = {p.name: Features(p.kernel_version) for p in profs}
     if as_json:
         out = [{"name": f.name, "since": f.since, "until": f.until, "doc": f.doc, "source": f.commit,

@@ -497,7 +497,7 @@ def _stat_for_report(events):
 
 @with_example(host=True)
 @click.command("replay")
-@click.option("--profile", default=None, type=click.Choice(sorted(kmemsim.PROFILES)),
+@click.option("--profile", default=None, type=click.Choice(kmemsim.profiles.profile_names()),
               help="Kernel and architecture (default: linux-6.18-x86_64).")  # fmt: skip
 @_replay_options
 @click.option("--no-check", is_flag=True, help="Do not run k.check() at the end.")
@@ -541,7 +541,7 @@ def replay(profile, host, ram, cpus, sets, fmt, lenient, every, interval, report
 
 @with_example()
 @click.command("compare")
-@click.option("--profile", "profiles", multiple=True, type=click.Choice(sorted(kmemsim.PROFILES)),
+@click.option("--profile", "profiles", multiple=True, type=click.Choice(kmemsim.profiles.profile_names()),
               help="Kernel and architecture; give it twice for A and B, once for both.")  # fmt: skip
 @_replay_options
 @click.option("--a-set", "a_sets", multiple=True, metavar="NAME=VALUE",

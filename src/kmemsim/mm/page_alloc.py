@@ -129,7 +129,10 @@ _ENGINE_MT = {
 
 
 def _migratetype_map(kernel_migratetypes: dict[str, int]) -> tuple[int, ...]:
-    """The engine's migratetype of each value of a kernel's ``enum migratetype``."""
+    """The engine's migratetype of each value of a kernel's ``enum migratetype``; a kernel
+    without migratetypes (before 2.6.24) has one free list per order, the engine's MOVABLE one."""
+    if not kernel_migratetypes:
+        return (MIGRATE_MOVABLE,)
     table = [MIGRATE_UNMOVABLE] * (max(kernel_migratetypes.values()) + 1)
     for name, value in kernel_migratetypes.items():
         table[value] = _ENGINE_MT[name]

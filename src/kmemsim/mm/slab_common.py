@@ -42,6 +42,7 @@ from typing import TYPE_CHECKING, Any
 
 from ..errors import ConfigError, UsageError
 from ..flags import FlagArg
+from ..slab_flags import ENGINE as SLAB_FLAGS_ENGINE
 
 if TYPE_CHECKING:  # pragma: no cover
     from ..interfaces import SlabAllocator
@@ -137,6 +138,7 @@ class SlabCommon:
             raise UsageError(f"kmem_cache_create({name!r}): freeptr_offset, useroffset and usersize are "
                              f"kmem_cache_args of later kernels; {self.impl.name.upper()} takes none")
         if self.impl.name == "slub":
+            flags = k.slab_flags.translate(flags, SLAB_FLAGS_ENGINE)  # the SLUB model works in 6.18's bits
             return self.impl.create_cache(name, size, align, flags, ctor, freeptr_offset=freeptr_offset,
                                           useroffset=useroffset, usersize=usersize)
         return self.impl.create_cache(name, size, align, flags, ctor, dtor=dtor)
