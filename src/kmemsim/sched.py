@@ -1036,14 +1036,23 @@ class Sched:
         return any(t.pending and t._seq == seq and not t.deferrable for _, seq, t in self.timers)
 
     def _advance_to_next_timer(self) -> None:
-        """Jump the clock to the next timer that can wake the machine, running every timer
-        (deferrable ones too) that expires up to it."""
+        """Move the clock to the next timer that can wake the machine, running the deferrable
+        timers that expire before it at their own times on the way (the tick keeps running
+        while time passes, so a periodic deferrable timer fires every period)."""
         while self.timers and (not self.timers[0][2].pending or self.timers[0][2]._seq != self.timers[0][1]):
             heapq.heappop(self.timers)
         wake = [e for e, seq, t in self.timers if t.pending and t._seq == seq and not t.deferrable]
         if not wake:
             return
-        self.advance_jiffies_to(min(wake))
+        target = min(wake)
+        while True:
+            while self.timers and (not self.timers[0][2].pending or self.timers[0][2]._seq != self.timers[0][1]):
+                heapq.heappop(self.timers)
+            step = self.timers[0][0] if self.timers else target
+            if step >= target:
+                break
+            self.advance_jiffies_to(step)
+        self.advance_jiffies_to(target)
 
     def advance_jiffies_to(self, target: int) -> None:
         """Move the clock to jiffies_64 ``target`` (never back) and run the expired timers."""

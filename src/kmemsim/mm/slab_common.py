@@ -43,6 +43,7 @@ from typing import TYPE_CHECKING, Any
 from ..errors import ConfigError, UsageError
 from ..flags import FlagArg
 from ..slab_flags import ENGINE as SLAB_FLAGS_ENGINE
+from ..slab_flags import ZERO_SIZE_PTR
 
 if TYPE_CHECKING:  # pragma: no cover
     from ..interfaces import SlabAllocator
@@ -78,6 +79,7 @@ class SlabCommon:
         self.impl = impl
         self.bits = k.gfp.bits
         self._dtor = k.features.kmem_cache_dtor
+        self._gfp_zero = k.features.slab_gfp_zero
 
     @property
     def allocator(self) -> str:
@@ -158,10 +160,16 @@ class SlabCommon:
         return self.impl.cache_alloc(cache, self.k.gfp.mask(gfp_mask, "kmem_cache_alloc: gfp_mask"))
 
     def kmem_cache_zalloc(self, cache: Any, gfp_mask: FlagArg) -> int:
-        """kmem_cache_zalloc(cache, gfp) = kmem_cache_alloc(cache, gfp | __GFP_ZERO)."""
+        """kmem_cache_zalloc(cache, gfp) = kmem_cache_alloc(cache, gfp | __GFP_ZERO) (before
+        2.6.23's __GFP_ZERO support: the allocation, then a memset of the object)."""
         self.impl.check_cache(cache, "kmem_cache_zalloc")
-        gfp = self.k.gfp.mask(gfp_mask, "kmem_cache_zalloc: gfp_mask") | self.bits.zero
-        return self.impl.cache_alloc(cache, gfp)
+        gfp = self.k.gfp.mask(gfp_mask, "kmem_cache_zalloc: gfp_mask")
+        if not self._gfp_zero:
+            p = self.impl.cache_alloc(cache, gfp)
+            if p:
+                self.k.memset(p, 0, self.impl.cache_size(cache))
+            return p
+        return self.impl.cache_alloc(cache, gfp | self.bits.zero)
 
     def kmem_cache_free(self, s: Any, obj: int) -> None:
         """kmem_cache_free(cache, obj): an object back to its cache."""
@@ -203,8 +211,15 @@ class SlabCommon:
         return self.impl.ksize(obj)
 
     def kzalloc(self, size: int, gfp_mask: FlagArg) -> int:
-        """kzalloc(size, gfp) = kmalloc(size, gfp | __GFP_ZERO)."""
-        return self.kmalloc(size, self.k.gfp.mask(gfp_mask, "kzalloc: gfp_mask") | self.bits.zero)
+        """kzalloc(size, gfp) = kmalloc(size, gfp | __GFP_ZERO) (before 2.6.23: kmalloc, then
+        memset, as 2.6.18's __kzalloc and 2.6.11's kcalloc did)."""
+        gfp = self.k.gfp.mask(gfp_mask, "kzalloc: gfp_mask")
+        if not self._gfp_zero:
+            p = self.kmalloc(size, gfp)
+            if p > ZERO_SIZE_PTR:
+                self.k.memset(p, 0, size)
+            return p
+        return self.kmalloc(size, gfp | self.bits.zero)
 
     def kmalloc_node(self, size: int, gfp_mask: FlagArg, node: int = -1) -> int:
         """kmalloc_node(size, gfp, node): one node, so node is checked and otherwise ignored."""
@@ -222,8 +237,14 @@ class SlabCommon:
         return self.kmalloc(n * size, gfp_mask)
 
     def kcalloc(self, n: int, size: int, gfp_mask: FlagArg) -> int:
-        """kcalloc(n, size, gfp) = kmalloc_array(n, size, gfp | __GFP_ZERO)."""
-        return self.kmalloc_array(n, size, self.k.gfp.mask(gfp_mask, "kcalloc: gfp_mask") | self.bits.zero)
+        """kcalloc(n, size, gfp) = kmalloc_array(n, size, gfp | __GFP_ZERO) (2.6.11: kmalloc and memset)."""
+        gfp = self.k.gfp.mask(gfp_mask, "kcalloc: gfp_mask")
+        if not self._gfp_zero:
+            p = self.kmalloc_array(n, size, gfp)
+            if p > ZERO_SIZE_PTR:
+                self.k.memset(p, 0, n * size)
+            return p
+        return self.kmalloc_array(n, size, gfp | self.bits.zero)
 
     def kmalloc_size_roundup(self, size: int) -> int:
         """kmalloc_size_roundup(size): what kmalloc(size) would really give."""
