@@ -802,8 +802,10 @@ class SlabAllocator:
         """setup_cpu_cache(): the tuned arrays once the general caches exist; before, boot
         arrays of one entry and the lists (static for the first caches, kmalloc'd later)."""
         if self.state == "full":
-            if not self.numa:
-                c.node.next_reap = self._reap_base(c)
+            if self.numa:
+                # alloc_kmemlist() (2.6.24) / init_cache_node() (6.6): a kmalloc'd node
+                c.node = KmemList3(self._kmalloc_raw(self.sizeof_l3, self.bits.kernel))
+            c.node.next_reap = self._reap_base(c)
             self.enable_cpucache(c)
             return
         k = self.k
