@@ -1002,7 +1002,13 @@ class SlabAllocator:
             return True
         if c.off_slab:
             assert c.slabp_cache is not None
-            slab.mgmt = self._cache_alloc(c.slabp_cache, local & ~self.bits.constraint_mask)
+            if self.numa:
+                mflags = local & ~self.bits.constraint_mask
+            else:
+                # 2.6.11 cache_grow(): alloc_slabmgmt(..., local_flags) with local_flags =
+                # flags & SLAB_LEVEL_MASK: no __GFP_DMA for the descriptor's size-N cache
+                mflags = local & self.k.gfp.flags.get("GFP_LEVEL_MASK", ~self.bits.zonemask)
+            slab.mgmt = self._cache_alloc(c.slabp_cache, mflags)
             if not slab.mgmt:
                 return False
         else:

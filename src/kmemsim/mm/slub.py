@@ -55,6 +55,7 @@ from typing import TYPE_CHECKING
 
 from ..errors import InvariantError
 from . import slub_geometry as geo
+from .slab_util import ctor_caller
 from .slub_debug import SLUB_RED_INACTIVE, SlubDebug
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -152,6 +153,9 @@ class Slub:
         #: the GFP bits SLUB acts on (k.gfp.bits)
         self.bits = k.gfp.bits
         self.dbg = SlubDebug(self)
+        #: how this kernel calls a constructor: ctor(obj) in 6.x, ctor(cache, obj) in 2.6.24's
+        #: setup_object() (mm/slub.c, ``s->ctor(s, object)``, 2.6.23-rc1 to 2.6.26)
+        self.call_ctor = ctor_caller(k)
         self._lowmem = k.arch.lowmem_bytes
         self._page_offset = k.layout.page_offset
         self._page_shift = k.page_shift
@@ -241,7 +245,7 @@ class Slub:
                 self.dbg.setup_object_debug(s, o)
         if s.ctor is not None:
             for o in sorted(objs):
-                s.ctor(o)  # setup_object(): constructors run when the slab is made
+                self.call_ctor(s.ctor, s, o, gfp)  # setup_object(): constructors run when the slab is made
         for a, nxt in zip(objs, objs[1:], strict=False):
             self.set_freepointer(s, a, nxt)
         self.set_freepointer(s, objs[-1], 0)

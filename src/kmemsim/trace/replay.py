@@ -149,8 +149,10 @@ _LOOKAHEAD = 64
 _CHUNK = 4096
 
 
-def _noop_ctor(_addr: int) -> None:
-    """Stands for a host cache's constructor: it only changes the layout."""
+def _noop_ctor(*_args: object) -> None:
+    """Stands for a host cache's constructor: it only changes the layout (any kernel's
+    signature: ``ctor(obj)`` in 6.x, ``ctor(cache, obj)`` in 2.6.24, ``ctor(obj, cache,
+    flags)`` in 2.6.11)."""
 
 
 @dataclass
