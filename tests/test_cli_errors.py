@@ -93,6 +93,36 @@ ROWS: list = [
     ("proc --list zoneinfo", "give NAME (zoneinfo) or --list"),
     ("proc zoneinfo --ram nope", "malformed size 'nope'"),
     ("proc zoneinfo --profile nope", "'nope' is not one of"),
+    # proc --host: RAM, CPUs and the profile come from the snapshot (no longer silently ignored)
+    ("proc meminfo --host {SNAP} --ram 1G", "RAM and CPUs come from the snapshot"),
+    ("proc meminfo --host {SNAP} --cpus 2", "RAM and CPUs come from the snapshot"),
+    ("proc meminfo --host {SNAP} --set cpus=2", "RAM and CPUs come from the snapshot"),
+    ("proc meminfo --host {SNAP} --set ram=1G", "RAM and CPUs come from the snapshot"),
+    ("proc meminfo --host {SNAP} --set no_such_tunable=1", "unknown tunable 'no_such_tunable'"),
+    ("proc meminfo --host {SNAP} --set nonsense", "'nonsense': expected NAME=VALUE"),
+    ("proc meminfo --host {SNAP} --profile linux-2.6-i386", "--profile linux-2.6-i386 cannot be given"),
+    # proc --json / --csv
+    ("proc meminfo --json --csv", "give --json or --csv, not both"),
+    ("proc --list --json", "--list prints names"),
+    ("proc --list --csv", "--list prints names"),
+    ("proc zoneinfo --csv", "/proc/zoneinfo is not table-shaped"),
+    ("proc extfrag/extfrag_index --csv", "is not table-shaped"),
+    ("proc nope --json", "nope: no such file"),
+    ("proc --json", "Missing argument 'NAME'"),
+    # tunables every booting command shares, through proc and dmesg
+    ("dmesg --set slab_debug=QQQ", "slab_debug='QQQ': unknown option 'Q'"),
+    ("proc slabinfo --set slab_debug=FZQ,kmalloc-64", "unknown option 'Q'"),
+    ("dmesg --profile linux-2.6-i386 --set vmalloc=8M", "vmalloc=8388608 is too small"),
+    ("dmesg --profile linux-2.6-i386 --set vmalloc=1M", "vmalloc=1048576 is too small"),
+    ("dmesg --profile linux-2.6-i386 --set vmalloc=16M", "vmalloc=16777216 is too small"),
+    ("dmesg --profile linux-2.6-i386 --set vmalloc=lots", "vmalloc"),
+    ("dmesg --set vmalloc=200M", "unknown tunable 'vmalloc'"),
+    ("dmesg --set slub_max_order=99", "slub_max_order"),
+    ("dmesg --set slab_nomerge=2", "slab_nomerge"),
+    ("layout --cpus 1.5", "'1.5' is not a valid integer"),
+    ("features --profile nope", "'nope' is not one of"),
+    ("features extra", "unexpected extra argument (extra)"),
+    ("profiles --json", "No such option '--json'"),
     # ---- snapshot (fails before reading the host)
     ("snapshot", "Missing option '-o'"),
     ("snapshot -o {T}/empty.txt", "empty.txt: exists and is not a directory"),
@@ -130,6 +160,21 @@ ROWS: list = [
     ("stat --example --cpu-nodes 0-x:0", "'0-x:0': expected CPUS:NODE"),
     ("stat --example --cpu-nodes 3-1:0", "3-1"),
     ("stat --example --top abc", "'abc' is not a valid integer"),
+    ("stat --example --page-size 3000", "--page-size"),
+    ("stat --example --page-size 1k", "'1k' is not a valid integer"),
+    ("stat --example --page-size 1073741824", "--page-size"),
+    ("stat --example --cpu-nodes 5-1:0", "'5-1:0': CPUs must be FIRST-LAST"),
+    ("stat --example --cpu-nodes 0-3", "'0-3': expected CPUS:NODE"),
+    ("stat --example --cpu-nodes 0-3:2000", "the node must be 0..1023"),
+    ("stat --example --cpu-nodes 0-99999:0", "CPUs must be FIRST-LAST"),
+    ("stat --example --kallsyms {T}/nul.txt", "not a /proc/kallsyms text (a NUL byte)"),
+    ("stat --example --kallsyms {T}/empty.txt", "no 'ADDRESS TYPE SYMBOL' line"),
+    ("stat --example --kallsyms {T}/dir", "'{T}/dir' is a directory"),
+    ("stat --page {T}/order_neg.txt", "order_neg.txt:2: mm_page_alloc: order=-1 is outside"),
+    ("stat --page {T}/order_huge.txt", "order_huge.txt:2: mm_page_alloc: order=4000000000 is outside"),
+    ("stat --page {T}/order_abc.txt", "order_abc.txt:2: mm_page_alloc:"),
+    ("replay {T}/order_neg.txt", "order_neg.txt:2: mm_page_alloc: order=-1 is outside"),
+    ("replay {T}/order_huge.txt", "order_huge.txt:2:"),
     ("stat --example {T}/empty.txt", "give FILE ({T}/empty.txt) or --example, not both"),
     ("stat --bogus", "No such option '--bogus'"),
     # ---- replay
@@ -207,6 +252,11 @@ def bad(tmp_path_factory) -> Path:
     (t / "notrace.txt").write_text("hello world\nthis is not a trace\n")
     (t / "trunc.gz").write_bytes(gzip.compress(b"x" * 10000)[:50])
     (t / "dir").mkdir()
+    (t / "nul.txt").write_text("ffffffff81000000 T _text\n\0\0\n")
+    page_line = ("              sh-31488   [000] .....  5430.231555: mm_page_alloc: page=00000000d9e0d432 "
+                 "pfn=0x238f11 order={} migratetype=0 gfp_flags=GFP_KERNEL\n")
+    for name, order in (("order_neg", "-1"), ("order_huge", "4000000000"), ("order_abc", "abc")):
+        (t / f"{name}.txt").write_text(page_line.format(0) + page_line.format(order))
     (t / "notempty").mkdir()
     (t / "notempty" / "f").write_text("x")
     (t / "bad.tar.gz").write_bytes(gzip.compress(b"not a tar"))

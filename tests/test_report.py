@@ -18,7 +18,7 @@ from kmemsim.cli.main import main
 from kmemsim.errors import UsageError
 from kmemsim.examples import EXAMPLES, example_path
 from kmemsim.trace import KmemStat, StatOptions, TraceReader
-from kmemsim.trace.replay import Replay, compare, replay
+from kmemsim.trace.replay import Replay, ReplayOptions, compare, replay
 from kmemsim.trace.report import check_report_path, html_report, write_report
 from kmemsim.trace.svgchart import Series, bar_chart, json_for_script, line_chart, nice_ticks
 
@@ -36,7 +36,7 @@ def stat_of(events) -> KmemStat:
 def replay_page() -> tuple[Replay, str]:
     reader = TraceReader(TRACE)
     events = list(reader)
-    r = replay(events, host=SNAP)
+    r = replay(events, host=SNAP, options=ReplayOptions(seed=False))  # the trace's own footprint
     page = html_report([("replay", r)], stat=stat_of(events), title="kmemsim replay of sample",
                        summaries=[("Replay", r.summary())], parse_stats=reader.stats)  # fmt: skip
     return r, page

@@ -105,7 +105,7 @@ def shot(page, name: str) -> Path:
 @pytest.fixture(scope="module")
 def replay_html(tmp_path_factory) -> Path:
     out = tmp_path_factory.mktemp("report") / "replay.html"
-    res = CliRunner().invoke(main, ["replay", "--example", "--report", str(out), "--every", "500"])
+    res = CliRunner().invoke(main, ["replay", "--example", "--no-seed", "--report", str(out), "--every", "500"])
     assert res.exit_code == 0, res.output
     return out
 

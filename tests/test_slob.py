@@ -117,8 +117,10 @@ def test_caches_construct_every_object_and_never_complain(k):
 def test_a_raising_constructor_gives_the_object_back(k):
     c = k.kmem_cache_create("bad", 48, 0, 0, lambda cache, obj: 1 / 0)
     pages = dict(k.slab_impl.pages)
-    with pytest.raises(ZeroDivisionError):
+    with pytest.raises(kmemsim.UsageError, match=r"the constructor <lambda> raised ZeroDivisionError.*the object "
+                                                 "was freed") as info:
         k.kmem_cache_alloc(c, k.gfp.GFP_KERNEL)
+    assert isinstance(info.value.__cause__, ZeroDivisionError)
     assert {p: sp.units for p, sp in k.slab_impl.pages.items()} == {p: sp.units for p, sp in pages.items()}
     k.check()
 

@@ -105,7 +105,7 @@ def test_right_redzone_overwrite_report_text():
     assert rz == [f"Redzone  {p + 64:016x}: 12 cc cc cc cc cc cc cc" + " " * 26 + "........"]
     assert any(line.startswith("Padding  ") for line in out)
     assert "Disabling lock debugging due to kernel taint" in out
-    assert any(line.startswith("WARNING: CPU: 0 PID: 1000 at object_err") for line in out)
+    assert "WARNING: CPU: 0 PID: 1000 at mm/slub.c:1232 object_err+0x0/0x0" in out
     assert f"FIX kmalloc-64: Restoring Right Redzone {p + 64:#x}-{p + 64:#x}=0xcc" in out
     assert out[-1] == f"FIX kmalloc-64: Object at {p:#x} not freed"
     assert "B" in k.taint and "W" in k.taint

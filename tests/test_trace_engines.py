@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import io
 import re
+from pathlib import Path
 
 import pytest
 from conftest import DATA
@@ -230,3 +231,41 @@ def test_compiled_core_agrees_with_python_on_random_event_streams(events, opts):
         st.process(iter(events[half:]))
     assert state(c) == state(py)
     assert c.report() == py.report()
+
+
+# ------------------------------------------------------------------ a stale compiled build
+
+
+def test_scanner_api_lists_everything_kmemsim_uses_of_the_compiled_module():
+    """SCANNER_API is what a build must have; every use in the source is listed there, so a
+    .so built from an older _kmemscan.c is refused instead of failing mid-trace."""
+    import importlib
+
+    parse_mod = importlib.import_module("kmemsim.trace.parse")  # (kmemsim.trace.parse is also a function)
+    stat_mod = importlib.import_module("kmemsim.trace.stat")
+
+    used_sc = set(re.findall(r"\bsc\.(\w+)", Path(parse_mod.__file__).read_text()))
+    used_core = set(re.findall(r"\b_core\.(\w+)", Path(stat_mod.__file__).read_text()))
+    assert used_sc and used_core
+    assert used_sc <= set(parse_mod.SCANNER_API["Scanner"]), used_sc - set(parse_mod.SCANNER_API["Scanner"])
+    assert used_core <= set(parse_mod.SCANNER_API["SlabCore"])
+    built = parse_mod.compiled_scanner()
+    if built is not None:  # the build in use has all of it
+        assert parse_mod._missing_api(built) == []
+
+
+def test_a_stale_compiled_scanner_is_not_used(monkeypatch):
+    import importlib
+    import types
+
+    parse_mod = importlib.import_module("kmemsim.trace.parse")
+
+    class Scanner:  # an old build: no note_ts
+        def scan(self): ...
+
+    old = types.ModuleType("kmemsim.trace._kmemscan")
+    old.Scanner = Scanner
+    monkeypatch.setattr(importlib, "import_module", lambda name: old)
+    with pytest.warns(parse_mod.StaleScannerWarning, match=r"older kmemsim .*Scanner\.attach.*pip install -e"):
+        assert parse_mod._load_compiled() is None
+    assert "SlabCore.process" in parse_mod._missing_api(old)

@@ -61,6 +61,13 @@ class Dispatch:
         self._fast[name] = fn
         self._refresh(name)
 
+    def general(self, name: str, machine: object) -> Callable[..., Any]:
+        """The general path of entry point ``name`` bound to ``machine``: the ``Kernel`` method,
+        with its generated argument checks (kmemsim.args).  A fast path hands every case it
+        does not serve to this, so a bad argument gets the same error on either path."""
+        fn: Callable[..., Any] = getattr(self._cls.__mro__[1], name).__get__(machine)
+        return fn
+
     def _suspended_by(self, name: str) -> list[str]:
         return sorted(r for r, names in self._reasons.items() if name in names)
 

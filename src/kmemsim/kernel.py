@@ -23,10 +23,12 @@ are :class:`kmemsim.machine.Machine`; the on_bug policy is :mod:`kmemsim.report`
 from __future__ import annotations
 
 import inspect
+import sys
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, Concatenate, ParamSpec, TypeVar
 
+from .args import RANGES, int_arg, obj_arg, range_arg
 from .errors import ConfigError, UsageError
 from .machine import NULL, ZERO_SIZE_PTR, Machine
 from .mm.dma import DmaMapping, dma_init
@@ -38,12 +40,13 @@ from .mm.oom_kill import Process
 from .mm.page_api import PageAPI, page_alloc_init
 from .mm.resource import IoResources, Resource, iomem_init
 from .mm.slab_common import SlabCommon, kmem_cache_init
+from .mm.slub import Slub
 from .mm.util import MmUtil, util_init
 from .mm.vmalloc import Vmalloc, vmalloc_init
 from .mm.vmscan import Reclaim, Shrinker, kswapd_init
 from .profiles import DEFAULT_PROFILE, get_profile, resolve_tunables
 from .registry import PseudoFS
-from .sched import Sched, sched_init
+from .sched import Rcu, Sched, sched_init
 from .start_kernel import check_ram, cmdline, from_snapshot, mem_init, mm_core_init, setup_arch
 from .tracepoints.kmem import Tracepoints, tracepoints_init
 from .units import human, memparse
@@ -91,27 +94,75 @@ BOOT: tuple[InitStep, ...] = (
 _KINDS = inspect.Parameter
 
 
+def _param_check(p: inspect.Parameter, ann: object, fname: str, mod_globals: dict[str, Any],
+                 ns: dict[str, Any]) -> str | None:
+    """The check forward() writes for one parameter (a statement), or None.
+
+    ``int`` (and ``int | None``): an int, not a bool, and in :data:`kmemsim.args.RANGES`
+    for the parameter's name; a kmemsim class (``Page``, ``KmemCache`` ... and ``X | None``):
+    an instance.  The quick test is inline; the helper that raises is called only on failure."""
+    name = p.name
+    what = f"{fname}: {name}"
+    if not isinstance(ann, str):
+        return None
+    parts = [a.strip() for a in ann.split("|")]
+    optional = "None" in parts
+    parts = [a for a in parts if a != "None"]
+    if len(parts) != 1:
+        return None
+    t = parts[0]
+    none_ok = f"{name} is not None and " if optional else ""
+    if t == "int":
+        rng = RANGES.get(name)
+        if rng is None:
+            return f"    if {none_ok}type({name}) is not int: _int({name}, {what!r})\n"
+        lo, hi, ctype = rng
+        hi_s = "self.SIZE_MAX" if hi is None else str(hi)
+        return (f"    if {none_ok}(type({name}) is not int or not {lo} <= {name} <= {hi_s}): "
+                f"_range({name}, {what!r}, {lo}, {hi_s}, {ctype!r})\n")
+    cls = mod_globals.get(t)
+    if isinstance(cls, type) and cls.__module__.startswith("kmemsim.") and not issubclass(cls, (int, str)):
+        key = f"_cls_{cls.__name__}"
+        ns[key] = cls
+        return (f"    if type({name}) is not {key} and {none_ok}not isinstance({name}, {key}): "
+                f"_obj({name}, {what!r}, {key}, {optional})\n")
+    return None
+
+
 def forward(attr: str, meth: Callable[Concatenate[Any, P], R],
             name: str | None = None) -> Callable[Concatenate[Any, P], R]:
     """A Kernel method ``name`` (default: ``meth``'s name) that calls ``self.<attr>.<meth>``
     with the same parameters, defaults and docstring; generated, so that a call costs
-    one Python frame and a wrong call names ``Kernel.<name>``.  A parameter named
-    ``gfp_mask`` or ``gfp`` is turned into the machine's bits at the boundary
+    one Python frame and a wrong call names ``Kernel.<name>``.
+
+    The arguments are checked on the way in, from the target's annotations and parameter
+    names (:mod:`kmemsim.args`): ``int`` parameters must be ints (in range for the names
+    in ``args.RANGES``: sizes, orders, node ids), kmemsim classes instances of them, and a
+    parameter named ``gfp_mask`` or ``gfp`` is turned into the machine's bits
     (``k.gfp.mask``: its ints, symbolic flags, or a string of its names)."""
     target = meth.__name__
     name = name or target
     params = list(inspect.signature(meth).parameters.values())[1:]
+    anns = getattr(meth, "__annotations__", {})
+    mod_globals = vars(sys.modules[meth.__module__])
+    ns: dict[str, Any] = {"_int": int_arg, "_range": range_arg, "_obj": obj_arg}
     defs: list[str] = []
     call: list[str] = []
+    checks: list[str] = []
     star = False
     for p in params:
-        if p.kind in (_KINDS.POSITIONAL_ONLY, _KINDS.POSITIONAL_OR_KEYWORD):
-            defs.append(p.name)
+        if p.kind in (_KINDS.POSITIONAL_ONLY, _KINDS.POSITIONAL_OR_KEYWORD, _KINDS.KEYWORD_ONLY):
             if p.name in ("gfp_mask", "gfp"):
                 masked = f'self.gfp.mask({p.name}, "{name}: {p.name}")'
-                call.append(f"(None if {p.name} is None else {masked})" if p.default is None else masked)
+                arg = f"(None if {p.name} is None else {masked})" if p.default is None else masked
             else:
-                call.append(p.name)
+                arg = p.name
+                check = _param_check(p, anns.get(p.name), name, mod_globals, ns)
+                if check:
+                    checks.append(check)
+        if p.kind in (_KINDS.POSITIONAL_ONLY, _KINDS.POSITIONAL_OR_KEYWORD):
+            defs.append(p.name)
+            call.append(arg)
         elif p.kind is _KINDS.VAR_POSITIONAL:
             defs.append("*" + p.name)
             call.append("*" + p.name)
@@ -121,12 +172,12 @@ def forward(attr: str, meth: Callable[Concatenate[Any, P], R],
                 defs.append("*")
                 star = True
             defs.append(p.name)
-            call.append(f"{p.name}={p.name}")
+            call.append(f"{p.name}={arg}")
         else:
             defs.append("**" + p.name)
             call.append("**" + p.name)
-    src = f"def {name}(self, {', '.join(defs)}):\n    return self.{attr}.{target}({', '.join(call)})\n"
-    ns: dict[str, Any] = {}
+    src = (f"def {name}(self, {', '.join(defs)}):\n" + "".join(checks)
+           + f"    return self.{attr}.{target}({', '.join(call)})\n")
     # compiled as this file's code, so that call traces count it as kmemsim's own frames
     exec(compile(src, __file__, "exec"), ns)  # noqa: S102 - the source is made from a signature above
     fn: Callable[..., Any] = ns[name]
@@ -135,7 +186,8 @@ def forward(attr: str, meth: Callable[Concatenate[Any, P], R],
     fn.__doc__ = meth.__doc__
     fn.__qualname__ = f"Kernel.{name}"
     fn.__module__ = __name__
-    fn.__annotations__ = {k: v for k, v in getattr(meth, "__annotations__", {}).items() if k != "self"}
+    fn.__annotations__ = {k: v for k, v in anns.items() if k != "self"}
+    fn.__kmemsim_source__ = src  # type: ignore[attr-defined]  # what was generated, for the docs and tests
     return fn
 
 
@@ -183,6 +235,12 @@ class Kernel(Machine):
     def __repr__(self) -> str:
         return (f"<Kernel {self.profile.name} ram={human(self.ram)} cpus={len(self.cpus)} "
                 f"max_pfn={self.max_pfn:#x}>")
+
+    def _repr_html_(self) -> str | None:
+        """Jupyter's rich display, drawn by kmemsim.explore (a tool above this layer: imported by name)."""
+        import importlib
+
+        return importlib.import_module("kmemsim.explore.jupyter").repr_html(self)
 
     @property
     def cmdline(self) -> str:
@@ -353,6 +411,14 @@ class Kernel(Machine):
     validate_slab_cache = forward("slab", SlabCommon.validate_slab_cache)
     slab_errors = forward("slab", SlabCommon.slab_errors)
     find_cache = forward("slab", SlabCommon.find_cache)
+    # ---- mm/slub.py: bulk frees, kfree_rcu() batching, the nolock pair (none of them traced)
+    kmem_cache_free_bulk = forward("slub", Slub.kmem_cache_free_bulk)
+    kfree_bulk = forward("slub", Slub.kfree_bulk)
+    kfree_rcu = forward("slub", Slub.kfree_rcu)
+    kvfree_rcu = forward("slub", Slub.kvfree_rcu)
+    kvfree_rcu_barrier = forward("slub", Slub.kvfree_rcu_barrier)
+    kmalloc_nolock = forward("slub", Slub.kmalloc_nolock)
+    kfree_nolock = forward("slub", Slub.kfree_nolock)
 
     # ================================================================ mm/util.c (mm/util.py)
     kmemdup = forward("util", MmUtil.kmemdup)
@@ -451,6 +517,31 @@ class Kernel(Machine):
     schedule_work = forward("sched", Sched.schedule_work)
     run = forward("sched", Sched.run)
     shutdown = forward("sched", Sched.shutdown)
+    irq_work_queue = forward("sched", Sched.irq_work_queue)
+    # ---- workqueues (kernel/workqueue.c)
+    alloc_workqueue = forward("sched", Sched.alloc_workqueue)
+    destroy_workqueue = forward("sched", Sched.destroy_workqueue)
+    init_work = forward("sched", Sched.init_work)
+    init_delayed_work = forward("sched", Sched.init_delayed_work)
+    queue_work = forward("sched", Sched.queue_work_on_wq, "queue_work")
+    flush_work = forward("sched", Sched.flush_work)
+    flush_workqueue = forward("sched", Sched.flush_workqueue)
+    queue_delayed_work = forward("sched", Sched.queue_delayed_work)
+    mod_delayed_work = forward("sched", Sched.mod_delayed_work)
+    cancel_delayed_work_sync = forward("sched", Sched.cancel_delayed_work_sync)
+    delayed_work_pending = forward("sched", Sched.delayed_work_pending)
+    queue_rcu_work = forward("sched", Sched.queue_rcu_work)
+    flush_rcu_work = forward("sched", Sched.flush_rcu_work)
+    # ---- RCU (kernel/rcu/tree.c, in sched.py)
+    rcu_read_lock = forward("sched.rcu", Rcu.rcu_read_lock)
+    rcu_read_unlock = forward("sched.rcu", Rcu.rcu_read_unlock)
+    rcu_read_lock_held = forward("sched.rcu", Rcu.rcu_read_lock_held)
+    call_rcu = forward("sched.rcu", Rcu.call_rcu)
+    synchronize_rcu = forward("sched.rcu", Rcu.synchronize_rcu)
+    rcu_barrier = forward("sched.rcu", Rcu.rcu_barrier)
+    get_state_synchronize_rcu = forward("sched.rcu", Rcu.get_state_synchronize_rcu)
+    start_poll_synchronize_rcu = forward("sched.rcu", Rcu.start_poll_synchronize_rcu)
+    poll_state_synchronize_rcu = forward("sched.rcu", Rcu.poll_state_synchronize_rcu)
 
     # ================================================================ mempool (mm/mempool.py)
     mempool_create = forward("mempool_impl", MempoolSubsys.mempool_create)

@@ -80,6 +80,12 @@ class Layout:
                 return r
         return None
 
+    def _repr_html_(self) -> str | None:
+        """Jupyter's rich display, drawn by kmemsim.explore (a tool above this layer: imported by name)."""
+        import importlib
+
+        return importlib.import_module("kmemsim.explore.jupyter").repr_html(self)
+
     def fields(self) -> dict[str, int]:
         """The named boundaries that apply to this architecture."""
         out = {}

@@ -24,7 +24,7 @@ from typing import TYPE_CHECKING, Any
 
 from . import gfp as gfpmod
 from . import slab_flags
-from .args import check_addr
+from .args import check_addr, range_arg
 from .dispatch import Dispatch
 from .errors import ConfigError, InvariantError, UsageError
 from .features import Features
@@ -118,6 +118,8 @@ class Machine:
     def __init__(self, profile: Profile, tunables: dict[str, Any], ram: int, ncpu: int, *, seed: int,
                  on_bug: str) -> None:
         self.profile = profile
+        #: SIZE_MAX: the largest size_t (2^BITS_PER_LONG - 1); the API's size arguments stop here
+        self.SIZE_MAX = (1 << profile.bits) - 1
         self.features = Features(profile.kernel_version)
         self.gfp: gfpmod.GfpSet = gfpmod.for_kernel(profile.kernel_version)
         self.slab_flags: slab_flags.SlabFlagSet = slab_flags.for_kernel(profile.kernel_version)
@@ -256,7 +258,8 @@ class Machine:
         """Read ``n`` bytes at kernel virtual address ``addr`` (a load in the caller's code)."""
         try:
             off = addr - self.layout.page_offset
-            fast = 0 <= off < self.arch.lowmem_bytes and 0 < n and (off & (self.page_size - 1)) + n <= self.page_size
+            fast = (type(n) is int and 0 <= off < self.arch.lowmem_bytes and 0 < n
+                    and (off & (self.page_size - 1)) + n <= self.page_size)
         except TypeError:
             fast = False
         if fast:
@@ -264,7 +267,7 @@ class Machine:
             if f is not None:
                 o = off & (self.page_size - 1)
                 return bytes(f[o : o + n])
-        return self._slow_access(addr, n, None)  # type: ignore[return-value]
+        return self._slow_access(addr, n, None, "read")  # type: ignore[return-value]
 
     def write(self, addr: int, data: bytes | bytearray) -> None:
         """Write ``data`` at kernel virtual address ``addr`` (a store in the caller's code)."""
@@ -280,16 +283,18 @@ class Machine:
                 o = off & (self.page_size - 1)
                 f[o : o + n] = data
                 return
-        self._slow_access(addr, n, data)
+        if not isinstance(data, (bytes, bytearray, memoryview)):
+            raise UsageError(f"write: data={data!r:.60}: expected bytes, got {type(data).__name__}")
+        self._slow_access(addr, n, data, "write")
 
-    def _slow_access(self, addr: int, n: int, data: bytes | bytearray | None) -> bytes | None:
-        check_addr(addr, "addr", self.layout.bits)
-        if isinstance(n, bool) or not isinstance(n, int) or n < 0:
-            raise UsageError(f"size {n!r}: expected a non-negative integer")
+    def _slow_access(self, addr: int, n: int, data: bytes | bytearray | None, who: str) -> bytes | None:
+        check_addr(addr, f"{who}: addr", self.layout.bits)
         if data is not None and not isinstance(data, (bytes, bytearray, memoryview)):
-            raise UsageError(f"data: expected bytes, got {type(data).__name__}")
+            raise UsageError(f"{who}: data={data!r:.60}: expected bytes, got {type(data).__name__}")
+        if isinstance(n, bool) or not isinstance(n, int) or n < 0:
+            raise UsageError(f"{who}: n={n!r}: expected a non-negative integer")
         if addr + n > (1 << self.layout.bits):
-            raise UsageError(f"{addr:#x}+{n}: runs past the top of the address space")
+            raise UsageError(f"{who}: {addr:#x}+{n}: runs past the top of the address space")
         write = data is not None
         bad = self.arch.noncanonical(addr, n)
         if bad is not None:
@@ -348,18 +353,22 @@ class Machine:
     def memset(self, addr: int, c: int, n: int) -> int:
         """memset(addr, c, n); returns addr."""
         if isinstance(c, bool) or not isinstance(c, int):
-            raise UsageError(f"memset value {c!r}: expected an int")
-        if isinstance(n, bool) or not isinstance(n, int) or n < 0:
-            raise UsageError(f"memset length {n!r}: expected a non-negative int")
+            raise UsageError(f"memset: c={c!r}: expected an int")
+        range_arg(n, "memset: n", 0, self.SIZE_MAX, "size_t")
+        check_addr(addr, "memset: addr", self.layout.bits)
         self.write(addr, bytes([c & 0xFF]) * n)
         return addr
 
     def memcpy(self, dst: int, src: int, n: int) -> int:
         """memcpy(dst, src, n); returns dst.  Overlap is undefined in C; here it copies as memmove."""
+        range_arg(n, "memcpy: n", 0, self.SIZE_MAX, "size_t")
+        check_addr(dst, "memcpy: dst", self.layout.bits)
+        check_addr(src, "memcpy: src", self.layout.bits)
         self.write(dst, self.read(src, n))
         return dst
 
     def memcmp(self, a: int, b: int, n: int) -> int:
+        range_arg(n, "memcmp: n", 0, self.SIZE_MAX, "size_t")
         x, y = self.read(a, n), self.read(b, n)
         for p, q in zip(x, y, strict=False):
             if p != q:

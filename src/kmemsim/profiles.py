@@ -305,6 +305,45 @@ TUNABLES: dict[str, Tunable] = {
             "arch/x86/mm/physaddr.c",
         ),
         Tunable(
+            "dirty_background_bytes",
+            "sysctl",
+            0,
+            _int("dirty_background_bytes", 0, 1 << 62),
+            "vm.dirty_background_bytes: when not 0, the background writeback threshold in bytes "
+            "(/proc/vmstat nr_dirty_background_threshold), instead of dirty_background_ratio.",
+            frozenset({"linux-6.18-x86_64"}),
+            "mm/page-writeback.c: domain_dirty_limits()",
+        ),
+        Tunable(
+            "dirty_background_ratio",
+            "sysctl",
+            10,
+            _int("dirty_background_ratio", 0, 100),
+            "vm.dirty_background_ratio: the background writeback threshold in percent of the "
+            "dirtyable memory (free pages above the reserves, plus the file LRU pages).",
+            frozenset({"linux-6.18-x86_64"}),
+            "mm/page-writeback.c: domain_dirty_limits(), global_dirtyable_memory()",
+        ),
+        Tunable(
+            "dirty_bytes",
+            "sysctl",
+            0,
+            _int("dirty_bytes", 0, 1 << 62),
+            "vm.dirty_bytes: when not 0, the dirty throttling threshold in bytes (/proc/vmstat "
+            "nr_dirty_threshold), instead of dirty_ratio.",
+            frozenset({"linux-6.18-x86_64"}),
+            "mm/page-writeback.c: domain_dirty_limits()",
+        ),
+        Tunable(
+            "dirty_ratio",
+            "sysctl",
+            20,
+            _int("dirty_ratio", 0, 100),
+            "vm.dirty_ratio: the dirty throttling threshold in percent of the dirtyable memory.",
+            frozenset({"linux-6.18-x86_64"}),
+            "mm/page-writeback.c: domain_dirty_limits(), global_dirtyable_memory()",
+        ),
+        Tunable(
             "fail_page_alloc",
             "boot",
             None,

@@ -125,6 +125,10 @@ class Task:
     killed: bool = False  # the machine was shut down: unwind the thread
     exit_wq: WaitQueueHead = field(default_factory=lambda: WaitQueueHead("kthread_exit"), repr=False)
     atomic_sleep_reported: bool = False  # slept with preempt_count != 0 after "scheduling while atomic"
+    #: PREEMPT_RCU: current->rcu_read_lock_nesting, and rcu_read_unlock_special.b.blocked (the task
+    #: gave up the CPU inside a read-side critical section: it is on the blocked-tasks list)
+    rcu_read_lock_nesting: int = 0
+    rcu_blocked: bool = False
 
     def __repr__(self) -> str:
         return f"<task {self.comm}:{self.pid} {_STATE_LETTER.get(self.state, hex(self.state))}>"
@@ -185,6 +189,64 @@ class Mutex:
     wait: WaitQueueHead = field(default_factory=WaitQueueHead)
 
 
+@dataclass(eq=False)
+class WorkStruct:
+    """struct work_struct (INIT_WORK): ``func(work)`` runs in a worker of the workqueue it was
+    queued on (process context: it may sleep); ``data`` is yours (container_of's object)."""
+
+    func: Callable[[WorkStruct], object]
+    data: Any = None
+    pending: bool = False  # WORK_STRUCT_PENDING: queued, or a delayed work's timer armed
+    running: bool = False
+    wq: Workqueue | None = None
+    done: WaitQueueHead = field(default_factory=lambda: WaitQueueHead("work_done"), repr=False)
+
+
+@dataclass(eq=False)
+class DelayedWork:
+    """struct delayed_work: a work queued when its timer expires."""
+
+    work: WorkStruct
+    timer: TimerList | None = None
+
+
+@dataclass(eq=False)
+class RcuWork:
+    """struct rcu_work: a work queued after an RCU grace period (queue_rcu_work())."""
+
+    work: WorkStruct
+    wq: Workqueue | None = None
+
+
+@dataclass(eq=False)
+class Workqueue:
+    """struct workqueue_struct: alloc_workqueue(name, flags) -- its works run in order in one
+    worker kthread (``kworker/uN:M`` for WQ_UNBOUND), which sleeps idle (TASK_IDLE) when there
+    is nothing to do."""
+
+    name: str
+    flags: int = 0
+    items: list[WorkStruct] = field(default_factory=list)
+    worker: Task | None = None
+    more: WaitQueueHead = field(default_factory=lambda: WaitQueueHead("worker"), repr=False)
+    current: WorkStruct | None = None  # the work its worker runs now
+    dying: bool = False
+    destroyed: bool = False
+
+
+# include/linux/workqueue.h (6.18)
+WQ_UNBOUND = 1 << 1
+WQ_FREEZABLE = 1 << 2
+WQ_MEM_RECLAIM = 1 << 3
+WQ_HIGHPRI = 1 << 4
+WQ_CPU_INTENSIVE = 1 << 5
+WQ_SYSFS = 1 << 6
+WQ_POWER_EFFICIENT = 1 << 7
+WQ_BH = 1 << 8
+WQ_PERCPU = 1 << 9
+_WQ_KNOWN = (1 << 10) - 2
+
+
 class Sched:
     """Contexts, tasks, timers and softirqs of one machine (``k.sched``)."""
 
@@ -217,6 +279,19 @@ class Sched:
         self.switch_hooks: list[Callable[[Task, Task], None]] = []
         self.waitqueues: weakref.WeakSet[WaitQueueHead] = weakref.WeakSet()  # every queue slept on
         self.kworker: Task | None = None
+        #: irq_work queued and not yet run (kernel/irq_work.c), and whether it is running now
+        self.irq_work: list[Callable[[], None]] = []
+        self._in_irq_work = False
+        #: the workqueues alloc_workqueue() made (kernel/workqueue.c), by name
+        self.workqueues: dict[str, Workqueue] = {}
+        self._unbound_workers = itertools.count(1)
+        #: the idle task of each CPU (swapper/N, pid 0): current while a CPU with nothing to run
+        #: serves a softirq (RCU callbacks)
+        self.idle_tasks = [Task(pid=0, comm=f"swapper/{c}", kthread=True, flags=0x00200042) for c in range(n)]
+        self.voluntary_rcu_warned = False
+        #: RCU (kernel/rcu/tree.c): grace periods driven by this scheduler's switches and timers
+        self.rcu = Rcu(self)
+        self.switch_hooks.append(self.rcu.note_context_switch)
 
     def shutdown(self) -> None:
         """Unwind every task thread (the machine is being thrown away)."""
@@ -258,12 +333,14 @@ class Sched:
     def _set_irqs(self, off: bool) -> None:
         self.irqs_off[self.k.cpu] = off
         self._refresh_atomic()
+        if not off and self.irq_work and not self._in_irq_work and not self.pc[self.k.cpu] & NMI_MASK:
+            self.run_irq_work()
 
     def _refresh_atomic(self) -> None:
-        """In atomic context -- on any CPU -- the allocation fast paths step aside, so that
-        every allocation passes might_alloc() in the general path; outside it they cost
-        nothing."""
-        atomic = any(self.pc) or any(self.irqs_off)
+        """In atomic context -- on any CPU -- or inside an RCU read-side critical section (where
+        PREEMPT_RCU may not sleep either), the allocation fast paths step aside, so that every
+        allocation passes might_alloc() in the general path; outside them they cost nothing."""
+        atomic = any(self.pc) or any(self.irqs_off) or self.k.current.rcu_read_lock_nesting > 0
         if atomic != self._atomic:
             self._atomic = atomic
             if atomic:
@@ -319,12 +396,15 @@ class Sched:
 
     @contextlib.contextmanager
     def nmi(self) -> Iterator[None]:
-        """nmi_enter() ... nmi_exit()."""
+        """nmi_enter() ... nmi_exit(); irq_work queued in the NMI runs after it (x86 raises a
+        self-IPI that is taken as soon as interrupts are on)."""
         self._add(NMI_OFFSET + HARDIRQ_OFFSET)
         try:
             yield
         finally:
             self._sub(NMI_OFFSET + HARDIRQ_OFFSET, "nmi_exit")
+        if self.irq_work and not self.irqs_off[self.k.cpu] and not self.pc[self.k.cpu] & NMI_MASK:
+            self.run_irq_work()
 
     @contextlib.contextmanager
     def atomic(self) -> Iterator[None]:
@@ -567,20 +647,24 @@ class Sched:
         """might_alloc(gfp) (include/linux/sched/mm.h): might_sleep_if(gfpflags_allow_blocking(gfp))."""
         if gfp & self.gfp_bits.direct_reclaim:
             c = self.k.cpu
-            if self.pc[c] or self.irqs_off[c]:
+            if self.pc[c] or self.irqs_off[c] or self.k.current.rcu_read_lock_nesting:
                 self.might_resched_bug("include/linux/sched/mm.h", 321, 0)
 
     def might_sleep_at(self, file: str = "include/linux/sched/mm.h", line: int = 321) -> None:
         """__might_sleep(file, line): the report when the caller may not sleep."""
         c = self.k.cpu
-        if not (self.pc[c] or self.irqs_off[c]):
+        if not (self.pc[c] or self.irqs_off[c] or self.k.current.rcu_read_lock_nesting):
             return
         self.might_resched_bug(file, line, 0)
 
     def might_resched_bug(self, file: str, line: int, offsets: int) -> None:
+        """__might_resched(): resched_offsets_ok() counts preempt_count plus the RCU read-side
+        nesting (PREEMPT_RCU: rcu_preempt_depth() << MIGHT_RESCHED_RCU_SHIFT, 8)."""
         k = self.k
         c = k.cpu
-        if (self.pc[c] == offsets and not self.irqs_off[c]) or not k.tunables.get("debug_atomic_sleep", True):
+        depth = k.current.rcu_read_lock_nesting
+        if ((self.pc[c] + (depth << 8) == offsets and not self.irqs_off[c])
+                or not k.tunables.get("debug_atomic_sleep", True)):
             return
         j = self.j64()
         if self.prev_jiffy and j < self.prev_jiffy + self.hz:  # time_before(jiffies, prev_jiffy + HZ)
@@ -598,7 +682,7 @@ class Sched:
                 f"in_atomic(): {int(self.pc[c] != 0)}, irqs_disabled(): {int(self.irqs_off[c])}, non_block: 0, "
                 f"pid: {cur.pid}, name: {cur.comm}",
                 f"preempt_count: {self.pc[c]:x}, expected: {offsets & 0xFF:x}",
-                "RCU nest depth: 0, expected: 0",
+                f"RCU nest depth: {depth}, expected: {offsets >> 8}",
             ]
         lines += k.report.dump_stack_lines()
         k.taint.add("W")
@@ -608,6 +692,7 @@ class Sched:
         """cond_resched(): a voluntary preemption point: let runnable tasks run first."""
         self.might_sleep_at("kernel/sched/core.c", 7468)
         if self.runq and not self.pc[self.k.cpu] and self.k.current.work is None:
+            self._note_schedule(preempt=True)  # __cond_resched(): preempt_schedule_common()
             self._yield()  # (a thread-less work item runs to completion: no preemption point)
 
     # ================================================================ tasks
@@ -695,6 +780,7 @@ class Sched:
             raise UsageError(f"{k.current.comm}: a work item (kswapd's or schedule_work's) may not sleep in "
                              "the model: run the sleeping part in a kthread (k.kthread_run)")
         c = k.cpu
+        self._note_schedule(preempt=False)
         if self.pc[c]:
             cur = k.current
             if self.features.sched_bug_prefix:  # __schedule_bug()
@@ -704,6 +790,19 @@ class Sched:
             cur.atomic_sleep_reported = True
             k.report.bug(lines + k.report.dump_stack_lines(), kind="scheduling_while_atomic")
         self._yield()
+
+    def _note_schedule(self, preempt: bool) -> None:
+        """__schedule() calls rcu_note_context_switch(preempt) first, whether or not another task
+        is picked: a voluntary sleep inside an RCU read-side section WARNs once (PREEMPT_RCU:
+        WARN_ONCE(!preempt && rcu_preempt_depth() > 0, ...) in kernel/rcu/tree_plugin.h; the line
+        is 6.11's, 6.18's was not checked), the task is queued as a blocked reader, and the CPU
+        has passed a quiescent state."""
+        cur = self.k.current
+        if cur.rcu_read_lock_nesting and not preempt and not self.voluntary_rcu_warned:
+            self.voluntary_rcu_warned = True
+            self.k.report.warn("kernel/rcu/tree_plugin.h:331 rcu_note_context_switch+0x0/0x0",
+                               "Voluntary context switch within RCU read-side critical section!")
+        self.rcu.note_context_switch(cur, cur)
 
     def _yield(self) -> None:
         cur = self.k.current
@@ -1012,6 +1111,254 @@ class Sched:
         while self.workqueue:
             self.workqueue.pop(0)()
 
+    # ================================================================ irq_work (kernel/irq_work.c)
+    def irq_work_queue(self, fn: Callable[[], None]) -> None:
+        """irq_work_queue(): ``fn`` runs in hardirq context by the self-IPI, at once when interrupts
+        are on, else when they come back on (local_irq_enable, the end of an NMI ...)."""
+        self.irq_work.append(fn)
+        c = self.k.cpu
+        if not self.irqs_off[c] and not self.pc[c] & NMI_MASK and not self._in_irq_work:
+            self.run_irq_work()
+
+    def run_irq_work(self) -> None:
+        """irq_work_run(): the queued irq_work in an interrupt (the IPI)."""
+        if self._in_irq_work:
+            return
+        self._in_irq_work = True
+        try:
+            with self.hardirq():
+                while self.irq_work:
+                    self.irq_work.pop(0)()
+        finally:
+            self._in_irq_work = False
+
+    # ================================================================ workqueues (kernel/workqueue.c)
+    def alloc_workqueue(self, name: str, flags: int = 0) -> Workqueue:
+        """alloc_workqueue(name, flags, max_active): a workqueue whose works run in its own worker
+        kthread (WQ_UNBOUND, WQ_MEM_RECLAIM, WQ_HIGHPRI ... are kept; one worker, in order)."""
+        if not isinstance(name, str) or not name:
+            raise UsageError(f"alloc_workqueue: name {name!r} must be a non-empty string")
+        if isinstance(flags, bool) or not isinstance(flags, int) or flags & ~_WQ_KNOWN:
+            raise UsageError(f"alloc_workqueue({name!r}): flags {flags!r} are not WQ_* flags")
+        if name in self.workqueues:
+            raise UsageError(f"alloc_workqueue: a workqueue {name!r} exists (destroy_workqueue it first)")
+        wq = Workqueue(name, flags)
+        self.workqueues[name] = wq
+        return wq
+
+    def init_work(self, func: Callable[[WorkStruct], object], data: Any = None) -> WorkStruct:
+        """INIT_WORK(work, func): a kmemsim.sched.WorkStruct; ``func(work)`` runs when it is queued."""
+        if not callable(func):
+            raise UsageError(f"INIT_WORK: {func!r} is not callable")
+        return WorkStruct(func, data)
+
+    def init_delayed_work(self, func: Callable[[WorkStruct], object], data: Any = None) -> DelayedWork:
+        """INIT_DELAYED_WORK(dwork, func)."""
+        return DelayedWork(self.init_work(func, data))
+
+    def _check_wq(self, wq: object, what: str) -> Workqueue:
+        if not isinstance(wq, Workqueue):
+            raise UsageError(f"{what}: {wq!r} is not a workqueue made by alloc_workqueue()")
+        if wq.destroyed:
+            raise UsageError(f"{what}: workqueue {wq.name} was destroyed")
+        return wq
+
+    def _check_work(self, work: object, what: str) -> WorkStruct:
+        if not isinstance(work, WorkStruct):
+            raise UsageError(f"{what}: {work!r} is not a work made by k.init_work()")
+        return work
+
+    def _insert_work(self, wq: Workqueue, work: WorkStruct) -> None:
+        """__queue_work(): onto the list, the worker woken (made at the first work)."""
+        if wq.dying:
+            # __queue_work(): WARN_ONCE on a dying workqueue, and the work is dropped
+            self.k.report.warn_once(f"queue_work {wq.name}", "__queue_work+0x0/0x0")
+            work.pending = False
+            return
+        work.wq = wq
+        wq.items.append(work)
+        if wq.worker is None:
+            name = (f"kworker/u{2 * len(self.k.cpus)}:{next(self._unbound_workers)}" if wq.flags & WQ_UNBOUND
+                    else f"kworker/{self.k.cpu}:{next(self._unbound_workers)}H")
+            wq.worker = self.kthread_create(self._worker_thread, name, wq)
+        self.wake_up_process(wq.worker)
+
+    def queue_work_on_wq(self, wq: Workqueue, work: WorkStruct) -> bool:
+        """queue_work(wq, work): False if it was already pending."""
+        self._check_wq(wq, "queue_work")
+        self._check_work(work, "queue_work")
+        if work.pending:
+            return False
+        work.pending = True
+        self._insert_work(wq, work)
+        return True
+
+    def _worker_thread(self, wq: Workqueue) -> int:
+        """worker_thread(): take the works in order; sleep idle (TASK_IDLE) while there is none."""
+        while True:
+            while not wq.items and not wq.dying:
+                self.prepare_to_wait(wq.more, TASK_IDLE)
+                if wq.items or wq.dying:
+                    break
+                self.schedule()
+            self.finish_wait(wq.more)
+            if not wq.items:
+                return 0
+            work = wq.items.pop(0)
+            work.pending = False
+            work.running = True
+            wq.current = work
+            try:
+                work.func(work)
+            finally:
+                work.running = False
+                wq.current = None
+                self.wake_up_all(work.done)
+
+    def flush_work(self, work: WorkStruct) -> bool:
+        """flush_work(work): wait until it is neither pending nor running; True if it waited."""
+        self._check_work(work, "flush_work")
+        self.might_sleep_at("kernel/sched/completion.c", 116)  # wait_for_completion(&barr.done)
+        if work.wq is not None and work.running and self.k.current is work.wq.worker:
+            raise UsageError(f"flush_work: {work.func!r} flushes itself from its own worker: a deadlock")
+        if not (work.pending or work.running):
+            return False
+        while work.pending or work.running:
+            self.wait_on(work.done, TASK_UNINTERRUPTIBLE)
+        return True
+
+    def flush_workqueue(self, wq: Workqueue) -> None:
+        """flush_workqueue(wq): wait for every work queued so far."""
+        self._check_wq(wq, "flush_workqueue")
+        last = wq.items[-1] if wq.items else wq.current
+        if last is not None:
+            self.flush_work(last)  # the works run in order: the last one done, all are
+
+    def destroy_workqueue(self, wq: Workqueue) -> None:
+        """destroy_workqueue(wq): drain it (drain_workqueue()), then its worker exits."""
+        self._check_wq(wq, "destroy_workqueue")
+        while wq.items or wq.current is not None:
+            self.flush_workqueue(wq)
+        wq.dying = True
+        if wq.worker is not None:
+            self.wake_up_all(wq.more)
+            self.kthread_stop(wq.worker)
+        wq.destroyed = True
+        del self.workqueues[wq.name]
+
+    def queue_delayed_work(self, wq: Workqueue, dwork: DelayedWork, delay: int) -> bool:
+        """queue_delayed_work(wq, dwork, delay): the work is queued ``delay`` jiffies from now
+        (at once for 0); False if it was pending."""
+        self._check_wq(wq, "queue_delayed_work")
+        work = dwork.work
+        if work.pending:
+            return False
+        work.pending = True
+        self._arm_delayed(wq, dwork, delay)
+        return True
+
+    def _arm_delayed(self, wq: Workqueue, dwork: DelayedWork, delay: int) -> None:
+        if isinstance(delay, bool) or not isinstance(delay, int) or delay < 0:
+            raise UsageError(f"queue_delayed_work: delay {delay!r} must be a non-negative int (jiffies)")
+        work = dwork.work
+        work.wq = wq
+        if delay == 0:
+            self._insert_work(wq, work)
+            return
+        if dwork.timer is None:
+            dwork.timer = TimerList(function=lambda t: self._insert_work(t.data[0], t.data[1].work),
+                                    data=(wq, dwork))
+        dwork.timer.data = (wq, dwork)
+        self.mod_timer(dwork.timer, (self.k.jiffies + delay) & ((1 << self.k.layout.bits) - 1))
+
+    def mod_delayed_work(self, wq: Workqueue, dwork: DelayedWork, delay: int) -> bool:
+        """mod_delayed_work(): (re)arm to ``delay`` from now, whether pending or not; True if it was."""
+        self._check_wq(wq, "mod_delayed_work")
+        work = dwork.work
+        was = work.pending
+        if dwork.timer is not None:
+            self.del_timer(dwork.timer)
+        if work in wq.items:
+            wq.items.remove(work)
+        work.pending = True
+        self._arm_delayed(wq, dwork, delay)
+        return was
+
+    def delayed_work_pending(self, dwork: DelayedWork) -> bool:
+        """delayed_work_pending(dwork)."""
+        return dwork.work.pending
+
+    def delayed_work_expires(self, dwork: DelayedWork) -> int | None:
+        """The jiffies its timer fires at (monitor_work.timer.expires), None when not armed."""
+        t = dwork.timer
+        return t.expires if t is not None and t.pending else None
+
+    def cancel_delayed_work_sync(self, dwork: DelayedWork) -> bool:
+        """cancel_delayed_work_sync(dwork): not pending any more, and not running when it returns."""
+        work = dwork.work
+        was = work.pending
+        if dwork.timer is not None:
+            self.del_timer(dwork.timer)
+        if work.wq is not None and work in work.wq.items:
+            work.wq.items.remove(work)
+        work.pending = False
+        if work.running:
+            self.flush_work(work)
+        return was
+
+    def queue_rcu_work(self, wq: Workqueue, rwork: RcuWork) -> bool:
+        """queue_rcu_work(wq, rwork): the work is queued on ``wq`` after an RCU grace period."""
+        self._check_wq(wq, "queue_rcu_work")
+        work = rwork.work
+        if work.pending:
+            return False
+        work.pending = True
+        rwork.wq = wq
+        self.rcu.call_rcu(lambda rw: self._insert_work(rw.wq, rw.work), rwork)  # rcu_work_rcufn()
+        return True
+
+    def flush_rcu_work(self, rwork: RcuWork) -> bool:
+        """flush_rcu_work(rwork): while it waits for its grace period, rcu_barrier() then
+        flush_work(); else flush_work()."""
+        if rwork.work.pending:
+            self.rcu.rcu_barrier()
+            self.flush_work(rwork.work)
+            return True
+        return self.flush_work(rwork.work)
+
+    def on_cpu_softirq(self, cpu: int) -> contextlib.AbstractContextManager[None]:
+        """Serve a softirq on ``cpu``: its own CPU's context when the current task is there and
+        running, else the idle task's (swapper/N) of an idle CPU; restored afterwards."""
+        return self._on_cpu_softirq(cpu)
+
+    @contextlib.contextmanager
+    def _on_cpu_softirq(self, cpu: int) -> Iterator[None]:
+        k = self.k
+        prev, prev_cpu = k.current, k.cpu
+        idle = cpu != prev_cpu or prev.state != TASK_RUNNING or prev.exited or (prev is self.init and self.in_run)
+        if cpu == prev_cpu and self.pc[cpu] & SOFTIRQ_OFFSET:
+            # already serving a softirq here: on an idle CPU, as its idle task
+            if idle:
+                k.current = self.idle_tasks[cpu]
+            try:
+                yield
+            finally:
+                k.current = prev
+            return
+        saved = self.pc[cpu], self.irqs_off[cpu]
+        k.cpu = cpu
+        if idle:
+            k.current = self.idle_tasks[cpu]
+            self.pc[cpu], self.irqs_off[cpu] = 0, False
+        self._refresh_atomic()
+        try:
+            with self.softirq():
+                yield
+        finally:
+            self.pc[cpu], self.irqs_off[cpu] = saved
+            k.current, k.cpu = prev, prev_cpu
+            self._refresh_atomic()
+
     # ================================================================ timers and softirqs
     def mod_timer(self, timer: TimerList, expires: int) -> bool:
         """mod_timer(): ``expires`` in jiffies (wrapping as the kernel's do); the heap holds
@@ -1137,6 +1484,7 @@ class Sched:
             self.del_timer(timer)
             return
         # run until idle: the caller yields while anything can still happen
+        self._note_schedule(preempt=False)
         self.in_run = True
         try:
             self._run_idle(cur)
@@ -1190,8 +1538,326 @@ class Sched:
                                      f"{timer.expires}")
 
 
+# ===================================================================== RCU
+RCU_SEQ_CTR_SHIFT = 2  # kernel/rcu/rcu.h: the low two bits of a grace-period sequence are its state
+RCU_SEQ_STATE_MASK = (1 << RCU_SEQ_CTR_SHIFT) - 1
+RCU_GET_STATE_COMPLETED = 0x1  # a cookie poll_state_synchronize_rcu() always finds completed
+
+
+@dataclass(eq=False)
+class RcuHead:
+    """A queued callback (struct rcu_head): ``func(data)`` after the grace period ``snap`` ends."""
+
+    func: Callable[[Any], object]
+    data: Any
+    snap: int
+
+
+class Rcu:
+    """Tree RCU of one machine, PREEMPT_RCU as the reference host builds it (CONFIG_TREE_RCU,
+    CONFIG_PREEMPT_RCU, HZ=250): kernel/rcu/tree.c, tree_plugin.h, update.c of Linux 6.18,
+    as far as a machine whose tasks take turns can show it.
+
+    * Grace periods are numbered as the kernel numbers them (``rcu_state.gp_seq``, starting
+      at ``(0UL - 300UL) << RCU_SEQ_CTR_SHIFT``; the low two bits say whether one is running),
+      so get_state_synchronize_rcu() cookies and poll_state_synchronize_rcu() behave as the
+      kernel's (rcu_seq_snap(), rcu_seq_done_exact()).
+    * A grace period starts when a callback needs one (call_rcu(), synchronize_rcu()) and ends
+      when every CPU has passed a quiescent state since it started and no task that blocked in
+      a read-side critical section before that is still in it.  Quiescent states: a context
+      switch on the CPU (rcu_note_context_switch(), the scheduler's switch hook); an idle CPU
+      (one whose task sleeps, or which has no task running: the FQS scan finds it in an
+      extended quiescent state); a scheduling-clock tick taken outside any read-side critical
+      section with preemption and bottom halves enabled (PREEMPT_RCU's
+      rcu_flavor_sched_clock_irq(): a user-mode or preemptible kernel context).
+    * The grace-period kthread is a timer: it looks at the CPUs jiffies_till_first_fqs after a
+      grace period starts (1 + (HZ > 250) + (HZ > 500) + nr_cpu_ids / 256 jiffies, 1 on the
+      host) and then every jiffies_till_next_fqs while one still owes a quiescent state; time
+      moves in the model only when every task sleeps, so a grace period ends at the first
+      such look after the callers slept.  The callbacks whose grace period ended then run in
+      RCU_SOFTIRQ on the CPU that queued them (rcutree.use_softirq=1), in the order queued.
+    * rcu_read_lock() nests per task (current->rcu_read_lock_nesting); a task that gives up
+      the CPU inside is queued as blocked (a voluntary switch first WARNs once, "Voluntary
+      context switch within RCU read-side critical section!") and blocks the grace periods
+      that start before its rcu_read_unlock(); might_sleep() inside one reports "RCU nest
+      depth: N".
+
+    Not modelled: expedited grace periods, the rcu_node tree (one node), callback offloading
+    (rcu_nocbs, lazy callbacks) and RCU CPU stall warnings (a reader that never unlocks and
+    sleeps makes the khungtaskd report of whoever waits for it instead).
+    """
+
+    def __init__(self, sched: Sched):
+        self.s = sched
+        self.k = sched.k
+        bits = sched.k.layout.bits
+        self.mask = (1 << bits) - 1
+        self.gp_seq = ((0 - 300) << RCU_SEQ_CTR_SHIFT) & self.mask
+        ncpu = len(sched.k.cpus)
+        hz = sched.hz
+        # kernel/rcu/tree.h RCU_JIFFIES_TILL_FORCE_QS + nr_cpu_ids / RCU_JIFFIES_FQS_DIV (256)
+        self.jiffies_till_first_fqs = 1 + (hz > 250) + (hz > 500) + ncpu // 256
+        self.jiffies_till_next_fqs = self.jiffies_till_first_fqs
+        self.cblist: list[list[RcuHead]] = [[] for _ in range(ncpu)]
+        self.qs_pending: set[int] = set()  # CPUs that owe the running grace period a quiescent state
+        self.gp_blockers: list[Task] = []  # tasks blocked in a read-side section that hold it up
+        self.gp_timer = TimerList(function=self._gp_kthread)
+        self.gp_start_jiffies = 0
+        #: what happened: grace periods ended, callbacks invoked, quiescent states by kind
+        self.stats = {"gp_completed": 0, "callbacks_invoked": 0, "qs_context_switch": 0, "qs_idle": 0,
+                      "qs_tick": 0, "blocked_readers": 0}
+
+    # ------------------------------------------------------------------ sequence numbers
+    def _cmp_ge(self, a: int, b: int) -> bool:
+        """ULONG_CMP_GE(a, b)."""
+        return ((a - b) & self.mask) <= self.mask >> 1
+
+    def _seq_snap(self) -> int:
+        """rcu_seq_snap(&rcu_state.gp_seq): the value gp_seq has once a full grace period that
+        starts after now has ended."""
+        return (self.gp_seq + 2 * RCU_SEQ_STATE_MASK + 1) & ~RCU_SEQ_STATE_MASK & self.mask
+
+    def gp_in_progress(self) -> bool:
+        """rcu_gp_in_progress()."""
+        return bool(self.gp_seq & RCU_SEQ_STATE_MASK)
+
+    # ------------------------------------------------------------------ the API
+    def rcu_read_lock(self) -> None:
+        """rcu_read_lock(): enter a read-side critical section (nests; the task may not sleep)."""
+        cur = self.k.current
+        cur.rcu_read_lock_nesting += 1
+        if cur.rcu_read_lock_nesting == 1:
+            self.s._refresh_atomic()
+
+    def rcu_read_unlock(self) -> None:
+        """rcu_read_unlock(): leave it; a task that blocked inside it no longer holds up the
+        grace period (rcu_read_unlock_special())."""
+        cur = self.k.current
+        if cur.rcu_read_lock_nesting <= 0:
+            raise UsageError("rcu_read_unlock() without rcu_read_lock() (the nesting would go negative)")
+        cur.rcu_read_lock_nesting -= 1
+        if cur.rcu_read_lock_nesting:
+            return
+        self.s._refresh_atomic()
+        if cur.rcu_blocked:
+            cur.rcu_blocked = False
+            if cur in self.gp_blockers:
+                self.gp_blockers.remove(cur)
+                self._maybe_wake_gp_kthread()
+
+    def rcu_read_lock_held(self) -> bool:
+        """rcu_read_lock_held() (without lockdep: the current task's nesting)."""
+        return self.k.current.rcu_read_lock_nesting > 0
+
+    def call_rcu(self, func: Callable[[Any], object], data: Any = None) -> RcuHead:
+        """call_rcu(head, func): ``func(data)`` runs in softirq context on this CPU after a grace
+        period (one that starts after now has ended); returns the queued kmemsim.sched.RcuHead."""
+        if not callable(func):
+            raise UsageError(f"call_rcu: {func!r} is not callable")
+        head = RcuHead(func, data, self._seq_snap())
+        self.cblist[self.k.cpu].append(head)
+        self._start_gp_if_needed()
+        return head
+
+    def synchronize_rcu(self) -> None:
+        """synchronize_rcu(): wait for a full grace period (wait_rcu_gp(call_rcu_hurry): a
+        callback and a completion).  Sleeps; inside a read-side critical section it never
+        returns (the model reports the hung task)."""
+        s = self.s
+        s.might_sleep_at("kernel/sched/completion.c", 116)
+        done = WaitQueueHead("rcu_synchronize")
+        state = {"done": False}
+
+        def wakeme_after_rcu(_data: Any) -> None:
+            state["done"] = True
+            s.wake_up_all(done)
+
+        self.call_rcu(wakeme_after_rcu)
+        cur = self.k.current
+        while not state["done"]:
+            s.prepare_to_wait(done, TASK_UNINTERRUPTIBLE)
+            if state["done"]:
+                break
+            s.schedule()
+        s.finish_wait(done)
+        cur.state = TASK_RUNNING
+
+    def rcu_barrier(self) -> None:
+        """rcu_barrier(): wait until every callback queued before it has run (a barrier callback
+        entrained at the tail of each CPU's list that has callbacks)."""
+        s = self.s
+        s.might_sleep_at("kernel/locking/mutex.c", 280)  # mutex_lock(&rcu_state.barrier_mutex)
+        waiting = {c for c, cbs in enumerate(self.cblist) if cbs}
+        if not waiting:
+            return
+        done = WaitQueueHead("rcu_barrier")
+
+        def rcu_barrier_callback(cpu: int) -> None:
+            waiting.discard(cpu)
+            if not waiting:
+                s.wake_up_all(done)
+
+        for c in sorted(waiting):
+            self.cblist[c].append(RcuHead(rcu_barrier_callback, c, self._seq_snap()))
+        self._start_gp_if_needed()
+        while waiting:
+            s.prepare_to_wait(done, TASK_UNINTERRUPTIBLE)
+            if not waiting:
+                break
+            s.schedule()
+        s.finish_wait(done)
+
+    def get_state_synchronize_rcu(self) -> int:
+        """get_state_synchronize_rcu(): a cookie for poll_state_synchronize_rcu(); starts nothing."""
+        return self._seq_snap()
+
+    def start_poll_synchronize_rcu(self) -> int:
+        """start_poll_synchronize_rcu(): the cookie, and a grace period is started if needed."""
+        snap = self._seq_snap()
+        if not self._cmp_ge(self.gp_seq, snap) and not self.gp_in_progress():
+            self._start_gp()
+        elif not self._cmp_ge(self.gp_seq, snap):
+            self._need_gp = True
+        return snap
+
+    def poll_state_synchronize_rcu(self, oldstate: int) -> bool:
+        """poll_state_synchronize_rcu(cookie): has a full grace period elapsed since the cookie
+        was taken (rcu_seq_done_exact())?"""
+        if isinstance(oldstate, bool) or not isinstance(oldstate, int):
+            raise UsageError(f"poll_state_synchronize_rcu: {oldstate!r} is not a cookie")
+        if oldstate == RCU_GET_STATE_COMPLETED:
+            return True
+        cur = self.gp_seq
+        return self._cmp_ge(cur, oldstate) or not self._cmp_ge(cur, (oldstate - (3 * RCU_SEQ_STATE_MASK + 1))
+                                                                & self.mask)
+
+    def pending_callbacks(self) -> int:
+        """Callbacks queued and not yet invoked, on every CPU."""
+        return sum(len(c) for c in self.cblist)
+
+    # ------------------------------------------------------------------ grace periods
+    _need_gp = False
+
+    def _start_gp_if_needed(self) -> None:
+        """rcu_accelerate_cbs() + rcu_start_this_gp(): start one now if none runs, else the
+        running one's end starts the next."""
+        if self.gp_in_progress():
+            self._need_gp = True
+        else:
+            self._start_gp()
+
+    def _start_gp(self) -> None:
+        """rcu_gp_init(): gp_seq starts; every CPU owes a quiescent state; the tasks blocked in
+        read-side sections now hold it up; the kthread looks again after jiffies_till_first_fqs."""
+        s = self.s
+        self.gp_seq = (self.gp_seq + 1) & self.mask  # rcu_seq_start()
+        self._need_gp = False
+        self.qs_pending = set(range(len(self.k.cpus)))
+        self.gp_blockers = [t for t in s.tasks if t.rcu_blocked and not t.exited]
+        self.stats["blocked_readers"] += len(self.gp_blockers)
+        self.gp_start_jiffies = s.j64()
+        self._arm(self.jiffies_till_first_fqs)
+
+    def _arm(self, delay: int) -> None:
+        s = self.s
+        s._arm(self.gp_timer, (self.k.jiffies + delay) & ((1 << self.k.layout.bits) - 1), s.j64() + delay)
+
+    def _maybe_wake_gp_kthread(self) -> None:
+        """The last quiescent state came: the kthread ends the grace period when it next runs
+        (at the next softirq: the next interrupt exit, bottom-half enable or sleep)."""
+        if self.gp_in_progress() and not self.qs_pending and not self.gp_blockers:
+            self._arm(0)
+
+    def _report_qs(self, cpu: int, kind: str) -> None:
+        if cpu in self.qs_pending:
+            self.qs_pending.discard(cpu)
+            self.stats[kind] += 1
+
+    def note_context_switch(self, prev: Task, nxt: Task) -> None:
+        """rcu_note_context_switch() at every switch (the scheduler's hook): a task leaving the
+        CPU inside a read-side section is queued as blocked (it holds up the running grace
+        period if its CPU still owed it a quiescent state); then the CPU's quiescent state."""
+        if prev.rcu_read_lock_nesting > 0 and not prev.rcu_blocked:
+            prev.rcu_blocked = True
+            if self.gp_in_progress() and prev.cpu in self.qs_pending:
+                self.gp_blockers.append(prev)
+                self.stats["blocked_readers"] += 1
+        self._report_qs(prev.cpu, "qs_context_switch")
+        self._maybe_wake_gp_kthread()
+
+    def _gp_kthread(self, _timer: TimerList) -> None:
+        """rcu_gp_kthread(), one step (in the model a timer, in softirq context): force quiescent
+        states (idle CPUs; the tick on this one), end the grace period when nothing holds it up,
+        run the callbacks it finished, start the next one if callbacks wait."""
+        s = self.s
+        k = self.k
+        if not self.gp_in_progress():
+            if self._need_gp or any(self.cblist):
+                self._start_gp()
+            return
+        cur, c = k.current, k.cpu
+        idle_here = cur.state != TASK_RUNNING or cur.exited or (cur is s.init and s.in_run)
+        for cpu in sorted(self.qs_pending):
+            if cpu != c or idle_here:
+                self._report_qs(cpu, "qs_idle")  # rcu_watching_snap_save(): an extended quiescent state
+            else:
+                # rcu_flavor_sched_clock_irq() (PREEMPT_RCU): the interrupted context is quiescent
+                # outside read-side sections with preemption and bottom halves on
+                pc = s.pc[c] - (SOFTIRQ_OFFSET if s.pc[c] & SOFTIRQ_OFFSET else 0)
+                if not cur.rcu_read_lock_nesting and not pc & (PREEMPT_MASK | SOFTIRQ_MASK):
+                    self._report_qs(cpu, "qs_tick")
+        if self.qs_pending:
+            self._arm(self.jiffies_till_next_fqs)
+            return
+        if self.gp_blockers:
+            return  # the last blocked reader's rcu_read_unlock() wakes the kthread
+        self._gp_cleanup()
+
+    def _gp_cleanup(self) -> None:
+        """rcu_gp_cleanup(): gp_seq ends; the callbacks it finished run (RCU_SOFTIRQ on their
+        CPUs, in order); the next grace period starts if callbacks still wait."""
+        self.gp_seq = ((self.gp_seq | RCU_SEQ_STATE_MASK) + 1) & self.mask  # rcu_seq_end()
+        self.stats["gp_completed"] += 1
+        for cpu, cbs in enumerate(self.cblist):
+            ready = []
+            while cbs and self._cmp_ge(self.gp_seq, cbs[0].snap):
+                ready.append(cbs.pop(0))
+            if not ready:
+                continue
+            with self.s.on_cpu_softirq(cpu):  # rcu_core() -> rcu_do_batch()
+                for head in ready:
+                    self.stats["callbacks_invoked"] += 1
+                    head.func(head.data)
+        if self._need_gp or any(self.cblist):
+            self._start_gp()
+
+    def check(self) -> None:
+        from .errors import InvariantError
+
+        for t in self.s.tasks:
+            if t.rcu_read_lock_nesting < 0:
+                raise InvariantError("rcu", f"{t!r}: rcu_read_lock_nesting {t.rcu_read_lock_nesting}")
+            if t.rcu_blocked and not t.rcu_read_lock_nesting:
+                raise InvariantError("rcu", f"{t!r} is queued as a blocked reader outside a read-side section")
+        for t in self.gp_blockers:
+            if not t.rcu_blocked:
+                raise InvariantError("rcu", f"{t!r} holds up the grace period but is not blocked")
+        if self.gp_in_progress():
+            if not (self.gp_timer.pending or not self.qs_pending and self.gp_blockers):
+                raise InvariantError("rcu", "a grace period runs with no kthread step armed")
+        elif self.qs_pending or self.gp_blockers:
+            raise InvariantError("rcu", "no grace period runs but CPUs or tasks owe one")
+        for cpu, cbs in enumerate(self.cblist):
+            for a, b in zip(cbs, cbs[1:], strict=False):
+                if not self._cmp_ge(b.snap, a.snap):
+                    raise InvariantError("rcu", f"cpu{cpu}: callbacks out of grace-period order")
+            if cbs and not self.gp_in_progress() and not self._cmp_ge(self.gp_seq, cbs[0].snap):
+                raise InvariantError("rcu", f"cpu{cpu}: callbacks wait for a grace period and none runs")
+
+
 def sched_init(m: Kernel) -> None:
     """sched_init(): the calling contexts, the run queue, and the API caller's task
     (``insmod``, pid 1000), which every later step of the boot runs as."""
     m.sched = Sched(m)
     m.checks.register("sched", m.sched.check)
+    m.checks.register("rcu", m.sched.rcu.check)

@@ -270,27 +270,3 @@ def memmap_boot_pages(m: Machine) -> int:
     """Pages of struct page arrays allocated at boot (NR_MEMMAP_BOOT_PAGES)."""
     s = m.page_shift
     return sum((r.end - r.start) >> s for r in m.arch.setup.reserved if "struct page" in r.name)
-
-
-def direct_map_sizes(m: Machine) -> list[tuple[str, int]]:
-    """DirectMap4k/2M/1G (kB): the direct map cut into the largest aligned pages
-    (split_mem_range() of arch/x86/mm/init.c, without the later splits for
-    text and rodata permissions)."""
-    if m.profile.arch != "x86_64":
-        return [("4k", 0), ("4M", 0)]
-    sizes = {"4k": 0, "2M": 0, "1G": 0}
-    M2, G1 = 1 << 21, 1 << 30
-    for s, e in m.arch.setup.mapped:
-        a = s
-        while a < e:
-            if a % G1 == 0 and a + G1 <= e:
-                sizes["1G"] += G1
-                a += G1
-            elif a % M2 == 0 and a + M2 <= e:
-                sizes["2M"] += M2
-                a += M2
-            else:
-                step = min(e, (a // M2 + 1) * M2) - a
-                sizes["4k"] += step
-                a += step
-    return [(k, v >> 10) for k, v in sizes.items()]

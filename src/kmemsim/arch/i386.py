@@ -155,11 +155,15 @@ def setup(e820: list[E820Entry], ram: int, nr_cpus: int, tunables: dict, section
     fixaddr_boot_start = FIXADDR_TOP - (total << PAGE_SHIFT)
     pkmap_base = (fixaddr_boot_start - PAGE_SIZE * (LAST_PKMAP + 1)) & PMD_MASK
     vmalloc_end = pkmap_base - 2 * PAGE_SIZE
-    vmalloc_start = (high_memory + 2 * VMALLOC_OFFSET - 1) & ~(VMALLOC_OFFSET - 1) & MASK32
-    if vmalloc_start >= vmalloc_end:
+    unwrapped = (high_memory + 2 * VMALLOC_OFFSET - 1) & ~(VMALLOC_OFFSET - 1)
+    vmalloc_start = unwrapped & MASK32
+    if unwrapped >= vmalloc_end:  # (past 4G, VMALLOC_START wraps to 0: as empty)
+        given = tunables.get("vmalloc")
+        why = (f"vmalloc={given} is too small: " if given is not None else "")
         raise ConfigError(
-            f"no room for vmalloc: lowmem ends at {high_memory:#010x} and VMALLOC_END is "
-            f"{vmalloc_end:#010x} (PAGE_OFFSET {page_offset:#x})"
+            f"{why}no room for vmalloc: lowmem ends at {high_memory:#010x}, VMALLOC_START (8 MB "
+            f"VMALLOC_OFFSET on) would be {unwrapped:#x} and VMALLOC_END is {vmalloc_end:#010x} "
+            f"(PAGE_OFFSET {page_offset:#x}); __VMALLOC_RESERVE must also hold the gap, pkmap and fixmap"
         )
 
     # mem_map[]: FLATMEM, one 32-byte struct page per pfn below max_pfn, placed at

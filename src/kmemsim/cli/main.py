@@ -8,6 +8,8 @@
     kmemsim proc NAME | --list                  a /proc (or debugfs) file of a machine
     kmemsim snapshot -o DIR [--tar]             this host's memory views (as root)
     kmemsim record / stat / replay / compare    kmem traces (kmemsim.cli.trace_cmd)
+    kmemsim explore [-o OUT.html] [--trace F]   the machine drawn in one page (kmemsim.cli.explore_cmd)
+    kmemsim quiz [--seed N] [-c]                predict-then-reveal exercises (kmemsim.cli.quiz_cmd)
     kmemsim example [NAME]                      where the shipped sample files are
 
 Every command that boots a machine takes ``--profile``, ``--ram``, ``--cpus``
@@ -28,7 +30,7 @@ from kmemsim.errors import KmemsimError
 
 #: the command list of ``kmemsim --help``: this order, and a whole line for each
 ORDER = ("tour", "profiles", "features", "layout", "dmesg", "proc", "snapshot", "record", "stat", "replay", "compare",
-         "example")
+         "explore", "quiz", "example")
 SHORT_HELP = {
     "tour": "The guided tour on the built-in default machine.",
     "profiles": "List the profiles and every tunable.",
@@ -41,6 +43,8 @@ SHORT_HELP = {
     "stat": "perf kmem stat's report of a kmem trace, and more.",
     "replay": "Replay a kmem trace in the model; --report: an HTML page.",
     "compare": "Replay a kmem trace on machines A and B; show B - A.",
+    "explore": "Write an interactive HTML page of a machine (--trace: a replay).",
+    "quiz": "Predict-then-reveal exercises on the allocators (-c: answers).",
     "example": "Print the paths of the sample trace and snapshot.",
 }
 
@@ -82,9 +86,11 @@ def boot_options(fn: Callable[..., Any]) -> Callable[..., Any]:
     return fn
 
 
-def _boot(profile: str, ram: str | None, cpus: int | None, sets: tuple[str, ...]) -> kmemsim.Kernel:
+def _boot(profile: str, ram: str | None, cpus: int | None, sets: tuple[str, ...],
+          host: str | None = None) -> kmemsim.Kernel:
     """Boot the machine of the command line; ``--set cpus=N`` and ``--set ram=SIZE`` are
-    ``--cpus`` and ``--ram`` (as for replay and compare)."""
+    ``--cpus`` and ``--ram`` (as for replay and compare).  With ``host`` (a snapshot) RAM,
+    CPUs and the profile come from it: giving them too is an error, not ignored."""
     tunables: dict[str, Any] = {}
     for s in sets:
         name, eq, value = s.partition("=")
@@ -101,6 +107,8 @@ def _boot(profile: str, ram: str | None, cpus: int | None, sets: tuple[str, ...]
         else:
             tunables[name] = value
     try:
+        if host is not None:
+            return kmemsim.boot(profile, ram=ram, cpus=cpus, host=host, **tunables)
         return kmemsim.boot(profile, ram=ram, cpus=cpus, **tunables)
     except KmemsimError as e:
         raise click.ClickException(str(e)) from None
@@ -179,6 +187,11 @@ def proc_files(k: kmemsim.Kernel) -> list[str]:
 @boot_options
 @click.option("--host", "host", default=None, metavar="SNAPSHOT", help="Boot from a host snapshot (kmemsim snapshot).")
 @click.option("--list", "list_files", is_flag=True, help="List every file this machine can show, one a line.")
+@click.option("--json", "as_json", is_flag=True,
+              help="The file as data: schema kmemsim-proc/1 (docs/proc-json.md).")
+@click.option("--csv", "as_csv", is_flag=True,
+              help="A table-shaped file (buddyinfo, pagetypeinfo, slabinfo, vmallocinfo, iomem, meminfo, vmstat) "
+                   "as CSV.")
 @click.argument("name", required=False)
 def proc(
     profile: str,
@@ -187,18 +200,22 @@ def proc(
     sets: tuple[str, ...],
     host: str | None,
     list_files: bool,
+    as_json: bool,
+    as_csv: bool,
     name: str | None,
 ) -> None:
     """Print the file /proc/NAME of a freshly booted machine (buddyinfo, zoneinfo,
     slabinfo, ...), or a debugfs file given by its path under /sys/kernel/debug
-    (extfrag/unusable_index, ...).  --list prints every file the machine has."""
-    if host:
-        try:
-            k = kmemsim.boot(host=host)
-        except KmemsimError as e:
-            raise click.ClickException(str(e)) from None
-    else:
-        k = _boot(profile, ram, cpus, sets)
+    (extfrag/unusable_index, ...).  --list prints every file the machine has;
+    --json and --csv print it as data (docs/proc-json.md)."""
+    if as_json and as_csv:
+        raise click.UsageError("give --json or --csv, not both")
+    if list_files and (as_json or as_csv):
+        raise click.UsageError("--list prints names; --json and --csv take one file NAME")
+    if host is not None and profile != kmemsim.DEFAULT_PROFILE:
+        raise click.UsageError(f"--host boots the snapshot's machine ({kmemsim.DEFAULT_PROFILE}); "
+                               f"--profile {profile} cannot be given with it")
+    k = _boot(profile, ram, cpus, sets, host)
     if list_files:
         if name:
             raise click.UsageError(f"give NAME ({name}) or --list, not both")
@@ -214,6 +231,17 @@ def proc(
         if rel.split("/")[0] in {*k.procfs.listdir(), *k.debugfs_fs.listdir()}:
             raise click.ClickException(f"{e}\n{has}") from None  # a file of another kernel, or a bad knob
         raise click.ClickException(f"{name}: no such file; {has}") from None
+    if as_json or as_csv:
+        import json
+
+        from kmemsim.cli.proc_data import document, to_csv
+
+        try:
+            doc = document(rel, text or "", k.profile.name, k.profile.kernel_version)
+            sys.stdout.write(json.dumps(doc, indent=1) + "\n" if as_json else to_csv(doc))
+        except KmemsimError as e:
+            raise click.ClickException(str(e)) from None
+        return
     sys.stdout.write(text or "")
 
 
@@ -274,6 +302,12 @@ from kmemsim.cli.snapshot_cmd import snapshot  # noqa: E402
 
 main.add_command(snapshot)
 main.add_command(example)
+
+from kmemsim.cli.explore_cmd import explore  # noqa: E402
+from kmemsim.cli.quiz_cmd import quiz  # noqa: E402
+
+main.add_command(explore)
+main.add_command(quiz)
 
 from kmemsim.cli.trace_cmd import register as register_trace  # noqa: E402
 from kmemsim.cli.trace_cmd import register_replay  # noqa: E402

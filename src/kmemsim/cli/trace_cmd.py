@@ -19,7 +19,12 @@ reports each allocator the trace has events of (perf: ``--slab``).
 """
 from __future__ import annotations
 
+import contextlib
+import math
+import shutil
 import sys
+import tempfile
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -276,8 +281,13 @@ def stat(
     except (KmemsimError, OSError, ValueError) as e:
         raise click.ClickException(str(e)) from None
     if not slab and not page:
-        opts.slab = st.has_slab_events or not st.has_page_events
-        opts.page = st.has_page_events
+        if perf_only:
+            # perf kmem: "if (kmem_slab == 0 && kmem_page == 0)" the default, kmem.default = slab
+            opts.slab, opts.page = True, False
+            slab = True
+        else:
+            opts.slab = st.has_slab_events or not st.has_page_events
+            opts.page = st.has_page_events
     errmsg = "No {0} allocation events found.  Have you run 'perf kmem record --{0}'?"
     if opts.slab and slab and not st.has_slab_events:
         raise click.ClickException(errmsg.format("slab"))
@@ -300,6 +310,9 @@ def stat(
         doc = stat_document(st, ps, source=file)
         sys.stdout.write(to_json(doc) if as_json else to_csv(doc))
         return
+    if ps.unordered:
+        # perf_session__warn_order() through ui__warning() (stdio): on stderr, after the events
+        sys.stderr.write(f"Warning:\n{ps.unordered} out of order events recorded.\n")
     sys.stdout.write(st.report())
     if not perf_only:
         sys.stdout.write(f"\nTrace: {ps.summary()}\n")
@@ -416,6 +429,8 @@ def _signame(signum: int) -> str:
 
 
 def _replay_options(fn):
+    fn = click.option("--no-seed", is_flag=True,
+                      help="Start the trace's caches empty, not where the host snapshot's were.")(fn)  # fmt: skip
     fn = click.option("--top", type=int, default=15, show_default=True,
                       help="Rows of the per-cache tables (-1: all).")(fn)  # fmt: skip
     fn = click.option("--report", "report", type=click.Path(dir_okay=False, path_type=Path), metavar="OUT.html",
@@ -440,14 +455,14 @@ def _replay_options(fn):
     return fn
 
 
-def _options(every: int, interval: float | None):
+def _options(every: int, interval: float | None, no_seed: bool = False):
     from kmemsim.trace.replay import ReplayOptions
 
     if every < 0:
         raise click.BadParameter("must be >= 0", param_hint="--every")
-    if interval is not None and interval <= 0:
-        raise click.BadParameter("must be > 0", param_hint="--interval")
-    return ReplayOptions(sample_every=every, sample_interval=interval)
+    if interval is not None and not (math.isfinite(interval) and interval > 0):
+        raise click.BadParameter(f"must be > 0 and finite, not {interval}", param_hint="--interval")
+    return ReplayOptions(sample_every=every, sample_interval=interval, seed=not no_seed)
 
 
 def _side(host, profile, ram, cpus, sets, what="--set") -> dict[str, Any]:
@@ -495,46 +510,86 @@ def _stat_for_report(events):
     return st
 
 
+def _output_options(fn):
+    fn = click.option("--progress/--no-progress", default=None,
+                      help="A progress bar on stderr (default: when stderr is a terminal).")(fn)  # fmt: skip
+    fn = click.option("--csv", "as_csv", is_flag=True, help="The report as CSV rows: section,row,field,value.")(fn)
+    fn = click.option("--json", "as_json", is_flag=True,
+                      help="The report as JSON (docs/traces.md: schema kmemsim-replay/1, kmemsim-compare/1).")(fn)
+    return fn
+
+
+@contextlib.contextmanager
+def _spooled(file: str, needed: bool) -> Iterator[str]:
+    """``file``, or (``-`` when it must be read twice) standard input copied to a temporary file."""
+    if file != "-" or not needed:
+        yield file
+        return
+    with tempfile.NamedTemporaryFile(prefix="kmemsim-stdin-", suffix=".trace") as tmp:
+        shutil.copyfileobj(sys.stdin.buffer, tmp, 1 << 20)
+        tmp.flush()
+        yield tmp.name
+
+
 @with_example(host=True)
 @click.command("replay")
 @click.option("--profile", default=None, type=click.Choice(kmemsim.profiles.profile_names()),
               help="Kernel and architecture (default: linux-6.18-x86_64).")  # fmt: skip
 @_replay_options
+@_output_options
 @click.option("--no-check", is_flag=True, help="Do not run k.check() at the end.")
 @click.argument("file", type=click.Path(allow_dash=True, dir_okay=False))
-def replay(profile, host, ram, cpus, sets, fmt, lenient, every, interval, report, top, no_check, file) -> None:
+def replay(profile, host, ram, cpus, sets, fmt, lenient, every, interval, report, top, no_seed, as_json, as_csv,
+           progress, no_check, file) -> None:
     """Replay the kmem trace FILE into a booted machine and report its state: every
     event on the CPU that traced it, pointers mapped to the model's objects; prints
-    `bytes_alloc mismatches: N` and the slab footprint, buddy free lists and
-    fragmentation at the end (see docs/traces.md)."""
+    `bytes_alloc mismatches: N`, `slab pages allocated: trace N, model M` and the slab
+    footprint, buddy free lists and fragmentation at the end (see docs/traces.md)."""
     from kmemsim.trace import TraceReader
-    from kmemsim.trace.replay import Replay, boot_machine
+    from kmemsim.trace.progress import reading_progress
+    from kmemsim.trace.replay import Replay, ReplayInputError, boot_machine, located
 
-    opts = _options(every, interval)
+    if as_json and as_csv:
+        raise click.UsageError("give --json or --csv, not both")
+    opts = _options(every, interval, no_seed)
     _report_path(report)
     side = _side(host, profile, ram, cpus, sets)
-    reader = TraceReader(file, fmt=fmt, lenient=lenient)
-    try:
-        k = boot_machine(**side)
-        r = Replay(k, options=opts)
-        events = list(reader) if report else reader
-        r.feed(events)
-    except (KmemsimError, OSError) as e:
-        raise click.ClickException(str(e)) from None
-    check_failed = None
-    try:
-        r.finish(check=not no_check)
-    except KmemsimError as e:
-        check_failed = str(e)
-    text = r.summary(top=top, parse_stats=reader.stats)
-    sys.stdout.write(text)
-    if report:
-        from kmemsim.trace.report import html_report
+    with _spooled(file, bool(report)) as path:
+        try:
+            k = boot_machine(**side)
+            r = Replay(k, options=opts)
+            with reading_progress(path, enabled=progress, description="kmemsim replay", min_bytes=1 << 20) as bar:
+                reader = TraceReader(path, fmt=fmt, lenient=lenient, progress=bar)
+                r.feed(reader)
+        except ReplayInputError as e:
+            raise click.ClickException(str(located(e, path if file != "-" else "<stdin>"))) from None
+        except (KmemsimError, OSError) as e:
+            raise click.ClickException(str(e)) from None
+        check_failed = None
+        try:
+            r.finish(check=not no_check)
+        except KmemsimError as e:
+            check_failed = str(e)
+        r.parse_stats = reader.stats
+        text = r.summary(top=top, parse_stats=reader.stats)
+        if as_json or as_csv:
+            from kmemsim.trace.replay_output import replay_document, to_csv, to_json
 
-        st = _stat_for_report(events)
-        page = html_report([("replay", r)], stat=st, title=f"kmemsim replay of {file}", summaries=[("Replay", text)],
-                           parse_stats=reader.stats)  # fmt: skip
-        _write_report(report, page, "replay")
+            doc = replay_document(r, reader.stats, None if file == "-" else file, top=top)
+            sys.stdout.write(to_json(doc) if as_json else to_csv(doc))
+        else:
+            sys.stdout.write(text)
+        if report:
+            from kmemsim.trace.report import html_report
+
+            # a second pass over the file: the report's statistics stream too (bounded memory)
+            try:
+                st = _stat_for_report(TraceReader(path, fmt=fmt, lenient=lenient))
+            except (KmemsimError, OSError) as e:
+                raise click.ClickException(str(e)) from None
+            page = html_report([("replay", r)], stat=st, title=f"kmemsim replay of {file}",
+                               summaries=[("Replay", text)], parse_stats=reader.stats)  # fmt: skip
+            _write_report(report, page, "replay")
     if check_failed:
         raise click.ClickException(f"k.check() failed after the replay: {check_failed}")
 
@@ -544,19 +599,24 @@ def replay(profile, host, ram, cpus, sets, fmt, lenient, every, interval, report
 @click.option("--profile", "profiles", multiple=True, type=click.Choice(kmemsim.profiles.profile_names()),
               help="Kernel and architecture; give it twice for A and B, once for both.")  # fmt: skip
 @_replay_options
+@_output_options
 @click.option("--a-set", "a_sets", multiple=True, metavar="NAME=VALUE",
               help="A tunable of machine A only; also cpus=, ram=, profile=.")  # fmt: skip
 @click.option("--b-set", "b_sets", multiple=True, metavar="NAME=VALUE",
               help="A tunable of machine B only; also cpus=, ram=, profile=.")  # fmt: skip
 @click.argument("file", type=click.Path(allow_dash=True, dir_okay=False))
-def compare(profiles, host, ram, cpus, sets, fmt, lenient, every, interval, report, top, a_sets, b_sets, file) -> None:
+def compare(profiles, host, ram, cpus, sets, fmt, lenient, every, interval, report, top, no_seed, as_json, as_csv,
+            progress, a_sets, b_sets, file) -> None:
     """Replay the kmem trace FILE on two machines, A and B, and print them side by side:
     footprint, slab counts, fragmentation and the differences.  The machines differ by
     --profile given twice and/or by --a-set/--b-set (e.g. --b-set slab_nomerge=1,
     --b-set min_free_kbytes=65536, --b-set cpus=4); --set applies to both."""
     from kmemsim.trace import TraceReader
+    from kmemsim.trace.progress import reading_progress
     from kmemsim.trace.replay import compare as do_compare
 
+    if as_json and as_csv:
+        raise click.UsageError("give --json or --csv, not both")
     if len(profiles) > 2:
         raise click.BadParameter("give at most two profiles (A and B)", param_hint="--profile")
     pa = profiles[0] if profiles else None
@@ -565,25 +625,33 @@ def compare(profiles, host, ram, cpus, sets, fmt, lenient, every, interval, repo
     b = _side(host, pb, ram, cpus, tuple(sets) + tuple(b_sets), "--b-set")
     if a == b:
         raise click.UsageError("machines A and B are the same: give --profile twice, or --a-set / --b-set")
-    opts = _options(every, interval)
+    opts = _options(every, interval, no_seed)
     _report_path(report)
-    reader = TraceReader(file, fmt=fmt, lenient=lenient)
-    try:
-        events = list(reader)
-        c = do_compare(events, a, b, options=opts)
-    except (KmemsimError, OSError) as e:
-        raise click.ClickException(str(e)) from None
-    c.parse_stats = reader.stats
-    text = c.report(top=top)
-    sys.stdout.write(text)
-    if report:
-        from kmemsim.trace.report import html_report
+    with _spooled(file, True) as path:
+        try:
+            with reading_progress(path, enabled=progress, description="kmemsim compare", min_bytes=1 << 20) as bar:
+                c = do_compare(path, a, b, options=opts, fmt=fmt, lenient=lenient, progress=bar)
+        except (KmemsimError, OSError) as e:
+            raise click.ClickException(str(e)) from None
+        text = c.report(top=top)
+        if as_json or as_csv:
+            from kmemsim.trace.replay_output import compare_document, to_csv, to_json
 
-        st = _stat_for_report(events)
-        page = html_report([("A", c.a), ("B", c.b)], stat=st, title=f"kmemsim compare of {file}",
-                           summaries=[("Compare", text), ("Machine A", c.a.summary(top=top)),
-                                      ("Machine B", c.b.summary(top=top))], comparison=c)  # fmt: skip
-        _write_report(report, page, "compare")
+            doc = compare_document(c, None if file == "-" else file, top=top)
+            sys.stdout.write(to_json(doc) if as_json else to_csv(doc))
+        else:
+            sys.stdout.write(text)
+        if report:
+            from kmemsim.trace.report import html_report
+
+            try:
+                st = _stat_for_report(TraceReader(path, fmt=fmt, lenient=lenient))
+            except (KmemsimError, OSError) as e:
+                raise click.ClickException(str(e)) from None
+            page = html_report([("A", c.a), ("B", c.b)], stat=st, title=f"kmemsim compare of {file}",
+                               summaries=[("Compare", text), ("Machine A", c.a.summary(top=top)),
+                                          ("Machine B", c.b.summary(top=top))], comparison=c)  # fmt: skip
+            _write_report(report, page, "compare")
     bad = [n for n, r in (("A", c.a), ("B", c.b)) if r.check_error]
     if bad:
         raise click.ClickException(f"k.check() failed after the replay on {' and '.join(bad)}")

@@ -11,7 +11,8 @@ dispatch slots (:mod:`kmemsim.dispatch`), in front of the general
 
 Each does exactly what the general path would do in that case (the same
 counters: pcp count, free_count, alloc_factor, free_high, pgalloc, pgfree) and
-hands every other case to the general method unchanged -- an empty list, a zone
+hands every other case to the general method -- the Kernel's, whose generated
+argument checks (kmemsim.args) refuse what no kernel type holds -- unchanged -- an empty list, a zone
 below a watermark, a pcp list about to overflow, a bad address, any order > 0.
 Closures keep the machine's structures in local cells: attribute lookups on the
 Kernel are the cost that matters at a million calls a second.
@@ -25,7 +26,7 @@ from __future__ import annotations
 import struct
 from typing import TYPE_CHECKING
 
-from ..flags import Flags
+from ..flags import WORD_MASK, Flags
 from .memmap import SECTION_PAGES_SHIFT
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -36,8 +37,8 @@ _ZERO = 0  # `order is _ZERO`: exactly the int 0 (False and 0.0 take the general
 
 
 def install_pages(k: Kernel) -> None:
-    slow_get = k.pages.get_free_pages
-    slow_free = k.pages.free_pages
+    slow_get = k.dispatch.general("get_free_pages", k)  # the Kernel methods: argument checks first
+    slow_free = k.dispatch.general("free_pages", k)
     fast_get = k.pages.fast_get
     refarr = k.memmap.refcount_arrays
     allocated = k.page_alloc.allocated
@@ -51,7 +52,9 @@ def install_pages(k: Kernel) -> None:
     assert k.page_shift == 12
 
     def get_free_pages(_k: Kernel, gfp_mask: int, order: int = 0) -> int:
-        if order is _ZERO:
+        # an int or a symbolic flag only: a float or a bool equal to a cached mask takes the
+        # general path, which refuses it (kmemsim.args)
+        if order is _ZERO and (type(gfp_mask) is int or type(gfp_mask) is Flags):
             f = fast_get.get(gfp_mask)
             if f is not None:
                 z, hz, mt, zero = f
@@ -123,10 +126,11 @@ def install_slab(k: Kernel) -> None:
     """
     from .slub import KmemCache
 
-    slow_alloc = k.slab.kmem_cache_alloc
-    slow_free = k.slab.kmem_cache_free
-    slow_kmalloc = k.slab.kmalloc
-    slow_kfree = k.slab.kfree
+    general = k.dispatch.general  # the Kernel methods: argument checks first (kmemsim.args)
+    slow_alloc = general("kmem_cache_alloc", k)
+    slow_free = general("kmem_cache_free", k)
+    slow_kmalloc = general("kmalloc", k)
+    slow_kfree = general("kfree", k)
     slub = k.slub
     frames = k.phys.frames
     slab_of = slub.slab_of
@@ -135,7 +139,10 @@ def install_slab(k: Kernel) -> None:
     word = slub.word
     bits = k.gfp.bits
     zero_flag = bits.zero
-    kind_flags = bits.dma | bits.reclaimable | bits.account  # kmalloc_type() is not KMALLOC_NORMAL
+    # kmalloc_type() is not KMALLOC_NORMAL, or bits outside gfp_t's 32 (a negative int has them
+    # too): the general path, which picks the kind's cache or refuses the value (FlagSet.mask)
+    not_word = ~WORD_MASK
+    kind_flags = bits.dma | bits.reclaimable | bits.account | not_word
     fill = k.phys.fill
     max_cache = slub.geo.KMALLOC_MAX_CACHE_SIZE
     normal = k.slab.kmalloc_caches[""]
@@ -157,9 +164,11 @@ def install_slab(k: Kernel) -> None:
     def free_to_slab(cache: KmemCache, slab, obj: int, off: int) -> bool:
         """__slab_free() without a list change -- another CPU's slab, a CPU partial slab, or
         a node partial slab that keeps an object in use: push onto the slab's own freelist.
-        False when the general path must decide (full slab, empty slab, double free)."""
+        False when the general path must decide (full slab, empty slab, double free, a slab of
+        SLAB_TYPESAFE_BY_RCU waiting for its grace period)."""
         prior = slab.freelist
-        if prior and prior != obj and (slab.frozen or slab.where != "node_partial" or slab.inuse > 1):
+        if prior and prior != obj and (slab.frozen or slab.inuse > 1
+                                       or (slab.where != "node_partial" and slab.where != "rcu_free")):
             fp = off + cache.offset
             frame = frames.get(fp >> 12)
             if frame is not None and (fp & 4095) <= 4096 - word:
@@ -175,7 +184,7 @@ def install_slab(k: Kernel) -> None:
     # The bodies below are written out in full, not shared through helpers: a Python
     # call costs as much as the work itself on these paths.
     def kmem_cache_alloc(_k: Kernel, cache: KmemCache, gfp_mask: int) -> int:
-        if type(cache) is KmemCache and type(gfp_mask) is int:
+        if type(cache) is KmemCache and type(gfp_mask) is int and not gfp_mask & not_word:
             c = cache.cpu_slab[_k.cpu]
             obj = c.freelist
             if obj and c.slab is not None:

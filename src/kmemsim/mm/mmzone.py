@@ -119,6 +119,12 @@ class Zone:
             end = self.zone_start_pfn + self.spanned_pages
             self.pageblock_mt = bytearray([MIGRATE_MOVABLE]) * ((end >> self.pageblock_order) + 1)
 
+    def _repr_html_(self) -> str | None:
+        """Jupyter's rich display, drawn by kmemsim.explore (a tool above this layer: imported by name)."""
+        import importlib
+
+        return importlib.import_module("kmemsim.explore.jupyter").repr_html(self)
+
     @property
     def zone_end_pfn(self) -> int:
         return self.zone_start_pfn + self.spanned_pages

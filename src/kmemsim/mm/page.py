@@ -85,6 +85,12 @@ class Page:
     def __repr__(self) -> str:
         return f"Page(pfn={self.pfn:#x})"
 
+    def _repr_html_(self) -> str | None:
+        """Jupyter's rich display, drawn by kmemsim.explore (a tool above this layer: imported by name)."""
+        import importlib
+
+        return importlib.import_module("kmemsim.explore.jupyter").repr_html(self)
+
     def __add__(self, n: int) -> Page:
         """``page + n``: the struct page n entries later, as in C."""
         return Page(self._k, self.pfn + n)

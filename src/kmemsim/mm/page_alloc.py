@@ -891,6 +891,8 @@ class PageAllocator:
         hz = self.gfpset.zone(gfp)
         hz = min(hz, self.nr_zones - 1)
         mt = self.migratetype_map[self.gfpset.migratetype(gfp)]  # the kernel's numbering -> the engine's
+        if gfp & b.movable_mask == b.movable_mask:
+            mt = self._both_mobility_bits(gfp)
         zonelist = [z for z in reversed(self.zones[: hz + 1]) if z.populated and z.name != "Device"]
         flags = ALLOC_WMARK_LOW
         if b.kswapd_reclaim == 0 or gfp & b.kswapd_reclaim:
@@ -913,6 +915,20 @@ class PageAllocator:
         if ctx.fast0 is not None:
             self.fast0[gfp] = (ctx.fast0, ctx.highest_zoneidx, ctx.migratetype, ctx.zero)
         return ctx
+
+    def _both_mobility_bits(self, gfp: int) -> int:
+        """__GFP_MOVABLE and __GFP_RECLAIMABLE together: 6.18's gfp_migratetype() warns
+        (include/linux/gfp.h:22, VM_WARN_ON) and goes on with their sum, MIGRATE_HIGHATOMIC,
+        whose row of fallbacks[] (mm/page_alloc.c:1907, MIGRATE_PCPTYPES rows) does not
+        exist: the kernel reads past the array.  2.6.24's allocflags_to_migratetype() WARNs
+        (include/linux/gfp.h:110) and gets MIGRATE_RESERVE.  The model prints the warning
+        (once per mask: the context is cached) and serves the request as MIGRATE_UNMOVABLE."""
+        if self.k.features.highatomic:
+            where = "include/linux/gfp.h:22 gfp_migratetype+0x0/0x0"
+        else:
+            where = "include/linux/gfp.h:110 allocflags_to_migratetype+0x0/0x0"
+        self.k.report.warn(where)
+        return MIGRATE_UNMOVABLE
 
     def gfp_to_alloc_flags(self, gfp: int, order: int) -> int:
         b = self.bits

@@ -75,7 +75,14 @@ from typing import TYPE_CHECKING, Any, cast
 from ..errors import ConfigError, InvariantError, UsageError
 from ..sched import TimerList
 from ..slab_flags import ZERO_SIZE_PTR
-from .slab_util import SLABINFO_HEADER, cache_line_size, ctor_caller, krealloc_ksize, soft_lockup
+from .slab_util import (
+    SLABINFO_HEADER,
+    cache_line_size,
+    ctor_caller,
+    krealloc_ksize,
+    reraise_ctor_error,
+    soft_lockup,
+)
 
 if TYPE_CHECKING:  # pragma: no cover
     from ..machine import Machine as Kernel
@@ -966,12 +973,12 @@ class SlabAllocator:
             self.slab_of[p] = slab  # slab_map_pages() / set_slab_attr()
         try:
             self.cache_init_objs(c, slab, flags)
-        except BaseException:
+        except BaseException as e:
             # a constructor raised: the new slab goes back (pages, management, colour), so the
-            # machine is as before the allocation; the exception goes on to the caller
+            # machine is as before the allocation; the error goes on (slab_util.reraise_ctor_error)
             self._unmap_and_free(c, slab)
             n.colour_next = saved_colour
-            raise
+            reraise_ctor_error(c.name, c.ctor, e, "the new slab was freed")
         c.grown += 1
         if not self.idx:
             n.slabs_free.add_tail(slab)

@@ -49,7 +49,19 @@ if TYPE_CHECKING:  # pragma: no cover
     from ..interfaces import SlabAllocator
     from ..machine import Machine as Kernel
 
-__all__ = ["SlabCommon", "kmem_cache_init", "allocators_offered"]
+__all__ = ["SlabCommon", "kmem_cache_init", "allocators_offered", "NO_DTOR"]
+
+
+class _NoDtor:
+    """The default of kmem_cache_create()'s destructor argument: none was passed."""
+
+    def __repr__(self) -> str:
+        return "NO_DTOR"
+
+
+#: kmem_cache_create() was called without a sixth argument (a destructor, before 2.6.23)
+NO_DTOR = _NoDtor()
+
 
 def allocators_offered(k: Kernel) -> list[str]:
     """The slab allocators the machine's kernel could be built with, by its features."""
@@ -105,7 +117,7 @@ class SlabCommon:
 
     # ================================================================ create / destroy
     def kmem_cache_create(self, name: str, size: int, align: int = 0, flags: FlagArg = 0,
-                          ctor: Callable[..., None] | None = None, dtor: Callable[..., None] | None = None, *,
+                          ctor: Callable[..., None] | None = None, dtor: object = NO_DTOR, *,
                           freeptr_offset: int | None = None, useroffset: int = 0,
                           usersize: int = 0) -> Any | None:
         """kmem_cache_create(name, size, align, flags, ctor[, dtor]): a cache of ``size``-byte objects.
@@ -118,7 +130,8 @@ class SlabCommon:
         cache, or None (NULL) on failure; SLAB_PANIC panics instead.  ``flags`` are SLAB_*
         flags (``kmemsim.SLAB_HWCACHE_ALIGN``, or the machine's own bits,
         ``k.slab_flags.SLAB_HWCACHE_ALIGN``).  May sleep.  The 6.12+ kmem_cache_args are
-        keywords (SLUB only)."""
+        keywords (SLUB only).  A sixth argument on a kernel without destructors (feature
+        ``kmem_cache_dtor``) -- even None, as the C call would not compile -- is a UsageError."""
         k = self.k
         flags = k.slab_flags.mask(flags, f"kmem_cache_create({name!r}): flags")
         if not isinstance(name, str) or not name:
@@ -128,14 +141,17 @@ class SlabCommon:
                 raise UsageError(f"kmem_cache_create({name!r}): {what} {v!r} must be a non-negative int")
         if ctor is not None and not callable(ctor):
             raise UsageError(f"kmem_cache_create({name!r}): ctor must be callable")
-        if dtor is not None:
-            if not self._dtor:
-                raise UsageError(
-                    f"kmem_cache_create({name!r}): destructors were removed in 2.6.23; Linux "
-                    f"{k.profile.kernel_version} has kmem_cache_create(name, size, align, flags, ctor) -- "
-                    "free what an object holds before kmem_cache_free() instead")
-            if not callable(dtor):
-                raise UsageError(f"kmem_cache_create({name!r}): dtor must be callable")
+        if dtor is not NO_DTOR and not self._dtor:
+            raise UsageError(
+                f"kmem_cache_create({name!r}): a destructor (the 6th argument, {dtor!r}) is not an argument "
+                f"on Linux {k.profile.kernel_version}: slab destructors went away in 2.6.23 "
+                "('mm: Remove slab destructors from kmem_cache_create()'); "
+                "kmem_cache_create(name, size, align, flags, ctor) is the call -- free what an object "
+                "holds before kmem_cache_free() instead")
+        if dtor is NO_DTOR:
+            dtor = None
+        if dtor is not None and not callable(dtor):
+            raise UsageError(f"kmem_cache_create({name!r}): dtor must be callable")
         if self.impl.name != "slub" and (freeptr_offset is not None or useroffset or usersize):
             raise UsageError(f"kmem_cache_create({name!r}): freeptr_offset, useroffset and usersize are "
                              f"kmem_cache_args of later kernels; {self.impl.name.upper()} takes none")

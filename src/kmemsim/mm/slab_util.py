@@ -6,12 +6,13 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
+from ..errors import KmemsimError, UsageError
 from ..slab_flags import ZERO_SIZE_PTR
 
 if TYPE_CHECKING:  # pragma: no cover
     from ..machine import Machine as Kernel
 
-__all__ = ["SLABINFO_HEADER", "ctor_caller", "soft_lockup", "krealloc_ksize", "cache_line_size",
+__all__ = ["SLABINFO_HEADER", "ctor_caller", "reraise_ctor_error", "soft_lockup", "krealloc_ksize", "cache_line_size",
            "SLAB_CTOR_CONSTRUCTOR", "SLAB_CTOR_ATOMIC", "SLAB_CTOR_VERIFY"]
 
 #: /proc/slabinfo's first two lines, the same in 2.6.11, 2.6.24, 6.6 and 6.18 without statistics
@@ -65,6 +66,17 @@ def ctor_caller(k: Kernel) -> Callable[[Callable[..., Any], Any, int, int], None
     def call(ctor: Callable[..., Any], cache: Any, obj: int, gfp: int) -> None:
         ctor(obj)
     return call
+
+
+def reraise_ctor_error(cache_name: str, ctor: Any, e: BaseException, undone: str) -> None:
+    """After a constructor raised and the allocation was undone: a kmemsim error (or a
+    KeyboardInterrupt ...) goes on as it is, any other exception becomes a UsageError naming
+    the cache, chained to it -- the policy of docs/api-names.md "Constructors", the same
+    for SLUB, SLAB and SLOB."""
+    if isinstance(e, KmemsimError) or not isinstance(e, Exception):
+        raise e
+    raise UsageError(f"kmem_cache_alloc({cache_name}): the constructor {getattr(ctor, '__name__', ctor)!s} "
+                     f"raised {e!r}; {undone}") from e
 
 
 def krealloc_ksize(impl: Any, k: Kernel, obj: int, new_size: int, gfp: int) -> int:

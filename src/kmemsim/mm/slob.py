@@ -75,7 +75,7 @@ from typing import TYPE_CHECKING, Any
 
 from ..errors import InvariantError, UsageError
 from ..slab_flags import ZERO_SIZE_PTR
-from .slab_util import cache_line_size, ctor_caller, krealloc_ksize, soft_lockup
+from .slab_util import cache_line_size, ctor_caller, krealloc_ksize, reraise_ctor_error, soft_lockup
 
 if TYPE_CHECKING:  # pragma: no cover
     from ..machine import Machine as Kernel
@@ -478,10 +478,10 @@ class SlobAllocator:
         if c.ctor is not None:
             try:
                 self.call_ctor(c.ctor, c, b, gfp)
-            except BaseException:
-                if b:  # a constructor that raises: the object goes back, the exception goes on
+            except BaseException as e:
+                if b:  # a constructor that raises: the object goes back, the error goes on
                     self._cache_free(c, b)
-                raise
+                reraise_ctor_error(c.name, c.ctor, e, "the object was freed")
         return b
 
     def _cache_free(self, c: SlobCache, b: int) -> None:

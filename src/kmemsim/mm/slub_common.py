@@ -35,7 +35,7 @@ from collections.abc import Callable
 from contextlib import AbstractContextManager
 from typing import TYPE_CHECKING, Any
 
-from ..errors import UsageError
+from ..errors import ConfigError, UsageError
 from ..registry import DirHandler
 from ..report import user_frames_top
 from ..slab_flags import ZERO_SIZE_PTR
@@ -67,6 +67,13 @@ class SlubAllocator:
         self._flags_mask = mask
         text = k.tunables.get("slab_debug")
         self.debug = geo.parse_slab_debug(text) if text is not None else None
+        if self.debug is not None and self.debug.unknown:
+            # the kernel prints "slab_debug option 'Q' unknown. skipped" and boots without them;
+            # a model's user gets the typo named instead (docs/limits.md)
+            bad = ", ".join(f"'{c}'" for c in dict.fromkeys(self.debug.unknown))
+            raise ConfigError(f"slab_debug={text!r}: unknown option {bad} (the options are F Z P U T A O and -, "
+                              "then ,cache names; the kernel would print \"slab_debug option "
+                              f"'{self.debug.unknown[0]}' unknown. skipped\" and ignore it)")
 
     # ---- what the common layer and other subsystems read
     @property
@@ -127,6 +134,9 @@ class SlubAllocator:
         if merged is not None:
             merged.refcount += 1
             merged.aliases.append(name)
+            # __kmem_cache_alias() (6.18 mm/slub.c:8543): the sizes grow so that kzalloc clears it all
+            merged.object_size = max(merged.object_size, size)
+            merged.inuse = max(merged.inuse, -(-size // self.slub.word) * self.slub.word)
             self.slub.by_name.setdefault(name, merged)
             return merged
         g = geo.calculate_geometry(
@@ -194,6 +204,9 @@ class SlubAllocator:
 
     def destroy_cache(self, s: KmemCache) -> None:
         """kmem_cache_destroy(): refcount down; the last user frees it, unless objects remain."""
+        # in-flight kfree_rcu()s may include objects from our cache (6.18 kvfree_rcu_barrier()),
+        # then the kfree_nolock() objects waiting for irq_work (defer_free_barrier())
+        self.slub.kvfree_rcu_barrier()
         s.refcount -= 1
         if s.refcount:
             return
@@ -209,12 +222,14 @@ class SlubAllocator:
                 d.list_slab_objects(s, sl)
             s.refcount = 1  # the cache is kept
             if d.kunit_errors is None:
-                k.report.warn("kmem_cache_destroy+0x0/0x0",
+                k.report.warn("mm/slab_common.c:531 kmem_cache_destroy+0x0/0x0",
                               f"kmem_cache_destroy {s.name}: Slab cache still has objects when called from "
                               f"{(user_frames_top() or 'kmem_cache_destroy')}+0x0/0x0")
                 d.pending.append(f"kmem_cache_destroy {s.name}: Slab cache still has objects")
             d.finish()
             return
+        if s.flags & geo.SLAB_TYPESAFE_BY_RCU:
+            self.k.sched.rcu.rcu_barrier()  # its slabs' pages wait for rcu_free_slab()
         self.slub.caches.remove(s)
         for n in [s.name, *s.aliases]:
             if self.slub.by_name.get(n) is s:
@@ -241,19 +256,23 @@ class SlubAllocator:
         if not obj:
             return
         slab, start = self.slub.object_of(obj)
-        if self.k.tp.kmem_cache_free:
-            self.k.tp.trace_kmem_cache_free(obj, (slab.cache if slab is not None else s).name)  # cache_from_obj()
         if slab is None:
-            self.k.report.warn_once(f"kmem_cache_free invalid {obj:#x}", "kmem_cache_free+0x0/0x0",
-                                    f"kmem_cache_free: object {obj:#x} is not from a slab")
+            # cache_from_obj() -> virt_to_cache() (6.18 mm/slub.c:6717, inlined into kmem_cache_free):
+            # WARN_ONCE(!slab, "%s: Object is not a Slab page!\n", __func__), then no free and no
+            # trace event.  (Without FREELIST_HARDENED or consistency checks the kernel skips the
+            # check and goes on to free through a NULL slab; the model always warns.)
+            self.k.report.warn_once("virt_to_cache", "mm/slub.c:6717 kmem_cache_free+0x0/0x0",
+                                    "virt_to_cache: Object is not a Slab page!")
             return
         if slab.cache is not s and (self.slub.hardened or s.flags & geo.SLAB_CONSISTENCY_CHECKS):
-            # cache_from_obj(): WARN, the real cache's tracking, and the free goes there
-            self.k.report.warn("cache_from_obj+0x0/0x0",
+            # cache_from_obj() (mm/slub.c:6731): WARN, the real cache's tracking, and the free goes there
+            self.k.report.warn("mm/slub.c:6731 kmem_cache_free+0x0/0x0",
                                f"cache_from_obj: Wrong slab cache. {s.name} but object is from {slab.cache.name}")
             lines = self.slub.dbg.print_tracking(slab.cache, obj)
             if lines:
                 self.k.printk("\n".join(lines), 3)
+        if self.k.tp.kmem_cache_free:
+            self.k.tp.trace_kmem_cache_free(obj, slab.cache.name)  # the cache cache_from_obj() returned
         self.slub.slab_free(slab.cache, slab, obj)
 
     def shrink_cache(self, cache: KmemCache) -> int:
@@ -335,6 +354,7 @@ class SlubAllocator:
         unreclaimable, as 6.18's __kmalloc_large_node_noprof accounts it)."""
         n = sum(s.nr_slabs << s.order for s in self.slub.caches
                 if bool(s.flags & geo.SLAB_RECLAIM_ACCOUNT) == reclaimable)
+        n += self.slub.rcu_free_pages(reclaimable)  # discarded, their pages wait for an RCU grace period
         if not reclaimable:
             n += sum(1 << o for o in self.large.values())
         return n
@@ -405,8 +425,16 @@ class SlubAllocator:
         if order is not None:
             self.k.page_alloc.free((obj - self.k.layout.page_offset) >> self.k.page_shift, order)
             return
+        k = self.k
+        if not 0 <= obj - k.layout.page_offset < k.arch.lowmem_bytes:
+            # virt_to_page() of an address outside the direct map is no struct page: the
+            # kernel reads garbage (or BUGs with CONFIG_DEBUG_VIRTUAL); say so, naming kfree
+            where = " (a vmalloc address: vfree() or kvfree() frees it)" if k.is_vmalloc_addr(obj) else ""
+            k.report.bug([f"kfree: {obj:#x} is not a direct-map address: virt_to_page() would be garbage{where}"],
+                         kind="bad_free")
+            return
         # free_large_kmalloc() of something that is neither: the kernel's page checks catch it
-        self.k.pages.free_pages(obj & ~(self.k.page_size - 1), 0)
+        k.pages.free_pages(obj & ~(k.page_size - 1), 0)
 
     def ksize(self, obj: int) -> int:
         """ksize(p): the usable size (the cache's object size, or the pages of a large kmalloc)."""

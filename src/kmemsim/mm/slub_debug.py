@@ -17,7 +17,7 @@ include/linux/poison.h)::
                   │ free pointer         │ one word, when it cannot live inside the object
                   │ track[ALLOC]         │ struct track (U): addr, handle, cpu, pid, when
                   │ track[FREE]          │
-                  │ orig_size            │ unsigned int, kmalloc caches with U
+                  │ orig_size            │ unsigned long, kmalloc caches with U
                   │ padding              │ 0x5a (P)
     + size ─────> └──────────────────────┘
 
@@ -45,10 +45,11 @@ is a symbol address of kmemsim's own table that names the Python call site, and
 """
 from __future__ import annotations
 
+import bisect
 import contextlib
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from ..errors import KernelBug
 from . import slub_geometry as geo
@@ -64,6 +65,16 @@ SLUB_RED_INACTIVE = 0xBB
 SLUB_RED_ACTIVE = 0xCC
 
 TRACK_ALLOC, TRACK_FREE = 0, 1
+
+#: The WARN_ON(1) of each report function, as 6.18's mm/slub.c numbers its lines (read in the
+#: 6.18 tree of /work/classic-build: object_err() and __slab_err())
+WARN_LINES = {"object_err": 1232, "__slab_err": 1257}
+
+#: include/linux/page-flags.h (6.18): PG_head is bit 6, PG_workingset bit 9; mm/slub.c
+#: enum slab_flags: SL_partial = PG_workingset ("historical reasons"), set by __add_partial()
+#: and cleared by remove_partial() while a slab is on a node's partial list (6.8, absent in 6.6)
+PG_HEAD = 1 << 6
+PG_WORKINGSET = 1 << 9
 
 #: The base of kmemsim's symbol addresses for Python call sites (in the x86_64
 #: kernel text range; on i386 the low 32 bits).
@@ -167,17 +178,26 @@ class SlubDebug:
         return slab.addr <= o < slab.addr + slab.objects * s.size and (o - slab.addr) % s.size == 0
 
     # ================================================================ orig_size / tracks
+    # orig_size is an unsigned long: b85f369b81ae ("mm/slab: use unsigned long for orig_size to
+    # ensure proper metadata align", 2026, Cc: stable, Fixes: 6edf2576a6cc of 6.1) widened it from
+    # unsigned int so that KASAN's metadata after it stays word aligned; the stable kernels carry it
+    # (6.18.y, as the reference host's 6.18.44, and 6.12.y), 6.18.0's mm/slub.c stored 4 bytes.
+    # On x86_64 that moves the Padding of a report 4 bytes on; s->size is the same (it is aligned to
+    # at least a word either way); on i386 both are 4 bytes.
     def set_orig_size(self, s: KmemCache, obj: int, orig_size: int) -> None:
+        """set_orig_size(): the kmalloc request size, an unsigned long after the two tracks."""
         if not self.orig_size_kept(s):
             return
+        w = self.word
         at = obj + self.info_end(s) + 2 * self.track_size
-        self.k.phys.write(at - self.k.layout.page_offset, (orig_size & 0xFFFFFFFF).to_bytes(4, "little"))
+        self.k.phys.write(at - self.k.layout.page_offset, (orig_size & ((1 << (8 * w)) - 1)).to_bytes(w, "little"))
 
     def get_orig_size(self, s: KmemCache, obj: int) -> int:
+        """get_orig_size(): the stored request size (s->object_size when none is kept)."""
         if not self.orig_size_kept(s):
             return s.object_size
         at = obj + self.info_end(s) + 2 * self.track_size
-        return int.from_bytes(self.read(at, 4), "little")
+        return int.from_bytes(self.read(at, self.word), "little")
 
     def _track_addr(self, s: KmemCache, obj: int, which: int) -> int:
         return obj + self.info_end(s) + which * self.track_size
@@ -266,13 +286,14 @@ class SlubDebug:
         return False
 
     def _taint_warn(self, where: str) -> None:
-        """add_taint(TAINT_BAD_PAGE, LOCKDEP_NOW_UNRELIABLE); WARN_ON(1)."""
+        """add_taint(TAINT_BAD_PAGE, LOCKDEP_NOW_UNRELIABLE); WARN_ON(1), whose WARNING line names
+        the file and line of the WARN_ON (``__warn()``: "at %s:%d %pS")."""
         k = self.k
         k.taint.add("B")
         if not self._lock_debugging_off:
             self._lock_debugging_off = True
             k.printk("Disabling lock debugging due to kernel taint", 4)
-        k.report.warn(f"{where}+0x0/0x0")
+        k.report.warn(f"mm/slub.c:{WARN_LINES[where]} {where}+0x0/0x0")
 
     def slab_bug_lines(self, s: KmemCache | None, message: str) -> list[str]:
         name = s.name if s is not None else "<unknown>"
@@ -285,14 +306,23 @@ class SlubDebug:
         ]
 
     def slab_info_line(self, slab: Slab) -> str:
-        """print_slab_info(): "Slab 0x%p objects=%u used=%u fp=0x%p flags=%pGp"."""
+        """print_slab_info(): "Slab 0x%p objects=%u used=%u fp=0x%p flags=%pGp".  %pGp prints the
+        set flags in mmflags.h's order (workingset before head), then node= and zone=; a slab on
+        a node's partial list carries SL_partial, which is PG_workingset."""
         k = self.k
         zone = k.page_alloc.zone_of(slab.pfn).idx
-        head = 0x40 if slab.order else 0  # PG_head
-        names = ("head|" if slab.order else "") + f"node=0|zone={zone}"
+        flags = 0
+        names = ""
+        if slab.where == "node_partial":
+            flags |= PG_WORKINGSET
+            names += "workingset|"
+        if slab.order:
+            flags |= PG_HEAD
+            names += "head|"
+        names += f"node=0|zone={zone}"
         top = 62 if self.word == 8 else 30
         return (f"Slab {k.arch.page_struct_addr(slab.pfn):#x} objects={slab.objects} used={slab.inuse} "
-                f"fp={slab.freelist:#x} flags={(zone << top) | head:#x}({names})")
+                f"fp={slab.freelist:#x} flags={(zone << top) | flags:#x}({names})")
 
     def hex_dump(self, label: str, addr: int, length: int) -> list[str]:
         """print_hex_dump(KERN_ERR, label, DUMP_PREFIX_ADDRESS, 16, 1, addr, length, 1)."""
@@ -322,7 +352,7 @@ class SlubDebug:
         if s.flags & geo.SLAB_STORE_USER:
             off += 2 * self.track_size
         if self.orig_size_kept(s):
-            off += 4
+            off += self.word  # sizeof(unsigned long)
         if off != self.size_from_object(s):
             out += self.hex_dump("Padding  ", p + off, self.size_from_object(s) - off)
         return out
@@ -381,7 +411,7 @@ class SlubDebug:
         if s.flags & geo.SLAB_STORE_USER:
             off += 2 * self.track_size
             if s.flags & geo.SLAB_KMALLOC:
-                off += 4
+                off += self.word  # sizeof(unsigned long)
         if self.size_from_object(s) == off:
             return True
         return self.check_bytes_and_report(s, slab, p, "Object padding", p + off, POISON_INUSE,
@@ -639,12 +669,27 @@ class SlubDebug:
 
     # ================================================================ alloc_traces / free_traces
     def traces(self, s: KmemCache, which: int) -> str:
-        """/sys/kernel/debug/slab/<cache>/alloc_traces (free_traces): the tracks of the
-        objects in use on the node lists, one record per (addr, stack, waste), by count
-        (mm/slub.c slab_debug_trace_open / process_slab / slab_debugfs_show, 6.18)."""
+        """/sys/kernel/debug/slab/<cache>/alloc_traces (free_traces): the tracks of the objects in
+        use on the node lists (mm/slub.c of 6.18: slab_debug_trace_open() walks the partial then
+        the full list, process_slab() each object in use, add_location() merges them by (addr,
+        handle, waste) in a sorted array, sort() by count, slab_debugfs_show() prints).
+
+        As add_location() does, a location takes its age, pid and CPU from the track that made
+        it, and a track merged into it later counts but adds no age, pid or CPU when it was
+        never set (``when`` 0: the free track of an object never freed): so the
+        ``<not-available>`` line of free_traces shows the age since jiffies 0, pid 0 and CPU 0
+        once, however many objects it counts.  The ages are the kernel's types: ``age`` is an
+        unsigned long, min/max ``long`` and the sum ``long long``."""
         now = self.jiffies()
-        mask = (1 << (8 * self.word)) - 1
-        locs: dict[tuple[int, int, int], dict] = {}
+        bits = 8 * self.word
+        mask = (1 << bits) - 1
+
+        def signed(v: int) -> int:  # an unsigned long stored into a long
+            v &= mask
+            return v - (1 << bits) if v >> (bits - 1) else v
+
+        locs: list[_Location] = []
+        keys: list[tuple[int, int, int]] = []
         for slab in [*s.partial, *s.full]:
             free = self._free_set(s, slab)
             for i in range(slab.objects):
@@ -652,41 +697,113 @@ class SlubDebug:
                 if p in free:
                     continue
                 t = self.get_track(s, p, which)
-                waste = s.object_size - self.get_orig_size(s, p) if which == TRACK_ALLOC else 0
-                key = (t.addr, t.handle, waste)
+                orig = self.get_orig_size(s, p) if which == TRACK_ALLOC else s.object_size
+                waste = (s.object_size - orig) & 0xFFFFFFFF  # unsigned int
                 age = (now - t.when) & mask
-                loc = locs.get(key)
-                if loc is None:
-                    locs[key] = {"count": 1, "sum": age, "min": age, "max": age, "pmin": t.pid, "pmax": t.pid,
-                                 "cpus": {t.cpu}}
-                else:
-                    loc["count"] += 1
-                    loc["sum"] += age
-                    loc["min"] = min(loc["min"], age)
-                    loc["max"] = max(loc["max"], age)
-                    loc["pmin"] = min(loc["pmin"], t.pid)
-                    loc["pmax"] = max(loc["pmax"], t.pid)
-                    loc["cpus"].add(t.cpu)
+                key = (t.addr, t.handle, waste)
+                pos = bisect.bisect_left(keys, key)
+                if pos < len(keys) and keys[pos] == key:
+                    loc = locs[pos]
+                    loc.count += 1
+                    if t.when:
+                        loc.sum_time += age
+                        if age < (loc.min_time & mask):  # unsigned long against long: C's conversion
+                            loc.min_time = signed(age)
+                        if age > (loc.max_time & mask):
+                            loc.max_time = signed(age)
+                        loc.min_pid = min(loc.min_pid, t.pid)
+                        loc.max_pid = max(loc.max_pid, t.pid)
+                        loc.cpus.add(t.cpu)
+                    continue
+                keys.insert(pos, key)
+                locs.insert(pos, _Location(t.addr, t.handle, waste, 1, age, signed(age), signed(age), t.pid, t.pid,
+                                           {t.cpu}))
         if not locs:
             return "No data\n"
+        kernel_sort(locs, lambda a, b: (b.count > a.count) - (b.count < a.count))  # cmp_loc_by_count
         out = []
-        for (addr, handle, waste), loc in sorted(locs.items(), key=lambda kv: (-kv[1]["count"], kv[0])):
-            line = f"{loc['count']:7d} " + (self._pS(addr) if addr else "<not-available>")
-            if waste:
-                line += f" waste={loc['count'] * waste}/{waste}"
-            if loc["sum"] != loc["min"]:
-                line += f" age={loc['min']}/{loc['sum'] // loc['count']}/{loc['max']}"
+        for loc in locs:
+            line = f"{loc.count:7d} " + (self._pS(loc.addr) if loc.addr else "<not-available>")
+            if loc.waste:
+                line += f" waste={(loc.count * loc.waste) & mask}/{loc.waste}"
+            if loc.sum_time != loc.min_time:
+                line += f" age={loc.min_time}/{loc.sum_time // loc.count}/{loc.max_time}"  # div_u64
             else:
-                line += f" age={loc['min']}"
-            lo, hi = loc["pmin"], loc["pmax"]
-            line += f" pid={lo}-{hi}" if lo != hi else f" pid={lo}"
-            if len(self.k.cpus) > 1:
-                line += f" cpus={_bitmap_list(loc['cpus'])}"
+                line += f" age={loc.min_time}"
+            if loc.min_pid != loc.max_pid:
+                line += f" pid={loc.min_pid}-{loc.max_pid}"
+            else:
+                line += f" pid={loc.min_pid}"
+            if len(self.k.cpus) > 1 and loc.cpus:
+                line += f" cpus={_bitmap_list(loc.cpus)}"
             out.append(line)
-            if 1 <= handle <= len(self.stacks):
-                out.append("\n" + "".join(f"        {f}\n" for f in self.stacks[handle - 1]))
+            if 1 <= loc.handle <= len(self.stacks):
+                out.append("\n" + "".join(f"        {f}\n" for f in self.stacks[loc.handle - 1]))
             out.append("\n")
         return "".join(out)
+
+
+@dataclass
+class _Location:
+    """struct location (mm/slub.c)."""
+
+    addr: int
+    handle: int
+    waste: int
+    count: int
+    sum_time: int  # long long
+    min_time: int  # long
+    max_time: int  # long
+    min_pid: int
+    max_pid: int
+    cpus: set[int]
+
+
+def kernel_sort(items: list, cmp: Callable[[Any, Any], int]) -> None:
+    """lib/sort.c sort(): the kernel's bottom-up heapsort, in place (not stable: equal elements
+    end in the order this algorithm leaves them, which is what a kernel's listing shows)."""
+    n = len(items)
+    a = (n // 2)
+    if not a:  # num < 2
+        return
+    shift = 0
+
+    def parent(i: int) -> int:  # parent(i, lsbit, size) with size 1
+        i -= 1
+        i -= i & 1
+        return i // 2
+
+    while True:
+        if a:  # building the heap: sift down a
+            a -= 1 << shift
+        elif n > 3:  # sorting: extract the two largest elements
+            n -= 1
+            items[0], items[n] = items[n], items[0]
+            shift = 1 if cmp(items[1], items[2]) <= 0 else 0
+            a = 1 << shift
+            n -= 1
+            items[a], items[n] = items[n], items[a]
+        else:  # sort complete
+            break
+        b = a
+        while True:
+            c = 2 * b + 1
+            d = c + 1
+            if d >= n:
+                break
+            b = c if cmp(items[c], items[d]) > 0 else d
+        if d == n:  # the last leaf with no sibling
+            b = c
+        while b != a and cmp(items[a], items[b]) >= 0:
+            b = parent(b)
+        c = b
+        while b != a:
+            b = parent(b)
+            items[b], items[c] = items[c], items[b]
+    n -= 1
+    items[0], items[n] = items[n], items[0]
+    if n == 2 and cmp(items[0], items[1]) > 0:
+        items[0], items[1] = items[1], items[0]
 
 
 def _bitmap_list(bits: set[int]) -> str:

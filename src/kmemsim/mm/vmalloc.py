@@ -177,6 +177,12 @@ class VmStruct:
         return (f"<vm_struct {self.addr:#x}-{self.addr + self.size:#x} size={self.size} flags={self.flags:#x} "
                 f"nr_pages={self.nr_pages} caller={self.caller}>")
 
+    def _repr_html_(self) -> str | None:
+        """Jupyter's rich display, drawn by kmemsim.explore (a tool above this layer: imported by name)."""
+        import importlib
+
+        return importlib.import_module("kmemsim.explore.jupyter").repr_html(self)
+
 
 def return_address() -> str | None:
     """%pS of __builtin_return_address(0): the innermost Python caller outside kmemsim

@@ -21,7 +21,7 @@
  * .set_layouts(event, [((key, slot), ...), ...])
  * .scan(block, pos, out) -> (pos, lines, status, end): appends events to the list out; status 1:
  *             the line at pos (ending at end) is Python's
- * .take_counts() -> {event: n}, .take_callchain_lines() -> n
+ * .take_counts() -> {event: n}, .take_callchain_lines() -> n, .note_ts(ts), .take_unordered() -> n
  */
 #define PY_SSIZE_T_CLEAN
 #include <Python.h>
@@ -87,7 +87,22 @@ typedef struct {
     Py_ssize_t callchain_lines;
     PyObject *core;              /* a SlabCore fed the slab events directly, or NULL */
     int core_kind[MAX_EVENTS];   /* event -> the core's code (-1: not a slab event) */
+    int has_max;                 /* out of order events (perf: "N out of order events recorded.") */
+    int64_t max_ts;              /* the latest timestamp read so far */
+    Py_ssize_t unordered;        /* events with a timestamp before max_ts */
 } Scanner;
+
+/* an event's timestamp, in trace order: before the latest one so far, it is out of order */
+static inline void scanner_note_ts(Scanner *self, int64_t ts)
+{
+    if (ts < 0) return;
+    if (self->has_max && ts < self->max_ts) {
+        self->unordered++;
+        return;
+    }
+    self->max_ts = ts;
+    self->has_max = 1;
+}
 
 /* ------------------------------------------------------------------ small parsers */
 
@@ -1853,6 +1868,7 @@ static int scan_event(Scanner *self, Lex *lx, PyObject *out)
     if (!match_layouts(ev, lx, &f)) return 0;
     int64_t pid = 0;
     if (fmt == 1 && !parse_dec(task, task_n, 18, &pid)) return 0;
+    scanner_note_ts(self, ts);
 
     if (self->core != NULL && ev->shape >= 2 && self->core_kind[e] >= K_PAGE_ALLOC) { /* fused page events */
         SlabCore *c = (SlabCore *)self->core;
@@ -2112,6 +2128,22 @@ static PyObject *Scanner_take_callchain_lines(Scanner *self, PyObject *Py_UNUSED
     return PyLong_FromSsize_t(n);
 }
 
+/* note_ts(ts): an event the Python side read (the general path), in trace order */
+static PyObject *Scanner_note_ts(Scanner *self, PyObject *arg)
+{
+    long long ts = PyLong_AsLongLong(arg);
+    if (ts == -1 && PyErr_Occurred()) return NULL;
+    scanner_note_ts(self, (int64_t)ts);
+    Py_RETURN_NONE;
+}
+
+static PyObject *Scanner_take_unordered(Scanner *self, PyObject *Py_UNUSED(ignored))
+{
+    Py_ssize_t n = self->unordered;
+    self->unordered = 0;
+    return PyLong_FromSsize_t(n);
+}
+
 static PyObject *Scanner_get_obj(Scanner *self, void *which)
 {
     PyObject *o = which ? self->pending_site : self->pending;
@@ -2160,6 +2192,9 @@ static PyMethodDef Scanner_methods[] = {
     {"take_counts", (PyCFunction)Scanner_take_counts, METH_NOARGS, "events read per name since the last call"},
     {"attach", (PyCFunction)Scanner_attach, METH_O, "attach(core or None): feed the slab events to a SlabCore"},
     {"take_callchain_lines", (PyCFunction)Scanner_take_callchain_lines, METH_NOARGS, "callchain lines read"},
+    {"note_ts", (PyCFunction)Scanner_note_ts, METH_O, "note_ts(ts): an event read elsewhere, in trace order"},
+    {"take_unordered", (PyCFunction)Scanner_take_unordered, METH_NOARGS,
+     "events whose timestamp came before an earlier event's, since the last call"},
     {NULL},
 };
 

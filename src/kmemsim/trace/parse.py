@@ -54,6 +54,7 @@ import io
 import itertools
 import re
 import sys
+import warnings
 from collections import Counter
 from collections.abc import Callable, Generator, Iterable, Iterator
 from dataclasses import dataclass, field
@@ -81,11 +82,48 @@ from ..tracepoints.events import (
 )
 from .source import GZIP_MAGIC, Source, TraceInputError, open_source
 
-_kmemscan: ModuleType | None
-try:  # the compiled scanner, when it was built (setup.py; optional)
-    _kmemscan = importlib.import_module("kmemsim.trace._kmemscan")  # an extension module
-except ImportError:  # pragma: no cover - depends on the build
-    _kmemscan = None
+#: What this kmemsim uses of the compiled module, by type (tests/test_trace_engines.py checks
+#: that every scanner method used here and slab-core method used in stat.py is listed).  A build that
+#: lacks any of it (a ``.so`` left in a checkout by an older kmemsim, not rebuilt by ``pip
+#: install -e .``) is not used: the pure-Python engine runs instead, with a warning.
+SCANNER_API: dict[str, tuple[str, ...]] = {
+    "Scanner": ("attach", "fmt", "note_ts", "pending", "pending_site", "scan", "set_layouts",
+                "take_callchain_lines", "take_counts", "take_unordered"),
+    "SlabCore": ("caller_stat", "lifetime_hist", "live_objects", "live_totals", "page_counters",
+                 "process", "ptr_stat", "waste"),
+}
+
+
+class StaleScannerWarning(RuntimeWarning):
+    """The compiled scanner on the path is older than this kmemsim; the Python engine runs."""
+
+
+def _missing_api(mod: Any) -> list[str]:
+    """The names of :data:`SCANNER_API` that ``mod`` lacks (``Type.name``)."""
+    out = []
+    for tname, names in SCANNER_API.items():
+        t = getattr(mod, tname, None)
+        out += [f"{tname}.{n}" for n in names if t is None or not hasattr(t, n)]
+    return out
+
+
+def _load_compiled() -> ModuleType | None:
+    try:  # the compiled scanner, when it was built (setup.py; optional)
+        mod = importlib.import_module("kmemsim.trace._kmemscan")  # an extension module
+    except ImportError:  # pragma: no cover - depends on the build
+        return None
+    missing = _missing_api(mod)
+    if missing:
+        warnings.warn(
+            f"kmemsim: the compiled trace scanner {getattr(mod, '__file__', '?')} was built from an "
+            f"older kmemsim (it lacks {', '.join(missing[:3])}{' ...' if len(missing) > 3 else ''}); "
+            "using the pure-Python engine (same output, slower). Rebuild it: pip install -e .",
+            StaleScannerWarning, stacklevel=2)
+        return None
+    return mod
+
+
+_kmemscan: ModuleType | None = _load_compiled()
 
 __all__ = [
     "FORMATS",
@@ -445,6 +483,10 @@ class ParseStats:
     compression: str = ""
     #: damage to the compressed input that ``lenient=True`` survived (what was lost)
     damage: str | None = None
+    #: events whose timestamp is before an earlier event's: what perf counts as "out of order
+    #: events" when its ordered queue had already flushed past them (and then delivers them
+    #: anyway, in the order perf script prints them)
+    unordered: int = 0
 
     @property
     def total_events(self) -> int:
@@ -465,6 +507,8 @@ class ParseStats:
             )
         if self.malformed:
             parts.append(f"malformed lines skipped: {self.malformed}")
+        if self.unordered:
+            parts.append(f"out of order events: {self.unordered}")
         if self.damage:
             parts.append(f"DAMAGED INPUT: {self.damage}")
         return "; ".join(parts)
@@ -644,6 +688,19 @@ class TraceReader:
         self._layouts_changed = False
         self._fast_ok = False  # once the format is known
         self._fast_fmt = 0
+        #: the latest timestamp so far and the events that came before it (out of order); the
+        #: compiled scanner keeps its own while it reads (``_note_ts`` is then its note_ts)
+        self._max_ts = -1
+        self._unordered = 0
+        self._note_ts: Callable[[int], None] = self._note_ts_py
+
+    def _note_ts_py(self, ts: int) -> None:
+        if ts < 0:
+            return
+        if ts < self._max_ts:
+            self._unordered += 1
+        else:
+            self._max_ts = ts
 
     def _flush(self, out: list, stacks: list | None) -> None:
         """Give out the pending event (with its page call site, its stack)."""
@@ -705,6 +762,8 @@ class TraceReader:
         lineno = self._lineno
         pending: Any = None
         ev: Any
+        max_ts = self._max_ts
+        unordered = self._unordered
         try:
             for lines in line_lists:
                 out: list[Event] = []
@@ -788,6 +847,10 @@ class TraceReader:
                                             int(order) if order else 0,
                                         ))  # fmt: skip
                                     counts[event] += 1
+                                    if ts < max_ts:
+                                        unordered += 1
+                                    else:
+                                        max_ts = ts
                                     if pending is not None:
                                         self._pending = pending
                                         self._flush(out, stacks)
@@ -802,7 +865,9 @@ class TraceReader:
                     # ------------------------------------------------------ everything else
                     self._pending = pending
                     self._lineno = lineno
+                    self._max_ts, self._unordered = max_ts, unordered
                     general(line, out, stacks)
+                    max_ts, unordered = self._max_ts, self._unordered
                     pending = self._pending
                     if not fast_ok and self._fast_ok and not general_only:
                         fast_ok = True
@@ -822,6 +887,7 @@ class TraceReader:
                 yield out
         finally:
             self._pending = pending
+            self._max_ts, self._unordered = max_ts, unordered
             self._finish(lineno)
 
     def _finish(self, lineno: int) -> None:
@@ -835,6 +901,8 @@ class TraceReader:
                 st.events[k] += n
         self._counts = dict.fromkeys(self._counts, 0)
         st.lines = lineno
+        st.unordered += self._unordered
+        self._unordered = 0
 
     # ------------------------------------------------------------------ the compiled path
 
@@ -857,6 +925,8 @@ class TraceReader:
         core = self._core
         if core is not None:
             sc.attach(core)
+        sc.note_ts(self._max_ts)  # (-1: none yet)
+        self._note_ts = sc.note_ts  # the general path's events, in trace order with the scanner's
         lineno = 0
         try:
             for block in source.blocks():
@@ -907,6 +977,8 @@ class TraceReader:
             for k, v in sc.take_counts().items():
                 self._counts[k] += v
             self.stats.callchain_lines += sc.take_callchain_lines()
+            self._unordered += sc.take_unordered()
+            self._note_ts = self._note_ts_py
             self._finish(lineno)
 
     # ------------------------------------------------------------------ the general path
@@ -1112,6 +1184,7 @@ class TraceReader:
             self._bad(lineno, f"{event}: {e}", line)
             return
         self._counts[event] += 1
+        self._note_ts(ts)
         st.general_path += 1
         lay = self._layouts.get(event)
         if lay is not None and len(lay[4]) < 3 and line.isascii():

@@ -93,6 +93,8 @@ separates what the trace names apart, no more.
 """
 from __future__ import annotations
 
+import math
+import random
 from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass, field
@@ -118,6 +120,8 @@ __all__ = [
     "Comparison",
     "compare",
     "parse_sets",
+    "ReplayInputError",
+    "locate",
 ]
 
 #: sysfs boolean attribute -> the SLAB flag it shows (mm/slub.c *_show()).
@@ -149,6 +153,47 @@ _LOOKAHEAD = 64
 _CHUNK = 4096
 
 
+class ReplayInputError(KmemsimError, ValueError):
+    """An event the replay cannot take: a numeric ``gfp_flags`` with bits the machine's
+    kernel lacks.  :func:`replay`, :func:`compare` and the commands name the file and the
+    first line with it (:func:`locate`)."""
+
+    def __init__(self, needle: str, message: str):
+        super().__init__(message)
+        self.needle = needle
+        self.message = message
+
+
+def locate(source: str | Path, needle: str, what: str = "gfp_flags=") -> int:
+    """The number of the first line of the trace file ``source`` that holds
+    ``what + needle`` followed by a space or the line's end (0: none, or unreadable)."""
+    from .source import open_source
+
+    key = (what + needle).encode()
+    n = 0
+    try:
+        src = open_source(source, lenient=True)
+        for block in src.blocks():
+            data = bytes(block)
+            pos = data.find(key)
+            while pos >= 0:
+                end = pos + len(key)
+                if end >= len(data) or data[end:end + 1] in (b" ", b"\n", b"\r"):
+                    return n + data.count(b"\n", 0, pos) + 1
+                pos = data.find(key, end)
+            n += data.count(b"\n")
+    except (OSError, KmemsimError):
+        return 0
+    return 0
+
+
+def located(e: ReplayInputError, source: str | Path) -> KmemsimError:
+    """``e`` as an error naming the file and the line."""
+    line = locate(source, e.needle)
+    where = f"{source}:{line}" if line else str(source)
+    return ReplayInputError(e.needle, f"{where}: {e.message}")
+
+
 def _noop_ctor(*_args: object) -> None:
     """Stands for a host cache's constructor: it only changes the layout (any kernel's
     signature: ``ctor(obj)`` in 6.x, ``ctor(cache, obj)`` in 2.6.24, ``ctor(obj, cache,
@@ -170,6 +215,8 @@ class ReplayOptions:
     examples: int = 5
     #: drop __GFP_ZERO from replayed allocations (bytes, not allocator state)
     strip_zero: bool = True
+    #: start the caches the trace uses where the host snapshot's were (partial, CPU and full slabs)
+    seed: bool = True
 
 
 class Sample(NamedTuple):
@@ -232,6 +279,11 @@ class Replay:
         self.k = k
         self.host = host if host is not None else getattr(k, "host", None)
         self.opts = options or ReplayOptions()
+        iv = self.opts.sample_interval
+        if iv is not None and not (math.isfinite(iv) and iv > 0):
+            raise UsageError(f"sample_interval {iv!r}: must be a finite number of seconds above 0")
+        if self.opts.sample_every < 0:
+            raise UsageError(f"sample_every {self.opts.sample_every!r}: must be >= 0")
         self.events: Counter = Counter()  # every event seen, by kind
         self.placed: Counter = Counter()  # events the machine carried out, by kind
         self.preexisting: Counter = Counter()  # frees of what the trace did not allocate, by kind
@@ -244,6 +296,10 @@ class Replay:
         self.implied_frees = 0
         self.implied_by: Counter = Counter()  # cache name ("kmalloc": kmalloc caches, "pages") -> implied frees
         self.slab_pages_skipped = 0  # mm_page_alloc of a slab's (or large kmalloc's) own pages
+        #: pages of the traced kernel's new slabs, by the model's cache they are for (N per cache)
+        self.trace_slab_pages: Counter = Counter()
+        self.trace_large_pages = 0  # pages of the traced kernel's large kmallocs
+        self.obj_exts_pages = 0  # of trace_slab_pages: slabs made for an obj_exts vector
         self.slab_page_frees = 0
         self.lost_events = 0
         self.lost_markers = 0
@@ -267,7 +323,11 @@ class Replay:
         self._held = 0  # pages of the blocks in self.pages
         # traced pfn -> order of the slab (and large kmalloc) pages skipped
         self.slab_page_pfns: dict[int, int] = {}
+        self.seeded_pages = 0  # pages of the slabs made to start caches from the snapshot
+        self.preexisting_freed = 0  # pre-existing kmem_cache_frees carried out on a seeded object
         self._init_machine()
+        if self.host is not None and self.opts.seed:
+            self._seed_kmalloc_caches()
 
     # ------------------------------------------------------------------ setup
     def _init_machine(self) -> None:
@@ -283,10 +343,22 @@ class Replay:
         self.lowmem = k.arch.lowmem_bytes
         self.zero = k.gfp.bits.zero
         bits = self.pa.bits
-        self._bad_page_bits = self.zero | bits.account | bits.movable | bits.highmem
         self._keep_bits = bits.io | bits.fs
         self._first_try = bits.nowarn | bits.noretry
         self._nofail = bits.nofail
+        self._slab_keep = bits.reclaim_mask | bits.constraint_mask
+        self._comp = bits.comp
+        self._direct = bits.direct_reclaim
+        self._nomemalloc = bits.nomemalloc
+        self._reclaim = bits.reclaim
+        # id(cache) -> its alloc_slab_pages when the replay began (or seeding ended)
+        self._slab_base: dict[int, int] = {id(c): c.alloc_slab_pages for c in k.slub.caches}
+        self._seeded: set[str] = set()  # host cache directories the model's caches were seeded from
+        self._fillers: dict[int, list[int]] = {}  # id(cache) -> objects seeding holds (the host's in use)
+        self._unmade_full: dict[int, int] = {}  # id(cache) -> the host's full slabs not made yet
+        self._reserve: dict[int, list] = {}  # id(cache) -> [cache, node partial slabs not made yet, their objects used]
+        self._seed_rng = random.Random(self.k.seed ^ 0x5EED)
+        self._claimed: dict[int, None] = {}  # event numbers of slab allocations a traced page was matched to
         self._page_failed = [False] * self.ncpu  # the CPU's last page allocation failed
         self._kmalloc_info: dict[str, tuple[int, list[int]] | None] = {}
         self._kidx: list[int] | None = None  # kmalloc_index() of every size up to 8 KiB
@@ -340,6 +412,10 @@ class Replay:
                         tname = name if name in self.gs.flags else _GFP_RENAMES.get(name, name)
                         mask |= self.gs.flags.get(tname, 0)  # a flag the machine's kernel lacks is dropped
                 break
+        if mask is not None and mask & ~self.gs.bits.valid:
+            raise ReplayInputError(
+                text, f"gfp_flags={text} has bits {mask & ~self.gs.bits.valid:#x} that are not gfp flags of "
+                f"{self.k.profile.name}")
         self._gfp_raw[text] = mask
         return mask
 
@@ -384,7 +460,162 @@ class Replay:
             c = self._create_cache(name, bytes_req, bytes_alloc)
         if c is not None:
             self._caches[key] = c
+            if name is not None and self.opts.seed:
+                self._seed(c, self._host_aliases.get(name, name))
         return c
+
+    # ------------------------------------------------------------------ the snapshot's slab state
+    def _seed_kmalloc_caches(self) -> None:
+        """Every kmalloc cache starts where the host's was (see :meth:`_seed`)."""
+        for row in self.k.slab.kmalloc_caches.values():
+            for c in row:
+                if c is not None:
+                    self._seed(c, self._host_aliases.get(c.name, c.name))
+
+    def _seed(self, c: Any, d: str) -> None:
+        """Start the model's cache ``c`` where the host's cache directory ``d`` was when the
+        snapshot was taken (/sys/kernel/slab/<d>: ``slabs``, ``partial``, ``objects_partial``,
+        ``cpu_slabs``, ``slabs_cpu_partial``): its node partial slabs with the objects in
+        use spread evenly, each CPU's partial slabs and CPU slabs half used (what 6.18's
+        slabs_cpu_partial_show() itself estimates: sysfs counts the objects of CPU slabs
+        as in use), and the full slabs, which are made only when the trace frees an object
+        of the cache that it did not allocate (a pre-existing free: the model frees one of
+        the objects the seeding holds, so the kernel's room is the model's).  The slabs'
+        pages come from the model's page allocator and are not counted as the replay's."""
+        if d in self._seeded or c.debug:
+            return
+        self._seeded.add(d)
+        attrs = self._host_caches.get(d)
+        if attrs is None:
+            return
+
+        def num(key: str) -> int:
+            text = attrs.get(key, "").split()
+            try:
+                return max(0, int(text[0])) if text else 0
+            except ValueError:
+                return 0
+
+        slabs, partial, cpu_slabs = num("slabs"), num("partial"), num("cpu_slabs")
+        per_cpu: Counter = Counter()
+        for tok in attrs.get("slabs_cpu_partial", "").split()[1:]:
+            cpu, _, val = tok.partition("=")
+            if cpu.startswith("C") and "(" in val:
+                try:
+                    per_cpu[int(cpu[1:]) % self.ncpu] += int(val[val.index("(") + 1:val.index(")")])
+                except ValueError:
+                    continue
+        active = max(0, cpu_slabs - sum(per_cpu.values()))
+        full = max(0, slabs - partial - cpu_slabs)
+        before = c.alloc_slab_pages
+        k = self.k
+        saved = k.cpu
+        fillers = self._fillers.setdefault(id(c), [])
+        try:
+            if partial:
+                # the node partial slabs are made a few at a time, as the replay comes to need
+                # them (:meth:`_top_up`): a host may have thousands (buffer_head after a sync)
+                self._reserve[id(c)] = [c, partial, num("objects_partial")]
+            for cpu, nr in sorted(per_cpu.items()):
+                for _ in range(nr):
+                    if not self._seed_slab(c, c.objects // 2, "cpu_partial", cpu, fillers):
+                        return
+            for i in range(active):
+                if not self._seed_slab(c, c.objects // 2, "cpu", i % self.ncpu, fillers):
+                    return
+            self._unmade_full[id(c)] = self._unmade_full.get(id(c), 0) + full
+        finally:
+            k.cpu = saved
+            self._slab_base[id(c)] = self._slab_base.get(id(c), 0) + c.alloc_slab_pages - before
+            self.seeded_pages += c.alloc_slab_pages - before
+        self._top_up(c)
+
+    def _top_up(self, c: Any) -> None:
+        """Keep a few of the host's node partial slabs on the model's node partial list
+        while the snapshot had more (their objects in use spread evenly)."""
+        res = self._reserve.get(id(c))
+        if res is None or len(c.partial) >= 2:
+            return
+        _, left, used = res
+        before = c.alloc_slab_pages
+        saved = self.k.cpu
+        fillers = self._fillers.setdefault(id(c), [])
+        try:
+            for _ in range(min(4, left)):
+                u = used // left
+                if not self._seed_slab(c, min(max(u, 1), c.objects - 1), "node_partial", 0, fillers):
+                    left = 0
+                    break
+                left -= 1
+                used -= u
+        finally:
+            self.k.cpu = saved
+            self._slab_base[id(c)] = self._slab_base.get(id(c), 0) + c.alloc_slab_pages - before
+            self.seeded_pages += c.alloc_slab_pages - before
+        if left:
+            res[1], res[2] = left, used
+        else:
+            del self._reserve[id(c)]
+
+    def _seed_slab(self, c: Any, used: int, where: str, cpu: int, fillers: list[int]) -> bool:
+        """One slab of ``c`` with ``used`` objects taken (kept in ``fillers``), put where the
+        host had it; False when the page allocator has no page for it."""
+        slub: Any = self.k.slub  # the allocator itself (mm/slub.py), beyond its interface
+        gfp = self.gs.bits.kernel
+        slab = slub._new_slab(c, gfp)
+        if slab is None:
+            return False
+        used = min(used, slab.objects)
+        for _ in range(used):
+            o = slab.freelist
+            slab.freelist = slub.get_freepointer(c, o)
+            fillers.append(o)
+        slab.inuse = used
+        cc = c.cpu_slab[cpu]
+        if where == "cpu" and cc.slab is None and slab.freelist:
+            cc.freelist, slab.freelist = slab.freelist, 0
+            slab.inuse = slab.objects
+            slab.frozen = True
+            slab.where = "cpu"
+            cc.slab = slab
+        elif used == slab.objects:
+            slab.where = "full"
+        elif where == "cpu_partial":
+            slab.where = "cpu_partial"
+            cc.partial.append(slab)
+        else:
+            slab.where = "node_partial"
+            c.partial.append(slab)
+        return True
+
+    def _free_preexisting(self, name: str) -> bool:
+        """A traced kmem_cache_free of an object allocated before the trace: free one of the
+        objects seeding holds in that cache (a full slab is made first if none is left)."""
+        c = self._caches.get(name)
+        if c is None:
+            d = self._host_aliases.get(name, name)
+            if d not in self._host_caches:
+                return False
+            c = self.cache_for(name, 0, 0)
+            if c is None:
+                return False
+        fillers = self._fillers.get(id(c))
+        if fillers is None:
+            return False
+        if not fillers:
+            if not self._unmade_full.get(id(c)):
+                return False
+            self._unmade_full[id(c)] -= 1
+            before = c.alloc_slab_pages
+            ok = self._seed_slab(c, c.objects, "full", 0, fillers)
+            self._slab_base[id(c)] = self._slab_base.get(id(c), 0) + c.alloc_slab_pages - before
+            self.seeded_pages += c.alloc_slab_pages - before
+            if not ok:
+                return False
+        i = self._seed_rng.randrange(len(fillers))
+        fillers[i], fillers[-1] = fillers[-1], fillers[i]
+        self.k.kfree(fillers.pop())
+        return True
 
     def _create_cache(self, name: str | None, req: int, alloc: int) -> Any:
         k = self.k
@@ -444,7 +675,39 @@ class Replay:
         return max(req, alloc), 0, 0, False, {}
 
     # ------------------------------------------------------------------ slab pages
-    def _page_serves(self, pa_ev: Any, ev: Any) -> bool:
+    def _consumer_cache(self, ev: Any) -> Any:
+        """The model's cache a traced slab allocation is served from (None: a large kmalloc
+        or no cache)."""
+        if ev[0] in ("kmem_cache_alloc", "kmem_cache_alloc_node"):
+            return self.cache_for(ev[11], ev[7], ev[8])
+        info = self._kmalloc_gfp(ev[9])
+        if info is None or not 0 < ev[7] <= self.max_cache:
+            return None
+        return self.k.slab.kmalloc_cache_for(ev[7], info[0])
+
+    def _slab_gfp_fits(self, pg: int, order: int, sg: int, c: Any, failed: bool) -> bool:
+        """Is ``pg`` at ``order`` what 6.18's new_slab()/allocate_slab() asks for a slab of
+        ``c`` when the object is allocated with ``sg``?  mm/slub.c:3286 keeps ``sg &
+        (GFP_RECLAIM_MASK | GFP_CONSTRAINT_MASK)``, :3215 adds ``s->allocflags`` (__GFP_COMP,
+        and __GFP_RECLAIMABLE or GFP_DMA by the cache's flags), :3224 the first try adds
+        __GFP_NOWARN|__GFP_NORETRY and drops __GFP_NOFAIL (and direct reclaim above the
+        minimum order); the retry at the minimum order (:3236) keeps the flags as they are.
+        The page allocator prints the mask after current_gfp_context() (a memalloc_nofs or
+        noio scope clears __GFP_FS and __GFP_IO), so those two may be missing."""
+        flags = (sg & self._slab_keep) | c.allocflags | self._comp
+        if order == c.order:
+            exp = (flags | self._first_try) & ~self._nofail
+            if c.order > c.min_order and exp & self._direct:
+                exp = (exp | self._nomemalloc) & ~self._reclaim
+            if (pg ^ exp) & ~self._keep_bits == 0 and pg & ~exp == 0:
+                return True
+        if order == c.min_order and failed:
+            exp = flags
+            if (pg ^ exp) & ~self._keep_bits == 0 and pg & ~exp == 0:
+                return True
+        return False
+
+    def _page_serves(self, pa_ev: Any, ev: Any, failed: bool) -> bool:
         """Is the traced page allocation ``pa_ev`` the slab page (or large kmalloc) that
         the slab allocation ``ev`` of the same CPU was served from?"""
         ptr = ev[6]
@@ -454,32 +717,83 @@ class Replay:
         if self._real_ptrs is not False and self._ptrs_real(ptr):
             pfn = (ptr - self.page_offset) >> self.page_shift
             return pa_ev[5] <= pfn < pa_ev[5] + (1 << order)
-        # hashed pointers: 6.18 new_slab()'s flags and the cache's orders
-        if ev[0] in ("kmalloc", "kmalloc_node") and ev[8] > self.max_cache:
-            return order == max(0, (ev[7] - 1).bit_length() - self.page_shift)
-        if pa_ev[7] == 1 and self.k.features.highatomic:  # MIGRATE_MOVABLE in the 4.4+ numbering
-            return False
+        # hashed pointers: the flags 6.18 asks with, and the cache's orders
         pg = self._raw_gfp(pa_ev[8])
         sg = self._raw_gfp(ev[9])
         if pg is None or sg is None:
             return False
-        if pg & self._bad_page_bits:
+        if ev[0] in ("kmalloc", "kmalloc_node") and ev[7] > self.max_cache:
+            # __kmalloc_large_node(): flags | __GFP_COMP at get_order(size) (mm/slub.c:5588)
+            return order == max(0, (ev[7] - 1).bit_length() - self.page_shift) and \
+                (pg ^ (sg | self._comp)) & ~self._keep_bits == 0
+        c = self._consumer_cache(ev)
+        if c is None:
             return False
-        if (pg & self._first_try) != self._first_try or pg & self._nofail:
-            # allocate_slab()'s first try adds __GFP_NOWARN | __GFP_NORETRY and drops
-            # __GFP_NOFAIL; only the retry at the minimum order, after a failure, does not
-            if not self._page_failed[pa_ev[2] % self.ncpu if pa_ev[2] >= 0 else 0]:
-                return False
-        need = sg & self._keep_bits
-        if pg & need != need:
-            return False
-        if ev[0] in ("kmem_cache_alloc", "kmem_cache_alloc_node"):
-            c = self.cache_for(ev[11], ev[7], ev[8])
-        else:
-            info = self._kmalloc_gfp(ev[9])
-            c = (self.k.slab.kmalloc_cache_for(ev[7], info[0])
-                 if info is not None and 0 < ev[7] <= self.max_cache else None)
-        return c is None or order in (c.order, c.min_order)
+        return self._slab_gfp_fits(pg, order, sg, c, failed)
+
+    def _slab_page(self, ev: Any, served: Any) -> None:
+        """A traced page allocation that was a slab's (or a large kmalloc's): the model's SLUB
+        makes its own, so it is counted, per cache, not replayed; so is its free later."""
+        self.slab_pages_skipped += 1
+        self.slab_page_pfns[ev[5]] = ev[6]
+        pages = 1 << ev[6]
+        if served[0] in ("kmalloc", "kmalloc_node") and served[7] > self.max_cache:
+            self.trace_large_pages += pages
+            return
+        c = self._consumer_cache(served)
+        name = c.name if c is not None else "?"
+        self.trace_slab_pages[name] += pages
+        if self._is_obj_exts(served):
+            self.obj_exts_pages += pages
+
+    @staticmethod
+    def _is_obj_exts(e: Any) -> bool:
+        """A kmalloc of a slab's obj_exts vector (6.18 alloc_slab_obj_exts(), mm/slub.c: a new
+        slab of a SLAB_ACCOUNT cache, account_slab() at :3186, or the first __GFP_ACCOUNT object
+        of a slab): it comes between a new slab's page and the object taken from it."""
+        return e[0] == "kmalloc" and e[5].startswith("alloc_slab_obj_exts")
+
+    def _slab_page_of(self, ev: Any, window: list, failed: bool, base: int) -> Any:
+        """The slab allocation the page allocation ``ev`` served, or None.  6.18 traces a
+        new slab's mm_page_alloc, then (SLAB_ACCOUNT caches, memcg on) the kmalloc of its
+        obj_exts vector from alloc_slab_obj_exts() -- itself maybe after a page of its own
+        kmalloc cache -- then the object.  So the candidates are the next two slab
+        allocations of the same CPU when the first is an obj_exts kmalloc, else the next one;
+        other page allocations in between are passed over (at most two).  ``base`` is the
+        event number of ``window[0]`` (an allocation is matched to one page at most)."""
+        cpu = ev[2]
+        cands: list = []
+        pages = 0
+        claimed = self._claimed
+        lo, hi = ev[5], ev[5] + (1 << ev[6])
+        for j, e in enumerate(window):
+            kind = e[0]
+            if kind == "mm_page_free" and lo <= e[5] < hi:
+                break  # the page went back (on any CPU) before an allocation took from it
+            if e[2] != cpu:
+                continue
+            if kind in SLAB_ALLOC_EVENTS:
+                if base + j in claimed:
+                    if self._is_obj_exts(e):
+                        continue
+                    return None
+                cands.append((base + j, e))
+                if not self._is_obj_exts(e) or len(cands) == 2:
+                    break
+            elif kind == "mm_page_alloc":
+                pages += 1
+                if pages > 2 or e[5] == ev[5]:
+                    break
+            elif kind == "lost":
+                break
+        for n, e in cands:
+            if self._page_serves(ev, e, failed):
+                claimed[n] = None
+                if len(claimed) > 4 * _LOOKAHEAD:
+                    for key in list(claimed)[: 2 * _LOOKAHEAD]:
+                        del claimed[key]
+                return e
+        return None
 
     def _ptrs_real(self, ptr: int) -> bool:
         """Does the trace print real pointers (perf script, trace-cmd, the model's own
@@ -498,18 +812,6 @@ class Replay:
         if self._real_seen >= 8:
             self._real_ptrs = True
         return True
-
-    def _is_slab_page(self, ev: Any, window: list) -> bool:
-        cpu = ev[2]
-        for e in window:
-            if e[2] != cpu:
-                continue
-            kind = e[0]
-            if kind in SLAB_ALLOC_EVENTS:
-                return self._page_serves(ev, e)
-            if kind == "mm_page_alloc" or kind == "lost":
-                return False
-        return False
 
     # ------------------------------------------------------------------ the loop
     def feed(self, events: Iterable[Any]) -> Replay:
@@ -553,6 +855,7 @@ class Replay:
         gfps = self._gfp
         caches = self._caches
         last_ptr = self._last_alloc_ptr
+        reserve = self._reserve
         ncpu = self.ncpu
         po = self.page_offset
         shift = self.page_shift
@@ -590,6 +893,9 @@ class Replay:
                         p = objs.pop(ptr, None)
                         if p is None:
                             self.preexisting[kind] += 1
+                            if kind == "kmem_cache_free" and ev[7] is not None and self._fillers:
+                                if self._free_preexisting(ev[7]):
+                                    self.preexisting_freed += 1
                         elif p > 16:
                             kfree(p)
                             placed[kind] += 1
@@ -616,6 +922,10 @@ class Replay:
                     if not ptr:
                         self.trace_failed[kind] += 1
                     else:
+                        if reserve and req <= max_cache:
+                            kc = self.k.slab.kmalloc_cache_for(req, info[0])
+                            if id(kc) in reserve and len(kc.partial) < 2:
+                                self._top_up(kc)
                         old = objs.get(ptr)
                         if old is not None:
                             if last_ptr[mcpu] == ptr and req > max_cache:
@@ -648,6 +958,8 @@ class Replay:
                         continue
                     if c.size != ev[8]:
                         self._mismatch(ev, c.size)
+                    if reserve and id(c) in reserve and len(c.partial) < 2:
+                        self._top_up(c)
                     if not ptr:
                         self.trace_failed[kind] += 1
                     else:
@@ -670,11 +982,10 @@ class Replay:
                         window = cur[i + 1 : i + 1 + _LOOKAHEAD]
                         if len(window) < _LOOKAHEAD:
                             window += nxt[: _LOOKAHEAD - len(window)]
-                        slabp = self._is_slab_page(ev, window)
+                        served = self._slab_page_of(ev, window, self._page_failed[mcpu], n + 1)
                         self._page_failed[mcpu] = False
-                        if slabp:
-                            self.slab_pages_skipped += 1
-                            self.slab_page_pfns[pfn] = ev[6]
+                        if served is not None:
+                            self._slab_page(ev, served)
                         else:
                             g = gfps.get(ev[8], -1)
                             if g == -1:
@@ -906,6 +1217,7 @@ class Replay:
             f"slab and large-kmalloc pages (the model's SLUB makes its own): {self.slab_pages_skipped} allocations, "
             f"{self.slab_page_frees} frees\n"
         )
+        out.append(self.slab_pages_report(top))
         if self.duplicates:
             out.append(f"duplicate kmalloc events (6.18 traces a large __kmalloc twice): {self.duplicates}\n")
         if self.implied_frees:
@@ -929,6 +1241,45 @@ class Replay:
         if self.checked:
             out.append("\nk.check(): "
                        + ("clean" if self.check_error is None else f"FAILED: {self.check_error}") + "\n")
+        return "".join(out)
+
+    def model_slab_pages(self) -> Counter:
+        """Pages the model's SLUB took from its page allocator for new slabs during the
+        replay, by cache (M per cache): new_slab()'s count since the replay began (or the
+        cache was made), less what seeding from the snapshot made."""
+        out: Counter = Counter()
+        base = self._slab_base
+        for c in self.k.slub.caches:
+            v = c.alloc_slab_pages - base.get(id(c), 0)
+            if v:
+                out[c.name] += v
+        return out
+
+    def slab_pages_table(self, top: int = 15) -> list[tuple[str, int, int]]:
+        """(cache, trace N, model M) rows, the largest first (by the larger of the two)."""
+        tr = self.trace_slab_pages
+        mo = self.model_slab_pages()
+        names = set(tr) | set(mo)
+        rows = sorted(((n, tr.get(n, 0), mo.get(n, 0)) for n in names), key=lambda r: (-max(r[1], r[2]), r[0]))
+        return rows[:top] if top >= 0 else rows
+
+    def slab_pages_report(self, top: int = 15) -> str:
+        """``slab pages allocated: trace N, model M`` and the largest caches with both numbers."""
+        n = sum(self.trace_slab_pages.values())
+        m = sum(self.model_slab_pages().values())
+        ratio = f" (model/trace {m / n:.2f})" if n else ""
+        out = [f"slab pages allocated: trace {n}, model {m}{ratio}\n"]
+        rows = self.slab_pages_table(-1)
+        if rows:
+            out.append(f"  {'cache':<28} {'trace':>7} {'model':>7}\n")
+            for name, a, b in rows[:top]:
+                out.append(f"  {name[:28]:<28} {a:7d} {b:7d}\n")
+            if len(rows) > top:
+                out.append(f"  ... {len(rows) - top} more caches\n")
+        if self.trace_large_pages or self.k.slab.large:
+            out.append(f"large kmalloc pages allocated: trace {self.trace_large_pages}\n")
+        if self.obj_exts_pages:
+            out.append(f"  (of the trace's, {self.obj_exts_pages} pages of kmalloc slabs made for obj_exts vectors)\n")
         return "".join(out)
 
     def state_report(self, top: int = 15) -> str:
@@ -1040,7 +1391,12 @@ def replay(
         events = reader
     else:
         events = source
-    r.feed(events)
+    try:
+        r.feed(events)
+    except ReplayInputError as e:
+        if isinstance(source, (str, Path)):
+            raise located(e, source) from None
+        raise
     r.parse_stats = reader.stats if reader is not None else None
     r.finish(check=check)
     return r
@@ -1176,18 +1532,20 @@ def compare(
     options: ReplayOptions | None = None,
     fmt: str = "auto",
     lenient: bool = False,
+    progress: Any = None,
 ) -> Comparison:
     """Replay one trace on machine ``a`` and on machine ``b``: each a dict of
     :func:`boot_machine` keywords (``host``, ``profile``, ``ram``, ``cpus``,
-    ``tunables``), or ``{"k": kernel}``.  The trace is read once; its events are
-    kept in memory for the second machine."""
+    ``tunables``), or ``{"k": kernel}``.  A trace file is read once per machine (so
+    memory does not grow with the trace); records are kept in a list.  ``progress``:
+    the reader's progress callback."""
     from .parse import TraceReader
 
     stats = None
+    events: Any = None
     if isinstance(source, (str, Path)):
-        reader = TraceReader(source, fmt=fmt, lenient=lenient)
-        events = list(reader)
-        stats = reader.stats
+        if str(source) == "-":
+            raise UsageError("compare reads its trace twice: give a file, not standard input")
     else:
         events = list(cast("Iterable[Event]", source))
     reps = []
@@ -1195,7 +1553,18 @@ def compare(
         side = dict(side)
         k = side.pop("k", None) or boot_machine(**side)
         opts = ReplayOptions(**vars(options)) if options is not None else None
-        r = Replay(k, options=opts).feed(events)
+        r = Replay(k, options=opts)
+        if events is None:
+            # a file is read once per machine: memory stays bounded by the replay, not the trace
+            reader = TraceReader(cast("str | Path", source), fmt=fmt, lenient=lenient, progress=progress)
+            try:
+                r.feed(reader)
+            except ReplayInputError as e:
+                raise located(e, cast("str | Path", source)) from None
+            if stats is None:
+                stats = reader.stats
+        else:
+            r.feed(events)
         try:
             r.finish()
         except KmemsimError:

@@ -54,7 +54,6 @@ Beyond perf (printed after perf's report unless ``perf_only``):
 """
 from __future__ import annotations
 
-import importlib
 import itertools
 import re
 from bisect import bisect_right
@@ -252,11 +251,9 @@ def load_kallsyms(text: str) -> dict[str, int]:
 
 def _compiled() -> Any:
     """The compiled module (``kmemsim.trace._kmemscan``: scanner and slab core), or None."""
-    try:
-        _kmemscan = importlib.import_module("kmemsim.trace._kmemscan")  # an extension module
-    except ImportError:  # pragma: no cover - depends on the build
-        return None
-    return _kmemscan if hasattr(_kmemscan, "SlabCore") else None
+    from .parse import compiled_scanner  # checked there against what kmemsim uses of it
+
+    return compiled_scanner()
 
 
 def _fragmentation(req: int, alloc: int) -> float:

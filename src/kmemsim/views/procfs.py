@@ -22,10 +22,11 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import TYPE_CHECKING
 
+from ..arch.direct_map import direct_map_lines, init_mem_mapping
 from ..errors import UsageError
 from ..mm.mmzone import WMARK_HIGH, WMARK_LOW, WMARK_MIN, WMARK_PROMO
 from ..mm.vmstat import fragmentation_index, unusable_free_index
-from ..start_kernel import direct_map_sizes, memmap_boot_pages
+from ..start_kernel import memmap_boot_pages
 
 if TYPE_CHECKING:  # pragma: no cover
     from ..machine import Machine as Kernel
@@ -277,8 +278,71 @@ def vmstat(k: Kernel) -> str:
         if name in events:
             events[name] = v
     events["nr_memmap_boot_pages"] = memmap_boot_pages(k)
+    events["nr_dirty_background_threshold"], events["nr_dirty_threshold"] = global_dirty_limits(k)
     vals.update(events)
     return "".join(f"{name} {v}\n" for name, v in vals.items())
+
+
+# --------------------------------------------------------------------- dirty limits
+def dirty_limits(free: int, totalreserve: int, file_pages: int, highmem_dirtyable: int, page_size: int,
+                 ratio: int = 20, bg_ratio: int = 10, nbytes: int = 0, bg_bytes: int = 0) -> tuple[int, int]:
+    """(bg_thresh, thresh) in pages, as mm/page-writeback.c of 6.18 computes them for the global
+    domain: global_dirtyable_memory() = free - min(free, totalreserve_pages) + the file LRU pages
+    - the highmem part, + 1; then domain_dirty_limits() with the ratios taken per PAGE_SIZE
+    ("(vm_dirty_ratio * PAGE_SIZE) / 100") or the byte values rounded up to pages, thresh capped
+    at UINT_MAX and bg_thresh halved from thresh when it is not below it (the reader of
+    /proc/vmstat is no RT task)."""
+    avail = free - min(free, totalreserve) + file_pages
+    avail -= highmem_dirtyable
+    avail += 1  # "Ensure that we never return 0"
+    if nbytes:
+        thresh = -(-nbytes // page_size)
+    else:
+        thresh = (ratio * page_size // 100) * avail // page_size
+    if bg_bytes:
+        bg_thresh = -(-bg_bytes // page_size)
+    else:
+        bg_thresh = (bg_ratio * page_size // 100) * avail // page_size
+    thresh = min(thresh, (1 << 32) - 1)
+    if bg_thresh >= thresh:
+        bg_thresh = thresh // 2
+    return bg_thresh, thresh
+
+
+def global_dirty_limits(k: Kernel) -> tuple[int, int]:
+    """global_dirty_limits(&bg, &thresh) of this machine (vmstat_start() prints them as
+    nr_dirty_background_threshold and nr_dirty_threshold)."""
+    pa = k.page_alloc
+    free = k.pages.nr_free_pages()
+    ns = k.node_stats.get
+    file_pages = ns("nr_inactive_file") + ns("nr_active_file")
+    # highmem_dirtyable_memory() (vm_highmem_is_dirtyable is 0): free pages above the high
+    # watermark plus the file LRU pages of each populated highmem zone, at most the total
+    high = 0
+    total = free - min(free, pa.totalreserve_pages) + file_pages
+    for z in pa.zones:
+        if z.name == "HighMem" and z.managed_pages:
+            zs = zone_stats(k, z)
+            n = zs["nr_free_pages"]
+            n -= min(n, z.wmark(WMARK_HIGH))
+            high += n + zs["nr_zone_inactive_file"] + zs["nr_zone_active_file"]
+    t = k.tunables
+    return dirty_limits(free, pa.totalreserve_pages, file_pages, min(high, total), k.page_size,
+                        t.get("dirty_ratio", 20), t.get("dirty_background_ratio", 10),
+                        t.get("dirty_bytes", 0), t.get("dirty_background_bytes", 0))
+
+
+def direct_map(k: Kernel) -> dict[str, int]:
+    """The DirectMap sizes in kB (kmemsim.arch.direct_map): the direct map as init_mem_mapping()
+    builds it from memblock's memory with what is reserved then (the low 1M, the BIOS page and
+    the kernel image; the struct page arrays and a host snapshot's other reservations come
+    later), with 1G pages on x86_64 ("Using GB pages for direct mapping", as on the reference
+    host) and PSE pages without PAE on i386."""
+    setup = k.arch.setup
+    reserved = [(r.start, r.end) for r in setup.reserved if r.name.startswith(("low 1M", "BIOS", "kernel"))]
+    if k.profile.arch == "x86_64":
+        return init_mem_mapping(setup.memory, reserved, setup.max_pfn, bits=64, gbpages=True)
+    return init_mem_mapping(setup.memory, reserved, setup.max_pfn, bits=32, max_low_pfn=setup.max_low_pfn)
 
 
 # --------------------------------------------------------------------- /proc/meminfo
@@ -352,8 +416,8 @@ def meminfo(k: Kernel) -> str:
         lines.append((label, 0, False))
     lines.append(("Hugepagesize", 2048, True))
     lines.append(("Hugetlb", 0, True))
-    for size, pages in direct_map_sizes(k):
-        lines.append((f"DirectMap{size}", pages, True))
+    for label, kb_value in direct_map_lines(direct_map(k)):
+        lines.append((label, kb_value, True))
     out = []
     for label, value, is_kb in lines:
         if is_kb:
