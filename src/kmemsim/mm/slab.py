@@ -1716,6 +1716,10 @@ class SlabAllocator:
         k.sched.mod_timer(t, k.jiffies + delay)
 
     # ================================================================ /proc/slabinfo
+    def slab_counts(self, c: SlabCache) -> tuple[int, int, int, int]:
+        """(active_objs, num_objs, active_slabs, num_slabs) as /proc/slabinfo counts them."""
+        return self._counts(c)[:4]
+
     def _counts(self, c: SlabCache) -> tuple[int, int, int, int, int, str | None]:
         """s_show()'s walk: (active_objs, num_objs, active_slabs, num_slabs, shared_avail, error)."""
         n = c.node

@@ -180,7 +180,9 @@ class SlobAllocator:
         return int(_S16.unpack(self._read(s, 2))[0])
 
     def _set_units(self, s: int, v: int) -> None:
-        self._write(s, _S16.pack(v))
+        # slobidx_t is s16: C truncates what does not fit (a kfree() of a pointer without
+        # kmalloc's size header can ask for that); k.check() then finds the damaged heap
+        self._write(s, _S16.pack(((v + 0x8000) & 0xFFFF) - 0x8000))
 
     def _read_u32(self, addr: int) -> int:
         return int.from_bytes(self._read(addr, 4), "little")
