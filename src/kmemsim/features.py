@@ -157,6 +157,12 @@ FEATURES: tuple[Feature, ...] = (
             "(slab_allocator=slub)", "mm/slub.c absent in 2.6.20, present in 2.6.24; 2.6.22 is the kernel history's"),
     Feature("slub_default", "2.6.23", "SLUB is the default slab allocator (before: SLAB)",
             "init/Kconfig 'Choose SLAB allocator' default SLUB in 2.6.24; 2.6.23 is the kernel history's"),
+    Feature("slub_small_page_orders", "2.6.22", "SLUB's calculate_order() of the first releases: with 4 KiB pages "
+            "DEFAULT_MAX_ORDER 1 and DEFAULT_MIN_OBJECTS 4 (slub_max_order/slub_min_objects defaults), waste "
+            "fractions 1/8 then 1/4 and min_objects halved (later: up to PAGE_ALLOC_COSTLY_ORDER, min_objects "
+            "4 * (fls(nr_cpus) + 1), fractions from 1/16); the 2.6.24 SLUB capture's kmalloc-512 is 8 objects "
+            "in one page, kmalloc-2048 4 in two; absent in 6.6 (the release between is not verified here)",
+            "mm/slub.c DEFAULT_MAX_ORDER, slab_order(), calculate_order() of 2.6.24 against 6.6", until="2.6.25"),
     # SLAB (mm/slab.c) across its life: 2.6.11 -> 2.6.24 -> 6.6.  Where the trees only bracket a change the
     # doc says so and "since" is the first tree read with it.
     Feature("slab_numa_lists", "2.6.18", "the NUMA-aware SLAB: per-node kmem_list3 lists kmalloc'd beside the "

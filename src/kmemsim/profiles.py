@@ -466,9 +466,11 @@ TUNABLES: dict[str, Tunable] = {
             "boot",
             3,
             _int("slub_max_order", 0, 10),
-            "slub_max_order= (also slab_max_order=): the largest slab order SLUB picks (PAGE_ALLOC_COSTLY_ORDER).",
+            "slub_max_order= (also slab_max_order=): the largest slab order SLUB picks (PAGE_ALLOC_COSTLY_ORDER; "
+            "2.6.24: DEFAULT_MAX_ORDER 1 with 4 KiB pages).",
             follows="mm/slub.c: calculate_order()",
             aliases=("slab_max_order",),
+            profile_defaults={"linux-2.6.24-i386": 1},
         ),
         Tunable(
             "slub_min_objects",
@@ -476,9 +478,10 @@ TUNABLES: dict[str, Tunable] = {
             0,
             _int("slub_min_objects", 0, 32767),
             "slub_min_objects= (also slab_min_objects=): objects a slab should hold at least; "
-            "0 means 4 * (fls(nr_cpus) + 1).",
+            "0 means 4 * (fls(nr_cpus) + 1) (2.6.24: DEFAULT_MIN_OBJECTS 4 with 4 KiB pages).",
             follows="mm/slub.c: calculate_order()",
             aliases=("slab_min_objects",),
+            profile_defaults={"linux-2.6.24-i386": 4},
         ),
         Tunable(
             "slub_min_order",

@@ -143,7 +143,7 @@ class SlubAllocator:
             size, align, flags, nr_cpus=len(k.cpus), word=self.slub.word,
             slub_min_order=self.slub.slub_min_order, slub_max_order=self.slub.slub_max_order,
             slub_min_objects=self.slub.slub_min_objects, freeptr_offset=freeptr_offset,
-            has_ctor=ctor is not None,
+            has_ctor=ctor is not None, order_2_6_24=self.k.features.slub_small_page_orders,
             disable_higher_order_debug=bool(self.debug and self.debug.disable_higher_order_debug),
         )
         s = KmemCache(
