@@ -163,6 +163,13 @@ FEATURES: tuple[Feature, ...] = (
             "4 * (fls(nr_cpus) + 1), fractions from 1/16); the 2.6.24 SLUB capture's kmalloc-512 is 8 objects "
             "in one page, kmalloc-2048 4 in two; absent in 6.6 (the release between is not verified here)",
             "mm/slub.c DEFAULT_MAX_ORDER, slab_order(), calculate_order() of 2.6.24 against 6.6", until="2.6.25"),
+    Feature("slub_kmalloc_half_page", "2.6.24", "SLUB's kmalloc caches are kmalloc-8 ... kmalloc-2048 (with 96 and "
+            "192), named in bytes: a request above PAGE_SIZE / 2 goes to the page allocator; no -rcl- or -cg- "
+            "kinds, and a GFP_DMA kmalloc gets a kmalloc_dma-<size> cache made at its first use (the 2.6.24 SLUB "
+            "captures list kmalloc-2048 as the largest, and no DMA cache after boot); 6.6 has kmalloc-8 ... "
+            "kmalloc-8k in four kinds (the release between is not verified here)",
+            "include/linux/slub_def.h kmalloc(), mm/slub.c dma_kmalloc_cache() of 2.6.24 against 6.6",
+            until="2.6.25"),
     # SLAB (mm/slab.c) across its life: 2.6.11 -> 2.6.24 -> 6.6.  Where the trees only bracket a change the
     # doc says so and "since" is the first tree read with it.
     Feature("slab_numa_lists", "2.6.18", "the NUMA-aware SLAB: per-node kmem_list3 lists kmalloc'd beside the "

@@ -683,7 +683,8 @@ def _q_slab(rng: random.Random, m: Machines) -> Exercise:
     k = m.fresh()
     kind = rng.choice(["kmalloc", "geometry", "geometry"])
     if kind == "kmalloc":
-        return kmalloc_class(k, rng.choice([rng.randrange(1, 64), rng.randrange(65, 256), rng.randrange(257, 8192)]))
+        top = max(state.kmalloc_sizes(k))  # kmalloc-8k; 2.6.24 SLUB: kmalloc-2048
+        return kmalloc_class(k, rng.choice([rng.randrange(1, 64), rng.randrange(65, 256), rng.randrange(257, top)]))
     size = rng.choice([rng.randrange(8, 128), rng.randrange(100, 700), rng.randrange(600, 3000)])
     flags = rng.choice([(), ("SLAB_HWCACHE_ALIGN",), ("SLAB_RED_ZONE",), ("SLAB_HWCACHE_ALIGN", "SLAB_RED_ZONE")])
     if k.slab.allocator != "slub":

@@ -61,6 +61,10 @@ class SlubAllocator:
         self.bits = slub.bits  # the GFP bits acted on (k.gfp.bits)
         self.kmalloc_caches: dict[str, list[KmemCache | None]] = {}
         self.large: dict[int, int] = {}  # address -> order of kmalloc_large allocations
+        #: 2.6.24 (feature slub_kmalloc_half_page): kmalloc-8 ... kmalloc-2048, DMA caches on demand
+        self.half_page = k.features.slub_kmalloc_half_page
+        #: the largest kmalloc a kmalloc cache serves; above it the page allocator
+        self.max_cache = k.page_size // 2 if self.half_page else geo.KMALLOC_MAX_CACHE_SIZE
         mask = 0
         for v in geo.SLAB_FLAGS.values():
             mask |= v
@@ -286,6 +290,10 @@ class SlubAllocator:
 
     def kmalloc_size_roundup(self, size: int) -> int:
         """kmalloc_size_roundup(size): what kmalloc(size) would really give."""
+        if self.half_page:
+            if size > self.max_cache:
+                return geo.kmalloc_size_roundup(size)
+            return self.kmalloc_caches[""][geo.kmalloc_index(size)].size if size else 0  # type: ignore[union-attr]
         return geo.kmalloc_size_roundup(size)
 
     def krealloc(self, obj: int, new_size: int, gfp: int) -> int:
@@ -365,16 +373,38 @@ class SlubAllocator:
         kinds = {"normal": "", "reclaim": "rcl", "cgroup": "cg", "dma": "dma"}
         for kc in geo.kmalloc_caches():
             kind = kinds.get(kc.kind, kc.kind)
+            name = kc.name
+            if self.half_page:
+                # 2.6.24 create_kmalloc_caches(): 96, 192, then 8 .. PAGE_SIZE / 2, "kmalloc-%d"
+                if kind or kc.size > self.max_cache:
+                    continue
+                name = f"kmalloc-{kc.size}"
             table = self.kmalloc_caches.setdefault(kind, [None] * (geo.KMALLOC_SHIFT_HIGH + 1))
             align = geo.kmalloc_cache_align(kc.size, kc.flags, word=self.slub.word)
             table[kc.index] = self.create_cache(
-                kc.name, kc.size, align, kc.flags, useroffset=0, usersize=kc.size, _kmalloc=True,
+                name, kc.size, align, kc.flags, useroffset=0, usersize=kc.size, _kmalloc=True,
             )
+        if self.half_page:
+            self.kmalloc_caches["dma"] = [None] * (geo.KMALLOC_SHIFT_HIGH + 1)
 
     def kmalloc_cache_for(self, size: int, gfp: int) -> KmemCache:
         """kmalloc_slab(): the kmalloc cache of ``size`` bytes of the kind ``gfp`` selects
         (DMA > RECLAIMABLE > ACCOUNT > normal)."""
         b = self.bits
+        if self.half_page:
+            if not 0 < size <= self.max_cache:
+                return None  # type: ignore[return-value]
+            idx = geo.kmalloc_index(size)
+            if not gfp & b.dma:
+                return self.kmalloc_caches[""][idx]  # type: ignore[return-value]
+            table = self.kmalloc_caches["dma"]
+            if table[idx] is None:
+                # 2.6.24 dma_kmalloc_cache(): made at the first GFP_DMA kmalloc of the size
+                realsize = geo.kmalloc_index_size(idx)
+                table[idx] = self.create_cache(
+                    f"kmalloc_dma-{realsize}", realsize, geo.kmalloc_cache_align(realsize, word=self.slub.word),
+                    geo.SLAB_CACHE_DMA | geo.SLAB_KMALLOC, _kmalloc=True)
+            return table[idx]  # type: ignore[return-value]
         if gfp & b.dma:
             kind = "dma"
         elif gfp & b.reclaimable:
@@ -389,7 +419,7 @@ class SlubAllocator:
         """kmalloc(size, gfp): ZERO_SIZE_PTR for 0, a slab object up to 8 KiB, pages above."""
         if size == 0:
             return ZERO_SIZE_PTR  # no tracepoint (__do_kmalloc_node returns before it)
-        if size > geo.KMALLOC_MAX_CACHE_SIZE:
+        if size > self.max_cache:
             p = self.kmalloc_large(size, mask)
             alloc = self.k.page_size << max(0, (size - 1).bit_length() - self.k.page_shift)
         else:

@@ -450,7 +450,7 @@ class Replay:
         for size, idx in enumerate(self._kidx):
             if size and idx not in first:
                 first[idx] = size
-        if self.allocator == "slub":
+        if self.allocator == "slub" and getattr(self.k.slab_impl, "max_cache", 0) == self.max_cache:
             by_idx = {idx: slab.kmalloc_cache_for(size, mask).size for idx, size in first.items()}
             table = [by_idx.get(idx, 0) if size else 0 for size, idx in enumerate(self._kidx)]
         else:  # the machine's own ladder (SLAB: kmalloc-32 first on 6.6); SLOB: no general caches
