@@ -456,7 +456,7 @@ def test_claim_69_71_kmem_cache_create_with_a_constructor_and_destroy():
     k = boot26(on_bug="report")
     made = []
 
-    def ctor(addr):
+    def ctor(_cache, addr):  # 2.6.24's signature: ctor(struct kmem_cache *, void *)
         made.append(addr)
         k.write_u32(addr, 0xC0FFEE)
 

@@ -60,8 +60,8 @@ def test_fzpu_kmalloc_1k_padding_starts_after_an_unsigned_long_orig_size():
 
 
 def test_orig_size_is_four_bytes_on_i386():
-    k = boot(profile="linux-2.6-i386", slab_debug="FZPU,kmalloc-1k")
-    s = k.find_cache("kmalloc-1k")
+    k = boot(profile="linux-2.6-i386", slab_debug="FZPU,kmalloc-1024")
+    s = k.find_cache("kmalloc-1024")  # 2.6.24's name (feature slub_kmalloc_half_page)
     p = k.kmalloc(1000, GFP_KERNEL)
     info_end = s.geometry.info_end
     tracks = 2 * 20  # sizeof(struct track) on i386

@@ -29,7 +29,7 @@ def test_soak(profile: str):
     g, ga = k.gfp.GFP_KERNEL, k.gfp.GFP_ATOMIC
     ctor_calls = [0]
 
-    def ctor(addr: int) -> None:
+    def ctor(*_args: object) -> None:  # ctor(obj) on 6.x, ctor(cache, obj) on 2.6.24
         ctor_calls[0] += 1
 
     caches = [k.kmem_cache_create(f"soak{i}", size, 0, 0, ctor if i % 2 else None)

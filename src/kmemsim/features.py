@@ -84,6 +84,10 @@ FEATURES: tuple[Feature, ...] = (
             "pages_min + (tmp >> 2) in 2.6.18 and 2.6.24"),
     Feature("proc_zoneinfo", "2.6.13", "/proc/zoneinfo",
             "fs/proc/proc_misc.c: absent in 2.6.11 and 2.6.12.1; mm/vmstat.c zoneinfo_show() in 2.6.18"),
+    Feature("trap6_invalid_operand", "2.6.0", "die() names trap 6 (the ud2 of BUG()) 'invalid operand'; later "
+            "i386 kernels say 'invalid opcode' (2.6.24 does; the release between is not verified here)",
+            "arch/i386/kernel/traps.c of 2.6.11: DO_ERROR_INFO( 6, SIGILL, \"invalid operand\", invalid_op, ...)",
+            until="2.6.24"),
     Feature("pcp_cold_list", "2.6.0", "each pageset has a hot and a cold list (pcp[0], pcp[1]; /proc/zoneinfo "
             "prints both)", "include/linux/mmzone.h struct per_cpu_pageset: pcp[2] in 2.6.24, one pcp in 2.6.34",
             until="2.6.25"),
@@ -179,8 +183,104 @@ FEATURES: tuple[Feature, ...] = (
     # ---- slab
     Feature("slab_obj_exts", "6.10", "slab objects carry an obj_exts array (memcg, alloc tags); "
             "__GFP_NO_OBJ_EXT", "21c690a349ba"),
-    Feature("kmem_cache_dtor", "2.6.0", "kmem_cache_create() takes a destructor", "", until="2.6.23"),
+    Feature("kmem_cache_dtor", "2.6.0", "kmem_cache_create(name, size, align, flags, ctor, dtor) takes a destructor, "
+            "run on each object of a slab before its pages are freed (later kernels: a dtor is a UsageError)",
+            "include/linux/slab.h kmem_cache_create(): dtor in 2.6.11 and 2.6.20, gone in 2.6.24 (the kernel "
+            "history's 'Slab allocators: Drop support for destructors', 2.6.23)", until="2.6.23"),
     # (slab: add here)
+    # Which slab allocators a kernel offers (slab_allocator=slab|slub|slob, the Kconfig choice) and its default.
+    # Trees read: 2.6.11, 2.6.12.1 (mm/slab.c only), 2.6.18, 2.6.20 (slab, slob), 2.6.24 (slab, slob, slub),
+    # 6.1 (all three), 6.6 (slab, slub), 6.18 (slub).
+    Feature("slab_allocator_slab", "2.6.0", "CONFIG_SLAB: the SLAB allocator (mm/slab.c) can be built "
+            "(slab_allocator=slab); SLAB_DEPRECATED in 6.5, removed in 6.8",
+            "mm/slab.c in the 2.6.11, 2.6.24 and 6.6 trees, not in 6.18; the releases are the kernel history's",
+            until="6.8"),
+    Feature("slab_allocator_slob", "2.6.16", "CONFIG_SLOB: the SLOB allocator (mm/slob.c, for EMBEDDED) can be built "
+            "(slab_allocator=slob); removed in 6.4",
+            "mm/slob.c absent in 2.6.12.1, present in 2.6.18, 2.6.24 and 6.1, absent in 6.6; 2.6.16 and 6.4 are "
+            "the kernel history's", until="6.4"),
+    Feature("slab_allocator_slub", "2.6.22", "CONFIG_SLUB: the SLUB allocator (mm/slub.c) can be built "
+            "(slab_allocator=slub)", "mm/slub.c absent in 2.6.20, present in 2.6.24; 2.6.22 is the kernel history's"),
+    Feature("slub_default", "2.6.23", "SLUB is the default slab allocator (before: SLAB)",
+            "init/Kconfig 'Choose SLAB allocator' default SLUB in 2.6.24; 2.6.23 is the kernel history's"),
+    Feature("slub_small_page_orders", "2.6.22", "SLUB's calculate_order() of the first releases: with 4 KiB pages "
+            "DEFAULT_MAX_ORDER 1 and DEFAULT_MIN_OBJECTS 4 (slub_max_order/slub_min_objects defaults), waste "
+            "fractions 1/8 then 1/4 and min_objects halved (later: up to PAGE_ALLOC_COSTLY_ORDER, min_objects "
+            "4 * (fls(nr_cpus) + 1), fractions from 1/16); the 2.6.24 SLUB capture's kmalloc-512 is 8 objects "
+            "in one page, kmalloc-2048 4 in two; absent in 6.6 (the release between is not verified here)",
+            "mm/slub.c DEFAULT_MAX_ORDER, slab_order(), calculate_order() of 2.6.24 against 6.6", until="2.6.25"),
+    Feature("slub_kmalloc_half_page", "2.6.24", "SLUB's kmalloc caches are kmalloc-8 ... kmalloc-2048 (with 96 and "
+            "192), named in bytes: a request above PAGE_SIZE / 2 goes to the page allocator; no -rcl- or -cg- "
+            "kinds, and a GFP_DMA kmalloc gets a kmalloc_dma-<size> cache made at its first use (the 2.6.24 SLUB "
+            "captures list kmalloc-2048 as the largest, and no DMA cache after boot); 6.6 has kmalloc-8 ... "
+            "kmalloc-8k in four kinds (the release between is not verified here)",
+            "include/linux/slub_def.h kmalloc(), mm/slub.c dma_kmalloc_cache() of 2.6.24 against 6.6",
+            until="2.6.25"),
+    # SLAB (mm/slab.c) across its life: 2.6.11 -> 2.6.24 -> 6.6.  Where the trees only bracket a change the
+    # doc says so and "since" is the first tree read with it.
+    Feature("slab_numa_lists", "2.6.18", "the NUMA-aware SLAB: per-node kmem_list3 lists kmalloc'd beside the "
+            "cache, with their own colour_next and free_limit; struct slab carries nodeid (28 bytes on i386); "
+            "cachep->shared is a tunable of its own, printed as sharedfactor, and a node's shared array exists "
+            "only when shared > 0 (before: the lists inside kmem_cache, a shared array of batchcount*shared "
+            "entries always, sharedfactor printed as shared->limit / batchcount).  Absent in 2.6.12.1, present "
+            "in 2.6.18 (Christoph Lameter's NUMA slab allocator of 2005; the release between is unverified)",
+            "mm/slab.c struct kmem_list3, s_show(), alloc_kmemlist() of 2.6.18 and 2.6.24 against 2.6.11"),
+    Feature("slab_bufctl_uint", "2.6.18", "kmem_bufctl_t is an unsigned int on i386 (before: unsigned short, so "
+            "2.6.11 fits 119 objects of 32 bytes in a page where 2.6.24 fits 113); absent in 2.6.12.1, present in "
+            "2.6.18 (the release between is unverified)",
+            "include/asm-i386/types.h (2.6.11, 2.6.12.1) against mm/slab.c typedef (2.6.18, 2.6.24)"),
+    Feature("slabinfo_write_lenient", "2.6.18", "a /proc/slabinfo write with bad tunables (limit < 1, batchcount "
+            "< 1 or > limit, shared < 0) for an existing cache is accepted and ignored (res = 0: the count is "
+            "returned; before: -EINVAL); absent in 2.6.12.1, present in 2.6.18",
+            "mm/slab.c slabinfo_write() of 2.6.11/2.6.12.1 against 2.6.18, 2.6.24 and 6.6"),
+    Feature("slab_duplicate_name_null", "2.6.18", "kmem_cache_create() of a name already in use prints "
+            "'kmem_cache_create: duplicate cache <name>' with a stack dump and returns NULL (before: the same "
+            "line, then BUG()); absent in 2.6.12.1, present in 2.6.18 (the dump_stack and KERN_ERR of 2.6.24)",
+            "mm/slab.c kmem_cache_create() of 2.6.11 and 2.6.24"),
+    Feature("slab_shared_possible_cpus", "2.6.24", "SLAB gives a cache a shared array (sharedfactor 8) only when "
+            "more than one CPU is possible (before: whenever CONFIG_SMP, so 2.6.11 prints 8 with one CPU); "
+            "#ifdef CONFIG_SMP in 2.6.20, num_possible_cpus() > 1 in 2.6.24",
+            "mm/slab.c enable_cpucache() of 2.6.11, 2.6.20 and 2.6.24"),
+    Feature("zero_size_ptr", "2.6.24", "kmalloc(0) returns ZERO_SIZE_PTR ((void *)16), which kfree() ignores "
+            "(before: an object of the smallest general cache); absent in 2.6.20, present in 2.6.24 (2.6.23 by "
+            "the kernel history)", "include/linux/slab.h ZERO_SIZE_PTR; mm/slab.c __find_general_cachep()"),
+    Feature("slab_gfp_zero", "2.6.24", "the slab allocators honour __GFP_ZERO (kmem_cache_alloc/kmalloc zero the "
+            "object; before, kzalloc() and kcalloc() memset the object themselves and SLAB ignored the flag); absent "
+            "in 2.6.20's mm/slab.c, present in 2.6.24 (2.6.23 by the kernel history)",
+            "mm/slab.c __cache_alloc() of 2.6.24; mm/util.c __kzalloc() of 2.6.18 and 2.6.20"),
+    Feature("kmalloc_max_order", "2.6.24", "SLAB's general caches go up to KMALLOC_MAX_SIZE (2^(MAX_ORDER + "
+            "PAGE_SHIFT - 1), 4 MiB on x86) and cache orders up to KMALLOC_MAX_ORDER (before: up to size-131072, "
+            "slabs of at most 2^5 pages, MAX_GFP_ORDER); absent in 2.6.20, present in 2.6.24",
+            "include/linux/kmalloc_sizes.h, mm/slab.c calculate_slab_order() of 2.6.20 and 2.6.24"),
+    Feature("slab_ctor_flags", "2.6.0", "a slab constructor is ctor(obj, cache, flags) with SLAB_CTOR_CONSTRUCTOR "
+            "(| SLAB_CTOR_ATOMIC when the allocation may not sleep) (2.6.11, 2.6.20); later ctor(cache, obj) "
+            "(2.6.24) and ctor(obj) (2.6.34 and 6.x)",
+            "include/linux/slab.h kmem_cache_create() of 2.6.11, 2.6.20, 2.6.24; 2.6.24's change is the kernel "
+            "history's 'Slab API: remove useless ctor parameter and reorder parameters'", until="2.6.24"),
+    Feature("slab_ctor_cache_first", "2.6.24", "a slab constructor is ctor(cache, obj) (before: ctor(obj, cache, "
+            "flags); after: ctor(obj), as 2.6.34 and 6.x have it; 2.6.27 by the kernel history)",
+            "include/linux/slab.h kmem_cache_create() of 2.6.24 and 2.6.34", until="2.6.27"),
+    Feature("slab_freelist_index", "4.4", "SLAB keeps its slab management in struct page: a freelist_idx_t "
+            "(unsigned char) index array at the end of the slab, off the slab, or (OBJFREELIST) inside a free "
+            "object; no struct slab or kmem_bufctl_t any more, objects start at the colour offset; off-slab only "
+            "when the freelist's kmalloc cache is at most half the object size; the per-CPU arrays come from the "
+            "percpu allocator, not kmalloc.  Absent in 2.6.34, present in 4.4 (Joonsoo Kim's 3.15 series by the "
+            "kernel history); the model follows 6.6",
+            "mm/slab.c cache_estimate(), set_objfreelist_slab_cache(), set_off_slab_cache() of 4.10 and 6.6"),
+    Feature("slab_common_kmalloc", "4.4", "SLAB's general caches are the common kmalloc caches of "
+            "mm/slab_common.c, named kmalloc-<size> (kmalloc-96 and kmalloc-192 among them), with the kmem_cache "
+            "destroy report and create path of slab_common.c (before: size-<N> and size-<N>(DMA) from "
+            "kmalloc_sizes.h); absent in 2.6.34, present in 4.4 (3.9 by the kernel history)",
+            "mm/slab_common.c create_kmalloc_caches(), kmalloc_info[] of 4.4 and 6.6"),
+    Feature("kmalloc_short_names", "5.4", "kmalloc cache names use k and M for whole KiB and MiB (kmalloc-1k; "
+            "before kmalloc-1024), and reclaimable kmalloc-rcl-<size> caches exist; kmalloc-1024 in 4.10, "
+            "kmalloc-1k and kmalloc-rcl- in 5.4 (4.20 by the kernel history)",
+            "mm/slab_common.c kmalloc_info[] of 4.10, 5.4 and 6.6"),
+    Feature("slab_kmalloc_large", "6.1", "SLAB's kmalloc caches stop at KMALLOC_SHIFT_HIGH = PAGE_SHIFT + 1 "
+            "(kmalloc-8k) and larger kmalloc() goes to the page allocator as SLUB's does (__kmalloc_large_node, "
+            "__GFP_COMP); before, SLAB's caches went to KMALLOC_MAX_SIZE; the SLAB branch of include/linux/slab.h "
+            "in 5.11 and 6.1", "include/linux/slab.h KMALLOC_SHIFT_HIGH, mm/slab_common.c __do_kmalloc_node() of "
+            "6.1 and 6.6"),
     Feature("trace_kmem_cache_alloc_name", "6.18", "the kmem_cache_alloc tracepoint prints the cache's name=%s "
             "after ptr= (kmem_cache_free has printed it since 5.12)",
             "include/trace/events/kmem.h TRACE_EVENT(kmem_cache_alloc): absent in 6.6, present in 6.18 (Wander "
@@ -500,22 +600,26 @@ SITES: dict[str, dict[str, Site]] = {
     "6.18": {
         "page_alloc": ("include/linux/sched/mm.h", 321),  # might_alloc(), from prepare_alloc_pages()
         "slab_alloc": ("include/linux/sched/mm.h", 321),  # slab_pre_alloc_hook() -> might_alloc()
+        "slab_alloc_slab": ("include/linux/sched/mm.h", 321),  # (6.18 has no SLAB: removed in 6.8)
         "mempool_alloc": ("include/linux/sched/mm.h", 321),
     },
     "6.6": {
         "page_alloc": ("include/linux/sched/mm.h", 306),  # might_alloc() of 6.6
         "slab_alloc": ("include/linux/sched/mm.h", 306),  # mm/slab.h:709 slab_pre_alloc_hook()
+        "slab_alloc_slab": ("include/linux/sched/mm.h", 306),  # SLAB's slab_alloc() -> slab_pre_alloc_hook()
         "mempool_alloc": ("include/linux/sched/mm.h", 306),  # mm/mempool.c:388
     },
     "2.6.24": {
         "page_alloc": ("mm/page_alloc.c", 1467),  # __alloc_pages(): might_sleep_if(wait)
         "slab_alloc": None,  # mm/slub.c slab_alloc() has no might_sleep (SLAB's: mm/slab.c:3052)
+        "slab_alloc_slab": ("mm/slab.c", 3052),  # SLAB: cache_alloc_debugcheck_before(): might_sleep_if(wait)
         "mempool_alloc": ("mm/mempool.c", 209),
         "slab_gfp_bug": ("mm/slub.c", 1086),  # new_slab(): BUG_ON(flags & GFP_SLAB_BUG_MASK)
     },
     "2.6.11": {
         "page_alloc": ("mm/page_alloc.c", 709),  # __alloc_pages(): might_sleep_if(wait)
         "slab_alloc": ("mm/slab.c", 2082),  # cache_alloc_debugcheck_before(): 2.6.11 had only SLAB
+        "slab_alloc_slab": ("mm/slab.c", 2082),
         "mempool_alloc": ("mm/mempool.c", 197),
         # cache_grow(): "if (flags & ~(SLAB_DMA|SLAB_LEVEL_MASK|SLAB_NO_GROW)) BUG();" (lines 1791-1792)
         "slab_gfp_bug": ("mm/slab.c", 1792),

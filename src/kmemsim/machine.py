@@ -26,7 +26,7 @@ from . import gfp as gfpmod
 from . import slab_flags
 from .args import check_addr, range_arg
 from .dispatch import Dispatch
-from .errors import InvariantError, UsageError
+from .errors import ConfigError, InvariantError, UsageError
 from .features import Features, sites_for_kernel, vmstat_items
 from .mm.memmap import SECTION_PAGES_SHIFT
 from .mm.page import PG, Owner, Page
@@ -42,7 +42,6 @@ if TYPE_CHECKING:  # pragma: no cover
     from .flags import FlagArg
     from .layout import Layout
     from .mm.memmap import MemMap
-    from .mm.slub import KmemCache
     from .physmem import PhysMem
     from .sched import Task
     from .tracepoints.kmem import Tracepoints
@@ -55,6 +54,20 @@ NULL = 0
 @dataclass(frozen=True)
 class CPU:
     id: int
+
+
+class _SlubOnly:
+    """``k.slub`` before SLUB set it -- on a machine booted with another slab allocator: a
+    ConfigError saying which one runs, not an AttributeError.  A non-data descriptor, so the
+    instance attribute SLUB's init sets wins and costs nothing."""
+
+    def __get__(self, obj: Any, objtype: type | None = None) -> Any:
+        if obj is None:
+            return self
+        impl = obj.__dict__.get("slab_impl")
+        which = impl.name if impl is not None else "none yet"
+        raise ConfigError(f"k.slub is SLUB's core; this machine runs slab_allocator={which} "
+                          "(use k.slab, the common slab API, or k.slab_impl, the allocator)")
 
 
 class Machine:
@@ -73,8 +86,9 @@ class Machine:
     sched: api.Sched
     page_alloc: api.PageAllocator
     pages: api.PageAPI
-    slub: api.Slub
-    slab: api.SlabCommon
+    slub: api.Slub  # SLUB's core: only on a machine whose slab allocator is SLUB (see _SlubOnly)
+    slab: api.SlabCommon  # the common slab API (mm/slab_common.py)
+    slab_impl: api.SlabAllocator  # the slab allocator chosen at boot (slab_allocator=)
     util: api.MmUtil
     vmalloc_impl: api.Vmalloc
     vmscan: api.Reclaim
@@ -94,10 +108,12 @@ class Machine:
         # machine, so they are as fast as any caller and see what every caller sees.
         def kmalloc(self, size: int, gfp: FlagArg) -> int: ...
         def kfree(self, obj: int) -> None: ...
-        def kmem_cache_alloc(self, cache: KmemCache, gfp_mask: FlagArg) -> int: ...
-        def kmem_cache_free(self, s: KmemCache, obj: int) -> None: ...
+        def kmem_cache_alloc(self, cache: Any, gfp_mask: FlagArg) -> int: ...
+        def kmem_cache_free(self, s: Any, obj: int) -> None: ...
         def get_free_pages(self, gfp_mask: int, order: int = 0) -> int: ...
         def free_pages(self, addr: int, order: int = 0) -> None: ...
+    else:
+        slub = _SlubOnly()
 
     def __init__(self, profile: Profile, tunables: dict[str, Any], ram: int, ncpu: int, *, seed: int,
                  on_bug: str) -> None:

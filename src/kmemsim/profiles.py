@@ -254,6 +254,15 @@ def _fault_attr(name: str) -> Callable[[Any], str | None]:
     return parse
 
 
+def _opt_choice(name: str, choices: tuple[str, ...]) -> Callable[[Any], str | None]:
+    def parse(v: Any) -> str | None:
+        if v is None:
+            return None
+        return _choice(name, choices)(v)
+
+    return parse
+
+
 def _choice(name: str, choices: tuple[str, ...]) -> Callable[[Any], str]:
     def parse(v: Any) -> str:
         if isinstance(v, str) and v in choices:
@@ -292,6 +301,17 @@ TUNABLES: dict[str, Tunable] = {
             "function called from invalid context\" (at most once a second). On by default for "
             "teaching; the reference host has it off (then only a real sleep is reported).",
             follows="kernel/sched/core.c: __might_resched()",
+        ),
+        Tunable(
+            "debug_slab",
+            "config",
+            False,
+            _bool("debug_slab"),
+            "CONFIG_DEBUG_SLAB: SLAB's debugging (FORCED_DEBUG): red zones (RED_INACTIVE/RED_ACTIVE), poisoning "
+            "and the last user on every cache where they fit, the checks on alloc and free and their reports, "
+            "limits capped at 32, /proc/slabinfo with statistics.  Only with slab_allocator=slab (SLUB's is "
+            "slab_debug=).",
+            follows="mm/slab.c: #ifdef CONFIG_DEBUG_SLAB (DEBUG, STATS, FORCED_DEBUG)",
         ),
         Tunable(
             "debug_virtual",
@@ -421,6 +441,17 @@ TUNABLES: dict[str, Tunable] = {
             "mm/page_alloc.c: zone_highsize()",
         ),
         Tunable(
+            "slab_allocator",
+            "config",
+            None,
+            _opt_choice("slab_allocator", ("slab", "slub", "slob")),
+            "The slab allocator the kernel was built with (the Kconfig choice CONFIG_SLAB / CONFIG_SLUB / "
+            "CONFIG_SLOB); unset: the kernel's default (SLUB from 2.6.23, SLAB before).  Refused on a kernel "
+            "that did not offer it: 2.6.11 has SLAB only, 2.6.24 SLAB, SLUB and SLOB, 6.6 SLAB and SLUB, 6.18 "
+            "SLUB only (kmemsim features: slab_allocator_*).",
+            follows="init/Kconfig: choice \"Choose SLAB allocator\"; mm/slab.c, mm/slub.c, mm/slob.c",
+        ),
+        Tunable(
             "slab_debug",
             "boot",
             None,
@@ -465,9 +496,11 @@ TUNABLES: dict[str, Tunable] = {
             "boot",
             3,
             _int("slub_max_order", 0, 10),
-            "slub_max_order= (also slab_max_order=): the largest slab order SLUB picks (PAGE_ALLOC_COSTLY_ORDER).",
+            "slub_max_order= (also slab_max_order=): the largest slab order SLUB picks (PAGE_ALLOC_COSTLY_ORDER; "
+            "2.6.24: DEFAULT_MAX_ORDER 1 with 4 KiB pages).",
             follows="mm/slub.c: calculate_order()",
             aliases=("slab_max_order",),
+            profile_defaults={"linux-2.6.24-i386": 1},
         ),
         Tunable(
             "slub_min_objects",
@@ -475,9 +508,10 @@ TUNABLES: dict[str, Tunable] = {
             0,
             _int("slub_min_objects", 0, 32767),
             "slub_min_objects= (also slab_min_objects=): objects a slab should hold at least; "
-            "0 means 4 * (fls(nr_cpus) + 1).",
+            "0 means 4 * (fls(nr_cpus) + 1) (2.6.24: DEFAULT_MIN_OBJECTS 4 with 4 KiB pages).",
             follows="mm/slub.c: calculate_order()",
             aliases=("slab_min_objects",),
+            profile_defaults={"linux-2.6.24-i386": 4},
         ),
         Tunable(
             "slub_min_order",

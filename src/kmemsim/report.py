@@ -79,6 +79,8 @@ class Reports:
         if not modern:
             self.taint.add("D")  # 2.6 die() taints before printing the header
         rip = frames[0][0] if frames else "kmemsim_entry"
+        if oops_str == "invalid opcode" and m.features.trap6_invalid_operand:
+            oops_str = "invalid operand"  # BUG()'s ud2 is trap 6, named so in 2.6.11's traps.c
         if not modern:
             out = [f"{oops_str}: {err & 0xFFFF:04x} [#{self.die_counter}] SMP ", "Modules linked in:"]
             out += self.cpu_lines()

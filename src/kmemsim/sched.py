@@ -143,6 +143,10 @@ class TimerList:
     pending: bool = False
     data: Any = None
     _seq: int = 0
+    #: TIMER_DEFERRABLE: it never wakes an idle machine -- the clock does not jump to it, and it
+    #: neither keeps k.run() going nor counts as something that could still happen; it runs when
+    #: the clock passes it for another reason (SLAB's cache_reap)
+    deferrable: bool = False
 
 
 @dataclass(eq=False)
@@ -839,7 +843,7 @@ class Sched:
                 return cur
             if self.run_softirqs():
                 continue
-            if self.timers:
+            if self._wakeup_pending():
                 self._advance_to_next_timer()
                 continue
             return self._hung(cur)
@@ -982,8 +986,7 @@ class Sched:
         """Could anything still happen without the current task: a runnable task, a pending
         timer, a scheduled tasklet?"""
         runq = [t for t in self.runq if not (t is self.init and self.in_run)]  # k.run() only lets others run
-        return bool(runq or self.tasklets
-                    or any(t.pending and t._seq == seq for _, seq, t in self.timers))
+        return bool(runq or self.tasklets or self._wakeup_pending())
 
     def stuck(self) -> None:
         """The current task waits (in a loop with a timeout) for something nothing can do
@@ -1379,13 +1382,28 @@ class Sched:
         timer.pending = False  # the heap entry goes stale (lazy deletion)
         return was
 
+    def _wakeup_pending(self) -> bool:
+        """Is a timer that can wake the machine (not deferrable) pending?"""
+        return any(t.pending and t._seq == seq and not t.deferrable for _, seq, t in self.timers)
+
     def _advance_to_next_timer(self) -> None:
+        """Move the clock to the next timer that can wake the machine, running the deferrable
+        timers that expire before it at their own times on the way (the tick keeps running
+        while time passes, so a periodic deferrable timer fires every period)."""
         while self.timers and (not self.timers[0][2].pending or self.timers[0][2]._seq != self.timers[0][1]):
             heapq.heappop(self.timers)
-        if not self.timers:
+        wake = [e for e, seq, t in self.timers if t.pending and t._seq == seq and not t.deferrable]
+        if not wake:
             return
-        expires = self.timers[0][0]
-        self.advance_jiffies_to(expires)
+        target = min(wake)
+        while True:
+            while self.timers and (not self.timers[0][2].pending or self.timers[0][2]._seq != self.timers[0][1]):
+                heapq.heappop(self.timers)
+            step = self.timers[0][0] if self.timers else target
+            if step >= target:
+                break
+            self.advance_jiffies_to(step)
+        self.advance_jiffies_to(target)
 
     def advance_jiffies_to(self, target: int) -> None:
         """Move the clock to jiffies_64 ``target`` (never back) and run the expired timers."""
@@ -1486,7 +1504,7 @@ class Sched:
                 cur.state = TASK_RUNNING
                 self._yield()
                 continue
-            if self.timers and any(t.pending and t._seq == seq for _, seq, t in self.timers):
+            if self._wakeup_pending():
                 self._advance_to_next_timer()
                 continue
             break

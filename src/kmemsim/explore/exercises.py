@@ -406,6 +406,8 @@ def cache_geometry(k: Kernel, size: int, align: int = 0, flags: Sequence[str] = 
     c = k.kmem_cache_create(name, size, align, bits)
     if c is None:
         raise UsageError(f"kmem_cache_create({name!r}, {size}, {align}, {'|'.join(flags) or 0}) failed")
+    if k.slab.allocator == "slab":
+        return _slab_geometry(k, c, name, size, align, flags, what)
     value = {"stride": c.size, "objects": c.objects, "order": c.order}[what]
     ask = {"stride": "the object stride s->size (bytes from one object to the next)",
            "objects": "the number of objects in one slab (objs_per_slab)", "order": "the slab order"}[what]
@@ -421,6 +423,29 @@ def cache_geometry(k: Kernel, size: int, align: int = 0, flags: Sequence[str] = 
     k.kmem_cache_destroy(c)
     return Exercise("slab", f"On {_mach(k)}, kmem_cache_create(\"{name}\", {size}, {align}, {fl}, NULL): what is "
                     f"{ask}?", value, "int", expl)
+
+
+def _slab_geometry(k: Kernel, c: Any, name: str, size: int, align: int, flags: Sequence[str],
+                   what: str) -> Exercise:
+    """cache_geometry() on a SLAB machine: buffer_size, num and gfporder (mm/slab.c
+    kmem_cache_create(): the word, then the alignment; cache_estimate() with the management
+    on or off the slab; calculate_slab_order() stops once the leftover is at most 1/8)."""
+    value = {"stride": c.buffer_size, "objects": c.num, "order": c.gfporder}[what]
+    ask = {"stride": "the object stride (cachep->buffer_size: bytes from one object to the next)",
+           "objects": "the number of objects in one slab (cachep->num)", "order": "the slab order (gfporder)"}[what]
+    fl = "|".join(flags) or "0"
+    slab_bytes = k.page_size << c.gfporder
+    where = ("off the slab (a kmem_bufctl_t array in a size-N/kmalloc cache)" if c.off_slab
+             else "at the start of the slab")
+    expl = (f"stride {c.buffer_size}: object {size} rounded up to the word, then to the alignment {c.align}"
+            + (" (SLAB_HWCACHE_ALIGN: a cache line, halved while the object fits twice)"
+               if "SLAB_HWCACHE_ALIGN" in flags else "")
+            + f"; order {c.gfporder}: SLAB takes the smallest order whose leftover is at most 1/8 of the slab; "
+              f"{c.num} objects of {c.buffer_size} bytes with the slab management {where} fill "
+              f"{slab_bytes} bytes, the rest is colour ({c.colour} colours of {c.colour_off} bytes).")
+    k.kmem_cache_destroy(c)
+    return Exercise("slab", f"On {_mach(k)} (SLAB), kmem_cache_create(\"{name}\", {size}, {align}, {fl}, NULL): "
+                    f"what is {ask}?", value, "int", expl)
 
 
 # ============================================================================ GFP and contexts
@@ -658,28 +683,39 @@ def _q_slab(rng: random.Random, m: Machines) -> Exercise:
     k = m.fresh()
     kind = rng.choice(["kmalloc", "geometry", "geometry"])
     if kind == "kmalloc":
-        return kmalloc_class(k, rng.choice([rng.randrange(1, 64), rng.randrange(65, 256), rng.randrange(257, 8192)]))
+        top = max(state.kmalloc_sizes(k))  # kmalloc-8k; 2.6.24 SLUB: kmalloc-2048
+        return kmalloc_class(k, rng.choice([rng.randrange(1, 64), rng.randrange(65, 256), rng.randrange(257, top)]))
     size = rng.choice([rng.randrange(8, 128), rng.randrange(100, 700), rng.randrange(600, 3000)])
     flags = rng.choice([(), ("SLAB_HWCACHE_ALIGN",), ("SLAB_RED_ZONE",), ("SLAB_HWCACHE_ALIGN", "SLAB_RED_ZONE")])
+    if k.slab.allocator != "slub":
+        flags = tuple(f for f in flags if f != "SLAB_RED_ZONE")  # SLAB without DEBUG refuses it (BUG)
     align = rng.choice([0, 0, 8, 64])
     return cache_geometry(k, size, align, flags, rng.choice(["stride", "objects", "order"]))
+
+
+def _known(k: Kernel, choices: list[str]) -> list[str]:
+    """The flag expressions of ``choices`` this kernel has (2.6.11 has no GFP_NOWAIT)."""
+    out = []
+    for c in choices:
+        try:
+            k.gfp.mask(c, "flags")
+        except UsageError:
+            continue
+        out.append(c)
+    return out
 
 
 def _q_gfp(rng: random.Random, m: Machines) -> Exercise:
     kind = rng.choice(["sleep", "context", "context", "reserve"])
     k = m.fresh()
-
-    def known(names: list[str]) -> list[str]:
-        # this kernel's names only (2.6.11 had no GFP_NOWAIT: include/linux/gfp.h of 2.6.11)
-        return [n for n in names if all(part in k.gfp.flags for part in n.split("|"))]
-
-    flags = rng.choice(known(["GFP_KERNEL", "GFP_ATOMIC", "GFP_NOWAIT", "GFP_NOIO", "GFP_NOFS", "GFP_USER"]))
+    flags = rng.choice(_known(k, ["GFP_KERNEL", "GFP_ATOMIC", "GFP_NOWAIT", "GFP_NOIO", "GFP_NOFS", "GFP_USER"]))
     if kind == "sleep":
         return may_sleep(k, flags)
     if kind == "context":
-        return in_context(m, rng.choice(list(_CONTEXTS)), rng.choice(known(["GFP_KERNEL", "GFP_ATOMIC", "GFP_NOWAIT"])))
-    return below_min(m, rng.choice(known(["GFP_ATOMIC", "GFP_NOWAIT", "GFP_KERNEL|__GFP_NORETRY",
-                                          "GFP_NOWAIT|__GFP_HIGH"])))
+        return in_context(m, rng.choice(list(_CONTEXTS)), rng.choice(_known(k, ["GFP_KERNEL", "GFP_ATOMIC",
+                                                                                "GFP_NOWAIT"])))
+    return below_min(m, rng.choice(_known(k, ["GFP_ATOMIC", "GFP_NOWAIT", "GFP_KERNEL|__GFP_NORETRY",
+                                              "GFP_NOWAIT|__GFP_HIGH"])))
 
 
 _MAKERS: dict[str, Callable[[random.Random, Machines], Exercise]] = {

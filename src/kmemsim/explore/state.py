@@ -118,7 +118,7 @@ def machine_of(obj: Any) -> Kernel | None:
             if any(z is obj for z in k.page_alloc.zones):
                 return True
             cache = getattr(obj, "cache", obj)  # a slab names its cache
-            return any(c is cache for c in k.slub.caches)
+            return any(c is cache for c in k.slab_impl.caches)
         except AttributeError:
             return False
 
@@ -202,7 +202,10 @@ def pcp_orders(k: Kernel) -> tuple[int, ...]:
 
 def kmalloc_sizes(k: Kernel) -> list[int]:
     """The object sizes of the kmalloc-<size> caches, ascending."""
-    return sorted({c.object_size for c in k.slub.caches if c.name.startswith("kmalloc-") and c.name[8:9].isdigit()})
+    # kmalloc-<n> (SLUB, 6.6 SLAB) or size-<n> (2.6 SLAB); SLOB has none
+    return sorted({c.object_size for c in k.slab_impl.caches
+                   if (c.name.startswith("kmalloc-") and c.name[8:9].isdigit())
+                   or (c.name.startswith("size-") and c.name[5:].isdigit())})
 
 
 def lone_zone(z: Any) -> dict[str, Any]:
@@ -262,7 +265,7 @@ def page_runs(k: Kernel, names: Names) -> list[int]:
                 o = pindex.get(pi, 0)
                 for pfn in lst:
                     marks.append((pfn, 1 << o, PCP, p.cpu | o << 8))
-    slab_of = k.slub.slab_of
+    slab_of = _slab_pages(k)
     shift = k.page_shift
     po = k.layout.page_offset
     large = {(addr - po) >> shift for addr in k.slab.large}
@@ -277,7 +280,7 @@ def page_runs(k: Kernel, names: Names) -> list[int]:
         n = 1 << order
         sl = slab_of.get(head)
         if sl is not None:
-            marks.append((head, n, SLAB, names.id("cache", sl.cache.name)))
+            marks.append((head, n, SLAB, names.id("cache", sl)))
         elif head in large:
             marks.append((head, n, LARGE, order))
         elif head in vm_pfn:
@@ -394,10 +397,20 @@ def page_state(k: Kernel, pfn: int) -> dict[str, Any]:
     return info
 
 
+def _slab_pages(k: Kernel) -> dict[int, str]:
+    """pfn of a slab's first page -> the name its slab run carries (the cache's; SLOB's
+    pages belong to no cache: "slob")."""
+    impl: Any = k.slab_impl
+    if impl.name == "slob":
+        return dict.fromkeys(impl.pages, "slob")
+    slab_of = k.slub.slab_of if impl.name == "slub" else impl.slab_of
+    return {pfn: sl.cache.name for pfn, sl in slab_of.items() if sl.pfn == pfn}
+
+
 # ============================================================================ slab (SLUB)
 def slab_allocator(k: Kernel) -> str:
-    """Which slab allocator the machine runs ("SLUB" until SLAB and SLOB land)."""
-    return str(getattr(k.profile, "slab_allocator", None) or "SLUB")
+    """Which slab allocator the machine runs: "SLUB", "SLAB" or "SLOB"."""
+    return str(k.slab.allocator).upper()
 
 
 def slab_flag_names(k: Kernel, flags: int) -> list[str]:
@@ -563,10 +576,82 @@ def slub_state(k: Kernel, names: Names, objects: bool = True) -> dict[str, Any]:
     return {"allocator": "SLUB", "caches": caches, "word": k.slub.word}
 
 
-#: allocator name -> producer of the ``slab`` section.  SLAB and SLOB add theirs here: a
-#: producer returns ``{"allocator": NAME, "caches": [...]}`` in the schema of docs/explore.md
-#: (slabs with ``free`` indices, or ``blocks`` of ``[offset, size, free]`` for SLOB's pages).
-SLAB_PRODUCERS: dict[str, Callable[[Any, Names, bool], dict[str, Any]]] = {"SLUB": slub_state}
+def _classic_free(impl: Any, c: Any, sl: Any) -> list[int]:
+    """A SLAB slab's free object indices, head first: 2.6's kmem_bufctl_t chain from
+    slabp->free; 6.6's freelist[active..num-1] (mm/slab.c slab_get_obj())."""
+    if impl.idx:
+        return list(sl.bufctl[sl.inuse:c.num])
+    out: list[int] = []
+    i = sl.free
+    while 0 <= i < c.num and len(out) < c.num:
+        out.append(i)
+        i = sl.bufctl[i]
+    return out
+
+
+def classic_cache_state(k: Kernel, c: Any, names: Names, objects: bool = True) -> dict[str, Any]:
+    """One SLAB cache in the schema of a SLUB one: its own lists (slabs_partial, slabs_full,
+    slabs_free) and per-CPU array caches; SLUB-only fields are 0."""
+    impl: Any = k.slab_impl
+    n = c.node
+    lists: list[dict[str, Any]] = []
+    for name, kind, lst in (("slabs_partial", "partial", n.slabs_partial), ("slabs_full", "full", n.slabs_full),
+                            ("slabs_free", "other", n.slabs_free)):
+        slabs = []
+        for sl in lst:
+            d: dict[str, Any] = {"pfn": sl.pfn, "order": c.gfporder, "n": c.num, "inuse": sl.inuse,
+                                 "where": kind, "addr": hex(sl.addr)}
+            if objects:
+                d["free"] = _classic_free(impl, c, sl)
+            slabs.append(d)
+        if slabs:
+            lists.append({"name": name, "kind": kind, "slabs": slabs})
+    active, total, _ = impl.cache_usage(c)
+    nr_slabs = total // c.num if c.num else 0
+    layout: list[list[Any]] = []
+    if c.obj_offset:
+        layout.append([0, c.obj_offset, "redzone"])
+    layout.append([c.obj_offset, c.object_size, "object"])
+    if c.buffer_size > c.obj_offset + c.object_size:
+        layout.append([c.obj_offset + c.object_size, c.buffer_size - c.obj_offset - c.object_size,
+                       "redzone" if c.obj_offset else "padding"])
+    return {
+        "id": names.id("cache", c.name), "name": c.name, "object_size": c.object_size, "stride": c.buffer_size,
+        "align": c.align, "inuse": c.object_size, "offset": 0, "red_left_pad": c.obj_offset,
+        "order": c.gfporder, "per_slab": c.num, "min_order": c.gfporder, "min_partial": 0, "cpu_partial": 0,
+        "flags": [f for f, v in k.slab_flags.flags.items() if v and c.flags & v == v and f.startswith("SLAB_")],
+        "aliases": [], "refcount": c.refcount, "kmalloc": bool(c.kmalloc), "debug": bool(impl.debug),
+        "ctor": c.ctor is not None, "nr_slabs": nr_slabs, "total_objects": total, "active_objects": active,
+        "pages": nr_slabs << c.gfporder, "slab_bytes": k.page_size << c.gfporder, "layout": layout,
+        "lists": lists, "colour": c.colour, "colour_off": c.colour_off, "off_slab": c.off_slab,
+        "tunables": [c.limit, c.batchcount, c.shared],
+        "array": [{"cpu": i, "avail": len(ac.entry), "limit": ac.limit, "batchcount": ac.batchcount}
+                  for i, ac in enumerate(c.array) if ac is not None],
+    }
+
+
+def slab_classic_state(k: Kernel, names: Names, objects: bool = True) -> dict[str, Any]:
+    impl: Any = k.slab_impl
+    caches = [classic_cache_state(k, c, names, objects) for c in reversed(impl.caches)]
+    return {"allocator": "SLAB", "caches": caches, "word": impl.word}
+
+
+def slob_state(k: Kernel, names: Names, objects: bool = True) -> dict[str, Any]:
+    """SLOB: its caches (a size and an alignment: SLOB counts nothing per cache) and its
+    pages with their free units (2.6.24 mm/slob.c struct slob_page)."""
+    impl: Any = k.slab_impl
+    names.id("cache", "slob")
+    caches = [{"id": names.id("cache", c.name), "name": c.name, "object_size": c.size, "stride": c.size,
+               "align": c.align, "ctor": c.ctor is not None, "lists": []} for c in reversed(impl.caches)]
+    pages = [{"pfn": sp.pfn, "addr": hex(sp.addr), "free_units": sp.units, "on_list": sp.on_list}
+             for sp in sorted(impl.pages.values(), key=lambda sp: sp.pfn)]
+    return {"allocator": "SLOB", "caches": caches, "pages": pages, "word": impl.word}
+
+
+#: allocator name -> producer of the ``slab`` section: ``{"allocator": NAME, "caches": [...]}``
+#: in the schema of docs/explore.md.
+SLAB_PRODUCERS: dict[str, Callable[[Any, Names, bool], dict[str, Any]]] = {
+    "SLUB": slub_state, "SLAB": slab_classic_state, "SLOB": slob_state}
 
 
 def slab_section(k: Kernel, names: Names, objects: bool = True) -> dict[str, Any]:
@@ -613,7 +698,7 @@ def summary(k: Kernel, runs: list[int]) -> dict[str, Any]:
     return {"pages": dict(zip(KINDS, pages, strict=True)),
             "nr_free_pages": sum(z.free_pages for z in k.page_alloc.zones),
             "managed": sum(z.managed_pages for z in k.page_alloc.zones),
-            "slab_caches": len(k.slub.caches)}
+            "slab_caches": len(k.slab_impl.caches)}
 
 
 def snapshot(k: Kernel, *, names: Names | None = None, objects: bool = True, fields: bool = True,

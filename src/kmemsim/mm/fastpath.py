@@ -244,7 +244,7 @@ def install_slab(k: Kernel) -> None:
     not_word = ~WORD_MASK
     kind_flags = bits.dma | bits.reclaimable | bits.account | not_word
     fill = k.phys.fill
-    max_cache = slub.geo.KMALLOC_MAX_CACHE_SIZE
+    max_cache: int = getattr(k.slab_impl, "max_cache", slub.geo.KMALLOC_MAX_CACHE_SIZE)  # 2.6.24: PAGE_SIZE / 2
     normal = k.slab.kmalloc_caches[""]
     by_size = [None] + [normal[slub.geo.kmalloc_index(n)] for n in range(1, max_cache + 1)]
     #: swab() of free-pointer addresses, computed once each (a cache of the fast paths' own: the

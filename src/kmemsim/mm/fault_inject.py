@@ -55,7 +55,7 @@ Simplified, and said so:
 * the model's ``SLAB_*`` values follow the reference host's config, where CONFIG_FAILSLAB
   is off and SLAB_FAILSLAB is 0 (with it on, SLAB_FAILSLAB is 0x2000 and the later flags
   move up).  A cache's SLAB_FAILSLAB mark is kept beside ``s->flags`` in
-  ``k.slub.failslab_caches`` and set through the sysfs attribute only (``slab_debug=A``
+  ``k.slab_impl.failslab_caches`` and set through the sysfs attribute only (``slab_debug=A``
   and a SLAB_FAILSLAB ``kmem_cache_create`` flag do nothing); a marked cache is not merged;
 * should_failslab()'s exemption of the bootstrap ``kmem_cache`` cache has nothing to
   exempt: the model allocates no kmem_cache structures from a slab;
@@ -387,7 +387,7 @@ class FaultInject:
         fast: tuple[str, ...]
         if self.failslab is not None:
             on = self.armed(self.failslab)
-            k.slub.should_failslab = self.should_failslab if on else None
+            k.slab_impl.should_failslab = self.should_failslab if on else None
             self._fast_paths("failslab", on, ("kmalloc", "kmem_cache_alloc"))
         fpa = self.fail_page_alloc
         if fpa is not None:
@@ -436,7 +436,7 @@ class FaultInject:
             return False
         if fs.ignore_gfp_reclaim and gfp & b.direct_reclaim:
             return False
-        if fs.cache_filter and s not in self.k.slub.failslab_caches:
+        if fs.cache_filter and s not in self.k.slab_impl.failslab_caches:
             return False
         return self.should_fail_ex(fs, s.object_size, bool(gfp & b.nowarn) and self.nowarn)
 
@@ -686,7 +686,7 @@ class FaultInject:
     # ------------------------------------------------------------------ /sys/kernel/slab/<cache>/failslab
     def failslab_show(self, s: Any) -> str:
         """failslab_show(): "%d\\n" of !!(s->flags & SLAB_FAILSLAB)."""
-        return f"{int(s in self.k.slub.failslab_caches)}\n"
+        return f"{int(s in self.k.slab_impl.failslab_caches)}\n"
 
     def failslab_store(self, s: Any, value: Any) -> None:
         """failslab_store(): -EINVAL for a merged cache (refcount > 1); '1' sets SLAB_FAILSLAB,
@@ -696,9 +696,9 @@ class FaultInject:
             raise UsageError(f"/sys/kernel/slab/{s.name}/failslab: -EINVAL (the cache is merged: "
                              f"refcount {s.refcount})")
         if text[:1] == "1":
-            self.k.slub.failslab_caches.add(s)
+            self.k.slab_impl.failslab_caches.add(s)
         else:
-            self.k.slub.failslab_caches.discard(s)
+            self.k.slab_impl.failslab_caches.discard(s)
 
 
 def _debugfs_dir(fi: FaultInject, name: str) -> DirHandler:

@@ -150,7 +150,11 @@ class MempoolSubsys:
                     nid: int = -1, name: str = "") -> Mempool | None:
         """mempool_create_node(): kzalloc the struct, mempool_init_node; None on failure."""
         self._check_fns("mempool_create", min_nr, alloc, free)
-        addr = self.k.slab.kmalloc_node(MEMPOOL_STRUCT_SIZE, gfp | self.bits.zero, nid)
+        # kzalloc_node(): the common layer zeroes as the machine's kernel did (before 2.6.23's
+        # slab __GFP_ZERO, kmalloc and memset: 2.6.11's cache_grow() BUG()s on __GFP_ZERO)
+        if nid not in (-1, 0):
+            raise UsageError(f"mempool_create_node: node {nid} does not exist (this machine has node 0)")
+        addr = self.k.slab.kzalloc(MEMPOOL_STRUCT_SIZE, gfp)
         if not addr:
             return None
         pool = Mempool(addr=addr, name=name)

@@ -768,15 +768,15 @@ def show_mem_lines(k: Kernel, max_zone_idx: int | None = None) -> list[str]:
 
 def dump_unreclaimable_slab(k: Kernel) -> list[str]:
     """dump_unreclaimable_slab() (mm/slab_common.c): the caches without SLAB_RECLAIM_ACCOUNT."""
-    sl = k.slub
+    impl = k.slab_impl
+    reclaim = k.slab_flags.value("SLAB_RECLAIM_ACCOUNT")
     out = ["Unreclaimable slab info:", "Name                      Used          Total"]
-    for s in sl.caches:
-        if s.flags & sl.geo.SLAB_RECLAIM_ACCOUNT:
+    for s in impl.caches:
+        if s.flags & reclaim:
             continue
-        num = s.total_objects
+        active, num, size = impl.cache_usage(s)
         if num > 0:
-            active = num - sl.free_objects(s)
-            out.append(f"{s.name:<17} {active * s.size // 1024:10d}KB {num * s.size // 1024:10d}KB")
+            out.append(f"{s.name:<17} {active * size // 1024:10d}KB {num * size // 1024:10d}KB")
     return out
 
 

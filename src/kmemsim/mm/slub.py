@@ -75,6 +75,7 @@ from ..errors import InvariantError, KmemsimError, UsageError
 from ..sched import WQ_HIGHPRI, WQ_MEM_RECLAIM, WQ_UNBOUND, RcuWork
 from ..slab_flags import ZERO_SIZE_PTR
 from . import slub_geometry as geo
+from .slab_util import ctor_caller
 from .slub_debug import SLUB_RED_INACTIVE, SlubDebug
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -190,6 +191,9 @@ class Slub:
         #: the GFP bits SLUB acts on (k.gfp.bits)
         self.bits = k.gfp.bits
         self.dbg = SlubDebug(self)
+        #: how this kernel calls a constructor: ctor(obj) in 6.x, ctor(cache, obj) in 2.6.24's
+        #: setup_object() (mm/slub.c, ``s->ctor(s, object)``, 2.6.23-rc1 to 2.6.26)
+        self.call_ctor = ctor_caller(k)
         self._lowmem = k.arch.lowmem_bytes
         self._page_offset = k.layout.page_offset
         self._page_shift = k.page_shift
@@ -322,14 +326,14 @@ class Slub:
             for o in objs:
                 self.dbg.setup_object_debug(s, o)
         if s.ctor is not None:
-            self._run_ctor(s, slab, objs)
+            self._run_ctor(s, slab, objs, gfp)
         for a, nxt in zip(objs, objs[1:], strict=False):
             self.set_freepointer(s, a, nxt)
         self.set_freepointer(s, objs[-1], 0)
         slab.freelist = objs[0]
         return slab
 
-    def _run_ctor(self, s: KmemCache, slab: Slab, objs: list[int]) -> None:
+    def _run_ctor(self, s: KmemCache, slab: Slab, objs: list[int], gfp: int) -> None:
         """setup_object(): the constructor on every object of a new slab.
 
         A C constructor cannot fail (``void (*ctor)(void *)``); a Python one can raise, or
@@ -343,9 +347,11 @@ class Slub:
             raise UsageError(f"kmem_cache_alloc({s.name}): the constructor allocates from its own cache while "
                              "the cache's new slab is being made (in the kernel: an endless recursion)")
         constructing.add(s)
+        ctor = s.ctor
+        assert ctor is not None
         try:
             for o in sorted(objs):
-                s.ctor(o)  # type: ignore[misc]
+                self.call_ctor(ctor, s, o, gfp)  # the kernel's signature (slab_util.ctor_caller)
         except BaseException as e:
             self._unmake_slab(s, slab)
             if isinstance(e, KmemsimError) or not isinstance(e, Exception):

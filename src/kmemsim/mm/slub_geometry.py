@@ -335,6 +335,43 @@ def calc_slab_order(size: int, min_order: int, max_order: int, fract_leftover: i
     return order
 
 
+def calculate_order_2_6_24(size: int, *, page_size: int = 4096, slub_min_order: int = 0,
+                           slub_max_order: int = 1, slub_min_objects: int = 4,
+                           max_page_order: int = MAX_PAGE_ORDER) -> int:
+    """2.6.24 mm/slub.c ``calculate_order()`` with its ``slab_order()``: min_objects from
+    slub_min_objects (DEFAULT_MIN_OBJECTS 4 with 4 KiB pages) halved down to 2, waste
+    fractions 1/8 and 1/4, then one object at slub_max_order (DEFAULT_MAX_ORDER 1), then
+    one object at any order up to MAX_ORDER (feature ``slub_small_page_orders``)."""
+    if size <= 0:
+        raise ConfigError(f"calculate_order: size {size} must be positive")
+
+    def slab_order(min_objects: int, max_order: int, fract_leftover: int) -> int:
+        order = max(slub_min_order, fls(min_objects * size - 1) - (page_size.bit_length() - 1))
+        while order <= max_order:
+            slab_size = page_size << order
+            if slab_size >= min_objects * size and slab_size % size <= slab_size // fract_leftover:
+                break
+            order += 1
+        return order
+
+    min_objects = slub_min_objects
+    while min_objects > 1:
+        fraction = 8
+        while fraction >= 4:
+            order = slab_order(min_objects, slub_max_order, fraction)
+            if order <= slub_max_order:
+                return order
+            fraction //= 2
+        min_objects //= 2
+    order = slab_order(1, slub_max_order, 1)
+    if order <= slub_max_order:
+        return order
+    order = slab_order(1, max_page_order, 1)
+    if order <= max_page_order:
+        return order
+    raise ConfigError(f"calculate_order: objects of {size} bytes need order {order} > MAX_ORDER {max_page_order}")
+
+
 def calculate_order(
     size: int,
     *,
@@ -629,6 +666,7 @@ def calculate_geometry(
     name: str = "",
     nr_cpu_ids: int | None = None,
     stackdepot: bool = True,
+    order_2_6_24: bool = False,
 ) -> CacheGeometry:
     """The geometry ``kmem_cache_create()`` gives a new (unmerged) cache.
 
@@ -678,15 +716,19 @@ def calculate_geometry(
             object_size, s_align, s_flags, has_ctor=has_ctor, freeptr_offset=freeptr_offset, word=word, tsize=tsize
         )
 
-    order = calculate_order(
-        size,
-        nr_cpus=nr_cpus,
-        page_size=page_size,
-        slub_min_order=slub_min_order,
-        slub_max_order=slub_max_order,
-        slub_min_objects=slub_min_objects,
-        nr_cpu_ids=nr_cpu_ids,
-    )
+    if order_2_6_24:  # feature slub_small_page_orders
+        order = calculate_order_2_6_24(size, page_size=page_size, slub_min_order=slub_min_order,
+                                       slub_max_order=slub_max_order, slub_min_objects=slub_min_objects)
+    else:
+        order = calculate_order(
+            size,
+            nr_cpus=nr_cpus,
+            page_size=page_size,
+            slub_min_order=slub_min_order,
+            slub_max_order=slub_max_order,
+            slub_min_objects=slub_min_objects,
+            nr_cpu_ids=nr_cpu_ids,
+        )
     objects = order_objects(order, size, page_size)
     if not objects:
         raise ConfigError(f"calculate_geometry: no {size}-byte object fits an order-{order} slab")

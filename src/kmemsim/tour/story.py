@@ -36,8 +36,7 @@ def _cache_name(k: kmemsim.Kernel, p: int) -> str | None:
 
 
 def _allocator(k: kmemsim.Kernel) -> str:
-    name = k.tunables.get("slab_allocator") or "slub"
-    return str(name).upper()
+    return str(k.slab.allocator).upper()  # the machine's (slab_allocator=, or the kernel's default)
 
 
 def _report(k: kmemsim.Kernel, since: int, needle: str, n: int) -> list[str]:
@@ -126,7 +125,12 @@ def slab_cache(out: Out, k: kmemsim.Kernel) -> None:
     assert cache is not None
     sig = "name, size, align, flags, ctor, dtor" if k.features.kmem_cache_dtor else "name, size, align, flags, ctor"
     out(f"   kmem_cache_create({sig}) with SLAB_HWCACHE_ALIGN|SLAB_CACHE_DMA = {flags:#x}")
-    objs = [k.kmem_cache_alloc(cache, k.gfp.GFP_KERNEL) for _ in range(3)]
+    gfp = k.gfp.GFP_KERNEL
+    if k.slab.allocator == "slab":  # mm/slab.c cache_grow() -> kmem_flagcheck(): BUG() otherwise
+        gfp = gfp | k.gfp.GFP_DMA
+        out("   SLAB wants GFP_DMA in every allocation from a DMA cache: kmem_cache_alloc(cache, GFP_KERNEL|GFP_DMA)")
+        out("   (without it, cache_grow()'s kmem_flagcheck() is a kernel BUG)")
+    objs = [k.kmem_cache_alloc(cache, gfp) for _ in range(3)]
     zone = k.page_zone(k.virt_to_page(objs[0]))
     stride = getattr(cache, "size", None)  # SLUB's s->size: the object with its alignment and metadata
     each = f"{stride} bytes each with the alignment, " if isinstance(stride, int) else ""

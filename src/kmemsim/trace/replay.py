@@ -98,10 +98,11 @@ import math
 import random
 import threading
 from collections import Counter
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from itertools import islice
 from pathlib import Path
+from types import SimpleNamespace
 from typing import IO, TYPE_CHECKING, Any, NamedTuple, cast
 
 from ..errors import KmemsimError, UsageError
@@ -223,8 +224,10 @@ def located(e: ReplayInputError, source: str | Path) -> KmemsimError:
     return ReplayInputError(e.needle, f"{where}: {e.message}")
 
 
-def _noop_ctor(_addr: int) -> None:
-    """Stands for a host cache's constructor: it only changes the layout."""
+def _noop_ctor(*_args: object) -> None:
+    """Stands for a host cache's constructor: it only changes the layout (any kernel's
+    signature: ``ctor(obj)`` in 6.x, ``ctor(cache, obj)`` in 2.6.24, ``ctor(obj, cache,
+    flags)`` in 2.6.11)."""
 
 
 @dataclass
@@ -353,8 +356,8 @@ class Replay:
         self.seeded_pages = 0  # pages of the slabs made to start caches from the snapshot
         self.preexisting_freed = 0  # pre-existing kmem_cache_frees carried out on a seeded object
         self._init_machine()
-        if self.host is not None and self.opts.seed:
-            self._seed_kmalloc_caches()
+        if self.host is not None and self.opts.seed and self.allocator == "slub":
+            self._seed_kmalloc_caches()  # seeding rebuilds SLUB's lists (SLAB and SLOB start empty)
 
     # ------------------------------------------------------------------ setup
     def _init_machine(self) -> None:
@@ -362,9 +365,23 @@ class Replay:
         self.pa = k.page_alloc
         self.gs = k.gfp
         self.ncpu = len(k.cpus)
-        geo = k.slub.geo
+        from ..mm import slub_geometry as geo  # 6.18's: the traced kernel's cache layouts
+
         self.geo = geo
+        #: "slub", "slab" or "slob": the machine's slab allocator (the trace is 6.18's SLUB)
+        self.allocator = k.slab.allocator
+        # the traced kernel's: kmalloc above it went to the page allocator (and SLAB's 6.6 too;
+        # 2.6's SLAB general caches go higher, which the bytes_alloc check does not follow)
         self.max_cache = geo.KMALLOC_MAX_CACHE_SIZE
+        self._shadow: dict[int, Any] = {}  # id(cache) -> 6.18 SLUB geometry of a SLAB/SLOB cache
+        # SLOB's kfree() reads a kmalloc header a kmem_cache object lacks (2.6.24 mm/slob.c
+        # kfree()): the replay frees those with kmem_cache_free(), so it keeps their caches
+        self._slob_objs: dict[int, Any] = {}
+        self._kfree: Callable[[int], None] = k.kfree
+        self._cache_alloc: Callable[[Any, int], int] = k.kmem_cache_alloc
+        if self.allocator == "slob":
+            self._kfree = self._slob_kfree
+            self._cache_alloc = self._slob_cache_alloc
         self.page_shift = k.page_shift
         self.page_offset = k.layout.page_offset
         self.lowmem = k.arch.lowmem_bytes
@@ -379,7 +396,7 @@ class Replay:
         self._nomemalloc = bits.nomemalloc
         self._reclaim = bits.reclaim
         # id(cache) -> its alloc_slab_pages when the replay began (or seeding ended)
-        self._slab_base: dict[int, int] = {id(c): c.alloc_slab_pages for c in k.slub.caches}
+        self._slab_base: dict[int, int] = {id(c): _alloc_slab_pages(c) for c in k.slab_impl.caches}
         self._seeded: set[str] = set()  # host cache directories the model's caches were seeded from
         self._fillers: dict[int, list[int]] = {}  # id(cache) -> objects seeding holds (the host's in use)
         self._unmade_full: dict[int, int] = {}  # id(cache) -> the host's full slabs not made yet
@@ -463,8 +480,14 @@ class Replay:
         for size, idx in enumerate(self._kidx):
             if size and idx not in first:
                 first[idx] = size
-        by_idx = {idx: slab.kmalloc_cache_for(size, mask).size for idx, size in first.items()}
-        table = [by_idx.get(idx, 0) if size else 0 for size, idx in enumerate(self._kidx)]
+        if self.allocator == "slub" and getattr(self.k.slab_impl, "max_cache", 0) == self.max_cache:
+            by_idx = {idx: slab.kmalloc_cache_for(size, mask).size for idx, size in first.items()}
+            table = [by_idx.get(idx, 0) if size else 0 for size, idx in enumerate(self._kidx)]
+        else:  # the machine's own ladder (SLAB: kmalloc-32 first on 6.6); SLOB: no general caches
+            table = [0] * (self.max_cache + 1)
+            for size in range(1, self.max_cache + 1):
+                kc = slab.kmalloc_cache_for(size, mask)
+                table[size] = kc.size if kc is not None else 0
         info = (mask, table)
         self._kmalloc_info[text] = info
         return info
@@ -503,7 +526,7 @@ class Replay:
             c = self._create_cache(name, bytes_req, bytes_alloc)
         if c is not None:
             self._caches[key] = c
-            if name is not None and self.opts.seed:
+            if name is not None and self.opts.seed and self.allocator == "slub":
                 self._seed(c, self._host_aliases.get(name, name))
         return c
 
@@ -680,16 +703,19 @@ class Replay:
                     # had a reason sysfs does not show (sheaves, usercopy, SLAB_NO_MERGE ...)
                     flags |= geo.SLAB_NO_MERGE
                 has_ctor = bool(attrs.get("ctor", "").strip())
-                extra = dict(HOST_CREATE_ARGS.get(d, {}))
+                extra: dict[str, Any] = dict(HOST_CREATE_ARGS.get(d, {}))
                 usersize = int(attrs.get("usersize", "0").strip() or 0)
                 if usersize:
                     extra["usersize"] = usersize
-                c = k.kmem_cache_create(label, int(attrs["object_size"]), int(attrs["align"]), flags,
-                                        _noop_ctor if has_ctor else None, **extra)  # fmt: skip
+                if self.allocator != "slub":
+                    extra = {}  # usersize and the other kmem_cache_args are SLUB's (6.x)
+                c = k.kmem_cache_create(label, int(attrs["object_size"]), int(attrs["align"]),
+                                        self._machine_flags(flags), _noop_ctor if has_ctor else None, **extra)
                 how = f"from the host's /sys/kernel/slab/{d}"
             else:
                 size, align, flags, ctor, extra = self._infer_layout(req, alloc)
-                c = k.kmem_cache_create(label, size, align, flags, _noop_ctor if ctor else None, **extra)
+                c = k.kmem_cache_create(label, size, align, self._machine_flags(flags), _noop_ctor if ctor else None,
+                                        **extra)
                 how = f"inferred from bytes_req={req} bytes_alloc={alloc}"
         except (KmemsimError, ValueError, KeyError) as e:
             self.unplaced[("kmem_cache_alloc", f"cache {label} cannot be made: {e}")] += 1
@@ -702,7 +728,17 @@ class Replay:
         self.caches_made[label] = how
         return c
 
-    def _infer_layout(self, req: int, alloc: int) -> tuple[int, int, int, bool, dict]:
+    def _machine_flags(self, flags: int) -> int:
+        """6.18's SLAB_* bits (the host's sysfs, the inferred layouts) as the machine's own,
+        by name (a flag the machine's kernel lacks is dropped)."""
+        sf = self.k.slab_flags
+        out = 0
+        for name, v in self.geo.SLAB_FLAGS.items():
+            if v and flags & v == v:
+                out |= sf.value_or_zero(name)
+        return out
+
+    def _infer_layout(self, req: int, alloc: int) -> tuple[int, int, int, bool, dict[str, Any]]:
         """(size, align, flags, ctor, extra) of the first usual layout whose stride is alloc."""
         geo = self.geo
         k = self.k
@@ -710,7 +746,8 @@ class Replay:
         for align, flags, ctor in ((0, 0, False), (0, geo.SLAB_HWCACHE_ALIGN, False), (0, 0, True),
                                    (0, geo.SLAB_HWCACHE_ALIGN, True), (0, rcu, False), (8, 0, False)):  # fmt: skip
             try:
-                g = geo.calculate_geometry(req, align, flags, nr_cpus=len(k.cpus), word=k.slub.word, has_ctor=ctor)
+                g = geo.calculate_geometry(req, align, flags, nr_cpus=len(k.cpus), word=k.layout.bits // 8,
+                                           has_ctor=ctor)
             except (KmemsimError, ValueError):
                 continue
             if g is not None and g.size == alloc:
@@ -737,6 +774,8 @@ class Replay:
         minimum order); the retry at the minimum order (:3236) keeps the flags as they are.
         The page allocator prints the mask after current_gfp_context() (a memalloc_nofs or
         noio scope clears __GFP_FS and __GFP_IO), so those two may be missing."""
+        if self.allocator != "slub":
+            c = self._trace_geometry(c)
         flags = (sg & self._slab_keep) | c.allocflags | self._comp
         if order == c.order:
             exp = (flags | self._first_try) & ~self._nofail
@@ -749,6 +788,41 @@ class Replay:
             if (pg ^ exp) & ~self._keep_bits == 0 and pg & ~exp == 0:
                 return True
         return False
+
+    def _slob_cache_alloc(self, c: Any, gfp: int) -> int:
+        p = int(self.k.kmem_cache_alloc(c, gfp))
+        if p:
+            self._slob_objs[p] = c
+        return p
+
+    def _slob_kfree(self, p: int) -> None:
+        c = self._slob_objs.pop(p, None)
+        if c is None:
+            self.k.kfree(p)
+        else:
+            self.k.kmem_cache_free(c, p)
+
+    def _trace_geometry(self, c: Any) -> Any:
+        """What 6.18's SLUB (the traced kernel) would make of a SLAB or SLOB cache ``c``: its
+        order, min_order and allocflags, to recognise the trace's slab page requests."""
+        g = self._shadow.get(id(c))
+        if g is None:
+            geo = self.geo
+            sf = self.k.slab_flags
+            flags = 0
+            for name in ("SLAB_HWCACHE_ALIGN", "SLAB_CACHE_DMA", "SLAB_RECLAIM_ACCOUNT"):
+                if sf.value_or_zero(name) and c.flags & sf.value_or_zero(name):
+                    flags |= geo.SLAB_FLAGS[name]
+            try:
+                cg = geo.calculate_geometry(c.object_size, 0, flags, nr_cpus=self.ncpu, word=self.k.layout.bits // 8,
+                                            has_ctor=c.ctor is not None)
+                alloc = (self.pa.bits.dma if flags & geo.SLAB_CACHE_DMA else 0) | (
+                    self.pa.bits.reclaimable if flags & geo.SLAB_RECLAIM_ACCOUNT else 0)
+                g = SimpleNamespace(order=cg.order, min_order=cg.min_order, allocflags=alloc)
+            except (KmemsimError, ValueError):
+                g = SimpleNamespace(order=-1, min_order=-1, allocflags=0)
+            self._shadow[id(c)] = g
+        return g
 
     def _page_serves(self, pa_ev: Any, ev: Any, failed: bool) -> bool:
         """Is the traced page allocation ``pa_ev`` the slab page (or large kmalloc) that
@@ -886,8 +960,8 @@ class Replay:
         from ..errors import KernelBug, Oops
 
         kmalloc = k.kmalloc
-        kfree = k.kfree
-        cache_alloc = k.kmem_cache_alloc
+        kfree = self._kfree
+        cache_alloc = self._cache_alloc
         pa_alloc = self.pa.alloc
         pa_free = self.pa.free
         free_pages = k.free_pages
@@ -1100,10 +1174,10 @@ class Replay:
         self.implied_frees += 1
         what = "kmalloc"
         if old > 16:
-            sl, _ = self.k.slub.object_of(old)
-            if sl is not None and not sl.cache.kmalloc:
-                what = sl.cache.name
-            self.k.kfree(old)
+            c = self.k.slab_impl.cache_of(old)
+            if c is not None and not c.kmalloc:
+                what = c.name
+            self._kfree(old)
         self.implied_by[what] += 1
 
     def _free_block(self, mp: int, order: int) -> None:
@@ -1182,25 +1256,16 @@ class Replay:
         from ..mm.vmstat import zone_indices
 
         k = self.k
-        slub = k.slub
         total_pages = 0
         objs = active = 0
         used_bytes = 0
         per: dict[str, int] = {}
-        for s in slub.caches:
-            if not s.nr_slabs:
-                continue
-            pg = s.nr_slabs << s.order
+        for name, _slabs, pg, n, a, _size, used in slab_usage(k):
             total_pages += pg
-            per[s.name] = pg
-            free = sum(sl.objects - sl.inuse for sl in s.partial)
-            for c in s.cpu_slab:
-                for sl in c.partial:
-                    free += sl.objects - sl.inuse
-            objs += s.total_objects
-            a = s.total_objects - free
+            per[name] = pg
+            objs += n
             active += a
-            used_bytes += a * s.size
+            used_bytes += used
         large = sum(1 << o for o in k.slab.large.values())
         held = self._held
         zones = [z for z in self.pa.zones if z.populated]
@@ -1298,8 +1363,8 @@ class Replay:
         cache was made), less what seeding from the snapshot made."""
         out: Counter = Counter()
         base = self._slab_base
-        for c in self.k.slub.caches:
-            v = c.alloc_slab_pages - base.get(id(c), 0)
+        for c in self.k.slab_impl.caches:
+            v = _alloc_slab_pages(c) - base.get(id(c), 0)
             if v:
                 out[c.name] += v
         return out
@@ -1342,13 +1407,7 @@ class Replay:
             f"large kmalloc {s.large_pages} pages; pages held for page events {s.replay_pages}\n",
             f"{'cache':<28} {'slabs':>7} {'pages':>7} {'objs':>8} {'active':>8} {'objsize':>7}\n",
         ]
-        rows = []
-        for c in k.slub.caches:
-            if c.nr_slabs:
-                free = sum(sl.objects - sl.inuse for sl in c.partial) + sum(
-                    sl.objects - sl.inuse for cc in c.cpu_slab for sl in cc.partial)
-                rows.append((c.nr_slabs << c.order, c.name, c.nr_slabs, c.total_objects, c.total_objects - free,
-                             c.size))
+        rows = [(pg, name, slabs, n, a, size) for name, slabs, pg, n, a, size, _ in slab_usage(k)]
         rows.sort(key=lambda r: (-r[0], r[1]))
         for pg, name, slabs, objs, act, size in rows[:top] if top >= 0 else rows:
             out.append(f"{name[:28]:<28} {slabs:7d} {pg:7d} {objs:8d} {act:8d} {size:7d}\n")
@@ -1364,6 +1423,45 @@ class Replay:
 
 
 # ---------------------------------------------------------------------------- machines
+def _alloc_slab_pages(c: Any) -> int:
+    """Pages the allocator took for new slabs of cache ``c`` since it was made: SLUB's
+    new_slab() count; SLAB's cache_grow() count (grown) times its slab's pages; SLOB: 0."""
+    if hasattr(c, "alloc_slab_pages"):
+        return int(c.alloc_slab_pages)
+    if hasattr(c, "grown"):
+        return int(c.grown) << int(c.gfporder)
+    return 0
+
+
+def slab_usage(k: Any) -> list[tuple[str, int, int, int, int, int, int]]:
+    """(cache, slabs, pages, objects, objects in use, stride, bytes in use) of every cache
+    with slabs, for any slab allocator.  SLUB: objects on partial lists are the free ones;
+    SLAB: s_show()'s count (objects in the per-CPU arrays count as in use, as
+    /proc/slabinfo shows them); SLOB: one row, "slob", for its pages (no per-cache slabs,
+    no object counts): the bytes not in free blocks are in use."""
+    impl = k.slab_impl
+    out = []
+    if impl.name == "slub":
+        for c in k.slub.caches:
+            if c.nr_slabs:
+                free = sum(sl.objects - sl.inuse for sl in c.partial) + sum(
+                    sl.objects - sl.inuse for cc in c.cpu_slab for sl in cc.partial)
+                act = c.total_objects - free
+                out.append((c.name, c.nr_slabs, c.nr_slabs << c.order, c.total_objects, act, c.size, act * c.size))
+    elif impl.name == "slab":
+        for c in impl.caches:
+            active, num, _act_slabs, num_slabs = impl.slab_counts(c)
+            if num_slabs:
+                out.append((c.name, num_slabs, num_slabs << c.gfporder, num, active, c.buffer_size,
+                            active * c.buffer_size))
+    else:
+        pages = list(impl.pages.values())
+        if pages:
+            total = len(pages) * k.page_size
+            free = sum(sp.units for sp in pages) * 2  # SLOB_UNIT bytes
+            out.append(("slob", len(pages), len(pages), 0, 0, 0, total - free))
+    return out
+
 
 
 def parse_sets(sets: Iterable[str], what: str = "--set") -> tuple[dict[str, Any], dict[str, Any]]:
@@ -1493,7 +1591,8 @@ class Comparison:
         row("slab caches in use", len(sa.caches), len(sb.caches))
         row("slab pages", sa.slab_pages, sb.slab_pages)
         row("slab KiB", sa.slab_pages << (ka.page_shift - 10), sb.slab_pages << (kb.page_shift - 10))
-        row("slabs", sum(c.nr_slabs for c in ka.slub.caches), sum(c.nr_slabs for c in kb.slub.caches))
+        row("slab allocator", ka.slab.allocator.upper(), kb.slab.allocator.upper(), diff=False)
+        row("slabs", sum(r[1] for r in slab_usage(ka)), sum(r[1] for r in slab_usage(kb)))
         row("slab objects", sa.slab_objects, sb.slab_objects)
         row("slab objects in use", sa.slab_active, sb.slab_active)
         row("slab utilisation %", 100 * sa.utilisation, 100 * sb.utilisation)
@@ -1536,8 +1635,8 @@ class Comparison:
             row(f"  {n[:34]}", sa.caches.get(n, 0), sb.caches.get(n, 0))
         if len(names) > len(shown):
             out.append(f"  ... {len(names) - len(shown)} more caches\n")
-        merged_a = {c.name: len(c.aliases) for c in ka.slub.caches if c.aliases}
-        merged_b = {c.name: len(c.aliases) for c in kb.slub.caches if c.aliases}
+        merged_a = {c.name: len(c.aliases) for c in ka.slab_impl.caches if getattr(c, "aliases", None)}
+        merged_b = {c.name: len(c.aliases) for c in kb.slab_impl.caches if getattr(c, "aliases", None)}
         if merged_a != merged_b:
             out.append(f"\nMerged caches: A {sum(merged_a.values())} aliases in {len(merged_a)} caches, "
                        f"B {sum(merged_b.values())} aliases in {len(merged_b)} caches\n")  # fmt: skip
