@@ -670,3 +670,129 @@ def test_claim_84_mempool_alloc_sleeps_until_an_element_is_freed():
     for a in held:
         k.free_pages(a, 0)
     k.check()
+
+
+# ------------------------------------------------------------------ the classic kernels (issue 14)
+
+
+def test_claim_16_17_kmalloc_runs_from_size_32_to_size_131072_on_2_6_11():
+    """SLAB's general caches of 2.6.11 (include/linux/kmalloc_sizes.h): the smallest is 32
+    bytes, the largest 128 KB; above it kmalloc returns NULL."""
+    k = kmemsim.boot(P2611)
+    g = k.gfp.GFP_KERNEL
+    assert k.ksize(k.kmalloc(1, g)) == 32
+    assert k.kmalloc(131072, g) and k.kmalloc(131073, g) == 0
+    names = [line.split()[0] for line in k.proc("slabinfo").splitlines()[2:]]
+    assert "size-32" in names and "size-131072" in names and "size-262144" not in names
+
+
+def test_claim_25_slub_of_2_6_24_hands_big_kmallocs_to_the_page_allocator():
+    """2.6.24's SLUB: kmalloc caches up to kmalloc-2048; above PAGE_SIZE / 2 __kmalloc()
+    calls __get_free_pages() (include/linux/slub_def.h)."""
+    k = boot26()
+    g = k.gfp.GFP_KERNEL
+    before = k.proc("slabinfo")
+    p = k.kmalloc(2049, g)
+    assert k.ksize(p) == 4096 and k.proc("slabinfo") == before  # no slab cache took it
+    assert k.ksize(k.kmalloc(2048, g)) == 2048
+
+
+def test_claim_37_an_order_at_or_above_max_order_is_null_silently_on_2_6():
+    for profile in (P2611, P26):
+        k = kmemsim.boot(profile, on_bug="report")
+        mark = len(k.log)
+        assert k.get_free_pages(k.gfp.GFP_KERNEL, 11) == 0
+        assert k.log.dmesg(since=mark) == ""  # alloc_pages_node(): if (order >= MAX_ORDER) return NULL
+
+
+@pytest.mark.parametrize("profile,where", [(P2611, "mm/slab.c:1792"), (P26, "mm/slub.c:1086")])
+def test_claim_59_kmalloc_with_gfp_highmem_is_a_kernel_bug_on_2_6(profile, where):
+    """The seed: __GFP_HIGHMEM is not for kmalloc.  2.6.11's cache_grow() and 2.6.24's
+    new_slab() BUG() when a cache grows with it; 6.x fixes the flags with a warning."""
+    k = kmemsim.boot(profile, ram="160M", on_bug="report")
+    with pytest.raises(Oops):
+        for _ in range(64):
+            k.kmalloc(2048, k.gfp.GFP_KERNEL | k.gfp.__GFP_HIGHMEM)
+    assert f"kernel BUG at {where}!" in k.dmesg()
+    k = kmemsim.boot(P618, on_bug="report")
+    assert k.kmalloc(5000, k.gfp.GFP_KERNEL | k.gfp.__GFP_HIGHMEM)
+    assert "Fix your code!" in k.dmesg()
+
+
+def test_claim_60_gfp_cold_takes_the_cold_list_on_2_6_and_is_gone_in_6_18():
+    k = kmemsim.boot(P2611)
+    g = k.gfp
+    p = k.get_free_pages(g.GFP_KERNEL, 0)
+    k.free_pages(p, 0)  # onto the hot list
+    assert k.get_free_pages(g.GFP_KERNEL, 0) == p  # cache-hot: the same page back
+    k.free_pages(p, 0)
+    assert k.get_free_pages(g.GFP_KERNEL | g.__GFP_COLD, 0) != p  # from the cold list
+    with pytest.raises(UsageError, match="__GFP_COLD"):
+        kmemsim.boot(P618).gfp.value("__GFP_COLD")
+
+
+def test_claim_70_the_seeds_kmem_cache_create_with_a_destructor():
+    """2.6.11: kmem_cache_create(name, size, align, flags, ctor, dtor), the dtor run when a
+    slab is destroyed; after 2.6.23 a destructor is refused with the reason."""
+    k = kmemsim.boot(P2611)
+    dtors = []
+    c = k.kmem_cache_create("xjslab", 52, 0, 0, lambda *a: None, lambda *a: dtors.append(a))
+    obj = k.kmem_cache_alloc(c, k.gfp.GFP_KERNEL)
+    k.kmem_cache_free(c, obj)
+    k.kmem_cache_destroy(c)
+    assert dtors  # every object of the freed slab
+    with pytest.raises(UsageError, match="2.6.23"):
+        kmemsim.boot(P618).kmem_cache_create("xjslab", 52, 0, 0, None, lambda *a: None)
+
+
+@pytest.mark.parametrize("profile,per_slab", [(P2611, ("119", "61", "31")), (P26, ("113", "59", "30"))])
+def test_claim_80_the_2_6_slab_layer_the_seed_describes(profile, per_slab):
+    """SLAB with the geometry and tunables the real kernels printed on 2 CPUs and 1 GB
+    (tests/data/classic/<profile>/slab-1g-smp2/slabinfo.txt): size-32, size-64 and size-128
+    hold 119, 61, 31 objects per one-page slab on 2.6.11 and 113, 59, 30 on 2.6.24 (whose
+    slab descriptor is bigger), tunables 120 60 8."""
+    k = kmemsim.boot(profile, ram="1G", cpus=2, slab_allocator="slab")
+    assert k.slab.allocator == "slab"
+    rows = {line.split()[0]: line.split() for line in k.proc("slabinfo").splitlines()[2:]}
+    for name, n in zip(("size-32", "size-64", "size-128"), per_slab, strict=True):
+        assert rows[name][4:6] == [n, "1"] and rows[name][8:11] == ["120", "60", "8"], rows[name]
+
+
+@pytest.mark.parametrize("allocator", ["slab", "slub", "slob"])
+def test_claim_81_2_6_24_offers_slab_slub_and_slob(allocator):
+    k = kmemsim.boot(P26, slab_allocator=allocator)
+    assert k.slab.allocator == allocator
+    p = k.kmalloc(100, k.gfp.GFP_KERNEL)
+    k.write(p, b"x" * 100)
+    assert k.read(p, 100) == b"x" * 100
+    if allocator != "slob":  # 2.6.24 SLOB ksize(): ((slob_t *)block - 1)->units + SLOB_UNIT, wrong until 2.6.27
+        assert k.ksize(p) >= 100
+    k.kfree(p)
+    k.check()
+    with pytest.raises(kmemsim.ConfigError):
+        kmemsim.boot(P2611, slab_allocator="slub")  # 2.6.11 had SLAB only
+
+
+def test_claim_63_gfp_repeat_is_a_2_6_flag_and_a_hint_on_6_18():
+    assert boot26().gfp.value("__GFP_REPEAT") == 0x400 and kmemsim.boot(P2611).gfp.value("__GFP_REPEAT") == 0x400
+    with pytest.raises(UsageError, match="__GFP_RETRY_MAYFAIL"):
+        kmemsim.boot(P618).gfp.value("__GFP_REPEAT")
+
+
+def test_the_claims_page_names_every_test_and_every_test_is_on_it():
+    """docs/seed-claims.md: 90 rows; every W row names a test of this file that exists; every
+    test_claim_* here is on the page; the counts line adds up."""
+    from pathlib import Path
+
+    page = (Path(__file__).parent.parent / "docs" / "seed-claims.md").read_text()
+    rows = re.findall(r"^\| (\d+) \| (W†|W|P|X|M) \| .*\| (.*) \|$", page, re.M)
+    assert [int(n) for n, _, _ in rows] == list(range(1, 91))
+    mine = {name for name in globals() if name.startswith("test_claim_")}
+    named = set(re.findall(r"`(test_claim_\w+)`", page))
+    assert named == mine
+    for n, verdict, tests in rows:
+        if verdict.startswith("W"):
+            assert tests.strip() != "—", f"claim {n} is {verdict} without a test"
+    counts = {v: sum(1 for _, x, _ in rows if x == v) for v in ("W", "W†", "P", "X", "M")}
+    assert (f"**Counts (90 claims):** W {counts['W'] + counts['W†']} ({counts['W†']} of them W†), "
+            f"P {counts['P']}, X {counts['X']}, M {counts['M']}.") in page
