@@ -30,9 +30,11 @@ a scratch directory under /tmp, and recorded *once*, by two tracers at the same 
   perf starts disabled (``-D -1``) and is switched through its ``--control`` fifo.
 
 The workload waits at a gate (a shell blocked in the ``read`` builtin) while the
-tracers are set up; then a ``kmemsim snapshot`` of the host is taken, ftrace is
-switched on, perf enabled, and the gate opened.  The workload's files are made
-before (untraced); the snapshot is the last thing before the recording.
+tracers are set up; then a ``kmemsim snapshot`` of the host is read (into memory:
+``kmemsim.capture.read``), ftrace is switched on, perf enabled, and the gate opened.
+The workload's files are made before (untraced); the snapshot is the last thing
+before the recording, and its files are written after it (``capture.write``):
+writing them before would use the very slab objects it had counted as free.
 
 What a workload directory ``tests/data/corpus/<name>/`` holds:
 
@@ -865,10 +867,13 @@ def record(w: Workload, wd: Path, ctx: dict, args: argparse.Namespace) -> Record
         if perf_proc.poll() is not None:
             raise RuntimeError(f"perf record exited early: {perf_err.read_text(errors='replace')}")
         rec.snapshot = wd / "snapshot"
-        from kmemsim.capture import make_tarball, take
+        from kmemsim import capture
 
-        take(rec.snapshot, note=f"taken by tools/capture_corpus.py just before recording the workload {w.name}")
-        make_tarball(rec.snapshot, wd / "snapshot.tar.gz")
+        # read now, written after the recording: writing the snapshot's 7,000 files here would
+        # use the free ext4 inodes, dentries, extent_status and radix_tree_node objects the
+        # snapshot has just counted, so that the trace would start with less room than it shows
+        host = capture.read(note=f"taken by tools/capture_corpus.py just before recording the workload {w.name}; "
+                            "read into memory and written after the recording")
         before = dmesg_lines() if w.dmesg else []
         rec.started = _dt.datetime.now(_dt.UTC).strftime("%Y-%m-%d %H:%M:%S UTC")
         t.write("tracing_on", "1")
@@ -910,6 +915,8 @@ def record(w: Workload, wd: Path, ctx: dict, args: argparse.Namespace) -> Record
         if w.dmesg:
             after = dmesg_lines()
             rec.dmesg = after[len(before):] if after[: len(before)] == before else after[-200:]
+        capture.write(host, rec.snapshot)
+        capture.make_tarball(rec.snapshot, wd / "snapshot.tar.gz")
     finally:
         if gate is not None and gate.poll() is None:
             try:
