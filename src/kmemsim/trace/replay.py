@@ -398,6 +398,7 @@ class Replay:
         self._unmade_full: dict[int, int] = {}  # id(cache) -> the host's full slabs not made yet
         self._reserve: dict[int, list] = {}  # id(cache) -> [cache, node partial slabs not made yet, their objects used]
         self._seed_rng = random.Random(self.k.seed ^ 0x5EED)
+        self._sheaf_rng = random.Random(self.k.seed ^ 0x5EEF)  # apart: the other choices stay as they were
         self._claimed: dict[int, None] = {}  # event numbers of slab allocations a traced page was matched to
         self._page_failed = [False] * self.ncpu  # the CPU's last page allocation failed
         self._kmalloc_info: dict[str, tuple[int, list[int]] | None] = {}
@@ -610,7 +611,7 @@ class Replay:
         try:
             for i in range(held):
                 self.k.cpu = i % self.ncpu
-                if not self._free_seeded(c):
+                if not self._free_seeded(c, self._sheaf_rng):
                     break
                 self.sheaf_objects += 1
         finally:
@@ -685,9 +686,9 @@ class Replay:
             c = self.cache_for(name, 0, 0)
             if c is None:
                 return False
-        return self._free_seeded(c)
+        return self._free_seeded(c, self._seed_rng)
 
-    def _free_seeded(self, c: Any) -> bool:
+    def _free_seeded(self, c: Any, rng: random.Random) -> bool:
         """Free one of the objects seeding holds in ``c``, at random (making one of the host's
         full slabs first when none is left); False when there is none."""
         fillers = self._fillers.get(id(c))
@@ -703,7 +704,7 @@ class Replay:
             self.seeded_pages += c.alloc_slab_pages - before
             if not ok:
                 return False
-        i = self._seed_rng.randrange(len(fillers))
+        i = rng.randrange(len(fillers))
         fillers[i], fillers[-1] = fillers[-1], fillers[i]
         self.k.kfree(fillers.pop())
         return True
