@@ -674,6 +674,21 @@ def test_take_from_a_fake_root(small, fake_root, tmp_path, snap):
     assert "attempt 1" in s.meta["note"]
 
 
+def test_read_then_write_is_take(small, fake_root, tmp_path):
+    """capture.read() writes nothing (tools/capture_corpus.py records a trace between the two);
+    capture.write() of it is the snapshot take() makes."""
+    before = set(tmp_path.iterdir())
+    host = capmod.read(fake_root, note="read first")
+    assert set(tmp_path.iterdir()) == before
+    out = capmod.write(host, tmp_path / "out")
+    got, want = _tree(out), _tree(take(tmp_path / "again", root=fake_root))
+    assert "note: read first" in got.pop("SNAPSHOT").decode()  # type: ignore[union-attr]
+    want.pop("SNAPSHOT")
+    assert got == want
+    with pytest.raises(ConfigError):
+        capmod.write(host, tmp_path / "out")  # not over a snapshot without force
+
+
 def test_take_skips_unreadable_slab_attributes(fake_root, tmp_path, monkeypatch):
     cache = next(p for p in sorted((fake_root / SLAB_DIR).iterdir()) if not p.is_symlink())
     (cache / "write_only").write_text("secret\n")

@@ -351,7 +351,7 @@ def test_replay_command(tmp_path: Path):
     assert "Trace: 35592 lines, format ftrace" in res.output
     # the caches the trace uses start where the snapshot's were: more caches have slabs
     assert "k.check(): clean" in res.output and "... 56 more caches" in res.output
-    assert "\nslab pages allocated: trace 10, model 11 (model/trace 1.10)\n" in res.output
+    assert "\nslab pages allocated: trace 10, model 7 (model/trace 0.70)\n" in res.output
     assert out.read_text().startswith("<!DOCTYPE html>")
 
 

@@ -23,6 +23,7 @@ import stat
 import tarfile
 import tempfile
 from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 
 from .errors import ConfigError
@@ -190,7 +191,8 @@ def take(
     *,
     force: bool = False,
 ) -> Path:
-    """Copy the files of :data:`FILES` from a host into ``out_dir`` and return it.
+    """Copy the files of :data:`FILES` from a host into ``out_dir`` and return it:
+    :func:`write` of :func:`read`.
 
     ``root`` is the host's ``/`` (a fake root directory in tests).  zoneinfo and
     the vm sysctls are read first, back to back, and zoneinfo is read again
@@ -206,8 +208,27 @@ def take(
     The directory is written under a temporary name beside ``out_dir`` and
     renamed into place when complete (see the module docstring).
     """
+    check_snapshot_dir(Path(out_dir), force)
+    return write(read(root, note), out_dir, force=force)
+
+
+@dataclass
+class HostRead:
+    """What :func:`read` read of a host, in memory: the snapshot before it is written."""
+
+    contents: dict[str, bytes]
+    links: dict[str, str]
+    dirs: set[str]
+    meta_lines: list[str]
+
+
+def read(root: str | os.PathLike[str] = "/", note: str | None = None) -> HostRead:
+    """Read the files of a snapshot (:func:`take`) into memory, writing nothing.  Writing
+    7,000 files allocates slab objects (a disk filesystem's inodes, dentries, extent and
+    page-cache nodes): whoever records a trace after the snapshot (tools/capture_corpus.py)
+    reads first and :func:`write` s after the recording, so that the state the snapshot
+    shows is the one the trace starts from."""
     rootp = Path(root)
-    out = Path(out_dir)
     is_live = rootp.resolve() == Path("/")
     if is_live and hasattr(os, "geteuid") and os.geteuid() != 0:
         raise ConfigError(
@@ -216,7 +237,6 @@ def take(
         )
     if not rootp.is_dir():
         raise ConfigError(f"{rootp}: no such root directory")
-    check_snapshot_dir(out, force)
 
     contents: dict[str, bytes] = {}
     stable = False
@@ -262,7 +282,14 @@ def take(
         shown = ", ".join(skipped[:20]) + (f", ... ({len(skipped) - 20} more)" if len(skipped) > 20 else "")
         meta_lines.append(f"skipped: {len(skipped)} unreadable slab attributes or dangling aliases: {shown}")
     meta_lines += [f"note: {n}" for n in notes]
+    return HostRead(contents, slab_links, set(slab_dirs), meta_lines)
 
+
+def write(snap: HostRead, out_dir: str | os.PathLike[str], *, force: bool = False) -> Path:
+    """Write what :func:`read` read as the snapshot directory ``out_dir`` (see :func:`take`)."""
+    out = Path(out_dir)
+    check_snapshot_dir(out, force)
+    contents, slab_links, slab_dirs, meta_lines = snap.contents, snap.links, snap.dirs, snap.meta_lines
     try:
         out.parent.mkdir(parents=True, exist_ok=True)
         tmp = Path(tempfile.mkdtemp(prefix=f".{out.name[:180]}.", suffix=".part", dir=out.parent))

@@ -97,16 +97,17 @@ import gc
 import math
 import random
 import threading
-from collections import Counter
+from collections import Counter, deque
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
+from heapq import heappop, heappush
 from itertools import islice
 from pathlib import Path
 from types import SimpleNamespace
 from typing import IO, TYPE_CHECKING, Any, NamedTuple, cast
 
 from ..errors import KmemsimError, UsageError
-from ..tracepoints.events import SLAB_ALLOC_EVENTS, Event
+from ..tracepoints.events import SLAB_ALLOC_EVENTS, SLAB_FREE_EVENTS, Event
 
 if TYPE_CHECKING:  # pragma: no cover
     from ..kernel import Kernel
@@ -154,6 +155,11 @@ _GFP_RENAMES = {
 
 _LOOKAHEAD = 64
 _CHUNK = 4096
+#: full sheaves a node's barn is taken to hold when a snapshot was taken (of MAX_FULL_SHEAVES, 10)
+SHEAF_BARN_FULL = 5
+#: events read ahead of the one being replayed, to learn which objects the trace allocates
+#: over later without a traced free (:meth:`Replay._prescan`)
+_DOOM_WINDOW = 1 << 16
 #: the cyclic collector's youngest-generation threshold while a replay runs: the loop makes
 #: few cycles but many short-lived tuples, and every collection walks the young objects
 _GC_GEN0 = 50_000
@@ -247,6 +253,12 @@ class ReplayOptions:
     strip_zero: bool = True
     #: start the caches the trace uses where the host snapshot's were (partial, CPU and full slabs)
     seed: bool = True
+    #: free an object the trace allocates over later without a traced free (so the kernel freed
+    #: it untraced: kfree_rcu, bulk frees, a context the filter left out) as soon as its cache
+    #: has no free object left, instead of growing a slab while it is still live in the model
+    early_untraced_frees: bool = False
+    #: seeding: free the objects a cache with sheaves is taken to hold in them (:data:`SHEAF_BARN_FULL`)
+    sheaves: bool = True
 
 
 class Sample(NamedTuple):
@@ -355,6 +367,7 @@ class Replay:
         self.slab_page_pfns: dict[int, int] = {}
         self.seeded_pages = 0  # pages of the slabs made to start caches from the snapshot
         self.preexisting_freed = 0  # pre-existing kmem_cache_frees carried out on a seeded object
+        self.sheaf_objects = 0  # seeded objects freed as held in the host's sheaves
         self._init_machine()
         if self.host is not None and self.opts.seed and self.allocator == "slub":
             self._seed_kmalloc_caches()  # seeding rebuilds SLUB's lists (SLAB and SLOB start empty)
@@ -402,6 +415,7 @@ class Replay:
         self._unmade_full: dict[int, int] = {}  # id(cache) -> the host's full slabs not made yet
         self._reserve: dict[int, list] = {}  # id(cache) -> [cache, node partial slabs not made yet, their objects used]
         self._seed_rng = random.Random(self.k.seed ^ 0x5EED)
+        self._sheaf_rng = random.Random(self.k.seed ^ 0x5EEF)  # apart: the other choices stay as they were
         self._claimed: dict[int, None] = {}  # event numbers of slab allocations a traced page was matched to
         self._page_failed = [False] * self.ncpu  # the CPU's last page allocation failed
         self._kmalloc_info: dict[str, tuple[int, list[int]] | None] = {}
@@ -418,6 +432,15 @@ class Replay:
         self._interval_ns = int(self.opts.sample_interval * 1e9) if self.opts.sample_interval else 0
         self._next_sample_ts = -1
         self._last_alloc_ptr = [0] * self.ncpu
+        # the read-ahead (_prescan): traced pointer -> the event number of its last allocation,
+        # while no free of it was read; event number of an allocation -> that of the allocation
+        # over its pointer (a "doomed" object: the kernel freed it without a traced free)
+        self._open_allocs: dict[int, int] = {}
+        self._doomed: dict[int, int] = {}
+        self._scanned = 0  # events read ahead so far (the event number of the last one)
+        # id(cache) -> heap of (event number of the allocation over it, model pointer, traced pointer)
+        self._doom_pending: dict[int, list[tuple[int, int, int]]] = {}
+        self.early_frees = 0  # of implied_frees: freed when the cache had no room, before the reuse
 
     # ------------------------------------------------------------------ gfp
     def gfp(self, text: str) -> int | None:
@@ -595,6 +618,27 @@ class Replay:
             self._slab_base[id(c)] = self._slab_base.get(id(c), 0) + c.alloc_slab_pages - before
             self.seeded_pages += c.alloc_slab_pages - before
         self._top_up(c)
+        cap = num("sheaf_capacity")
+        if cap and self.opts.sheaves:
+            self._seed_sheaves(c, cap)
+
+    def _seed_sheaves(self, c: Any, cap: int) -> None:
+        """A cache with sheaves (6.18: ``sheaf_capacity``, maple_node and vm_area_struct) holds
+        objects in per-CPU sheaves and the node's barn that sysfs counts as in use (they left
+        their slabs' freelists when the sheaf was filled) but that serve the next allocations:
+        free them.  How many is not shown; taken as half of each CPU's main sheaf (the same
+        estimate slabs_cpu_partial_show() makes of CPU partial slabs) and :data:`SHEAF_BARN_FULL`
+        full sheaves in the barn.  Which objects: any of the seeded ones, at random."""
+        held = self.ncpu * cap // 2 + SHEAF_BARN_FULL * cap
+        saved = self.k.cpu
+        try:
+            for i in range(held):
+                self.k.cpu = i % self.ncpu
+                if not self._free_seeded(c, self._sheaf_rng):
+                    break
+                self.sheaf_objects += 1
+        finally:
+            self.k.cpu = saved
 
     def _top_up(self, c: Any) -> None:
         """Keep a few of the host's node partial slabs on the model's node partial list
@@ -665,6 +709,11 @@ class Replay:
             c = self.cache_for(name, 0, 0)
             if c is None:
                 return False
+        return self._free_seeded(c, self._seed_rng)
+
+    def _free_seeded(self, c: Any, rng: random.Random) -> bool:
+        """Free one of the objects seeding holds in ``c``, at random (making one of the host's
+        full slabs first when none is left); False when there is none."""
         fillers = self._fillers.get(id(c))
         if fillers is None:
             return False
@@ -678,7 +727,7 @@ class Replay:
             self.seeded_pages += c.alloc_slab_pages - before
             if not ok:
                 return False
-        i = self._seed_rng.randrange(len(fillers))
+        i = rng.randrange(len(fillers))
         fillers[i], fillers[-1] = fillers[-1], fillers[i]
         self.k.kfree(fillers.pop())
         return True
@@ -939,21 +988,94 @@ class Replay:
         from ..errors import KernelBug, Oops
 
         it = iter(events)
-        cur = list(islice(it, _CHUNK))
+        early = self.opts.early_untraced_frees
+        window = _DOOM_WINDOW if early else _CHUNK
+        ahead: deque[list] = deque()  # chunks read (and pre-scanned), not replayed yet
+        n_ahead = 0
+        done = False
         saved_cpu = k.cpu
         _gc_enter()
         try:
-            while cur:
-                nxt = list(islice(it, _CHUNK))
+            while True:
+                # read ahead until the window past the chunk to replay is full (or the events end)
+                while not done and n_ahead - (len(ahead[0]) if ahead else 0) < window:
+                    chunk = list(islice(it, _CHUNK))
+                    if not chunk:
+                        done = True
+                        break
+                    if early:
+                        self._prescan(chunk)
+                    ahead.append(chunk)
+                    n_ahead += len(chunk)
+                if not ahead:
+                    break
+                cur = ahead.popleft()
+                n_ahead -= len(cur)
                 try:
-                    self._run(cur, nxt)
+                    self._run(cur, ahead[0] if ahead else [])
                 except (KernelBug, Oops) as e:  # pragma: no cover - the loop catches them per event
                     self.bugs[getattr(e, "kind", type(e).__name__)] += 1
-                cur = nxt
         finally:
             k.cpu = saved_cpu
             _gc_exit()
         return self
+
+    def _prescan(self, chunk: list) -> None:
+        """Read ahead: an allocation at a traced pointer that an earlier allocation still holds
+        (no free of it came between) means the kernel freed the earlier object without tracing
+        it (kfree_rcu and the bulk frees of 6.18, frees in a context the trace's filter left
+        out, lost events).  Remember the earlier allocation's event number with the later one's
+        (:attr:`_doomed`), so that :meth:`_run` can free the object when its cache needs room
+        (:meth:`_make_room`) rather than only at the later allocation."""
+        open_ = self._open_allocs
+        doomed = self._doomed
+        allocs = SLAB_ALLOC_EVENTS
+        frees = SLAB_FREE_EVENTS
+        pop = open_.pop
+        n0 = self._scanned + 1
+        for n, ev in enumerate(chunk, n0):
+            kind = ev[0]
+            if kind in allocs:
+                ptr = ev[6]
+                if ptr > 16:
+                    old = pop(ptr, 0)
+                    if old:
+                        doomed[old] = n
+                    open_[ptr] = n
+            elif kind in frees:
+                pop(ev[6], 0)
+        self._scanned = n0 - 1 + len(chunk)
+
+    def _doom(self, p: int, ptr: int, until: int) -> None:
+        """The model's object ``p`` (traced ``ptr``) is allocated over at event ``until``."""
+        sl, _ = self.k.slub.object_of(p)
+        if sl is None or sl.cache.debug:
+            return
+        heap = self._doom_pending.get(id(sl.cache))
+        if heap is None:
+            heap = self._doom_pending[id(sl.cache)] = []
+        heappush(heap, (until, p, ptr))
+
+    def _make_room(self, c: Any, n: int) -> None:
+        """Cache ``c`` is about to be allocated from at event ``n``: if it has no free object for
+        this CPU (no CPU freelist or CPU slab with free objects, no CPU or node partial slab),
+        ___slab_alloc() would make a new slab.  The kernel would have freed some of the doomed
+        objects by now (those the trace allocates over later without a traced free): free them,
+        the one reused soonest first, until there is room or none is left."""
+        heap = self._doom_pending[id(c)]
+        cc = c.cpu_slab[self.k.cpu]
+        objs = self.objs
+        while heap:
+            sl = cc.slab
+            if (sl is not None and (cc.freelist or sl.freelist)) or cc.partial or c.partial:
+                return
+            until, p, ptr = heappop(heap)
+            if until <= n or objs.get(ptr) != p:
+                continue  # already allocated over (and freed then)
+            del objs[ptr]
+            self.early_frees += 1
+            self._implied_free(ptr, p)
+        del self._doom_pending[id(c)]
 
     def _run(self, cur: list, nxt: list) -> None:
         k = self.k
@@ -976,6 +1098,8 @@ class Replay:
         caches = self._caches
         last_ptr = self._last_alloc_ptr
         reserve = self._reserve
+        doomed = self._doomed
+        pending = self._doom_pending
         ncpu = self.ncpu
         po = self.page_offset
         shift = self.page_shift
@@ -1054,10 +1178,19 @@ class Replay:
                                 events[kind] += 1
                                 continue
                             self._implied_free(ptr, old)
+                        if pending and req <= max_cache:
+                            kcs = kcaches.get(info[0])
+                            kc = kcs[req] if kcs is not None else self._kmalloc_cache_for(req, info[0])
+                            if id(kc) in pending:
+                                self._make_room(kc, n)
                         p = kmalloc(req, info[0])
                         objs[ptr] = p
                         if p:
                             placed[kind] += 1
+                            if doomed:
+                                until = doomed.pop(n, 0)
+                                if until and p > 16 and req <= max_cache:
+                                    self._doom(p, ptr, until)
                         else:
                             self.model_failed[kind] += 1
                         last_ptr[mcpu] = ptr
@@ -1087,10 +1220,16 @@ class Replay:
                         old = objs.get(ptr)
                         if old is not None:
                             self._implied_free(ptr, old)
+                        if pending and id(c) in pending:
+                            self._make_room(c, n)
                         p = cache_alloc(c, g)
                         objs[ptr] = p
                         if p:
                             placed[kind] += 1
+                            if doomed:
+                                until = doomed.pop(n, 0)
+                                if until:
+                                    self._doom(p, ptr, until)
                         else:
                             self.model_failed[kind] += 1
                         last_ptr[mcpu] = ptr
