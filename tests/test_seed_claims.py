@@ -796,3 +796,25 @@ def test_the_claims_page_names_every_test_and_every_test_is_on_it():
     counts = {v: sum(1 for _, x, _ in rows if x == v) for v in ("W", "W†", "P", "X", "M")}
     assert (f"**Counts (90 claims):** W {counts['W'] + counts['W†']} ({counts['W†']} of them W†), "
             f"P {counts['P']}, X {counts['X']}, M {counts['M']}.") in page
+
+
+@pytest.mark.parametrize("profile", [P2611, P26])
+def test_claim_64_gfp_nofail_never_returns_null_on_2_6(profile):
+    """__GFP_NOFAIL: __alloc_pages() retries for ever (do_retry), the OOM killer making room;
+    with the last process killed out_of_memory() panics, as 2.6 did ("Out of memory and no
+    killable processes..."); on a machine that never had a process to kill the model reports
+    the endless loop instead of spinning."""
+    k = kmemsim.boot(profile, ram="64M", on_bug="report")
+    g = k.gfp
+    nofail = g.GFP_KERNEL | g.__GFP_NOFAIL | g.__GFP_NOWARN
+    victim = k.spawn_process("victim", "8M")
+    with pytest.raises(KernelBug) as e:
+        while k.get_free_pages(nofail, 0):
+            pass
+    assert not victim.alive and "Killed process" in k.dmesg()  # killed to make room first
+    assert e.value.kind == "panic" and "Out of memory and no killable processes..." in str(e.value)
+    k = kmemsim.boot(profile, ram="64M", on_bug="report")
+    with pytest.raises(KernelBug) as e:
+        while k.get_free_pages(nofail, 0):
+            pass
+    assert e.value.kind == "alloc_livelock" and "would loop forever in __alloc_pages " in str(e.value)

@@ -1642,13 +1642,17 @@ class PageAllocator:
                     pfn = self.get_page_from_freelist(ctx, order, ALLOC_WMARK_HIGH | ALLOC_CPUSET)
                     if pfn >= 0:
                         return pfn
-                    if (costly and order > PAGE_ALLOC_COSTLY_ORDER) or not rc.userspace:
+                    if costly and order > PAGE_ALLOC_COSTLY_ORDER:
                         break  # 2.6.24: "The OOM killer will not help higher order allocs so fail"
-                    rc.out_of_memory(gfp, order, len(self.zones) - 1)
-                    restart = True
-                    if stuck.looping("oom"):
-                        stuck.fail()
-                    break
+                    if rc.userspace:
+                        rc.out_of_memory(gfp, order, len(self.zones) - 1)
+                        restart = True
+                        if stuck.looping("oom"):
+                            stuck.fail()
+                        break
+                    if not gfp & b.nofail:
+                        break  # (the model's rule: no process to kill, the allocation fails)
+                    # __GFP_NOFAIL with no process to kill: do_retry below loops for ever
                 do_retry = not gfp & b.noretry and (order <= PAGE_ALLOC_COSTLY_ORDER or gfp & b.retry_mayfail
                                                      or gfp & b.nofail)
                 if not do_retry:
@@ -2065,7 +2069,8 @@ class _Livelock:
         k = self.pa.k
         gfp = self.ctx.gfp
         comm = self.pa.k.vmscan.current_task().comm
-        text = (f"kmemsim: {comm} would loop forever in __alloc_pages_slowpath (order:{self.order}, "
+        where = "__alloc_pages" if self.pa.pcp26 else "__alloc_pages_slowpath"  # 2.6: one function
+        text = (f"kmemsim: {comm} would loop forever in {where} (order:{self.order}, "
                 f"mode:{gfp:#x}({self.pa.gfpset.format(gfp)})): it may not fail, reclaim frees nothing, the OOM "
                 "killer cannot help it, and no other task can run to free memory")
         k.printk(text, 3)
