@@ -1147,6 +1147,23 @@ workload stderr (first lines): {''.join(stderr.splitlines(keepends=True)[:10]).s
 # =========================================================================== README and check
 
 
+def snapshot_written_after(d: Path) -> bool:
+    """Whether the snapshot of corpus directory ``d`` was read before and written after its
+    recording (its ``SNAPSHOT`` note says so), rather than written before it."""
+    import tarfile
+
+    with tarfile.open(d / "snapshot.tar.gz") as tf:
+        for member in tf:
+            if member.name.endswith("/SNAPSHOT") or member.name == "SNAPSHOT":
+                f = tf.extractfile(member)
+                return f is not None and b"written after the recording" in f.read()
+    return False
+
+
+def _names(names: list[str]) -> str:
+    return ", ".join(names[:-1]) + (" and " if len(names) > 1 else "") + names[-1] if names else "none"
+
+
 def write_readme(out: Path, big_dir: Path) -> None:
     metas = []
     for d in sorted(out.iterdir()) if out.exists() else []:
@@ -1154,6 +1171,8 @@ def write_readme(out: Path, big_dir: Path) -> None:
             metas.append(json.loads((d / "meta.json").read_text()))
     order = {w.name: i for i, w in enumerate(WORKLOADS)}
     metas.sort(key=lambda m: order.get(m["name"], 999))
+    after = [m["name"] for m in metas if snapshot_written_after(out / m["name"])]
+    before = [m["name"] for m in metas if m["name"] not in after]
     total = sum(p.stat().st_size for p in out.rglob("*") if p.is_file())
     rows = []
     for m in metas:
@@ -1176,10 +1195,10 @@ def write_readme(out: Path, big_dir: Path) -> None:
         "Each directory `<name>/` holds:",
         "",
         "- `snapshot.tar.gz`: `kmemsim snapshot` of the host taken just before the recording (after the",
-        "  workload's input files were made, with the trace buffers already allocated); tar-gzip and epoll-inotify:",
-        "  read just before and written after the recording (its `SNAPSHOT` says so);",
-        "  the others were written before it, and those 7,000 files used ext4 inodes, dentries and the like that",
-        "  the snapshot had counted as free (docs/traces.md, \"The snapshot's own writes\");",
+        "  workload's input files were made, with the trace buffers already allocated), read just before and",
+        f"  written after the recording (its `SNAPSHOT` says so): {_names(after)};",
+        f"  written before it: {_names(before)}; those 7,000 files used ext4 inodes, dentries and the like",
+        "  that the snapshot had counted as free (docs/traces.md, \"The snapshot's own writes\");",
         "- `trace.txt.gz`: ftrace text of a private trace instance's `trace` file: its header, then",
         "  `# kmemsim:` lines (what the workload was, how it was filtered, what was kept or trimmed, event",
         "  counts), then the event lines: kmalloc, kfree, kmem_cache_alloc, kmem_cache_free, mm_page_alloc,",
@@ -1217,9 +1236,10 @@ def write_readme(out: Path, big_dir: Path) -> None:
         "|---|---|---|---|---|---|---|---|---|---|---|---|",
         *rows,
         "",
-        "Counts are `ftrace/perf` of the kept events.  `unix-sockets`, `threads` and `text-pipeline` were",
-        "recorded as held-out data (before the replay's seeding learnt about 6.18's sheaves, and not looked",
-        "at while choosing how: docs/traces.md, \"Slab pages: the kernel's and the model's\").  Workloads:",
+        "Counts are `ftrace/perf` of the kept events.  `unix-sockets`, `threads` and `text-pipeline` are",
+        "held-out workloads (first recorded before the replay's seeding learnt about 6.18's sheaves, and not",
+        "looked at while choosing how: docs/traces.md, \"Slab pages: the kernel's and the model's\";",
+        "text-pipeline was recorded again with the snapshot written after the recording).  Workloads:",
         "",
     ]
     for m in metas:
