@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from .stat_output import to_csv, to_json
+from .stat_output import to_csv, to_json, trace_section
 
 if TYPE_CHECKING:  # pragma: no cover
     from .parse import ParseStats
@@ -23,26 +23,6 @@ __all__ = ["REPLAY_SCHEMA", "COMPARE_SCHEMA", "replay_document", "compare_docume
 
 REPLAY_SCHEMA = "kmemsim-replay/1"
 COMPARE_SCHEMA = "kmemsim-compare/1"
-
-
-def trace_section(ps: ParseStats | None, source: str | None) -> dict[str, Any] | None:
-    """What the reader saw (the ``trace`` key of ``kmemsim-stat/1``)."""
-    if ps is None:
-        return None
-    return {
-        "file": source,
-        "format": ps.format,
-        "compression": ps.compression or None,
-        "lines": ps.lines,
-        "events": dict(sorted(ps.events.items())),
-        "unknown_events": dict(sorted(ps.unknown.items())),
-        "lost_events": ps.lost_events,
-        "lost_markers": ps.lost_markers,
-        "overwritten": ps.overwritten,
-        "malformed_lines": ps.malformed,
-        "malformed_examples": [{"line": n, "reason": r} for n, r in ps.malformed_examples],
-        "damage": ps.damage,
-    }
 
 
 def _state(s: Sample, page_shift: int) -> dict[str, Any]:

@@ -25,26 +25,33 @@ __all__ = ["SCHEMA", "stat_document", "to_json", "to_csv"]
 SCHEMA = "kmemsim-stat/1"
 
 
+def trace_section(ps: ParseStats | None, source: str | None) -> dict[str, Any] | None:
+    """What the reader saw: the ``trace`` key of ``kmemsim-stat/1`` (and of replay's and
+    compare's documents)."""
+    if ps is None:
+        return None
+    return {
+        "file": source,
+        "format": ps.format,
+        "compression": ps.compression or None,
+        "lines": ps.lines,
+        "events": dict(sorted(ps.events.items())),
+        "unknown_events": dict(sorted(ps.unknown.items())),
+        "lost_events": ps.lost_events,
+        "lost_markers": ps.lost_markers,
+        "overwritten": ps.overwritten,
+        "malformed_lines": ps.malformed,
+        "malformed_examples": [{"line": n, "reason": r} for n, r in ps.malformed_examples],
+        "damage": ps.damage,
+    }
+
+
 def stat_document(st: KmemStat, parse_stats: ParseStats | None = None, source: str | None = None) -> dict[str, Any]:
     """The report of ``st`` as a JSON-able dict (see the module's doc and docs/traces.md)."""
     o = st.opts
     doc: dict[str, Any] = {"schema": SCHEMA}
     if parse_stats is not None:
-        ps = parse_stats
-        doc["trace"] = {
-            "file": source,
-            "format": ps.format,
-            "compression": ps.compression or None,
-            "lines": ps.lines,
-            "events": dict(sorted(ps.events.items())),
-            "unknown_events": dict(sorted(ps.unknown.items())),
-            "lost_events": ps.lost_events,
-            "lost_markers": ps.lost_markers,
-            "overwritten": ps.overwritten,
-            "malformed_lines": ps.malformed,
-            "malformed_examples": [{"line": n, "reason": r} for n, r in ps.malformed_examples],
-            "damage": ps.damage,
-        }
+        doc["trace"] = trace_section(parse_stats, source)
     doc["options"] = {
         "slab": o.slab, "page": o.page, "caller": o.caller, "alloc": o.alloc, "live": o.live,
         "slab_caller_sort": o.slab_caller_sort, "slab_alloc_sort": o.slab_alloc_sort,
