@@ -2,6 +2,8 @@
 from __future__ import annotations
 
 import os
+import tempfile
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -34,3 +36,41 @@ def k() -> kmemsim.Kernel:
 @pytest.fixture
 def k32() -> kmemsim.Kernel:
     return kmemsim.boot("linux-2.6-i386", ram="1G")
+
+
+# ---------------------------------------------------------------------------- a real browser
+# Debian's chromium (.ci/run installs it) driven by Playwright, never a browser Playwright
+# downloads itself: the report's and the explorer's browser tests share it.
+CHROMIUM = Path(os.environ.get("KMEMSIM_CHROMIUM", "/usr/bin/chromium"))
+FLAGS = [
+    "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+    "--disable-background-networking", "--disable-component-update", "--disable-sync",
+]  # fmt: skip
+
+
+def _need_browser():
+    why = None
+    if not CHROMIUM.exists():
+        why = f"no browser at {CHROMIUM} (Debian: apt-get install chromium)"
+    else:
+        try:
+            import playwright.sync_api  # noqa: F401
+        except ImportError:
+            why = "playwright is not installed (pip install -e .[test])"
+    if why:
+        if os.environ.get("CI"):
+            pytest.fail(f"CI must run the browser test: {why}")
+        pytest.skip(why)
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[object]:
+    _need_browser()
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p, tempfile.TemporaryDirectory(prefix="kmemsim-chromium-") as profile:
+        ctx = p.chromium.launch_persistent_context(
+            profile, executable_path=str(CHROMIUM), headless=True, args=FLAGS, viewport={"width": 1280, "height": 1000}
+        )
+        yield ctx
+        ctx.close()

@@ -12,15 +12,12 @@ from __future__ import annotations
 
 import os
 import struct
-import tempfile
 import time
 import zlib
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
-from test_report_browser import CHROMIUM, FLAGS, _need_browser
 
 import kmemsim
 from kmemsim import explore
@@ -87,19 +84,6 @@ def shot(locator, name: str) -> Path:
     assert w > 200 and h > 60 and var > 50 and distinct > 8, (name, w, h, var, distinct)
     print(f"screenshot: {path} ({w}x{h}, variance {var:.0f})")
     return path
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[object]:
-    _need_browser()
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as p, tempfile.TemporaryDirectory(prefix="kmemsim-chromium-") as profile:
-        ctx = p.chromium.launch_persistent_context(
-            profile, executable_path=str(CHROMIUM), headless=True, args=FLAGS, viewport={"width": 1280, "height": 1000}
-        )
-        yield ctx
-        ctx.close()
 
 
 class Opened:

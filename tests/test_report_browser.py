@@ -13,8 +13,6 @@ from __future__ import annotations
 
 import gzip
 import os
-import tempfile
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -23,42 +21,9 @@ from conftest import DATA
 
 from kmemsim.cli.main import main
 
-CHROMIUM = Path(os.environ.get("KMEMSIM_CHROMIUM", "/usr/bin/chromium"))
-FLAGS = [
-    "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-    "--disable-background-networking", "--disable-component-update", "--disable-sync",
-]  # fmt: skip
 ROOT = Path(__file__).resolve().parent.parent
 SHOTS = Path(os.environ.get("KMEMSIM_SCREENSHOTS", ROOT / "build" / "report-screenshots"))
 TRACE = DATA / "host-6.18" / "kmem-trace.txt.gz"
-
-
-def _need_browser():
-    why = None
-    if not CHROMIUM.exists():
-        why = f"no browser at {CHROMIUM} (Debian: apt-get install chromium)"
-    else:
-        try:
-            import playwright.sync_api  # noqa: F401
-        except ImportError:
-            why = "playwright is not installed (pip install -e .[test])"
-    if why:
-        if os.environ.get("CI"):
-            pytest.fail(f"CI must run the browser test: {why}")
-        pytest.skip(why)
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[object]:
-    _need_browser()
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as p, tempfile.TemporaryDirectory(prefix="kmemsim-chromium-") as profile:
-        ctx = p.chromium.launch_persistent_context(
-            profile, executable_path=str(CHROMIUM), headless=True, args=FLAGS, viewport={"width": 1280, "height": 1000}
-        )
-        yield ctx
-        ctx.close()
 
 
 class Opened:
