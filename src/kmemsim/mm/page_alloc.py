@@ -1891,10 +1891,9 @@ class PageAllocator:
             if reserved:
                 return
             # include/asm-i386/bug.h BUG(): handle_BUG() prints the two lines (arch/i386/kernel/
-            # traps.c:285-286 of 2.6.11), then die("invalid operand")
+            # traps.c:285-286 of 2.6.11), then die() names trap 6 (report.py: "invalid operand")
             k.report.bug(["------------[ cut here ]------------", "kernel BUG at include/linux/mm.h:299!"],
-                         kind="put_page_testzero", oops=True,
-                         oops_str="invalid operand")
+                         kind="put_page_testzero", oops=True, oops_str="invalid opcode")
         if reserved:
             self.bad_page26(pfn, count=0, function="free_pages_check")
             return

@@ -288,8 +288,7 @@ class Slub:
             site = k.sites.get("slab_gfp_bug")
             if site is not None:  # 2.6: BUG_ON(flags & GFP_SLAB_BUG_MASK) when the cache grows
                 k.report.bug(["------------[ cut here ]------------", f"kernel BUG at {site[0]}:{site[1]}!"],
-                             kind="slab_gfp_bug", oops=True,
-                             oops_str="invalid opcode" if k.features.dump_stack_header else "invalid operand")
+                             kind="slab_gfp_bug", oops=True, oops_str="invalid opcode")  # (2.6.11's name: report.py)
                 return None
             gfp = self.kmalloc_fix_flags(gfp, bug)  # mm/slub.c:3281
         if s.ctor is not None and gfp & b.zero:
