@@ -10,6 +10,7 @@ from __future__ import annotations
 import gzip
 import os
 import random
+import re
 import signal
 import subprocess
 import sys
@@ -234,6 +235,73 @@ def test_a_kernel_refusing_the_buffer_size_restores_everything(fake, monkeypatch
     assert os.listdir(".") == []
 
 
+# -------------------------------------------------------------------------- --snapshot
+
+
+@pytest.fixture
+def host_root(tmp_path) -> Path:
+    """A fake host root: the committed 6.18 snapshot's files at their host paths."""
+    import tarfile
+
+    with tarfile.open(DATA / "host-6.18" / "snapshot.tar.gz") as tf:
+        tf.extractall(tmp_path / "x", filter="tar")
+    (top,) = list((tmp_path / "x").iterdir())
+    (top / "SNAPSHOT").unlink()
+    (top / "proc/sys/kernel").mkdir(parents=True, exist_ok=True)
+    (top / "proc/sys/kernel/osrelease").write_text("6.18.0-fake\n")
+    return top
+
+
+@pytest.mark.parametrize("name", ["snap.tar.gz", "snapdir"])
+def test_snapshot_is_read_before_the_command_and_written_after(fake, host_root, name):
+    """The host is read just before tracing starts (the command's change to it is not in the
+    snapshot) and written only after the command ended (it never saw the snapshot)."""
+    from kmemsim.snapshot import load
+
+    before = state(fake)
+    meminfo = host_root / "proc" / "meminfo"
+    original = meminfo.read_text()
+    seen = Path("seen").resolve()
+    script = (f"test -e {name} && echo exists > {seen}; "
+              f"sed -i 's/^MemFree:.*/MemFree:               1 kB/' {meminfo}")  # fmt: skip
+    r = run("record", "-o", "t.txt", "--snapshot", name, "--snapshot-root", str(host_root), "--", "sh", "-c", script)
+    assert r.exit_code == 0, r.output
+    assert not seen.exists()  # the snapshot did not exist while the command ran
+    assert meminfo.read_text() != original  # the command did change the host ...
+    snap = load(Path(name))  # ... after the snapshot was read
+    assert snap.meminfo["MemFree"] == int(re.search(r"^MemFree:\s+(\d+)", original, re.M).group(1))
+    assert "read by kmemsim record once its trace instance was set up" in snap.meta["note"]
+    assert f"kmemsim record: host snapshot (read before tracing) -> {name}" in r.output
+    assert f"# kmemsim-record: host snapshot: {name} (read just before tracing started" in Path("t.txt").read_text()
+    assert restored(before, state(fake))
+    assert sorted(p for p in os.listdir(".") if p.startswith(".")) == []  # no temporary directory left
+
+
+@pytest.mark.parametrize("case", ["exists", "same-as-trace", "bad-root"])
+def test_snapshot_problems_are_clear_errors_and_change_nothing(fake, host_root, tmp_path, case):
+    before = state(fake)
+    args = ["record", "-o", "t.txt", "--snapshot-root", str(host_root)]
+    if case == "exists":
+        Path("s.tar.gz").write_bytes(b"keep")
+        args += ["--snapshot", "s.tar.gz"]
+        want = "--snapshot s.tar.gz: "
+    elif case == "same-as-trace":
+        args += ["--snapshot", "t.txt"]
+        want = "--snapshot t.txt: the same path as the trace file"
+    else:
+        (host_root / "proc" / "zoneinfo").unlink()
+        args += ["--snapshot", "s.tar.gz"]
+        want = "--snapshot: "
+    r = run(*args, "--", "true")
+    assert r.exit_code != 0 and want in r.output and "Traceback" not in r.output, r.output
+    assert restored(before, state(fake)) if case == "bad-root" else state(fake) == before
+    assert not Path("t.txt").exists()
+    if case == "exists":
+        assert Path("s.tar.gz").read_bytes() == b"keep"
+    else:
+        assert not Path("s.tar.gz").exists()
+
+
 def test_api_without_root(monkeypatch, tmp_path):
     monkeypatch.setattr(os, "geteuid", lambda: 1000)
     with pytest.raises(record_mod.RecordError, match="recording needs root"):
@@ -385,6 +453,25 @@ def test_record_for_real(tmp_path):
     assert r.exit_code == 3 and _mine(top, os.getpid()) == []
     if before is not None:
         assert _global_state(top) == before
+
+
+@pytest.mark.host
+def test_record_with_a_snapshot_for_real_replays(tmp_path):
+    """record --snapshot on the live host, then replay --host of that snapshot: the trace runs to
+    the end with no bytes_alloc mismatch and a slab-page count."""
+    from kmemsim.trace.replay import replay
+
+    top = _need_live_tracefs()
+    out, snap = tmp_path / "rec.txt.gz", tmp_path / "snap.tar.gz"
+    r = run("record", "-o", str(out), "--tree", "--snapshot", str(snap), "--",
+            "sh", "-c", f"ls -R /usr/lib/python3* > /dev/null; tar cf - /etc 2>/dev/null | gzip > {tmp_path}/e.tgz")
+    if r.exit_code != 0 and "no tracefs" in r.output:
+        pytest.skip(r.output.strip())
+    assert r.exit_code == 0, r.output
+    assert _mine(top, os.getpid()) == []
+    rp = replay(out, host=snap)
+    text = rp.summary()
+    assert rp.mismatches == 0 and "slab pages allocated: trace " in text
 
 
 @pytest.mark.host

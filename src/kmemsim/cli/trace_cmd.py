@@ -348,17 +348,27 @@ def stat(
                    "repeatable).")  # fmt: skip
 @click.option("--buffer-kb", type=int, default=8192, show_default=True, metavar="KIB",
               help="Per-CPU ring buffer size.")  # fmt: skip
+@click.option("--snapshot", "snapshot", default=None, type=click.Path(path_type=Path), metavar="PATH",
+              help="Also a host snapshot (kmemsim snapshot's), read just before tracing starts and written "
+                   "after the recording, for replay --host PATH: PATH.tar.gz is one archive, else a "
+                   "directory.")  # fmt: skip
+@click.option("--snapshot-root", default="/", hidden=True, help="Root of the host to snapshot (tests).")
 @click.argument("command", nargs=-1, required=False, type=click.UNPROCESSED, metavar="[--] COMMAND [ARG]...")
 def record(output: Path, force: bool, slab: bool, page: bool, events: tuple[str, ...], stacktrace: bool,
-           pids: tuple[str, ...], tree: bool, comms: tuple[str, ...], buffer_kb: int,
-           command: tuple[str, ...]) -> None:  # fmt: skip
+           pids: tuple[str, ...], tree: bool, comms: tuple[str, ...], buffer_kb: int, snapshot: Path | None,
+           snapshot_root: str, command: tuple[str, ...]) -> None:  # fmt: skip
     """Trace the kmem events of COMMAND into FILE (as root): both slab and page events
     unless --slab, --page or -e choose.
 
     The tracing state is restored however kmemsim ends (the command's end,
     Ctrl-C, SIGTERM, SIGHUP, an error); the command runs in its own process
     group, which is stopped with it.  The exit status is the command's (128+N
-    when kmemsim was stopped by signal N)."""
+    when kmemsim was stopped by signal N).
+
+    With --snapshot, the host's memory views are read once the trace buffer is
+    set up, just before tracing starts, and written after the recording: a
+    snapshot written before tracing would use up (in its 7,000 files' inodes
+    and dentries) the free objects it has just counted."""
     from kmemsim.trace.record import RecordError, RecordResult
     from kmemsim.trace.record import record as do_record
 
@@ -371,7 +381,7 @@ def record(output: Path, force: bool, slab: bool, page: bool, events: tuple[str,
     try:
         res = do_record(list(command), output, slab=slab, page=page, events=events, buffer_kb=buffer_kb,
                         stacktrace=stacktrace, pids=pids, comms=comms, tree=tree, force=force,
-                        progress=progress)  # fmt: skip
+                        progress=progress, snapshot=snapshot, snapshot_root=snapshot_root)  # fmt: skip
     except RecordError as e:
         msg = str(e)
         if msg.endswith("command not found") or ": command not found (" in msg or msg.endswith(": no such file"):
@@ -396,6 +406,8 @@ def record(output: Path, force: bool, slab: bool, page: bool, events: tuple[str,
                 f" -> {output}" + (f" (interrupted by {_signame(res.signal)})" if res.signal else ""),
                 err=True,
             )
+        if res.snapshot is not None:
+            click.echo(f"kmemsim record: host snapshot (read before tracing) -> {res.snapshot}", err=True)
     except OSError:
         pass  # the terminal went away (SIGHUP): the trace is written all the same
     if res.signal is not None:

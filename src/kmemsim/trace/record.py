@@ -114,6 +114,8 @@ class RecordResult:
     leftover: int = 0
     #: Notes for the user (stale instances of killed recorders, the global buffer, ...).
     notices: list[str] = field(default_factory=list)
+    #: The host snapshot written after the recording (``snapshot=``), or None.
+    snapshot: Path | None = None
 
 
 def find_tracefs() -> Path | None:
@@ -319,6 +321,8 @@ def record(
     force: bool = False,
     progress: Callable[[RecordResult], None] | None = None,
     progress_interval: float = 0.5,
+    snapshot: str | Path | None = None,
+    snapshot_root: str | Path = "/",
 ) -> RecordResult:
     """Trace ``command`` into ``output``; see the module docstring.
 
@@ -326,7 +330,15 @@ def record(
     these processes (their threads, and what they fork from now on); ``tree``: only
     the command and what it forks; ``comms``: only tasks of these names (globs
     with ``*?[``).  Without a command, ``pids`` are traced until a signal or until
-    they have all exited.  ``force`` replaces an existing output file.
+    they have all exited.  ``force`` replaces an existing output file (and snapshot).
+
+    ``snapshot``: also a host snapshot (:mod:`kmemsim.capture`), read into memory once the
+    tracing instance is set up, just before tracing starts, and written after the recording
+    (``PATH.tar.gz``: one archive, else a directory), so that ``replay --host PATH`` starts
+    from the state the trace starts from.  Writing a snapshot's 7,000 files allocates the very
+    filesystem-cache objects it has just counted as free; written after the recording, those
+    writes are neither in the snapshot's counts nor in the trace (docs/traces.md, "The
+    snapshot's own writes").  ``snapshot_root``: the host's ``/`` (a fake root in tests).
 
     Raises :class:`RecordError` (before changing anything when recording is
     impossible)."""
@@ -351,6 +363,9 @@ def record(
         check_output(out_path, force=force)
     except OutputError as e:
         raise RecordError(str(e)) from None
+    snap_path = Path(snapshot) if snapshot is not None else None
+    if snap_path is not None:
+        _check_snapshot_output(snap_path, out_path, force)
     candidates = TRACEFS_CANDIDATES
     top = _find_tracefs(candidates)
     if top is None and not candidates[0].is_dir():
@@ -368,6 +383,7 @@ def record(
     fd: int | None = None
     started = write_failed = False
     failure: BaseException | None = None
+    host: Any = None  # the snapshot read before tracing (kmemsim.capture.HostRead)
     try:
         try:
             out = open_output(out_path, "wb", force=force, gzip=out_path.name.endswith(".gz"),
@@ -408,9 +424,14 @@ def record(
                 t.write(f"events/{name}/filter", comm_filter)
             t.enable(name)
         _check_stop(stop)
-        _write_header(out, command, names, t, stacktrace, pid_list, tree, comm_filter)
+        _write_header(out, command, names, t, stacktrace, pid_list, tree, comm_filter, snap_path)
         fd = os.open(t.root / "trace_pipe", os.O_RDONLY | os.O_NONBLOCK)
         drain = _Drain(fd, out, res)
+        if snap_path is not None:
+            # the host as the trace will start from it: the ring buffer is allocated, tracing is
+            # off (kmemsim's own reads are not traced), nothing is written until the end
+            host = _read_host(snapshot_root)
+            _check_stop(stop)
         # -- 4. run
         t0 = time.monotonic()
         if not tree:
@@ -463,6 +484,11 @@ def record(
             out.discard()
     if stop.signum is not None:
         res.interrupted, res.signal = True, stop.signum
+    if failure is None and not errors and host is not None and snap_path is not None and started:
+        try:
+            res.snapshot = _write_snapshot(host, snap_path, force)
+        except (KmemsimError, OSError) as e:
+            errors.append(f"the trace is written to {out_path}, but not the host snapshot: {e}")
     if failure is not None:
         if errors and isinstance(failure, KmemsimError):
             raise RecordError(f"{failure}; also: {'; '.join(errors)}") from None
@@ -470,6 +496,53 @@ def record(
     if errors:
         raise RecordError("; ".join(errors))
     return res
+
+
+def _snapshot_is_tar(path: Path) -> bool:
+    return path.name.endswith((".tar.gz", ".tgz"))
+
+
+def _check_snapshot_output(path: Path, trace: Path, force: bool) -> None:
+    """``--snapshot PATH`` can be written (before anything changes): a new or empty directory
+    (with ``force``: an earlier snapshot), or an archive ``*.tar.gz`` that does not exist (with
+    ``force``: a file), never the trace file itself."""
+    from kmemsim.capture import check_snapshot_dir
+
+    if path.resolve() == trace.resolve():
+        raise RecordError(f"--snapshot {path}: the same path as the trace file")
+    try:
+        if _snapshot_is_tar(path):
+            check_output(path, force=force)
+        else:
+            check_snapshot_dir(path, force)
+    except (KmemsimError, OSError) as e:
+        raise RecordError(f"--snapshot {path}: {e}") from None
+
+
+def _read_host(root: str | Path) -> Any:
+    from kmemsim.capture import read
+
+    try:
+        return read(root, note="read by kmemsim record once its trace instance was set up, just before tracing "
+                               "started; written after the recording")  # fmt: skip
+    except (KmemsimError, OSError) as e:
+        raise RecordError(f"--snapshot: {e}") from None
+
+
+def _write_snapshot(host: Any, path: Path, force: bool) -> Path:
+    """Write the snapshot read before the recording: a directory, or one ``.tar.gz`` archive
+    (its members under the archive's name less the suffix, as ``kmemsim snapshot --tar``'s)."""
+    import tempfile
+
+    from kmemsim.capture import make_tarball, write
+
+    if not _snapshot_is_tar(path):
+        return write(host, path, force=force)
+    stem = path.name[: -len(".tar.gz")] if path.name.endswith(".tar.gz") else path.name[: -len(".tgz")]
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with tempfile.TemporaryDirectory(prefix=".kmemsim-snapshot-", dir=path.parent) as td:
+        d = write(host, Path(td) / (stem or "snapshot"))
+        return make_tarball(d, path, force=force)
 
 
 def _check_stop(stop: _Stop) -> None:
@@ -494,7 +567,8 @@ def _write_buffer_size(t: TraceSession, buffer_kb: int) -> None:
 
 
 def _write_header(out: AtomicOutput, command: list[str], names: list[str], t: TraceSession, stacktrace: bool,
-                  pid_list: list[int], tree: bool, comm_filter: str | None) -> None:  # fmt: skip
+                  pid_list: list[int], tree: bool, comm_filter: str | None,
+                  snapshot: Path | None = None) -> None:  # fmt: skip
     u = os.uname()
     lines = ["# tracer: nop", "#"]
     if command:
@@ -510,6 +584,9 @@ def _write_header(out: AtomicOutput, command: list[str], names: list[str], t: Tr
     lines.append(f"# kmemsim-record: tasks: {'; '.join(filters) if filters else 'all'}")
     if stacktrace:
         lines.append("# kmemsim-record: stack traces: options/stacktrace")
+    if snapshot is not None:
+        lines.append(f"# kmemsim-record: host snapshot: {snapshot} (read just before tracing started, "
+                     "written after the recording)")  # fmt: skip
     where = "instance " + t.instance.name if t.instance else "global buffer"
     lines.append(f"# kmemsim-record: Linux {u.release} {u.machine}, {os.cpu_count()} CPUs, {where}")
     out.write(("\n".join(lines) + "\n").encode())
