@@ -490,7 +490,8 @@ def test_stack_traces_tree_and_comm_for_real(tmp_path):
     r = run("record", "--comm", "ls", "-o", str(out2), "--", "sh", "-c", "ls / > /dev/null; cat /etc/hostname")
     assert r.exit_code == 0, r.output
     lines = [ln for ln in gzip.decompress(out2.read_bytes()).decode().splitlines() if ln and ln[0] != "#"]
-    assert lines and {ln.split()[0].rsplit("-", 1)[0] for ln in lines} == {"ls"}
+    # "<...>": ftrace's comm cache (saved_cmdlines) had lost the pid's name by the time it printed
+    assert lines and {ln.split()[0].rsplit("-", 1)[0] for ln in lines} <= {"ls", "<...>"}
     assert _mine(top, os.getpid()) == []
 
 
