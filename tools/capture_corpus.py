@@ -1196,9 +1196,13 @@ def write_readme(out: Path, big_dir: Path) -> None:
         "",
         "- `snapshot.tar.gz`: `kmemsim snapshot` of the host taken just before the recording (after the",
         "  workload's input files were made, with the trace buffers already allocated), read just before and",
-        f"  written after the recording (its `SNAPSHOT` says so): {_names(after)};",
-        f"  written before it: {_names(before)}; those 7,000 files used ext4 inodes, dentries and the like",
-        "  that the snapshot had counted as free (docs/traces.md, \"The snapshot's own writes\");",
+        *((f"  written after the recording (its `SNAPSHOT` says so): {_names(after)};",
+           f"  written before it: {_names(before)}; those 7,000 files used ext4 inodes, dentries and the like",
+           "  that the snapshot had counted as free (docs/traces.md, \"The snapshot's own writes\");")
+          if before else
+          ("  written after the recording (its `SNAPSHOT` says so): writing its 7,000 files before would use",
+           "  ext4 inodes, dentries and the like that it had counted as free (docs/traces.md, \"The snapshot's",
+           "  own writes\");")),
         "- `trace.txt.gz`: ftrace text of a private trace instance's `trace` file: its header, then",
         "  `# kmemsim:` lines (what the workload was, how it was filtered, what was kept or trimmed, event",
         "  counts), then the event lines: kmalloc, kfree, kmem_cache_alloc, kmem_cache_free, mm_page_alloc,",
@@ -1239,7 +1243,7 @@ def write_readme(out: Path, big_dir: Path) -> None:
         "Counts are `ftrace/perf` of the kept events.  `unix-sockets`, `threads` and `text-pipeline` are",
         "held-out workloads (first recorded before the replay's seeding learnt about 6.18's sheaves, and not",
         "looked at while choosing how: docs/traces.md, \"Slab pages: the kernel's and the model's\";",
-        "text-pipeline was recorded again with the snapshot written after the recording).  Workloads:",
+        "all three were recorded again since, with the snapshot written after the recording).  Workloads:",
         "",
     ]
     for m in metas:
