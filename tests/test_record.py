@@ -59,6 +59,7 @@ def make_fake_tracefs(root: Path) -> Path:
         "set_event_notrace_pid": "",
         "options/stacktrace": "0\n",
         "options/event-fork": "0\n",
+        "options/hash-ptr": "1\n",
         "per_cpu/cpu0/stats": "entries: 0\noverrun: 0\n",
         "per_cpu/cpu1/stats": "entries: 0\noverrun: 3\n",
     }
@@ -300,6 +301,18 @@ def test_snapshot_problems_are_clear_errors_and_change_nothing(fake, host_root, 
         assert Path("s.tar.gz").read_bytes() == b"keep"
     else:
         assert not Path("s.tar.gz").exists()
+
+
+@pytest.mark.parametrize("flag, want", [((), "0"), (("--hash-ptr",), "1")])
+def test_pointers_are_real_unless_hash_ptr(fake, flag, want):
+    """options/hash-ptr is off while recording (pointers as perf prints them) unless --hash-ptr;
+    then it is as it was."""
+    before = state(fake)
+    seen = Path("seen").resolve()
+    r = run("record", *flag, "-o", "t.txt", "--", "sh", "-c", f"cat {fake}/options/hash-ptr > {seen}")
+    assert r.exit_code == 0, r.output
+    assert seen.read_text().strip() == want
+    assert restored(before, state(fake))
 
 
 def test_api_without_root(monkeypatch, tmp_path):

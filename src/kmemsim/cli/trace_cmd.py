@@ -353,10 +353,13 @@ def stat(
                    "after the recording, for replay --host PATH: PATH.tar.gz is one archive, else a "
                    "directory.")  # fmt: skip
 @click.option("--snapshot-root", default="/", hidden=True, help="Root of the host to snapshot (tests).")
+@click.option("--hash-ptr", is_flag=True,
+              help="Keep ftrace's hashed pointers (by default they are printed as they are, as perf kmem "
+                   "record's: replay then knows which slab a page became).")  # fmt: skip
 @click.argument("command", nargs=-1, required=False, type=click.UNPROCESSED, metavar="[--] COMMAND [ARG]...")
 def record(output: Path, force: bool, slab: bool, page: bool, events: tuple[str, ...], stacktrace: bool,
            pids: tuple[str, ...], tree: bool, comms: tuple[str, ...], buffer_kb: int, snapshot: Path | None,
-           snapshot_root: str, command: tuple[str, ...]) -> None:  # fmt: skip
+           snapshot_root: str, hash_ptr: bool, command: tuple[str, ...]) -> None:  # fmt: skip
     """Trace the kmem events of COMMAND into FILE (as root): both slab and page events
     unless --slab, --page or -e choose.
 
@@ -381,7 +384,8 @@ def record(output: Path, force: bool, slab: bool, page: bool, events: tuple[str,
     try:
         res = do_record(list(command), output, slab=slab, page=page, events=events, buffer_kb=buffer_kb,
                         stacktrace=stacktrace, pids=pids, comms=comms, tree=tree, force=force,
-                        progress=progress, snapshot=snapshot, snapshot_root=snapshot_root)  # fmt: skip
+                        progress=progress, snapshot=snapshot, snapshot_root=snapshot_root,
+                        hash_ptr=hash_ptr)  # fmt: skip
     except RecordError as e:
         msg = str(e)
         if msg.endswith("command not found") or ": command not found (" in msg or msg.endswith(": no such file"):

@@ -323,6 +323,7 @@ def record(
     progress_interval: float = 0.5,
     snapshot: str | Path | None = None,
     snapshot_root: str | Path = "/",
+    hash_ptr: bool = False,
 ) -> RecordResult:
     """Trace ``command`` into ``output``; see the module docstring.
 
@@ -331,6 +332,11 @@ def record(
     the command and what it forks; ``comms``: only tasks of these names (globs
     with ``*?[``).  Without a command, ``pids`` are traced until a signal or until
     they have all exited.  ``force`` replaces an existing output file (and snapshot).
+
+    Pointers are printed as they are (``options/hash-ptr`` off in the instance, 6.4+), as
+    perf kmem record's are: replay then places a slab page by its pfn rather than guessing it
+    from the order and gfp of the allocation after it; ``hash_ptr`` keeps ftrace's hashed
+    ``%p`` (a trace to share without the kernel's addresses).
 
     ``snapshot``: also a host snapshot (:mod:`kmemsim.capture`), read into memory once the
     tracing instance is set up, just before tracing starts, and written after the recording
@@ -414,6 +420,8 @@ def record(
         t.write("trace", "")
         if stacktrace:
             t.write("options/stacktrace", "1")
+        if not hash_ptr and (t.root / "options" / "hash-ptr").exists():
+            t.write("options/hash-ptr", "0")  # the real pointers, as perf script prints them
         if pid_list or tree:
             t.write("options/event-fork", "1")
             t.write("set_event_pid", " ".join(map(str, pid_list)))
