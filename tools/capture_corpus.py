@@ -67,6 +67,7 @@ namespaces it made deleted, the scratch directory removed.
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import datetime as _dt
 import gzip
 import json
@@ -1347,6 +1348,9 @@ def main() -> int:
     ap.add_argument("--buffer-kb", type=int, default=131072, help="per-CPU ftrace buffer (KB)")
     ap.add_argument("--perf-mmap-pages", type=int, default=4096, help="perf record -m")
     ap.add_argument("--no-extra-events", action="store_true", help="ftrace: only the six events")
+    ap.add_argument("--system-wide", action="store_true",
+                    help="record every task, not the workload's process tree, for every workload: the frees "
+                         "RCU callbacks, timers and kworkers make for it run outside that tree")
     ap.add_argument("--list", action="store_true")
     ap.add_argument("--readme", action="store_true", help="only rewrite the README from the meta.json files")
     ap.add_argument("--check", action="store_true", help="kmemsim stat --perf-only against the goldens")
@@ -1365,6 +1369,8 @@ def main() -> int:
         if n not in BY_NAME:
             die(f"no workload {n!r}; --list shows them")
     todo = [BY_NAME[n] for n in args.names] if args.names else [w for w in WORKLOADS if w.big == args.big]
+    if args.system_wide:
+        todo = [dataclasses.replace(w, system_wide=True) for w in todo]
     require_linux(die)
     require_root(die)
     perf_bin()
