@@ -816,15 +816,15 @@ def load(path: str | os.PathLike[str]) -> HostSnapshot:
     exactly zoneinfo's populated zones of node 0, with the same number of orders.
     """
     p = Path(path)
+    src = str(p)
     if p.is_dir():
         files, links, dirs = _read_dir(p)
+        for rel, data in files.items():
+            _check_file_numbers(src, rel, data)
     elif p.is_file():
-        files, links, dirs = _read_tar(p)
+        files, links, dirs = _read_archive(p)
     else:
         raise ConfigError(f"{p}: no such snapshot (expected a directory or a .tar.gz made by `kmemsim snapshot`)")
-    src = str(p)
-    for rel, data in files.items():
-        _check_file_numbers(src, rel, data)
 
     def text(rel: str) -> str:
         if rel not in files:
@@ -1043,9 +1043,10 @@ class _GuardedStream(io.RawIOBase):
             raise ConfigError(f"{self.where}: more than {self.limit >> 20} MiB of archive data (not a snapshot?)")
 
 
-def _open_archive(path: Path) -> Any:
-    """The decompressed stream of a snapshot archive (gzip, bzip2, xz or none)."""
-    raw = open(path, "rb")
+def _open_archive(path: Path, data: bytes | None = None) -> Any:
+    """The decompressed stream of a snapshot archive (gzip, bzip2, xz or none): of the file,
+    or of ``data``, its bytes already read."""
+    raw: IO[bytes] = open(path, "rb") if data is None else io.BytesIO(data)
     magic = raw.read(6)
     raw.seek(0)
     if magic.startswith(b"\x1f\x8b"):
@@ -1079,17 +1080,23 @@ _FAST_TAR_BYTES = 64 << 20
 _TAR_MAGICS = (b"ustar\x0000", b"ustar  \x00")
 
 
-def _fast_tar_members(path: Path, limit: int) -> list[tuple[str, str, int, bytes | str | None]] | None:
+def _fast_tar_members(
+    path: Path, limit: int, data: bytes | None = None
+) -> list[tuple[str, str, int, bytes | str | None]] | None:
     """The members of a gzip'd (or plain) tar archive made of plain files, directories and symlinks,
     in one pass over the decompressed bytes: (name as tarfile gives it, kind, data size, data or link
     target).  None for anything else (another compression, base-256 or pax headers, hard links,
     devices, a bad checksum, truncation, more than ``limit`` bytes): :func:`_read_tar` then reads
-    the archive with :mod:`tarfile`, which accepts or refuses it with its own messages."""
-    try:
-        with open(path, "rb") as f:
-            raw = f.read(limit + 1)
-    except OSError:
-        return None
+    the archive with :mod:`tarfile`, which accepts or refuses it with its own messages.  ``data``:
+    the archive's bytes, already read (else the file is read)."""
+    if data is not None:
+        raw = data
+    else:
+        try:
+            with open(path, "rb") as f:
+                raw = f.read(limit + 1)
+        except OSError:
+            return None
     if len(raw) > limit:
         return None
     if raw[:2] == b"\x1f\x8b":
@@ -1188,12 +1195,72 @@ def _add_member(
     return n
 
 
-def _read_tar(path: Path) -> tuple[dict[str, bytes], dict[str, str], set[str]]:
+#: The form of a cached archive (:func:`_read_archive`): bump it when what is cached changes.
+_CACHE_FORMAT = "snapshot-files 1"
+
+
+def _reader_stamp() -> bytes:
+    """This module's source: a changed reader (its checks, its limits) never uses an entry an
+    older one made.  Empty if the source cannot be read (an entry is then keyed by the version)."""
+    try:
+        with open(__file__, "rb") as f:
+            return f.read()
+    except (OSError, NameError):
+        return b""
+
+
+def _read_archive(path: Path) -> tuple[dict[str, bytes], dict[str, str], set[str]]:
+    """:func:`_read_tar` and the number check of every file, through kmemsim's cache
+    (:mod:`kmemsim.cache`): an archive read before, byte for byte, by this kmemsim, is not
+    parsed again.  Only an archive that was read without error is kept, so an entry is always
+    what the reader would return; every error comes from the reader itself."""
+    from . import __version__, cache
+
+    src = str(path)
+    data: bytes | None = None
+    name = ""
+    if cache.enabled():
+        try:
+            with open(path, "rb") as f:
+                data = f.read(_FAST_TAR_BYTES + 1)
+        except OSError:
+            data = None  # the reader reports it
+        if data is not None and len(data) <= _FAST_TAR_BYTES:
+            limits = (MAX_ENTRIES, MAX_FILE_BYTES, MAX_TOTAL_BYTES, MAX_PATH_CHARS, _LONG_NUMBER.pattern, _MAX_READ)
+            name = cache.key(_CACHE_FORMAT, __version__, _reader_stamp(), repr(limits), data)
+            hit = cache.get("snapshots", name)
+            if _valid_entry(hit):
+                files, links, dirs = hit
+                return files, links, set(dirs)
+        else:
+            data = None
+    files, links, dirs = _read_tar(path, data)
+    for rel, body in files.items():
+        _check_file_numbers(src, rel, body)
+    if name:
+        cache.put("snapshots", name, (files, links, sorted(dirs)))
+    return files, links, dirs
+
+
+def _valid_entry(v: Any) -> bool:
+    """A cache entry of the right shape: (files: str -> bytes, links: str -> str, dirs: [str])."""
+    if not (type(v) is tuple and len(v) == 3):
+        return False
+    files, links, dirs = v
+    return (type(files) is dict and type(links) is dict and type(dirs) is list
+            and all(type(k) is str and type(b) is bytes for k, b in files.items())
+            and all(type(k) is str and type(t) is str for k, t in links.items())
+            and all(type(d) is str for d in dirs))
+
+
+def _read_tar(path: Path, raw: bytes | None = None) -> tuple[dict[str, bytes], dict[str, str], set[str]]:
+    """The files, symlinks and directories of a snapshot archive, every member checked; ``raw``:
+    the archive's bytes, already read (at most ``_FAST_TAR_BYTES``), else the file is read."""
     where = str(path)
     budget = _Budget(where)
     entries: dict[str, tuple[str, bytes | str | None]] = {}  # name -> (kind, data or link target)
     limit = MAX_TOTAL_BYTES + 2048 * MAX_ENTRIES
-    fast = _fast_tar_members(path, min(limit, _FAST_TAR_BYTES))
+    fast = _fast_tar_members(path, min(limit, _FAST_TAR_BYTES), raw)
     if fast is not None:
         for name, kind, size, payload in fast:
             n = _add_member(entries, budget, where, name)
@@ -1203,7 +1270,7 @@ def _read_tar(path: Path) -> tuple[dict[str, bytes], dict[str, str], set[str]]:
                 budget.data(n, size)
             entries[n] = (kind, payload)
     else:
-        _read_tar_slow(path, where, budget, entries, limit)
+        _read_tar_slow(path, where, budget, entries, limit, raw)
     tops = [n for n in entries if n == SNAPSHOT_FILE or (n.count("/") == 1 and n.endswith("/" + SNAPSHOT_FILE))]
     if len(tops) != 1:
         raise ConfigError(
@@ -1243,11 +1310,12 @@ def _read_tar(path: Path) -> tuple[dict[str, bytes], dict[str, str], set[str]]:
 
 
 def _read_tar_slow(
-    path: Path, where: str, budget: _Budget, entries: dict[str, tuple[str, bytes | str | None]], limit: int
+    path: Path, where: str, budget: _Budget, entries: dict[str, tuple[str, bytes | str | None]], limit: int,
+    data: bytes | None = None,
 ) -> None:
     stream: Any = None
     try:
-        stream = _open_archive(path)
+        stream = _open_archive(path, data)
         guarded = _GuardedStream(stream, where, limit)
         with tarfile.open(fileobj=guarded, mode="r:") as tf:
             for m in tf:
