@@ -18,12 +18,16 @@ temporary file and renamed into place, so a reader never sees half of one.
 """
 from __future__ import annotations
 
-import hashlib
 import marshal
 import os
 import sys
 from pathlib import Path
 from typing import Any
+
+try:
+    from _blake2 import blake2b  # hashlib's BLAKE2 itself, without loading OpenSSL (_hashlib: 3 ms)
+except ImportError:  # pragma: no cover - a Python built without _blake2
+    from hashlib import blake2b
 
 __all__ = ["cache_dir", "enabled", "get", "key", "put"]
 
@@ -53,7 +57,7 @@ def cache_dir(kind: str) -> Path | None:
 def key(*parts: bytes | str) -> str:
     """The hex digest naming an entry: of every part, each length-prefixed (so no two lists of
     parts give the same key), with the Python that reads the marshal data."""
-    h = hashlib.blake2b(digest_size=20)
+    h = blake2b(digest_size=20)
     for p in (sys.implementation.cache_tag or "", str(marshal.version), *parts):
         b = p.encode() if isinstance(p, str) else p
         h.update(len(b).to_bytes(8, "little"))
@@ -75,7 +79,7 @@ def get(kind: str, name: str) -> Any:
     if len(blob) < head or not blob.startswith(_MAGIC):
         return None
     payload = memoryview(blob)[head:]
-    if hashlib.blake2b(payload, digest_size=_DIGEST).digest() != blob[len(_MAGIC):head]:
+    if blake2b(payload, digest_size=_DIGEST).digest() != blob[len(_MAGIC):head]:
         return None
     try:
         return marshal.loads(payload)
@@ -93,7 +97,7 @@ def put(kind: str, name: str, value: Any) -> bool:
         payload = marshal.dumps(value)
     except ValueError:
         return False
-    blob = _MAGIC + hashlib.blake2b(payload, digest_size=_DIGEST).digest() + payload
+    blob = _MAGIC + blake2b(payload, digest_size=_DIGEST).digest() + payload
     tmp = None
     try:
         d.mkdir(parents=True, exist_ok=True, mode=0o700)

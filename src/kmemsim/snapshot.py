@@ -49,15 +49,11 @@ memory:
 """
 from __future__ import annotations
 
-import bz2
-import gzip
 import io
-import lzma
 import os
 import posixpath
 import re
 import stat
-import tarfile
 import zlib
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
@@ -1046,6 +1042,10 @@ class _GuardedStream(io.RawIOBase):
 def _open_archive(path: Path, data: bytes | None = None) -> Any:
     """The decompressed stream of a snapshot archive (gzip, bzip2, xz or none): of the file,
     or of ``data``, its bytes already read."""
+    import bz2
+    import gzip
+    import lzma
+
     raw: IO[bytes] = open(path, "rb") if data is None else io.BytesIO(data)
     magic = raw.read(6)
     raw.seek(0)
@@ -1313,6 +1313,11 @@ def _read_tar_slow(
     path: Path, where: str, budget: _Budget, entries: dict[str, tuple[str, bytes | str | None]], limit: int,
     data: bytes | None = None,
 ) -> None:
+    # tarfile and the decompressors only for the archives the one-pass reader leaves (not a
+    # replay's: 4 ms of imports)
+    import lzma
+    import tarfile
+
     stream: Any = None
     try:
         stream = _open_archive(path, data)
