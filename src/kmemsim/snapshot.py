@@ -54,11 +54,13 @@ import os
 import posixpath
 import re
 import stat
+import sys
 import zlib
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 from typing import IO, Any, NamedTuple
 
+from . import cache
 from .errors import ConfigError
 
 __all__ = [
@@ -303,24 +305,35 @@ class HostSnapshot:
         Only real cache directories; alias symlinks are in :meth:`slab_aliases`.
         Attributes the kernel would not let :func:`take` read are absent.
         """
+        n = len(SLAB_DIR) + 1
+        files = self._files
+        caches: dict[str, dict[str, str]] = {name: {} for name in self._slab_cache_names()}
+        for rel in sorted(rel for rel in files if rel.startswith(SLAB_DIR + "/")):
+            cache, _, attr = rel[n:].partition("/")
+            caches[cache][attr] = files[rel].decode("utf-8", errors="replace")
+        return caches
+
+    def _slab_cache_names(self) -> list[str]:
+        """The caches of the slab tree (its directories, and the directories of its files), sorted;
+        a file not at ``<cache>/<attribute>`` is an error naming the first such."""
         prefix = SLAB_DIR + "/"
-        caches: dict[str, dict[str, str]] = {}
-        for d in sorted(self._dirs):
-            if d.startswith(prefix) and "/" not in d[len(prefix):]:
-                caches[d[len(prefix):]] = {}
-        for rel in sorted(self._files):
-            if not rel.startswith(prefix):
-                continue
-            parts = rel[len(prefix):].split("/")
-            if len(parts) != 2:
-                raise ConfigError(f"{self.source}/{rel}: unexpected file in the slab tree")
-            caches.setdefault(parts[0], {})[parts[1]] = self._files[rel].decode("utf-8", errors="replace")
-        return dict(sorted(caches.items()))
+        n = len(prefix)
+        names = {d[n:] for d in self._dirs if d.startswith(prefix) and "/" not in d[n:]}
+        bad = []
+        for rel in self._files:
+            if rel.startswith(prefix):
+                if rel.count("/", n) != 1:
+                    bad.append(rel)
+                else:
+                    names.add(rel[n:rel.index("/", n)])
+        if bad:
+            raise ConfigError(f"{self.source}/{min(bad)}: unexpected file in the slab tree")
+        return sorted(names)
 
     def slab_aliases(self) -> dict[str, str]:
         """Alias name -> the cache directory it is a symlink to (``:0000064`` style)."""
         prefix = SLAB_DIR + "/"
-        caches = self.slab_caches()
+        caches = set(self._slab_cache_names())
         out: dict[str, str] = {}
         for rel, target in sorted(self._links.items()):
             if not rel.startswith(prefix):
@@ -1199,6 +1212,12 @@ def _add_member(
 _CACHE_FORMAT = "snapshot-files 1"
 
 
+def _version() -> str:
+    """kmemsim's version (the package's ``__version__``; looked up, not imported: the package
+    imports the machine, which imports this module)."""
+    return str(getattr(sys.modules.get("kmemsim"), "__version__", ""))
+
+
 def _reader_stamp() -> bytes:
     """This module's source: a changed reader (its checks, its limits) never uses an entry an
     older one made.  Empty if the source cannot be read (an entry is then keyed by the version)."""
@@ -1214,8 +1233,6 @@ def _read_archive(path: Path) -> tuple[dict[str, bytes], dict[str, str], set[str
     (:mod:`kmemsim.cache`): an archive read before, byte for byte, by this kmemsim, is not
     parsed again.  Only an archive that was read without error is kept, so an entry is always
     what the reader would return; every error comes from the reader itself."""
-    from . import __version__, cache
-
     src = str(path)
     data: bytes | None = None
     name = ""
@@ -1227,7 +1244,7 @@ def _read_archive(path: Path) -> tuple[dict[str, bytes], dict[str, str], set[str
             data = None  # the reader reports it
         if data is not None and len(data) <= _FAST_TAR_BYTES:
             limits = (MAX_ENTRIES, MAX_FILE_BYTES, MAX_TOTAL_BYTES, MAX_PATH_CHARS, _LONG_NUMBER.pattern, _MAX_READ)
-            name = cache.key(_CACHE_FORMAT, __version__, _reader_stamp(), repr(limits), data)
+            name = cache.key(_CACHE_FORMAT, _version(), _reader_stamp(), repr(limits), data)
             hit = cache.get("snapshots", name)
             if _valid_entry(hit):
                 files, links, dirs = hit
