@@ -201,6 +201,7 @@ class Slub:
         self._word_limit = k.page_size - word
         self._frames = k.phys.frames
         self._get_word = struct.Struct("<Q" if word == 8 else "<I").unpack_from
+        self._put_word = struct.Struct("<Q" if word == 8 else "<I").pack_into
         #: swab() of free-pointer addresses, computed once each (shared with the fast paths)
         self.swab_cache: dict[int, int] = {}
         # fault injection (kmemsim.mm.fault_inject sets it): should_failslab() while failslab can
@@ -326,11 +327,30 @@ class Slub:
                 self.dbg.setup_object_debug(s, o)
         if s.ctor is not None:
             self._run_ctor(s, slab, objs, gfp)
-        for a, nxt in zip(objs, objs[1:], strict=False):
-            self.set_freepointer(s, a, nxt)
-        self.set_freepointer(s, objs[-1], 0)
+        self._link_free_objects(s, objs)
         slab.freelist = objs[0]
         return slab
+
+    def _link_free_objects(self, s: KmemCache, objs: list[int]) -> None:
+        """set_freepointer() down a new slab's free list: each object's free pointer to the
+        next, the last one's to NULL; the same words written in the same order, in one loop.
+        No object is its own successor here, so set_freepointer()'s BUG_ON cannot fire."""
+        word, po, rnd, off_s = self.word, self._page_offset, s.random, s.offset
+        shift, mask, limit = self._page_shift, self._page_mask, self._word_limit
+        frames, phys, put, sc = self._frames, self.k.phys, self._put_word, self.swab_cache
+        hardened = self.hardened
+        for a, fp in zip(objs, [*objs[1:], 0], strict=True):
+            addr = a + off_s
+            if hardened:
+                v = sc.get(addr)
+                if v is None:
+                    v = sc[addr] = int.from_bytes(addr.to_bytes(word, "little"), "big")
+                fp ^= rnd ^ v
+            off = addr - po
+            if (off & mask) <= limit:
+                put(frames.get(off >> shift) or phys.frame(off >> shift), off & mask, fp)
+            else:  # a word across two frames
+                phys.write(off, fp.to_bytes(word, "little"))
 
     def _run_ctor(self, s: KmemCache, slab: Slab, objs: list[int], gfp: int) -> None:
         """setup_object(): the constructor on every object of a new slab.
@@ -1015,8 +1035,16 @@ class Slub:
         pending = sum(len(d) for d in self.deferred)
         if pending and not self.k.sched.irq_work:
             errs.append(f"{pending} objects wait for defer_free()'s irq_work, which is not queued")
+        # every cache's slabs (those of self.slabs(s)), from one pass over the pages
+        by_cache: dict[int, dict[int, Slab]] = {}
+        for sl in self.slab_of.values():
+            if sl.where != "rcu_free":
+                d = by_cache.get(id(sl.cache))
+                if d is None:
+                    d = by_cache[id(sl.cache)] = {}
+                d[id(sl)] = sl
         for s in self.caches:
-            slabs = self.slabs(s)
+            slabs = list(by_cache.get(id(s), {}).values())
             if len(slabs) != s.nr_slabs:
                 errs.append(f"{s.name}: nr_slabs {s.nr_slabs} but {len(slabs)} slabs own pages")
             if sum(sl.objects for sl in slabs) != s.total_objects:
@@ -1070,18 +1098,31 @@ class Slub:
         """Walk a freelist, checking each pointer lies on an object of ``slab``; stop on a cycle."""
         seen = set()
         n = 0
+        size = s.size
         base = slab.addr + s.red_left_pad
-        end = base + slab.objects * s.size
+        end = base + slab.objects * size
+        # get_freepointer(), its common case inline: a word inside one lowmem frame
+        get_freepointer, get_word, frames, frame = self.get_freepointer, self._get_word, self._frames, self.k.phys.frame
+        po, lowmem, shift, mask, limit = self._page_offset, self._lowmem, self._page_shift, self._page_mask, \
+            self._word_limit
+        off_s, hardened, rnd, sc = s.offset, self.hardened, s.random, self.swab_cache
         while head:
             if head in seen:
                 errs.append(f"{s.name}: {what} of {slab} has a cycle at {head:#x}")
                 return n
-            if not (base <= head < end) or (head - base) % s.size:
+            if not (base <= head < end) or (head - base) % size:
                 errs.append(f"{s.name}: {what} of {slab} points outside its objects: {head:#x}")
                 return n
             seen.add(head)
             n += 1
-            head = self.get_freepointer(s, head)
+            addr = head + off_s
+            off = addr - po
+            if 0 <= off < lowmem and (off & mask) <= limit:
+                head = get_word(frames.get(off >> shift) or frame(off >> shift), off & mask)[0]
+                if hardened:
+                    head ^= rnd ^ (sc.get(addr) or self._swab(addr))
+            else:
+                head = get_freepointer(s, head)
         return n
 
 
