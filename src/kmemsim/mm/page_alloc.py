@@ -1992,17 +1992,18 @@ class PageAllocator:
                 spans.append((pfn, pfn + (1 << o), "buddy"))
             for pcp in z.pcp:
                 n = 0
+                where = f"pcp cpu{pcp.cpu}"
                 for pi, lst in enumerate(pcp.lists):
                     o = self._pindex_order[pi]
                     n += len(lst) << o
-                    for pfn in lst:
-                        spans.append((pfn, pfn + (1 << o), f"pcp cpu{pcp.cpu}"))
+                    spans += [(pfn, pfn + (1 << o), where) for pfn in lst]
                 if n != pcp.count:
                     errs.append(f"{z.name} pcp cpu{pcp.cpu}: count {pcp.count} but lists hold {n}")
+        get_ref, compound = self.get_ref, self.compound
         for pfn, o in self.allocated.items():
             spans.append((pfn, pfn + (1 << o), "allocated"))
-            if self.get_ref(pfn) <= 0 and pfn not in self.compound:
-                errs.append(f"allocated pfn {pfn:#x} has refcount {self.get_ref(pfn)}")
+            if get_ref(pfn) <= 0 and pfn not in compound:
+                errs.append(f"allocated pfn {pfn:#x} has refcount {get_ref(pfn)}")
         spans.sort()
         for (a0, a1, w1), (b0, _, w2) in zip(spans, spans[1:], strict=False):
             if b0 < a1:
