@@ -21,7 +21,7 @@ settings.register_profile("thorough", max_examples=1000, deadline=None)
 settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "default"))
 
 
-# kmemsim's on-disk cache (kmemsim.cache) goes to a directory of the test run, never the user's
+# kmemsim's on-disk cache (kmemsim.snapshot.cache_dir) goes to a directory of the test run, never the user's
 # ~/.cache: set here, before any test, so that the commands tests start in subprocesses use it too.
 _CACHE_HOME = tempfile.mkdtemp(prefix="kmemsim-test-cache-")
 os.environ["XDG_CACHE_HOME"] = _CACHE_HOME

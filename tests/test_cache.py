@@ -1,4 +1,4 @@
-"""kmemsim's on-disk cache (kmemsim.cache) and the parsed snapshot archives kept in it.
+"""kmemsim's on-disk cache (kmemsim.snapshot.cache_dir ...) and the parsed snapshot archives kept in it.
 
 A cache is never required: a hit gives exactly what parsing gives, and a missing, stale,
 corrupt, unwritable or disabled cache only means parsing again -- with the same result and
@@ -14,7 +14,6 @@ import pytest
 from conftest import DATA
 
 import kmemsim
-from kmemsim import cache
 from kmemsim import snapshot as snapmod
 from kmemsim.errors import ConfigError
 
@@ -66,31 +65,32 @@ def _same(a: snapmod.HostSnapshot, b: snapmod.HostSnapshot) -> None:
 def test_where_the_cache_lives(monkeypatch, tmp_path):
     monkeypatch.delenv("KMEMSIM_CACHE", raising=False)
     monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path))
-    assert cache.cache_dir("snapshots") == tmp_path / "kmemsim" / "snapshots"
+    assert snapmod.cache_dir("snapshots") == tmp_path / "kmemsim" / "snapshots"
     monkeypatch.setenv("XDG_CACHE_HOME", "relative/dir")  # not absolute: ignored, as the XDG spec says
     monkeypatch.setenv("HOME", str(tmp_path / "h"))
-    assert cache.cache_dir("snapshots") == tmp_path / "h" / ".cache" / "kmemsim" / "snapshots"
+    assert snapmod.cache_dir("snapshots") == tmp_path / "h" / ".cache" / "kmemsim" / "snapshots"
     monkeypatch.delenv("XDG_CACHE_HOME")
-    assert cache.cache_dir("x") == tmp_path / "h" / ".cache" / "kmemsim" / "x"
+    assert snapmod.cache_dir("x") == tmp_path / "h" / ".cache" / "kmemsim" / "x"
     for off in ("0", "off", "no", "false", " FALSE "):
         monkeypatch.setenv("KMEMSIM_CACHE", off)
-        assert not cache.enabled() and cache.cache_dir("x") is None
+        assert not snapmod.cache_enabled() and snapmod.cache_dir("x") is None
     monkeypatch.setenv("KMEMSIM_CACHE", "1")
-    assert cache.enabled()
+    assert snapmod.cache_enabled()
 
 
 def test_put_and_get(home):
     value = ({"a": b"1"}, {"l": "t"}, ["d"])
-    assert cache.get("t", "k") is None
-    assert cache.put("t", "k", value)
-    assert cache.get("t", "k") == value
+    assert snapmod._cache_get("t", "k") is None
+    assert snapmod._cache_put("t", "k", value)
+    assert snapmod._cache_get("t", "k") == value
     assert [p.name for p in (home / "t").iterdir()] == ["k"]  # no temporary file left
-    assert not cache.put("t", "bad", object())  # not marshal's: not stored, no error
+    assert not snapmod._cache_put("t", "bad", object())  # not marshal's: not stored, no error
 
 
 def test_keys_depend_on_every_part_and_its_bounds():
-    assert cache.key("a", b"b") == cache.key("a", b"b")
-    assert len({cache.key("a", b"b"), cache.key("ab", b""), cache.key("a", b"c"), cache.key("a")}) == 4
+    key = snapmod._cache_key
+    assert key("a", b"b") == key("a", b"b")
+    assert len({key("a", b"b"), key("ab", b""), key("a", b"c"), key("a")}) == 4
 
 
 @pytest.mark.parametrize(
@@ -105,17 +105,17 @@ def test_keys_depend_on_every_part_and_its_bounds():
     ],
 )
 def test_a_damaged_entry_is_a_miss(home, damage):
-    assert cache.put("t", "k", {"x": b"y" * 1000})
+    assert snapmod._cache_put("t", "k", {"x": b"y" * 1000})
     p = home / "t" / "k"
     p.write_bytes(damage(p.read_bytes()))
-    assert cache.get("t", "k") is None
+    assert snapmod._cache_get("t", "k") is None
 
 
 def test_an_unwritable_cache_is_no_error(home):
     home.parent.mkdir(parents=True)
     home.write_text("a file where the cache directory should be")
-    assert not cache.put("t", "k", 1)
-    assert cache.get("t", "k") is None
+    assert not snapmod._cache_put("t", "k", 1)
+    assert snapmod._cache_get("t", "k") is None
 
 
 # ---------------------------------------------------------------------------- snapshot archives
@@ -187,7 +187,7 @@ def test_an_entry_of_the_wrong_shape_is_a_miss(home, reads):
     snapmod.load(TARBALL)
     (entry,) = _entries(home)
     for wrong in [{"a": 1}, ({}, {}, set()), ({"a": "text"}, {}, []), ({}, {"l": b"x"}, []), ({}, {}, [1]), None]:
-        assert cache.put("snapshots", entry.name, wrong)
+        assert snapmod._cache_put("snapshots", entry.name, wrong)
         snapmod.load(TARBALL)
     assert len(reads) == 7
 

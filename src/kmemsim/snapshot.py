@@ -46,10 +46,17 @@ memory:
   (2^64 - 1 has 20): such a run is an error naming the file and the line;
 - CPU numbers below :data:`MAX_CPUS` (8192, x86_64's largest ``NR_CPUS``), checked
   before a CPU list such as ``0-99999999`` is expanded.
+
+An archive that was read is kept, its files parsed and checked, in kmemsim's cache
+(``$XDG_CACHE_HOME/kmemsim/snapshots``, by default ``~/.cache/kmemsim``; ``KMEMSIM_CACHE=0``
+turns it off), keyed by its bytes, this reader and kmemsim's version: the next boot from the
+same archive does not parse it again.  A missing, stale, damaged or unwritable cache only means
+parsing again (see :func:`cache_dir`).
 """
 from __future__ import annotations
 
 import io
+import marshal
 import os
 import posixpath
 import re
@@ -60,7 +67,11 @@ from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 from typing import IO, Any, NamedTuple
 
-from . import cache
+try:
+    from _blake2 import blake2b  # hashlib's BLAKE2 itself, without loading OpenSSL (_hashlib: 3 ms)
+except ImportError:  # pragma: no cover - a Python built without _blake2
+    from hashlib import blake2b
+
 from .errors import ConfigError
 
 __all__ = [
@@ -1230,13 +1241,13 @@ def _reader_stamp() -> bytes:
 
 def _read_archive(path: Path) -> tuple[dict[str, bytes], dict[str, str], set[str]]:
     """:func:`_read_tar` and the number check of every file, through kmemsim's cache
-    (:mod:`kmemsim.cache`): an archive read before, byte for byte, by this kmemsim, is not
+    (:func:`cache_dir`): an archive read before, byte for byte, by this kmemsim, is not
     parsed again.  Only an archive that was read without error is kept, so an entry is always
     what the reader would return; every error comes from the reader itself."""
     src = str(path)
     data: bytes | None = None
     name = ""
-    if cache.enabled():
+    if cache_enabled():
         try:
             with open(path, "rb") as f:
                 data = f.read(_FAST_TAR_BYTES + 1)
@@ -1244,8 +1255,8 @@ def _read_archive(path: Path) -> tuple[dict[str, bytes], dict[str, str], set[str
             data = None  # the reader reports it
         if data is not None and len(data) <= _FAST_TAR_BYTES:
             limits = (MAX_ENTRIES, MAX_FILE_BYTES, MAX_TOTAL_BYTES, MAX_PATH_CHARS, _LONG_NUMBER.pattern, _MAX_READ)
-            name = cache.key(_CACHE_FORMAT, _version(), _reader_stamp(), repr(limits), data)
-            hit = cache.get("snapshots", name)
+            name = _cache_key(_CACHE_FORMAT, _version(), _reader_stamp(), repr(limits), data)
+            hit = _cache_get("snapshots", name)
             if _valid_entry(hit):
                 files, links, dirs = hit
                 return files, links, set(dirs)
@@ -1255,7 +1266,7 @@ def _read_archive(path: Path) -> tuple[dict[str, bytes], dict[str, str], set[str
     for rel, body in files.items():
         _check_file_numbers(src, rel, body)
     if name:
-        cache.put("snapshots", name, (files, links, sorted(dirs)))
+        _cache_put("snapshots", name, (files, links, sorted(dirs)))
     return files, links, dirs
 
 
@@ -1373,3 +1384,112 @@ def _read_tar_slow(
     finally:
         if stream is not None:
             stream.close()
+
+
+# --------------------------------------------------------------------------------------
+# kmemsim's on-disk cache
+# --------------------------------------------------------------------------------------
+# Values kmemsim can always compute again, kept on disk to save the time: the files of each
+# snapshot archive read (:func:`_read_archive`).
+#
+# A cache is never required.  A missing, unreadable, unwritable, stale or corrupt entry only
+# means the value is computed again (and, where the directory is writable, stored again); no
+# error of the cache ever reaches the user.  ``KMEMSIM_CACHE=0`` turns it off.
+#
+# Where: ``$XDG_CACHE_HOME/kmemsim`` (an absolute ``XDG_CACHE_HOME``, as the XDG base
+# directory specification asks), else ``~/.cache/kmemsim``.  Each kind of value has its own
+# subdirectory (``snapshots/``: the archives' files).
+#
+# An entry is a file named by the hex digest of its key: the caller puts into the key
+# everything the value depends on (the input's bytes, the format of the entry, kmemsim's
+# version, the code that computes it), so a changed input or kmemsim never finds an old
+# entry.  The file is the magic line, the BLAKE2b digest of the payload and the payload
+# (:mod:`marshal` data: plain values only, never code or objects); an entry whose digest
+# does not match -- truncated, overwritten, damaged -- is a miss.  Entries are written to a
+# temporary file and renamed into place, so a reader never sees half of one.
+
+_CACHE_MAGIC = b"kmemsim-cache 1\n"
+_CACHE_DIGEST = 32
+
+
+def cache_enabled() -> bool:
+    """False when ``KMEMSIM_CACHE=0`` (or ``off``, ``no``, ``false``)."""
+    return os.environ.get("KMEMSIM_CACHE", "1").strip().lower() not in ("0", "off", "no", "false")
+
+
+def cache_dir(kind: str) -> Path | None:
+    """The directory of one kind of entry (it may not exist yet), or None when the cache is off
+    or there is no home directory to put it under."""
+    if not cache_enabled():
+        return None
+    base = os.environ.get("XDG_CACHE_HOME", "")
+    if not os.path.isabs(base):
+        home = os.path.expanduser("~")
+        if not os.path.isabs(home):
+            return None
+        base = os.path.join(home, ".cache")
+    return Path(base) / "kmemsim" / kind
+
+
+def _cache_key(*parts: bytes | str) -> str:
+    """The hex digest naming an entry: of every part, each length-prefixed (so no two lists of
+    parts give the same key), with the Python that reads the marshal data."""
+    h = blake2b(digest_size=20)
+    for p in (sys.implementation.cache_tag or "", str(marshal.version), *parts):
+        b = p.encode() if isinstance(p, str) else p
+        h.update(len(b).to_bytes(8, "little"))
+        h.update(b)
+    return h.hexdigest()
+
+
+def _cache_get(kind: str, name: str) -> Any:
+    """The value stored under ``name``, or None (no cache, no entry, or a damaged one)."""
+    d = cache_dir(kind)
+    if d is None:
+        return None
+    try:
+        with open(d / name, "rb") as f:
+            blob = f.read()
+    except (OSError, ValueError):
+        return None
+    head = len(_CACHE_MAGIC) + _CACHE_DIGEST
+    if len(blob) < head or not blob.startswith(_CACHE_MAGIC):
+        return None
+    payload = memoryview(blob)[head:]
+    if blake2b(payload, digest_size=_CACHE_DIGEST).digest() != blob[len(_CACHE_MAGIC):head]:
+        return None
+    try:
+        return marshal.loads(payload)
+    except (ValueError, EOFError, TypeError):
+        return None
+
+
+def _cache_put(kind: str, name: str, value: Any) -> bool:
+    """Store ``value`` (plain values: what :mod:`marshal` writes) under ``name``; True if stored.
+    An unwritable directory or a full disk is not an error: the entry is simply not kept."""
+    d = cache_dir(kind)
+    if d is None:
+        return False
+    try:
+        payload = marshal.dumps(value)
+    except ValueError:
+        return False
+    blob = _CACHE_MAGIC + blake2b(payload, digest_size=_CACHE_DIGEST).digest() + payload
+    tmp = None
+    try:
+        d.mkdir(parents=True, exist_ok=True, mode=0o700)
+        tmp = str(d / f".{name}.{os.getpid()}.{id(blob):x}.tmp")
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_CLOEXEC", 0), 0o600)
+        with os.fdopen(fd, "wb") as f:
+            f.write(blob)
+        os.replace(tmp, d / name)
+        tmp = None
+        return True
+    except OSError:
+        return False
+    finally:
+        if tmp is not None:
+            try:
+                os.unlink(tmp)
+            except OSError:
+                pass
