@@ -318,7 +318,7 @@ class Slub:
         if self.randomize and s.random_seq is not None and objects > 1:
             seq = s.random_seq if len(s.random_seq) == objects else self.init_cache_random_seq(objects)
             pos = self.rng.randrange(objects)
-            idx = [seq[(pos + i) % objects] for i in range(objects)]
+            idx = seq[pos:] + seq[:pos]  # seq[(pos + i) % objects] for each i
         base = addr + s.red_left_pad  # fixup_red_left()
         objs = [base + i * s.size for i in idx]
         if s.debug:
@@ -330,6 +330,30 @@ class Slub:
         self._link_free_objects(s, objs)
         slab.freelist = objs[0]
         return slab
+
+    def take_free_objects(self, s: KmemCache, slab: Slab, n: int) -> list[int]:
+        """The first ``n`` objects of ``slab``'s freelist, taken off it (``slab.freelist`` is then
+        the next one; ``inuse`` is the caller's): get_freepointer() down the list, its common
+        case inline.  The list must hold ``n`` objects."""
+        out: list[int] = []
+        head = slab.freelist
+        get_freepointer, get_word, frames, frame = self.get_freepointer, self._get_word, self._frames, self.k.phys.frame
+        po, lowmem, shift, mask, limit = self._page_offset, self._lowmem, self._page_shift, self._page_mask, \
+            self._word_limit
+        off_s, hardened, rnd, sc = s.offset, self.hardened, s.random, self.swab_cache
+        for _ in range(n):
+            out.append(head)
+            addr = head + off_s
+            off = addr - po
+            if 0 <= off < lowmem and (off & mask) <= limit:
+                nxt = get_word(frames.get(off >> shift) or frame(off >> shift), off & mask)[0]
+                if hardened:
+                    nxt ^= rnd ^ (sc.get(addr) or self._swab(addr))
+            else:
+                nxt = get_freepointer(s, head)
+            head = nxt
+        slab.freelist = head
+        return out
 
     def _link_free_objects(self, s: KmemCache, objs: list[int]) -> None:
         """set_freepointer() down a new slab's free list: each object's free pointer to the

@@ -676,10 +676,7 @@ class Replay:
         if slab is None:
             return False
         used = min(used, slab.objects)
-        for _ in range(used):
-            o = slab.freelist
-            slab.freelist = slub.get_freepointer(c, o)
-            fillers.append(o)
+        fillers += slub.take_free_objects(c, slab, used)
         slab.inuse = used
         cc = c.cpu_slab[cpu]
         if where == "cpu" and cc.slab is None and slab.freelist:
