@@ -50,3 +50,31 @@ def test_the_one_loop_free_list_is_set_freepointer_s(monkeypatch, profile, sets)
     slow = _workload(kmemsim.boot(profile, **sets))
     assert _state(fast) == _state(slow)
     fast.check()
+
+
+def test_kmalloc_index_s_table_is_the_function():
+    from kmemsim.mm import slub_geometry as geo
+
+    assert len(geo._KMALLOC_INDEX) == geo._INDEX_TOP + 1
+    for n in range(0, 3 * geo._INDEX_TOP):
+        assert geo.kmalloc_index(n) == geo._kmalloc_index(n), n
+    for bad in (-1, 2 * 1024 * 1024 + 1):
+        with pytest.raises(kmemsim.ConfigError):
+            geo.kmalloc_index(bad)
+
+
+def test_the_random_sequence_is_randrange_s_fisher_yates():
+    import random
+
+    k = kmemsim.boot()
+    slub = k.slub
+    for count in (2, 3, 16, 64, 511):
+        state = slub.rng.getstate()
+        seq = slub.init_cache_random_seq(count)
+        rng = random.Random()
+        rng.setstate(state)
+        ref = list(range(count))
+        for i in range(count - 1, 0, -1):
+            j = rng.randrange(i + 1)
+            ref[i], ref[j] = ref[j], ref[i]
+        assert seq == ref and slub.rng.getstate() == rng.getstate()

@@ -65,6 +65,7 @@ from __future__ import annotations
 
 import random
 import struct
+from array import array
 from collections import Counter
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
@@ -202,6 +203,7 @@ class Slub:
         self._frames = k.phys.frames
         self._get_word = struct.Struct("<Q" if word == 8 else "<I").unpack_from
         self._put_word = struct.Struct("<Q" if word == 8 else "<I").pack_into
+        self._swab_type = "Q" if word == 8 else "I" if array("I").itemsize == 4 else "L"
         #: swab() of free-pointer addresses, computed once each (shared with the fast paths)
         self.swab_cache: dict[int, int] = {}
         # fault injection (kmemsim.mm.fault_inject sets it): should_failslab() while failslab can
@@ -359,17 +361,18 @@ class Slub:
         """set_freepointer() down a new slab's free list: each object's free pointer to the
         next, the last one's to NULL; the same words written in the same order, in one loop.
         No object is its own successor here, so set_freepointer()'s BUG_ON cannot fire."""
-        word, po, rnd, off_s = self.word, self._page_offset, s.random, s.offset
+        word, po, off_s = self.word, self._page_offset, s.offset
         shift, mask, limit = self._page_shift, self._page_mask, self._word_limit
-        frames, phys, put, sc = self._frames, self.k.phys, self._put_word, self.swab_cache
-        hardened = self.hardened
-        for a, fp in zip(objs, [*objs[1:], 0], strict=True):
-            addr = a + off_s
-            if hardened:
-                v = sc.get(addr)
-                if v is None:
-                    v = sc[addr] = int.from_bytes(addr.to_bytes(word, "little"), "big")
-                fp ^= rnd ^ v
+        frames, phys, put = self._frames, self.k.phys, self._put_word
+        addrs = [a + off_s for a in objs]
+        nexts = [*objs[1:], 0]
+        if self.hardened:  # freelist_ptr_encode(): ptr ^ s->random ^ swab(ptr_addr)
+            swabbed = array(self._swab_type, addrs)
+            swabbed.byteswap()  # swab() of every address at once (the values _swab() caches)
+            self.swab_cache.update(zip(addrs, swabbed, strict=True))
+            rnd = s.random
+            nexts = [fp ^ rnd ^ v for fp, v in zip(nexts, swabbed, strict=True)]
+        for addr, fp in zip(addrs, nexts, strict=True):
             off = addr - po
             if (off & mask) <= limit:
                 put(frames.get(off >> shift) or phys.frame(off >> shift), off & mask, fp)
@@ -427,9 +430,9 @@ class Slub:
     def init_cache_random_seq(self, count: int) -> list[int]:
         """init_cache_random_seq(): a Fisher-Yates permutation of 0..count-1."""
         seq = list(range(count))
-        for i in range(count - 1, 0, -1):
-            j = self.rng.randrange(i + 1)
-            seq[i], seq[j] = seq[j], seq[i]
+        # random.shuffle() is this very loop (for i from count - 1 down to 1: j = a random index
+        # up to i, swap), drawing j as randrange(i + 1) would: the same permutation
+        self.rng.shuffle(seq)
         return seq
 
     def _discard_slab(self, s: KmemCache, slab: Slab) -> None:
