@@ -249,3 +249,43 @@ def test_a_machine_booted_from_a_cached_snapshot_is_the_same(home):
     for view in ("zoneinfo", "buddyinfo", "slabinfo", "meminfo", "vmstat"):
         assert a.proc(view) == b.proc(view)
     assert a.dmesg() == b.dmesg()
+
+
+# ---------------------------------------------------------------------------- the slab tree, read once
+def _slab_caches_as_before(snap):
+    prefix = snapmod.SLAB_DIR + "/"
+    caches: dict = {}
+    for d in sorted(snap._dirs):
+        if d.startswith(prefix) and "/" not in d[len(prefix):]:
+            caches[d[len(prefix):]] = {}
+    for rel in sorted(snap._files):
+        if not rel.startswith(prefix):
+            continue
+        parts = rel[len(prefix):].split("/")
+        if len(parts) != 2:
+            raise ConfigError(f"{snap.source}/{rel}: unexpected file in the slab tree")
+        caches.setdefault(parts[0], {})[parts[1]] = snap._files[rel].decode("utf-8", errors="replace")
+    return dict(sorted(caches.items()))
+
+
+@pytest.mark.parametrize("path", [TARBALL, *CORPUS[:3]], ids=lambda p: p.parent.name)
+def test_the_slab_tree_reads_as_it_did(path):
+    snap = snapmod.load(path)
+    want = _slab_caches_as_before(snap)
+    got = snap.slab_caches()
+    assert got == want and list(got) == list(want) and all(list(got[c]) == list(want[c]) for c in got)
+    assert set(snap.slab_aliases().values()) <= set(got)
+    got["kmalloc-64"]["order"] = "changed"  # the caller's copy
+    assert snap.slab_caches() == want
+
+
+def test_the_slab_tree_follows_changes_and_names_the_first_bad_file():
+    snap = snapmod.load(TARBALL)
+    snap.slab_caches()
+    snap._files["sys/kernel/slab/zz-new/order"] = b"1\n"
+    assert snap.slab_caches()["zz-new"] == {"order": "1\n"}
+    snap._files["sys/kernel/slab/zz/x/y"] = b""
+    snap._files["sys/kernel/slab/aa/b/c"] = b""
+    for fn in (snap.slab_caches, snap.slab_aliases, lambda: _slab_caches_as_before(snap)):
+        with pytest.raises(ConfigError, match=r"/sys/kernel/slab/aa/b/c: unexpected file in the slab tree"):
+            fn()

@@ -316,35 +316,41 @@ class HostSnapshot:
         Only real cache directories; alias symlinks are in :meth:`slab_aliases`.
         Attributes the kernel would not let :func:`take` read are absent.
         """
-        n = len(SLAB_DIR) + 1
         files = self._files
-        caches: dict[str, dict[str, str]] = {name: {} for name in self._slab_cache_names()}
-        for rel in sorted(rel for rel in files if rel.startswith(SLAB_DIR + "/")):
-            cache, _, attr = rel[n:].partition("/")
+        names, entries = self._slab_tree()
+        caches: dict[str, dict[str, str]] = {name: {} for name in names}
+        for rel, cache, attr in entries:
             caches[cache][attr] = files[rel].decode("utf-8", errors="replace")
         return caches
 
-    def _slab_cache_names(self) -> list[str]:
-        """The caches of the slab tree (its directories, and the directories of its files), sorted;
-        a file not at ``<cache>/<attribute>`` is an error naming the first such."""
+    def _slab_tree(self) -> tuple[list[str], list[tuple[str, str, str]]]:
+        """The slab tree: its caches (its directories, and the directories of its files), sorted,
+        and its files as (path, cache, attribute), sorted by path; a file not at
+        ``<cache>/<attribute>`` is an error naming the first such.  Kept while the snapshot's
+        file, link and directory tables stay the same (slab_caches() and slab_aliases() both
+        need it)."""
+        key = (id(self._files), len(self._files), id(self._dirs), len(self._dirs))
+        memo = self.__dict__.get("_slab_memo")
+        if memo is not None and memo[0] == key:
+            return memo[1]
         prefix = SLAB_DIR + "/"
         n = len(prefix)
         names = {d[n:] for d in self._dirs if d.startswith(prefix) and "/" not in d[n:]}
-        bad = []
-        for rel in self._files:
-            if rel.startswith(prefix):
-                if rel.count("/", n) != 1:
-                    bad.append(rel)
-                else:
-                    names.add(rel[n:rel.index("/", n)])
-        if bad:
-            raise ConfigError(f"{self.source}/{min(bad)}: unexpected file in the slab tree")
-        return sorted(names)
+        entries: list[tuple[str, str, str]] = []
+        for rel in sorted(rel for rel in self._files if rel.startswith(prefix)):
+            cache, sep, attr = rel[n:].partition("/")
+            if not sep or "/" in attr:  # the first in path order
+                raise ConfigError(f"{self.source}/{rel}: unexpected file in the slab tree")
+            entries.append((rel, cache, attr))
+        names.update(cache for _, cache, _ in entries)
+        tree = (sorted(names), entries)
+        self.__dict__["_slab_memo"] = (key, tree)
+        return tree
 
     def slab_aliases(self) -> dict[str, str]:
         """Alias name -> the cache directory it is a symlink to (``:0000064`` style)."""
         prefix = SLAB_DIR + "/"
-        caches = set(self._slab_cache_names())
+        caches = set(self._slab_tree()[0])
         out: dict[str, str] = {}
         for rel, target in sorted(self._links.items()):
             if not rel.startswith(prefix):
