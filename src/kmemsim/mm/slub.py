@@ -270,8 +270,12 @@ class Slub:
         self.k.phys.write(addr - self._page_offset, self.freeptr_encode(s, fp, addr).to_bytes(self.word, "little"))
 
     # ================================================================ slabs
-    def _new_slab(self, s: KmemCache, gfp: int) -> Slab | None:
+    def _new_slab(self, s: KmemCache, gfp: int, taken: list[int] | None = None, take: int = 0) -> Slab | None:
         """new_slab() and allocate_slab() of 6.18 mm/slub.c: what the page allocator is asked.
+
+        ``taken``, ``take``: the first ``take`` objects of the new free list are taken off it
+        and appended to ``taken`` (``slab.freelist`` is then the next one; ``inuse`` is the
+        caller's), as reading them off the list just written would.
 
         new_slab() (mm/slub.c:3279) fixes GFP_SLAB_BUG_MASK bits with kmalloc_fix_flags()'s
         warning and keeps only ``gfp & (GFP_RECLAIM_MASK | GFP_CONSTRAINT_MASK)`` of the
@@ -331,31 +335,11 @@ class Slub:
             self._run_ctor(s, slab, objs, gfp)
         self._link_free_objects(s, objs)
         slab.freelist = objs[0]
+        if taken is not None and take > 0:
+            take = min(take, len(objs))
+            taken += objs[:take]
+            slab.freelist = objs[take] if take < len(objs) else 0
         return slab
-
-    def take_free_objects(self, s: KmemCache, slab: Slab, n: int) -> list[int]:
-        """The first ``n`` objects of ``slab``'s freelist, taken off it (``slab.freelist`` is then
-        the next one; ``inuse`` is the caller's): get_freepointer() down the list, its common
-        case inline.  The list must hold ``n`` objects."""
-        out: list[int] = []
-        head = slab.freelist
-        get_freepointer, get_word, frames, frame = self.get_freepointer, self._get_word, self._frames, self.k.phys.frame
-        po, lowmem, shift, mask, limit = self._page_offset, self._lowmem, self._page_shift, self._page_mask, \
-            self._word_limit
-        off_s, hardened, rnd, sc = s.offset, self.hardened, s.random, self.swab_cache
-        for _ in range(n):
-            out.append(head)
-            addr = head + off_s
-            off = addr - po
-            if 0 <= off < lowmem and (off & mask) <= limit:
-                nxt = get_word(frames.get(off >> shift) or frame(off >> shift), off & mask)[0]
-                if hardened:
-                    nxt ^= rnd ^ (sc.get(addr) or self._swab(addr))
-            else:
-                nxt = get_freepointer(s, head)
-            head = nxt
-        slab.freelist = head
-        return out
 
     def _link_free_objects(self, s: KmemCache, objs: list[int]) -> None:
         """set_freepointer() down a new slab's free list: each object's free pointer to the

@@ -672,11 +672,10 @@ class Replay:
         host had it; False when the page allocator has no page for it."""
         slub: Any = self.k.slub  # the allocator itself (mm/slub.py), beyond its interface
         gfp = self.gs.bits.kernel
-        slab = slub._new_slab(c, gfp)
+        slab = slub._new_slab(c, gfp, fillers, used)  # the first `used` objects go to fillers
         if slab is None:
             return False
         used = min(used, slab.objects)
-        fillers += slub.take_free_objects(c, slab, used)
         slab.inuse = used
         cc = c.cpu_slab[cpu]
         if where == "cpu" and cc.slab is None and slab.freelist:
