@@ -890,8 +890,8 @@ def load(path: str | os.PathLike[str]) -> HostSnapshot:
         raise ConfigError(f"{where('proc/pagetypeinfo')}: {pti.nr_orders} orders but buddyinfo has {sorted(nr_orders)}")
 
     sysctl: dict[str, str | int | list[int]] = {}
-    for rel in sorted(files):
-        if rel.startswith("proc/sys/vm/") and rel.count("/") == 3:
+    for rel in sorted(rel for rel in files if rel.startswith("proc/sys/vm/")):
+        if rel.count("/") == 3:
             name = rel.rsplit("/", 1)[1]
             sysctl[name] = parse_sysctl(name, text(rel), where(rel))
 
@@ -1282,9 +1282,9 @@ def _valid_entry(v: Any) -> bool:
         return False
     files, links, dirs = v
     return (type(files) is dict and type(links) is dict and type(dirs) is list
-            and all(type(k) is str and type(b) is bytes for k, b in files.items())
-            and all(type(k) is str and type(t) is str for k, t in links.items())
-            and all(type(d) is str for d in dirs))
+            and set(map(type, files)) <= {str} and set(map(type, files.values())) <= {bytes}
+            and set(map(type, links)) <= {str} and set(map(type, links.values())) <= {str}
+            and set(map(type, dirs)) <= {str})
 
 
 def _read_tar(path: Path, raw: bytes | None = None) -> tuple[dict[str, bytes], dict[str, str], set[str]]:
