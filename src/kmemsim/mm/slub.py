@@ -1107,6 +1107,8 @@ class Slub:
 
     def _walk(self, s: KmemCache, slab: Slab, head: int, errs: list[str], what: str) -> int:
         """Walk a freelist, checking each pointer lies on an object of ``slab``; stop on a cycle."""
+        if not head:
+            return 0  # an empty list (a full slab)
         seen = set()
         n = 0
         size = s.size
