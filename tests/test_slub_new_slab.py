@@ -8,7 +8,7 @@ import kmemsim
 from kmemsim.mm.slub import Slub
 
 
-def _by_set_freepointer(self, s, objs):
+def _by_set_freepointer(self, s, objs, idx=None):
     for a, nxt in zip(objs, objs[1:], strict=False):
         self.set_freepointer(s, a, nxt)
     self.set_freepointer(s, objs[-1], 0)

@@ -65,6 +65,7 @@ from __future__ import annotations
 
 import random
 import struct
+import sys
 from array import array
 from collections import Counter
 from collections.abc import Callable, Iterable
@@ -168,6 +169,10 @@ class KmemCache:
         import importlib
 
         return importlib.import_module("kmemsim.explore.jupyter").repr_html(self)
+
+
+#: the frames hold little-endian words (struct "<Q"): a native array is the same bytes only here
+_LITTLE_ENDIAN = sys.byteorder == "little"
 
 
 class Slub:
@@ -333,7 +338,7 @@ class Slub:
                 self.dbg.setup_object_debug(s, o)
         if s.ctor is not None:
             self._run_ctor(s, slab, objs, gfp)
-        self._link_free_objects(s, objs)
+        self._link_free_objects(s, objs, idx)
         slab.freelist = objs[0]
         if taken is not None and take > 0:
             take = min(take, len(objs))
@@ -341,10 +346,15 @@ class Slub:
             slab.freelist = objs[take] if take < len(objs) else 0
         return slab
 
-    def _link_free_objects(self, s: KmemCache, objs: list[int]) -> None:
+    def _link_free_objects(self, s: KmemCache, objs: list[int], idx: list[int] | None = None) -> None:
         """set_freepointer() down a new slab's free list: each object's free pointer to the
         next, the last one's to NULL; the same words written in the same order, in one loop.
-        No object is its own successor here, so set_freepointer()'s BUG_ON cannot fire."""
+        No object is its own successor here, so set_freepointer()'s BUG_ON cannot fire.
+
+        ``idx``: each object's index in the slab (a permutation of them all).  When every free
+        pointer lies in one frame, word-aligned at a stride of whole words, the words are
+        written in one strided store, by index; the frame holds the same bytes as after the
+        writes one at a time (the only frame touched, materialised first either way)."""
         word, po, off_s = self.word, self._page_offset, s.offset
         shift, mask, limit = self._page_shift, self._page_mask, self._word_limit
         frames, phys, put = self._frames, self.k.phys, self._put_word
@@ -356,6 +366,20 @@ class Slub:
             self.swab_cache.update(zip(addrs, swabbed, strict=True))
             rnd = s.random
             nexts = [fp ^ rnd ^ v for fp, v in zip(nexts, swabbed, strict=True)]
+        n = len(objs)
+        if idx is not None and n > 1 and s.size % word == 0 and _LITTLE_ENDIAN:
+            lo = min(addrs)
+            off = lo - po
+            last = off + (n - 1) * s.size  # the highest object's free pointer
+            if off >= 0 and not off % word and off >> shift == last >> shift and (last & mask) <= limit:
+                vals = [0] * n
+                for i, fp in zip(idx, nexts, strict=True):
+                    vals[i] = fp  # the free pointer of object i, in address order
+                f = frames.get(off >> shift) or phys.frame(off >> shift)
+                start, stride = (off & mask) // word, s.size // word
+                with memoryview(f) as m, m.cast(self._swab_type) as words:  # type: ignore[call-overload]
+                    words[start : start + n * stride : stride] = array(self._swab_type, vals)
+                return
         for addr, fp in zip(addrs, nexts, strict=True):
             off = addr - po
             if (off & mask) <= limit:
