@@ -1,7 +1,9 @@
 """Shared fixtures.  Tests use the project's captured files, never the live host's state."""
 from __future__ import annotations
 
+import atexit
 import os
+import shutil
 import tempfile
 from collections.abc import Iterator
 from pathlib import Path
@@ -17,6 +19,14 @@ GOLDEN = Path(__file__).parent / "golden"
 settings.register_profile("default", max_examples=60, deadline=None)
 settings.register_profile("thorough", max_examples=1000, deadline=None)
 settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "default"))
+
+
+# kmemsim's on-disk cache (kmemsim.snapshot.cache_dir) goes to a directory of the test run, never the user's
+# ~/.cache: set here, before any test, so that the commands tests start in subprocesses use it too.
+_CACHE_HOME = tempfile.mkdtemp(prefix="kmemsim-test-cache-")
+os.environ["XDG_CACHE_HOME"] = _CACHE_HOME
+atexit.register(shutil.rmtree, _CACHE_HOME, True)
+os.environ.pop("KMEMSIM_CACHE", None)
 
 
 def golden(name: str, actual: str) -> str:

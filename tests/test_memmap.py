@@ -131,3 +131,27 @@ def test_count_and_runs_without_numpy_give_numpy_s_answers(monkeypatch):
     pure = answers()
     monkeypatch.setattr(mod, "_numpy", lambda done: numpy)
     assert pure == answers()
+
+
+@pytest.mark.parametrize("code", ["B", "i", "Q"])
+def test_runs_by_comparing_memory_are_the_regex_s(code):
+    """_py_runs() (memcmp()s a run, then the regex after _LONG_RUNS runs) finds the runs the
+    regex finds: long runs, short ones, single items, both ends, every item size."""
+    import random
+    from array import array
+
+    from kmemsim.mm import memmap as mod
+
+    rng = random.Random(code)
+    top = {"B": 255, "i": 1 << 31, "Q": 1 << 64}[code]
+    for trial in range(60):
+        vals: list[int] = []
+        while len(vals) < 5000:
+            run = rng.choice([1, 1, 2, 3, 7, 64, 1000, 4097]) if trial % 3 else rng.choice([1, 2])
+            v = rng.choice([0, 1, top - 1, rng.randrange(top)])
+            vals += [v - (top // 2 if code == "i" else 0)] * run
+        arr = array(code, vals[: rng.randrange(1, 5000)])
+        for a, b in [(0, len(arr)), (rng.randrange(len(arr)), len(arr)), (0, 1)]:
+            if a < b:
+                assert mod._py_runs(arr, a, b) == mod._regex_runs(arr, a, b)
+    assert mod._py_runs(array(code, [1] * 32768), 0, 32768) == [(0, 32768, 1)]

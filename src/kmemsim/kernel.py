@@ -26,7 +26,7 @@ import inspect
 import sys
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, Concatenate, ParamSpec, TypeVar
+from typing import Any, Concatenate, ParamSpec, TypeVar, cast
 
 from .args import RANGES, int_arg, obj_arg, range_arg
 from .errors import ConfigError, UsageError
@@ -129,6 +129,40 @@ def _param_check(p: inspect.Parameter, ann: object, fname: str, mod_globals: dic
     return None
 
 
+class _Forward:
+    """A declared forward until its first use: then :func:`_generate` makes the method and it
+    replaces this in the class, so that a machine calls the generated function itself.  The
+    ~250 forwards are not compiled at import; a process compiles those it uses."""
+
+    __slots__ = ("attr", "meth", "name", "owner")
+
+    def __init__(self, attr: str, meth: Callable[..., Any], name: str | None) -> None:
+        self.attr = attr
+        self.meth = meth
+        self.name = name or meth.__name__
+        self.owner: type | None = None
+
+    def __set_name__(self, owner: type, name: str) -> None:
+        if name != self.name:
+            raise TypeError(f"forward {self.name!r} declared as {name!r}")
+        self.owner = owner
+
+    def __get__(self, obj: Any, cls: type | None = None) -> Any:
+        fn = self.function()
+        return fn if obj is None else fn.__get__(obj, cls)
+
+    def function(self) -> Callable[..., Any]:
+        """The generated method, made once and put in the class in place of this."""
+        owner = self.owner
+        current = owner.__dict__.get(self.name) if owner is not None else None
+        if callable(current) and current is not self:
+            return current  # made already (by another thread, or looked up through another machine)
+        fn = _generate(self.attr, self.meth, self.name)
+        if owner is not None:
+            setattr(owner, self.name, fn)
+        return fn
+
+
 def forward(attr: str, meth: Callable[Concatenate[Any, P], R],
             name: str | None = None) -> Callable[Concatenate[Any, P], R]:
     """A Kernel method ``name`` (default: ``meth``'s name) that calls ``self.<attr>.<meth>``
@@ -139,7 +173,15 @@ def forward(attr: str, meth: Callable[Concatenate[Any, P], R],
     names (:mod:`kmemsim.args`): ``int`` parameters must be ints (in range for the names
     in ``args.RANGES``: sizes, orders, node ids), kmemsim classes instances of them, and a
     parameter named ``gfp_mask`` or ``gfp`` is turned into the machine's bits
-    (``k.gfp.mask``: its ints, symbolic flags, or a string of its names)."""
+    (``k.gfp.mask``: its ints, symbolic flags, or a string of its names).
+
+    The method is generated on first use (looking it up on the class or a machine, as
+    ``getattr`` or a call does), not at import: see :class:`_Forward`."""
+    return cast("Callable[Concatenate[Any, P], R]", _Forward(attr, meth, name))
+
+
+def _generate(attr: str, meth: Callable[..., Any], name: str) -> Callable[..., Any]:
+    """The source of a forward (:func:`forward`), compiled."""
     target = meth.__name__
     name = name or target
     params = list(inspect.signature(meth).parameters.values())[1:]

@@ -395,14 +395,15 @@ class Machine:
                 raise InvariantError("memmap", f"unknown owner value {v}")
         # every pfn outside memory is a hole; every reserved range inside memory is reserved
         mem = [(a >> s, b >> s) for a, b in self.arch.setup.memory]
-        for start, end, owner in mm.runs("owner", 0, 1 << 62):
+        owners = list(mm.runs("owner", 0, 1 << 62))
+        for start, end, owner in owners:
             inside = any(a <= start and end <= b for a, b in mem)
             if owner == Owner.HOLE and any(start < b and a < end for a, b in mem):
                 raise InvariantError("memmap", f"pfns {start:#x}-{end:#x} are memory but marked as a hole")
             if owner != Owner.HOLE and not inside:
                 raise InvariantError("memmap",
                                      f"pfns {start:#x}-{end:#x} are not memory but owned by {Owner(owner).name}")
-        res = [(start, end) for start, end, o in mm.runs("owner", 0, 1 << 62) if o in (Owner.RESERVED, Owner.HOLE)]
+        res = [(start, end) for start, end, o in owners if o in (Owner.RESERVED, Owner.HOLE)]
         for start, end in res:
             for a, b, f in mm.runs("flags", start, end):
                 if not f & PG.reserved:

@@ -46,22 +46,31 @@ memory:
   (2^64 - 1 has 20): such a run is an error naming the file and the line;
 - CPU numbers below :data:`MAX_CPUS` (8192, x86_64's largest ``NR_CPUS``), checked
   before a CPU list such as ``0-99999999`` is expanded.
+
+An archive that was read is kept, its files parsed and checked, in kmemsim's cache
+(``$XDG_CACHE_HOME/kmemsim/snapshots``, by default ``~/.cache/kmemsim``; ``KMEMSIM_CACHE=0``
+turns it off), keyed by its bytes, this reader and kmemsim's version: the next boot from the
+same archive does not parse it again.  A missing, stale, damaged or unwritable cache only means
+parsing again (see :func:`cache_dir`).
 """
 from __future__ import annotations
 
-import bz2
-import gzip
 import io
-import lzma
+import marshal
 import os
 import posixpath
 import re
 import stat
-import tarfile
+import sys
 import zlib
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 from typing import IO, Any, NamedTuple
+
+try:
+    from _blake2 import blake2b  # hashlib's BLAKE2 itself, without loading OpenSSL (_hashlib: 3 ms)
+except ImportError:  # pragma: no cover - a Python built without _blake2
+    from hashlib import blake2b
 
 from .errors import ConfigError
 
@@ -307,24 +316,41 @@ class HostSnapshot:
         Only real cache directories; alias symlinks are in :meth:`slab_aliases`.
         Attributes the kernel would not let :func:`take` read are absent.
         """
+        files = self._files
+        names, entries = self._slab_tree()
+        caches: dict[str, dict[str, str]] = {name: {} for name in names}
+        for rel, cache, attr in entries:
+            caches[cache][attr] = files[rel].decode("utf-8", errors="replace")
+        return caches
+
+    def _slab_tree(self) -> tuple[list[str], list[tuple[str, str, str]]]:
+        """The slab tree: its caches (its directories, and the directories of its files), sorted,
+        and its files as (path, cache, attribute), sorted by path; a file not at
+        ``<cache>/<attribute>`` is an error naming the first such.  Kept while the snapshot's
+        file, link and directory tables stay the same (slab_caches() and slab_aliases() both
+        need it)."""
+        key = (id(self._files), len(self._files), id(self._dirs), len(self._dirs))
+        memo = self.__dict__.get("_slab_memo")
+        if memo is not None and memo[0] == key:
+            return memo[1]
         prefix = SLAB_DIR + "/"
-        caches: dict[str, dict[str, str]] = {}
-        for d in sorted(self._dirs):
-            if d.startswith(prefix) and "/" not in d[len(prefix):]:
-                caches[d[len(prefix):]] = {}
-        for rel in sorted(self._files):
-            if not rel.startswith(prefix):
-                continue
-            parts = rel[len(prefix):].split("/")
-            if len(parts) != 2:
+        n = len(prefix)
+        names = {d[n:] for d in self._dirs if d.startswith(prefix) and "/" not in d[n:]}
+        entries: list[tuple[str, str, str]] = []
+        for rel in sorted(rel for rel in self._files if rel.startswith(prefix)):
+            cache, sep, attr = rel[n:].partition("/")
+            if not sep or "/" in attr:  # the first in path order
                 raise ConfigError(f"{self.source}/{rel}: unexpected file in the slab tree")
-            caches.setdefault(parts[0], {})[parts[1]] = self._files[rel].decode("utf-8", errors="replace")
-        return dict(sorted(caches.items()))
+            entries.append((rel, cache, attr))
+        names.update(cache for _, cache, _ in entries)
+        tree = (sorted(names), entries)
+        self.__dict__["_slab_memo"] = (key, tree)
+        return tree
 
     def slab_aliases(self) -> dict[str, str]:
         """Alias name -> the cache directory it is a symlink to (``:0000064`` style)."""
         prefix = SLAB_DIR + "/"
-        caches = self.slab_caches()
+        caches = set(self._slab_tree()[0])
         out: dict[str, str] = {}
         for rel, target in sorted(self._links.items()):
             if not rel.startswith(prefix):
@@ -816,15 +842,15 @@ def load(path: str | os.PathLike[str]) -> HostSnapshot:
     exactly zoneinfo's populated zones of node 0, with the same number of orders.
     """
     p = Path(path)
+    src = str(p)
     if p.is_dir():
         files, links, dirs = _read_dir(p)
+        for rel, data in files.items():
+            _check_file_numbers(src, rel, data)
     elif p.is_file():
-        files, links, dirs = _read_tar(p)
+        files, links, dirs = _read_archive(p)
     else:
         raise ConfigError(f"{p}: no such snapshot (expected a directory or a .tar.gz made by `kmemsim snapshot`)")
-    src = str(p)
-    for rel, data in files.items():
-        _check_file_numbers(src, rel, data)
 
     def text(rel: str) -> str:
         if rel not in files:
@@ -864,8 +890,8 @@ def load(path: str | os.PathLike[str]) -> HostSnapshot:
         raise ConfigError(f"{where('proc/pagetypeinfo')}: {pti.nr_orders} orders but buddyinfo has {sorted(nr_orders)}")
 
     sysctl: dict[str, str | int | list[int]] = {}
-    for rel in sorted(files):
-        if rel.startswith("proc/sys/vm/") and rel.count("/") == 3:
+    for rel in sorted(rel for rel in files if rel.startswith("proc/sys/vm/")):
+        if rel.count("/") == 3:
             name = rel.rsplit("/", 1)[1]
             sysctl[name] = parse_sysctl(name, text(rel), where(rel))
 
@@ -1043,9 +1069,14 @@ class _GuardedStream(io.RawIOBase):
             raise ConfigError(f"{self.where}: more than {self.limit >> 20} MiB of archive data (not a snapshot?)")
 
 
-def _open_archive(path: Path) -> Any:
-    """The decompressed stream of a snapshot archive (gzip, bzip2, xz or none)."""
-    raw = open(path, "rb")
+def _open_archive(path: Path, data: bytes | None = None) -> Any:
+    """The decompressed stream of a snapshot archive (gzip, bzip2, xz or none): of the file,
+    or of ``data``, its bytes already read."""
+    import bz2
+    import gzip
+    import lzma
+
+    raw: IO[bytes] = open(path, "rb") if data is None else io.BytesIO(data)
     magic = raw.read(6)
     raw.seek(0)
     if magic.startswith(b"\x1f\x8b"):
@@ -1079,17 +1110,23 @@ _FAST_TAR_BYTES = 64 << 20
 _TAR_MAGICS = (b"ustar\x0000", b"ustar  \x00")
 
 
-def _fast_tar_members(path: Path, limit: int) -> list[tuple[str, str, int, bytes | str | None]] | None:
+def _fast_tar_members(
+    path: Path, limit: int, data: bytes | None = None
+) -> list[tuple[str, str, int, bytes | str | None]] | None:
     """The members of a gzip'd (or plain) tar archive made of plain files, directories and symlinks,
     in one pass over the decompressed bytes: (name as tarfile gives it, kind, data size, data or link
     target).  None for anything else (another compression, base-256 or pax headers, hard links,
     devices, a bad checksum, truncation, more than ``limit`` bytes): :func:`_read_tar` then reads
-    the archive with :mod:`tarfile`, which accepts or refuses it with its own messages."""
-    try:
-        with open(path, "rb") as f:
-            raw = f.read(limit + 1)
-    except OSError:
-        return None
+    the archive with :mod:`tarfile`, which accepts or refuses it with its own messages.  ``data``:
+    the archive's bytes, already read (else the file is read)."""
+    if data is not None:
+        raw = data
+    else:
+        try:
+            with open(path, "rb") as f:
+                raw = f.read(limit + 1)
+        except OSError:
+            return None
     if len(raw) > limit:
         return None
     if raw[:2] == b"\x1f\x8b":
@@ -1188,12 +1225,76 @@ def _add_member(
     return n
 
 
-def _read_tar(path: Path) -> tuple[dict[str, bytes], dict[str, str], set[str]]:
+#: The form of a cached archive (:func:`_read_archive`): bump it when what is cached changes.
+_CACHE_FORMAT = "snapshot-files 1"
+
+
+def _version() -> str:
+    """kmemsim's version (the package's ``__version__``; looked up, not imported: the package
+    imports the machine, which imports this module)."""
+    return str(getattr(sys.modules.get("kmemsim"), "__version__", ""))
+
+
+def _reader_stamp() -> bytes:
+    """This module's source: a changed reader (its checks, its limits) never uses an entry an
+    older one made.  Empty if the source cannot be read (an entry is then keyed by the version)."""
+    try:
+        with open(__file__, "rb") as f:
+            return f.read()
+    except (OSError, NameError):
+        return b""
+
+
+def _read_archive(path: Path) -> tuple[dict[str, bytes], dict[str, str], set[str]]:
+    """:func:`_read_tar` and the number check of every file, through kmemsim's cache
+    (:func:`cache_dir`): an archive read before, byte for byte, by this kmemsim, is not
+    parsed again.  Only an archive that was read without error is kept, so an entry is always
+    what the reader would return; every error comes from the reader itself."""
+    src = str(path)
+    data: bytes | None = None
+    name = ""
+    if cache_enabled():
+        try:
+            with open(path, "rb") as f:
+                data = f.read(_FAST_TAR_BYTES + 1)
+        except OSError:
+            data = None  # the reader reports it
+        if data is not None and len(data) <= _FAST_TAR_BYTES:
+            limits = (MAX_ENTRIES, MAX_FILE_BYTES, MAX_TOTAL_BYTES, MAX_PATH_CHARS, _LONG_NUMBER.pattern, _MAX_READ)
+            name = _cache_key(_CACHE_FORMAT, _version(), _reader_stamp(), repr(limits), data)
+            hit = _cache_get("snapshots", name)
+            if _valid_entry(hit):
+                files, links, dirs = hit
+                return files, links, set(dirs)
+        else:
+            data = None
+    files, links, dirs = _read_tar(path, data)
+    for rel, body in files.items():
+        _check_file_numbers(src, rel, body)
+    if name:
+        _cache_put("snapshots", name, (files, links, sorted(dirs)))
+    return files, links, dirs
+
+
+def _valid_entry(v: Any) -> bool:
+    """A cache entry of the right shape: (files: str -> bytes, links: str -> str, dirs: [str])."""
+    if not (type(v) is tuple and len(v) == 3):
+        return False
+    files, links, dirs = v
+    return (type(files) is dict and type(links) is dict and type(dirs) is list
+            and set(map(type, files)) <= {str} and set(map(type, files.values())) <= {bytes}
+            and set(map(type, links)) <= {str} and set(map(type, links.values())) <= {str}
+            and set(map(type, dirs)) <= {str})
+
+
+def _read_tar(path: Path, raw: bytes | None = None) -> tuple[dict[str, bytes], dict[str, str], set[str]]:
+    """The files, symlinks and directories of a snapshot archive, every member checked; ``raw``:
+    the archive's bytes, already read (at most ``_FAST_TAR_BYTES``), else the file is read."""
     where = str(path)
     budget = _Budget(where)
     entries: dict[str, tuple[str, bytes | str | None]] = {}  # name -> (kind, data or link target)
     limit = MAX_TOTAL_BYTES + 2048 * MAX_ENTRIES
-    fast = _fast_tar_members(path, min(limit, _FAST_TAR_BYTES))
+    fast = _fast_tar_members(path, min(limit, _FAST_TAR_BYTES), raw)
     if fast is not None:
         for name, kind, size, payload in fast:
             n = _add_member(entries, budget, where, name)
@@ -1203,7 +1304,7 @@ def _read_tar(path: Path) -> tuple[dict[str, bytes], dict[str, str], set[str]]:
                 budget.data(n, size)
             entries[n] = (kind, payload)
     else:
-        _read_tar_slow(path, where, budget, entries, limit)
+        _read_tar_slow(path, where, budget, entries, limit, raw)
     tops = [n for n in entries if n == SNAPSHOT_FILE or (n.count("/") == 1 and n.endswith("/" + SNAPSHOT_FILE))]
     if len(tops) != 1:
         raise ConfigError(
@@ -1243,11 +1344,17 @@ def _read_tar(path: Path) -> tuple[dict[str, bytes], dict[str, str], set[str]]:
 
 
 def _read_tar_slow(
-    path: Path, where: str, budget: _Budget, entries: dict[str, tuple[str, bytes | str | None]], limit: int
+    path: Path, where: str, budget: _Budget, entries: dict[str, tuple[str, bytes | str | None]], limit: int,
+    data: bytes | None = None,
 ) -> None:
+    # tarfile and the decompressors only for the archives the one-pass reader leaves (not a
+    # replay's: 4 ms of imports)
+    import lzma
+    import tarfile
+
     stream: Any = None
     try:
-        stream = _open_archive(path)
+        stream = _open_archive(path, data)
         guarded = _GuardedStream(stream, where, limit)
         with tarfile.open(fileobj=guarded, mode="r:") as tf:
             for m in tf:
@@ -1283,3 +1390,112 @@ def _read_tar_slow(
     finally:
         if stream is not None:
             stream.close()
+
+
+# --------------------------------------------------------------------------------------
+# kmemsim's on-disk cache
+# --------------------------------------------------------------------------------------
+# Values kmemsim can always compute again, kept on disk to save the time: the files of each
+# snapshot archive read (:func:`_read_archive`).
+#
+# A cache is never required.  A missing, unreadable, unwritable, stale or corrupt entry only
+# means the value is computed again (and, where the directory is writable, stored again); no
+# error of the cache ever reaches the user.  ``KMEMSIM_CACHE=0`` turns it off.
+#
+# Where: ``$XDG_CACHE_HOME/kmemsim`` (an absolute ``XDG_CACHE_HOME``, as the XDG base
+# directory specification asks), else ``~/.cache/kmemsim``.  Each kind of value has its own
+# subdirectory (``snapshots/``: the archives' files).
+#
+# An entry is a file named by the hex digest of its key: the caller puts into the key
+# everything the value depends on (the input's bytes, the format of the entry, kmemsim's
+# version, the code that computes it), so a changed input or kmemsim never finds an old
+# entry.  The file is the magic line, the BLAKE2b digest of the payload and the payload
+# (:mod:`marshal` data: plain values only, never code or objects); an entry whose digest
+# does not match -- truncated, overwritten, damaged -- is a miss.  Entries are written to a
+# temporary file and renamed into place, so a reader never sees half of one.
+
+_CACHE_MAGIC = b"kmemsim-cache 1\n"
+_CACHE_DIGEST = 32
+
+
+def cache_enabled() -> bool:
+    """False when ``KMEMSIM_CACHE=0`` (or ``off``, ``no``, ``false``)."""
+    return os.environ.get("KMEMSIM_CACHE", "1").strip().lower() not in ("0", "off", "no", "false")
+
+
+def cache_dir(kind: str) -> Path | None:
+    """The directory of one kind of entry (it may not exist yet), or None when the cache is off
+    or there is no home directory to put it under."""
+    if not cache_enabled():
+        return None
+    base = os.environ.get("XDG_CACHE_HOME", "")
+    if not os.path.isabs(base):
+        home = os.path.expanduser("~")
+        if not os.path.isabs(home):
+            return None
+        base = os.path.join(home, ".cache")
+    return Path(base) / "kmemsim" / kind
+
+
+def _cache_key(*parts: bytes | str) -> str:
+    """The hex digest naming an entry: of every part, each length-prefixed (so no two lists of
+    parts give the same key), with the Python that reads the marshal data."""
+    h = blake2b(digest_size=20)
+    for p in (sys.implementation.cache_tag or "", str(marshal.version), *parts):
+        b = p.encode() if isinstance(p, str) else p
+        h.update(len(b).to_bytes(8, "little"))
+        h.update(b)
+    return h.hexdigest()
+
+
+def _cache_get(kind: str, name: str) -> Any:
+    """The value stored under ``name``, or None (no cache, no entry, or a damaged one)."""
+    d = cache_dir(kind)
+    if d is None:
+        return None
+    try:
+        with open(d / name, "rb") as f:
+            blob = f.read()
+    except (OSError, ValueError):
+        return None
+    head = len(_CACHE_MAGIC) + _CACHE_DIGEST
+    if len(blob) < head or not blob.startswith(_CACHE_MAGIC):
+        return None
+    payload = memoryview(blob)[head:]
+    if blake2b(payload, digest_size=_CACHE_DIGEST).digest() != blob[len(_CACHE_MAGIC):head]:
+        return None
+    try:
+        return marshal.loads(payload)
+    except (ValueError, EOFError, TypeError):
+        return None
+
+
+def _cache_put(kind: str, name: str, value: Any) -> bool:
+    """Store ``value`` (plain values: what :mod:`marshal` writes) under ``name``; True if stored.
+    An unwritable directory or a full disk is not an error: the entry is simply not kept."""
+    d = cache_dir(kind)
+    if d is None:
+        return False
+    try:
+        payload = marshal.dumps(value)
+    except ValueError:
+        return False
+    blob = _CACHE_MAGIC + blake2b(payload, digest_size=_CACHE_DIGEST).digest() + payload
+    tmp = None
+    try:
+        d.mkdir(parents=True, exist_ok=True, mode=0o700)
+        tmp = str(d / f".{name}.{os.getpid()}.{id(blob):x}.tmp")
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_CLOEXEC", 0), 0o600)
+        with os.fdopen(fd, "wb") as f:
+            f.write(blob)
+        os.replace(tmp, d / name)
+        tmp = None
+        return True
+    except OSError:
+        return False
+    finally:
+        if tmp is not None:
+            try:
+                os.unlink(tmp)
+            except OSError:
+                pass

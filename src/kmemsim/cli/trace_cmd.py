@@ -21,9 +21,7 @@ from __future__ import annotations
 
 import contextlib
 import math
-import shutil
 import sys
-import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -541,6 +539,9 @@ def _spooled(file: str, needed: bool) -> Iterator[str]:
     if file != "-" or not needed:
         yield file
         return
+    import shutil  # only for a trace on standard input: not at import (tempfile, shutil: 3 ms)
+    import tempfile
+
     with tempfile.NamedTemporaryFile(prefix="kmemsim-stdin-", suffix=".trace") as tmp:
         shutil.copyfileobj(sys.stdin.buffer, tmp, 1 << 20)
         tmp.flush()

@@ -18,7 +18,6 @@ that they stay equal):
 
 from __future__ import annotations
 
-from importlib import resources
 from pathlib import Path
 
 from ..errors import UsageError
@@ -36,6 +35,8 @@ def example_path(name: str) -> Path:
     """The path of a shipped sample file (``"trace"`` or ``"snapshot"``)."""
     if name not in EXAMPLES:
         raise UsageError(f"example {name!r}: no such sample; there are {', '.join(EXAMPLES)}")
+    from importlib import resources  # here, not at import: 9 ms for every command that never asks
+
     path = Path(str(resources.files(__name__).joinpath(EXAMPLES[name][0])))
     if not path.is_file():  # pragma: no cover - a broken install
         raise UsageError(f"example {name!r}: {path} is missing from this installation of kmemsim")

@@ -39,7 +39,6 @@ from __future__ import annotations
 import re
 import sys
 from array import array
-from collections import Counter
 from collections.abc import Iterator
 from typing import Any
 
@@ -59,9 +58,50 @@ def _numpy(done: int) -> Any:
     return None
 
 
+#: _py_runs() finds this many runs by comparing memory before it takes the regex for the rest
+_LONG_RUNS = 32
+
+
 def _py_runs(arr: array, a: int, b: int) -> list[tuple[int, int, int]]:
-    """(start, end, value) runs of equal items of ``arr[a:b]`` (indices into arr), in C by regex
-    over the bytes: each match is one item repeated, so matches stay item-aligned."""
+    """(start, end, value) runs of equal items of ``arr[a:b]`` (indices into arr), found in C.
+
+    A memory map's section holds few, long runs (the struct pages of a zone's free blocks, of
+    the kernel image): each run's end is found by comparing the bytes with the item repeated,
+    doubling the length while it matches and halving it back (a few memcmp()s a run).  After
+    :data:`_LONG_RUNS` runs, the rest goes to :func:`_regex_runs` (one match a run), which is
+    the faster where runs are short.  Both give the same runs."""
+    w = arr.itemsize
+    data = memoryview(arr).cast("B")[a * w : b * w].tobytes()
+    n = b - a
+    out: list[tuple[int, int, int]] = []
+    i = 0
+    while i < n:
+        if len(out) >= _LONG_RUNS:
+            return out + _regex_runs(arr, a + i, b)
+        p = data[i * w : (i + 1) * w]
+        j, step = i + 1, 1  # [i, j) holds p
+        hi = n
+        while j < n:
+            e = min(n, j + step)
+            if data[j * w : e * w] != p * (e - j):
+                hi = e  # a different item in [j, e)
+                break
+            j = e
+            step <<= 1
+        while j < hi:  # the first different item: [i, j) holds p, one in [j, hi) differs
+            mid = (j + hi) // 2
+            if data[j * w : (mid + 1) * w] == p * (mid + 1 - j):
+                j = mid + 1
+            else:
+                hi = mid
+        out.append((a + i, a + j, arr[a + i]))
+        i = j
+    return out
+
+
+def _regex_runs(arr: array, a: int, b: int) -> list[tuple[int, int, int]]:
+    """:func:`_py_runs` by regex over the bytes: each match is one item repeated, so matches
+    stay item-aligned."""
     w = arr.itemsize
     pat = _RUN_RES.get(w)
     if pat is None:
@@ -182,7 +222,9 @@ class MemMap:
                 np = _numpy(done)
                 done += 1
                 if np is None:
-                    got = Counter(sec.arrays[i][a - s0 : b - s0])  # type: ignore[index]
+                    got: dict[int, int] = {}
+                    for x, y, v in _py_runs(sec.arrays[i], a - s0, b - s0):  # type: ignore[index]
+                        got[v] = got.get(v, 0) + y - x
                     for v in sorted(got):  # numpy.unique's order
                         out[v] = out.get(v, 0) + got[v]
                     continue

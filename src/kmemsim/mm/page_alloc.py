@@ -48,6 +48,7 @@ Simplified, and said so:
 """
 from __future__ import annotations
 
+import operator
 from collections.abc import Callable
 from dataclasses import dataclass
 from math import isqrt
@@ -1988,27 +1989,37 @@ class PageAllocator:
         # every managed page is in exactly one place: a free block, a pcp list, or allocated
         spans: list[tuple[int, int, str]] = []
         for z in self.zones:
-            for pfn, (o, _) in z.buddy.items():
-                spans.append((pfn, pfn + (1 << o), "buddy"))
+            spans += [(pfn, pfn + (1 << o), "buddy") for pfn, (o, _) in z.buddy.items()]
             for pcp in z.pcp:
                 n = 0
+                where = f"pcp cpu{pcp.cpu}"
                 for pi, lst in enumerate(pcp.lists):
                     o = self._pindex_order[pi]
                     n += len(lst) << o
-                    for pfn in lst:
-                        spans.append((pfn, pfn + (1 << o), f"pcp cpu{pcp.cpu}"))
+                    spans += [(pfn, pfn + (1 << o), where) for pfn in lst]
                 if n != pcp.count:
                     errs.append(f"{z.name} pcp cpu{pcp.cpu}: count {pcp.count} but lists hold {n}")
-        for pfn, o in self.allocated.items():
-            spans.append((pfn, pfn + (1 << o), "allocated"))
-            if self.get_ref(pfn) <= 0 and pfn not in self.compound:
-                errs.append(f"allocated pfn {pfn:#x} has refcount {self.get_ref(pfn)}")
-        spans.sort()
-        for (a0, a1, w1), (b0, _, w2) in zip(spans, spans[1:], strict=False):
-            if b0 < a1:
-                errs.append(f"pfns {b0:#x}.. are both {w1} (from {a0:#x}) and {w2}")
-                break
-        covered = sum(b - a for a, b, _ in spans)
+        get_ref, compound = self.get_ref, self.compound
+        allocated = self.allocated
+        spans += [(pfn, pfn + (1 << o), "allocated") for pfn, o in allocated.items()]
+        # refcount <= 0: get_ref() inline, by section (a uniform one, or its array)
+        sections, shift, low = self._ref.sections, SECTION_PAGES_SHIFT, (1 << SECTION_PAGES_SHIFT) - 1
+        for pfn in allocated:
+            sec = sections[pfn >> shift]
+            rc = sec.uniform[1] if sec.arrays is None else sec.arrays[1][pfn & low]  # type: ignore[index]
+            if rc <= 0 and pfn not in compound:
+                errs.append(f"allocated pfn {pfn:#x} has refcount {get_ref(pfn)}")
+        # overlaps: by start alone (int keys, and the comparisons in C); only when there is one,
+        # the full order of (start, end, where) to name the first, as always
+        spans.sort(key=_span_start)
+        starts, ends = list(map(_span_start, spans)), list(map(_span_end, spans))
+        if any(map(operator.lt, starts[1:], ends)):
+            spans.sort()
+            for (a0, a1, w1), (b0, _, w2) in zip(spans, spans[1:], strict=False):
+                if b0 < a1:
+                    errs.append(f"pfns {b0:#x}.. are both {w1} (from {a0:#x}) and {w2}")
+                    break
+        covered = sum(ends) - sum(starts)
         managed = sum(z.managed_pages for z in self.zones)
         if covered != managed:
             errs.append(f"{covered} pages are free, on pcp lists or allocated, but {managed} are managed")
@@ -2019,6 +2030,9 @@ class PageAllocator:
                 break
         return errs
 
+
+_span_start = operator.itemgetter(0)
+_span_end = operator.itemgetter(1)
 
 #: The node counters whose change means that something may have freed memory.
 _PROGRESS_STATS = ("nr_inactive_anon", "nr_active_anon", "nr_inactive_file", "nr_active_file", "nr_unevictable",

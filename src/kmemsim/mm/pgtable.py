@@ -177,6 +177,7 @@ class PageTables:
         self.top_pfn = (top_phys + self.page_size - 1) >> self.page_shift
         self.addr_mask = (1 << k.layout.bits) - 1
         self._struct = struct.Struct(self.fmt)
+        self._empty = bytes(self.page_size)  # a table of none entries: nothing to walk
         #: the model's TLB: virtual page -> (physical page base, writable), filled by
         #: translate() from present 4 KiB PTEs, flushed whenever a present entry changes
         #: (vunmap_range, _write); a stray write into a page table is not seen until the
@@ -548,7 +549,7 @@ class PageTables:
         size = 1 << L.shift
         nl = len(self.levels)
         f = self.k.phys.frames.get(pfn)
-        if f is None:
+        if f is None or f == self._empty:
             return
         top_bits = self.k.layout.bits
         for idx, (e,) in enumerate(self._struct.iter_unpack(f)):
@@ -575,9 +576,7 @@ class PageTables:
         while stack:
             pfn, lvl = stack.pop()
             f = self.k.phys.frames.get(pfn)
-            if f is None:
-                continue
-            if lvl == nl - 1:
+            if f is None or lvl == nl - 1 or f == self._empty:
                 continue
             for idx, (e,) in enumerate(self._struct.iter_unpack(f)):
                 if not e:

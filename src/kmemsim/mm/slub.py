@@ -65,6 +65,8 @@ from __future__ import annotations
 
 import random
 import struct
+import sys
+from array import array
 from collections import Counter
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
@@ -169,6 +171,10 @@ class KmemCache:
         return importlib.import_module("kmemsim.explore.jupyter").repr_html(self)
 
 
+#: the frames hold little-endian words (struct "<Q"): a native array is the same bytes only here
+_LITTLE_ENDIAN = sys.byteorder == "little"
+
+
 class Slub:
     """The slab allocator of one machine."""
 
@@ -201,6 +207,8 @@ class Slub:
         self._word_limit = k.page_size - word
         self._frames = k.phys.frames
         self._get_word = struct.Struct("<Q" if word == 8 else "<I").unpack_from
+        self._put_word = struct.Struct("<Q" if word == 8 else "<I").pack_into
+        self._swab_type = "Q" if word == 8 else "I" if array("I").itemsize == 4 else "L"
         #: swab() of free-pointer addresses, computed once each (shared with the fast paths)
         self.swab_cache: dict[int, int] = {}
         # fault injection (kmemsim.mm.fault_inject sets it): should_failslab() while failslab can
@@ -267,8 +275,12 @@ class Slub:
         self.k.phys.write(addr - self._page_offset, self.freeptr_encode(s, fp, addr).to_bytes(self.word, "little"))
 
     # ================================================================ slabs
-    def _new_slab(self, s: KmemCache, gfp: int) -> Slab | None:
+    def _new_slab(self, s: KmemCache, gfp: int, taken: list[int] | None = None, take: int = 0) -> Slab | None:
         """new_slab() and allocate_slab() of 6.18 mm/slub.c: what the page allocator is asked.
+
+        ``taken``, ``take``: the first ``take`` objects of the new free list are taken off it
+        and appended to ``taken`` (``slab.freelist`` is then the next one; ``inuse`` is the
+        caller's), as reading them off the list just written would.
 
         new_slab() (mm/slub.c:3279) fixes GFP_SLAB_BUG_MASK bits with kmalloc_fix_flags()'s
         warning and keeps only ``gfp & (GFP_RECLAIM_MASK | GFP_CONSTRAINT_MASK)`` of the
@@ -317,7 +329,7 @@ class Slub:
         if self.randomize and s.random_seq is not None and objects > 1:
             seq = s.random_seq if len(s.random_seq) == objects else self.init_cache_random_seq(objects)
             pos = self.rng.randrange(objects)
-            idx = [seq[(pos + i) % objects] for i in range(objects)]
+            idx = seq[pos:] + seq[:pos]  # seq[(pos + i) % objects] for each i
         base = addr + s.red_left_pad  # fixup_red_left()
         objs = [base + i * s.size for i in idx]
         if s.debug:
@@ -326,11 +338,54 @@ class Slub:
                 self.dbg.setup_object_debug(s, o)
         if s.ctor is not None:
             self._run_ctor(s, slab, objs, gfp)
-        for a, nxt in zip(objs, objs[1:], strict=False):
-            self.set_freepointer(s, a, nxt)
-        self.set_freepointer(s, objs[-1], 0)
+        self._link_free_objects(s, objs, idx)
         slab.freelist = objs[0]
+        if taken is not None and take > 0:
+            take = min(take, len(objs))
+            taken += objs[:take]
+            slab.freelist = objs[take] if take < len(objs) else 0
         return slab
+
+    def _link_free_objects(self, s: KmemCache, objs: list[int], idx: list[int] | None = None) -> None:
+        """set_freepointer() down a new slab's free list: each object's free pointer to the
+        next, the last one's to NULL; the same words written in the same order, in one loop.
+        No object is its own successor here, so set_freepointer()'s BUG_ON cannot fire.
+
+        ``idx``: each object's index in the slab (a permutation of them all).  When every free
+        pointer lies in one frame, word-aligned at a stride of whole words, the words are
+        written in one strided store, by index; the frame holds the same bytes as after the
+        writes one at a time (the only frame touched, materialised first either way)."""
+        word, po, off_s = self.word, self._page_offset, s.offset
+        shift, mask, limit = self._page_shift, self._page_mask, self._word_limit
+        frames, phys, put = self._frames, self.k.phys, self._put_word
+        addrs = [a + off_s for a in objs]
+        nexts = [*objs[1:], 0]
+        if self.hardened:  # freelist_ptr_encode(): ptr ^ s->random ^ swab(ptr_addr)
+            swabbed = array(self._swab_type, addrs)
+            swabbed.byteswap()  # swab() of every address at once (the values _swab() caches)
+            self.swab_cache.update(zip(addrs, swabbed, strict=True))
+            rnd = s.random
+            nexts = [fp ^ rnd ^ v for fp, v in zip(nexts, swabbed, strict=True)]
+        n = len(objs)
+        if idx is not None and n > 1 and s.size % word == 0 and _LITTLE_ENDIAN:
+            lo = min(addrs)
+            off = lo - po
+            last = off + (n - 1) * s.size  # the highest object's free pointer
+            if off >= 0 and not off % word and off >> shift == last >> shift and (last & mask) <= limit:
+                vals = [0] * n
+                for i, fp in zip(idx, nexts, strict=True):
+                    vals[i] = fp  # the free pointer of object i, in address order
+                f = frames.get(off >> shift) or phys.frame(off >> shift)
+                start, stride = (off & mask) // word, s.size // word
+                with memoryview(f) as m, m.cast(self._swab_type) as words:  # type: ignore[call-overload]
+                    words[start : start + n * stride : stride] = array(self._swab_type, vals)
+                return
+        for addr, fp in zip(addrs, nexts, strict=True):
+            off = addr - po
+            if (off & mask) <= limit:
+                put(frames.get(off >> shift) or phys.frame(off >> shift), off & mask, fp)
+            else:  # a word across two frames
+                phys.write(off, fp.to_bytes(word, "little"))
 
     def _run_ctor(self, s: KmemCache, slab: Slab, objs: list[int], gfp: int) -> None:
         """setup_object(): the constructor on every object of a new slab.
@@ -383,9 +438,9 @@ class Slub:
     def init_cache_random_seq(self, count: int) -> list[int]:
         """init_cache_random_seq(): a Fisher-Yates permutation of 0..count-1."""
         seq = list(range(count))
-        for i in range(count - 1, 0, -1):
-            j = self.rng.randrange(i + 1)
-            seq[i], seq[j] = seq[j], seq[i]
+        # random.shuffle() is this very loop (for i from count - 1 down to 1: j = a random index
+        # up to i, swap), drawing j as randrange(i + 1) would: the same permutation
+        self.rng.shuffle(seq)
         return seq
 
     def _discard_slab(self, s: KmemCache, slab: Slab) -> None:
@@ -1015,8 +1070,16 @@ class Slub:
         pending = sum(len(d) for d in self.deferred)
         if pending and not self.k.sched.irq_work:
             errs.append(f"{pending} objects wait for defer_free()'s irq_work, which is not queued")
+        # every cache's slabs (those of self.slabs(s)), from one pass over the pages
+        by_cache: dict[int, dict[int, Slab]] = {}
+        for sl in self.slab_of.values():
+            if sl.where != "rcu_free":
+                d = by_cache.get(id(sl.cache))
+                if d is None:
+                    d = by_cache[id(sl.cache)] = {}
+                d[id(sl)] = sl
         for s in self.caches:
-            slabs = self.slabs(s)
+            slabs = list(by_cache.get(id(s), {}).values())
             if len(slabs) != s.nr_slabs:
                 errs.append(f"{s.name}: nr_slabs {s.nr_slabs} but {len(slabs)} slabs own pages")
             if sum(sl.objects for sl in slabs) != s.total_objects:
@@ -1068,20 +1131,35 @@ class Slub:
 
     def _walk(self, s: KmemCache, slab: Slab, head: int, errs: list[str], what: str) -> int:
         """Walk a freelist, checking each pointer lies on an object of ``slab``; stop on a cycle."""
+        if not head:
+            return 0  # an empty list (a full slab)
         seen = set()
         n = 0
+        size = s.size
         base = slab.addr + s.red_left_pad
-        end = base + slab.objects * s.size
+        end = base + slab.objects * size
+        # get_freepointer(), its common case inline: a word inside one lowmem frame
+        get_freepointer, get_word, frames, frame = self.get_freepointer, self._get_word, self._frames, self.k.phys.frame
+        po, lowmem, shift, mask, limit = self._page_offset, self._lowmem, self._page_shift, self._page_mask, \
+            self._word_limit
+        off_s, hardened, rnd, sc = s.offset, self.hardened, s.random, self.swab_cache
         while head:
             if head in seen:
                 errs.append(f"{s.name}: {what} of {slab} has a cycle at {head:#x}")
                 return n
-            if not (base <= head < end) or (head - base) % s.size:
+            if not (base <= head < end) or (head - base) % size:
                 errs.append(f"{s.name}: {what} of {slab} points outside its objects: {head:#x}")
                 return n
             seen.add(head)
             n += 1
-            head = self.get_freepointer(s, head)
+            addr = head + off_s
+            off = addr - po
+            if 0 <= off < lowmem and (off & mask) <= limit:
+                head = get_word(frames.get(off >> shift) or frame(off >> shift), off & mask)[0]
+                if hardened:
+                    head ^= rnd ^ (sc.get(addr) or self._swab(addr))
+            else:
+                head = get_freepointer(s, head)
         return n
 
 

@@ -817,6 +817,13 @@ def kmalloc_index(size: int) -> int:
     ``2**n``-byte one (up to 21, 2 MiB).  Larger sizes are a BUG() in the
     kernel and a :class:`ConfigError` here.
     """
+    if type(size) is int and 0 <= size <= _INDEX_TOP:
+        return _KMALLOC_INDEX[size]
+    return _kmalloc_index(size)
+
+
+def _kmalloc_index(size: int) -> int:
+    """:func:`kmalloc_index` computed (the table below is made from it)."""
     if size < 0:
         raise ConfigError(f"kmalloc_index({size}): negative size")
     if not size:
@@ -830,6 +837,29 @@ def kmalloc_index(size: int) -> int:
     if size > 2 * 1024 * 1024:
         raise ConfigError(f"kmalloc_index({size}): unexpected size (over 2 MiB)")
     return max(KMALLOC_SHIFT_LOW, (size - 1).bit_length())
+
+
+def _kmalloc_index_table(top: int) -> tuple[int, ...]:
+    """:func:`_kmalloc_index` of every size from 0 to ``top``, made a run at a time: the sizes of
+    one ``fls(size - 1)``, then the minimum size's class and the 96- and 192-byte caches."""
+    t = [0]
+    b = 0
+    while len(t) <= top:  # sizes n with (n - 1).bit_length() == b: 2^(b-1) + 1 .. 2^b (b = 0: n = 1)
+        t += [max(KMALLOC_SHIFT_LOW, b)] * ((1 << b) - (1 << (b - 1)) if b else 1)
+        b += 1
+    del t[top + 1 :]
+    t[1 : KMALLOC_MIN_SIZE + 1] = [KMALLOC_SHIFT_LOW] * KMALLOC_MIN_SIZE
+    if KMALLOC_MIN_SIZE <= 32:
+        t[65:97] = [1] * 32
+    if KMALLOC_MIN_SIZE <= 64:
+        t[129:193] = [2] * 64
+    return tuple(t)
+
+
+#: kmalloc_index() of the sizes up to 8 KiB, looked up (the fast paths build their size table
+#: from it at every boot: 8,192 calls)
+_INDEX_TOP = 8192
+_KMALLOC_INDEX = _kmalloc_index_table(_INDEX_TOP)
 
 
 def kmalloc_slab_index(size: int) -> int:

@@ -69,10 +69,14 @@ Simplified, and said so:
 from __future__ import annotations
 
 import bisect
-import hashlib
 import struct
 from collections.abc import Callable, Iterable
 from typing import TYPE_CHECKING, Any, NoReturn
+
+try:
+    from _blake2 import blake2b  # hashlib's BLAKE2 itself, without loading OpenSSL (_hashlib: 3 ms)
+except ImportError:  # pragma: no cover - a Python built without _blake2
+    from hashlib import blake2b
 
 from ..args import check_addr
 from ..errors import UsageError
@@ -248,7 +252,7 @@ class Vmalloc:
         self.pt = PageTables(k, warn=self.warn_pt)
         self.page_kernel = self.pt.page_kernel
         self.nr_vmalloc_pages = 0  # atomic_long_t nr_vmalloc_pages (6.18)
-        self._hash_key = hashlib.blake2b(f"kmemsim-ptr-{k.seed}".encode(), digest_size=16).digest()
+        self._hash_key = blake2b(f"kmemsim-ptr-{k.seed}".encode(), digest_size=16).digest()
         self._prl_until = -1  # printk_ratelimit() state: 10 messages per 5 s
         self._prl_count = 0
         self._warned_once: set[str] = set()
@@ -271,7 +275,7 @@ class Vmalloc:
         width = 2 * self.word
         if not self.hash_pointers:
             return f"{addr:0{width}x}"
-        h = hashlib.blake2b(addr.to_bytes(8, "little"), key=self._hash_key, digest_size=4).digest()
+        h = blake2b(addr.to_bytes(8, "little"), key=self._hash_key, digest_size=4).digest()
         return f"{int.from_bytes(h, 'little'):0{width}x}"
 
     def _check_size(self, size: int, what: str) -> None:

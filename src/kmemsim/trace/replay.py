@@ -672,14 +672,10 @@ class Replay:
         host had it; False when the page allocator has no page for it."""
         slub: Any = self.k.slub  # the allocator itself (mm/slub.py), beyond its interface
         gfp = self.gs.bits.kernel
-        slab = slub._new_slab(c, gfp)
+        slab = slub._new_slab(c, gfp, fillers, used)  # the first `used` objects go to fillers
         if slab is None:
             return False
         used = min(used, slab.objects)
-        for _ in range(used):
-            o = slab.freelist
-            slab.freelist = slub.get_freepointer(c, o)
-            fillers.append(o)
         slab.inuse = used
         cc = c.cpu_slab[cpu]
         if where == "cpu" and cc.slab is None and slab.freelist:
