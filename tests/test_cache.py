@@ -87,6 +87,16 @@ def test_put_and_get(home):
     assert not snapmod._cache_put("t", "bad", object())  # not marshal's: not stored, no error
 
 
+def test_the_least_recently_used_entries_go_beyond_the_bound(home, monkeypatch):
+    monkeypatch.setattr(snapmod, "CACHE_MAX_ENTRIES", 3)
+    for i in range(3):
+        assert snapmod._cache_put("t", f"k{i}", i)
+        os.utime(home / "t" / f"k{i}", (1000 + i, 1000 + i))
+    assert snapmod._cache_get("t", "k0") == 0  # a hit: k0 is now the most recently used
+    assert snapmod._cache_put("t", "k3", 3)
+    assert sorted(p.name for p in (home / "t").iterdir()) == ["k0", "k2", "k3"]  # k1 went
+
+
 def test_keys_depend_on_every_part_and_its_bounds():
     key = snapmod._cache_key
     assert key("a", b"b") == key("a", b"b")

@@ -1465,9 +1465,36 @@ def _cache_get(kind: str, name: str) -> Any:
     if blake2b(payload, digest_size=_CACHE_DIGEST).digest() != blob[len(_CACHE_MAGIC):head]:
         return None
     try:
-        return marshal.loads(payload)
+        value = marshal.loads(payload)
     except (ValueError, EOFError, TypeError):
         return None
+    try:
+        os.utime(d / name)  # recently used: the last to be pruned (_cache_prune)
+    except OSError:
+        pass
+    return value
+
+
+#: Entries kept per kind (about 0.5 MB each for a host snapshot): the least recently used go.
+CACHE_MAX_ENTRIES = 64
+
+
+def _cache_prune(d: Path, keep: str) -> None:
+    """Remove the least recently used entries of ``d`` beyond :data:`CACHE_MAX_ENTRIES`
+    (a hit refreshes an entry's mtime); errors (a file removed meanwhile) are ignored."""
+    try:
+        entries = [(e.stat().st_mtime, e.name, e) for e in os.scandir(d) if e.is_file() and not e.name.startswith(".")]
+    except OSError:
+        return
+    if len(entries) <= CACHE_MAX_ENTRIES:
+        return
+    entries.sort()
+    for _, ename, e in entries[: len(entries) - CACHE_MAX_ENTRIES]:
+        if ename != keep:
+            try:
+                os.unlink(e.path)
+            except OSError:
+                pass
 
 
 def _cache_put(kind: str, name: str, value: Any) -> bool:
@@ -1490,6 +1517,7 @@ def _cache_put(kind: str, name: str, value: Any) -> bool:
             f.write(blob)
         os.replace(tmp, d / name)
         tmp = None
+        _cache_prune(d, name)
         return True
     except OSError:
         return False
