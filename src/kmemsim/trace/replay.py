@@ -94,16 +94,19 @@ separates what the trace names apart, no more.
 from __future__ import annotations
 
 import gc
+import importlib
 import math
+import os
 import random
 import threading
+import warnings
 from collections import Counter, deque
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from heapq import heappop, heappush
 from itertools import islice
 from pathlib import Path
-from types import SimpleNamespace
+from types import ModuleType, SimpleNamespace
 from typing import IO, TYPE_CHECKING, Any, NamedTuple, cast
 
 from ..errors import KmemsimError, UsageError
@@ -126,7 +129,44 @@ __all__ = [
     "parse_sets",
     "ReplayInputError",
     "locate",
+    "ENGINES",
+    "compiled_core",
 ]
+
+#: the replay loop's engines: ``auto`` (the compiled core when it was built and the machine
+#: allows it, else python), ``compiled`` (an error when it cannot run), ``python`` (the
+#: pure-Python loop, :meth:`Replay._run`); all give the same replay
+ENGINES = ("auto", "compiled", "python")
+#: the version of the compiled core's interface this module speaks (_kmemreplay.c: REPLAY_CORE_API)
+REPLAY_CORE_API = 1
+
+
+def _load_core() -> ModuleType | None:
+    """The compiled replay core (``kmemsim.trace._kmemreplay``, built by setup.py; optional), or
+    None: not built, KMEMSIM_NO_EXT=1, or built from another kmemsim (a warning then)."""
+    if os.environ.get("KMEMSIM_NO_EXT") == "1":
+        return None
+    try:
+        mod = importlib.import_module("kmemsim.trace._kmemreplay")  # an extension module
+    except ImportError:  # pragma: no cover - depends on the build
+        return None
+    if getattr(mod, "REPLAY_CORE_API", None) != REPLAY_CORE_API:
+        from .parse import StaleScannerWarning
+
+        warnings.warn(
+            f"kmemsim: the compiled replay core {getattr(mod, '__file__', '?')} was built from another "
+            "kmemsim; using the pure-Python replay loop (same output, slower). Rebuild it: pip install -e .",
+            StaleScannerWarning, stacklevel=2)
+        return None
+    return mod
+
+
+_kmemreplay: ModuleType | None = _load_core()
+
+
+def compiled_core() -> bool:
+    """Was the compiled replay core built (and is it this kmemsim's)?"""
+    return _kmemreplay is not None
 
 #: sysfs boolean attribute -> the SLAB flag it shows (mm/slub.c *_show()).
 SYSFS_FLAG_ATTRS = {
@@ -990,6 +1030,14 @@ class Replay:
         it = iter(events)
         early = self.opts.early_untraced_frees
         window = _DOOM_WINDOW if early else _CHUNK
+        run = self._run
+        core = self._core() if self.engine != "python" else None
+        if core is not None:
+            run = core.run
+        elif self.engine == "compiled":
+            raise UsageError("Replay.feed: the compiled replay core "
+                             + ("is not built" if _kmemreplay is None else "cannot replay on this machine")
+                             + " (engine='compiled')")
         ahead: deque[list] = deque()  # chunks read (and pre-scanned), not replayed yet
         n_ahead = 0
         done = False
@@ -1012,7 +1060,7 @@ class Replay:
                 cur = ahead.popleft()
                 n_ahead -= len(cur)
                 try:
-                    self._run(cur, ahead[0] if ahead else [])
+                    run(cur, ahead[0] if ahead else [])
                 except (KernelBug, Oops) as e:  # pragma: no cover - the loop catches them per event
                     self.bugs[getattr(e, "kind", type(e).__name__)] += 1
         finally:
@@ -1076,6 +1124,69 @@ class Replay:
             self.early_frees += 1
             self._implied_free(ptr, p)
         del self._doom_pending[id(c)]
+
+    #: the loop's engine (:data:`ENGINES`): set on an instance before :meth:`feed`
+    engine = "auto"
+    _core_obj: Any = None
+
+    def _core(self) -> Any:
+        """The compiled core for this replay (made on first use), or None when it cannot run:
+        not built, a SLAB or SLOB machine, SLUB's fast paths not installed."""
+        if self._core_obj is None:
+            spec = self._core_spec() if _kmemreplay is not None else None
+            self._core_obj = False if spec is None else _kmemreplay.Core(self, self._run_at, spec)  # type: ignore[union-attr]
+        return self._core_obj or None
+
+    def _core_spec(self) -> dict[str, Any] | None:
+        """The state and constants the compiled core works on: the Replay's own dicts and
+        Counters, and what mm/fastpath.install_slab()'s closures hold (computed the same way)."""
+        from ..flags import WORD_MASK
+        from ..mm.slub import KmemCache, KmemCacheCpu, Slab
+
+        k = self.k
+        fast = [k.dispatch.fast_path(name) for name in ("kmalloc", "kfree", "kmem_cache_alloc")]
+        # _run() calls the kfree and kmem_cache_alloc bound when the Replay was made: the core
+        # runs only where those are SLUB's fast paths (kmalloc's slot it checks itself)
+        if (self.allocator != "slub" or fast[0] is None or type(k.phys.frames) is not dict
+                or getattr(self._kfree, "__func__", None) is not fast[1]
+                or getattr(self._kfree, "__self__", None) is not k
+                or getattr(self._cache_alloc, "__func__", None) is not fast[2]
+                or getattr(self._cache_alloc, "__self__", None) is not k):
+            return None
+        slub = k.slub
+        # as install_slab(): the kmalloc cache of every size, the gfp bits it tests
+        max_cache: int = getattr(k.slab_impl, "max_cache", slub.geo.KMALLOC_MAX_CACHE_SIZE)
+        normal = k.slab.kmalloc_caches[""]
+        by_size = [None] + [normal[slub.geo.kmalloc_index(n)] for n in range(1, max_cache + 1)]
+        bits = k.gfp.bits
+        kind_flags = (bits.dma | bits.reclaimable | bits.account | ~WORD_MASK) & ((1 << 64) - 1)
+        return {
+            "objs": self.objs, "placed": self.placed, "events": self.events, "preexisting": self.preexisting,
+            "trace_failed": self.trace_failed, "kinfo": self._kmalloc_info, "kcaches": self._kmalloc_caches,
+            "gfps": self._gfp, "caches": self._caches, "reserve": self._reserve, "pending": self._doom_pending,
+            "doomed": self._doomed, "fillers": self._fillers, "last_ptr": self._last_alloc_ptr,
+            "slab_of": slub.slab_of, "frames": k.phys.frames, "by_size": by_size, "kcls": type(k),
+            "fast_kmalloc": fast[0],
+            "page_offset": self.page_offset, "hardened": int(bool(slub.hardened)), "word": slub.word,
+            "ncpu": self.ncpu, "max_cache": self.max_cache, "fp_max_cache": max_cache, "kind_flags": kind_flags,
+            "zero_flag": bits.zero, "types": (KmemCache, KmemCacheCpu, Slab),
+        }
+
+    def _run_at(self, cur: list, i: int, nxt: list) -> None:
+        """The event ``cur[i]`` by :meth:`_run`, alone (the compiled core hands over every event it
+        does not do itself), with the look-ahead window _run would give it."""
+        ev = cur[i]
+        window: list = []
+        if ev[0] == "mm_page_alloc":
+            window = cur[i + 1 : i + 1 + _LOOKAHEAD]
+            if len(window) < _LOOKAHEAD:
+                window += nxt[: _LOOKAHEAD - len(window)]
+        self._run([ev], window)
+
+    def core_stats(self) -> dict[str, int] | None:
+        """Events the compiled core did itself (``c``) and handed to :meth:`_run` (``py``), or
+        None when it did not run."""
+        return self._core_obj.stats() if self._core_obj else None
 
     def _run(self, cur: list, nxt: list) -> None:
         k = self.k
@@ -1659,15 +1770,20 @@ def replay(
     fmt: str = "auto",
     lenient: bool = False,
     check: bool = True,
+    engine: str = "auto",
 ) -> Replay:
     """Boot a machine (or use ``k``) and replay ``source`` into it: a trace file (any
     format :class:`~kmemsim.trace.parse.TraceReader` reads), a stream, or event
-    records.  ``r.parse_stats`` holds the reader's statistics (None for records)."""
+    records.  ``r.parse_stats`` holds the reader's statistics (None for records).  ``engine``:
+    the replay loop's (:data:`ENGINES`; all give the same replay)."""
     from .parse import TraceReader
 
     if k is None:
         k = boot_machine(host=host, profile=profile, ram=ram, cpus=cpus, tunables=tunables)
+    if engine not in ENGINES:
+        raise UsageError(f"engine {engine!r}: one of {', '.join(ENGINES)}")
     r = Replay(k, options=options)
+    r.engine = engine
     reader = None
     if isinstance(source, (str, Path)) or hasattr(source, "read"):
         reader = TraceReader(source, fmt=fmt, lenient=lenient)
