@@ -40,7 +40,8 @@
  * reserve (_top_up), the early-free machinery (_make_room, _doom), page events (the
  * 64-event look-ahead of _slab_page_of), lost markers, the first timestamp, a sample point,
  * anything of an unexpected type -- it writes its counts back into the Replay and calls
- * run_at(cur, i, nxt), which runs that one event with Replay._run(), then reads back what
+ * run_at(cur, i, j, nxt), which runs that event (and the events after it that the core never
+ * does: page events, lost markers ...) with Replay._run(), then reads back what
  * Python may have changed (n, the timestamps, the next sample point, the dispatch slots).
  * So every event is done once, in trace order, by exactly one of the engines, and an
  * event's Python path is the same code the pure-Python loop runs.
@@ -661,18 +662,28 @@ static inline int kind_of(Core *c, PyObject *k)
     return -1;
 }
 
-/* hand cur[i] to Python: Replay._run_at(cur, i, nxt) runs it with Replay._run() */
-static int to_python(Core *c, PyObject *cur, Py_ssize_t i, PyObject *nxt)
+/* an event the core never does, whatever the state: not a slab event (page events, lost markers,
+ * the others), or not a record it reads */
+static int never_c(Core *c, PyObject *ev)
 {
-    c->stat_py++;
+    return !PyTuple_Check(ev) || PyTuple_GET_SIZE(ev) <= F_PTR || kind_of(c, PyTuple_GET_ITEM(ev, F_KIND)) < 0;
+}
+
+/* hand cur[i] to Python, with the events after it that the core never does: Replay._run_at(cur,
+ * i, j, nxt) runs cur[i:j] with Replay._run(); returns j, or -1 */
+static Py_ssize_t to_python(Core *c, PyObject *cur, Py_ssize_t i, PyObject *nxt)
+{
+    Py_ssize_t j = i + 1;
+    while (j < PyList_GET_SIZE(cur) && never_c(c, PyList_GET_ITEM(cur, j))) j++;
+    c->stat_py += j - i;
     if (flush(c) < 0) return -1;
-    PyObject *pi = PyLong_FromSsize_t(i);
-    if (pi == NULL) return -1;
-    PyObject *r = PyObject_CallFunctionObjArgs(c->run_at, cur, pi, nxt, NULL);
-    Py_DECREF(pi);
+    PyObject *pi = PyLong_FromSsize_t(i), *pj = PyLong_FromSsize_t(j);
+    PyObject *r = pi && pj ? PyObject_CallFunctionObjArgs(c->run_at, cur, pi, pj, nxt, NULL) : NULL;
+    Py_XDECREF(pi);
+    Py_XDECREF(pj);
     if (r == NULL) return -1;
     Py_DECREF(r);
-    return reload(c);
+    return reload(c) < 0 ? -1 : j;
 }
 
 /* Replay._run(cur, nxt), event by event */
@@ -684,7 +695,7 @@ static PyObject *Core_run(Core *c, PyObject *args)
     Py_INCREF(cur);
     Py_INCREF(nxt);
     PyObject *ret = NULL;
-    for (Py_ssize_t i = 0; i < PyList_GET_SIZE(cur); i++) {
+    for (Py_ssize_t i = 0; i < PyList_GET_SIZE(cur);) {
         PyObject *ev = PyList_GET_ITEM(cur, i);
         int done = 0;
         int64_t ts, cpu;
@@ -710,7 +721,11 @@ static PyObject *Core_run(Core *c, PyObject *args)
         }
         Py_DECREF(ev);
         if (done < 0) goto out;
-        if (!done && to_python(c, cur, i, nxt) < 0) goto out;
+        if (done) {
+            i++;
+        } else if ((i = to_python(c, cur, i, nxt)) < 0) {
+            goto out;
+        }
     }
     if (flush(c) < 0) goto out;
     ret = Py_NewRef(Py_None);

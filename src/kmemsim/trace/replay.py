@@ -109,7 +109,7 @@ from pathlib import Path
 from types import ModuleType, SimpleNamespace
 from typing import IO, TYPE_CHECKING, Any, NamedTuple, cast
 
-from ..errors import KmemsimError, UsageError
+from ..errors import KernelBug, KmemsimError, Oops, UsageError
 from ..tracepoints.events import SLAB_ALLOC_EVENTS, SLAB_FREE_EVENTS, Event
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -1025,8 +1025,6 @@ class Replay:
         if self.finished:
             raise UsageError("Replay.feed: the replay is finished")
         k = self.k
-        from ..errors import KernelBug, Oops
-
         it = iter(events)
         early = self.opts.early_untraced_frees
         window = _DOOM_WINDOW if early else _CHUNK
@@ -1172,16 +1170,13 @@ class Replay:
             "zero_flag": bits.zero, "types": (KmemCache, KmemCacheCpu, Slab),
         }
 
-    def _run_at(self, cur: list, i: int, nxt: list) -> None:
-        """The event ``cur[i]`` by :meth:`_run`, alone (the compiled core hands over every event it
-        does not do itself), with the look-ahead window _run would give it."""
-        ev = cur[i]
-        window: list = []
-        if ev[0] == "mm_page_alloc":
-            window = cur[i + 1 : i + 1 + _LOOKAHEAD]
-            if len(window) < _LOOKAHEAD:
-                window += nxt[: _LOOKAHEAD - len(window)]
-        self._run([ev], window)
+    def _run_at(self, cur: list, i: int, j: int, nxt: list) -> None:
+        """The events ``cur[i:j]`` by :meth:`_run` (the compiled core hands over every event it
+        does not do itself), with the look-ahead _run would give them: the events after them."""
+        tail = cur[j : j + _LOOKAHEAD]
+        if len(tail) < _LOOKAHEAD:
+            tail += nxt[: _LOOKAHEAD - len(tail)]
+        self._run(cur[i:j], tail)
 
     def core_stats(self) -> dict[str, int] | None:
         """Events the compiled core did itself (``c``) and handed to :meth:`_run` (``py``), or
@@ -1190,8 +1185,6 @@ class Replay:
 
     def _run(self, cur: list, nxt: list) -> None:
         k = self.k
-        from ..errors import KernelBug, Oops
-
         kmalloc = k.kmalloc
         kfree = self._kfree
         cache_alloc = self._cache_alloc
