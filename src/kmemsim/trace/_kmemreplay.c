@@ -109,6 +109,10 @@ typedef struct {
     long long stat_c, stat_py;
 } Core;
 
+/* the error the core raises for what goes wrong in it (spec["error"]: replay.ReplayCoreError, a
+ * KmemsimError); until a Core is made, RuntimeError */
+static PyObject *CoreError;
+
 /* interned attribute names of the Replay */
 static PyObject *S_n, *S_last_ts, *S_first_ts, *S_interval, *S_next_ts, *S_next_n, *S_null_frees;
 
@@ -120,13 +124,13 @@ static int find_slot(PyObject *type, const char *name, Slot *out)
     if (d == NULL) return -1;
     if (Py_TYPE(d) != &PyMemberDescr_Type) {
         Py_DECREF(d);
-        PyErr_Format(PyExc_TypeError, "Core: %s.%s is not a slot", ((PyTypeObject *)type)->tp_name, name);
+        PyErr_Format(CoreError, "Core: %s.%s is not a slot", ((PyTypeObject *)type)->tp_name, name);
         return -1;
     }
     PyMemberDef *m = ((PyMemberDescrObject *)d)->d_member;
     if (m->type != T_OBJECT_EX || (m->flags & READONLY)) {
         Py_DECREF(d);
-        PyErr_Format(PyExc_TypeError, "Core: %s.%s is not a writable object slot", ((PyTypeObject *)type)->tp_name,
+        PyErr_Format(CoreError, "Core: %s.%s is not a writable object slot", ((PyTypeObject *)type)->tp_name,
                      name);
         return -1;
     }
@@ -462,7 +466,7 @@ static int get_ll(PyObject *o, PyObject *name, long long *v)
     *v = PyLong_AsLongLongAndOverflow(x, &overflow);
     Py_DECREF(x);
     if (overflow) {
-        PyErr_SetString(PyExc_OverflowError, "Core: a replay count out of range");
+        PyErr_SetString(CoreError, "Core: a replay count out of range");
         return -1;
     }
     return (*v == -1 && PyErr_Occurred()) ? -1 : 0;
@@ -759,7 +763,7 @@ static PyObject *spec_get(PyObject *spec, const char *key)
 {
     PyObject *v = PyDict_GetItemString(spec, key);
     if (v == NULL) {
-        if (!PyErr_Occurred()) PyErr_Format(PyExc_KeyError, "Core: the spec has no %s", key);
+        if (!PyErr_Occurred()) PyErr_Format(CoreError, "Core: the spec has no %s", key);
         return NULL;
     }
     return v;
@@ -770,7 +774,7 @@ static int spec_obj(PyObject *spec, const char *key, PyObject **out, PyTypeObjec
     PyObject *v = spec_get(spec, key);
     if (v == NULL) return -1;
     if (type != NULL && !PyObject_TypeCheck(v, type)) {
-        PyErr_Format(PyExc_TypeError, "Core: spec[%s] must be a %s", key, type->tp_name);
+        PyErr_Format(CoreError, "Core: spec[%s] must be a %s", key, type->tp_name);
         return -1;
     }
     Py_XSETREF(*out, Py_NewRef(v));
@@ -798,6 +802,9 @@ static int Core_init(Core *c, PyObject *args, PyObject *kwds)
     PyObject *replay, *run_at, *spec;
     static char *kwlist[] = {"replay", "run_at", "spec", NULL};
     if (!PyArg_ParseTupleAndKeywords(args, kwds, "OOO!", kwlist, &replay, &run_at, &PyDict_Type, &spec)) return -1;
+    PyObject *err = PyDict_GetItemString(spec, "error");
+    if (err != NULL && PyType_Check(err) && PyType_IsSubtype((PyTypeObject *)err, (PyTypeObject *)PyExc_Exception))
+        Py_XSETREF(CoreError, Py_NewRef(err));
     Py_XSETREF(c->replay, Py_NewRef(replay));
     Py_XSETREF(c->run_at, Py_NewRef(run_at));
     for (int i = 0; i < NKINDS; i++) {
@@ -822,7 +829,7 @@ static int Core_init(Core *c, PyObject *args, PyObject *kwds)
         spec_obj(spec, "by_size", &c->by_size, &PyList_Type) < 0 || spec_obj(spec, "kcls", &c->kcls, &PyType_Type) < 0)
         return -1;
     if (!PyList_CheckExact(c->last_ptr) || !PyList_CheckExact(c->by_size)) {
-        PyErr_SetString(PyExc_TypeError, "Core: last_ptr and by_size must be lists");
+        PyErr_SetString(CoreError, "Core: last_ptr and by_size must be lists");
         return -1;
     }
     if (spec_obj(spec, "fast_kmalloc", &c->fast, NULL) < 0) return -1;
@@ -837,7 +844,7 @@ static int Core_init(Core *c, PyObject *args, PyObject *kwds)
         return -1;
     if ((word != 4 && word != 8) || ncpu < 1 || PyList_GET_SIZE(c->by_size) != fp_max_cache + 1 ||
         PyList_GET_SIZE(c->last_ptr) != (Py_ssize_t)ncpu) {
-        PyErr_SetString(PyExc_ValueError, "Core: a spec value out of range");
+        PyErr_SetString(CoreError, "Core: a spec value out of range");
         return -1;
     }
     c->hardened = hardened != 0;
@@ -849,12 +856,12 @@ static int Core_init(Core *c, PyObject *args, PyObject *kwds)
     PyObject *types = spec_get(spec, "types");
     if (types == NULL) return -1;
     if (!PyTuple_Check(types) || PyTuple_GET_SIZE(types) != 3) {
-        PyErr_SetString(PyExc_TypeError, "Core: spec[types] must be (KmemCache, KmemCacheCpu, Slab)");
+        PyErr_SetString(CoreError, "Core: spec[types] must be (KmemCache, KmemCacheCpu, Slab)");
         return -1;
     }
     PyObject *ct = PyTuple_GET_ITEM(types, 0), *cct = PyTuple_GET_ITEM(types, 1), *st = PyTuple_GET_ITEM(types, 2);
     if (!PyType_Check(ct) || !PyType_Check(cct) || !PyType_Check(st)) {
-        PyErr_SetString(PyExc_TypeError, "Core: spec[types] must hold classes");
+        PyErr_SetString(CoreError, "Core: spec[types] must hold classes");
         return -1;
     }
     c->cache_t = (PyTypeObject *)ct;
@@ -965,12 +972,14 @@ static PyTypeObject CoreType = {
 };
 
 static struct PyModuleDef kmemreplay_module = {
-    PyModuleDef_HEAD_INIT, "_kmemreplay", "The compiled replay core of kmemsim (optional).", -1, NULL,
+    PyModuleDef_HEAD_INIT, "_kmemreplay", "The compiled replay core of kmemsim (optional).", -1, NULL, NULL, NULL, NULL,
+    NULL,
 };
 
 PyMODINIT_FUNC PyInit__kmemreplay(void)
 {
     if (PyType_Ready(&CoreType) < 0) return NULL;
+    CoreError = Py_NewRef(PyExc_RuntimeError);
 #define INTERN(var, s) if ((var = PyUnicode_InternFromString(s)) == NULL) return NULL
     INTERN(S_n, "n");
     INTERN(S_last_ts, "last_ts");

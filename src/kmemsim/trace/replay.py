@@ -128,6 +128,7 @@ __all__ = [
     "compare",
     "parse_sets",
     "ReplayInputError",
+    "ReplayCoreError",
     "locate",
     "ENGINES",
     "compiled_core",
@@ -261,6 +262,11 @@ def locate(source: str | Path, needle: str, what: str = "gfp_flags=") -> int:
     except (OSError, KmemsimError):
         return 0
     return 0
+
+
+class ReplayCoreError(KmemsimError, RuntimeError):
+    """Something went wrong inside the compiled replay core (a bug: the Python loop,
+    ``engine="python"``, replays the same trace)."""
 
 
 def located(e: ReplayInputError, source: str | Path) -> KmemsimError:
@@ -1167,7 +1173,7 @@ class Replay:
             "fast_kmalloc": fast[0],
             "page_offset": self.page_offset, "hardened": int(bool(slub.hardened)), "word": slub.word,
             "ncpu": self.ncpu, "max_cache": self.max_cache, "fp_max_cache": max_cache, "kind_flags": kind_flags,
-            "zero_flag": bits.zero, "types": (KmemCache, KmemCacheCpu, Slab),
+            "zero_flag": bits.zero, "types": (KmemCache, KmemCacheCpu, Slab), "error": ReplayCoreError,
         }
 
     def _run_at(self, cur: list, i: int, j: int, nxt: list) -> None:
