@@ -10,11 +10,11 @@
  * Counters, and the model's SLUB structures -- KmemCache.cpu_slab[cpu].freelist and
  * .slab, Slab.freelist/.inuse, the free pointers in the object bytes of k.phys.frames
  * (XOR-encoded when CONFIG_SLAB_FREELIST_HARDENED).  These are Linux 6.18's SLUB fast
- * paths, as mm/fastpath.py models them (install_slab(), its docstring cites them):
+ * paths (mm/slub.c), as mm/fastpath.py models them (install_slab() and its docstring):
  *
- *   slab_alloc_node() -> __slab_alloc_node(): the lockless pop of c->freelist, reading the
- *       next free pointer with get_freepointer_safe() / freelist_ptr_decode()
- *       (mm/slub.c of 6.18: slab_alloc_node() 4170-4210, freelist_ptr_decode() 470-480);
+ *   slab_alloc_node(): the lockless pop of c->freelist, the next free pointer read from the
+ *       object with get_freepointer_safe() (freelist_ptr_decode(): ptr ^ s->random ^
+ *       swab(address of the free pointer));
  *   do_slab_free(): the push onto c->freelist when the object's slab is the CPU slab
  *       (set_freepointer(), freelist_ptr_encode()), and __slab_free() without a list change
  *       (another CPU's slab, a CPU partial slab, a node partial slab that keeps an object in
@@ -22,29 +22,37 @@
  *
  * Which Python function each part mirrors (a change to one must be made in the other):
  *
- *   core_run()            Replay._run() (trace/replay.py), the loop: event counts, n,
+ *   Core_run()            Replay._run() (trace/replay.py), the loop: event counts, n,
  *                         last_ts, the sample points, the per-kind branches below
  *   do_free()             _run()'s kfree / kmem_cache_free branch
  *   do_kmalloc()          _run()'s kmalloc / kmalloc_node branch
  *   do_cache_alloc()      _run()'s kmem_cache_alloc / kmem_cache_alloc_node branch
+ *   implied_free()        Replay._implied_free()
+ *   caught_bug()          _run()'s except (KernelBug, Oops) clause
  *   fast_pop()            fastpath.install_slab(): kmalloc() and kmem_cache_alloc()
  *   fast_kfree()          fastpath.install_slab(): kfree() (Replay frees both free kinds
  *                         with k.kfree)
  *   free_to_slab()        fastpath.install_slab(): free_to_slab()
  *
+ * The model's slow paths stay in Python: where fast_pop() or fast_kfree() would hand the
+ * call to the general path (an empty CPU freelist, a new slab, a full slab becoming
+ * partial, an empty one discarded, __GFP_ZERO, a kind of kmalloc other than normal ...),
+ * the core calls the same Python function _run() calls -- kmalloc's fast path, Replay._kfree,
+ * Replay._cache_alloc, which go on to the general path -- with k.cpu set to the event's CPU
+ * (call_model()).  The replay's own decisions it takes in C only in the common cases.
+ *
  * The rule that keeps the two engines equal: for each event the core first decides,
- * without changing anything, whether it can do the whole event itself; if not -- any
- * case a branch above does not cover: a slow path of SLUB (an empty CPU freelist, a new
- * slab, a full slab becoming partial, an empty one discarded), a gfp text or cache met for
- * the first time, a bytes_alloc mismatch, an allocation over a live pointer, the seeding
- * reserve (_top_up), the early-free machinery (_make_room, _doom), page events (the
- * 64-event look-ahead of _slab_page_of), lost markers, the first timestamp, a sample point,
- * anything of an unexpected type -- it writes its counts back into the Replay and calls
- * run_at(cur, i, j, nxt), which runs that event (and the events after it that the core never
- * does: page events, lost markers ...) with Replay._run(), then reads back what
- * Python may have changed (n, the timestamps, the next sample point, the dispatch slots).
- * So every event is done once, in trace order, by exactly one of the engines, and an
- * event's Python path is the same code the pure-Python loop runs.
+ * without changing anything, whether it can do the whole event; if not -- a gfp text or
+ * cache met for the first time, a bytes_alloc mismatch, a large kmalloc, a duplicate, the
+ * seeding reserve (_top_up), the early-free machinery (_make_room, _doom), the pre-existing
+ * frees seeding serves (_free_preexisting), a free of what the model failed, page events
+ * (the 64-event look-ahead of _slab_page_of), lost markers, the first timestamp, a sample
+ * point, anything of an unexpected type -- it writes its counts back into the Replay and
+ * calls run_at(cur, i, j, nxt), which runs that event (and the events after it that the
+ * core never does: page events, lost markers ...) with Replay._run(), then reads back what
+ * Python may have changed (n, the timestamps, the next sample point, kmalloc's dispatch
+ * slot).  So every event is done once, in trace order, by exactly one of the engines,
+ * and an event's Python path is the same code the pure-Python loop runs.
  *
  * Counts are kept in C per kind and added to the Counters before any Python runs and at
  * the end of each run(); a key a Counter lacks is inserted (0) at the event that first
@@ -55,7 +63,8 @@
  * .run(cur, nxt)   replay the list of records cur (nxt: the next chunk, for the look-ahead)
  * .usable()        True when kmalloc's fast path is in its dispatch slot now (the core does
  *                  kmalloc events only then)
- * .stats()         {"c": events done in C, "py": events handed to Python}
+ * .stats()         {"c": events done in C, "py": events handed to Python, "model_calls": calls
+ *                  of the model's Python functions from C}
  */
 #define PY_SSIZE_T_CLEAN
 #include <Python.h>
@@ -84,10 +93,13 @@ typedef struct {
     PyObject *run_at;
     PyObject *kinds[NKINDS];
     /* the Replay's state */
-    PyObject *objs, *placed, *events, *preexisting, *trace_failed;
+    PyObject *objs, *placed, *events, *preexisting, *trace_failed, *model_failed, *bugs, *implied_by;
     PyObject *kinfo, *kcaches, *gfps, *caches, *reserve, *pending, *doomed, *fillers, *last_ptr;
     /* the model's */
     PyObject *slab_of, *frames, *by_size;
+    PyObject *k, *kfree, *cache_alloc, *cache_of; /* the machine; Replay._kfree, _cache_alloc; slab_impl.cache_of */
+    PyObject *bug_types;                          /* (KernelBug, Oops) */
+    PyObject *kmalloc_what;                       /* "kmalloc": _implied_free()'s name of the kmalloc caches */
     PyObject *kcls;                  /* type(k): its dispatch slots */
     PyObject *fast, *slot_name; /* kmalloc's fast path, and "kmalloc" */
     int usable;                 /* kmalloc's fast path is in its slot */
@@ -105,8 +117,9 @@ typedef struct {
     PyObject *where_node_partial, *where_rcu_free;
     /* the loop's state, between Python's turns */
     long long n, last_ts, first_ts, next_at, interval;
-    long long d_events[NKINDS], d_placed[NKINDS], d_pre[NKINDS], d_failed[NKINDS], d_null;
-    long long stat_c, stat_py;
+    long long d_events[NKINDS], d_placed[NKINDS], d_pre[NKINDS], d_failed[NKINDS], d_mfailed[NKINDS], d_null;
+    long long d_implied;
+    long long stat_c, stat_py, stat_calls;
 } Core;
 
 /* the error the core raises for what goes wrong in it (spec["error"]: replay.ReplayCoreError, a
@@ -114,7 +127,7 @@ typedef struct {
 static PyObject *CoreError;
 
 /* interned attribute names of the Replay */
-static PyObject *S_n, *S_last_ts, *S_first_ts, *S_interval, *S_next_ts, *S_next_n, *S_null_frees;
+static PyObject *S_n, *S_last_ts, *S_first_ts, *S_interval, *S_next_ts, *S_next_n, *S_null_frees, *S_implied, *S_cpu;
 
 /* ------------------------------------------------------------------ helpers */
 
@@ -480,13 +493,19 @@ static int flush(Core *c)
         if (c->d_placed[k] && counter_add(c->placed, key, c->d_placed[k]) < 0) return -1;
         if (c->d_pre[k] && counter_add(c->preexisting, key, c->d_pre[k]) < 0) return -1;
         if (c->d_failed[k] && counter_add(c->trace_failed, key, c->d_failed[k]) < 0) return -1;
+        if (c->d_mfailed[k] && counter_add(c->model_failed, key, c->d_mfailed[k]) < 0) return -1;
         if (c->d_events[k] && counter_add(c->events, key, c->d_events[k]) < 0) return -1;
-        c->d_placed[k] = c->d_pre[k] = c->d_failed[k] = c->d_events[k] = 0;
+        c->d_placed[k] = c->d_pre[k] = c->d_failed[k] = c->d_mfailed[k] = c->d_events[k] = 0;
     }
     if (c->d_null) {
         long long v;
         if (get_ll(c->replay, S_null_frees, &v) < 0 || set_ll(c->replay, S_null_frees, v + c->d_null) < 0) return -1;
         c->d_null = 0;
+    }
+    if (c->d_implied) {
+        long long v;
+        if (get_ll(c->replay, S_implied, &v) < 0 || set_ll(c->replay, S_implied, v + c->d_implied) < 0) return -1;
+        c->d_implied = 0;
     }
     if (set_ll(c->replay, S_n, c->n) < 0 || set_ll(c->replay, S_last_ts, c->last_ts) < 0) return -1;
     return 0;
@@ -519,7 +538,63 @@ static int reload(Core *c)
  * Each returns 1 done, 0 for Python (nothing changed), -1 error.
  */
 
-/* _run(): kfree / kmem_cache_free */
+/* Replay._run()'s except clause: a KernelBug or Oops the model raised is counted by its kind
+ * (self.bugs[getattr(e, "kind", None) or type(e).__name__] += 1) and the event ends there;
+ * 1 when it was one (counted), -1 for any other error (left set) */
+static int caught_bug(Core *c)
+{
+    if (!PyErr_ExceptionMatches(c->bug_types)) return -1;
+    PyObject *et, *ev, *tb;
+    PyErr_Fetch(&et, &ev, &tb);
+    PyErr_NormalizeException(&et, &ev, &tb);
+    PyObject *key = ev != NULL ? PyObject_GetAttrString(ev, "kind") : NULL;
+    if (key == NULL) PyErr_Clear();
+    int t = key != NULL ? PyObject_IsTrue(key) : 0;
+    if (t <= 0) {
+        PyErr_Clear();
+        Py_XSETREF(key, PyObject_GetAttrString(ev != NULL ? (PyObject *)Py_TYPE(ev) : et, "__name__"));
+    }
+    int r = key != NULL && counter_add(c->bugs, key, 1) == 0 ? 1 : -1;
+    Py_XDECREF(key);
+    Py_XDECREF(et);
+    Py_XDECREF(ev);
+    Py_XDECREF(tb);
+    return r;
+}
+
+/* a call of the model's Python (the slow paths, through the functions _run() calls: Replay._kfree,
+ * Replay._cache_alloc, kmalloc's fast path) on the event's CPU, as _run() makes it with k.cpu set:
+ * a new reference; NULL with *bug set when it raised a KernelBug (counted); NULL on an error */
+static PyObject *call_model(Core *c, long mcpu, PyObject *fn, PyObject *const *args, size_t nargs, int *bug)
+{
+    *bug = 0;
+    PyObject *cpu = PyLong_FromLong(mcpu);
+    if (cpu == NULL) return NULL;
+    int r = PyObject_SetAttr(c->k, S_cpu, cpu);
+    Py_DECREF(cpu);
+    if (r < 0) return NULL;
+    c->stat_calls++;
+    PyObject *res = PyObject_Vectorcall(fn, args, nargs, NULL);
+    if (res == NULL && caught_bug(c) == 1) *bug = 1;
+    return res;
+}
+
+/* the model's kfree(p), as _run() calls Replay._kfree: fastpath.kfree() in C when it serves the
+ * object, else the Python function; 1 done, 2 a KernelBug ended the event, -1 error */
+static int model_kfree(Core *c, long mcpu, PyObject *p, uint64_t mp)
+{
+    Plan plan = {0};
+    int r = fast_kfree(c, mcpu, mp, &plan);
+    if (r < 0) return -1;
+    if (r == 1) return commit_free(c, &plan) < 0 ? -1 : 1;
+    int bug;
+    PyObject *res = call_model(c, mcpu, c->kfree, &p, 1, &bug);
+    if (res == NULL) return bug ? 2 : -1;
+    Py_DECREF(res);
+    return 1;
+}
+
+/* _run(): kfree / kmem_cache_free; 1 done, 0 for Python, -1 error */
 static int do_free(Core *c, PyObject *ev, int kind, long mcpu)
 {
     PyObject *ptr = PyTuple_GET_ITEM(ev, F_PTR);
@@ -532,21 +607,45 @@ static int do_free(Core *c, PyObject *ev, int kind, long mcpu)
     PyObject *p = PyDict_GetItemWithError(c->objs, ptr);
     if (p == NULL) {
         if (PyErr_Occurred()) return -1;
-        if (kind == K_CACHE_FREE && PyTuple_GET_SIZE(ev) > F_REQ && PyTuple_GET_ITEM(ev, F_REQ) != Py_None &&
+        /* SlabFree's field 7 is the cache's name */
+        if (kind == K_CACHE_FREE && PyTuple_GET_SIZE(ev) > 7 && PyTuple_GET_ITEM(ev, 7) != Py_None &&
             PyDict_GET_SIZE(c->fillers))
             return 0; /* _free_preexisting() */
         return count(&c->d_pre[kind], c->preexisting, c->kinds[kind]) < 0 ? -1 : 1;
     }
     uint64_t mp;
     if (!u64_of(p, &mp) || mp == 0) return 0; /* 0: "the model had failed the allocation" */
-    Plan plan = {0};
-    if (mp > 16) {
-        int r = fast_kfree(c, mcpu, mp, &plan);
-        if (r <= 0) return r;
-    }
-    if (PyDict_DelItem(c->objs, ptr) < 0) return -1;
-    if (mp > 16 && commit_free(c, &plan) < 0) return -1;
+    Py_INCREF(p);
+    int r = PyDict_DelItem(c->objs, ptr); /* objs.pop(ptr) */
+    if (r == 0 && mp > 16) r = model_kfree(c, mcpu, p, mp);
+    else if (r == 0) r = 1; /* ZERO_SIZE_PTR: nothing to free */
+    Py_DECREF(p);
+    if (r < 0) return -1;
+    if (r == 2) return 1; /* the KernelBug ended the event */
     return count(&c->d_placed[kind], c->placed, c->kinds[kind]) < 0 ? -1 : 1;
+}
+
+/* the early frees (ReplayOptions.early_untraced_frees) of _run(): 1 when this allocation (event
+ * number n, of cache kc) needs Python -- its cache has doomed objects pending (_make_room()), or
+ * it is itself doomed (doomed.pop(n) -> _doom()) -- 0 when they do nothing here, -1 error */
+static int early_frees(Core *c, PyObject *kc, long long n)
+{
+    if (PyDict_GET_SIZE(c->pending)) {
+        if (kc == NULL) return 1;
+        PyObject *id = PyLong_FromVoidPtr(kc);
+        if (id == NULL) return -1;
+        int in = PyDict_Contains(c->pending, id);
+        Py_DECREF(id);
+        if (in) return in;
+    }
+    if (PyDict_GET_SIZE(c->doomed)) {
+        PyObject *key = PyLong_FromLongLong(n);
+        if (key == NULL) return -1;
+        int in = PyDict_Contains(c->doomed, key);
+        Py_DECREF(key);
+        return in;
+    }
+    return 0;
 }
 
 /* the reserve test of _run(): cache kc in Replay._reserve with fewer than 2 node partial slabs */
@@ -563,27 +662,84 @@ static int needs_top_up(Core *c, PyObject *kc)
     return PyList_GET_SIZE(partial) < 2;
 }
 
-/* the rest of an allocation once the model's object is planned: objs, counts, last pointer */
-static int finish_alloc(Core *c, PyObject *ptr, int kind, long mcpu, Plan *plan)
+/* Replay._implied_free(ptr, old): an allocation over a live traced pointer; 1 done, 2 a KernelBug
+ * ended the event, -1 error */
+static int implied_free(Core *c, PyObject *old, long mcpu)
 {
-    PyObject *p = PyLong_FromUnsignedLongLong(plan->obj);
-    if (p == NULL) return -1;
-    if (commit_pop(c, plan) < 0) {
-        Py_DECREF(p);
-        return -1;
+    uint64_t mp;
+    c->d_implied++;
+    PyObject *what = Py_NewRef(c->kmalloc_what);
+    if (!u64_of(old, &mp)) mp = 0; /* not an int: fails "old > 16" only if <= 16; checked by Python */
+    if (mp > 16) {
+        int bug;
+        PyObject *kc = call_model(c, mcpu, c->cache_of, &old, 1, &bug);
+        if (kc == NULL) {
+            Py_DECREF(what);
+            return bug ? 2 : -1;
+        }
+        if (kc != Py_None) {
+            PyObject *km = PyObject_GetAttrString(kc, "kmalloc");
+            int t = km != NULL ? PyObject_IsTrue(km) : -1;
+            Py_XDECREF(km);
+            if (t == 0) Py_XSETREF(what, PyObject_GetAttrString(kc, "name"));
+            if (t < 0 || what == NULL) {
+                Py_DECREF(kc);
+                Py_XDECREF(what);
+                return -1;
+            }
+        }
+        Py_DECREF(kc);
+        int r = model_kfree(c, mcpu, old, mp);
+        if (r != 1) {
+            Py_DECREF(what);
+            return r;
+        }
     }
+    int r = counter_add(c->implied_by, what, 1);
+    Py_DECREF(what);
+    return r < 0 ? -1 : 1;
+}
+
+/* the rest of an allocation once the model gave p (a new reference, stolen): objs, counts, last pointer */
+static int finish_alloc(Core *c, PyObject *ptr, int kind, long mcpu, PyObject *p)
+{
     int r = PyDict_SetItem(c->objs, ptr, p);
+    int t = r < 0 ? -1 : PyObject_IsTrue(p);
     Py_DECREF(p);
-    if (r < 0) return -1;
-    if (count(&c->d_placed[kind], c->placed, c->kinds[kind]) < 0) return -1;
+    if (t < 0) return -1;
+    if (t ? count(&c->d_placed[kind], c->placed, c->kinds[kind]) < 0
+          : count(&c->d_mfailed[kind], c->model_failed, c->kinds[kind]) < 0)
+        return -1;
     Py_INCREF(ptr);
-    PyObject *old = PyList_GET_ITEM(c->last_ptr, mcpu);
+    PyObject *prev = PyList_GET_ITEM(c->last_ptr, mcpu);
     PyList_SET_ITEM(c->last_ptr, mcpu, ptr);
-    Py_DECREF(old);
+    Py_DECREF(prev);
     return 1;
 }
 
-/* _run(): kmalloc / kmalloc_node */
+/* the model's allocation: the popped object when fast_pop() served it (cache non-NULL), else
+ * the Python function fn(args); a new reference, or NULL with *bug set (counted) or an error */
+static PyObject *model_alloc(Core *c, long mcpu, PyObject *cache, uint64_t mask, PyObject *fn, PyObject *const *args,
+                             size_t nargs, int *bug)
+{
+    *bug = 0;
+    if (cache != NULL) {
+        Plan plan;
+        int r = fast_pop(c, cache, mcpu, mask, &plan);
+        if (r < 0) return NULL;
+        if (r == 1) {
+            PyObject *p = PyLong_FromUnsignedLongLong(plan.obj);
+            if (p == NULL || commit_pop(c, &plan) < 0) {
+                Py_XDECREF(p);
+                return NULL;
+            }
+            return p;
+        }
+    }
+    return call_model(c, mcpu, fn, args, nargs, bug);
+}
+
+/* _run(): kmalloc / kmalloc_node; 1 done, 0 for Python, -1 error */
 static int do_kmalloc(Core *c, PyObject *ev, int kind, long mcpu)
 {
     if (PyTuple_GET_SIZE(ev) <= F_GFP) return 0;
@@ -591,8 +747,9 @@ static int do_kmalloc(Core *c, PyObject *ev, int kind, long mcpu)
     if (info == NULL) return PyErr_Occurred() ? -1 : 0;
     if (!PyTuple_CheckExact(info) || PyTuple_GET_SIZE(info) != 2) return 0;
     PyObject *mask_o = PyTuple_GET_ITEM(info, 0), *table = PyTuple_GET_ITEM(info, 1);
+    PyObject *req_o = PyTuple_GET_ITEM(ev, F_REQ);
     int64_t req, alloc, model;
-    if (!i64_of(PyTuple_GET_ITEM(ev, F_REQ), &req) || req < 0 || req > c->max_cache) return 0;
+    if (!i64_of(req_o, &req) || req < 0 || req > c->max_cache) return 0;
     if (!PyList_CheckExact(table) || req >= PyList_GET_SIZE(table)) return 0;
     if (!i64_of(PyList_GET_ITEM(table, req), &model)) return 0;
     if (!i64_of(PyTuple_GET_ITEM(ev, F_ALLOC), &alloc) || (model != alloc && req)) return 0; /* _mismatch() */
@@ -600,29 +757,48 @@ static int do_kmalloc(Core *c, PyObject *ev, int kind, long mcpu)
     uint64_t tp;
     if (!u64_of(ptr, &tp)) return 0;
     if (!tp) return count(&c->d_failed[kind], c->trace_failed, c->kinds[kind]) < 0 ? -1 : 1;
-    if (PyDict_GET_SIZE(c->pending) || PyDict_GET_SIZE(c->doomed)) return 0;
     uint64_t mask;
     if (!u64_of(mask_o, &mask)) return 0;
-    if (PyDict_GET_SIZE(c->reserve)) {
+    if (PyDict_GET_SIZE(c->reserve) || PyDict_GET_SIZE(c->pending)) {
         PyObject *kcs = PyDict_GetItemWithError(c->kcaches, mask_o);
         if (kcs == NULL) return PyErr_Occurred() ? -1 : 0; /* _kmalloc_cache_for() makes the table */
         if (!PyList_CheckExact(kcs) || req >= PyList_GET_SIZE(kcs)) return 0;
-        int t = needs_top_up(c, PyList_GET_ITEM(kcs, req));
+        PyObject *kc = PyList_GET_ITEM(kcs, req);
+        int t = needs_top_up(c, kc);
+        if (t) return t < 0 ? -1 : 0; /* _top_up() */
+        t = early_frees(c, kc, c->n + 1);
+        if (t) return t < 0 ? -1 : 0;
+    } else {
+        int t = early_frees(c, NULL, c->n + 1);
         if (t) return t < 0 ? -1 : 0;
     }
-    int has = PyDict_Contains(c->objs, ptr);
-    if (has) return has < 0 ? -1 : 0; /* _implied_free() or a duplicate */
-    /* fastpath.install_slab(): kmalloc(size, gfp_mask) */
-    if (!(req > 0 && req <= c->fp_max_cache) || (mask & c->kind_flags)) return 0;
-    PyObject *cache = PyList_GET_ITEM(c->by_size, req);
-    if (Py_TYPE(cache) != c->cache_t) return 0;
-    Plan plan;
-    int r = fast_pop(c, cache, mcpu, mask, &plan);
-    if (r <= 0) return r;
-    return finish_alloc(c, ptr, kind, mcpu, &plan);
+    PyObject *old = PyDict_GetItemWithError(c->objs, ptr);
+    if (old == NULL && PyErr_Occurred()) return -1;
+    Py_INCREF(info); /* its mask outlives the Python the implied free may run */
+    if (old != NULL) { /* _implied_free() (a duplicate needs req > max_cache: Python's) */
+        Py_INCREF(old);
+        int r = implied_free(c, old, mcpu);
+        Py_DECREF(old);
+        if (r != 1) {
+            Py_DECREF(info);
+            return r < 0 ? -1 : 1;
+        }
+    }
+    /* fastpath.install_slab(): kmalloc(size, gfp_mask), in C when it serves the call */
+    PyObject *cache = NULL;
+    if (req > 0 && req <= c->fp_max_cache && !(mask & c->kind_flags)) {
+        cache = PyList_GET_ITEM(c->by_size, req);
+        if (Py_TYPE(cache) != c->cache_t) cache = NULL;
+    }
+    int bug;
+    PyObject *args[3] = {c->k, req_o, mask_o};
+    PyObject *p = model_alloc(c, mcpu, cache, mask, c->fast, args, 3, &bug);
+    Py_DECREF(info);
+    if (p == NULL) return bug ? 1 : -1;
+    return finish_alloc(c, ptr, kind, mcpu, p);
 }
 
-/* _run(): kmem_cache_alloc / kmem_cache_alloc_node */
+/* _run(): kmem_cache_alloc / kmem_cache_alloc_node; 1 done, 0 for Python, -1 error */
 static int do_cache_alloc(Core *c, PyObject *ev, int kind, long mcpu)
 {
     if (PyTuple_GET_SIZE(ev) <= F_NAME) return 0;
@@ -633,7 +809,7 @@ static int do_cache_alloc(Core *c, PyObject *ev, int kind, long mcpu)
     PyObject *g = PyDict_GetItemWithError(c->gfps, PyTuple_GET_ITEM(ev, F_GFP));
     if (g == NULL) return PyErr_Occurred() ? -1 : 0;
     uint64_t mask;
-    if (!u64_of(g, &mask)) return 0; /* None: not this machine's */
+    if (!u64_of(g, &mask)) return 0; /* None: not this machine's (an int: the gfps dict holds it) */
     PyObject *size = get_slot(cache, &c->c_size);
     if (size == NULL) return 0;
     int eq = PyObject_RichCompareBool(size, PyTuple_GET_ITEM(ev, F_ALLOC), Py_EQ);
@@ -644,15 +820,31 @@ static int do_cache_alloc(Core *c, PyObject *ev, int kind, long mcpu)
     uint64_t tp;
     if (!u64_of(ptr, &tp)) return 0;
     if (!tp) return count(&c->d_failed[kind], c->trace_failed, c->kinds[kind]) < 0 ? -1 : 1;
-    int has = PyDict_Contains(c->objs, ptr);
-    if (has) return has < 0 ? -1 : 0;
-    if (PyDict_GET_SIZE(c->pending) || PyDict_GET_SIZE(c->doomed)) return 0;
-    /* fastpath.install_slab(): kmem_cache_alloc(cache, gfp_mask) */
-    if (Py_TYPE(cache) != c->cache_t || (mask & ~c->not_word_ok)) return 0;
-    Plan plan;
-    int r = fast_pop(c, cache, mcpu, mask, &plan);
-    if (r <= 0) return r;
-    return finish_alloc(c, ptr, kind, mcpu, &plan);
+    t = early_frees(c, cache, c->n + 1);
+    if (t) return t < 0 ? -1 : 0;
+    Py_INCREF(cache); /* the implied free runs Python: hold what the allocation then uses */
+    Py_INCREF(g);
+    PyObject *old = PyDict_GetItemWithError(c->objs, ptr);
+    int r = old == NULL && PyErr_Occurred() ? -1 : 1;
+    if (old != NULL) {
+        Py_INCREF(old);
+        r = implied_free(c, old, mcpu);
+        Py_DECREF(old);
+    }
+    if (r != 1) {
+        Py_DECREF(cache);
+        Py_DECREF(g);
+        return r < 0 ? -1 : 1;
+    }
+    /* fastpath.install_slab(): kmem_cache_alloc(cache, gfp_mask), in C when it serves the call */
+    int fast = Py_TYPE(cache) == c->cache_t && !(mask & ~c->not_word_ok);
+    int bug;
+    PyObject *args[2] = {cache, g};
+    PyObject *p = model_alloc(c, mcpu, fast ? cache : NULL, mask, c->cache_alloc, args, 2, &bug);
+    Py_DECREF(cache);
+    Py_DECREF(g);
+    if (p == NULL) return bug ? 1 : -1;
+    return finish_alloc(c, ptr, kind, mcpu, p);
 }
 
 static inline int kind_of(Core *c, PyObject *k)
@@ -754,7 +946,7 @@ static PyObject *Core_usable(Core *c, PyObject *Py_UNUSED(ignored))
 
 static PyObject *Core_stats(Core *c, PyObject *Py_UNUSED(ignored))
 {
-    return Py_BuildValue("{s:L,s:L}", "c", c->stat_c, "py", c->stat_py);
+    return Py_BuildValue("{s:L,s:L,s:L}", "c", c->stat_c, "py", c->stat_py, "model_calls", c->stat_calls);
 }
 
 /* ------------------------------------------------------------------ the type */
@@ -816,6 +1008,12 @@ static int Core_init(Core *c, PyObject *args, PyObject *kwds)
         spec_obj(spec, "events", &c->events, &PyDict_Type) < 0 ||
         spec_obj(spec, "preexisting", &c->preexisting, &PyDict_Type) < 0 ||
         spec_obj(spec, "trace_failed", &c->trace_failed, &PyDict_Type) < 0 ||
+        spec_obj(spec, "model_failed", &c->model_failed, &PyDict_Type) < 0 ||
+        spec_obj(spec, "bugs", &c->bugs, &PyDict_Type) < 0 ||
+        spec_obj(spec, "implied_by", &c->implied_by, &PyDict_Type) < 0 || spec_obj(spec, "k", &c->k, NULL) < 0 ||
+        spec_obj(spec, "kfree", &c->kfree, NULL) < 0 || spec_obj(spec, "cache_alloc", &c->cache_alloc, NULL) < 0 ||
+        spec_obj(spec, "cache_of", &c->cache_of, NULL) < 0 ||
+        spec_obj(spec, "bug_types", &c->bug_types, &PyTuple_Type) < 0 ||
         spec_obj(spec, "kinfo", &c->kinfo, &PyDict_Type) < 0 ||
         spec_obj(spec, "kcaches", &c->kcaches, &PyDict_Type) < 0 || spec_obj(spec, "gfps", &c->gfps, &PyDict_Type) < 0 ||
         spec_obj(spec, "caches", &c->caches, &PyDict_Type) < 0 ||
@@ -883,8 +1081,11 @@ static int Core_init(Core *c, PyObject *args, PyObject *kwds)
     memset(c->d_placed, 0, sizeof c->d_placed);
     memset(c->d_pre, 0, sizeof c->d_pre);
     memset(c->d_failed, 0, sizeof c->d_failed);
-    c->d_null = 0;
-    c->stat_c = c->stat_py = 0;
+    memset(c->d_mfailed, 0, sizeof c->d_mfailed);
+    c->d_null = c->d_implied = 0;
+    c->stat_c = c->stat_py = c->stat_calls = 0;
+    Py_XSETREF(c->kmalloc_what, PyUnicode_InternFromString("kmalloc"));
+    if (c->kmalloc_what == NULL) return -1;
     return check_usable(c);
 }
 
@@ -897,6 +1098,14 @@ static int Core_traverse(Core *c, visitproc visit, void *arg)
     Py_VISIT(c->events);
     Py_VISIT(c->preexisting);
     Py_VISIT(c->trace_failed);
+    Py_VISIT(c->model_failed);
+    Py_VISIT(c->bugs);
+    Py_VISIT(c->implied_by);
+    Py_VISIT(c->k);
+    Py_VISIT(c->kfree);
+    Py_VISIT(c->cache_alloc);
+    Py_VISIT(c->cache_of);
+    Py_VISIT(c->bug_types);
     Py_VISIT(c->kinfo);
     Py_VISIT(c->kcaches);
     Py_VISIT(c->gfps);
@@ -923,6 +1132,15 @@ static int Core_clear(Core *c)
     Py_CLEAR(c->events);
     Py_CLEAR(c->preexisting);
     Py_CLEAR(c->trace_failed);
+    Py_CLEAR(c->model_failed);
+    Py_CLEAR(c->bugs);
+    Py_CLEAR(c->implied_by);
+    Py_CLEAR(c->k);
+    Py_CLEAR(c->kfree);
+    Py_CLEAR(c->cache_alloc);
+    Py_CLEAR(c->cache_of);
+    Py_CLEAR(c->bug_types);
+    Py_CLEAR(c->kmalloc_what);
     Py_CLEAR(c->kinfo);
     Py_CLEAR(c->kcaches);
     Py_CLEAR(c->gfps);
@@ -988,6 +1206,8 @@ PyMODINIT_FUNC PyInit__kmemreplay(void)
     INTERN(S_next_ts, "_next_sample_ts");
     INTERN(S_next_n, "_next_sample_n");
     INTERN(S_null_frees, "null_frees");
+    INTERN(S_implied, "implied_frees");
+    INTERN(S_cpu, "cpu");
 #undef INTERN
     PyObject *m = PyModule_Create(&kmemreplay_module);
     if (m == NULL) return NULL;

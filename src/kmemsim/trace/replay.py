@@ -1166,7 +1166,10 @@ class Replay:
         kind_flags = (bits.dma | bits.reclaimable | bits.account | ~WORD_MASK) & ((1 << 64) - 1)
         return {
             "objs": self.objs, "placed": self.placed, "events": self.events, "preexisting": self.preexisting,
-            "trace_failed": self.trace_failed, "kinfo": self._kmalloc_info, "kcaches": self._kmalloc_caches,
+            "trace_failed": self.trace_failed, "model_failed": self.model_failed, "bugs": self.bugs,
+            "implied_by": self.implied_by, "k": k, "kfree": self._kfree, "cache_alloc": self._cache_alloc,
+            "cache_of": k.slab_impl.cache_of, "bug_types": (KernelBug, Oops), "kinfo": self._kmalloc_info,
+            "kcaches": self._kmalloc_caches,
             "gfps": self._gfp, "caches": self._caches, "reserve": self._reserve, "pending": self._doom_pending,
             "doomed": self._doomed, "fillers": self._fillers, "last_ptr": self._last_alloc_ptr,
             "slab_of": slub.slab_of, "frames": k.phys.frames, "by_size": by_size, "kcls": type(k),
