@@ -625,18 +625,51 @@ static int do_free(Core *c, PyObject *ev, int kind, long mcpu)
     return count(&c->d_placed[kind], c->placed, c->kinds[kind]) < 0 ? -1 : 1;
 }
 
+/* Replay._make_room()'s first test: does cache kc have a free object for CPU mcpu (a CPU freelist
+ * or a CPU slab with free objects, a CPU or node partial slab)?  Then it returns at once. */
+static int has_room(Core *c, PyObject *kc, long mcpu)
+{
+    PyObject *cpu_slab = get_slot(kc, &c->c_cpu_slab);
+    PyObject *partial = get_slot(kc, &c->c_partial);
+    if (cpu_slab == NULL || partial == NULL || !PyList_CheckExact(cpu_slab) || !PyList_CheckExact(partial) ||
+        mcpu >= PyList_GET_SIZE(cpu_slab))
+        return 0;
+    PyObject *cc = PyList_GET_ITEM(cpu_slab, mcpu);
+    PyObject *sl = get_slot(cc, &c->cc_slab), *fl = get_slot(cc, &c->cc_freelist);
+    if (sl == NULL || fl == NULL) return 0;
+    PyObject *cp = PyObject_GetAttrString(cc, "partial");
+    if (cp == NULL) return -1;
+    int r = PyObject_IsTrue(cp);
+    Py_DECREF(cp);
+    if (r) return r;
+    if (PyList_GET_SIZE(partial)) return 1;
+    if (sl == Py_None) return 0;
+    r = PyObject_IsTrue(fl);
+    if (r) return r;
+    PyObject *sfl = get_slot(sl, &c->s_freelist);
+    return sfl == NULL ? 0 : PyObject_IsTrue(sfl);
+}
+
 /* the early frees (ReplayOptions.early_untraced_frees) of _run(): 1 when this allocation (event
- * number n, of cache kc) needs Python -- its cache has doomed objects pending (_make_room()), or
- * it is itself doomed (doomed.pop(n) -> _doom()) -- 0 when they do nothing here, -1 error */
-static int early_frees(Core *c, PyObject *kc, long long n)
+ * number n, of cache kc, on CPU mcpu; over a live pointer when has_old) needs Python -- its cache
+ * has doomed objects pending and no room (_make_room() would free some; with an implied free
+ * first, always), or it is itself doomed (doomed.pop(n) -> _doom()) -- 0 when they do nothing
+ * here, -1 error */
+static int early_frees(Core *c, PyObject *kc, long long n, long mcpu, int has_old)
 {
     if (PyDict_GET_SIZE(c->pending)) {
         if (kc == NULL) return 1;
         PyObject *id = PyLong_FromVoidPtr(kc);
         if (id == NULL) return -1;
-        int in = PyDict_Contains(c->pending, id);
+        PyObject *heap = PyDict_GetItemWithError(c->pending, id);
         Py_DECREF(id);
-        if (in) return in;
+        if (heap == NULL && PyErr_Occurred()) return -1;
+        if (heap != NULL) {
+            /* an empty heap: _make_room() deletes it (and it never is: _doom() pushes as it makes one) */
+            if (has_old || !PyList_CheckExact(heap) || !PyList_GET_SIZE(heap)) return 1;
+            int room = has_room(c, kc, mcpu);
+            if (room <= 0) return room < 0 ? -1 : 1;
+        }
     }
     if (PyDict_GET_SIZE(c->doomed)) {
         PyObject *key = PyLong_FromLongLong(n);
@@ -759,6 +792,8 @@ static int do_kmalloc(Core *c, PyObject *ev, int kind, long mcpu)
     if (!tp) return count(&c->d_failed[kind], c->trace_failed, c->kinds[kind]) < 0 ? -1 : 1;
     uint64_t mask;
     if (!u64_of(mask_o, &mask)) return 0;
+    int has_old = PyDict_Contains(c->objs, ptr);
+    if (has_old < 0) return -1;
     if (PyDict_GET_SIZE(c->reserve) || PyDict_GET_SIZE(c->pending)) {
         PyObject *kcs = PyDict_GetItemWithError(c->kcaches, mask_o);
         if (kcs == NULL) return PyErr_Occurred() ? -1 : 0; /* _kmalloc_cache_for() makes the table */
@@ -766,10 +801,10 @@ static int do_kmalloc(Core *c, PyObject *ev, int kind, long mcpu)
         PyObject *kc = PyList_GET_ITEM(kcs, req);
         int t = needs_top_up(c, kc);
         if (t) return t < 0 ? -1 : 0; /* _top_up() */
-        t = early_frees(c, kc, c->n + 1);
+        t = early_frees(c, kc, c->n + 1, mcpu, has_old);
         if (t) return t < 0 ? -1 : 0;
     } else {
-        int t = early_frees(c, NULL, c->n + 1);
+        int t = early_frees(c, NULL, c->n + 1, mcpu, has_old);
         if (t) return t < 0 ? -1 : 0;
     }
     PyObject *old = PyDict_GetItemWithError(c->objs, ptr);
@@ -820,7 +855,9 @@ static int do_cache_alloc(Core *c, PyObject *ev, int kind, long mcpu)
     uint64_t tp;
     if (!u64_of(ptr, &tp)) return 0;
     if (!tp) return count(&c->d_failed[kind], c->trace_failed, c->kinds[kind]) < 0 ? -1 : 1;
-    t = early_frees(c, cache, c->n + 1);
+    int has_old = PyDict_Contains(c->objs, ptr);
+    if (has_old < 0) return -1;
+    t = early_frees(c, cache, c->n + 1, mcpu, has_old);
     if (t) return t < 0 ? -1 : 0;
     Py_INCREF(cache); /* the implied free runs Python: hold what the allocation then uses */
     Py_INCREF(g);
