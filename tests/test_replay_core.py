@@ -54,13 +54,13 @@ def both(trace, **kw) -> tuple[str, Replay]:
     opts = kw.pop("options", None)
     out = {}
     reps = {}
-    for engine in ("python", "compiled"):
+    for engine in ("python", "auto"):  # auto: the core where it runs (not on SLAB: the loop there)
         o = ReplayOptions(**vars(opts)) if opts is not None else None
         r = replay(trace, options=o, engine=engine, check=False, **kw)
         out[engine] = state(r)
         reps[engine] = r
-    assert out["compiled"] == out["python"]
-    return out["python"], reps["compiled"]
+    assert out["auto"] == out["python"]
+    return out["python"], reps["auto"]
 
 
 # ---------------------------------------------------------------------------- the corpus
