@@ -542,6 +542,15 @@ class Replay:
         if mask is None:
             self._kmalloc_info[text] = None
             return None
+        # the table is the mask's: gfp texts of one mask (they differ in __GFP_ZERO, which the
+        # replay strips, or in spelling) share it; each costs a pass over 8 KiB of sizes
+        if self._kmalloc_tables is None:
+            self._kmalloc_tables = {}
+        table = self._kmalloc_tables.get(mask)
+        if table is not None:
+            info = (mask, table)
+            self._kmalloc_info[text] = info
+            return info
         slab = self.k.slab
         if self._kidx is None:
             self._kidx = [0] + [self.geo.kmalloc_index(size) for size in range(1, self.max_cache + 1)]
@@ -557,6 +566,7 @@ class Replay:
             for size in range(1, self.max_cache + 1):
                 kc = slab.kmalloc_cache_for(size, mask)
                 table[size] = kc.size if kc is not None else 0
+        self._kmalloc_tables[mask] = table
         info = (mask, table)
         self._kmalloc_info[text] = info
         return info
@@ -1131,6 +1141,8 @@ class Replay:
 
     #: the loop's engine (:data:`ENGINES`): set on an instance before :meth:`feed`
     engine = "auto"
+    #: gfp mask -> bytes_alloc of kmalloc(size) for every size (:meth:`_kmalloc_gfp`)
+    _kmalloc_tables: dict[int, list[int]] | None = None
     _core_obj: Any = None
 
     def _core(self) -> Any:
