@@ -101,7 +101,7 @@ import random
 import threading
 import warnings
 from collections import Counter, deque
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from heapq import heappop, heappush
 from itertools import islice
@@ -206,6 +206,29 @@ _DOOM_WINDOW = 1 << 16
 _GC_GEN0 = 50_000
 _gc_lock = threading.Lock()
 _gc_state: list[Any] = [0, None]  # feeds running (any thread), the threshold before the first
+
+
+def _chunks(it: Iterator[Any]) -> Iterator[list]:
+    """The events of ``it`` in lists of :data:`_CHUNK` (the last one shorter)."""
+    while True:
+        chunk = list(islice(it, _CHUNK))
+        if not chunk:
+            return
+        yield chunk
+
+
+def _rechunk(batches: Iterable[list]) -> Iterator[list]:
+    """The same lists as :func:`_chunks` gives, from events that come in lists of any length."""
+    buf: list = []
+    for b in batches:
+        buf += b
+        if len(buf) >= _CHUNK:
+            n = len(buf) - len(buf) % _CHUNK
+            for i in range(0, n, _CHUNK):
+                yield buf[i : i + _CHUNK]
+            del buf[:n]
+    if buf:
+        yield buf
 
 
 def _gc_enter() -> None:
@@ -1041,7 +1064,9 @@ class Replay:
         if self.finished:
             raise UsageError("Replay.feed: the replay is finished")
         k = self.k
-        it = iter(events)
+        # a TraceReader gives its events in lists: cut those into chunks (not one event at a time)
+        batches = getattr(events, "batches", None)
+        chunks = _rechunk(batches()) if callable(batches) else _chunks(iter(events))
         early = self.opts.early_untraced_frees
         window = _DOOM_WINDOW if early else _CHUNK
         run = self._run
@@ -1061,7 +1086,7 @@ class Replay:
             while True:
                 # read ahead until the window past the chunk to replay is full (or the events end)
                 while not done and n_ahead - (len(ahead[0]) if ahead else 0) < window:
-                    chunk = list(islice(it, _CHUNK))
+                    chunk = next(chunks, None)
                     if not chunk:
                         done = True
                         break
