@@ -117,6 +117,21 @@ def test_the_python_engine_runs_no_core():
     assert r.core_stats() is None
 
 
+def test_a_core_built_from_another_kmemsim_is_refused(monkeypatch):
+    """An extension of another interface version is not used: a warning, then the Python loop."""
+    import types
+
+    from kmemsim.trace import replay as rmod
+    from kmemsim.trace.parse import StaleScannerWarning
+
+    old = types.ModuleType("kmemsim.trace._kmemreplay")
+    old.REPLAY_CORE_API = rmod.REPLAY_CORE_API - 1  # type: ignore[attr-defined]
+    monkeypatch.setattr(rmod.importlib, "import_module", lambda name: old)
+    monkeypatch.delenv("KMEMSIM_NO_EXT", raising=False)
+    with pytest.warns(StaleScannerWarning, match="replay core"):
+        assert rmod._load_core() is None
+
+
 def test_an_unknown_engine_is_refused():
     with pytest.raises(UsageError, match="engine"):
         replay([], engine="fast")
