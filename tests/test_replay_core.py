@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 from conftest import DATA
-from hypothesis import given, settings
+from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as hs
 
 import kmemsim
@@ -266,7 +266,7 @@ def _replay_state(evs, engine, opts, profile):
 
 
 @needs_core
-@settings(max_examples=40, deadline=None)
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
 @given(hs.lists(event, min_size=5, max_size=150), hs.sampled_from(["all", "some", "none"]),
        hs.sampled_from([0, 1, 7, 50, 0]), hs.booleans(), hs.booleans(),
        hs.sampled_from(["linux-6.18-x86_64", "linux-2.6.24-i386"]))
