@@ -38,7 +38,8 @@ def ensure_venv() -> None:
         venv.EnvBuilder(with_pip=True, clear=True).create(VENV)
     # what the install is made from: the metadata and the optional compiled scanner (an
     # editable install does not rebuild a changed _kmemscan.c by itself)
-    inputs = [ROOT / "pyproject.toml", ROOT / "setup.py", ROOT / "src" / "kmemsim" / "trace" / "_kmemscan.c"]
+    inputs = [ROOT / "pyproject.toml", ROOT / "setup.py", ROOT / "src" / "kmemsim" / "trace" / "_kmemscan.c",
+              ROOT / "src" / "kmemsim" / "trace" / "_kmemreplay.c"]
     newest = max(p.stat().st_mtime for p in inputs if p.exists())
     if STAMP.exists() and STAMP.stat().st_mtime >= newest:
         return

@@ -1,4 +1,4 @@
-"""The optional compiled part of kmemsim: the kmem trace line scanner (C).
+"""The optional compiled parts of kmemsim: the kmem trace line scanner and the replay core (C).
 
 Everything else is in pyproject.toml.  Without a C compiler (or Python headers) the
 extension is skipped (``optional=True``) and kmemsim uses its pure-Python parser,
@@ -26,6 +26,15 @@ if os.environ.get("KMEMSIM_NO_EXT") != "1":
             extra_compile_args=["-O2"] if os.name != "nt" else [],
         )
     )
+    if sys.byteorder == "little":  # the core reads the model's free pointers as little-endian words
+        ext_modules.append(
+            Extension(
+                "kmemsim.trace._kmemreplay",
+                ["src/kmemsim/trace/_kmemreplay.c"],
+                optional=True,
+                extra_compile_args=["-O2"] if os.name != "nt" else [],
+            )
+        )
 
 
 def _old_setuptools() -> bool:

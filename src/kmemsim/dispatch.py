@@ -61,6 +61,11 @@ class Dispatch:
         self._fast[name] = fn
         self._refresh(name)
 
+    def fast_path(self, name: str) -> Callable[..., Any] | None:
+        """The fast path installed for entry point ``name`` (running or suspended), or None:
+        what the compiled replay core checks the slot against (kmemsim.trace.replay)."""
+        return self._fast.get(name)
+
     def general(self, name: str, machine: object) -> Callable[..., Any]:
         """The general path of entry point ``name`` bound to ``machine``: the ``Kernel`` method,
         with its generated argument checks (kmemsim.args).  A fast path hands every case it

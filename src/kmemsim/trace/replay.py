@@ -94,19 +94,22 @@ separates what the trace names apart, no more.
 from __future__ import annotations
 
 import gc
+import importlib
 import math
+import os
 import random
 import threading
+import warnings
 from collections import Counter, deque
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from heapq import heappop, heappush
 from itertools import islice
 from pathlib import Path
-from types import SimpleNamespace
+from types import ModuleType, SimpleNamespace
 from typing import IO, TYPE_CHECKING, Any, NamedTuple, cast
 
-from ..errors import KmemsimError, UsageError
+from ..errors import KernelBug, KmemsimError, Oops, UsageError
 from ..tracepoints.events import SLAB_ALLOC_EVENTS, SLAB_FREE_EVENTS, Event
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -125,8 +128,46 @@ __all__ = [
     "compare",
     "parse_sets",
     "ReplayInputError",
+    "ReplayCoreError",
     "locate",
+    "ENGINES",
+    "compiled_core",
 ]
+
+#: the replay loop's engines: ``auto`` (the compiled core when it was built and the machine
+#: allows it, else python), ``compiled`` (an error when it cannot run), ``python`` (the
+#: pure-Python loop, :meth:`Replay._run`); all give the same replay
+ENGINES = ("auto", "compiled", "python")
+#: the version of the compiled core's interface this module speaks (_kmemreplay.c: REPLAY_CORE_API)
+REPLAY_CORE_API = 1
+
+
+def _load_core() -> ModuleType | None:
+    """The compiled replay core (``kmemsim.trace._kmemreplay``, built by setup.py; optional), or
+    None: not built, KMEMSIM_NO_EXT=1, or built from another kmemsim (a warning then)."""
+    if os.environ.get("KMEMSIM_NO_EXT") == "1":
+        return None
+    try:
+        mod = importlib.import_module("kmemsim.trace._kmemreplay")  # an extension module
+    except ImportError:  # pragma: no cover - depends on the build
+        return None
+    if getattr(mod, "REPLAY_CORE_API", None) != REPLAY_CORE_API:
+        from .parse import StaleScannerWarning
+
+        warnings.warn(
+            f"kmemsim: the compiled replay core {getattr(mod, '__file__', '?')} was built from another "
+            "kmemsim; using the pure-Python replay loop (same output, slower). Rebuild it: pip install -e .",
+            StaleScannerWarning, stacklevel=2)
+        return None
+    return mod
+
+
+_kmemreplay: ModuleType | None = _load_core()
+
+
+def compiled_core() -> bool:
+    """Was the compiled replay core built (and is it this kmemsim's)?"""
+    return _kmemreplay is not None
 
 #: sysfs boolean attribute -> the SLAB flag it shows (mm/slub.c *_show()).
 SYSFS_FLAG_ATTRS = {
@@ -165,6 +206,29 @@ _DOOM_WINDOW = 1 << 16
 _GC_GEN0 = 50_000
 _gc_lock = threading.Lock()
 _gc_state: list[Any] = [0, None]  # feeds running (any thread), the threshold before the first
+
+
+def _chunks(it: Iterator[Any]) -> Iterator[list]:
+    """The events of ``it`` in lists of :data:`_CHUNK` (the last one shorter)."""
+    while True:
+        chunk = list(islice(it, _CHUNK))
+        if not chunk:
+            return
+        yield chunk
+
+
+def _rechunk(batches: Iterable[list]) -> Iterator[list]:
+    """The same lists as :func:`_chunks` gives, from events that come in lists of any length."""
+    buf: list = []
+    for b in batches:
+        buf += b
+        if len(buf) >= _CHUNK:
+            n = len(buf) - len(buf) % _CHUNK
+            for i in range(0, n, _CHUNK):
+                yield buf[i : i + _CHUNK]
+            del buf[:n]
+    if buf:
+        yield buf
 
 
 def _gc_enter() -> None:
@@ -221,6 +285,11 @@ def locate(source: str | Path, needle: str, what: str = "gfp_flags=") -> int:
     except (OSError, KmemsimError):
         return 0
     return 0
+
+
+class ReplayCoreError(KmemsimError, RuntimeError):
+    """Something went wrong inside the compiled replay core (a bug: the Python loop,
+    ``engine="python"``, replays the same trace)."""
 
 
 def located(e: ReplayInputError, source: str | Path) -> KmemsimError:
@@ -496,6 +565,15 @@ class Replay:
         if mask is None:
             self._kmalloc_info[text] = None
             return None
+        # the table is the mask's: gfp texts of one mask (they differ in __GFP_ZERO, which the
+        # replay strips, or in spelling) share it; each costs a pass over 8 KiB of sizes
+        if self._kmalloc_tables is None:
+            self._kmalloc_tables = {}
+        table = self._kmalloc_tables.get(mask)
+        if table is not None:
+            info = (mask, table)
+            self._kmalloc_info[text] = info
+            return info
         slab = self.k.slab
         if self._kidx is None:
             self._kidx = [0] + [self.geo.kmalloc_index(size) for size in range(1, self.max_cache + 1)]
@@ -511,6 +589,7 @@ class Replay:
             for size in range(1, self.max_cache + 1):
                 kc = slab.kmalloc_cache_for(size, mask)
                 table[size] = kc.size if kc is not None else 0
+        self._kmalloc_tables[mask] = table
         info = (mask, table)
         self._kmalloc_info[text] = info
         return info
@@ -981,11 +1060,19 @@ class Replay:
         if self.finished:
             raise UsageError("Replay.feed: the replay is finished")
         k = self.k
-        from ..errors import KernelBug, Oops
-
-        it = iter(events)
+        # a TraceReader gives its events in lists: cut those into chunks (not one event at a time)
+        batches = getattr(events, "batches", None)
+        chunks = _rechunk(batches()) if callable(batches) else _chunks(iter(events))
         early = self.opts.early_untraced_frees
         window = _DOOM_WINDOW if early else _CHUNK
+        run = self._run
+        core = self._core() if self.engine != "python" else None
+        if core is not None:
+            run = core.run
+        elif self.engine == "compiled":
+            raise UsageError("Replay.feed: the compiled replay core "
+                             + ("is not built" if _kmemreplay is None else "cannot replay on this machine")
+                             + " (engine='compiled')")
         ahead: deque[list] = deque()  # chunks read (and pre-scanned), not replayed yet
         n_ahead = 0
         done = False
@@ -995,7 +1082,7 @@ class Replay:
             while True:
                 # read ahead until the window past the chunk to replay is full (or the events end)
                 while not done and n_ahead - (len(ahead[0]) if ahead else 0) < window:
-                    chunk = list(islice(it, _CHUNK))
+                    chunk = next(chunks, None)
                     if not chunk:
                         done = True
                         break
@@ -1008,7 +1095,7 @@ class Replay:
                 cur = ahead.popleft()
                 n_ahead -= len(cur)
                 try:
-                    self._run(cur, ahead[0] if ahead else [])
+                    run(cur, ahead[0] if ahead else [])
                 except (KernelBug, Oops) as e:  # pragma: no cover - the loop catches them per event
                     self.bugs[getattr(e, "kind", type(e).__name__)] += 1
         finally:
@@ -1073,10 +1160,73 @@ class Replay:
             self._implied_free(ptr, p)
         del self._doom_pending[id(c)]
 
+    #: the loop's engine (:data:`ENGINES`): set on an instance before :meth:`feed`
+    engine = "auto"
+    #: gfp mask -> bytes_alloc of kmalloc(size) for every size (:meth:`_kmalloc_gfp`)
+    _kmalloc_tables: dict[int, list[int]] | None = None
+    _core_obj: Any = None
+
+    def _core(self) -> Any:
+        """The compiled core for this replay (made on first use), or None when it cannot run:
+        not built, a SLAB or SLOB machine, SLUB's fast paths not installed."""
+        if self._core_obj is None:
+            spec = self._core_spec() if _kmemreplay is not None else None
+            self._core_obj = False if spec is None else _kmemreplay.Core(self, self._run_at, spec)  # type: ignore[union-attr]
+        return self._core_obj or None
+
+    def _core_spec(self) -> dict[str, Any] | None:
+        """The state and constants the compiled core works on: the Replay's own dicts and
+        Counters, and what mm/fastpath.install_slab()'s closures hold (computed the same way)."""
+        from ..flags import WORD_MASK
+        from ..mm.slub import KmemCache, KmemCacheCpu, Slab
+
+        k = self.k
+        fast = [k.dispatch.fast_path(name) for name in ("kmalloc", "kfree", "kmem_cache_alloc")]
+        # _run() calls the kfree and kmem_cache_alloc bound when the Replay was made: the core
+        # runs only where those are SLUB's fast paths (kmalloc's slot it checks itself)
+        if (self.allocator != "slub" or fast[0] is None or type(k.phys.frames) is not dict
+                or getattr(self._kfree, "__func__", None) is not fast[1]
+                or getattr(self._kfree, "__self__", None) is not k
+                or getattr(self._cache_alloc, "__func__", None) is not fast[2]
+                or getattr(self._cache_alloc, "__self__", None) is not k):
+            return None
+        slub = k.slub
+        # as install_slab(): the kmalloc cache of every size, the gfp bits it tests
+        max_cache: int = getattr(k.slab_impl, "max_cache", slub.geo.KMALLOC_MAX_CACHE_SIZE)
+        normal = k.slab.kmalloc_caches[""]
+        by_size = [None] + [normal[slub.geo.kmalloc_index(n)] for n in range(1, max_cache + 1)]
+        bits = k.gfp.bits
+        kind_flags = (bits.dma | bits.reclaimable | bits.account | ~WORD_MASK) & ((1 << 64) - 1)
+        return {
+            "objs": self.objs, "placed": self.placed, "events": self.events, "preexisting": self.preexisting,
+            "trace_failed": self.trace_failed, "model_failed": self.model_failed, "bugs": self.bugs,
+            "implied_by": self.implied_by, "k": k, "kfree": self._kfree, "cache_alloc": self._cache_alloc,
+            "cache_of": k.slab_impl.cache_of, "bug_types": (KernelBug, Oops), "kinfo": self._kmalloc_info,
+            "kcaches": self._kmalloc_caches,
+            "gfps": self._gfp, "caches": self._caches, "reserve": self._reserve, "pending": self._doom_pending,
+            "doomed": self._doomed, "fillers": self._fillers, "last_ptr": self._last_alloc_ptr,
+            "slab_of": slub.slab_of, "frames": k.phys.frames, "by_size": by_size, "kcls": type(k),
+            "fast_kmalloc": fast[0],
+            "page_offset": self.page_offset, "hardened": int(bool(slub.hardened)), "word": slub.word,
+            "ncpu": self.ncpu, "max_cache": self.max_cache, "fp_max_cache": max_cache, "kind_flags": kind_flags,
+            "zero_flag": bits.zero, "types": (KmemCache, KmemCacheCpu, Slab), "error": ReplayCoreError,
+        }
+
+    def _run_at(self, cur: list, i: int, j: int, nxt: list) -> None:
+        """The events ``cur[i:j]`` by :meth:`_run` (the compiled core hands over every event it
+        does not do itself), with the look-ahead _run would give them: the events after them."""
+        tail = cur[j : j + _LOOKAHEAD]
+        if len(tail) < _LOOKAHEAD:
+            tail += nxt[: _LOOKAHEAD - len(tail)]
+        self._run(cur[i:j], tail)
+
+    def core_stats(self) -> dict[str, int] | None:
+        """Events the compiled core did itself (``c``) and handed to :meth:`_run` (``py``), or
+        None when it did not run."""
+        return self._core_obj.stats() if self._core_obj else None
+
     def _run(self, cur: list, nxt: list) -> None:
         k = self.k
-        from ..errors import KernelBug, Oops
-
         kmalloc = k.kmalloc
         kfree = self._kfree
         cache_alloc = self._cache_alloc
@@ -1655,15 +1805,20 @@ def replay(
     fmt: str = "auto",
     lenient: bool = False,
     check: bool = True,
+    engine: str = "auto",
 ) -> Replay:
     """Boot a machine (or use ``k``) and replay ``source`` into it: a trace file (any
     format :class:`~kmemsim.trace.parse.TraceReader` reads), a stream, or event
-    records.  ``r.parse_stats`` holds the reader's statistics (None for records)."""
+    records.  ``r.parse_stats`` holds the reader's statistics (None for records).  ``engine``:
+    the replay loop's (:data:`ENGINES`; all give the same replay)."""
     from .parse import TraceReader
 
     if k is None:
         k = boot_machine(host=host, profile=profile, ram=ram, cpus=cpus, tunables=tunables)
+    if engine not in ENGINES:
+        raise UsageError(f"engine {engine!r}: one of {', '.join(ENGINES)}")
     r = Replay(k, options=options)
+    r.engine = engine
     reader = None
     if isinstance(source, (str, Path)) or hasattr(source, "read"):
         reader = TraceReader(source, fmt=fmt, lenient=lenient)

@@ -1,0 +1,1257 @@
+/*
+ * kmemsim.trace._kmemreplay: the compiled replay core.
+ *
+ * Optional, as the scanner is: kmemsim.trace.replay uses it when it was built (and the
+ * machine runs SLUB with its fast paths installed) and runs its pure-Python loop
+ * otherwise; both give the same replay, number for number (tests/test_replay_core.py).
+ *
+ * What it models.  The common events of a replay, on the SAME Python state the Python
+ * loop and the model use (no copy): Replay.objs (traced pointer -> model pointer), its
+ * Counters, and the model's SLUB structures -- KmemCache.cpu_slab[cpu].freelist and
+ * .slab, Slab.freelist/.inuse, the free pointers in the object bytes of k.phys.frames
+ * (XOR-encoded when CONFIG_SLAB_FREELIST_HARDENED).  These are Linux 6.18's SLUB fast
+ * paths (mm/slub.c), as mm/fastpath.py models them (install_slab() and its docstring):
+ *
+ *   slab_alloc_node(): the lockless pop of c->freelist, the next free pointer read from the
+ *       object with get_freepointer_safe() (freelist_ptr_decode(): ptr ^ s->random ^
+ *       swab(address of the free pointer));
+ *   do_slab_free(): the push onto c->freelist when the object's slab is the CPU slab
+ *       (set_freepointer(), freelist_ptr_encode()), and __slab_free() without a list change
+ *       (another CPU's slab, a CPU partial slab, a node partial slab that keeps an object in
+ *       use): the push onto slab->freelist with slab->inuse - 1.
+ *
+ * Which Python function each part mirrors (a change to one must be made in the other):
+ *
+ *   Core_run()            Replay._run() (trace/replay.py), the loop: event counts, n,
+ *                         last_ts, the sample points, the per-kind branches below
+ *   do_free()             _run()'s kfree / kmem_cache_free branch
+ *   do_kmalloc()          _run()'s kmalloc / kmalloc_node branch
+ *   do_cache_alloc()      _run()'s kmem_cache_alloc / kmem_cache_alloc_node branch
+ *   implied_free()        Replay._implied_free()
+ *   caught_bug()          _run()'s except (KernelBug, Oops) clause
+ *   fast_pop()            fastpath.install_slab(): kmalloc() and kmem_cache_alloc()
+ *   fast_kfree()          fastpath.install_slab(): kfree() (Replay frees both free kinds
+ *                         with k.kfree)
+ *   free_to_slab()        fastpath.install_slab(): free_to_slab()
+ *
+ * The model's slow paths stay in Python: where fast_pop() or fast_kfree() would hand the
+ * call to the general path (an empty CPU freelist, a new slab, a full slab becoming
+ * partial, an empty one discarded, __GFP_ZERO, a kind of kmalloc other than normal ...),
+ * the core calls the same Python function _run() calls -- kmalloc's fast path, Replay._kfree,
+ * Replay._cache_alloc, which go on to the general path -- with k.cpu set to the event's CPU
+ * (call_model()).  The replay's own decisions it takes in C only in the common cases.
+ *
+ * The rule that keeps the two engines equal: for each event the core first decides,
+ * without changing anything, whether it can do the whole event; if not -- a gfp text or
+ * cache met for the first time, a bytes_alloc mismatch, a large kmalloc, a duplicate, the
+ * seeding reserve (_top_up), the early-free machinery (_make_room, _doom), the pre-existing
+ * frees seeding serves (_free_preexisting), a free of what the model failed, page events
+ * (the 64-event look-ahead of _slab_page_of), lost markers, the first timestamp, a sample
+ * point, anything of an unexpected type -- it writes its counts back into the Replay and
+ * calls run_at(cur, i, j, nxt), which runs that event (and the events after it that the
+ * core never does: page events, lost markers ...) with Replay._run(), then reads back what
+ * Python may have changed (n, the timestamps, the next sample point, kmalloc's dispatch
+ * slot).  So every event is done once, in trace order, by exactly one of the engines,
+ * and an event's Python path is the same code the pure-Python loop runs.
+ *
+ * Counts are kept in C per kind and added to the Counters before any Python runs and at
+ * the end of each run(); a key a Counter lacks is inserted (0) at the event that first
+ * counts it, so the Counters' key order is the Python loop's.
+ *
+ * Core(replay, run_at, spec)
+ *   spec: a dict (see Replay._core_spec() in trace/replay.py) of the state and constants
+ * .run(cur, nxt)   replay the list of records cur (nxt: the next chunk, for the look-ahead)
+ * .usable()        True when kmalloc's fast path is in its dispatch slot now (the core does
+ *                  kmalloc events only then)
+ * .stats()         {"c": events done in C, "py": events handed to Python, "model_calls": calls
+ *                  of the model's Python functions from C}
+ */
+#define PY_SSIZE_T_CLEAN
+#include <Python.h>
+#include <structmember.h>
+#include <stdint.h>
+#include <string.h>
+
+#define REPLAY_CORE_API 1
+
+enum { K_KFREE, K_CACHE_FREE, K_KMALLOC, K_KMALLOC_NODE, K_CACHE_ALLOC, K_CACHE_ALLOC_NODE, NKINDS };
+static const char *KIND_NAMES[NKINDS] = {"kfree",   "kmem_cache_free",  "kmalloc",
+                                         "kmalloc_node", "kmem_cache_alloc", "kmem_cache_alloc_node"};
+
+/* the record fields (tracepoints/events.py: SlabAlloc, SlabFree) */
+enum { F_KIND = 0, F_TS = 1, F_CPU = 2, F_PTR = 6, F_REQ = 7, F_ALLOC = 8, F_GFP = 9, F_NAME = 11 };
+
+/* where a slot of a __slots__ class lives in its instances */
+typedef struct {
+    PyTypeObject *type;
+    Py_ssize_t off;
+} Slot;
+
+typedef struct {
+    PyObject_HEAD
+    PyObject *replay;
+    PyObject *run_at;
+    PyObject *kinds[NKINDS];
+    /* the Replay's state */
+    PyObject *objs, *placed, *events, *preexisting, *trace_failed, *model_failed, *bugs, *implied_by;
+    PyObject *kinfo, *kcaches, *gfps, *caches, *reserve, *pending, *doomed, *fillers, *last_ptr;
+    /* the model's */
+    PyObject *slab_of, *frames, *by_size;
+    PyObject *k, *kfree, *cache_alloc, *cache_of; /* the machine; Replay._kfree, _cache_alloc; slab_impl.cache_of */
+    PyObject *bug_types;                          /* (KernelBug, Oops) */
+    PyObject *kmalloc_what;                       /* "kmalloc": _implied_free()'s name of the kmalloc caches */
+    PyObject *kcls;                  /* type(k): its dispatch slots */
+    PyObject *fast, *slot_name; /* kmalloc's fast path, and "kmalloc" */
+    int usable;                 /* kmalloc's fast path is in its slot */
+    /* constants */
+    uint64_t page_offset;
+    int hardened, word;
+    long ncpu;
+    int64_t max_cache;    /* the traced kernel's KMALLOC_MAX_CACHE_SIZE (Replay.max_cache) */
+    int64_t fp_max_cache; /* the fast path's (fastpath.install_slab: max_cache) */
+    uint64_t kind_flags, not_word_ok, zero_flag;
+    PyTypeObject *cache_t, *cpu_t, *slab_t;
+    Slot c_cpu_slab, c_offset, c_random, c_size, c_partial, c_debug;
+    Slot cc_freelist, cc_slab;
+    Slot s_cache, s_freelist, s_frozen, s_inuse, s_where;
+    PyObject *where_node_partial, *where_rcu_free;
+    /* the loop's state, between Python's turns */
+    long long n, last_ts, first_ts, next_at, interval;
+    long long d_events[NKINDS], d_placed[NKINDS], d_pre[NKINDS], d_failed[NKINDS], d_mfailed[NKINDS], d_null;
+    long long d_implied;
+    long long stat_c, stat_py, stat_calls;
+} Core;
+
+/* the error the core raises for what goes wrong in it (spec["error"]: replay.ReplayCoreError, a
+ * KmemsimError); until a Core is made, RuntimeError */
+static PyObject *CoreError;
+
+/* interned attribute names of the Replay */
+static PyObject *S_n, *S_last_ts, *S_first_ts, *S_interval, *S_next_ts, *S_next_n, *S_null_frees, *S_implied, *S_cpu;
+
+/* ------------------------------------------------------------------ helpers */
+
+static int find_slot(PyObject *type, const char *name, Slot *out)
+{
+    PyObject *d = PyObject_GetAttrString(type, name);
+    if (d == NULL) return -1;
+    if (Py_TYPE(d) != &PyMemberDescr_Type) {
+        Py_DECREF(d);
+        PyErr_Format(CoreError, "Core: %s.%s is not a slot", ((PyTypeObject *)type)->tp_name, name);
+        return -1;
+    }
+    PyMemberDef *m = ((PyMemberDescrObject *)d)->d_member;
+    if (m->type != T_OBJECT_EX || (m->flags & READONLY)) {
+        Py_DECREF(d);
+        PyErr_Format(CoreError, "Core: %s.%s is not a writable object slot", ((PyTypeObject *)type)->tp_name,
+                     name);
+        return -1;
+    }
+    out->type = (PyTypeObject *)type;
+    out->off = m->offset;
+    Py_DECREF(d);
+    return 0;
+}
+
+/* the slot's value (borrowed), NULL when obj is not exactly of the slot's class or the slot is empty */
+static inline PyObject *get_slot(PyObject *obj, const Slot *s)
+{
+    if (Py_TYPE(obj) != s->type) return NULL;
+    return *(PyObject **)((char *)obj + s->off);
+}
+
+/* set the slot (obj already checked by get_slot); steals v */
+static inline void set_slot(PyObject *obj, const Slot *s, PyObject *v)
+{
+    PyObject **p = (PyObject **)((char *)obj + s->off);
+    PyObject *old = *p;
+    *p = v;
+    Py_XDECREF(old);
+}
+
+/* an exact int in [0, 2^64) -> 1 and *out; 0 otherwise (no error left set) */
+static inline int u64_of(PyObject *o, uint64_t *out)
+{
+    if (!PyLong_CheckExact(o)) return 0;
+    unsigned long long v = PyLong_AsUnsignedLongLong(o);
+    if (v == (unsigned long long)-1 && PyErr_Occurred()) {
+        PyErr_Clear();
+        return 0;
+    }
+    *out = v;
+    return 1;
+}
+
+/* an exact int that fits in int64 -> 1 */
+static inline int i64_of(PyObject *o, int64_t *out)
+{
+    if (!PyLong_CheckExact(o)) return 0;
+    int overflow = 0;
+    long long v = PyLong_AsLongLongAndOverflow(o, &overflow);
+    if (overflow || (v == -1 && PyErr_Occurred())) {
+        PyErr_Clear();
+        return 0;
+    }
+    *out = v;
+    return 1;
+}
+
+/* a dict look-up by an integer key: borrowed value, NULL if absent; -1 in *err on an error */
+static inline PyObject *dict_get_u64(PyObject *d, uint64_t key, int *err)
+{
+    PyObject *k = PyLong_FromUnsignedLongLong(key);
+    if (k == NULL) {
+        *err = 1;
+        return NULL;
+    }
+    PyObject *v = PyDict_GetItemWithError(d, k);
+    Py_DECREF(k);
+    if (v == NULL && PyErr_Occurred()) *err = 1;
+    return v;
+}
+
+/* swab_ptr() of a free pointer's address: freelist_ptr_encode()'s (fastpath.install_slab: swab()) */
+static inline uint64_t swab_ptr(uint64_t a, int word)
+{
+    return word == 8 ? __builtin_bswap64(a) : (uint64_t)__builtin_bswap32((uint32_t)a);
+}
+
+/* the word at offset fp of the frames (a bytearray per pfn): 1 read, 0 not readable here */
+static inline int frame_of(Core *c, uint64_t fp, char **where, int *err)
+{
+    PyObject *frame = dict_get_u64(c->frames, fp >> 12, err);
+    if (frame == NULL || !PyByteArray_CheckExact(frame)) return 0;
+    Py_ssize_t at = (Py_ssize_t)(fp & 4095);
+    if (at + c->word > PyByteArray_GET_SIZE(frame)) return 0;
+    *where = PyByteArray_AS_STRING(frame) + at;
+    return 1;
+}
+
+static inline uint64_t load_word(const char *p, int word)
+{
+    if (word == 8) {
+        uint64_t v;
+        memcpy(&v, p, 8);
+        return v; /* little-endian hosts only: setup.py builds the core there ("<Q" in fastpath.py) */
+    }
+    uint32_t v;
+    memcpy(&v, p, 4);
+    return v;
+}
+
+static inline void store_word(char *p, uint64_t v, int word)
+{
+    if (word == 8) {
+        memcpy(p, &v, 8);
+    } else {
+        uint32_t w = (uint32_t)v;
+        memcpy(p, &w, 4);
+    }
+}
+
+/* ------------------------------------------------------------------ the fast paths
+ *
+ * Each returns 1 when it would serve the call, with what it would write in *plan (so
+ * the event's other conditions can still send it to Python before anything changes),
+ * 0 when fastpath.py would hand the call to the general path, -1 on an error.
+ */
+
+typedef struct {
+    PyObject *cpu;   /* KmemCacheCpu (alloc, free to the CPU slab) or Slab (free_to_slab) */
+    char *at;        /* where the free pointer is written (free) */
+    uint64_t val;    /* the new freelist (alloc) or the encoded pointer written (free) */
+    uint64_t obj;    /* the object */
+    int to_slab;     /* free: onto slab->freelist (free_to_slab) */
+    int64_t inuse;   /* free_to_slab: slab->inuse before */
+} Plan;
+
+/* fastpath.install_slab(): kmem_cache_alloc() / kmalloc() after their argument tests: pop
+ * cache->cpu_slab[cpu].freelist */
+static int fast_pop(Core *c, PyObject *cache, long cpu, uint64_t gfp, Plan *plan)
+{
+    if (gfp & c->zero_flag) return 0; /* __GFP_ZERO: fill() (the replay strips it by default) */
+    PyObject *cpu_slab = get_slot(cache, &c->c_cpu_slab);
+    if (cpu_slab == NULL || !PyList_CheckExact(cpu_slab) || cpu >= PyList_GET_SIZE(cpu_slab)) return 0;
+    PyObject *cc = PyList_GET_ITEM(cpu_slab, cpu);
+    PyObject *fl = get_slot(cc, &c->cc_freelist);
+    PyObject *sl = get_slot(cc, &c->cc_slab);
+    uint64_t obj, off;
+    int64_t offset;
+    if (fl == NULL || sl == NULL || sl == Py_None || !u64_of(fl, &obj) || obj == 0) return 0;
+    PyObject *o = get_slot(cache, &c->c_offset);
+    if (o == NULL || !i64_of(o, &offset)) return 0;
+    /* fp = obj + cache.offset - page_offset, a pfn the frames hold */
+    __int128 fp = (__int128)obj + offset - (__int128)c->page_offset;
+    if (fp < 0 || fp >= ((__int128)1 << 64)) return 0;
+    off = (uint64_t)fp;
+    char *at;
+    int err = 0;
+    if (!frame_of(c, off, &at, &err)) return err ? -1 : 0;
+    uint64_t nxt = load_word(at, c->word);
+    if (c->hardened) {
+        uint64_t rnd;
+        PyObject *r = get_slot(cache, &c->c_random);
+        if (r == NULL || !u64_of(r, &rnd)) return 0;
+        nxt ^= rnd ^ swab_ptr(off + c->page_offset, c->word);
+    }
+    plan->cpu = cc;
+    plan->val = nxt;
+    plan->obj = obj;
+    return 1;
+}
+
+/* fastpath.install_slab(): free_to_slab() */
+static int free_to_slab(Core *c, PyObject *cache, PyObject *slab, uint64_t obj, uint64_t off, Plan *plan)
+{
+    PyObject *pr = get_slot(slab, &c->s_freelist);
+    uint64_t prior;
+    if (pr == NULL || !u64_of(pr, &prior) || !prior || prior == obj) return 0;
+    PyObject *frozen = get_slot(slab, &c->s_frozen);
+    PyObject *inuse_o = get_slot(slab, &c->s_inuse);
+    PyObject *where = get_slot(slab, &c->s_where);
+    int64_t inuse;
+    if (frozen == NULL || inuse_o == NULL || where == NULL || !i64_of(inuse_o, &inuse)) return 0;
+    int fz = PyObject_IsTrue(frozen);
+    if (fz < 0) return -1;
+    int ok = fz || inuse > 1;
+    if (!ok) {
+        if (!PyUnicode_CheckExact(where)) return 0;
+        ok = PyUnicode_Compare(where, c->where_node_partial) != 0 && PyUnicode_Compare(where, c->where_rcu_free) != 0;
+        if (PyErr_Occurred()) return -1;
+    }
+    if (!ok) return 0;
+    int64_t offset;
+    PyObject *o = get_slot(cache, &c->c_offset);
+    if (o == NULL || !i64_of(o, &offset)) return 0;
+    __int128 fp = (__int128)off + offset;
+    if (fp < 0 || fp >= ((__int128)1 << 64)) return 0;
+    uint64_t f = (uint64_t)fp;
+    if ((f & 4095) > (uint64_t)(4096 - c->word)) return 0;
+    char *at;
+    int err = 0;
+    if (!frame_of(c, f, &at, &err)) return err ? -1 : 0;
+    if (c->hardened) {
+        uint64_t rnd;
+        PyObject *r = get_slot(cache, &c->c_random);
+        if (r == NULL || !u64_of(r, &rnd)) return 0;
+        prior ^= rnd ^ swab_ptr(f + c->page_offset, c->word);
+    }
+    if (c->word == 4 && prior >> 32) return 0; /* struct.error in put_word */
+    plan->cpu = slab;
+    plan->at = at;
+    plan->val = prior;
+    plan->obj = obj;
+    plan->to_slab = 1;
+    plan->inuse = inuse;
+    return 1;
+}
+
+/* fastpath.install_slab(): kfree() (obj > 16) */
+static int fast_kfree(Core *c, long cpu, uint64_t obj, Plan *plan)
+{
+    plan->to_slab = 0;
+    if (obj < c->page_offset) return 0; /* slab_of has no negative pfn */
+    uint64_t off = obj - c->page_offset;
+    int err = 0;
+    PyObject *slab = dict_get_u64(c->slab_of, off >> 12, &err);
+    if (slab == NULL) return err ? -1 : 0;
+    PyObject *cache = get_slot(slab, &c->s_cache);
+    if (cache == NULL) return 0;
+    PyObject *cpu_slab = get_slot(cache, &c->c_cpu_slab);
+    if (cpu_slab == NULL || !PyList_CheckExact(cpu_slab) || cpu >= PyList_GET_SIZE(cpu_slab)) return 0;
+    PyObject *cc = PyList_GET_ITEM(cpu_slab, cpu);
+    PyObject *hd = get_slot(cc, &c->cc_freelist);
+    PyObject *csl = get_slot(cc, &c->cc_slab);
+    uint64_t head;
+    if (hd == NULL || csl == NULL || !u64_of(hd, &head)) return 0;
+    if (slab == csl) {
+        if (c->hardened && head == obj) return 0;
+        int64_t offset;
+        PyObject *o = get_slot(cache, &c->c_offset);
+        if (o == NULL || !i64_of(o, &offset)) return 0;
+        __int128 fp = (__int128)off + offset;
+        if (fp < 0 || fp >= ((__int128)1 << 64)) return 0;
+        uint64_t f = (uint64_t)fp;
+        if ((f & 4095) > (uint64_t)(4096 - c->word)) return 0;
+        char *at;
+        if (!frame_of(c, f, &at, &err)) return err ? -1 : 0;
+        if (c->hardened) {
+            uint64_t rnd;
+            PyObject *r = get_slot(cache, &c->c_random);
+            if (r == NULL || !u64_of(r, &rnd)) return 0;
+            head ^= rnd ^ swab_ptr(f + c->page_offset, c->word);
+        }
+        if (c->word == 4 && head >> 32) return 0;
+        plan->cpu = cc;
+        plan->at = at;
+        plan->val = head;
+        plan->obj = obj;
+        return 1;
+    }
+    PyObject *dbg = get_slot(cache, &c->c_debug);
+    if (dbg == NULL) return 0;
+    int d = PyObject_IsTrue(dbg);
+    if (d < 0) return -1;
+    if (d) return 0;
+    return free_to_slab(c, cache, slab, obj, off, plan);
+}
+
+/* carry out a free planned by fast_kfree() */
+static int commit_free(Core *c, Plan *plan)
+{
+    PyObject *o = PyLong_FromUnsignedLongLong(plan->obj);
+    if (o == NULL) return -1;
+    store_word(plan->at, plan->val, c->word);
+    if (plan->to_slab) {
+        PyObject *ni = PyLong_FromLongLong(plan->inuse - 1);
+        if (ni == NULL) {
+            Py_DECREF(o);
+            return -1;
+        }
+        set_slot(plan->cpu, &c->s_freelist, o);
+        set_slot(plan->cpu, &c->s_inuse, ni);
+    } else {
+        set_slot(plan->cpu, &c->cc_freelist, o);
+    }
+    return 0;
+}
+
+/* carry out a pop planned by fast_pop() */
+static int commit_pop(Core *c, Plan *plan)
+{
+    PyObject *v = PyLong_FromUnsignedLongLong(plan->val);
+    if (v == NULL) return -1;
+    set_slot(plan->cpu, &c->cc_freelist, v);
+    return 0;
+}
+
+/* ------------------------------------------------------------------ counts */
+
+/* Counter[key] exists (0 inserted when missing: the first count of a kind is in trace order) */
+static inline int counter_touch(PyObject *ctr, PyObject *key)
+{
+    int has = PyDict_Contains(ctr, key);
+    if (has < 0) return -1;
+    if (!has) {
+        PyObject *zero = PyLong_FromLong(0);
+        if (zero == NULL) return -1;
+        int r = PyDict_SetItem(ctr, key, zero);
+        Py_DECREF(zero);
+        return r;
+    }
+    return 0;
+}
+
+static inline int count(long long *d, PyObject *ctr, PyObject *key)
+{
+    if ((*d)++ == 0) return counter_touch(ctr, key);
+    return 0;
+}
+
+static int counter_add(PyObject *ctr, PyObject *key, long long d)
+{
+    PyObject *old = PyDict_GetItemWithError(ctr, key);
+    if (old == NULL && PyErr_Occurred()) return -1;
+    PyObject *dv = PyLong_FromLongLong(d);
+    if (dv == NULL) return -1;
+    PyObject *nv = old != NULL ? PyNumber_Add(old, dv) : Py_NewRef(dv);
+    Py_DECREF(dv);
+    if (nv == NULL) return -1;
+    int r = PyDict_SetItem(ctr, key, nv);
+    Py_DECREF(nv);
+    return r;
+}
+
+static int set_ll(PyObject *o, PyObject *name, long long v)
+{
+    PyObject *x = PyLong_FromLongLong(v);
+    if (x == NULL) return -1;
+    int r = PyObject_SetAttr(o, name, x);
+    Py_DECREF(x);
+    return r;
+}
+
+static int get_ll(PyObject *o, PyObject *name, long long *v)
+{
+    PyObject *x = PyObject_GetAttr(o, name);
+    if (x == NULL) return -1;
+    int overflow = 0;
+    *v = PyLong_AsLongLongAndOverflow(x, &overflow);
+    Py_DECREF(x);
+    if (overflow) {
+        PyErr_SetString(CoreError, "Core: a replay count out of range");
+        return -1;
+    }
+    return (*v == -1 && PyErr_Occurred()) ? -1 : 0;
+}
+
+/* write the C side's counts and position into the Replay (before Python runs, and at the end) */
+static int flush(Core *c)
+{
+    for (int k = 0; k < NKINDS; k++) {
+        PyObject *key = c->kinds[k];
+        if (c->d_placed[k] && counter_add(c->placed, key, c->d_placed[k]) < 0) return -1;
+        if (c->d_pre[k] && counter_add(c->preexisting, key, c->d_pre[k]) < 0) return -1;
+        if (c->d_failed[k] && counter_add(c->trace_failed, key, c->d_failed[k]) < 0) return -1;
+        if (c->d_mfailed[k] && counter_add(c->model_failed, key, c->d_mfailed[k]) < 0) return -1;
+        if (c->d_events[k] && counter_add(c->events, key, c->d_events[k]) < 0) return -1;
+        c->d_placed[k] = c->d_pre[k] = c->d_failed[k] = c->d_mfailed[k] = c->d_events[k] = 0;
+    }
+    if (c->d_null) {
+        long long v;
+        if (get_ll(c->replay, S_null_frees, &v) < 0 || set_ll(c->replay, S_null_frees, v + c->d_null) < 0) return -1;
+        c->d_null = 0;
+    }
+    if (c->d_implied) {
+        long long v;
+        if (get_ll(c->replay, S_implied, &v) < 0 || set_ll(c->replay, S_implied, v + c->d_implied) < 0) return -1;
+        c->d_implied = 0;
+    }
+    if (set_ll(c->replay, S_n, c->n) < 0 || set_ll(c->replay, S_last_ts, c->last_ts) < 0) return -1;
+    return 0;
+}
+
+/* is kmalloc's fast path in its dispatch slot (kmemsim.dispatch)?  Replay._run() looks k.kmalloc up
+ * for each run; it binds kfree and kmem_cache_alloc once, when the Replay is made (Replay._kfree,
+ * _cache_alloc: Replay._core_spec() makes no core unless those are the fast paths) */
+static int check_usable(Core *c)
+{
+    PyObject *f = PyObject_GetAttr(c->kcls, c->slot_name);
+    if (f == NULL) return -1;
+    c->usable = f == c->fast;
+    Py_DECREF(f);
+    return 0;
+}
+
+/* read back what Python may have changed: the position, the sample point, the dispatch slots */
+static int reload(Core *c)
+{
+    if (get_ll(c->replay, S_n, &c->n) < 0 || get_ll(c->replay, S_last_ts, &c->last_ts) < 0 ||
+        get_ll(c->replay, S_first_ts, &c->first_ts) < 0 || get_ll(c->replay, S_interval, &c->interval) < 0)
+        return -1;
+    if (get_ll(c->replay, c->interval ? S_next_ts : S_next_n, &c->next_at) < 0) return -1;
+    return check_usable(c);
+}
+
+/* ------------------------------------------------------------------ the events
+ *
+ * Each returns 1 done, 0 for Python (nothing changed), -1 error.
+ */
+
+/* Replay._run()'s except clause: a KernelBug or Oops the model raised is counted by its kind
+ * (self.bugs[getattr(e, "kind", None) or type(e).__name__] += 1) and the event ends there;
+ * 1 when it was one (counted), -1 for any other error (left set) */
+static int caught_bug(Core *c)
+{
+    if (!PyErr_ExceptionMatches(c->bug_types)) return -1;
+    PyObject *et, *ev, *tb;
+    PyErr_Fetch(&et, &ev, &tb);
+    PyErr_NormalizeException(&et, &ev, &tb);
+    PyObject *key = ev != NULL ? PyObject_GetAttrString(ev, "kind") : NULL;
+    if (key == NULL) PyErr_Clear();
+    int t = key != NULL ? PyObject_IsTrue(key) : 0;
+    if (t <= 0) {
+        PyErr_Clear();
+        Py_XSETREF(key, PyObject_GetAttrString(ev != NULL ? (PyObject *)Py_TYPE(ev) : et, "__name__"));
+    }
+    int r = key != NULL && counter_add(c->bugs, key, 1) == 0 ? 1 : -1;
+    Py_XDECREF(key);
+    Py_XDECREF(et);
+    Py_XDECREF(ev);
+    Py_XDECREF(tb);
+    return r;
+}
+
+/* a call of the model's Python (the slow paths, through the functions _run() calls: Replay._kfree,
+ * Replay._cache_alloc, kmalloc's fast path) on the event's CPU, as _run() makes it with k.cpu set:
+ * a new reference; NULL with *bug set when it raised a KernelBug (counted); NULL on an error */
+static PyObject *call_model(Core *c, long mcpu, PyObject *fn, PyObject *const *args, size_t nargs, int *bug)
+{
+    *bug = 0;
+    PyObject *cpu = PyLong_FromLong(mcpu);
+    if (cpu == NULL) return NULL;
+    int r = PyObject_SetAttr(c->k, S_cpu, cpu);
+    Py_DECREF(cpu);
+    if (r < 0) return NULL;
+    c->stat_calls++;
+    PyObject *res = PyObject_Vectorcall(fn, args, nargs, NULL);
+    if (res == NULL && caught_bug(c) == 1) *bug = 1;
+    return res;
+}
+
+/* the model's kfree(p), as _run() calls Replay._kfree: fastpath.kfree() in C when it serves the
+ * object, else the Python function; 1 done, 2 a KernelBug ended the event, -1 error */
+static int model_kfree(Core *c, long mcpu, PyObject *p, uint64_t mp)
+{
+    Plan plan = {0};
+    int r = fast_kfree(c, mcpu, mp, &plan);
+    if (r < 0) return -1;
+    if (r == 1) return commit_free(c, &plan) < 0 ? -1 : 1;
+    int bug;
+    PyObject *res = call_model(c, mcpu, c->kfree, &p, 1, &bug);
+    if (res == NULL) return bug ? 2 : -1;
+    Py_DECREF(res);
+    return 1;
+}
+
+/* _run(): kfree / kmem_cache_free; 1 done, 0 for Python, -1 error */
+static int do_free(Core *c, PyObject *ev, int kind, long mcpu)
+{
+    PyObject *ptr = PyTuple_GET_ITEM(ev, F_PTR);
+    uint64_t tp;
+    if (!u64_of(ptr, &tp)) return 0;
+    if (!tp) {
+        c->d_null++;
+        return 1;
+    }
+    PyObject *p = PyDict_GetItemWithError(c->objs, ptr);
+    if (p == NULL) {
+        if (PyErr_Occurred()) return -1;
+        /* SlabFree's field 7 is the cache's name */
+        if (kind == K_CACHE_FREE && PyTuple_GET_SIZE(ev) > 7 && PyTuple_GET_ITEM(ev, 7) != Py_None &&
+            PyDict_GET_SIZE(c->fillers))
+            return 0; /* _free_preexisting() */
+        return count(&c->d_pre[kind], c->preexisting, c->kinds[kind]) < 0 ? -1 : 1;
+    }
+    uint64_t mp;
+    if (!u64_of(p, &mp) || mp == 0) return 0; /* 0: "the model had failed the allocation" */
+    Py_INCREF(p);
+    int r = PyDict_DelItem(c->objs, ptr); /* objs.pop(ptr) */
+    if (r == 0 && mp > 16) r = model_kfree(c, mcpu, p, mp);
+    else if (r == 0) r = 1; /* ZERO_SIZE_PTR: nothing to free */
+    Py_DECREF(p);
+    if (r < 0) return -1;
+    if (r == 2) return 1; /* the KernelBug ended the event */
+    return count(&c->d_placed[kind], c->placed, c->kinds[kind]) < 0 ? -1 : 1;
+}
+
+/* Replay._make_room()'s first test: does cache kc have a free object for CPU mcpu (a CPU freelist
+ * or a CPU slab with free objects, a CPU or node partial slab)?  Then it returns at once. */
+static int has_room(Core *c, PyObject *kc, long mcpu)
+{
+    PyObject *cpu_slab = get_slot(kc, &c->c_cpu_slab);
+    PyObject *partial = get_slot(kc, &c->c_partial);
+    if (cpu_slab == NULL || partial == NULL || !PyList_CheckExact(cpu_slab) || !PyList_CheckExact(partial) ||
+        mcpu >= PyList_GET_SIZE(cpu_slab))
+        return 0;
+    PyObject *cc = PyList_GET_ITEM(cpu_slab, mcpu);
+    PyObject *sl = get_slot(cc, &c->cc_slab), *fl = get_slot(cc, &c->cc_freelist);
+    if (sl == NULL || fl == NULL) return 0;
+    PyObject *cp = PyObject_GetAttrString(cc, "partial");
+    if (cp == NULL) return -1;
+    int r = PyObject_IsTrue(cp);
+    Py_DECREF(cp);
+    if (r) return r;
+    if (PyList_GET_SIZE(partial)) return 1;
+    if (sl == Py_None) return 0;
+    r = PyObject_IsTrue(fl);
+    if (r) return r;
+    PyObject *sfl = get_slot(sl, &c->s_freelist);
+    return sfl == NULL ? 0 : PyObject_IsTrue(sfl);
+}
+
+/* the early frees (ReplayOptions.early_untraced_frees) of _run(): 1 when this allocation (event
+ * number n, of cache kc, on CPU mcpu; over a live pointer when has_old) needs Python -- its cache
+ * has doomed objects pending and no room (_make_room() would free some; with an implied free
+ * first, always), or it is itself doomed (doomed.pop(n) -> _doom()) -- 0 when they do nothing
+ * here, -1 error */
+static int early_frees(Core *c, PyObject *kc, long long n, long mcpu, int has_old)
+{
+    if (PyDict_GET_SIZE(c->pending)) {
+        if (kc == NULL) return 1;
+        PyObject *id = PyLong_FromVoidPtr(kc);
+        if (id == NULL) return -1;
+        PyObject *heap = PyDict_GetItemWithError(c->pending, id);
+        Py_DECREF(id);
+        if (heap == NULL && PyErr_Occurred()) return -1;
+        if (heap != NULL) {
+            /* an empty heap: _make_room() deletes it (and it never is: _doom() pushes as it makes one) */
+            if (has_old || !PyList_CheckExact(heap) || !PyList_GET_SIZE(heap)) return 1;
+            int room = has_room(c, kc, mcpu);
+            if (room <= 0) return room < 0 ? -1 : 1;
+        }
+    }
+    if (PyDict_GET_SIZE(c->doomed)) {
+        PyObject *key = PyLong_FromLongLong(n);
+        if (key == NULL) return -1;
+        int in = PyDict_Contains(c->doomed, key);
+        Py_DECREF(key);
+        return in;
+    }
+    return 0;
+}
+
+/* the reserve test of _run(): cache kc in Replay._reserve with fewer than 2 node partial slabs */
+static int needs_top_up(Core *c, PyObject *kc)
+{
+    if (!PyDict_GET_SIZE(c->reserve)) return 0;
+    PyObject *id = PyLong_FromVoidPtr(kc);
+    if (id == NULL) return -1;
+    int in = PyDict_Contains(c->reserve, id);
+    Py_DECREF(id);
+    if (in <= 0) return in;
+    PyObject *partial = get_slot(kc, &c->c_partial);
+    if (partial == NULL || !PyList_CheckExact(partial)) return 1;
+    return PyList_GET_SIZE(partial) < 2;
+}
+
+/* Replay._implied_free(ptr, old): an allocation over a live traced pointer; 1 done, 2 a KernelBug
+ * ended the event, -1 error */
+static int implied_free(Core *c, PyObject *old, long mcpu)
+{
+    uint64_t mp;
+    c->d_implied++;
+    PyObject *what = Py_NewRef(c->kmalloc_what);
+    if (!u64_of(old, &mp)) mp = 0; /* not an int: fails "old > 16" only if <= 16; checked by Python */
+    if (mp > 16) {
+        int bug;
+        PyObject *kc = call_model(c, mcpu, c->cache_of, &old, 1, &bug);
+        if (kc == NULL) {
+            Py_DECREF(what);
+            return bug ? 2 : -1;
+        }
+        if (kc != Py_None) {
+            PyObject *km = PyObject_GetAttrString(kc, "kmalloc");
+            int t = km != NULL ? PyObject_IsTrue(km) : -1;
+            Py_XDECREF(km);
+            if (t == 0) Py_XSETREF(what, PyObject_GetAttrString(kc, "name"));
+            if (t < 0 || what == NULL) {
+                Py_DECREF(kc);
+                Py_XDECREF(what);
+                return -1;
+            }
+        }
+        Py_DECREF(kc);
+        int r = model_kfree(c, mcpu, old, mp);
+        if (r != 1) {
+            Py_DECREF(what);
+            return r;
+        }
+    }
+    int r = counter_add(c->implied_by, what, 1);
+    Py_DECREF(what);
+    return r < 0 ? -1 : 1;
+}
+
+/* the rest of an allocation once the model gave p (a new reference, stolen): objs, counts, last pointer */
+static int finish_alloc(Core *c, PyObject *ptr, int kind, long mcpu, PyObject *p)
+{
+    int r = PyDict_SetItem(c->objs, ptr, p);
+    int t = r < 0 ? -1 : PyObject_IsTrue(p);
+    Py_DECREF(p);
+    if (t < 0) return -1;
+    if (t ? count(&c->d_placed[kind], c->placed, c->kinds[kind]) < 0
+          : count(&c->d_mfailed[kind], c->model_failed, c->kinds[kind]) < 0)
+        return -1;
+    Py_INCREF(ptr);
+    PyObject *prev = PyList_GET_ITEM(c->last_ptr, mcpu);
+    PyList_SET_ITEM(c->last_ptr, mcpu, ptr);
+    Py_DECREF(prev);
+    return 1;
+}
+
+/* the model's allocation: the popped object when fast_pop() served it (cache non-NULL), else
+ * the Python function fn(args); a new reference, or NULL with *bug set (counted) or an error */
+static PyObject *model_alloc(Core *c, long mcpu, PyObject *cache, uint64_t mask, PyObject *fn, PyObject *const *args,
+                             size_t nargs, int *bug)
+{
+    *bug = 0;
+    if (cache != NULL) {
+        Plan plan;
+        int r = fast_pop(c, cache, mcpu, mask, &plan);
+        if (r < 0) return NULL;
+        if (r == 1) {
+            PyObject *p = PyLong_FromUnsignedLongLong(plan.obj);
+            if (p == NULL || commit_pop(c, &plan) < 0) {
+                Py_XDECREF(p);
+                return NULL;
+            }
+            return p;
+        }
+    }
+    return call_model(c, mcpu, fn, args, nargs, bug);
+}
+
+/* _run(): kmalloc / kmalloc_node; 1 done, 0 for Python, -1 error */
+static int do_kmalloc(Core *c, PyObject *ev, int kind, long mcpu)
+{
+    if (PyTuple_GET_SIZE(ev) <= F_GFP) return 0;
+    PyObject *info = PyDict_GetItemWithError(c->kinfo, PyTuple_GET_ITEM(ev, F_GFP));
+    if (info == NULL) return PyErr_Occurred() ? -1 : 0;
+    if (!PyTuple_CheckExact(info) || PyTuple_GET_SIZE(info) != 2) return 0;
+    PyObject *mask_o = PyTuple_GET_ITEM(info, 0), *table = PyTuple_GET_ITEM(info, 1);
+    PyObject *req_o = PyTuple_GET_ITEM(ev, F_REQ);
+    int64_t req, alloc, model;
+    if (!i64_of(req_o, &req) || req < 0 || req > c->max_cache) return 0;
+    if (!PyList_CheckExact(table) || req >= PyList_GET_SIZE(table)) return 0;
+    if (!i64_of(PyList_GET_ITEM(table, req), &model)) return 0;
+    if (!i64_of(PyTuple_GET_ITEM(ev, F_ALLOC), &alloc) || (model != alloc && req)) return 0; /* _mismatch() */
+    PyObject *ptr = PyTuple_GET_ITEM(ev, F_PTR);
+    uint64_t tp;
+    if (!u64_of(ptr, &tp)) return 0;
+    if (!tp) return count(&c->d_failed[kind], c->trace_failed, c->kinds[kind]) < 0 ? -1 : 1;
+    uint64_t mask;
+    if (!u64_of(mask_o, &mask)) return 0;
+    int has_old = PyDict_Contains(c->objs, ptr);
+    if (has_old < 0) return -1;
+    if (PyDict_GET_SIZE(c->reserve) || PyDict_GET_SIZE(c->pending)) {
+        PyObject *kcs = PyDict_GetItemWithError(c->kcaches, mask_o);
+        if (kcs == NULL) return PyErr_Occurred() ? -1 : 0; /* _kmalloc_cache_for() makes the table */
+        if (!PyList_CheckExact(kcs) || req >= PyList_GET_SIZE(kcs)) return 0;
+        PyObject *kc = PyList_GET_ITEM(kcs, req);
+        int t = needs_top_up(c, kc);
+        if (t) return t < 0 ? -1 : 0; /* _top_up() */
+        t = early_frees(c, kc, c->n + 1, mcpu, has_old);
+        if (t) return t < 0 ? -1 : 0;
+    } else {
+        int t = early_frees(c, NULL, c->n + 1, mcpu, has_old);
+        if (t) return t < 0 ? -1 : 0;
+    }
+    PyObject *old = PyDict_GetItemWithError(c->objs, ptr);
+    if (old == NULL && PyErr_Occurred()) return -1;
+    Py_INCREF(info); /* its mask outlives the Python the implied free may run */
+    if (old != NULL) { /* _implied_free() (a duplicate needs req > max_cache: Python's) */
+        Py_INCREF(old);
+        int r = implied_free(c, old, mcpu);
+        Py_DECREF(old);
+        if (r != 1) {
+            Py_DECREF(info);
+            return r < 0 ? -1 : 1;
+        }
+    }
+    /* fastpath.install_slab(): kmalloc(size, gfp_mask), in C when it serves the call */
+    PyObject *cache = NULL;
+    if (req > 0 && req <= c->fp_max_cache && !(mask & c->kind_flags)) {
+        cache = PyList_GET_ITEM(c->by_size, req);
+        if (Py_TYPE(cache) != c->cache_t) cache = NULL;
+    }
+    int bug;
+    PyObject *args[3] = {c->k, req_o, mask_o};
+    PyObject *p = model_alloc(c, mcpu, cache, mask, c->fast, args, 3, &bug);
+    Py_DECREF(info);
+    if (p == NULL) return bug ? 1 : -1;
+    return finish_alloc(c, ptr, kind, mcpu, p);
+}
+
+/* _run(): kmem_cache_alloc / kmem_cache_alloc_node; 1 done, 0 for Python, -1 error */
+static int do_cache_alloc(Core *c, PyObject *ev, int kind, long mcpu)
+{
+    if (PyTuple_GET_SIZE(ev) <= F_NAME) return 0;
+    PyObject *name = PyTuple_GET_ITEM(ev, F_NAME);
+    if (name == Py_None) return 0; /* a (bytes_req, bytes_alloc) key */
+    PyObject *cache = PyDict_GetItemWithError(c->caches, name);
+    if (cache == NULL) return PyErr_Occurred() ? -1 : 0; /* cache_for() makes it */
+    PyObject *g = PyDict_GetItemWithError(c->gfps, PyTuple_GET_ITEM(ev, F_GFP));
+    if (g == NULL) return PyErr_Occurred() ? -1 : 0;
+    uint64_t mask;
+    if (!u64_of(g, &mask)) return 0; /* None: not this machine's (an int: the gfps dict holds it) */
+    PyObject *size = get_slot(cache, &c->c_size);
+    if (size == NULL) return 0;
+    int eq = PyObject_RichCompareBool(size, PyTuple_GET_ITEM(ev, F_ALLOC), Py_EQ);
+    if (eq <= 0) return eq; /* _mismatch() */
+    int t = needs_top_up(c, cache);
+    if (t) return t < 0 ? -1 : 0;
+    PyObject *ptr = PyTuple_GET_ITEM(ev, F_PTR);
+    uint64_t tp;
+    if (!u64_of(ptr, &tp)) return 0;
+    if (!tp) return count(&c->d_failed[kind], c->trace_failed, c->kinds[kind]) < 0 ? -1 : 1;
+    int has_old = PyDict_Contains(c->objs, ptr);
+    if (has_old < 0) return -1;
+    t = early_frees(c, cache, c->n + 1, mcpu, has_old);
+    if (t) return t < 0 ? -1 : 0;
+    Py_INCREF(cache); /* the implied free runs Python: hold what the allocation then uses */
+    Py_INCREF(g);
+    PyObject *old = PyDict_GetItemWithError(c->objs, ptr);
+    int r = old == NULL && PyErr_Occurred() ? -1 : 1;
+    if (old != NULL) {
+        Py_INCREF(old);
+        r = implied_free(c, old, mcpu);
+        Py_DECREF(old);
+    }
+    if (r != 1) {
+        Py_DECREF(cache);
+        Py_DECREF(g);
+        return r < 0 ? -1 : 1;
+    }
+    /* fastpath.install_slab(): kmem_cache_alloc(cache, gfp_mask), in C when it serves the call */
+    int fast = Py_TYPE(cache) == c->cache_t && !(mask & ~c->not_word_ok);
+    int bug;
+    PyObject *args[2] = {cache, g};
+    PyObject *p = model_alloc(c, mcpu, fast ? cache : NULL, mask, c->cache_alloc, args, 2, &bug);
+    Py_DECREF(cache);
+    Py_DECREF(g);
+    if (p == NULL) return bug ? 1 : -1;
+    return finish_alloc(c, ptr, kind, mcpu, p);
+}
+
+static inline int kind_of(Core *c, PyObject *k)
+{
+    for (int i = 0; i < NKINDS; i++)
+        if (k == c->kinds[i]) return i;
+    if (!PyUnicode_CheckExact(k)) return -1;
+    for (int i = 0; i < NKINDS; i++)
+        if (PyUnicode_Compare(k, c->kinds[i]) == 0) return i;
+    PyErr_Clear();
+    return -1;
+}
+
+/* an event the core never does, whatever the state: not a slab event (page events, lost markers,
+ * the others), or not a record it reads */
+static int never_c(Core *c, PyObject *ev)
+{
+    return !PyTuple_Check(ev) || PyTuple_GET_SIZE(ev) <= F_PTR || kind_of(c, PyTuple_GET_ITEM(ev, F_KIND)) < 0;
+}
+
+/* hand cur[i] to Python, with the events after it that the core never does: Replay._run_at(cur,
+ * i, j, nxt) runs cur[i:j] with Replay._run(); returns j, or -1 */
+static Py_ssize_t to_python(Core *c, PyObject *cur, Py_ssize_t i, PyObject *nxt)
+{
+    Py_ssize_t j = i + 1;
+    while (j < PyList_GET_SIZE(cur) && never_c(c, PyList_GET_ITEM(cur, j))) j++;
+    c->stat_py += j - i;
+    if (flush(c) < 0) return -1;
+    PyObject *pi = PyLong_FromSsize_t(i), *pj = PyLong_FromSsize_t(j);
+    PyObject *r = pi && pj ? PyObject_CallFunctionObjArgs(c->run_at, cur, pi, pj, nxt, NULL) : NULL;
+    Py_XDECREF(pi);
+    Py_XDECREF(pj);
+    if (r == NULL) return -1;
+    Py_DECREF(r);
+    return reload(c) < 0 ? -1 : j;
+}
+
+/* Replay._run(cur, nxt), event by event */
+static PyObject *Core_run(Core *c, PyObject *args)
+{
+    PyObject *cur, *nxt;
+    if (!PyArg_ParseTuple(args, "O!O!", &PyList_Type, &cur, &PyList_Type, &nxt)) return NULL;
+    if (reload(c) < 0) return NULL;
+    Py_INCREF(cur);
+    Py_INCREF(nxt);
+    PyObject *ret = NULL;
+    for (Py_ssize_t i = 0; i < PyList_GET_SIZE(cur);) {
+        PyObject *ev = PyList_GET_ITEM(cur, i);
+        int done = 0;
+        int64_t ts, cpu;
+        int kind;
+        Py_INCREF(ev);
+        if (PyTuple_Check(ev) && PyTuple_GET_SIZE(ev) > F_PTR &&
+            (kind = kind_of(c, PyTuple_GET_ITEM(ev, F_KIND))) >= 0 && i64_of(PyTuple_GET_ITEM(ev, F_TS), &ts) &&
+            i64_of(PyTuple_GET_ITEM(ev, F_CPU), &cpu) && !(ts >= 0 && c->first_ts < 0) &&
+            !(c->next_at >= 0 && (c->interval ? ts : c->n + 1) >= c->next_at)) {
+            long mcpu = cpu >= 0 ? (long)(cpu % c->ncpu) : 0;
+            if (kind <= K_CACHE_FREE)
+                done = do_free(c, ev, kind, mcpu);
+            else if (kind <= K_KMALLOC_NODE)
+                done = c->usable ? do_kmalloc(c, ev, kind, mcpu) : 0;
+            else
+                done = do_cache_alloc(c, ev, kind, mcpu);
+            if (done > 0) {
+                c->stat_c++;
+                c->n++;
+                if (ts >= 0) c->last_ts = ts;
+                if (count(&c->d_events[kind], c->events, c->kinds[kind]) < 0) done = -1;
+            }
+        }
+        Py_DECREF(ev);
+        if (done < 0) goto out;
+        if (done) {
+            i++;
+        } else if ((i = to_python(c, cur, i, nxt)) < 0) {
+            goto out;
+        }
+    }
+    if (flush(c) < 0) goto out;
+    ret = Py_NewRef(Py_None);
+out:
+    if (ret == NULL) {
+        /* keep the Replay's counts whole: what C did is counted even when Python raised */
+        PyObject *et, *ev, *tb;
+        PyErr_Fetch(&et, &ev, &tb);
+        if (flush(c) < 0) PyErr_Clear();
+        PyErr_Restore(et, ev, tb);
+    }
+    Py_DECREF(cur);
+    Py_DECREF(nxt);
+    return ret;
+}
+
+static PyObject *Core_usable(Core *c, PyObject *Py_UNUSED(ignored))
+{
+    if (check_usable(c) < 0) return NULL;
+    return PyBool_FromLong(c->usable);
+}
+
+static PyObject *Core_stats(Core *c, PyObject *Py_UNUSED(ignored))
+{
+    return Py_BuildValue("{s:L,s:L,s:L}", "c", c->stat_c, "py", c->stat_py, "model_calls", c->stat_calls);
+}
+
+/* ------------------------------------------------------------------ the type */
+
+static PyObject *spec_get(PyObject *spec, const char *key)
+{
+    PyObject *v = PyDict_GetItemString(spec, key);
+    if (v == NULL) {
+        if (!PyErr_Occurred()) PyErr_Format(CoreError, "Core: the spec has no %s", key);
+        return NULL;
+    }
+    return v;
+}
+
+static int spec_obj(PyObject *spec, const char *key, PyObject **out, PyTypeObject *type)
+{
+    PyObject *v = spec_get(spec, key);
+    if (v == NULL) return -1;
+    if (type != NULL && !PyObject_TypeCheck(v, type)) {
+        PyErr_Format(CoreError, "Core: spec[%s] must be a %s", key, type->tp_name);
+        return -1;
+    }
+    Py_XSETREF(*out, Py_NewRef(v));
+    return 0;
+}
+
+static int spec_u64(PyObject *spec, const char *key, uint64_t *out)
+{
+    PyObject *v = spec_get(spec, key);
+    if (v == NULL) return -1;
+    *out = PyLong_AsUnsignedLongLongMask(v);
+    return PyErr_Occurred() ? -1 : 0;
+}
+
+static int spec_i64(PyObject *spec, const char *key, int64_t *out)
+{
+    PyObject *v = spec_get(spec, key);
+    if (v == NULL) return -1;
+    *out = PyLong_AsLongLong(v);
+    return PyErr_Occurred() ? -1 : 0;
+}
+
+static int Core_init(Core *c, PyObject *args, PyObject *kwds)
+{
+    PyObject *replay, *run_at, *spec;
+    static char *kwlist[] = {"replay", "run_at", "spec", NULL};
+    if (!PyArg_ParseTupleAndKeywords(args, kwds, "OOO!", kwlist, &replay, &run_at, &PyDict_Type, &spec)) return -1;
+    PyObject *err = PyDict_GetItemString(spec, "error");
+    if (err != NULL && PyType_Check(err) && PyType_IsSubtype((PyTypeObject *)err, (PyTypeObject *)PyExc_Exception))
+        Py_XSETREF(CoreError, Py_NewRef(err));
+    Py_XSETREF(c->replay, Py_NewRef(replay));
+    Py_XSETREF(c->run_at, Py_NewRef(run_at));
+    for (int i = 0; i < NKINDS; i++) {
+        PyObject *s = PyUnicode_InternFromString(KIND_NAMES[i]);
+        if (s == NULL) return -1;
+        Py_XSETREF(c->kinds[i], s);
+    }
+    if (spec_obj(spec, "objs", &c->objs, &PyDict_Type) < 0 || spec_obj(spec, "placed", &c->placed, &PyDict_Type) < 0 ||
+        spec_obj(spec, "events", &c->events, &PyDict_Type) < 0 ||
+        spec_obj(spec, "preexisting", &c->preexisting, &PyDict_Type) < 0 ||
+        spec_obj(spec, "trace_failed", &c->trace_failed, &PyDict_Type) < 0 ||
+        spec_obj(spec, "model_failed", &c->model_failed, &PyDict_Type) < 0 ||
+        spec_obj(spec, "bugs", &c->bugs, &PyDict_Type) < 0 ||
+        spec_obj(spec, "implied_by", &c->implied_by, &PyDict_Type) < 0 || spec_obj(spec, "k", &c->k, NULL) < 0 ||
+        spec_obj(spec, "kfree", &c->kfree, NULL) < 0 || spec_obj(spec, "cache_alloc", &c->cache_alloc, NULL) < 0 ||
+        spec_obj(spec, "cache_of", &c->cache_of, NULL) < 0 ||
+        spec_obj(spec, "bug_types", &c->bug_types, &PyTuple_Type) < 0 ||
+        spec_obj(spec, "kinfo", &c->kinfo, &PyDict_Type) < 0 ||
+        spec_obj(spec, "kcaches", &c->kcaches, &PyDict_Type) < 0 || spec_obj(spec, "gfps", &c->gfps, &PyDict_Type) < 0 ||
+        spec_obj(spec, "caches", &c->caches, &PyDict_Type) < 0 ||
+        spec_obj(spec, "reserve", &c->reserve, &PyDict_Type) < 0 ||
+        spec_obj(spec, "pending", &c->pending, &PyDict_Type) < 0 ||
+        spec_obj(spec, "doomed", &c->doomed, &PyDict_Type) < 0 ||
+        spec_obj(spec, "fillers", &c->fillers, &PyDict_Type) < 0 ||
+        spec_obj(spec, "last_ptr", &c->last_ptr, &PyList_Type) < 0 ||
+        spec_obj(spec, "slab_of", &c->slab_of, &PyDict_Type) < 0 ||
+        spec_obj(spec, "frames", &c->frames, &PyDict_Type) < 0 ||
+        spec_obj(spec, "by_size", &c->by_size, &PyList_Type) < 0 || spec_obj(spec, "kcls", &c->kcls, &PyType_Type) < 0)
+        return -1;
+    if (!PyList_CheckExact(c->last_ptr) || !PyList_CheckExact(c->by_size)) {
+        PyErr_SetString(CoreError, "Core: last_ptr and by_size must be lists");
+        return -1;
+    }
+    if (spec_obj(spec, "fast_kmalloc", &c->fast, NULL) < 0) return -1;
+    Py_XSETREF(c->slot_name, PyUnicode_InternFromString("kmalloc"));
+    if (c->slot_name == NULL) return -1;
+    uint64_t hardened, word, ncpu;
+    int64_t max_cache, fp_max_cache;
+    if (spec_u64(spec, "page_offset", &c->page_offset) < 0 || spec_u64(spec, "hardened", &hardened) < 0 ||
+        spec_u64(spec, "word", &word) < 0 || spec_u64(spec, "ncpu", &ncpu) < 0 ||
+        spec_i64(spec, "max_cache", &max_cache) < 0 || spec_i64(spec, "fp_max_cache", &fp_max_cache) < 0 ||
+        spec_u64(spec, "kind_flags", &c->kind_flags) < 0 || spec_u64(spec, "zero_flag", &c->zero_flag) < 0)
+        return -1;
+    if ((word != 4 && word != 8) || ncpu < 1 || PyList_GET_SIZE(c->by_size) != fp_max_cache + 1 ||
+        PyList_GET_SIZE(c->last_ptr) != (Py_ssize_t)ncpu) {
+        PyErr_SetString(CoreError, "Core: a spec value out of range");
+        return -1;
+    }
+    c->hardened = hardened != 0;
+    c->word = (int)word;
+    c->ncpu = (long)ncpu;
+    c->max_cache = max_cache;
+    c->fp_max_cache = fp_max_cache;
+    c->not_word_ok = 0xffffffffULL; /* gfp_t: a mask with a bit above 31 takes the general path */
+    PyObject *types = spec_get(spec, "types");
+    if (types == NULL) return -1;
+    if (!PyTuple_Check(types) || PyTuple_GET_SIZE(types) != 3) {
+        PyErr_SetString(CoreError, "Core: spec[types] must be (KmemCache, KmemCacheCpu, Slab)");
+        return -1;
+    }
+    PyObject *ct = PyTuple_GET_ITEM(types, 0), *cct = PyTuple_GET_ITEM(types, 1), *st = PyTuple_GET_ITEM(types, 2);
+    if (!PyType_Check(ct) || !PyType_Check(cct) || !PyType_Check(st)) {
+        PyErr_SetString(CoreError, "Core: spec[types] must hold classes");
+        return -1;
+    }
+    c->cache_t = (PyTypeObject *)ct;
+    c->cpu_t = (PyTypeObject *)cct;
+    c->slab_t = (PyTypeObject *)st;
+    if (find_slot(ct, "cpu_slab", &c->c_cpu_slab) < 0 || find_slot(ct, "offset", &c->c_offset) < 0 ||
+        find_slot(ct, "random", &c->c_random) < 0 || find_slot(ct, "size", &c->c_size) < 0 ||
+        find_slot(ct, "partial", &c->c_partial) < 0 || find_slot(ct, "debug", &c->c_debug) < 0 ||
+        find_slot(cct, "freelist", &c->cc_freelist) < 0 || find_slot(cct, "slab", &c->cc_slab) < 0 ||
+        find_slot(st, "cache", &c->s_cache) < 0 || find_slot(st, "freelist", &c->s_freelist) < 0 ||
+        find_slot(st, "frozen", &c->s_frozen) < 0 || find_slot(st, "inuse", &c->s_inuse) < 0 ||
+        find_slot(st, "where", &c->s_where) < 0)
+        return -1;
+    /* the slots must belong to the classes themselves (no subclass shares them) */
+    Py_XSETREF(c->where_node_partial, PyUnicode_InternFromString("node_partial"));
+    Py_XSETREF(c->where_rcu_free, PyUnicode_InternFromString("rcu_free"));
+    if (c->where_node_partial == NULL || c->where_rcu_free == NULL) return -1;
+    memset(c->d_events, 0, sizeof c->d_events);
+    memset(c->d_placed, 0, sizeof c->d_placed);
+    memset(c->d_pre, 0, sizeof c->d_pre);
+    memset(c->d_failed, 0, sizeof c->d_failed);
+    memset(c->d_mfailed, 0, sizeof c->d_mfailed);
+    c->d_null = c->d_implied = 0;
+    c->stat_c = c->stat_py = c->stat_calls = 0;
+    Py_XSETREF(c->kmalloc_what, PyUnicode_InternFromString("kmalloc"));
+    if (c->kmalloc_what == NULL) return -1;
+    return check_usable(c);
+}
+
+static int Core_traverse(Core *c, visitproc visit, void *arg)
+{
+    Py_VISIT(c->replay);
+    Py_VISIT(c->run_at);
+    Py_VISIT(c->objs);
+    Py_VISIT(c->placed);
+    Py_VISIT(c->events);
+    Py_VISIT(c->preexisting);
+    Py_VISIT(c->trace_failed);
+    Py_VISIT(c->model_failed);
+    Py_VISIT(c->bugs);
+    Py_VISIT(c->implied_by);
+    Py_VISIT(c->k);
+    Py_VISIT(c->kfree);
+    Py_VISIT(c->cache_alloc);
+    Py_VISIT(c->cache_of);
+    Py_VISIT(c->bug_types);
+    Py_VISIT(c->kinfo);
+    Py_VISIT(c->kcaches);
+    Py_VISIT(c->gfps);
+    Py_VISIT(c->caches);
+    Py_VISIT(c->reserve);
+    Py_VISIT(c->pending);
+    Py_VISIT(c->doomed);
+    Py_VISIT(c->fillers);
+    Py_VISIT(c->last_ptr);
+    Py_VISIT(c->slab_of);
+    Py_VISIT(c->frames);
+    Py_VISIT(c->by_size);
+    Py_VISIT(c->kcls);
+    Py_VISIT(c->fast);
+    return 0;
+}
+
+static int Core_clear(Core *c)
+{
+    Py_CLEAR(c->replay);
+    Py_CLEAR(c->run_at);
+    Py_CLEAR(c->objs);
+    Py_CLEAR(c->placed);
+    Py_CLEAR(c->events);
+    Py_CLEAR(c->preexisting);
+    Py_CLEAR(c->trace_failed);
+    Py_CLEAR(c->model_failed);
+    Py_CLEAR(c->bugs);
+    Py_CLEAR(c->implied_by);
+    Py_CLEAR(c->k);
+    Py_CLEAR(c->kfree);
+    Py_CLEAR(c->cache_alloc);
+    Py_CLEAR(c->cache_of);
+    Py_CLEAR(c->bug_types);
+    Py_CLEAR(c->kmalloc_what);
+    Py_CLEAR(c->kinfo);
+    Py_CLEAR(c->kcaches);
+    Py_CLEAR(c->gfps);
+    Py_CLEAR(c->caches);
+    Py_CLEAR(c->reserve);
+    Py_CLEAR(c->pending);
+    Py_CLEAR(c->doomed);
+    Py_CLEAR(c->fillers);
+    Py_CLEAR(c->last_ptr);
+    Py_CLEAR(c->slab_of);
+    Py_CLEAR(c->frames);
+    Py_CLEAR(c->by_size);
+    Py_CLEAR(c->kcls);
+    Py_CLEAR(c->fast);
+    Py_CLEAR(c->slot_name);
+    for (int i = 0; i < NKINDS; i++) Py_CLEAR(c->kinds[i]);
+    Py_CLEAR(c->where_node_partial);
+    Py_CLEAR(c->where_rcu_free);
+    return 0;
+}
+
+static void Core_dealloc(Core *c)
+{
+    PyObject_GC_UnTrack(c);
+    Core_clear(c);
+    Py_TYPE(c)->tp_free((PyObject *)c);
+}
+
+static PyMethodDef Core_methods[] = {
+    {"run", (PyCFunction)Core_run, METH_VARARGS, "run(cur, nxt): replay the records of cur (Replay._run)"},
+    {"usable", (PyCFunction)Core_usable, METH_NOARGS, "is kmalloc's fast path in its dispatch slot now?"},
+    {"stats", (PyCFunction)Core_stats, METH_NOARGS, "{'c': events done in C, 'py': events handed to Python}"},
+    {NULL, NULL, 0, NULL},
+};
+
+static PyTypeObject CoreType = {
+    PyVarObject_HEAD_INIT(NULL, 0).tp_name = "kmemsim.trace._kmemreplay.Core",
+    .tp_basicsize = sizeof(Core),
+    .tp_flags = Py_TPFLAGS_DEFAULT | Py_TPFLAGS_HAVE_GC,
+    .tp_doc = "The compiled replay core: Replay._run() and SLUB's fast paths for the common events",
+    .tp_new = PyType_GenericNew,
+    .tp_init = (initproc)Core_init,
+    .tp_traverse = (traverseproc)Core_traverse,
+    .tp_clear = (inquiry)Core_clear,
+    .tp_dealloc = (destructor)Core_dealloc,
+    .tp_methods = Core_methods,
+};
+
+static struct PyModuleDef kmemreplay_module = {
+    PyModuleDef_HEAD_INIT, "_kmemreplay", "The compiled replay core of kmemsim (optional).", -1, NULL, NULL, NULL, NULL,
+    NULL,
+};
+
+PyMODINIT_FUNC PyInit__kmemreplay(void)
+{
+    if (PyType_Ready(&CoreType) < 0) return NULL;
+    CoreError = Py_NewRef(PyExc_RuntimeError);
+#define INTERN(var, s) if ((var = PyUnicode_InternFromString(s)) == NULL) return NULL
+    INTERN(S_n, "n");
+    INTERN(S_last_ts, "last_ts");
+    INTERN(S_first_ts, "first_ts");
+    INTERN(S_interval, "_interval_ns");
+    INTERN(S_next_ts, "_next_sample_ts");
+    INTERN(S_next_n, "_next_sample_n");
+    INTERN(S_null_frees, "null_frees");
+    INTERN(S_implied, "implied_frees");
+    INTERN(S_cpu, "cpu");
+#undef INTERN
+    PyObject *m = PyModule_Create(&kmemreplay_module);
+    if (m == NULL) return NULL;
+    if (PyModule_AddIntConstant(m, "REPLAY_CORE_API", REPLAY_CORE_API) < 0 ||
+        PyModule_AddObjectRef(m, "Core", (PyObject *)&CoreType) < 0) {
+        Py_DECREF(m);
+        return NULL;
+    }
+    return m;
+}

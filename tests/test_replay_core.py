@@ -1,0 +1,287 @@
+"""The compiled replay core (kmemsim.trace._kmemreplay, built when a C compiler is there) gives
+exactly the replay the pure-Python loop gives: the whole summary, the JSON document, the slab
+pages table, the model's state and k.check(), on the corpus' traces (a few by default, every one
+of them in the slow run, with and without a host snapshot, on other profiles, with the early
+frees and samples by time), and as a hypothesis property over random event sequences.  Without
+the compiled module the comparisons are skipped; the engine selection tests still run."""
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from conftest import DATA
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as hs
+
+import kmemsim
+from kmemsim.errors import UsageError
+from kmemsim.trace.replay import Replay, ReplayOptions, compiled_core, replay
+from kmemsim.trace.replay_output import replay_document
+from kmemsim.tracepoints.events import Lost, PageAlloc, PageFree, SlabAlloc, SlabFree
+
+CORPUS = DATA / "corpus"
+DIRS = sorted(p for p in CORPUS.iterdir() if (p / "snapshot.tar.gz").exists())
+BIG = Path("/work/corpus-big")
+needs_core = pytest.mark.skipif(not compiled_core(), reason="the compiled replay core was not built")
+
+
+def state(r: Replay) -> str:
+    """Everything a replay shows, and the model state behind it."""
+    try:
+        r.k.check()
+        chk = "clean"
+    except kmemsim.KmemsimError as e:
+        chk = f"FAILED {e}"
+    r.checked = True
+    counters = {name: sorted(getattr(r, name).items(), key=repr) for name in (
+        "events", "placed", "preexisting", "unplaced", "trace_failed", "model_failed", "ignored", "implied_by",
+        "trace_slab_pages", "bugs")}
+    return "\n".join([
+        r.summary(parse_stats=r.parse_stats),
+        json.dumps(replay_document(r, r.parse_stats), default=str),
+        repr(r.slab_pages_table(-1)),
+        repr(list(r.events)), repr(list(r.placed)),  # the Counters' key order too
+        repr(counters),
+        repr((r.n, r.first_ts, r.last_ts, r.null_frees, r.duplicates, r.implied_frees, r.mismatches, r._held,
+              r.slab_pages_skipped, r.slab_page_frees, r.lost_events, r.early_frees, r.preexisting_freed)),
+        repr(sorted(r.objs.items())), repr(sorted(r.pages.items())), repr(r._last_alloc_ptr),
+        r.k.proc("slabinfo"), r.k.proc("buddyinfo"), repr(r.samples), chk,
+    ])
+
+
+def both(trace, **kw) -> tuple[str, Replay]:
+    opts = kw.pop("options", None)
+    out = {}
+    reps = {}
+    for engine in ("python", "auto"):  # auto: the core where it runs (not on SLAB: the loop there)
+        o = ReplayOptions(**vars(opts)) if opts is not None else None
+        r = replay(trace, options=o, engine=engine, check=False, **kw)
+        out[engine] = state(r)
+        reps[engine] = r
+    assert out["auto"] == out["python"]
+    return out["python"], reps["auto"]
+
+
+# ---------------------------------------------------------------------------- the corpus
+QUICK = [("git", "perf-script.txt.gz"), ("find-du", "trace.txt.gz")]
+
+
+@needs_core
+@pytest.mark.parametrize("name,trace", QUICK)
+def test_the_engines_replay_corpus_traces_alike(name, trace):
+    d = CORPUS / name
+    _, r = both(d / trace, host=d / "snapshot.tar.gz")
+    st = r.core_stats()
+    assert st is not None and st["c"] > st["py"]  # the core did most of it
+
+
+@needs_core
+def test_the_engines_agree_without_a_host_and_with_early_frees_and_time_samples():
+    d = CORPUS / "tar-gzip"
+    both(d / "perf-script.txt.gz", profile="linux-6.18-x86_64")
+    both(d / "trace.txt.gz", host=d / "snapshot.tar.gz",
+         options=ReplayOptions(early_untraced_frees=True, sample_interval=0.01))
+
+
+@needs_core
+@pytest.mark.slow
+@pytest.mark.parametrize("d", DIRS, ids=[d.name for d in DIRS])
+def test_the_engines_replay_every_corpus_trace_alike(d):
+    for trace in ("trace.txt.gz", "perf-script.txt.gz"):
+        if not (d / trace).exists():
+            continue
+        both(d / trace, host=d / "snapshot.tar.gz")
+        both(d / trace, host=d / "snapshot.tar.gz", options=ReplayOptions(early_untraced_frees=True))
+        both(d / trace, host=d / "snapshot.tar.gz", options=ReplayOptions(sample_every=0, sample_interval=0.02))
+        both(d / trace, profile="linux-6.18-x86_64")
+        both(d / trace, profile="linux-2.6.24-i386")
+        both(d / trace, profile="linux-6.6-x86_64", tunables={"slab_allocator": "slab"})
+
+
+BIG_TRACES = [BIG / "big-137k", BIG / "big-mixed"]
+
+
+@needs_core
+@pytest.mark.slow
+@pytest.mark.parametrize("d", BIG_TRACES, ids=[d.name for d in BIG_TRACES])
+def test_the_engines_replay_the_big_recordings_alike(d):
+    if not (d / "trace.txt.gz").exists():
+        pytest.skip(f"{d} is not on this machine")
+    both(d / "trace.txt.gz", host=d / "snapshot.tar.gz")
+
+
+# ---------------------------------------------------------------------------- the engine switch
+def test_the_python_engine_runs_no_core():
+    r = replay(CORPUS / "threads" / "trace.txt.gz", host=CORPUS / "threads" / "snapshot.tar.gz", engine="python")
+    assert r.core_stats() is None
+
+
+def test_a_core_built_from_another_kmemsim_is_refused(monkeypatch):
+    """An extension of another interface version is not used: a warning, then the Python loop."""
+    import types
+
+    from kmemsim.trace import replay as rmod
+    from kmemsim.trace.parse import StaleScannerWarning
+
+    old = types.ModuleType("kmemsim.trace._kmemreplay")
+    old.REPLAY_CORE_API = rmod.REPLAY_CORE_API - 1  # type: ignore[attr-defined]
+    monkeypatch.setattr(rmod.importlib, "import_module", lambda name: old)
+    monkeypatch.delenv("KMEMSIM_NO_EXT", raising=False)
+    with pytest.warns(StaleScannerWarning, match="replay core"):
+        assert rmod._load_core() is None
+
+
+def test_an_unknown_engine_is_refused():
+    with pytest.raises(UsageError, match="engine"):
+        replay([], engine="fast")
+
+
+@needs_core
+def test_no_core_on_slab_or_slob_and_compiled_then_refuses():
+    k = kmemsim.boot("linux-6.6-x86_64", ram="128M", on_bug="report", slab_allocator="slab")
+    r = Replay(k)
+    r.engine = "compiled"
+    with pytest.raises(UsageError, match="compiled replay core"):
+        r.feed([])
+    r.engine = "auto"
+    r.feed([]).finish()
+    assert r.core_stats() is None
+
+
+@needs_core
+def test_suspended_kmalloc_fast_path_goes_to_python():
+    """With kmalloc's fast path out of its slot (here: atomic context's reason) the core hands
+    kmalloc events to Python; the replay is the same."""
+    evs = _events(40)
+    out = {}
+    for engine in ("python", "compiled"):
+        k = kmemsim.boot(ram="128M", on_bug="report")
+        k.dispatch.suspend("test", ("kmalloc",))
+        r = Replay(k, options=ReplayOptions(sample_every=7))
+        r.engine = engine
+        r.feed(evs).finish(check=False)
+        out[engine] = state(r)
+    assert out["compiled"] == out["python"]
+
+
+@needs_core
+def test_an_error_in_the_core_is_a_kmemsim_error_and_python_errors_pass_through():
+    from kmemsim.trace.replay import ReplayCoreError, ReplayInputError
+
+    k = kmemsim.boot(ram="128M", on_bug="report")
+    r = Replay(k)
+    r.n = 1 << 70  # a count the core cannot hold
+    with pytest.raises(ReplayCoreError):
+        r.feed(_events(3))
+    assert issubclass(ReplayCoreError, kmemsim.KmemsimError)
+    evs = _events(5)
+    evs.insert(4, evs[0]._replace(gfp_flags="0x80000000"))  # bits no gfp flag has: Python raises
+    out = {}
+    for engine in ("python", "compiled"):
+        r = Replay(kmemsim.boot(ram="128M", on_bug="report"))
+        r.engine = engine
+        with pytest.raises(ReplayInputError) as e:
+            r.feed(evs)
+        out[engine] = (str(e.value), dict(r.events), dict(r.placed), sorted(r.objs.items()))
+    assert out["compiled"] == out["python"]
+
+
+def _events(n):
+    out = []
+    for i in range(n):
+        ptr = 0xFFFF888001000000 + 64 * (i % 13)
+        out.append(SlabAlloc("kmalloc", 1000 + i, i % 3, 1, "t", "f+0x1", ptr, 50, 64, "GFP_KERNEL", None, None, None))
+        out.append(SlabFree("kfree", 1000 + i, (i + 1) % 3, 1, "t", "f+0x2", ptr if i % 5 else ptr + 1, None))
+    return out
+
+
+# ---------------------------------------------------------------------------- properties
+PTRS = [0, 16, *(0xFFFF888002000000 + 64 * i for i in range(60)), 0x1234, 0xFFFFFFFF]
+GFPS = ["GFP_KERNEL", "GFP_KERNEL|__GFP_ZERO", "GFP_ATOMIC", "GFP_NOWAIT|__GFP_ACCOUNT", "GFP_KERNEL_ACCOUNT",
+        "GFP_DMA", "__GFP_RECLAIMABLE|GFP_KERNEL", "NOT_A_FLAG", "0x0", "GFP_NOFS", "__GFP_HIGHMEM|GFP_KERNEL",
+        "0xfffffffff0", "0x80000000"]
+NAMES = ["kmalloc-64", "kmalloc-192", "dentry", "vmap_area", "no_such_cache", None]
+SIZES = [0, 1, 8, 50, 64, 100, 192, 1000, 4096, 8192, 9000, 20000]
+PFNS = [-1, *(0x10000 + 8 * i for i in range(10)), 0x10003]
+
+cpus = hs.sampled_from([-1, 0, 1, 2, 5])
+ptrs = hs.sampled_from(PTRS)
+gfps = hs.one_of(hs.just("GFP_KERNEL"), hs.just("GFP_KERNEL"), hs.just("GFP_KERNEL"), hs.sampled_from(GFPS))
+sizes = hs.sampled_from(SIZES)
+
+#: (bytes_req, bytes_alloc) as 6.18 traces them (most kmallocs), and any pair (mismatches)
+RIGHT = [(1, 8), (8, 8), (50, 64), (64, 64), (100, 128), (192, 192), (1000, 1024), (4096, 4096), (8192, 8192),
+         (9000, 16384), (20000, 32768)]
+req_alloc = hs.one_of(hs.sampled_from(RIGHT), hs.sampled_from(RIGHT), hs.tuples(sizes, sizes))
+ev_kmalloc = hs.builds(lambda cpu, p, ra, g, kind: SlabAlloc(kind, 0, cpu, 1, "t", "f+0x1", p, ra[0], ra[1], g, None,
+                                                             None, None),
+                       cpus, ptrs, req_alloc, gfps, hs.sampled_from(["kmalloc", "kmalloc_node"]))
+ev_cache_alloc = hs.builds(lambda cpu, p, name, ra, g, kind: SlabAlloc(kind, 0, cpu, 1, "t", "f+0x1", p, ra[0], ra[1],
+                                                                      g, None, name, None),
+                           cpus, ptrs, hs.sampled_from(NAMES), hs.one_of(hs.just((64, 64)), req_alloc), gfps,
+                           hs.sampled_from(["kmem_cache_alloc", "kmem_cache_alloc_node"]))
+ev_free = hs.builds(lambda cpu, p, kind, name: SlabFree(kind, 0, cpu, 1, "t", "f+0x2", p, name),
+                    cpus, ptrs, hs.sampled_from(["kfree", "kmem_cache_free"]), hs.sampled_from(NAMES))
+ev_page_alloc = hs.builds(lambda cpu, pfn, order, g: PageAlloc("mm_page_alloc", 0, cpu, 1, "t", pfn, order, 0, g,
+                                                               None),
+                          cpus, hs.sampled_from(PFNS), hs.integers(0, 3), gfps)
+ev_page_free = hs.builds(lambda cpu, pfn, order: PageFree("mm_page_free", 0, cpu, 1, "t", pfn, order),
+                         cpus, hs.sampled_from(PFNS), hs.integers(0, 3))
+ev_lost = hs.builds(lambda cpu, n: Lost("lost", 0, cpu, 0, "", n), cpus, hs.integers(0, 5))
+event = hs.one_of(ev_kmalloc, ev_kmalloc, ev_cache_alloc, ev_free, ev_free, ev_free, ev_page_alloc, ev_page_free,
+                  ev_lost)
+
+
+def _with_times(evs, ts_mode):
+    out = []
+    t = 5_000_000
+    for i, e in enumerate(evs):
+        if ts_mode == "none" or (ts_mode == "some" and i % 4 == 0):
+            ts = -1
+        else:
+            t += 1_000_000
+            ts = t
+        out.append(e._replace(ts=ts))
+    return out
+
+
+CORE_EVENTS = [0, 0]  # events the core did itself, and handed to Python, over the property's examples
+
+
+def _replay_state(evs, engine, opts, profile):
+    k = kmemsim.boot(profile, ram="128M", on_bug="report")
+    r = Replay(k, options=opts)
+    r.engine = engine
+    try:
+        r.feed(evs)
+    except kmemsim.KmemsimError as e:
+        return f"raised {type(e).__name__}: {e}"
+    r.finish(check=False)
+    st = r.core_stats()
+    if st is not None:
+        CORE_EVENTS[0] += st["c"]
+        CORE_EVENTS[1] += st["py"]
+    return state(r)
+
+
+@needs_core
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
+@given(hs.lists(event, min_size=5, max_size=150), hs.sampled_from(["all", "some", "none"]),
+       hs.sampled_from([0, 1, 7, 50, 0]), hs.booleans(), hs.booleans(),
+       hs.sampled_from(["linux-6.18-x86_64", "linux-2.6.24-i386"]))
+def test_the_engines_agree_on_random_events(evs, ts_mode, every, by_time, early, profile):
+    evs = _with_times(evs, ts_mode)
+    opts = {"sample_every": every, "early_untraced_frees": early, "max_samples": 8}
+    if by_time:
+        opts["sample_interval"] = 0.003
+    want = _replay_state(evs, "python", ReplayOptions(**opts), profile)
+    got = _replay_state(evs, "compiled", ReplayOptions(**opts), profile)
+    assert got == want
+
+
+@needs_core
+def test_the_property_exercises_the_core():
+    """The random events above reach the core's own paths, not only Python's."""
+    test_the_engines_agree_on_random_events()
+    assert CORE_EVENTS[0] > 40 and CORE_EVENTS[1] > 40, CORE_EVENTS
