@@ -31,8 +31,8 @@ def one(rec: str, snap: str) -> None:
     for b in TraceReader(rec).batches():
         n += len(b)
     t6 = time.perf_counter()
-    print("imports %.4f boot %.4f init %.4f feed %.4f finish %.4f parse %.4f"
-          % (t1 - t0, t2 - t1, t3 - t2, t4 - t3, t5 - t4, t6 - t5))
+    print(f"imports {t1 - t0:.4f} boot {t2 - t1:.4f} init {t3 - t2:.4f} feed {t4 - t3:.4f} "
+          f"finish {t5 - t4:.4f} parse {t6 - t5:.4f}")
 
 
 def best(rec: str, snap: str, rounds: int) -> None:
