@@ -57,6 +57,25 @@ def test_the_compiled_engine_is_used_when_built():
     assert KmemStat().engine == ("compiled" if COMPILED else "python")
 
 
+@needs_compiled
+def test_compiled_records_share_their_strs_and_are_not_tracked_by_the_collector():
+    """The scanner's front cache of interned strs gives the same objects the intern dict does
+    (one str per call site, gfp string, name), and its records, of ints, strs, None and bools
+    only, are untracked by the collector (no cycle can pass through them)."""
+    import gc
+
+    events = list(TraceReader(DATA / "host-6.18" / "kmem-trace.txt.gz", engine="compiled"))
+    slab = [e for e in events if isinstance(e, SlabAlloc) and not gc.is_tracked(e)]  # the scanner's own
+    by_site: dict[str, object] = {}
+    for e in slab:
+        assert by_site.setdefault(e.call_site, e.call_site) is e.call_site
+    # the first line of each kind is read by the general path (it learns the layout): those few
+    # are Python's records
+    assert sum(gc.is_tracked(e) for e in events) <= 10 < len(events)
+    assert len(by_site) > 10 and len({id(e.gfp_flags) for e in slab}) == len({e.gfp_flags for e in slab})
+    assert events == list(TraceReader(DATA / "host-6.18" / "kmem-trace.txt.gz", engine="python"))
+
+
 OPTION_SETS = [
     {"slab": True, "page": True},
     {"slab": True, "page": True, "live": True},

@@ -33,6 +33,9 @@
 #define MAX_KEYS 24
 #define MAX_TOKENS 64
 #define INTERN_MAX 200000
+/* a direct-mapped front cache of the intern dict, keyed by the bytes (interned()) */
+#define ICACHE_BITS 12
+#define ICACHE_SIZE (1 << ICACHE_BITS)
 
 /* the record fields of each shape, by slot (parse.py: _SHAPE_FIELDS) */
 enum { G_ANY, G_PTR, G_BYTES, G_ORDER, G_INT, G_PFN, G_BOOL, G_NAME, G_GFP };
@@ -82,6 +85,8 @@ typedef struct {
     PyObject *task_cache;
     PyObject *alloc_cache; /* func -> bool */
     PyObject *intern;      /* str -> the same str: call sites, gfp strings, names, comms */
+    PyObject *icache[ICACHE_SIZE]; /* strs of the intern dict by a hash of their bytes, or NULL */
+    uint32_t ihash[ICACHE_SIZE];
     PyObject *pending;
     PyObject *pending_site;
     Py_ssize_t callchain_lines;
@@ -252,9 +257,38 @@ static int check_grammar(int g, const char *s, Py_ssize_t n, uint64_t *v)
 
 /* ------------------------------------------------------------------ objects */
 
-/* str of ASCII bytes, shared through the intern dict (new reference) */
+/* a cheap hash of a field's bytes for the front cache: its length and three 8-byte windows
+ * (start, middle, end); a collision only costs a miss (the bytes are compared) */
+static inline uint32_t icache_hash(const char *s, Py_ssize_t n)
+{
+    uint64_t h = (uint64_t)n * 0x9E3779B97F4A7C15ULL, w = 0;
+    Py_ssize_t k = n < 8 ? n : 8;
+    memcpy(&w, s, (size_t)k);
+    h ^= w * 0xC2B2AE3D27D4EB4FULL;
+    if (n > 8) {
+        w = 0;
+        memcpy(&w, s + n - k, (size_t)k);
+        h = (h ^ (h >> 29)) * 0xBF58476D1CE4E5B9ULL ^ w;
+        w = 0;
+        memcpy(&w, s + (n - k) / 2, (size_t)k);
+        h = (h ^ (h >> 31)) * 0x94D049BB133111EBULL ^ w;
+    }
+    h ^= h >> 32;
+    h *= 0xD6E8FEB86659FD93ULL;
+    return (uint32_t)(h ^ (h >> 32));
+}
+
+/* str of ASCII bytes, shared through the intern dict (new reference).  The front cache answers
+ * most calls (a trace repeats a few hundred call sites, gfp strings and names) without decoding
+ * the bytes into a new str and hashing it for the dict: the same objects either way. */
 static PyObject *interned(Scanner *self, const char *s, Py_ssize_t n)
 {
+    uint32_t h = icache_hash(s, n);
+    size_t slot = h & (ICACHE_SIZE - 1);
+    PyObject *c = self->icache[slot];
+    if (c != NULL && self->ihash[slot] == h && PyUnicode_GET_LENGTH(c) == n &&
+        memcmp(PyUnicode_1BYTE_DATA(c), s, (size_t)n) == 0)
+        return Py_NewRef(c);
     PyObject *o = PyUnicode_DecodeASCII(s, n, NULL);
     if (o == NULL) return NULL;
     if (PyDict_GET_SIZE(self->intern) >= INTERN_MAX) return o;
@@ -265,10 +299,22 @@ static PyObject *interned(Scanner *self, const char *s, Py_ssize_t n)
     }
     Py_INCREF(got);
     Py_DECREF(o);
+    if (PyUnicode_IS_COMPACT_ASCII(got)) {
+        Py_XSETREF(self->icache[slot], Py_NewRef(got));
+        self->ihash[slot] = h;
+    }
     return got;
 }
 
-/* a record (a NamedTuple subclass of tuple) from n new references; steals them */
+static void icache_clear(Scanner *self)
+{
+    for (int i = 0; i < ICACHE_SIZE; i++) Py_CLEAR(self->icache[i]);
+}
+
+/* a record (a NamedTuple subclass of tuple) from n new references; steals them.  A record of
+ * ints, strs, None and bools cannot be part of a reference cycle: it is untracked by the
+ * collector at once (CPython does the same for plain tuples, lazily), so that the collections a
+ * stream of records sets off do not walk every record still held (a replay's chunks). */
 static PyObject *record(PyObject *cls, PyObject **items, Py_ssize_t n)
 {
     PyTypeObject *tp = (PyTypeObject *)cls;
@@ -277,7 +323,13 @@ static PyObject *record(PyObject *cls, PyObject **items, Py_ssize_t n)
         for (Py_ssize_t i = 0; i < n; i++) Py_XDECREF(items[i]);
         return NULL;
     }
-    for (Py_ssize_t i = 0; i < n; i++) PyTuple_SET_ITEM(t, i, items[i]);
+    int atomic = 1;
+    for (Py_ssize_t i = 0; i < n; i++) {
+        PyObject *x = items[i];
+        PyTuple_SET_ITEM(t, i, x);
+        if (!(PyLong_CheckExact(x) || PyUnicode_CheckExact(x) || x == Py_None || PyBool_Check(x))) atomic = 0;
+    }
+    if (atomic && PyObject_IS_GC(t)) PyObject_GC_UnTrack(t);
     return t;
 }
 
@@ -1390,6 +1442,7 @@ static int Scanner_clear(Scanner *self)
     Py_CLEAR(self->task_cache);
     Py_CLEAR(self->alloc_cache);
     Py_CLEAR(self->intern);
+    icache_clear(self);
     Py_CLEAR(self->pending);
     Py_CLEAR(self->pending_site);
     Py_CLEAR(self->core);
@@ -1429,6 +1482,7 @@ static int Scanner_init(Scanner *self, PyObject *args, PyObject *kwds)
     Py_XSETREF(self->task_cache, Py_NewRef(task_cache));
     Py_XSETREF(self->alloc_cache, PyDict_New());
     Py_XSETREF(self->intern, PyDict_New());
+    icache_clear(self); /* its strs are the former intern dict's */
     Py_XSETREF(self->pending, Py_NewRef(Py_None));
     Py_XSETREF(self->pending_site, Py_NewRef(Py_None));
     if (self->alloc_cache == NULL || self->intern == NULL) return -1;
