@@ -142,11 +142,26 @@ def test_no_core_on_slab_or_slob_and_compiled_then_refuses():
     k = kmemsim.boot("linux-6.6-x86_64", ram="128M", on_bug="report", slab_allocator="slab")
     r = Replay(k)
     r.engine = "compiled"
-    with pytest.raises(UsageError, match="compiled replay core"):
+    with pytest.raises(UsageError, match="compiled replay core models SLUB's fast paths; this machine runs SLAB"):
         r.feed([])
     r.engine = "auto"
     r.feed([]).finish()
     assert r.core_stats() is None
+
+
+@needs_core
+def test_the_cli_chooses_the_engine():
+    """kmemsim replay --engine: the same text from each; a clear error where the core cannot run."""
+    from click.testing import CliRunner
+
+    from kmemsim.cli.main import main
+
+    outs = {e: CliRunner().invoke(main, ["replay", "--example", "--engine", e]) for e in ("python", "compiled")}
+    assert all(o.exit_code == 0 for o in outs.values()), {e: o.output[-300:] for e, o in outs.items()}
+    assert outs["python"].output == outs["compiled"].output and "bytes_alloc mismatches: 0" in outs["python"].output
+    bad = CliRunner().invoke(main, ["replay", "--example", "--profile", "linux-6.6-x86_64", "--set",
+                                    "slab_allocator=slab", "--engine", "compiled"])  # fmt: skip
+    assert bad.exit_code == 1 and "this machine runs SLAB" in bad.output and "Traceback" not in bad.output
 
 
 @needs_core

@@ -555,9 +555,12 @@ def _spooled(file: str, needed: bool) -> Iterator[str]:
 @_replay_options
 @_output_options
 @click.option("--no-check", is_flag=True, help="Do not run k.check() at the end.")
+@click.option("--engine", type=click.Choice(["auto", "compiled", "python"]), default="auto", show_default=True,
+              help="The replay loop: the compiled core where it was built and the machine runs SLUB (auto), "
+                   "or the Python loop; both give the same replay.")  # fmt: skip
 @click.argument("file", type=click.Path(allow_dash=True, dir_okay=False))
 def replay(profile, host, ram, cpus, sets, fmt, lenient, every, interval, report, top, no_seed, as_json, as_csv,
-           progress, no_check, file) -> None:
+           progress, no_check, engine, file) -> None:
     """Replay the kmem trace FILE into a booted machine and report its state: every
     event on the CPU that traced it, pointers mapped to the model's objects; prints
     `bytes_alloc mismatches: N`, `slab pages allocated: trace N, model M` and the slab
@@ -575,6 +578,7 @@ def replay(profile, host, ram, cpus, sets, fmt, lenient, every, interval, report
         try:
             k = boot_machine(**side)
             r = Replay(k, options=opts)
+            r.engine = engine
             with reading_progress(path, enabled=progress, description="kmemsim replay", min_bytes=1 << 20) as bar:
                 reader = TraceReader(path, fmt=fmt, lenient=lenient, progress=bar)
                 r.feed(reader)

@@ -1070,9 +1070,11 @@ class Replay:
         if core is not None:
             run = core.run
         elif self.engine == "compiled":
-            raise UsageError("Replay.feed: the compiled replay core "
-                             + ("is not built" if _kmemreplay is None else "cannot replay on this machine")
-                             + " (engine='compiled')")
+            why = ("is not built (no C compiler at install, or KMEMSIM_NO_EXT=1)" if _kmemreplay is None
+                   else f"models SLUB's fast paths; this machine runs {self.allocator.upper()}"
+                   if self.allocator != "slub" else "cannot run here: SLUB's fast paths are not installed")
+            raise UsageError(f"Replay.feed: the compiled replay core {why} (engine='compiled'; 'auto' runs "
+                             "the Python loop)")
         ahead: deque[list] = deque()  # chunks read (and pre-scanned), not replayed yet
         n_ahead = 0
         done = False
