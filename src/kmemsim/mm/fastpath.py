@@ -211,6 +211,16 @@ def install_pages(k: Kernel) -> None:
     k.dispatch.install("free_pages", free_pages)
 
 
+def kmalloc_by_size(k: Kernel) -> tuple[int, list]:
+    """SLUB's fast kmalloc table: the largest size a kmalloc cache serves (2.6.24: PAGE_SIZE / 2)
+    and the normal kmalloc cache of every size up to it (index 0: None).  install_slab()'s
+    kmalloc uses it, and so does the compiled replay core (trace/replay.py)."""
+    slub = k.slub
+    max_cache: int = getattr(k.slab_impl, "max_cache", slub.geo.KMALLOC_MAX_CACHE_SIZE)
+    normal = k.slab.kmalloc_caches[""]
+    return max_cache, [None] + [normal[slub.geo.kmalloc_index(n)] for n in range(1, max_cache + 1)]
+
+
 def install_slab(k: Kernel) -> None:
     """The SLUB fast paths: slab_alloc_node() and do_slab_free() on the CPU slab.
 
@@ -244,9 +254,7 @@ def install_slab(k: Kernel) -> None:
     not_word = ~WORD_MASK
     kind_flags = bits.dma | bits.reclaimable | bits.account | not_word
     fill = k.phys.fill
-    max_cache: int = getattr(k.slab_impl, "max_cache", slub.geo.KMALLOC_MAX_CACHE_SIZE)  # 2.6.24: PAGE_SIZE / 2
-    normal = k.slab.kmalloc_caches[""]
-    by_size = [None] + [normal[slub.geo.kmalloc_index(n)] for n in range(1, max_cache + 1)]
+    max_cache, by_size = kmalloc_by_size(k)
     #: swab() of free-pointer addresses, computed once each (a cache of the fast paths' own: the
     #: values are those of SLUB's freelist_ptr_encode()/decode(), a pure function of the address)
     swab_cache: dict[int, int] = {}

@@ -300,6 +300,31 @@ static int fast_pop(Core *c, PyObject *cache, long cpu, uint64_t gfp, Plan *plan
     return 1;
 }
 
+/* set_freepointer() of the object at `off` (from PAGE_OFFSET) of `cache`: where its free
+ * pointer lies (*at) and *val encoded for it (freelist_ptr_encode() when hardened).  1: it can be
+ * stored; 0: the general path must decide (the word is not in a frame, or put_word would fail);
+ * -1: an error.  Both frees use it (fastpath.install_slab(): kfree() and free_to_slab()). */
+static int freeptr_slot(Core *c, PyObject *cache, uint64_t off, uint64_t *val, char **at)
+{
+    int64_t offset;
+    PyObject *o = get_slot(cache, &c->c_offset);
+    if (o == NULL || !i64_of(o, &offset)) return 0;
+    __int128 fp = (__int128)off + offset;
+    if (fp < 0 || fp >= ((__int128)1 << 64)) return 0;
+    uint64_t f = (uint64_t)fp;
+    if ((f & 4095) > (uint64_t)(4096 - c->word)) return 0;
+    int err = 0;
+    if (!frame_of(c, f, at, &err)) return err ? -1 : 0;
+    if (c->hardened) {
+        uint64_t rnd;
+        PyObject *r = get_slot(cache, &c->c_random);
+        if (r == NULL || !u64_of(r, &rnd)) return 0;
+        *val ^= rnd ^ swab_ptr(f + c->page_offset, c->word);
+    }
+    if (c->word == 4 && *val >> 32) return 0; /* struct.error in put_word */
+    return 1;
+}
+
 /* fastpath.install_slab(): free_to_slab() */
 static int free_to_slab(Core *c, PyObject *cache, PyObject *slab, uint64_t obj, uint64_t off, Plan *plan)
 {
@@ -320,23 +345,9 @@ static int free_to_slab(Core *c, PyObject *cache, PyObject *slab, uint64_t obj, 
         if (PyErr_Occurred()) return -1;
     }
     if (!ok) return 0;
-    int64_t offset;
-    PyObject *o = get_slot(cache, &c->c_offset);
-    if (o == NULL || !i64_of(o, &offset)) return 0;
-    __int128 fp = (__int128)off + offset;
-    if (fp < 0 || fp >= ((__int128)1 << 64)) return 0;
-    uint64_t f = (uint64_t)fp;
-    if ((f & 4095) > (uint64_t)(4096 - c->word)) return 0;
     char *at;
-    int err = 0;
-    if (!frame_of(c, f, &at, &err)) return err ? -1 : 0;
-    if (c->hardened) {
-        uint64_t rnd;
-        PyObject *r = get_slot(cache, &c->c_random);
-        if (r == NULL || !u64_of(r, &rnd)) return 0;
-        prior ^= rnd ^ swab_ptr(f + c->page_offset, c->word);
-    }
-    if (c->word == 4 && prior >> 32) return 0; /* struct.error in put_word */
+    int r = freeptr_slot(c, cache, off, &prior, &at);
+    if (r <= 0) return r;
     plan->cpu = slab;
     plan->at = at;
     plan->val = prior;
@@ -366,22 +377,9 @@ static int fast_kfree(Core *c, long cpu, uint64_t obj, Plan *plan)
     if (hd == NULL || csl == NULL || !u64_of(hd, &head)) return 0;
     if (slab == csl) {
         if (c->hardened && head == obj) return 0;
-        int64_t offset;
-        PyObject *o = get_slot(cache, &c->c_offset);
-        if (o == NULL || !i64_of(o, &offset)) return 0;
-        __int128 fp = (__int128)off + offset;
-        if (fp < 0 || fp >= ((__int128)1 << 64)) return 0;
-        uint64_t f = (uint64_t)fp;
-        if ((f & 4095) > (uint64_t)(4096 - c->word)) return 0;
         char *at;
-        if (!frame_of(c, f, &at, &err)) return err ? -1 : 0;
-        if (c->hardened) {
-            uint64_t rnd;
-            PyObject *r = get_slot(cache, &c->c_random);
-            if (r == NULL || !u64_of(r, &rnd)) return 0;
-            head ^= rnd ^ swab_ptr(f + c->page_offset, c->word);
-        }
-        if (c->word == 4 && head >> 32) return 0;
+        int r = freeptr_slot(c, cache, off, &head, &at);
+        if (r <= 0) return r;
         plan->cpu = cc;
         plan->at = at;
         plan->val = head;

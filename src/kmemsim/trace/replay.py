@@ -1180,6 +1180,7 @@ class Replay:
         """The state and constants the compiled core works on: the Replay's own dicts and
         Counters, and what mm/fastpath.install_slab()'s closures hold (computed the same way)."""
         from ..flags import WORD_MASK
+        from ..mm.fastpath import kmalloc_by_size
         from ..mm.slub import KmemCache, KmemCacheCpu, Slab
 
         k = self.k
@@ -1194,9 +1195,7 @@ class Replay:
             return None
         slub = k.slub
         # as install_slab(): the kmalloc cache of every size, the gfp bits it tests
-        max_cache: int = getattr(k.slab_impl, "max_cache", slub.geo.KMALLOC_MAX_CACHE_SIZE)
-        normal = k.slab.kmalloc_caches[""]
-        by_size = [None] + [normal[slub.geo.kmalloc_index(n)] for n in range(1, max_cache + 1)]
+        max_cache, by_size = kmalloc_by_size(k)
         bits = k.gfp.bits
         kind_flags = (bits.dma | bits.reclaimable | bits.account | ~WORD_MASK) & ((1 << 64) - 1)
         return {
