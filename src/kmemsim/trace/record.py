@@ -546,7 +546,7 @@ def _write_snapshot(host: Any, path: Path, force: bool) -> Path:
 
     if not _snapshot_is_tar(path):
         return write(host, path, force=force)
-    stem = path.name[: -len(".tar.gz")] if path.name.endswith(".tar.gz") else path.name[: -len(".tgz")]
+    stem = path.name.removesuffix(".tar.gz").removesuffix(".tgz")
     path.parent.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory(prefix=".kmemsim-snapshot-", dir=path.parent) as td:
         d = write(host, Path(td) / (stem or "snapshot"))
