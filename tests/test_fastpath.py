@@ -22,6 +22,7 @@ from hypothesis import HealthCheck, given, settings
 import kmemsim
 from kmemsim import gfp as symbolic
 from kmemsim.errors import KmemsimError
+from kmemsim.mm.page import Page
 from kmemsim.profiles import resolve_tunables
 
 PROCS = ("buddyinfo", "pagetypeinfo", "zoneinfo", "vmstat", "meminfo", "slabinfo")
@@ -44,6 +45,7 @@ ops = st.lists(
         st.tuples(st.just("get"), st.integers(0, 20), st.sampled_from([0, 0, 0, 1, 2, 3, 3, 3, 4, 9]),
                   st.integers(0, 1)),
         st.tuples(st.just("alloc_pages"), st.integers(0, 20), st.sampled_from([0, 1, 3, 9]), st.integers(0, 1)),
+        st.tuples(st.just("alloc_pfn"), st.integers(0, 20), st.sampled_from([0, 0, 1, 2, 3, 9]), st.integers(0, 1)),
         st.tuples(st.just("free"), st.integers(0, 1000), st.sampled_from(["right", "right", "right", "wrong", "twice"]),
                   st.integers(0, 1)),
         st.tuples(st.just("get_page"), st.integers(0, 1000)),
@@ -92,6 +94,17 @@ class Driver:
             if p is not None:
                 self.held.append(("addr", k.page_address(p), order))
             return p.pfn if p is not None else None
+        if what == "alloc_pfn":
+            # the trace replay's page allocation (trace/replay.py): an int mask, __GFP_HIGHMEM kept;
+            # alloc_pfn() while get_free_pages' fast path is in its slot, else the general path
+            _, m, order, cpu = op
+            ints = [x for x in self.masks if type(x) is int]
+            fn = k.pages.alloc_pfn if k.dispatch.active("get_free_pages") == "fast" else k.page_alloc.alloc
+            with self.on(cpu):
+                pfn = fn(ints[m % len(ints)], order)
+            if pfn >= 0:
+                self.held.append(("addr", k.page_address(Page(k, pfn)), order))
+            return pfn
         if what == "free":
             _, i, how, cpu = op
             if not self.held:

@@ -96,6 +96,23 @@ def test_real_capture_what_the_kernel_did_that_the_trace_does_not_show(host_repl
     assert r.slab_pages_skipped == 12 and r.slab_page_frees == 2
 
 
+def test_page_events_take_the_pcp_fast_path_and_end_as_the_general_path_does(host_replay):
+    """Replay allocates the trace's pages with k.pages.alloc_pfn (mm/fastpath.py) while
+    get_free_pages' fast path is in its slot: the same machine as with every fast path
+    suspended (the general __alloc_pages() for every page event)."""
+    k = boot_machine(host=SNAP)
+    k.dispatch.suspend("test")
+    slow = Replay(k)
+    assert slow.k.dispatch.active("get_free_pages") == "general"
+    slow.feed(TraceReader(TRACE)).finish()
+    fast = host_replay
+    assert fast.k.pages.alloc_pfn is not None and fast.k.dispatch.active("get_free_pages") == "fast"
+    assert slow.summary(top=-1) == fast.summary(top=-1)
+    assert slow.samples == fast.samples
+    for name in ("buddyinfo", "pagetypeinfo", "zoneinfo", "vmstat"):
+        assert slow.k.proc(name) == fast.k.proc(name), name
+
+
 def test_real_capture_caches_come_from_the_snapshot(host_replay):
     made = host_replay.caches_made
     assert made["maple_node"] == "from the host's /sys/kernel/slab/maple_node"

@@ -93,6 +93,7 @@ class PageAPI(Protocol):
     """mm/page_api.py: alloc_pages, __get_free_pages, free_pages ... as callers see them."""
 
     fast_get: dict[Any, tuple[Zone, int, int, bool, bool]]
+    alloc_pfn: Callable[[int, int], int] | None
 
     def nr_free_pages(self) -> int: ...
     def alloc_pages(self, gfp_mask: int, order: int = 0) -> Page | None: ...

@@ -20,6 +20,8 @@ from ..errors import UsageError
 from .page import Owner, Page
 
 if TYPE_CHECKING:  # pragma: no cover
+    from collections.abc import Callable
+
     from ..machine import Machine
     from .mmzone import Zone
     from .page_alloc import PageAllocator
@@ -38,6 +40,9 @@ class PageAPI:
         #: gfp (as the caller passed it) -> the pcp fast paths' context (mm/fastpath.py):
         #: (zone, highest_zoneidx, migratetype, zero, comp)
         self.fast_get: dict[Any, tuple[Zone, int, int, bool, bool]] = {}
+        #: ``pa.alloc(gfp, order)`` with the pcp fast path in front (mm/fastpath.py), for a caller
+        #: holding an int mask while get_free_pages' fast path is in its slot; None before boot
+        self.alloc_pfn: Callable[[int, int], int] | None = None
 
     def nr_free_pages(self) -> int:
         """NR_FREE_PAGES summed over zones (pages on pcp lists are not free to the buddy)."""
