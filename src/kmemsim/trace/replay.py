@@ -1231,7 +1231,7 @@ class Replay:
         kmalloc = k.kmalloc
         kfree = self._kfree
         cache_alloc = self._cache_alloc
-        pa_alloc = self.pa.alloc
+        pa_alloc: Callable[[int, int], int] = self.pa.alloc
         if k.pages.alloc_pfn is not None and k.dispatch.active("get_free_pages") == "fast":
             pa_alloc = k.pages.alloc_pfn  # the same allocation, the pcp fast path in front
         pa_free = self.pa.free
