@@ -169,10 +169,35 @@ static inline void set_slot(PyObject *obj, const Slot *s, PyObject *v)
     Py_XDECREF(old);
 }
 
-/* an exact int in [0, 2^64) -> 1 and *out; 0 otherwise (no error left set) */
+/* an exact int in [0, 2^64) -> 1 and *out; 0 otherwise (no error left set).  On CPython 3.11
+ * the digits are read directly (a kernel pointer is three 30-bit digits, and
+ * PyLong_AsUnsignedLongLong() takes those through _PyLong_AsByteArray(): 1.7% of a replay) */
 static inline int u64_of(PyObject *o, uint64_t *out)
 {
     if (!PyLong_CheckExact(o)) return 0;
+#if PY_VERSION_HEX >= 0x030B0000 && PY_VERSION_HEX < 0x030C0000 && PYLONG_BITS_IN_DIGIT == 30
+    {
+        Py_ssize_t size = Py_SIZE(o);
+        const digit *d = ((PyLongObject *)o)->ob_digit;
+        if (size >= 0 && size <= 3) {
+            uint64_t v = 0;
+            switch (size) {
+            case 3:
+                if (d[2] >> 4) return 0; /* 2^64 or more */
+                v = (uint64_t)d[2] << 60;
+                /* fall through */
+            case 2:
+                v |= (uint64_t)d[1] << 30;
+                /* fall through */
+            case 1:
+                v |= d[0];
+            }
+            *out = v;
+            return 1;
+        }
+        if (size < 0) return 0;
+    }
+#endif
     unsigned long long v = PyLong_AsUnsignedLongLong(o);
     if (v == (unsigned long long)-1 && PyErr_Occurred()) {
         PyErr_Clear();
