@@ -58,6 +58,16 @@ def test_the_compiled_engine_is_used_when_built():
 
 
 @needs_compiled
+def test_the_compiled_types_take_no_keyword_arguments():
+    from kmemsim.trace import _kmemscan
+
+    with pytest.raises(TypeError, match=r"Scanner\(\) takes no keyword arguments"):
+        _kmemscan.Scanner({}, (), None, None, {}, fmt=1)
+    with pytest.raises(TypeError, match=r"SlabCore\(\) takes no keyword arguments"):
+        _kmemscan.SlabCore(True, True, True, 0, 0, {}, (), (), pages=True)
+
+
+@needs_compiled
 def test_compiled_records_share_their_strs_and_are_not_tracked_by_the_collector():
     """The scanner's front cache of interned strs gives the same objects the intern dict does
     (one str per call site, gfp string, name), and its records, of ints, strs, None and bools

@@ -1076,6 +1076,10 @@ static int SlabCore_init(SlabCore *c, PyObject *args, PyObject *kwds)
     int caller, alloc_table, waste, pages = 0, live = 0;
     long long page_size = 4096;
     PyObject *t0, *t1, *cpu_nodes, *alloc_names, *free_names;
+    if (kwds != NULL && PyDict_GET_SIZE(kwds)) {
+        PyErr_SetString(PyExc_TypeError, "SlabCore() takes no keyword arguments");
+        return -1;
+    }
     if (!PyArg_ParseTuple(args, "pppOOO!O!O!|ppL", &caller, &alloc_table, &waste, &t0, &t1, &PyDict_Type, &cpu_nodes,
                           &PyTuple_Type, &alloc_names, &PyTuple_Type, &free_names, &pages, &live, &page_size))
         return -1;
@@ -1462,6 +1466,10 @@ static void Scanner_dealloc(Scanner *self)
 static int Scanner_init(Scanner *self, PyObject *args, PyObject *kwds)
 {
     PyObject *tokens, *classes, *task_fn, *alloc_fn, *task_cache;
+    if (kwds != NULL && PyDict_GET_SIZE(kwds)) {
+        PyErr_SetString(PyExc_TypeError, "Scanner() takes no keyword arguments");
+        return -1;
+    }
     if (!PyArg_ParseTuple(args, "O!O!OOO!", &PyDict_Type, &tokens, &PyTuple_Type, &classes, &task_fn, &alloc_fn,
                           &PyDict_Type, &task_cache))
         return -1;
