@@ -19,6 +19,10 @@ Two families, kept apart on purpose:
 """
 from __future__ import annotations
 
+from dataclasses import FrozenInstanceError
+from operator import attrgetter
+from typing import Any, ClassVar
+
 
 class KmemsimError(Exception):
     """Base class of every kmemsim exception."""
@@ -52,3 +56,60 @@ class InvariantError(KmemsimError, AssertionError):
 
 class UsageError(KmemsimError, ValueError):
     """A call with arguments no kernel API accepts (negative size, address out of range)."""
+
+
+# ============================================================================ frozen records
+class FrozenRecord:
+    """What ``@dataclass(frozen=True)`` gives a class, written once instead of compiled for each
+    class at import.
+
+    ``@dataclass`` compiles the source of a class's ``__init__``, ``__repr__``, ``__eq__``,
+    ``__hash__``, ``__setattr__`` and ``__delattr__`` when its module is imported (about 0.5 ms
+    a class on a slow machine: the dataclasses of a replay's modules were a third of its import
+    time).  The small frozen records on that path derive from this instead: each lists its
+    fields in ``__match_args__`` (in order, what the dataclass set it to) and writes its
+    ``__init__``, setting them with ``vars(self).update(...)`` (instances have a ``__dict__``,
+    as a dataclass's without slots); the rest is the dataclass's behaviour, for a class nobody
+    derives from:
+
+    * ``repr(r)`` is ``Name(field=value, ...)``, every field;
+    * ``==`` compares the fields of two records of the same class (anything else:
+      NotImplemented), and ``hash(r)`` is the hash of the tuple of the fields;
+    * assigning or deleting any attribute raises :class:`dataclasses.FrozenInstanceError` (an
+      ``AttributeError``) with the dataclass's message.
+
+    What a record lacks is the dataclass machinery (``dataclasses.fields()``, ``replace()``,
+    ``asdict()``).  ``tests/test_frozen_record.py`` holds each to the dataclass it replaced.
+    """
+
+    __slots__ = ()
+    __match_args__: ClassVar[tuple[str, ...]] = ()
+    #: the fields' values as a tuple (an ``operator.attrgetter``, made once per class)
+    _astuple: ClassVar[Any] = staticmethod(lambda self: ())
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        names = cls.__match_args__
+        if len(names) > 1:
+            cls._astuple = attrgetter(*names)
+        elif names:
+            one = attrgetter(names[0])
+            cls._astuple = staticmethod(lambda self: (one(self),))
+
+    def __repr__(self) -> str:
+        fields = ", ".join(f"{name}={getattr(self, name)!r}" for name in self.__match_args__)
+        return f"{self.__class__.__qualname__}({fields})"
+
+    def __eq__(self, other: object) -> bool:
+        if other.__class__ is self.__class__:
+            return bool(self._astuple(self) == self._astuple(other))
+        return NotImplemented
+
+    def __hash__(self) -> int:
+        return hash(self._astuple(self))
+
+    def __setattr__(self, name: str, value: Any) -> None:
+        raise FrozenInstanceError(f"cannot assign to field {name!r}")
+
+    def __delattr__(self, name: str) -> None:
+        raise FrozenInstanceError(f"cannot delete field {name!r}")

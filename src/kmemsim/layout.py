@@ -14,18 +14,22 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
+from .errors import FrozenRecord
 from .units import human_approx
 
 
-@dataclass(frozen=True)
-class Region:
+class Region(FrozenRecord):
     """One piece of the virtual address space, ``[start, end)``."""
 
+    __match_args__ = ("start", "end", "name", "note", "kind")
     start: int
     end: int
     name: str
     note: str = ""
     kind: str = "kernel"  # user | hole | direct | vmalloc | kernel | guard
+
+    def __init__(self, start: int, end: int, name: str, note: str = "", kind: str = "kernel") -> None:
+        vars(self).update(start=start, end=end, name=name, note=note, kind=kind)
 
     @property
     def size(self) -> int:

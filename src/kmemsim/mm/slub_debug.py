@@ -51,7 +51,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from ..errors import KernelBug
+from ..errors import FrozenRecord, KernelBug
 from . import slub_geometry as geo
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -81,15 +81,18 @@ PG_WORKINGSET = 1 << 9
 _SYMBOL_BASE = 0xFFFFFFFF81000000
 
 
-@dataclass(frozen=True)
-class Track:
+class Track(FrozenRecord):
     """struct track (mm/slub.c), decoded from the object's metadata bytes."""
 
+    __match_args__ = ("addr", "handle", "cpu", "pid", "when")
     addr: int
     handle: int
     cpu: int
     pid: int
     when: int
+
+    def __init__(self, addr: int, handle: int, cpu: int, pid: int, when: int) -> None:
+        vars(self).update(addr=addr, handle=handle, cpu=cpu, pid=pid, when=when)
 
 
 class KunitErrors:

@@ -45,10 +45,10 @@ Simplified, and said so:
 from __future__ import annotations
 
 from collections.abc import Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
-from ..errors import ConfigError
+from ..errors import ConfigError, FrozenRecord
 from ..slab_flags import SLAB_FLAGS_6_18 as SLAB_FLAGS
 from ..slab_flags import slab_flag_bits
 
@@ -925,14 +925,17 @@ def kmalloc_short_name(size: int) -> str:
 #   max(ARCH_KMALLOC_MINALIGN, 1 << (ffs(size) - 1)), size)   (6.12+: 96 -> 32, 192 -> 64)
 
 
-@dataclass(frozen=True)
-class KmallocType:
+class KmallocType(FrozenRecord):
     """One row of ``kmalloc_caches[][]``: ``enum kmalloc_cache_type`` value, kind, name prefix, flags."""
 
+    __match_args__ = ("type", "kind", "prefix", "flags")
     type: int
     kind: str  # "normal", "rnd-01" .. "rnd-15", "rcl", "dma", "cg"
     prefix: str  # "kmalloc-", "kmalloc-rnd-01-", "kmalloc-rcl-", "dma-kmalloc-", "kmalloc-cg-"
     flags: int  # what new_kmalloc_cache() adds (before SLAB_KMALLOC)
+
+    def __init__(self, type: int, kind: str, prefix: str, flags: int) -> None:
+        vars(self).update(type=type, kind=kind, prefix=prefix, flags=flags)
 
 
 def kmalloc_cache_types(
@@ -965,16 +968,19 @@ def kmalloc_cache_types(
     return out
 
 
-@dataclass(frozen=True)
-class KmallocCache:
+class KmallocCache(FrozenRecord):
     """A boot-time kmalloc cache: ``kmalloc_caches[type][index]``."""
 
+    __match_args__ = ("name", "type", "kind", "index", "size", "flags")
     name: str
     type: int
     kind: str
     index: int
     size: int
     flags: int  # the flags create_kmalloc_cache() passes, SLAB_KMALLOC included
+
+    def __init__(self, name: str, type: int, kind: str, index: int, size: int, flags: int) -> None:
+        vars(self).update(name=name, type=type, kind=kind, index=index, size=size, flags=flags)
 
 
 def kmalloc_caches(
@@ -1122,8 +1128,7 @@ def _pattern_matches(pattern: str, name: str) -> bool:
     return name == pattern
 
 
-@dataclass(frozen=True)
-class SlabDebug:
+class SlabDebug(FrozenRecord):
     """The parsed ``slab_debug=`` boot parameter: ``slub_debug``, ``slub_debug_string`` and friends.
 
     ``global_flags`` applies to every cache no list names; ``blocks`` holds
@@ -1132,11 +1137,17 @@ class SlabDebug:
     ``unknown`` the letters the kernel reported and skipped.
     """
 
+    __match_args__ = ("global_flags", "string", "disable_higher_order_debug", "unknown", "blocks")
     global_flags: int = 0
     string: str | None = None  # slub_debug_string: set only when some block has a list
     disable_higher_order_debug: bool = False
     unknown: tuple[str, ...] = ()
-    blocks: tuple[tuple[int, tuple[str, ...]], ...] = field(default=())
+    blocks: tuple[tuple[int, tuple[str, ...]], ...] = ()
+
+    def __init__(self, global_flags: int = 0, string: str | None = None, disable_higher_order_debug: bool = False,
+                 unknown: tuple[str, ...] = (), blocks: tuple[tuple[int, tuple[str, ...]], ...] = ()) -> None:
+        vars(self).update(global_flags=global_flags, string=string,
+                          disable_higher_order_debug=disable_higher_order_debug, unknown=unknown, blocks=blocks)
 
     @property
     def enabled(self) -> bool:
