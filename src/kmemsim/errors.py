@@ -66,13 +66,13 @@ class FrozenRecord:
     ``@dataclass`` compiles the source of a class's ``__init__``, ``__repr__``, ``__eq__``,
     ``__hash__``, ``__setattr__`` and ``__delattr__`` when its module is imported (about 0.5 ms
     a class on a slow machine: the dataclasses of a replay's modules were a third of its import
-    time).  The small frozen records on that path derive from this instead: each lists its
-    fields in ``__match_args__`` (in order, what the dataclass set it to) and writes its
-    ``__init__``, setting them with ``vars(self).update(...)`` (instances have a ``__dict__``,
-    as a dataclass's without slots); the rest is the dataclass's behaviour, for a class nobody
-    derives from:
+    time).  The frozen records on that path derive from this instead: each lists its fields in
+    ``__match_args__`` (in order, as the dataclass set it: ``__init__``'s parameters, checked
+    when the class is made) and writes its ``__init__``, setting them with
+    ``vars(self).update(...)`` (instances have a ``__dict__``, as a dataclass's without slots);
+    the rest is the dataclass's behaviour, for a class nobody derives from:
 
-    * ``repr(r)`` is ``Name(field=value, ...)``, every field;
+    * ``repr(r)`` is ``Name(field=value, ...)``, every field but those in ``_no_repr``;
     * ``==`` compares the fields of two records of the same class (anything else:
       NotImplemented), and ``hash(r)`` is the hash of the tuple of the fields;
     * assigning or deleting any attribute raises :class:`dataclasses.FrozenInstanceError` (an
@@ -84,20 +84,27 @@ class FrozenRecord:
 
     __slots__ = ()
     __match_args__: ClassVar[tuple[str, ...]] = ()
+    #: fields left out of ``repr()`` (a dataclass's ``field(repr=False)``)
+    _no_repr: ClassVar[tuple[str, ...]] = ()
+    _repr_names: ClassVar[tuple[str, ...]] = ()
     #: the fields' values as a tuple (an ``operator.attrgetter``, made once per class)
     _astuple: ClassVar[Any] = staticmethod(lambda self: ())
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
         super().__init_subclass__(**kwargs)
         names = cls.__match_args__
+        code = cls.__init__.__code__
+        if names != code.co_varnames[1 : code.co_argcount]:
+            raise TypeError(f"{cls.__qualname__}: __match_args__ {names} are not __init__'s parameters")
         if len(names) > 1:
             cls._astuple = attrgetter(*names)
         elif names:
             one = attrgetter(names[0])
             cls._astuple = staticmethod(lambda self: (one(self),))
+        cls._repr_names = tuple(n for n in names if n not in cls._no_repr)
 
     def __repr__(self) -> str:
-        fields = ", ".join(f"{name}={getattr(self, name)!r}" for name in self.__match_args__)
+        fields = ", ".join(f"{name}={getattr(self, name)!r}" for name in self._repr_names)
         return f"{self.__class__.__qualname__}({fields})"
 
     def __eq__(self, other: object) -> bool:

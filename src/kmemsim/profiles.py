@@ -26,15 +26,17 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from .errors import ConfigError
+from .errors import ConfigError, FrozenRecord
 from .fault_attr import parse_setup_fault_attr
 from .units import memparse
 
 
-@dataclass(frozen=True)
-class Profile:
+class Profile(FrozenRecord):
     """What a kernel build fixes: version, architecture and its constants."""
 
+    __match_args__ = ("name", "kernel_version", "release", "arch", "page_shift", "nr_cpus", "hz", "default_ram",
+                       "default_cpus", "min_ram", "description", "compiler", "uts_version", "aliases", "zone_device",
+                       "kernel_image", "kernel_end")
     name: str
     kernel_version: str  # "6.18", "2.6.24"
     release: str  # the `uname -r` string the machine reports
@@ -54,6 +56,15 @@ class Profile:
     #: own build (the captures' System.map); None: the architecture's typical image
     kernel_image: tuple[tuple[str, int, int], ...] | None = None
     kernel_end: int = 0
+
+    def __init__(self, name: str, kernel_version: str, release: str, arch: str, page_shift: int, nr_cpus: int, hz: int,
+                 default_ram: str, default_cpus: int, min_ram: int, description: str, compiler: str = "kmemsim",
+                 uts_version: str = "#1 SMP PREEMPT_DYNAMIC", aliases: tuple[str, ...] = (), zone_device: bool = True,
+                 kernel_image: tuple[tuple[str, int, int], ...] | None = None, kernel_end: int = 0) -> None:
+        vars(self).update(name=name, kernel_version=kernel_version, release=release, arch=arch, page_shift=page_shift,
+                          nr_cpus=nr_cpus, hz=hz, default_ram=default_ram, default_cpus=default_cpus, min_ram=min_ram,
+                          description=description, compiler=compiler, uts_version=uts_version, aliases=aliases,
+                          zone_device=zone_device, kernel_image=kernel_image, kernel_end=kernel_end)
 
     @property
     def page_size(self) -> int:

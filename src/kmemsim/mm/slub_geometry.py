@@ -45,7 +45,6 @@ Simplified, and said so:
 from __future__ import annotations
 
 from collections.abc import Iterator
-from dataclasses import dataclass
 from typing import Any
 
 from ..errors import ConfigError, FrozenRecord
@@ -489,8 +488,7 @@ def slub_set_cpu_partial(nr_objects: int, oo_objects: int) -> int:
 # args->sheaf_capacity and no debug flags).
 
 
-@dataclass(frozen=True)
-class CacheGeometry:
+class CacheGeometry(FrozenRecord):
     """The size fields of a ``struct kmem_cache`` (mm/slab.h) after ``do_kmem_cache_create()``.
 
     ``size`` is the object stride (sysfs ``slab_size``, slabinfo ``<objsize>``);
@@ -498,6 +496,9 @@ class CacheGeometry:
     ``offset`` is the free pointer's offset from the object start.
     """
 
+    __match_args__ = ("object_size", "size", "align", "inuse", "offset", "red_left_pad", "order", "objects",
+                       "min_order", "min_objects", "min_partial", "cpu_partial", "cpu_partial_slabs", "sheaf_capacity",
+                       "flags", "word", "page_size", "track_size")
     object_size: int
     size: int
     align: int
@@ -516,6 +517,16 @@ class CacheGeometry:
     word: int = 8
     page_size: int = 4096
     track_size: int = 32
+
+    def __init__(self, object_size: int, size: int, align: int, inuse: int, offset: int, red_left_pad: int, order: int,
+                 objects: int, min_order: int, min_objects: int, min_partial: int, cpu_partial: int,
+                 cpu_partial_slabs: int, sheaf_capacity: int, flags: int, word: int = 8, page_size: int = 4096,
+                 track_size: int = 32) -> None:
+        vars(self).update(object_size=object_size, size=size, align=align, inuse=inuse, offset=offset,
+                          red_left_pad=red_left_pad, order=order, objects=objects, min_order=min_order,
+                          min_objects=min_objects, min_partial=min_partial, cpu_partial=cpu_partial,
+                          cpu_partial_slabs=cpu_partial_slabs, sheaf_capacity=sheaf_capacity, flags=flags, word=word,
+                          page_size=page_size, track_size=track_size)
 
     # -- derived values, kernel names ---------------------------------------------------
 
