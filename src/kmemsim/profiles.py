@@ -23,7 +23,6 @@ unknown name is an error that lists the names the profile accepts.
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass, field
 from typing import Any
 
 from .errors import ConfigError, FrozenRecord
@@ -283,17 +282,24 @@ def _choice(name: str, choices: tuple[str, ...]) -> Callable[[Any], str]:
     return parse
 
 
-@dataclass(frozen=True)
-class Tunable:
+class Tunable(FrozenRecord):
+    __match_args__ = ("name", "kind", "default", "parse", "doc", "profiles", "follows", "profile_defaults", "aliases")
     name: str
     kind: str  # boot | sysctl | config | model
     default: Any
     parse: Callable[[Any], Any]
     doc: str
-    profiles: frozenset[str] = field(default_factory=lambda: frozenset(PROFILES))
+    profiles: frozenset[str]
     follows: str = ""  # the kernel source that defines it
-    profile_defaults: dict[str, Any] = field(default_factory=dict)
+    profile_defaults: dict[str, Any]
     aliases: tuple[str, ...] = ()  # other spellings the kernel accepts (slub_debug for slab_debug)
+
+    def __init__(self, name: str, kind: str, default: Any, parse: Callable[[Any], Any], doc: str,
+                 profiles: frozenset[str] | None = None, follows: str = "",
+                 profile_defaults: dict[str, Any] | None = None, aliases: tuple[str, ...] = ()) -> None:
+        vars(self).update(name=name, kind=kind, default=default, parse=parse, doc=doc,
+                          profiles=frozenset(PROFILES) if profiles is None else profiles, follows=follows,
+                          profile_defaults={} if profile_defaults is None else profile_defaults, aliases=aliases)
 
     def default_for(self, profile: str) -> Any:
         return self.profile_defaults.get(profile, self.default)

@@ -57,11 +57,11 @@ import sys
 import warnings
 from collections import Counter
 from collections.abc import Callable, Generator, Iterable, Iterator
-from dataclasses import dataclass, field
 from pathlib import Path
 from types import ModuleType
 from typing import IO, Any
 
+from ..errors import Record
 from ..tracepoints.events import (
     EXTFRAG_EVENTS,
     KMEM_EVENTS,
@@ -467,17 +467,20 @@ def open_trace(path: str | Path | IO[str] | IO[bytes]) -> tuple[IO[str], str]:
     return io.TextIOWrapper(raw, encoding="utf-8", errors="replace"), str(name)  # type: ignore[type-var]
 
 
-@dataclass
-class ParseStats:
+class ParseStats(Record):
     """What a :class:`TraceReader` saw, filled as it reads."""
+
+    __match_args__ = ("format", "lines", "events", "unknown", "lost_events", "lost_markers", "overwritten", "cpus",
+                       "malformed", "malformed_examples", "callchain_lines", "header", "general_path", "engine",
+                       "compression", "damage", "unordered")
 
     #: "ftrace", "perf-script" or "trace-cmd" once detected; "" before the first event.
     format: str = ""
     lines: int = 0
     #: records yielded, per kind (complete once the iteration ends or is closed)
-    events: Counter = field(default_factory=Counter)
+    events: Counter
     #: well-formed event lines of events the parsers do not model, per event name
-    unknown: Counter = field(default_factory=Counter)
+    unknown: Counter
     #: events the lost-event markers report (markers without a number count 0 here)
     lost_events: int = 0
     lost_markers: int = 0
@@ -487,7 +490,7 @@ class ParseStats:
     cpus: int = 0
     #: malformed lines skipped (``lenient=True`` only) and the first few (lineno, reason)
     malformed: int = 0
-    malformed_examples: list = field(default_factory=list)
+    malformed_examples: list
     #: callchain lines read (perf script -g, ftrace stacktrace)
     callchain_lines: int = 0
     #: an ftrace header was present (``# tracer:``)
@@ -505,6 +508,18 @@ class ParseStats:
     #: events" when its ordered queue had already flushed past them (and then delivers them
     #: anyway, in the order perf script prints them)
     unordered: int = 0
+
+    def __init__(self, format: str = "", lines: int = 0, events: Counter | None = None, unknown: Counter | None = None,
+                 lost_events: int = 0, lost_markers: int = 0, overwritten: int = 0, cpus: int = 0, malformed: int = 0,
+                 malformed_examples: list | None = None, callchain_lines: int = 0, header: bool = False,
+                 general_path: int = 0, engine: str = "", compression: str = "", damage: str | None = None,
+                 unordered: int = 0) -> None:
+        vars(self).update(format=format, lines=lines, events=Counter() if events is None else events,
+                          unknown=Counter() if unknown is None else unknown, lost_events=lost_events,
+                          lost_markers=lost_markers, overwritten=overwritten, cpus=cpus, malformed=malformed,
+                          malformed_examples=[] if malformed_examples is None else malformed_examples,
+                          callchain_lines=callchain_lines, header=header, general_path=general_path, engine=engine,
+                          compression=compression, damage=damage, unordered=unordered)
 
     @property
     def total_events(self) -> int:
