@@ -19,7 +19,6 @@ Two families, kept apart on purpose:
 """
 from __future__ import annotations
 
-from dataclasses import FrozenInstanceError
 from operator import attrgetter
 from reprlib import recursive_repr
 from typing import Any, ClassVar
@@ -141,7 +140,11 @@ class FrozenRecord(Record):
         return hash(self._astuple(self))
 
     def __setattr__(self, name: str, value: Any) -> None:
+        from dataclasses import FrozenInstanceError  # here: a process need not import dataclasses
+
         raise FrozenInstanceError(f"cannot assign to field {name!r}")
 
     def __delattr__(self, name: str) -> None:
+        from dataclasses import FrozenInstanceError
+
         raise FrozenInstanceError(f"cannot delete field {name!r}")
