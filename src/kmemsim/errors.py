@@ -68,7 +68,8 @@ class Record:
     third of its import time.  The records on that path derive from this (or
     :class:`FrozenRecord`) instead.  Each lists its fields in ``__match_args__`` (in order, as
     the dataclass set it: ``__init__``'s parameters, checked when the class is made) and writes
-    its ``__init__``, setting them with ``vars(self).update(...)``; a field the dataclass made
+    its ``__init__``, setting them with ``vars(self).update(...)`` (one assignment each for a
+    record with ``__slots__``, as a ``@dataclass(slots=True)`` had); a field the dataclass made
     with ``default_factory`` takes None for "a new one".  The rest is the dataclass's behaviour:
 
     * ``repr(r)`` is ``Name(field=value, ...)``, every field but those in ``_no_repr`` (its

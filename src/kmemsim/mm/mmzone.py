@@ -38,6 +38,8 @@ from __future__ import annotations
 from collections import OrderedDict
 from dataclasses import dataclass, field
 
+from ..errors import Record
+
 MIGRATE_UNMOVABLE, MIGRATE_MOVABLE, MIGRATE_RECLAIMABLE, MIGRATE_HIGHATOMIC, MIGRATE_ISOLATE = range(5)
 MIGRATE_PCPTYPES = 3
 MIGRATE_TYPES = 5
@@ -46,39 +48,64 @@ MIGRATETYPE_NAMES = ("Unmovable", "Movable", "Reclaimable", "HighAtomic", "Isola
 WMARK_MIN, WMARK_LOW, WMARK_HIGH, WMARK_PROMO = range(4)
 
 
-@dataclass(slots=True)
-class PcpList:
+class PcpList(Record):
     """2.6's struct per_cpu_pages: one list of order-0 pages and its marks (pcp[0] the hot list,
     pcp[1] the cold one).  ``low`` is 2.6.11's refill mark (0 on kernels without one)."""
 
-    count: int = 0
-    low: int = 0
-    high: int = 0
-    batch: int = 1
+    __slots__ = __match_args__ = ("count", "low", "high", "batch")
+    count: int
+    low: int
+    high: int
+    batch: int
+
+    def __init__(self, count: int = 0, low: int = 0, high: int = 0, batch: int = 1) -> None:
+        self.count = count
+        self.low = low
+        self.high = high
+        self.batch = batch
 
 
-@dataclass(slots=True)
-class PerCpuPages:
+class PerCpuPages(Record):
     """struct per_cpu_pages (6.7+): one per zone per CPU.  On 2.6 kernels (features.pcp_cold_list)
     it stands for struct per_cpu_pageset: ``lists`` are the hot and the cold list, ``temp`` their
     counts and marks, and ``count`` their sum."""
 
+    __slots__ = __match_args__ = ("cpu", "lists", "count", "high", "high_min", "high_max", "batch", "alloc_factor",
+                                  "free_count", "free_high", "free_high_batch", "touched", "temp")
     cpu: int
     lists: list[list[int]]
-    count: int = 0
-    high: int = 0
-    high_min: int = 0
-    high_max: int = 0
-    batch: int = 1
-    alloc_factor: int = 0
-    free_count: int = 0
-    free_high: bool = False  # PCPF_PREV_FREE_HIGH_ORDER: the last free was of a high order
+    count: int
+    high: int
+    high_min: int
+    high_max: int
+    batch: int
+    alloc_factor: int
+    free_count: int
+    free_high: bool  # PCPF_PREV_FREE_HIGH_ORDER: the last free was of a high order
     #: PCPF_FREE_HIGH_BATCH: keep ``batch`` pages when draining for consecutive high-order frees;
     #: set at boot when the CPU's share of the last-level cache exceeds 3 * batch pages
     #: (zone_pcp_update_cacheinfo(), PageAllocator.setup_pcp_cacheinfo)
-    free_high_batch: bool = False
-    touched: bool = False  # a pageset never used prints high 0 in zoneinfo (DMA on a real machine)
-    temp: list[PcpList] = field(default_factory=list)  # 2.6: pcp[0] hot, pcp[1] cold
+    free_high_batch: bool
+    touched: bool  # a pageset never used prints high 0 in zoneinfo (DMA on a real machine)
+    temp: list[PcpList]  # 2.6: pcp[0] hot, pcp[1] cold
+
+    def __init__(self, cpu: int, lists: list[list[int]], count: int = 0, high: int = 0, high_min: int = 0,
+                 high_max: int = 0, batch: int = 1, alloc_factor: int = 0, free_count: int = 0,
+                 free_high: bool = False, free_high_batch: bool = False, touched: bool = False,
+                 temp: list[PcpList] | None = None) -> None:
+        self.cpu = cpu
+        self.lists = lists
+        self.count = count
+        self.high = high
+        self.high_min = high_min
+        self.high_max = high_max
+        self.batch = batch
+        self.alloc_factor = alloc_factor
+        self.free_count = free_count
+        self.free_high = free_high
+        self.free_high_batch = free_high_batch
+        self.touched = touched
+        self.temp = [] if temp is None else temp
 
 
 @dataclass(slots=True)
