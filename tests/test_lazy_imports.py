@@ -44,14 +44,13 @@ print(len(lazy), compiled)
 def test_a_replay_s_imports_make_only_these_dataclasses():
     """The records of kmemsim.errors (Record, FrozenRecord) give a class what @dataclass would,
     without compiling its methods at import; what is left are the classes of modules others are
-    changing (mm/slub.py, trace/replay.py) and mm/mmzone.py's Zone (tests compare
-    dataclasses.asdict() of zones)."""
+    changing (mm/slub.py, trace/replay.py)."""
     code = (REPLAY_START + "; import sys, dataclasses; "
             "print(' '.join(sorted(f'{v.__module__}.{v.__qualname__}' for m in list(sys.modules.values()) "
             "if m.__name__.startswith('kmemsim') for v in vars(m).values() "
             "if isinstance(v, type) and dataclasses.is_dataclass(v) and v.__module__ == m.__name__)))")
     made = set(_run(code).split())
-    allowed = {"kmemsim.mm.mmzone.Zone", "kmemsim.mm.slub.KmemCache", "kmemsim.mm.slub.KmemCacheCpu",
+    allowed = {"kmemsim.mm.slub.KmemCache", "kmemsim.mm.slub.KmemCacheCpu",
                "kmemsim.mm.slub.Bnode", "kmemsim.mm.slub.KfreeRcuCpuWork", "kmemsim.mm.slub.KfreeRcuCpu",
                "kmemsim.trace.replay.ReplayOptions", "kmemsim.trace.replay.Comparison"}
     assert made <= allowed, sorted(made - allowed)

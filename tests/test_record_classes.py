@@ -127,7 +127,7 @@ def _mutable_samples() -> dict[type, tuple]:
     from kmemsim.examples import example_path
     from kmemsim.mm.fault_inject import FailPageAlloc, FailSlab, FaultAttr, RateLimitState
     from kmemsim.mm.mempool import Mempool
-    from kmemsim.mm.mmzone import PcpList, PerCpuPages
+    from kmemsim.mm.mmzone import PcpList, PerCpuPages, Zone
     from kmemsim.mm.slub_debug import _Location
     from kmemsim.mm.vmscan import ReclaimStat, ShrinkControl, Shrinker
     from kmemsim.registry import DirHandler, _File
@@ -156,6 +156,7 @@ def _mutable_samples() -> dict[type, tuple]:
         RateLimitState: (), FaultAttr: ("failslab", 2**64 - 1), FailSlab: ("failslab", 2**64 - 1),
         FailPageAlloc: ("fail_page_alloc", 2**32 - 1), Mempool: (), Shrinker: ("dcache", len, len),
         ShrinkControl: (0xCC0,), ReclaimStat: (), PcpList: (), PerCpuPages: (0, [[], []]),
+        Zone: (2, "Normal", 0x100000, 0x40000),
         ZoneInfo: _fields(snap.zones[0]), PageTypeInfo: _fields(snap.pagetypeinfo), HostSnapshot: _fields(snap),
         MemblockRegion: (0, 0x1000, "reserved"), ArchSetup: (1, 1, k.layout, [], [], [], {}),
         DirHandler: (list, str), _File: (str,),
