@@ -13,7 +13,7 @@ the pcp high decay, and memory pressure deep enough to set ZONE_BELOW_HIGH.
 """
 from __future__ import annotations
 
-import dataclasses
+import copy
 
 import hypothesis.strategies as st
 import pytest
@@ -217,7 +217,7 @@ def quick(k: kmemsim.Kernel) -> list:
 def state(k: kmemsim.Kernel) -> dict:
     """Everything the page allocator keeps, and what the machine shows."""
     pa = k.page_alloc
-    zones = [dataclasses.asdict(z) for z in pa.zones]
+    zones = [{name: copy.deepcopy(getattr(z, name)) for name in z.__match_args__} for z in pa.zones]
     for z in zones:  # the free lists in list order (OrderedDict == is order-sensitive, keep it so)
         z["buddy"] = sorted(z["buddy"].items())
     return {

@@ -16,10 +16,9 @@ from __future__ import annotations
 
 import re
 from collections.abc import Sequence
-from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from .errors import ConfigError
+from .errors import ConfigError, FrozenRecord
 
 __all__ = ["Feature", "FEATURES", "Features", "parse_version", "feature_table", "SITES", "sites_for_kernel",
            "VMSTAT_ITEMS", "vmstat_items"]
@@ -33,16 +32,19 @@ def parse_version(text: str) -> tuple[int, ...]:
         raise ConfigError(f"kernel version {text!r}: expected numbers separated by dots") from None
 
 
-@dataclass(frozen=True)
-class Feature:
+class Feature(FrozenRecord):
     """One behaviour a kernel release brought (``since``) and maybe a later one took away
     (``until``, the first release without it)."""
 
+    __match_args__ = ("name", "since", "doc", "commit", "until")
     name: str
     since: str
     doc: str
     commit: str = ""  # the introducing commit (12 hex digits), or the source followed
     until: str | None = None
+
+    def __init__(self, name: str, since: str, doc: str, commit: str = "", until: str | None = None) -> None:
+        vars(self).update(name=name, since=since, doc=doc, commit=commit, until=until)
 
     def present(self, version: tuple[int, ...]) -> bool:
         if version < parse_version(self.since):

@@ -44,9 +44,8 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Iterable, Mapping
-from dataclasses import dataclass
 
-from .errors import UsageError
+from .errors import FrozenRecord, UsageError
 from .flags import WORD_MASK, Flags, FlagSet
 
 # --------------------------------------------------------------------------- 6.18 bits
@@ -440,8 +439,7 @@ _GFP_T_MAX = (1 << 32) - 1  # gfp_t is an unsigned int
 
 
 
-@dataclass(frozen=True, slots=True)
-class GfpBits:
+class GfpBits(FrozenRecord):
     """The bits of one kernel that the model acts on, by role (0 for a flag the kernel lacks).
 
     ``direct_reclaim`` is the flag that lets an allocation sleep (2.6: ``__GFP_WAIT``;
@@ -450,6 +448,11 @@ class GfpBits:
     mm/internal.h's (``GFP_RECLAIM_MASK``, ``GFP_CONSTRAINT_MASK``) and gfp.h's.
     """
 
+    __match_args__ = ("dma", "highmem", "dma32", "movable", "reclaimable", "high", "io", "fs", "zero", "cold",
+                       "direct_reclaim", "kswapd_reclaim", "reclaim", "write", "nowarn", "retry_mayfail", "nofail",
+                       "noretry", "memalloc", "comp", "nomemalloc", "hardwall", "thisnode", "account", "no_obj_ext",
+                       "kernel", "atomic", "nowait", "highuser_movable", "zonemask", "movable_mask", "reclaim_mask",
+                       "constraint_mask", "valid")
     dma: int
     highmem: int
     dma32: int
@@ -484,6 +487,21 @@ class GfpBits:
     reclaim_mask: int  # GFP_RECLAIM_MASK
     constraint_mask: int  # GFP_CONSTRAINT_MASK
     valid: int  # every bit below __GFP_BITS_SHIFT
+
+    def __init__(self, dma: int, highmem: int, dma32: int, movable: int, reclaimable: int, high: int, io: int, fs: int,
+                 zero: int, cold: int, direct_reclaim: int, kswapd_reclaim: int, reclaim: int, write: int, nowarn: int,
+                 retry_mayfail: int, nofail: int, noretry: int, memalloc: int, comp: int, nomemalloc: int,
+                 hardwall: int, thisnode: int, account: int, no_obj_ext: int, kernel: int, atomic: int, nowait: int,
+                 highuser_movable: int, zonemask: int, movable_mask: int, reclaim_mask: int, constraint_mask: int,
+                 valid: int) -> None:
+        vars(self).update(dma=dma, highmem=highmem, dma32=dma32, movable=movable, reclaimable=reclaimable, high=high,
+                          io=io, fs=fs, zero=zero, cold=cold, direct_reclaim=direct_reclaim,
+                          kswapd_reclaim=kswapd_reclaim, reclaim=reclaim, write=write, nowarn=nowarn,
+                          retry_mayfail=retry_mayfail, nofail=nofail, noretry=noretry, memalloc=memalloc, comp=comp,
+                          nomemalloc=nomemalloc, hardwall=hardwall, thisnode=thisnode, account=account,
+                          no_obj_ext=no_obj_ext, kernel=kernel, atomic=atomic, nowait=nowait,
+                          highuser_movable=highuser_movable, zonemask=zonemask, movable_mask=movable_mask,
+                          reclaim_mask=reclaim_mask, constraint_mask=constraint_mask, valid=valid)
 
 
 class GfpSet(FlagSet):

@@ -25,11 +25,10 @@ from __future__ import annotations
 import inspect
 import sys
 from collections.abc import Callable
-from dataclasses import dataclass
 from typing import Any, Concatenate, ParamSpec, TypeVar, cast
 
 from .args import RANGES, int_arg, obj_arg, range_arg
-from .errors import ConfigError, UsageError
+from .errors import ConfigError, FrozenRecord, UsageError
 from .machine import NULL, ZERO_SIZE_PTR, Machine
 from .mm.dma import DmaMapping, dma_init
 from .mm.fault_inject import fault_inject_init
@@ -59,13 +58,16 @@ R = TypeVar("R")
 
 
 # ============================================================================ the boot sequence
-@dataclass(frozen=True)
-class InitStep:
+class InitStep(FrozenRecord):
     """One step of the boot: ``init(machine)`` builds and registers one part."""
 
+    __match_args__ = ("name", "init", "what")
     name: str
     init: Callable[[Machine], None]
     what: str
+
+    def __init__(self, name: str, init: Callable[[Machine], None], what: str) -> None:
+        vars(self).update(name=name, init=init, what=what)
 
 
 #: The boot sequence, in order (init/main.c start_kernel(), mm_core_init() and the initcalls).

@@ -12,28 +12,30 @@ this module only holds it and draws it.
 from __future__ import annotations
 
 from collections.abc import Iterable
-from dataclasses import dataclass, field
 
+from .errors import FrozenRecord
 from .units import human_approx
 
 
-@dataclass(frozen=True)
-class Region:
+class Region(FrozenRecord):
     """One piece of the virtual address space, ``[start, end)``."""
 
+    __match_args__ = ("start", "end", "name", "note", "kind")
     start: int
     end: int
     name: str
     note: str = ""
     kind: str = "kernel"  # user | hole | direct | vmalloc | kernel | guard
 
+    def __init__(self, start: int, end: int, name: str, note: str = "", kind: str = "kernel") -> None:
+        vars(self).update(start=start, end=end, name=name, note=note, kind=kind)
+
     @property
     def size(self) -> int:
         return self.end - self.start
 
 
-@dataclass(frozen=True)
-class Layout:
+class Layout(FrozenRecord):
     """Named address-space boundaries; ``None`` where the architecture has none.
 
     Ends are the kernel's own values: ``vmalloc_end`` on x86_64 is the kernel's
@@ -42,6 +44,12 @@ class Layout:
     on both, exactly as in mm/vmalloc.c.
     """
 
+    __match_args__ = ("arch", "bits", "task_size", "page_offset", "high_memory", "direct_map_end", "vmalloc_start",
+                       "vmalloc_end", "kernel_text", "kernel_end", "kernel_map", "modules", "modules_end",
+                       "fixaddr_start", "fixaddr_top", "vmalloc_offset", "pkmap_base", "last_pkmap", "vmemmap_base",
+                       "mem_map", "cpu_entry_area_base", "ldt_base", "espfix_base", "efi_va_start", "efi_va_end",
+                       "vsyscall", "regions")
+    _no_repr = ("regions",)
     arch: str
     bits: int
     task_size: int  # end of user space (TASK_SIZE / TASK_SIZE_MAX)
@@ -68,7 +76,23 @@ class Layout:
     efi_va_start: int | None = None
     efi_va_end: int | None = None
     vsyscall: int | None = None
-    regions: tuple[Region, ...] = field(default=(), repr=False)
+    regions: tuple[Region, ...] = ()
+
+    def __init__(self, arch: str, bits: int, task_size: int, page_offset: int, high_memory: int, direct_map_end: int,
+                 vmalloc_start: int, vmalloc_end: int, kernel_text: int, kernel_end: int, kernel_map: int,
+                 modules: int, modules_end: int, fixaddr_start: int, fixaddr_top: int,
+                 vmalloc_offset: int | None = None, pkmap_base: int | None = None, last_pkmap: int | None = None,
+                 vmemmap_base: int | None = None, mem_map: int | None = None, cpu_entry_area_base: int | None = None,
+                 ldt_base: int | None = None, espfix_base: int | None = None, efi_va_start: int | None = None,
+                 efi_va_end: int | None = None, vsyscall: int | None = None, regions: tuple[Region, ...] = ()) -> None:
+        vars(self).update(arch=arch, bits=bits, task_size=task_size, page_offset=page_offset, high_memory=high_memory,
+                          direct_map_end=direct_map_end, vmalloc_start=vmalloc_start, vmalloc_end=vmalloc_end,
+                          kernel_text=kernel_text, kernel_end=kernel_end, kernel_map=kernel_map, modules=modules,
+                          modules_end=modules_end, fixaddr_start=fixaddr_start, fixaddr_top=fixaddr_top,
+                          vmalloc_offset=vmalloc_offset, pkmap_base=pkmap_base, last_pkmap=last_pkmap,
+                          vmemmap_base=vmemmap_base, mem_map=mem_map, cpu_entry_area_base=cpu_entry_area_base,
+                          ldt_base=ldt_base, espfix_base=espfix_base, efi_va_start=efi_va_start, efi_va_end=efi_va_end,
+                          vsyscall=vsyscall, regions=regions)
 
     @property
     def top(self) -> int:
@@ -89,7 +113,7 @@ class Layout:
     def fields(self) -> dict[str, int]:
         """The named boundaries that apply to this architecture."""
         out = {}
-        for name in self.__dataclass_fields__:
+        for name in self.__match_args__:
             v = getattr(self, name)
             if isinstance(v, int) and not isinstance(v, bool) and name not in {"bits"}:
                 out[name] = v

@@ -19,14 +19,13 @@ from __future__ import annotations
 
 import contextlib
 from collections.abc import Iterator
-from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from . import gfp as gfpmod
 from . import slab_flags
 from .args import check_addr, range_arg
 from .dispatch import Dispatch
-from .errors import ConfigError, InvariantError, UsageError
+from .errors import ConfigError, FrozenRecord, InvariantError, UsageError
 from .features import Features, sites_for_kernel, vmstat_items
 from .mm.memmap import SECTION_PAGES_SHIFT
 from .mm.page import PG, Owner, Page
@@ -51,9 +50,14 @@ __all__ = ["Machine", "CPU", "NULL", "ZERO_SIZE_PTR"]
 NULL = 0
 
 
-@dataclass(frozen=True)
-class CPU:
+class CPU(FrozenRecord):
+    """One CPU of the machine: its number."""
+
+    __match_args__ = ("id",)
     id: int
+
+    def __init__(self, id: int) -> None:
+        vars(self).update(id=id)
 
 
 class _SlubOnly:

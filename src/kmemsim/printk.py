@@ -12,7 +12,8 @@ phases, the scheduler of later issues), never with the host's wall time.
 from __future__ import annotations
 
 from collections import deque
-from dataclasses import dataclass
+
+from .errors import FrozenRecord
 
 KERN_EMERG, KERN_ALERT, KERN_CRIT, KERN_ERR, KERN_WARNING, KERN_NOTICE, KERN_INFO, KERN_DEBUG = range(8)
 KERN_DEFAULT = KERN_WARNING  # CONFIG_MESSAGE_LOGLEVEL_DEFAULT=4
@@ -32,11 +33,16 @@ class Clock:
         self.ns += ns
 
 
-@dataclass(frozen=True)
-class Record:
+class Record(FrozenRecord):
+    """One message of the log: its time (ns since boot), level and text."""
+
+    __match_args__ = ("ts_ns", "level", "text")
     ts_ns: int
     level: int
     text: str
+
+    def __init__(self, ts_ns: int, level: int, text: str) -> None:
+        vars(self).update(ts_ns=ts_ns, level=level, text=text)
 
     def format(self) -> str:
         sec, ns = divmod(self.ts_ns, 1_000_000_000)

@@ -23,18 +23,19 @@ unknown name is an error that lists the names the profile accepts.
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass, field
 from typing import Any
 
-from .errors import ConfigError
+from .errors import ConfigError, FrozenRecord
 from .fault_attr import parse_setup_fault_attr
 from .units import memparse
 
 
-@dataclass(frozen=True)
-class Profile:
+class Profile(FrozenRecord):
     """What a kernel build fixes: version, architecture and its constants."""
 
+    __match_args__ = ("name", "kernel_version", "release", "arch", "page_shift", "nr_cpus", "hz", "default_ram",
+                       "default_cpus", "min_ram", "description", "compiler", "uts_version", "aliases", "zone_device",
+                       "kernel_image", "kernel_end")
     name: str
     kernel_version: str  # "6.18", "2.6.24"
     release: str  # the `uname -r` string the machine reports
@@ -54,6 +55,15 @@ class Profile:
     #: own build (the captures' System.map); None: the architecture's typical image
     kernel_image: tuple[tuple[str, int, int], ...] | None = None
     kernel_end: int = 0
+
+    def __init__(self, name: str, kernel_version: str, release: str, arch: str, page_shift: int, nr_cpus: int, hz: int,
+                 default_ram: str, default_cpus: int, min_ram: int, description: str, compiler: str = "kmemsim",
+                 uts_version: str = "#1 SMP PREEMPT_DYNAMIC", aliases: tuple[str, ...] = (), zone_device: bool = True,
+                 kernel_image: tuple[tuple[str, int, int], ...] | None = None, kernel_end: int = 0) -> None:
+        vars(self).update(name=name, kernel_version=kernel_version, release=release, arch=arch, page_shift=page_shift,
+                          nr_cpus=nr_cpus, hz=hz, default_ram=default_ram, default_cpus=default_cpus, min_ram=min_ram,
+                          description=description, compiler=compiler, uts_version=uts_version, aliases=aliases,
+                          zone_device=zone_device, kernel_image=kernel_image, kernel_end=kernel_end)
 
     @property
     def page_size(self) -> int:
@@ -272,17 +282,24 @@ def _choice(name: str, choices: tuple[str, ...]) -> Callable[[Any], str]:
     return parse
 
 
-@dataclass(frozen=True)
-class Tunable:
+class Tunable(FrozenRecord):
+    __match_args__ = ("name", "kind", "default", "parse", "doc", "profiles", "follows", "profile_defaults", "aliases")
     name: str
     kind: str  # boot | sysctl | config | model
     default: Any
     parse: Callable[[Any], Any]
     doc: str
-    profiles: frozenset[str] = field(default_factory=lambda: frozenset(PROFILES))
+    profiles: frozenset[str]
     follows: str = ""  # the kernel source that defines it
-    profile_defaults: dict[str, Any] = field(default_factory=dict)
+    profile_defaults: dict[str, Any]
     aliases: tuple[str, ...] = ()  # other spellings the kernel accepts (slub_debug for slab_debug)
+
+    def __init__(self, name: str, kind: str, default: Any, parse: Callable[[Any], Any], doc: str,
+                 profiles: frozenset[str] | None = None, follows: str = "",
+                 profile_defaults: dict[str, Any] | None = None, aliases: tuple[str, ...] = ()) -> None:
+        vars(self).update(name=name, kind=kind, default=default, parse=parse, doc=doc,
+                          profiles=frozenset(PROFILES) if profiles is None else profiles, follows=follows,
+                          profile_defaults={} if profile_defaults is None else profile_defaults, aliases=aliases)
 
     def default_for(self, profile: str) -> Any:
         return self.profile_defaults.get(profile, self.default)

@@ -19,9 +19,8 @@ each kmemsim subsystem registers what it owns in its init function; the machine'
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
 
-from .errors import UsageError
+from .errors import Record, UsageError
 
 __all__ = ["Checks", "PseudoFS", "DirHandler", "NodeStats"]
 
@@ -45,21 +44,29 @@ class Checks:
         return list(self._checks)
 
 
-@dataclass
-class DirHandler:
+class DirHandler(Record):
     """A directory whose entries a subsystem serves: ``listdir(rel)`` names the entries under
     ``rel`` ("" is the directory itself), ``read(rel)`` and ``write(rel, value)`` serve a
     file; each raises :class:`UsageError` for a path that does not exist."""
+
+    __match_args__ = ("listdir", "read", "write")
 
     listdir: Callable[[str], list[str]]
     read: Callable[[str], str]
     write: Callable[[str, str], None] | None = None
 
+    def __init__(self, listdir: Callable[[str], list[str]], read: Callable[[str], str],
+                 write: Callable[[str, str], None] | None = None) -> None:
+        vars(self).update(listdir=listdir, read=read, write=write)
 
-@dataclass
-class _File:
+
+class _File(Record):
+    __match_args__ = ("read", "write")
     read: Callable[[], str]
     write: Callable[[str], None] | None = None
+
+    def __init__(self, read: Callable[[], str], write: Callable[[str], None] | None = None) -> None:
+        vars(self).update(read=read, write=write)
 
 
 class PseudoFS:

@@ -60,11 +60,10 @@ import itertools
 import threading
 import weakref
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from .dispatch import ALLOC_ENTRY_POINTS
-from .errors import KernelBug, UsageError
+from .errors import KernelBug, Record, UsageError
 from .printk import KERN_ERR
 from .report import user_frames
 
@@ -98,9 +97,13 @@ class TaskExit(BaseException):
     """Unwinds a task's thread when the machine is torn down (never seen by users)."""
 
 
-@dataclass(eq=False)
-class Task:
+class Task(Record, eq=False):
     """A task_struct: ``current`` is one.  ``state`` is the kernel's __state."""
+
+    __match_args__ = ("pid", "comm", "uid", "state", "fn", "args", "cpu", "flags", "kthread", "should_stop", "exited",
+                       "result", "exc", "woken", "last_switch", "work", "_go", "_thread", "saved_pc", "saved_irqs",
+                       "killed", "exit_wq", "atomic_sleep_reported", "rcu_read_lock_nesting", "rcu_blocked")
+    _no_repr = ("_go", "_thread", "exit_wq")
 
     pid: int
     comm: str
@@ -118,25 +121,42 @@ class Task:
     woken: bool = False  # a wake-up arrived (the kernel's TASK_RUNNING set by try_to_wake_up)
     last_switch: int = 0  # jiffies of the last switch (hung-task detector)
     work: Callable[[], None] | None = None  # a thread-less task: its body runs to completion when picked
-    _go: threading.Semaphore = field(default_factory=lambda: threading.Semaphore(0), repr=False)
-    _thread: threading.Thread | None = field(default=None, repr=False)
+    _go: threading.Semaphore
+    _thread: threading.Thread | None = None
     saved_pc: int = 0
     saved_irqs: bool = False
     killed: bool = False  # the machine was shut down: unwind the thread
-    exit_wq: WaitQueueHead = field(default_factory=lambda: WaitQueueHead("kthread_exit"), repr=False)
+    exit_wq: WaitQueueHead
     atomic_sleep_reported: bool = False  # slept with preempt_count != 0 after "scheduling while atomic"
     #: PREEMPT_RCU: current->rcu_read_lock_nesting, and rcu_read_unlock_special.b.blocked (the task
     #: gave up the CPU inside a read-side critical section: it is on the blocked-tasks list)
     rcu_read_lock_nesting: int = 0
     rcu_blocked: bool = False
 
+    def __init__(self, pid: int, comm: str, uid: int = 0, state: int = TASK_RUNNING,
+                 fn: Callable[..., Any] | None = None, args: tuple = (), cpu: int = 0, flags: int = 0x00004000,
+                 kthread: bool = False, should_stop: bool = False, exited: bool = False, result: Any = None,
+                 exc: BaseException | None = None, woken: bool = False,
+                 last_switch: int = 0, work: Callable[[], None] | None = None, _go: threading.Semaphore | None = None,
+                 _thread: threading.Thread | None = None, saved_pc: int = 0, saved_irqs: bool = False,
+                 killed: bool = False, exit_wq: WaitQueueHead | None = None, atomic_sleep_reported: bool = False,
+                 rcu_read_lock_nesting: int = 0, rcu_blocked: bool = False) -> None:
+        vars(self).update(pid=pid, comm=comm, uid=uid, state=state, fn=fn, args=args, cpu=cpu, flags=flags,
+                          kthread=kthread, should_stop=should_stop, exited=exited, result=result, exc=exc, woken=woken,
+                          last_switch=last_switch, work=work, _go=threading.Semaphore(0) if _go is None else _go,
+                          _thread=_thread, saved_pc=saved_pc, saved_irqs=saved_irqs, killed=killed,
+                          exit_wq=WaitQueueHead("kthread_exit") if exit_wq is None else exit_wq,
+                          atomic_sleep_reported=atomic_sleep_reported, rcu_read_lock_nesting=rcu_read_lock_nesting,
+                          rcu_blocked=rcu_blocked)
+
     def __repr__(self) -> str:
         return f"<task {self.comm}:{self.pid} {_STATE_LETTER.get(self.state, hex(self.state))}>"
 
 
-@dataclass(eq=False)
-class TimerList:
+class TimerList(Record, eq=False):
     """struct timer_list: ``function(timer)`` runs in softirq context at ``expires``."""
+
+    __match_args__ = ("function", "expires", "pending", "data", "_seq", "deferrable")
 
     function: Callable[[TimerList], object]  # its return value is ignored
     expires: int = 0
@@ -148,90 +168,136 @@ class TimerList:
     #: the clock passes it for another reason (SLAB's cache_reap)
     deferrable: bool = False
 
+    def __init__(self, function: Callable[[TimerList], object], expires: int = 0, pending: bool = False,
+                 data: Any = None, _seq: int = 0, deferrable: bool = False) -> None:
+        vars(self).update(function=function, expires=expires, pending=pending, data=data, _seq=_seq,
+                          deferrable=deferrable)
 
-@dataclass(eq=False)
-class Tasklet:
+
+class Tasklet(Record, eq=False):
     """struct tasklet_struct: ``func(data)`` runs once per schedule, in softirq context."""
+
+    __match_args__ = ("func", "data", "scheduled", "count")
 
     func: Callable[[Any], None]
     data: Any = None
     scheduled: bool = False
     count: int = 0  # tasklet_disable() depth
 
+    def __init__(self, func: Callable[[Any], None], data: Any = None, scheduled: bool = False, count: int = 0) -> None:
+        vars(self).update(func=func, data=data, scheduled=scheduled, count=count)
 
-@dataclass(eq=False)
-class WaitQueueHead:
+
+class WaitQueueHead(Record, eq=False):
     """wait_queue_head_t: the tasks waiting on it, FIFO (exclusive waiters at the tail)."""
 
+    __match_args__ = ("name", "waiters")
+
     name: str = "wq"
-    waiters: list[tuple[Task, bool]] = field(default_factory=list)  # (task, exclusive)
+    waiters: list[tuple[Task, bool]]  # (task, exclusive)
+
+    def __init__(self, name: str = "wq", waiters: list[tuple[Task, bool]] | None = None) -> None:
+        vars(self).update(name=name, waiters=[] if waiters is None else waiters)
 
     def __len__(self) -> int:
         return len(self.waiters)
 
 
-@dataclass(eq=False)
-class SpinLock:
+class SpinLock(Record, eq=False):
     """spinlock_t with CONFIG_DEBUG_SPINLOCK's owner fields."""
+
+    __match_args__ = ("name", "owner", "owner_cpu", "magic")
 
     name: str = "lock"
     owner: Task | None = None
     owner_cpu: int = -1
     magic: int = 0xDEAD4EAD  # SPINLOCK_MAGIC
 
+    def __init__(self, name: str = "lock", owner: Task | None = None, owner_cpu: int = -1,
+                 magic: int = 0xDEAD4EAD) -> None:
+        vars(self).update(name=name, owner=owner, owner_cpu=owner_cpu, magic=magic)
 
-@dataclass(eq=False)
-class Mutex:
+
+class Mutex(Record, eq=False):
     """struct mutex: an owner and a wait list."""
+
+    __match_args__ = ("name", "owner", "wait")
 
     name: str = "mutex"
     owner: Task | None = None
-    wait: WaitQueueHead = field(default_factory=WaitQueueHead)
+    wait: WaitQueueHead
+
+    def __init__(self, name: str = "mutex", owner: Task | None = None, wait: WaitQueueHead | None = None) -> None:
+        vars(self).update(name=name, owner=owner, wait=WaitQueueHead() if wait is None else wait)
 
 
-@dataclass(eq=False)
-class WorkStruct:
+class WorkStruct(Record, eq=False):
     """struct work_struct (INIT_WORK): ``func(work)`` runs in a worker of the workqueue it was
     queued on (process context: it may sleep); ``data`` is yours (container_of's object)."""
+
+    __match_args__ = ("func", "data", "pending", "running", "wq", "done")
+    _no_repr = ("done",)
 
     func: Callable[[WorkStruct], object]
     data: Any = None
     pending: bool = False  # WORK_STRUCT_PENDING: queued, or a delayed work's timer armed
     running: bool = False
     wq: Workqueue | None = None
-    done: WaitQueueHead = field(default_factory=lambda: WaitQueueHead("work_done"), repr=False)
+    done: WaitQueueHead
+
+    def __init__(self, func: Callable[[WorkStruct], object], data: Any = None, pending: bool = False,
+                 running: bool = False, wq: Workqueue | None = None, done: WaitQueueHead | None = None) -> None:
+        vars(self).update(func=func, data=data, pending=pending, running=running, wq=wq,
+                          done=WaitQueueHead("work_done") if done is None else done)
 
 
-@dataclass(eq=False)
-class DelayedWork:
+class DelayedWork(Record, eq=False):
     """struct delayed_work: a work queued when its timer expires."""
+
+    __match_args__ = ("work", "timer")
 
     work: WorkStruct
     timer: TimerList | None = None
 
+    def __init__(self, work: WorkStruct, timer: TimerList | None = None) -> None:
+        vars(self).update(work=work, timer=timer)
 
-@dataclass(eq=False)
-class RcuWork:
+
+class RcuWork(Record, eq=False):
     """struct rcu_work: a work queued after an RCU grace period (queue_rcu_work())."""
+
+    __match_args__ = ("work", "wq")
 
     work: WorkStruct
     wq: Workqueue | None = None
 
+    def __init__(self, work: WorkStruct, wq: Workqueue | None = None) -> None:
+        vars(self).update(work=work, wq=wq)
 
-@dataclass(eq=False)
-class Workqueue:
+
+class Workqueue(Record, eq=False):
     """struct workqueue_struct: alloc_workqueue(name, flags) -- its works run in order in one
     worker kthread (``kworker/uN:M`` for WQ_UNBOUND), which sleeps idle (TASK_IDLE) when there
     is nothing to do."""
 
+    __match_args__ = ("name", "flags", "items", "worker", "more", "current", "dying", "destroyed")
+    _no_repr = ("more",)
+
     name: str
     flags: int = 0
-    items: list[WorkStruct] = field(default_factory=list)
+    items: list[WorkStruct]
     worker: Task | None = None
-    more: WaitQueueHead = field(default_factory=lambda: WaitQueueHead("worker"), repr=False)
+    more: WaitQueueHead
     current: WorkStruct | None = None  # the work its worker runs now
     dying: bool = False
     destroyed: bool = False
+
+    def __init__(self, name: str, flags: int = 0, items: list[WorkStruct] | None = None, worker: Task | None = None,
+                 more: WaitQueueHead | None = None, current: WorkStruct | None = None, dying: bool = False,
+                 destroyed: bool = False) -> None:
+        vars(self).update(name=name, flags=flags, items=[] if items is None else items, worker=worker,
+                          more=WaitQueueHead("worker") if more is None else more, current=current, dying=dying,
+                          destroyed=destroyed)
 
 
 # include/linux/workqueue.h (6.18)
@@ -1548,13 +1614,17 @@ RCU_SEQ_STATE_MASK = (1 << RCU_SEQ_CTR_SHIFT) - 1
 RCU_GET_STATE_COMPLETED = 0x1  # a cookie poll_state_synchronize_rcu() always finds completed
 
 
-@dataclass(eq=False)
-class RcuHead:
+class RcuHead(Record, eq=False):
     """A queued callback (struct rcu_head): ``func(data)`` after the grace period ``snap`` ends."""
+
+    __match_args__ = ("func", "data", "snap")
 
     func: Callable[[Any], object]
     data: Any
     snap: int
+
+    def __init__(self, func: Callable[[Any], object], data: Any, snap: int) -> None:
+        vars(self).update(func=func, data=data, snap=snap)
 
 
 class Rcu:

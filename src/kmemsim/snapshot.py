@@ -63,7 +63,6 @@ import re
 import stat
 import sys
 import zlib
-from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 from typing import IO, Any, NamedTuple
 
@@ -72,7 +71,7 @@ try:
 except ImportError:  # pragma: no cover - a Python built without _blake2
     from hashlib import blake2b
 
-from .errors import ConfigError
+from .errors import ConfigError, Record
 
 __all__ = [
     "FILES",
@@ -172,8 +171,7 @@ class Pageset(NamedTuple):
     high_max: int
 
 
-@dataclass
-class ZoneInfo:
+class ZoneInfo(Record):
     """One zone's block of ``/proc/zoneinfo`` (mm/vmstat.c ``zoneinfo_show_print``).
 
     ``min``/``low``/``high``/``promo`` are ``wmark_pages()``, i.e. they include
@@ -185,6 +183,10 @@ class ZoneInfo:
     (``numa_hit``, ...), not the per-node stats (those are in
     :attr:`HostSnapshot.node_stats`).
     """
+
+    __match_args__ = ("node", "name", "pages_free", "boost", "min", "low", "high", "promo", "spanned", "present",
+                       "managed", "cma", "protection", "start_pfn", "node_unreclaimable", "stats", "pagesets",
+                       "vm_stats_threshold", "vm_stats_thresholds", "reserved_highatomic", "free_highatomic")
 
     node: int
     name: str
@@ -201,17 +203,31 @@ class ZoneInfo:
     protection: list[int]
     start_pfn: int | None = None
     node_unreclaimable: int | None = None
-    stats: dict[str, int] = field(default_factory=dict)
-    pagesets: list[Pageset] = field(default_factory=list)
+    stats: dict[str, int]
+    pagesets: list[Pageset]
     #: The per-cpu ``stat_threshold`` (the same for every CPU of a zone; the
     #: largest one if a read raced a recomputation).
     vm_stats_threshold: int | None = None
     #: ``stat_threshold`` per CPU, in :attr:`pagesets` order.
-    vm_stats_thresholds: list[int] = field(default_factory=list)
+    vm_stats_thresholds: list[int]
     #: Printed only by kernels newer than 6.18 (``nr_reserved_highatomic``).
     reserved_highatomic: int | None = None
     #: Printed only by kernels newer than 6.18 (``nr_free_highatomic``).
     free_highatomic: int | None = None
+
+    def __init__(self, node: int, name: str, pages_free: int, boost: int, min: int, low: int, high: int, promo: int,
+                 spanned: int, present: int, managed: int, cma: int, protection: list[int],
+                 start_pfn: int | None = None, node_unreclaimable: int | None = None,
+                 stats: dict[str, int] | None = None, pagesets: list[Pageset] | None = None,
+                 vm_stats_threshold: int | None = None, vm_stats_thresholds: list[int] | None = None,
+                 reserved_highatomic: int | None = None, free_highatomic: int | None = None) -> None:
+        vars(self).update(node=node, name=name, pages_free=pages_free, boost=boost, min=min, low=low, high=high,
+                          promo=promo, spanned=spanned, present=present, managed=managed, cma=cma,
+                          protection=protection, start_pfn=start_pfn, node_unreclaimable=node_unreclaimable,
+                          stats={} if stats is None else stats, pagesets=[] if pagesets is None else pagesets,
+                          vm_stats_threshold=vm_stats_threshold,
+                          vm_stats_thresholds=[] if vm_stats_thresholds is None else vm_stats_thresholds,
+                          reserved_highatomic=reserved_highatomic, free_highatomic=free_highatomic)
 
     @property
     def populated(self) -> bool:
@@ -224,8 +240,7 @@ class ZoneInfo:
         return sum(p.count for p in self.pagesets)
 
 
-@dataclass
-class PageTypeInfo:
+class PageTypeInfo(Record):
     """``/proc/pagetypeinfo`` of one node (mm/vmstat.c ``pagetypeinfo_show``).
 
     ``free[zone][migratetype]`` is the number of free *blocks* (not pages) on
@@ -237,13 +252,24 @@ class PageTypeInfo:
     table of mixed blocks when the kernel prints it, else ``None``.
     """
 
+    __match_args__ = ("pageblock_order", "pages_per_block", "migratetypes", "free", "blocks", "free_capped",
+                       "mixed_blocks")
+
     pageblock_order: int
     pages_per_block: int
     migratetypes: list[str]
     free: dict[str, dict[str, list[int]]]
     blocks: dict[str, dict[str, int]]
-    free_capped: set[tuple[str, str, int]] = field(default_factory=set)
+    free_capped: set[tuple[str, str, int]]
     mixed_blocks: dict[str, dict[str, int]] | None = None
+
+    def __init__(self, pageblock_order: int, pages_per_block: int, migratetypes: list[str],
+                 free: dict[str, dict[str, list[int]]], blocks: dict[str, dict[str, int]],
+                 free_capped: set[tuple[str, str, int]] | None = None,
+                 mixed_blocks: dict[str, dict[str, int]] | None = None) -> None:
+        vars(self).update(pageblock_order=pageblock_order, pages_per_block=pages_per_block, migratetypes=migratetypes,
+                          free=free, blocks=blocks, free_capped=set() if free_capped is None else free_capped,
+                          mixed_blocks=mixed_blocks)
 
     @property
     def nr_orders(self) -> int:
@@ -256,9 +282,12 @@ class PageTypeInfo:
         return [sum(col) for col in zip(*rows, strict=False)]
 
 
-@dataclass
-class HostSnapshot:
+class HostSnapshot(Record):
     """A loaded snapshot: the parsed views of node 0 plus every file's raw text."""
+
+    __match_args__ = ("source", "meta", "cpus_online", "sysctl", "zones", "node_stats", "buddyinfo", "pagetypeinfo",
+                       "meminfo", "vmstat", "_files", "_links", "_dirs")
+    _no_repr = _no_compare = ("_files", "_links", "_dirs")
 
     source: str
     #: The ``SNAPSHOT`` file: ``date``, ``uname -r``, ``note``, ... (key -> value).
@@ -280,9 +309,19 @@ class HostSnapshot:
     meminfo: dict[str, int]
     #: ``/proc/vmstat``.
     vmstat: dict[str, int]
-    _files: dict[str, bytes] = field(default_factory=dict, repr=False, compare=False)
-    _links: dict[str, str] = field(default_factory=dict, repr=False, compare=False)
-    _dirs: set[str] = field(default_factory=set, repr=False, compare=False)
+    _files: dict[str, bytes]
+    _links: dict[str, str]
+    _dirs: set[str]
+
+    def __init__(self, source: str, meta: dict[str, str], cpus_online: list[int],
+                 sysctl: dict[str, str | int | list[int]], zones: list[ZoneInfo], node_stats: dict[str, int],
+                 buddyinfo: dict[str, list[int]], pagetypeinfo: PageTypeInfo, meminfo: dict[str, int],
+                 vmstat: dict[str, int], _files: dict[str, bytes] | None = None, _links: dict[str, str] | None = None,
+                 _dirs: set[str] | None = None) -> None:
+        vars(self).update(source=source, meta=meta, cpus_online=cpus_online, sysctl=sysctl, zones=zones,
+                          node_stats=node_stats, buddyinfo=buddyinfo, pagetypeinfo=pagetypeinfo, meminfo=meminfo,
+                          vmstat=vmstat, _files={} if _files is None else _files,
+                          _links={} if _links is None else _links, _dirs=set() if _dirs is None else _dirs)
 
     # -- access ------------------------------------------------------------------------
 

@@ -8,21 +8,25 @@ nothing (unless CONFIG_DEBUG_VIRTUAL), ``virt_addr_valid`` is the careful test.
 """
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-
+from ..errors import Record
 from ..layout import Layout
 
 
-@dataclass
-class MemblockRegion:
+class MemblockRegion(Record):
+    __match_args__ = ("start", "end", "name")
     start: int  # bytes
     end: int
     name: str
 
+    def __init__(self, start: int, end: int, name: str) -> None:
+        vars(self).update(start=start, end=end, name=name)
 
-@dataclass
-class ArchSetup:
+
+class ArchSetup(Record):
     """What setup_arch() leaves behind."""
+
+    __match_args__ = ("max_pfn", "max_low_pfn", "layout", "memory", "mapped", "reserved", "kernel_image", "boot_log",
+                       "present_sections")
 
     max_pfn: int  # one past the highest usable RAM pfn
     max_low_pfn: int  # one past the highest directly mapped pfn
@@ -31,8 +35,16 @@ class ArchSetup:
     mapped: list[tuple[int, int]]  # physical ranges the direct map covers and that hold bytes
     reserved: list[MemblockRegion]  # memblock.reserved at the end of boot
     kernel_image: dict[str, tuple[int, int]]  # "Kernel code" -> (start, end) physical
-    boot_log: list[str] = field(default_factory=list)  # printk lines, in order
-    present_sections: set[int] = field(default_factory=set)
+    boot_log: list[str]  # printk lines, in order
+    present_sections: set[int]
+
+    def __init__(self, max_pfn: int, max_low_pfn: int, layout: Layout, memory: list[tuple[int, int]],
+                 mapped: list[tuple[int, int]], reserved: list[MemblockRegion],
+                 kernel_image: dict[str, tuple[int, int]], boot_log: list[str] | None = None,
+                 present_sections: set[int] | None = None) -> None:
+        vars(self).update(max_pfn=max_pfn, max_low_pfn=max_low_pfn, layout=layout, memory=memory, mapped=mapped,
+                          reserved=reserved, kernel_image=kernel_image, boot_log=[] if boot_log is None else boot_log,
+                          present_sections=set() if present_sections is None else present_sections)
 
 
 class Arch:

@@ -18,7 +18,7 @@ tunable gives QEMU's map with SeaBIOS instead, as the classic kernels were captu
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
+from ..errors import FrozenRecord
 
 E820_RAM = "usable"
 E820_RESERVED = "reserved"
@@ -29,11 +29,16 @@ LOW_RAM_LIMIT = 3 << 30  # RAM below the 32-bit PCI hole
 FOUR_G = 1 << 32
 
 
-@dataclass(frozen=True)
-class E820Entry:
+class E820Entry(FrozenRecord):
+    """One range of the firmware memory map: ``[start, end)`` and its e820 type."""
+
+    __match_args__ = ("start", "end", "type")
     start: int
     end: int  # exclusive
     type: str
+
+    def __init__(self, start: int, end: int, type: str) -> None:
+        vars(self).update(start=start, end=end, type=type)
 
     @property
     def size(self) -> int:

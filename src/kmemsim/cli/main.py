@@ -20,6 +20,7 @@ lists the commands in :data:`ORDER`, each with its one-line :data:`SHORT_HELP`.
 
 from __future__ import annotations
 
+import importlib
 import sys
 from collections.abc import Callable
 from typing import Any
@@ -60,12 +61,38 @@ Try, with the sample trace and snapshot that come with kmemsim:
 """
 
 
+#: The commands defined in other modules: name -> (module, attribute), imported when the command
+#: is looked up, so that ``kmemsim replay`` loads the trace commands' module and not the
+#: snapshot's, explorer's, quiz's or sweep's (``kmemsim --help`` and a mistyped name load them all).
+LAZY_COMMANDS = {
+    "snapshot": ("kmemsim.cli.snapshot_cmd", "snapshot"),
+    "record": ("kmemsim.cli.trace_cmd", "record"),
+    "stat": ("kmemsim.cli.trace_cmd", "stat"),
+    "replay": ("kmemsim.cli.trace_cmd", "replay"),
+    "compare": ("kmemsim.cli.trace_cmd", "compare"),
+    "sweep": ("kmemsim.cli.sweep_cmd", "sweep"),
+    "explore": ("kmemsim.cli.explore_cmd", "explore"),
+    "quiz": ("kmemsim.cli.quiz_cmd", "quiz"),
+    "example": ("kmemsim.cli.example", "example"),
+}
+
+
 class _Commands(click.Group):
-    """The kmemsim group: commands in :data:`ORDER`, then any others."""
+    """The kmemsim group: commands in :data:`ORDER`, then any others; those of
+    :data:`LAZY_COMMANDS` are imported on first use."""
 
     def list_commands(self, ctx: click.Context) -> list[str]:
-        names = list(self.commands)
+        names = {*self.commands, *LAZY_COMMANDS}
         return [n for n in ORDER if n in names] + sorted(n for n in names if n not in ORDER)
+
+    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        if cmd_name not in self.commands:
+            # a name of none: every command, so that click's "Did you mean" sees them all
+            for name in [cmd_name] if cmd_name in LAZY_COMMANDS else list(LAZY_COMMANDS):
+                if name not in self.commands:
+                    module, attr = LAZY_COMMANDS[name]
+                    self.add_command(getattr(importlib.import_module(module), attr), name)
+        return self.commands.get(cmd_name)
 
     def add_command(self, cmd: click.Command, name: str | None = None) -> None:
         super().add_command(cmd, name)
@@ -311,28 +338,6 @@ def features(profile: str | None, as_json: bool) -> None:
     click.echo("\n(profiles: " + ", ".join(f"{p.kernel_version} = {p.name}" for p in profs)
                + "; kmemsim features --profile P explains each)")
 
-
-from kmemsim.cli.example import example  # noqa: E402
-from kmemsim.cli.snapshot_cmd import snapshot  # noqa: E402
-
-main.add_command(snapshot)
-main.add_command(example)
-
-from kmemsim.cli.explore_cmd import explore  # noqa: E402
-from kmemsim.cli.quiz_cmd import quiz  # noqa: E402
-
-main.add_command(explore)
-main.add_command(quiz)
-
-from kmemsim.cli.trace_cmd import register as register_trace  # noqa: E402
-from kmemsim.cli.trace_cmd import register_replay  # noqa: E402
-
-register_trace(main)
-register_replay(main)
-
-from kmemsim.cli.sweep_cmd import sweep  # noqa: E402
-
-main.add_command(sweep)
 
 if __name__ == "__main__":  # pragma: no cover
     main()

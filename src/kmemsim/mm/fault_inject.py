@@ -72,10 +72,9 @@ from __future__ import annotations
 
 import random
 from collections.abc import Callable
-from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from ..errors import UsageError
+from ..errors import Record, UsageError
 from ..fault_attr import kstrtobool, kstrtoll, kstrtoull, parse_setup_fault_attr, vsscanf_fault
 from ..printk import KERN_NOTICE, KERN_WARNING
 from ..registry import DirHandler
@@ -162,9 +161,10 @@ def prandom_seed_state(seeds: tuple[int, int, int, int]) -> list[int]:
 
 
 # ===================================================================== lib/ratelimit.c
-@dataclass
-class RateLimitState:
+class RateLimitState(Record):
     """struct ratelimit_state (interval and burst as the u32 bits debugfs writes)."""
+
+    __match_args__ = ("interval", "burst", "n_left", "missed", "initialized", "begin")
 
     interval: int = 0  # RATELIMIT_STATE_INIT_DISABLED
     burst: int = DEFAULT_RATELIMIT_BURST
@@ -172,6 +172,11 @@ class RateLimitState:
     missed: int = 0
     initialized: bool = False
     begin: int = 0
+
+    def __init__(self, interval: int = 0, burst: int = DEFAULT_RATELIMIT_BURST, n_left: int = 0, missed: int = 0,
+                 initialized: bool = False, begin: int = 0) -> None:
+        vars(self).update(interval=interval, burst=burst, n_left=n_left, missed=missed, initialized=initialized,
+                          begin=begin)
 
     def ratelimit(self, k: Kernel, func: str) -> bool:
         """___ratelimit(rs, func): may the caller print?  Reports the suppressed count
@@ -210,9 +215,12 @@ class RateLimitState:
 
 
 # ===================================================================== struct fault_attr
-@dataclass
-class FaultAttr:
+class FaultAttr(Record):
     """struct fault_attr, plus the model's counts (``calls``, ``failures``)."""
+
+    __match_args__ = ("name", "ulong_max", "probability", "interval", "times", "space", "verbose", "task_filter",
+                       "stacktrace_depth", "require_start", "require_end", "reject_start", "reject_end", "count",
+                       "ratelimit_state", "calls", "failures")
 
     name: str  # the debugfs directory: attr->dname, printed by %pd
     ulong_max: int
@@ -228,10 +236,23 @@ class FaultAttr:
     reject_start: int = 0
     reject_end: int = 0
     count: int = 0
-    ratelimit_state: RateLimitState = field(default_factory=RateLimitState)
+    ratelimit_state: RateLimitState
     #: should_fail_ex() calls made while the attribute could fire, and the failures injected
     calls: int = 0
     failures: int = 0
+
+    def __init__(self, name: str, ulong_max: int, probability: int = 0, interval: int = 1, times: int = 1,
+                 space: int = 0, verbose: int = 2, task_filter: bool = False,
+                 stacktrace_depth: int = MAX_STACK_TRACE_DEPTH, require_start: int = 0, require_end: int = -1,
+                 reject_start: int = 0, reject_end: int = 0, count: int = 0,
+                 ratelimit_state: RateLimitState | None = None, calls: int = 0, failures: int = 0) -> None:
+        vars(self).update(name=name, ulong_max=ulong_max, probability=probability, interval=interval, times=times,
+                          space=space, verbose=verbose, task_filter=task_filter, stacktrace_depth=stacktrace_depth,
+                          require_start=require_start, require_end=require_end, reject_start=reject_start,
+                          reject_end=reject_end, count=count,
+                          ratelimit_state=RateLimitState() if ratelimit_state is None else ratelimit_state,
+                          calls=calls, failures=failures)
+        self.__post_init__()
 
     def __post_init__(self) -> None:
         if self.require_end == -1:
@@ -243,21 +264,57 @@ class FaultAttr:
         return self.require_start == 0 and self.require_end == self.ulong_max
 
 
-@dataclass
 class FailSlab(FaultAttr):
     """mm/failslab.c ``failslab``: the attr, ignore-gfp-wait (default Y), cache-filter (N)."""
+
+    __match_args__ = ("name", "ulong_max", "probability", "interval", "times", "space", "verbose", "task_filter",
+                       "stacktrace_depth", "require_start", "require_end", "reject_start", "reject_end", "count",
+                       "ratelimit_state", "calls", "failures", "ignore_gfp_reclaim", "cache_filter")
 
     ignore_gfp_reclaim: bool = True
     cache_filter: bool = False
 
+    def __init__(self, name: str, ulong_max: int, probability: int = 0, interval: int = 1, times: int = 1,
+                 space: int = 0, verbose: int = 2, task_filter: bool = False,
+                 stacktrace_depth: int = MAX_STACK_TRACE_DEPTH, require_start: int = 0, require_end: int = -1,
+                 reject_start: int = 0, reject_end: int = 0, count: int = 0,
+                 ratelimit_state: RateLimitState | None = None, calls: int = 0, failures: int = 0,
+                 ignore_gfp_reclaim: bool = True, cache_filter: bool = False) -> None:
+        vars(self).update(name=name, ulong_max=ulong_max, probability=probability, interval=interval, times=times,
+                          space=space, verbose=verbose, task_filter=task_filter, stacktrace_depth=stacktrace_depth,
+                          require_start=require_start, require_end=require_end, reject_start=reject_start,
+                          reject_end=reject_end, count=count,
+                          ratelimit_state=RateLimitState() if ratelimit_state is None else ratelimit_state,
+                          calls=calls, failures=failures, ignore_gfp_reclaim=ignore_gfp_reclaim,
+                          cache_filter=cache_filter)
+        self.__post_init__()
 
-@dataclass
+
 class FailPageAlloc(FaultAttr):
     """mm/fail_page_alloc.c ``fail_page_alloc``: ignore-gfp-wait, ignore-gfp-highmem (Y), min-order (1)."""
+
+    __match_args__ = ("name", "ulong_max", "probability", "interval", "times", "space", "verbose", "task_filter",
+                       "stacktrace_depth", "require_start", "require_end", "reject_start", "reject_end", "count",
+                       "ratelimit_state", "calls", "failures", "ignore_gfp_reclaim", "ignore_gfp_highmem", "min_order")
 
     ignore_gfp_reclaim: bool = True
     ignore_gfp_highmem: bool = True
     min_order: int = 1
+
+    def __init__(self, name: str, ulong_max: int, probability: int = 0, interval: int = 1, times: int = 1,
+                 space: int = 0, verbose: int = 2, task_filter: bool = False,
+                 stacktrace_depth: int = MAX_STACK_TRACE_DEPTH, require_start: int = 0, require_end: int = -1,
+                 reject_start: int = 0, reject_end: int = 0, count: int = 0,
+                 ratelimit_state: RateLimitState | None = None, calls: int = 0, failures: int = 0,
+                 ignore_gfp_reclaim: bool = True, ignore_gfp_highmem: bool = True, min_order: int = 1) -> None:
+        vars(self).update(name=name, ulong_max=ulong_max, probability=probability, interval=interval, times=times,
+                          space=space, verbose=verbose, task_filter=task_filter, stacktrace_depth=stacktrace_depth,
+                          require_start=require_start, require_end=require_end, reject_start=reject_start,
+                          reject_end=reject_end, count=count,
+                          ratelimit_state=RateLimitState() if ratelimit_state is None else ratelimit_state,
+                          calls=calls, failures=failures, ignore_gfp_reclaim=ignore_gfp_reclaim,
+                          ignore_gfp_highmem=ignore_gfp_highmem, min_order=min_order)
+        self.__post_init__()
 
 
 #: debugfs file -> (field, kind) of fault_create_debugfs_attr(), in the kernel's order (6.18).

@@ -34,10 +34,9 @@ does not track them: a later mempool_free would touch freed memory).
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from ..errors import InvariantError, UsageError
+from ..errors import InvariantError, Record, UsageError
 from ..sched import TASK_UNINTERRUPTIBLE, SpinLock, WaitQueueHead
 from .page import Page
 
@@ -56,24 +55,36 @@ ENOMEM = 12
 MEMPOOL_STRUCT_SIZE = 72  # sizeof(struct mempool) on x86_64 6.18 (kmalloc-96)
 
 
-@dataclass(eq=False)
-class Mempool:
+class Mempool(Record, eq=False):
     """struct mempool (mempool_t).  ``Mempool()`` is a zeroed, uninitialised pool for
     ``k.mempool_init`` (an embedded pool); ``k.mempool_create`` makes and initialises one."""
 
+    __match_args__ = ("min_nr", "curr_nr", "elements", "elements_addr", "pool_data", "alloc", "free", "lock", "wait",
+                       "addr", "out", "waits", "name")
+
     min_nr: int = 0
     curr_nr: int = 0
-    elements: list[Any] = field(default_factory=list)
+    elements: list[Any]
     elements_addr: int = 0  # the kmalloc'd void *elements[min_nr] (0: uninitialised)
     pool_data: Any = None
     alloc: AllocFn | None = None
     free: FreeFn | None = None
-    lock: SpinLock = field(default_factory=lambda: SpinLock("mempool"))
-    wait: WaitQueueHead = field(default_factory=lambda: WaitQueueHead("mempool"))
+    lock: SpinLock
+    wait: WaitQueueHead
     addr: int = 0  # the pool struct's own address (mempool_create), 0 when embedded
     out: int = 0  # elements handed out and not yet freed (the model's count)
     waits: int = 0  # times a caller slept on the pool
     name: str = ""
+
+    def __init__(self, min_nr: int = 0, curr_nr: int = 0, elements: list[Any] | None = None, elements_addr: int = 0,
+                 pool_data: Any = None, alloc: AllocFn | None = None, free: FreeFn | None = None,
+                 lock: SpinLock | None = None, wait: WaitQueueHead | None = None, addr: int = 0, out: int = 0,
+                 waits: int = 0, name: str = "") -> None:
+        vars(self).update(min_nr=min_nr, curr_nr=curr_nr, elements=[] if elements is None else elements,
+                          elements_addr=elements_addr, pool_data=pool_data, alloc=alloc, free=free,
+                          lock=SpinLock("mempool") if lock is None else lock,
+                          wait=WaitQueueHead("mempool") if wait is None else wait, addr=addr, out=out, waits=waits,
+                          name=name)
 
     def initialized(self) -> bool:
         """mempool_initialized(): elements != NULL."""

@@ -36,7 +36,8 @@ Invariants (``Zone.check``):
 from __future__ import annotations
 
 from collections import OrderedDict
-from dataclasses import dataclass, field
+
+from ..errors import Record
 
 MIGRATE_UNMOVABLE, MIGRATE_MOVABLE, MIGRATE_RECLAIMABLE, MIGRATE_HIGHATOMIC, MIGRATE_ISOLATE = range(5)
 MIGRATE_PCPTYPES = 3
@@ -46,78 +47,144 @@ MIGRATETYPE_NAMES = ("Unmovable", "Movable", "Reclaimable", "HighAtomic", "Isola
 WMARK_MIN, WMARK_LOW, WMARK_HIGH, WMARK_PROMO = range(4)
 
 
-@dataclass(slots=True)
-class PcpList:
+class PcpList(Record):
     """2.6's struct per_cpu_pages: one list of order-0 pages and its marks (pcp[0] the hot list,
     pcp[1] the cold one).  ``low`` is 2.6.11's refill mark (0 on kernels without one)."""
 
-    count: int = 0
-    low: int = 0
-    high: int = 0
-    batch: int = 1
+    __slots__ = __match_args__ = ("count", "low", "high", "batch")
+    count: int
+    low: int
+    high: int
+    batch: int
+
+    def __init__(self, count: int = 0, low: int = 0, high: int = 0, batch: int = 1) -> None:
+        self.count = count
+        self.low = low
+        self.high = high
+        self.batch = batch
 
 
-@dataclass(slots=True)
-class PerCpuPages:
+class PerCpuPages(Record):
     """struct per_cpu_pages (6.7+): one per zone per CPU.  On 2.6 kernels (features.pcp_cold_list)
     it stands for struct per_cpu_pageset: ``lists`` are the hot and the cold list, ``temp`` their
     counts and marks, and ``count`` their sum."""
 
+    __slots__ = __match_args__ = ("cpu", "lists", "count", "high", "high_min", "high_max", "batch", "alloc_factor",
+                                  "free_count", "free_high", "free_high_batch", "touched", "temp")
     cpu: int
     lists: list[list[int]]
-    count: int = 0
-    high: int = 0
-    high_min: int = 0
-    high_max: int = 0
-    batch: int = 1
-    alloc_factor: int = 0
-    free_count: int = 0
-    free_high: bool = False  # PCPF_PREV_FREE_HIGH_ORDER: the last free was of a high order
+    count: int
+    high: int
+    high_min: int
+    high_max: int
+    batch: int
+    alloc_factor: int
+    free_count: int
+    free_high: bool  # PCPF_PREV_FREE_HIGH_ORDER: the last free was of a high order
     #: PCPF_FREE_HIGH_BATCH: keep ``batch`` pages when draining for consecutive high-order frees;
     #: set at boot when the CPU's share of the last-level cache exceeds 3 * batch pages
     #: (zone_pcp_update_cacheinfo(), PageAllocator.setup_pcp_cacheinfo)
-    free_high_batch: bool = False
-    touched: bool = False  # a pageset never used prints high 0 in zoneinfo (DMA on a real machine)
-    temp: list[PcpList] = field(default_factory=list)  # 2.6: pcp[0] hot, pcp[1] cold
+    free_high_batch: bool
+    touched: bool  # a pageset never used prints high 0 in zoneinfo (DMA on a real machine)
+    temp: list[PcpList]  # 2.6: pcp[0] hot, pcp[1] cold
+
+    def __init__(self, cpu: int, lists: list[list[int]], count: int = 0, high: int = 0, high_min: int = 0,
+                 high_max: int = 0, batch: int = 1, alloc_factor: int = 0, free_count: int = 0,
+                 free_high: bool = False, free_high_batch: bool = False, touched: bool = False,
+                 temp: list[PcpList] | None = None) -> None:
+        self.cpu = cpu
+        self.lists = lists
+        self.count = count
+        self.high = high
+        self.high_min = high_min
+        self.high_max = high_max
+        self.batch = batch
+        self.alloc_factor = alloc_factor
+        self.free_count = free_count
+        self.free_high = free_high
+        self.free_high_batch = free_high_batch
+        self.touched = touched
+        self.temp = [] if temp is None else temp
 
 
-@dataclass(slots=True)
-class Zone:
+class Zone(Record):
     """struct zone for one node; pfns are absolute."""
 
+    __slots__ = __match_args__ = ("idx", "name", "zone_start_pfn", "spanned_pages", "present_pages", "managed_pages",
+                                  "memmap_pages", "max_order", "pageblock_order", "nr_migratetypes", "watermark",
+                                  "watermark_boost", "lowmem_reserve", "free_pages", "nr_free", "free_list", "buddy",
+                                  "pageblock_mt", "pcp", "below_high", "nr_reserved_highatomic", "nr_free_highatomic",
+                                  "pgalloc", "pgfree", "free_highatomic_unusable", "fast_high")
+    _no_repr = ("nr_free", "free_list", "buddy", "pageblock_mt", "pcp", "fast_high")
     idx: int  # zone index (ZONE_DMA = 0, ...)
     name: str  # "DMA", "DMA32", "Normal", "HighMem", "Movable", "Device"
     zone_start_pfn: int
     spanned_pages: int
-    present_pages: int = 0
-    managed_pages: int = 0
-    memmap_pages: int = 0  # 2.6.24: the pages its struct pages take, left out of present_pages
-    max_order: int = 10
-    pageblock_order: int = 9
-    nr_migratetypes: int = MIGRATE_TYPES
-    watermark: list[int] = field(default_factory=lambda: [0, 0, 0, 0])
-    watermark_boost: int = 0
-    lowmem_reserve: list[int] = field(default_factory=list)
-    free_pages: int = 0  # NR_FREE_PAGES
-    nr_free: list[int] = field(repr=False, default_factory=list)
-    free_list: list[list[OrderedDict]] = field(repr=False, default_factory=list)
-    buddy: dict[int, tuple[int, int]] = field(repr=False, default_factory=dict)
-    pageblock_mt: bytearray = field(repr=False, default_factory=bytearray)
-    pcp: list[PerCpuPages] = field(repr=False, default_factory=list)
-    below_high: bool = False  # ZONE_BELOW_HIGH
-    nr_reserved_highatomic: int = 0
-    nr_free_highatomic: int = 0
-    pgalloc: int = 0  # vm event pgalloc_<zone>
-    pgfree: int = 0  # this zone's share of the vm event pgfree
+    present_pages: int
+    managed_pages: int
+    memmap_pages: int  # 2.6.24: the pages its struct pages take, left out of present_pages
+    max_order: int
+    pageblock_order: int
+    nr_migratetypes: int
+    watermark: list[int]
+    watermark_boost: int
+    lowmem_reserve: list[int]
+    free_pages: int  # NR_FREE_PAGES
+    nr_free: list[int]
+    free_list: list[list[OrderedDict]]
+    buddy: dict[int, tuple[int, int]]
+    pageblock_mt: bytearray
+    pcp: list[PerCpuPages]
+    below_high: bool  # ZONE_BELOW_HIGH
+    nr_reserved_highatomic: int
+    nr_free_highatomic: int
+    pgalloc: int  # vm event pgalloc_<zone>
+    pgfree: int  # this zone's share of the vm event pgfree
     #: What the watermark checks set aside for the highatomic reserve: its free pages
     #: (nr_free_highatomic, 6.12+) or else every reserved pageblock (nr_reserved_highatomic)
-    free_highatomic_unusable: bool = True
+    free_highatomic_unusable: bool
     #: The order-0 fast path's test, one number per highest_zoneidx: allocate straight from
     #: the pcp list when free_pages > fast_high[hz], i.e. when zone_watermark_fast() would
     #: pass at the high watermark: wmark_pages(HIGH) + lowmem_reserve[hz] + the highatomic
     #: pages it may not use -- or never, while ZONE_BELOW_HIGH is set.
     #: Every change of a term calls refresh_fast_marks().
-    fast_high: list[int] = field(repr=False, default_factory=list)
+    fast_high: list[int]
+
+    def __init__(self, idx: int, name: str, zone_start_pfn: int, spanned_pages: int, present_pages: int = 0,
+                 managed_pages: int = 0, memmap_pages: int = 0, max_order: int = 10, pageblock_order: int = 9,
+                 nr_migratetypes: int = MIGRATE_TYPES, watermark: list[int] | None = None, watermark_boost: int = 0,
+                 lowmem_reserve: list[int] | None = None, free_pages: int = 0, nr_free: list[int] | None = None,
+                 free_list: list[list[OrderedDict]] | None = None, buddy: dict[int, tuple[int, int]] | None = None,
+                 pageblock_mt: bytearray | None = None, pcp: list[PerCpuPages] | None = None, below_high: bool = False,
+                 nr_reserved_highatomic: int = 0, nr_free_highatomic: int = 0, pgalloc: int = 0, pgfree: int = 0,
+                 free_highatomic_unusable: bool = True, fast_high: list[int] | None = None) -> None:
+        self.idx = idx
+        self.name = name
+        self.zone_start_pfn = zone_start_pfn
+        self.spanned_pages = spanned_pages
+        self.present_pages = present_pages
+        self.managed_pages = managed_pages
+        self.memmap_pages = memmap_pages
+        self.max_order = max_order
+        self.pageblock_order = pageblock_order
+        self.nr_migratetypes = nr_migratetypes
+        self.watermark = [0, 0, 0, 0] if watermark is None else watermark
+        self.watermark_boost = watermark_boost
+        self.lowmem_reserve = [] if lowmem_reserve is None else lowmem_reserve
+        self.free_pages = free_pages
+        self.nr_free = [] if nr_free is None else nr_free
+        self.free_list = [] if free_list is None else free_list
+        self.buddy = {} if buddy is None else buddy
+        self.pageblock_mt = bytearray() if pageblock_mt is None else pageblock_mt
+        self.pcp = [] if pcp is None else pcp
+        self.below_high = below_high
+        self.nr_reserved_highatomic = nr_reserved_highatomic
+        self.nr_free_highatomic = nr_free_highatomic
+        self.pgalloc = pgalloc
+        self.pgfree = pgfree
+        self.free_highatomic_unusable = free_highatomic_unusable
+        self.fast_high = [] if fast_high is None else fast_high
+        self.__post_init__()
 
     def refresh_fast_marks(self) -> None:
         if self.below_high:

@@ -48,10 +48,9 @@ from __future__ import annotations
 import bisect
 import contextlib
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from ..errors import KernelBug
+from ..errors import FrozenRecord, KernelBug, Record
 from . import slub_geometry as geo
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -81,15 +80,18 @@ PG_WORKINGSET = 1 << 9
 _SYMBOL_BASE = 0xFFFFFFFF81000000
 
 
-@dataclass(frozen=True)
-class Track:
+class Track(FrozenRecord):
     """struct track (mm/slub.c), decoded from the object's metadata bytes."""
 
+    __match_args__ = ("addr", "handle", "cpu", "pid", "when")
     addr: int
     handle: int
     cpu: int
     pid: int
     when: int
+
+    def __init__(self, addr: int, handle: int, cpu: int, pid: int, when: int) -> None:
+        vars(self).update(addr=addr, handle=handle, cpu=cpu, pid=pid, when=when)
 
 
 class KunitErrors:
@@ -743,9 +745,11 @@ class SlubDebug:
         return "".join(out)
 
 
-@dataclass
-class _Location:
+class _Location(Record):
     """struct location (mm/slub.c)."""
+
+    __match_args__ = ("addr", "handle", "waste", "count", "sum_time", "min_time", "max_time", "min_pid", "max_pid",
+                       "cpus")
 
     addr: int
     handle: int
@@ -757,6 +761,11 @@ class _Location:
     min_pid: int
     max_pid: int
     cpus: set[int]
+
+    def __init__(self, addr: int, handle: int, waste: int, count: int, sum_time: int, min_time: int, max_time: int,
+                 min_pid: int, max_pid: int, cpus: set[int]) -> None:
+        vars(self).update(addr=addr, handle=handle, waste=waste, count=count, sum_time=sum_time, min_time=min_time,
+                          max_time=max_time, min_pid=min_pid, max_pid=max_pid, cpus=cpus)
 
 
 def kernel_sort(items: list, cmp: Callable[[Any, Any], int]) -> None:

@@ -45,10 +45,9 @@ Simplified, and said so:
 from __future__ import annotations
 
 from collections.abc import Iterator
-from dataclasses import dataclass, field
 from typing import Any
 
-from ..errors import ConfigError
+from ..errors import ConfigError, FrozenRecord
 from ..slab_flags import SLAB_FLAGS_6_18 as SLAB_FLAGS
 from ..slab_flags import slab_flag_bits
 
@@ -489,8 +488,7 @@ def slub_set_cpu_partial(nr_objects: int, oo_objects: int) -> int:
 # args->sheaf_capacity and no debug flags).
 
 
-@dataclass(frozen=True)
-class CacheGeometry:
+class CacheGeometry(FrozenRecord):
     """The size fields of a ``struct kmem_cache`` (mm/slab.h) after ``do_kmem_cache_create()``.
 
     ``size`` is the object stride (sysfs ``slab_size``, slabinfo ``<objsize>``);
@@ -498,6 +496,9 @@ class CacheGeometry:
     ``offset`` is the free pointer's offset from the object start.
     """
 
+    __match_args__ = ("object_size", "size", "align", "inuse", "offset", "red_left_pad", "order", "objects",
+                       "min_order", "min_objects", "min_partial", "cpu_partial", "cpu_partial_slabs", "sheaf_capacity",
+                       "flags", "word", "page_size", "track_size")
     object_size: int
     size: int
     align: int
@@ -516,6 +517,16 @@ class CacheGeometry:
     word: int = 8
     page_size: int = 4096
     track_size: int = 32
+
+    def __init__(self, object_size: int, size: int, align: int, inuse: int, offset: int, red_left_pad: int, order: int,
+                 objects: int, min_order: int, min_objects: int, min_partial: int, cpu_partial: int,
+                 cpu_partial_slabs: int, sheaf_capacity: int, flags: int, word: int = 8, page_size: int = 4096,
+                 track_size: int = 32) -> None:
+        vars(self).update(object_size=object_size, size=size, align=align, inuse=inuse, offset=offset,
+                          red_left_pad=red_left_pad, order=order, objects=objects, min_order=min_order,
+                          min_objects=min_objects, min_partial=min_partial, cpu_partial=cpu_partial,
+                          cpu_partial_slabs=cpu_partial_slabs, sheaf_capacity=sheaf_capacity, flags=flags, word=word,
+                          page_size=page_size, track_size=track_size)
 
     # -- derived values, kernel names ---------------------------------------------------
 
@@ -925,14 +936,17 @@ def kmalloc_short_name(size: int) -> str:
 #   max(ARCH_KMALLOC_MINALIGN, 1 << (ffs(size) - 1)), size)   (6.12+: 96 -> 32, 192 -> 64)
 
 
-@dataclass(frozen=True)
-class KmallocType:
+class KmallocType(FrozenRecord):
     """One row of ``kmalloc_caches[][]``: ``enum kmalloc_cache_type`` value, kind, name prefix, flags."""
 
+    __match_args__ = ("type", "kind", "prefix", "flags")
     type: int
     kind: str  # "normal", "rnd-01" .. "rnd-15", "rcl", "dma", "cg"
     prefix: str  # "kmalloc-", "kmalloc-rnd-01-", "kmalloc-rcl-", "dma-kmalloc-", "kmalloc-cg-"
     flags: int  # what new_kmalloc_cache() adds (before SLAB_KMALLOC)
+
+    def __init__(self, type: int, kind: str, prefix: str, flags: int) -> None:
+        vars(self).update(type=type, kind=kind, prefix=prefix, flags=flags)
 
 
 def kmalloc_cache_types(
@@ -965,16 +979,19 @@ def kmalloc_cache_types(
     return out
 
 
-@dataclass(frozen=True)
-class KmallocCache:
+class KmallocCache(FrozenRecord):
     """A boot-time kmalloc cache: ``kmalloc_caches[type][index]``."""
 
+    __match_args__ = ("name", "type", "kind", "index", "size", "flags")
     name: str
     type: int
     kind: str
     index: int
     size: int
     flags: int  # the flags create_kmalloc_cache() passes, SLAB_KMALLOC included
+
+    def __init__(self, name: str, type: int, kind: str, index: int, size: int, flags: int) -> None:
+        vars(self).update(name=name, type=type, kind=kind, index=index, size=size, flags=flags)
 
 
 def kmalloc_caches(
@@ -1122,8 +1139,7 @@ def _pattern_matches(pattern: str, name: str) -> bool:
     return name == pattern
 
 
-@dataclass(frozen=True)
-class SlabDebug:
+class SlabDebug(FrozenRecord):
     """The parsed ``slab_debug=`` boot parameter: ``slub_debug``, ``slub_debug_string`` and friends.
 
     ``global_flags`` applies to every cache no list names; ``blocks`` holds
@@ -1132,11 +1148,17 @@ class SlabDebug:
     ``unknown`` the letters the kernel reported and skipped.
     """
 
+    __match_args__ = ("global_flags", "string", "disable_higher_order_debug", "unknown", "blocks")
     global_flags: int = 0
     string: str | None = None  # slub_debug_string: set only when some block has a list
     disable_higher_order_debug: bool = False
     unknown: tuple[str, ...] = ()
-    blocks: tuple[tuple[int, tuple[str, ...]], ...] = field(default=())
+    blocks: tuple[tuple[int, tuple[str, ...]], ...] = ()
+
+    def __init__(self, global_flags: int = 0, string: str | None = None, disable_higher_order_debug: bool = False,
+                 unknown: tuple[str, ...] = (), blocks: tuple[tuple[int, tuple[str, ...]], ...] = ()) -> None:
+        vars(self).update(global_flags=global_flags, string=string,
+                          disable_higher_order_debug=disable_higher_order_debug, unknown=unknown, blocks=blocks)
 
     @property
     def enabled(self) -> bool:

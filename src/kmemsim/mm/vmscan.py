@@ -58,11 +58,10 @@ from __future__ import annotations
 from collections import OrderedDict
 from collections.abc import Callable
 from contextlib import AbstractContextManager
-from dataclasses import dataclass, field
 from math import isqrt
 from typing import TYPE_CHECKING, Any
 
-from ..errors import InvariantError, UsageError
+from ..errors import InvariantError, Record, UsageError
 from ..printk import KERN_INFO
 from .filemap import (
     FOLIO_FLAGS,
@@ -130,11 +129,13 @@ EVENTS = (
 ).split()
 
 
-@dataclass(eq=False)
-class Shrinker:
+class Shrinker(Record, eq=False):
     """struct shrinker: ``count_objects(shrinker, sc)`` -> freeable objects (0 or
     SHRINK_EMPTY when none), ``scan_objects(shrinker, sc)`` -> objects freed or
     SHRINK_STOP.  ``sc`` is a :class:`ShrinkControl`."""
+
+    __match_args__ = ("name", "count_objects", "scan_objects", "seeks", "batch", "private_data", "nr_deferred",
+                       "registered")
 
     name: str
     count_objects: Callable[[Shrinker, ShrinkControl], int]
@@ -145,27 +146,45 @@ class Shrinker:
     nr_deferred: int = 0
     registered: bool = False
 
+    def __init__(self, name: str, count_objects: Callable[[Shrinker, ShrinkControl], int],
+                 scan_objects: Callable[[Shrinker, ShrinkControl], int], seeks: int = DEFAULT_SEEKS, batch: int = 0,
+                 private_data: Any = None, nr_deferred: int = 0, registered: bool = False) -> None:
+        vars(self).update(name=name, count_objects=count_objects, scan_objects=scan_objects, seeks=seeks, batch=batch,
+                          private_data=private_data, nr_deferred=nr_deferred, registered=registered)
 
-@dataclass
-class ShrinkControl:
+
+class ShrinkControl(Record):
     """struct shrink_control: what a shrinker is asked to do."""
+
+    __match_args__ = ("gfp_mask", "nid", "nr_to_scan", "nr_scanned")
 
     gfp_mask: int
     nid: int = 0
     nr_to_scan: int = 0
     nr_scanned: int = 0
 
+    def __init__(self, gfp_mask: int, nid: int = 0, nr_to_scan: int = 0, nr_scanned: int = 0) -> None:
+        vars(self).update(gfp_mask=gfp_mask, nid=nid, nr_to_scan=nr_to_scan, nr_scanned=nr_scanned)
 
-@dataclass
-class ReclaimStat:
+
+class ReclaimStat(Record):
+    __match_args__ = ("nr_dirty", "nr_unqueued_dirty", "nr_congested", "nr_writeback", "nr_immediate", "nr_pageout",
+                       "nr_activate", "nr_ref_keep")
     nr_dirty: int = 0
     nr_unqueued_dirty: int = 0
     nr_congested: int = 0
     nr_writeback: int = 0
     nr_immediate: int = 0
     nr_pageout: int = 0
-    nr_activate: list[int] = field(default_factory=lambda: [0, 0])
+    nr_activate: list[int]
     nr_ref_keep: int = 0
+
+    def __init__(self, nr_dirty: int = 0, nr_unqueued_dirty: int = 0, nr_congested: int = 0, nr_writeback: int = 0,
+                 nr_immediate: int = 0, nr_pageout: int = 0, nr_activate: list[int] | None = None,
+                 nr_ref_keep: int = 0) -> None:
+        vars(self).update(nr_dirty=nr_dirty, nr_unqueued_dirty=nr_unqueued_dirty, nr_congested=nr_congested,
+                          nr_writeback=nr_writeback, nr_immediate=nr_immediate, nr_pageout=nr_pageout,
+                          nr_activate=[0, 0] if nr_activate is None else nr_activate, nr_ref_keep=nr_ref_keep)
 
 
 class ScanControl:

@@ -57,11 +57,11 @@ import sys
 import warnings
 from collections import Counter
 from collections.abc import Callable, Generator, Iterable, Iterator
-from dataclasses import dataclass, field
 from pathlib import Path
 from types import ModuleType
 from typing import IO, Any
 
+from ..errors import Record
 from ..tracepoints.events import (
     EXTFRAG_EVENTS,
     KMEM_EVENTS,
@@ -172,47 +172,65 @@ ALLOC_FUNC_RE = re.compile(
 #: frames of the tracing machinery itself, left out of the stacks kept for ``--folded``
 TRACE_FRAME_RE = re.compile(r"^(?:trace_event_raw_event_|perf_trace_|__traceiter_|trace_call_bpf|perf_tp_event)")
 
+
+class _LazyRe:
+    """A regex of the general path, compiled on first use: the compiled scanner and the fast
+    path read most traces without any of them (compiling the 16 is 1.3 ms of every import).
+    ``match``, ``search`` and ``sub`` are then the compiled pattern's own bound methods."""
+
+    __slots__ = ("pattern", "flags", "rx", "match", "search", "sub")
+
+    def __init__(self, pattern: str, flags: int = 0) -> None:
+        self.pattern = pattern
+        self.flags = flags
+
+    def __getattr__(self, name: str) -> Any:  # an attribute not set yet: the first use
+        rx = self.rx = re.compile(self.pattern, self.flags)
+        self.match, self.search, self.sub = rx.match, rx.search, rx.sub
+        return rx if name == "rx" else getattr(rx, name)
+
+
 # --------------------------------------------------------------------------- lines
 
 #: comm-pid (ftrace, trace-cmd) or "comm tid" (perf), an optional tgid column,
 #: [cpu], optional irq flags, the timestamp, the event name and its fields.
-_HEAD_RE = re.compile(
+_HEAD_RE = _LazyRe(
     r"\s*(?P<task>.+?)\s+(?:\(\s*[-\d]+\)\s+)?\[(?P<cpu>\d+)\]\s+(?:(?P<flags>\S+)\s+)?"
     r"(?P<ts>\d+(?:\.\d+)?):\s+(?P<event>\S+?):(?:\s+|$)(?P<body>.*?)\s*$"
 )
 #: trace-cmd report -l (latency format): "bash-10934   0.....  9800.635054: kmalloc: ..."
-_HEAD_LAT_RE = re.compile(
+_HEAD_LAT_RE = _LazyRe(
     r"\s*(?P<task>.+?)\s+(?P<cpu>\d+)(?P<flags>[^\s\d]\S*)\s+"
     r"(?P<ts>\d+\.\d+):\s+(?P<event>\S+?):(?:\s+|$)(?P<body>.*?)\s*$"
 )
 #: perf script without the cpu field: "perf  9888  9652.710461: kmem:kmalloc: ..."
-_HEAD_NOCPU_RE = re.compile(
+_HEAD_NOCPU_RE = _LazyRe(
     r"\s*(?P<task>.+?)\s+(?P<ts>\d+\.\d+):\s+(?P<event>\S+?):(?:\s+|$)(?P<body>.*?)\s*$"
 )
-_TGID_RE = re.compile(r"\s\(\s*[-\d]+\)(?=\s|$)")
-_PERF_TASK_RE = re.compile(r"^(?P<comm>.*?)\s*(?P<pid>\d+)(?:/(?P<tid>\d+))?$")
-_LOST_RE = re.compile(
+_TGID_RE = _LazyRe(r"\s\(\s*[-\d]+\)(?=\s|$)")
+_PERF_TASK_RE = _LazyRe(r"^(?P<comm>.*?)\s*(?P<pid>\d+)(?:/(?P<tid>\d+))?$")
+_LOST_RE = _LazyRe(
     r"CPU:\s*(?P<cpu>\d+)\s*\[\s*(?:LOST\s+(?P<n1>\d+)\s+EVENTS|(?P<n2>\d+)\s+EVENTS\s+DROPPED"
     r"|EVENTS\s+DROPPED|LOST\s+EVENTS)\s*\]",
     re.IGNORECASE,
 )
-_LOST_ANY_RE = re.compile(r"\bLOST\s+(?P<n>\d+)\s+(?:EVENTS|CHUNKS)\b", re.IGNORECASE)
-_ENTRIES_RE = re.compile(r"entries-in-buffer/entries-written:\s*(\d+)/(\d+)(?:\s+#P:(\d+))?")
+_LOST_ANY_RE = _LazyRe(r"\bLOST\s+(?P<n>\d+)\s+(?:EVENTS|CHUNKS)\b", re.IGNORECASE)
+_ENTRIES_RE = _LazyRe(r"entries-in-buffer/entries-written:\s*(\d+)/(\d+)(?:\s+#P:(\d+))?")
 #: kmemsim record's note of events overwritten in the ring buffer
-_OVERRUN_RE = re.compile(r"^# kmemsim-record: overrun: (\d+)")
-_TRACECMD_INFO_RE = re.compile(r"^(?:cpus=\d+|version\s*=\s*\d+|CPU\s+\d+\s+is\s+empty|trace-cmd:.*)$")
-_PERF_FRAME_RE = re.compile(r"^\s*(?P<addr>[0-9a-fA-F]+)\s+(?P<sym>\S+)")
+_OVERRUN_RE = _LazyRe(r"^# kmemsim-record: overrun: (\d+)")
+_TRACECMD_INFO_RE = _LazyRe(r"^(?:cpus=\d+|version\s*=\s*\d+|CPU\s+\d+\s+is\s+empty|trace-cmd:.*)$")
+_PERF_FRAME_RE = _LazyRe(r"^\s*(?P<addr>[0-9a-fA-F]+)\s+(?P<sym>\S+)")
 
 # Fallbacks of the general path for the fields of each event shape, in every era's order;
 # anything else goes through the generic key=value reader.
-_SLAB_ALLOC_RE = re.compile(
+_SLAB_ALLOC_RE = _LazyRe(
     r"call_site=(\S+) ptr=(\S+)(?: name=(\S+))? bytes_req=(\d+) bytes_alloc=(\d+) gfp_flags=(\S*)"
     r"(?: node=(-?\d+))?(?: accounted=(true|false))?$"
 )
-_SLAB_FREE_RE = re.compile(r"call_site=(\S+) ptr=(\S+)(?: name=(\S+))?$")
-_PAGE_ALLOC_RE = re.compile(r"page=(\S+) pfn=(\S+) order=(\d+) migratetype=(-?\d+) gfp_flags=(\S*)$")
-_PAGE_FREE_RE = re.compile(r"page=(\S+) pfn=(\S+) order=(\d+)(?: cold=\d+)?$")
-_PAGE_MOVE_RE = re.compile(r"page=(\S+) pfn=(\S+) order=(\d+) migratetype=(-?\d+)(?: percpu_refill=(-?\d+))?$")
+_SLAB_FREE_RE = _LazyRe(r"call_site=(\S+) ptr=(\S+)(?: name=(\S+))?$")
+_PAGE_ALLOC_RE = _LazyRe(r"page=(\S+) pfn=(\S+) order=(\d+) migratetype=(-?\d+) gfp_flags=(\S*)$")
+_PAGE_FREE_RE = _LazyRe(r"page=(\S+) pfn=(\S+) order=(\d+)(?: cold=\d+)?$")
+_PAGE_MOVE_RE = _LazyRe(r"page=(\S+) pfn=(\S+) order=(\d+) migratetype=(-?\d+)(?: percpu_refill=(-?\d+))?$")
 
 _NS_SCALE = tuple(10 ** (9 - n) for n in range(10))
 #: the event token of a line ("kmalloc:", perf's "kmem:kmalloc:") -> (event, shape)
@@ -449,17 +467,20 @@ def open_trace(path: str | Path | IO[str] | IO[bytes]) -> tuple[IO[str], str]:
     return io.TextIOWrapper(raw, encoding="utf-8", errors="replace"), str(name)  # type: ignore[type-var]
 
 
-@dataclass
-class ParseStats:
+class ParseStats(Record):
     """What a :class:`TraceReader` saw, filled as it reads."""
+
+    __match_args__ = ("format", "lines", "events", "unknown", "lost_events", "lost_markers", "overwritten", "cpus",
+                       "malformed", "malformed_examples", "callchain_lines", "header", "general_path", "engine",
+                       "compression", "damage", "unordered")
 
     #: "ftrace", "perf-script" or "trace-cmd" once detected; "" before the first event.
     format: str = ""
     lines: int = 0
     #: records yielded, per kind (complete once the iteration ends or is closed)
-    events: Counter = field(default_factory=Counter)
+    events: Counter
     #: well-formed event lines of events the parsers do not model, per event name
-    unknown: Counter = field(default_factory=Counter)
+    unknown: Counter
     #: events the lost-event markers report (markers without a number count 0 here)
     lost_events: int = 0
     lost_markers: int = 0
@@ -469,7 +490,7 @@ class ParseStats:
     cpus: int = 0
     #: malformed lines skipped (``lenient=True`` only) and the first few (lineno, reason)
     malformed: int = 0
-    malformed_examples: list = field(default_factory=list)
+    malformed_examples: list
     #: callchain lines read (perf script -g, ftrace stacktrace)
     callchain_lines: int = 0
     #: an ftrace header was present (``# tracer:``)
@@ -487,6 +508,18 @@ class ParseStats:
     #: events" when its ordered queue had already flushed past them (and then delivers them
     #: anyway, in the order perf script prints them)
     unordered: int = 0
+
+    def __init__(self, format: str = "", lines: int = 0, events: Counter | None = None, unknown: Counter | None = None,
+                 lost_events: int = 0, lost_markers: int = 0, overwritten: int = 0, cpus: int = 0, malformed: int = 0,
+                 malformed_examples: list | None = None, callchain_lines: int = 0, header: bool = False,
+                 general_path: int = 0, engine: str = "", compression: str = "", damage: str | None = None,
+                 unordered: int = 0) -> None:
+        vars(self).update(format=format, lines=lines, events=Counter() if events is None else events,
+                          unknown=Counter() if unknown is None else unknown, lost_events=lost_events,
+                          lost_markers=lost_markers, overwritten=overwritten, cpus=cpus, malformed=malformed,
+                          malformed_examples=[] if malformed_examples is None else malformed_examples,
+                          callchain_lines=callchain_lines, header=header, general_path=general_path, engine=engine,
+                          compression=compression, damage=damage, unordered=unordered)
 
     @property
     def total_events(self) -> int:
@@ -1075,7 +1108,7 @@ class TraceReader:
             ts = _ts_ns(gd["ts"])
             if not st.format:
                 self._detect(
-                    "perf-script" if ":" in event else ("trace-cmd" if m.re is not _HEAD_RE else "ftrace"),
+                    "perf-script" if ":" in event else ("trace-cmd" if m.re is not _HEAD_RE.rx else "ftrace"),
                     lineno,
                     line,
                 )

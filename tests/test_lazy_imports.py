@@ -1,0 +1,56 @@
+"""What a replay's process imports: not the modules only other commands use, and few dataclasses
+(each compiles its methods at import).  Import time is most of what ``kmemsim replay`` costs
+beyond the replay itself (docs/performance.md), so these keep the cuts from coming back."""
+from __future__ import annotations
+
+import subprocess
+import sys
+
+#: what ``kmemsim replay`` imports for its command line, the machine and the replay
+REPLAY_START = ("import kmemsim.cli.main as m; m.main.get_command(None, 'replay'); "
+                "import kmemsim.trace.replay, kmemsim.kernel, kmemsim.start_kernel, kmemsim.trace.parse")
+
+
+def _run(code: str) -> str:
+    return subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+
+
+def test_a_replay_does_not_import_the_other_commands_or_trace_stat():
+    out = _run(REPLAY_START + "; import sys; print(' '.join(sorted(sys.modules)))").split()
+    assert "kmemsim.cli.trace_cmd" in out
+    unwanted = {"kmemsim.cli.snapshot_cmd", "kmemsim.cli.explore_cmd", "kmemsim.cli.quiz_cmd",
+                "kmemsim.cli.sweep_cmd", "kmemsim.trace.stat", "kmemsim.trace.report", "numpy"}
+    assert unwanted.isdisjoint(out)
+
+
+def test_the_general_path_s_regexes_are_not_compiled_at_import():
+    code = REPLAY_START + """
+import sys
+p = sys.modules["kmemsim.trace.parse"]
+lazy = [v for v in vars(p).values() if type(v) is p._LazyRe]
+compiled = 0
+for v in lazy:
+    try:
+        p._LazyRe.rx.__get__(v, p._LazyRe)  # the slot itself: no __getattr__, no compiling
+        compiled += 1
+    except AttributeError:
+        pass
+print(len(lazy), compiled)
+"""
+    n, compiled = map(int, _run(code).split())
+    assert n >= 16 and compiled == 0
+
+
+def test_a_replay_s_imports_make_only_these_dataclasses():
+    """The records of kmemsim.errors (Record, FrozenRecord) give a class what @dataclass would,
+    without compiling its methods at import; what is left are the classes of modules others are
+    changing (mm/slub.py, trace/replay.py)."""
+    code = (REPLAY_START + "; import sys, dataclasses; "
+            "print(' '.join(sorted(f'{v.__module__}.{v.__qualname__}' for m in list(sys.modules.values()) "
+            "if m.__name__.startswith('kmemsim') for v in vars(m).values() "
+            "if isinstance(v, type) and dataclasses.is_dataclass(v) and v.__module__ == m.__name__)))")
+    made = set(_run(code).split())
+    allowed = {"kmemsim.mm.slub.KmemCache", "kmemsim.mm.slub.KmemCacheCpu",
+               "kmemsim.mm.slub.Bnode", "kmemsim.mm.slub.KfreeRcuCpuWork", "kmemsim.mm.slub.KfreeRcuCpu",
+               "kmemsim.trace.replay.ReplayOptions", "kmemsim.trace.replay.Comparison"}
+    assert made <= allowed, sorted(made - allowed)
