@@ -1,4 +1,4 @@
-"""The records written by hand (:class:`kmemsim.errors.Record`, :class:`~kmemsim.errors.FrozenRecord`)
+"""The records written by hand (:class:`kmemsim.records.Record`, :class:`~kmemsim.records.FrozenRecord`)
 behave as the ``@dataclass`` each replaced: the same constructor, ``repr``, ``==``, ``hash`` and
 (frozen) refusals, checked against a dataclass made from the record's own fields and defaults."""
 from __future__ import annotations
@@ -10,7 +10,6 @@ import pytest
 
 import kmemsim
 from kmemsim.arch.e820 import E820Entry
-from kmemsim.errors import FrozenRecord
 from kmemsim.features import FEATURES, Feature
 from kmemsim.gfp import GFP_2_6, GFP_6_18, GfpBits
 from kmemsim.kernel import BOOT, InitStep
@@ -28,6 +27,7 @@ from kmemsim.mm.slub_geometry import (
 )
 from kmemsim.printk import Record
 from kmemsim.profiles import PROFILES, TUNABLES, Profile, Tunable
+from kmemsim.records import FrozenRecord
 
 
 def _fields(obj: FrozenRecord) -> tuple:
@@ -128,6 +128,7 @@ def _mutable_samples() -> dict[type, tuple]:
     from kmemsim.mm.fault_inject import FailPageAlloc, FailSlab, FaultAttr, RateLimitState
     from kmemsim.mm.mempool import Mempool
     from kmemsim.mm.mmzone import PcpList, PerCpuPages, Zone
+    from kmemsim.mm.slub import Bnode, KfreeRcuCpu, KfreeRcuCpuWork, KmemCache, KmemCacheCpu
     from kmemsim.mm.slub_debug import _Location
     from kmemsim.mm.vmscan import ReclaimStat, ShrinkControl, Shrinker
     from kmemsim.registry import DirHandler, _File
@@ -146,6 +147,7 @@ def _mutable_samples() -> dict[type, tuple]:
     )
     from kmemsim.snapshot import HostSnapshot, PageTypeInfo, ZoneInfo, load
     from kmemsim.trace.parse import ParseStats
+    from kmemsim.trace.replay import Comparison, ReplayOptions
 
     snap = load(example_path("snapshot"))
     k = kmemsim.boot()
@@ -157,6 +159,9 @@ def _mutable_samples() -> dict[type, tuple]:
         FailPageAlloc: ("fail_page_alloc", 2**32 - 1), Mempool: (), Shrinker: ("dcache", len, len),
         ShrinkControl: (0xCC0,), ReclaimStat: (), PcpList: (), PerCpuPages: (0, [[], []]),
         Zone: (2, "Normal", 0x100000, 0x40000),
+        KmemCacheCpu: (), KmemCache: _fields(next(c for c in k.slub.caches if c.name == "kmalloc-64")),
+        Bnode: (0x1000,), KfreeRcuCpuWork: (None,), KfreeRcuCpu: (0,),
+        ReplayOptions: (), Comparison: (None, None, ("A", "B")),
         ZoneInfo: _fields(snap.zones[0]), PageTypeInfo: _fields(snap.pagetypeinfo), HostSnapshot: _fields(snap),
         MemblockRegion: (0, 0x1000, "reserved"), ArchSetup: (1, 1, k.layout, [], [], [], {}),
         DirHandler: (list, str), _File: (str,),
@@ -228,7 +233,7 @@ def test_a_record_met_again_inside_itself_prints_as_the_dataclass_s():
 
 
 def test_every_mutable_record_is_checked_here():
-    from kmemsim.errors import Record
+    from kmemsim.records import Record
 
     def subclasses(c):
         for s in c.__subclasses__():

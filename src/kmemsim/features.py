@@ -18,7 +18,8 @@ import re
 from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
-from .errors import ConfigError, FrozenRecord
+from .errors import ConfigError
+from .records import FrozenRecord
 
 __all__ = ["Feature", "FEATURES", "Features", "parse_version", "feature_table", "SITES", "sites_for_kernel",
            "VMSTAT_ITEMS", "vmstat_items"]

@@ -45,8 +45,9 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Iterable, Mapping
 
-from .errors import FrozenRecord, UsageError
+from .errors import UsageError
 from .flags import WORD_MASK, Flags, FlagSet
+from .records import FrozenRecord
 
 # --------------------------------------------------------------------------- 6.18 bits
 

@@ -28,7 +28,7 @@ from collections.abc import Callable
 from typing import Any, Concatenate, ParamSpec, TypeVar, cast
 
 from .args import RANGES, int_arg, obj_arg, range_arg
-from .errors import ConfigError, FrozenRecord, UsageError
+from .errors import ConfigError, UsageError
 from .machine import NULL, ZERO_SIZE_PTR, Machine
 from .mm.dma import DmaMapping, dma_init
 from .mm.fault_inject import fault_inject_init
@@ -44,6 +44,7 @@ from .mm.util import MmUtil, util_init
 from .mm.vmalloc import Vmalloc, vmalloc_init
 from .mm.vmscan import Reclaim, Shrinker, kswapd_init
 from .profiles import DEFAULT_PROFILE, get_profile, resolve_tunables
+from .records import FrozenRecord
 from .registry import PseudoFS
 from .sched import Rcu, Sched, sched_init
 from .start_kernel import check_ram, cmdline, from_snapshot, mem_init, mm_core_init, setup_arch

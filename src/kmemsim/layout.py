@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-from .errors import FrozenRecord
+from .records import FrozenRecord
 from .units import human_approx
 
 

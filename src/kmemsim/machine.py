@@ -25,12 +25,13 @@ from . import gfp as gfpmod
 from . import slab_flags
 from .args import check_addr, range_arg
 from .dispatch import Dispatch
-from .errors import ConfigError, FrozenRecord, InvariantError, UsageError
+from .errors import ConfigError, InvariantError, UsageError
 from .features import Features, sites_for_kernel, vmstat_items
 from .mm.memmap import SECTION_PAGES_SHIFT
 from .mm.page import PG, Owner, Page
 from .printk import KERN_INFO, Clock, LogBuffer
 from .profiles import Profile
+from .records import FrozenRecord
 from .registry import Checks, NodeStats, PseudoFS
 from .report import Reports
 from .slab_flags import ZERO_SIZE_PTR

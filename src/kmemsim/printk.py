@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from collections import deque
 
-from .errors import FrozenRecord
+from .records import FrozenRecord
 
 KERN_EMERG, KERN_ALERT, KERN_CRIT, KERN_ERR, KERN_WARNING, KERN_NOTICE, KERN_INFO, KERN_DEBUG = range(8)
 KERN_DEFAULT = KERN_WARNING  # CONFIG_MESSAGE_LOGLEVEL_DEFAULT=4

@@ -25,8 +25,9 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from .errors import ConfigError, FrozenRecord
+from .errors import ConfigError
 from .fault_attr import parse_setup_fault_attr
+from .records import FrozenRecord
 from .units import memparse
 
 

@@ -20,7 +20,8 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from .errors import Record, UsageError
+from .errors import UsageError
+from .records import Record
 
 __all__ = ["Checks", "PseudoFS", "DirHandler", "NodeStats"]
 

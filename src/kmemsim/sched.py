@@ -63,8 +63,9 @@ from collections.abc import Callable, Iterator
 from typing import TYPE_CHECKING, Any
 
 from .dispatch import ALLOC_ENTRY_POINTS
-from .errors import KernelBug, Record, UsageError
+from .errors import KernelBug, UsageError
 from .printk import KERN_ERR
+from .records import Record
 from .report import user_frames
 
 if TYPE_CHECKING:  # pragma: no cover

@@ -71,7 +71,8 @@ try:
 except ImportError:  # pragma: no cover - a Python built without _blake2
     from hashlib import blake2b
 
-from .errors import ConfigError, Record
+from .errors import ConfigError
+from .records import Record
 
 __all__ = [
     "FILES",

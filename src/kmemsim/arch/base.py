@@ -8,8 +8,8 @@ nothing (unless CONFIG_DEBUG_VIRTUAL), ``virt_addr_valid`` is the careful test.
 """
 from __future__ import annotations
 
-from ..errors import Record
 from ..layout import Layout
+from ..records import Record
 
 
 class MemblockRegion(Record):

@@ -18,7 +18,7 @@ tunable gives QEMU's map with SeaBIOS instead, as the classic kernels were captu
 """
 from __future__ import annotations
 
-from ..errors import FrozenRecord
+from ..records import FrozenRecord
 
 E820_RAM = "usable"
 E820_RESERVED = "reserved"

@@ -74,9 +74,10 @@ import random
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
-from ..errors import Record, UsageError
+from ..errors import UsageError
 from ..fault_attr import kstrtobool, kstrtoll, kstrtoull, parse_setup_fault_attr, vsscanf_fault
 from ..printk import KERN_NOTICE, KERN_WARNING
+from ..records import Record
 from ..registry import DirHandler
 from ..sched import HARDIRQ_MASK, NMI_MASK, SOFTIRQ_OFFSET
 

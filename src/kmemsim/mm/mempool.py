@@ -36,7 +36,8 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
-from ..errors import InvariantError, Record, UsageError
+from ..errors import InvariantError, UsageError
+from ..records import Record
 from ..sched import TASK_UNINTERRUPTIBLE, SpinLock, WaitQueueHead
 from .page import Page
 

@@ -69,11 +69,11 @@ import sys
 from array import array
 from collections import Counter
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass, field
 from types import ModuleType
 from typing import TYPE_CHECKING, Any
 
 from ..errors import InvariantError, KmemsimError, UsageError
+from ..records import Record
 from ..sched import WQ_HIGHPRI, WQ_MEM_RECLAIM, WQ_UNBOUND, RcuWork
 from ..slab_flags import ZERO_SIZE_PTR
 from . import slub_geometry as geo
@@ -116,17 +116,28 @@ class Slab:
         return importlib.import_module("kmemsim.explore.jupyter").repr_html(self)
 
 
-@dataclass(slots=True)
-class KmemCacheCpu:
-    freelist: int = 0
-    slab: Slab | None = None
-    partial: list[Slab] = field(default_factory=list)  # head is the end of the list
+class KmemCacheCpu(Record):
+    """struct kmem_cache_cpu: a CPU's freelist, its slab and its partial slabs."""
+
+    __slots__ = __match_args__ = ("freelist", "slab", "partial")
+    freelist: int
+    slab: Slab | None
+    partial: list[Slab]  # head is the end of the list
+
+    def __init__(self, freelist: int = 0, slab: Slab | None = None, partial: list[Slab] | None = None) -> None:
+        self.freelist = freelist
+        self.slab = slab
+        self.partial = [] if partial is None else partial
 
 
-@dataclass(slots=True, eq=False)
-class KmemCache:
+class KmemCache(Record, eq=False):
     """struct kmem_cache."""
 
+    __slots__ = __match_args__ = ("name", "object_size", "size", "align", "inuse", "offset", "order", "objects",
+                                  "min_order", "min_objects", "min_partial", "cpu_partial", "cpu_partial_slabs",
+                                  "flags", "ctor", "random", "allocflags", "geometry", "useroffset", "usersize",
+                                  "refcount", "aliases", "cpu_slab", "partial", "nr_slabs", "total_objects",
+                                  "random_seq", "kmalloc", "red_left_pad", "debug", "full", "alloc_slab_pages")
     name: str
     object_size: int
     size: int
@@ -145,21 +156,62 @@ class KmemCache:
     random: int
     allocflags: int
     geometry: CacheGeometry  # the slub_geometry.CacheGeometry it was made from
-    useroffset: int = 0
-    usersize: int = 0
-    refcount: int = 1
-    aliases: list[str] = field(default_factory=list)
-    cpu_slab: list[KmemCacheCpu] = field(default_factory=list)
-    partial: list[Slab] = field(default_factory=list)  # node partial list, head first
-    nr_slabs: int = 0
-    total_objects: int = 0
-    random_seq: list[int] | None = None
-    kmalloc: bool = False
-    red_left_pad: int = 0
-    debug: bool = False  # kmem_cache_debug(): any SLAB_DEBUG_FLAGS
-    full: list[Slab] = field(default_factory=list)  # n->full, kept for SLAB_STORE_USER caches
+    useroffset: int
+    usersize: int
+    refcount: int
+    aliases: list[str]
+    cpu_slab: list[KmemCacheCpu]
+    partial: list[Slab]  # node partial list, head first
+    nr_slabs: int
+    total_objects: int
+    random_seq: list[int] | None
+    kmalloc: bool
+    red_left_pad: int
+    debug: bool  # kmem_cache_debug(): any SLAB_DEBUG_FLAGS
+    full: list[Slab]  # n->full, kept for SLAB_STORE_USER caches
     #: pages new_slab() took from the page allocator so far (CONFIG_SLUB_STATS' alloc_slab, in pages)
-    alloc_slab_pages: int = 0
+    alloc_slab_pages: int
+
+    def __init__(self, name: str, object_size: int, size: int, align: int, inuse: int, offset: int, order: int,
+                 objects: int, min_order: int, min_objects: int, min_partial: int, cpu_partial: int,
+                 cpu_partial_slabs: int, flags: int, ctor: Callable[[int], None] | None, random: int, allocflags: int,
+                 geometry: CacheGeometry, useroffset: int = 0, usersize: int = 0, refcount: int = 1,
+                 aliases: list[str] | None = None, cpu_slab: list[KmemCacheCpu] | None = None,
+                 partial: list[Slab] | None = None, nr_slabs: int = 0, total_objects: int = 0,
+                 random_seq: list[int] | None = None, kmalloc: bool = False, red_left_pad: int = 0,
+                 debug: bool = False, full: list[Slab] | None = None, alloc_slab_pages: int = 0) -> None:
+        self.name = name
+        self.object_size = object_size
+        self.size = size
+        self.align = align
+        self.inuse = inuse
+        self.offset = offset
+        self.order = order
+        self.objects = objects
+        self.min_order = min_order
+        self.min_objects = min_objects
+        self.min_partial = min_partial
+        self.cpu_partial = cpu_partial
+        self.cpu_partial_slabs = cpu_partial_slabs
+        self.flags = flags
+        self.ctor = ctor
+        self.random = random
+        self.allocflags = allocflags
+        self.geometry = geometry
+        self.useroffset = useroffset
+        self.usersize = usersize
+        self.refcount = refcount
+        self.aliases = [] if aliases is None else aliases
+        self.cpu_slab = [] if cpu_slab is None else cpu_slab
+        self.partial = [] if partial is None else partial
+        self.nr_slabs = nr_slabs
+        self.total_objects = total_objects
+        self.random_seq = random_seq
+        self.kmalloc = kmalloc
+        self.red_left_pad = red_left_pad
+        self.debug = debug
+        self.full = [] if full is None else full
+        self.alloc_slab_pages = alloc_slab_pages
 
     def __repr__(self) -> str:
         return f"<kmem_cache {self.name} size={self.size} objects/slab={self.objects} order={self.order}>"
@@ -1170,40 +1222,64 @@ RCU_MIN_CACHED_OBJS = 5  # rcu_min_cached_objs (module_param)
 RCU_DELAY_PAGE_CACHE_FILL_MSEC = 5000
 
 
-@dataclass(eq=False)
-class Bnode:
+class Bnode(Record, eq=False):
     """struct kvfree_rcu_bulk_data: one page of pointers waiting for a grace period."""
 
+    __match_args__ = ("page", "records", "gp_snap")
+
     page: int  # the page's address (__get_free_page())
-    records: list[int] = field(default_factory=list)
+    records: list[int]
     gp_snap: int = 0  # get_state_synchronize_rcu_full() at the last record
 
+    def __init__(self, page: int, records: list[int] | None = None, gp_snap: int = 0) -> None:
+        vars(self).update(page=page, records=[] if records is None else records, gp_snap=gp_snap)
 
-@dataclass(eq=False)
-class KfreeRcuCpuWork:
+
+class KfreeRcuCpuWork(Record, eq=False):
     """struct kfree_rcu_cpu_work: one batch waiting for its grace period (queue_rcu_work())."""
 
+    __match_args__ = ("rcu_work", "bulk_head_free", "head_free", "head_free_gp_snap")
+
     rcu_work: Any
-    bulk_head_free: list[list[Bnode]] = field(default_factory=lambda: [[], []])
-    head_free: list[tuple[int, int]] = field(default_factory=list)  # (ptr, rcu_head offset), newest first
+    bulk_head_free: list[list[Bnode]]
+    head_free: list[tuple[int, int]]  # (ptr, rcu_head offset), newest first
     head_free_gp_snap: int = 0
 
+    def __init__(self, rcu_work: Any, bulk_head_free: list[list[Bnode]] | None = None,
+                 head_free: list[tuple[int, int]] | None = None, head_free_gp_snap: int = 0) -> None:
+        vars(self).update(rcu_work=rcu_work, bulk_head_free=[[], []] if bulk_head_free is None else bulk_head_free,
+                          head_free=[] if head_free is None else head_free, head_free_gp_snap=head_free_gp_snap)
 
-@dataclass(eq=False)
-class KfreeRcuCpu:
+
+class KfreeRcuCpu(Record, eq=False):
     """struct kfree_rcu_cpu: a CPU's kfree_rcu() objects not yet in a batch."""
 
+    __match_args__ = ("cpu", "bulk_head", "bulk_count", "head", "head_gp_snap", "krw_arr", "monitor_work",
+                       "page_cache_work", "work_in_progress", "backoff_page_cache_fill", "bkvcache")
+
     cpu: int
-    bulk_head: list[list[Bnode]] = field(default_factory=lambda: [[], []])  # newest page first
-    bulk_count: list[int] = field(default_factory=lambda: [0, 0])
-    head: list[tuple[int, int]] = field(default_factory=list)  # channel 3: (ptr, offset), newest first
+    bulk_head: list[list[Bnode]]  # newest page first
+    bulk_count: list[int]
+    head: list[tuple[int, int]]  # channel 3: (ptr, offset), newest first
     head_gp_snap: int = 0
-    krw_arr: list[KfreeRcuCpuWork] = field(default_factory=list)
+    krw_arr: list[KfreeRcuCpuWork]
     monitor_work: Any = None
     page_cache_work: Any = None
     work_in_progress: bool = False
     backoff_page_cache_fill: bool = False
-    bkvcache: list[int] = field(default_factory=list)  # cached pages for bnodes
+    bkvcache: list[int]  # cached pages for bnodes
+
+    def __init__(self, cpu: int, bulk_head: list[list[Bnode]] | None = None, bulk_count: list[int] | None = None,
+                 head: list[tuple[int, int]] | None = None, head_gp_snap: int = 0,
+                 krw_arr: list[KfreeRcuCpuWork] | None = None, monitor_work: Any = None, page_cache_work: Any = None,
+                 work_in_progress: bool = False, backoff_page_cache_fill: bool = False,
+                 bkvcache: list[int] | None = None) -> None:
+        vars(self).update(cpu=cpu, bulk_head=[[], []] if bulk_head is None else bulk_head,
+                          bulk_count=[0, 0] if bulk_count is None else bulk_count, head=[] if head is None else head,
+                          head_gp_snap=head_gp_snap, krw_arr=[] if krw_arr is None else krw_arr,
+                          monitor_work=monitor_work, page_cache_work=page_cache_work,
+                          work_in_progress=work_in_progress, backoff_page_cache_fill=backoff_page_cache_fill,
+                          bkvcache=[] if bkvcache is None else bkvcache)
 
     def count(self) -> int:
         """krc_count()."""

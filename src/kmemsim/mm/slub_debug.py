@@ -50,7 +50,8 @@ import contextlib
 from collections.abc import Callable, Iterator
 from typing import TYPE_CHECKING, Any
 
-from ..errors import FrozenRecord, KernelBug, Record
+from ..errors import KernelBug
+from ..records import FrozenRecord, Record
 from . import slub_geometry as geo
 
 if TYPE_CHECKING:  # pragma: no cover

@@ -47,7 +47,8 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import Any
 
-from ..errors import ConfigError, FrozenRecord
+from ..errors import ConfigError
+from ..records import FrozenRecord
 from ..slab_flags import SLAB_FLAGS_6_18 as SLAB_FLAGS
 from ..slab_flags import slab_flag_bits
 

@@ -61,8 +61,9 @@ from contextlib import AbstractContextManager
 from math import isqrt
 from typing import TYPE_CHECKING, Any
 
-from ..errors import InvariantError, Record, UsageError
+from ..errors import InvariantError, UsageError
 from ..printk import KERN_INFO
+from ..records import Record
 from .filemap import (
     FOLIO_FLAGS,
     AddressSpace,

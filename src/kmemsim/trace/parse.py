@@ -61,7 +61,7 @@ from pathlib import Path
 from types import ModuleType
 from typing import IO, Any
 
-from ..errors import Record
+from ..records import Record
 from ..tracepoints.events import (
     EXTFRAG_EVENTS,
     KMEM_EVENTS,

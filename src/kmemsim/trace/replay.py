@@ -102,7 +102,6 @@ import threading
 import warnings
 from collections import Counter, deque
 from collections.abc import Callable, Iterable, Iterator
-from dataclasses import dataclass, field
 from heapq import heappop, heappush
 from itertools import islice
 from pathlib import Path
@@ -110,6 +109,7 @@ from types import ModuleType, SimpleNamespace
 from typing import IO, TYPE_CHECKING, Any, NamedTuple, cast
 
 from ..errors import KernelBug, KmemsimError, Oops, UsageError
+from ..records import Record
 from ..tracepoints.events import SLAB_ALLOC_EVENTS, SLAB_FREE_EVENTS, Event
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -305,9 +305,11 @@ def _noop_ctor(*_args: object) -> None:
     flags)`` in 2.6.11)."""
 
 
-@dataclass
-class ReplayOptions:
+class ReplayOptions(Record):
     """How a :class:`Replay` samples and reports."""
+
+    __match_args__ = ("sample_every", "sample_interval", "max_samples", "examples", "strip_zero", "seed",
+                       "early_untraced_frees", "sheaves")
 
     #: take a :class:`Sample` every this many events (0: never, except at the end)
     sample_every: int = 1000
@@ -328,6 +330,13 @@ class ReplayOptions:
     early_untraced_frees: bool = False
     #: seeding: free the objects a cache with sheaves is taken to hold in them (:data:`SHEAF_BARN_FULL`)
     sheaves: bool = True
+
+    def __init__(self, sample_every: int = 1000, sample_interval: float | None = None, max_samples: int = 2000,
+                 examples: int = 5, strip_zero: bool = True, seed: bool = True, early_untraced_frees: bool = False,
+                 sheaves: bool = True) -> None:
+        vars(self).update(sample_every=sample_every, sample_interval=sample_interval, max_samples=max_samples,
+                          examples=examples, strip_zero=strip_zero, seed=seed,
+                          early_untraced_frees=early_untraced_frees, sheaves=sheaves)
 
 
 class Sample(NamedTuple):
@@ -1851,15 +1860,20 @@ def replay(
 # ---------------------------------------------------------------------------- compare
 
 
-@dataclass
-class Comparison:
+class Comparison(Record):
     """One trace replayed on two machines (:func:`compare`)."""
+
+    __match_args__ = ("a", "b", "labels", "parse_stats", "notes")
 
     a: Replay
     b: Replay
     labels: tuple[str, str]
     parse_stats: Any = None
-    notes: list[str] = field(default_factory=list)
+    notes: list[str]
+
+    def __init__(self, a: Replay, b: Replay, labels: tuple[str, str], parse_stats: Any = None,
+                 notes: list[str] | None = None) -> None:
+        vars(self).update(a=a, b=b, labels=labels, parse_stats=parse_stats, notes=[] if notes is None else notes)
 
     def report(self, top: int = 15) -> str:
         """The two machines side by side: footprint, slab counts, fragmentation, differences."""
