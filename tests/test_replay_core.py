@@ -430,3 +430,96 @@ def test_a_kernel_bug_in_the_page_allocator_is_counted_alike():
         if engine == "compiled":
             assert r.core_stats()["c"] > 2 * r.core_stats()["py"]  # the core met the bugs too
     assert out["compiled"] == out["python"]
+
+
+def _lookahead_events(po, shift):
+    """_slab_page_of()'s look-ahead, case by case: the page allocation at pfn P (each case its own)
+    and what follows it on its CPU (0) and others (1)."""
+    evs = []
+    filler_pfn = [0x30000]
+
+    def pa(pfn, cpu=0, order=0):
+        evs.append(PageAlloc("mm_page_alloc", -1, cpu, 1, "t", pfn, order, 0, "GFP_KERNEL", None))
+
+    def other_pa(cpu=0):
+        filler_pfn[0] += 1
+        pa(filler_pfn[0], cpu)
+
+    def km(pfn, cpu=0, site="f+0x1", off=64):
+        ptr = po + (pfn << shift) + off
+        evs.append(SlabAlloc("kmalloc", -1, cpu, 1, "t", site, ptr, 50, 64, "GFP_KERNEL", None, None, None))
+
+    exts = "alloc_slab_obj_exts+0x4a"
+    outside = 0x3F000
+    km(outside)  # a real pointer first: _ptrs_real() knows
+    p = 0x20000
+    for case in range(16):
+        p += 0x100
+        pa(p, order=case % 3)
+        if case == 0:  # two page allocations in between: still the slab's
+            other_pa(), other_pa(), km(p)
+        elif case == 1:  # three: not
+            other_pa(), other_pa(), other_pa(), km(p)
+        elif case == 2:  # the same pfn again
+            pa(p), km(p)
+        elif case == 3:  # freed first (on another CPU)
+            evs.append(PageFree("mm_page_free", -1, 1, 1, "t", p, 0)), km(p)
+        elif case == 4:  # a lost marker of this CPU, and of another
+            evs.append(Lost("lost", -1, 0, 0, "", 3)), km(p)
+        elif case == 5:
+            evs.append(Lost("lost", -1, 1, 0, "", 3)), km(p)
+        elif case == 6:  # an obj_exts kmalloc, then the object
+            km(outside, site=exts), km(p)
+        elif case == 7:  # two obj_exts kmallocs: the candidates end there
+            km(outside, site=exts), km(outside, site=exts), km(p)
+        elif case == 8:  # another CPU's allocation in the page
+            km(p, cpu=1), km(outside)
+        elif case == 9:  # an allocation claimed by the page before: None for this one
+            pa(p + 0x80), km(p)
+        elif case == 10:  # a claimed obj_exts kmalloc is passed over
+            pa(p + 0x80), km(p, site=exts), km(p + 0x80)
+        elif case == 11:  # kmalloc_node is no obj_exts kmalloc
+            evs.append(SlabAlloc("kmalloc_node", -1, 0, 1, "t", exts, po + 64, 50, 64, "GFP_KERNEL", None, None,
+                                 None))
+            km(p)
+        elif case == 12:  # the object the look-ahead's last event (window[63]), and past it (window[64])
+            for _ in range(63):
+                other_pa(cpu=1)
+            km(p)
+        elif case == 13:
+            for _ in range(64):
+                other_pa(cpu=1)
+            km(p)
+        elif case == 14:  # an obj_exts kmalloc that failed (NULL), then an object in the block's last page
+            km(p, site=exts, off=0 - po - (p << shift)), km(p + (1 << (case % 3)) - 1)
+        else:  # the page past the block
+            km(p + (1 << (case % 3)))
+    for e in list(evs):  # free them all (the slab pages' frees too)
+        if e.kind == "mm_page_alloc":
+            evs.append(PageFree("mm_page_free", -1, 2, 1, "t", e.pfn, e.order))
+    return evs
+
+
+@needs_core
+@pytest.mark.parametrize("chunk_at", [None, 4096 - 70, 4096 - 3])
+def test_the_look_ahead_for_a_slab_page_is_the_loops(chunk_at):
+    """Each case of _slab_page_of() (in C unless a candidate may be served), also across the
+    chunk boundary (the look-ahead reads on in the next chunk)."""
+    out = {}
+    for engine in ("python", "compiled"):
+        k = kmemsim.boot(ram="128M", on_bug="report")
+        evs = _lookahead_events(k.layout.page_offset, k.page_shift)
+        if chunk_at is not None:  # filler slab frees (pre-existing) until the case starts near the chunk's end
+            evs = [SlabFree("kfree", -1, 3, 1, "t", "f", 0x99, None)] * chunk_at + evs
+        r = Replay(k, options=ReplayOptions(sample_every=0))
+        r.engine = engine
+        r.feed(evs).finish(check=False)
+        out[engine] = state(r)
+        skipped = r.slab_pages_skipped
+        if engine == "compiled":
+            st = r.core_stats()
+            # Python's: the 9 slab pages and their 9 frees, case 3's page freed twice, the 2 lost
+            # markers, the first kmalloc (its gfp text): every other page event is the core's
+            assert st["py"] == 22, st
+    assert out["compiled"] == out["python"]
+    assert skipped == 9, skipped  # cases 0, 2, 5, 6, 9, 10 (two), 12 and 14
