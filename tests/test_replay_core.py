@@ -212,13 +212,18 @@ def _events(n):
 
 
 # ---------------------------------------------------------------------------- properties
-PTRS = [0, 16, *(0xFFFF888002000000 + 64 * i for i in range(60)), 0x1234, 0xFFFFFFFF]
+PTRS = [0, 16, *(0xFFFF888002000000 + 64 * i for i in range(60)), 0x1234, 0xFFFFFFFF,
+        *(0xC2000000 + 64 * i for i in range(8))]  # (real pointers on i386, pfn 0x2000 on both profiles)
 GFPS = ["GFP_KERNEL", "GFP_KERNEL|__GFP_ZERO", "GFP_ATOMIC", "GFP_NOWAIT|__GFP_ACCOUNT", "GFP_KERNEL_ACCOUNT",
         "GFP_DMA", "__GFP_RECLAIMABLE|GFP_KERNEL", "NOT_A_FLAG", "0x0", "GFP_NOFS", "__GFP_HIGHMEM|GFP_KERNEL",
         "0xfffffffff0", "0x80000000"]
 NAMES = ["kmalloc-64", "kmalloc-192", "dentry", "vmap_area", "no_such_cache", None]
 SIZES = [0, 1, 8, 50, 64, 100, 192, 1000, 4096, 8192, 9000, 20000]
 PFNS = [-1, *(0x10000 + 8 * i for i in range(10)), 0x10003]
+#: the pages the slab allocations' pointers lie in (a slab page when a page allocation is one)
+SLAB_PFNS = [0x2000, 0x1FFF, 0x2000, 0x1FF8]
+ORDERS = [0, 0, 0, 1, 2, 3, 4, 10, 11, 16]
+SITES = ["f+0x1", "f+0x1", "alloc_slab_obj_exts+0x4a"]
 
 cpus = hs.sampled_from([-1, 0, 1, 2, 5])
 ptrs = hs.sampled_from(PTRS)
@@ -229,23 +234,41 @@ sizes = hs.sampled_from(SIZES)
 RIGHT = [(1, 8), (8, 8), (50, 64), (64, 64), (100, 128), (192, 192), (1000, 1024), (4096, 4096), (8192, 8192),
          (9000, 16384), (20000, 32768)]
 req_alloc = hs.one_of(hs.sampled_from(RIGHT), hs.sampled_from(RIGHT), hs.tuples(sizes, sizes))
-ev_kmalloc = hs.builds(lambda cpu, p, ra, g, kind: SlabAlloc(kind, 0, cpu, 1, "t", "f+0x1", p, ra[0], ra[1], g, None,
-                                                             None, None),
-                       cpus, ptrs, req_alloc, gfps, hs.sampled_from(["kmalloc", "kmalloc_node"]))
+ev_kmalloc = hs.builds(lambda cpu, p, ra, g, kind, site: SlabAlloc(kind, 0, cpu, 1, "t", site, p, ra[0], ra[1], g,
+                                                                   None, None, None),
+                       cpus, ptrs, req_alloc, gfps, hs.sampled_from(["kmalloc", "kmalloc_node"]),
+                       hs.sampled_from(SITES))
 ev_cache_alloc = hs.builds(lambda cpu, p, name, ra, g, kind: SlabAlloc(kind, 0, cpu, 1, "t", "f+0x1", p, ra[0], ra[1],
                                                                       g, None, name, None),
                            cpus, ptrs, hs.sampled_from(NAMES), hs.one_of(hs.just((64, 64)), req_alloc), gfps,
                            hs.sampled_from(["kmem_cache_alloc", "kmem_cache_alloc_node"]))
 ev_free = hs.builds(lambda cpu, p, kind, name: SlabFree(kind, 0, cpu, 1, "t", "f+0x2", p, name),
                     cpus, ptrs, hs.sampled_from(["kfree", "kmem_cache_free"]), hs.sampled_from(NAMES))
+pfns = hs.one_of(hs.sampled_from(PFNS), hs.sampled_from(PFNS), hs.sampled_from(SLAB_PFNS))
 ev_page_alloc = hs.builds(lambda cpu, pfn, order, g: PageAlloc("mm_page_alloc", 0, cpu, 1, "t", pfn, order, 0, g,
                                                                None),
-                          cpus, hs.sampled_from(PFNS), hs.integers(0, 3), gfps)
-ev_page_free = hs.builds(lambda cpu, pfn, order: PageFree("mm_page_free", 0, cpu, 1, "t", pfn, order),
-                         cpus, hs.sampled_from(PFNS), hs.integers(0, 3))
+                          cpus, pfns, hs.one_of(hs.integers(0, 3), hs.sampled_from(ORDERS)), gfps)
+ev_page_free = hs.builds(lambda cpu, pfn, order, kind: PageFree(kind, 0, cpu, 1, "t", pfn, order),
+                         cpus, pfns, hs.one_of(hs.integers(0, 3), hs.sampled_from(ORDERS)),
+                         hs.sampled_from(["mm_page_free"] * 5 + ["mm_page_free_batched"]))
 ev_lost = hs.builds(lambda cpu, n: Lost("lost", 0, cpu, 0, "", n), cpus, hs.integers(0, 5))
 event = hs.one_of(ev_kmalloc, ev_kmalloc, ev_cache_alloc, ev_free, ev_free, ev_free, ev_page_alloc, ev_page_free,
                   ev_lost)
+#: mostly page events, between slab allocations that may take from them (fewer CPUs, gfp texts
+#: and pfns, so that a page is freed or taken from)
+few_cpus = hs.sampled_from([0, 0, 1, -1])
+page_gfps = hs.one_of(hs.just("GFP_KERNEL"), hs.just("GFP_KERNEL"), hs.just("GFP_KERNEL|__GFP_COMP"), gfps)
+page_pfns = hs.one_of(hs.sampled_from(PFNS[:5]), hs.sampled_from(SLAB_PFNS))
+page_orders = hs.one_of(hs.integers(0, 2), hs.sampled_from(ORDERS))
+page_event = hs.one_of(
+    hs.builds(lambda cpu, pfn, order, g: PageAlloc("mm_page_alloc", 0, cpu, 1, "t", pfn, order, 0, g, None),
+              few_cpus, page_pfns, page_orders, page_gfps),
+    hs.builds(lambda cpu, pfn, order: PageFree("mm_page_free", 0, cpu, 1, "t", pfn, order),
+              few_cpus, page_pfns, page_orders),
+    hs.builds(lambda cpu, p, site: SlabAlloc("kmalloc", 0, cpu, 1, "t", site, p, 50, 64, "GFP_KERNEL", None, None,
+                                             None),
+              few_cpus, ptrs, hs.sampled_from(SITES)),
+    ev_page_alloc, ev_page_free, ev_kmalloc, ev_cache_alloc, ev_free, ev_lost)
 
 
 def _with_times(evs, ts_mode):
@@ -296,7 +319,207 @@ def test_the_engines_agree_on_random_events(evs, ts_mode, every, by_time, early,
 
 
 @needs_core
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
+@given(hs.lists(page_event, min_size=5, max_size=150), hs.sampled_from(["all", "some", "none"]),
+       hs.sampled_from([0, 1, 7, 50, 0]), hs.booleans(),
+       hs.sampled_from(["linux-6.18-x86_64", "linux-2.6.24-i386"]))
+def test_the_engines_agree_on_random_page_events(evs, ts_mode, every, early, profile):
+    """Page allocations and frees (the core does the common ones): slab pages and not, real and
+    hashed pointers, orders up to and past MAX_ORDER, failed ones, frees of unknown blocks and at
+    other orders, lost markers."""
+    evs = _with_times(evs, ts_mode)
+    opts = {"sample_every": every, "early_untraced_frees": early, "max_samples": 8}  # (a replay changes its options)
+    want = _replay_state(evs, "python", ReplayOptions(**opts), profile)
+    got = _replay_state(evs, "compiled", ReplayOptions(**opts), profile)
+    assert got == want
+
+
+@needs_core
 def test_the_property_exercises_the_core():
     """The random events above reach the core's own paths, not only Python's."""
     test_the_engines_agree_on_random_events()
+    test_the_engines_agree_on_random_page_events()
     assert CORE_EVENTS[0] > 40 and CORE_EVENTS[1] > 40, CORE_EVENTS
+
+
+def _page_events(n, ptr_base=0xFFFF888002000000):
+    """Page allocations and frees of orders 0-3 on three CPUs, a slab allocation after some (its
+    pointer outside the page), and one inside a page (a slab page: Python's)."""
+    out = []
+    for i in range(n):
+        pfn, order = 0x10000 + 16 * (i % 9), i % 4
+        out.append(PageAlloc("mm_page_alloc", -1, i % 3, 1, "t", pfn, order, 0, "GFP_KERNEL", None))
+        if i % 4 == 1:
+            out.append(SlabAlloc("kmalloc", -1, i % 3, 1, "t", "f+0x1", ptr_base + 64 * i, 50, 64, "GFP_KERNEL", None,
+                                 None, None))
+        out.append(PageFree("mm_page_free", -1, (i + 1) % 3, 1, "t", pfn, order))
+    out.append(PageAlloc("mm_page_alloc", -1, 0, 1, "t", 0x2000, 0, 0, "GFP_KERNEL", None))
+    out.append(SlabAlloc("kmalloc", -1, 0, 1, "t", "f+0x1", ptr_base + 8, 50, 64, "GFP_KERNEL", None, None, None))
+    return out
+
+
+@needs_core
+def test_the_core_does_the_page_events():
+    """The common page events are the core's: of 300 page events only a few go to Python (the
+    first, which tells the pointers real, and the slab page); the replay is the same."""
+    evs = _page_events(150)
+    out = {}
+    for engine in ("python", "compiled"):
+        r = Replay(kmemsim.boot(ram="128M", on_bug="report"), options=ReplayOptions(sample_every=0))
+        r.engine = engine
+        r.feed(evs).finish(check=False)
+        out[engine] = state(r)
+        if engine == "compiled":
+            st = r.core_stats()
+            assert st["c"] + st["py"] == len(evs) and st["py"] <= 4, st
+    assert out["compiled"] == out["python"]
+    assert "mm_page_alloc" in out["python"] and "slab pages" in out["python"]
+
+
+@needs_core
+def test_page_events_with_hashed_pointers_go_to_python_when_a_slab_allocation_follows():
+    evs = _page_events(60, ptr_base=0x1234000)  # not a kernel pointer: hashed
+    out = {}
+    for engine in ("python", "compiled"):
+        r = Replay(kmemsim.boot(ram="128M", on_bug="report"), options=ReplayOptions(sample_every=0))
+        r.engine = engine
+        r.feed(evs).finish(check=False)
+        out[engine] = state(r)
+        if engine == "compiled":
+            st = r.core_stats()
+            assert r._real_ptrs is False and 15 <= st["py"] < 40, st  # the allocations before a kmalloc
+    assert out["compiled"] == out["python"]
+
+
+def _flaky(fn, exc, calls):
+    """fn, raising exc at every third call counted in calls[0]"""
+    from kmemsim.errors import KernelBug
+
+    def call(*a):
+        calls[0] += 1
+        if calls[0] % 3 == 0:
+            raise exc("page_bug", "BUG: a test") if exc is KernelBug else exc("oops", "")
+        return fn(*a)
+
+    return call
+
+
+@needs_core
+def test_a_kernel_bug_in_the_page_allocator_is_counted_alike():
+    """pa_alloc, pa.free and free_pages raising KernelBug / Oops (every third call) end the event
+    as _run()'s except clause does, in the core too."""
+    from kmemsim.errors import KernelBug, Oops
+
+    evs = _page_events(90)
+    out = {}
+    for engine in ("python", "compiled"):
+        k = kmemsim.boot(ram="128M", on_bug="report")
+        calls = [0]
+        pa = k.page_alloc
+        pa.alloc = _flaky(pa.alloc, KernelBug, calls)
+        pa.free = _flaky(pa.free, Oops, calls)
+        if k.pages.alloc_pfn is not None:
+            k.pages.alloc_pfn = _flaky(k.pages.alloc_pfn, KernelBug, calls)
+        free_pages = _flaky(type(k).free_pages, Oops, calls)
+        type(k).free_pages = lambda self, addr, order=0, _f=free_pages: _f(self, addr, order)  # this machine's class
+        r = Replay(k, options=ReplayOptions(sample_every=0))
+        r.engine = engine
+        r.feed(evs).finish(check=False)
+        out[engine] = state(r)
+        assert r.bugs, engine
+        if engine == "compiled":
+            assert r.core_stats()["c"] > 2 * r.core_stats()["py"]  # the core met the bugs too
+    assert out["compiled"] == out["python"]
+
+
+def _lookahead_events(po, shift):
+    """_slab_page_of()'s look-ahead, case by case: the page allocation at pfn P (each case its own)
+    and what follows it on its CPU (0) and others (1)."""
+    evs = []
+    filler_pfn = [0x30000]
+
+    def pa(pfn, cpu=0, order=0):
+        evs.append(PageAlloc("mm_page_alloc", -1, cpu, 1, "t", pfn, order, 0, "GFP_KERNEL", None))
+
+    def other_pa(cpu=0):
+        filler_pfn[0] += 1
+        pa(filler_pfn[0], cpu)
+
+    def km(pfn, cpu=0, site="f+0x1", off=64):
+        ptr = po + (pfn << shift) + off
+        evs.append(SlabAlloc("kmalloc", -1, cpu, 1, "t", site, ptr, 50, 64, "GFP_KERNEL", None, None, None))
+
+    exts = "alloc_slab_obj_exts+0x4a"
+    outside = 0x3F000
+    km(outside)  # a real pointer first: _ptrs_real() knows
+    p = 0x20000
+    for case in range(16):
+        p += 0x100
+        pa(p, order=case % 3)
+        if case == 0:  # two page allocations in between: still the slab's
+            other_pa(), other_pa(), km(p)
+        elif case == 1:  # three: not
+            other_pa(), other_pa(), other_pa(), km(p)
+        elif case == 2:  # the same pfn again
+            pa(p), km(p)
+        elif case == 3:  # freed first (on another CPU)
+            evs.append(PageFree("mm_page_free", -1, 1, 1, "t", p, 0)), km(p)
+        elif case == 4:  # a lost marker of this CPU, and of another
+            evs.append(Lost("lost", -1, 0, 0, "", 3)), km(p)
+        elif case == 5:
+            evs.append(Lost("lost", -1, 1, 0, "", 3)), km(p)
+        elif case == 6:  # an obj_exts kmalloc, then the object
+            km(outside, site=exts), km(p)
+        elif case == 7:  # two obj_exts kmallocs: the candidates end there
+            km(outside, site=exts), km(outside, site=exts), km(p)
+        elif case == 8:  # another CPU's allocation in the page
+            km(p, cpu=1), km(outside)
+        elif case == 9:  # an allocation claimed by the page before: None for this one
+            pa(p + 0x80), km(p)
+        elif case == 10:  # a claimed obj_exts kmalloc is passed over
+            pa(p + 0x80), km(p, site=exts), km(p + 0x80)
+        elif case == 11:  # kmalloc_node is no obj_exts kmalloc
+            evs.append(SlabAlloc("kmalloc_node", -1, 0, 1, "t", exts, po + 64, 50, 64, "GFP_KERNEL", None, None,
+                                 None))
+            km(p)
+        elif case == 12:  # the object the look-ahead's last event (window[63]), and past it (window[64])
+            for _ in range(63):
+                other_pa(cpu=1)
+            km(p)
+        elif case == 13:
+            for _ in range(64):
+                other_pa(cpu=1)
+            km(p)
+        elif case == 14:  # an obj_exts kmalloc that failed (NULL), then an object in the block's last page
+            km(p, site=exts, off=0 - po - (p << shift)), km(p + (1 << (case % 3)) - 1)
+        else:  # the page past the block
+            km(p + (1 << (case % 3)))
+    for e in list(evs):  # free them all (the slab pages' frees too)
+        if e.kind == "mm_page_alloc":
+            evs.append(PageFree("mm_page_free", -1, 2, 1, "t", e.pfn, e.order))
+    return evs
+
+
+@needs_core
+@pytest.mark.parametrize("chunk_at", [None, 4096 - 70, 4096 - 3])
+def test_the_look_ahead_for_a_slab_page_is_the_loops(chunk_at):
+    """Each case of _slab_page_of() (in C unless a candidate may be served), also across the
+    chunk boundary (the look-ahead reads on in the next chunk)."""
+    out = {}
+    for engine in ("python", "compiled"):
+        k = kmemsim.boot(ram="128M", on_bug="report")
+        evs = _lookahead_events(k.layout.page_offset, k.page_shift)
+        if chunk_at is not None:  # filler slab frees (pre-existing) until the case starts near the chunk's end
+            evs = [SlabFree("kfree", -1, 3, 1, "t", "f", 0x99, None)] * chunk_at + evs
+        r = Replay(k, options=ReplayOptions(sample_every=0))
+        r.engine = engine
+        r.feed(evs).finish(check=False)
+        out[engine] = state(r)
+        skipped = r.slab_pages_skipped
+        if engine == "compiled":
+            st = r.core_stats()
+            # Python's: the 9 slab pages and their 9 frees, case 3's page freed twice, the 2 lost
+            # markers, the first kmalloc (its gfp text): every other page event is the core's
+            assert st["py"] == 22, st
+    assert out["compiled"] == out["python"]
+    assert skipped == 9, skipped  # cases 0, 2, 5, 6, 9, 10 (two), 12 and 14

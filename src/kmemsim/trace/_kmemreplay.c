@@ -20,6 +20,13 @@
  *       (another CPU's slab, a CPU partial slab, a node partial slab that keeps an object in
  *       use): the push onto slab->freelist with slab->inuse - 1.
  *
+ * And the replay's page events (mm_page_alloc, mm_page_free) in the common cases, on
+ * Replay.pages (traced pfn -> model pfn << 4 | order), _held, _claimed and _page_failed: a
+ * page allocation that no slab allocation was served from (the look-ahead of
+ * _slab_page_of() over the next 64 events, with real pointers) goes to the model's page
+ * allocator, a page free of a block the replay holds at that order goes back to it -- by
+ * calling the functions _run() calls (pa_alloc, free_pages, pa.free), which stay Python.
+ *
  * Which Python function each part mirrors (a change to one must be made in the other):
  *
  *   Core_run()            Replay._run() (trace/replay.py), the loop: event counts, n,
@@ -27,6 +34,13 @@
  *   do_free()             _run()'s kfree / kmem_cache_free branch
  *   do_kmalloc()          _run()'s kmalloc / kmalloc_node branch
  *   do_cache_alloc()      _run()'s kmem_cache_alloc / kmem_cache_alloc_node branch
+ *   do_page_alloc()       _run()'s mm_page_alloc branch
+ *   no_slab_page()        Replay._slab_page_of() (the look-ahead, _claimed) and the real-pointer
+ *                         test of Replay._page_serves()
+ *   is_obj_exts()         Replay._is_obj_exts()
+ *   do_page_free()        _run()'s mm_page_free branch (without _page_free_slow())
+ *   bind_page_fns()       the top of _run(): pa_alloc, pa_free, free_pages
+ *                         (Replay._core_page_fns() binds them the same way)
  *   implied_free()        Replay._implied_free()
  *   caught_bug()          _run()'s except (KernelBug, Oops) clause
  *   fast_pop()            fastpath.install_slab(): kmalloc() and kmem_cache_alloc()
@@ -45,22 +59,27 @@
  * without changing anything, whether it can do the whole event; if not -- a gfp text or
  * cache met for the first time, a bytes_alloc mismatch, a large kmalloc, a duplicate, the
  * seeding reserve (_top_up), the early-free machinery (_make_room, _doom), the pre-existing
- * frees seeding serves (_free_preexisting), a free of what the model failed, page events
- * (the 64-event look-ahead of _slab_page_of), lost markers, the first timestamp, a sample
+ * frees seeding serves (_free_preexisting), a free of what the model failed, a page
+ * allocation a slab allocation may have been served from (a candidate of _slab_page_of()
+ * inside the block: _slab_page(); with hashed pointers, or before _ptrs_real() knows, any
+ * candidate with a pointer: _page_serves() reads the flags), a page allocation over a
+ * block the replay holds (an implied free), a page free _page_free_slow() does (an unknown
+ * pfn, another order), an order above 15, lost markers, the first timestamp, a sample
  * point, anything of an unexpected type -- it writes its counts back into the Replay and
  * calls run_at(cur, i, j, nxt), which runs that event (and the events after it that the
- * core never does: page events, lost markers ...) with Replay._run(), then reads back what
- * Python may have changed (n, the timestamps, the next sample point, kmalloc's dispatch
- * slot).  So every event is done once, in trace order, by exactly one of the engines,
- * and an event's Python path is the same code the pure-Python loop runs.
+ * core never does: lost markers, mm_page_free_batched ...) with Replay._run(), then reads
+ * back what Python may have changed (n, the timestamps, the next sample point, kmalloc's
+ * dispatch slot, _real_ptrs).  So every event is done once, in trace order, by exactly one
+ * of the engines, and an event's Python path is the same code the pure-Python loop runs.
  *
- * Counts are kept in C per kind and added to the Counters before any Python runs and at
- * the end of each run(); a key a Counter lacks is inserted (0) at the event that first
+ * Counts (and the change to Replay._held) are kept in C per kind and added to the Counters
+ * before any Python runs and at the end of each run(); a key a Counter lacks is inserted (0) at the event that first
  * counts it, so the Counters' key order is the Python loop's.
  *
  * Core(replay, run_at, spec)
  *   spec: a dict (see Replay._core_spec() in trace/replay.py) of the state and constants
- * .run(cur, nxt)   replay the list of records cur (nxt: the next chunk, for the look-ahead)
+ * .run(cur, nxt)   replay the list of records cur (nxt: the next chunk, for the look-ahead);
+ *                  binds the page allocator's functions first (Replay._core_page_fns())
  * .usable()        True when kmalloc's fast path is in its dispatch slot now (the core does
  *                  kmalloc events only then)
  * .stats()         {"c": events done in C, "py": events handed to Python, "model_calls": calls
@@ -72,14 +91,31 @@
 #include <stdint.h>
 #include <string.h>
 
-#define REPLAY_CORE_API 1
+#define REPLAY_CORE_API 2
 
-enum { K_KFREE, K_CACHE_FREE, K_KMALLOC, K_KMALLOC_NODE, K_CACHE_ALLOC, K_CACHE_ALLOC_NODE, NKINDS };
-static const char *KIND_NAMES[NKINDS] = {"kfree",   "kmem_cache_free",  "kmalloc",
-                                         "kmalloc_node", "kmem_cache_alloc", "kmem_cache_alloc_node"};
+enum {
+    K_KFREE,
+    K_CACHE_FREE,
+    K_KMALLOC,
+    K_KMALLOC_NODE,
+    K_CACHE_ALLOC,
+    K_CACHE_ALLOC_NODE,
+    K_PAGE_ALLOC,
+    K_PAGE_FREE,
+    NKINDS
+};
+static const char *KIND_NAMES[NKINDS] = {"kfree",        "kmem_cache_free",  "kmalloc",
+                                         "kmalloc_node", "kmem_cache_alloc", "kmem_cache_alloc_node",
+                                         "mm_page_alloc", "mm_page_free"};
 
-/* the record fields (tracepoints/events.py: SlabAlloc, SlabFree) */
-enum { F_KIND = 0, F_TS = 1, F_CPU = 2, F_PTR = 6, F_REQ = 7, F_ALLOC = 8, F_GFP = 9, F_NAME = 11 };
+/* the record fields (tracepoints/events.py: SlabAlloc, SlabFree; PageAlloc, PageFree) */
+enum { F_KIND = 0, F_TS = 1, F_CPU = 2, F_SITE = 5, F_PTR = 6, F_REQ = 7, F_ALLOC = 8, F_GFP = 9, F_NAME = 11 };
+enum { F_PFN = 5, F_ORDER = 6, F_PGFP = 8 };
+
+/* Replay._run()'s look-ahead for a page allocation's slab (_LOOKAHEAD in trace/replay.py) */
+#define LOOKAHEAD 64
+/* the largest order the core does (a block's order is the low 4 bits of its Replay.pages value) */
+#define MAX_PAGE_ORDER 15
 
 /* where a slot of a __slots__ class lives in its instances */
 typedef struct {
@@ -115,10 +151,17 @@ typedef struct {
     Slot cc_freelist, cc_slab;
     Slot s_cache, s_freelist, s_frozen, s_inuse, s_where;
     PyObject *where_node_partial, *where_rcu_free;
+    /* the page events' state: Replay.pages, _claimed, _page_failed; "lost", "alloc_slab_obj_exts" */
+    PyObject *pages, *claimed, *page_failed, *lost_kind, *obj_exts_site;
+    /* the page allocator's functions _run() binds (Replay._core_page_fns(), at each run()) */
+    PyObject *pa_alloc, *pa_free, *free_pages;
+    uint64_t lowmem; /* Replay.lowmem (clamped to 2^64 - 1) */
+    int page_shift;
+    int real_ptrs; /* Replay._real_ptrs is True */
     /* the loop's state, between Python's turns */
     long long n, last_ts, first_ts, next_at, interval;
     long long d_events[NKINDS], d_placed[NKINDS], d_pre[NKINDS], d_failed[NKINDS], d_mfailed[NKINDS], d_null;
-    long long d_implied;
+    long long d_implied, d_held;
     long long stat_c, stat_py, stat_calls;
 } Core;
 
@@ -128,6 +171,7 @@ static PyObject *CoreError;
 
 /* interned attribute names of the Replay */
 static PyObject *S_n, *S_last_ts, *S_first_ts, *S_interval, *S_next_ts, *S_next_n, *S_null_frees, *S_implied, *S_cpu;
+static PyObject *S_held, *S_real_ptrs, *S_page_fns;
 
 /* ------------------------------------------------------------------ helpers */
 
@@ -530,6 +574,11 @@ static int flush(Core *c)
         if (get_ll(c->replay, S_implied, &v) < 0 || set_ll(c->replay, S_implied, v + c->d_implied) < 0) return -1;
         c->d_implied = 0;
     }
+    if (c->d_held) {
+        long long v;
+        if (get_ll(c->replay, S_held, &v) < 0 || set_ll(c->replay, S_held, v + c->d_held) < 0) return -1;
+        c->d_held = 0;
+    }
     if (set_ll(c->replay, S_n, c->n) < 0 || set_ll(c->replay, S_last_ts, c->last_ts) < 0) return -1;
     return 0;
 }
@@ -553,7 +602,29 @@ static int reload(Core *c)
         get_ll(c->replay, S_first_ts, &c->first_ts) < 0 || get_ll(c->replay, S_interval, &c->interval) < 0)
         return -1;
     if (get_ll(c->replay, c->interval ? S_next_ts : S_next_n, &c->next_at) < 0) return -1;
+    PyObject *rp = PyObject_GetAttr(c->replay, S_real_ptrs);
+    if (rp == NULL) return -1;
+    c->real_ptrs = rp == Py_True;
+    Py_DECREF(rp);
     return check_usable(c);
+}
+
+/* the page allocator's functions, as _run() binds them at its top: pa_alloc (the pcp fast path's
+ * alloc_pfn while get_free_pages runs fast, else pa.alloc), pa.free, k.free_pages */
+static int bind_page_fns(Core *c)
+{
+    PyObject *t = PyObject_CallMethodNoArgs(c->replay, S_page_fns);
+    if (t == NULL) return -1;
+    if (!PyTuple_CheckExact(t) || PyTuple_GET_SIZE(t) != 3) {
+        Py_DECREF(t);
+        PyErr_SetString(CoreError, "Core: Replay._core_page_fns() must give (pa_alloc, pa_free, free_pages)");
+        return -1;
+    }
+    Py_XSETREF(c->pa_alloc, Py_NewRef(PyTuple_GET_ITEM(t, 0)));
+    Py_XSETREF(c->pa_free, Py_NewRef(PyTuple_GET_ITEM(t, 1)));
+    Py_XSETREF(c->free_pages, Py_NewRef(PyTuple_GET_ITEM(t, 2)));
+    Py_DECREF(t);
+    return 0;
 }
 
 /* ------------------------------------------------------------------ the events
@@ -918,6 +989,188 @@ static inline int kind_of(Core *c, PyObject *k)
     return -1;
 }
 
+/* Replay._is_obj_exts(e) of a slab allocation of kind wk: 1, 0, or -1 when Python must tell (a
+ * call site that is not a str) */
+static int is_obj_exts(Core *c, PyObject *e, int wk)
+{
+    if (wk != K_KMALLOC) return 0;
+    if (PyTuple_GET_SIZE(e) <= F_SITE) return -1;
+    PyObject *site = PyTuple_GET_ITEM(e, F_SITE);
+    if (!PyUnicode_CheckExact(site)) return -1;
+    Py_ssize_t r = PyUnicode_Tailmatch(site, c->obj_exts_site, 0, PY_SSIZE_T_MAX, -1);
+    if (r < 0) {
+        PyErr_Clear();
+        return -1;
+    }
+    return (int)r;
+}
+
+/* Replay._slab_page_of(ev, window, failed, base) for the page allocation cur[i] (event number
+ * n + 1; the window is the 64 events after it, in cur then nxt, as _run() builds it) of the
+ * traced block [lo, hi) on CPU cpu, as far as C can tell it without changing anything: 1 no slab
+ * allocation is served by the page (the candidates' pointers lie outside it: real pointers only),
+ * 0 Python must tell (a candidate served, hashed pointers or not known yet, an unexpected record) */
+static int no_slab_page(Core *c, PyObject *cur, Py_ssize_t i, PyObject *nxt, int64_t cpu, int64_t lo, int64_t hi)
+{
+    PyObject *cands[2];
+    int ncands = 0, pages = 0;
+    Py_ssize_t ncur = PyList_GET_SIZE(cur), nnxt = PyList_GET_SIZE(nxt);
+    long long base = c->n + 2; /* the event number of window[0] */
+    for (Py_ssize_t j = 0; j < LOOKAHEAD; j++) {
+        Py_ssize_t at = i + 1 + j;
+        PyObject *e;
+        if (at < ncur)
+            e = PyList_GET_ITEM(cur, at);
+        else if (at - ncur < nnxt)
+            e = PyList_GET_ITEM(nxt, at - ncur);
+        else
+            break;
+        if (!PyTuple_Check(e) || PyTuple_GET_SIZE(e) <= F_CPU) return 0;
+        PyObject *ko = PyTuple_GET_ITEM(e, F_KIND);
+        if (!PyUnicode_CheckExact(ko)) return 0;
+        int wk = kind_of(c, ko);
+        int64_t v;
+        if (wk == K_PAGE_FREE) {
+            if (PyTuple_GET_SIZE(e) <= F_PFN || !i64_of(PyTuple_GET_ITEM(e, F_PFN), &v)) return 0;
+            if (lo <= v && v < hi) break; /* the page went back before an allocation took from it */
+        }
+        if (!i64_of(PyTuple_GET_ITEM(e, F_CPU), &v)) return 0;
+        if (v != cpu) continue;
+        if (wk >= K_KMALLOC && wk <= K_CACHE_ALLOC_NODE) {
+            int oe = is_obj_exts(c, e, wk);
+            if (oe < 0) return 0;
+            if (PyDict_GET_SIZE(c->claimed)) {
+                PyObject *key = PyLong_FromLongLong(base + j);
+                if (key == NULL) return -1;
+                int in = PyDict_Contains(c->claimed, key);
+                Py_DECREF(key);
+                if (in < 0) return -1;
+                if (in) {
+                    if (oe) continue;
+                    return 1; /* the allocation has its page: None */
+                }
+            }
+            cands[ncands++] = e;
+            if (!oe || ncands == 2) break;
+        } else if (wk == K_PAGE_ALLOC) {
+            if (PyTuple_GET_SIZE(e) <= F_PFN || !i64_of(PyTuple_GET_ITEM(e, F_PFN), &v)) return 0;
+            if (++pages > 2 || v == lo) break;
+        } else if (wk < 0) {
+            int lost = ko == c->lost_kind || PyUnicode_Compare(ko, c->lost_kind) == 0;
+            if (lost) break;
+        }
+    }
+    /* Replay._page_serves() of each candidate: with real pointers, is it inside the block? */
+    for (int k = 0; k < ncands; k++) {
+        PyObject *e = cands[k];
+        uint64_t ptr;
+        if (PyTuple_GET_SIZE(e) <= F_PTR || !u64_of(PyTuple_GET_ITEM(e, F_PTR), &ptr)) return 0;
+        if (!ptr) continue;
+        if (!c->real_ptrs) return 0; /* hashed (or not known yet): the flags tell, in Python */
+        __int128 pfn = ((__int128)ptr - (__int128)c->page_offset) >> c->page_shift;
+        if (lo <= pfn && pfn < hi) return 0; /* a slab's page: Replay._slab_page() */
+    }
+    return 1;
+}
+
+/* _run(): mm_page_alloc (cur[i]); 1 done, 0 for Python, -1 error */
+static int do_page_alloc(Core *c, PyObject *cur, Py_ssize_t i, PyObject *nxt, PyObject *ev, int64_t cpu, long mcpu)
+{
+    if (PyTuple_GET_SIZE(ev) <= F_PGFP || !PyList_CheckExact(c->page_failed) ||
+        mcpu >= PyList_GET_SIZE(c->page_failed))
+        return 0;
+    PyObject *pfn_o = PyTuple_GET_ITEM(ev, F_PFN), *order_o = PyTuple_GET_ITEM(ev, F_ORDER);
+    int64_t pfn, order;
+    if (!i64_of(pfn_o, &pfn)) return 0;
+    if (pfn < 0) { /* a failed allocation */
+        if (count(&c->d_failed[K_PAGE_ALLOC], c->trace_failed, c->kinds[K_PAGE_ALLOC]) < 0) return -1;
+        PyObject *prev = PyList_GET_ITEM(c->page_failed, mcpu);
+        PyList_SET_ITEM(c->page_failed, mcpu, Py_NewRef(Py_True));
+        Py_DECREF(prev);
+        return 1;
+    }
+    if (!i64_of(order_o, &order) || order < 0 || order > MAX_PAGE_ORDER) return 0;
+    int r = no_slab_page(c, cur, i, nxt, cpu, pfn, pfn + ((int64_t)1 << order));
+    if (r <= 0) return r;
+    PyObject *g = PyDict_GetItemWithError(c->gfps, PyTuple_GET_ITEM(ev, F_PGFP));
+    if (g == NULL) return PyErr_Occurred() ? -1 : 0; /* Replay.gfp() reads it */
+    if (!PyLong_CheckExact(g)) return 0;             /* None: not this machine's */
+    int has = PyDict_Contains(c->pages, pfn_o);
+    if (has) return has < 0 ? -1 : 0; /* a block there: its free was not traced (implied) */
+    /* all the tests passed: the event is the core's */
+    PyObject *prev = PyList_GET_ITEM(c->page_failed, mcpu);
+    PyList_SET_ITEM(c->page_failed, mcpu, Py_NewRef(Py_False));
+    Py_DECREF(prev);
+    Py_INCREF(g);
+    int bug;
+    PyObject *args[2] = {g, order_o};
+    PyObject *fn = Py_NewRef(c->pa_alloc);
+    PyObject *mp = call_model(c, mcpu, fn, args, 2, &bug);
+    Py_DECREF(fn);
+    Py_DECREF(g);
+    if (mp == NULL) return bug ? 1 : -1;
+    int64_t m;
+    if (!i64_of(mp, &m) || m >= ((int64_t)1 << 58)) {
+        Py_DECREF(mp);
+        PyErr_SetString(CoreError, "Core: the page allocator gave a pfn out of range");
+        return -1;
+    }
+    Py_DECREF(mp);
+    if (m < 0) return count(&c->d_mfailed[K_PAGE_ALLOC], c->model_failed, c->kinds[K_PAGE_ALLOC]) < 0 ? -1 : 1;
+    PyObject *val = PyLong_FromLongLong(m << 4 | order);
+    if (val == NULL) return -1;
+    r = PyDict_SetItem(c->pages, pfn_o, val);
+    Py_DECREF(val);
+    if (r < 0) return -1;
+    c->d_held += (long long)1 << order;
+    return count(&c->d_placed[K_PAGE_ALLOC], c->placed, c->kinds[K_PAGE_ALLOC]) < 0 ? -1 : 1;
+}
+
+/* _run(): mm_page_free of a block the replay holds at that order (else Replay._page_free_slow(),
+ * Python's); 1 done, 0 for Python, -1 error */
+static int do_page_free(Core *c, PyObject *ev, long mcpu)
+{
+    PyObject *pfn_o = PyTuple_GET_ITEM(ev, F_PFN), *order_o = PyTuple_GET_ITEM(ev, F_ORDER);
+    int64_t order, v;
+    if (!i64_of(order_o, &order) || order < 0 || order > MAX_PAGE_ORDER) return 0;
+    PyObject *vo = PyDict_GetItemWithError(c->pages, pfn_o);
+    if (vo == NULL) return PyErr_Occurred() ? -1 : 0;
+    if (!i64_of(vo, &v) || v < 0 || (v & 15) != order) return 0;
+    int64_t mp = v >> 4;
+    __int128 off = (__int128)mp << c->page_shift;
+    int low = order == 0 && off < (__int128)c->lowmem;
+    if (low && off + c->page_offset >= ((__int128)1 << 64)) return 0;
+    PyObject *args[2];
+    args[0] = low ? PyLong_FromUnsignedLongLong((uint64_t)(off + c->page_offset)) : PyLong_FromLongLong(mp);
+    if (args[0] == NULL) return -1;
+    args[1] = low ? PyLong_FromLong(0) : Py_NewRef(order_o);
+    if (args[1] == NULL) {
+        Py_DECREF(args[0]);
+        return -1;
+    }
+    Py_INCREF(pfn_o);
+    int r = PyDict_DelItem(c->pages, pfn_o); /* pages.pop(pfn) */
+    Py_DECREF(pfn_o);
+    if (r == 0) {
+        int bug;
+        PyObject *fn = Py_NewRef(low ? c->free_pages : c->pa_free);
+        PyObject *res = call_model(c, mcpu, fn, args, 2, &bug);
+        Py_DECREF(fn);
+        if (res == NULL)
+            r = bug ? 1 : -1;
+        else {
+            Py_DECREF(res);
+            c->d_held -= (long long)1 << order;
+            r = count(&c->d_placed[K_PAGE_FREE], c->placed, c->kinds[K_PAGE_FREE]) < 0 ? -1 : 1;
+        }
+    } else {
+        r = -1;
+    }
+    Py_DECREF(args[0]);
+    Py_DECREF(args[1]);
+    return r;
+}
+
 /* an event the core never does, whatever the state: not a slab event (page events, lost markers,
  * the others), or not a record it reads */
 static int never_c(Core *c, PyObject *ev)
@@ -947,7 +1200,7 @@ static PyObject *Core_run(Core *c, PyObject *args)
 {
     PyObject *cur, *nxt;
     if (!PyArg_ParseTuple(args, "O!O!", &PyList_Type, &cur, &PyList_Type, &nxt)) return NULL;
-    if (reload(c) < 0) return NULL;
+    if (reload(c) < 0 || bind_page_fns(c) < 0) return NULL;
     Py_INCREF(cur);
     Py_INCREF(nxt);
     PyObject *ret = NULL;
@@ -966,8 +1219,12 @@ static PyObject *Core_run(Core *c, PyObject *args)
                 done = do_free(c, ev, kind, mcpu);
             else if (kind <= K_KMALLOC_NODE)
                 done = c->usable ? do_kmalloc(c, ev, kind, mcpu) : 0;
-            else
+            else if (kind <= K_CACHE_ALLOC_NODE)
                 done = do_cache_alloc(c, ev, kind, mcpu);
+            else if (kind == K_PAGE_ALLOC)
+                done = do_page_alloc(c, cur, i, nxt, ev, cpu, mcpu);
+            else
+                done = do_page_free(c, ev, mcpu);
             if (done > 0) {
                 c->stat_c++;
                 c->n++;
@@ -1084,7 +1341,9 @@ static int Core_init(Core *c, PyObject *args, PyObject *kwds)
         spec_obj(spec, "last_ptr", &c->last_ptr, &PyList_Type) < 0 ||
         spec_obj(spec, "slab_of", &c->slab_of, &PyDict_Type) < 0 ||
         spec_obj(spec, "frames", &c->frames, &PyDict_Type) < 0 ||
-        spec_obj(spec, "by_size", &c->by_size, &PyList_Type) < 0 || spec_obj(spec, "kcls", &c->kcls, &PyType_Type) < 0)
+        spec_obj(spec, "by_size", &c->by_size, &PyList_Type) < 0 || spec_obj(spec, "kcls", &c->kcls, &PyType_Type) < 0 ||
+        spec_obj(spec, "pages", &c->pages, &PyDict_Type) < 0 || spec_obj(spec, "claimed", &c->claimed, &PyDict_Type) < 0 ||
+        spec_obj(spec, "page_failed", &c->page_failed, &PyList_Type) < 0)
         return -1;
     if (!PyList_CheckExact(c->last_ptr) || !PyList_CheckExact(c->by_size)) {
         PyErr_SetString(CoreError, "Core: last_ptr and by_size must be lists");
@@ -1093,19 +1352,21 @@ static int Core_init(Core *c, PyObject *args, PyObject *kwds)
     if (spec_obj(spec, "fast_kmalloc", &c->fast, NULL) < 0) return -1;
     Py_XSETREF(c->slot_name, PyUnicode_InternFromString("kmalloc"));
     if (c->slot_name == NULL) return -1;
-    uint64_t hardened, word, ncpu;
+    uint64_t hardened, word, ncpu, page_shift;
     int64_t max_cache, fp_max_cache;
     if (spec_u64(spec, "page_offset", &c->page_offset) < 0 || spec_u64(spec, "hardened", &hardened) < 0 ||
         spec_u64(spec, "word", &word) < 0 || spec_u64(spec, "ncpu", &ncpu) < 0 ||
         spec_i64(spec, "max_cache", &max_cache) < 0 || spec_i64(spec, "fp_max_cache", &fp_max_cache) < 0 ||
-        spec_u64(spec, "kind_flags", &c->kind_flags) < 0 || spec_u64(spec, "zero_flag", &c->zero_flag) < 0)
+        spec_u64(spec, "kind_flags", &c->kind_flags) < 0 || spec_u64(spec, "zero_flag", &c->zero_flag) < 0 ||
+        spec_u64(spec, "lowmem", &c->lowmem) < 0 || spec_u64(spec, "page_shift", &page_shift) < 0)
         return -1;
-    if ((word != 4 && word != 8) || ncpu < 1 || PyList_GET_SIZE(c->by_size) != fp_max_cache + 1 ||
+    if ((word != 4 && word != 8) || ncpu < 1 || page_shift < 9 || page_shift > 20 || PyList_GET_SIZE(c->by_size) != fp_max_cache + 1 ||
         PyList_GET_SIZE(c->last_ptr) != (Py_ssize_t)ncpu) {
         PyErr_SetString(CoreError, "Core: a spec value out of range");
         return -1;
     }
     c->hardened = hardened != 0;
+    c->page_shift = (int)page_shift;
     c->word = (int)word;
     c->ncpu = (long)ncpu;
     c->max_cache = max_cache;
@@ -1142,10 +1403,12 @@ static int Core_init(Core *c, PyObject *args, PyObject *kwds)
     memset(c->d_pre, 0, sizeof c->d_pre);
     memset(c->d_failed, 0, sizeof c->d_failed);
     memset(c->d_mfailed, 0, sizeof c->d_mfailed);
-    c->d_null = c->d_implied = 0;
+    c->d_null = c->d_implied = c->d_held = 0;
     c->stat_c = c->stat_py = c->stat_calls = 0;
     Py_XSETREF(c->kmalloc_what, PyUnicode_InternFromString("kmalloc"));
-    if (c->kmalloc_what == NULL) return -1;
+    Py_XSETREF(c->lost_kind, PyUnicode_InternFromString("lost"));
+    Py_XSETREF(c->obj_exts_site, PyUnicode_InternFromString("alloc_slab_obj_exts"));
+    if (c->kmalloc_what == NULL || c->lost_kind == NULL || c->obj_exts_site == NULL) return -1;
     return check_usable(c);
 }
 
@@ -1180,6 +1443,12 @@ static int Core_traverse(Core *c, visitproc visit, void *arg)
     Py_VISIT(c->by_size);
     Py_VISIT(c->kcls);
     Py_VISIT(c->fast);
+    Py_VISIT(c->pages);
+    Py_VISIT(c->claimed);
+    Py_VISIT(c->page_failed);
+    Py_VISIT(c->pa_alloc);
+    Py_VISIT(c->pa_free);
+    Py_VISIT(c->free_pages);
     return 0;
 }
 
@@ -1219,6 +1488,14 @@ static int Core_clear(Core *c)
     for (int i = 0; i < NKINDS; i++) Py_CLEAR(c->kinds[i]);
     Py_CLEAR(c->where_node_partial);
     Py_CLEAR(c->where_rcu_free);
+    Py_CLEAR(c->pages);
+    Py_CLEAR(c->claimed);
+    Py_CLEAR(c->page_failed);
+    Py_CLEAR(c->lost_kind);
+    Py_CLEAR(c->obj_exts_site);
+    Py_CLEAR(c->pa_alloc);
+    Py_CLEAR(c->pa_free);
+    Py_CLEAR(c->free_pages);
     return 0;
 }
 
@@ -1268,6 +1545,9 @@ PyMODINIT_FUNC PyInit__kmemreplay(void)
     INTERN(S_null_frees, "null_frees");
     INTERN(S_implied, "implied_frees");
     INTERN(S_cpu, "cpu");
+    INTERN(S_held, "_held");
+    INTERN(S_real_ptrs, "_real_ptrs");
+    INTERN(S_page_fns, "_core_page_fns");
 #undef INTERN
     PyObject *m = PyModule_Create(&kmemreplay_module);
     if (m == NULL) return NULL;

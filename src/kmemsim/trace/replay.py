@@ -139,7 +139,7 @@ __all__ = [
 #: pure-Python loop, :meth:`Replay._run`); all give the same replay
 ENGINES = ("auto", "compiled", "python")
 #: the version of the compiled core's interface this module speaks (_kmemreplay.c: REPLAY_CORE_API)
-REPLAY_CORE_API = 1
+REPLAY_CORE_API = 2
 
 
 def _load_core() -> ModuleType | None:
@@ -959,7 +959,9 @@ class Replay:
 
     def _page_serves(self, pa_ev: Any, ev: Any, failed: bool) -> bool:
         """Is the traced page allocation ``pa_ev`` the slab page (or large kmalloc) that
-        the slab allocation ``ev`` of the same CPU was served from?"""
+        the slab allocation ``ev`` of the same CPU was served from?  (The compiled core does the
+        real-pointer test in C, _kmemreplay.c: no_slab_page(): a change to one must be made in
+        the other.)"""
         ptr = ev[6]
         if not ptr:
             return False
@@ -1000,7 +1002,8 @@ class Replay:
     def _is_obj_exts(e: Any) -> bool:
         """A kmalloc of a slab's obj_exts vector (6.18 alloc_slab_obj_exts(), mm/slub.c: a new
         slab of a SLAB_ACCOUNT cache, account_slab() at :3186, or the first __GFP_ACCOUNT object
-        of a slab): it comes between a new slab's page and the object taken from it."""
+        of a slab): it comes between a new slab's page and the object taken from it.  (Also in
+        C: _kmemreplay.c: is_obj_exts().)"""
         return e[0] == "kmalloc" and e[5].startswith("alloc_slab_obj_exts")
 
     def _slab_page_of(self, ev: Any, window: list, failed: bool, base: int) -> Any:
@@ -1010,7 +1013,9 @@ class Replay:
         kmalloc cache -- then the object.  So the candidates are the next two slab
         allocations of the same CPU when the first is an obj_exts kmalloc, else the next one;
         other page allocations in between are passed over (at most two).  ``base`` is the
-        event number of ``window[0]`` (an allocation is matched to one page at most)."""
+        event number of ``window[0]`` (an allocation is matched to one page at most).  The
+        compiled core runs the same look-ahead (_kmemreplay.c: no_slab_page()) and hands the
+        event here when a candidate may be served: a change to one must be made in the other."""
         cpu = ev[2]
         cands: list = []
         pages = 0
@@ -1220,7 +1225,18 @@ class Replay:
             "page_offset": self.page_offset, "hardened": int(bool(slub.hardened)), "word": slub.word,
             "ncpu": self.ncpu, "max_cache": self.max_cache, "fp_max_cache": max_cache, "kind_flags": kind_flags,
             "zero_flag": bits.zero, "types": (KmemCache, KmemCacheCpu, Slab), "error": ReplayCoreError,
+            "pages": self.pages, "claimed": self._claimed, "page_failed": self._page_failed,
+            "lowmem": min(self.lowmem, (1 << 64) - 1), "page_shift": self.page_shift,
         }
+
+    def _core_page_fns(self) -> tuple[Callable[[int, int], int], Callable[[int, int], None], Callable[[int, int], Any]]:
+        """The page allocator's functions as :meth:`_run` binds them at its top (the compiled core
+        asks at each run): pa_alloc, pa.free, k.free_pages."""
+        k = self.k
+        pa_alloc: Callable[[int, int], int] = self.pa.alloc
+        if k.pages.alloc_pfn is not None and k.dispatch.active("get_free_pages") == "fast":
+            pa_alloc = k.pages.alloc_pfn
+        return pa_alloc, self.pa.free, k.free_pages
 
     def _run_at(self, cur: list, i: int, j: int, nxt: list) -> None:
         """The events ``cur[i:j]`` by :meth:`_run` (the compiled core hands over every event it
@@ -1240,6 +1256,7 @@ class Replay:
         kmalloc = k.kmalloc
         kfree = self._kfree
         cache_alloc = self._cache_alloc
+        # (the compiled core binds these three the same way: _core_page_fns())
         pa_alloc: Callable[[int, int], int] = self.pa.alloc
         if k.pages.alloc_pfn is not None and k.dispatch.active("get_free_pages") == "fast":
             pa_alloc = k.pages.alloc_pfn  # the same allocation, the pcp fast path in front
@@ -1392,6 +1409,9 @@ class Replay:
                             self.model_failed[kind] += 1
                         last_ptr[mcpu] = ptr
                 elif kind == "mm_page_alloc":
+                    # the compiled core does this branch too (_kmemreplay.c: do_page_alloc(), with
+                    # _slab_page_of()'s look-ahead in no_slab_page()): a change to one must be
+                    # made in the other
                     pfn = ev[5]
                     if pfn < 0:
                         self.trace_failed[kind] += 1
@@ -1424,6 +1444,8 @@ class Replay:
                                 else:
                                     self.model_failed[kind] += 1
                 elif kind == "mm_page_free":
+                    # and this one (_kmemreplay.c: do_page_free()); a change to one must be made
+                    # in the other
                     pfn = ev[5]
                     v = pages.pop(pfn, None)
                     if v is not None and v & 15 == ev[6]:
