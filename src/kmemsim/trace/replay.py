@@ -1230,8 +1230,10 @@ class Replay:
         }
 
     def _core_page_fns(self) -> tuple[Callable[[int, int], int], Callable[[int, int], None], Callable[[int, int], Any]]:
-        """The page allocator's functions as :meth:`_run` binds them at its top (the compiled core
-        asks at each run): pa_alloc, pa.free, k.free_pages."""
+        """The page allocator's functions the page events call: pa_alloc, pa.free, k.free_pages
+        (:meth:`_run` binds them at its top, the compiled core at each run).  pa_alloc is
+        ``k.pages.alloc_pfn`` -- the same allocation with the pcp fast path in front -- while
+        get_free_pages' fast path is in its dispatch slot, else the general ``pa.alloc``."""
         k = self.k
         pa_alloc: Callable[[int, int], int] = self.pa.alloc
         if k.pages.alloc_pfn is not None and k.dispatch.active("get_free_pages") == "fast":
@@ -1256,12 +1258,7 @@ class Replay:
         kmalloc = k.kmalloc
         kfree = self._kfree
         cache_alloc = self._cache_alloc
-        # (the compiled core binds these three the same way: _core_page_fns())
-        pa_alloc: Callable[[int, int], int] = self.pa.alloc
-        if k.pages.alloc_pfn is not None and k.dispatch.active("get_free_pages") == "fast":
-            pa_alloc = k.pages.alloc_pfn  # the same allocation, the pcp fast path in front
-        pa_free = self.pa.free
-        free_pages = k.free_pages
+        pa_alloc, pa_free, free_pages = self._core_page_fns()  # (the compiled core's too)
         objs = self.objs
         pages = self.pages
         placed = self.placed
