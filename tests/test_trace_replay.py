@@ -289,8 +289,13 @@ def test_sampling_by_time_and_thinning():
     text = [t.replace("100.000001", f"100.{i * 1000:06d}") for i, t in enumerate(text)]
     r = Replay(k, options=ReplayOptions(sample_interval=0.005)).feed(TraceReader(text)).finish()
     assert [s.events for s in r.samples][:3] == [6, 11, 16] and r.samples[-1].events == 50
-    r2 = Replay(kmemsim.boot(), options=ReplayOptions(sample_every=1, max_samples=10)).feed(TraceReader(text)).finish()
+    opts = ReplayOptions(sample_every=1, max_samples=10)
+    r2 = Replay(kmemsim.boot(), options=opts).feed(TraceReader(text)).finish()
     assert len(r2.samples) <= 11 and r2.opts.sample_every > 1
+    # the replay thinned its own copy: the caller's options sample a second replay as the first
+    assert opts.sample_every == 1
+    r3 = Replay(kmemsim.boot(), options=opts).feed(TraceReader(text)).finish()
+    assert r3.samples == r2.samples
 
 
 def test_fuzzed_traces_give_counts_or_a_clear_error():

@@ -398,7 +398,9 @@ class Replay:
     def __init__(self, k: Kernel, host: HostSnapshot | None = None, options: ReplayOptions | None = None):
         self.k = k
         self.host = host if host is not None else getattr(k, "host", None)
-        self.opts = options or ReplayOptions()
+        # its own copy: thinning the samples doubles opts.sample_every (_sample()), and the
+        # caller's options may serve another replay (compare's two machines, a sweep)
+        self.opts = ReplayOptions(**vars(options)) if options is not None else ReplayOptions()
         iv = self.opts.sample_interval
         if iv is not None and not (math.isfinite(iv) and iv > 0):
             raise UsageError(f"sample_interval {iv!r}: must be a finite number of seconds above 0")
@@ -2032,8 +2034,7 @@ def compare(
     for side in (a, b):
         side = dict(side)
         k = side.pop("k", None) or boot_machine(**side)
-        opts = ReplayOptions(**vars(options)) if options is not None else None
-        r = Replay(k, options=opts)
+        r = Replay(k, options=options)
         if events is None:
             # a file is read once per machine: memory stays bounded by the replay, not the trace
             reader = TraceReader(cast("str | Path", source), fmt=fmt, lenient=lenient, progress=progress)
