@@ -358,20 +358,25 @@ def _page_events(n, ptr_base=0xFFFF888002000000):
     return out
 
 
-@needs_core
-def test_the_core_does_the_page_events():
-    """The common page events are the core's: of 300 page events only a few go to Python (the
-    first, which tells the pointers real, and the slab page); the replay is the same."""
-    evs = _page_events(150)
+def _on_both_engines(evs: list) -> tuple[dict, dict, Replay]:
+    """evs replayed by each engine on a 128M machine: {engine: state}, the compiled core's
+    stats, and its Replay."""
     out = {}
     for engine in ("python", "compiled"):
         r = Replay(kmemsim.boot(ram="128M", on_bug="report"), options=ReplayOptions(sample_every=0))
         r.engine = engine
         r.feed(evs).finish(check=False)
         out[engine] = state(r)
-        if engine == "compiled":
-            st = r.core_stats()
-            assert st["c"] + st["py"] == len(evs) and st["py"] <= 4, st
+    return out, r.core_stats(), r
+
+
+@needs_core
+def test_the_core_does_the_page_events():
+    """The common page events are the core's: of 300 page events only a few go to Python (the
+    first, which tells the pointers real, and the slab page); the replay is the same."""
+    evs = _page_events(150)
+    out, st, _ = _on_both_engines(evs)
+    assert st["c"] + st["py"] == len(evs) and st["py"] <= 4, st
     assert out["compiled"] == out["python"]
     assert "mm_page_alloc" in out["python"] and "slab pages" in out["python"]
 
@@ -379,15 +384,8 @@ def test_the_core_does_the_page_events():
 @needs_core
 def test_page_events_with_hashed_pointers_go_to_python_when_a_slab_allocation_follows():
     evs = _page_events(60, ptr_base=0x1234000)  # not a kernel pointer: hashed
-    out = {}
-    for engine in ("python", "compiled"):
-        r = Replay(kmemsim.boot(ram="128M", on_bug="report"), options=ReplayOptions(sample_every=0))
-        r.engine = engine
-        r.feed(evs).finish(check=False)
-        out[engine] = state(r)
-        if engine == "compiled":
-            st = r.core_stats()
-            assert r._real_ptrs is False and 15 <= st["py"] < 40, st  # the allocations before a kmalloc
+    out, st, r = _on_both_engines(evs)
+    assert r._real_ptrs is False and 15 <= st["py"] < 40, st  # the allocations before a kmalloc
     assert out["compiled"] == out["python"]
 
 
