@@ -363,10 +363,15 @@ class Slub:
         order, objects = s.order, s.objects
         if alloc_gfp & b.direct_reclaim and order > s.min_order:
             alloc_gfp = (alloc_gfp | b.nomemalloc) & ~b.reclaim
-        pfn = k.page_alloc.alloc(alloc_gfp, order)
+        # __alloc_pages(): with the pcp fast path in front while get_free_pages' runs (no tracing,
+        # fault injection or atomic context: kmemsim.dispatch), the same allocation
+        alloc = k.pages.alloc_pfn if k.dispatch.active("get_free_pages") == "fast" else None
+        if alloc is None:
+            alloc = k.page_alloc.alloc
+        pfn = alloc(alloc_gfp, order)
         if pfn < 0:
             order, objects = s.min_order, s.min_objects
-            pfn = k.page_alloc.alloc(flags, order)
+            pfn = alloc(flags, order)
             if pfn < 0:
                 return None
         s.alloc_slab_pages += 1 << order
