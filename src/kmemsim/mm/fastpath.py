@@ -258,6 +258,10 @@ def install_pages(k: Kernel) -> None:
     k.dispatch.install("get_free_pages", get_free_pages)
     k.pages.alloc_pfn = alloc_pfn
     k.dispatch.install("free_pages", free_pages)
+    #: the closures and the state they hold, for the compiled replay core, which does their common
+    #: cases itself while they are the functions it calls (trace/replay.py: Replay._core_spec())
+    k.pages.pcp_state = (alloc_pfn, free_pages, fast0, high_orders, pindex, refarr, allocated, zone_chunk,
+                         pageblock_mt, pb_order, lowmem_bytes, shift, page_offset)
 
 
 def kmalloc_by_size(k: Kernel) -> tuple[int, list]:
