@@ -521,3 +521,91 @@ def test_the_look_ahead_for_a_slab_page_is_the_loops(chunk_at):
             assert st["py"] == 22, st
     assert out["compiled"] == out["python"]
     assert skipped == 9, skipped  # cases 0, 2, 5, 6, 9, 10 (two), 12 and 14
+
+
+def _pcp_detail(k) -> str:
+    """The pcp fast paths' state: each zone's counters and every CPU's lists and fields, the
+    allocated blocks, the refcounts of the pages on the lists."""
+    out = []
+    pa = k.page_alloc
+    for z in pa.zones:
+        out.append(repr((z.name, z.free_pages, z.pgalloc, z.pgfree, z.below_high)))
+        for p in z.pcp:
+            out.append(repr((p.lists, p.count, p.high, p.free_count, p.alloc_factor, p.free_high)))
+            out.append(repr([k.memmap.get(pfn, "refcount") for lst in p.lists for pfn in lst]))
+    out.append(repr(list(pa.allocated.items())))
+    out.append(repr(sorted(pa.compound)))
+    return "\n".join(out)
+
+
+def _pcp_on_both_engines(evs: list, prepare=None) -> tuple[dict, dict]:
+    """evs replayed by each engine on a 6.18 machine (prepare(k) first): {engine: state and pcp
+    detail}, and the compiled core's stats."""
+    out = {}
+    st = None
+    for engine in ("python", "compiled"):
+        k = kmemsim.boot("linux-6.18-x86_64", ram="128M", on_bug="report")
+        if prepare is not None:
+            prepare(k)
+        r = Replay(k, options=ReplayOptions(sample_every=0))
+        r.engine = engine
+        r.feed(evs).finish(check=False)
+        out[engine] = _pcp_detail(k) + "\n" + state(r)
+        st = r.core_stats()
+    return out, st
+
+
+@needs_core
+def test_the_core_does_the_pcp_fast_paths_in_c():
+    """The page events' allocations and order-0 frees through the pcp fast paths are done in C
+    (pcp_c), not by calls of the closures; the pcp lists, counters and refcounts end the same."""
+    evs = _page_events(150)
+    out, st = _pcp_on_both_engines(evs)
+    assert out["compiled"] == out["python"]
+    assert st["pcp_c"] > 150, st  # the 150 allocations (orders 0-3) and the order-0 frees
+    assert st["model_calls"] < 125, st  # the 112 frees of orders 1-3 (pa.free) and a few of the slab
+
+
+def _pcp_fallback_events():
+    """Allocations the C pcp path leaves to the closures (__GFP_ZERO, __GFP_COMP above order 0, an
+    order the lists do not hold) between plain ones, then 900 order-0 frees in a row (a drain when
+    count reaches high)."""
+    out = []
+    gfps = ["GFP_KERNEL", "GFP_KERNEL|__GFP_ZERO", "GFP_KERNEL|__GFP_COMP", "GFP_KERNEL|__GFP_COMP|__GFP_ZERO"]
+    pfn = 0x10000
+    for i in range(120):
+        order = (0, 1, 2, 3, 5, 9)[i % 6]
+        out.append(PageAlloc("mm_page_alloc", -1, i % 2, 1, "t", pfn, order, 0, gfps[i % 4], None))
+        if i % 3:
+            out.append(PageFree("mm_page_free", -1, i % 2, 1, "t", pfn, order))
+        pfn += 1 << 10
+    for i in range(900):
+        out.append(PageAlloc("mm_page_alloc", -1, 0, 1, "t", pfn + i, 0, 0, "GFP_KERNEL", None))
+    for i in range(900):
+        out.append(PageFree("mm_page_free", -1, 0, 1, "t", pfn + i, 0))
+    return out
+
+
+@needs_core
+def test_the_pcp_cases_c_does_not_do_fall_back_alike():
+    """__GFP_ZERO, __GFP_COMP, orders above the lists', drains, a zone below its high watermark:
+    the closures do them (called from the core) and both engines end in the same state."""
+    evs = _pcp_fallback_events()
+    out, st = _pcp_on_both_engines(evs)
+    assert out["compiled"] == out["python"]
+    assert st["pcp_c"] > 500 and st["model_calls"] > 100, st
+
+    def below_high(k):  # until a drain finds the zone above its high watermark again
+        for z in k.page_alloc.zones:
+            z.below_high = True
+            z.refresh_fast_marks()
+
+    out, _ = _pcp_on_both_engines(evs, below_high)
+    assert out["compiled"] == out["python"]
+    # 100 order-0 blocks freed with no drain: every free is the closure's while below_high holds
+    few = [e for e in evs[-1800:-1700]] + [e for e in evs[-900:-800]]
+    out, st = _pcp_on_both_engines(few)
+    assert out["compiled"] == out["python"] and st["pcp_c"] >= 150, st
+    out, st2 = _pcp_on_both_engines(few, below_high)
+    assert out["compiled"] == out["python"]
+    assert st2["model_calls"] >= st["model_calls"] + 100, (st, st2)

@@ -25,7 +25,12 @@
  * page allocation that no slab allocation was served from (the look-ahead of
  * _slab_page_of() over the next 64 events, with real pointers) goes to the model's page
  * allocator, a page free of a block the replay holds at that order goes back to it -- by
- * calling the functions _run() calls (pa_alloc, free_pages, pa.free), which stay Python.
+ * calling the functions _run() calls (pa_alloc, free_pages, pa.free) -- except where those are
+ * the pcp fast paths' closures (mm/fastpath.py: install_pages(), k.pages.pcp_state) and the call
+ * is one of their common cases: alloc_pfn() without __GFP_ZERO (and without __GFP_COMP above
+ * order 0) from a pcp list of a zone above its watermark, and free_pages() of an order-0 page
+ * that goes on a pcp list without a drain (Linux 6.18.2 rmqueue_pcplist(),
+ * free_frozen_page_commit()).  Those the core does itself on the closures' state, in their order.
  *
  * Which Python function each part mirrors (a change to one must be made in the other):
  *
@@ -47,6 +52,8 @@
  *   fast_kfree()          fastpath.install_slab(): kfree() (Replay frees both free kinds
  *                         with k.kfree)
  *   free_to_slab()        fastpath.install_slab(): free_to_slab()
+ *   pcp_alloc_c()         fastpath.install_pages(): alloc_pfn()
+ *   pcp_free_c()          fastpath.install_pages(): free_pages(), its order-0 branch
  *
  * The model's slow paths stay in Python: where fast_pop() or fast_kfree() would hand the
  * call to the general path (an empty CPU freelist, a new slab, a full slab becoming
@@ -83,7 +90,8 @@
  * .usable()        True when kmalloc's fast path is in its dispatch slot now (the core does
  *                  kmalloc events only then)
  * .stats()         {"c": events done in C, "py": events handed to Python, "model_calls": calls
- *                  of the model's Python functions from C}
+ *                  of the model's Python functions from C, "pcp_c": pcp allocations and frees done
+ *                  in C instead of calling the closures}
  */
 #define PY_SSIZE_T_CLEAN
 #include <Python.h>
@@ -91,7 +99,7 @@
 #include <stdint.h>
 #include <string.h>
 
-#define REPLAY_CORE_API 2
+#define REPLAY_CORE_API 3
 
 enum {
     K_KFREE,
@@ -156,6 +164,17 @@ typedef struct {
     /* the page allocator's functions _run() binds (Replay._core_page_fns(), at each run()) */
     PyObject *pa_alloc, *pa_free, *free_pages;
     uint64_t lowmem; /* Replay.lowmem (clamped to 2^64 - 1) */
+    /* the pcp fast paths' state (spec["pcp"]: fastpath.install_pages()'s k.pages.pcp_state), or NULL;
+     * pcp_alloc / pcp_free: the bound pa_alloc / free_pages are its closures (bind_page_fns()) */
+    PyObject *pcp, *pcp_fast0, *pcp_high_orders, *pcp_pindex, *pcp_refarr, *pcp_allocated, *pcp_zone_chunk,
+        *pcp_pbmt;
+    int pcp_alloc, pcp_free;
+    int pcp_pb_order, pcp_shift;
+    uint64_t pcp_lowmem, pcp_mask;
+    PyTypeObject *zone_t, *pcpu_t;
+    Slot z_free_pages, z_fast_high, z_free_list, z_pcp, z_pgalloc, z_pgfree, z_below_high;
+    Slot p_lists, p_count, p_free_count, p_alloc_factor, p_free_high, p_batch, p_high;
+    long long stat_pcp_c;
     int page_shift;
     int real_ptrs; /* Replay._real_ptrs is True */
     /* the loop's state, between Python's turns */
@@ -624,6 +643,14 @@ static int bind_page_fns(Core *c)
     Py_XSETREF(c->pa_free, Py_NewRef(PyTuple_GET_ITEM(t, 1)));
     Py_XSETREF(c->free_pages, Py_NewRef(PyTuple_GET_ITEM(t, 2)));
     Py_DECREF(t);
+    /* the pcp fast paths in C only where the functions bound are their closures: alloc_pfn itself,
+     * and k.free_pages the free_pages closure of the dispatch slot bound to the machine */
+    c->pcp_alloc = c->pcp_free = 0;
+    if (c->pcp != NULL) {
+        c->pcp_alloc = c->pa_alloc == PyTuple_GET_ITEM(c->pcp, 0);
+        c->pcp_free = PyMethod_Check(c->free_pages) && PyMethod_GET_FUNCTION(c->free_pages) == PyTuple_GET_ITEM(c->pcp, 1) &&
+                      PyMethod_GET_SELF(c->free_pages) == c->k;
+    }
     return 0;
 }
 
@@ -1073,6 +1100,187 @@ static int no_slab_page(Core *c, PyObject *cur, Py_ssize_t i, PyObject *nxt, int
     return 1;
 }
 
+/* ------------------------------------------------------------------ the pcp fast paths
+ *
+ * fastpath.install_pages()'s alloc_pfn() and free_pages() (order 0), in their common cases, on the
+ * closures' own state (k.pages.pcp_state).  Each decides first, changing nothing, and returns 0
+ * for everything else: the caller then calls the Python closure, which does the whole call. */
+
+/* an exact int slot of a __slots__ record -> 1 */
+static inline int slot_i64(PyObject *obj, const Slot *s, int64_t *out)
+{
+    PyObject *v = get_slot(obj, s);
+    return v != NULL && i64_of(v, out);
+}
+
+/* set an int slot (obj checked by get_slot); -1 on an error */
+static inline int slot_set_i64(PyObject *obj, const Slot *s, int64_t v)
+{
+    PyObject *o = PyLong_FromLongLong(v);
+    if (o == NULL) return -1;
+    set_slot(obj, s, o);
+    return 0;
+}
+
+/* a non-empty dict (an OrderedDict of free_list) -> 1, empty -> 0, anything else -> -1 */
+static inline int nonempty_dict(PyObject *d)
+{
+    if (!PyDict_Check(d)) return -1;
+    return PyDict_GET_SIZE(d) > 0;
+}
+
+/* alloc_pfn(g, order): 1 done (*out: the pfn, a new reference), 0 for the closure, -1 error */
+static int pcp_alloc_c(Core *c, PyObject *g, PyObject *order_o, int64_t order, long mcpu, PyObject **out)
+{
+    if (order < 0 || order > MAX_PAGE_ORDER) return 0;
+    PyObject *f = PyDict_GetItemWithError(c->pcp_fast0, g);
+    if (f == NULL) return PyErr_Occurred() ? -1 : 0;
+    if (!PyTuple_CheckExact(f) || PyTuple_GET_SIZE(f) != 5) return 0;
+    PyObject *z = PyTuple_GET_ITEM(f, 0), *zero = PyTuple_GET_ITEM(f, 3), *comp = PyTuple_GET_ITEM(f, 4);
+    /* __GFP_ZERO and __GFP_COMP above order 0 call the model (fill, compound): the closure */
+    if (zero != Py_False || (order && comp != Py_False)) return 0;
+    if (order) {
+        int has = PyDict_Contains(c->pcp_high_orders, order_o);
+        if (has <= 0) return has;
+    }
+    int64_t hz, mt, free_pages, high;
+    if (!i64_of(PyTuple_GET_ITEM(f, 1), &hz) || !i64_of(PyTuple_GET_ITEM(f, 2), &mt) || hz < 0 || mt < 0) return 0;
+    if (!slot_i64(z, &c->z_free_pages, &free_pages)) return 0;
+    PyObject *fh = get_slot(z, &c->z_fast_high);
+    if (fh == NULL || !PyList_CheckExact(fh) || hz >= PyList_GET_SIZE(fh) || !i64_of(PyList_GET_ITEM(fh, hz), &high))
+        return 0;
+    if (!(free_pages - ((int64_t)1 << order) + 1 > high)) return 0;
+    if (order) {
+        PyObject *fls = get_slot(z, &c->z_free_list);
+        if (fls == NULL || !PyList_CheckExact(fls)) return 0;
+        int found = 0;
+        for (Py_ssize_t o = order; o < PyList_GET_SIZE(fls) && !found; o++) {
+            PyObject *fl = PyList_GET_ITEM(fls, o);
+            if (!PyList_CheckExact(fl) || PyList_GET_SIZE(fl) < 3) return 0;
+            for (int m = 0; m < 3; m++) {
+                int r = nonempty_dict(PyList_GET_ITEM(fl, m));
+                if (r < 0) return 0;
+                if (r) {
+                    found = 1;
+                    break;
+                }
+            }
+        }
+        if (!found) return 0;
+    }
+    PyObject *pcps = get_slot(z, &c->z_pcp);
+    if (pcps == NULL || !PyList_CheckExact(pcps) || mcpu >= PyList_GET_SIZE(pcps)) return 0;
+    PyObject *pcp = PyList_GET_ITEM(pcps, mcpu);
+    PyObject *pi = PyDict_GetItemWithError(c->pcp_pindex, order_o);
+    if (pi == NULL) return PyErr_Occurred() ? -1 : 0;
+    int64_t idx;
+    if (!PyTuple_CheckExact(pi) || mt >= PyTuple_GET_SIZE(pi) || !i64_of(PyTuple_GET_ITEM(pi, mt), &idx) || idx < 0)
+        return 0;
+    PyObject *lists = get_slot(pcp, &c->p_lists);
+    if (lists == NULL || !PyList_CheckExact(lists) || idx >= PyList_GET_SIZE(lists)) return 0;
+    PyObject *lst = PyList_GET_ITEM(lists, idx);
+    if (!PyList_CheckExact(lst) || PyList_GET_SIZE(lst) == 0) return 0;
+    Py_ssize_t n = PyList_GET_SIZE(lst);
+    PyObject *pfn_o = PyList_GET_ITEM(lst, n - 1);
+    int64_t pfn, count, free_count, pgalloc;
+    if (!i64_of(pfn_o, &pfn) || pfn < 0) return 0;
+    if (!slot_i64(pcp, &c->p_count, &count) || !slot_i64(pcp, &c->p_free_count, &free_count) ||
+        !slot_i64(z, &c->z_pgalloc, &pgalloc))
+        return 0;
+    int err = 0;
+    PyObject *ra = dict_get_u64(c->pcp_refarr, (uint64_t)pfn >> c->pcp_shift, &err);
+    if (ra == NULL) return err ? -1 : 0;
+    /* the closure's updates, in its order */
+    Py_INCREF(pfn_o);
+    Py_INCREF(ra);
+    int r = PyList_SetSlice(lst, n - 1, n, NULL); /* lst.pop() */
+    PyObject *one = NULL;
+    if (r == 0) {
+        one = PyLong_FromLong(1);
+        r = one != NULL ? PySequence_SetItem(ra, (Py_ssize_t)((uint64_t)pfn & c->pcp_mask), one) : -1;
+        Py_XDECREF(one);
+    }
+    Py_DECREF(ra);
+    if (r == 0) r = slot_set_i64(pcp, &c->p_count, count - ((int64_t)1 << order));
+    if (r == 0 && free_count) r = slot_set_i64(pcp, &c->p_free_count, free_count >> 1);
+    if (r == 0) r = slot_set_i64(z, &c->z_pgalloc, pgalloc + ((int64_t)1 << order));
+    if (r == 0) r = PyDict_SetItem(c->pcp_allocated, pfn_o, order_o);
+    if (r < 0) {
+        Py_DECREF(pfn_o);
+        return -1;
+    }
+    c->stat_pcp_c++;
+    *out = pfn_o;
+    return 1;
+}
+
+/* free_pages(k, page_offset + (mp << 12), 0): 1 done, 0 for the closure, -1 error */
+static int pcp_free_c(Core *c, int64_t mp, long mcpu)
+{
+    uint64_t off = (uint64_t)mp << 12;
+    if (mp <= 0 || mp >= ((int64_t)1 << 50) || !(off < c->pcp_lowmem)) return 0;
+    int err = 0;
+    PyObject *ra = dict_get_u64(c->pcp_refarr, (uint64_t)mp >> c->pcp_shift, &err);
+    if (ra == NULL) return err ? -1 : 0;
+    PyObject *z = dict_get_u64(c->pcp_zone_chunk, (uint64_t)mp >> 12, &err);
+    if (z == NULL) return err ? -1 : 0;
+    if (!PyObject_TypeCheck(ra, &PyList_Type) && !PySequence_Check(ra)) return 0;
+    Py_ssize_t ri = (Py_ssize_t)((uint64_t)mp & c->pcp_mask);
+    PyObject *rv = PySequence_GetItem(ra, ri);
+    if (rv == NULL) {
+        PyErr_Clear();
+        return 0;
+    }
+    int64_t refc;
+    int ok = i64_of(rv, &refc);
+    Py_DECREF(rv);
+    if (!ok || refc != 1) return 0;
+    if (!PyByteArray_CheckExact(c->pcp_pbmt)) return 0;
+    uint64_t bi = (uint64_t)mp >> c->pcp_pb_order;
+    if (bi >= (uint64_t)PyByteArray_GET_SIZE(c->pcp_pbmt)) return 0;
+    int mt = (unsigned char)PyByteArray_AS_STRING(c->pcp_pbmt)[bi];
+    PyObject *pcps = get_slot(z, &c->z_pcp);
+    if (pcps == NULL || !PyList_CheckExact(pcps) || mcpu >= PyList_GET_SIZE(pcps)) return 0;
+    PyObject *pcp = PyList_GET_ITEM(pcps, mcpu);
+    if (mt >= 3 || get_slot(z, &c->z_below_high) != Py_False) return 0;
+    int64_t count, high, alloc_factor, free_count, batch, pgfree;
+    if (!slot_i64(pcp, &c->p_count, &count) || !slot_i64(pcp, &c->p_high, &high) || !(count + 1 < high)) return 0;
+    PyObject *a = dict_get_u64(c->pcp_allocated, (uint64_t)mp, &err);
+    if (a == NULL) return err ? -1 : 0;
+    int64_t ao;
+    if (!i64_of(a, &ao) || ao != 0) return 0;
+    PyObject *fhi = get_slot(pcp, &c->p_free_high);
+    if (!slot_i64(pcp, &c->p_alloc_factor, &alloc_factor) || !slot_i64(pcp, &c->p_free_count, &free_count) ||
+        !slot_i64(pcp, &c->p_batch, &batch) || batch < 0 || batch >= ((int64_t)1 << 40) ||
+        !slot_i64(z, &c->z_pgfree, &pgfree) || (fhi != Py_False && fhi != Py_True))
+        return 0;
+    PyObject *lists = get_slot(pcp, &c->p_lists);
+    if (lists == NULL || !PyList_CheckExact(lists) || mt >= PyList_GET_SIZE(lists) ||
+        !PyList_CheckExact(PyList_GET_ITEM(lists, mt)))
+        return 0;
+    /* the closure's updates, in its order */
+    PyObject *pfn_o = PyLong_FromLongLong(mp);
+    if (pfn_o == NULL) return -1;
+    Py_INCREF(ra);
+    int r = PyDict_DelItem(c->pcp_allocated, pfn_o);
+    if (r == 0) {
+        PyObject *zero = PyLong_FromLong(0);
+        r = zero != NULL ? PySequence_SetItem(ra, ri, zero) : -1;
+        Py_XDECREF(zero);
+    }
+    Py_DECREF(ra);
+    if (r == 0 && alloc_factor) r = slot_set_i64(pcp, &c->p_alloc_factor, alloc_factor >> 1);
+    if (r == 0 && fhi == Py_True) set_slot(pcp, &c->p_free_high, Py_NewRef(Py_False));
+    if (r == 0 && free_count < batch << 5) r = slot_set_i64(pcp, &c->p_free_count, free_count + 1);
+    if (r == 0) r = PyList_Append(PyList_GET_ITEM(lists, mt), pfn_o);
+    if (r == 0) r = slot_set_i64(pcp, &c->p_count, count + 1);
+    if (r == 0) r = slot_set_i64(z, &c->z_pgfree, pgfree + 1);
+    Py_DECREF(pfn_o);
+    if (r < 0) return -1;
+    c->stat_pcp_c++;
+    return 1;
+}
+
 /* _run(): mm_page_alloc (cur[i]); 1 done, 0 for Python, -1 error */
 static int do_page_alloc(Core *c, PyObject *cur, Py_ssize_t i, PyObject *nxt, PyObject *ev, int64_t cpu, long mcpu)
 {
@@ -1102,11 +1310,15 @@ static int do_page_alloc(Core *c, PyObject *cur, Py_ssize_t i, PyObject *nxt, Py
     PyList_SET_ITEM(c->page_failed, mcpu, Py_NewRef(Py_False));
     Py_DECREF(prev);
     Py_INCREF(g);
-    int bug;
-    PyObject *args[2] = {g, order_o};
-    PyObject *fn = Py_NewRef(c->pa_alloc);
-    PyObject *mp = call_model(c, mcpu, fn, args, 2, &bug);
-    Py_DECREF(fn);
+    int bug = 0;
+    PyObject *mp = NULL;
+    r = c->pcp_alloc ? pcp_alloc_c(c, g, order_o, order, mcpu, &mp) : 0;
+    if (r == 0) {
+        PyObject *args[2] = {g, order_o};
+        PyObject *fn = Py_NewRef(c->pa_alloc);
+        mp = call_model(c, mcpu, fn, args, 2, &bug);
+        Py_DECREF(fn);
+    }
     Py_DECREF(g);
     if (mp == NULL) return bug ? 1 : -1;
     int64_t m;
@@ -1152,10 +1364,16 @@ static int do_page_free(Core *c, PyObject *ev, long mcpu)
     int r = PyDict_DelItem(c->pages, pfn_o); /* pages.pop(pfn) */
     Py_DECREF(pfn_o);
     if (r == 0) {
-        int bug;
-        PyObject *fn = Py_NewRef(low ? c->free_pages : c->pa_free);
-        PyObject *res = call_model(c, mcpu, fn, args, 2, &bug);
-        Py_DECREF(fn);
+        int bug = 0;
+        PyObject *res = NULL;
+        int done = low && c->pcp_free ? pcp_free_c(c, mp, mcpu) : 0;
+        if (done == 1)
+            res = Py_NewRef(Py_None);
+        else if (done == 0) {
+            PyObject *fn = Py_NewRef(low ? c->free_pages : c->pa_free);
+            res = call_model(c, mcpu, fn, args, 2, &bug);
+            Py_DECREF(fn);
+        }
         if (res == NULL)
             r = bug ? 1 : -1;
         else {
@@ -1263,7 +1481,8 @@ static PyObject *Core_usable(Core *c, PyObject *Py_UNUSED(ignored))
 
 static PyObject *Core_stats(Core *c, PyObject *Py_UNUSED(ignored))
 {
-    return Py_BuildValue("{s:L,s:L,s:L}", "c", c->stat_c, "py", c->stat_py, "model_calls", c->stat_calls);
+    return Py_BuildValue("{s:L,s:L,s:L,s:L}", "c", c->stat_c, "py", c->stat_py, "model_calls", c->stat_calls,
+                         "pcp_c", c->stat_pcp_c);
 }
 
 /* ------------------------------------------------------------------ the type */
@@ -1304,6 +1523,62 @@ static int spec_i64(PyObject *spec, const char *key, int64_t *out)
     if (v == NULL) return -1;
     *out = PyLong_AsLongLong(v);
     return PyErr_Occurred() ? -1 : 0;
+}
+
+/* spec["pcp"]: None, or (alloc_pfn, free_pages, fast0, high_orders, pindex, refarr, allocated,
+ * zone_chunk, pageblock_mt, pageblock_order, lowmem_bytes, section shift, Zone, PerCpuPages) */
+static int init_pcp(Core *c, PyObject *spec)
+{
+    Py_CLEAR(c->pcp);
+    c->pcp_alloc = c->pcp_free = 0;
+    PyObject *t = spec_get(spec, "pcp");
+    if (t == NULL) return -1;
+    if (t == Py_None) return 0;
+    if (!PyTuple_CheckExact(t) || PyTuple_GET_SIZE(t) != 14) {
+        PyErr_SetString(CoreError, "Core: spec[pcp] must be None or the pcp fast paths' 14-tuple");
+        return -1;
+    }
+    PyObject *dicts[5] = {PyTuple_GET_ITEM(t, 2), PyTuple_GET_ITEM(t, 3), PyTuple_GET_ITEM(t, 4),
+                          PyTuple_GET_ITEM(t, 5), PyTuple_GET_ITEM(t, 6)};
+    for (int i = 0; i < 5; i++)
+        if (!PyDict_CheckExact(dicts[i])) {
+            PyErr_SetString(CoreError, "Core: spec[pcp]: fast0, high_orders, pindex, refarr, allocated must be dicts");
+            return -1;
+        }
+    PyObject *zc = PyTuple_GET_ITEM(t, 7), *pb = PyTuple_GET_ITEM(t, 8);
+    PyObject *zt = PyTuple_GET_ITEM(t, 12), *pt = PyTuple_GET_ITEM(t, 13);
+    if (!PyDict_CheckExact(zc) || !PyByteArray_CheckExact(pb) || !PyType_Check(zt) || !PyType_Check(pt)) {
+        PyErr_SetString(CoreError, "Core: spec[pcp]: zone_chunk, pageblock_mt or the types");
+        return -1;
+    }
+    int64_t pbo, shift;
+    uint64_t lowmem;
+    if (!i64_of(PyTuple_GET_ITEM(t, 9), &pbo) || !i64_of(PyTuple_GET_ITEM(t, 11), &shift) || pbo < 0 || pbo > 40 ||
+        shift < 1 || shift > 40 || !u64_of(PyTuple_GET_ITEM(t, 10), &lowmem)) {
+        PyErr_SetString(CoreError, "Core: spec[pcp]: a constant out of range");
+        return -1;
+    }
+    if (find_slot(zt, "free_pages", &c->z_free_pages) < 0 || find_slot(zt, "fast_high", &c->z_fast_high) < 0 ||
+        find_slot(zt, "free_list", &c->z_free_list) < 0 || find_slot(zt, "pcp", &c->z_pcp) < 0 ||
+        find_slot(zt, "pgalloc", &c->z_pgalloc) < 0 || find_slot(zt, "pgfree", &c->z_pgfree) < 0 ||
+        find_slot(zt, "below_high", &c->z_below_high) < 0 || find_slot(pt, "lists", &c->p_lists) < 0 ||
+        find_slot(pt, "count", &c->p_count) < 0 || find_slot(pt, "free_count", &c->p_free_count) < 0 ||
+        find_slot(pt, "alloc_factor", &c->p_alloc_factor) < 0 || find_slot(pt, "free_high", &c->p_free_high) < 0 ||
+        find_slot(pt, "batch", &c->p_batch) < 0 || find_slot(pt, "high", &c->p_high) < 0)
+        return -1;
+    c->pcp = Py_NewRef(t);
+    c->pcp_fast0 = dicts[0];
+    c->pcp_high_orders = dicts[1];
+    c->pcp_pindex = dicts[2];
+    c->pcp_refarr = dicts[3];
+    c->pcp_allocated = dicts[4];
+    c->pcp_zone_chunk = zc;
+    c->pcp_pbmt = pb;
+    c->pcp_pb_order = (int)pbo;
+    c->pcp_shift = (int)shift;
+    c->pcp_mask = ((uint64_t)1 << shift) - 1;
+    c->pcp_lowmem = lowmem;
+    return 0;
 }
 
 static int Core_init(Core *c, PyObject *args, PyObject *kwds)
@@ -1404,7 +1679,8 @@ static int Core_init(Core *c, PyObject *args, PyObject *kwds)
     memset(c->d_failed, 0, sizeof c->d_failed);
     memset(c->d_mfailed, 0, sizeof c->d_mfailed);
     c->d_null = c->d_implied = c->d_held = 0;
-    c->stat_c = c->stat_py = c->stat_calls = 0;
+    c->stat_c = c->stat_py = c->stat_calls = c->stat_pcp_c = 0;
+    if (init_pcp(c, spec) < 0) return -1;
     Py_XSETREF(c->kmalloc_what, PyUnicode_InternFromString("kmalloc"));
     Py_XSETREF(c->lost_kind, PyUnicode_InternFromString("lost"));
     Py_XSETREF(c->obj_exts_site, PyUnicode_InternFromString("alloc_slab_obj_exts"));
@@ -1449,6 +1725,7 @@ static int Core_traverse(Core *c, visitproc visit, void *arg)
     Py_VISIT(c->pa_alloc);
     Py_VISIT(c->pa_free);
     Py_VISIT(c->free_pages);
+    Py_VISIT(c->pcp);
     return 0;
 }
 
@@ -1496,6 +1773,7 @@ static int Core_clear(Core *c)
     Py_CLEAR(c->pa_alloc);
     Py_CLEAR(c->pa_free);
     Py_CLEAR(c->free_pages);
+    Py_CLEAR(c->pcp);
     return 0;
 }
 

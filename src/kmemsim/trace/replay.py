@@ -139,7 +139,7 @@ __all__ = [
 #: pure-Python loop, :meth:`Replay._run`); all give the same replay
 ENGINES = ("auto", "compiled", "python")
 #: the version of the compiled core's interface this module speaks (_kmemreplay.c: REPLAY_CORE_API)
-REPLAY_CORE_API = 2
+REPLAY_CORE_API = 3
 
 
 def _load_core() -> ModuleType | None:
@@ -1197,6 +1197,7 @@ class Replay:
         Counters, and what mm/fastpath.install_slab()'s closures hold (computed the same way)."""
         from ..flags import WORD_MASK
         from ..mm.fastpath import kmalloc_by_size
+        from ..mm.mmzone import PerCpuPages, Zone
         from ..mm.slub import KmemCache, KmemCacheCpu, Slab
 
         k = self.k
@@ -1214,6 +1215,15 @@ class Replay:
         max_cache, by_size = kmalloc_by_size(k)
         bits = k.gfp.bits
         kind_flags = (bits.dma | bits.reclaimable | bits.account | ~WORD_MASK) & ((1 << 64) - 1)
+        # the pcp fast paths' closures and their state (fastpath.install_pages()): the core does their
+        # common cases while the page events call them (_core_page_fns(), at each run), where it
+        # makes the addresses they are given the same way (page_offset, 4 KiB pages)
+        pcp = getattr(k.pages, "pcp_state", None)
+        if pcp is not None and (pcp[-1] != self.page_offset or self.page_shift != 12
+                                or not 0 <= pcp[10] < 1 << 64):
+            pcp = None
+        if pcp is not None:
+            pcp = (*pcp[:-1], Zone, PerCpuPages)
         return {
             "objs": self.objs, "placed": self.placed, "events": self.events, "preexisting": self.preexisting,
             "trace_failed": self.trace_failed, "model_failed": self.model_failed, "bugs": self.bugs,
@@ -1228,7 +1238,7 @@ class Replay:
             "ncpu": self.ncpu, "max_cache": self.max_cache, "fp_max_cache": max_cache, "kind_flags": kind_flags,
             "zero_flag": bits.zero, "types": (KmemCache, KmemCacheCpu, Slab), "error": ReplayCoreError,
             "pages": self.pages, "claimed": self._claimed, "page_failed": self._page_failed,
-            "lowmem": min(self.lowmem, (1 << 64) - 1), "page_shift": self.page_shift,
+            "lowmem": min(self.lowmem, (1 << 64) - 1), "page_shift": self.page_shift, "pcp": pcp,
         }
 
     def _core_page_fns(self) -> tuple[Callable[[int, int], int], Callable[[int, int], None], Callable[[int, int], Any]]:
