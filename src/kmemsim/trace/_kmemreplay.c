@@ -1224,7 +1224,6 @@ static int pcp_free_c(Core *c, int64_t mp, long mcpu)
     if (ra == NULL) return err ? -1 : 0;
     PyObject *z = dict_get_u64(c->pcp_zone_chunk, (uint64_t)mp >> 12, &err);
     if (z == NULL) return err ? -1 : 0;
-    if (!PyObject_TypeCheck(ra, &PyList_Type) && !PySequence_Check(ra)) return 0;
     Py_ssize_t ri = (Py_ssize_t)((uint64_t)mp & c->pcp_mask);
     PyObject *rv = PySequence_GetItem(ra, ri);
     if (rv == NULL) {
