@@ -603,7 +603,7 @@ def test_the_pcp_cases_c_does_not_do_fall_back_alike():
     out, _ = _pcp_on_both_engines(evs, below_high)
     assert out["compiled"] == out["python"]
     # 100 order-0 blocks freed with no drain: every free is the closure's while below_high holds
-    few = [e for e in evs[-1800:-1700]] + [e for e in evs[-900:-800]]
+    few = evs[-1800:-1700] + evs[-900:-800]
     out, st = _pcp_on_both_engines(few)
     assert out["compiled"] == out["python"] and st["pcp_c"] >= 150, st
     out, st2 = _pcp_on_both_engines(few, below_high)
