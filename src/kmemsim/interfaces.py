@@ -94,6 +94,7 @@ class PageAPI(Protocol):
 
     fast_get: dict[Any, tuple[Zone, int, int, bool, bool]]
     alloc_pfn: Callable[[int, int], int] | None
+    pcp_state: tuple[Any, ...] | None
 
     def nr_free_pages(self) -> int: ...
     def alloc_pages(self, gfp_mask: int, order: int = 0) -> Page | None: ...

@@ -43,6 +43,9 @@ class PageAPI:
         #: ``pa.alloc(gfp, order)`` with the pcp fast path in front (mm/fastpath.py), for a caller
         #: holding an int mask while get_free_pages' fast path is in its slot; None before boot
         self.alloc_pfn: Callable[[int, int], int] | None = None
+        #: the pcp fast paths' closures and the state they hold (mm/fastpath.py install_pages()),
+        #: for the compiled replay core; None before boot and on 2.6's hot/cold lists
+        self.pcp_state: tuple[Any, ...] | None = None
 
     def nr_free_pages(self) -> int:
         """NR_FREE_PAGES summed over zones (pages on pcp lists are not free to the buddy)."""

@@ -1218,7 +1218,7 @@ class Replay:
         # the pcp fast paths' closures and their state (fastpath.install_pages()): the core does their
         # common cases while the page events call them (_core_page_fns(), at each run), where it
         # makes the addresses they are given the same way (page_offset, 4 KiB pages)
-        pcp = getattr(k.pages, "pcp_state", None)
+        pcp = k.pages.pcp_state
         if pcp is not None and (pcp[-1] != self.page_offset or self.page_shift != 12
                                 or not 0 <= pcp[10] < 1 << 64):
             pcp = None
