@@ -16,26 +16,17 @@ import sys
 import setuptools
 from setuptools import Extension, setup
 
+
+def _ext(name: str) -> Extension:
+    return Extension(f"kmemsim.trace.{name}", [f"src/kmemsim/trace/{name}.c"], optional=True,
+                     extra_compile_args=["-O2"] if os.name != "nt" else [])
+
+
 ext_modules = []
 if os.environ.get("KMEMSIM_NO_EXT") != "1":
-    ext_modules.append(
-        Extension(
-            "kmemsim.trace._kmemscan",
-            ["src/kmemsim/trace/_kmemscan.c"],
-            optional=True,
-            extra_compile_args=["-O2"] if os.name != "nt" else [],
-        )
-    )
+    ext_modules.append(_ext("_kmemscan"))
     if sys.byteorder == "little":  # the core reads the model's free pointers as little-endian words
-        ext_modules.append(
-            Extension(
-                "kmemsim.trace._kmemreplay",
-                ["src/kmemsim/trace/_kmemreplay.c"],
-                optional=True,
-                extra_compile_args=["-O2"] if os.name != "nt" else [],
-            )
-        )
-
+        ext_modules.append(_ext("_kmemreplay"))
 
 def _old_setuptools() -> bool:
     try:
