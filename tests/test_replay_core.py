@@ -609,3 +609,64 @@ def test_the_pcp_cases_c_does_not_do_fall_back_alike():
     out, st2 = _pcp_on_both_engines(few, below_high)
     assert out["compiled"] == out["python"]
     assert st2["model_calls"] >= st["model_calls"] + 100, (st, st2)
+
+
+# ---------------------------------------------------------------------------- samples
+def _python_sums(k) -> tuple:
+    from kmemsim.trace.replay import slab_usage
+
+    rows = slab_usage(k)
+    return (sum(r[2] for r in rows), sum(r[3] for r in rows), sum(r[4] for r in rows), sum(r[6] for r in rows),
+            {r[0]: r[2] for r in rows})
+
+
+@needs_core
+@pytest.mark.parametrize("name", ["git", "threads", "net-loopback"])
+def test_the_cores_slab_sample_is_slab_usage_summed(name):
+    """Core.slab_sample() (each sample's slab figures) equals slab_usage() summed, dict order too,
+    at every thousandth event of a replay, partial lists and CPU partial slabs included."""
+    d = CORPUS / name
+    trace = next(p for p in d.iterdir() if p.name.endswith(".txt.gz"))
+    r = Replay(kmemsim.boot(host=d / "snapshot.tar.gz"), options=ReplayOptions(sample_every=0))
+    from kmemsim.trace import TraceReader
+
+    events = [e for b in TraceReader(trace).batches() for e in b]
+    core = r._core()
+    assert core is not None
+    seen = 0
+    for i in range(0, len(events), 1000):
+        r.feed(events[i : i + 1000])
+        got = core.slab_sample(r.k.slub.caches)
+        want = _python_sums(r.k)
+        assert got == want and list(got[4]) == list(want[4])
+        seen += any(cc.partial for c in r.k.slub.caches for cc in c.cpu_slab)
+    assert seen  # CPU partial slabs were counted at some point
+
+
+@needs_core
+def test_the_cores_slab_sample_leaves_other_caches_to_python():
+    """A cache the core does not read (a subclass of KmemCache, a list that is not a list) gives
+    None, and Replay.sample() then sums slab_usage() itself: the same sample."""
+    from kmemsim.mm.slub import KmemCache
+
+    d = CORPUS / "git"
+    r = Replay(kmemsim.boot(host=d / "snapshot.tar.gz"), options=ReplayOptions(sample_every=0))
+    core = r._core()
+    caches = r.k.slub.caches
+    assert core.slab_sample(tuple(caches)) is None
+    before = r.sample()
+
+    class Other(KmemCache):
+        __slots__ = ()
+
+    c = next(c for c in caches if c.nr_slabs)
+    odd = object.__new__(Other)
+    for name in KmemCache.__slots__:
+        setattr(odd, name, getattr(c, name))
+    assert core.slab_sample([odd]) is None
+    i = caches.index(c)
+    caches[i] = odd
+    try:
+        assert r.sample() == before
+    finally:
+        caches[i] = c

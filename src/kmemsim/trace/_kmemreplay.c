@@ -89,6 +89,7 @@
  *                  binds the page allocator's functions first (Replay._core_page_fns())
  * .usable()        True when kmalloc's fast path is in its dispatch slot now (the core does
  *                  kmalloc events only then)
+ * .slab_sample(caches)  Replay.sample()'s sums of slab_usage() over SLUB's caches, or None
  * .stats()         {"c": events done in C, "py": events handed to Python, "model_calls": calls
  *                  of the model's Python functions from C, "pcp_c": pcp allocations and frees done
  *                  in C instead of calling the closures}
@@ -156,8 +157,9 @@ typedef struct {
     uint64_t kind_flags, not_word_ok, zero_flag;
     PyTypeObject *cache_t, *cpu_t, *slab_t;
     Slot c_cpu_slab, c_offset, c_random, c_size, c_partial, c_debug;
-    Slot cc_freelist, cc_slab;
-    Slot s_cache, s_freelist, s_frozen, s_inuse, s_where;
+    Slot c_name, c_order, c_nr_slabs, c_total; /* (slab_sample()) */
+    Slot cc_freelist, cc_slab, cc_partial;
+    Slot s_cache, s_freelist, s_frozen, s_inuse, s_where, s_objects;
     PyObject *where_node_partial, *where_rcu_free;
     /* the page events' state: Replay.pages, _claimed, _page_failed; "lost", "alloc_slab_obj_exts" */
     PyObject *pages, *claimed, *page_failed, *lost_kind, *obj_exts_site;
@@ -1484,6 +1486,70 @@ static PyObject *Core_stats(Core *c, PyObject *Py_UNUSED(ignored))
                          "pcp_c", c->stat_pcp_c);
 }
 
+/* the free objects of the slabs of list l (sl.objects - sl.inuse each) added to *free; 0 when l or a
+ * slab is not what the core reads */
+static int partial_free(Core *c, PyObject *l, int64_t *free)
+{
+    if (l == NULL || !PyList_CheckExact(l)) return 0;
+    for (Py_ssize_t i = 0; i < PyList_GET_SIZE(l); i++) {
+        PyObject *sl = PyList_GET_ITEM(l, i);
+        int64_t objects, inuse;
+        if (!slot_i64(sl, &c->s_objects, &objects) || !slot_i64(sl, &c->s_inuse, &inuse) || objects > 1 << 20 ||
+            inuse > objects)
+            return 0;
+        *free += objects - inuse;
+    }
+    return 1;
+}
+
+/* Replay.sample()'s slab figures (trace/replay.py), as slab_usage() gives them for SLUB: over the
+ * caches with slabs, (pages, objects, objects in use, bytes in use, {name: pages}), the free
+ * objects being those of the node and CPU partial slabs.  None when a cache is not what the core
+ * reads (a subclass, a value out of range): the caller then sums slab_usage() in Python.  A
+ * replay samples every thousand events, and this was most of a sample's time in Python. */
+static PyObject *Core_slab_sample(Core *c, PyObject *caches)
+{
+    if (!PyList_CheckExact(caches)) Py_RETURN_NONE;
+    PyObject *per = PyDict_New();
+    if (per == NULL) return NULL;
+    Py_INCREF(caches);
+    long long pages = 0, objs = 0, active = 0, used = 0;
+    int ok = 1;
+    for (Py_ssize_t i = 0; ok == 1 && i < PyList_GET_SIZE(caches); i++) {
+        PyObject *kc = PyList_GET_ITEM(caches, i);
+        int64_t nr, order, total, size, free = 0;
+        ok = 0;
+        if (!slot_i64(kc, &c->c_nr_slabs, &nr) || nr < 0 || nr > (int64_t)1 << 32) break;
+        ok = 1;
+        if (!nr) continue;
+        ok = 0;
+        PyObject *name = get_slot(kc, &c->c_name), *cpu_slab = get_slot(kc, &c->c_cpu_slab);
+        if (name == NULL || !PyUnicode_CheckExact(name) || !slot_i64(kc, &c->c_order, &order) || order > 16 ||
+            !slot_i64(kc, &c->c_total, &total) || total > (int64_t)1 << 40 || !slot_i64(kc, &c->c_size, &size) ||
+            size > (int64_t)1 << 22 || !partial_free(c, get_slot(kc, &c->c_partial), &free) || cpu_slab == NULL ||
+            !PyList_CheckExact(cpu_slab))
+            break;
+        Py_ssize_t n = PyList_GET_SIZE(cpu_slab), j;
+        for (j = 0; j < n && partial_free(c, get_slot(PyList_GET_ITEM(cpu_slab, j), &c->cc_partial), &free); j++) {}
+        if (j < n) break;
+        long long act = total - free, pg = (long long)nr << order;
+        PyObject *v = PyLong_FromLongLong(pg);
+        ok = v == NULL || PyDict_SetItem(per, name, v) < 0 ? -1 : 1;
+        Py_XDECREF(v);
+        pages += pg;
+        objs += total;
+        active += act;
+        used += act * size;
+    }
+    Py_DECREF(caches);
+    if (ok != 1) {
+        Py_DECREF(per);
+        if (ok < 0) return NULL;
+        Py_RETURN_NONE;
+    }
+    return Py_BuildValue("LLLLN", pages, objs, active, used, per);
+}
+
 /* ------------------------------------------------------------------ the type */
 
 static PyObject *spec_get(PyObject *spec, const char *key)
@@ -1666,7 +1732,10 @@ static int Core_init(Core *c, PyObject *args, PyObject *kwds)
         find_slot(cct, "freelist", &c->cc_freelist) < 0 || find_slot(cct, "slab", &c->cc_slab) < 0 ||
         find_slot(st, "cache", &c->s_cache) < 0 || find_slot(st, "freelist", &c->s_freelist) < 0 ||
         find_slot(st, "frozen", &c->s_frozen) < 0 || find_slot(st, "inuse", &c->s_inuse) < 0 ||
-        find_slot(st, "where", &c->s_where) < 0)
+        find_slot(st, "where", &c->s_where) < 0 || find_slot(ct, "name", &c->c_name) < 0 ||
+        find_slot(ct, "order", &c->c_order) < 0 || find_slot(ct, "nr_slabs", &c->c_nr_slabs) < 0 ||
+        find_slot(ct, "total_objects", &c->c_total) < 0 || find_slot(cct, "partial", &c->cc_partial) < 0 ||
+        find_slot(st, "objects", &c->s_objects) < 0)
         return -1;
     /* the slots must belong to the classes themselves (no subclass shares them) */
     Py_XSETREF(c->where_node_partial, PyUnicode_InternFromString("node_partial"));
@@ -1787,6 +1856,8 @@ static PyMethodDef Core_methods[] = {
     {"run", (PyCFunction)Core_run, METH_VARARGS, "run(cur, nxt): replay the records of cur (Replay._run)"},
     {"usable", (PyCFunction)Core_usable, METH_NOARGS, "is kmalloc's fast path in its dispatch slot now?"},
     {"stats", (PyCFunction)Core_stats, METH_NOARGS, "{'c': events done in C, 'py': events handed to Python}"},
+    {"slab_sample", (PyCFunction)Core_slab_sample, METH_O,
+     "slab_sample(caches): (pages, objects, in use, bytes in use, {name: pages}) of SLUB's caches, or None"},
     {NULL, NULL, 0, NULL},
 };
 

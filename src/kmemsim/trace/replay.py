@@ -1584,16 +1584,21 @@ class Replay:
         from ..mm.vmstat import zone_indices
 
         k = self.k
-        total_pages = 0
-        objs = active = 0
-        used_bytes = 0
-        per: dict[str, int] = {}
-        for name, _slabs, pg, n, a, _size, used in slab_usage(k):
-            total_pages += pg
-            per[name] = pg
-            objs += n
-            active += a
-            used_bytes += used
+        # the compiled core's sums where it runs (SLUB), else slab_usage()'s, the same numbers
+        core = self._core_obj
+        got = core.slab_sample(k.slub.caches) if core else None
+        per: dict[str, int]
+        if got is not None:
+            total_pages, objs, active, used_bytes, per = got
+        else:
+            total_pages = objs = active = used_bytes = 0
+            per = {}
+            for name, _slabs, pg, n, a, _size, used in slab_usage(k):
+                total_pages += pg
+                per[name] = pg
+                objs += n
+                active += a
+                used_bytes += used
         large = sum(1 << o for o in k.slab.large.values())
         held = self._held
         zones = [z for z in self.pa.zones if z.populated]
