@@ -455,3 +455,19 @@ def test_feed_puts_the_collector_s_threshold_back_even_when_the_input_is_bad(tmp
     with pytest.raises(TraceFormatError):
         replay(bad, profile="linux-6.18-x86_64", ram="1G")
     assert gc.get_threshold() == before
+
+
+@pytest.mark.parametrize("profile", ["linux-6.18-x86_64", "linux-6.6-x86_64", "linux-2.6.24-i386",
+                                     "linux-2.6.11-i386"])  # fmt: skip
+def test_the_kmalloc_tables_are_kmalloc_size_by_size(profile):
+    """Replay's per-mask tables (made a kmalloc_index() run at a time): kmalloc_cache_for() of
+    every size up to the traced kernel's largest kmalloc cache, and its object size."""
+    r = Replay(kmemsim.boot(profile))
+    slab = r.k.slab
+    for text in ("GFP_KERNEL", "GFP_ATOMIC", "GFP_KERNEL|__GFP_ZERO"):
+        mask, table = r._kmalloc_gfp(text)
+        assert mask == r.gfp(text) and len(table) == r.max_cache + 1
+        for size in range(r.max_cache + 1):
+            kc = slab.kmalloc_cache_for(size, mask) if size else None
+            assert table[size] == (kc.size if kc is not None else 0), size
+            assert r._kmalloc_cache_for(size, mask) is slab.kmalloc_cache_for(size, mask), size

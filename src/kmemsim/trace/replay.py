@@ -103,7 +103,7 @@ import warnings
 from collections import Counter, deque
 from collections.abc import Callable, Iterable, Iterator
 from heapq import heappop, heappush
-from itertools import islice
+from itertools import groupby, islice
 from pathlib import Path
 from types import ModuleType, SimpleNamespace
 from typing import IO, TYPE_CHECKING, Any, NamedTuple, cast
@@ -500,7 +500,7 @@ class Replay:
         self._page_failed = [False] * self.ncpu  # the CPU's last page allocation failed
         self._kmalloc_info: dict[str, tuple[int, list[int]] | None] = {}
         self._kmalloc_caches: dict[int, list[Any]] = {}  # gfp mask -> the kmalloc cache of every size
-        self._kidx: list[int] | None = None  # kmalloc_index() of every size up to 8 KiB
+        self._kruns: list[tuple[int, int, int]] | None = None  # (_kindex_runs())
         self._gfp: dict[str, int | None] = {}
         self._gfp_raw: dict[str, int | None] = {}
         self._caches: dict[Any, Any] = {}  # trace name (or (req, alloc)) -> model cache
@@ -586,15 +586,10 @@ class Replay:
             self._kmalloc_info[text] = info
             return info
         slab = self.k.slab
-        if self._kidx is None:
-            self._kidx = [0] + [self.geo.kmalloc_index(size) for size in range(1, self.max_cache + 1)]
-        first: dict[int, int] = {}
-        for size, idx in enumerate(self._kidx):
-            if size and idx not in first:
-                first[idx] = size
         if self.allocator == "slub" and getattr(self.k.slab_impl, "max_cache", 0) == self.max_cache:
-            by_idx = {idx: slab.kmalloc_cache_for(size, mask).size for idx, size in first.items()}
-            table = [by_idx.get(idx, 0) if size else 0 for size, idx in enumerate(self._kidx)]
+            table = []
+            for idx, first, n in self._kindex_runs():  # (size 0: 0)
+                table += [slab.kmalloc_cache_for(first, mask).size if idx else 0] * n
         else:  # the machine's own ladder (SLAB: kmalloc-32 first on 6.6); SLOB: no general caches
             table = [0] * (self.max_cache + 1)
             for size in range(1, self.max_cache + 1):
@@ -611,14 +606,25 @@ class Replay:
         kcs = self._kmalloc_caches.get(mask)
         if kcs is None:
             slab = self.k.slab
-            if self._kidx is None:
-                self._kidx = [0] + [self.geo.kmalloc_index(n) for n in range(1, self.max_cache + 1)]
-            by_idx: dict[int, Any] = {}
-            for n, idx in enumerate(self._kidx):
-                if idx not in by_idx:
-                    by_idx[idx] = slab.kmalloc_cache_for(n, mask)
-            kcs = self._kmalloc_caches[mask] = [by_idx[idx] for idx in self._kidx]
+            kcs = []
+            for _idx, first, n in self._kindex_runs():
+                kcs += [slab.kmalloc_cache_for(first, mask)] * n
+            self._kmalloc_caches[mask] = kcs
         return kcs[size]
+
+    def _kindex_runs(self) -> list[tuple[int, int, int]]:
+        """The sizes 0 .. max_cache as runs of one kmalloc_index(): (index, first size, sizes),
+        in size order -- some fifteen runs, each a kmalloc cache's sizes (a per-mask table is
+        then made a run at a time: 8 KiB of sizes one by one were a millisecond a mask)."""
+        if self._kruns is None:
+            runs: list[tuple[int, int, int]] = []
+            size = 0
+            for idx, group in groupby(map(self.geo.kmalloc_index, range(self.max_cache + 1))):
+                n = sum(1 for _ in group)
+                runs.append((idx, size, n))
+                size += n
+            self._kruns = runs
+        return self._kruns
 
     def _large_size(self, size: int) -> int:
         return 1 << max(self.page_shift, (size - 1).bit_length())
