@@ -46,8 +46,21 @@ def state(r: Replay) -> str:
         repr((r.n, r.first_ts, r.last_ts, r.null_frees, r.duplicates, r.implied_frees, r.mismatches, r._held,
               r.slab_pages_skipped, r.slab_page_frees, r.lost_events, r.early_frees, r.preexisting_freed)),
         repr(sorted(r.objs.items())), repr(sorted(r.pages.items())), repr(r._last_alloc_ptr),
-        r.k.proc("slabinfo"), r.k.proc("buddyinfo"), repr(r.samples), chk,
+        r.k.proc("slabinfo"), r.k.proc("buddyinfo"), repr(r.samples), chk, slub_lists(r.k),
     ])
+
+
+def slub_lists(k) -> str:
+    """Every SLUB slab's state and list, and each cache's CPU slabs and partial lists, in order."""
+    if k.slab_impl.name != "slub":
+        return ""
+    out = [repr(sorted((pfn, sl.cache.name, sl.where, bool(sl.frozen), sl.inuse, sl.freelist)
+                       for pfn, sl in k.slub.slab_of.items()))]
+    for c in k.slub.caches:
+        out.append(repr((c.name, [sl.pfn for sl in c.partial],
+                         [(cc.freelist, cc.slab.pfn if cc.slab else None, [sl.pfn for sl in cc.partial])
+                          for cc in c.cpu_slab])))
+    return "\n".join(out)
 
 
 def both(trace, **kw) -> tuple[str, Replay]:
@@ -670,3 +683,77 @@ def test_the_cores_slab_sample_leaves_other_caches_to_python():
         assert r.sample() == before
     finally:
         caches[i] = c
+
+
+# ---------------------------------------------------------------------------- SLUB's slow paths in C
+SLOW_KINDS = [("kmalloc", 700, 1024, None), ("kmalloc", 2048, 2048, None), ("kmalloc", 96, 96, None),
+              ("kmem_cache_alloc", 256, 256, "filp")]  # fmt: skip
+SLOW_TOTALS = [0, 0]  # SLUB slow paths the core did itself, and the model calls left, over the examples
+
+
+def _churn(ops) -> list:
+    """Slab events from (alloc?, cpu, kind, pick): allocations at new pointers, frees of a live one
+    (pick-th), on two CPUs: slabs fill, go full, come back as CPU partial slabs and are refilled."""
+    evs: list = []
+    live: list = []
+    nxt = 0
+    for alloc, cpu, kind, pick in ops:
+        if alloc or not live:
+            name, req, size, cache = SLOW_KINDS[kind]
+            nxt += 1
+            p = 0xFFFF888004000000 + nxt * 0x1000
+            evs.append(SlabAlloc(name, -1, cpu, 1, "t", "f+0x1", p, req, size, "GFP_KERNEL", None, cache, None))
+            live.append((p, name, cache))
+        else:
+            p, name, cache = live.pop(pick % len(live))
+            kind_ = "kmem_cache_free" if name == "kmem_cache_alloc" else "kfree"
+            evs.append(SlabFree(kind_, -1, cpu, 1, "t", "f+0x2", p, cache))
+    return evs
+
+
+def _churn_state(evs, engine, profile, probe=None):
+    k = kmemsim.boot(profile, ram="128M", on_bug="report")
+    calls: list[str] = []
+    if probe:
+        k.slub.nmi_probe = calls.append
+    r = Replay(k, options=ReplayOptions(sample_every=97))
+    r.engine = engine
+    r.feed(evs)
+    r.finish(check=False)
+    st = r.core_stats()
+    if st is not None and not probe:
+        SLOW_TOTALS[0] += st["slow_c"]
+        SLOW_TOTALS[1] += st["model_calls"]
+    return state(r) + repr(calls), st
+
+
+@needs_core
+@settings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
+@given(hs.lists(hs.tuples(hs.sampled_from([True, True, False]), hs.sampled_from([0, 1, 1, 0, 3]),
+                          hs.sampled_from([0, 0, 1, 2, 2, 3]), hs.integers(0, 1 << 16)), min_size=300, max_size=900),
+       hs.sampled_from(["linux-6.18-x86_64", "linux-6.6-x86_64", "linux-2.6.24-i386"]), hs.booleans())
+def test_the_engines_agree_on_slab_churn(ops, profile, probe):
+    """Enough churn on few caches that CPU freelists run dry and full slabs are freed into: the
+    core's refill_pop() and its frees onto the CPU partial list end where the model's
+    _slab_alloc_slow() and _slab_free_slow() end, counts and slab lists alike; with an NMI probe
+    set the core leaves them to Python, and the probe sees the same calls."""
+    evs = _churn(ops)
+    want, _ = _churn_state(evs, "python", profile, probe)
+    got, st = _churn_state(evs, "compiled", profile, probe)
+    assert got == want
+    if probe:
+        assert st["slow_c"] == 0
+
+
+@needs_core
+def test_the_churn_reaches_the_cores_slow_paths():
+    test_the_engines_agree_on_slab_churn()
+    assert SLOW_TOTALS[0] > 100, SLOW_TOTALS
+
+
+@needs_core
+def test_a_corpus_replay_does_the_common_slow_paths_in_c():
+    d = CORPUS / "threads"
+    _, r = both(next(p for p in d.iterdir() if p.name.endswith(".txt.gz")), host=d / "snapshot.tar.gz")
+    st = r.core_stats()
+    assert st["slow_c"] > st["model_calls"], st

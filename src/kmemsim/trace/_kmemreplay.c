@@ -49,15 +49,21 @@
  *   implied_free()        Replay._implied_free()
  *   caught_bug()          _run()'s except (KernelBug, Oops) clause
  *   fast_pop()            fastpath.install_slab(): kmalloc() and kmem_cache_alloc()
+ *   refill_pop()          mm/slub.py Slub._slab_alloc_slow(): the CPU slab's freelist, or the
+ *                         last CPU partial slab (___slab_alloc()'s load_freelist and
+ *                         slub_percpu_partial branches), when the CPU freelist is empty
  *   fast_kfree()          fastpath.install_slab(): kfree() (Replay frees both free kinds
  *                         with k.kfree)
- *   free_to_slab()        fastpath.install_slab(): free_to_slab()
+ *   free_to_slab()        fastpath.install_slab(): free_to_slab(); and of a full slab,
+ *                         Slub._slab_free_slow() and _put_cpu_partial() without a drain
  *   pcp_alloc_c()         fastpath.install_pages(): alloc_pfn()
  *   pcp_free_c()          fastpath.install_pages(): free_pages(), its order-0 branch
  *
- * The model's slow paths stay in Python: where fast_pop() or fast_kfree() would hand the
- * call to the general path (an empty CPU freelist, a new slab, a full slab becoming
- * partial, an empty one discarded, __GFP_ZERO, a kind of kmalloc other than normal ...),
+ * The model's slow paths stay in Python but for the two most common (refill_pop(), and a full
+ * slab going on the CPU partial list: with Linux 6.18's cpu_partial_slabs they are most of the
+ * slow calls, 6,500 of 7,000 in a 411k-line replay): where fast_pop() or fast_kfree() would hand
+ * the call to the general path (the node partial list, a new slab, a CPU partial list to drain,
+ * an empty slab discarded, __GFP_ZERO, a kind of kmalloc other than normal, an NMI probe ...),
  * the core calls the same Python function _run() calls -- kmalloc's fast path, Replay._kfree,
  * Replay._cache_alloc, which go on to the general path -- with k.cpu set to the event's CPU
  * (call_model()).  The replay's own decisions it takes in C only in the common cases.
@@ -92,7 +98,8 @@
  * .slab_sample(caches)  Replay.sample()'s sums of slab_usage() over SLUB's caches, or None
  * .stats()         {"c": events done in C, "py": events handed to Python, "model_calls": calls
  *                  of the model's Python functions from C, "pcp_c": pcp allocations and frees done
- *                  in C instead of calling the closures}
+ *                  in C instead of calling the closures, "slow_c": SLUB slow paths done in C (refill_pop(), a full
+ *                  slab's free onto the CPU partial list)}
  */
 #define PY_SSIZE_T_CLEAN
 #include <Python.h>
@@ -158,9 +165,12 @@ typedef struct {
     PyTypeObject *cache_t, *cpu_t, *slab_t;
     Slot c_cpu_slab, c_offset, c_random, c_size, c_partial, c_debug;
     Slot c_name, c_order, c_nr_slabs, c_total; /* (slab_sample()) */
+    Slot c_cpu_partial, c_cpu_partial_slabs;
     Slot cc_freelist, cc_slab, cc_partial;
     Slot s_cache, s_freelist, s_frozen, s_inuse, s_where, s_objects;
-    PyObject *where_node_partial, *where_rcu_free;
+    PyObject *where_node_partial, *where_rcu_free, *where_full, *where_cpu, *where_cpu_partial;
+    PyObject *slub; /* k.slub: its nmi_probe (reload()) */
+    int nmi_ok;     /* slub.nmi_probe is None: the slow paths below may run in C */
     /* the page events' state: Replay.pages, _claimed, _page_failed; "lost", "alloc_slab_obj_exts" */
     PyObject *pages, *claimed, *page_failed, *lost_kind, *obj_exts_site;
     /* the page allocator's functions _run() binds (Replay._core_page_fns(), at each run()) */
@@ -176,7 +186,7 @@ typedef struct {
     PyTypeObject *zone_t, *pcpu_t;
     Slot z_free_pages, z_fast_high, z_free_list, z_pcp, z_pgalloc, z_pgfree, z_below_high;
     Slot p_lists, p_count, p_free_count, p_alloc_factor, p_free_high, p_batch, p_high;
-    long long stat_pcp_c;
+    long long stat_pcp_c, stat_slow_c; /* (slow_c: refill_pop() and to_slab 2 commits) */
     int page_shift;
     int real_ptrs; /* Replay._real_ptrs is True */
     /* the loop's state, between Python's turns */
@@ -192,7 +202,7 @@ static PyObject *CoreError;
 
 /* interned attribute names of the Replay */
 static PyObject *S_n, *S_last_ts, *S_first_ts, *S_interval, *S_next_ts, *S_next_n, *S_null_frees, *S_implied, *S_cpu;
-static PyObject *S_held, *S_real_ptrs, *S_page_fns;
+static PyObject *S_held, *S_real_ptrs, *S_page_fns, *S_nmi_probe;
 
 /* ------------------------------------------------------------------ helpers */
 
@@ -339,6 +349,13 @@ static inline void store_word(char *p, uint64_t v, int word)
     }
 }
 
+/* an exact int slot of a __slots__ record -> 1 */
+static inline int slot_i64(PyObject *obj, const Slot *s, int64_t *out)
+{
+    PyObject *v = get_slot(obj, s);
+    return v != NULL && i64_of(v, out);
+}
+
 /* ------------------------------------------------------------------ the fast paths
  *
  * Each returns 1 when it would serve the call, with what it would write in *plan (so
@@ -351,43 +368,97 @@ typedef struct {
     char *at;        /* where the free pointer is written (free) */
     uint64_t val;    /* the new freelist (alloc) or the encoded pointer written (free) */
     uint64_t obj;    /* the object */
-    int to_slab;     /* free: onto slab->freelist (free_to_slab) */
+    int to_slab;     /* free: onto slab->freelist (free_to_slab); 2: a full slab, then put_cpu_partial() */
     int64_t inuse;   /* free_to_slab: slab->inuse before */
+    PyObject *cc;    /* to_slab 2: the KmemCacheCpu whose partial list takes the slab */
+    int refill;      /* alloc: ___slab_alloc() first: 1 the CPU slab's freelist, 2 a CPU partial slab */
+    PyObject *slab;  /* refill: the slab whose freelist is taken */
+    PyObject *old;   /* refill 2: the CPU slab given up (Py_None: none) */
 } Plan;
 
+/* get_freepointer(cache, obj): the next free object after obj, read from its bytes (decoded when
+ * hardened); 1, 0 when the general path must read it (the word is in no frame), -1 an error */
+static int read_fp(Core *c, PyObject *cache, uint64_t obj, uint64_t *nxt)
+{
+    int64_t offset;
+    PyObject *o = get_slot(cache, &c->c_offset);
+    if (o == NULL || !i64_of(o, &offset)) return 0;
+    /* fp = obj + cache.offset - page_offset, a pfn the frames hold */
+    __int128 fp = (__int128)obj + offset - (__int128)c->page_offset;
+    if (fp < 0 || fp >= ((__int128)1 << 64)) return 0;
+    uint64_t off = (uint64_t)fp;
+    char *at;
+    int err = 0;
+    if (!frame_of(c, off, &at, &err)) return err ? -1 : 0;
+    *nxt = load_word(at, c->word);
+    if (c->hardened) {
+        uint64_t rnd;
+        PyObject *r = get_slot(cache, &c->c_random);
+        if (r == NULL || !u64_of(r, &rnd)) return 0;
+        *nxt ^= rnd ^ swab_ptr(off + c->page_offset, c->word);
+    }
+    return 1;
+}
+
+/* a Slab's freelist and objects, when it is a Slab whose freelist is an int -> 1 */
+static inline int slab_fl(Core *c, PyObject *sl, uint64_t *fl, int64_t *objects)
+{
+    PyObject *f = get_slot(sl, &c->s_freelist);
+    return f != NULL && u64_of(f, fl) && slot_i64(sl, &c->s_objects, objects) && *objects >= 0;
+}
+
+/* slub.py _slab_alloc_slow() (___slab_alloc()) when the CPU freelist is empty, in its two common
+ * cases, decided without changing anything: the CPU slab's own freelist (objects other CPUs
+ * freed) becomes the CPU freelist (refill 1); or, that being empty, the CPU slab is given up as
+ * full and the last CPU partial slab becomes the CPU slab (refill 2).  The first object is then
+ * popped as the fast path pops it.  0 (Python's) for everything else: the node partial list, a
+ * new slab, an NMI probe, a value the core does not read. */
+static int refill_pop(Core *c, PyObject *cache, PyObject *cc, PyObject *sl, Plan *plan)
+{
+    if (!c->nmi_ok) return 0;
+    uint64_t fl;
+    int64_t objects;
+    if (sl != Py_None) {
+        if (!slab_fl(c, sl, &fl, &objects)) return 0;
+        if (fl) {
+            plan->refill = 1;
+            plan->slab = sl;
+            plan->old = Py_None;
+            plan->obj = fl;
+            plan->inuse = objects;
+            return read_fp(c, cache, fl, &plan->val);
+        }
+    }
+    PyObject *partial = get_slot(cc, &c->cc_partial);
+    if (partial == NULL || !PyList_CheckExact(partial) || !PyList_GET_SIZE(partial)) return 0;
+    PyObject *next = PyList_GET_ITEM(partial, PyList_GET_SIZE(partial) - 1);
+    if (!slab_fl(c, next, &fl, &objects) || !fl) return 0;
+    if (sl != Py_None && !slot_i64(sl, &c->s_objects, &plan->inuse)) return 0;
+    plan->refill = 2;
+    plan->slab = next;
+    plan->old = sl;
+    plan->obj = fl;
+    return read_fp(c, cache, fl, &plan->val);
+}
+
 /* fastpath.install_slab(): kmem_cache_alloc() / kmalloc() after their argument tests: pop
- * cache->cpu_slab[cpu].freelist */
+ * cache->cpu_slab[cpu].freelist (refilled first by refill_pop() when it is empty) */
 static int fast_pop(Core *c, PyObject *cache, long cpu, uint64_t gfp, Plan *plan)
 {
+    plan->refill = 0;
     if (gfp & c->zero_flag) return 0; /* __GFP_ZERO: fill() (the replay strips it by default) */
     PyObject *cpu_slab = get_slot(cache, &c->c_cpu_slab);
     if (cpu_slab == NULL || !PyList_CheckExact(cpu_slab) || cpu >= PyList_GET_SIZE(cpu_slab)) return 0;
     PyObject *cc = PyList_GET_ITEM(cpu_slab, cpu);
     PyObject *fl = get_slot(cc, &c->cc_freelist);
     PyObject *sl = get_slot(cc, &c->cc_slab);
-    uint64_t obj, off;
-    int64_t offset;
-    if (fl == NULL || sl == NULL || sl == Py_None || !u64_of(fl, &obj) || obj == 0) return 0;
-    PyObject *o = get_slot(cache, &c->c_offset);
-    if (o == NULL || !i64_of(o, &offset)) return 0;
-    /* fp = obj + cache.offset - page_offset, a pfn the frames hold */
-    __int128 fp = (__int128)obj + offset - (__int128)c->page_offset;
-    if (fp < 0 || fp >= ((__int128)1 << 64)) return 0;
-    off = (uint64_t)fp;
-    char *at;
-    int err = 0;
-    if (!frame_of(c, off, &at, &err)) return err ? -1 : 0;
-    uint64_t nxt = load_word(at, c->word);
-    if (c->hardened) {
-        uint64_t rnd;
-        PyObject *r = get_slot(cache, &c->c_random);
-        if (r == NULL || !u64_of(r, &rnd)) return 0;
-        nxt ^= rnd ^ swab_ptr(off + c->page_offset, c->word);
-    }
+    uint64_t obj;
+    if (fl == NULL || sl == NULL || !u64_of(fl, &obj)) return 0;
     plan->cpu = cc;
-    plan->val = nxt;
+    if (obj == 0) return refill_pop(c, cache, cc, sl, plan);
+    if (sl == Py_None) return 0;
     plan->obj = obj;
-    return 1;
+    return read_fp(c, cache, obj, &plan->val);
 }
 
 /* set_freepointer() of the object at `off` (from PAGE_OFFSET) of `cache`: where its free
@@ -415,12 +486,15 @@ static int freeptr_slot(Core *c, PyObject *cache, uint64_t off, uint64_t *val, c
     return 1;
 }
 
-/* fastpath.install_slab(): free_to_slab() */
-static int free_to_slab(Core *c, PyObject *cache, PyObject *slab, uint64_t obj, uint64_t off, Plan *plan)
+/* fastpath.install_slab(): free_to_slab(); and slub.py _slab_free_slow() (__slab_free()) of an
+ * object of a full slab: another CPU's (frozen: no list change), or one that put_cpu_partial()
+ * puts on the partial list of cc (the freeing CPU's) without a drain (to_slab 2) */
+static int free_to_slab(Core *c, PyObject *cache, PyObject *cc, PyObject *slab, uint64_t obj, uint64_t off,
+                        Plan *plan)
 {
     PyObject *pr = get_slot(slab, &c->s_freelist);
     uint64_t prior;
-    if (pr == NULL || !u64_of(pr, &prior) || !prior || prior == obj) return 0;
+    if (pr == NULL || !u64_of(pr, &prior) || prior == obj) return 0;
     PyObject *frozen = get_slot(slab, &c->s_frozen);
     PyObject *inuse_o = get_slot(slab, &c->s_inuse);
     PyObject *where = get_slot(slab, &c->s_where);
@@ -428,6 +502,32 @@ static int free_to_slab(Core *c, PyObject *cache, PyObject *slab, uint64_t obj, 
     if (frozen == NULL || inuse_o == NULL || where == NULL || !i64_of(inuse_o, &inuse)) return 0;
     int fz = PyObject_IsTrue(frozen);
     if (fz < 0) return -1;
+    if (!prior) { /* the slab was full */
+        if (!c->nmi_ok || !PyUnicode_CheckExact(where) || where == c->where_rcu_free ||
+            PyUnicode_Compare(where, c->where_rcu_free) == 0)
+            return 0;
+        int to_cpu_partial = 0;
+        if (!fz) {
+            int64_t cpu_partial, cps;
+            PyObject *partial = get_slot(cc, &c->cc_partial);
+            if (!slot_i64(cache, &c->c_cpu_partial, &cpu_partial) || cpu_partial <= 0 ||
+                !slot_i64(cache, &c->c_cpu_partial_slabs, &cps) || partial == NULL || !PyList_CheckExact(partial) ||
+                (PyList_GET_SIZE(partial) && PyList_GET_SIZE(partial) >= cps))
+                return 0; /* the node partial list, or a drain: Python's */
+            to_cpu_partial = 1;
+        }
+        char *at;
+        int r = freeptr_slot(c, cache, off, &prior, &at);
+        if (r <= 0) return r;
+        plan->cpu = slab;
+        plan->at = at;
+        plan->val = prior;
+        plan->obj = obj;
+        plan->to_slab = to_cpu_partial ? 2 : 1;
+        plan->inuse = inuse;
+        plan->cc = cc;
+        return 1;
+    }
     int ok = fz || inuse > 1;
     if (!ok) {
         if (!PyUnicode_CheckExact(where)) return 0;
@@ -481,7 +581,7 @@ static int fast_kfree(Core *c, long cpu, uint64_t obj, Plan *plan)
     int d = PyObject_IsTrue(dbg);
     if (d < 0) return -1;
     if (d) return 0;
-    return free_to_slab(c, cache, slab, obj, off, plan);
+    return free_to_slab(c, cache, cc, slab, obj, off, plan);
 }
 
 /* carry out a free planned by fast_kfree() */
@@ -498,17 +598,62 @@ static int commit_free(Core *c, Plan *plan)
         }
         set_slot(plan->cpu, &c->s_freelist, o);
         set_slot(plan->cpu, &c->s_inuse, ni);
+        if (plan->to_slab == 2) { /* put_cpu_partial(): unfrozen, at the end of the CPU partial list */
+            c->stat_slow_c++;
+            set_slot(plan->cpu, &c->s_frozen, Py_NewRef(Py_False));
+            set_slot(plan->cpu, &c->s_where, Py_NewRef(c->where_cpu_partial));
+            if (PyList_Append(get_slot(plan->cc, &c->cc_partial), plan->cpu) < 0) return -1;
+        }
     } else {
         set_slot(plan->cpu, &c->cc_freelist, o);
     }
     return 0;
 }
 
-/* carry out a pop planned by fast_pop() */
+/* carry out a pop planned by fast_pop(), after refill_pop()'s changes (as _slab_alloc_slow() makes
+ * them: get_freelist() leaves a slab all in use) */
 static int commit_pop(Core *c, Plan *plan)
 {
     PyObject *v = PyLong_FromUnsignedLongLong(plan->val);
     if (v == NULL) return -1;
+    if (plan->refill) {
+        c->stat_slow_c++;
+        PyObject *zero = PyLong_FromLong(0), *sl = plan->slab;
+        int64_t objects;
+        PyObject *n = slot_i64(sl, &c->s_objects, &objects) ? PyLong_FromLongLong(objects) : NULL;
+        PyObject *old_n = plan->refill == 2 && plan->old != Py_None ? PyLong_FromLongLong(plan->inuse) : NULL;
+        if (zero == NULL || n == NULL || (plan->refill == 2 && plan->old != Py_None && old_n == NULL)) {
+            Py_XDECREF(zero);
+            Py_XDECREF(n);
+            Py_XDECREF(old_n);
+            Py_DECREF(v);
+            if (!PyErr_Occurred()) PyErr_SetString(CoreError, "Core: a slab changed under the refill");
+            return -1;
+        }
+        if (plan->refill == 2) {
+            PyObject *partial = get_slot(plan->cpu, &c->cc_partial);
+            Py_ssize_t last = PyList_GET_SIZE(partial) - 1;
+            Py_INCREF(sl);
+            if (PyList_SetSlice(partial, last, last + 1, NULL) < 0) {
+                Py_DECREF(sl);
+                Py_DECREF(zero);
+                Py_DECREF(n);
+                Py_XDECREF(old_n);
+                Py_DECREF(v);
+                return -1;
+            }
+            if (plan->old != Py_None) { /* the CPU slab, its freelist empty: get_freelist(), then full */
+                set_slot(plan->old, &c->s_inuse, old_n);
+                set_slot(plan->old, &c->s_frozen, Py_NewRef(Py_False));
+                set_slot(plan->old, &c->s_where, Py_NewRef(c->where_full));
+            }
+            set_slot(sl, &c->s_frozen, Py_NewRef(Py_True));
+            set_slot(sl, &c->s_where, Py_NewRef(c->where_cpu));
+            set_slot(plan->cpu, &c->cc_slab, sl); /* (the reference taken above) */
+        }
+        set_slot(sl, &c->s_freelist, zero);
+        set_slot(sl, &c->s_inuse, n);
+    }
     set_slot(plan->cpu, &c->cc_freelist, v);
     return 0;
 }
@@ -627,6 +772,10 @@ static int reload(Core *c)
     if (rp == NULL) return -1;
     c->real_ptrs = rp == Py_True;
     Py_DECREF(rp);
+    PyObject *nmi = PyObject_GetAttr(c->slub, S_nmi_probe);
+    if (nmi == NULL) return -1;
+    c->nmi_ok = nmi == Py_None;
+    Py_DECREF(nmi);
     return check_usable(c);
 }
 
@@ -1108,12 +1257,6 @@ static int no_slab_page(Core *c, PyObject *cur, Py_ssize_t i, PyObject *nxt, int
  * closures' own state (k.pages.pcp_state).  Each decides first, changing nothing, and returns 0
  * for everything else: the caller then calls the Python closure, which does the whole call. */
 
-/* an exact int slot of a __slots__ record -> 1 */
-static inline int slot_i64(PyObject *obj, const Slot *s, int64_t *out)
-{
-    PyObject *v = get_slot(obj, s);
-    return v != NULL && i64_of(v, out);
-}
 
 /* set an int slot (obj checked by get_slot); -1 on an error */
 static inline int slot_set_i64(PyObject *obj, const Slot *s, int64_t v)
@@ -1482,8 +1625,8 @@ static PyObject *Core_usable(Core *c, PyObject *Py_UNUSED(ignored))
 
 static PyObject *Core_stats(Core *c, PyObject *Py_UNUSED(ignored))
 {
-    return Py_BuildValue("{s:L,s:L,s:L,s:L}", "c", c->stat_c, "py", c->stat_py, "model_calls", c->stat_calls,
-                         "pcp_c", c->stat_pcp_c);
+    return Py_BuildValue("{s:L,s:L,s:L,s:L,s:L}", "c", c->stat_c, "py", c->stat_py, "model_calls", c->stat_calls,
+                         "pcp_c", c->stat_pcp_c, "slow_c", c->stat_slow_c);
 }
 
 /* the free objects of the slabs of list l (sl.objects - sl.inuse each) added to *free; 0 when l or a
@@ -1735,19 +1878,26 @@ static int Core_init(Core *c, PyObject *args, PyObject *kwds)
         find_slot(st, "where", &c->s_where) < 0 || find_slot(ct, "name", &c->c_name) < 0 ||
         find_slot(ct, "order", &c->c_order) < 0 || find_slot(ct, "nr_slabs", &c->c_nr_slabs) < 0 ||
         find_slot(ct, "total_objects", &c->c_total) < 0 || find_slot(cct, "partial", &c->cc_partial) < 0 ||
-        find_slot(st, "objects", &c->s_objects) < 0)
+        find_slot(st, "objects", &c->s_objects) < 0 || find_slot(ct, "cpu_partial", &c->c_cpu_partial) < 0 ||
+        find_slot(ct, "cpu_partial_slabs", &c->c_cpu_partial_slabs) < 0)
         return -1;
     /* the slots must belong to the classes themselves (no subclass shares them) */
     Py_XSETREF(c->where_node_partial, PyUnicode_InternFromString("node_partial"));
     Py_XSETREF(c->where_rcu_free, PyUnicode_InternFromString("rcu_free"));
-    if (c->where_node_partial == NULL || c->where_rcu_free == NULL) return -1;
+    Py_XSETREF(c->where_full, PyUnicode_InternFromString("full"));
+    Py_XSETREF(c->where_cpu, PyUnicode_InternFromString("cpu"));
+    Py_XSETREF(c->where_cpu_partial, PyUnicode_InternFromString("cpu_partial"));
+    if (c->where_node_partial == NULL || c->where_rcu_free == NULL || c->where_full == NULL || c->where_cpu == NULL ||
+        c->where_cpu_partial == NULL)
+        return -1;
+    if (spec_obj(spec, "slub", &c->slub, NULL) < 0) return -1;
     memset(c->d_events, 0, sizeof c->d_events);
     memset(c->d_placed, 0, sizeof c->d_placed);
     memset(c->d_pre, 0, sizeof c->d_pre);
     memset(c->d_failed, 0, sizeof c->d_failed);
     memset(c->d_mfailed, 0, sizeof c->d_mfailed);
     c->d_null = c->d_implied = c->d_held = 0;
-    c->stat_c = c->stat_py = c->stat_calls = c->stat_pcp_c = 0;
+    c->stat_c = c->stat_py = c->stat_calls = c->stat_pcp_c = c->stat_slow_c = 0;
     if (init_pcp(c, spec) < 0) return -1;
     Py_XSETREF(c->kmalloc_what, PyUnicode_InternFromString("kmalloc"));
     Py_XSETREF(c->lost_kind, PyUnicode_InternFromString("lost"));
@@ -1769,6 +1919,7 @@ static int Core_traverse(Core *c, visitproc visit, void *arg)
     Py_VISIT(c->bugs);
     Py_VISIT(c->implied_by);
     Py_VISIT(c->k);
+    Py_VISIT(c->slub);
     Py_VISIT(c->kfree);
     Py_VISIT(c->cache_alloc);
     Py_VISIT(c->cache_of);
@@ -1833,6 +1984,10 @@ static int Core_clear(Core *c)
     for (int i = 0; i < NKINDS; i++) Py_CLEAR(c->kinds[i]);
     Py_CLEAR(c->where_node_partial);
     Py_CLEAR(c->where_rcu_free);
+    Py_CLEAR(c->where_full);
+    Py_CLEAR(c->where_cpu);
+    Py_CLEAR(c->where_cpu_partial);
+    Py_CLEAR(c->slub);
     Py_CLEAR(c->pages);
     Py_CLEAR(c->claimed);
     Py_CLEAR(c->page_failed);
@@ -1896,6 +2051,7 @@ PyMODINIT_FUNC PyInit__kmemreplay(void)
     INTERN(S_held, "_held");
     INTERN(S_real_ptrs, "_real_ptrs");
     INTERN(S_page_fns, "_core_page_fns");
+    INTERN(S_nmi_probe, "nmi_probe");
 #undef INTERN
     PyObject *m = PyModule_Create(&kmemreplay_module);
     if (m == NULL) return NULL;

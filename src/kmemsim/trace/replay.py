@@ -1238,7 +1238,7 @@ class Replay:
             "kcaches": self._kmalloc_caches,
             "gfps": self._gfp, "caches": self._caches, "reserve": self._reserve, "pending": self._doom_pending,
             "doomed": self._doomed, "fillers": self._fillers, "last_ptr": self._last_alloc_ptr,
-            "slab_of": slub.slab_of, "frames": k.phys.frames, "by_size": by_size, "kcls": type(k),
+            "slab_of": slub.slab_of, "slub": slub, "frames": k.phys.frames, "by_size": by_size, "kcls": type(k),
             "fast_kmalloc": fast[0],
             "page_offset": self.page_offset, "hardened": int(bool(slub.hardened)), "word": slub.word,
             "ncpu": self.ncpu, "max_cache": self.max_cache, "fp_max_cache": max_cache, "kind_flags": kind_flags,
