@@ -28,6 +28,8 @@ def exits(monkeypatch):
     calls: list[int] = []
     monkeypatch.setattr(cli_main.os, "_exit", calls.append)
     monkeypatch.setattr(atexit, "_ncallbacks", lambda: 0)
+    monkeypatch.setattr(sys, "getprofile", lambda: None)  # (pytest under coverage traces)
+    monkeypatch.setattr(sys, "gettrace", lambda: None)
     return calls
 
 
@@ -48,6 +50,23 @@ def test_an_atexit_callback_gets_the_normal_exit(exits, monkeypatch):
     with pytest.raises(SystemExit) as e:
         cli_main.quick_exit(0)
     assert e.value.code == 0 and exits == []
+
+
+@pytest.mark.parametrize("hook", ["getprofile", "gettrace"])
+def test_a_profiler_or_tracer_gets_the_normal_exit(exits, monkeypatch, hook):
+    """python -m cProfile writes its figures after the command returns; a debugger stops there."""
+    monkeypatch.setattr(sys, hook, lambda: print)
+    with pytest.raises(SystemExit):
+        cli_main.quick_exit(0)
+    assert exits == []
+
+
+def test_cprofile_of_the_module_writes_its_figures(tmp_path):
+    out = tmp_path / "p.prof"
+    p = subprocess.run([sys.executable, "-m", "cProfile", "-o", str(out), "-m", "kmemsim.cli.main", "profiles"],
+                       capture_output=True, text=True, timeout=120)
+    assert p.returncode == 0, p.stderr
+    assert out.stat().st_size > 0
 
 
 def test_a_live_thread_gets_the_normal_exit(exits):

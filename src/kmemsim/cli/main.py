@@ -355,10 +355,11 @@ def quick_exit(code: object) -> None:
     modules, and Py_FinalizeEx()'s collections and module clearing took 5% of a 411k-line
     replay (20 ms) to free memory the kernel frees anyway.  The normal exit runs instead when
     something registered to run at exit (atexit, weakref.finalize: Dask's clusters, coverage),
-    a thread other than the main one is alive, the code is not a number (SystemExit prints a
-    message), or flushing standard output fails (a closed pipe: Python reports it as it
-    always does)."""
-    if code is not None and not isinstance(code, int):
+    a profiler or tracer is on (``python -m cProfile``, pdb: they write or stop when the command
+    returns), a thread other than the main one is alive, the code is not a number (SystemExit
+    prints a message), or flushing standard output fails (a closed pipe: Python reports it as
+    it always does)."""
+    if (code is not None and not isinstance(code, int)) or sys.getprofile() is not None or sys.gettrace() is not None:
         raise SystemExit(code)
     threading = sys.modules.get("threading")
     ncallbacks = getattr(atexit, "_ncallbacks", None)
