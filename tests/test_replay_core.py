@@ -757,3 +757,18 @@ def test_a_corpus_replay_does_the_common_slow_paths_in_c():
     _, r = both(next(p for p in d.iterdir() if p.name.endswith(".txt.gz")), host=d / "snapshot.tar.gz")
     st = r.core_stats()
     assert st["slow_c"] > st["model_calls"], st
+
+
+@needs_core
+def test_sample_points_stay_in_the_core():
+    """A sample point is taken from the core (Replay._sample() after the event), not by handing
+    the event to the Python loop: sampling every event hands over no more events than none."""
+    d = CORPUS / "git"
+    trace = d / "perf-script.txt.gz"
+    st = {}
+    for every in (0, 1):
+        _, r = both(trace, host=d / "snapshot.tar.gz", options=ReplayOptions(sample_every=every, max_samples=10**6))
+        st[every] = r.core_stats()
+        if every:
+            assert len(r.samples) >= r.n  # (one after every event, and the last)
+    assert st[1]["py"] == st[0]["py"], st

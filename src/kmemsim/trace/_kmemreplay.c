@@ -48,6 +48,7 @@
  *                         (Replay._core_page_fns() binds them the same way)
  *   implied_free()        Replay._implied_free()
  *   caught_bug()          _run()'s except (KernelBug, Oops) clause
+ *   sample()              _run()'s sample point after an event (Replay._sample(), in Python)
  *   fast_pop()            fastpath.install_slab(): kmalloc() and kmem_cache_alloc()
  *   refill_pop()          mm/slub.py Slub._slab_alloc_slow(): the CPU slab's freelist, or the
  *                         last CPU partial slab (___slab_alloc()'s load_freelist and
@@ -77,8 +78,8 @@
  * inside the block: _slab_page(); with hashed pointers, or before _ptrs_real() knows, any
  * candidate with a pointer: _page_serves() reads the flags), a page allocation over a
  * block the replay holds (an implied free), a page free _page_free_slow() does (an unknown
- * pfn, another order), an order above 15, lost markers, the first timestamp, a sample
- * point, anything of an unexpected type -- it writes its counts back into the Replay and
+ * pfn, another order), an order above 15, lost markers, the first timestamp, anything of an
+ * unexpected type -- it writes its counts back into the Replay and
  * calls run_at(cur, i, j, nxt), which runs that event (and the events after it that the
  * core never does: lost markers, mm_page_free_batched ...) with Replay._run(), then reads
  * back what Python may have changed (n, the timestamps, the next sample point, kmalloc's
@@ -202,7 +203,7 @@ static PyObject *CoreError;
 
 /* interned attribute names of the Replay */
 static PyObject *S_n, *S_last_ts, *S_first_ts, *S_interval, *S_next_ts, *S_next_n, *S_null_frees, *S_implied, *S_cpu;
-static PyObject *S_held, *S_real_ptrs, *S_page_fns, *S_nmi_probe;
+static PyObject *S_held, *S_real_ptrs, *S_page_fns, *S_nmi_probe, *S_sample;
 
 /* ------------------------------------------------------------------ helpers */
 
@@ -1557,6 +1558,17 @@ static Py_ssize_t to_python(Core *c, PyObject *cur, Py_ssize_t i, PyObject *nxt)
     return reload(c) < 0 ? -1 : j;
 }
 
+/* _run()'s sample point after an event: the counts written back, Replay._sample(), the next point
+ * read back */
+static int sample(Core *c)
+{
+    if (flush(c) < 0) return -1;
+    PyObject *r = PyObject_CallMethodNoArgs(c->replay, S_sample);
+    if (r == NULL) return -1;
+    Py_DECREF(r);
+    return reload(c);
+}
+
 /* Replay._run(cur, nxt), event by event */
 static PyObject *Core_run(Core *c, PyObject *args)
 {
@@ -1574,8 +1586,7 @@ static PyObject *Core_run(Core *c, PyObject *args)
         Py_INCREF(ev);
         if (PyTuple_Check(ev) && PyTuple_GET_SIZE(ev) > F_PTR &&
             (kind = kind_of(c, PyTuple_GET_ITEM(ev, F_KIND))) >= 0 && i64_of(PyTuple_GET_ITEM(ev, F_TS), &ts) &&
-            i64_of(PyTuple_GET_ITEM(ev, F_CPU), &cpu) && !(ts >= 0 && c->first_ts < 0) &&
-            !(c->next_at >= 0 && (c->interval ? ts : c->n + 1) >= c->next_at)) {
+            i64_of(PyTuple_GET_ITEM(ev, F_CPU), &cpu) && !(ts >= 0 && c->first_ts < 0)) {
             long mcpu = cpu >= 0 ? (long)(cpu % c->ncpu) : 0;
             if (kind <= K_CACHE_FREE)
                 done = do_free(c, ev, kind, mcpu);
@@ -1592,6 +1603,8 @@ static PyObject *Core_run(Core *c, PyObject *args)
                 c->n++;
                 if (ts >= 0) c->last_ts = ts;
                 if (count(&c->d_events[kind], c->events, c->kinds[kind]) < 0) done = -1;
+                else if (c->next_at >= 0 && (c->interval ? ts : c->n) >= c->next_at && sample(c) < 0)
+                    done = -1;
             }
         }
         Py_DECREF(ev);
@@ -2052,6 +2065,7 @@ PyMODINIT_FUNC PyInit__kmemreplay(void)
     INTERN(S_real_ptrs, "_real_ptrs");
     INTERN(S_page_fns, "_core_page_fns");
     INTERN(S_nmi_probe, "nmi_probe");
+    INTERN(S_sample, "_sample");
 #undef INTERN
     PyObject *m = PyModule_Create(&kmemreplay_module);
     if (m == NULL) return NULL;
