@@ -39,7 +39,7 @@ def ensure_venv() -> None:
     # what the install is made from: the metadata and the optional compiled scanner (an
     # editable install does not rebuild a changed _kmemscan.c by itself)
     inputs = [ROOT / "pyproject.toml", ROOT / "setup.py", ROOT / "src" / "kmemsim" / "trace" / "_kmemscan.c",
-              ROOT / "src" / "kmemsim" / "trace" / "_kmemreplay.c"]
+              ROOT / "src" / "kmemsim" / "trace" / "_kmemreplay.c", ROOT / "src" / "kmemsim" / "trace" / "_kmemevents.h"]
     newest = max(p.stat().st_mtime for p in inputs if p.exists())
     if STAMP.exists() and STAMP.stat().st_mtime >= newest:
         return

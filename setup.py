@@ -18,7 +18,9 @@ from setuptools import Extension, setup
 
 
 def _ext(name: str) -> Extension:
+    # (depends: rebuilt when the shared header changes, and shipped in the sdist)
     return Extension(f"kmemsim.trace.{name}", [f"src/kmemsim/trace/{name}.c"], optional=True,
+                     depends=["src/kmemsim/trace/_kmemevents.h"],
                      extra_compile_args=["-O2"] if os.name != "nt" else [])
 
 

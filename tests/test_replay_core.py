@@ -772,3 +772,80 @@ def test_sample_points_stay_in_the_core():
         if every:
             assert len(r.samples) >= r.n  # (one after every event, and the last)
     assert st[1]["py"] == st[0]["py"], st
+
+
+# ---------------------------------------------------------------------------- packed events
+def _eventbufs(sizes, events):
+    from kmemsim.trace.parse import _RECORD_CLASSES, compiled_scanner
+
+    it = iter(events)
+    out = []
+    for n in sizes:
+        b = compiled_scanner().EventBuf(_RECORD_CLASSES)
+        for _ in range(n):
+            b.append(next(it))
+        out.append(b)
+    return out
+
+
+@needs_core
+def test_packed_reads_replay_as_lists_do(monkeypatch):
+    """The core reads a TraceReader's events packed (no records); a list of the same records,
+    replayed by the same core, ends in the same state -- and the packed path was taken."""
+    from kmemsim.trace import TraceReader
+
+    seen = []
+    batches = TraceReader.batches
+
+    def spy(self, packed=False):
+        seen.append(packed)
+        return batches(self, packed)
+
+    monkeypatch.setattr(TraceReader, "batches", spy)
+    for name in ("git", "find-du", "threads"):
+        d = CORPUS / name
+        trace = next(p for p in sorted(d.iterdir()) if p.name.endswith(".txt.gz"))
+        states = []
+        for src in (TraceReader(trace), list(TraceReader(trace))):
+            r = replay(src, host=d / "snapshot.tar.gz", engine="compiled", check=False)
+            states.append(state(r))
+        assert states[0] == states[1], name
+    assert True in seen
+
+
+@needs_core
+def test_rebuf_merges_small_eventbufs_for_the_look_ahead():
+    from kmemsim.trace import TraceReader
+    from kmemsim.trace.replay import _LOOKAHEAD, _rebuf
+
+    recs = list(TraceReader(CORPUS / "git" / "perf-script.txt.gz"))[:6000]
+    sizes = [1, 3, 0, 5000, 2, 70, 1, 40]
+    bufs = _eventbufs(sizes, recs)
+    tail = recs[sum(sizes): sum(sizes) + 5]
+    out = list(_rebuf(bufs + [tail]))
+    assert [e for b in out for e in b[:]] == recs[: sum(sizes) + 5]
+    assert all(len(b) >= _LOOKAHEAD for b in out[:-1]) and len(out) == 3
+    assert list(_rebuf([recs[:10], recs[10:5000]])) == [recs[:4096], recs[4096:5000]]  # lists: _rechunk's
+
+
+@needs_core
+def test_an_eventbuf_cannot_change_while_the_core_reads_it(monkeypatch):
+    """Python that runs inside Core.run() (a handed-over event) cannot append to the EventBuf the
+    core is reading (its entries would move); afterwards it can."""
+    d = CORPUS / "git"
+    tried = []
+    run_at = Replay._run_at
+
+    def meddle(self, cur, i, j, nxt):
+        if hasattr(cur, "extend") and not tried:
+            with pytest.raises(RuntimeError, match="reading it"):
+                cur.append(cur[i])
+            tried.append(cur)
+        return run_at(self, cur, i, j, nxt)
+
+    monkeypatch.setattr(Replay, "_run_at", meddle)
+    replay(d / "perf-script.txt.gz", host=d / "snapshot.tar.gz", engine="compiled", check=False)
+    assert tried
+    n = len(tried[0])
+    tried[0].append(tried[0][0])
+    assert len(tried[0]) == n + 1

@@ -262,6 +262,71 @@ def test_compiled_core_agrees_with_python_on_random_event_streams(events, opts):
     assert c.report() == py.report()
 
 
+# ------------------------------------------------------------------ packed events (EventBuf)
+CORPUS_TRACES = sorted(p for p in (DATA / "corpus").glob("*/*.txt.gz"))
+
+
+def packed_records(source, **kw):
+    """The records of batches(packed=True), read back through EventBuf indexing and slicing."""
+    r = TraceReader(io.BytesIO(source) if isinstance(source, bytes) else source, engine="compiled", **kw)
+    out = []
+    for b in r.batches(packed=True):
+        out += b[:] if type(b) is not list else b
+    return out, r
+
+
+@needs_compiled
+@pytest.mark.parametrize("path", CAPTURES + CORPUS_TRACES[::3], ids=lambda p: f"{p.parent.name}/{p.name}")
+def test_packed_batches_give_the_records_lists_give(path):
+    """An EventBuf's [i:j] makes the very records the scanner puts in a list: same classes, same
+    fields, for every format (perf script, ftrace's and trace-cmd's task columns) and shape."""
+    want = list(TraceReader(path, engine="compiled"))
+    got, r = packed_records(path)
+    assert got == want
+    assert [type(e) for e in got] == [type(e) for e in want]
+    batches = list(TraceReader(path, engine="compiled").batches(packed=True))
+    assert all(len(b) >= 4096 for b in batches[:-2])  # (the last EventBuf, the final pending event)
+
+
+@needs_compiled
+@given(hs.lists(_event.map(_cache_name), min_size=1, max_size=25), _FORMATS, hs.data())
+def test_packed_batches_agree_on_generated_and_mutated_lines(events, fmt, data):
+    lines = _mutate(_text(events, fmt).split("\n"), data)
+    raw = "\n".join(lines).encode("utf-8", "surrogatepass")
+    want = list(TraceReader(io.BytesIO(raw), engine="compiled", lenient=True))
+    got, _ = packed_records(raw, lenient=True)
+    assert got == want
+
+
+@needs_compiled
+def test_an_eventbuf_is_a_read_only_sequence_of_records():
+    from kmemsim.trace.parse import _RECORD_CLASSES
+
+    scan = compiled_scanner()
+    path = TRACE / "perf-script.txt.gz"
+    b = next(iter(TraceReader(path, engine="compiled").batches(packed=True)))
+    recs = list(TraceReader(path, engine="compiled"))[: len(b)]
+    n = len(b)
+    assert n == len(recs) > 10
+    assert b[0] == recs[0] and b[-1] == recs[-1] and b[n - 3] == recs[n - 3]
+    assert b[2:9:3] == recs[2:9:3] and b[::-1] == recs[::-1] and b[n:] == [] and b[5:2] == []
+    with pytest.raises(IndexError):
+        b[n]
+    with pytest.raises(IndexError):
+        b[-n - 1]
+    c = scan.EventBuf(_RECORD_CLASSES)
+    c.append(recs[0])
+    c.extend(b)
+    assert len(c) == n + 1 and c[0] is recs[0] and c[1:] == recs
+    assert b[:] == recs  # (extend leaves b as it was)
+    with pytest.raises(TypeError):
+        scan.EventBuf(classes=_RECORD_CLASSES)
+    with pytest.raises(TypeError):
+        scan.EventBuf((int, int, int, int))
+    with pytest.raises(TypeError):
+        c.extend([recs[0]])
+
+
 # ------------------------------------------------------------------ a stale compiled build
 
 

@@ -108,7 +108,9 @@
 #include <stdint.h>
 #include <string.h>
 
-#define REPLAY_CORE_API 3
+#include "_kmemevents.h"
+
+#define REPLAY_CORE_API 4
 
 enum {
     K_KFREE,
@@ -128,6 +130,137 @@ static const char *KIND_NAMES[NKINDS] = {"kfree",        "kmem_cache_free",  "km
 /* the record fields (tracepoints/events.py: SlabAlloc, SlabFree; PageAlloc, PageFree) */
 enum { F_KIND = 0, F_TS = 1, F_CPU = 2, F_SITE = 5, F_PTR = 6, F_REQ = 7, F_ALLOC = 8, F_GFP = 9, F_NAME = 11 };
 enum { F_PFN = 5, F_ORDER = 6, F_PGFP = 8 };
+
+/* An event as the core reads it: a record (a tuple: a list's item, or a boxed event of an EventBuf)
+ * or a packed one (_kmemevents.h), read field by field as the record would be -- ev_i64() and
+ * ev_u64() without making objects, ev_obj() an object where one is needed (a dict key, an
+ * argument), made for a packed event and kept until ev_done(). */
+typedef struct {
+    PyObject *rec; /* the record (borrowed), or NULL */
+    PEv *p;        /* the packed event, or NULL */
+    PyObject *tmp[4];
+    int ntmp;
+} Ev;
+
+/* the record's length, by shape */
+static const Py_ssize_t PEV_SIZE[4] = {13, 8, 10, 7};
+
+static inline Py_ssize_t ev_size(const Ev *e) { return e->rec != NULL ? PyTuple_GET_SIZE(e->rec) : PEV_SIZE[e->p->shape]; }
+
+static inline void ev_done(Ev *e)
+{
+    for (int i = 0; i < e->ntmp; i++) Py_DECREF(e->tmp[i]);
+    e->ntmp = 0;
+}
+
+/* a packed event's int field f (as its record holds it) -> 1, or 0 (not an int field) */
+static inline int pev_int(const PEv *p, int f, int64_t *v, int *is_unsigned)
+{
+    *is_unsigned = 0;
+    switch (f) {
+    case F_TS: *v = p->ts; return 1;
+    case F_CPU: *v = p->cpu; return 1;
+    case 3: if (p->pid_o != NULL) return 0; *v = p->pid; return 1;
+    default: break;
+    }
+    if (p->shape == SHAPE_PAGE_FREE) {
+        if (f == F_PFN) *v = (int64_t)p->ptr;
+        else if (f == F_ORDER) *v = p->req;
+        else return 0;
+        return 1;
+    }
+    if (f == F_PTR) {
+        *v = (int64_t)p->ptr;
+        *is_unsigned = 1;
+        return 1;
+    }
+    if (p->shape == SHAPE_SLAB_ALLOC) {
+        if (f == F_REQ) *v = p->req;
+        else if (f == F_ALLOC) *v = p->alloc;
+        else if (f == 10 && p->has_node) *v = p->node;
+        else return 0;
+        return 1;
+    }
+    return 0;
+}
+
+static int i64_of(PyObject *o, int64_t *out);
+static int u64_of(PyObject *o, uint64_t *out);
+
+/* field f as an int64 (an exact int that fits) -> 1, else 0 */
+static inline int ev_i64(const Ev *e, int f, int64_t *v)
+{
+    if (e->rec != NULL) return f < PyTuple_GET_SIZE(e->rec) && i64_of(PyTuple_GET_ITEM(e->rec, f), v);
+    int u;
+    if (!pev_int(e->p, f, v, &u)) return 0;
+    return !u || *v >= 0;
+}
+
+/* field f as a uint64 (an exact int in [0, 2^64)) -> 1, else 0 */
+static inline int ev_u64(const Ev *e, int f, uint64_t *v)
+{
+    if (e->rec != NULL) return f < PyTuple_GET_SIZE(e->rec) && u64_of(PyTuple_GET_ITEM(e->rec, f), v);
+    int64_t x;
+    int u;
+    if (!pev_int(e->p, f, &x, &u) || (!u && x < 0)) return 0;
+    *v = (uint64_t)x;
+    return 1;
+}
+
+/* field f (< ev_size()) as an object, borrowed (kept by e): NULL with an error set when it cannot be made */
+static PyObject *ev_obj(Ev *e, int f)
+{
+    if (e->rec != NULL) return PyTuple_GET_ITEM(e->rec, f);
+    PEv *p = e->p;
+    switch (f) {
+    case F_KIND: return p->kind;
+    case 3: if (p->pid_o != NULL) return p->pid_o; break;
+    case 4: return p->comm;
+    default: break;
+    }
+    if (p->shape != SHAPE_PAGE_FREE) {
+        if (f == F_SITE) return p->site;
+        if (f == (p->shape == SHAPE_SLAB_ALLOC ? F_NAME : 7)) return p->name != NULL ? p->name : Py_None;
+        if (p->shape == SHAPE_SLAB_ALLOC) {
+            if (f == F_GFP) return p->gfp;
+            if (f == 10 && !p->has_node) return Py_None;
+            if (f == 12) return p->accounted < 0 ? Py_None : p->accounted ? Py_True : Py_False;
+        }
+    }
+    int64_t v;
+    int u;
+    if (!pev_int(p, f, &v, &u) || e->ntmp == 4) {
+        PyErr_SetString(PyExc_SystemError, "Core: a packed event's field out of range");
+        return NULL;
+    }
+    PyObject *o = u ? PyLong_FromUnsignedLongLong((uint64_t)v) : PyLong_FromLongLong(v);
+    if (o != NULL) e->tmp[e->ntmp++] = o;
+    return o;
+}
+
+/* the i-th event of seq (a list of records, or an EventBuf) into *e: 1, or 0 when it is no record
+ * the core reads (not a tuple, or too short to have a ptr) */
+static inline int ev_at(PyObject *seq, Py_ssize_t i, Ev *e)
+{
+    e->ntmp = 0;
+    e->p = NULL;
+    if (PyList_CheckExact(seq)) {
+        e->rec = PyList_GET_ITEM(seq, i);
+    } else {
+        PEv *p = &((EventBuf *)seq)->ev[i];
+        e->rec = p->obj;
+        if (e->rec == NULL) {
+            e->p = p;
+            return 1;
+        }
+    }
+    return PyTuple_Check(e->rec) && PyTuple_GET_SIZE(e->rec) > F_PTR;
+}
+
+static inline Py_ssize_t seq_len(PyObject *seq)
+{
+    return PyList_CheckExact(seq) ? PyList_GET_SIZE(seq) : ((EventBuf *)seq)->n;
+}
 
 /* Replay._run()'s look-ahead for a page allocation's slab (_LOOKAHEAD in trace/replay.py) */
 #define LOOKAHEAD 64
@@ -190,6 +323,7 @@ typedef struct {
     long long stat_pcp_c, stat_slow_c; /* (slow_c: refill_pop() and to_slab 2 commits) */
     int page_shift;
     int real_ptrs; /* Replay._real_ptrs is True */
+    PyTypeObject *eventbuf_t; /* _kmemscan.EventBuf (spec["eventbuf"]), or NULL: lists only */
     /* the loop's state, between Python's turns */
     long long n, last_ts, first_ts, next_at, interval;
     long long d_events[NKINDS], d_placed[NKINDS], d_pre[NKINDS], d_failed[NKINDS], d_mfailed[NKINDS], d_null;
@@ -248,7 +382,7 @@ static inline void set_slot(PyObject *obj, const Slot *s, PyObject *v)
 /* an exact int in [0, 2^64) -> 1 and *out; 0 otherwise (no error left set).  On CPython 3.11
  * the digits are read directly (a kernel pointer is three 30-bit digits, and
  * PyLong_AsUnsignedLongLong() takes those through _PyLong_AsByteArray(): 1.7% of a replay) */
-static inline int u64_of(PyObject *o, uint64_t *out)
+static int u64_of(PyObject *o, uint64_t *out)
 {
     if (!PyLong_CheckExact(o)) return 0;
 #if PY_VERSION_HEX >= 0x030B0000 && PY_VERSION_HEX < 0x030C0000 && PYLONG_BITS_IN_DIGIT == 30
@@ -284,7 +418,7 @@ static inline int u64_of(PyObject *o, uint64_t *out)
 }
 
 /* an exact int that fits in int64 -> 1 */
-static inline int i64_of(PyObject *o, int64_t *out)
+static int i64_of(PyObject *o, int64_t *out)
 {
     if (!PyLong_CheckExact(o)) return 0;
     int overflow = 0;
@@ -868,21 +1002,21 @@ static int model_kfree(Core *c, long mcpu, PyObject *p, uint64_t mp)
 }
 
 /* _run(): kfree / kmem_cache_free; 1 done, 0 for Python, -1 error */
-static int do_free(Core *c, PyObject *ev, int kind, long mcpu)
+static int do_free(Core *c, Ev *ev, int kind, long mcpu)
 {
-    PyObject *ptr = PyTuple_GET_ITEM(ev, F_PTR);
     uint64_t tp;
-    if (!u64_of(ptr, &tp)) return 0;
+    if (!ev_u64(ev, F_PTR, &tp)) return 0;
     if (!tp) {
         c->d_null++;
         return 1;
     }
+    PyObject *ptr = ev_obj(ev, F_PTR);
+    if (ptr == NULL) return -1;
     PyObject *p = PyDict_GetItemWithError(c->objs, ptr);
     if (p == NULL) {
         if (PyErr_Occurred()) return -1;
         /* SlabFree's field 7 is the cache's name */
-        if (kind == K_CACHE_FREE && PyTuple_GET_SIZE(ev) > 7 && PyTuple_GET_ITEM(ev, 7) != Py_None &&
-            PyDict_GET_SIZE(c->fillers))
+        if (kind == K_CACHE_FREE && ev_size(ev) > 7 && ev_obj(ev, 7) != Py_None && PyDict_GET_SIZE(c->fillers))
             return 0; /* _free_preexisting() */
         return count(&c->d_pre[kind], c->preexisting, c->kinds[kind]) < 0 ? -1 : 1;
     }
@@ -1046,23 +1180,23 @@ static PyObject *model_alloc(Core *c, long mcpu, PyObject *cache, uint64_t mask,
 }
 
 /* _run(): kmalloc / kmalloc_node; 1 done, 0 for Python, -1 error */
-static int do_kmalloc(Core *c, PyObject *ev, int kind, long mcpu)
+static int do_kmalloc(Core *c, Ev *ev, int kind, long mcpu)
 {
-    if (PyTuple_GET_SIZE(ev) <= F_GFP) return 0;
-    PyObject *info = PyDict_GetItemWithError(c->kinfo, PyTuple_GET_ITEM(ev, F_GFP));
+    if (ev_size(ev) <= F_GFP) return 0;
+    PyObject *info = PyDict_GetItemWithError(c->kinfo, ev_obj(ev, F_GFP));
     if (info == NULL) return PyErr_Occurred() ? -1 : 0;
     if (!PyTuple_CheckExact(info) || PyTuple_GET_SIZE(info) != 2) return 0;
     PyObject *mask_o = PyTuple_GET_ITEM(info, 0), *table = PyTuple_GET_ITEM(info, 1);
-    PyObject *req_o = PyTuple_GET_ITEM(ev, F_REQ);
     int64_t req, alloc, model;
-    if (!i64_of(req_o, &req) || req < 0 || req > c->max_cache) return 0;
+    if (!ev_i64(ev, F_REQ, &req) || req < 0 || req > c->max_cache) return 0;
     if (!PyList_CheckExact(table) || req >= PyList_GET_SIZE(table)) return 0;
     if (!i64_of(PyList_GET_ITEM(table, req), &model)) return 0;
-    if (!i64_of(PyTuple_GET_ITEM(ev, F_ALLOC), &alloc) || (model != alloc && req)) return 0; /* _mismatch() */
-    PyObject *ptr = PyTuple_GET_ITEM(ev, F_PTR);
+    if (!ev_i64(ev, F_ALLOC, &alloc) || (model != alloc && req)) return 0; /* _mismatch() */
     uint64_t tp;
-    if (!u64_of(ptr, &tp)) return 0;
+    if (!ev_u64(ev, F_PTR, &tp)) return 0;
     if (!tp) return count(&c->d_failed[kind], c->trace_failed, c->kinds[kind]) < 0 ? -1 : 1;
+    PyObject *ptr = ev_obj(ev, F_PTR), *req_o = ev_obj(ev, F_REQ);
+    if (ptr == NULL || req_o == NULL) return -1;
     uint64_t mask;
     if (!u64_of(mask_o, &mask)) return 0;
     int has_old = PyDict_Contains(c->objs, ptr);
@@ -1107,27 +1241,35 @@ static int do_kmalloc(Core *c, PyObject *ev, int kind, long mcpu)
 }
 
 /* _run(): kmem_cache_alloc / kmem_cache_alloc_node; 1 done, 0 for Python, -1 error */
-static int do_cache_alloc(Core *c, PyObject *ev, int kind, long mcpu)
+static int do_cache_alloc(Core *c, Ev *ev, int kind, long mcpu)
 {
-    if (PyTuple_GET_SIZE(ev) <= F_NAME) return 0;
-    PyObject *name = PyTuple_GET_ITEM(ev, F_NAME);
+    if (ev_size(ev) <= F_NAME) return 0;
+    PyObject *name = ev_obj(ev, F_NAME);
     if (name == Py_None) return 0; /* a (bytes_req, bytes_alloc) key */
     PyObject *cache = PyDict_GetItemWithError(c->caches, name);
     if (cache == NULL) return PyErr_Occurred() ? -1 : 0; /* cache_for() makes it */
-    PyObject *g = PyDict_GetItemWithError(c->gfps, PyTuple_GET_ITEM(ev, F_GFP));
+    PyObject *g = PyDict_GetItemWithError(c->gfps, ev_obj(ev, F_GFP));
     if (g == NULL) return PyErr_Occurred() ? -1 : 0;
     uint64_t mask;
     if (!u64_of(g, &mask)) return 0; /* None: not this machine's (an int: the gfps dict holds it) */
     PyObject *size = get_slot(cache, &c->c_size);
     if (size == NULL) return 0;
-    int eq = PyObject_RichCompareBool(size, PyTuple_GET_ITEM(ev, F_ALLOC), Py_EQ);
+    int eq;
+    if (ev->rec != NULL) {
+        eq = PyObject_RichCompareBool(size, PyTuple_GET_ITEM(ev->rec, F_ALLOC), Py_EQ);
+    } else { /* (a packed bytes_alloc is an int: size == it, as ints compare) */
+        int64_t sz, alloc;
+        if (!i64_of(size, &sz) || !ev_i64(ev, F_ALLOC, &alloc)) return 0;
+        eq = sz == alloc;
+    }
     if (eq <= 0) return eq; /* _mismatch() */
     int t = needs_top_up(c, cache);
     if (t) return t < 0 ? -1 : 0;
-    PyObject *ptr = PyTuple_GET_ITEM(ev, F_PTR);
     uint64_t tp;
-    if (!u64_of(ptr, &tp)) return 0;
+    if (!ev_u64(ev, F_PTR, &tp)) return 0;
     if (!tp) return count(&c->d_failed[kind], c->trace_failed, c->kinds[kind]) < 0 ? -1 : 1;
+    PyObject *ptr = ev_obj(ev, F_PTR);
+    if (ptr == NULL) return -1;
     int has_old = PyDict_Contains(c->objs, ptr);
     if (has_old < 0) return -1;
     t = early_frees(c, cache, c->n + 1, mcpu, has_old);
@@ -1170,11 +1312,11 @@ static inline int kind_of(Core *c, PyObject *k)
 
 /* Replay._is_obj_exts(e) of a slab allocation of kind wk: 1, 0, or -1 when Python must tell (a
  * call site that is not a str) */
-static int is_obj_exts(Core *c, PyObject *e, int wk)
+static int is_obj_exts(Core *c, Ev *e, int wk)
 {
     if (wk != K_KMALLOC) return 0;
-    if (PyTuple_GET_SIZE(e) <= F_SITE) return -1;
-    PyObject *site = PyTuple_GET_ITEM(e, F_SITE);
+    if (ev_size(e) <= F_SITE) return -1;
+    PyObject *site = ev_obj(e, F_SITE);
     if (!PyUnicode_CheckExact(site)) return -1;
     Py_ssize_t r = PyUnicode_Tailmatch(site, c->obj_exts_site, 0, PY_SSIZE_T_MAX, -1);
     if (r < 0) {
@@ -1191,29 +1333,29 @@ static int is_obj_exts(Core *c, PyObject *e, int wk)
  * 0 Python must tell (a candidate served, hashed pointers or not known yet, an unexpected record) */
 static int no_slab_page(Core *c, PyObject *cur, Py_ssize_t i, PyObject *nxt, int64_t cpu, int64_t lo, int64_t hi)
 {
-    PyObject *cands[2];
+    Ev cands[2];
     int ncands = 0, pages = 0;
-    Py_ssize_t ncur = PyList_GET_SIZE(cur), nnxt = PyList_GET_SIZE(nxt);
+    Py_ssize_t ncur = seq_len(cur), nnxt = seq_len(nxt);
     long long base = c->n + 2; /* the event number of window[0] */
     for (Py_ssize_t j = 0; j < LOOKAHEAD; j++) {
         Py_ssize_t at = i + 1 + j;
-        PyObject *e;
+        Ev ev, *e = &ev;
         if (at < ncur)
-            e = PyList_GET_ITEM(cur, at);
+            ev_at(cur, at, e);
         else if (at - ncur < nnxt)
-            e = PyList_GET_ITEM(nxt, at - ncur);
+            ev_at(nxt, at - ncur, e);
         else
             break;
-        if (!PyTuple_Check(e) || PyTuple_GET_SIZE(e) <= F_CPU) return 0;
-        PyObject *ko = PyTuple_GET_ITEM(e, F_KIND);
+        if (e->rec != NULL && (!PyTuple_Check(e->rec) || PyTuple_GET_SIZE(e->rec) <= F_CPU)) return 0;
+        PyObject *ko = ev_obj(e, F_KIND); /* (a packed event's needs no object: ev_done() not needed) */
         if (!PyUnicode_CheckExact(ko)) return 0;
         int wk = kind_of(c, ko);
         int64_t v;
         if (wk == K_PAGE_FREE) {
-            if (PyTuple_GET_SIZE(e) <= F_PFN || !i64_of(PyTuple_GET_ITEM(e, F_PFN), &v)) return 0;
+            if (ev_size(e) <= F_PFN || !ev_i64(e, F_PFN, &v)) return 0;
             if (lo <= v && v < hi) break; /* the page went back before an allocation took from it */
         }
-        if (!i64_of(PyTuple_GET_ITEM(e, F_CPU), &v)) return 0;
+        if (!ev_i64(e, F_CPU, &v)) return 0;
         if (v != cpu) continue;
         if (wk >= K_KMALLOC && wk <= K_CACHE_ALLOC_NODE) {
             int oe = is_obj_exts(c, e, wk);
@@ -1229,10 +1371,10 @@ static int no_slab_page(Core *c, PyObject *cur, Py_ssize_t i, PyObject *nxt, int
                     return 1; /* the allocation has its page: None */
                 }
             }
-            cands[ncands++] = e;
+            cands[ncands++] = ev;
             if (!oe || ncands == 2) break;
         } else if (wk == K_PAGE_ALLOC) {
-            if (PyTuple_GET_SIZE(e) <= F_PFN || !i64_of(PyTuple_GET_ITEM(e, F_PFN), &v)) return 0;
+            if (ev_size(e) <= F_PFN || !ev_i64(e, F_PFN, &v)) return 0;
             if (++pages > 2 || v == lo) break;
         } else if (wk < 0) {
             int lost = ko == c->lost_kind || PyUnicode_Compare(ko, c->lost_kind) == 0;
@@ -1241,9 +1383,9 @@ static int no_slab_page(Core *c, PyObject *cur, Py_ssize_t i, PyObject *nxt, int
     }
     /* Replay._page_serves() of each candidate: with real pointers, is it inside the block? */
     for (int k = 0; k < ncands; k++) {
-        PyObject *e = cands[k];
+        Ev *e = &cands[k];
         uint64_t ptr;
-        if (PyTuple_GET_SIZE(e) <= F_PTR || !u64_of(PyTuple_GET_ITEM(e, F_PTR), &ptr)) return 0;
+        if (ev_size(e) <= F_PTR || !ev_u64(e, F_PTR, &ptr)) return 0;
         if (!ptr) continue;
         if (!c->real_ptrs) return 0; /* hashed (or not known yet): the flags tell, in Python */
         __int128 pfn = ((__int128)ptr - (__int128)c->page_offset) >> c->page_shift;
@@ -1427,9 +1569,10 @@ static int pcp_free_c(Core *c, int64_t mp, long mcpu)
 }
 
 /* _run(): mm_page_alloc (cur[i]); 1 done, 0 for Python, -1 error */
-static int do_page_alloc(Core *c, PyObject *cur, Py_ssize_t i, PyObject *nxt, PyObject *ev, int64_t cpu, long mcpu)
+static int do_page_alloc(Core *c, PyObject *cur, Py_ssize_t i, PyObject *nxt, Ev *e, int64_t cpu, long mcpu)
 {
-    if (PyTuple_GET_SIZE(ev) <= F_PGFP || !PyList_CheckExact(c->page_failed) ||
+    PyObject *ev = e->rec; /* (the scanner packs no page allocation: they wait for their callchain) */
+    if (ev == NULL || PyTuple_GET_SIZE(ev) <= F_PGFP || !PyList_CheckExact(c->page_failed) ||
         mcpu >= PyList_GET_SIZE(c->page_failed))
         return 0;
     PyObject *pfn_o = PyTuple_GET_ITEM(ev, F_PFN), *order_o = PyTuple_GET_ITEM(ev, F_ORDER);
@@ -1485,11 +1628,12 @@ static int do_page_alloc(Core *c, PyObject *cur, Py_ssize_t i, PyObject *nxt, Py
 
 /* _run(): mm_page_free of a block the replay holds at that order (else Replay._page_free_slow(),
  * Python's); 1 done, 0 for Python, -1 error */
-static int do_page_free(Core *c, PyObject *ev, long mcpu)
+static int do_page_free(Core *c, Ev *ev, long mcpu)
 {
-    PyObject *pfn_o = PyTuple_GET_ITEM(ev, F_PFN), *order_o = PyTuple_GET_ITEM(ev, F_ORDER);
     int64_t order, v;
-    if (!i64_of(order_o, &order) || order < 0 || order > MAX_PAGE_ORDER) return 0;
+    if (!ev_i64(ev, F_ORDER, &order) || order < 0 || order > MAX_PAGE_ORDER) return 0;
+    PyObject *pfn_o = ev_obj(ev, F_PFN), *order_o = ev_obj(ev, F_ORDER);
+    if (pfn_o == NULL || order_o == NULL) return -1;
     PyObject *vo = PyDict_GetItemWithError(c->pages, pfn_o);
     if (vo == NULL) return PyErr_Occurred() ? -1 : 0;
     if (!i64_of(vo, &v) || v < 0 || (v & 15) != order) return 0;
@@ -1536,9 +1680,11 @@ static int do_page_free(Core *c, PyObject *ev, long mcpu)
 
 /* an event the core never does, whatever the state: not a slab event (page events, lost markers,
  * the others), or not a record it reads */
-static int never_c(Core *c, PyObject *ev)
+static int never_c(Core *c, PyObject *seq, Py_ssize_t i)
 {
-    return !PyTuple_Check(ev) || PyTuple_GET_SIZE(ev) <= F_PTR || kind_of(c, PyTuple_GET_ITEM(ev, F_KIND)) < 0;
+    Ev e;
+    if (!ev_at(seq, i, &e)) return 1;
+    return e.rec != NULL && kind_of(c, PyTuple_GET_ITEM(e.rec, F_KIND)) < 0;
 }
 
 /* hand cur[i] to Python, with the events after it that the core never does: Replay._run_at(cur,
@@ -1546,7 +1692,7 @@ static int never_c(Core *c, PyObject *ev)
 static Py_ssize_t to_python(Core *c, PyObject *cur, Py_ssize_t i, PyObject *nxt)
 {
     Py_ssize_t j = i + 1;
-    while (j < PyList_GET_SIZE(cur) && never_c(c, PyList_GET_ITEM(cur, j))) j++;
+    while (j < seq_len(cur) && never_c(c, cur, j)) j++;
     c->stat_py += j - i;
     if (flush(c) < 0) return -1;
     PyObject *pi = PyLong_FromSsize_t(i), *pj = PyLong_FromSsize_t(j);
@@ -1570,23 +1716,39 @@ static int sample(Core *c)
 }
 
 /* Replay._run(cur, nxt), event by event */
+/* run(cur, nxt)'s arguments: lists, or EventBufs (then marked busy: nothing may move their entries) */
+static int seq_ok(Core *c, PyObject *seq)
+{
+    if (PyList_CheckExact(seq)) return 1;
+    if (c->eventbuf_t != NULL && Py_TYPE(seq) == c->eventbuf_t) return 1;
+    PyErr_SetString(PyExc_TypeError, "Core.run: cur and nxt must be lists (or EventBufs)");
+    return 0;
+}
+
+static void seq_busy(PyObject *seq, int d)
+{
+    if (!PyList_CheckExact(seq)) ((EventBuf *)seq)->busy += d;
+}
+
 static PyObject *Core_run(Core *c, PyObject *args)
 {
     PyObject *cur, *nxt;
-    if (!PyArg_ParseTuple(args, "O!O!", &PyList_Type, &cur, &PyList_Type, &nxt)) return NULL;
+    if (!PyArg_ParseTuple(args, "OO", &cur, &nxt) || !seq_ok(c, cur) || !seq_ok(c, nxt)) return NULL;
     if (reload(c) < 0 || bind_page_fns(c) < 0) return NULL;
     Py_INCREF(cur);
     Py_INCREF(nxt);
+    seq_busy(cur, 1);
+    seq_busy(nxt, 1);
     PyObject *ret = NULL;
-    for (Py_ssize_t i = 0; i < PyList_GET_SIZE(cur);) {
-        PyObject *ev = PyList_GET_ITEM(cur, i);
+    for (Py_ssize_t i = 0; i < seq_len(cur);) {
+        Ev e, *ev = &e;
         int done = 0;
         int64_t ts, cpu;
         int kind;
-        Py_INCREF(ev);
-        if (PyTuple_Check(ev) && PyTuple_GET_SIZE(ev) > F_PTR &&
-            (kind = kind_of(c, PyTuple_GET_ITEM(ev, F_KIND))) >= 0 && i64_of(PyTuple_GET_ITEM(ev, F_TS), &ts) &&
-            i64_of(PyTuple_GET_ITEM(ev, F_CPU), &cpu) && !(ts >= 0 && c->first_ts < 0)) {
+        PyObject *rec = ev_at(cur, i, ev) ? ev->rec : NULL;
+        Py_XINCREF(rec);
+        if ((ev->p != NULL || rec != NULL) && (kind = kind_of(c, ev_obj(ev, F_KIND))) >= 0 &&
+            ev_i64(ev, F_TS, &ts) && ev_i64(ev, F_CPU, &cpu) && !(ts >= 0 && c->first_ts < 0)) {
             long mcpu = cpu >= 0 ? (long)(cpu % c->ncpu) : 0;
             if (kind <= K_CACHE_FREE)
                 done = do_free(c, ev, kind, mcpu);
@@ -1607,7 +1769,8 @@ static PyObject *Core_run(Core *c, PyObject *args)
                     done = -1;
             }
         }
-        Py_DECREF(ev);
+        ev_done(ev);
+        Py_XDECREF(rec);
         if (done < 0) goto out;
         if (done) {
             i++;
@@ -1625,6 +1788,8 @@ out:
         if (flush(c) < 0) PyErr_Clear();
         PyErr_Restore(et, ev, tb);
     }
+    seq_busy(cur, -1);
+    seq_busy(nxt, -1);
     Py_DECREF(cur);
     Py_DECREF(nxt);
     return ret;
@@ -1904,6 +2069,14 @@ static int Core_init(Core *c, PyObject *args, PyObject *kwds)
         c->where_cpu_partial == NULL)
         return -1;
     if (spec_obj(spec, "slub", &c->slub, NULL) < 0) return -1;
+    /* the scanner's EventBuf (None: not built, or of another layout): packed events */
+    PyObject *eb = spec_get(spec, "eventbuf");
+    if (eb == NULL) return -1;
+    if (eb != Py_None && (!PyType_Check(eb) || ((PyTypeObject *)eb)->tp_basicsize != (Py_ssize_t)sizeof(EventBuf))) {
+        PyErr_SetString(CoreError, "Core: spec[eventbuf] is not an EventBuf of this layout");
+        return -1;
+    }
+    Py_XSETREF(c->eventbuf_t, eb == Py_None ? NULL : (PyTypeObject *)Py_NewRef(eb));
     memset(c->d_events, 0, sizeof c->d_events);
     memset(c->d_placed, 0, sizeof c->d_placed);
     memset(c->d_pre, 0, sizeof c->d_pre);
@@ -1933,6 +2106,7 @@ static int Core_traverse(Core *c, visitproc visit, void *arg)
     Py_VISIT(c->implied_by);
     Py_VISIT(c->k);
     Py_VISIT(c->slub);
+    Py_VISIT(c->eventbuf_t);
     Py_VISIT(c->kfree);
     Py_VISIT(c->cache_alloc);
     Py_VISIT(c->cache_of);
@@ -2001,6 +2175,7 @@ static int Core_clear(Core *c)
     Py_CLEAR(c->where_cpu);
     Py_CLEAR(c->where_cpu_partial);
     Py_CLEAR(c->slub);
+    Py_CLEAR(c->eventbuf_t);
     Py_CLEAR(c->pages);
     Py_CLEAR(c->claimed);
     Py_CLEAR(c->page_failed);
@@ -2070,6 +2245,7 @@ PyMODINIT_FUNC PyInit__kmemreplay(void)
     PyObject *m = PyModule_Create(&kmemreplay_module);
     if (m == NULL) return NULL;
     if (PyModule_AddIntConstant(m, "REPLAY_CORE_API", REPLAY_CORE_API) < 0 ||
+        PyModule_AddIntConstant(m, "KMEM_EVENTS_ABI", KMEM_EVENTS_ABI) < 0 ||
         PyModule_AddObjectRef(m, "Core", (PyObject *)&CoreType) < 0) {
         Py_DECREF(m);
         return NULL;

@@ -22,11 +22,17 @@
  * .scan(block, pos, out) -> (pos, lines, status, end): appends events to the list out; status 1:
  *             the line at pos (ending at end) is Python's
  * .take_counts() -> {event: n}, .take_callchain_lines() -> n, .note_ts(ts), .take_unordered() -> n
+ *
+ * EventBuf(classes): a list-like buffer that scan() packs the slab events and page frees into
+ * (_kmemevents.h) instead of making their records; len(), [i] and [i:j] (records, made then),
+ * .append(record), .extend(other EventBuf).
  */
 #define PY_SSIZE_T_CLEAN
 #include <Python.h>
 #include <stdint.h>
 #include <string.h>
+
+#include "_kmemevents.h"
 
 #define MAX_EVENTS 16
 #define MAX_LAYOUTS 4
@@ -333,6 +339,246 @@ static PyObject *record(PyObject *cls, PyObject **items, Py_ssize_t n)
     return t;
 }
 
+
+/* ------------------------------------------------------------------ EventBuf (_kmemevents.h) */
+
+static PyTypeObject EventBufType;
+
+static void pev_clear(PEv *e)
+{
+    Py_CLEAR(e->obj);
+    Py_CLEAR(e->kind);
+    Py_CLEAR(e->comm);
+    Py_CLEAR(e->site);
+    Py_CLEAR(e->gfp);
+    Py_CLEAR(e->name);
+    Py_CLEAR(e->pid_o);
+}
+
+/* a zeroed entry at the end of b, or NULL (no memory) */
+static PEv *eb_new(EventBuf *b)
+{
+    if (b->n == b->cap) {
+        Py_ssize_t cap = b->cap ? 2 * b->cap : 1024;
+        PEv *ev = PyMem_Realloc(b->ev, (size_t)cap * sizeof(PEv));
+        if (ev == NULL) {
+            PyErr_NoMemory();
+            return NULL;
+        }
+        b->ev = ev;
+        b->cap = cap;
+    }
+    PEv *e = &b->ev[b->n++];
+    memset(e, 0, sizeof *e);
+    return e;
+}
+
+/* -1 with an error when the replay core is reading b (its entries may not move) */
+static int eb_busy(EventBuf *b)
+{
+    if (!b->busy) return 0;
+    PyErr_SetString(PyExc_RuntimeError, "EventBuf: the replay core is reading it");
+    return -1;
+}
+
+static int eb_append_obj(EventBuf *b, PyObject *obj)
+{
+    if (eb_busy(b) < 0) return -1;
+    PEv *e = eb_new(b);
+    if (e == NULL) return -1;
+    e->obj = Py_NewRef(obj);
+    e->shape = -1;
+    return 0;
+}
+
+/* the record of e (a new reference): the boxed one, or made as scan_event() makes it */
+static PyObject *pev_record(EventBuf *b, PEv *e)
+{
+    if (e->obj != NULL) return Py_NewRef(e->obj);
+    PyObject *items[13];
+    int ni = 0;
+    items[ni++] = Py_NewRef(e->kind);
+    items[ni++] = PyLong_FromLongLong(e->ts);
+    items[ni++] = PyLong_FromLong(e->cpu);
+    items[ni++] = e->pid_o != NULL ? Py_NewRef(e->pid_o) : PyLong_FromLongLong(e->pid);
+    items[ni++] = Py_NewRef(e->comm);
+    if (e->shape == SHAPE_PAGE_FREE) {
+        items[ni++] = PyLong_FromLongLong((int64_t)e->ptr);
+        items[ni++] = PyLong_FromLongLong(e->req);
+    } else {
+        items[ni++] = Py_NewRef(e->site);
+        items[ni++] = PyLong_FromUnsignedLongLong(e->ptr);
+        if (e->shape == SHAPE_SLAB_ALLOC) {
+            items[ni++] = PyLong_FromLongLong(e->req);
+            items[ni++] = PyLong_FromLongLong(e->alloc);
+            items[ni++] = Py_NewRef(e->gfp);
+            items[ni++] = e->has_node ? PyLong_FromLongLong(e->node) : Py_NewRef(Py_None);
+        }
+        items[ni++] = Py_NewRef(e->name != NULL ? e->name : Py_None);
+        if (e->shape == SHAPE_SLAB_ALLOC)
+            items[ni++] = Py_NewRef(e->accounted < 0 ? Py_None : e->accounted ? Py_True : Py_False);
+    }
+    for (int i = 0; i < ni; i++) {
+        if (items[i] == NULL) {
+            for (int j = 0; j < ni; j++) Py_XDECREF(items[j]);
+            return NULL;
+        }
+    }
+    return record(PyTuple_GET_ITEM(b->classes, e->shape), items, ni);
+}
+
+static int EventBuf_init(EventBuf *b, PyObject *args, PyObject *kwds)
+{
+    PyObject *classes;
+    if ((kwds != NULL && PyDict_GET_SIZE(kwds)) || !PyArg_ParseTuple(args, "O!", &PyTuple_Type, &classes)) {
+        if (!PyErr_Occurred()) PyErr_SetString(PyExc_TypeError, "EventBuf() takes no keyword arguments");
+        return -1;
+    }
+    if (PyTuple_GET_SIZE(classes) != 4) {
+        PyErr_SetString(PyExc_ValueError, "classes: expected 4 record classes");
+        return -1;
+    }
+    for (int i = 0; i < 4; i++) {
+        PyObject *c = PyTuple_GET_ITEM(classes, i);
+        if (!PyType_Check(c) || !PyType_IsSubtype((PyTypeObject *)c, &PyTuple_Type)) {
+            PyErr_SetString(PyExc_TypeError, "classes: expected tuple subclasses");
+            return -1;
+        }
+    }
+    if (eb_busy(b) < 0) return -1;
+    for (Py_ssize_t i = 0; i < b->n; i++) pev_clear(&b->ev[i]);
+    b->n = 0;
+    Py_XSETREF(b->classes, Py_NewRef(classes));
+    return 0;
+}
+
+static int EventBuf_traverse(EventBuf *b, visitproc visit, void *arg)
+{
+    Py_VISIT(b->classes);
+    for (Py_ssize_t i = 0; i < b->n; i++) Py_VISIT(b->ev[i].obj);
+    return 0;
+}
+
+static int EventBuf_clear(EventBuf *b)
+{
+    Py_CLEAR(b->classes);
+    for (Py_ssize_t i = 0; i < b->n; i++) pev_clear(&b->ev[i]);
+    b->n = 0;
+    return 0;
+}
+
+static void EventBuf_dealloc(EventBuf *b)
+{
+    PyObject_GC_UnTrack(b);
+    EventBuf_clear(b);
+    PyMem_Free(b->ev);
+    Py_TYPE(b)->tp_free((PyObject *)b);
+}
+
+static Py_ssize_t EventBuf_len(EventBuf *b) { return b->n; }
+
+static PyObject *EventBuf_item(EventBuf *b, Py_ssize_t i)
+{
+    if (i < 0 || i >= b->n) {
+        PyErr_SetString(PyExc_IndexError, "EventBuf index out of range");
+        return NULL;
+    }
+    return pev_record(b, &b->ev[i]);
+}
+
+static PyObject *EventBuf_subscript(EventBuf *b, PyObject *key)
+{
+    if (PySlice_Check(key)) {
+        Py_ssize_t start, stop, step;
+        if (PySlice_Unpack(key, &start, &stop, &step) < 0) return NULL;
+        Py_ssize_t len = PySlice_AdjustIndices(b->n, &start, &stop, step);
+        PyObject *l = PyList_New(len);
+        if (l == NULL) return NULL;
+        for (Py_ssize_t k = 0, i = start; k < len; k++, i += step) {
+            PyObject *r = pev_record(b, &b->ev[i]);
+            if (r == NULL) {
+                Py_DECREF(l);
+                return NULL;
+            }
+            PyList_SET_ITEM(l, k, r);
+        }
+        return l;
+    }
+    Py_ssize_t i = PyNumber_AsSsize_t(key, PyExc_IndexError);
+    if (i == -1 && PyErr_Occurred()) return NULL;
+    if (i < 0) i += b->n;
+    return EventBuf_item(b, i);
+}
+
+static PyObject *EventBuf_append(EventBuf *b, PyObject *obj)
+{
+    if (eb_append_obj(b, obj) < 0) return NULL;
+    Py_RETURN_NONE;
+}
+
+/* b.extend(other): other's events after b's (other is left as it was) */
+static PyObject *EventBuf_extend(EventBuf *b, PyObject *other)
+{
+    if (!PyObject_TypeCheck(other, &EventBufType)) {
+        PyErr_SetString(PyExc_TypeError, "EventBuf.extend: expected an EventBuf");
+        return NULL;
+    }
+    EventBuf *o = (EventBuf *)other;
+    if (eb_busy(b) < 0) return NULL;
+    Py_ssize_t n = o->n;
+    for (Py_ssize_t i = 0; i < n; i++) {
+        PEv *e = eb_new(b);
+        if (e == NULL) return NULL;
+        *e = o->ev[i];
+        Py_XINCREF(e->obj);
+        Py_XINCREF(e->kind);
+        Py_XINCREF(e->comm);
+        Py_XINCREF(e->site);
+        Py_XINCREF(e->gfp);
+        Py_XINCREF(e->name);
+        Py_XINCREF(e->pid_o);
+    }
+    Py_RETURN_NONE;
+}
+
+static PySequenceMethods EventBuf_as_sequence = {
+    .sq_length = (lenfunc)EventBuf_len,
+    .sq_item = (ssizeargfunc)EventBuf_item,
+};
+
+static PyMappingMethods EventBuf_as_mapping = {
+    .mp_length = (lenfunc)EventBuf_len,
+    .mp_subscript = (binaryfunc)EventBuf_subscript,
+};
+
+static PyMethodDef EventBuf_methods[] = {
+    {"append", (PyCFunction)EventBuf_append, METH_O, "append(record): a boxed event"},
+    {"extend", (PyCFunction)EventBuf_extend, METH_O, "extend(other EventBuf): its events after these"},
+    {NULL},
+};
+
+static PyTypeObject EventBufType = {
+    PyVarObject_HEAD_INIT(NULL, 0).tp_name = "kmemsim.trace._kmemscan.EventBuf",
+    .tp_basicsize = sizeof(EventBuf),
+    .tp_flags = Py_TPFLAGS_DEFAULT | Py_TPFLAGS_HAVE_GC,
+    .tp_doc = "Events of a block, packed for the compiled replay core; indexing makes their records.",
+    .tp_new = PyType_GenericNew,
+    .tp_init = (initproc)EventBuf_init,
+    .tp_dealloc = (destructor)EventBuf_dealloc,
+    .tp_traverse = (traverseproc)EventBuf_traverse,
+    .tp_clear = (inquiry)EventBuf_clear,
+    .tp_as_sequence = &EventBuf_as_sequence,
+    .tp_as_mapping = &EventBuf_as_mapping,
+    .tp_methods = EventBuf_methods,
+};
+
+/* out.append(ev) for a list or an EventBuf */
+static int out_append(PyObject *out, PyObject *ev)
+{
+    if (Py_TYPE(out) == &EventBufType) return eb_append_obj((EventBuf *)out, ev);
+    return PyList_Append(out, ev);
+}
+
 static int core_feed_any(PyObject *core, PyObject *ev, PyObject *rest);
 
 /* append the pending page allocation (with its caller) to out, or (fused, with the page
@@ -352,7 +598,7 @@ static int flush_pending(Scanner *self, PyObject *out)
         if (with == NULL) return -1;
         ev = with;
     }
-    int r = self->core != NULL ? core_feed_any(self->core, ev, out) : PyList_Append(out, ev);
+    int r = self->core != NULL ? core_feed_any(self->core, ev, out) : out_append(out, ev);
     Py_DECREF(ev);
     return r;
 }
@@ -1880,6 +2126,55 @@ static int callchain(Scanner *self, const char *s, Py_ssize_t n)
     return 0;
 }
 
+/* scan_event() of a slab event or page free into an EventBuf: the values its record would hold
+ * (1, or -1 on an error) */
+static int pack_event(Scanner *self, EventBuf *out, EventInfo *ev, Fields *f, int64_t ts, int cpu, int64_t pid,
+                      const char *task, Py_ssize_t task_n, const char *comm, Py_ssize_t comm_n)
+{
+    if (flush_pending(self, (PyObject *)out) < 0) return -1;
+    PEv *e = eb_new(out);
+    if (e == NULL) return -1;
+    int shape = ev->shape;
+    e->shape = (int8_t)shape;
+    e->kind = Py_NewRef(ev->name);
+    e->ts = ts;
+    e->cpu = cpu;
+    e->accounted = -1;
+    if (self->fmt == 1) {
+        e->pid = pid;
+        e->comm = interned(self, comm, comm_n);
+    } else {
+        PyObject *tp = task_of(self, task, task_n);
+        if (tp == NULL) return -1;
+        e->pid_o = Py_NewRef(PyTuple_GET_ITEM(tp, 1));
+        e->comm = Py_NewRef(PyTuple_GET_ITEM(tp, 0));
+        Py_DECREF(tp);
+    }
+    if (shape == SHAPE_PAGE_FREE) {
+        e->ptr = (uint64_t)(int64_t)f->v[0];
+        e->req = f->n[1] > 0 ? (int64_t)f->v[1] : 0;
+    } else {
+        e->site = interned(self, f->n[0] >= 0 ? f->s[0] : "", f->n[0] >= 0 ? f->n[0] : 0);
+        e->ptr = f->n[1] >= 0 ? f->v[1] : 0;
+        if (f->n[2] > 0 && (e->name = interned(self, f->s[2], f->n[2])) == NULL) return -1;
+        if (shape == SHAPE_SLAB_ALLOC) {
+            e->req = (int64_t)f->v[3];
+            e->alloc = (int64_t)f->v[4];
+            e->gfp = interned(self, f->n[5] >= 0 ? f->s[5] : "", f->n[5] >= 0 ? f->n[5] : 0);
+            if (f->n[6] > 0) {
+                e->has_node = 1;
+                e->node = (int64_t)f->v[6];
+            }
+            if (f->n[7] > 0) e->accounted = f->s[7][0] == 't';
+            if (e->gfp == NULL) return -1;
+        }
+        if (e->site == NULL) return -1;
+    }
+    if (e->comm == NULL) return -1;
+    ev->count++;
+    return 1;
+}
+
 /* one event line, cut by lex_line: 1 read (appended to out, made pending, or fed to the core),
  * 0 not for the fast path, -1 error */
 static int scan_event(Scanner *self, Lex *lx, PyObject *out)
@@ -1977,6 +2272,9 @@ static int scan_event(Scanner *self, Lex *lx, PyObject *out)
                    : 1;
     }
 
+    if (Py_TYPE(out) == &EventBufType && ev->shape != SHAPE_PAGE_ALLOC) /* packed (_kmemevents.h) */
+        return pack_event(self, (EventBuf *)out, ev, &f, ts, cpu, pid, task, task_n, comm, comm_n);
+
     /* the record */
     PyObject *items[13];
     int ni = 0;
@@ -2058,7 +2356,7 @@ static int scan_event(Scanner *self, Lex *lx, PyObject *out)
         Py_SETREF(self->pending_site, Py_NewRef(Py_None));
         return 1;
     }
-    int r = PyList_Append(out, rec);
+    int r = out_append(out, rec);
     Py_DECREF(rec);
     return r < 0 ? -1 : 1;
 fail:
@@ -2072,7 +2370,12 @@ static PyObject *Scanner_scan(Scanner *self, PyObject *args)
     Py_buffer buf;
     Py_ssize_t pos;
     PyObject *out;
-    if (!PyArg_ParseTuple(args, "y*nO!", &buf, &pos, &PyList_Type, &out)) return NULL;
+    if (!PyArg_ParseTuple(args, "y*nO", &buf, &pos, &out)) return NULL;
+    if (!PyList_CheckExact(out) && Py_TYPE(out) != &EventBufType) {
+        PyBuffer_Release(&buf);
+        PyErr_SetString(PyExc_TypeError, "scan: out must be a list or an EventBuf");
+        return NULL;
+    }
     const char *data = buf.buf;
     Py_ssize_t n = buf.len;
     Py_ssize_t lines = 0;
@@ -2282,7 +2585,7 @@ static struct PyModuleDef kmemscan_module = {
 PyMODINIT_FUNC PyInit__kmemscan(void)
 {
     init_classes();
-    if (PyType_Ready(&ScannerType) < 0) return NULL;
+    if (PyType_Ready(&ScannerType) < 0 || PyType_Ready(&EventBufType) < 0) return NULL;
     PyObject *m = PyModule_Create(&kmemscan_module);
     if (m == NULL) return NULL;
     if (PyType_Ready(&SlabCoreType) < 0) {
@@ -2290,7 +2593,9 @@ PyMODINIT_FUNC PyInit__kmemscan(void)
         return NULL;
     }
     if (PyModule_AddObjectRef(m, "Scanner", (PyObject *)&ScannerType) < 0 ||
-        PyModule_AddObjectRef(m, "SlabCore", (PyObject *)&SlabCoreType) < 0) {
+        PyModule_AddObjectRef(m, "SlabCore", (PyObject *)&SlabCoreType) < 0 ||
+        PyModule_AddObjectRef(m, "EventBuf", (PyObject *)&EventBufType) < 0 ||
+        PyModule_AddIntConstant(m, "KMEM_EVENTS_ABI", KMEM_EVENTS_ABI) < 0) {
         Py_DECREF(m);
         return NULL;
     }

@@ -91,7 +91,12 @@ SCANNER_API: dict[str, tuple[str, ...]] = {
                 "take_callchain_lines", "take_counts", "take_unordered"),
     "SlabCore": ("caller_stat", "lifetime_hist", "live_objects", "live_totals", "page_counters",
                  "process", "ptr_stat", "waste"),
+    "EventBuf": ("append", "extend"),
 }
+#: the records the scanner makes, by shape (its classes; an EventBuf's)
+_RECORD_CLASSES = (SlabAlloc, SlabFree, PageAlloc, PageFree)
+#: the fewest events of an EventBuf that batches(packed=True) gives, but the last
+PACKED_BATCH = 4096
 
 
 class StaleScannerWarning(RuntimeWarning):
@@ -666,10 +671,13 @@ class TraceReader:
                 if not counts[ev[0]]:
                     del counts[ev[0]]
 
-    def batches(self) -> Generator[list[Event], None, None]:
+    def batches(self, packed: bool = False) -> Generator[list[Event], None, None]:
         """The events in lists (a few thousand at a time): what :class:`~kmemsim.trace.stat.KmemStat`
         reads, faster than one at a time.  With ``stacks``, :attr:`batch_stacks` holds the
-        stack of each event of the list just given."""
+        stack of each event of the list just given.  ``packed``: where the compiled scanner
+        reads, each batch is a ``_kmemscan.EventBuf`` instead of a list -- the events packed
+        for the compiled replay core, which makes no records of them; ``len()``, ``[i]`` and
+        ``[i:j]`` give the same records a list holds (elsewhere: lists)."""
         src = self._source
         self._init_state()
         st = self.stats
@@ -687,7 +695,7 @@ class TraceReader:
             st.engine = engine
             try:
                 if engine == "compiled":
-                    yield from self._run_compiled(source)
+                    yield from self._run_compiled(source, packed)
                 else:
                     yield from self._run_python(_source_lines(source), engine == "general")
             finally:
@@ -944,16 +952,19 @@ class TraceReader:
         tokens = {etok.encode(): (e, c) for etok, (e, c) in _FAST_EVENTS.items()}
         return _kmemscan.Scanner(
             tokens,
-            (SlabAlloc, SlabFree, PageAlloc, PageFree),
+            _RECORD_CLASSES,
             self._task,
             lambda func: ALLOC_FUNC_RE.match(func) is not None,
             self._task_cache,
         )
 
-    def _run_compiled(self, source: Source) -> Iterator[list[Event]]:
+    def _run_compiled(self, source: Source, packed: bool = False) -> Iterator[list[Event]]:
         """Blocks of lines through the compiled scanner; the lines it hands back (the first of
-        each layout, anything unusual) through :meth:`_general`, as the pure path does."""
+        each layout, anything unusual) through :meth:`_general`, as the pure path does.
+        ``packed``: into EventBufs (:meth:`batches`)."""
         sc = self._scanner()
+        assert _kmemscan is not None
+        buf = _kmemscan.EventBuf if packed and self._core is None else None
         general = self._general
         core = self._core
         if core is not None:
@@ -961,9 +972,11 @@ class TraceReader:
         sc.note_ts(self._max_ts)  # (-1: none yet)
         self._note_ts = sc.note_ts  # the general path's events, in trace order with the scanner's
         lineno = 0
+        out: Any = None
         try:
             for block in source.blocks():
-                out: list[Event] = []
+                if out is None:
+                    out = [] if buf is None else buf(_RECORD_CLASSES)
                 pos = 0
                 n = len(block)
                 while pos < n:
@@ -997,6 +1010,13 @@ class TraceReader:
                     if self._fast_ok and sc.fmt < 0:
                         sc.fmt = self._fast_fmt
                 source.lines = lineno
+                # an EventBuf goes once it holds a batch's worth (a block can be one line: the one
+                # across the read's boundary), so that the core's look-ahead finds its events in it
+                # or the next one (replay._rebuf())
+                if buf is None or len(out) >= PACKED_BATCH:
+                    yield out
+                    out = None
+            if out:
                 yield out
             self._pending, self._pending_site = sc.pending, sc.pending_site
             sc.pending = sc.pending_site = None

@@ -103,7 +103,7 @@ import warnings
 from collections import Counter, deque
 from collections.abc import Callable, Iterable, Iterator
 from heapq import heappop, heappush
-from itertools import groupby, islice
+from itertools import chain, groupby, islice
 from pathlib import Path
 from types import ModuleType, SimpleNamespace
 from typing import IO, TYPE_CHECKING, Any, NamedTuple, cast
@@ -139,7 +139,7 @@ __all__ = [
 #: pure-Python loop, :meth:`Replay._run`); all give the same replay
 ENGINES = ("auto", "compiled", "python")
 #: the version of the compiled core's interface this module speaks (_kmemreplay.c: REPLAY_CORE_API)
-REPLAY_CORE_API = 3
+REPLAY_CORE_API = 4
 
 
 def _load_core() -> ModuleType | None:
@@ -168,6 +168,18 @@ _kmemreplay: ModuleType | None = _load_core()
 def compiled_core() -> bool:
     """Was the compiled replay core built (and is it this kmemsim's)?"""
     return _kmemreplay is not None
+
+
+def _eventbuf() -> Any:
+    """The compiled scanner's EventBuf when the core reads its layout (_kmemevents.h), else None:
+    the core then takes lists of records."""
+    from .parse import compiled_scanner
+
+    scan = compiled_scanner()
+    if _kmemreplay is None or scan is None or getattr(scan, "KMEM_EVENTS_ABI", None) != getattr(
+            _kmemreplay, "KMEM_EVENTS_ABI", -1):
+        return None
+    return scan.EventBuf
 
 #: sysfs boolean attribute -> the SLAB flag it shows (mm/slub.c *_show()).
 SYSFS_FLAG_ATTRS = {
@@ -229,6 +241,34 @@ def _rechunk(batches: Iterable[list]) -> Iterator[list]:
             del buf[:n]
     if buf:
         yield buf
+
+
+def _rebuf(batches: Iterable[Any]) -> Iterator[Any]:
+    """The batches of a packed read (TraceReader.batches(packed=True)) as the compiled core takes
+    them: EventBufs, small ones merged so that each but the last holds at least _LOOKAHEAD events
+    (a page allocation's look-ahead reaches into the next chunk only: _run_at(), no_slab_page());
+    the list of the reader's last events appended to them.  Lists throughout (no compiled scanner
+    read the trace): :func:`_rechunk`'s chunks."""
+    it = iter(batches)
+    acc: Any = None
+    for b in it:
+        if not len(b):
+            continue
+        if acc is None and type(b) is list:
+            yield from _rechunk(chain([b], it))
+            return
+        if type(b) is list:  # the pending page allocation, after the last block
+            for ev in b:
+                acc.append(ev)
+        elif acc is None:
+            acc = b
+        else:
+            acc.extend(b)
+        if len(acc) >= _LOOKAHEAD:
+            yield acc
+            acc = None
+    if acc is not None:
+        yield acc
 
 
 def _gc_enter() -> None:
@@ -1082,13 +1122,19 @@ class Replay:
         if self.finished:
             raise UsageError("Replay.feed: the replay is finished")
         k = self.k
-        # a TraceReader gives its events in lists: cut those into chunks (not one event at a time)
-        batches = getattr(events, "batches", None)
-        chunks = _rechunk(batches()) if callable(batches) else _chunks(iter(events))
         early = self.opts.early_untraced_frees
         window = _DOOM_WINDOW if early else _CHUNK
         run = self._run
         core = self._core() if self.engine != "python" else None
+        # a TraceReader gives its events in lists: cut those into chunks (not one event at a time);
+        # to the compiled core, packed (no records: _kmemevents.h) unless the early frees read them
+        from .parse import TraceReader
+
+        batches = getattr(events, "batches", None)
+        if core is not None and not early and isinstance(events, TraceReader) and _eventbuf() is not None:
+            chunks = _rebuf(events.batches(packed=True))
+        else:
+            chunks = _rechunk(batches()) if callable(batches) else _chunks(iter(events))
         if core is not None:
             run = core.run
         elif self.engine == "compiled":
@@ -1238,7 +1284,8 @@ class Replay:
             "kcaches": self._kmalloc_caches,
             "gfps": self._gfp, "caches": self._caches, "reserve": self._reserve, "pending": self._doom_pending,
             "doomed": self._doomed, "fillers": self._fillers, "last_ptr": self._last_alloc_ptr,
-            "slab_of": slub.slab_of, "slub": slub, "frames": k.phys.frames, "by_size": by_size, "kcls": type(k),
+            "slab_of": slub.slab_of, "slub": slub, "frames": k.phys.frames, "eventbuf": _eventbuf(),
+            "by_size": by_size, "kcls": type(k),
             "fast_kmalloc": fast[0],
             "page_offset": self.page_offset, "hardened": int(bool(slub.hardened)), "word": slub.word,
             "ncpu": self.ncpu, "max_cache": self.max_cache, "fp_max_cache": max_cache, "kind_flags": kind_flags,
