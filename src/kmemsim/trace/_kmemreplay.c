@@ -1199,8 +1199,10 @@ static int do_kmalloc(Core *c, Ev *ev, int kind, long mcpu)
     if (ptr == NULL || req_o == NULL) return -1;
     uint64_t mask;
     if (!u64_of(mask_o, &mask)) return 0;
-    int has_old = PyDict_Contains(c->objs, ptr);
-    if (has_old < 0) return -1;
+    /* (borrowed: nothing below runs Python before the implied free takes its reference) */
+    PyObject *old = PyDict_GetItemWithError(c->objs, ptr);
+    if (old == NULL && PyErr_Occurred()) return -1;
+    int has_old = old != NULL;
     if (PyDict_GET_SIZE(c->reserve) || PyDict_GET_SIZE(c->pending)) {
         PyObject *kcs = PyDict_GetItemWithError(c->kcaches, mask_o);
         if (kcs == NULL) return PyErr_Occurred() ? -1 : 0; /* _kmalloc_cache_for() makes the table */
@@ -1214,8 +1216,6 @@ static int do_kmalloc(Core *c, Ev *ev, int kind, long mcpu)
         int t = early_frees(c, NULL, c->n + 1, mcpu, has_old);
         if (t) return t < 0 ? -1 : 0;
     }
-    PyObject *old = PyDict_GetItemWithError(c->objs, ptr);
-    if (old == NULL && PyErr_Occurred()) return -1;
     Py_INCREF(info); /* its mask outlives the Python the implied free may run */
     if (old != NULL) { /* _implied_free() (a duplicate needs req > max_cache: Python's) */
         Py_INCREF(old);
@@ -1270,14 +1270,14 @@ static int do_cache_alloc(Core *c, Ev *ev, int kind, long mcpu)
     if (!tp) return count(&c->d_failed[kind], c->trace_failed, c->kinds[kind]) < 0 ? -1 : 1;
     PyObject *ptr = ev_obj(ev, F_PTR);
     if (ptr == NULL) return -1;
-    int has_old = PyDict_Contains(c->objs, ptr);
-    if (has_old < 0) return -1;
-    t = early_frees(c, cache, c->n + 1, mcpu, has_old);
+    /* (borrowed: nothing below runs Python before the implied free takes its reference) */
+    PyObject *old = PyDict_GetItemWithError(c->objs, ptr);
+    if (old == NULL && PyErr_Occurred()) return -1;
+    t = early_frees(c, cache, c->n + 1, mcpu, old != NULL);
     if (t) return t < 0 ? -1 : 0;
     Py_INCREF(cache); /* the implied free runs Python: hold what the allocation then uses */
     Py_INCREF(g);
-    PyObject *old = PyDict_GetItemWithError(c->objs, ptr);
-    int r = old == NULL && PyErr_Occurred() ? -1 : 1;
+    int r = 1;
     if (old != NULL) {
         Py_INCREF(old);
         r = implied_free(c, old, mcpu);
