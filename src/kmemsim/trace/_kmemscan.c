@@ -1941,6 +1941,88 @@ static int lex_line(const char *s, Py_ssize_t avail, int nsplit, Lex *lx)
     return 1;
 }
 
+#if defined(__SSE2__)
+#include <emmintrin.h>
+
+/* the spaces and the bytes outside printable ASCII (0x20..0x7e) of s[0:64], as bit masks; n < 64:
+ * only s[0:n] is read, and the bits from n up are clear */
+static inline void line_masks(const char *s, Py_ssize_t n, uint64_t *sp, uint64_t *bad)
+{
+    char pad[64];
+    if (n < 64) {
+        memset(pad, 'x', sizeof pad);
+        memcpy(pad, s, (size_t)n);
+        s = pad;
+    }
+    const __m128i space = _mm_set1_epi8(' '), low = _mm_set1_epi8(0x20), high = _mm_set1_epi8(0x7e);
+    uint64_t a = 0, b = 0;
+    for (int k = 0; k < 4; k++) {
+        __m128i x = _mm_loadu_si128((const __m128i *)(s + 16 * k));
+        /* signed: a byte from 0x80 up is below 0x20 too */
+        __m128i out = _mm_or_si128(_mm_cmpgt_epi8(low, x), _mm_cmpgt_epi8(x, high));
+        a |= (uint64_t)(uint16_t)_mm_movemask_epi8(_mm_cmpeq_epi8(x, space)) << (16 * k);
+        b |= (uint64_t)(uint16_t)_mm_movemask_epi8(out) << (16 * k);
+    }
+    if (n < 64) {
+        uint64_t keep = ((uint64_t)1 << n) - 1;
+        a &= keep;
+        b &= keep;
+    }
+    *sp = a;
+    *bad = b;
+}
+
+/* lex_line for the usual line, faster: the newline by memchr, then 64 bytes at a time the masks of
+ * its spaces and of any byte outside printable ASCII, the tokens cut at the spaces' bits: the head
+ * at runs of spaces, the body at each one.  A line with a tab or any other byte goes to lex_line
+ * (returns -1 then); 0 when the line is not head and body, as lex_line. */
+static int lex_line_fast(const char *s, Py_ssize_t avail, int nsplit, Lex *lx)
+{
+    const char *nl = memchr(s, '\n', avail);
+    Py_ssize_t len = nl ? nl - s : avail;
+    int t = 0, nt = 0;
+    int body = 0;          /* the body has begun */
+    Py_ssize_t start = 0;  /* where the token being cut begins */
+    for (Py_ssize_t base = 0; base < len; base += 64) {
+        uint64_t m, bad;
+        line_masks(s + base, len - base < 64 ? len - base : 64, &m, &bad);
+        if (bad) return -1;
+        while (m) {
+            Py_ssize_t q = base + __builtin_ctzll(m);
+            m &= m - 1;
+            if (body) {
+                if (nt == MAX_TOKENS) return 0;
+                lx->tok[nt] = s + start;
+                lx->tlen[nt++] = q - start;
+            } else if (q != start) { /* (a run of spaces in the head: nothing between) */
+                if (t < nsplit) {
+                    lx->head[t] = s + start;
+                    lx->hlen[t++] = q - start;
+                } else { /* the body's first space */
+                    body = 1;
+                    lx->head[nsplit] = s + start;
+                    lx->hlen[nsplit] = len - start;
+                    lx->tok[nt] = s + start;
+                    lx->tlen[nt++] = q - start;
+                }
+            }
+            start = q + 1;
+        }
+    }
+    if (!body) {
+        if (t < nsplit || start >= len) return 0; /* the line ends in the head, or no body */
+        lx->head[nsplit] = s + start;
+        lx->hlen[nsplit] = len - start;
+    }
+    if (nt == MAX_TOKENS) return 0;
+    lx->tok[nt] = s + start;
+    lx->tlen[nt++] = len - start;
+    lx->nt = nt;
+    lx->len = len;
+    lx->nl = nl != NULL;
+    return 1;
+}
+#else
 /* the first space in s[0:n] (eight bytes at a time), or NULL */
 static inline const char *find_space(const char *s, Py_ssize_t n)
 {
@@ -2009,6 +2091,8 @@ static int lex_line_fast(const char *s, Py_ssize_t avail, int nsplit, Lex *lx)
     lx->nl = nl != NULL;
     return 1;
 }
+
+#endif
 
 /* match the body's tokens against the event's layouts (exactly as their regexes would) */
 static int match_layouts(EventInfo *ev, Lex *lx, Fields *f)
