@@ -471,3 +471,44 @@ def test_the_kmalloc_tables_are_kmalloc_size_by_size(profile):
             kc = slab.kmalloc_cache_for(size, mask) if size else None
             assert table[size] == (kc.size if kc is not None else 0), size
             assert r._kmalloc_cache_for(size, mask) is slab.kmalloc_cache_for(size, mask), size
+
+
+def test_a_samples_zone_indices_follow_the_free_lists():
+    """sample() keeps each zone's indices from its last sample while its free counts are the same:
+    at every step of a replay they are zone_indices() of the zone now, the counts having moved."""
+    from kmemsim.mm.vmstat import zone_indices
+
+    d = DATA / "corpus" / "tmpfs-pagecache"
+    r = Replay(kmemsim.boot(host=d / "snapshot.tar.gz"), options=ReplayOptions(sample_every=0))
+    events = list(TraceReader(d / "perf-script.txt.gz"))
+    nord = r.pa.max_order + 1
+    counts = set()
+    for i in range(0, len(events), 500):
+        r.feed(events[i : i + 500])
+        s = r.sample()
+        for z in r.pa.zones:
+            if z.populated:
+                assert (s.extfrag[z.name], s.unusable[z.name]) == zone_indices(z, nord), (i, z.name)
+                counts.add((z.name, tuple(z.nr_free)))
+    assert len(counts) > 10  # (the free lists moved between samples)
+
+
+def test_a_samples_zone_indices_change_with_the_free_lists():
+    from kmemsim.mm.vmstat import zone_indices
+
+    k = kmemsim.boot("linux-6.18-x86_64", ram="128M")
+    r = Replay(k, options=ReplayOptions(sample_every=0))
+    first = r.sample()
+    held = []
+    for order in (10, 9, 8, 7):
+        while True:
+            pfn = r.pa.alloc(0, order)  # (GFP_NOWAIT-like: fails instead of reclaiming)
+            if pfn < 0 or len(held) > 40:
+                break
+            held.append((pfn, order))
+    second = r.sample()
+    nord = r.pa.max_order + 1
+    for z in r.pa.zones:
+        if z.populated:
+            assert (second.extfrag[z.name], second.unusable[z.name]) == zone_indices(z, nord)
+    assert second.unusable != first.unusable

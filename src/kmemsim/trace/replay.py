@@ -541,6 +541,8 @@ class Replay:
         self._kmalloc_info: dict[str, tuple[int, list[int]] | None] = {}
         self._kmalloc_caches: dict[int, list[Any]] = {}  # gfp mask -> the kmalloc cache of every size
         self._kruns: list[tuple[int, int, int]] | None = None  # (_kindex_runs())
+        #: zone name -> (its nr_free, orders, zone_indices()) at the last sample (sample())
+        self._zone_indices: dict[str, tuple[tuple[int, ...], int, tuple[tuple[int, ...], tuple[int, ...]]]] = {}
         self._gfp: dict[str, int | None] = {}
         self._gfp_raw: dict[str, int | None] = {}
         self._caches: dict[Any, Any] = {}  # trace name (or (req, alloc)) -> model cache
@@ -1659,8 +1661,15 @@ class Replay:
         blocks = tuple(map(sum, zip(*[z.nr_free[:nord] for z in zones], strict=True))) if zones else (0,) * nord
         ext: dict[str, tuple[int, ...]] = {}
         unu: dict[str, tuple[int, ...]] = {}
+        # the indices are a function of the free counts: a zone's from its last sample while those
+        # have not changed (the DMA zones' never do in a replay)
+        last = self._zone_indices
         for z in zones:
-            ext[z.name], unu[z.name] = zone_indices(z, nord)
+            counts = tuple(z.nr_free)
+            got_z = last.get(z.name)
+            if got_z is None or got_z[0] != counts or got_z[1] != nord:
+                got_z = last[z.name] = (counts, nord, zone_indices(z, nord))
+            ext[z.name], unu[z.name] = got_z[2]
         util = used_bytes / (total_pages << self.page_shift) if total_pages else 0.0
         return Sample(self.n, self.last_ts, total_pages, large, objs, active, util, held, blocks, ext, unu, per)
 
