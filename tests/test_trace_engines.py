@@ -325,6 +325,11 @@ def test_an_eventbuf_is_a_read_only_sequence_of_records():
         scan.EventBuf((int, int, int, int))
     with pytest.raises(TypeError):
         c.extend([recs[0]])
+    bare = scan.EventBuf.__new__(scan.EventBuf)  # (no record classes: its packed events cannot be made records)
+    bare.extend(b)
+    assert len(bare) == n
+    with pytest.raises(TypeError, match="not initialised"):
+        bare[:]
 
 
 # ------------------------------------------------------------------ a stale compiled build

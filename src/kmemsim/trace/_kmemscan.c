@@ -395,6 +395,10 @@ static int eb_append_obj(EventBuf *b, PyObject *obj)
 static PyObject *pev_record(EventBuf *b, PEv *e)
 {
     if (e->obj != NULL) return Py_NewRef(e->obj);
+    if (b->classes == NULL) { /* (EventBuf.__new__() without __init__()) */
+        PyErr_SetString(PyExc_TypeError, "EventBuf: not initialised with its record classes");
+        return NULL;
+    }
     PyObject *items[13];
     int ni = 0;
     items[ni++] = Py_NewRef(e->kind);
