@@ -63,6 +63,7 @@ import re
 import stat
 import sys
 import zlib
+from itertools import chain
 from pathlib import Path, PurePosixPath
 from typing import IO, Any, NamedTuple
 
@@ -283,6 +284,10 @@ class PageTypeInfo(Record):
         return [sum(col) for col in zip(*rows, strict=False)]
 
 
+#: ``/sys/kernel/slab`` read: cache directory -> attribute -> text (:func:`_slab_tree`)
+SlabTree = dict[str, dict[str, str]]
+
+
 class HostSnapshot(Record):
     """A loaded snapshot: the parsed views of node 0 plus every file's raw text."""
 
@@ -356,41 +361,29 @@ class HostSnapshot(Record):
         Only real cache directories; alias symlinks are in :meth:`slab_aliases`.
         Attributes the kernel would not let :func:`take` read are absent.
         """
-        files = self._files
-        names, entries = self._slab_tree()
-        caches: dict[str, dict[str, str]] = {name: {} for name in names}
-        for rel, cache, attr in entries:
-            caches[cache][attr] = files[rel].decode("utf-8", errors="replace")
-        return caches
+        return {name: dict(attrs) for name, attrs in self._slab_tree().items()}
 
-    def _slab_tree(self) -> tuple[list[str], list[tuple[str, str, str]]]:
-        """The slab tree: its caches (its directories, and the directories of its files), sorted,
-        and its files as (path, cache, attribute), sorted by path; a file not at
-        ``<cache>/<attribute>`` is an error naming the first such.  Kept while the snapshot's
-        file, link and directory tables stay the same (slab_caches() and slab_aliases() both
-        need it)."""
-        key = (id(self._files), len(self._files), id(self._dirs), len(self._dirs))
+    def _slab_tree(self) -> SlabTree:
+        """:func:`_slab_tree` of this snapshot, kept (not to be changed) while the snapshot's
+        file and directory tables stay the same (slab_caches() and slab_aliases() both need
+        it); :func:`load` gives the one kept with a cached archive."""
         memo = self.__dict__.get("_slab_memo")
-        if memo is not None and memo[0] == key:
+        if memo is not None and memo[0] == self._slab_key():
             return memo[1]
-        prefix = SLAB_DIR + "/"
-        n = len(prefix)
-        names = {d[n:] for d in self._dirs if d.startswith(prefix) and "/" not in d[n:]}
-        entries: list[tuple[str, str, str]] = []
-        for rel in sorted(rel for rel in self._files if rel.startswith(prefix)):
-            cache, sep, attr = rel[n:].partition("/")
-            if not sep or "/" in attr:  # the first in path order
-                raise ConfigError(f"{self.source}/{rel}: unexpected file in the slab tree")
-            entries.append((rel, cache, attr))
-        names.update(cache for _, cache, _ in entries)
-        tree = (sorted(names), entries)
-        self.__dict__["_slab_memo"] = (key, tree)
+        tree = _slab_tree(self.source, self._files, self._dirs)
+        self._keep_slab_tree(tree)
         return tree
+
+    def _slab_key(self) -> tuple[int, int, int, int]:
+        return (id(self._files), len(self._files), id(self._dirs), len(self._dirs))
+
+    def _keep_slab_tree(self, tree: SlabTree) -> None:
+        self.__dict__["_slab_memo"] = (self._slab_key(), tree)
 
     def slab_aliases(self) -> dict[str, str]:
         """Alias name -> the cache directory it is a symlink to (``:0000064`` style)."""
         prefix = SLAB_DIR + "/"
-        caches = set(self._slab_tree()[0])
+        caches = self._slab_tree()
         out: dict[str, str] = {}
         for rel, target in sorted(self._links.items()):
             if not rel.startswith(prefix):
@@ -418,6 +411,26 @@ class HostSnapshot(Record):
             else:
                 return rel
         raise ConfigError(f"{self.source}/{relpath}: too many levels of symbolic links")
+
+
+def _slab_tree(source: str, files: dict[str, bytes], dirs: set[str]) -> SlabTree:
+    """The slab tree: its caches (its directories, and the directories of its files), sorted,
+    each with its attributes (file name -> text) in path order; a file not at
+    ``<cache>/<attribute>`` is an error naming the first such in path order."""
+    prefix = SLAB_DIR + "/"
+    n = len(prefix)
+    names = {d[n:] for d in dirs if d.startswith(prefix) and "/" not in d[n:]}
+    entries: list[tuple[str, str, str]] = []
+    for rel in sorted(rel for rel in files if rel.startswith(prefix)):
+        cache, sep, attr = rel[n:].partition("/")
+        if not sep or "/" in attr:  # the first in path order
+            raise ConfigError(f"{source}/{rel}: unexpected file in the slab tree")
+        entries.append((rel, cache, attr))
+    names.update(cache for _, cache, _ in entries)
+    caches: dict[str, dict[str, str]] = {name: {} for name in sorted(names)}
+    for rel, cache, attr in entries:
+        caches[cache][attr] = files[rel].decode("utf-8", errors="replace")
+    return caches
 
 
 def posix_normpath(p: str) -> str:
@@ -883,12 +896,13 @@ def load(path: str | os.PathLike[str]) -> HostSnapshot:
     """
     p = Path(path)
     src = str(p)
+    tree = None
     if p.is_dir():
         files, links, dirs = _read_dir(p)
         for rel, data in files.items():
             _check_file_numbers(src, rel, data)
     elif p.is_file():
-        files, links, dirs = _read_archive(p)
+        files, links, dirs, tree = _read_archive(p)
     else:
         raise ConfigError(f"{p}: no such snapshot (expected a directory or a .tar.gz made by `kmemsim snapshot`)")
 
@@ -935,7 +949,7 @@ def load(path: str | os.PathLike[str]) -> HostSnapshot:
             name = rel.rsplit("/", 1)[1]
             sysctl[name] = parse_sysctl(name, text(rel), where(rel))
 
-    return HostSnapshot(
+    snap = HostSnapshot(
         source=src,
         meta=meta,
         cpus_online=parse_cpulist(text("sys/devices/system/cpu/online"), where("sys/devices/system/cpu/online")),
@@ -950,6 +964,9 @@ def load(path: str | os.PathLike[str]) -> HostSnapshot:
         _links=links,
         _dirs=dirs,
     )
+    if tree is not None:
+        snap._keep_slab_tree(tree)
+    return snap
 
 
 class _Budget:
@@ -1266,7 +1283,7 @@ def _add_member(
 
 
 #: The form of a cached archive (:func:`_read_archive`): bump it when what is cached changes.
-_CACHE_FORMAT = "snapshot-files 1"
+_CACHE_FORMAT = "snapshot-files 2"
 
 
 def _version() -> str:
@@ -1285,11 +1302,13 @@ def _reader_stamp() -> bytes:
         return b""
 
 
-def _read_archive(path: Path) -> tuple[dict[str, bytes], dict[str, str], set[str]]:
+def _read_archive(path: Path) -> tuple[dict[str, bytes], dict[str, str], set[str], SlabTree | None]:
     """:func:`_read_tar` and the number check of every file, through kmemsim's cache
     (:func:`cache_dir`): an archive read before, byte for byte, by this kmemsim, is not
     parsed again.  Only an archive that was read without error is kept, so an entry is always
-    what the reader would return; every error comes from the reader itself."""
+    what the reader would return; every error comes from the reader itself.  The entry keeps
+    the archive's :func:`_slab_tree` too (None when it has an error: the snapshot reports it
+    when asked), as a hit returns it: decoding its seven thousand files took 5 ms a boot."""
     src = str(path)
     data: bytes | None = None
     name = ""
@@ -1304,27 +1323,54 @@ def _read_archive(path: Path) -> tuple[dict[str, bytes], dict[str, str], set[str
             name = _cache_key(_CACHE_FORMAT, _version(), _reader_stamp(), repr(limits), data)
             hit = _cache_get("snapshots", name)
             if _valid_entry(hit):
-                files, links, dirs = hit
-                return files, links, set(dirs)
+                files, links, dirs, tree = hit
+                return files, links, set(dirs), tree
         else:
             data = None
     files, links, dirs = _read_tar(path, data)
     for rel, body in files.items():
         _check_file_numbers(src, rel, body)
+    tree = None
     if name:
-        _cache_put("snapshots", name, (files, links, sorted(dirs)))
-    return files, links, dirs
+        try:
+            tree = _slab_tree(src, files, dirs)
+        except ConfigError:
+            tree = None
+        _cache_put("snapshots", name, _shared_values(files, links, sorted(dirs), tree))
+    return files, links, dirs, tree
+
+
+def _shared_values(files: dict[str, bytes], links: dict[str, str], dirs: list[str],
+                   tree: SlabTree | None) -> tuple[Any, ...]:
+    """A cache entry with equal file bodies, attribute names and texts made one object each:
+    marshal writes an object referred to twice once, and a hit then makes it once (the seven
+    thousand slab files of a host hold some 500 different texts under some 60 names)."""
+    one: dict[Any, Any] = {}
+    files = {rel: one.setdefault(body, body) for rel, body in files.items()}
+    if tree is not None:
+        tree = {cache: {one.setdefault(a, a): one.setdefault(t, t) for a, t in attrs.items()}
+                for cache, attrs in tree.items()}
+    return files, links, dirs, tree
 
 
 def _valid_entry(v: Any) -> bool:
-    """A cache entry of the right shape: (files: str -> bytes, links: str -> str, dirs: [str])."""
-    if not (type(v) is tuple and len(v) == 3):
+    """A cache entry of the right shape: (files: str -> bytes, links: str -> str, dirs: [str],
+    the slab tree: None or str -> (str -> str))."""
+    if not (type(v) is tuple and len(v) == 4):
         return False
-    files, links, dirs = v
-    return (type(files) is dict and type(links) is dict and type(dirs) is list
+    files, links, dirs, tree = v
+    if not (type(files) is dict and type(links) is dict and type(dirs) is list
             and set(map(type, files)) <= {str} and set(map(type, files.values())) <= {bytes}
             and set(map(type, links)) <= {str} and set(map(type, links.values())) <= {str}
-            and set(map(type, dirs)) <= {str})
+            and set(map(type, dirs)) <= {str}):
+        return False
+    if tree is None:
+        return True
+    if type(tree) is not dict or not set(map(type, tree)) <= {str} or not set(map(type, tree.values())) <= {dict}:
+        return False
+    attrs = list(chain.from_iterable(tree.values()))  # every cache's attribute names
+    texts = list(chain.from_iterable(map(dict.values, tree.values())))
+    return set(map(type, attrs)) <= {str} and set(map(type, texts)) <= {str}
 
 
 def _read_tar(path: Path, raw: bytes | None = None) -> tuple[dict[str, bytes], dict[str, str], set[str]]:
