@@ -327,12 +327,25 @@ class PageAllocator:
             self.k.cpu = prev
 
     def _free_range(self, z: Zone, start: int, end: int) -> None:
+        """__free_pages_memory(): ``[start, end)`` in the largest aligned blocks, each freed to
+        the tail.  A block of MAX_ORDER has no buddy to merge with: __free_one_page() only
+        accounts it and adds it to its list's tail.  So a run of them of one ordinary
+        migratetype (most of a machine's memory) is added at once, as one at a time would."""
         mo = self.max_order
+        size, pb_order, pageblock_mt = 1 << mo, self.pageblock_order, z.pageblock_mt
         while start < end:
             order = min(mo, (start & -start).bit_length() - 1 if start else mo)
             while start + (1 << order) > end:
                 order -= 1
             mt = z.get_pageblock_migratetype(start)
+            if order == mo and pb_order <= mo and mt not in (MIGRATE_ISOLATE, MIGRATE_HIGHATOMIC):
+                stop = start + ((end - start) & -size)  # the run of MAX_ORDER blocks from start
+                run = range(start, stop, size)
+                if pageblock_mt[start >> pb_order : stop >> pb_order : size >> pb_order].count(mt) == len(run):
+                    z.account_freepages(len(run) << mo, mt)
+                    z.add_blocks_to_free_list(run, mo, mt)
+                    start = stop
+                    continue
             self.free_one_page(z, start, order, mt, to_tail=True)
             start += 1 << order
 
