@@ -196,13 +196,24 @@ def test_a_corrupt_entry_is_parsed_again_and_replaced(home, reads):
 def test_an_entry_of_the_wrong_shape_is_a_miss(home, reads):
     snapmod.load(TARBALL)
     (entry,) = _entries(home)
-    wrong = [{"a": 1}, ({}, {}, set(), None), ({"a": "text"}, {}, [], None), ({}, {"l": b"x"}, [], None),
-             ({}, {}, [1], None), None, ({}, {}, []), ({}, {}, [], []), ({}, {}, [], {"c": "text"}),
-             ({}, {}, [], {"c": {"order": b"1"}}), ({}, {}, [], {"c": {1: "1"}}), ({}, {}, [], {2: {}})]
+    wrong = [{"a": 1}, ({}, {}, set(), None, None), ({"a": "text"}, {}, [], None, None),
+             ({}, {"l": b"x"}, [], None, None), ({}, {}, [1], None, None), None, ({}, {}, []), ({}, {}, [], None),
+             ({}, {}, [], [], None), ({}, {}, [], {"c": "text"}, None), ({}, {}, [], {"c": {"order": b"1"}}, None),
+             ({}, {}, [], {"c": {1: "1"}}, None), ({}, {}, [], {2: {}}, None), ({}, {}, [], None, [])]
     for w in wrong:
         assert snapmod._cache_put("snapshots", entry.name, w)
         snapmod.load(TARBALL)
     assert len(reads) == 1 + len(wrong)
+
+
+def test_views_that_do_not_make_a_snapshot_are_parsed_again(home, reads):
+    first = snapmod.load(TARBALL)
+    (entry,) = _entries(home)
+    files, links, dirs, tree, views = snapmod._cache_get("snapshots", entry.name)
+    for wrong in [(), ("x",) * len(views), (*views[:3], [(1, 2)], *views[4:]), (*views[:6], ("order",), *views[7:])]:
+        assert snapmod._cache_put("snapshots", entry.name, (files, links, dirs, tree, wrong))
+        _same(first, snapmod.load(TARBALL))
+    assert reads == [TARBALL]
 
 
 def test_an_unwritable_cache_still_loads(home, reads):

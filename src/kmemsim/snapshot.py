@@ -896,15 +896,26 @@ def load(path: str | os.PathLike[str]) -> HostSnapshot:
     """
     p = Path(path)
     src = str(p)
-    tree = None
+    tree = views = None
     if p.is_dir():
         files, links, dirs = _read_dir(p)
         for rel, data in files.items():
             _check_file_numbers(src, rel, data)
     elif p.is_file():
-        files, links, dirs, tree = _read_archive(p)
+        files, links, dirs, tree, views = _read_archive(p)
     else:
         raise ConfigError(f"{p}: no such snapshot (expected a directory or a .tar.gz made by `kmemsim snapshot`)")
+    if views is None:
+        views = _parse_views(src, files, dirs)
+    snap = HostSnapshot(source=src, **views, _files=files, _links=links, _dirs=dirs)
+    if tree is not None:
+        snap._keep_slab_tree(tree)
+    return snap
+
+
+def _parse_views(src: str, files: dict[str, bytes], dirs: set[str]) -> dict[str, Any]:
+    """:func:`load`'s parsed views of a snapshot's files (HostSnapshot's fields but the source
+    and the file tables), checked; ``src`` names the snapshot in the errors."""
 
     def text(rel: str) -> str:
         if rel not in files:
@@ -949,24 +960,50 @@ def load(path: str | os.PathLike[str]) -> HostSnapshot:
             name = rel.rsplit("/", 1)[1]
             sysctl[name] = parse_sysctl(name, text(rel), where(rel))
 
-    snap = HostSnapshot(
-        source=src,
-        meta=meta,
-        cpus_online=parse_cpulist(text("sys/devices/system/cpu/online"), where("sys/devices/system/cpu/online")),
-        sysctl=sysctl,
-        zones=zones,
-        node_stats=node_stats.get(0, {}),
-        buddyinfo=buddy,
-        pagetypeinfo=pti,
-        meminfo=parse_meminfo(text("proc/meminfo"), where("proc/meminfo")),
-        vmstat=parse_vmstat(text("proc/vmstat"), where("proc/vmstat")),
-        _files=files,
-        _links=links,
-        _dirs=dirs,
-    )
-    if tree is not None:
-        snap._keep_slab_tree(tree)
-    return snap
+    return {
+        "meta": meta,
+        "cpus_online": parse_cpulist(text("sys/devices/system/cpu/online"), where("sys/devices/system/cpu/online")),
+        "sysctl": sysctl,
+        "zones": zones,
+        "node_stats": node_stats.get(0, {}),
+        "buddyinfo": buddy,
+        "pagetypeinfo": pti,
+        "meminfo": parse_meminfo(text("proc/meminfo"), where("proc/meminfo")),
+        "vmstat": parse_vmstat(text("proc/vmstat"), where("proc/vmstat")),
+    }
+
+
+#: The fields of :func:`_parse_views` in a cache entry's order (:func:`_plain_views`).
+_VIEWS = ("meta", "cpus_online", "sysctl", "zones", "node_stats", "buddyinfo", "pagetypeinfo", "meminfo", "vmstat")
+
+
+def _plain_views(views: dict[str, Any]) -> tuple[Any, ...]:
+    """:func:`_parse_views`'s result in values marshal writes: each ZoneInfo and the
+    PageTypeInfo as the tuple of its fields, each Pageset as a plain tuple."""
+    plain = dict(views)
+    plain["zones"] = [tuple([list(map(tuple, z.pagesets)) if f == "pagesets" else getattr(z, f)
+                             for f in ZoneInfo.__match_args__]) for z in views["zones"]]
+    pti = views["pagetypeinfo"]
+    plain["pagetypeinfo"] = tuple(getattr(pti, f) for f in PageTypeInfo.__match_args__)
+    return tuple(plain[f] for f in _VIEWS)
+
+
+def _views_from_plain(plain: Any) -> dict[str, Any] | None:
+    """:func:`_plain_views` undone, or None for a value of another shape."""
+    if type(plain) is not tuple or len(plain) != len(_VIEWS):
+        return None
+    views = dict(zip(_VIEWS, plain, strict=True))
+    try:
+        zones = []
+        for values in views["zones"]:
+            fields = dict(zip(ZoneInfo.__match_args__, values, strict=True))
+            fields["pagesets"] = [Pageset(*p) for p in fields["pagesets"]]
+            zones.append(ZoneInfo(**fields))
+        views["zones"] = zones
+        views["pagetypeinfo"] = PageTypeInfo(*views["pagetypeinfo"])
+    except (TypeError, ValueError):
+        return None
+    return views
 
 
 class _Budget:
@@ -1283,7 +1320,7 @@ def _add_member(
 
 
 #: The form of a cached archive (:func:`_read_archive`): bump it when what is cached changes.
-_CACHE_FORMAT = "snapshot-files 2"
+_CACHE_FORMAT = "snapshot-files 3"
 
 
 def _version() -> str:
@@ -1302,13 +1339,16 @@ def _reader_stamp() -> bytes:
         return b""
 
 
-def _read_archive(path: Path) -> tuple[dict[str, bytes], dict[str, str], set[str], SlabTree | None]:
+def _read_archive(
+    path: Path,
+) -> tuple[dict[str, bytes], dict[str, str], set[str], SlabTree | None, dict[str, Any] | None]:
     """:func:`_read_tar` and the number check of every file, through kmemsim's cache
     (:func:`cache_dir`): an archive read before, byte for byte, by this kmemsim, is not
     parsed again.  Only an archive that was read without error is kept, so an entry is always
     what the reader would return; every error comes from the reader itself.  The entry keeps
-    the archive's :func:`_slab_tree` too (None when it has an error: the snapshot reports it
-    when asked), as a hit returns it: decoding its seven thousand files took 5 ms a boot."""
+    the archive's :func:`_slab_tree` and :func:`_parse_views` too (None when they have an
+    error: the snapshot reports it when asked, or load() when it parses the views), as a hit
+    returns them: decoding the seven thousand slab files took 5 ms a boot, parsing the views 2."""
     src = str(path)
     data: bytes | None = None
     name = ""
@@ -1323,21 +1363,26 @@ def _read_archive(path: Path) -> tuple[dict[str, bytes], dict[str, str], set[str
             name = _cache_key(_CACHE_FORMAT, _version(), _reader_stamp(), repr(limits), data)
             hit = _cache_get("snapshots", name)
             if _valid_entry(hit):
-                files, links, dirs, tree = hit
-                return files, links, set(dirs), tree
+                files, links, dirs, tree, plain = hit
+                return files, links, set(dirs), tree, None if plain is None else _views_from_plain(plain)
         else:
             data = None
     files, links, dirs = _read_tar(path, data)
     for rel, body in files.items():
         _check_file_numbers(src, rel, body)
-    tree = None
+    tree = views = None
     if name:
         try:
             tree = _slab_tree(src, files, dirs)
         except ConfigError:
             tree = None
-        _cache_put("snapshots", name, _shared_values(files, links, sorted(dirs), tree))
-    return files, links, dirs, tree
+        try:
+            views = _parse_views(src, files, dirs)
+        except ConfigError:
+            views = None
+        entry = _shared_values(files, links, sorted(dirs), tree)
+        _cache_put("snapshots", name, (*entry, None if views is None else _plain_views(views)))
+    return files, links, dirs, tree, views
 
 
 def _shared_values(files: dict[str, bytes], links: dict[str, str], dirs: list[str],
@@ -1355,10 +1400,10 @@ def _shared_values(files: dict[str, bytes], links: dict[str, str], dirs: list[st
 
 def _valid_entry(v: Any) -> bool:
     """A cache entry of the right shape: (files: str -> bytes, links: str -> str, dirs: [str],
-    the slab tree: None or str -> (str -> str))."""
-    if not (type(v) is tuple and len(v) == 4):
+    the slab tree: None or str -> (str -> str), the views: None or a tuple)."""
+    if not (type(v) is tuple and len(v) == 5 and (v[4] is None or type(v[4]) is tuple)):
         return False
-    files, links, dirs, tree = v
+    files, links, dirs, tree, _ = v
     if not (type(files) is dict and type(links) is dict and type(dirs) is list
             and set(map(type, files)) <= {str} and set(map(type, files.values())) <= {bytes}
             and set(map(type, links)) <= {str} and set(map(type, links.values())) <= {str}
