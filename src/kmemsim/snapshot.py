@@ -153,7 +153,7 @@ MAX_CPUS = 8192
 # long-name headers (a legitimate one is a few hundred bytes) and data chunks.
 _MAX_READ = 1 << 20
 _READ_CHUNK = 256 << 10
-_LONG_NUMBER = re.compile(rb"\d{" + str(MAX_DIGITS + 1).encode() + b",}")
+_LONG_NUMBER = rb"\d{" + str(MAX_DIGITS + 1).encode() + b",}"
 
 
 
@@ -453,7 +453,7 @@ def _err(where: str, lineno: int, msg: str, line: str | None = None) -> ConfigEr
     return ConfigError(text)
 
 
-_LONG_NUMBER_TEXT = re.compile(r"\d{" + str(MAX_DIGITS + 1) + ",}")
+_LONG_NUMBER_TEXT = r"\d{" + str(MAX_DIGITS + 1) + ",}"
 
 
 def _long_number_error(where: str, lineno: int, digits: int) -> ConfigError:
@@ -463,7 +463,7 @@ def _long_number_error(where: str, lineno: int, digits: int) -> ConfigError:
 
 
 def _check_numbers(text: str, where: str) -> None:
-    m = _LONG_NUMBER_TEXT.search(text)
+    m = re.search(_LONG_NUMBER_TEXT, text)
     if m:
         raise _long_number_error(where, text.count("\n", 0, m.start()) + 1, len(m.group()))
 
@@ -502,9 +502,9 @@ class _Lines:
         self.i += 1
         return line
 
-    def expect(self, pattern: re.Pattern[str], expected: str) -> re.Match[str]:
+    def expect(self, pattern: str, expected: str) -> re.Match[str]:
         line = self.next(expected)
-        m = pattern.fullmatch(line)
+        m = re.fullmatch(pattern, line)
         if not m:
             raise _err(self.where, self.i, f"expected {expected}", line)
         return m
@@ -517,15 +517,15 @@ class _Lines:
 # /proc/zoneinfo
 # --------------------------------------------------------------------------------------
 
-_ZONE_HDR = re.compile(r"Node (\d+), zone +(\S+)")
-_COUNTER = re.compile(r"      (\S+) +(\d+)")  # "\n      %-12s %lu"
-_PAGES_FREE = re.compile(r"  pages free +(\d+)")
-_ZONE_FIELD = re.compile(r"        (\w+) +(\d+)")
-_PROTECTION = re.compile(r"        protection: \((-?\d+(?:, -?\d+)*)\)")
-_CPU = re.compile(r"    cpu: (\d+)")
-_PCP_FIELD = re.compile(r"              (\w+): +(-?\d+)")
-_THRESHOLD = re.compile(r"  vm stats threshold: (-?\d+)")
-_TAIL_FIELD = re.compile(r"  (\w+): +(\d+)")
+_ZONE_HDR = r"Node (\d+), zone +(\S+)"
+_COUNTER = r"      (\S+) +(\d+)"  # "\n      %-12s %lu"
+_PAGES_FREE = r"  pages free +(\d+)"
+_ZONE_FIELD = r"        (\w+) +(\d+)"
+_PROTECTION = r"        protection: \((-?\d+(?:, -?\d+)*)\)"
+_CPU = r"    cpu: (\d+)"
+_PCP_FIELD = r"              (\w+): +(-?\d+)"
+_THRESHOLD = r"  vm stats threshold: (-?\d+)"
+_TAIL_FIELD = r"  (\w+): +(\d+)"
 
 _ZONE_FIELDS = ("boost", "min", "low", "high", "promo", "spanned", "present", "managed", "cma")
 _PCP_FIELDS = ("count", "high", "batch", "high_min", "high_max")
@@ -575,8 +575,8 @@ def parse_zoneinfo(
             zone.stats = _read_counters(lines)
             if not zone.stats:
                 raise _err(where, lines.lineno, f"zone {name}: expected the zone counters", lines.peek())
-            lines.expect(re.compile(r"  pagesets"), "'  pagesets'")
-            while lines.peek() is not None and _CPU.fullmatch(lines.peek() or ""):
+            lines.expect(r"  pagesets", "'  pagesets'")
+            while lines.peek() is not None and re.fullmatch(_CPU, lines.peek() or ""):
                 cpu = int(lines.expect(_CPU, "'    cpu: N'").group(1))
                 pcp: dict[str, int] = {}
                 for key in _PCP_FIELDS:
@@ -585,7 +585,7 @@ def parse_zoneinfo(
                         raise lines.error(f"expected '{key}:', found '{pm.group(1)}:'", lines.lines[lines.i - 1])
                     pcp[key] = int(pm.group(2))
                 zone.pagesets.append(Pageset(cpu=cpu, **pcp))
-                tm = _THRESHOLD.fullmatch(lines.peek() or "")
+                tm = re.fullmatch(_THRESHOLD, lines.peek() or "")
                 if tm:
                     lines.next("vm stats threshold")
                     zone.vm_stats_thresholds.append(int(tm.group(1)))
@@ -604,13 +604,13 @@ def parse_zoneinfo(
             zone.node_unreclaimable = tail["node_unreclaimable"]
             zone.start_pfn = tail["start_pfn"]
             for key in _OPTIONAL_TAIL_FIELDS:
-                om = _TAIL_FIELD.fullmatch(lines.peek() or "")
+                om = re.fullmatch(_TAIL_FIELD, lines.peek() or "")
                 if om and om.group(1) == key:
                     lines.next(key)
                     setattr(zone, key, int(om.group(2)))
         elif had_node_stats:
             raise _err(where, hdr_line, f"per-node stats printed for the unpopulated zone {name}")
-        if not lines.eof and not _ZONE_HDR.fullmatch(lines.peek() or ""):
+        if not lines.eof and not re.fullmatch(_ZONE_HDR, lines.peek() or ""):
             raise _err(where, lines.lineno, f"unexpected line after zone {name}", lines.peek())
         nodes.setdefault(node, []).append(zone)
     end = len(lines.lines)
@@ -636,7 +636,7 @@ def parse_zoneinfo(
 def _read_counters(lines: _Lines) -> dict[str, int]:
     out: dict[str, int] = {}
     while not lines.eof:
-        m = _COUNTER.fullmatch(lines.peek() or "")
+        m = re.fullmatch(_COUNTER, lines.peek() or "")
         if not m:
             break
         lines.next("counter")
@@ -650,7 +650,7 @@ def _read_counters(lines: _Lines) -> dict[str, int]:
 # /proc/buddyinfo, /proc/pagetypeinfo
 # --------------------------------------------------------------------------------------
 
-_BUDDY_LINE = re.compile(r"Node (\d+), zone +(\S+)((?: +\d+)+) ?")
+_BUDDY_LINE = r"Node (\d+), zone +(\S+)((?: +\d+)+) ?"
 
 
 def parse_buddyinfo(text: str, where: str = "proc/buddyinfo") -> dict[int, dict[str, list[int]]]:
@@ -676,14 +676,14 @@ def parse_buddyinfo(text: str, where: str = "proc/buddyinfo") -> dict[int, dict[
     return out
 
 
-_PB_ORDER = re.compile(r"Page block order: (\d+)")
-_PB_PAGES = re.compile(r"Pages per block: +(\d+)")
-_FREE_HDR = re.compile(r"Free pages count per migrate type at order((?: +\d+)+) ?")
-_FREE_ROW = re.compile(r"Node +(\d+), zone +(\S+), type +(\S+)((?: +>?\d+)+) ?")
-_BLOCKS_HDR = re.compile(r"Number of blocks type((?: +\S+)+) ?")
-_MIXED_HDR = re.compile(r"Number of mixed blocks((?: +\S+)+) ?")
-_BLOCKS_ROW = re.compile(r"Node (\d+), zone +(\S+)((?: +\d+)+) ?")
-_EMPTY = re.compile(r"")
+_PB_ORDER = r"Page block order: (\d+)"
+_PB_PAGES = r"Pages per block: +(\d+)"
+_FREE_HDR = r"Free pages count per migrate type at order((?: +\d+)+) ?"
+_FREE_ROW = r"Node +(\d+), zone +(\S+), type +(\S+)((?: +>?\d+)+) ?"
+_BLOCKS_HDR = r"Number of blocks type((?: +\S+)+) ?"
+_MIXED_HDR = r"Number of mixed blocks((?: +\S+)+) ?"
+_BLOCKS_ROW = r"Node (\d+), zone +(\S+)((?: +\d+)+) ?"
+_EMPTY = r""
 
 
 def parse_pagetypeinfo(text: str, where: str = "proc/pagetypeinfo") -> dict[int, PageTypeInfo]:
@@ -737,7 +737,7 @@ def parse_pagetypeinfo(text: str, where: str = "proc/pagetypeinfo") -> dict[int,
         types = lines.expect(_BLOCKS_HDR, "the 'Number of blocks type' header").group(1).split()
         blocks = _read_block_rows(lines, node, types)
         mixed: dict[str, dict[str, int]] | None = None
-        if lines.peek() == "" and lines.i + 1 < len(lines.lines) and _MIXED_HDR.fullmatch(lines.lines[lines.i + 1]):
+        if lines.peek() == "" and lines.i + 1 < len(lines.lines) and re.fullmatch(_MIXED_HDR, lines.lines[lines.i + 1]):
             lines.next("an empty line")
             mtypes = lines.expect(_MIXED_HDR, "the 'Number of mixed blocks' header").group(1).split()
             if mtypes != types:
@@ -754,7 +754,7 @@ def parse_pagetypeinfo(text: str, where: str = "proc/pagetypeinfo") -> dict[int,
             )
         if node in out:
             raise _err(where, lines.i, f"node {node} listed twice")
-        if not lines.eof and not _PB_ORDER.fullmatch(lines.peek() or ""):
+        if not lines.eof and not re.fullmatch(_PB_ORDER, lines.peek() or ""):
             raise _err(where, lines.lineno, "unexpected line", lines.peek())
         out[node] = PageTypeInfo(
             pageblock_order=order,
@@ -789,8 +789,8 @@ def _read_block_rows(lines: _Lines, node: int, types: list[str]) -> dict[str, di
 # /proc/meminfo, /proc/vmstat, sysctls, cpu lists
 # --------------------------------------------------------------------------------------
 
-_MEMINFO_LINE = re.compile(r"([A-Za-z0-9_()]+): +(\d+)( kB)?")
-_VMSTAT_LINE = re.compile(r"([a-z0-9_]+) (\d+)")
+_MEMINFO_LINE = r"([A-Za-z0-9_()]+): +(\d+)( kB)?"
+_VMSTAT_LINE = r"([a-z0-9_]+) (\d+)"
 
 
 def parse_meminfo(text: str, where: str = "proc/meminfo") -> dict[str, int]:
@@ -899,8 +899,7 @@ def load(path: str | os.PathLike[str]) -> HostSnapshot:
     tree = views = None
     if p.is_dir():
         files, links, dirs = _read_dir(p)
-        for rel, data in files.items():
-            _check_file_numbers(src, rel, data)
+        _check_files_numbers(src, files)
     elif p.is_file():
         files, links, dirs, tree, views = _read_archive(p)
     else:
@@ -1053,9 +1052,18 @@ def _check_link(where: str, rel: str, target: str, shown: str | None = None) -> 
 
 
 def _check_file_numbers(where: str, rel: str, data: bytes) -> None:
-    m = _LONG_NUMBER.search(data)
+    m = re.search(_LONG_NUMBER, data)
     if m:
         raise _long_number_error(f"{where}/{rel}", data.count(b"\n", 0, m.start()) + 1, len(m.group()))
+
+
+def _check_files_numbers(where: str, files: dict[str, bytes]) -> None:
+    """:func:`_check_file_numbers` of every file, in order: one search of them all joined by
+    newlines first (a run of digits never spans two of them), each file's own only when that
+    finds a number too long."""
+    if re.search(_LONG_NUMBER, b"\n".join(files.values())):
+        for rel, data in files.items():
+            _check_file_numbers(where, rel, data)
 
 
 def _read_dir(root: Path) -> tuple[dict[str, bytes], dict[str, str], set[str]]:
@@ -1359,7 +1367,7 @@ def _read_archive(
         except OSError:
             data = None  # the reader reports it
         if data is not None and len(data) <= _FAST_TAR_BYTES:
-            limits = (MAX_ENTRIES, MAX_FILE_BYTES, MAX_TOTAL_BYTES, MAX_PATH_CHARS, _LONG_NUMBER.pattern, _MAX_READ)
+            limits = (MAX_ENTRIES, MAX_FILE_BYTES, MAX_TOTAL_BYTES, MAX_PATH_CHARS, _LONG_NUMBER, _MAX_READ)
             name = _cache_key(_CACHE_FORMAT, _version(), _reader_stamp(), repr(limits), data)
             hit = _cache_get("snapshots", name)
             if _valid_entry(hit):
@@ -1368,8 +1376,7 @@ def _read_archive(
         else:
             data = None
     files, links, dirs = _read_tar(path, data)
-    for rel, body in files.items():
-        _check_file_numbers(src, rel, body)
+    _check_files_numbers(src, files)
     tree = views = None
     if name:
         try:
