@@ -196,10 +196,24 @@ def test_a_corrupt_entry_is_parsed_again_and_replaced(home, reads):
 def test_an_entry_of_the_wrong_shape_is_a_miss(home, reads):
     snapmod.load(TARBALL)
     (entry,) = _entries(home)
-    for wrong in [{"a": 1}, ({}, {}, set()), ({"a": "text"}, {}, []), ({}, {"l": b"x"}, []), ({}, {}, [1]), None]:
-        assert snapmod._cache_put("snapshots", entry.name, wrong)
+    wrong = [{"a": 1}, ({}, {}, set(), None, None), ({"a": "text"}, {}, [], None, None),
+             ({}, {"l": b"x"}, [], None, None), ({}, {}, [1], None, None), None, ({}, {}, []), ({}, {}, [], None),
+             ({}, {}, [], [], None), ({}, {}, [], {"c": "text"}, None), ({}, {}, [], {"c": {"order": b"1"}}, None),
+             ({}, {}, [], {"c": {1: "1"}}, None), ({}, {}, [], {2: {}}, None), ({}, {}, [], None, [])]
+    for w in wrong:
+        assert snapmod._cache_put("snapshots", entry.name, w)
         snapmod.load(TARBALL)
-    assert len(reads) == 7
+    assert len(reads) == 1 + len(wrong)
+
+
+def test_views_that_do_not_make_a_snapshot_are_parsed_again(home, reads):
+    first = snapmod.load(TARBALL)
+    (entry,) = _entries(home)
+    files, links, dirs, tree, views = snapmod._cache_get("snapshots", entry.name)
+    for wrong in [(), ("x",) * len(views), (*views[:3], [(1, 2)], *views[4:]), (*views[:6], ("order",), *views[7:])]:
+        assert snapmod._cache_put("snapshots", entry.name, (files, links, dirs, tree, wrong))
+        _same(first, snapmod.load(TARBALL))
+    assert reads == [TARBALL]
 
 
 def test_an_unwritable_cache_still_loads(home, reads):
@@ -287,6 +301,44 @@ def test_the_slab_tree_reads_as_it_did(path):
     assert set(snap.slab_aliases().values()) <= set(got)
     got["kmalloc-64"]["order"] = "changed"  # the caller's copy
     assert snap.slab_caches() == want
+
+
+@pytest.mark.parametrize("path", CORPUS, ids=lambda p: p.parent.name)
+def test_the_slab_tree_kept_with_an_entry_is_the_one_its_files_give(home, reads, path):
+    miss = snapmod.load(path)
+    hit = snapmod.load(path)
+    assert reads == [path]
+    for snap in (miss, hit):
+        want = _slab_caches_as_before(snap)
+        got = snap.slab_caches()
+        assert got == want and list(got) == list(want) and all(list(got[c]) == list(want[c]) for c in got)
+        assert snap.slab_aliases() == snapmod.HostSnapshot.slab_aliases(_fresh_copy(snap))
+
+
+def _fresh_copy(snap):
+    """The snapshot with no slab tree kept: slab_caches() and slab_aliases() read its files."""
+    copy = snapmod.HostSnapshot(**{f: getattr(snap, f) for f in snapmod.HostSnapshot.__match_args__})
+    assert "_slab_memo" not in vars(copy)
+    return copy
+
+
+def test_an_archive_with_a_bad_slab_tree_is_cached_and_still_reports_it(home, reads, tmp_path):
+    import io
+    import tarfile
+
+    p = tmp_path / "bad-slab.tar.gz"
+    with tarfile.open(TARBALL) as src, tarfile.open(p, "w:gz", format=tarfile.GNU_FORMAT) as dst:
+        for m in src:
+            dst.addfile(m, src.extractfile(m) if m.isfile() else None)
+        extra = tarfile.TarInfo("snapshot/sys/kernel/slab/kmalloc-64/deeper/order")
+        extra.size = 2
+        dst.addfile(extra, io.BytesIO(b"1\n"))
+    for _ in range(2):  # a miss, then a hit
+        snap = snapmod.load(p)
+        for fn in (snap.slab_caches, snap.slab_aliases):
+            with pytest.raises(ConfigError, match=r"/sys/kernel/slab/kmalloc-64/deeper/order: unexpected file"):
+                fn()
+    assert reads == [p] and len(_entries(home)) == 1
 
 
 def test_the_slab_tree_follows_changes_and_names_the_first_bad_file():

@@ -129,3 +129,64 @@ def test_an_owner_out_of_memory_is_found():
     k.memmap.set(hole, "owner", Owner.MANAGED)
     with pytest.raises(InvariantError, match=f"pfns {hole:#x}-{hole + 1:#x} are not memory but owned by MANAGED"):
         k.check_memmap()
+
+
+def _freelists(k):
+    """(cache, slab, head) of every freelist SLUB's check walks."""
+    slub = k.slub
+    for c in slub.caches:
+        for cpu in c.cpu_slab:
+            if cpu.slab is not None:
+                yield c, cpu.slab, cpu.freelist
+        for slab in slub.slabs(c):
+            yield c, slab, slab.freelist
+
+
+def _walks_agree(k) -> int:
+    """Slub._walk() (the set-free common case) and Slub._walk_checked() give the same count and
+    the same messages for every freelist of ``k``; the number of lists walked."""
+    n = 0
+    for c, slab, head in _freelists(k):
+        fast: list[str] = []
+        checked: list[str] = []
+        assert k.slub._walk(c, slab, head, fast, "list") == k.slub._walk_checked(c, slab, head, checked, "list")
+        assert fast == checked
+        n += 1
+    return n
+
+
+@pytest.mark.parametrize("profile", ["linux-6.18-x86_64", "linux-2.6.24-i386"])
+@pytest.mark.parametrize("hardened", [False, True])
+def test_the_freelist_walk_agrees_with_the_checked_walk(profile, hardened, monkeypatch):
+    k = kmemsim.boot(profile, slab_freelist_hardened=hardened)
+    gfp = kmemsim.gfp.GFP_KERNEL
+    ptrs = [k.kmalloc(16 + 24 * (i % 50), gfp) for i in range(400)]
+    for p in ptrs[::3]:
+        k.kfree(p)
+    assert _walks_agree(k) > 20
+    with monkeypatch.context() as m:  # a sound list never needs the checked walk
+        m.setattr(k.slub, "_walk_checked", None)
+        k.check()
+    c, slab, head = _cpu_freelist(k)
+    nxt = k.slub.get_freepointer(c, head)
+    other = next(s for cc in k.slub.caches for s in k.slub.slabs(cc) if s is not slab)
+    for bad in (slab.addr + 3, slab.addr - c.size, other.addr, 0xFFFF_F000 if k.slub.word == 4 else 1 << 60,
+                head):  # not an object's start, before the slab, another slab, outside lowmem, a cycle
+        k.slub.set_freepointer(c, nxt, bad)
+        errs: list[str] = []
+        n = k.slub._walk(c, slab, head, errs, "cpu0 freelist")
+        assert len(errs) == 1 and (n, errs) == (k.slub._walk_checked(c, slab, head, [], "cpu0 freelist"), errs)
+        assert ("has a cycle" if bad == head else "points outside its objects") in errs[0]
+    with pytest.raises(InvariantError):
+        k.check()
+
+
+@pytest.mark.slow
+def test_the_freelist_walk_agrees_on_a_replay_from_every_corpus_host():
+    from conftest import DATA
+
+    from kmemsim.trace.replay import replay
+
+    for snap in sorted((DATA / "corpus").glob("*/snapshot.tar.gz")):
+        r = replay(snap.parent / "trace.txt.gz", host=snap)
+        assert _walks_agree(r.k) > 50, snap

@@ -3,6 +3,7 @@ codes as click's own exit, and the interpreter's normal teardown whenever someth
 from __future__ import annotations
 
 import atexit
+import gc
 import os
 import subprocess
 import sys
@@ -118,3 +119,36 @@ def test_an_atexit_callback_still_runs_from_the_script(tmp_path):
     p = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
     assert p.returncode == 0, p.stderr
     assert mark.read_text() == "yes"
+
+
+# ---------------------------------------------------------------------------- the cyclic collector
+def _replay_cli(args: list[str]) -> str:
+    result = CliRunner().invoke(cli_main.main, ["replay", *args])
+    assert result.exit_code == 0, result.output
+    return result.output
+
+
+def test_replay_builds_its_machine_without_the_collector_and_leaves_it_as_it_was(monkeypatch):
+    from kmemsim.examples import example_path
+    from kmemsim.trace import replay as replay_mod
+
+    seen: list = []
+    real = replay_mod.Replay.feed
+
+    def feed(self, events):  # the collector as the replay's loop finds it
+        seen.append((gc.isenabled(), gc.get_freeze_count() > 0))
+        return real(self, events)
+
+    monkeypatch.setattr(replay_mod.Replay, "feed", feed)
+    args = [str(example_path("trace")), "--host", str(example_path("snapshot"))]
+    assert gc.isenabled() and gc.get_freeze_count() == 0
+    out = _replay_cli(args)
+    assert seen == [(True, True)]  # on again for the trace, with the machine frozen
+    assert gc.isenabled() and gc.get_freeze_count() == 0
+    gc.disable()  # the caller's choice is kept: nothing frozen, nothing turned on
+    try:
+        seen.clear()
+        assert _replay_cli(args) == out
+        assert seen == [(False, False)] and not gc.isenabled() and gc.get_freeze_count() == 0
+    finally:
+        gc.enable()

@@ -386,3 +386,15 @@ def test_fail_page_alloc_suspends_the_fast_path_for_the_orders_it_serves(profile
     for order in sorted(set(k.page_alloc.pcp_orders) | {min_order}):
         assert (k.get_free_pages(atomic, order) == 0) is (order >= min_order), order
     k.check()
+
+
+@pytest.mark.parametrize("profile", ["linux-6.18-x86_64", "linux-6.6-x86_64", "linux-2.6.24-i386", "linux-2.6-i386"])
+def test_the_fast_kmalloc_table_is_the_normal_kmalloc_cache_of_every_size(profile):
+    from kmemsim.mm.fastpath import kmalloc_by_size
+
+    k = kmemsim.boot(profile)
+    max_cache, by_size = kmalloc_by_size(k)
+    assert max_cache == getattr(k.slab_impl, "max_cache", k.slub.geo.KMALLOC_MAX_CACHE_SIZE)
+    assert len(by_size) == max_cache + 1 and by_size[0] is None
+    for size in range(1, max_cache + 1):
+        assert by_size[size] is k.slab.kmalloc_cache_for(size, k.gfp.value("GFP_KERNEL")), size

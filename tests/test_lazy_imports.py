@@ -45,3 +45,7 @@ def test_a_replay_makes_no_dataclass():
     """The records of kmemsim.records (Record, FrozenRecord) give a class what @dataclass would,
     without compiling its methods at import: a replay's process does not even import dataclasses."""
     assert _run(REPLAY_START + "; import sys; print('dataclasses' in sys.modules)").split() == ["False"]
+    # nor does booting from a host snapshot, seeding its caches and checking the machine
+    booted = ("; from kmemsim.examples import example_path; r = kmemsim.trace.replay.Replay("
+              "kmemsim.trace.replay.boot_machine(host=example_path('snapshot'))); r.k.check()")
+    assert _run(REPLAY_START + booted + "; import sys; print('dataclasses' in sys.modules)").split() == ["False"]

@@ -305,3 +305,51 @@ def test_nofail_above_order_1_warns_once():
     k.get_free_pages(GFP_KERNEL | nofail | NOWARN, 3)
     k.get_free_pages(GFP_KERNEL | nofail | NOWARN, 3)
     assert k.dmesg().count("WARNING: CPU: 0 PID: 1000 at __alloc_pages_slowpath") == 1
+
+
+def _free_range_block_by_block(pa, z, start, end):
+    """__free_pages_memory() as the model did it before freeing runs of MAX_ORDER blocks at once:
+    every aligned block by __free_one_page(), to the tail."""
+    mo = pa.max_order
+    while start < end:
+        order = min(mo, (start & -start).bit_length() - 1 if start else mo)
+        while start + (1 << order) > end:
+            order -= 1
+        pa.free_one_page(z, start, order, z.get_pageblock_migratetype(start), to_tail=True)
+        start += 1 << order
+
+
+def _zone_state(k):
+    return [(z.name, z.free_pages, z.nr_free_highatomic, list(z.nr_free), list(z.buddy.items()),
+             [[list(lst) for lst in by_mt] for by_mt in z.free_list]) for z in k.page_alloc.zones]
+
+
+def _boot_both_ways(monkeypatch, **kw):
+    new = kmemsim.boot(**kw)
+    with monkeypatch.context() as m:
+        m.setattr(type(new.page_alloc), "_free_range", _free_range_block_by_block)
+        old = kmemsim.boot(**kw)
+    return new, old
+
+
+@pytest.mark.parametrize("kw", [{}, {"ram": "3G"}, {"profile": "linux-6.6-x86_64", "ram": "700M"},
+                                {"profile": "linux-2.6.24-i386"}, {"host": "example"}])
+def test_boot_frees_memory_to_the_buddy_as_block_by_block(monkeypatch, kw):
+    if kw.get("host") == "example":
+        from kmemsim.examples import example_path
+
+        kw = {"host": str(example_path("snapshot"))}
+    new, old = _boot_both_ways(monkeypatch, **kw)
+    assert _zone_state(new) == _zone_state(old)
+    for view in ("buddyinfo", "pagetypeinfo", "zoneinfo"):
+        assert new.proc(view) == old.proc(view)
+    new.check()
+
+
+@pytest.mark.slow
+def test_boot_frees_memory_to_the_buddy_as_block_by_block_on_every_corpus_host(monkeypatch):
+    from conftest import DATA
+
+    for snap in sorted((DATA / "corpus").glob("*/snapshot.tar.gz")):
+        new, old = _boot_both_ways(monkeypatch, host=str(snap))
+        assert _zone_state(new) == _zone_state(old), snap

@@ -128,6 +128,7 @@ def _mutable_samples() -> dict[type, tuple]:
     from kmemsim.mm.fault_inject import FailPageAlloc, FailSlab, FaultAttr, RateLimitState
     from kmemsim.mm.mempool import Mempool
     from kmemsim.mm.mmzone import PcpList, PerCpuPages, Zone
+    from kmemsim.mm.page_alloc import GfpContext
     from kmemsim.mm.slub import Bnode, KfreeRcuCpu, KfreeRcuCpuWork, KmemCache, KmemCacheCpu
     from kmemsim.mm.slub_debug import _Location
     from kmemsim.mm.vmscan import ReclaimStat, ShrinkControl, Shrinker
@@ -159,6 +160,7 @@ def _mutable_samples() -> dict[type, tuple]:
         FailPageAlloc: ("fail_page_alloc", 2**32 - 1), Mempool: (), Shrinker: ("dcache", len, len),
         ShrinkControl: (0xCC0,), ReclaimStat: (), PcpList: (), PerCpuPages: (0, [[], []]),
         Zone: (2, "Normal", 0x100000, 0x40000),
+        GfpContext: (0xCC0, 2, k.page_alloc.zones[:3], 0, 0x40, False, False, True, k.page_alloc.zones[2]),
         KmemCacheCpu: (), KmemCache: _fields(next(c for c in k.slub.caches if c.name == "kmalloc-64")),
         Bnode: (0x1000,), KfreeRcuCpuWork: (None,), KfreeRcuCpu: (0,),
         ReplayOptions: (), Comparison: (None, None, ("A", "B")),

@@ -472,3 +472,8 @@ def test_kmem_cache_flags_exemptions():
     )
     listed = parse_slab_debug("U,kmemleak_object")
     assert listed.kmem_cache_flags(SLAB_NOLEAKTRACE, "kmemleak_object") & SLAB_STORE_USER
+
+
+@pytest.mark.parametrize("top", [0, 1, 96, 193, 2048, 8192, 8193, 20000])
+def test_kmalloc_indexes_are_kmalloc_index_of_every_size(top):
+    assert g.kmalloc_indexes(top) == tuple(g.kmalloc_index(n) for n in range(top + 1))

@@ -572,6 +572,33 @@ def test_numbers_longer_than_20_digits(snapdir, rel, line):
         load(snapdir)
 
 
+def test_the_number_check_of_all_files_names_the_first_too_long_number_in_file_order():
+    def first_error(files):
+        for rel, data in files.items():  # the check of one file at a time
+            try:
+                snapmod._check_file_numbers("snap", rel, data)
+            except ConfigError as e:
+                return str(e)
+        return None
+
+    ten, twenty, long = b"1" * 10, b"2" * 20, b"3" * 21
+    cases = [
+        {"a": ten, "b": ten, "c": ten + b"\n" + ten},  # joined they would be 20 or 30 digits
+        {"a": twenty, "b": twenty, "c": b""},
+        {"a": b"x\n" + twenty, "b": b"1 2\n" + long + b"\n", "c": b"\n\n" + long + long},
+        {"z": b"", "a": ten, "m": b"9\n9\n" + long, "b": long},
+        {},
+    ]
+    for files in cases:
+        want = first_error(files)
+        if want is None:
+            snapmod._check_files_numbers("snap", files)
+        else:
+            with pytest.raises(ConfigError) as e:
+                snapmod._check_files_numbers("snap", files)
+            assert str(e.value) == want
+
+
 def test_a_huge_cpu_list_is_refused_before_it_is_expanded(snapdir):
     (snapdir / "sys/devices/system/cpu/online").write_text("0-99999999\n")
     with pytest.raises(ConfigError, match=r"cpu/online:1: CPU 99999999 out of range \(CPU numbers are below 8192"):

@@ -63,6 +63,7 @@ import re
 import stat
 import sys
 import zlib
+from itertools import chain
 from pathlib import Path, PurePosixPath
 from typing import IO, Any, NamedTuple
 
@@ -152,7 +153,7 @@ MAX_CPUS = 8192
 # long-name headers (a legitimate one is a few hundred bytes) and data chunks.
 _MAX_READ = 1 << 20
 _READ_CHUNK = 256 << 10
-_LONG_NUMBER = re.compile(rb"\d{" + str(MAX_DIGITS + 1).encode() + b",}")
+_LONG_NUMBER = rb"\d{" + str(MAX_DIGITS + 1).encode() + b",}"
 
 
 
@@ -283,6 +284,10 @@ class PageTypeInfo(Record):
         return [sum(col) for col in zip(*rows, strict=False)]
 
 
+#: ``/sys/kernel/slab`` read: cache directory -> attribute -> text (:func:`_slab_tree`)
+SlabTree = dict[str, dict[str, str]]
+
+
 class HostSnapshot(Record):
     """A loaded snapshot: the parsed views of node 0 plus every file's raw text."""
 
@@ -356,41 +361,29 @@ class HostSnapshot(Record):
         Only real cache directories; alias symlinks are in :meth:`slab_aliases`.
         Attributes the kernel would not let :func:`take` read are absent.
         """
-        files = self._files
-        names, entries = self._slab_tree()
-        caches: dict[str, dict[str, str]] = {name: {} for name in names}
-        for rel, cache, attr in entries:
-            caches[cache][attr] = files[rel].decode("utf-8", errors="replace")
-        return caches
+        return {name: dict(attrs) for name, attrs in self._slab_tree().items()}
 
-    def _slab_tree(self) -> tuple[list[str], list[tuple[str, str, str]]]:
-        """The slab tree: its caches (its directories, and the directories of its files), sorted,
-        and its files as (path, cache, attribute), sorted by path; a file not at
-        ``<cache>/<attribute>`` is an error naming the first such.  Kept while the snapshot's
-        file, link and directory tables stay the same (slab_caches() and slab_aliases() both
-        need it)."""
-        key = (id(self._files), len(self._files), id(self._dirs), len(self._dirs))
+    def _slab_tree(self) -> SlabTree:
+        """:func:`_slab_tree` of this snapshot, kept (not to be changed) while the snapshot's
+        file and directory tables stay the same (slab_caches() and slab_aliases() both need
+        it); :func:`load` gives the one kept with a cached archive."""
         memo = self.__dict__.get("_slab_memo")
-        if memo is not None and memo[0] == key:
+        if memo is not None and memo[0] == self._slab_key():
             return memo[1]
-        prefix = SLAB_DIR + "/"
-        n = len(prefix)
-        names = {d[n:] for d in self._dirs if d.startswith(prefix) and "/" not in d[n:]}
-        entries: list[tuple[str, str, str]] = []
-        for rel in sorted(rel for rel in self._files if rel.startswith(prefix)):
-            cache, sep, attr = rel[n:].partition("/")
-            if not sep or "/" in attr:  # the first in path order
-                raise ConfigError(f"{self.source}/{rel}: unexpected file in the slab tree")
-            entries.append((rel, cache, attr))
-        names.update(cache for _, cache, _ in entries)
-        tree = (sorted(names), entries)
-        self.__dict__["_slab_memo"] = (key, tree)
+        tree = _slab_tree(self.source, self._files, self._dirs)
+        self._keep_slab_tree(tree)
         return tree
+
+    def _slab_key(self) -> tuple[int, int, int, int]:
+        return (id(self._files), len(self._files), id(self._dirs), len(self._dirs))
+
+    def _keep_slab_tree(self, tree: SlabTree) -> None:
+        self.__dict__["_slab_memo"] = (self._slab_key(), tree)
 
     def slab_aliases(self) -> dict[str, str]:
         """Alias name -> the cache directory it is a symlink to (``:0000064`` style)."""
         prefix = SLAB_DIR + "/"
-        caches = set(self._slab_tree()[0])
+        caches = self._slab_tree()
         out: dict[str, str] = {}
         for rel, target in sorted(self._links.items()):
             if not rel.startswith(prefix):
@@ -420,6 +413,26 @@ class HostSnapshot(Record):
         raise ConfigError(f"{self.source}/{relpath}: too many levels of symbolic links")
 
 
+def _slab_tree(source: str, files: dict[str, bytes], dirs: set[str]) -> SlabTree:
+    """The slab tree: its caches (its directories, and the directories of its files), sorted,
+    each with its attributes (file name -> text) in path order; a file not at
+    ``<cache>/<attribute>`` is an error naming the first such in path order."""
+    prefix = SLAB_DIR + "/"
+    n = len(prefix)
+    names = {d[n:] for d in dirs if d.startswith(prefix) and "/" not in d[n:]}
+    entries: list[tuple[str, str, str]] = []
+    for rel in sorted(rel for rel in files if rel.startswith(prefix)):
+        cache, sep, attr = rel[n:].partition("/")
+        if not sep or "/" in attr:  # the first in path order
+            raise ConfigError(f"{source}/{rel}: unexpected file in the slab tree")
+        entries.append((rel, cache, attr))
+    names.update(cache for _, cache, _ in entries)
+    caches: dict[str, dict[str, str]] = {name: {} for name in sorted(names)}
+    for rel, cache, attr in entries:
+        caches[cache][attr] = files[rel].decode("utf-8", errors="replace")
+    return caches
+
+
 def posix_normpath(p: str) -> str:
     """``os.path.normpath`` on '/'-separated relative paths, without a leading './'."""
     if p and os.sep == "/" and p[0] not in "./" and p[-1] != "/" and "//" not in p and "/." not in p:
@@ -440,7 +453,7 @@ def _err(where: str, lineno: int, msg: str, line: str | None = None) -> ConfigEr
     return ConfigError(text)
 
 
-_LONG_NUMBER_TEXT = re.compile(r"\d{" + str(MAX_DIGITS + 1) + ",}")
+_LONG_NUMBER_TEXT = r"\d{" + str(MAX_DIGITS + 1) + ",}"
 
 
 def _long_number_error(where: str, lineno: int, digits: int) -> ConfigError:
@@ -450,7 +463,7 @@ def _long_number_error(where: str, lineno: int, digits: int) -> ConfigError:
 
 
 def _check_numbers(text: str, where: str) -> None:
-    m = _LONG_NUMBER_TEXT.search(text)
+    m = re.search(_LONG_NUMBER_TEXT, text)
     if m:
         raise _long_number_error(where, text.count("\n", 0, m.start()) + 1, len(m.group()))
 
@@ -489,9 +502,9 @@ class _Lines:
         self.i += 1
         return line
 
-    def expect(self, pattern: re.Pattern[str], expected: str) -> re.Match[str]:
+    def expect(self, pattern: str, expected: str) -> re.Match[str]:
         line = self.next(expected)
-        m = pattern.fullmatch(line)
+        m = re.fullmatch(pattern, line)
         if not m:
             raise _err(self.where, self.i, f"expected {expected}", line)
         return m
@@ -504,15 +517,15 @@ class _Lines:
 # /proc/zoneinfo
 # --------------------------------------------------------------------------------------
 
-_ZONE_HDR = re.compile(r"Node (\d+), zone +(\S+)")
-_COUNTER = re.compile(r"      (\S+) +(\d+)")  # "\n      %-12s %lu"
-_PAGES_FREE = re.compile(r"  pages free +(\d+)")
-_ZONE_FIELD = re.compile(r"        (\w+) +(\d+)")
-_PROTECTION = re.compile(r"        protection: \((-?\d+(?:, -?\d+)*)\)")
-_CPU = re.compile(r"    cpu: (\d+)")
-_PCP_FIELD = re.compile(r"              (\w+): +(-?\d+)")
-_THRESHOLD = re.compile(r"  vm stats threshold: (-?\d+)")
-_TAIL_FIELD = re.compile(r"  (\w+): +(\d+)")
+_ZONE_HDR = r"Node (\d+), zone +(\S+)"
+_COUNTER = r"      (\S+) +(\d+)"  # "\n      %-12s %lu"
+_PAGES_FREE = r"  pages free +(\d+)"
+_ZONE_FIELD = r"        (\w+) +(\d+)"
+_PROTECTION = r"        protection: \((-?\d+(?:, -?\d+)*)\)"
+_CPU = r"    cpu: (\d+)"
+_PCP_FIELD = r"              (\w+): +(-?\d+)"
+_THRESHOLD = r"  vm stats threshold: (-?\d+)"
+_TAIL_FIELD = r"  (\w+): +(\d+)"
 
 _ZONE_FIELDS = ("boost", "min", "low", "high", "promo", "spanned", "present", "managed", "cma")
 _PCP_FIELDS = ("count", "high", "batch", "high_min", "high_max")
@@ -562,8 +575,8 @@ def parse_zoneinfo(
             zone.stats = _read_counters(lines)
             if not zone.stats:
                 raise _err(where, lines.lineno, f"zone {name}: expected the zone counters", lines.peek())
-            lines.expect(re.compile(r"  pagesets"), "'  pagesets'")
-            while lines.peek() is not None and _CPU.fullmatch(lines.peek() or ""):
+            lines.expect(r"  pagesets", "'  pagesets'")
+            while lines.peek() is not None and re.fullmatch(_CPU, lines.peek() or ""):
                 cpu = int(lines.expect(_CPU, "'    cpu: N'").group(1))
                 pcp: dict[str, int] = {}
                 for key in _PCP_FIELDS:
@@ -572,7 +585,7 @@ def parse_zoneinfo(
                         raise lines.error(f"expected '{key}:', found '{pm.group(1)}:'", lines.lines[lines.i - 1])
                     pcp[key] = int(pm.group(2))
                 zone.pagesets.append(Pageset(cpu=cpu, **pcp))
-                tm = _THRESHOLD.fullmatch(lines.peek() or "")
+                tm = re.fullmatch(_THRESHOLD, lines.peek() or "")
                 if tm:
                     lines.next("vm stats threshold")
                     zone.vm_stats_thresholds.append(int(tm.group(1)))
@@ -591,13 +604,13 @@ def parse_zoneinfo(
             zone.node_unreclaimable = tail["node_unreclaimable"]
             zone.start_pfn = tail["start_pfn"]
             for key in _OPTIONAL_TAIL_FIELDS:
-                om = _TAIL_FIELD.fullmatch(lines.peek() or "")
+                om = re.fullmatch(_TAIL_FIELD, lines.peek() or "")
                 if om and om.group(1) == key:
                     lines.next(key)
                     setattr(zone, key, int(om.group(2)))
         elif had_node_stats:
             raise _err(where, hdr_line, f"per-node stats printed for the unpopulated zone {name}")
-        if not lines.eof and not _ZONE_HDR.fullmatch(lines.peek() or ""):
+        if not lines.eof and not re.fullmatch(_ZONE_HDR, lines.peek() or ""):
             raise _err(where, lines.lineno, f"unexpected line after zone {name}", lines.peek())
         nodes.setdefault(node, []).append(zone)
     end = len(lines.lines)
@@ -623,7 +636,7 @@ def parse_zoneinfo(
 def _read_counters(lines: _Lines) -> dict[str, int]:
     out: dict[str, int] = {}
     while not lines.eof:
-        m = _COUNTER.fullmatch(lines.peek() or "")
+        m = re.fullmatch(_COUNTER, lines.peek() or "")
         if not m:
             break
         lines.next("counter")
@@ -637,7 +650,7 @@ def _read_counters(lines: _Lines) -> dict[str, int]:
 # /proc/buddyinfo, /proc/pagetypeinfo
 # --------------------------------------------------------------------------------------
 
-_BUDDY_LINE = re.compile(r"Node (\d+), zone +(\S+)((?: +\d+)+) ?")
+_BUDDY_LINE = r"Node (\d+), zone +(\S+)((?: +\d+)+) ?"
 
 
 def parse_buddyinfo(text: str, where: str = "proc/buddyinfo") -> dict[int, dict[str, list[int]]]:
@@ -663,14 +676,14 @@ def parse_buddyinfo(text: str, where: str = "proc/buddyinfo") -> dict[int, dict[
     return out
 
 
-_PB_ORDER = re.compile(r"Page block order: (\d+)")
-_PB_PAGES = re.compile(r"Pages per block: +(\d+)")
-_FREE_HDR = re.compile(r"Free pages count per migrate type at order((?: +\d+)+) ?")
-_FREE_ROW = re.compile(r"Node +(\d+), zone +(\S+), type +(\S+)((?: +>?\d+)+) ?")
-_BLOCKS_HDR = re.compile(r"Number of blocks type((?: +\S+)+) ?")
-_MIXED_HDR = re.compile(r"Number of mixed blocks((?: +\S+)+) ?")
-_BLOCKS_ROW = re.compile(r"Node (\d+), zone +(\S+)((?: +\d+)+) ?")
-_EMPTY = re.compile(r"")
+_PB_ORDER = r"Page block order: (\d+)"
+_PB_PAGES = r"Pages per block: +(\d+)"
+_FREE_HDR = r"Free pages count per migrate type at order((?: +\d+)+) ?"
+_FREE_ROW = r"Node +(\d+), zone +(\S+), type +(\S+)((?: +>?\d+)+) ?"
+_BLOCKS_HDR = r"Number of blocks type((?: +\S+)+) ?"
+_MIXED_HDR = r"Number of mixed blocks((?: +\S+)+) ?"
+_BLOCKS_ROW = r"Node (\d+), zone +(\S+)((?: +\d+)+) ?"
+_EMPTY = r""
 
 
 def parse_pagetypeinfo(text: str, where: str = "proc/pagetypeinfo") -> dict[int, PageTypeInfo]:
@@ -724,7 +737,7 @@ def parse_pagetypeinfo(text: str, where: str = "proc/pagetypeinfo") -> dict[int,
         types = lines.expect(_BLOCKS_HDR, "the 'Number of blocks type' header").group(1).split()
         blocks = _read_block_rows(lines, node, types)
         mixed: dict[str, dict[str, int]] | None = None
-        if lines.peek() == "" and lines.i + 1 < len(lines.lines) and _MIXED_HDR.fullmatch(lines.lines[lines.i + 1]):
+        if lines.peek() == "" and lines.i + 1 < len(lines.lines) and re.fullmatch(_MIXED_HDR, lines.lines[lines.i + 1]):
             lines.next("an empty line")
             mtypes = lines.expect(_MIXED_HDR, "the 'Number of mixed blocks' header").group(1).split()
             if mtypes != types:
@@ -741,7 +754,7 @@ def parse_pagetypeinfo(text: str, where: str = "proc/pagetypeinfo") -> dict[int,
             )
         if node in out:
             raise _err(where, lines.i, f"node {node} listed twice")
-        if not lines.eof and not _PB_ORDER.fullmatch(lines.peek() or ""):
+        if not lines.eof and not re.fullmatch(_PB_ORDER, lines.peek() or ""):
             raise _err(where, lines.lineno, "unexpected line", lines.peek())
         out[node] = PageTypeInfo(
             pageblock_order=order,
@@ -776,8 +789,8 @@ def _read_block_rows(lines: _Lines, node: int, types: list[str]) -> dict[str, di
 # /proc/meminfo, /proc/vmstat, sysctls, cpu lists
 # --------------------------------------------------------------------------------------
 
-_MEMINFO_LINE = re.compile(r"([A-Za-z0-9_()]+): +(\d+)( kB)?")
-_VMSTAT_LINE = re.compile(r"([a-z0-9_]+) (\d+)")
+_MEMINFO_LINE = r"([A-Za-z0-9_()]+): +(\d+)( kB)?"
+_VMSTAT_LINE = r"([a-z0-9_]+) (\d+)"
 
 
 def parse_meminfo(text: str, where: str = "proc/meminfo") -> dict[str, int]:
@@ -883,14 +896,25 @@ def load(path: str | os.PathLike[str]) -> HostSnapshot:
     """
     p = Path(path)
     src = str(p)
+    tree = views = None
     if p.is_dir():
         files, links, dirs = _read_dir(p)
-        for rel, data in files.items():
-            _check_file_numbers(src, rel, data)
+        _check_files_numbers(src, files)
     elif p.is_file():
-        files, links, dirs = _read_archive(p)
+        files, links, dirs, tree, views = _read_archive(p)
     else:
         raise ConfigError(f"{p}: no such snapshot (expected a directory or a .tar.gz made by `kmemsim snapshot`)")
+    if views is None:
+        views = _parse_views(src, files, dirs)
+    snap = HostSnapshot(source=src, **views, _files=files, _links=links, _dirs=dirs)
+    if tree is not None:
+        snap._keep_slab_tree(tree)
+    return snap
+
+
+def _parse_views(src: str, files: dict[str, bytes], dirs: set[str]) -> dict[str, Any]:
+    """:func:`load`'s parsed views of a snapshot's files (HostSnapshot's fields but the source
+    and the file tables), checked; ``src`` names the snapshot in the errors."""
 
     def text(rel: str) -> str:
         if rel not in files:
@@ -935,21 +959,50 @@ def load(path: str | os.PathLike[str]) -> HostSnapshot:
             name = rel.rsplit("/", 1)[1]
             sysctl[name] = parse_sysctl(name, text(rel), where(rel))
 
-    return HostSnapshot(
-        source=src,
-        meta=meta,
-        cpus_online=parse_cpulist(text("sys/devices/system/cpu/online"), where("sys/devices/system/cpu/online")),
-        sysctl=sysctl,
-        zones=zones,
-        node_stats=node_stats.get(0, {}),
-        buddyinfo=buddy,
-        pagetypeinfo=pti,
-        meminfo=parse_meminfo(text("proc/meminfo"), where("proc/meminfo")),
-        vmstat=parse_vmstat(text("proc/vmstat"), where("proc/vmstat")),
-        _files=files,
-        _links=links,
-        _dirs=dirs,
-    )
+    return {
+        "meta": meta,
+        "cpus_online": parse_cpulist(text("sys/devices/system/cpu/online"), where("sys/devices/system/cpu/online")),
+        "sysctl": sysctl,
+        "zones": zones,
+        "node_stats": node_stats.get(0, {}),
+        "buddyinfo": buddy,
+        "pagetypeinfo": pti,
+        "meminfo": parse_meminfo(text("proc/meminfo"), where("proc/meminfo")),
+        "vmstat": parse_vmstat(text("proc/vmstat"), where("proc/vmstat")),
+    }
+
+
+#: The fields of :func:`_parse_views` in a cache entry's order (:func:`_plain_views`).
+_VIEWS = ("meta", "cpus_online", "sysctl", "zones", "node_stats", "buddyinfo", "pagetypeinfo", "meminfo", "vmstat")
+
+
+def _plain_views(views: dict[str, Any]) -> tuple[Any, ...]:
+    """:func:`_parse_views`'s result in values marshal writes: each ZoneInfo and the
+    PageTypeInfo as the tuple of its fields, each Pageset as a plain tuple."""
+    plain = dict(views)
+    plain["zones"] = [tuple([list(map(tuple, z.pagesets)) if f == "pagesets" else getattr(z, f)
+                             for f in ZoneInfo.__match_args__]) for z in views["zones"]]
+    pti = views["pagetypeinfo"]
+    plain["pagetypeinfo"] = tuple(getattr(pti, f) for f in PageTypeInfo.__match_args__)
+    return tuple(plain[f] for f in _VIEWS)
+
+
+def _views_from_plain(plain: Any) -> dict[str, Any] | None:
+    """:func:`_plain_views` undone, or None for a value of another shape."""
+    if type(plain) is not tuple or len(plain) != len(_VIEWS):
+        return None
+    views = dict(zip(_VIEWS, plain, strict=True))
+    try:
+        zones = []
+        for values in views["zones"]:
+            fields = dict(zip(ZoneInfo.__match_args__, values, strict=True))
+            fields["pagesets"] = [Pageset(*p) for p in fields["pagesets"]]
+            zones.append(ZoneInfo(**fields))
+        views["zones"] = zones
+        views["pagetypeinfo"] = PageTypeInfo(*views["pagetypeinfo"])
+    except (TypeError, ValueError):
+        return None
+    return views
 
 
 class _Budget:
@@ -999,9 +1052,18 @@ def _check_link(where: str, rel: str, target: str, shown: str | None = None) -> 
 
 
 def _check_file_numbers(where: str, rel: str, data: bytes) -> None:
-    m = _LONG_NUMBER.search(data)
+    m = re.search(_LONG_NUMBER, data)
     if m:
         raise _long_number_error(f"{where}/{rel}", data.count(b"\n", 0, m.start()) + 1, len(m.group()))
+
+
+def _check_files_numbers(where: str, files: dict[str, bytes]) -> None:
+    """:func:`_check_file_numbers` of every file, in order: one search of them all joined by
+    newlines first (a run of digits never spans two of them), each file's own only when that
+    finds a number too long."""
+    if re.search(_LONG_NUMBER, b"\n".join(files.values())):
+        for rel, data in files.items():
+            _check_file_numbers(where, rel, data)
 
 
 def _read_dir(root: Path) -> tuple[dict[str, bytes], dict[str, str], set[str]]:
@@ -1266,7 +1328,7 @@ def _add_member(
 
 
 #: The form of a cached archive (:func:`_read_archive`): bump it when what is cached changes.
-_CACHE_FORMAT = "snapshot-files 1"
+_CACHE_FORMAT = "snapshot-files 3"
 
 
 def _version() -> str:
@@ -1285,11 +1347,16 @@ def _reader_stamp() -> bytes:
         return b""
 
 
-def _read_archive(path: Path) -> tuple[dict[str, bytes], dict[str, str], set[str]]:
+def _read_archive(
+    path: Path,
+) -> tuple[dict[str, bytes], dict[str, str], set[str], SlabTree | None, dict[str, Any] | None]:
     """:func:`_read_tar` and the number check of every file, through kmemsim's cache
     (:func:`cache_dir`): an archive read before, byte for byte, by this kmemsim, is not
     parsed again.  Only an archive that was read without error is kept, so an entry is always
-    what the reader would return; every error comes from the reader itself."""
+    what the reader would return; every error comes from the reader itself.  The entry keeps
+    the archive's :func:`_slab_tree` and :func:`_parse_views` too (None when they have an
+    error: the snapshot reports it when asked, or load() when it parses the views), as a hit
+    returns them: decoding the seven thousand slab files took 5 ms a boot, parsing the views 2."""
     src = str(path)
     data: bytes | None = None
     name = ""
@@ -1300,31 +1367,62 @@ def _read_archive(path: Path) -> tuple[dict[str, bytes], dict[str, str], set[str
         except OSError:
             data = None  # the reader reports it
         if data is not None and len(data) <= _FAST_TAR_BYTES:
-            limits = (MAX_ENTRIES, MAX_FILE_BYTES, MAX_TOTAL_BYTES, MAX_PATH_CHARS, _LONG_NUMBER.pattern, _MAX_READ)
+            limits = (MAX_ENTRIES, MAX_FILE_BYTES, MAX_TOTAL_BYTES, MAX_PATH_CHARS, _LONG_NUMBER, _MAX_READ)
             name = _cache_key(_CACHE_FORMAT, _version(), _reader_stamp(), repr(limits), data)
             hit = _cache_get("snapshots", name)
             if _valid_entry(hit):
-                files, links, dirs = hit
-                return files, links, set(dirs)
+                files, links, dirs, tree, plain = hit
+                return files, links, set(dirs), tree, None if plain is None else _views_from_plain(plain)
         else:
             data = None
     files, links, dirs = _read_tar(path, data)
-    for rel, body in files.items():
-        _check_file_numbers(src, rel, body)
+    _check_files_numbers(src, files)
+    tree = views = None
     if name:
-        _cache_put("snapshots", name, (files, links, sorted(dirs)))
-    return files, links, dirs
+        try:
+            tree = _slab_tree(src, files, dirs)
+        except ConfigError:
+            tree = None
+        try:
+            views = _parse_views(src, files, dirs)
+        except ConfigError:
+            views = None
+        entry = _shared_values(files, links, sorted(dirs), tree)
+        _cache_put("snapshots", name, (*entry, None if views is None else _plain_views(views)))
+    return files, links, dirs, tree, views
+
+
+def _shared_values(files: dict[str, bytes], links: dict[str, str], dirs: list[str],
+                   tree: SlabTree | None) -> tuple[Any, ...]:
+    """A cache entry with equal file bodies, attribute names and texts made one object each:
+    marshal writes an object referred to twice once, and a hit then makes it once (the seven
+    thousand slab files of a host hold some 500 different texts under some 60 names)."""
+    one: dict[Any, Any] = {}
+    files = {rel: one.setdefault(body, body) for rel, body in files.items()}
+    if tree is not None:
+        tree = {cache: {one.setdefault(a, a): one.setdefault(t, t) for a, t in attrs.items()}
+                for cache, attrs in tree.items()}
+    return files, links, dirs, tree
 
 
 def _valid_entry(v: Any) -> bool:
-    """A cache entry of the right shape: (files: str -> bytes, links: str -> str, dirs: [str])."""
-    if not (type(v) is tuple and len(v) == 3):
+    """A cache entry of the right shape: (files: str -> bytes, links: str -> str, dirs: [str],
+    the slab tree: None or str -> (str -> str), the views: None or a tuple)."""
+    if not (type(v) is tuple and len(v) == 5 and (v[4] is None or type(v[4]) is tuple)):
         return False
-    files, links, dirs = v
-    return (type(files) is dict and type(links) is dict and type(dirs) is list
+    files, links, dirs, tree, _ = v
+    if not (type(files) is dict and type(links) is dict and type(dirs) is list
             and set(map(type, files)) <= {str} and set(map(type, files.values())) <= {bytes}
             and set(map(type, links)) <= {str} and set(map(type, links.values())) <= {str}
-            and set(map(type, dirs)) <= {str})
+            and set(map(type, dirs)) <= {str}):
+        return False
+    if tree is None:
+        return True
+    if type(tree) is not dict or not set(map(type, tree)) <= {str} or not set(map(type, tree.values())) <= {dict}:
+        return False
+    attrs = list(chain.from_iterable(tree.values()))  # every cache's attribute names
+    texts = list(chain.from_iterable(map(dict.values, tree.values())))
+    return set(map(type, attrs)) <= {str} and set(map(type, texts)) <= {str}
 
 
 def _read_tar(path: Path, raw: bytes | None = None) -> tuple[dict[str, bytes], dict[str, str], set[str]]:

@@ -271,7 +271,7 @@ def kmalloc_by_size(k: Kernel) -> tuple[int, list]:
     slub = k.slub
     max_cache: int = getattr(k.slab_impl, "max_cache", slub.geo.KMALLOC_MAX_CACHE_SIZE)
     normal = k.slab.kmalloc_caches[""]
-    return max_cache, [None] + [normal[slub.geo.kmalloc_index(n)] for n in range(1, max_cache + 1)]
+    return max_cache, [None, *map(normal.__getitem__, slub.geo.kmalloc_indexes(max_cache)[1:])]
 
 
 def install_slab(k: Kernel) -> None:

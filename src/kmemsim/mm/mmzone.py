@@ -245,6 +245,12 @@ class Zone(Record):
         self.buddy[pfn] = (order, mt)
         self.nr_free[order] += 1
 
+    def add_blocks_to_free_list(self, pfns: range, order: int, mt: int) -> None:
+        """__add_to_free_list() at the tail of each block of ``pfns`` in turn, at once."""
+        self.free_list[order][mt].update(dict.fromkeys(pfns))
+        self.buddy.update(dict.fromkeys(pfns, (order, mt)))
+        self.nr_free[order] += len(pfns)
+
     def del_from_free_list(self, pfn: int, order: int, mt: int) -> None:
         del self.free_list[order][mt][pfn]
         del self.buddy[pfn]

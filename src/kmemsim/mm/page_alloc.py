@@ -50,11 +50,11 @@ from __future__ import annotations
 
 import operator
 from collections.abc import Callable
-from dataclasses import dataclass
 from math import isqrt
 from typing import TYPE_CHECKING, Any
 
 from ..errors import InvariantError, UsageError
+from ..records import Record
 from .memmap import SECTION_PAGES_SHIFT
 from .mmzone import (
     MIGRATE_HIGHATOMIC,
@@ -110,9 +110,11 @@ FALLBACKS = {
 RMQUEUE_NORMAL, RMQUEUE_CLAIM, RMQUEUE_STEAL = 0, 2, 3
 
 
-@dataclass
-class GfpContext:
+class GfpContext(Record):
     """prepare_alloc_pages() for one gfp mask, cached: what the fast path needs."""
+
+    __match_args__ = ("gfp", "highest_zoneidx", "zonelist", "migratetype", "fast_flags", "zero", "comp",
+                      "can_direct_reclaim", "fast0", "cold")
 
     gfp: int
     highest_zoneidx: int
@@ -124,6 +126,12 @@ class GfpContext:
     can_direct_reclaim: bool
     fast0: Zone | None  # the zone the pcp fast paths (kmemsim.mm.fastpath) may use, else None
     cold: int = 0  # 2.6: __GFP_COLD, the index of the pcp list (pcp[cold])
+
+    def __init__(self, gfp: int, highest_zoneidx: int, zonelist: list[Zone], migratetype: int, fast_flags: int,
+                 zero: bool, comp: bool, can_direct_reclaim: bool, fast0: Zone | None, cold: int = 0) -> None:
+        vars(self).update(gfp=gfp, highest_zoneidx=highest_zoneidx, zonelist=zonelist, migratetype=migratetype,
+                          fast_flags=fast_flags, zero=zero, comp=comp, can_direct_reclaim=can_direct_reclaim,
+                          fast0=fast0, cold=cold)
 
 
 #: the engine's migratetype of each kernel's MIGRATE_* name (2.6.24's RESERVE: HIGHATOMIC's slot)
@@ -327,12 +335,25 @@ class PageAllocator:
             self.k.cpu = prev
 
     def _free_range(self, z: Zone, start: int, end: int) -> None:
+        """__free_pages_memory(): ``[start, end)`` in the largest aligned blocks, each freed to
+        the tail.  A block of MAX_ORDER has no buddy to merge with: __free_one_page() only
+        accounts it and adds it to its list's tail.  So a run of them of one ordinary
+        migratetype (most of a machine's memory) is added at once, as one at a time would."""
         mo = self.max_order
+        size, pb_order, pageblock_mt = 1 << mo, self.pageblock_order, z.pageblock_mt
         while start < end:
             order = min(mo, (start & -start).bit_length() - 1 if start else mo)
             while start + (1 << order) > end:
                 order -= 1
             mt = z.get_pageblock_migratetype(start)
+            if order == mo and pb_order <= mo and mt not in (MIGRATE_ISOLATE, MIGRATE_HIGHATOMIC):
+                stop = start + ((end - start) & -size)  # the run of MAX_ORDER blocks from start
+                run = range(start, stop, size)
+                if pageblock_mt[start >> pb_order : stop >> pb_order : size >> pb_order].count(mt) == len(run):
+                    z.account_freepages(len(run) << mo, mt)
+                    z.add_blocks_to_free_list(run, mo, mt)
+                    start = stop
+                    continue
             self.free_one_page(z, start, order, mt, to_tail=True)
             start += 1 << order
 

@@ -1187,7 +1187,41 @@ class Slub:
         return errs
 
     def _walk(self, s: KmemCache, slab: Slab, head: int, errs: list[str], what: str) -> int:
-        """Walk a freelist, checking each pointer lies on an object of ``slab``; stop on a cycle."""
+        """Walk a freelist, checking each pointer lies on an object of ``slab``; stop on a cycle.
+
+        The common case first, without a set of the objects seen: a slab whose free pointers
+        are all whole words of lowmem (read as get_freepointer() reads them) and a list that
+        ends within ``slab.objects`` steps, each on an object.  A list that does not (it
+        leaves the slab's objects, or is longer: it has a cycle) is walked again by
+        :meth:`_walk_checked`, which names the first bad pointer; both read the same words
+        in the same order, so they touch the same frames."""
+        if not head:
+            return 0  # an empty list (a full slab)
+        size, objects = s.size, slab.objects
+        base = slab.addr + s.red_left_pad
+        po = self._page_offset
+        delta = s.offset - po  # off = head + delta: the free pointer's offset in lowmem
+        first, start = base + delta, head
+        if first >= 0 and first + (objects - 1) * size < self._lowmem and not (first | size) % self.word:
+            span = objects * size
+            get_word, frames, frame, swab = self._get_word, self._frames, self.k.phys.frame, self._swab
+            shift, mask, hardened, rnd, sc = self._page_shift, self._page_mask, self.hardened, s.random, self.swab_cache
+            n = 0
+            while head:
+                d = head - base
+                if n == objects or not 0 <= d < span or d % size:
+                    break
+                n += 1
+                off = head + delta
+                head = get_word(frames.get(off >> shift) or frame(off >> shift), off & mask)[0]
+                if hardened:
+                    head ^= rnd ^ (sc.get(off + po) or swab(off + po))
+            else:
+                return n
+        return self._walk_checked(s, slab, start, errs, what)
+
+    def _walk_checked(self, s: KmemCache, slab: Slab, head: int, errs: list[str], what: str) -> int:
+        """:meth:`_walk` of any list: every pointer checked against the objects seen."""
         if not head:
             return 0  # an empty list (a full slab)
         seen = set()

@@ -874,6 +874,14 @@ _INDEX_TOP = 8192
 _KMALLOC_INDEX = _kmalloc_index_table(_INDEX_TOP)
 
 
+def kmalloc_indexes(top: int) -> tuple[int, ...]:
+    """:func:`kmalloc_index` of every size from 0 to ``top``, in order (the table's slice up to
+    8 KiB: a kmalloc table of every size is made without a call a size)."""
+    if top <= _INDEX_TOP:
+        return _KMALLOC_INDEX[: top + 1]
+    return tuple(map(kmalloc_index, range(top + 1)))
+
+
 def kmalloc_slab_index(size: int) -> int:
     """mm/slab.h ``kmalloc_slab()``'s run-time index: ``size_index`` up to 192, else ``fls(size - 1)``.
 
