@@ -397,6 +397,22 @@ def test_timers_survive_the_32_bit_jiffies_wrap():
     assert (k.jiffies - before) % (1 << 32) == k.msecs_to_jiffies(20_000) + 1
 
 
+def test_a_timer_armed_across_the_jiffies_wrap_checks_clean():
+    """A pending timer whose expires wrapped (32-bit jiffies) while its heap entry is a jiffies_64
+    value is consistent: k.check() compares them modulo the word (a hypothesis run on 2.6.11's
+    SLAB found the false alarm: 'heap entry says 4294970296, the timer 3000')."""
+    k = kmemsim.boot("linux-2.6.11-i386", ram="256M")
+    fired = []
+    t = k.timer_setup(lambda timer: fired.append(k.jiffies))
+    k.run(ms=295_000)
+    k.mod_timer(t, (k.jiffies + k.msecs_to_jiffies(10_000)) & 0xFFFFFFFF)
+    assert t.expires < k.jiffies  # (wrapped: a small number)
+    k.check()
+    k.run(ms=11_000)
+    assert fired and k.jiffies < 100_000
+    k.check()
+
+
 def test_a_wake_up_between_prepare_to_wait_and_schedule_is_not_lost(k):
     wq = k.waitqueue()
     k.prepare_to_wait(wq, 2)

@@ -1603,8 +1603,11 @@ class Sched:
                 if t.state == TASK_RUNNING and not t.woken and t is not self.k.current and t not in self.runq \
                         and t.work is None:
                     raise InvariantError("sched", f"{t!r} waits on {wq.name} but is neither asleep nor woken")
+        # the heap holds jiffies_64; a timer's expires is jiffies, an unsigned long that wraps (i386:
+        # 32 bits, and 2.6's INITIAL_JIFFIES is five minutes before the wrap)
+        jmask = (1 << self.k.layout.bits) - 1
         for timer_expires, seq, timer in self.timers:
-            if timer.pending and timer._seq == seq and timer.expires != timer_expires:
+            if timer.pending and timer._seq == seq and timer.expires & jmask != timer_expires & jmask:
                 raise InvariantError("sched", f"a pending timer's heap entry says {timer_expires}, the timer "
                                      f"{timer.expires}")
 
