@@ -661,7 +661,7 @@ class Replay:
         if self._kruns is None:
             runs: list[tuple[int, int, int]] = []
             size = 0
-            for idx, group in groupby(map(self.geo.kmalloc_index, range(self.max_cache + 1))):
+            for idx, group in groupby(self.geo.kmalloc_indexes(self.max_cache)):
                 n = sum(1 for _ in group)
                 runs.append((idx, size, n))
                 size += n
