@@ -190,6 +190,82 @@ def test_open_source_counts_bytes_and_closes(tmp_path):
     assert src.raw.closed
 
 
+def _read_blocks(path, mapped, **kw):
+    """A Source's blocks as bytes, mapped or read (the mapping refused), and the Source."""
+    src = open_source(path, **kw)
+    if not mapped:
+        src._map = lambda: None
+    out = [bytes(b) for b in src.blocks()]
+    return out, src
+
+
+@pytest.mark.parametrize("text", [
+    b"a\nb\r\nc", b"", b"x" * 100, b"\n\n\n", b"line\r\n" * 3, b"a\r", b"\r\n",
+])  # fmt: skip
+def test_a_mapped_file_gives_the_text_reads_give(tmp_path, text):
+    p = tmp_path / "t.txt"
+    p.write_bytes(text)
+    got, src = _read_blocks(p, True)
+    want, ref = _read_blocks(p, False)
+    assert b"".join(got) == b"".join(want)
+    assert (src.text_bytes, src.compression, src.raw.closed) == (ref.text_bytes, "plain", True)
+
+
+def test_a_mapped_trace_cuts_blocks_at_whole_lines_and_reads_as_read(tmp_path):
+    """A few MiB of real lines (some with \\r\\n): blocks of about BLOCK bytes, each whole
+    lines, the same events and counts from TraceReader either way; progress reaches the size."""
+    from kmemsim.trace.source import BLOCK
+
+    lines = gzip.open(SCRIPT, "rb").read().splitlines(keepends=True)
+    body = b"".join(lines) * 8
+    body = body[: len(body) // 2] + body[len(body) // 2 :].replace(b"\n", b"\r\n", 200) + lines[5].rstrip(b"\n")
+    p = tmp_path / "t.txt"
+    p.write_bytes(body)
+    seen = []
+    got, src = _read_blocks(p, True, progress=lambda done, total: seen.append((done, total)))
+    assert src.raw_bytes == len(body) and seen[-1] == (len(body), len(body))
+    assert all(b.endswith(b"\n") and len(b) <= BLOCK for b in got[:-1])
+    want, _ = _read_blocks(p, False)
+    assert b"".join(got) == b"".join(want)
+    mapped = TraceReader(p)
+    events = list(mapped)
+    assert len(events) > 5000 and mapped.stats.compression == "plain"
+    assert events == list(TraceReader(io.BytesIO(body)))  # (a stream is read)
+
+
+def test_a_mapped_file_names_a_line_over_the_limit(tmp_path):
+    """Past a block's worth of bytes without a newline, the mapped path refuses the line with the
+    message the reads give."""
+    p = tmp_path / "t.txt"
+    p.write_bytes(real_lines(10) + b"a" * (MAX_LINE + 10) + b"\n" + real_lines(3))
+    for mapped in (True, False):
+        with pytest.raises(TraceInputError, match=rf"t.txt: line 11 is longer than {MAX_LINE} bytes"):
+            src = open_source(p)
+            if not mapped:
+                src._map = lambda: None
+            for block in src.blocks():
+                src.lines += bytes(block).count(b"\n")
+    ok = tmp_path / "ok.txt"  # exactly max_line bytes: allowed either way
+    ok.write_bytes(real_lines(2) + b"b" * MAX_LINE + b"\n" + real_lines(2))
+    got, _ = _read_blocks(ok, True)
+    want, _ = _read_blocks(ok, False)
+    assert b"".join(got) == b"".join(want)
+
+
+def test_what_is_not_mapped(tmp_path):
+    """gzip, a file read from the middle, a small line limit: read a block at a time."""
+    plain = tmp_path / "t.txt"
+    plain.write_bytes(real_lines(20))
+    gz = tmp_path / "t.txt.gz"
+    gz.write_bytes(gzip.compress(real_lines(20)))
+    assert open_source(plain)._map() is not None
+    assert open_source(gz)._map() is None
+    assert open_source(plain, max_line=300)._map() is None
+    with open(plain, "rb") as f:
+        f.read(10)
+        assert open_source(f)._map() is None
+
+
 # --------------------------------------------------------------------------- bad invocations
 
 

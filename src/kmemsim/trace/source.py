@@ -24,6 +24,7 @@ Limits on untrusted input (``docs/traces.md``):
 from __future__ import annotations
 
 import io
+import mmap
 import os
 import stat
 import sys
@@ -202,6 +203,10 @@ class Source:
         the last may lack its newline; ``\\r\\n`` is made ``\\n``.  Raises
         :class:`TraceInputError` (a line over the limit; damage unless lenient).  The
         consumer keeps :attr:`lines` (complete lines read) up to date, for the messages."""
+        mm = self._map()
+        if mm is not None:
+            yield from self._mapped_blocks(mm)
+            return
         tail = b""
         max_line = self.max_line
         try:
@@ -238,6 +243,59 @@ class Source:
                 self.text_bytes += len(tail)
                 yield tail
         finally:
+            self.close()
+
+    def _map(self) -> mmap.mmap | None:
+        """The whole file mapped, when it is a plain (not gzip) regular file read from its start
+        with the usual line limit; else None, and it is read a block at a time."""
+        if not self.size or self.max_line < BLOCK:
+            return None
+        try:
+            if self.raw.tell() != 0:
+                return None
+            mm = mmap.mmap(self.raw.fileno(), 0, access=mmap.ACCESS_READ)
+        except (OSError, ValueError, AttributeError, io.UnsupportedOperation):
+            return None
+        if mm[:2] == GZIP_MAGIC:
+            mm.close()
+            return None
+        if hasattr(mmap, "MADV_SEQUENTIAL"):
+            mm.madvise(mmap.MADV_SEQUENTIAL)
+        return mm
+
+    def _mapped_blocks(self, mm: mmap.mmap) -> Iterator[bytes | memoryview]:
+        """:meth:`blocks` of a mapped file: views of the mapping, about BLOCK bytes of whole lines
+        each, the text never copied into a buffer (reading a 92 MB trace with read() was 2-3% of
+        its replay, 7-15 ms at 550k lines).  The same lines and limits as the reads: a line longer
+        than max_line is an error naming it, ``\\r\\n`` is made ``\\n``, the last line may
+        lack its newline.  (As any reader through a mapping, a file truncated by another process
+        while it is read ends the process with SIGBUS: appending to it is harmless.)"""
+        self.compression = "plain"
+        size = len(mm)
+        view = memoryview(mm)
+        pos = 0
+        try:
+            while pos < size:
+                end = min(pos + BLOCK, size)
+                cut = size - 1 if end == size else mm.rfind(b"\n", pos, end)
+                if cut < 0:  # no newline in a whole block: the line may go on up to max_line
+                    cut = mm.find(b"\n", pos, pos + self.max_line + 1)
+                    if cut < 0:
+                        if size - pos > self.max_line:
+                            self._too_long(self.lines + 1)
+                        cut = size - 1
+                self.raw_bytes = cut + 1
+                if self.progress is not None:
+                    self.progress(self.raw_bytes, self.size)
+                block: bytes | memoryview = view[pos : cut + 1]
+                if mm.find(b"\r", pos, cut + 1) >= 0:
+                    block = bytes(block).replace(b"\r\n", b"\n")
+                self.text_bytes += len(block)
+                pos = cut + 1
+                yield block
+        finally:
+            # the mapping closes with the last view of it (a consumer may still hold a block)
+            del view
             self.close()
 
     def _check_lines(self, block: bytes) -> None:
