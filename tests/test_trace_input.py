@@ -357,3 +357,32 @@ def test_damaged_gzip_bytes_never_escape_as_other_errors(junk, at):
         pass
     st = KmemStat().process(TraceReader(io.BytesIO(bad), lenient=True))
     assert st.nr_allocs >= 0
+
+
+@pytest.mark.skipif(not os.path.exists("/proc/self/statm"), reason="needs /proc/self/statm (Linux)")
+def test_a_mapped_file_does_not_grow_the_resident_set(tmp_path):
+    """The blocks' pages leave the process as it reads on: a 48 MiB trace is read with the
+    resident set growing by a few MiB, not by the file."""
+    import mmap as mmap_mod
+
+    p = tmp_path / "big.txt"
+    line = gzip.open(SCRIPT, "rb").readline()
+    with open(p, "wb") as f:
+        chunk = line * ((4 << 20) // len(line))
+        for _ in range(12):
+            f.write(chunk)
+
+    def rss() -> int:
+        return int(open("/proc/self/statm").read().split()[1]) * mmap_mod.PAGESIZE
+
+    src = open_source(p)
+    assert src._map() is not None
+    src = open_source(p)
+    before = rss()
+    peak = before
+    n = 0
+    for block in src.blocks():
+        n += len(block)
+        peak = max(peak, rss())
+    assert n == p.stat().st_size
+    assert peak - before < 12 << 20, (before, peak)

@@ -248,7 +248,7 @@ class Source:
     def _map(self) -> mmap.mmap | None:
         """The whole file mapped, when it is a plain (not gzip) regular file read from its start
         with the usual line limit; else None, and it is read a block at a time."""
-        if not self.size or self.max_line < BLOCK:
+        if not self.size or self.max_line < BLOCK or not hasattr(mmap, "MADV_DONTNEED"):
             return None
         try:
             if self.raw.tell() != 0:
@@ -268,12 +268,16 @@ class Source:
         each, the text never copied into a buffer (reading a 92 MB trace with read() was 2-3% of
         its replay, 7-15 ms at 550k lines).  The same lines and limits as the reads: a line longer
         than max_line is an error naming it, ``\\r\\n`` is made ``\\n``, the last line may
-        lack its newline.  (As any reader through a mapping, a file truncated by another process
-        while it is read ends the process with SIGBUS: appending to it is harmless.)"""
+        lack its newline.  The pages of the blocks given are dropped from the process's memory
+        as the next block is asked for (MADV_DONTNEED: a view still held reads them again from
+        the page cache), so that its RSS does not grow with the file.  (As any reader through a
+        mapping, a file truncated by another process while it is read ends the process with
+        SIGBUS: appending to it is harmless.)"""
         self.compression = "plain"
         size = len(mm)
         view = memoryview(mm)
         pos = 0
+        dropped = 0  # the mapping's pages below this offset are out of the process's memory
         try:
             while pos < size:
                 end = min(pos + BLOCK, size)
@@ -293,6 +297,10 @@ class Source:
                 self.text_bytes += len(block)
                 pos = cut + 1
                 yield block
+                done = pos & -mmap.PAGESIZE
+                if done > dropped:
+                    mm.madvise(mmap.MADV_DONTNEED, dropped, done - dropped)
+                    dropped = done
         finally:
             # the mapping closes with the last view of it (a consumer may still hold a block)
             del view
