@@ -849,3 +849,34 @@ def test_an_eventbuf_cannot_change_while_the_core_reads_it(monkeypatch):
     n = len(tried[0])
     tried[0].append(tried[0][0])
     assert len(tried[0]) == n + 1
+
+
+@needs_core
+def test_a_frame_replaced_between_events_is_read_anew():
+    """The core keeps recent frame and slab look-ups while their dicts are unchanged (their
+    version); a frame replaced by a new bytearray (as fill() replaces whole frames) is looked up
+    again: the free pointers written and read after it are the model's, as the Python loop has them."""
+    def ev_alloc(p, cpu=0):
+        return SlabAlloc("kmalloc", -1, cpu, 1, "t", "f+0x1", p, 64, 64, "GFP_KERNEL", None, None, None)
+
+    def ev_free(p, cpu=0):
+        return SlabFree("kfree", -1, cpu, 1, "t", "f+0x2", p, None)
+
+    base = 0xFFFF888006000000
+    out = {}
+    for engine in ("python", "compiled"):
+        k = kmemsim.boot("linux-6.18-x86_64", ram="256M", on_bug="report")
+        r = Replay(k, options=ReplayOptions(sample_every=0))
+        r.engine = engine
+        r.feed([ev_alloc(base + i * 64) for i in range(8)] + [ev_free(base), ev_free(base + 64)])
+        po = k.layout.page_offset
+        pfns = {(p - po) >> 12 for p in r.objs.values()}
+        kept = [k.phys.frames[pfn] for pfn in pfns]  # (alive: a stale look-up would write them)
+        for pfn in pfns:  # the objects' frames replaced by copies: the bytes are the same
+            k.phys.frames[pfn] = bytearray(k.phys.frames[pfn])
+        r.feed([ev_free(base + 128), ev_free(base + 192), ev_free(base + 256)] + [ev_alloc(base + 4096)])
+        r.finish(check=False)
+        out[engine] = state(r) + repr(sorted((pfn, bytes(k.phys.frames[pfn])) for pfn in pfns)) + repr(kept)
+        if engine == "compiled":
+            assert r.core_stats()["c"] >= 10
+    assert out["compiled"] == out["python"]

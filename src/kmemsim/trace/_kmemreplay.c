@@ -323,6 +323,7 @@ typedef struct {
     long long stat_pcp_c, stat_slow_c; /* (slow_c: refill_pop() and to_slab 2 commits) */
     int page_shift;
     int real_ptrs; /* Replay._real_ptrs is True */
+    struct KCache *frames_cache, *slab_of_cache; /* (cached_get_u64()) */
     PyTypeObject *eventbuf_t; /* _kmemscan.EventBuf (spec["eventbuf"]), or NULL: lists only */
     /* the loop's state, between Python's turns */
     long long n, last_ts, first_ts, next_at, interval;
@@ -445,6 +446,40 @@ static inline PyObject *dict_get_u64(PyObject *d, uint64_t key, int *err)
     return v;
 }
 
+/* A small cache in front of the two dicts every event looks a pfn up in, k.phys.frames and
+ * slub.slab_of: (pfn, the dict's version, the value).  A dict's version (ma_version_tag, CPython
+ * 3.11) changes whenever that dict changes, so an entry of the same version is the dict's value
+ * now, and alive (the dict holds it): the look-up makes no int key and probes no dict.  Frames
+ * change at a zeroed page (fill()), slab_of at a new or discarded slab: most look-ups hit. */
+#if PY_VERSION_HEX >= 0x030B0000 && PY_VERSION_HEX < 0x030C0000
+#define KCACHE_SIZE 1024
+struct KCache {
+    uint64_t key, ver;
+    PyObject *val; /* borrowed, valid while the dict's version is ver */
+};
+
+static inline PyObject *cached_get_u64(PyObject *d, struct KCache *cache, uint64_t key, int *err)
+{
+    uint64_t ver = ((PyDictObject *)d)->ma_version_tag;
+    struct KCache *e = &cache[(key ^ (key >> 10)) & (KCACHE_SIZE - 1)];
+    if (e->val != NULL && e->key == key && e->ver == ver) return e->val;
+    PyObject *v = dict_get_u64(d, key, err);
+    if (v != NULL) {
+        e->key = key;
+        e->ver = ver;
+        e->val = v;
+    }
+    return v;
+}
+#define GET_U64(d, cache, key, err) ((cache) != NULL ? cached_get_u64((d), (cache), (key), (err)) : dict_get_u64((d), (key), (err)))
+#else
+struct KCache {
+    int unused;
+};
+#define KCACHE_SIZE 0
+#define GET_U64(d, cache, key, err) dict_get_u64((d), (key), (err))
+#endif
+
 /* swab_ptr() of a free pointer's address: freelist_ptr_encode()'s (fastpath.install_slab: swab()) */
 static inline uint64_t swab_ptr(uint64_t a, int word)
 {
@@ -454,7 +489,7 @@ static inline uint64_t swab_ptr(uint64_t a, int word)
 /* the word at offset fp of the frames (a bytearray per pfn): 1 read, 0 not readable here */
 static inline int frame_of(Core *c, uint64_t fp, char **where, int *err)
 {
-    PyObject *frame = dict_get_u64(c->frames, fp >> 12, err);
+    PyObject *frame = GET_U64(c->frames, c->frames_cache, fp >> 12, err);
     if (frame == NULL || !PyByteArray_CheckExact(frame)) return 0;
     Py_ssize_t at = (Py_ssize_t)(fp & 4095);
     if (at + c->word > PyByteArray_GET_SIZE(frame)) return 0;
@@ -689,7 +724,7 @@ static int fast_kfree(Core *c, long cpu, uint64_t obj, Plan *plan)
     if (obj < c->page_offset) return 0; /* slab_of has no negative pfn */
     uint64_t off = obj - c->page_offset;
     int err = 0;
-    PyObject *slab = dict_get_u64(c->slab_of, off >> 12, &err);
+    PyObject *slab = GET_U64(c->slab_of, c->slab_of_cache, off >> 12, &err);
     if (slab == NULL) return err ? -1 : 0;
     PyObject *cache = get_slot(slab, &c->s_cache);
     if (cache == NULL) return 0;
@@ -2069,6 +2104,14 @@ static int Core_init(Core *c, PyObject *args, PyObject *kwds)
         c->where_cpu_partial == NULL)
         return -1;
     if (spec_obj(spec, "slub", &c->slub, NULL) < 0) return -1;
+    if (KCACHE_SIZE && c->frames_cache == NULL) {
+        c->frames_cache = PyMem_Calloc(2 * (KCACHE_SIZE ? KCACHE_SIZE : 1), sizeof(struct KCache));
+        if (c->frames_cache == NULL) {
+            PyErr_NoMemory();
+            return -1;
+        }
+        c->slab_of_cache = c->frames_cache + KCACHE_SIZE;
+    }
     /* the scanner's EventBuf (None: not built, or of another layout): packed events */
     PyObject *eb = spec_get(spec, "eventbuf");
     if (eb == NULL) return -1;
@@ -2192,6 +2235,7 @@ static void Core_dealloc(Core *c)
 {
     PyObject_GC_UnTrack(c);
     Core_clear(c);
+    PyMem_Free(c->frames_cache);
     Py_TYPE(c)->tp_free((PyObject *)c);
 }
 
