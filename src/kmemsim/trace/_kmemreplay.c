@@ -92,8 +92,10 @@
  *
  * Core(replay, run_at, spec)
  *   spec: a dict (see Replay._core_spec() in trace/replay.py) of the state and constants
- * .run(cur, nxt)   replay the list of records cur (nxt: the next chunk, for the look-ahead);
- *                  binds the page allocator's functions first (Replay._core_page_fns())
+ * .run(cur, nxt)   replay the events of cur, a list of records or an EventBuf of packed events
+ *                  (_kmemevents.h; nxt: the next chunk, for the look-ahead; each is read through
+ *                  an Ev: ev_at(), ev_i64(), ev_u64(), ev_obj()); binds the page allocator's
+ *                  functions first (Replay._core_page_fns())
  * .usable()        True when kmalloc's fast path is in its dispatch slot now (the core does
  *                  kmalloc events only then)
  * .slab_sample(caches)  Replay.sample()'s sums of slab_usage() over SLUB's caches, or None
