@@ -38,8 +38,9 @@ def ensure_venv() -> None:
         venv.EnvBuilder(with_pip=True, clear=True).create(VENV)
     # what the install is made from: the metadata and the optional compiled scanner (an
     # editable install does not rebuild a changed _kmemscan.c by itself)
-    inputs = [ROOT / "pyproject.toml", ROOT / "setup.py", ROOT / "src" / "kmemsim" / "trace" / "_kmemscan.c",
-              ROOT / "src" / "kmemsim" / "trace" / "_kmemreplay.c", ROOT / "src" / "kmemsim" / "trace" / "_kmemevents.h"]
+    trace = ROOT / "src" / "kmemsim" / "trace"
+    inputs = [ROOT / "pyproject.toml", ROOT / "setup.py", trace / "_kmemscan.c", trace / "_kmemreplay.c",
+              trace / "_kmemevents.h"]
     newest = max(p.stat().st_mtime for p in inputs if p.exists())
     if STAMP.exists() and STAMP.stat().st_mtime >= newest:
         return
