@@ -391,14 +391,27 @@ static int eb_append_obj(EventBuf *b, PyObject *obj)
     return 0;
 }
 
-/* the record of e (a new reference): the boxed one, or made as scan_event() makes it */
-static PyObject *pev_record(EventBuf *b, PEv *e)
+/* the records' classes (SlabAlloc, SlabFree, PageAlloc, PageFree): 0, or -1 with an error */
+static int record_classes_check(PyObject *classes)
 {
-    if (e->obj != NULL) return Py_NewRef(e->obj);
-    if (b->classes == NULL) { /* (EventBuf.__new__() without __init__()) */
-        PyErr_SetString(PyExc_TypeError, "EventBuf: not initialised with its record classes");
-        return NULL;
+    if (PyTuple_GET_SIZE(classes) != 4) {
+        PyErr_SetString(PyExc_ValueError, "classes: expected 4 record classes");
+        return -1;
     }
+    for (int i = 0; i < 4; i++) {
+        PyObject *c = PyTuple_GET_ITEM(classes, i);
+        if (!PyType_Check(c) || !PyType_IsSubtype((PyTypeObject *)c, &PyTuple_Type)) {
+            PyErr_SetString(PyExc_TypeError, "classes: expected tuple subclasses");
+            return -1;
+        }
+    }
+    return 0;
+}
+
+/* the record (of class cls) that the packed event e stands for, a new reference: the one record
+ * layout of slab events and page frees, for lists and EventBufs alike */
+static PyObject *pev_make_record(PyObject *cls, PEv *e)
+{
     PyObject *items[13];
     int ni = 0;
     items[ni++] = Py_NewRef(e->kind);
@@ -428,7 +441,18 @@ static PyObject *pev_record(EventBuf *b, PEv *e)
             return NULL;
         }
     }
-    return record(PyTuple_GET_ITEM(b->classes, e->shape), items, ni);
+    return record(cls, items, ni);
+}
+
+/* the record of b's entry e (a new reference): the boxed one, or made from the packed values */
+static PyObject *pev_record(EventBuf *b, PEv *e)
+{
+    if (e->obj != NULL) return Py_NewRef(e->obj);
+    if (b->classes == NULL) { /* (EventBuf.__new__() without __init__()) */
+        PyErr_SetString(PyExc_TypeError, "EventBuf: not initialised with its record classes");
+        return NULL;
+    }
+    return pev_make_record(PyTuple_GET_ITEM(b->classes, e->shape), e);
 }
 
 static int EventBuf_init(EventBuf *b, PyObject *args, PyObject *kwds)
@@ -438,18 +462,7 @@ static int EventBuf_init(EventBuf *b, PyObject *args, PyObject *kwds)
         if (!PyErr_Occurred()) PyErr_SetString(PyExc_TypeError, "EventBuf() takes no keyword arguments");
         return -1;
     }
-    if (PyTuple_GET_SIZE(classes) != 4) {
-        PyErr_SetString(PyExc_ValueError, "classes: expected 4 record classes");
-        return -1;
-    }
-    for (int i = 0; i < 4; i++) {
-        PyObject *c = PyTuple_GET_ITEM(classes, i);
-        if (!PyType_Check(c) || !PyType_IsSubtype((PyTypeObject *)c, &PyTuple_Type)) {
-            PyErr_SetString(PyExc_TypeError, "classes: expected tuple subclasses");
-            return -1;
-        }
-    }
-    if (eb_busy(b) < 0) return -1;
+    if (record_classes_check(classes) < 0 || eb_busy(b) < 0) return -1;
     for (Py_ssize_t i = 0; i < b->n; i++) pev_clear(&b->ev[i]);
     b->n = 0;
     Py_XSETREF(b->classes, Py_NewRef(classes));
@@ -1723,18 +1736,8 @@ static int Scanner_init(Scanner *self, PyObject *args, PyObject *kwds)
     if (!PyArg_ParseTuple(args, "O!O!OOO!", &PyDict_Type, &tokens, &PyTuple_Type, &classes, &task_fn, &alloc_fn,
                           &PyDict_Type, &task_cache))
         return -1;
-    if (PyTuple_GET_SIZE(classes) != 4) {
-        PyErr_SetString(PyExc_ValueError, "classes: expected 4 record classes");
-        return -1;
-    }
-    for (int i = 0; i < 4; i++) {
-        PyObject *c = PyTuple_GET_ITEM(classes, i);
-        if (!PyType_Check(c) || !PyType_IsSubtype((PyTypeObject *)c, &PyTuple_Type)) {
-            PyErr_SetString(PyExc_TypeError, "classes: expected tuple subclasses");
-            return -1;
-        }
-        Py_XSETREF(self->classes[i], Py_NewRef(c));
-    }
+    if (record_classes_check(classes) < 0) return -1;
+    for (int i = 0; i < 4; i++) Py_XSETREF(self->classes[i], Py_NewRef(PyTuple_GET_ITEM(classes, i)));
     Py_XSETREF(self->task_fn, Py_NewRef(task_fn));
     Py_XSETREF(self->alloc_fn, Py_NewRef(alloc_fn));
     Py_XSETREF(self->task_cache, Py_NewRef(task_cache));
@@ -2214,14 +2217,11 @@ static int callchain(Scanner *self, const char *s, Py_ssize_t n)
     return 0;
 }
 
-/* scan_event() of a slab event or page free into an EventBuf: the values its record would hold
- * (1, or -1 on an error) */
-static int pack_event(Scanner *self, EventBuf *out, EventInfo *ev, Fields *f, int64_t ts, int cpu, int64_t pid,
-                      const char *task, Py_ssize_t task_n, const char *comm, Py_ssize_t comm_n)
+/* the values of a slab event's or page free's record, read from the line's fields, into the zeroed
+ * e: 0, or -1 on an error (e then holds what it got: pev_clear() it) */
+static int fill_pev(Scanner *self, PEv *e, EventInfo *ev, Fields *f, int64_t ts, int cpu, int64_t pid,
+                    const char *task, Py_ssize_t task_n, const char *comm, Py_ssize_t comm_n)
 {
-    if (flush_pending(self, (PyObject *)out) < 0) return -1;
-    PEv *e = eb_new(out);
-    if (e == NULL) return -1;
     int shape = ev->shape;
     e->shape = (int8_t)shape;
     e->kind = Py_NewRef(ev->name);
@@ -2258,9 +2258,58 @@ static int pack_event(Scanner *self, EventBuf *out, EventInfo *ev, Fields *f, in
         }
         if (e->site == NULL) return -1;
     }
-    if (e->comm == NULL) return -1;
+    return e->comm == NULL ? -1 : 0;
+}
+
+/* scan_event() of a slab event or page free into an EventBuf: its values, packed (1, or -1 on an
+ * error) */
+static int pack_event(Scanner *self, EventBuf *out, EventInfo *ev, Fields *f, int64_t ts, int cpu, int64_t pid,
+                      const char *task, Py_ssize_t task_n, const char *comm, Py_ssize_t comm_n)
+{
+    if (flush_pending(self, (PyObject *)out) < 0) return -1;
+    PEv *e = eb_new(out);
+    if (e == NULL || fill_pev(self, e, ev, f, ts, cpu, pid, task, task_n, comm, comm_n) < 0) return -1;
     ev->count++;
     return 1;
+}
+
+/* the record of an mm_page_alloc line (a new reference, or NULL): page allocations are never packed,
+ * they wait for their callchain's caller (flush_pending()) */
+static PyObject *page_alloc_record(Scanner *self, EventInfo *ev, Fields *f, int64_t ts, int cpu, int64_t pid,
+                                   const char *task, Py_ssize_t task_n, const char *comm, Py_ssize_t comm_n)
+{
+    PyObject *items[10];
+    int ni = 0;
+    items[ni++] = Py_NewRef(ev->name);
+    items[ni++] = PyLong_FromLongLong(ts);
+    items[ni++] = PyLong_FromLong(cpu);
+    if (self->fmt == 1) {
+        items[ni++] = PyLong_FromLongLong(pid);
+        items[ni++] = interned(self, comm, comm_n);
+    } else {
+        PyObject *tp = task_of(self, task, task_n);
+        if (tp == NULL) {
+            for (int i = 0; i < ni; i++) Py_XDECREF(items[i]);
+            return NULL;
+        }
+        items[ni++] = Py_NewRef(PyTuple_GET_ITEM(tp, 1));
+        items[ni++] = Py_NewRef(PyTuple_GET_ITEM(tp, 0));
+        Py_DECREF(tp);
+    }
+    int64_t pfn = (int64_t)f->v[1];
+    if (pfn == 0 && (f->n[0] <= 0 || f->v[0] == 0)) pfn = -1; /* a failed allocation */
+    items[ni++] = PyLong_FromLongLong(pfn);
+    items[ni++] = PyLong_FromLongLong((int64_t)f->v[2]);
+    items[ni++] = PyLong_FromLongLong((int64_t)f->v[3]);
+    items[ni++] = interned(self, f->n[4] >= 0 ? f->s[4] : "", f->n[4] >= 0 ? f->n[4] : 0);
+    items[ni++] = Py_NewRef(Py_None);
+    for (int i = 0; i < ni; i++) {
+        if (items[i] == NULL) {
+            for (int j = 0; j < ni; j++) Py_XDECREF(items[j]);
+            return NULL;
+        }
+    }
+    return record(self->classes[SHAPE_PAGE_ALLOC], items, ni);
 }
 
 /* one event line, cut by lex_line: 1 read (appended to out, made pending, or fed to the core),
@@ -2363,83 +2412,24 @@ static int scan_event(Scanner *self, Lex *lx, PyObject *out)
     if (Py_TYPE(out) == &EventBufType && ev->shape != SHAPE_PAGE_ALLOC) /* packed (_kmemevents.h) */
         return pack_event(self, (EventBuf *)out, ev, &f, ts, cpu, pid, task, task_n, comm, comm_n);
 
-    /* the record */
-    PyObject *items[13];
-    int ni = 0;
-    PyObject *tp = NULL;
-    items[ni++] = Py_NewRef(ev->name);
-    items[ni++] = PyLong_FromLongLong(ts);
-    items[ni++] = PyLong_FromLong(cpu);
-    if (fmt == 1) {
-        items[ni++] = PyLong_FromLongLong(pid);
-        items[ni++] = interned(self, comm, comm_n);
-    } else {
-        tp = task_of(self, task, task_n);
-        if (tp == NULL) goto fail;
-        items[ni++] = Py_NewRef(PyTuple_GET_ITEM(tp, 1));
-        items[ni++] = Py_NewRef(PyTuple_GET_ITEM(tp, 0));
-        Py_CLEAR(tp);
-    }
     int shape = ev->shape;
-    int64_t iv;
-    uint64_t uv;
-    if (shape == 0 || shape == 1) {
-        items[ni++] = interned(self, f.n[0] >= 0 ? f.s[0] : "", f.n[0] >= 0 ? f.n[0] : 0); /* call_site */
-        uv = 0;
-        if (f.n[1] >= 0) uv = f.v[1];
-        items[ni++] = PyLong_FromUnsignedLongLong(uv);
-        if (shape == 1) {
-            items[ni++] = f.n[2] > 0 ? interned(self, f.s[2], f.n[2]) : Py_NewRef(Py_None);
-        } else {
-            PyObject *name = f.n[2] > 0 ? interned(self, f.s[2], f.n[2]) : Py_NewRef(Py_None);
-            iv = (int64_t)f.v[3];
-            items[ni++] = PyLong_FromLongLong(iv);
-            iv = (int64_t)f.v[4];
-            items[ni++] = PyLong_FromLongLong(iv);
-            items[ni++] = interned(self, f.n[5] >= 0 ? f.s[5] : "", f.n[5] >= 0 ? f.n[5] : 0);
-            if (f.n[6] > 0) {
-                iv = (int64_t)f.v[6];
-                items[ni++] = PyLong_FromLongLong(iv);
-            } else {
-                items[ni++] = Py_NewRef(Py_None);
-            }
-            items[ni++] = name;
-            items[ni++] = f.n[7] > 0 ? Py_NewRef(f.s[7][0] == 't' ? Py_True : Py_False) : Py_NewRef(Py_None);
-        }
-    } else if (shape == 2) {
-        int64_t pfn = 0;
-        pfn = (int64_t)f.v[1];
-        if (pfn == 0) {
-            uv = 0;
-            if (f.n[0] > 0) uv = f.v[0];
-            if (uv == 0) pfn = -1; /* a failed allocation */
-        }
-        items[ni++] = PyLong_FromLongLong(pfn);
-        iv = (int64_t)f.v[2];
-        items[ni++] = PyLong_FromLongLong(iv);
-        iv = (int64_t)f.v[3];
-        items[ni++] = PyLong_FromLongLong(iv);
-        items[ni++] = interned(self, f.n[4] >= 0 ? f.s[4] : "", f.n[4] >= 0 ? f.n[4] : 0);
-        items[ni++] = Py_NewRef(Py_None);
+    PyObject *rec;
+    if (shape != SHAPE_PAGE_ALLOC) { /* the record of the values an EventBuf would pack */
+        PEv pe;
+        memset(&pe, 0, sizeof pe);
+        int r = fill_pev(self, &pe, ev, &f, ts, cpu, pid, task, task_n, comm, comm_n);
+        rec = r < 0 ? NULL : pev_make_record(self->classes[shape], &pe);
+        pev_clear(&pe);
     } else {
-        int64_t pfn = 0;
-        pfn = (int64_t)f.v[0];
-        items[ni++] = PyLong_FromLongLong(pfn);
-        iv = 0;
-        if (f.n[1] > 0) iv = (int64_t)f.v[1];
-        items[ni++] = PyLong_FromLongLong(iv);
+        rec = page_alloc_record(self, ev, &f, ts, cpu, pid, task, task_n, comm, comm_n);
     }
-    for (int i = 0; i < ni; i++)
-        if (items[i] == NULL) goto fail;
-    PyObject *rec = record(self->classes[shape], items, ni);
-    ni = 0;
     if (rec == NULL) return -1;
     if (flush_pending(self, out) < 0) {
         Py_DECREF(rec);
         return -1;
     }
     ev->count++;
-    if (shape == 2) {
+    if (shape == SHAPE_PAGE_ALLOC) { /* it waits for its callchain */
         Py_SETREF(self->pending, rec);
         Py_SETREF(self->pending_site, Py_NewRef(Py_None));
         return 1;
@@ -2447,10 +2437,6 @@ static int scan_event(Scanner *self, Lex *lx, PyObject *out)
     int r = out_append(out, rec);
     Py_DECREF(rec);
     return r < 0 ? -1 : 1;
-fail:
-    Py_XDECREF(tp);
-    for (int i = 0; i < ni; i++) Py_XDECREF(items[i]);
-    return -1;
 }
 
 static PyObject *Scanner_scan(Scanner *self, PyObject *args)
