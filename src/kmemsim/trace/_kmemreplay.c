@@ -548,28 +548,39 @@ typedef struct {
     PyObject *old;   /* refill 2: the CPU slab given up (Py_None: none) */
 } Plan;
 
-/* get_freepointer(cache, obj): the next free object after obj, read from its bytes (decoded when
- * hardened); 1, 0 when the general path must read it (the word is in no frame), -1 an error */
-static int read_fp(Core *c, PyObject *cache, uint64_t obj, uint64_t *nxt)
+/* where the free pointer of the object at obj_off (from PAGE_OFFSET) of `cache` lies (*at: fp =
+ * obj_off + cache.offset, in a frame), and what freelist_ptr_encode()/decode() XOR it with (*mask:
+ * s->random ^ swab(its address) when CONFIG_SLAB_FREELIST_HARDENED, else 0).  1; 0 when the general
+ * path must decide (not in a frame); -1 an error.  Both directions use it: read_fp(), freeptr_slot(). */
+static int freeptr_at(Core *c, PyObject *cache, __int128 obj_off, char **at, uint64_t *fp, uint64_t *mask)
 {
     int64_t offset;
     PyObject *o = get_slot(cache, &c->c_offset);
     if (o == NULL || !i64_of(o, &offset)) return 0;
-    /* fp = obj + cache.offset - page_offset, a pfn the frames hold */
-    __int128 fp = (__int128)obj + offset - (__int128)c->page_offset;
-    if (fp < 0 || fp >= ((__int128)1 << 64)) return 0;
-    uint64_t off = (uint64_t)fp;
-    char *at;
+    __int128 f = obj_off + offset;
+    if (f < 0 || f >= ((__int128)1 << 64)) return 0;
+    *fp = (uint64_t)f;
     int err = 0;
-    if (!frame_of(c, off, &at, &err)) return err ? -1 : 0;
-    *nxt = load_word(at, c->word);
+    if (!frame_of(c, *fp, at, &err)) return err ? -1 : 0;
+    *mask = 0;
     if (c->hardened) {
         uint64_t rnd;
         PyObject *r = get_slot(cache, &c->c_random);
         if (r == NULL || !u64_of(r, &rnd)) return 0;
-        *nxt ^= rnd ^ swab_ptr(off + c->page_offset, c->word);
+        *mask = rnd ^ swab_ptr(*fp + c->page_offset, c->word);
     }
     return 1;
+}
+
+/* get_freepointer(cache, obj): the next free object after obj, read from its bytes (decoded when
+ * hardened); 1, 0 when the general path must read it (the word is in no frame), -1 an error */
+static int read_fp(Core *c, PyObject *cache, uint64_t obj, uint64_t *nxt)
+{
+    char *at;
+    uint64_t fp, mask;
+    int r = freeptr_at(c, cache, (__int128)obj - (__int128)c->page_offset, &at, &fp, &mask);
+    if (r == 1) *nxt = load_word(at, c->word) ^ mask;
+    return r;
 }
 
 /* a Slab's freelist and objects, when it is a Slab whose freelist is an int -> 1 */
@@ -639,21 +650,11 @@ static int fast_pop(Core *c, PyObject *cache, long cpu, uint64_t gfp, Plan *plan
  * -1: an error.  Both frees use it (fastpath.install_slab(): kfree() and free_to_slab()). */
 static int freeptr_slot(Core *c, PyObject *cache, uint64_t off, uint64_t *val, char **at)
 {
-    int64_t offset;
-    PyObject *o = get_slot(cache, &c->c_offset);
-    if (o == NULL || !i64_of(o, &offset)) return 0;
-    __int128 fp = (__int128)off + offset;
-    if (fp < 0 || fp >= ((__int128)1 << 64)) return 0;
-    uint64_t f = (uint64_t)fp;
-    if ((f & 4095) > (uint64_t)(4096 - c->word)) return 0;
-    int err = 0;
-    if (!frame_of(c, f, at, &err)) return err ? -1 : 0;
-    if (c->hardened) {
-        uint64_t rnd;
-        PyObject *r = get_slot(cache, &c->c_random);
-        if (r == NULL || !u64_of(r, &rnd)) return 0;
-        *val ^= rnd ^ swab_ptr(f + c->page_offset, c->word);
-    }
+    uint64_t fp, mask;
+    int r = freeptr_at(c, cache, (__int128)off, at, &fp, &mask);
+    if (r != 1) return r;
+    if ((fp & 4095) > (uint64_t)(4096 - c->word)) return 0; /* (put_word at a page's end) */
+    *val ^= mask;
     if (c->word == 4 && *val >> 32) return 0; /* struct.error in put_word */
     return 1;
 }
@@ -1201,7 +1202,7 @@ static PyObject *model_alloc(Core *c, long mcpu, PyObject *cache, uint64_t mask,
 {
     *bug = 0;
     if (cache != NULL) {
-        Plan plan;
+        Plan plan = {0};
         int r = fast_pop(c, cache, mcpu, mask, &plan);
         if (r < 0) return NULL;
         if (r == 1) {
