@@ -624,19 +624,27 @@ static int refill_pop(Core *c, PyObject *cache, PyObject *cc, PyObject *sl, Plan
     return read_fp(c, cache, fl, &plan->val);
 }
 
+/* cache->cpu_slab[cpu]: the KmemCacheCpu (*cc), its freelist (*head) and slab (*sl, None or a Slab)
+ * -> 1; 0 when they are not what the core reads */
+static inline int cpu_freelist(Core *c, PyObject *cache, long cpu, PyObject **cc, uint64_t *head, PyObject **sl)
+{
+    PyObject *cpu_slab = get_slot(cache, &c->c_cpu_slab);
+    if (cpu_slab == NULL || !PyList_CheckExact(cpu_slab) || cpu >= PyList_GET_SIZE(cpu_slab)) return 0;
+    *cc = PyList_GET_ITEM(cpu_slab, cpu);
+    PyObject *fl = get_slot(*cc, &c->cc_freelist);
+    *sl = get_slot(*cc, &c->cc_slab);
+    return fl != NULL && *sl != NULL && u64_of(fl, head);
+}
+
 /* fastpath.install_slab(): kmem_cache_alloc() / kmalloc() after their argument tests: pop
  * cache->cpu_slab[cpu].freelist (refilled first by refill_pop() when it is empty) */
 static int fast_pop(Core *c, PyObject *cache, long cpu, uint64_t gfp, Plan *plan)
 {
     plan->refill = 0;
     if (gfp & c->zero_flag) return 0; /* __GFP_ZERO: fill() (the replay strips it by default) */
-    PyObject *cpu_slab = get_slot(cache, &c->c_cpu_slab);
-    if (cpu_slab == NULL || !PyList_CheckExact(cpu_slab) || cpu >= PyList_GET_SIZE(cpu_slab)) return 0;
-    PyObject *cc = PyList_GET_ITEM(cpu_slab, cpu);
-    PyObject *fl = get_slot(cc, &c->cc_freelist);
-    PyObject *sl = get_slot(cc, &c->cc_slab);
+    PyObject *cc, *sl;
     uint64_t obj;
-    if (fl == NULL || sl == NULL || !u64_of(fl, &obj)) return 0;
+    if (!cpu_freelist(c, cache, cpu, &cc, &obj, &sl)) return 0;
     plan->cpu = cc;
     if (obj == 0) return refill_pop(c, cache, cc, sl, plan);
     if (sl == Py_None) return 0;
@@ -731,13 +739,9 @@ static int fast_kfree(Core *c, long cpu, uint64_t obj, Plan *plan)
     if (slab == NULL) return err ? -1 : 0;
     PyObject *cache = get_slot(slab, &c->s_cache);
     if (cache == NULL) return 0;
-    PyObject *cpu_slab = get_slot(cache, &c->c_cpu_slab);
-    if (cpu_slab == NULL || !PyList_CheckExact(cpu_slab) || cpu >= PyList_GET_SIZE(cpu_slab)) return 0;
-    PyObject *cc = PyList_GET_ITEM(cpu_slab, cpu);
-    PyObject *hd = get_slot(cc, &c->cc_freelist);
-    PyObject *csl = get_slot(cc, &c->cc_slab);
+    PyObject *cc, *csl;
     uint64_t head;
-    if (hd == NULL || csl == NULL || !u64_of(hd, &head)) return 0;
+    if (!cpu_freelist(c, cache, cpu, &cc, &head, &csl)) return 0;
     if (slab == csl) {
         if (c->hardened && head == obj) return 0;
         char *at;
