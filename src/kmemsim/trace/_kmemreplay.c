@@ -683,11 +683,11 @@ static int free_to_slab(Core *c, PyObject *cache, PyObject *cc, PyObject *slab, 
     if (frozen == NULL || inuse_o == NULL || where == NULL || !i64_of(inuse_o, &inuse)) return 0;
     int fz = PyObject_IsTrue(frozen);
     if (fz < 0) return -1;
-    if (!prior) { /* the slab was full */
+    int to_slab = 1; /* (2: then put_cpu_partial()) */
+    if (!prior) {    /* the slab was full */
         if (!c->nmi_ok || !PyUnicode_CheckExact(where) || where == c->where_rcu_free ||
             PyUnicode_Compare(where, c->where_rcu_free) == 0)
             return 0;
-        int to_cpu_partial = 0;
         if (!fz) {
             int64_t cpu_partial, cps;
             PyObject *partial = get_slot(cc, &c->cc_partial);
@@ -695,27 +695,14 @@ static int free_to_slab(Core *c, PyObject *cache, PyObject *cc, PyObject *slab, 
                 !slot_i64(cache, &c->c_cpu_partial_slabs, &cps) || partial == NULL || !PyList_CheckExact(partial) ||
                 (PyList_GET_SIZE(partial) && PyList_GET_SIZE(partial) >= cps))
                 return 0; /* the node partial list, or a drain: Python's */
-            to_cpu_partial = 1;
+            to_slab = 2;
         }
-        char *at;
-        int r = freeptr_slot(c, cache, off, &prior, &at);
-        if (r <= 0) return r;
-        plan->cpu = slab;
-        plan->at = at;
-        plan->val = prior;
-        plan->obj = obj;
-        plan->to_slab = to_cpu_partial ? 2 : 1;
-        plan->inuse = inuse;
-        plan->cc = cc;
-        return 1;
-    }
-    int ok = fz || inuse > 1;
-    if (!ok) {
+    } else if (!fz && inuse <= 1) {
         if (!PyUnicode_CheckExact(where)) return 0;
-        ok = PyUnicode_Compare(where, c->where_node_partial) != 0 && PyUnicode_Compare(where, c->where_rcu_free) != 0;
+        int ok = PyUnicode_Compare(where, c->where_node_partial) != 0 && PyUnicode_Compare(where, c->where_rcu_free) != 0;
         if (PyErr_Occurred()) return -1;
+        if (!ok) return 0;
     }
-    if (!ok) return 0;
     char *at;
     int r = freeptr_slot(c, cache, off, &prior, &at);
     if (r <= 0) return r;
@@ -723,8 +710,9 @@ static int free_to_slab(Core *c, PyObject *cache, PyObject *cc, PyObject *slab, 
     plan->at = at;
     plan->val = prior;
     plan->obj = obj;
-    plan->to_slab = 1;
+    plan->to_slab = to_slab;
     plan->inuse = inuse;
+    plan->cc = cc;
     return 1;
 }
 
